@@ -1,0 +1,113 @@
+//! `shoplens bench`: import speed and memory, side by side with sqlite3's own `.import`.
+//!
+//! Each case generates its file once (seeded, reused on later runs), then imports it into a fresh
+//! workspace in a child process (so peak memory is the import's alone) and times
+//! `sqlite3 DB '.mode csv' '.import FILE t'` on the same file. Results print as a Markdown table
+//! for docs/PERFORMANCE.md.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+struct Case {
+    name: &'static str,
+    kind: &'static str,
+    rows: u64,
+}
+
+const FULL: &[Case] = &[
+    Case { name: "order lines 1M", kind: "orders", rows: 1_000_000 },
+    Case { name: "order lines 10M", kind: "orders", rows: 10_000_000 },
+    Case { name: "events 20M", kind: "events", rows: 20_000_000 },
+];
+const QUICK: &[Case] =
+    &[Case { name: "order lines 100k", kind: "orders", rows: 100_000 }, Case { name: "events 100k", kind: "events", rows: 100_000 }];
+
+struct Measured {
+    seconds: f64,
+    peak_rss_mib: Option<f64>,
+}
+
+pub fn run(dir: &Path, quick: bool) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let has_sqlite3 = Command::new("sqlite3").arg("-version").output().is_ok_and(|o| o.status.success());
+    println!("| case | file | shoplens | rows/s | MB/s | peak RSS | sqlite3 .import | rows/s | shoplens vs sqlite3 |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for case in if quick { QUICK } else { FULL } {
+        let file = dir.join(format!("{}-{}.csv", case.kind, case.rows));
+        if !file.exists() {
+            eprintln!("generating {} ...", file.display());
+            let status = Command::new(&exe)
+                .args(["gen", case.kind, "--rows", &case.rows.to_string(), "--seed", "42"])
+                .arg(&file)
+                .status()
+                .map_err(|e| e.to_string())?;
+            if !status.success() {
+                return Err(format!("generating {} failed", file.display()));
+            }
+        }
+        let bytes = std::fs::metadata(&file).map_err(|e| e.to_string())?.len();
+        eprintln!("importing {} with shoplens ...", file.display());
+        let ours = import_with_shoplens(&exe, &file, &fresh(dir, "shoplens.db"))?;
+        let theirs = if has_sqlite3 {
+            eprintln!("importing {} with sqlite3 ...", file.display());
+            Some(import_with_sqlite3(&file, &fresh(dir, "sqlite3.db"))?)
+        } else {
+            None
+        };
+        let mb = bytes as f64 / 1e6;
+        let rate = |s: f64| format!("{:.0}k", case.rows as f64 / s / 1000.0);
+        println!(
+            "| {} | {:.0} MB | {:.2} s | {} | {:.0} | {} | {} | {} | {} |",
+            case.name,
+            mb,
+            ours.seconds,
+            rate(ours.seconds),
+            mb / ours.seconds,
+            ours.peak_rss_mib.map_or("n/a".into(), |m| format!("{m:.0} MiB")),
+            theirs.as_ref().map_or("n/a".into(), |t| format!("{:.2} s", t.seconds)),
+            theirs.as_ref().map_or("n/a".into(), |t| rate(t.seconds)),
+            theirs.as_ref().map_or("n/a".into(), |t| format!("{:.2}×", t.seconds / ours.seconds)),
+        );
+        let _ = std::fs::remove_file(dir.join("shoplens.db"));
+        let _ = std::fs::remove_file(dir.join("sqlite3.db"));
+    }
+    Ok(())
+}
+
+fn fresh(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    path
+}
+
+fn import_with_shoplens(exe: &Path, file: &Path, db: &Path) -> Result<Measured, String> {
+    let start = Instant::now();
+    let output =
+        Command::new(exe).arg("import").arg(file).arg("--workspace").arg(db).arg("--print-peak-rss").output().map_err(|e| e.to_string())?;
+    let seconds = start.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(format!("shoplens import failed: {stderr}"));
+    }
+    let peak_rss_mib =
+        stderr.lines().find_map(|l| l.strip_prefix("peak_rss_kib=")).and_then(|v| v.trim().parse::<f64>().ok()).map(|kib| kib / 1024.0);
+    Ok(Measured { seconds, peak_rss_mib })
+}
+
+fn import_with_sqlite3(file: &Path, db: &Path) -> Result<Measured, String> {
+    let start = Instant::now();
+    let output = Command::new("sqlite3")
+        .arg(db)
+        .arg(".mode csv")
+        .arg(format!(".import {} t", file.display()))
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !output.status.success() {
+        return Err(format!("sqlite3 .import failed: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    Ok(Measured { seconds: start.elapsed().as_secs_f64(), peak_rss_mib: None })
+}

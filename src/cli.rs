@@ -1,0 +1,241 @@
+//! The command line: everything the app does, headless. Tests and benchmarks drive it too.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::import::{self, kinds::Target, ImportOptions, ImportOutcome};
+use crate::jobs::Job;
+use crate::workspace::{self, Workspace};
+
+#[derive(Debug, Parser)]
+#[command(name = "shoplens", version, about = "Analyse shop exports offline: import dumps into a SQLite workspace and explore them.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import files (CSV/TSV, gzip'd text, Parquet, Excel .xlsx, JSON lines) and print a quality report.
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Workspace file (default: the default workspace in the OS data folder).
+        #[arg(long, short)]
+        workspace: Option<PathBuf>,
+        /// Load into this table kind instead of detecting it: order_lines, events or raw.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Column mapping for --kind: target=source pairs separated by commas.
+        #[arg(long)]
+        map: Option<String>,
+        /// Excel sheet to read (default: the first).
+        #[arg(long)]
+        sheet: Option<String>,
+        /// Table name for raw imports (default: from the file name).
+        #[arg(long)]
+        table: Option<String>,
+        /// Import even if the same file was imported before.
+        #[arg(long)]
+        force: bool,
+        /// Print the process's peak memory when done (used by `shoplens bench`).
+        #[arg(long, hide = true)]
+        print_peak_rss: bool,
+    },
+    /// Run a read-only SQL query and print the result as CSV.
+    Query { workspace: PathBuf, sql: String },
+    /// List a workspace's tables with row counts, and its import history.
+    Info { workspace: PathBuf },
+    /// Generate seeded synthetic data in the UCI (orders) or REES46 (events) layout.
+    Gen {
+        what: GenKind,
+        out: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        rows: u64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+    /// Measure import speed and memory against sqlite3's .import (see docs/PERFORMANCE.md).
+    Bench {
+        /// Folder for generated files and workspaces (large: ~6 GB for the full run).
+        #[arg(long, default_value = "target/bench-data")]
+        dir: PathBuf,
+        /// Small sizes only, to check that the benchmark runs.
+        #[arg(long)]
+        quick: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GenKind {
+    Orders,
+    Events,
+}
+
+/// A failure to show the user as one line.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl<E: std::fmt::Display> From<E> for CliError {
+    fn from(err: E) -> Self {
+        CliError(err.to_string())
+    }
+}
+
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        None => Err(CliError("no command given; run `shoplens --help` to see the commands".into())),
+        Some(Command::Import { files, workspace, kind, map, sheet, table, force, print_peak_rss }) => {
+            let target = kind
+                .map(|k| Target::parse(&k).ok_or_else(|| CliError(format!("unknown --kind '{k}' (use order_lines, events or raw)"))))
+                .transpose()?;
+            let mapping = map.map(|m| import::kinds::parse_mapping_arg(&m)).transpose().map_err(CliError)?.unwrap_or_default();
+            let options = ImportOptions { target, mapping, sheet, force, table };
+            let path = workspace.unwrap_or_else(workspace::default_path);
+            let result = import_files(&path, &files, &options);
+            if print_peak_rss {
+                if let Some(kib) = peak_rss_kib() {
+                    eprintln!("peak_rss_kib={kib}");
+                }
+            }
+            result
+        }
+        Some(Command::Query { workspace, sql }) => query_to_csv(&workspace, &sql, std::io::stdout().lock()),
+        Some(Command::Info { workspace }) => info(&workspace),
+        Some(Command::Gen { what, out, rows, seed }) => generate(what, &out, rows, seed),
+        Some(Command::Bench { dir, quick }) => crate::bench::run(&dir, quick).map_err(CliError),
+    }
+}
+
+fn import_files(workspace_path: &Path, files: &[PathBuf], options: &ImportOptions) -> Result<(), CliError> {
+    let mut failures = Vec::new();
+    for file in files {
+        let (ws_path, file_path, opts) = (workspace_path.to_path_buf(), file.clone(), options.clone());
+        let job = Job::spawn(format!("import {}", file.display()), move |ctx| {
+            let mut ws = Workspace::open(&ws_path)?;
+            import::import_file(&mut ws, &file_path, &opts, ctx)
+        });
+        let result = wait_with_progress(job)?;
+        match result {
+            Ok(outcome) => print_outcome(&outcome, workspace_path),
+            Err(err) => {
+                eprintln!("error: {err}");
+                failures.push(file.display().to_string());
+            }
+        }
+    }
+    match failures.len() {
+        0 => Ok(()),
+        1 if files.len() == 1 => Err(CliError("the import failed; nothing was changed".into())),
+        _ => Err(CliError(format!("{} of {} imports failed: {}", failures.len(), files.len(), failures.join(", ")))),
+    }
+}
+
+/// Shows a job's progress on stderr (when it is a terminal) until the job ends.
+fn wait_with_progress<T: Send + 'static>(mut job: Job<T>) -> Result<T, CliError> {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg:40!} [{bar:30}] {percent:>3}% {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    loop {
+        if let Some(result) = job.try_take() {
+            bar.finish_and_clear();
+            return Ok(result?);
+        }
+        let progress = job.progress();
+        bar.set_length(progress.total.max(1));
+        bar.set_position(progress.done);
+        bar.set_message(progress.message);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn print_outcome(outcome: &ImportOutcome, workspace: &Path) {
+    println!(
+        "imported {} into {} as {} (import #{}, {}, {})",
+        outcome.file.display(),
+        workspace.display(),
+        outcome.table,
+        outcome.import_id,
+        outcome.kind,
+        outcome.format
+    );
+    if outcome.encoding != "UTF-8" {
+        println!("  encoding       {} (converted to UTF-8)", outcome.encoding);
+    }
+    print!("{}", outcome.report);
+}
+
+/// Runs `sql` on a read-only connection and writes the rows as CSV with a header.
+pub fn query_to_csv(workspace: &Path, sql: &str, out: impl Write) -> Result<(), CliError> {
+    let conn = workspace::open_read_only(workspace)?;
+    let mut stmt = conn.prepare(sql)?;
+    let names: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(&names)?;
+    let mut rows = stmt.query([])?;
+    let mut record = Vec::with_capacity(names.len());
+    while let Some(row) = rows.next()? {
+        record.clear();
+        for i in 0..names.len() {
+            record.push(crate::workspace::value_to_text(row.get_ref(i)?));
+        }
+        writer.write_record(&record)?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+fn info(path: &Path) -> Result<(), CliError> {
+    let conn = workspace::open_read_only(path)?;
+    println!("workspace {}", path.display());
+    println!("tables:");
+    for (name, count) in workspace::table_counts(&conn)? {
+        println!("  {name:<24} {:>12}", import::report::group(count as u64));
+    }
+    let mut stmt =
+        conn.prepare("SELECT id, file, kind, target_table, rows_loaded, rows_rejected, status, finished_at FROM imports ORDER BY id")?;
+    let imports = stmt.query_map([], |r| {
+        Ok(format!(
+            "  #{:<4} {:<10} {:>10} loaded {:>8} rejected  {} -> {} ({}) {}",
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, i64>(5)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(7)?
+        ))
+    })?;
+    println!("imports:");
+    for line in imports {
+        println!("{}", line?);
+    }
+    Ok(())
+}
+
+fn generate(what: GenKind, out: &Path, rows: u64, seed: u64) -> Result<(), CliError> {
+    let file = std::fs::File::create(out).map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
+    let file = std::io::BufWriter::with_capacity(1 << 20, file);
+    let gzip = out.extension().is_some_and(|e| e == "gz");
+    let writer: Box<dyn Write> =
+        if gzip { Box::new(flate2::write::GzEncoder::new(file, flate2::Compression::fast())) } else { Box::new(file) };
+    match what {
+        GenKind::Orders => crate::generate::write_order_lines(writer, rows, seed)?,
+        GenKind::Events => crate::generate::write_events(writer, rows, seed)?,
+    }
+    Ok(())
+}
+
+/// Peak resident memory of this process (Linux), in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

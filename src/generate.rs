@@ -1,0 +1,355 @@
+//! Seeded generators of realistic shop data in the exact layouts of the public datasets:
+//! UCI Online Retail II order lines and REES46 events. The same seed always gives the same file,
+//! so benchmarks and the demo workspace are reproducible.
+//!
+//! Realism that matters for the analytics: skewed product and customer popularity (Zipf), about
+//! 5% of lines on cancellation invoices, about 20% of invoices without a customer id, and event
+//! sessions that view far more than they cart and cart more than they buy.
+
+use std::io::{self, Write};
+
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Geometric, LogNormal, Zipf};
+use rand_pcg::Pcg64Mcg;
+
+const ADJECTIVES: &[&str] = &[
+    "WHITE",
+    "RED",
+    "PINK",
+    "BLUE",
+    "VINTAGE",
+    "RETRO",
+    "REGENCY",
+    "JUMBO",
+    "SMALL",
+    "LARGE",
+    "HANGING",
+    "GLASS",
+    "WOODEN",
+    "ENAMEL",
+    "HEART",
+    "STAR",
+    "SPOTTY",
+    "PAISLEY",
+    "FLORAL",
+    "CHRISTMAS",
+    "PARTY",
+    "GARDEN",
+    "KITCHEN",
+    "BAROQUE",
+    "ZINC",
+    "CERAMIC",
+];
+const NOUNS: &[&str] = &[
+    "T-LIGHT HOLDER",
+    "LANTERN",
+    "BAG",
+    "CAKE STAND",
+    "TEACUP",
+    "BUNTING",
+    "MUG",
+    "CANDLE",
+    "DOORMAT",
+    "CLOCK",
+    "JAR",
+    "TIN",
+    "SIGN",
+    "PHOTO FRAME",
+    "CUSHION COVER",
+    "BOWL",
+    "NAPKINS",
+    "PURSE",
+    "NOTEBOOK",
+    "WATER BOTTLE",
+    "LUNCH BOX",
+    "CHALKBOARD",
+    "PLATE",
+];
+const COUNTRIES: &[(&str, u32)] = &[
+    ("United Kingdom", 900),
+    ("EIRE", 20),
+    ("Germany", 17),
+    ("France", 14),
+    ("Netherlands", 6),
+    ("Spain", 5),
+    ("Switzerland", 4),
+    ("Belgium", 4),
+    ("Portugal", 4),
+    ("Sweden", 3),
+    ("Australia", 3),
+    ("Italy", 3),
+    ("Norway", 2),
+    ("Channel Islands", 2),
+    ("Finland", 2),
+    ("Denmark", 2),
+    ("Cyprus", 2),
+    ("Japan", 1),
+    ("USA", 1),
+    ("Poland", 1),
+];
+const CATEGORY_CODES: &[&str] = &[
+    "electronics.smartphone",
+    "electronics.audio.headphone",
+    "electronics.video.tv",
+    "electronics.clocks",
+    "computers.notebook",
+    "computers.desktop",
+    "computers.peripherals.printer",
+    "appliances.kitchen.washer",
+    "appliances.kitchen.refrigerators",
+    "appliances.environment.vacuum",
+    "appliances.environment.water_heater",
+    "apparel.shoes",
+    "apparel.shoes.keds",
+    "apparel.trousers",
+    "furniture.living_room.sofa",
+    "furniture.bedroom.bed",
+    "furniture.kitchen.table",
+    "auto.accessories.player",
+    "kids.toys",
+    "construction.tools.drill",
+    "sport.bicycle",
+    "accessories.bag",
+    "country_yard.cultivator",
+    "medicine.tools.tonometer",
+];
+const BRANDS: &[&str] = &[
+    "samsung", "apple", "xiaomi", "huawei", "lucente", "bosch", "lg", "sony", "acer", "lenovo", "hp", "asus", "philips", "indesit", "nike",
+    "adidas", "puma", "shiseido", "aqua", "redmond", "artel", "cordiant", "elari", "jbl", "canon", "haier", "vitek", "polaris", "tefal",
+    "karcher", "makita", "stels", "lego", "mattel", "casio", "garmin", "dyson", "zara", "hermès", "chloé",
+];
+
+fn rng(seed: u64) -> Pcg64Mcg {
+    Pcg64Mcg::seed_from_u64(seed)
+}
+
+fn weighted<'a, R: Rng>(rng: &mut R, items: &'a [(&'a str, u32)]) -> &'a str {
+    let total: u32 = items.iter().map(|(_, w)| w).sum();
+    let mut pick = rng.random_range(0..total);
+    for (item, weight) in items {
+        if pick < *weight {
+            return item;
+        }
+        pick -= weight;
+    }
+    items[0].0
+}
+
+/// Formats seconds since 2009-12-01 00:00 as `YYYY-MM-DD HH:MM:SS`.
+fn timestamp(base: chrono::NaiveDateTime, seconds: i64) -> String {
+    (base + chrono::Duration::seconds(seconds)).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+struct Product {
+    code: String,
+    description: String,
+    price: f64,
+}
+
+/// Writes `rows` order lines (plus a header) in the UCI Online Retail II CSV layout.
+pub fn write_order_lines(out: impl Write, rows: u64, seed: u64) -> io::Result<()> {
+    let mut rng = rng(seed);
+    let product_count = 4000usize;
+    let customer_count = (rows / 120).clamp(50, 2_000_000) as usize;
+    let price_dist = LogNormal::new(1.0f64, 0.8).expect("valid lognormal");
+    let products: Vec<Product> = (0..product_count)
+        .map(|i| {
+            let mut description =
+                format!("{} {}", ADJECTIVES[rng.random_range(0..ADJECTIVES.len())], NOUNS[rng.random_range(0..NOUNS.len())]);
+            if i % 97 == 0 {
+                description.push_str(" , ASSORTED"); // commas force CSV quoting, as in the real data
+            }
+            let suffix = if rng.random_bool(0.3) { ((b'A' + rng.random_range(0..4u8)) as char).to_string() } else { String::new() };
+            Product {
+                code: format!("{}{suffix}", 10000 + i * 19 % 89999),
+                description,
+                price: (price_dist.sample(&mut rng) * 100.0).round().max(1.0) / 100.0,
+            }
+        })
+        .collect();
+    let customers: Vec<(u64, &str)> = (0..customer_count).map(|i| (12346 + i as u64, weighted(&mut rng, COUNTRIES))).collect();
+    let product_pick = Zipf::new(product_count as f64, 1.05).expect("valid zipf");
+    let customer_pick = Zipf::new(customer_count as f64, 0.8).expect("valid zipf");
+    let lines_per_invoice = Geometric::new(1.0 / 18.0).expect("valid geometric");
+    let lines_per_cancellation = Geometric::new(1.0 / 6.0).expect("valid geometric");
+    let quantities: &[(&str, u32)] = &[("1", 30), ("2", 20), ("3", 8), ("4", 10), ("6", 12), ("12", 12), ("24", 5), ("48", 2), ("96", 1)];
+
+    let expected_invoices = (rows as f64 / 16.0).max(1.0);
+    let span_seconds = 373.0 * 86400.0;
+    let base = chrono::NaiveDate::from_ymd_opt(2009, 12, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).expect("valid date");
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"])?;
+    let (mut written, mut invoice_no) = (0u64, 489434u64);
+    while written < rows {
+        let progress = invoice_no.saturating_sub(489434) as f64 / expected_invoices;
+        let day = (progress * span_seconds / 86400.0).floor() as i64;
+        let second_of_day = rng.random_range(7 * 3600..20 * 3600);
+        let when = timestamp(base, day * 86400 + second_of_day / 60 * 60);
+        let cancelled = rng.random_bool(0.14);
+        let (invoice, line_count) = if cancelled {
+            (format!("C{invoice_no}"), 1 + lines_per_cancellation.sample(&mut rng))
+        } else {
+            (invoice_no.to_string(), 1 + lines_per_invoice.sample(&mut rng))
+        };
+        invoice_no += 1;
+        let customer = (!rng.random_bool(0.2)).then(|| customers[customer_pick.sample(&mut rng) as usize - 1]);
+        let (customer_id, country) = match customer {
+            Some((id, country)) => (format!("{id}.0"), country),
+            None => (String::new(), "United Kingdom"),
+        };
+        for _ in 0..line_count.min(rows - written) {
+            let product = &products[product_pick.sample(&mut rng) as usize - 1];
+            let quantity = weighted(&mut rng, quantities);
+            let quantity = if cancelled { format!("-{quantity}") } else { quantity.to_string() };
+            let price = format!("{:.2}", product.price);
+            writer.write_record([
+                invoice.as_str(),
+                &product.code,
+                &product.description,
+                &quantity,
+                &when,
+                &price,
+                &customer_id,
+                country,
+            ])?;
+            written += 1;
+        }
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+struct EventProduct {
+    id: u64,
+    category_id: u64,
+    category_code: &'static str,
+    brand: &'static str,
+    price: f64,
+}
+
+/// Writes `rows` events (plus a header) in the REES46 CSV layout, session by session from
+/// 2019-10-01 00:00:00 UTC.
+pub fn write_events(out: impl Write, rows: u64, seed: u64) -> io::Result<()> {
+    let mut rng = rng(seed);
+    let product_count = (rows / 200).clamp(500, 200_000) as usize;
+    let user_count = (rows / 8).clamp(100, 5_000_000) as usize;
+    let price_dist = LogNormal::new(4.0f64, 1.1).expect("valid lognormal");
+    let products: Vec<EventProduct> = (0..product_count)
+        .map(|i| {
+            let category = rng.random_range(0..CATEGORY_CODES.len());
+            EventProduct {
+                id: 1_000_978 + i as u64 * 7,
+                category_id: 2_053_013_552_326_770_905 + category as u64 * 1_000_003,
+                category_code: if rng.random_bool(0.3) { "" } else { CATEGORY_CODES[category] },
+                brand: if rng.random_bool(0.15) { "" } else { BRANDS[rng.random_range(0..BRANDS.len())] },
+                price: (price_dist.sample(&mut rng) * 100.0).round() / 100.0,
+            }
+        })
+        .collect();
+    let product_pick = Zipf::new(product_count as f64, 1.0).expect("valid zipf");
+    let user_pick = Zipf::new(user_count as f64, 0.6).expect("valid zipf");
+    let views_per_session = Geometric::new(1.0 / 6.0).expect("valid geometric");
+    let base = chrono::NaiveDate::from_ymd_opt(2019, 10, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).expect("valid date");
+    let sessions_expected = rows as f64 / 7.5;
+    let span_seconds = 30.0 * 86400.0;
+
+    let mut out = io::BufWriter::with_capacity(1 << 20, out);
+    writeln!(out, "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session")?;
+    let (mut written, mut session_no) = (0u64, 0u64);
+    let mut cart: Vec<usize> = Vec::new();
+    while written < rows {
+        let user_id = 512_000_000 + user_pick.sample(&mut rng) as u64;
+        let session: u128 = rng.random();
+        let session = format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            (session >> 96) as u32,
+            (session >> 80) as u16,
+            (session >> 68) as u16 & 0xfff,
+            ((session >> 52) as u16 & 0x3fff) | 0x8000,
+            session as u64 & 0xffff_ffff_ffff
+        );
+        let mut clock = (session_no as f64 / sessions_expected * span_seconds) as i64;
+        session_no += 1;
+        cart.clear();
+        let mut emit = |rng: &mut Pcg64Mcg, kind: &str, p: usize, clock: &mut i64, written: &mut u64| -> io::Result<()> {
+            if *written >= rows {
+                return Ok(());
+            }
+            let product = &products[p];
+            writeln!(
+                out,
+                "{} UTC,{kind},{},{},{},{},{:.2},{user_id},{session}",
+                timestamp(base, *clock),
+                product.id,
+                product.category_id,
+                product.category_code,
+                product.brand,
+                product.price
+            )?;
+            *written += 1;
+            *clock += rng.random_range(3..120);
+            Ok(())
+        };
+        for _ in 0..1 + views_per_session.sample(&mut rng) {
+            let p = product_pick.sample(&mut rng) as usize - 1;
+            emit(&mut rng, "view", p, &mut clock, &mut written)?;
+            if rng.random_bool(0.09) {
+                emit(&mut rng, "cart", p, &mut clock, &mut written)?;
+                cart.push(p);
+                if rng.random_bool(0.25) {
+                    emit(&mut rng, "remove_from_cart", p, &mut clock, &mut written)?;
+                    cart.pop();
+                }
+            } else if rng.random_bool(0.004) {
+                emit(&mut rng, "purchase", p, &mut clock, &mut written)?; // bought straight from the page
+            }
+        }
+        if !cart.is_empty() && rng.random_bool(0.4) {
+            for &p in &cart {
+                emit(&mut rng, "purchase", p, &mut clock, &mut written)?;
+            }
+        }
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_lines_are_reproducible_and_shaped_like_uci() {
+        let mut a = Vec::new();
+        write_order_lines(&mut a, 5000, 7).unwrap();
+        let mut b = Vec::new();
+        write_order_lines(&mut b, 5000, 7).unwrap();
+        assert_eq!(a, b, "same seed, same file");
+        let mut reader = csv::Reader::from_reader(a.as_slice());
+        assert_eq!(
+            reader.headers().unwrap(),
+            vec!["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]
+        );
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 5000);
+        let cancelled = rows.iter().filter(|r| r[0].starts_with('C')).count() as f64 / 5000.0;
+        let no_customer = rows.iter().filter(|r| r[6].is_empty()).count() as f64 / 5000.0;
+        assert!((0.02..0.10).contains(&cancelled), "cancelled share {cancelled}");
+        assert!((0.10..0.30).contains(&no_customer), "missing customer share {no_customer}");
+        assert!(rows.iter().all(|r| r[0].starts_with('C') == r[3].starts_with('-')));
+    }
+
+    #[test]
+    fn events_follow_the_rees46_layout_and_funnel_shape() {
+        let mut out = Vec::new();
+        write_events(&mut out, 20_000, 3).unwrap();
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 20_000);
+        assert!(rows[0][0].ends_with(" UTC") && rows[0][0].starts_with("2019-10-01"));
+        let count = |kind: &str| rows.iter().filter(|r| &r[1] == kind).count();
+        let (views, carts, purchases) = (count("view"), count("cart"), count("purchase"));
+        assert!(views > carts && carts > purchases && purchases > 0, "{views} {carts} {purchases}");
+        assert!(count("remove_from_cart") > 0);
+        assert!(rows.iter().all(|r| r[3].len() == 19), "19-digit category ids");
+    }
+}

@@ -1,0 +1,56 @@
+//! What can stop an import as a whole. Row-level problems are not errors: they become rejects.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path} ended early (truncated or corrupt compressed data): {source}")]
+    Truncated { path: PathBuf, source: std::io::Error },
+    #[error("{path} is empty")]
+    Empty { path: PathBuf },
+    #[error("{path} has no header row")]
+    NoHeader { path: PathBuf },
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error("{path} has no sheet named '{sheet}' (sheets: {available})")]
+    UnknownSheet { path: PathBuf, sheet: String, available: String },
+    #[error("{0}")]
+    Mapping(String),
+    #[error("{path} was already imported (import #{import_id} on {at}); use --force to import it again")]
+    AlreadyImported { path: PathBuf, import_id: i64, at: String },
+    #[error("import cancelled; the workspace is unchanged")]
+    Cancelled,
+    #[error("workspace error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Workspace(#[from] crate::workspace::WorkspaceError),
+}
+
+impl From<crate::jobs::Cancelled> for ImportError {
+    fn from(_: crate::jobs::Cancelled) -> Self {
+        ImportError::Cancelled
+    }
+}
+
+impl ImportError {
+    /// Wraps a read error, telling truncated compressed input apart from other I/O failures.
+    pub fn read(path: &std::path::Path, source: std::io::Error) -> Self {
+        let path = path.to_path_buf();
+        match source.kind() {
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput => {
+                ImportError::Truncated { path, source }
+            }
+            _ => ImportError::Io { path, source },
+        }
+    }
+
+    /// A short word for the imports log: 'cancelled' or 'failed'.
+    pub fn status(&self) -> &'static str {
+        match self {
+            ImportError::Cancelled => "cancelled",
+            _ => "failed",
+        }
+    }
+}

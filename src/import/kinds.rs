@@ -1,0 +1,599 @@
+//! What a file *is*: the canonical tables it can load into, how its columns map onto them, and
+//! the converters that turn text fields into typed values.
+//!
+//! Types come from the target schema, never from the first rows of a file: `Invoice` is text
+//! even when its first thousand values look numeric.
+
+use std::collections::BTreeMap;
+
+use csv::StringRecord;
+
+use super::batch::{Batch, Value};
+use super::values::{self, SlashOrder};
+
+/// How a target column's text is parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    Text,
+    Int,
+    Real,
+    DateTime,
+    /// Text id normalised from float exports (`13085.0` → `13085`).
+    CustomerId,
+    /// Integer id that must stay exact (up to 19 digits).
+    ExactId,
+}
+
+/// A column of a canonical table.
+#[derive(Debug)]
+pub struct TargetColumn {
+    pub name: &'static str,
+    pub kind: ValueKind,
+    pub required: bool,
+    /// Normalised header names (lowercase letters and digits) that usually mean this column;
+    /// used to pre-guess mappings.
+    pub synonyms: &'static [&'static str],
+}
+
+const fn col(name: &'static str, kind: ValueKind, required: bool, synonyms: &'static [&'static str]) -> TargetColumn {
+    TargetColumn { name, kind, required, synonyms }
+}
+
+pub const ORDER_LINE_COLUMNS: &[TargetColumn] = &[
+    col(
+        "invoice",
+        ValueKind::Text,
+        true,
+        &["invoice", "invoiceno", "invoicenumber", "invoiceid", "orderid", "ordernumber", "orderno", "order", "transactionid"],
+    ),
+    col("stock_code", ValueKind::Text, false, &["stockcode", "sku", "productid", "productcode", "itemcode", "itemid", "article"]),
+    col("description", ValueKind::Text, false, &["description", "productname", "itemname", "product", "name", "title"]),
+    col("quantity", ValueKind::Int, true, &["quantity", "qty", "units", "amount", "count"]),
+    col(
+        "invoice_date",
+        ValueKind::DateTime,
+        true,
+        &["invoicedate", "orderdate", "date", "datetime", "orderdatetime", "createdat", "purchasedate", "timestamp"],
+    ),
+    col("unit_price", ValueKind::Real, true, &["price", "unitprice", "itemprice", "priceeach", "unitcost"]),
+    col("customer_id", ValueKind::CustomerId, false, &["customerid", "customer", "clientid", "buyerid", "userid", "customerno"]),
+    col("country", ValueKind::Text, false, &["country", "countrycode", "shippingcountry", "billingcountry"]),
+];
+
+pub const EVENT_COLUMNS: &[TargetColumn] = &[
+    col("event_time", ValueKind::DateTime, true, &["eventtime", "timestamp", "time", "datetime", "eventdate", "createdat"]),
+    col("event_type", ValueKind::Text, true, &["eventtype", "event", "action", "type"]),
+    col("product_id", ValueKind::ExactId, true, &["productid", "itemid", "sku"]),
+    col("category_id", ValueKind::ExactId, false, &["categoryid"]),
+    col("category_code", ValueKind::Text, false, &["categorycode", "category", "categoryname"]),
+    col("brand", ValueKind::Text, false, &["brand", "brandname"]),
+    col("price", ValueKind::Real, false, &["price", "unitprice"]),
+    col("user_id", ValueKind::ExactId, true, &["userid", "customerid", "visitorid", "clientid"]),
+    col("user_session", ValueKind::Text, true, &["usersession", "sessionid", "session"]),
+];
+
+/// The canonical tables an import can fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    OrderLines,
+    Events,
+    /// A table of its own, all text unless every value of a column parses as a number.
+    Raw,
+}
+
+impl Target {
+    pub fn table(&self) -> &'static str {
+        match self {
+            Target::OrderLines => "order_lines",
+            Target::Events => "events",
+            Target::Raw => "raw",
+        }
+    }
+
+    pub fn columns(&self) -> &'static [TargetColumn] {
+        match self {
+            Target::OrderLines => ORDER_LINE_COLUMNS,
+            Target::Events => EVENT_COLUMNS,
+            Target::Raw => &[],
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match normalize_header(name).as_str() {
+            "orderlines" | "orders" | "order" | "transactions" => Some(Target::OrderLines),
+            "events" | "event" => Some(Target::Events),
+            "raw" | "table" => Some(Target::Raw),
+            _ => None,
+        }
+    }
+}
+
+/// Datasets recognised from their headers alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnownKind {
+    UciOnlineRetailII,
+    UciOnlineRetail,
+    CdnowMaster,
+    CdnowSample,
+    Rees46Events,
+}
+
+impl KnownKind {
+    pub fn label(&self) -> &'static str {
+        match self {
+            KnownKind::UciOnlineRetailII => "uci_online_retail_ii",
+            KnownKind::UciOnlineRetail => "uci_online_retail",
+            KnownKind::CdnowMaster => "cdnow_master",
+            KnownKind::CdnowSample => "cdnow_sample",
+            KnownKind::Rees46Events => "rees46_events",
+        }
+    }
+
+    pub fn target(&self) -> Target {
+        match self {
+            KnownKind::Rees46Events => Target::Events,
+            _ => Target::OrderLines,
+        }
+    }
+
+    /// Recognises a dataset by its normalised header names.
+    pub fn detect(headers: &[String]) -> Option<Self> {
+        let names: Vec<String> = headers.iter().map(|h| normalize_header(h)).collect();
+        let has_all = |wanted: &[&str]| wanted.iter().all(|w| names.iter().any(|n| n == w));
+        if names == ["customerid", "date", "numberofcds", "dollarvalue"] {
+            Some(KnownKind::CdnowMaster)
+        } else if names == ["customerid", "sampleid", "date", "numberofcds", "dollarvalue"] {
+            Some(KnownKind::CdnowSample)
+        } else if has_all(&["invoice", "stockcode", "quantity", "invoicedate", "price", "customerid"]) {
+            Some(KnownKind::UciOnlineRetailII)
+        } else if has_all(&["invoiceno", "stockcode", "quantity", "invoicedate", "unitprice", "customerid"]) {
+            Some(KnownKind::UciOnlineRetail)
+        } else if has_all(&["eventtime", "eventtype", "productid", "userid", "usersession"]) {
+            Some(KnownKind::Rees46Events)
+        } else {
+            None
+        }
+    }
+}
+
+/// Lowercase letters and digits only: `Customer ID`, `CustomerID` and `customer_id` all match.
+pub fn normalize_header(header: &str) -> String {
+    header.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// The key under which a confirmed mapping is saved and found again.
+pub fn header_signature(headers: &[String]) -> String {
+    headers.iter().map(|h| normalize_header(h)).collect::<Vec<_>>().join(",")
+}
+
+/// Which source column feeds each target column (by target column name).
+pub type Mapping = BTreeMap<String, String>;
+
+/// Pre-guesses a mapping from header names: exact normalised matches first, then synonyms.
+/// Each source column is used at most once.
+pub fn guess_mapping(target: Target, headers: &[String]) -> Mapping {
+    let normalised: Vec<String> = headers.iter().map(|h| normalize_header(h)).collect();
+    let mut used = vec![false; headers.len()];
+    let mut mapping = Mapping::new();
+    for column in target.columns() {
+        let own = normalize_header(column.name);
+        let candidates = std::iter::once(own.as_str()).chain(column.synonyms.iter().copied());
+        for candidate in candidates {
+            if let Some(i) = normalised.iter().enumerate().position(|(i, n)| !used[i] && n == candidate) {
+                used[i] = true;
+                mapping.insert(column.name.to_string(), headers[i].clone());
+                break;
+            }
+        }
+    }
+    mapping
+}
+
+/// Parses `--map target=source,...` pairs.
+pub fn parse_mapping_arg(spec: &str) -> Result<Vec<(String, String)>, String> {
+    spec.split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| {
+            let (target, source) = part.split_once('=').ok_or_else(|| format!("'{part}' in --map is not target=source"))?;
+            Ok((target.trim().to_string(), source.trim().to_string()))
+        })
+        .collect()
+}
+
+/// Checks a mapping against the target and the file, returning source column indices in target
+/// column order.
+pub fn resolve_mapping(target: Target, mapping: &Mapping, headers: &[String]) -> Result<Vec<Option<usize>>, String> {
+    for name in mapping.keys() {
+        if !target.columns().iter().any(|c| c.name == name) {
+            let known: Vec<&str> = target.columns().iter().map(|c| c.name).collect();
+            return Err(format!("'{name}' is not a column of {} (columns: {})", target.table(), known.join(", ")));
+        }
+    }
+    let find = |source: &str| {
+        headers.iter().position(|h| h == source).or_else(|| {
+            let wanted = normalize_header(source);
+            headers.iter().position(|h| normalize_header(h) == wanted)
+        })
+    };
+    let mut indices = Vec::new();
+    let mut missing = Vec::new();
+    for column in target.columns() {
+        match mapping.get(column.name) {
+            Some(source) => match find(source) {
+                Some(i) => indices.push(Some(i)),
+                None => return Err(format!("the file has no column '{source}' (columns: {})", headers.join(", "))),
+            },
+            None if column.required => {
+                missing.push(column.name);
+                indices.push(None);
+            }
+            None => indices.push(None),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "cannot import as {}: no column for required {} (columns in the file: {}); map them with --map {}=<column>",
+            target.table(),
+            missing.join(", "),
+            headers.join(", "),
+            missing[0]
+        ));
+    }
+    Ok(indices)
+}
+
+/// Why a row was not loaded: a short key for grouping in the report and a detail for the row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowError {
+    pub key: String,
+    pub detail: String,
+}
+
+impl RowError {
+    fn bad_value(column: &str, problem: &str, value: &str) -> Self {
+        let shown: String = value.chars().take(60).collect();
+        Self { key: format!("{column}: {problem}"), detail: format!("{column}: {problem} ('{shown}')") }
+    }
+
+    fn missing(column: &str) -> Self {
+        Self { key: format!("{column}: missing"), detail: format!("{column}: missing required value") }
+    }
+
+    pub fn field_count(expected: usize, found: usize) -> Self {
+        Self { key: "wrong number of fields".into(), detail: format!("wrong number of fields: expected {expected}, found {found}") }
+    }
+}
+
+/// Turns one row of text fields into typed values appended to a batch.
+pub trait Converter: Send {
+    /// Names of the columns this converter produces, in order, as the table's columns.
+    fn output_columns(&self) -> Vec<String>;
+    fn convert(&mut self, fields: &StringRecord, batch: &mut Batch) -> Result<(), RowError>;
+    /// SQL types decided from the data once every row has been seen; `None` when the target
+    /// table's types are fixed by the schema.
+    fn column_types(&self) -> Option<Vec<&'static str>> {
+        None
+    }
+}
+
+/// Rows must have as many fields as the header; extra fields are tolerated only when empty
+/// (a trailing delimiter).
+fn check_width(fields: &StringRecord, expected: usize) -> Result<(), RowError> {
+    let found = fields.len();
+    if found == expected || (found > expected && fields.iter().skip(expected).all(|f| f.trim().is_empty())) {
+        Ok(())
+    } else {
+        Err(RowError::field_count(expected, found))
+    }
+}
+
+/// Converts mapped columns into `order_lines` or `events`, plus derived columns.
+pub struct MappedConverter {
+    target: Target,
+    sources: Vec<Option<usize>>,
+    width: usize,
+    slash: SlashOrder,
+    import_id: i64,
+}
+
+impl MappedConverter {
+    pub fn new(target: Target, sources: Vec<Option<usize>>, width: usize, slash: SlashOrder, import_id: i64) -> Self {
+        Self { target, sources, width, slash, import_id }
+    }
+
+    fn convert_value(&self, column: &TargetColumn, raw: &str, batch: &mut Batch) -> Result<(), RowError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            if column.required {
+                return Err(RowError::missing(column.name));
+            }
+            batch.push(Value::Null);
+            return Ok(());
+        }
+        match column.kind {
+            // Text stays exactly as exported: `47503J ` and `47503J` are different codes in the
+            // source system, and trimming would merge them silently.
+            ValueKind::Text => batch.push_text(raw),
+            ValueKind::Int => batch
+                .push(Value::Int(values::parse_int(trimmed).ok_or_else(|| RowError::bad_value(column.name, "not a whole number", raw))?)),
+            ValueKind::Real => {
+                batch.push(Value::Real(values::parse_real(trimmed).ok_or_else(|| RowError::bad_value(column.name, "not a number", raw))?))
+            }
+            ValueKind::ExactId => batch.push(Value::Int(
+                values::parse_exact_id(trimmed).ok_or_else(|| RowError::bad_value(column.name, "not an exact whole-number id", raw))?,
+            )),
+            ValueKind::DateTime => {
+                let parsed =
+                    values::parse_datetime(trimmed, self.slash).ok_or_else(|| RowError::bad_value(column.name, "not a date", raw))?;
+                batch.push_text(&parsed)
+            }
+            ValueKind::CustomerId => match values::normalize_customer_id(trimmed) {
+                Some(id) => batch.push_text(id),
+                None => batch.push(Value::Null),
+            },
+        }
+        Ok(())
+    }
+}
+
+impl Converter for MappedConverter {
+    fn output_columns(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.target.columns().iter().map(|c| c.name.to_string()).collect();
+        if self.target == Target::OrderLines {
+            names.push("cancelled".into());
+        }
+        names.push("import_id".into());
+        names
+    }
+
+    fn convert(&mut self, fields: &StringRecord, batch: &mut Batch) -> Result<(), RowError> {
+        check_width(fields, self.width)?;
+        for (column, source) in self.target.columns().iter().zip(&self.sources) {
+            let raw = source.and_then(|i| fields.get(i)).unwrap_or("");
+            self.convert_value(column, raw, batch)?;
+        }
+        if self.target == Target::OrderLines {
+            let invoice = self.sources[0].and_then(|i| fields.get(i)).unwrap_or("").trim();
+            let cancelled = invoice.starts_with(['C', 'c']);
+            batch.push(Value::Int(cancelled as i64));
+        }
+        batch.push(Value::Int(self.import_id));
+        Ok(())
+    }
+}
+
+/// CDNOW transactions → order_lines: one invoice per customer and day (`<customer>-<yyyymmdd>`),
+/// quantity = number of CDs, unit price = dollar value / CDs (so quantity × price = the value).
+pub struct CdnowConverter {
+    date_index: usize,
+    width: usize,
+    import_id: i64,
+}
+
+impl CdnowConverter {
+    pub fn new(kind: KnownKind, import_id: i64) -> Self {
+        let (date_index, width) = if kind == KnownKind::CdnowSample { (2, 5) } else { (1, 4) };
+        Self { date_index, width, import_id }
+    }
+}
+
+impl Converter for CdnowConverter {
+    fn output_columns(&self) -> Vec<String> {
+        MappedConverter::new(Target::OrderLines, vec![], 0, SlashOrder::default(), 0).output_columns()
+    }
+
+    fn convert(&mut self, fields: &StringRecord, batch: &mut Batch) -> Result<(), RowError> {
+        check_width(fields, self.width)?;
+        let customer = values::strip_leading_zeros(fields[0].trim());
+        let date_raw = fields[self.date_index].trim();
+        let cds_raw = &fields[self.date_index + 1];
+        let value_raw = &fields[self.date_index + 2];
+        if customer.is_empty() {
+            return Err(RowError::missing("customer_id"));
+        }
+        let date = values::parse_datetime(date_raw, SlashOrder::default())
+            .filter(|_| date_raw.len() == 8)
+            .ok_or_else(|| RowError::bad_value("date", "not a yyyymmdd date", date_raw))?;
+        let cds = values::parse_int(cds_raw).ok_or_else(|| RowError::bad_value("number_of_cds", "not a whole number", cds_raw))?;
+        let dollars = values::parse_real(value_raw).ok_or_else(|| RowError::bad_value("dollar_value", "not a number", value_raw))?;
+        batch.push_text(&format!("{customer}-{date_raw}"));
+        batch.push(Value::Null); // stock_code
+        batch.push(Value::Null); // description
+        batch.push(Value::Int(cds));
+        batch.push_text(&date);
+        batch.push(Value::Real(if cds != 0 { dollars / cds as f64 } else { 0.0 }));
+        batch.push_text(customer);
+        batch.push(Value::Null); // country
+        batch.push(Value::Int(0));
+        batch.push(Value::Int(self.import_id));
+        Ok(())
+    }
+}
+
+/// Files of no known kind: every column kept as text; which columns could be numbers is
+/// tracked so the table can be retyped once the whole file has been seen.
+pub struct RawConverter {
+    columns: Vec<String>,
+    /// Per column: every non-empty value so far is an integer / a number.
+    all_int: Vec<bool>,
+    all_real: Vec<bool>,
+}
+
+impl RawConverter {
+    pub fn new(headers: &[String]) -> Self {
+        let columns = sanitize_column_names(headers);
+        let n = columns.len();
+        Self { columns, all_int: vec![true; n], all_real: vec![true; n] }
+    }
+}
+
+impl Converter for RawConverter {
+    fn output_columns(&self) -> Vec<String> {
+        self.columns.clone()
+    }
+
+    fn column_types(&self) -> Option<Vec<&'static str>> {
+        Some(
+            self.all_int
+                .iter()
+                .zip(&self.all_real)
+                .map(|(&int, &real)| {
+                    if int {
+                        "INTEGER"
+                    } else if real {
+                        "REAL"
+                    } else {
+                        "TEXT"
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    fn convert(&mut self, fields: &StringRecord, batch: &mut Batch) -> Result<(), RowError> {
+        check_width(fields, self.columns.len())?;
+        for i in 0..self.columns.len() {
+            let value = &fields[i];
+            if !value.is_empty() {
+                let t = value.trim();
+                // Leading zeros are part of codes (zip prefixes, ids): such a column stays text.
+                let zero_padded = t.len() > 1 && t.starts_with('0') && !t.starts_with("0.");
+                if self.all_int[i] && (zero_padded || t.parse::<i64>().is_err()) {
+                    self.all_int[i] = false;
+                }
+                if self.all_real[i] && (zero_padded || !t.parse::<f64>().is_ok_and(f64::is_finite)) {
+                    self.all_real[i] = false;
+                }
+            }
+            batch.push_text_or_null(value);
+        }
+        Ok(())
+    }
+}
+
+/// Column names safe and unique for SQL: empty headers become `column_N`, repeats get a suffix.
+pub fn sanitize_column_names(headers: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    headers
+        .iter()
+        .enumerate()
+        .map(|(i, header)| {
+            let cleaned: String = header.trim().chars().map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+            let cleaned = cleaned.trim_matches('_').to_string();
+            let base = if cleaned.is_empty() { format!("column_{}", i + 1) } else { cleaned };
+            let mut name = base.clone();
+            let mut n = 2;
+            while !seen.insert(name.clone()) {
+                name = format!("{base}_{n}");
+                n += 1;
+            }
+            name
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn recognises_known_datasets_by_header() {
+        let uci2 = headers(&["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]);
+        let uci = headers(&["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]);
+        let rees = headers(&[
+            "event_time",
+            "event_type",
+            "product_id",
+            "category_id",
+            "category_code",
+            "brand",
+            "price",
+            "user_id",
+            "user_session",
+        ]);
+        let cosmetics = headers(&["event_time", "event_type", "product_id", "price", "user_id", "user_session"]);
+        assert_eq!(KnownKind::detect(&uci2), Some(KnownKind::UciOnlineRetailII));
+        assert_eq!(KnownKind::detect(&uci), Some(KnownKind::UciOnlineRetail));
+        assert_eq!(KnownKind::detect(&rees), Some(KnownKind::Rees46Events));
+        assert_eq!(KnownKind::detect(&cosmetics), Some(KnownKind::Rees46Events));
+        assert_eq!(KnownKind::detect(&headers(&["customer_id", "date", "number_of_cds", "dollar_value"])), Some(KnownKind::CdnowMaster));
+        assert_eq!(KnownKind::detect(&headers(&["a", "b"])), None);
+    }
+
+    #[test]
+    fn guesses_and_resolves_mappings() {
+        let h = headers(&["Order No", "Qty", "Order Date", "Price Each", "Client", "SKU"]);
+        let mapping = guess_mapping(Target::OrderLines, &h);
+        assert_eq!(mapping.get("invoice").map(String::as_str), Some("Order No"));
+        assert_eq!(mapping.get("quantity").map(String::as_str), Some("Qty"));
+        assert_eq!(mapping.get("unit_price").map(String::as_str), Some("Price Each"));
+        assert_eq!(mapping.get("stock_code").map(String::as_str), Some("SKU"));
+        let indices = resolve_mapping(Target::OrderLines, &mapping, &h).unwrap();
+        assert_eq!(indices[0], Some(0));
+        let mut incomplete = mapping.clone();
+        incomplete.remove("invoice_date");
+        let err = resolve_mapping(Target::OrderLines, &incomplete, &h).unwrap_err();
+        assert!(err.contains("invoice_date"), "{err}");
+        assert_eq!(parse_mapping_arg("invoice=Order No, quantity=Qty").unwrap()[1], ("quantity".to_string(), "Qty".to_string()));
+        assert!(parse_mapping_arg("oops").is_err());
+    }
+
+    #[test]
+    fn order_line_conversion_types_values_and_rejects_with_reasons() {
+        let h = headers(&["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]);
+        let sources = resolve_mapping(Target::OrderLines, &guess_mapping(Target::OrderLines, &h), &h).unwrap();
+        let mut conv = MappedConverter::new(Target::OrderLines, sources, 8, SlashOrder::MonthFirst, 7);
+        let mut batch = Batch::new(conv.output_columns().len());
+        let row =
+            StringRecord::from(vec!["C489449", "22087", " PAPER BUNTING ", "-12", "2009-12-01 10:33:00", "2.95", "16321.0", "Australia"]);
+        batch.push_row(|b| conv.convert(&row, b)).unwrap();
+        let values = batch.row(0);
+        assert_eq!(batch.text_of(&values[0]), Some("C489449"));
+        assert_eq!(batch.text_of(&values[2]), Some(" PAPER BUNTING "));
+        assert_eq!(values[3], Value::Int(-12));
+        assert_eq!(values[5], Value::Real(2.95));
+        assert_eq!(batch.text_of(&values[6]), Some("16321"));
+        assert_eq!(&values[8..], &[Value::Int(1), Value::Int(7)]);
+
+        let bad_qty = StringRecord::from(vec!["1", "x", "d", "12x", "2009-12-01 10:33:00", "2.95", "", "UK"]);
+        assert_eq!(batch.push_row(|b| conv.convert(&bad_qty, b)).unwrap_err().key, "quantity: not a whole number");
+        let bad_date = StringRecord::from(vec!["1", "x", "d", "1", "31/02/2009", "2.95", "", "UK"]);
+        assert_eq!(batch.push_row(|b| conv.convert(&bad_date, b)).unwrap_err().key, "invoice_date: not a date");
+        let ragged = StringRecord::from(vec!["1", "x", "d"]);
+        assert_eq!(batch.push_row(|b| conv.convert(&ragged, b)).unwrap_err().key, "wrong number of fields");
+        let trailing_delimiter = StringRecord::from(vec!["2", "x", "", "1", "2009-12-01 10:33:00", "0", "", "", ""]);
+        batch.push_row(|b| conv.convert(&trailing_delimiter, b)).unwrap();
+        assert_eq!(batch.len(), 2, "failed rows leave nothing behind");
+        assert_eq!(batch.row(1)[2], Value::Null);
+    }
+
+    #[test]
+    fn cdnow_rows_become_one_invoice_per_customer_day() {
+        let mut conv = CdnowConverter::new(KnownKind::CdnowSample, 1);
+        let mut batch = Batch::new(10);
+        conv.convert(&StringRecord::from(vec!["00004", "0001", "19970118", "2", "29.73"]), &mut batch).unwrap();
+        let row = batch.row(0);
+        assert_eq!(batch.text_of(&row[0]), Some("4-19970118"));
+        assert_eq!(batch.text_of(&row[4]), Some("1997-01-18 00:00:00"));
+        assert_eq!(row[3], Value::Int(2));
+        let Value::Real(price) = row[5] else { panic!() };
+        assert!((price * 2.0 - 29.73).abs() < 1e-12);
+        assert_eq!(batch.text_of(&row[6]), Some("4"));
+    }
+
+    #[test]
+    fn raw_columns_are_numeric_only_when_every_value_is() {
+        let mut conv = RawConverter::new(&headers(&["zip", "n", "x", "", "n"]));
+        assert_eq!(conv.output_columns(), ["zip", "n", "x", "column_4", "n_2"]);
+        let mut batch = Batch::new(5);
+        for row in [["01234", "1", "1.5", "a", "7"], ["12345", "2", "x", "", "8"]] {
+            conv.convert(&StringRecord::from(row.to_vec()), &mut batch).unwrap();
+        }
+        assert_eq!(conv.column_types().unwrap(), ["TEXT", "INTEGER", "TEXT", "TEXT", "INTEGER"]);
+    }
+}

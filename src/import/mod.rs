@@ -1,0 +1,376 @@
+//! Importing files into the workspace.
+//!
+//! Flow: [`sources::open`] sniffs the file and yields text rows → a [`kinds::Converter`] types
+//! them into [`batch::Batch`]es on a parser thread → [`writer::TableWriter`] inserts them on the
+//! job's thread. Everything happens in one transaction: the workspace sees the whole file or
+//! nothing. Rows that cannot be represented go to `rejects` with their line and reason.
+
+pub mod batch;
+pub mod error;
+pub mod kinds;
+pub mod report;
+pub mod sniff;
+pub mod sources;
+pub mod values;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection};
+
+use crate::jobs::{self, JobContext};
+use crate::workspace::Workspace;
+use batch::{Batch, Reject};
+pub use error::ImportError;
+use kinds::{CdnowConverter, Converter, KnownKind, MappedConverter, Mapping, RawConverter, Target};
+pub use report::QualityReport;
+use report::QualityTracker;
+use sources::{RawRow, RowSource};
+
+/// What the user asked for beyond the file itself.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Force a target instead of detecting one.
+    pub target: Option<Target>,
+    /// Explicit `target column = source column` pairs; unnamed columns are guessed.
+    pub mapping: Vec<(String, String)>,
+    /// Excel sheet to read (default: the first).
+    pub sheet: Option<String>,
+    /// Import even when a file with the same content was imported before.
+    pub force: bool,
+    /// Table name for raw imports (default: from the file name).
+    pub table: Option<String>,
+}
+
+/// A finished import.
+#[derive(Debug, Clone)]
+pub struct ImportOutcome {
+    pub import_id: i64,
+    pub file: PathBuf,
+    pub kind: String,
+    pub table: String,
+    pub format: String,
+    pub encoding: String,
+    pub report: QualityReport,
+}
+
+/// How a file will be loaded, decided from its header (and saved mappings).
+struct Plan {
+    kind: String,
+    target: Target,
+    mapping: Option<Mapping>,
+    /// Save the mapping for files with the same header (user-made mappings only).
+    remember: bool,
+    sources: Vec<Option<usize>>,
+}
+
+/// Imports one file into `workspace`, reporting progress to and honouring cancellation from `ctx`.
+pub fn import_file(
+    workspace: &mut Workspace,
+    path: &Path,
+    options: &ImportOptions,
+    ctx: &JobContext,
+) -> Result<ImportOutcome, ImportError> {
+    let started_at = now();
+    let size = std::fs::metadata(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?.len();
+    ctx.set_message(format!("checking {}", display_name(path)));
+    let hash = hash_file(path, ctx)?;
+    if !options.force {
+        if let Some((import_id, at)) = previous_import(workspace.conn(), &hash)? {
+            return Err(ImportError::AlreadyImported { path: path.to_path_buf(), import_id, at });
+        }
+    }
+    let result = import_checked(workspace, path, options, ctx, &hash, size, &started_at);
+    if let Err(err) = &result {
+        // The data transaction is gone; keep a line in the history so the user sees what happened.
+        let _ = record_failure(workspace.conn(), path, size, &hash, &started_at, err);
+    }
+    result
+}
+
+fn import_checked(
+    workspace: &mut Workspace,
+    path: &Path,
+    options: &ImportOptions,
+    ctx: &JobContext,
+    hash: &str,
+    size: u64,
+    started_at: &str,
+) -> Result<ImportOutcome, ImportError> {
+    ctx.set_message(format!("reading {}", display_name(path)));
+    let (mut source, info) = sources::open(path, options.sheet.as_deref())?;
+    let headers = source.headers().to_vec();
+    let plan = make_plan(workspace.conn(), &headers, options)?;
+    let sample = read_sample(source.as_mut(), 500)?;
+
+    let tx = workspace.conn_mut().transaction()?;
+    tx.execute(
+        "INSERT INTO imports (file, file_size, file_hash, format, encoding, kind, target_table, mapping,
+                              rows_read, rows_loaded, rows_rejected, report, started_at, finished_at, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, 0, 0, 0, '{}', ?8, ?8, 'loading')",
+        params![
+            path.display().to_string(),
+            size as i64,
+            hash,
+            info.format_name(),
+            info.encoding.name(),
+            plan.kind,
+            plan.mapping.as_ref().map(|m| serde_json::to_string(m).unwrap_or_default()),
+            started_at
+        ],
+    )?;
+    let import_id = tx.last_insert_rowid();
+
+    let (table, mut converter): (String, Box<dyn Converter>) = match plan.target {
+        Target::Raw => {
+            let wanted = options.table.clone().unwrap_or_else(|| file_stem(path));
+            let table = writer::unused_table_name(&tx, &wanted)?;
+            (table, Box::new(RawConverter::new(&headers)))
+        }
+        target => {
+            let converter: Box<dyn Converter> = match KnownKind::detect(&headers) {
+                Some(known @ (KnownKind::CdnowMaster | KnownKind::CdnowSample))
+                    if options.mapping.is_empty() && options.target.is_none_or(|t| t == known.target()) =>
+                {
+                    Box::new(CdnowConverter::new(known, import_id))
+                }
+                _ => {
+                    let date_source = plan.sources[date_column(target)];
+                    let slash = values::SlashOrder::detect(sample.iter().filter_map(|row| date_source.and_then(|i| row.fields.get(i))));
+                    Box::new(MappedConverter::new(target, plan.sources.clone(), headers.len(), slash, import_id))
+                }
+            };
+            (target.table().to_string(), converter)
+        }
+    };
+    let columns = converter.output_columns();
+    if plan.target == Target::Raw {
+        writer::create_text_table(&tx, &table, &columns)?;
+    }
+
+    let (size_done, size_total) = source.progress();
+    ctx.set_total(size_total.max(size_done));
+    ctx.set_message(format!("importing {}", display_name(path)));
+    let tracker = QualityTracker::new(plan.target, columns.clone());
+    let ((tracker, repairs, raw_types), ()) = jobs::pipeline(
+        4,
+        |sender| {
+            let mut tracker = tracker;
+            let mut batch = Batch::new(columns.len());
+            let mut row = RawRow::default();
+            let mut sample = sample.into_iter();
+            loop {
+                let next = match sample.next() {
+                    Some(sampled) => {
+                        row = sampled;
+                        true
+                    }
+                    None => source.read_row(&mut row)?,
+                };
+                if !next {
+                    break;
+                }
+                convert_row(&row, converter.as_mut(), &mut batch, &mut tracker);
+                if batch.is_full() {
+                    ctx.check()?;
+                    ctx.set_done(source.progress().0);
+                    let full = std::mem::replace(&mut batch, Batch::new(columns.len()));
+                    if sender.send(full).is_err() {
+                        break; // the writer stopped; its error is the one to report
+                    }
+                }
+            }
+            let _ = sender.send(batch);
+            ctx.set_done(source.progress().1);
+            Ok((tracker, source.repairs(), converter.column_types()))
+        },
+        |receiver| {
+            let mut table_writer = writer::TableWriter::new(&tx, &table, &columns)?;
+            for batch in receiver {
+                ctx.check()?;
+                table_writer.insert(&batch)?;
+                writer::insert_rejects(&tx, import_id, &batch.rejects)?;
+            }
+            Ok::<(), ImportError>(())
+        },
+    )?;
+    ctx.check()?;
+    let report = tracker.finish(repairs);
+
+    ctx.set_message("finishing");
+    if let Some(types) = &raw_types {
+        writer::retype_columns(&tx, &table, &columns, types)?;
+        tx.execute("INSERT INTO raw_tables (name, import_id) VALUES (?1, ?2)", params![table, import_id])?;
+    }
+    if plan.remember {
+        if let Some(mapping) = &plan.mapping {
+            tx.execute(
+                "INSERT OR REPLACE INTO mappings (signature, kind, mapping, saved_at) VALUES (?1, ?2, ?3, ?4)",
+                params![kinds::header_signature(&headers), plan.target.table(), serde_json::to_string(mapping).unwrap_or_default(), now()],
+            )?;
+        }
+    }
+    let report_json = serde_json::to_string(&report).unwrap_or_default();
+    tx.execute(
+        "UPDATE imports SET target_table = ?2, rows_read = ?3, rows_loaded = ?4, rows_rejected = ?5, report = ?6,
+                            finished_at = ?7, status = 'loaded' WHERE id = ?1",
+        params![import_id, table, report.rows_read as i64, report.rows_loaded as i64, report.rows_rejected as i64, report_json, now()],
+    )?;
+    ctx.check()?;
+    tx.commit()?;
+    Ok(ImportOutcome {
+        import_id,
+        file: path.to_path_buf(),
+        kind: plan.kind,
+        table,
+        format: info.format_name(),
+        encoding: info.encoding.name().to_string(),
+        report,
+    })
+}
+
+/// Converts one row, or records why it cannot be loaded.
+fn convert_row(row: &RawRow, converter: &mut dyn Converter, batch: &mut Batch, tracker: &mut QualityTracker) {
+    batch.rows_read += 1;
+    let outcome = match &row.malformed {
+        Some((raw, reason)) => Err((raw.clone(), kinds::RowError { key: "unreadable row".into(), detail: reason.clone() })),
+        None => {
+            let before = batch.len();
+            match batch.push_row(|b| converter.convert(&row.fields, b)) {
+                Ok(()) => {
+                    tracker.observe(batch, before);
+                    Ok(())
+                }
+                Err(err) => Err((record_to_csv(&row.fields), err)),
+            }
+        }
+    };
+    if let Err((raw, err)) = outcome {
+        tracker.rejected(&err.key);
+        batch.rejects.push(Reject { line: row.line, raw, reason: err.detail });
+    }
+}
+
+fn date_column(target: Target) -> usize {
+    let name = match target {
+        Target::Events => "event_time",
+        _ => "invoice_date",
+    };
+    target.columns().iter().position(|c| c.name == name).unwrap_or(0)
+}
+
+fn make_plan(conn: &Connection, headers: &[String], options: &ImportOptions) -> Result<Plan, ImportError> {
+    let mapped = |target: Target, mapping: Mapping, kind: String, remember: bool| -> Result<Plan, ImportError> {
+        let sources = kinds::resolve_mapping(target, &mapping, headers).map_err(ImportError::Mapping)?;
+        Ok(Plan { kind, target, mapping: Some(mapping), remember, sources })
+    };
+    let raw = || Plan { kind: "raw".into(), target: Target::Raw, mapping: None, remember: false, sources: vec![] };
+    let known = KnownKind::detect(headers);
+    match options.target {
+        Some(Target::Raw) => Ok(raw()),
+        Some(target) if !options.mapping.is_empty() => {
+            let mut mapping = kinds::guess_mapping(target, headers);
+            for (t, s) in &options.mapping {
+                mapping.insert(t.clone(), s.clone());
+            }
+            mapped(target, mapping, format!("mapped {}", target.table()), true)
+        }
+        Some(target) if known.is_none_or(|k| k.target() != target) => {
+            mapped(target, kinds::guess_mapping(target, headers), format!("mapped {}", target.table()), true)
+        }
+        None if !options.mapping.is_empty() => Err(ImportError::Mapping("--map needs --kind order_lines or --kind events".into())),
+        _ => {
+            if let Some(known) = known {
+                let (target, kind) = (known.target(), known.label().to_string());
+                if matches!(known, KnownKind::CdnowMaster | KnownKind::CdnowSample) {
+                    return Ok(Plan { kind, target, mapping: None, remember: false, sources: vec![] });
+                }
+                return mapped(target, kinds::guess_mapping(target, headers), kind, false);
+            }
+            if let Some((target, mapping)) = saved_mapping(conn, headers)? {
+                return mapped(target, mapping, format!("saved mapping for {}", target.table()), false);
+            }
+            Ok(raw())
+        }
+    }
+}
+
+/// A mapping the user confirmed earlier for a file with the same header.
+pub fn saved_mapping(conn: &Connection, headers: &[String]) -> Result<Option<(Target, Mapping)>, ImportError> {
+    use rusqlite::OptionalExtension;
+    let row: Option<(String, String)> = conn
+        .query_row("SELECT kind, mapping FROM mappings WHERE signature = ?1", [kinds::header_signature(headers)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    Ok(row.and_then(|(kind, mapping)| Some((Target::parse(&kind)?, serde_json::from_str(&mapping).ok()?))))
+}
+
+fn read_sample(source: &mut dyn RowSource, rows: usize) -> Result<Vec<RawRow>, ImportError> {
+    let mut sample = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        let mut row = RawRow::default();
+        if !source.read_row(&mut row)? {
+            break;
+        }
+        sample.push(row);
+    }
+    Ok(sample)
+}
+
+fn previous_import(conn: &Connection, hash: &str) -> Result<Option<(i64, String)>, ImportError> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row("SELECT id, finished_at FROM imports WHERE file_hash = ?1 AND status = 'loaded' ORDER BY id LIMIT 1", [hash], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?)
+}
+
+fn record_failure(conn: &Connection, path: &Path, size: u64, hash: &str, started_at: &str, err: &ImportError) -> rusqlite::Result<()> {
+    let report = serde_json::json!({ "error": err.to_string() }).to_string();
+    conn.execute(
+        "INSERT INTO imports (file, file_size, file_hash, format, encoding, kind, target_table, mapping,
+                              rows_read, rows_loaded, rows_rejected, report, started_at, finished_at, status)
+         VALUES (?1, ?2, ?3, '', '', '', '', NULL, 0, 0, 0, ?4, ?5, ?6, ?7)",
+        params![path.display().to_string(), size as i64, hash, report, started_at, now(), err.status()],
+    )?;
+    Ok(())
+}
+
+fn hash_file(path: &Path, ctx: &JobContext) -> Result<String, ImportError> {
+    let mut file = std::fs::File::open(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        ctx.check()?;
+        let n = std::io::Read::read(&mut file, &mut buf).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+fn record_to_csv(fields: &csv::StringRecord) -> String {
+    let mut writer = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    let _ = writer.write_record(fields);
+    let bytes = writer.into_inner().unwrap_or_default();
+    String::from_utf8_lossy(&bytes).trim_end_matches('\n').to_string()
+}
+
+fn file_stem(path: &Path) -> String {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "import".into());
+    // data.csv.gz → data
+    name.split('.').next().filter(|s| !s.is_empty()).unwrap_or("import").to_string()
+}
+
+fn display_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| path.display().to_string())
+}
+
+/// Local wall-clock time as `YYYY-MM-DD HH:MM:SS`, for the import history.
+pub fn now() -> String {
+    chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
+}

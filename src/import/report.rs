@@ -1,0 +1,357 @@
+//! The data quality report every import produces: what was read, loaded and rejected and why,
+//! and the oddities a marketing analyst should know before trusting a chart.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::batch::{Batch, Value};
+use super::kinds::Target;
+use super::sources::RepairCounts;
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct QualityReport {
+    pub rows_read: u64,
+    pub rows_loaded: u64,
+    pub rows_rejected: u64,
+    /// Rejected rows by reason (e.g. "quantity: not a whole number").
+    pub rejected_by_reason: BTreeMap<String, u64>,
+    /// NULL values per loaded column, in table order; columns without NULLs are left out.
+    pub nulls_by_column: Vec<(String, u64)>,
+    pub duplicate_rows: u64,
+    pub first_date: Option<String>,
+    pub last_date: Option<String>,
+    /// Order lines: customers; events: users.
+    pub distinct_customers: Option<u64>,
+    pub distinct_products: Option<u64>,
+    pub negative_quantities: Option<u64>,
+    pub cancelled_lines: Option<u64>,
+    pub cancelled_invoices: Option<u64>,
+    pub missing_customer_ids: Option<u64>,
+    pub zero_prices: Option<u64>,
+    /// Events: count per event type.
+    pub event_types: BTreeMap<String, u64>,
+    pub repairs: RepairCounts,
+    pub warnings: Vec<String>,
+}
+
+/// Accumulates a [`QualityReport`] row by row on the parsing thread.
+pub struct QualityTracker {
+    target: Target,
+    columns: Vec<String>,
+    nulls: Vec<u64>,
+    row_hashes: Vec<u64>,
+    hash_buf: Vec<u8>,
+    customers: HashSet<u64>,
+    products: HashSet<u64>,
+    cancelled_invoices: HashSet<u64>,
+    report: QualityReport,
+}
+
+/// Column positions the tracker reads, per target.
+struct Roles {
+    date: Option<usize>,
+    customer: Option<usize>,
+    product: Option<usize>,
+    quantity: Option<usize>,
+    price: Option<usize>,
+    invoice: Option<usize>,
+    cancelled: Option<usize>,
+    event_type: Option<usize>,
+}
+
+impl QualityTracker {
+    pub fn new(target: Target, columns: Vec<String>) -> Self {
+        let n = columns.len();
+        Self {
+            target,
+            columns,
+            nulls: vec![0; n],
+            row_hashes: Vec::new(),
+            hash_buf: Vec::new(),
+            customers: HashSet::new(),
+            products: HashSet::new(),
+            cancelled_invoices: HashSet::new(),
+            report: QualityReport::default(),
+        }
+    }
+
+    fn roles(&self) -> Roles {
+        let at = |name: &str| self.columns.iter().position(|c| c == name);
+        match self.target {
+            Target::OrderLines => Roles {
+                date: at("invoice_date"),
+                customer: at("customer_id"),
+                product: at("stock_code"),
+                quantity: at("quantity"),
+                price: at("unit_price"),
+                invoice: at("invoice"),
+                cancelled: at("cancelled"),
+                event_type: None,
+            },
+            Target::Events => Roles {
+                date: at("event_time"),
+                customer: at("user_id"),
+                product: at("product_id"),
+                quantity: None,
+                price: at("price"),
+                invoice: None,
+                cancelled: None,
+                event_type: at("event_type"),
+            },
+            Target::Raw => Roles {
+                date: None,
+                customer: None,
+                product: None,
+                quantity: None,
+                price: None,
+                invoice: None,
+                cancelled: None,
+                event_type: None,
+            },
+        }
+    }
+
+    pub fn rejected(&mut self, key: &str) {
+        self.report.rows_read += 1;
+        self.report.rows_rejected += 1;
+        *self.report.rejected_by_reason.entry(key.to_string()).or_default() += 1;
+    }
+
+    /// Records every loaded row of `batch` added since row `from`.
+    pub fn observe(&mut self, batch: &Batch, from: usize) {
+        let roles = self.roles();
+        let r = &mut self.report;
+        for row in (from..batch.len()).map(|i| batch.row(i)) {
+            r.rows_read += 1;
+            r.rows_loaded += 1;
+            self.hash_buf.clear();
+            // import_id is the same for every row; leave it out so duplicates mean the data.
+            let data = if self.target == Target::Raw { row } else { &row[..row.len() - 1] };
+            for (i, value) in data.iter().enumerate() {
+                match value {
+                    Value::Null => {
+                        self.nulls[i] += 1;
+                        self.hash_buf.push(0);
+                    }
+                    Value::Int(x) => {
+                        self.hash_buf.push(1);
+                        self.hash_buf.extend_from_slice(&x.to_le_bytes());
+                    }
+                    Value::Real(x) => {
+                        self.hash_buf.push(2);
+                        self.hash_buf.extend_from_slice(&x.to_le_bytes());
+                    }
+                    Value::Text { .. } => {
+                        let text = batch.text_of(value).unwrap_or_default();
+                        self.hash_buf.push(3);
+                        self.hash_buf.extend_from_slice(&(text.len() as u64).to_le_bytes());
+                        self.hash_buf.extend_from_slice(text.as_bytes());
+                    }
+                }
+            }
+            self.row_hashes.push(xxh3_64(&self.hash_buf));
+            if let Some(date) = roles.date.and_then(|i| batch.text_of(&row[i])) {
+                if r.first_date.as_deref().is_none_or(|d| date < d) {
+                    r.first_date = Some(date.to_string());
+                }
+                if r.last_date.as_deref().is_none_or(|d| date > d) {
+                    r.last_date = Some(date.to_string());
+                }
+            }
+            if let Some(i) = roles.customer {
+                match row[i] {
+                    Value::Null => *r.missing_customer_ids.get_or_insert(0) += 1,
+                    ref v => {
+                        self.customers.insert(value_hash(batch, v));
+                    }
+                }
+            }
+            if let Some(i) = roles.product {
+                if row[i] != Value::Null {
+                    self.products.insert(value_hash(batch, &row[i]));
+                }
+            }
+            if let Some(Value::Int(q)) = roles.quantity.map(|i| row[i]) {
+                if q < 0 {
+                    *r.negative_quantities.get_or_insert(0) += 1;
+                }
+            }
+            if let Some(Value::Real(p)) = roles.price.map(|i| row[i]) {
+                if p == 0.0 {
+                    *r.zero_prices.get_or_insert(0) += 1;
+                }
+            }
+            if let (Some(Value::Int(1)), Some(invoice)) = (roles.cancelled.map(|i| row[i]), roles.invoice) {
+                *r.cancelled_lines.get_or_insert(0) += 1;
+                self.cancelled_invoices.insert(value_hash(batch, &row[invoice]));
+            }
+            if let Some(kind) = roles.event_type.and_then(|i| batch.text_of(&row[i])) {
+                match r.event_types.get_mut(kind) {
+                    Some(n) => *n += 1,
+                    None => {
+                        r.event_types.insert(kind.to_string(), 1);
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn finish(mut self, repairs: RepairCounts) -> QualityReport {
+        let roles = self.roles();
+        let mut r = self.report;
+        r.repairs = repairs;
+        r.nulls_by_column = self.columns.iter().cloned().zip(self.nulls).filter(|(_, n)| *n > 0).collect();
+        self.row_hashes.sort_unstable();
+        r.duplicate_rows = self.row_hashes.windows(2).filter(|w| w[0] == w[1]).count() as u64;
+        if roles.customer.is_some() {
+            r.distinct_customers = Some(self.customers.len() as u64);
+            r.missing_customer_ids.get_or_insert(0);
+        }
+        if roles.product.is_some() {
+            r.distinct_products = Some(self.products.len() as u64);
+        }
+        if roles.quantity.is_some() {
+            r.negative_quantities.get_or_insert(0);
+        }
+        if roles.price.is_some() {
+            r.zero_prices.get_or_insert(0);
+        }
+        if roles.cancelled.is_some() {
+            r.cancelled_lines.get_or_insert(0);
+            r.cancelled_invoices = Some(self.cancelled_invoices.len() as u64);
+        }
+        if r.rows_read == 0 {
+            r.warnings.push("the file has a header but no data rows".into());
+        }
+        if r.repairs.rows_decoded_as_windows_1252 > 0 {
+            r.warnings.push(format!("{} rows were not valid UTF-8 and were read as Windows-1252", r.repairs.rows_decoded_as_windows_1252));
+        }
+        if r.repairs.nul_bytes_removed > 0 {
+            r.warnings.push(format!("{} NUL bytes were removed from text", r.repairs.nul_bytes_removed));
+        }
+        r
+    }
+}
+
+fn value_hash(batch: &Batch, value: &Value) -> u64 {
+    match value {
+        Value::Int(x) => xxh3_64(&x.to_le_bytes()),
+        Value::Real(x) => xxh3_64(&x.to_le_bytes()),
+        Value::Text { .. } => xxh3_64(batch.text_of(value).unwrap_or_default().as_bytes()),
+        Value::Null => 0,
+    }
+}
+
+impl fmt::Display for QualityReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "  rows read      {:>12}", group(self.rows_read))?;
+        writeln!(f, "  rows loaded    {:>12}", group(self.rows_loaded))?;
+        writeln!(f, "  rows rejected  {:>12}", group(self.rows_rejected))?;
+        for (reason, n) in &self.rejected_by_reason {
+            writeln!(f, "    {:>10}  {reason}", group(*n))?;
+        }
+        if let (Some(first), Some(last)) = (&self.first_date, &self.last_date) {
+            writeln!(f, "  dates          {first} to {last}")?;
+        }
+        let optional = [
+            ("distinct customers", self.distinct_customers),
+            ("distinct products", self.distinct_products),
+            ("missing customer ids", self.missing_customer_ids),
+            ("cancelled lines", self.cancelled_lines),
+            ("cancelled invoices", self.cancelled_invoices),
+            ("negative quantities", self.negative_quantities),
+            ("zero prices", self.zero_prices),
+        ];
+        for (label, value) in optional {
+            if let Some(n) = value {
+                writeln!(f, "  {label:<22} {:>10}", group(n))?;
+            }
+        }
+        writeln!(f, "  {:<22} {:>10}", "exact duplicate rows", group(self.duplicate_rows))?;
+        if !self.event_types.is_empty() {
+            let parts: Vec<String> = self.event_types.iter().map(|(k, n)| format!("{k} {}", group(*n))).collect();
+            writeln!(f, "  event types            {}", parts.join(", "))?;
+        }
+        if !self.nulls_by_column.is_empty() {
+            let parts: Vec<String> = self.nulls_by_column.iter().map(|(c, n)| format!("{c} {}", group(*n))).collect();
+            writeln!(f, "  empty values           {}", parts.join(", "))?;
+        }
+        for warning in &self.warnings {
+            writeln!(f, "  note: {warning}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `1234567` → `1,234,567`.
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_nulls_duplicates_and_order_line_oddities() {
+        let columns: Vec<String> =
+            ["invoice", "stock_code", "quantity", "invoice_date", "unit_price", "customer_id", "cancelled", "import_id"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        let mut tracker = QualityTracker::new(Target::OrderLines, columns);
+        let mut batch = Batch::new(8);
+        type Line<'a> = (&'a str, i64, &'a str, f64, Option<&'a str>, i64);
+        let rows: [Line; 4] = [
+            ("1", 2, "2010-01-02 00:00:00", 1.0, Some("7"), 0),
+            ("1", 2, "2010-01-02 00:00:00", 1.0, Some("7"), 0),
+            ("C2", -1, "2009-12-01 00:00:00", 0.0, None, 1),
+            ("C3", -1, "2011-01-01 00:00:00", 2.0, Some("8"), 1),
+        ];
+        for (invoice, qty, date, price, customer, cancelled) in rows {
+            batch.push_text(invoice);
+            batch.push_text("A");
+            batch.push(Value::Int(qty));
+            batch.push_text(date);
+            batch.push(Value::Real(price));
+            match customer {
+                Some(c) => batch.push_text(c),
+                None => batch.push(Value::Null),
+            }
+            batch.push(Value::Int(cancelled));
+            batch.push(Value::Int(99));
+        }
+        tracker.observe(&batch, 0);
+        tracker.rejected("quantity: not a whole number");
+        let r = tracker.finish(RepairCounts::default());
+        assert_eq!((r.rows_read, r.rows_loaded, r.rows_rejected), (5, 4, 1));
+        assert_eq!(r.duplicate_rows, 1);
+        assert_eq!(r.nulls_by_column, vec![("customer_id".to_string(), 1)]);
+        assert_eq!(r.missing_customer_ids, Some(1));
+        assert_eq!(r.distinct_customers, Some(2));
+        assert_eq!(r.cancelled_lines, Some(2));
+        assert_eq!(r.cancelled_invoices, Some(2));
+        assert_eq!(r.negative_quantities, Some(2));
+        assert_eq!(r.zero_prices, Some(1));
+        assert_eq!(r.first_date.as_deref(), Some("2009-12-01 00:00:00"));
+        assert_eq!(r.last_date.as_deref(), Some("2011-01-01 00:00:00"));
+        assert!(r.to_string().contains("rows rejected"));
+    }
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(1234567), "1,234,567");
+        assert_eq!(group(100), "100");
+    }
+}

@@ -1,0 +1,162 @@
+//! Deciding what a file is before reading it: container, format, text encoding, delimiter.
+//!
+//! Decisions look at the first megabyte; none of them decides a column's type (that is the
+//! target schema's job, see `kinds`).
+
+use encoding_rs::Encoding;
+
+/// How the file's bytes are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// CSV-like text with a delimiter: `,` `;` tab or `|`.
+    Delimited {
+        delimiter: u8,
+    },
+    /// Columns separated by runs of spaces (CDNOW's text files).
+    Whitespace,
+    /// One JSON object per line.
+    JsonLines,
+    Parquet,
+    Xlsx,
+}
+
+impl Format {
+    pub fn name(&self) -> String {
+        match self {
+            Format::Delimited { delimiter: b',' } => "csv".into(),
+            Format::Delimited { delimiter: b'\t' } => "tsv".into(),
+            Format::Delimited { delimiter } => format!("delimited '{}'", *delimiter as char),
+            Format::Whitespace => "whitespace-separated text".into(),
+            Format::JsonLines => "json lines".into(),
+            Format::Parquet => "parquet".into(),
+            Format::Xlsx => "xlsx".into(),
+        }
+    }
+}
+
+/// Container formats recognised by their first bytes, whatever the file is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    Plain,
+    Gzip,
+    Parquet,
+    Zip,
+}
+
+pub fn container_of(head: &[u8]) -> Container {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Container::Gzip
+    } else if head.starts_with(b"PAR1") {
+        Container::Parquet
+    } else if head.starts_with(b"PK\x03\x04") {
+        Container::Zip
+    } else {
+        Container::Plain
+    }
+}
+
+/// The text encoding of a sample, and how many BOM bytes to skip.
+///
+/// Valid UTF-8 wins; otherwise chardetng guesses (it tells Windows-1252 from other legacy
+/// encodings far better than a byte-frequency guess of our own would).
+pub fn text_encoding(sample: &[u8], at_eof: bool) -> (&'static Encoding, usize) {
+    if let Some((encoding, bom_len)) = Encoding::for_bom(sample) {
+        return (encoding, bom_len);
+    }
+    match std::str::from_utf8(sample) {
+        Ok(_) => return (encoding_rs::UTF_8, 0),
+        // A multi-byte character cut by the end of the sample is still UTF-8.
+        Err(e) if e.error_len().is_none() && !at_eof => return (encoding_rs::UTF_8, 0),
+        Err(_) => {}
+    }
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(sample, at_eof);
+    (detector.guess(None, chardetng::Utf8Detection::Allow), 0)
+}
+
+/// Picks the text format from a decoded sample: JSON lines, a delimiter, or whitespace columns.
+///
+/// Delimiters are judged by parsing the sample as CSV with each candidate, so quoted fields with
+/// delimiters or newlines inside do not mislead: the winner splits most records into the header's
+/// number of fields.
+pub fn text_format(sample: &str) -> Format {
+    let first_line = sample.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    if first_line.trim_start().starts_with('{') {
+        return Format::JsonLines;
+    }
+    let mut best: Option<(u8, usize)> = None;
+    for delimiter in [b',', b';', b'\t', b'|'] {
+        let widths = record_widths(sample, delimiter);
+        let Some(&header_width) = widths.first() else { continue };
+        if header_width < 2 {
+            continue;
+        }
+        let agreeing = widths.iter().filter(|&&w| w == header_width).count();
+        if agreeing * 10 >= widths.len() * 8 && best.is_none_or(|(_, n)| header_width > n) {
+            best = Some((delimiter, header_width));
+        }
+    }
+    if let Some((delimiter, _)) = best {
+        return Format::Delimited { delimiter };
+    }
+    let lines: Vec<&str> = sample.lines().filter(|l| !l.trim().is_empty()).take(50).collect();
+    let widths: Vec<usize> = lines.iter().map(|l| l.split_whitespace().count()).collect();
+    if widths.len() > 1 && widths[0] > 1 && widths[1..].iter().all(|&w| w == widths[1]) {
+        return Format::Whitespace;
+    }
+    // A single column: any delimiter reads it the same.
+    Format::Delimited { delimiter: b',' }
+}
+
+/// Field counts of the sample's first records; the last record is left out when there are
+/// others, since the sample may cut it short.
+fn record_widths(sample: &str, delimiter: u8) -> Vec<usize> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(sample.as_bytes());
+    let mut widths: Vec<usize> = reader.byte_records().take(51).map_while(Result::ok).map(|r| r.len()).collect();
+    if widths.len() > 1 {
+        widths.pop();
+    }
+    widths
+}
+
+/// Whether lines end in CRLF (judged by the first line end).
+pub fn uses_crlf(sample: &[u8]) -> bool {
+    memchr::memchr(b'\n', sample).is_some_and(|i| i > 0 && sample[i - 1] == b'\r')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_containers_by_magic_bytes() {
+        assert_eq!(container_of(&[0x1f, 0x8b, 8]), Container::Gzip);
+        assert_eq!(container_of(b"PAR1...."), Container::Parquet);
+        assert_eq!(container_of(b"PK\x03\x04..."), Container::Zip);
+        assert_eq!(container_of(b"a,b\n"), Container::Plain);
+    }
+
+    #[test]
+    fn sniffs_delimiters_and_text_formats() {
+        assert_eq!(text_format("a,b,c\n1,2,3\n4,5,6\n"), Format::Delimited { delimiter: b',' });
+        assert_eq!(text_format("a;b;c\n1;\"2,5\";3\n"), Format::Delimited { delimiter: b';' });
+        assert_eq!(text_format("a\tb\n1\t2\n"), Format::Delimited { delimiter: b'\t' });
+        assert_eq!(text_format(" 00001 19970101  1   11.77\n 00002 19970112  1   12.00\n 00002 19970112  5   77.00\n"), Format::Whitespace);
+        assert_eq!(text_format("{\"a\":1}\n{\"a\":2}\n"), Format::JsonLines);
+        // Delimiters and newlines inside quotes do not count.
+        let quoted = "a;b;c\r\n1;\"x; y\";3\r\n2;\"two\r\nlines\";4\r\n5;6;7\r\n";
+        assert_eq!(text_format(quoted), Format::Delimited { delimiter: b';' });
+        assert!(uses_crlf(quoted.as_bytes()));
+        assert!(!uses_crlf(b"a,b\n1,2\r\n"));
+    }
+
+    #[test]
+    fn detects_windows_1252_and_keeps_utf8() {
+        let (enc, bom) = text_encoding("brand\nHermès\n".as_bytes(), true);
+        assert_eq!((enc, bom), (encoding_rs::UTF_8, 0));
+        let (enc, _) = text_encoding(b"brand,city\nHerm\xe8s,Paris\nChlo\xe9,Paris\nC\xe9line,Lyon\n", true);
+        assert_eq!(enc, encoding_rs::WINDOWS_1252);
+        let (enc, bom) = text_encoding(b"\xef\xbb\xbfa,b\n", true);
+        assert_eq!((enc, bom), (encoding_rs::UTF_8, 3));
+    }
+}

@@ -1,0 +1,612 @@
+//! Row sources: every supported format read as rows of text fields with their line numbers.
+//!
+//! A source does not judge values (that is `kinds`); it only reports rows it could not split at
+//! all (a line of invalid JSON) as malformed, so they still reach the rejects table.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use csv::{ByteRecord, StringRecord};
+use encoding_rs::Encoding;
+
+use super::error::ImportError;
+use super::sniff::{self, Container, Format};
+
+/// One row as read from a file.
+#[derive(Debug, Default, Clone)]
+pub struct RawRow {
+    /// Line in the file for text formats; row number (header = 1) for Parquet, Excel.
+    pub line: u64,
+    pub fields: StringRecord,
+    /// Set when the row could not be split into fields; the text is kept for the rejects table.
+    pub malformed: Option<(String, String)>,
+}
+
+/// Counters about text repairs made while reading, for the quality report.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RepairCounts {
+    /// NUL bytes removed from text fields.
+    pub nul_bytes_removed: u64,
+    /// Rows of a mostly-UTF-8 file whose bytes were not UTF-8 and were read as Windows-1252.
+    pub rows_decoded_as_windows_1252: u64,
+}
+
+pub trait RowSource: Send {
+    fn headers(&self) -> &[String];
+    /// Reads the next row into `row`; `Ok(false)` at the end of the data.
+    fn read_row(&mut self, row: &mut RawRow) -> Result<bool, ImportError>;
+    /// Work done and total, in the source's own unit (bytes or rows), for progress bars.
+    fn progress(&self) -> (u64, u64);
+    fn repairs(&self) -> RepairCounts {
+        RepairCounts::default()
+    }
+}
+
+/// What was detected about a file, recorded with its import.
+#[derive(Debug, Clone)]
+pub struct SourceInfo {
+    pub format: Format,
+    pub gzip: bool,
+    pub encoding: &'static Encoding,
+}
+
+impl SourceInfo {
+    pub fn format_name(&self) -> String {
+        if self.gzip {
+            format!("{} (gzip)", self.format.name())
+        } else {
+            self.format.name()
+        }
+    }
+}
+
+/// Opens `path` with the right reader for whatever it contains.
+pub fn open(path: &Path, sheet: Option<&str>) -> Result<(Box<dyn RowSource>, SourceInfo), ImportError> {
+    let io_err = |source| ImportError::Io { path: path.to_path_buf(), source };
+    let size = std::fs::metadata(path).map_err(io_err)?.len();
+    if size == 0 {
+        return Err(ImportError::Empty { path: path.to_path_buf() });
+    }
+    let mut head = [0u8; 8];
+    let head_len = read_up_to(&mut File::open(path).map_err(io_err)?, &mut head).map_err(io_err)?;
+    let container = sniff::container_of(&head[..head_len]);
+    let binary_info = |format| SourceInfo { format, gzip: false, encoding: encoding_rs::UTF_8 };
+    match container {
+        Container::Parquet => Ok((Box::new(ParquetSource::open(path)?), binary_info(Format::Parquet))),
+        Container::Zip => Ok((Box::new(XlsxSource::open(path, sheet)?), binary_info(Format::Xlsx))),
+        Container::Gzip | Container::Plain => open_text(path, size, container == Container::Gzip),
+    }
+}
+
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// Counts bytes read from the file itself (before decompression), for progress.
+struct CountingReader<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+const SAMPLE_BYTES: usize = 1 << 20;
+
+fn open_text(path: &Path, size: u64, gzip: bool) -> Result<(Box<dyn RowSource>, SourceInfo), ImportError> {
+    let file = File::open(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let counted = CountingReader { inner: file, count: bytes_read.clone() };
+    let mut raw: Box<dyn Read + Send> =
+        if gzip { Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, counted))) } else { Box::new(counted) };
+    // Sample the start to pick the encoding, then put the sample back in front of the stream.
+    let mut sample = vec![0u8; SAMPLE_BYTES];
+    let sample_len = read_up_to(&mut raw, &mut sample).map_err(|e| ImportError::read(path, e))?;
+    sample.truncate(sample_len);
+    if sample.is_empty() {
+        return Err(ImportError::Empty { path: path.to_path_buf() });
+    }
+    let (encoding, bom_len) = sniff::text_encoding(&sample, sample_len < SAMPLE_BYTES);
+    let decoded_sample: String = if encoding == encoding_rs::UTF_8 {
+        String::from_utf8_lossy(&sample[bom_len..]).into_owned()
+    } else {
+        encoding.decode_without_bom_handling(&sample[bom_len..]).0.into_owned()
+    };
+    let format = sniff::text_format(&decoded_sample);
+    let crlf = sniff::uses_crlf(decoded_sample.as_bytes());
+    let rest = std::io::Cursor::new(sample).chain(raw);
+    let text: Box<dyn Read + Send> = if encoding == encoding_rs::UTF_8 {
+        // UTF-8 passes through untouched; a stray non-UTF-8 row is repaired per row below.
+        let mut rest = rest;
+        std::io::copy(&mut (&mut rest).take(bom_len as u64), &mut std::io::sink()).map_err(|e| ImportError::read(path, e))?;
+        Box::new(rest)
+    } else {
+        Box::new(encoding_rs_io::DecodeReaderBytesBuilder::new().encoding(Some(encoding)).build(rest))
+    };
+    let info = SourceInfo { format, gzip, encoding };
+    let progress = Progress { bytes_read, size };
+    let source: Box<dyn RowSource> = match format {
+        Format::Delimited { delimiter } => Box::new(DelimitedSource::new(path, text, delimiter, crlf, progress)?),
+        Format::Whitespace => Box::new(WhitespaceSource::new(path, text, progress)?),
+        Format::JsonLines => Box::new(JsonLinesSource::new(path, text, progress)?),
+        Format::Parquet | Format::Xlsx => unreachable!("binary formats are recognised by magic bytes"),
+    };
+    Ok((source, info))
+}
+
+struct Progress {
+    bytes_read: Arc<AtomicU64>,
+    size: u64,
+}
+
+impl Progress {
+    fn get(&self) -> (u64, u64) {
+        (self.bytes_read.load(Ordering::Relaxed).min(self.size), self.size)
+    }
+}
+
+/// CSV, TSV, semicolon- or pipe-separated text, via the `csv` crate (quotes, embedded newlines,
+/// CRLF). Rows may have any number of fields; judging the count is the kind's job.
+pub struct DelimitedSource {
+    path: PathBuf,
+    reader: csv::Reader<Box<dyn Read + Send>>,
+    headers: Vec<String>,
+    bytes: ByteRecord,
+    /// CRLF files are read with LF as the terminator (the csv crate counts lines one short
+    /// after CRLF); the CR left at the end of each record is removed here.
+    strip_cr: bool,
+    spare: ByteRecord,
+    progress: Progress,
+    repairs: RepairCounts,
+}
+
+impl DelimitedSource {
+    fn new(path: &Path, text: Box<dyn Read + Send>, delimiter: u8, crlf: bool, progress: Progress) -> Result<Self, ImportError> {
+        let mut builder = csv::ReaderBuilder::new();
+        builder.has_headers(false).flexible(true).delimiter(delimiter).buffer_capacity(1 << 16);
+        if crlf {
+            builder.terminator(csv::Terminator::Any(b'\n'));
+        }
+        let reader = builder.from_reader(text);
+        let mut source = Self {
+            path: path.to_path_buf(),
+            reader,
+            headers: Vec::new(),
+            bytes: ByteRecord::new(),
+            strip_cr: crlf,
+            spare: ByteRecord::new(),
+            progress,
+            repairs: RepairCounts::default(),
+        };
+        let mut header = RawRow::default();
+        if !source.read_row(&mut header)? {
+            return Err(ImportError::NoHeader { path: path.to_path_buf() });
+        }
+        source.headers = header.fields.iter().map(|h| h.trim().to_string()).collect();
+        Ok(source)
+    }
+}
+
+impl RowSource for DelimitedSource {
+    fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    fn read_row(&mut self, row: &mut RawRow) -> Result<bool, ImportError> {
+        let more = self.reader.read_byte_record(&mut self.bytes).map_err(|e| csv_error(&self.path, e))?;
+        if !more {
+            return Ok(false);
+        }
+        row.line = self.bytes.position().map_or(0, |p| p.line());
+        row.malformed = None;
+        if self.strip_cr && self.bytes.as_slice().last() == Some(&b'\r') {
+            self.spare.clear();
+            let last = self.bytes.len() - 1;
+            for (i, field) in self.bytes.iter().enumerate() {
+                self.spare.push_field(if i == last { &field[..field.len() - 1] } else { field });
+            }
+            std::mem::swap(&mut self.bytes, &mut self.spare);
+        }
+        if memchr::memchr(0, self.bytes.as_slice()).is_some() {
+            let mut cleaned = ByteRecord::with_capacity(self.bytes.as_slice().len(), self.bytes.len());
+            for field in self.bytes.iter() {
+                let kept: Vec<u8> = field.iter().copied().filter(|&b| b != 0).collect();
+                self.repairs.nul_bytes_removed += (field.len() - kept.len()) as u64;
+                cleaned.push_field(&kept);
+            }
+            self.bytes = cleaned;
+        }
+        // Swap buffers instead of allocating: the previous row's storage becomes the next byte buffer.
+        let bytes = std::mem::replace(&mut self.bytes, std::mem::take(&mut row.fields).into_byte_record());
+        match StringRecord::from_byte_record(bytes) {
+            Ok(fields) => row.fields = fields,
+            Err(err) => {
+                let bytes = err.into_byte_record();
+                self.repairs.rows_decoded_as_windows_1252 += 1;
+                row.fields = bytes.iter().map(|f| encoding_rs::WINDOWS_1252.decode_without_bom_handling(f).0.into_owned()).collect();
+            }
+        }
+        Ok(true)
+    }
+
+    fn progress(&self) -> (u64, u64) {
+        self.progress.get()
+    }
+
+    fn repairs(&self) -> RepairCounts {
+        self.repairs
+    }
+}
+
+fn csv_error(path: &Path, err: csv::Error) -> ImportError {
+    match err.into_kind() {
+        csv::ErrorKind::Io(io) => ImportError::read(path, io),
+        other => ImportError::Format { path: path.to_path_buf(), message: format!("{other:?}") },
+    }
+}
+
+/// Columns separated by runs of spaces, as in CDNOW's `CDNOW_master.txt` and `CDNOW_sample.txt`.
+/// The header line is optional; without one, CDNOW's column names are used when the width fits.
+pub struct WhitespaceSource {
+    path: PathBuf,
+    lines: std::io::Lines<BufReader<Box<dyn Read + Send>>>,
+    headers: Vec<String>,
+    pending: Option<(u64, String)>,
+    line_no: u64,
+    progress: Progress,
+}
+
+/// CDNOW column names by width: the master file has 4 columns, the sample adds its own id.
+pub const CDNOW_MASTER_COLUMNS: [&str; 4] = ["customer_id", "date", "number_of_cds", "dollar_value"];
+pub const CDNOW_SAMPLE_COLUMNS: [&str; 5] = ["customer_id", "sample_id", "date", "number_of_cds", "dollar_value"];
+
+impl WhitespaceSource {
+    fn new(path: &Path, text: Box<dyn Read + Send>, progress: Progress) -> Result<Self, ImportError> {
+        let mut lines = BufReader::with_capacity(1 << 16, text).lines();
+        let mut line_no = 0;
+        let first = loop {
+            line_no += 1;
+            match lines.next() {
+                None => return Err(ImportError::NoHeader { path: path.to_path_buf() }),
+                Some(line) => {
+                    let line = line.map_err(|e| ImportError::read(path, e))?;
+                    if !line.trim().is_empty() {
+                        break line;
+                    }
+                }
+            }
+        };
+        let tokens: Vec<&str> = first.split_whitespace().collect();
+        let is_header = tokens.iter().any(|t| t.parse::<f64>().is_err());
+        let headers: Vec<String> = if is_header {
+            tokens.iter().map(|t| t.to_string()).collect()
+        } else {
+            match tokens.len() {
+                4 => CDNOW_MASTER_COLUMNS.iter().map(|s| s.to_string()).collect(),
+                5 => CDNOW_SAMPLE_COLUMNS.iter().map(|s| s.to_string()).collect(),
+                n => (1..=n).map(|i| format!("column_{i}")).collect(),
+            }
+        };
+        let pending = (!is_header).then(|| (line_no, first.clone()));
+        Ok(Self { path: path.to_path_buf(), lines, headers, pending, line_no, progress })
+    }
+}
+
+impl RowSource for WhitespaceSource {
+    fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    fn read_row(&mut self, row: &mut RawRow) -> Result<bool, ImportError> {
+        let (line_no, text) = match self.pending.take() {
+            Some(pending) => pending,
+            None => loop {
+                self.line_no += 1;
+                match self.lines.next() {
+                    None => return Ok(false),
+                    Some(line) => {
+                        let line = line.map_err(|e| ImportError::read(&self.path, e))?;
+                        if !line.trim().is_empty() {
+                            break (self.line_no, line);
+                        }
+                    }
+                }
+            },
+        };
+        row.line = line_no;
+        row.malformed = None;
+        row.fields.clear();
+        for token in text.split_whitespace() {
+            row.fields.push_field(token);
+        }
+        Ok(true)
+    }
+
+    fn progress(&self) -> (u64, u64) {
+        self.progress.get()
+    }
+}
+
+/// One JSON object per line. Columns are the keys seen in the first rows, in order of first
+/// appearance; values are written as text (numbers as written, nested values as JSON).
+pub struct JsonLinesSource {
+    path: PathBuf,
+    lines: std::io::Lines<BufReader<Box<dyn Read + Send>>>,
+    headers: Vec<String>,
+    buffered: std::collections::VecDeque<(u64, String)>,
+    line_no: u64,
+    progress: Progress,
+}
+
+const JSON_HEADER_SAMPLE_ROWS: usize = 1000;
+
+impl JsonLinesSource {
+    fn new(path: &Path, text: Box<dyn Read + Send>, progress: Progress) -> Result<Self, ImportError> {
+        let mut source = Self {
+            path: path.to_path_buf(),
+            lines: BufReader::with_capacity(1 << 16, text).lines(),
+            headers: Vec::new(),
+            buffered: Default::default(),
+            line_no: 0,
+            progress,
+        };
+        while source.buffered.len() < JSON_HEADER_SAMPLE_ROWS {
+            let Some(line) = source.next_line()? else { break };
+            if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(&line.1) {
+                for key in map.keys() {
+                    if !source.headers.iter().any(|h| h == key) {
+                        source.headers.push(key.clone());
+                    }
+                }
+            }
+            source.buffered.push_back(line);
+        }
+        if source.headers.is_empty() {
+            return Err(ImportError::NoHeader { path: path.to_path_buf() });
+        }
+        Ok(source)
+    }
+
+    fn next_line(&mut self) -> Result<Option<(u64, String)>, ImportError> {
+        loop {
+            self.line_no += 1;
+            match self.lines.next() {
+                None => return Ok(None),
+                Some(line) => {
+                    let line = line.map_err(|e| ImportError::read(&self.path, e))?;
+                    if !line.trim().is_empty() {
+                        return Ok(Some((self.line_no, line)));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl RowSource for JsonLinesSource {
+    fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    fn read_row(&mut self, row: &mut RawRow) -> Result<bool, ImportError> {
+        let Some((line_no, text)) = (match self.buffered.pop_front() {
+            Some(line) => Some(line),
+            None => self.next_line()?,
+        }) else {
+            return Ok(false);
+        };
+        row.line = line_no;
+        row.fields.clear();
+        row.malformed = None;
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(map)) => {
+                for header in &self.headers {
+                    match map.get(header) {
+                        None | Some(serde_json::Value::Null) => row.fields.push_field(""),
+                        Some(serde_json::Value::String(s)) => row.fields.push_field(&s.replace('\0', "")),
+                        Some(other) => row.fields.push_field(&other.to_string()),
+                    }
+                }
+            }
+            Ok(_) => row.malformed = Some((text, "not a JSON object".into())),
+            Err(e) => row.malformed = Some((text, format!("not valid JSON: {e}"))),
+        }
+        Ok(true)
+    }
+
+    fn progress(&self) -> (u64, u64) {
+        self.progress.get()
+    }
+}
+
+/// Parquet via polars, read in slices so a large file never sits in memory whole. Every column is
+/// cast to text here; the target kind parses it back with the same rules as CSV.
+pub struct ParquetSource {
+    path: PathBuf,
+    headers: Vec<String>,
+    total_rows: usize,
+    next_slice_start: usize,
+    slice: Vec<polars::prelude::StringChunked>,
+    slice_start: usize,
+    slice_len: usize,
+    cursor: usize,
+}
+
+const PARQUET_SLICE_ROWS: usize = 200_000;
+
+impl ParquetSource {
+    fn open(path: &Path) -> Result<Self, ImportError> {
+        use polars::prelude::*;
+        let format_err =
+            |e: PolarsError| ImportError::Format { path: path.to_path_buf(), message: format!("not a readable Parquet file: {e}") };
+        let file = File::open(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
+        let mut reader = ParquetReader::new(file);
+        let total_rows = reader.num_rows().map_err(format_err)?;
+        let schema = reader.schema().map_err(format_err)?;
+        let headers = schema
+            .iter_names()
+            .map(|n| n.to_string())
+            // pandas writes its index as a column; it is not data.
+            .filter(|n| n != "__index_level_0__")
+            .collect();
+        Ok(Self {
+            path: path.to_path_buf(),
+            headers,
+            total_rows,
+            next_slice_start: 0,
+            slice: Vec::new(),
+            slice_start: 0,
+            slice_len: 0,
+            cursor: 0,
+        })
+    }
+
+    fn load_next_slice(&mut self) -> Result<bool, ImportError> {
+        use polars::prelude::*;
+        if self.next_slice_start >= self.total_rows {
+            return Ok(false);
+        }
+        let format_err =
+            |e: PolarsError| ImportError::Format { path: self.path.clone(), message: format!("not a readable Parquet file: {e}") };
+        let file = File::open(&self.path).map_err(|source| ImportError::Io { path: self.path.clone(), source })?;
+        let df = ParquetReader::new(file)
+            .with_columns(Some(self.headers.clone()))
+            .with_slice(Some((self.next_slice_start, PARQUET_SLICE_ROWS)))
+            .finish()
+            .map_err(format_err)?;
+        self.slice = df
+            .columns()
+            .iter()
+            .map(|column| {
+                let text = column.cast(&DataType::String)?;
+                Ok(text.str()?.rechunk().into_owned())
+            })
+            .collect::<PolarsResult<_>>()
+            .map_err(format_err)?;
+        self.slice_start = self.next_slice_start;
+        self.slice_len = df.height();
+        self.next_slice_start += df.height().max(1);
+        self.cursor = 0;
+        Ok(self.slice_len > 0)
+    }
+}
+
+impl RowSource for ParquetSource {
+    fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    fn read_row(&mut self, row: &mut RawRow) -> Result<bool, ImportError> {
+        if self.cursor >= self.slice_len && !self.load_next_slice()? {
+            return Ok(false);
+        }
+        row.line = (self.slice_start + self.cursor) as u64 + 2;
+        row.malformed = None;
+        row.fields.clear();
+        for column in &self.slice {
+            row.fields.push_field(column.get(self.cursor).unwrap_or(""));
+        }
+        self.cursor += 1;
+        Ok(true)
+    }
+
+    fn progress(&self) -> (u64, u64) {
+        ((self.slice_start + self.cursor) as u64, self.total_rows as u64)
+    }
+}
+
+/// Excel workbooks via calamine: one sheet (the first unless named), first row as header.
+pub struct XlsxSource {
+    headers: Vec<String>,
+    rows: std::vec::IntoIter<(u64, Vec<String>)>,
+    total: u64,
+    done: u64,
+}
+
+impl XlsxSource {
+    fn open(path: &Path, sheet: Option<&str>) -> Result<Self, ImportError> {
+        use calamine::Reader;
+        let format_err = |message: String| ImportError::Format { path: path.to_path_buf(), message };
+        let mut workbook = calamine::open_workbook_auto(path).map_err(|e| format_err(format!("not a readable Excel workbook: {e}")))?;
+        let names = workbook.sheet_names();
+        let name = match sheet {
+            Some(wanted) => names.iter().find(|n| n.as_str() == wanted).cloned().ok_or_else(|| ImportError::UnknownSheet {
+                path: path.to_path_buf(),
+                sheet: wanted.to_string(),
+                available: names.join(", "),
+            })?,
+            None => names.first().cloned().ok_or_else(|| format_err("the workbook has no sheets".into()))?,
+        };
+        let range = workbook.worksheet_range(&name).map_err(|e| format_err(format!("cannot read sheet '{name}': {e}")))?;
+        let first_row = range.start().map_or(0, |(row, _)| row as u64);
+        let mut rows =
+            range.rows().enumerate().map(|(i, cells)| (first_row + i as u64 + 1, cells.iter().map(cell_text).collect::<Vec<_>>()));
+        let headers = rows.next().ok_or_else(|| ImportError::NoHeader { path: path.to_path_buf() })?.1;
+        let rows: Vec<(u64, Vec<String>)> = rows.collect();
+        Ok(Self {
+            headers: headers.into_iter().map(|h| h.trim().to_string()).collect(),
+            total: rows.len() as u64,
+            rows: rows.into_iter(),
+            done: 0,
+        })
+    }
+}
+
+fn cell_text(cell: &calamine::Data) -> String {
+    use calamine::Data;
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) => s.replace('\0', ""),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(dt) => {
+            let (y, mo, d, h, mi, s, _) = dt.to_ymd_hms_milli();
+            format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+        }
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => format!("#{e:?}"),
+    }
+}
+
+impl RowSource for XlsxSource {
+    fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    fn read_row(&mut self, row: &mut RawRow) -> Result<bool, ImportError> {
+        let Some((line, cells)) = self.rows.next() else { return Ok(false) };
+        self.done += 1;
+        row.line = line;
+        row.malformed = None;
+        row.fields.clear();
+        // Trailing empty cells are not extra columns.
+        let width = cells.len().max(self.headers.len());
+        for i in 0..width {
+            if i < self.headers.len() || cells.get(i).is_some_and(|c| !c.is_empty()) {
+                row.fields.push_field(cells.get(i).map_or("", String::as_str));
+            }
+        }
+        Ok(true)
+    }
+
+    fn progress(&self) -> (u64, u64) {
+        (self.done, self.total)
+    }
+}

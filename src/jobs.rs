@@ -1,0 +1,286 @@
+//! The one place that owns threads.
+//!
+//! A [`Job`] runs a closure on its own thread and exposes what a user needs to see and do while
+//! it runs: its name, its progress (done / total and a message) and a cancel button. The CLI draws
+//! the progress with indicatif; the GUI polls the same handle every frame. Work inside a job that
+//! wants a second core uses [`pipeline`], which keeps even that thread spawn here.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+/// Returned by work that noticed its job was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("cancelled")]
+pub struct Cancelled;
+
+/// Shared view of a job's progress and cancel flag; cheap to clone into worker code.
+#[derive(Clone, Default)]
+pub struct JobContext {
+    inner: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    cancelled: AtomicBool,
+    done: AtomicU64,
+    total: AtomicU64,
+    message: Mutex<String>,
+}
+
+/// A snapshot of a job's progress, for drawing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub done: u64,
+    /// 0 when the amount of work is not known yet.
+    pub total: u64,
+    pub message: String,
+}
+
+impl Progress {
+    /// Fraction in 0..=1, or `None` while the total is unknown.
+    pub fn fraction(&self) -> Option<f32> {
+        (self.total > 0).then(|| (self.done as f64 / self.total as f64).clamp(0.0, 1.0) as f32)
+    }
+}
+
+impl JobContext {
+    /// A context not attached to any job: for running job code inline (tests, benchmarks).
+    pub fn detached() -> Self {
+        Self::default()
+    }
+
+    pub fn cancel(&self) {
+        self.inner.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// `Err(Cancelled)` once the user asked to stop; call it between units of work.
+    pub fn check(&self) -> Result<(), Cancelled> {
+        if self.is_cancelled() {
+            Err(Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn set_total(&self, total: u64) {
+        self.inner.total.store(total, Ordering::Relaxed);
+    }
+
+    pub fn set_done(&self, done: u64) {
+        self.inner.done.store(done, Ordering::Relaxed);
+    }
+
+    pub fn set_message(&self, message: impl Into<String>) {
+        if let Ok(mut slot) = self.inner.message.lock() {
+            *slot = message.into();
+        }
+    }
+
+    pub fn progress(&self) -> Progress {
+        Progress {
+            done: self.inner.done.load(Ordering::Relaxed),
+            total: self.inner.total.load(Ordering::Relaxed),
+            message: self.inner.message.lock().map(|m| m.clone()).unwrap_or_default(),
+        }
+    }
+}
+
+/// A running (or finished) background job producing `T`.
+pub struct Job<T> {
+    name: String,
+    context: JobContext,
+    started: Instant,
+    handle: Option<JoinHandle<T>>,
+}
+
+impl<T: Send + 'static> Job<T> {
+    /// Starts `work` on a new thread. The closure receives the job's context for progress and
+    /// cancellation; its return value (usually a `Result`) is what [`Job::try_take`] yields.
+    pub fn spawn(name: impl Into<String>, work: impl FnOnce(&JobContext) -> T + Send + 'static) -> Self {
+        let name = name.into();
+        let context = JobContext::default();
+        let worker_context = context.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("job: {name}"))
+            .spawn(move || work(&worker_context))
+            .expect("the OS refused to start a thread");
+        Self { name, context, started: Instant::now(), handle: Some(handle) }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn context(&self) -> &JobContext {
+        &self.context
+    }
+
+    pub fn progress(&self) -> Progress {
+        self.context.progress()
+    }
+
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+
+    /// Asks the job to stop; it notices at its next check and ends with its cancelled outcome.
+    pub fn cancel(&self) {
+        self.context.cancel();
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.handle.as_ref().is_none_or(|h| h.is_finished())
+    }
+
+    /// The job's result once it has finished, without blocking; `None` while it runs or after
+    /// the result was taken. A panic inside the job becomes `Err(JobPanicked)`.
+    pub fn try_take(&mut self) -> Option<Result<T, JobPanicked>> {
+        if !self.handle.as_ref()?.is_finished() {
+            return None;
+        }
+        Some(self.join_inner())
+    }
+
+    /// Waits for the job to finish.
+    pub fn join(mut self) -> Result<T, JobPanicked> {
+        self.join_inner()
+    }
+
+    fn join_inner(&mut self) -> Result<T, JobPanicked> {
+        let handle = self.handle.take().ok_or(JobPanicked { job: self.name.clone(), message: "result already taken".into() })?;
+        handle.join().map_err(|payload| JobPanicked { job: self.name.clone(), message: panic_message(payload.as_ref()) })
+    }
+}
+
+/// A job's thread panicked: a bug, reported to the user instead of taking the app down.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("internal error in job '{job}': {message}")]
+pub struct JobPanicked {
+    pub job: String,
+    pub message: String,
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".into()
+    }
+}
+
+/// Runs `producer` on a second thread while `consumer` runs on this one, joined by a bounded
+/// channel of `capacity` items, and returns both results. Used where parsing and writing can
+/// overlap (imports).
+///
+/// The consumer's error wins when both fail: a producer that sees the channel close stops
+/// quietly, so the consumer's error is the cause. Otherwise the producer's error is returned.
+pub fn pipeline<T: Send, P, C, PR, CR, E>(capacity: usize, producer: P, consumer: C) -> Result<(PR, CR), E>
+where
+    P: FnOnce(std::sync::mpsc::SyncSender<T>) -> Result<PR, E> + Send,
+    C: FnOnce(std::sync::mpsc::Receiver<T>) -> Result<CR, E>,
+    PR: Send,
+    E: Send,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel(capacity);
+    std::thread::scope(|scope| {
+        let produced = std::thread::Builder::new()
+            .name("pipeline producer".into())
+            .spawn_scoped(scope, move || producer(tx))
+            .expect("the OS refused to start a thread");
+        let consumed = consumer(rx);
+        let produced = match produced.join() {
+            Ok(result) => result,
+            Err(payload) => std::panic::resume_unwind(payload),
+        };
+        let consumed = consumed?;
+        Ok((produced?, consumed))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_reports_progress_and_result() {
+        let mut job = Job::spawn("count", |ctx| {
+            ctx.set_total(10);
+            for i in 1..=10 {
+                ctx.set_done(i);
+            }
+            ctx.set_message("done counting");
+            42
+        });
+        let result = loop {
+            if let Some(r) = job.try_take() {
+                break r;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
+        assert_eq!(result.unwrap(), 42);
+        let p = job.progress();
+        assert_eq!((p.done, p.total, p.message.as_str()), (10, 10, "done counting"));
+        assert_eq!(p.fraction(), Some(1.0));
+        assert!(job.try_take().is_none(), "a result is taken once");
+    }
+
+    #[test]
+    fn cancel_reaches_the_worker() {
+        let job = Job::spawn("spin", |ctx| loop {
+            if ctx.check().is_err() {
+                return "stopped";
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        });
+        job.cancel();
+        assert_eq!(job.join().unwrap(), "stopped");
+    }
+
+    #[test]
+    fn a_panic_becomes_an_error_not_a_crash() {
+        let job = Job::spawn("boom", |_| -> u8 { panic!("kaput") });
+        let err = job.join().unwrap_err();
+        assert!(err.to_string().contains("kaput"), "{err}");
+    }
+
+    #[test]
+    fn pipeline_passes_items_and_reports_the_failing_side() {
+        let sum: Result<((), u64), String> = pipeline(
+            2,
+            |tx| {
+                for i in 1..=100u64 {
+                    tx.send(i).map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            },
+            |rx| Ok(rx.iter().sum()),
+        );
+        assert_eq!(sum.unwrap().1, 5050);
+
+        let producer_failed: Result<((), usize), String> =
+            pipeline(1, |_tx: std::sync::mpsc::SyncSender<u8>| Err("bad input".to_string()), |rx| Ok(rx.iter().count()));
+        assert_eq!(producer_failed.unwrap_err(), "bad input");
+
+        let consumer_failed: Result<((), ()), String> = pipeline(
+            1,
+            |tx| {
+                for i in 0..1000u32 {
+                    if tx.send(i).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            },
+            |_rx| Err("disk full".to_string()),
+        );
+        assert_eq!(consumer_failed.unwrap_err(), "disk full");
+    }
+}

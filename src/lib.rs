@@ -1,0 +1,15 @@
+//! shoplens: desktop analytics for e-commerce marketing teams.
+//!
+//! Layers, each depending only on those below it (see docs/ARCHITECTURE.md):
+//! - [`cli`]: the command line; drives everything headless.
+//! - [`jobs`]: the only place that starts threads; progress and cancellation.
+//! - [`import`]: files → typed rows → the workspace, all or nothing.
+//! - [`workspace`]: the SQLite file, its schema and migrations.
+//! - [`generate`]: seeded synthetic data for the demo and benchmarks.
+
+pub mod bench;
+pub mod cli;
+pub mod generate;
+pub mod import;
+pub mod jobs;
+pub mod workspace;

@@ -1,0 +1,24 @@
+//! `shoplens`: the command line (and, once it exists, the desktop app when run without a command).
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    // A bug must still end in one readable line, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        eprintln!("internal error: {message} (please report this)");
+    }));
+    let cli = shoplens::cli::Cli::parse();
+    match shoplens::cli::run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", err.0);
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

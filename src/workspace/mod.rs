@@ -1,0 +1,170 @@
+//! The workspace: one SQLite file holding the imported data and everything derived from it.
+//!
+//! [`Workspace`] is the writable handle used by imports; [`open_read_only`] is what queries and
+//! the SQL console use, so nothing a user types there can change the file.
+
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use schema::SchemaError;
+
+/// File extension of workspace files.
+pub const EXTENSION: &str = "shoplens";
+
+/// An open, migrated workspace file.
+pub struct Workspace {
+    conn: Connection,
+    path: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("cannot open workspace {path}: {source}")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error("cannot create folder {path}: {source}")]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error("workspace {path} does not exist")]
+    Missing { path: PathBuf },
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl Workspace {
+    /// Opens `path`, creating the file (and its folder) if needed and applying pending migrations.
+    pub fn open(path: &Path) -> Result<Self, WorkspaceError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| WorkspaceError::CreateDir { path: dir.to_path_buf(), source })?;
+        }
+        let open_err = |source| WorkspaceError::Open { path: path.to_path_buf(), source };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        configure(&conn).map_err(open_err)?;
+        schema::migrate(&mut conn)?;
+        Ok(Self { conn, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Row counts of every user-visible table, in name order.
+    pub fn table_counts(&self) -> Result<Vec<(String, i64)>, rusqlite::Error> {
+        table_counts(&self.conn)
+    }
+}
+
+/// Settings every connection to a workspace uses.
+///
+/// WAL lets the console read while an import writes; an uncommitted import is simply absent from
+/// the file after a crash, which is what makes imports all-or-nothing even under `kill -9`.
+fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Keep the WAL from staying gigabytes large after a big import has been checkpointed.
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    Ok(())
+}
+
+/// Opens an existing workspace for reading only: the SQL console and `shoplens query` use this.
+pub fn open_read_only(path: &Path) -> Result<Connection, WorkspaceError> {
+    if !path.exists() {
+        return Err(WorkspaceError::Missing { path: path.to_path_buf() });
+    }
+    let conn =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
+            .map_err(|source| WorkspaceError::Open { path: path.to_path_buf(), source })?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // A second guard: even statements that slip past the read-only open cannot write.
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
+}
+
+/// Row counts of every table except SQLite's own, in name order.
+pub fn table_counts(conn: &Connection) -> Result<Vec<(String, i64)>, rusqlite::Error> {
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    names
+        .into_iter()
+        .map(|name| {
+            let count = conn.query_row(&format!("SELECT count(*) FROM {}", quote_ident(&name)), [], |r| r.get(0))?;
+            Ok((name, count))
+        })
+        .collect()
+}
+
+/// Quotes an SQL identifier so any table or column name is safe to splice into a statement.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A cell as text for CSV output: NULL is empty, blobs are hex.
+pub fn value_to_text(value: rusqlite::types::ValueRef<'_>) -> String {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Null => String::new(),
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(x) => x.to_string(),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Blob(b) => b.iter().map(|byte| format!("{byte:02x}")).collect(),
+    }
+}
+
+/// Where workspaces live by default: the OS data folder (e.g. `~/.local/share/shoplens`).
+pub fn default_dir() -> PathBuf {
+    directories::ProjectDirs::from("", "", "shoplens").map(|dirs| dirs.data_dir().to_path_buf()).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The workspace used when none is named.
+pub fn default_path() -> PathBuf {
+    default_dir().join(format!("default.{EXTENSION}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_canonical_tables_and_reads_back_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/ws.shoplens");
+        let ws = Workspace::open(&path).unwrap();
+        let names: Vec<String> = ws.table_counts().unwrap().into_iter().map(|(n, _)| n).collect();
+        for expected in ["events", "imports", "mappings", "order_lines", "raw_tables", "rejects"] {
+            assert!(names.contains(&expected.to_string()), "{names:?}");
+        }
+        drop(ws);
+        let ro = open_read_only(&path).unwrap();
+        let err = ro.execute("DELETE FROM order_lines", []).unwrap_err();
+        assert!(
+            err.to_string().contains("readonly") || err.to_string().contains("read-only") || err.to_string().contains("query_only"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn read_only_open_of_a_missing_file_is_a_clear_error() {
+        let err = open_read_only(Path::new("/nonexistent/x.shoplens")).unwrap_err();
+        assert!(err.to_string().contains("does not exist"), "{err}");
+    }
+
+    #[test]
+    fn quotes_identifiers() {
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+}

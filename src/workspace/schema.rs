@@ -1,0 +1,138 @@
+//! The one place that owns the workspace's SQLite schema.
+//!
+//! Every table lives in [`MIGRATIONS`]; `PRAGMA user_version` records how many have been applied.
+//! To change the schema, append a migration; never edit one that has shipped, because workspaces
+//! created by older builds replay only the migrations they have not seen.
+
+use rusqlite::Connection;
+
+/// Ordered schema migrations. Index `i` upgrades a workspace from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: canonical tables, import bookkeeping and saved column mappings.
+    r#"
+    -- One row per invoice line (UCI Online Retail layout). `cancelled` = invoice starts with "C".
+    CREATE TABLE order_lines (
+        invoice      TEXT    NOT NULL,
+        stock_code   TEXT,
+        description  TEXT,
+        quantity     INTEGER NOT NULL,
+        invoice_date TEXT    NOT NULL,   -- 'YYYY-MM-DD HH:MM:SS', as exported (shop local time)
+        unit_price   REAL    NOT NULL,
+        customer_id  TEXT,               -- normalised: '13085.0' becomes '13085'; NULL when missing
+        country      TEXT,
+        cancelled    INTEGER NOT NULL,   -- 0 or 1
+        import_id    INTEGER NOT NULL    -- imports.id that loaded the row
+    );
+
+    -- One row per shop event (REES46 layout): view, cart, remove_from_cart, purchase.
+    CREATE TABLE events (
+        event_time    TEXT    NOT NULL,  -- 'YYYY-MM-DD HH:MM:SS', UTC
+        event_type    TEXT    NOT NULL,
+        product_id    INTEGER NOT NULL,
+        category_id   INTEGER,           -- up to 19 digits: INTEGER, never REAL
+        category_code TEXT,
+        brand         TEXT,
+        price         REAL,
+        user_id       INTEGER NOT NULL,
+        user_session  TEXT    NOT NULL,
+        import_id     INTEGER NOT NULL
+    );
+
+    -- Every import attempt, including failed and cancelled ones (which loaded nothing).
+    CREATE TABLE imports (
+        id            INTEGER PRIMARY KEY,
+        file          TEXT    NOT NULL,
+        file_size     INTEGER NOT NULL,
+        file_hash     TEXT    NOT NULL,  -- BLAKE3 of the file's bytes
+        format        TEXT    NOT NULL,
+        encoding      TEXT    NOT NULL,
+        kind          TEXT    NOT NULL,  -- detected or requested kind, e.g. 'uci_online_retail_ii'
+        target_table  TEXT    NOT NULL,
+        mapping       TEXT,              -- JSON: target column -> source column
+        rows_read     INTEGER NOT NULL,
+        rows_loaded   INTEGER NOT NULL,
+        rows_rejected INTEGER NOT NULL,
+        report        TEXT    NOT NULL,  -- JSON quality report
+        started_at    TEXT    NOT NULL,
+        finished_at   TEXT    NOT NULL,
+        status        TEXT    NOT NULL   -- 'loaded', 'failed' or 'cancelled'
+    );
+    CREATE INDEX imports_by_hash ON imports(file_hash, status);
+
+    -- Every row that was read but not loaded, with the reason.
+    CREATE TABLE rejects (
+        import_id INTEGER NOT NULL REFERENCES imports(id) ON DELETE CASCADE,
+        line      INTEGER NOT NULL,      -- line in the file (CSV) or row number (Parquet, Excel, JSON lines)
+        raw       TEXT    NOT NULL,      -- the row as read, re-joined as CSV
+        reason    TEXT    NOT NULL
+    );
+    CREATE INDEX rejects_by_import ON rejects(import_id, line);
+
+    -- Column mappings the user confirmed, reused for files with the same header.
+    CREATE TABLE mappings (
+        signature TEXT PRIMARY KEY,      -- normalised header names joined by ','
+        kind      TEXT NOT NULL,         -- target kind: 'order_lines' or 'events'
+        mapping   TEXT NOT NULL,         -- JSON: target column -> source column
+        saved_at  TEXT NOT NULL
+    );
+
+    -- Tables created for files of no known kind (all columns text unless every value parses).
+    CREATE TABLE raw_tables (
+        name      TEXT PRIMARY KEY,
+        import_id INTEGER NOT NULL REFERENCES imports(id)
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub fn current_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Brings `conn` up to [`current_version`], one transaction per migration.
+///
+/// Refuses a workspace written by a newer shoplens rather than guessing at its tables.
+pub fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if found > current_version() {
+        return Err(SchemaError::TooNew { found, supported: current_version() });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("this workspace was written by a newer shoplens (schema {found}, this build knows {supported}); update shoplens")]
+    TooNew { found: i64, supported: i64 },
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_a_fresh_database_to_the_current_version() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, current_version());
+        // Running again is a no-op, not an error.
+        migrate(&mut conn).unwrap();
+    }
+
+    #[test]
+    fn refuses_a_workspace_from_a_newer_build() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", 999).unwrap();
+        let err = migrate(&mut conn).unwrap_err();
+        assert!(err.to_string().contains("newer shoplens"), "{err}");
+    }
+}

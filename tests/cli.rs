@@ -1,0 +1,92 @@
+//! The command line as a user runs it: exit codes, one-line errors, CSV output.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn shoplens(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shoplens")).args(args).output().unwrap()
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name).display().to_string()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn ws(dir: &tempfile::TempDir) -> String {
+    dir.path().join("cli.shoplens").display().to_string()
+}
+
+#[test]
+fn import_prints_the_quality_report_and_query_reads_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = ws(&dir);
+    let out = shoplens(&["import", &fixture("bad_values.csv"), &fixture("uci_old_layout.tsv"), "--workspace", &w]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(report.contains("rows rejected             5"), "{report}");
+    assert!(report.contains("invoice_date: not a date"), "{report}");
+
+    let out = shoplens(&["query", &w, "SELECT invoice, quantity, customer_id FROM order_lines ORDER BY invoice LIMIT 2"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "invoice,quantity,customer_id\n489434,12,13085\n536365,6,17850\n");
+
+    let out = shoplens(&["info", &w]);
+    let info = text(&out.stdout);
+    assert!(info.contains("order_lines") && info.contains("loaded"), "{info}");
+}
+
+#[test]
+fn errors_are_one_line_with_a_non_zero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = ws(&dir);
+    for args in [
+        vec!["import", fixture("empty.csv").leak(), "--workspace", w.clone().leak()],
+        vec!["import", "/no/such/file.csv", "--workspace", w.clone().leak()],
+        vec!["import", fixture("shop_export.csv").leak(), "--kind", "nonsense", "--workspace", w.clone().leak()],
+        vec!["query", w.clone().leak(), "SELEC nonsense"],
+        vec!["query", "/no/such/workspace.shoplens", "SELECT 1"],
+    ] {
+        let out = shoplens(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    }
+}
+
+#[test]
+fn the_query_command_cannot_change_the_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = ws(&dir);
+    assert!(shoplens(&["import", &fixture("uci_old_layout.tsv"), "--workspace", &w]).status.success());
+    let out = shoplens(&["query", &w, "DELETE FROM order_lines"]);
+    assert!(!out.status.success());
+    let out = shoplens(&["query", &w, "SELECT count(*) AS n FROM order_lines"]);
+    assert_eq!(text(&out.stdout), "n\n3\n");
+}
+
+#[test]
+fn gen_writes_reproducible_files_that_import_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let a: PathBuf = dir.path().join("a.csv.gz");
+    let b: PathBuf = dir.path().join("b.csv");
+    for (kind, path) in [("orders", &a), ("events", &b)] {
+        let out = shoplens(&["gen", kind, path.to_str().unwrap(), "--rows", "5000", "--seed", "9"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let w = ws(&dir);
+    let out = shoplens(&["import", a.to_str().unwrap(), b.to_str().unwrap(), "--workspace", &w]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let counts = text(
+        &shoplens(&[
+            "query",
+            &w,
+            "SELECT (SELECT count(*) FROM order_lines), (SELECT count(*) FROM events), (SELECT count(*) FROM rejects)",
+        ])
+        .stdout,
+    );
+    assert!(counts.ends_with("5000,5000,0\n"), "{counts}");
+}

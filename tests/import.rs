@@ -1,0 +1,484 @@
+//! End-to-end import tests on the fixtures in testdata/ (see testdata/README.md).
+//!
+//! Reference figures for the UCI file come from an independent computation with pandas over the
+//! same parquet (also listed in the dataset notes): `len(df)`, `df.duplicated().sum()`, etc.
+
+use std::path::{Path, PathBuf};
+
+use shoplens::import::{self, kinds::Target, ImportError, ImportOptions, ImportOutcome};
+use shoplens::jobs::JobContext;
+use shoplens::workspace::Workspace;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name)
+}
+
+fn workspace() -> (tempfile::TempDir, Workspace) {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::open(&dir.path().join("test.shoplens")).unwrap();
+    (dir, ws)
+}
+
+fn import(ws: &mut Workspace, name: &str) -> Result<ImportOutcome, ImportError> {
+    import_with(ws, &fixture(name), &ImportOptions::default())
+}
+
+fn import_with(ws: &mut Workspace, path: &Path, options: &ImportOptions) -> Result<ImportOutcome, ImportError> {
+    import::import_file(ws, path, options, &JobContext::detached())
+}
+
+fn scalar<T: rusqlite::types::FromSql>(ws: &Workspace, sql: &str) -> T {
+    ws.conn().query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Every import must account for every row: read = loaded + rejected, and each rejected row is
+/// in the rejects table.
+fn assert_accounted(ws: &Workspace, outcome: &ImportOutcome) {
+    let r = &outcome.report;
+    assert_eq!(r.rows_read, r.rows_loaded + r.rows_rejected, "{}", outcome.file.display());
+    let rejects: i64 =
+        ws.conn().query_row("SELECT count(*) FROM rejects WHERE import_id = ?1", [outcome.import_id], |row| row.get(0)).unwrap();
+    assert_eq!(rejects as u64, r.rows_rejected);
+    let by_reason: u64 = r.rejected_by_reason.values().sum();
+    assert_eq!(by_reason, r.rows_rejected);
+}
+
+#[test]
+fn full_uci_parquet_loads_every_row_with_pandas_figures() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "uci_online_retail_ii_2009-2010.parquet").unwrap();
+    assert_accounted(&ws, &out);
+    let r = &out.report;
+    assert_eq!(out.kind, "uci_online_retail_ii");
+    assert_eq!(r.rows_read, 525_461);
+    assert_eq!(r.rows_loaded, 525_461, "rejected: {:?}", r.rejected_by_reason);
+    assert_eq!(r.cancelled_lines, Some(10_206));
+    assert_eq!(r.cancelled_invoices, Some(4_592));
+    assert_eq!(r.missing_customer_ids, Some(107_927));
+    assert_eq!(r.distinct_customers, Some(4_383));
+    assert_eq!(r.distinct_products, Some(4_632));
+    assert_eq!(r.negative_quantities, Some(12_326));
+    assert_eq!(r.zero_prices, Some(3_687));
+    assert_eq!(r.duplicate_rows, 6_865);
+    assert_eq!(r.first_date.as_deref(), Some("2009-12-01 07:45:00"));
+    assert_eq!(r.last_date.as_deref(), Some("2010-12-09 20:01:00"));
+    assert!(r.nulls_by_column.contains(&("description".to_string(), 2_928)), "{:?}", r.nulls_by_column);
+
+    // The same figures by SQL over the loaded table.
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM order_lines"), 525_461);
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(DISTINCT customer_id) FROM order_lines"), 4_383);
+    assert_eq!(scalar::<i64>(&ws, "SELECT sum(cancelled) FROM order_lines"), 10_206);
+    let revenue: f64 = scalar(&ws, "SELECT sum(quantity * unit_price) FROM order_lines");
+    assert!((revenue - 9_539_484.634).abs() < 0.01, "{revenue}");
+    let duplicates: i64 = scalar(
+        &ws,
+        "SELECT sum(n - 1) FROM (SELECT count(*) n FROM order_lines GROUP BY invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country)",
+    );
+    assert_eq!(duplicates, 6_865);
+    // Float exports of ids are normalised; invoices stay text even though most look numeric.
+    assert_eq!(scalar::<String>(&ws, "SELECT customer_id FROM order_lines WHERE customer_id IS NOT NULL LIMIT 1"), "13085");
+    assert_eq!(scalar::<String>(&ws, "SELECT typeof(invoice) FROM order_lines LIMIT 1"), "text");
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM order_lines WHERE unit_price < 0"), 3);
+}
+
+#[test]
+fn uci_csv_head_matches_the_parquet_rows() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "uci_online_retail_ii_2009-12_head.csv").unwrap();
+    assert_accounted(&ws, &out);
+    assert_eq!((out.report.rows_read, out.report.rows_loaded), (2_000, 2_000));
+    assert_eq!(out.format, "csv");
+    // Descriptions keep their spaces and embedded quotes, as exported.
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM order_lines WHERE description = 'CAT BOWL '"), 3);
+    let first: (String, String, f64, String) = ws
+        .conn()
+        .query_row("SELECT invoice, invoice_date, unit_price, customer_id FROM order_lines LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .unwrap();
+    assert_eq!(first, ("489434".into(), "2009-12-01 07:45:00".into(), 6.95, "13085".into()));
+}
+
+#[test]
+fn rees46_events_keep_exact_ids_and_reject_the_truncated_last_row() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "rees46_2019-Oct_head.csv").unwrap();
+    assert_accounted(&ws, &out);
+    assert_eq!(out.kind, "rees46_events");
+    assert_eq!((out.report.rows_read, out.report.rows_loaded, out.report.rows_rejected), (3_001, 3_000, 1));
+    let line: i64 = scalar(&ws, "SELECT line FROM rejects");
+    assert_eq!(line, 3_002, "the truncated row is the file's last line");
+    assert_eq!(scalar::<i64>(&ws, "SELECT category_id FROM events LIMIT 1"), 2_103_807_459_595_387_724);
+    assert_eq!(scalar::<String>(&ws, "SELECT event_time FROM events LIMIT 1"), "2019-10-01 00:00:00");
+    assert_eq!(scalar::<String>(&ws, "SELECT typeof(user_id) FROM events LIMIT 1"), "integer");
+}
+
+#[test]
+fn rees46_cosmetics_events_without_category_columns() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "rees46_cosmetics_2022-10_head.csv").unwrap();
+    assert_accounted(&ws, &out);
+    assert_eq!(out.report.rows_loaded, 999);
+    // Counts from the dataset notes (pandas value_counts on the same file).
+    let types = &out.report.event_types;
+    assert_eq!((types["view"], types["cart"], types["remove_from_cart"], types["purchase"]), (319, 287, 252, 141));
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM events WHERE category_id IS NULL AND brand IS NULL"), 999);
+}
+
+/// Sums a CDNOW file's dollar column independently of the importer.
+fn cdnow_file_totals(name: &str) -> (usize, f64, usize) {
+    let text = std::fs::read_to_string(fixture(name)).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|t| t.first().is_some_and(|f| f.parse::<u64>().is_ok()))
+        .collect();
+    let dollars = rows.iter().map(|t| t[t.len() - 1].parse::<f64>().unwrap()).sum();
+    let customers = rows.iter().map(|t| t[0]).collect::<std::collections::HashSet<_>>().len();
+    (rows.len(), dollars, customers)
+}
+
+#[test]
+fn cdnow_sample_and_master_become_order_lines() {
+    let (_dir, mut ws) = workspace();
+    for (name, kind, customers) in [("CDNOW_sample.txt", "cdnow_sample", 2_357), ("CDNOW_master.txt", "cdnow_master", 23_570)] {
+        let out = import(&mut ws, name).unwrap();
+        assert_accounted(&ws, &out);
+        assert_eq!(out.kind, kind);
+        let (rows, dollars, distinct) = cdnow_file_totals(name);
+        assert_eq!(out.report.rows_loaded as usize, rows);
+        assert_eq!(distinct, customers);
+        assert_eq!(out.report.distinct_customers, Some(customers as u64));
+        let loaded: f64 = ws
+            .conn()
+            .query_row("SELECT sum(quantity * unit_price) FROM order_lines WHERE import_id = ?1", [out.import_id], |r| r.get(0))
+            .unwrap();
+        assert!((loaded - dollars).abs() < 1e-6 * dollars, "{loaded} vs {dollars}");
+    }
+    // Ids lose their zero padding so that both files name customer 4 the same way.
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(DISTINCT import_id) FROM order_lines WHERE customer_id = '4'"), 2);
+    assert_eq!(scalar::<String>(&ws, "SELECT invoice FROM order_lines WHERE customer_id = '4' LIMIT 1"), "4-19970101");
+}
+
+#[test]
+fn excel_first_sheet_by_default_named_sheet_on_request() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "uci_online_retail_ii_head.xlsx").unwrap();
+    assert_accounted(&ws, &out);
+    assert_eq!((out.format.as_str(), out.report.rows_loaded), ("xlsx", 200));
+    assert_eq!(scalar::<String>(&ws, "SELECT invoice_date FROM order_lines LIMIT 1"), "2009-12-01 07:45:00");
+    assert_eq!(scalar::<String>(&ws, "SELECT customer_id FROM order_lines LIMIT 1"), "13085");
+
+    let notes = ImportOptions { sheet: Some("Notes".into()), ..Default::default() };
+    let out = import_with(&mut ws, &fixture("uci_online_retail_ii_head.xlsx"), &ImportOptions { force: true, ..notes }).unwrap();
+    assert_eq!(out.kind, "raw");
+    let missing = ImportOptions { sheet: Some("Nope".into()), force: true, ..Default::default() };
+    let err = import_with(&mut ws, &fixture("uci_online_retail_ii_head.xlsx"), &missing).unwrap_err();
+    assert!(err.to_string().contains("no sheet named 'Nope'") && err.to_string().contains("Notes"), "{err}");
+}
+
+#[test]
+fn json_lines_with_a_broken_line() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "rees46_head.jsonl").unwrap();
+    assert_accounted(&ws, &out);
+    assert_eq!((out.report.rows_read, out.report.rows_loaded, out.report.rows_rejected), (301, 300, 1));
+    assert_eq!(out.report.rejected_by_reason.keys().collect::<Vec<_>>(), ["unreadable row"]);
+    assert_eq!(scalar::<i64>(&ws, "SELECT category_id FROM events LIMIT 1"), 2_103_807_459_595_387_724);
+}
+
+#[test]
+fn windows_1252_text_comes_out_exactly() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "windows1252_accents.csv").unwrap();
+    assert_eq!(out.encoding, "windows-1252");
+    let names: Vec<String> = ws
+        .conn()
+        .prepare("SELECT description FROM order_lines WHERE invoice IN ('489500', '489501') ORDER BY stock_code")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(names, ["Hermès silk scarf", "Chloé leather bag", "Gift voucher £50"]);
+}
+
+#[test]
+fn nul_bytes_are_removed_and_counted() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "nul_bytes.csv").unwrap();
+    assert_eq!(out.report.rows_loaded, 3);
+    assert_eq!(out.report.repairs.nul_bytes_removed, 2);
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM order_lines WHERE description = 'PINK CHERRY LIGHTS'"), 1);
+}
+
+#[test]
+fn ragged_rows_are_rejected_with_line_and_reason() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "ragged_rows.csv").unwrap();
+    assert_accounted(&ws, &out);
+    assert_eq!((out.report.rows_read, out.report.rows_loaded, out.report.rows_rejected), (5, 3, 2));
+    let rejects: Vec<(i64, String)> = ws
+        .conn()
+        .prepare("SELECT line, reason FROM rejects ORDER BY line")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rejects[0], (3, "wrong number of fields: expected 8, found 4".to_string()));
+    assert_eq!(rejects[1], (4, "wrong number of fields: expected 8, found 10".to_string()));
+    let raw: String = scalar(&ws, "SELECT raw FROM rejects ORDER BY line LIMIT 1");
+    assert_eq!(raw, "489434,79323P,PINK CHERRY LIGHTS,12");
+}
+
+#[test]
+fn bad_values_are_rejected_by_reason_and_good_rows_load() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "bad_values.csv").unwrap();
+    assert_accounted(&ws, &out);
+    assert_eq!((out.report.rows_read, out.report.rows_loaded), (7, 2));
+    let reasons: Vec<&str> = out.report.rejected_by_reason.keys().map(String::as_str).collect();
+    assert_eq!(reasons, ["invoice: missing", "invoice_date: not a date", "quantity: not a whole number", "unit_price: not a number"]);
+    assert_eq!(out.report.rejected_by_reason["invoice_date: not a date"], 2);
+}
+
+#[test]
+fn empty_and_header_only_files() {
+    let (_dir, mut ws) = workspace();
+    let err = import(&mut ws, "empty.csv").unwrap_err();
+    assert!(matches!(err, ImportError::Empty { .. }), "{err}");
+    assert!(err.to_string().ends_with("empty.csv is empty"), "{err}");
+    let out = import(&mut ws, "header_only.csv").unwrap();
+    assert_eq!(out.report.rows_read, 0);
+    assert!(out.report.warnings.iter().any(|w| w.contains("no data rows")));
+}
+
+#[test]
+fn gzip_whole_and_truncated() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "orders_small.csv.gz").unwrap();
+    assert_eq!((out.format.as_str(), out.report.rows_loaded), ("csv (gzip)", 4));
+    let err = import(&mut ws, "truncated.csv.gz").unwrap_err();
+    assert!(matches!(err, ImportError::Truncated { .. }), "{err}");
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM order_lines"), 4, "nothing of the truncated file loaded");
+    assert_eq!(scalar::<String>(&ws, "SELECT status FROM imports ORDER BY id DESC LIMIT 1"), "failed");
+}
+
+#[test]
+fn semicolons_decimal_commas_crlf_and_embedded_newlines() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "semicolon_decimal_comma.csv").unwrap();
+    assert_accounted(&ws, &out);
+    assert_eq!((out.format.as_str(), out.report.rows_loaded), ("delimited ';'", 3));
+    assert_eq!(scalar::<f64>(&ws, "SELECT unit_price FROM order_lines LIMIT 1"), 6.95);
+    assert_eq!(scalar::<String>(&ws, "SELECT invoice_date FROM order_lines LIMIT 1"), "2009-12-01 07:45:00");
+    assert_eq!(scalar::<String>(&ws, "SELECT description FROM order_lines WHERE stock_code = '22350'"), "CAT BOWL\r\nWITH A SECOND LINE");
+    assert_eq!(scalar::<String>(&ws, "SELECT description FROM order_lines LIMIT 1"), "15CM CHRISTMAS GLASS BALL; 20 LIGHTS");
+}
+
+#[test]
+fn old_uci_layout_tsv_with_us_slash_dates() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "uci_old_layout.tsv").unwrap();
+    assert_eq!((out.kind.as_str(), out.format.as_str(), out.report.rows_loaded), ("uci_online_retail", "tsv", 3));
+    assert_eq!(scalar::<String>(&ws, "SELECT max(invoice_date) FROM order_lines"), "2010-12-13 08:28:00");
+}
+
+#[test]
+fn unknown_layout_becomes_raw_or_maps_and_the_mapping_is_remembered() {
+    let (dir, mut ws) = workspace();
+    let out = import(&mut ws, "shop_export.csv").unwrap();
+    assert_eq!((out.kind.as_str(), out.table.as_str()), ("raw", "shop_export"));
+
+    let options = ImportOptions {
+        target: Some(Target::OrderLines),
+        mapping: import::kinds::parse_mapping_arg("invoice=Order No,invoice_date=Ordered At,customer_id=Client,country=Ship To").unwrap(),
+        force: true,
+        ..Default::default()
+    };
+    let out = import_with(&mut ws, &fixture("shop_export.csv"), &options).unwrap();
+    assert_eq!((out.table.as_str(), out.report.rows_loaded), ("order_lines", 3));
+    assert_eq!(
+        scalar::<String>(&ws, "SELECT stock_code || '|' || quantity || '|' || country FROM order_lines LIMIT 1"),
+        "SKU-1|2|Netherlands"
+    );
+
+    // Another file with the same header is loaded with the saved mapping, no questions asked.
+    let next_week = dir.path().join("shop_export_next_week.csv");
+    std::fs::write(
+        &next_week,
+        "Order No,Ordered At,SKU,Item,Qty,Price Each,Client,Ship To\nA-1003,2024-03-09 10:00:00,SKU-3,Spoon,4,1.25,c-20,France\n",
+    )
+    .unwrap();
+    let out = import_with(&mut ws, &next_week, &ImportOptions::default()).unwrap();
+    assert_eq!((out.kind.as_str(), out.table.as_str()), ("saved mapping for order_lines", "order_lines"));
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM order_lines"), 4);
+
+    let incomplete = ImportOptions {
+        target: Some(Target::OrderLines),
+        mapping: vec![("invoice".into(), "Order No".into())],
+        force: true,
+        ..Default::default()
+    };
+    let err = import_with(&mut ws, &fixture("shop_export.csv"), &incomplete).unwrap_err();
+    assert!(err.to_string().contains("no column for required invoice_date"), "{err}");
+}
+
+#[test]
+fn raw_tables_type_a_column_only_when_every_value_parses() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "marketplace_sellers.csv").unwrap();
+    assert_eq!(out.table, "marketplace_sellers");
+    let types: Vec<(String, String)> = ws
+        .conn()
+        .prepare("SELECT name, type FROM pragma_table_info('marketplace_sellers')")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let type_of = |c: &str| types.iter().find(|(n, _)| n == c).map(|(_, t)| t.clone()).unwrap();
+    assert_eq!((type_of("zip_prefix"), type_of("listed_items"), type_of("rating")), ("TEXT".into(), "INTEGER".into(), "REAL".into()));
+    assert_eq!(scalar::<String>(&ws, "SELECT zip_prefix FROM marketplace_sellers LIMIT 1"), "01234");
+    assert_eq!(scalar::<String>(&ws, "SELECT city FROM marketplace_sellers LIMIT 1"), "São Paulo");
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM marketplace_sellers WHERE listed_items IS NULL"), 1);
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM raw_tables"), 1);
+}
+
+#[test]
+fn the_same_file_twice_is_refused_unless_forced() {
+    let (_dir, mut ws) = workspace();
+    import(&mut ws, "uci_old_layout.tsv").unwrap();
+    let err = import(&mut ws, "uci_old_layout.tsv").unwrap_err();
+    assert!(matches!(err, ImportError::AlreadyImported { import_id: 1, .. }), "{err}");
+    assert!(err.to_string().contains("--force"));
+    import_with(&mut ws, &fixture("uci_old_layout.tsv"), &ImportOptions { force: true, ..Default::default() }).unwrap();
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM order_lines"), 6);
+}
+
+#[test]
+fn a_huge_field_loads_intact() {
+    let (dir, mut ws) = workspace();
+    let path = dir.path().join("huge.csv");
+    let huge = "X".repeat(5_000_000);
+    std::fs::write(&path, format!("Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n1,A,\"{huge}\",1,2009-12-01 07:45:00,1.00,,UK\n2,B,small,1,2009-12-01 07:45:00,1.00,,UK\n")).unwrap();
+    let out = import_with(&mut ws, &path, &ImportOptions::default()).unwrap();
+    assert_eq!(out.report.rows_loaded, 2);
+    assert_eq!(scalar::<i64>(&ws, "SELECT max(length(description)) FROM order_lines"), 5_000_000);
+}
+
+/// Writes `rows` generated order lines to `path`, gzip'd when the name ends in .gz.
+fn generated_orders(path: &Path, rows: u64) {
+    let file = std::fs::File::create(path).unwrap();
+    if path.extension().is_some_and(|e| e == "gz") {
+        let gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        shoplens::generate::write_order_lines(gz, rows, 1).unwrap();
+    } else {
+        shoplens::generate::write_order_lines(std::io::BufWriter::new(file), rows, 1).unwrap();
+    }
+}
+
+fn data_counts(ws: &Workspace) -> (i64, i64, i64) {
+    (
+        scalar(ws, "SELECT count(*) FROM order_lines"),
+        scalar(ws, "SELECT count(*) FROM rejects"),
+        scalar(ws, "SELECT count(*) FROM imports WHERE status = 'loaded'"),
+    )
+}
+
+#[test]
+fn a_failure_after_rows_were_written_leaves_the_workspace_as_before() {
+    let (dir, mut ws) = workspace();
+    import(&mut ws, "uci_old_layout.tsv").unwrap();
+    let before = data_counts(&ws);
+    // 200k lines gzip'd, cut at 70%: the parser fails long after the first batches were inserted.
+    let full = dir.path().join("big.csv.gz");
+    generated_orders(&full, 200_000);
+    let bytes = std::fs::read(&full).unwrap();
+    let cut = dir.path().join("cut.csv.gz");
+    std::fs::write(&cut, &bytes[..bytes.len() * 7 / 10]).unwrap();
+    let err = import_with(&mut ws, &cut, &ImportOptions::default()).unwrap_err();
+    assert!(matches!(err, ImportError::Truncated { .. }), "{err}");
+    assert_eq!(data_counts(&ws), before);
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM imports WHERE status = 'failed'"), 1, "the attempt is in the history");
+}
+
+#[test]
+fn cancelling_an_import_leaves_the_workspace_as_before() {
+    let (dir, ws) = workspace();
+    let path = dir.path().join("orders.csv");
+    generated_orders(&path, 300_000);
+    let ws_path = ws.path().to_path_buf();
+    drop(ws);
+    let job = shoplens::jobs::Job::spawn("import", move |ctx| {
+        let mut ws = Workspace::open(&ws_path).unwrap();
+        let result = import::import_file(&mut ws, &path, &ImportOptions::default(), ctx);
+        (result, ws)
+    });
+    // Cancel once rows are flowing.
+    while job.progress().done == 0 && !job.is_finished() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    job.cancel();
+    let (result, ws) = job.join().unwrap();
+    assert!(matches!(result, Err(ImportError::Cancelled)), "{:?}", result.map(|o| o.report.rows_loaded));
+    assert_eq!(data_counts(&ws), (0, 0, 0));
+    assert_eq!(scalar::<String>(&ws, "SELECT status FROM imports"), "cancelled");
+}
+
+#[test]
+fn kill_9_in_the_middle_of_a_large_import_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws_path = dir.path().join("kill.shoplens");
+    {
+        let mut ws = Workspace::open(&ws_path).unwrap();
+        import(&mut ws, "uci_old_layout.tsv").unwrap();
+    }
+    let path = dir.path().join("orders.csv");
+    generated_orders(&path, 1_000_000);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shoplens"))
+        .arg("import")
+        .arg(&path)
+        .arg("--workspace")
+        .arg(&ws_path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the import has written a good part of its transaction, then kill it hard.
+    let wal = dir.path().join("kill.shoplens-wal");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::fs::metadata(&wal).map_or(0, |m| m.len()) < 8 << 20 {
+        assert!(std::time::Instant::now() < deadline, "import never got going");
+        assert!(child.try_wait().unwrap().is_none(), "import finished before it could be killed");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+
+    let ws = Workspace::open(&ws_path).unwrap();
+    assert_eq!(scalar::<String>(&ws, "PRAGMA integrity_check"), "ok");
+    assert_eq!(data_counts(&ws), (3, 0, 1), "only the earlier import remains");
+}
+
+#[test]
+fn every_fixture_accounts_for_every_row() {
+    let (_dir, mut ws) = workspace();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(fixture("")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            continue;
+        }
+        match import_with(&mut ws, &path, &ImportOptions { force: true, ..Default::default() }) {
+            Ok(out) => {
+                assert_accounted(&ws, &out);
+                seen += 1;
+            }
+            Err(ImportError::Empty { .. } | ImportError::Truncated { .. }) => {}
+            Err(other) => panic!("{}: {other}", path.display()),
+        }
+    }
+    assert!(seen >= 15, "{seen}");
+}
