@@ -303,7 +303,7 @@ impl MappedConverter {
     }
 
     fn convert_value(&self, column: &TargetColumn, raw: &str, batch: &mut Batch) -> Result<(), RowError> {
-        let trimmed = raw.trim();
+        let trimmed = raw.trim_ascii();
         if trimmed.is_empty() {
             if column.required {
                 return Err(RowError::missing(column.name));

@@ -27,6 +27,42 @@ pub use report::QualityReport;
 use report::QualityTracker;
 use sources::{RawRow, RowSource};
 
+/// Page cache for imports, in KiB (SQLite takes negative cache sizes as KiB): big enough that a
+/// large transaction rarely has to spill pages before its commit.
+const IMPORT_CACHE_KIB: i64 = -256 * 1024;
+/// SQLite's default page cache, restored after an import.
+const DEFAULT_CACHE_KIB: i64 = -2000;
+
+/// Connection settings for the length of one bulk import.
+///
+/// In WAL mode every page is written twice (to the log, then by the checkpoint); a rollback
+/// journal writes new pages once and journals only the few existing pages an append touches.
+/// It is just as atomic: after a crash or `kill -9` the next open rolls the hot journal back.
+/// The switch needs the workspace to itself, so when another connection is open (the app's SQL
+/// console) the import simply stays in WAL mode.
+struct BulkLoad {
+    left_wal: bool,
+}
+
+impl BulkLoad {
+    fn enter(conn: &Connection) -> Self {
+        let _ = conn.pragma_update(None, "cache_size", IMPORT_CACHE_KIB);
+        // Do not wait for other connections: if the switch is not possible now, skip it.
+        let _ = conn.busy_timeout(std::time::Duration::ZERO);
+        let mode: Option<String> = conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0)).ok();
+        let _ = conn.busy_timeout(crate::workspace::BUSY_TIMEOUT);
+        Self { left_wal: mode.as_deref() == Some("delete") }
+    }
+
+    fn leave(self, conn: &Connection) {
+        let _ = conn.pragma_update(None, "cache_size", DEFAULT_CACHE_KIB);
+        if self.left_wal {
+            // If this fails, the next Workspace::open switches back.
+            let _ = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
+        }
+    }
+}
+
 /// What the user asked for beyond the file itself.
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
@@ -80,7 +116,9 @@ pub fn import_file(
             return Err(ImportError::AlreadyImported { path: path.to_path_buf(), import_id, at });
         }
     }
+    let bulk = BulkLoad::enter(workspace.conn());
     let result = import_checked(workspace, path, options, ctx, &hash, size, &started_at);
+    bulk.leave(workspace.conn());
     if let Err(err) = &result {
         // The data transaction is gone; keep a line in the history so the user sees what happened.
         let _ = record_failure(workspace.conn(), path, size, &hash, &started_at, err);
@@ -152,7 +190,7 @@ fn import_checked(
     ctx.set_total(size_total.max(size_done));
     ctx.set_message(format!("importing {}", display_name(path)));
     let tracker = QualityTracker::new(plan.target, columns.clone());
-    let ((tracker, repairs, raw_types), ()) = jobs::pipeline(
+    let ((report, raw_types), ()) = jobs::pipeline(
         4,
         |sender| {
             let mut tracker = tracker;
@@ -182,7 +220,7 @@ fn import_checked(
             }
             let _ = sender.send(batch);
             ctx.set_done(source.progress().1);
-            Ok((tracker, source.repairs(), converter.column_types()))
+            Ok((tracker.finish(source.repairs()), converter.column_types()))
         },
         |receiver| {
             let mut table_writer = writer::TableWriter::new(&tx, &table, &columns)?;
@@ -195,7 +233,6 @@ fn import_checked(
         },
     )?;
     ctx.check()?;
-    let report = tracker.finish(repairs);
 
     ctx.set_message("finishing");
     if let Some(types) = &raw_types {

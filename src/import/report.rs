@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::hash::BuildHasherDefault;
 
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -36,6 +37,29 @@ pub struct QualityReport {
     pub warnings: Vec<String>,
 }
 
+/// Sets of xxh3 hashes: the keys are hashes already, so hashing them again only costs time.
+type HashSet64 = HashSet<u64, BuildHasherDefault<Prehashed>>;
+
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are stored; fold anything else so the hasher stays correct regardless.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 /// Accumulates a [`QualityReport`] row by row on the parsing thread.
 pub struct QualityTracker {
     target: Target,
@@ -43,13 +67,15 @@ pub struct QualityTracker {
     nulls: Vec<u64>,
     row_hashes: Vec<u64>,
     hash_buf: Vec<u8>,
-    customers: HashSet<u64>,
-    products: HashSet<u64>,
-    cancelled_invoices: HashSet<u64>,
+    customers: HashSet64,
+    products: HashSet64,
+    cancelled_invoices: HashSet64,
+    roles: Roles,
     report: QualityReport,
 }
 
 /// Column positions the tracker reads, per target.
+#[derive(Clone, Copy)]
 struct Roles {
     date: Option<usize>,
     customer: Option<usize>,
@@ -64,22 +90,26 @@ struct Roles {
 impl QualityTracker {
     pub fn new(target: Target, columns: Vec<String>) -> Self {
         let n = columns.len();
+        let roles = Roles::of(target, &columns);
         Self {
             target,
+            roles,
             columns,
             nulls: vec![0; n],
             row_hashes: Vec::new(),
             hash_buf: Vec::new(),
-            customers: HashSet::new(),
-            products: HashSet::new(),
-            cancelled_invoices: HashSet::new(),
+            customers: HashSet64::default(),
+            products: HashSet64::default(),
+            cancelled_invoices: HashSet64::default(),
             report: QualityReport::default(),
         }
     }
+}
 
-    fn roles(&self) -> Roles {
-        let at = |name: &str| self.columns.iter().position(|c| c == name);
-        match self.target {
+impl Roles {
+    fn of(target: Target, columns: &[String]) -> Self {
+        let at = |name: &str| columns.iter().position(|c| c == name);
+        match target {
             Target::OrderLines => Roles {
                 date: at("invoice_date"),
                 customer: at("customer_id"),
@@ -112,7 +142,9 @@ impl QualityTracker {
             },
         }
     }
+}
 
+impl QualityTracker {
     pub fn rejected(&mut self, key: &str) {
         self.report.rows_read += 1;
         self.report.rows_rejected += 1;
@@ -121,7 +153,7 @@ impl QualityTracker {
 
     /// Records every loaded row of `batch` added since row `from`.
     pub fn observe(&mut self, batch: &Batch, from: usize) {
-        let roles = self.roles();
+        let roles = self.roles;
         let r = &mut self.report;
         for row in (from..batch.len()).map(|i| batch.row(i)) {
             r.rows_read += 1;
@@ -199,7 +231,7 @@ impl QualityTracker {
     }
 
     pub fn finish(mut self, repairs: RepairCounts) -> QualityReport {
-        let roles = self.roles();
+        let roles = self.roles;
         let mut r = self.report;
         r.repairs = repairs;
         r.nulls_by_column = self.columns.iter().cloned().zip(self.nulls).filter(|(_, n)| *n > 0).collect();

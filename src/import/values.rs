@@ -3,6 +3,8 @@
 //!
 //! Dates come out as `YYYY-MM-DD HH:MM:SS` text so SQLite's date functions work on them.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 /// How to read day and month in slash dates like `3/4/2010`; decided once per column from a
@@ -39,15 +41,20 @@ impl SlashOrder {
 /// Accepts ISO forms (`2009-12-01 07:45:00`, `2009-12-01T07:45`, fractional seconds, a ` UTC`
 /// suffix, `Z` or a numeric offset, which is converted to UTC), a bare date, slash dates in the
 /// given order, and dotted European dates (`01.12.2009 07:45`).
-pub fn parse_datetime(value: &str, slash: SlashOrder) -> Option<String> {
-    let value = value.trim();
-    if let Some(fast) = parse_iso_fast(value.as_bytes()) {
+pub fn parse_datetime(value: &str, slash: SlashOrder) -> Option<Cow<'_, str>> {
+    let value = value.trim_ascii();
+    if let Some(fast) = parse_iso_fast(value) {
         return Some(fast);
     }
     let value = value.strip_suffix(" UTC").or_else(|| value.strip_suffix(" GMT")).unwrap_or(value);
-    if let Some(fast) = parse_iso_fast(value.as_bytes()) {
+    if let Some(fast) = parse_iso_fast(value) {
         return Some(fast);
     }
+    parse_datetime_slow(value, slash).map(Cow::Owned)
+}
+
+/// Every form but plain ISO, through chrono.
+fn parse_datetime_slow(value: &str, slash: SlashOrder) -> Option<String> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(value) {
         return Some(format_naive(dt.naive_utc()));
     }
@@ -84,8 +91,9 @@ fn format_naive(dt: NaiveDateTime) -> String {
 }
 
 /// The common case without chrono: exactly `YYYY-MM-DD HH:MM:SS`, optionally followed by
-/// fractional seconds, validated for real calendar dates.
-fn parse_iso_fast(b: &[u8]) -> Option<String> {
+/// fractional seconds, validated for real calendar dates. Already-canonical text is borrowed.
+fn parse_iso_fast(value: &str) -> Option<Cow<'_, str>> {
+    let b = value.as_bytes();
     if b.len() < 19 {
         return None;
     }
@@ -102,18 +110,21 @@ fn parse_iso_fast(b: &[u8]) -> Option<String> {
     }
     let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
     let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
-    NaiveDate::from_ymd_opt(year as i32, month, day)?.and_hms_opt(hour, minute, second)?;
-    let mut out = String::with_capacity(19);
-    // The input is ASCII digits and separators, so byte-slicing it is valid UTF-8.
-    out.push_str(std::str::from_utf8(&b[..10]).ok()?);
-    out.push(' ');
-    out.push_str(std::str::from_utf8(&b[11..19]).ok()?);
-    Some(out)
+    if month == 0 || month > 12 || day == 0 || day > 28 || hour > 23 || minute > 59 || second > 59 {
+        // Rare enough to ask chrono: days 29-31 depend on the month and leap years.
+        NaiveDate::from_ymd_opt(year as i32, month, day)?.and_hms_opt(hour, minute, second)?;
+    }
+    // The first 19 bytes are ASCII digits and separators, so slicing there is a char boundary.
+    if b.len() == 19 && b[10] == b' ' {
+        Some(Cow::Borrowed(value))
+    } else {
+        Some(Cow::Owned(format!("{} {}", &value[..10], &value[11..19])))
+    }
 }
 
 /// A whole number. `6.0` (a float export of an integer) is accepted; `6.5` is not.
 pub fn parse_int(value: &str) -> Option<i64> {
-    let value = value.trim();
+    let value = value.trim_ascii();
     if let Ok(n) = value.parse::<i64>() {
         return Some(n);
     }
@@ -127,7 +138,7 @@ pub fn parse_int(value: &str) -> Option<i64> {
 /// An id that must stay exact: digits only (or `123.0`), up to i64::MAX. Values written in
 /// scientific notation have already lost digits, so they are refused rather than stored wrong.
 pub fn parse_exact_id(value: &str) -> Option<i64> {
-    let value = value.trim();
+    let value = value.trim_ascii();
     let digits = value.strip_suffix(".0").unwrap_or(value);
     if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
         return None;
@@ -138,7 +149,7 @@ pub fn parse_exact_id(value: &str) -> Option<i64> {
 /// A decimal amount. Accepts a leading currency sign and a decimal comma (`3,50`) when the value
 /// has no other separator.
 pub fn parse_real(value: &str) -> Option<f64> {
-    let value = value.trim();
+    let value = value.trim_ascii();
     if let Ok(x) = value.parse::<f64>() {
         return x.is_finite().then_some(x);
     }
@@ -161,7 +172,7 @@ pub fn parse_real(value: &str) -> Option<f64> {
 /// A customer id as exports write it, normalised: `13085.0` (a float column) becomes `13085`.
 /// Empty means missing. Leading zeros are kept: in general they are part of the id.
 pub fn normalize_customer_id(value: &str) -> Option<&str> {
-    let value = value.trim();
+    let value = value.trim_ascii();
     if value.is_empty() {
         return None;
     }

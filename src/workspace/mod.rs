@@ -65,12 +65,15 @@ impl Workspace {
     }
 }
 
+/// How long a connection waits for another one to release a lock before giving up.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Settings every connection to a workspace uses.
 ///
 /// WAL lets the console read while an import writes; an uncommitted import is simply absent from
 /// the file after a crash, which is what makes imports all-or-nothing even under `kill -9`.
 fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -87,7 +90,7 @@ pub fn open_read_only(path: &Path) -> Result<Connection, WorkspaceError> {
     let conn =
         Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
             .map_err(|source| WorkspaceError::Open { path: path.to_path_buf(), source })?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // A second guard: even statements that slip past the read-only open cannot write.
     conn.pragma_update(None, "query_only", true)?;
     Ok(conn)
