@@ -86,6 +86,14 @@ impl<E: std::fmt::Display> From<E> for CliError {
 }
 
 pub fn run(cli: Cli) -> Result<(), CliError> {
+    match run_command(cli) {
+        // The reader of our output went away (`shoplens query ... | head`): not an error.
+        Err(CliError(message)) if message.contains("Broken pipe") => Ok(()),
+        other => other,
+    }
+}
+
+fn run_command(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         None => Err(CliError("no command given; run `shoplens --help` to see the commands".into())),
         Some(Command::Import { files, workspace, kind, map, sheet, table, force, print_peak_rss }) => {
@@ -120,7 +128,7 @@ fn import_files(workspace_path: &Path, files: &[PathBuf], options: &ImportOption
         });
         let result = wait_with_progress(job)?;
         match result {
-            Ok(outcome) => print_outcome(&outcome, workspace_path),
+            Ok(outcome) => print_outcome(&mut std::io::stdout().lock(), &outcome, workspace_path)?,
             Err(err) => {
                 eprintln!("error: {err}");
                 failures.push(file.display().to_string());
@@ -155,8 +163,9 @@ fn wait_with_progress<T: Send + 'static>(mut job: Job<T>) -> Result<T, CliError>
     }
 }
 
-fn print_outcome(outcome: &ImportOutcome, workspace: &Path) {
-    println!(
+fn print_outcome(out: &mut impl Write, outcome: &ImportOutcome, workspace: &Path) -> std::io::Result<()> {
+    writeln!(
+        out,
         "imported {} into {} as {} (import #{}, {}, {})",
         outcome.file.display(),
         workspace.display(),
@@ -164,11 +173,11 @@ fn print_outcome(outcome: &ImportOutcome, workspace: &Path) {
         outcome.import_id,
         outcome.kind,
         outcome.format
-    );
+    )?;
     if outcome.encoding != "UTF-8" {
-        println!("  encoding       {} (converted to UTF-8)", outcome.encoding);
+        writeln!(out, "  encoding       {} (converted to UTF-8)", outcome.encoding)?;
     }
-    print!("{}", outcome.report);
+    write!(out, "{}", outcome.report)
 }
 
 /// Runs `sql` on a read-only connection and writes the rows as CSV with a header.
@@ -193,10 +202,11 @@ pub fn query_to_csv(workspace: &Path, sql: &str, out: impl Write) -> Result<(), 
 
 fn info(path: &Path) -> Result<(), CliError> {
     let conn = workspace::open_read_only(path)?;
-    println!("workspace {}", path.display());
-    println!("tables:");
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "workspace {}", path.display())?;
+    writeln!(out, "tables:")?;
     for (name, count) in workspace::table_counts(&conn)? {
-        println!("  {name:<24} {:>12}", import::report::group(count as u64));
+        writeln!(out, "  {name:<24} {:>12}", import::report::group(count as u64))?;
     }
     let mut stmt =
         conn.prepare("SELECT id, file, kind, target_table, rows_loaded, rows_rejected, status, finished_at FROM imports ORDER BY id")?;
@@ -213,9 +223,9 @@ fn info(path: &Path) -> Result<(), CliError> {
             r.get::<_, String>(7)?
         ))
     })?;
-    println!("imports:");
+    writeln!(out, "imports:")?;
     for line in imports {
-        println!("{}", line?);
+        writeln!(out, "{}", line?)?;
     }
     Ok(())
 }

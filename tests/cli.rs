@@ -90,3 +90,23 @@ fn gen_writes_reproducible_files_that_import_cleanly() {
     );
     assert!(counts.ends_with("5000,5000,0\n"), "{counts}");
 }
+
+#[test]
+fn a_closed_output_pipe_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = ws(&dir);
+    assert!(shoplens(&["import", &fixture("rees46_2019-Oct_head.csv"), "--workspace", &w]).status.success());
+    // Like `shoplens query ... | head -1`: the reader stops after the first line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shoplens"))
+        .args(["query", &w, "SELECT * FROM events"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+}

@@ -507,3 +507,25 @@ fn every_fixture_accounts_for_every_row() {
     }
     assert!(seen >= 15, "{seen}");
 }
+
+#[test]
+fn a_file_that_differs_only_in_the_middle_is_not_taken_for_a_duplicate() {
+    let (dir, mut ws) = workspace();
+    // Over 2 MiB, so the fingerprint (size, first and last MiB) cannot see the middle.
+    let first = dir.path().join("first.csv");
+    generated_orders(&first, 60_000);
+    let mut bytes = std::fs::read(&first).unwrap();
+    assert!(bytes.len() > 3 << 20);
+    let middle = bytes.len() / 2;
+    let digit = (middle..).find(|&i| bytes[i].is_ascii_digit() && bytes[i + 1] == b',').unwrap();
+    bytes[digit] = if bytes[digit] == b'9' { b'8' } else { b'9' };
+    let second = dir.path().join("second.csv");
+    std::fs::write(&second, &bytes).unwrap();
+
+    import_with(&mut ws, &first, &ImportOptions::default()).unwrap();
+    import_with(&mut ws, &second, &ImportOptions::default()).unwrap();
+    let err = import_with(&mut ws, &second, &ImportOptions::default()).unwrap_err();
+    assert!(matches!(err, ImportError::AlreadyImported { import_id: 2, .. }), "{err}");
+    let hashes: i64 = scalar(&ws, "SELECT count(DISTINCT file_hash) FROM imports WHERE status = 'loaded'");
+    assert_eq!(hashes, 2);
+}

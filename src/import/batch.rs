@@ -50,6 +50,15 @@ impl Batch {
         }
     }
 
+    /// Empties the batch but keeps its memory, so the parser can refill it without asking the
+    /// OS for fresh pages (which showed up as a tenth of the parser's time).
+    pub fn clear(&mut self) {
+        self.values.clear();
+        self.text.clear();
+        self.rejects.clear();
+        self.rows_read = 0;
+    }
+
     pub fn width(&self) -> usize {
         self.width
     }

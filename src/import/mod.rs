@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection};
 
-use crate::jobs::{self, JobContext};
+use crate::jobs::{self, Job, JobContext};
 use crate::workspace::Workspace;
 use batch::{Batch, Reject};
 pub use error::ImportError;
@@ -110,20 +110,71 @@ pub fn import_file(
     let started_at = now();
     let size = std::fs::metadata(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?.len();
     ctx.set_message(format!("checking {}", display_name(path)));
-    let hash = hash_file(path, ctx)?;
+    let fingerprint = fingerprint(path, size)?;
+    let mut content_hash = ContentHash::start(path, previous_imports(workspace.conn(), &fingerprint)?.is_empty(), ctx)?;
     if !options.force {
-        if let Some((import_id, at)) = previous_import(workspace.conn(), &hash)? {
-            return Err(ImportError::AlreadyImported { path: path.to_path_buf(), import_id, at });
+        if let ContentHash::Known(hash) = &content_hash {
+            if let Some((import_id, at)) =
+                previous_imports(workspace.conn(), &fingerprint)?.into_iter().find(|p| &p.2 == hash).map(|p| (p.0, p.1))
+            {
+                return Err(ImportError::AlreadyImported { path: path.to_path_buf(), import_id, at });
+            }
         }
     }
     let bulk = BulkLoad::enter(workspace.conn());
-    let result = import_checked(workspace, path, options, ctx, &hash, size, &started_at);
+    let result = import_checked(workspace, path, options, ctx, (&fingerprint, &mut content_hash), size, &started_at);
     bulk.leave(workspace.conn());
     if let Err(err) = &result {
+        content_hash.abandon();
         // The data transaction is gone; keep a line in the history so the user sees what happened.
-        let _ = record_failure(workspace.conn(), path, size, &hash, &started_at, err);
+        let _ = record_failure(workspace.conn(), path, size, &fingerprint, &started_at, err);
     }
     result
+}
+
+/// The file's full BLAKE3 hash, for refusing a second import of the same content.
+///
+/// Reading a multi-gigabyte file twice in a row would be a sequential pause before every import.
+/// So the hash is computed up front only when a cheap fingerprint (size, first and last MiB)
+/// matches an earlier import; otherwise it runs as a job beside the import, on the core the
+/// import leaves idle, and is only needed when the import records itself.
+enum ContentHash {
+    Known(String),
+    Pending(Job<Result<String, ImportError>>),
+    Abandoned,
+}
+
+impl ContentHash {
+    fn start(path: &Path, fingerprint_is_new: bool, ctx: &JobContext) -> Result<Self, ImportError> {
+        if fingerprint_is_new {
+            let path = path.to_path_buf();
+            Ok(ContentHash::Pending(Job::spawn("hash file", move |hash_ctx| hash_file(&path, hash_ctx))))
+        } else {
+            Ok(ContentHash::Known(hash_file(path, ctx)?))
+        }
+    }
+
+    fn wait(&mut self) -> Result<String, ImportError> {
+        match std::mem::replace(self, ContentHash::Abandoned) {
+            ContentHash::Known(hash) => {
+                *self = ContentHash::Known(hash.clone());
+                Ok(hash)
+            }
+            ContentHash::Pending(job) => {
+                let hash = job.join().map_err(|e| ImportError::Mapping(e.to_string()))??;
+                *self = ContentHash::Known(hash.clone());
+                Ok(hash)
+            }
+            ContentHash::Abandoned => Err(ImportError::Cancelled),
+        }
+    }
+
+    fn abandon(&mut self) {
+        if let ContentHash::Pending(job) = self {
+            job.cancel();
+        }
+        *self = ContentHash::Abandoned;
+    }
 }
 
 fn import_checked(
@@ -131,7 +182,7 @@ fn import_checked(
     path: &Path,
     options: &ImportOptions,
     ctx: &JobContext,
-    hash: &str,
+    (fingerprint, content_hash): (&str, &mut ContentHash),
     size: u64,
     started_at: &str,
 ) -> Result<ImportOutcome, ImportError> {
@@ -143,13 +194,13 @@ fn import_checked(
 
     let tx = workspace.conn_mut().transaction()?;
     tx.execute(
-        "INSERT INTO imports (file, file_size, file_hash, format, encoding, kind, target_table, mapping,
+        "INSERT INTO imports (file, file_size, file_hash, fingerprint, format, encoding, kind, target_table, mapping,
                               rows_read, rows_loaded, rows_rejected, report, started_at, finished_at, status)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7, 0, 0, 0, '{}', ?8, ?8, 'loading')",
+         VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, '', ?7, 0, 0, 0, '{}', ?8, ?8, 'loading')",
         params![
             path.display().to_string(),
             size as i64,
-            hash,
+            fingerprint,
             info.format_name(),
             info.encoding.name(),
             plan.kind,
@@ -190,10 +241,12 @@ fn import_checked(
     ctx.set_total(size_total.max(size_done));
     ctx.set_message(format!("importing {}", display_name(path)));
     let tracker = QualityTracker::new(plan.target, columns.clone());
+    // Written batches travel back to the parser for reuse.
+    let (recycle, recycled) = std::sync::mpsc::channel::<Batch>();
     let ((report, raw_types), ()) = jobs::pipeline(
         4,
         |sender| {
-            let mut tracker = tracker;
+            let (mut tracker, recycled) = (tracker, recycled);
             let mut batch = Batch::new(columns.len());
             let mut row = RawRow::default();
             let mut sample = sample.into_iter();
@@ -212,23 +265,31 @@ fn import_checked(
                 if batch.is_full() {
                     ctx.check()?;
                     ctx.set_done(source.progress().0);
-                    let full = std::mem::replace(&mut batch, Batch::new(columns.len()));
+                    let empty = recycled.try_recv().unwrap_or_else(|_| Batch::new(columns.len()));
+                    let full = std::mem::replace(&mut batch, empty);
                     if sender.send(full).is_err() {
                         break; // the writer stopped; its error is the one to report
                     }
                 }
             }
             let _ = sender.send(batch);
+            // Closing the channel lets the writer flush while the report is finished here.
+            drop(sender);
             ctx.set_done(source.progress().1);
             Ok((tracker.finish(source.repairs()), converter.column_types()))
         },
         |receiver| {
             let mut table_writer = writer::TableWriter::new(&tx, &table, &columns)?;
-            for batch in receiver {
+            for mut batch in receiver {
                 ctx.check()?;
                 table_writer.insert(&batch)?;
                 writer::insert_rejects(&tx, import_id, &batch.rejects)?;
+                batch.clear();
+                let _ = recycle.send(batch); // the parser may be done already
             }
+            // Write the cached pages now, while the parser finishes its report, instead of
+            // all at once in COMMIT.
+            tx.cache_flush()?;
             Ok::<(), ImportError>(())
         },
     )?;
@@ -248,10 +309,27 @@ fn import_checked(
         }
     }
     let report_json = serde_json::to_string(&report).unwrap_or_default();
+    ctx.set_message("checking file hash");
+    let hash = content_hash.wait()?;
+    if !options.force {
+        if let Some((import_id, at)) = previous_imports(&tx, fingerprint)?.into_iter().find(|p| p.2 == hash).map(|p| (p.0, p.1)) {
+            // Same size, start and end as an earlier file, and now the full hash agrees too.
+            return Err(ImportError::AlreadyImported { path: path.to_path_buf(), import_id, at });
+        }
+    }
     tx.execute(
         "UPDATE imports SET target_table = ?2, rows_read = ?3, rows_loaded = ?4, rows_rejected = ?5, report = ?6,
-                            finished_at = ?7, status = 'loaded' WHERE id = ?1",
-        params![import_id, table, report.rows_read as i64, report.rows_loaded as i64, report.rows_rejected as i64, report_json, now()],
+                            finished_at = ?7, status = 'loaded', file_hash = ?8 WHERE id = ?1",
+        params![
+            import_id,
+            table,
+            report.rows_read as i64,
+            report.rows_loaded as i64,
+            report.rows_rejected as i64,
+            report_json,
+            now(),
+            hash
+        ],
     )?;
     ctx.check()?;
     tx.commit()?;
@@ -355,22 +433,47 @@ fn read_sample(source: &mut dyn RowSource, rows: usize) -> Result<Vec<RawRow>, I
     Ok(sample)
 }
 
-fn previous_import(conn: &Connection, hash: &str) -> Result<Option<(i64, String)>, ImportError> {
-    use rusqlite::OptionalExtension;
-    Ok(conn
-        .query_row("SELECT id, finished_at FROM imports WHERE file_hash = ?1 AND status = 'loaded' ORDER BY id LIMIT 1", [hash], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?)
+/// Loaded imports whose file had this fingerprint: (id, finished at, full hash).
+fn previous_imports(conn: &Connection, fingerprint: &str) -> Result<Vec<(i64, String, String)>, ImportError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, finished_at, file_hash FROM imports WHERE fingerprint = ?1 AND status = 'loaded' ORDER BY id")?;
+    let rows = stmt.query_map([fingerprint], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn record_failure(conn: &Connection, path: &Path, size: u64, hash: &str, started_at: &str, err: &ImportError) -> rusqlite::Result<()> {
+/// BLAKE3 of the file's size and its first and last MiB: equal for equal files, and for
+/// different files almost always different. Costs two small reads whatever the file's size.
+fn fingerprint(path: &Path, size: u64) -> Result<String, ImportError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let io_err = |source| ImportError::Io { path: path.to_path_buf(), source };
+    let mut file = std::fs::File::open(path).map_err(io_err)?;
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&size.to_le_bytes());
+    let mut buf = vec![0u8; 1 << 20];
+    let n = file.read(&mut buf).map_err(io_err)?;
+    hasher.update(&buf[..n]);
+    if size > buf.len() as u64 {
+        file.seek(SeekFrom::End(-(buf.len() as i64))).map_err(io_err)?;
+        file.read_exact(&mut buf).map_err(io_err)?;
+        hasher.update(&buf);
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+fn record_failure(
+    conn: &Connection,
+    path: &Path,
+    size: u64,
+    fingerprint: &str,
+    started_at: &str,
+    err: &ImportError,
+) -> rusqlite::Result<()> {
     let report = serde_json::json!({ "error": err.to_string() }).to_string();
     conn.execute(
-        "INSERT INTO imports (file, file_size, file_hash, format, encoding, kind, target_table, mapping,
+        "INSERT INTO imports (file, file_size, file_hash, fingerprint, format, encoding, kind, target_table, mapping,
                               rows_read, rows_loaded, rows_rejected, report, started_at, finished_at, status)
-         VALUES (?1, ?2, ?3, '', '', '', '', NULL, 0, 0, 0, ?4, ?5, ?6, ?7)",
-        params![path.display().to_string(), size as i64, hash, report, started_at, now(), err.status()],
+         VALUES (?1, ?2, '', ?3, '', '', '', '', NULL, 0, 0, 0, ?4, ?5, ?6, ?7)",
+        params![path.display().to_string(), size as i64, fingerprint, report, started_at, now(), err.status()],
     )?;
     Ok(())
 }

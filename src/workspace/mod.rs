@@ -65,6 +65,9 @@ impl Workspace {
     }
 }
 
+/// Page size of new workspaces, in bytes.
+pub const PAGE_SIZE: i64 = 16384;
+
 /// How long a connection waits for another one to release a lock before giving up.
 pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -74,6 +77,9 @@ pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 /// the file after a crash, which is what makes imports all-or-nothing even under `kill -9`.
 fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // Larger pages mean fewer B-tree pages to allocate on bulk loads and to visit on scans.
+    // This only takes effect on a new, empty file, so it must come before the WAL switch.
+    conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

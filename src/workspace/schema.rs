@@ -43,7 +43,8 @@ pub const MIGRATIONS: &[&str] = &[
         id            INTEGER PRIMARY KEY,
         file          TEXT    NOT NULL,
         file_size     INTEGER NOT NULL,
-        file_hash     TEXT    NOT NULL,  -- BLAKE3 of the file's bytes
+        file_hash     TEXT    NOT NULL,  -- BLAKE3 of the file's bytes ('' if the import failed first)
+        fingerprint   TEXT    NOT NULL,  -- BLAKE3 of size, first and last MiB: a cheap first check
         format        TEXT    NOT NULL,
         encoding      TEXT    NOT NULL,
         kind          TEXT    NOT NULL,  -- detected or requested kind, e.g. 'uci_online_retail_ii'
@@ -57,7 +58,7 @@ pub const MIGRATIONS: &[&str] = &[
         finished_at   TEXT    NOT NULL,
         status        TEXT    NOT NULL   -- 'loaded', 'failed' or 'cancelled'
     );
-    CREATE INDEX imports_by_hash ON imports(file_hash, status);
+    CREATE INDEX imports_by_fingerprint ON imports(fingerprint, status);
 
     -- Every row that was read but not loaded, with the reason.
     CREATE TABLE rejects (
