@@ -7,6 +7,7 @@
 //! - [`workspace`]: the SQLite file, its schema and migrations.
 //! - [`generate`]: seeded synthetic data for the demo and benchmarks.
 
+pub mod analytics;
 pub mod bench;
 pub mod cli;
 pub mod generate;

@@ -1,0 +1,325 @@
+//! The Overview: KPIs with their change against the previous period of equal length, monthly
+//! sales and growth, placed vs cancelled orders, active / new / returning customers, order value
+//! distribution, top countries and products.
+//!
+//! Definitions (also shown in the panel's hover text):
+//! - revenue = Σ quantity × unit price over lines of non-cancelled invoices;
+//! - an order is a distinct non-cancelled invoice; a cancellation is a distinct `C` invoice;
+//! - a customer is *new* in the month of their first non-cancelled invoice in the data and
+//!   *returning* in later months; lines without a customer id count in sales, not in customer
+//!   metrics.
+
+use chrono::{Days, NaiveDate};
+use polars::prelude::*;
+
+use super::order_frame::{col, month_start, OrderFrame};
+use super::Filters;
+
+/// A figure for the chosen period and the one before it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Kpi {
+    pub current: f64,
+    /// `None` when the previous period lies before the data.
+    pub previous: Option<f64>,
+}
+
+impl Kpi {
+    /// Change against the previous period, in percent.
+    pub fn change_pct(&self) -> Option<f64> {
+        let previous = self.previous?;
+        (previous != 0.0).then(|| (self.current - previous) / previous.abs() * 100.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kpis {
+    pub revenue: Kpi,
+    pub orders: Kpi,
+    pub customers: Kpi,
+    pub average_order_value: Kpi,
+    /// Cancelled invoices as a percentage of all invoices.
+    pub cancellation_rate: Kpi,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthRow {
+    /// Month index (see `order_frame::month_index`).
+    pub month: i32,
+    pub revenue: f64,
+    /// Revenue change against the month before, in percent (`None` for the first month).
+    pub growth_pct: Option<f64>,
+    pub placed_orders: u64,
+    pub cancelled_orders: u64,
+    pub active_customers: u64,
+    pub new_customers: u64,
+    pub returning_customers: u64,
+}
+
+impl MonthRow {
+    pub fn label(&self) -> String {
+        month_start(self.month).format("%Y-%m").to_string()
+    }
+}
+
+/// One row of a top-N table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    pub name: String,
+    pub detail: String,
+    pub revenue: f64,
+    /// Orders (countries) or units sold (products).
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverviewResult {
+    /// The days covered (inclusive), after applying the filters to the data's span.
+    pub period: Option<(NaiveDate, NaiveDate)>,
+    pub previous_period: Option<(NaiveDate, NaiveDate)>,
+    pub kpis: Kpis,
+    pub months: Vec<MonthRow>,
+    /// Value of each order (non-cancelled invoice) in the period.
+    pub order_values: Vec<f64>,
+    pub top_countries: Vec<Ranked>,
+    pub top_products: Vec<Ranked>,
+}
+
+const TOP_N: u32 = 10;
+
+fn not_cancelled() -> Expr {
+    col(col::CANCELLED).not()
+}
+
+/// Lines of the given days (inclusive) and country.
+fn filtered(frame: &OrderFrame, days: Option<(NaiveDate, NaiveDate)>, country: Option<&str>) -> LazyFrame {
+    let mut lf = frame.lines.clone().lazy();
+    if let Some((from, to)) = days {
+        let start = from.and_hms_opt(0, 0, 0).map(|d| d.and_utc().timestamp()).unwrap_or(i64::MIN);
+        let end =
+            to.checked_add_days(Days::new(1)).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc().timestamp()).unwrap_or(i64::MAX);
+        lf = lf.filter(col(col::TIME).gt_eq(lit(start)).and(col(col::TIME).lt(lit(end))));
+    }
+    if let Some(name) = country {
+        // An unknown country matches nothing rather than everything.
+        let code = frame.countries.iter().position(|c| c == name).map_or(u32::MAX, |i| i as u32);
+        lf = lf.filter(col(col::COUNTRY).eq(lit(code)));
+    }
+    lf
+}
+
+fn number(df: &DataFrame, name: &str, row: usize) -> PolarsResult<f64> {
+    Ok(df.column(name)?.cast(&DataType::Float64)?.f64()?.get(row).unwrap_or(0.0))
+}
+
+fn count(df: &DataFrame, name: &str, row: usize) -> PolarsResult<u64> {
+    Ok(df.column(name)?.cast(&DataType::UInt64)?.u64()?.get(row).unwrap_or(0))
+}
+
+/// revenue, orders, customers, cancelled invoices, all invoices.
+fn period_totals(lf: LazyFrame) -> PolarsResult<[f64; 5]> {
+    let df = lf
+        .select([
+            col(col::VALUE).filter(not_cancelled()).sum().alias("revenue"),
+            col(col::INVOICE).filter(not_cancelled()).n_unique().alias("orders"),
+            col(col::CUSTOMER).filter(not_cancelled().and(col(col::CUSTOMER).is_not_null())).n_unique().alias("customers"),
+            col(col::INVOICE).filter(col(col::CANCELLED)).n_unique().alias("cancelled"),
+            col(col::INVOICE).n_unique().alias("invoices"),
+        ])
+        .collect()?;
+    Ok([
+        number(&df, "revenue", 0)?,
+        number(&df, "orders", 0)?,
+        number(&df, "customers", 0)?,
+        number(&df, "cancelled", 0)?,
+        number(&df, "invoices", 0)?,
+    ])
+}
+
+fn kpis(current: [f64; 5], previous: Option<[f64; 5]>) -> Kpis {
+    let aov = |t: &[f64; 5]| if t[1] > 0.0 { t[0] / t[1] } else { 0.0 };
+    let cancel_rate = |t: &[f64; 5]| if t[4] > 0.0 { t[3] / t[4] * 100.0 } else { 0.0 };
+    let kpi = |f: &dyn Fn(&[f64; 5]) -> f64| Kpi { current: f(&current), previous: previous.as_ref().map(f) };
+    Kpis {
+        revenue: kpi(&|t| t[0]),
+        orders: kpi(&|t| t[1]),
+        customers: kpi(&|t| t[2]),
+        average_order_value: kpi(&aov),
+        cancellation_rate: kpi(&cancel_rate),
+    }
+}
+
+pub fn compute(frame: &OrderFrame, filters: &Filters) -> PolarsResult<OverviewResult> {
+    let span = frame.date_span();
+    let period = span.map(|(first, last)| (filters.from.unwrap_or(first).max(first), filters.to.unwrap_or(last).min(last)));
+    let period = period.filter(|(from, to)| from <= to);
+    let previous_period = match (period, span) {
+        (Some((from, to)), Some((first, _))) => {
+            let days = (to - from).num_days() as u64 + 1;
+            let previous = (from.checked_sub_days(Days::new(days)), from.checked_sub_days(Days::new(1)));
+            match previous {
+                // Only compare with a period the data covers at least in part.
+                (Some(start), Some(end)) if end >= first => Some((start, end)),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let country = filters.country.as_deref();
+    let current = filtered(frame, period, country);
+    let totals = if period.is_some() { period_totals(current.clone())? } else { [0.0; 5] };
+    let previous_totals = previous_period.map(|p| period_totals(filtered(frame, Some(p), country))).transpose()?;
+
+    Ok(OverviewResult {
+        period,
+        previous_period,
+        kpis: kpis(totals, previous_totals),
+        months: if period.is_some() { monthly(frame, current.clone(), country)? } else { Vec::new() },
+        order_values: if period.is_some() { order_values(current.clone())? } else { Vec::new() },
+        top_countries: if period.is_some() { top_countries(frame, current.clone())? } else { Vec::new() },
+        top_products: if period.is_some() { top_products(frame, current)? } else { Vec::new() },
+    })
+}
+
+fn monthly(frame: &OrderFrame, lf: LazyFrame, country: Option<&str>) -> PolarsResult<Vec<MonthRow>> {
+    let by_month = lf
+        .group_by([col(col::MONTH)])
+        .agg([
+            col(col::VALUE).filter(not_cancelled()).sum().alias("revenue"),
+            col(col::INVOICE).filter(not_cancelled()).n_unique().alias("placed"),
+            col(col::INVOICE).filter(col(col::CANCELLED)).n_unique().alias("cancelled"),
+            col(col::CUSTOMER).filter(not_cancelled().and(col(col::CUSTOMER).is_not_null())).n_unique().alias("active"),
+        ])
+        .sort([col::MONTH], SortMultipleOptions::default())
+        .collect()?;
+    // First purchase month of every customer, over all dates (a date filter must not make an
+    // old customer look new) but within the chosen country.
+    let first_months = filtered(frame, None, country)
+        .filter(not_cancelled().and(col(col::CUSTOMER).is_not_null()))
+        .group_by([col(col::CUSTOMER)])
+        .agg([col(col::MONTH).min().alias("first")])
+        .group_by([col("first")])
+        .agg([len().alias("new")])
+        .collect()?;
+    let first = first_months.column("first")?.i32()?;
+    let new = first_months.column("new")?.cast(&DataType::UInt64)?;
+    let new = new.u64()?;
+    let new_by_month: std::collections::HashMap<i32, u64> = (0..first.len()).filter_map(|i| Some((first.get(i)?, new.get(i)?))).collect();
+
+    let months = by_month.column(col::MONTH)?.i32()?;
+    let mut rows: Vec<MonthRow> = Vec::with_capacity(by_month.height());
+    for i in 0..by_month.height() {
+        let month = months.get(i).unwrap_or_default();
+        let revenue = number(&by_month, "revenue", i)?;
+        let active = count(&by_month, "active", i)?;
+        let new_customers = new_by_month.get(&month).copied().unwrap_or(0).min(active);
+        let growth_pct = rows
+            .last()
+            .filter(|prev| prev.month == month - 1 && prev.revenue != 0.0)
+            .map(|prev| (revenue - prev.revenue) / prev.revenue.abs() * 100.0);
+        rows.push(MonthRow {
+            month,
+            revenue,
+            growth_pct,
+            placed_orders: count(&by_month, "placed", i)?,
+            cancelled_orders: count(&by_month, "cancelled", i)?,
+            active_customers: active,
+            new_customers,
+            returning_customers: active - new_customers,
+        });
+    }
+    Ok(rows)
+}
+
+fn order_values(lf: LazyFrame) -> PolarsResult<Vec<f64>> {
+    let df = lf.filter(not_cancelled()).group_by([col(col::INVOICE)]).agg([col(col::VALUE).sum()]).collect()?;
+    Ok(df.column(col::VALUE)?.f64()?.into_no_null_iter().collect())
+}
+
+fn top_countries(frame: &OrderFrame, lf: LazyFrame) -> PolarsResult<Vec<Ranked>> {
+    let df = lf
+        .filter(not_cancelled())
+        .group_by([col(col::COUNTRY)])
+        .agg([col(col::VALUE).sum().alias("revenue"), col(col::INVOICE).n_unique().alias("orders")])
+        .sort(["revenue"], SortMultipleOptions::default().with_order_descending(true))
+        .limit(TOP_N)
+        .collect()?;
+    let codes = df.column(col::COUNTRY)?.u32()?;
+    (0..df.height())
+        .map(|i| {
+            let name = codes.get(i).and_then(|c| frame.countries.get(c as usize)).cloned().unwrap_or_default();
+            Ok(Ranked { name, detail: String::new(), revenue: number(&df, "revenue", i)?, count: count(&df, "orders", i)? as i64 })
+        })
+        .collect()
+}
+
+fn top_products(frame: &OrderFrame, lf: LazyFrame) -> PolarsResult<Vec<Ranked>> {
+    let df = lf
+        .filter(not_cancelled())
+        .group_by([col(col::PRODUCT)])
+        .agg([col(col::VALUE).sum().alias("revenue"), col(col::QUANTITY).sum().alias("units")])
+        .sort(["revenue"], SortMultipleOptions::default().with_order_descending(true))
+        .limit(TOP_N)
+        .collect()?;
+    let codes = df.column(col::PRODUCT)?.u32()?;
+    (0..df.height())
+        .map(|i| {
+            let (code, description) = codes.get(i).and_then(|c| frame.products.get(c as usize)).cloned().unwrap_or_default();
+            Ok(Ranked { name: code, detail: description, revenue: number(&df, "revenue", i)?, count: number(&df, "units", i)? as i64 })
+        })
+        .collect()
+}
+
+/// A histogram bin: `[low, high)` and how many values fell in it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bin {
+    pub low: f64,
+    pub high: f64,
+    pub count: u64,
+}
+
+/// Equal-width bins over the values, or equal-width in log10 when `log` is set (then values
+/// ≤ 0 cannot be placed and are returned as the second element).
+pub fn histogram(values: &[f64], bins: usize, log: bool) -> (Vec<Bin>, u64) {
+    let usable: Vec<f64> = if log { values.iter().filter(|v| **v > 0.0).map(|v| v.log10()).collect() } else { values.to_vec() };
+    let skipped = (values.len() - usable.len()) as u64;
+    let (Some(min), Some(max)) = (usable.iter().copied().reduce(f64::min), usable.iter().copied().reduce(f64::max)) else {
+        return (Vec::new(), skipped);
+    };
+    let bins = bins.max(1);
+    let width = if max > min { (max - min) / bins as f64 } else { 1.0 };
+    let mut counts = vec![0u64; bins];
+    for v in &usable {
+        let i = (((v - min) / width) as usize).min(bins - 1);
+        counts[i] += 1;
+    }
+    let edge = |x: f64| if log { 10f64.powf(x) } else { x };
+    let bins = counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, count)| Bin { low: edge(min + i as f64 * width), high: edge(min + (i + 1) as f64 * width), count })
+        .collect();
+    (bins, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_counts_every_value_once() {
+        let (bins, skipped) = histogram(&[1.0, 2.0, 3.0, 4.0, -1.0], 2, false);
+        assert_eq!(skipped, 0);
+        assert_eq!(bins.iter().map(|b| b.count).collect::<Vec<_>>(), [2, 3]);
+        let (bins, skipped) = histogram(&[1.0, 10.0, 100.0, 0.0], 2, true);
+        assert_eq!(skipped, 1);
+        assert_eq!(bins.iter().map(|b| b.count).sum::<u64>(), 3);
+        assert!((bins[0].low - 1.0).abs() < 1e-9 && (bins[1].high - 100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn kpi_change_is_relative_to_the_previous_period() {
+        assert_eq!(Kpi { current: 150.0, previous: Some(100.0) }.change_pct(), Some(50.0));
+        assert_eq!(Kpi { current: 1.0, previous: Some(0.0) }.change_pct(), None);
+        assert_eq!(Kpi { current: 1.0, previous: None }.change_pct(), None);
+    }
+}

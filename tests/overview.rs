@@ -1,0 +1,156 @@
+//! Overview figures against independent SQL over the same workspace (the UCI 2009-2010 data).
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use shoplens::analytics::order_frame::OrderFrame;
+use shoplens::analytics::{overview, Filters};
+use shoplens::import::{self, ImportOptions};
+use shoplens::jobs::JobContext;
+use shoplens::workspace::Workspace;
+
+fn uci_workspace() -> (tempfile::TempDir, Workspace) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(&dir.path().join("overview.shoplens")).unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/uci_online_retail_ii_2009-2010.parquet");
+    import::import_file(&mut ws, &file, &ImportOptions::default(), &JobContext::detached()).unwrap();
+    (dir, ws)
+}
+
+fn sql_f64(ws: &Workspace, sql: &str) -> f64 {
+    ws.conn().query_row(sql, [], |r| r.get::<_, Option<f64>>(0)).unwrap().unwrap_or(0.0)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-6 * a.abs().max(b.abs()).max(1.0)
+}
+
+/// SQL condition for a period (inclusive days) and optional country.
+fn window(from: &str, to_exclusive: &str, country: Option<&str>) -> String {
+    let country = country.map(|c| format!(" AND country = '{c}'")).unwrap_or_default();
+    format!("invoice_date >= '{from}' AND invoice_date < '{to_exclusive}'{country}")
+}
+
+fn check_totals(ws: &Workspace, kpis: [f64; 5], cond: &str) {
+    let revenue = sql_f64(ws, &format!("SELECT sum(quantity * unit_price) FROM order_lines WHERE cancelled = 0 AND {cond}"));
+    let orders = sql_f64(ws, &format!("SELECT count(DISTINCT invoice) FROM order_lines WHERE cancelled = 0 AND {cond}"));
+    let customers = sql_f64(ws, &format!("SELECT count(DISTINCT customer_id) FROM order_lines WHERE cancelled = 0 AND {cond}"));
+    let cancelled = sql_f64(ws, &format!("SELECT count(DISTINCT invoice) FROM order_lines WHERE cancelled = 1 AND {cond}"));
+    let invoices = sql_f64(ws, &format!("SELECT count(DISTINCT invoice) FROM order_lines WHERE {cond}"));
+    let expected = [revenue, orders, customers, revenue / orders, cancelled / invoices * 100.0];
+    for (name, (got, want)) in ["revenue", "orders", "customers", "aov", "cancel rate"].iter().zip(kpis.iter().zip(expected)) {
+        assert!(close(*got, want), "{name}: {got} vs SQL {want} ({cond})");
+    }
+}
+
+#[test]
+fn overview_figures_equal_sql_over_the_same_workspace() {
+    let (_dir, ws) = uci_workspace();
+    let frame = OrderFrame::load(ws.conn(), &JobContext::detached()).unwrap();
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+
+    // Whole data: no previous period to compare with.
+    let all = overview::compute(&frame, &Filters::default()).unwrap();
+    assert_eq!(all.period, Some((d(2009, 12, 1), d(2010, 12, 9))));
+    assert_eq!(all.previous_period, None);
+    let k = &all.kpis;
+    check_totals(
+        &ws,
+        [k.revenue.current, k.orders.current, k.customers.current, k.average_order_value.current, k.cancellation_rate.current],
+        "1 = 1",
+    );
+    assert_eq!(k.revenue.previous, None);
+
+    // Spring 2010 in the UK, against the 92 days before.
+    let filters = Filters { from: Some(d(2010, 3, 1)), to: Some(d(2010, 5, 31)), country: Some("United Kingdom".into()) };
+    let spring = overview::compute(&frame, &filters).unwrap();
+    assert_eq!(spring.previous_period, Some((d(2009, 11, 29), d(2010, 2, 28))));
+    let k = &spring.kpis;
+    check_totals(
+        &ws,
+        [k.revenue.current, k.orders.current, k.customers.current, k.average_order_value.current, k.cancellation_rate.current],
+        &window("2010-03-01", "2010-06-01", Some("United Kingdom")),
+    );
+    let previous = |kpi: overview::Kpi| kpi.previous.unwrap();
+    check_totals(
+        &ws,
+        [previous(k.revenue), previous(k.orders), previous(k.customers), previous(k.average_order_value), previous(k.cancellation_rate)],
+        &window("2009-11-29", "2010-03-01", Some("United Kingdom")),
+    );
+
+    // Months.
+    assert_eq!(spring.months.iter().map(|m| m.label()).collect::<Vec<_>>(), ["2010-03", "2010-04", "2010-05"]);
+    for m in &spring.months {
+        let cond = format!("substr(invoice_date, 1, 7) = '{}' AND country = 'United Kingdom'", m.label());
+        assert!(close(
+            m.revenue,
+            sql_f64(&ws, &format!("SELECT sum(quantity * unit_price) FROM order_lines WHERE cancelled = 0 AND {cond}"))
+        ));
+        assert_eq!(
+            m.placed_orders as f64,
+            sql_f64(&ws, &format!("SELECT count(DISTINCT invoice) FROM order_lines WHERE cancelled = 0 AND {cond}"))
+        );
+        assert_eq!(
+            m.cancelled_orders as f64,
+            sql_f64(&ws, &format!("SELECT count(DISTINCT invoice) FROM order_lines WHERE cancelled = 1 AND {cond}"))
+        );
+        assert_eq!(
+            m.active_customers as f64,
+            sql_f64(&ws, &format!("SELECT count(DISTINCT customer_id) FROM order_lines WHERE cancelled = 0 AND {cond}"))
+        );
+        let new = sql_f64(
+            &ws,
+            &format!(
+                "SELECT count(*) FROM (SELECT customer_id, min(substr(invoice_date, 1, 7)) AS first FROM order_lines
+                 WHERE cancelled = 0 AND customer_id IS NOT NULL AND country = 'United Kingdom' GROUP BY customer_id) WHERE first = '{}'",
+                m.label()
+            ),
+        );
+        assert_eq!(m.new_customers as f64, new, "{}", m.label());
+        assert_eq!(m.returning_customers, m.active_customers - m.new_customers);
+    }
+    let (march, april) = (&spring.months[0], &spring.months[1]);
+    let growth = april.growth_pct.unwrap();
+    assert!(close(growth, (april.revenue - march.revenue) / march.revenue * 100.0));
+    assert_eq!(march.growth_pct, None, "the month before March is outside the period");
+
+    // Orders: one value per non-cancelled invoice, adding up to the revenue.
+    assert_eq!(spring.order_values.len() as f64, k.orders.current);
+    assert!(close(spring.order_values.iter().sum::<f64>(), k.revenue.current));
+
+    // Top tables.
+    let top_country = &all.top_countries[0];
+    assert_eq!(top_country.name, "United Kingdom");
+    assert!(close(
+        top_country.revenue,
+        sql_f64(&ws, "SELECT sum(quantity * unit_price) FROM order_lines WHERE cancelled = 0 AND country = 'United Kingdom'")
+    ));
+    let second: String = ws
+        .conn()
+        .query_row("SELECT country FROM order_lines WHERE cancelled = 0 GROUP BY country ORDER BY sum(quantity * unit_price) DESC LIMIT 1 OFFSET 1", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(all.top_countries[1].name, second);
+    let (code, revenue, units): (String, f64, f64) = ws
+        .conn()
+        .query_row(
+            "SELECT stock_code, sum(quantity * unit_price) r, sum(quantity) FROM order_lines WHERE cancelled = 0 GROUP BY stock_code ORDER BY r DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let top = &all.top_products[0];
+    assert_eq!(top.name, code);
+    assert!(close(top.revenue, revenue));
+    assert_eq!(top.count as f64, units);
+}
+
+#[test]
+fn a_period_outside_the_data_is_empty_not_an_error() {
+    let (_dir, ws) = uci_workspace();
+    let frame = OrderFrame::load(ws.conn(), &JobContext::detached()).unwrap();
+    let filters = Filters { from: NaiveDate::from_ymd_opt(2030, 1, 1), to: NaiveDate::from_ymd_opt(2030, 2, 1), country: None };
+    let result = overview::compute(&frame, &filters).unwrap();
+    assert_eq!(result.period, None);
+    assert!(result.months.is_empty() && result.order_values.is_empty());
+    assert_eq!(result.kpis.revenue.current, 0.0);
+}
