@@ -28,8 +28,77 @@ struct Measured {
     peak_rss_mib: Option<f64>,
 }
 
-pub fn run(dir: &Path, quick: bool) -> Result<(), String> {
+pub fn run(dir: &Path, quick: bool, what: &str) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    match what {
+        "import" => import(dir, quick),
+        "overview" => overview(dir, quick),
+        "all" => import(dir, quick).and_then(|_| overview(dir, quick)),
+        other => Err(format!("unknown benchmark '{other}' (use import, overview or all)")),
+    }
+}
+
+/// Overview recomputation after a filter change, on a columnar copy already in memory (what the
+/// app does when the user changes a filter; switching panels reuses the cached result).
+fn overview(dir: &Path, quick: bool) -> Result<(), String> {
+    use crate::analytics::{order_frame::OrderFrame, overview, Filters};
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let sizes: &[u64] = if quick { &[100_000] } else { &[1_000_000, 10_000_000] };
+    println!("| order lines | load copy from SQLite | overview, all data | overview, one quarter + one country | overview, cached |");
+    println!("|---|---|---|---|---|");
+    for &rows in sizes {
+        let file = dir.join(format!("orders-{rows}.csv"));
+        if !file.exists() {
+            let status = Command::new(&exe)
+                .args(["gen", "orders", "--rows", &rows.to_string(), "--seed", "42"])
+                .arg(&file)
+                .status()
+                .map_err(|e| e.to_string())?;
+            if !status.success() {
+                return Err(format!("generating {} failed", file.display()));
+            }
+        }
+        let db = fresh(dir, &format!("overview-{rows}.db"));
+        let status = Command::new(&exe)
+            .arg("import")
+            .arg(&file)
+            .arg("--workspace")
+            .arg(&db)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err("import for the overview benchmark failed".into());
+        }
+        let conn = crate::workspace::open_read_only(&db).map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let frame = OrderFrame::load(&conn, &crate::jobs::JobContext::detached()).map_err(|e| e.to_string())?;
+        let load = started.elapsed().as_secs_f64();
+        let (first, _) = frame.date_span().ok_or("no data")?;
+        let quarter = Filters {
+            from: first.checked_add_days(chrono::Days::new(90)),
+            to: first.checked_add_days(chrono::Days::new(181)),
+            country: Some("Germany".into()),
+        };
+        let time = |filters: &Filters| -> Result<f64, String> {
+            let mut runs = Vec::new();
+            for _ in 0..5 {
+                let started = Instant::now();
+                overview::compute(&frame, filters).map_err(|e| e.to_string())?;
+                runs.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            runs.sort_by(f64::total_cmp);
+            Ok(runs[2])
+        };
+        let all = time(&Filters::default())?;
+        let part = time(&quarter)?;
+        println!("| {} | {load:.2} s | {all:.0} ms | {part:.0} ms | < 1 ms (a map lookup) |", crate::import::report::group(rows));
+        let _ = std::fs::remove_file(&db);
+    }
+    Ok(())
+}
+
+fn import(dir: &Path, quick: bool) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let has_sqlite3 = Command::new("sqlite3").arg("-version").output().is_ok_and(|o| o.status.success());
     println!("| case | file | shoplens | rows/s | MB/s | peak RSS | sqlite3 .import | rows/s | shoplens vs sqlite3 |");

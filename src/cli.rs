@@ -19,6 +19,25 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the desktop app on a workspace (without a command: the last or the demo workspace).
+    Open { workspace: PathBuf },
+    /// Build (or rebuild) the demo workspace: UCI Online Retail II 2009-2010 plus synthetic events.
+    Demo {
+        /// Where to write it (default: the demo workspace in the OS data folder).
+        workspace: Option<PathBuf>,
+    },
+    /// Print the Overview: KPIs with change vs the previous period, then monthly figures as CSV.
+    Overview {
+        workspace: PathBuf,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        country: Option<String>,
+    },
     /// Import files (CSV/TSV, gzip'd text, Parquet, Excel .xlsx, JSON lines) and print a quality report.
     Import {
         #[arg(required = true)]
@@ -66,6 +85,9 @@ pub enum Command {
         /// Small sizes only, to check that the benchmark runs.
         #[arg(long)]
         quick: bool,
+        /// Which benchmark: import, overview or all.
+        #[arg(long, default_value = "all")]
+        what: String,
     },
 }
 
@@ -95,7 +117,16 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 
 fn run_command(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        None => Err(CliError("no command given; run `shoplens --help` to see the commands".into())),
+        None => crate::ui::run(None).map_err(CliError),
+        Some(Command::Open { workspace }) => crate::ui::run(Some(workspace)).map_err(CliError),
+        Some(Command::Demo { workspace }) => {
+            let path = workspace.unwrap_or_else(crate::demo::demo_path);
+            let job = Job::spawn("build demo workspace", move |ctx| crate::demo::build(&path, ctx).map(|_| path));
+            let path = wait_with_progress(job)??;
+            println!("demo workspace ready: {}", path.display());
+            Ok(())
+        }
+        Some(Command::Overview { workspace, from, to, country }) => overview(&workspace, crate::analytics::Filters { from, to, country }),
         Some(Command::Import { files, workspace, kind, map, sheet, table, force, print_peak_rss }) => {
             let target = kind
                 .map(|k| Target::parse(&k).ok_or_else(|| CliError(format!("unknown --kind '{k}' (use order_lines, events or raw)"))))
@@ -114,7 +145,7 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
         Some(Command::Query { workspace, sql }) => query_to_csv(&workspace, &sql, std::io::stdout().lock()),
         Some(Command::Info { workspace }) => info(&workspace),
         Some(Command::Gen { what, out, rows, seed }) => generate(what, &out, rows, seed),
-        Some(Command::Bench { dir, quick }) => crate::bench::run(&dir, quick).map_err(CliError),
+        Some(Command::Bench { dir, quick, what }) => crate::bench::run(&dir, quick, &what).map_err(CliError),
     }
 }
 
@@ -195,6 +226,37 @@ pub fn query_to_csv(workspace: &Path, sql: &str, out: impl Write) -> Result<(), 
             record.push(crate::workspace::value_to_text(row.get_ref(i)?));
         }
         writer.write_record(&record)?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
+fn overview(path: &Path, filters: crate::analytics::Filters) -> Result<(), CliError> {
+    use crate::analytics::{order_frame::OrderFrame, overview};
+    let conn = workspace::open_read_only(path)?;
+    let frame = OrderFrame::load(&conn, &crate::jobs::JobContext::detached())?;
+    let result = overview::compute(&frame, &filters)?;
+    let mut out = std::io::stdout().lock();
+    if let Some((from, to)) = result.period {
+        writeln!(out, "period {from} to {to}")?;
+    }
+    let k = &result.kpis;
+    for (name, kpi) in [
+        ("revenue", k.revenue),
+        ("orders", k.orders),
+        ("customers", k.customers),
+        ("average_order_value", k.average_order_value),
+        ("cancellation_rate_pct", k.cancellation_rate),
+    ] {
+        let change = kpi.change_pct().map_or("n/a".to_string(), |c| format!("{c:+.1}%"));
+        writeln!(out, "{name:<22} {:>14.2}  change vs previous period: {change}", kpi.current)?;
+    }
+    writeln!(out)?;
+    let (header, rows) = overview::months_table(&result);
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(&header)?;
+    for row in rows {
+        writer.write_record(&row)?;
     }
     writer.flush()?;
     Ok(())

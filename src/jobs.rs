@@ -96,7 +96,53 @@ pub struct Job<T> {
     name: String,
     context: JobContext,
     started: Instant,
+    finished: Arc<AtomicBool>,
     handle: Option<JoinHandle<T>>,
+}
+
+/// What a job list shows about a job: its name, progress and whether it is still running, with
+/// a cancel button. Cheap to clone; holds no result.
+#[derive(Clone)]
+pub struct JobMonitor {
+    name: Arc<str>,
+    context: JobContext,
+    started: Instant,
+    finished: Arc<AtomicBool>,
+}
+
+impl JobMonitor {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn progress(&self) -> Progress {
+        self.context.progress()
+    }
+
+    pub fn cancel(&self) {
+        self.context.cancel();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.context.is_cancelled()
+    }
+
+    pub fn is_running(&self) -> bool {
+        !self.finished.load(Ordering::Relaxed)
+    }
+
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+}
+
+/// Marks a job finished when its thread ends, panic or not.
+struct FinishedOnDrop(Arc<AtomicBool>);
+
+impl Drop for FinishedOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 impl<T: Send + 'static> Job<T> {
@@ -106,11 +152,26 @@ impl<T: Send + 'static> Job<T> {
         let name = name.into();
         let context = JobContext::default();
         let worker_context = context.clone();
+        let finished = Arc::new(AtomicBool::new(false));
+        let guard = FinishedOnDrop(finished.clone());
         let handle = std::thread::Builder::new()
             .name(format!("job: {name}"))
-            .spawn(move || work(&worker_context))
+            .spawn(move || {
+                let _guard = guard;
+                work(&worker_context)
+            })
             .expect("the OS refused to start a thread");
-        Self { name, context, started: Instant::now(), handle: Some(handle) }
+        Self { name, context, started: Instant::now(), finished, handle: Some(handle) }
+    }
+
+    /// A handle for job lists (the status bar) that can show progress and cancel.
+    pub fn monitor(&self) -> JobMonitor {
+        JobMonitor {
+            name: self.name.as_str().into(),
+            context: self.context.clone(),
+            started: self.started,
+            finished: self.finished.clone(),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -229,6 +290,7 @@ mod tests {
         let p = job.progress();
         assert_eq!((p.done, p.total, p.message.as_str()), (10, 10, "done counting"));
         assert_eq!(p.fraction(), Some(1.0));
+        assert!(!job.monitor().is_running());
         assert!(job.try_take().is_none(), "a result is taken once");
     }
 

@@ -1,7 +1,10 @@
 //! shoplens: desktop analytics for e-commerce marketing teams.
 //!
 //! Layers, each depending only on those below it (see docs/ARCHITECTURE.md):
+//! - [`ui`]: the desktop app (eframe/egui): shell, panels, widgets.
 //! - [`cli`]: the command line; drives everything headless.
+//! - [`analytics`]: models as pure functions over columnar copies (polars); no egui.
+//! - [`demo`]: the demo workspace.
 //! - [`jobs`]: the only place that starts threads; progress and cancellation.
 //! - [`import`]: files → typed rows → the workspace, all or nothing.
 //! - [`workspace`]: the SQLite file, its schema and migrations.
@@ -10,7 +13,9 @@
 pub mod analytics;
 pub mod bench;
 pub mod cli;
+pub mod demo;
 pub mod generate;
 pub mod import;
 pub mod jobs;
+pub mod ui;
 pub mod workspace;

@@ -110,3 +110,27 @@ fn a_closed_output_pipe_is_not_an_error() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stderr), "");
 }
+
+#[test]
+fn demo_and_overview_headless() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = ws(&dir);
+    let out = shoplens(&["demo", &w]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let counts = text(&shoplens(&["query", &w, "SELECT (SELECT count(*) FROM order_lines), (SELECT count(*) FROM events)"]).stdout);
+    assert!(counts.ends_with("525461,200000\n"), "{counts}");
+
+    let out = shoplens(&["overview", &w, "--from", "2010-01-01", "--to", "2010-06-30", "--country", "France"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(report.starts_with("period 2010-01-01 to 2010-06-30"), "{report}");
+    let revenue_line = report.lines().find(|l| l.starts_with("revenue")).unwrap();
+    let shown: f64 = revenue_line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let sql = text(
+        &shoplens(&["query", &w, "SELECT round(sum(quantity * unit_price), 2) FROM order_lines WHERE cancelled = 0 AND country = 'France' AND invoice_date >= '2010-01-01' AND invoice_date < '2010-07-01'"]).stdout,
+    );
+    let expected: f64 = sql.lines().nth(1).unwrap().parse().unwrap();
+    assert!((shown - expected).abs() < 0.01, "{shown} vs SQL {expected}");
+    assert!(report.contains("\nmonth,revenue,growth_pct,"), "{report}");
+    assert_eq!(report.lines().filter(|l| l.starts_with("2010-0")).count(), 6, "{report}");
+}

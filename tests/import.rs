@@ -317,14 +317,18 @@ fn unknown_layout_becomes_raw_or_maps_and_the_mapping_is_remembered() {
     assert_eq!((out.kind.as_str(), out.table.as_str()), ("saved mapping for order_lines", "order_lines"));
     assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM order_lines"), 4);
 
-    let incomplete = ImportOptions {
+    // As events, an order export has no event time or type: a clear error, nothing loaded.
+    let as_events = ImportOptions { target: Some(Target::Events), force: true, ..Default::default() };
+    let err = import_with(&mut ws, &fixture("shop_export.csv"), &as_events).unwrap_err();
+    assert!(err.to_string().contains("no column for required event_time, event_type"), "{err}");
+    let wrong_column = ImportOptions {
         target: Some(Target::OrderLines),
-        mapping: vec![("invoice".into(), "Order No".into())],
+        mapping: vec![("invoice".into(), "Nope".into())],
         force: true,
         ..Default::default()
     };
-    let err = import_with(&mut ws, &fixture("shop_export.csv"), &incomplete).unwrap_err();
-    assert!(err.to_string().contains("no column for required invoice_date"), "{err}");
+    let err = import_with(&mut ws, &fixture("shop_export.csv"), &wrong_column).unwrap_err();
+    assert!(err.to_string().contains("the file has no column 'Nope'"), "{err}");
 }
 
 #[test]
@@ -528,4 +532,25 @@ fn a_file_that_differs_only_in_the_middle_is_not_taken_for_a_duplicate() {
     assert!(matches!(err, ImportError::AlreadyImported { import_id: 2, .. }), "{err}");
     let hashes: i64 = scalar(&ws, "SELECT count(DISTINCT file_hash) FROM imports WHERE status = 'loaded'");
     assert_eq!(hashes, 2);
+}
+
+#[test]
+fn inspection_shows_columns_samples_and_whether_the_file_is_recognised() {
+    let (_dir, mut ws) = workspace();
+    let shop = import::inspect(ws.conn(), &fixture("shop_export.csv"), None).unwrap();
+    assert_eq!(shop.headers[0], "Order No");
+    assert_eq!(shop.samples_of("Qty"), ["2", "1", "1"]);
+    assert_eq!(shop.recognised, None);
+    let uci = import::inspect(ws.conn(), &fixture("uci_old_layout.tsv"), None).unwrap();
+    assert_eq!(uci.recognised.as_deref(), Some("uci_online_retail"));
+
+    // Once a mapping is confirmed, the same header is recognised.
+    let options = ImportOptions {
+        target: Some(Target::OrderLines),
+        mapping: import::kinds::parse_mapping_arg("invoice=Order No,invoice_date=Ordered At").unwrap(),
+        ..Default::default()
+    };
+    import_with(&mut ws, &fixture("shop_export.csv"), &options).unwrap();
+    let again = import::inspect(ws.conn(), &fixture("shop_export.csv"), None).unwrap();
+    assert_eq!(again.recognised.as_deref(), Some("saved mapping for order_lines"));
 }

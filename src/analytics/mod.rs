@@ -7,7 +7,7 @@ pub mod overview;
 use chrono::NaiveDate;
 
 /// The global filters every analysis honours.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Filters {
     /// First day included.
     pub from: Option<NaiveDate>,

@@ -269,6 +269,35 @@ fn top_products(frame: &OrderFrame, lf: LazyFrame) -> PolarsResult<Vec<Ranked>> 
         .collect()
 }
 
+/// The monthly figures as a table (header, rows) for CSV: the panel's export and `shoplens overview`.
+pub fn months_table(result: &OverviewResult) -> (Vec<String>, Vec<Vec<String>>) {
+    let header =
+        ["month", "revenue", "growth_pct", "placed_orders", "cancelled_orders", "active_customers", "new_customers", "returning_customers"];
+    let rows = result
+        .months
+        .iter()
+        .map(|m| {
+            vec![
+                m.label(),
+                format!("{:.2}", m.revenue),
+                m.growth_pct.map_or(String::new(), |g| format!("{g:.2}")),
+                m.placed_orders.to_string(),
+                m.cancelled_orders.to_string(),
+                m.active_customers.to_string(),
+                m.new_customers.to_string(),
+                m.returning_customers.to_string(),
+            ]
+        })
+        .collect();
+    (header.iter().map(|s| s.to_string()).collect(), rows)
+}
+
+/// A top-N table (header, rows) for CSV.
+pub fn ranked_table(rows: &[Ranked], names: [&str; 4]) -> (Vec<String>, Vec<Vec<String>>) {
+    let rows = rows.iter().map(|r| vec![r.name.clone(), r.detail.clone(), format!("{:.2}", r.revenue), r.count.to_string()]).collect();
+    (names.iter().map(|s| s.to_string()).collect(), rows)
+}
+
 /// A histogram bin: `[low, high)` and how many values fell in it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bin {

@@ -47,17 +47,17 @@ pub const ORDER_LINE_COLUMNS: &[TargetColumn] = &[
         &["invoice", "invoiceno", "invoicenumber", "invoiceid", "orderid", "ordernumber", "orderno", "order", "transactionid"],
     ),
     col("stock_code", ValueKind::Text, false, &["stockcode", "sku", "productid", "productcode", "itemcode", "itemid", "article"]),
-    col("description", ValueKind::Text, false, &["description", "productname", "itemname", "product", "name", "title"]),
+    col("description", ValueKind::Text, false, &["description", "productname", "itemname", "item", "product", "name", "title"]),
     col("quantity", ValueKind::Int, true, &["quantity", "qty", "units", "amount", "count"]),
     col(
         "invoice_date",
         ValueKind::DateTime,
         true,
-        &["invoicedate", "orderdate", "date", "datetime", "orderdatetime", "createdat", "purchasedate", "timestamp"],
+        &["invoicedate", "orderdate", "orderedat", "date", "datetime", "orderdatetime", "createdat", "purchasedate", "timestamp"],
     ),
     col("unit_price", ValueKind::Real, true, &["price", "unitprice", "itemprice", "priceeach", "unitcost"]),
-    col("customer_id", ValueKind::CustomerId, false, &["customerid", "customer", "clientid", "buyerid", "userid", "customerno"]),
-    col("country", ValueKind::Text, false, &["country", "countrycode", "shippingcountry", "billingcountry"]),
+    col("customer_id", ValueKind::CustomerId, false, &["customerid", "customer", "client", "clientid", "buyerid", "userid", "customerno"]),
+    col("country", ValueKind::Text, false, &["country", "countrycode", "shippingcountry", "shipto", "billingcountry"]),
 ];
 
 pub const EVENT_COLUMNS: &[TargetColumn] = &[

@@ -410,6 +410,38 @@ fn make_plan(conn: &Connection, headers: &[String], options: &ImportOptions) -> 
     }
 }
 
+/// What the mapping dialog shows before an import: the file's columns with sample values, and
+/// whether shoplens would recognise it without asking.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub headers: Vec<String>,
+    /// Up to five rows, as text.
+    pub samples: Vec<Vec<String>>,
+    pub format: String,
+    /// A known dataset (e.g. `uci_online_retail_ii`) or a saved mapping's target.
+    pub recognised: Option<String>,
+}
+
+impl Inspection {
+    /// Sample values of a column, for showing next to a mapping choice.
+    pub fn samples_of(&self, column: &str) -> Vec<&str> {
+        let Some(i) = self.headers.iter().position(|h| h == column) else { return Vec::new() };
+        self.samples.iter().filter_map(|row| row.get(i).map(String::as_str)).collect()
+    }
+}
+
+/// Reads just enough of `path` to show it in the mapping dialog.
+pub fn inspect(conn: &Connection, path: &Path, sheet: Option<&str>) -> Result<Inspection, ImportError> {
+    let (mut source, info) = sources::open(path, sheet)?;
+    let headers = source.headers().to_vec();
+    let samples = read_sample(source.as_mut(), 5)?.into_iter().map(|row| row.fields.iter().map(str::to_string).collect()).collect();
+    let recognised = match KnownKind::detect(&headers) {
+        Some(known) => Some(known.label().to_string()),
+        None => saved_mapping(conn, &headers)?.map(|(target, _)| format!("saved mapping for {}", target.table())),
+    };
+    Ok(Inspection { headers, samples, format: info.format_name(), recognised })
+}
+
 /// A mapping the user confirmed earlier for a file with the same header.
 pub fn saved_mapping(conn: &Connection, headers: &[String]) -> Result<Option<(Target, Mapping)>, ImportError> {
     use rusqlite::OptionalExtension;

@@ -4,6 +4,7 @@
 //! the SQL console use, so nothing a user types there can change the file.
 
 pub mod schema;
+pub mod snapshot;
 
 use std::path::{Path, PathBuf};
 

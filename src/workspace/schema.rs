@@ -83,6 +83,37 @@ pub const MIGRATIONS: &[&str] = &[
         import_id INTEGER NOT NULL REFERENCES imports(id)
     );
     "#,
+    // 2: saved SQL queries for the console, with a starter set.
+    r#"
+    CREATE TABLE saved_queries (
+        name    TEXT PRIMARY KEY,
+        sql     TEXT NOT NULL,
+        starter INTEGER NOT NULL DEFAULT 0   -- 1 for the queries shoplens ships with
+    );
+    INSERT INTO saved_queries (name, sql, starter) VALUES
+    ('Top products by revenue',
+     'SELECT stock_code, min(description) AS description, round(sum(quantity * unit_price), 2) AS revenue, sum(quantity) AS units
+FROM order_lines WHERE cancelled = 0
+GROUP BY stock_code ORDER BY revenue DESC LIMIT 20', 1),
+    ('Revenue by country',
+     'SELECT country, round(sum(quantity * unit_price), 2) AS revenue, count(DISTINCT invoice) AS orders
+FROM order_lines WHERE cancelled = 0
+GROUP BY country ORDER BY revenue DESC', 1),
+    ('Repeat purchase rate',
+     'SELECT count(*) AS customers, sum(orders > 1) AS repeat_customers, round(100.0 * sum(orders > 1) / count(*), 1) AS repeat_rate_pct
+FROM (SELECT customer_id, count(DISTINCT invoice) AS orders FROM order_lines
+      WHERE cancelled = 0 AND customer_id IS NOT NULL GROUP BY customer_id)', 1),
+    ('Monthly revenue',
+     'SELECT substr(invoice_date, 1, 7) AS month, round(sum(quantity * unit_price), 2) AS revenue, count(DISTINCT invoice) AS orders
+FROM order_lines WHERE cancelled = 0 GROUP BY month ORDER BY month', 1),
+    ('Cancellations by product',
+     'SELECT stock_code, min(description) AS description, count(DISTINCT invoice) AS cancellations, -sum(quantity) AS units_returned
+FROM order_lines WHERE cancelled = 1 GROUP BY stock_code ORDER BY cancellations DESC LIMIT 20', 1),
+    ('Events by type',
+     'SELECT event_type, count(*) AS events, count(DISTINCT user_id) AS users FROM events GROUP BY event_type ORDER BY events DESC', 1),
+    ('Import history',
+     'SELECT id, file, kind, rows_read, rows_loaded, rows_rejected, status, finished_at FROM imports ORDER BY id DESC', 1);
+    "#,
 ];
 
 /// The schema version this build writes.

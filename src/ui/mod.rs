@@ -1,0 +1,25 @@
+//! The desktop app (eframe/egui). `app` is the shell; `panels` draw prepared results; `widgets`
+//! is the small shared kit. Nothing under `ui` starts a thread: jobs come from `crate::jobs`.
+
+pub mod app;
+pub mod mapping_dialog;
+pub mod panels;
+pub mod sql_highlight;
+pub mod widgets;
+
+use std::path::PathBuf;
+
+/// Opens the main window on `workspace`, or on the last or demo workspace.
+pub fn run(workspace: Option<PathBuf>) -> Result<(), String> {
+    let options = eframe::NativeOptions {
+        viewport: eframe::egui::ViewportBuilder::default()
+            .with_title("shoplens")
+            .with_inner_size([1440.0, 900.0])
+            .with_min_inner_size([900.0, 600.0])
+            .with_drag_and_drop(true),
+        persistence_path: Some(crate::workspace::default_dir().join("app_state.ron")),
+        ..Default::default()
+    };
+    eframe::run_native("shoplens", options, Box::new(|cc| Ok(Box::new(app::ShoplensApp::new(cc, workspace)))))
+        .map_err(|e| format!("cannot open the window: {e}"))
+}

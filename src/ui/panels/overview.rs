@@ -1,0 +1,265 @@
+//! The Overview panel: draws an [`OverviewResult`]; the app computes it in a job.
+
+use eframe::egui::{self, RichText};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
+
+use crate::analytics::order_frame::month_start;
+use crate::analytics::overview::{self, OverviewResult};
+use crate::ui::widgets::{self, kpi_card};
+
+const REVENUE_DEF: &str = "Revenue = Σ quantity × unit price over lines of non-cancelled invoices.";
+const ORDERS_DEF: &str = "An order is a distinct non-cancelled invoice.";
+const CUSTOMERS_DEF: &str = "Distinct customer ids with an order in the period. Lines without a customer id count in sales, not here.";
+const AOV_DEF: &str = "Average order value = revenue / orders.";
+const CANCEL_DEF: &str = "Cancellation rate = cancellation invoices (starting with C) / all invoices.";
+const NEW_DEF: &str = "A customer is new in the month of their first order in the data, returning in later months.";
+
+#[derive(Default)]
+pub struct OverviewPanel {
+    pub log_scale: bool,
+}
+
+/// Something the user asked for that the app carries out (exports need a file dialog).
+pub enum OverviewAction {
+    ExportMonths,
+    ExportCountries,
+    ExportProducts,
+    /// Save the chart drawn in `rect` (points) as a PNG named like `name`.
+    SavePng {
+        name: &'static str,
+        rect: egui::Rect,
+    },
+}
+
+/// A chart title with a PNG button; returns true when the button was clicked.
+fn chart_title(ui: &mut egui::Ui, title: &str, definition: &str) -> bool {
+    ui.horizontal(|ui| {
+        ui.strong(title).on_hover_text(definition);
+        ui.small_button("PNG").on_hover_text("Save this chart as a PNG image").clicked()
+    })
+    .inner
+}
+
+impl OverviewPanel {
+    pub fn ui(&mut self, ui: &mut egui::Ui, result: &OverviewResult) -> Option<OverviewAction> {
+        let mut action = None;
+        let k = &result.kpis;
+        if let Some((from, to)) = result.period {
+            let previous =
+                result.previous_period.map_or("no earlier data to compare with".to_string(), |(a, b)| format!("compared with {a} to {b}"));
+            ui.label(RichText::new(format!("{from} to {to}, {previous}")).weak());
+        } else {
+            ui.label("No order lines in the chosen period.");
+            return None;
+        }
+        ui.horizontal_wrapped(|ui| {
+            kpi_card(ui, "Revenue", &widgets::money(k.revenue.current), k.revenue.change_pct(), true, REVENUE_DEF);
+            kpi_card(ui, "Orders", &widgets::number(k.orders.current, 0), k.orders.change_pct(), true, ORDERS_DEF);
+            kpi_card(ui, "Customers", &widgets::number(k.customers.current, 0), k.customers.change_pct(), true, CUSTOMERS_DEF);
+            kpi_card(
+                ui,
+                "Average order value",
+                &widgets::money(k.average_order_value.current),
+                k.average_order_value.change_pct(),
+                true,
+                AOV_DEF,
+            );
+            kpi_card(
+                ui,
+                "Cancellation rate",
+                &format!("{:.1}%", k.cancellation_rate.current),
+                k.cancellation_rate.change_pct(),
+                false,
+                CANCEL_DEF,
+            );
+        });
+        ui.add_space(8.0);
+
+        let months = &result.months;
+        let month_label = |x: f64| month_start(x.round() as i32).format("%b %Y").to_string();
+        let chart_height = (ui.available_height() / 3.0).clamp(160.0, 260.0);
+        let half = ((ui.available_width() - 16.0) / 2.0).max(280.0);
+
+        ui.horizontal(|ui| {
+            ui.vertical(|ui| {
+                ui.set_width(half);
+                let (png, csv) = ui
+                    .horizontal(|ui| {
+                        ui.strong("Monthly revenue and growth").on_hover_text(REVENUE_DEF);
+                        let png = ui.small_button("PNG").on_hover_text("Save this chart as a PNG image").clicked();
+                        (png, ui.small_button("CSV").on_hover_text("Export the monthly table as CSV").clicked())
+                    })
+                    .inner;
+                if csv {
+                    action = Some(OverviewAction::ExportMonths);
+                }
+                let bars: Vec<Bar> = months.iter().map(|m| Bar::new(m.month as f64, m.revenue).name(m.label()).width(0.7)).collect();
+                let growth: Vec<[f64; 2]> = months.iter().filter_map(|m| Some([m.month as f64, m.growth_pct?])).collect();
+                let top = Plot::new("monthly_revenue")
+                    .height(chart_height * 0.65)
+                    .x_axis_formatter(move |mark, _| month_label(mark.value))
+                    .link_axis(egui::Id::unique("months"), [true, false])
+                    .allow_scroll(false)
+                    .show(ui, |plot| {
+                        plot.bar_chart(
+                            BarChart::new("Revenue", bars)
+                                .element_formatter(Box::new(|bar, _| format!("{}\nrevenue {}", bar.name, widgets::money(bar.value)))),
+                        )
+                    });
+                let bottom = Plot::new("monthly_growth")
+                    .height(chart_height * 0.35)
+                    .x_axis_formatter(move |mark, _| month_label(mark.value))
+                    .y_axis_label("growth %")
+                    .link_axis(egui::Id::unique("months"), [true, false])
+                    .allow_scroll(false)
+                    .label_formatter(move |hover| match hover {
+                        egui_plot::HoverPosition::NearDataPoint { position, .. } => {
+                            Some(format!("{}: {:+.1}%", month_label(position.x), position.y))
+                        }
+                        egui_plot::HoverPosition::Elsewhere { .. } => None,
+                    })
+                    .show(ui, |plot| plot.line(Line::new("Month-over-month growth %", PlotPoints::from(growth))));
+                if png {
+                    action =
+                        Some(OverviewAction::SavePng { name: "monthly_revenue.png", rect: top.response.rect.union(bottom.response.rect) });
+                }
+            });
+            ui.vertical(|ui| {
+                ui.set_width(half);
+                let png = chart_title(ui, "Orders placed and cancelled per month", &format!("{ORDERS_DEF}\n{CANCEL_DEF}"));
+                let placed: Vec<Bar> =
+                    months.iter().map(|m| Bar::new(m.month as f64 - 0.18, m.placed_orders as f64).name(m.label()).width(0.35)).collect();
+                let cancelled: Vec<Bar> =
+                    months.iter().map(|m| Bar::new(m.month as f64 + 0.18, m.cancelled_orders as f64).name(m.label()).width(0.35)).collect();
+                let plot = Plot::new("orders")
+                    .height(chart_height)
+                    .legend(Legend::default())
+                    .x_axis_formatter(move |mark, _| month_label(mark.value))
+                    .allow_scroll(false)
+                    .show(ui, |plot| {
+                        plot.bar_chart(
+                            BarChart::new("Placed", placed)
+                                .color(egui::Color32::from_rgb(70, 130, 200))
+                                .element_formatter(Box::new(|b, _| format!("{}\nplaced {}", b.name, b.value))),
+                        );
+                        plot.bar_chart(
+                            BarChart::new("Cancelled", cancelled)
+                                .color(widgets::BAD)
+                                .element_formatter(Box::new(|b, _| format!("{}\ncancelled {}", b.name, b.value))),
+                        );
+                    });
+                if png {
+                    action = Some(OverviewAction::SavePng { name: "orders_per_month.png", rect: plot.response.rect });
+                }
+            });
+        });
+
+        ui.horizontal(|ui| {
+            ui.vertical(|ui| {
+                ui.set_width(half);
+                let png = chart_title(ui, "Active customers: new and returning", NEW_DEF);
+                let new: Vec<Bar> =
+                    months.iter().map(|m| Bar::new(m.month as f64, m.new_customers as f64).name(m.label()).width(0.7)).collect();
+                let returning: Vec<Bar> =
+                    months.iter().map(|m| Bar::new(m.month as f64, m.returning_customers as f64).name(m.label()).width(0.7)).collect();
+                let new_chart = BarChart::new("New", new)
+                    .color(widgets::GOOD)
+                    .element_formatter(Box::new(|b, _| format!("{}\nnew {}", b.name, b.value)));
+                let returning_chart = BarChart::new("Returning", returning)
+                    .color(egui::Color32::from_rgb(120, 120, 200))
+                    .element_formatter(Box::new(|b, _| format!("{}\nreturning {}", b.name, b.value)))
+                    .stack_on(&[&new_chart]);
+                let plot = Plot::new("customers")
+                    .height(chart_height)
+                    .legend(Legend::default())
+                    .x_axis_formatter(move |mark, _| month_label(mark.value))
+                    .allow_scroll(false)
+                    .show(ui, |plot| {
+                        plot.bar_chart(new_chart);
+                        plot.bar_chart(returning_chart);
+                    });
+                if png {
+                    action = Some(OverviewAction::SavePng { name: "customers_per_month.png", rect: plot.response.rect });
+                }
+            });
+            ui.vertical(|ui| {
+                ui.set_width(half);
+                let png = ui
+                    .horizontal(|ui| {
+                        ui.strong("Order value distribution").on_hover_text("Value of each order (non-cancelled invoice).");
+                        ui.checkbox(&mut self.log_scale, "log scale");
+                        ui.small_button("PNG").on_hover_text("Save this chart as a PNG image").clicked()
+                    })
+                    .inner;
+                let (bins, skipped) = overview::histogram(&result.order_values, 40, self.log_scale);
+                let bars: Vec<Bar> = bins
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        Bar::new(i as f64, b.count as f64)
+                            .name(format!("{} to {}", widgets::money(b.low), widgets::money(b.high)))
+                            .width(0.95)
+                    })
+                    .collect();
+                let edges: Vec<(f64, f64)> = bins.iter().map(|b| (b.low, b.high)).collect();
+                let plot = Plot::new("order_values")
+                    .height(chart_height)
+                    .x_axis_formatter(move |mark, _| {
+                        edges.get(mark.value.round().max(0.0) as usize).map_or(String::new(), |(low, _)| widgets::money(*low))
+                    })
+                    .allow_scroll(false)
+                    .show(ui, |plot| {
+                        plot.bar_chart(
+                            BarChart::new("Orders", bars).element_formatter(Box::new(|b, _| format!("{}\n{} orders", b.name, b.value))),
+                        )
+                    });
+                if png {
+                    action = Some(OverviewAction::SavePng { name: "order_values.png", rect: plot.response.rect });
+                }
+                if skipped > 0 {
+                    ui.label(RichText::new(format!("{skipped} orders with a value of 0 or less are not shown on the log scale")).weak());
+                }
+            });
+        });
+
+        ui.horizontal(|ui| {
+            ui.vertical(|ui| {
+                ui.set_width(half);
+                ui.horizontal(|ui| {
+                    ui.strong("Top countries");
+                    if ui.small_button("CSV").clicked() {
+                        action = Some(OverviewAction::ExportCountries);
+                    }
+                });
+                ranked_table(ui, "top_countries", &result.top_countries, ["Country", "", "Revenue", "Orders"]);
+            });
+            ui.vertical(|ui| {
+                ui.set_width(half);
+                ui.horizontal(|ui| {
+                    ui.strong("Top products");
+                    if ui.small_button("CSV").clicked() {
+                        action = Some(OverviewAction::ExportProducts);
+                    }
+                });
+                ranked_table(ui, "top_products", &result.top_products, ["Code", "Description", "Revenue", "Units"]);
+            });
+        });
+        action
+    }
+}
+
+fn ranked_table(ui: &mut egui::Ui, id: &str, rows: &[overview::Ranked], header: [&str; 4]) {
+    egui::Grid::new(id).striped(true).num_columns(4).show(ui, |ui| {
+        for h in header {
+            ui.strong(h);
+        }
+        ui.end_row();
+        for row in rows {
+            ui.label(&row.name);
+            ui.label(&row.detail);
+            ui.label(widgets::money(row.revenue));
+            ui.label(widgets::number(row.count as f64, 0));
+            ui.end_row();
+        }
+    });
+}

@@ -1,0 +1,89 @@
+//! The small UI kit every panel shares: number formatting, KPI cards, CSV export.
+
+use eframe::egui::{self, Color32, RichText};
+
+/// `1234567.891` → `1,234,568` (no decimals) or `1,234,567.89`.
+pub fn number(value: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, value.abs());
+    let (whole, fraction) = text.split_once('.').map_or((text.as_str(), None), |(w, f)| (w, Some(f)));
+    let grouped = crate::import::report::group(whole.parse().unwrap_or(0));
+    let sign = if value < 0.0 && text.chars().any(|c| c != '0' && c != '.') { "-" } else { "" };
+    match fraction {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+/// Money without a currency sign (exports carry no currency); two decimals under 1,000.
+pub fn money(value: f64) -> String {
+    if value.abs() >= 1000.0 {
+        number(value, 0)
+    } else {
+        number(value, 2)
+    }
+}
+
+pub fn percent(value: f64) -> String {
+    format!("{value:+.1}%")
+}
+
+pub const GOOD: Color32 = Color32::from_rgb(46, 160, 67);
+pub const BAD: Color32 = Color32::from_rgb(218, 54, 51);
+
+/// A KPI card: label, big value, change against the previous period, definition on hover.
+/// `higher_is_better` colours the change (a rising cancellation rate is bad news).
+pub fn kpi_card(ui: &mut egui::Ui, label: &str, value: &str, change_pct: Option<f64>, higher_is_better: bool, definition: &str) {
+    egui::Frame::group(ui.style())
+        .inner_margin(10.0)
+        .show(ui, |ui| {
+            ui.set_min_width(150.0);
+            ui.vertical(|ui| {
+                ui.label(RichText::new(label).weak());
+                ui.label(RichText::new(value).size(24.0).strong());
+                match change_pct {
+                    Some(change) => {
+                        let good = (change >= 0.0) == higher_is_better;
+                        ui.label(RichText::new(format!("{} vs previous period", percent(change))).color(if good { GOOD } else { BAD }));
+                    }
+                    None => {
+                        ui.label(RichText::new("no previous period in the data").weak());
+                    }
+                }
+            });
+        })
+        .response
+        .on_hover_text(definition);
+}
+
+/// Asks where to save and writes `rows` under `header` as CSV. Returns a message for the user.
+pub fn export_csv(default_name: &str, header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> Option<Result<String, String>> {
+    let path = rfd::FileDialog::new().set_file_name(default_name).add_filter("CSV", &["csv"]).save_file()?;
+    Some(write_csv(&path, header, rows).map(|n| format!("Saved {n} rows to {}", path.display())))
+}
+
+pub fn write_csv(path: &std::path::Path, header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> Result<usize, String> {
+    let mut writer = csv::Writer::from_path(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    writer.write_record(header).map_err(|e| e.to_string())?;
+    let mut n = 0;
+    for row in rows {
+        writer.write_record(&row).map_err(|e| e.to_string())?;
+        n += 1;
+    }
+    writer.flush().map_err(|e| e.to_string())?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_numbers_for_people() {
+        assert_eq!(number(1234567.891, 0), "1,234,568");
+        assert_eq!(number(-1234.5, 2), "-1,234.50");
+        assert_eq!(number(-0.001, 2), "0.00");
+        assert_eq!(money(999.5), "999.50");
+        assert_eq!(money(9_539_484.63), "9,539,485");
+        assert_eq!(percent(12.345), "+12.3%");
+    }
+}

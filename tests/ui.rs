@@ -1,0 +1,164 @@
+//! The app driven as a person would, through egui_kittest (AccessKit labels): drop a file on the
+//! window, read the Data panel's counts, open the Overview and read a KPI, run a SQL query.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use shoplens::ui::app::{Settings, ShoplensApp};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name)
+}
+
+/// A file dropped on the window, as winit delivers it.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn app_on(workspace: &Path) -> Harness<'static, ShoplensApp> {
+    let workspace = workspace.to_path_buf();
+    Harness::builder()
+        .with_size(egui::vec2(1440.0, 900.0))
+        .build_eframe(move |cc| ShoplensApp::with_settings(&cc.egui_ctx, Settings::default(), Some(workspace)))
+}
+
+/// Steps frames until `ready` holds; background jobs finish on their own threads meanwhile.
+fn wait_for(harness: &mut Harness<'static, ShoplensApp>, what: &str, ready: impl Fn(&Harness<'static, ShoplensApp>) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        harness.step();
+        if ready(harness) {
+            return;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out waiting for {what}; the window shows: {:?}", labels(harness));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Every label and value in the accessibility tree, for failure messages.
+fn labels(harness: &Harness<'static, ShoplensApp>) -> Vec<String> {
+    use egui_kittest::kittest::NodeT;
+    harness
+        .root()
+        .children_recursive()
+        .filter_map(|n| {
+            let node = n.accesskit_node();
+            let text = [node.label(), node.value()].into_iter().flatten().collect::<Vec<_>>().join(" = ");
+            (!text.is_empty()).then_some(text)
+        })
+        .collect()
+}
+
+/// Some node's label contains `text` (a button and its text may both carry it).
+fn shows(harness: &Harness<'static, ShoplensApp>, text: &str) -> bool {
+    labels(harness).iter().any(|l| l.contains(text))
+}
+
+/// Clicks the first widget whose label contains `text`.
+fn click_text(harness: &Harness<'static, ShoplensApp>, text: &str) {
+    use egui_kittest::kittest::NodeT;
+    let node = harness.root().children_recursive().find(|n| n.accesskit_node().label().is_some_and(|l| l.contains(text)));
+    node.unwrap_or_else(|| panic!("nothing labelled '{text}' in {:?}", labels(harness))).click_accesskit();
+}
+
+fn click_button(harness: &Harness<'static, ShoplensApp>, label: &str) {
+    // An accessibility action hits the widget itself, wherever a layout change moved it.
+    harness.get_by_role_and_label(egui::accesskit::Role::Button, label).click_accesskit();
+}
+
+fn sql_f64(path: &Path, sql: &str) -> f64 {
+    let conn = shoplens::workspace::open_read_only(path).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn import_by_drop_then_read_data_overview_and_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ui.shoplens");
+    let mut harness = app_on(&ws);
+    wait_for(&mut harness, "the empty workspace", |h| !h.state().busy());
+
+    // Drop the UCI CSV head on the window.
+    let dropped: egui::DroppedFileHandle = Arc::new(Dropped(fixture("uci_online_retail_ii_2009-12_head.csv")));
+    harness.input_mut().dropped_files.push(dropped);
+    wait_for(&mut harness, "the import message", |h| {
+        shows(h, "Imported uci_online_retail_ii_2009-12_head.csv into order_lines: 2,000 rows loaded, 0 rejected")
+    });
+
+    // Data panel: the table with its row count, then the import's quality report.
+    click_button(&harness, "Data");
+    wait_for(&mut harness, "the tables list", |h| shows(h, "order_lines: 2,000") && shows(h, "Imports") && shows(h, "#1 uci"));
+    click_text(&harness, "#1 uci_online_retail_ii_2009-12_head.csv");
+    wait_for(&mut harness, "the quality report", |h| shows(h, "rows loaded"));
+
+    // Overview: the revenue KPI equals SQL over the same workspace.
+    click_button(&harness, "Overview");
+    let revenue = sql_f64(&ws, "SELECT sum(quantity * unit_price) FROM order_lines WHERE cancelled = 0");
+    let shown = shoplens::ui::widgets::money(revenue);
+    wait_for(&mut harness, "the revenue KPI", |h| shows(h, "Revenue") && shows(h, &shown));
+
+    // SQL: run the starter query and see rows.
+    click_button(&harness, "SQL");
+    wait_for(&mut harness, "the SQL console", |h| shows(h, "Run (Ctrl+Enter)"));
+    click_button(&harness, "Run (Ctrl+Enter)");
+    wait_for(&mut harness, "query results", |h| shows(h, "rows in"));
+    assert!(shows(&harness, "United Kingdom"), "the top country is listed");
+    assert!(shows(&harness, "revenue"), "result columns are labelled");
+}
+
+#[test]
+fn a_bad_file_shows_a_message_and_the_app_keeps_going() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("bad.shoplens");
+    let mut harness = app_on(&ws);
+    wait_for(&mut harness, "the empty workspace", |h| !h.state().busy());
+    harness.state_mut().import_files(vec![fixture("truncated.csv.gz")]);
+    wait_for(&mut harness, "the error message", |h| shows(h, "truncated.csv.gz:"));
+    assert!(shows(&harness, "ended early"));
+    assert_eq!(harness.get_all_by_role_and_label(egui::accesskit::Role::Button, "Dismiss").count(), 1, "{:?}", labels(&harness));
+    click_button(&harness, "Dismiss");
+    harness.run_steps(3);
+    assert!(!shows(&harness, "ended early"), "messages can be dismissed");
+}
+
+#[test]
+fn an_unknown_layout_asks_for_a_mapping_and_the_next_file_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("map.shoplens");
+    let mut harness = app_on(&ws);
+    wait_for(&mut harness, "the empty workspace", |h| !h.state().busy());
+
+    harness.state_mut().import_files(vec![fixture("shop_export.csv")]);
+    wait_for(&mut harness, "the mapping dialog", |h| shows(h, "How should shoplens read shop_export.csv?"));
+    // Columns are pre-guessed from their names and shown with sample values.
+    assert!(shows(&harness, "Order No"), "{:?}", labels(&harness));
+    assert!(shows(&harness, "2, 1, 1"), "sample values of Qty");
+    click_button(&harness, "Import");
+    wait_for(&mut harness, "the import message", |h| shows(h, "Imported shop_export.csv into order_lines: 3 rows loaded"));
+
+    // Same header next week: no dialog, the saved mapping is used.
+    let next_week = dir.path().join("shop_export_next_week.csv");
+    std::fs::write(
+        &next_week,
+        "Order No,Ordered At,SKU,Item,Qty,Price Each,Client,Ship To\nA-1003,2024-03-09 10:00:00,SKU-3,Spoon,4,1.25,c-20,France\n",
+    )
+    .unwrap();
+    harness.state_mut().import_files(vec![next_week]);
+    wait_for(&mut harness, "the second import", |h| shows(h, "Imported shop_export_next_week.csv into order_lines: 1 rows loaded"));
+    assert!(!shows(&harness, "How should shoplens read"));
+}
