@@ -115,7 +115,10 @@ fn import_by_drop_then_read_data_overview_and_sql() {
     // SQL: run the starter query and see rows.
     click_button(&harness, "SQL");
     wait_for(&mut harness, "the SQL console", |h| shows(h, "Run (Ctrl+Enter)"));
-    click_button(&harness, "Run (Ctrl+Enter)");
+    // Ctrl+Enter runs the query even while the editor has the keyboard focus.
+    harness.get_by_role(egui::accesskit::Role::MultilineTextInput).focus();
+    harness.run_steps(2);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
     wait_for(&mut harness, "query results", |h| shows(h, "rows in"));
     assert!(shows(&harness, "United Kingdom"), "the top country is listed");
     assert!(shows(&harness, "revenue"), "result columns are labelled");

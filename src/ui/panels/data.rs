@@ -187,9 +187,10 @@ impl DataPanel {
             let columns = self.columns.clone();
             egui::ScrollArea::horizontal().id_salt("preview_h").show(ui, |ui| {
                 let mut builder = TableBuilder::new(ui).striped(true).resizable(true).max_scroll_height(f32::INFINITY);
-                builder = builder.column(Column::auto().at_least(50.0));
-                for _ in &columns {
-                    builder = builder.column(Column::auto().at_least(70.0).clip(true));
+                builder = builder.column(Column::initial(60.0).at_least(40.0));
+                for name in &columns {
+                    // Widths from the column's meaning: the first frame shows placeholders only.
+                    builder = builder.column(Column::initial(initial_width(name)).at_least(50.0).clip(true));
                 }
                 builder
                     .header(22.0, |mut header| {
@@ -246,6 +247,16 @@ impl DataPanel {
         self.page_job = Some((page, job));
         ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
         Some(monitor)
+    }
+}
+
+fn initial_width(column: &str) -> f32 {
+    if column.contains("date") || column.contains("time") {
+        150.0
+    } else if ["description", "user_session", "category_code", "raw", "reason", "file", "sql", "report", "mapping"].contains(&column) {
+        260.0
+    } else {
+        100.0
     }
 }
 

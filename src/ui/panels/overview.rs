@@ -14,9 +14,15 @@ const AOV_DEF: &str = "Average order value = revenue / orders.";
 const CANCEL_DEF: &str = "Cancellation rate = cancellation invoices (starting with C) / all invoices.";
 const NEW_DEF: &str = "A customer is new in the month of their first order in the data, returning in later months.";
 
-#[derive(Default)]
 pub struct OverviewPanel {
     pub log_scale: bool,
+}
+
+impl Default for OverviewPanel {
+    fn default() -> Self {
+        // Order values are heavily skewed: on a linear axis a few wholesale orders flatten the rest.
+        Self { log_scale: true }
+    }
 }
 
 /// Something the user asked for that the app carries out (exports need a file dialog).
@@ -76,7 +82,23 @@ impl OverviewPanel {
         ui.add_space(8.0);
 
         let months = &result.months;
-        let month_label = |x: f64| month_start(x.round() as i32).format("%b %Y").to_string();
+        // One mark per month; the year only under January keeps the axis short.
+        let month_label = |x: f64| {
+            if (x - x.round()).abs() > 0.01 {
+                return String::new();
+            }
+            let start = month_start(x.round() as i32);
+            if chrono::Datelike::month(&start) == 1 {
+                start.format("%b %Y").to_string()
+            } else {
+                start.format("%b").to_string()
+            }
+        };
+        let month_marks = || egui_plot::uniform_grid_spacer(|_| [1.0, 3.0, 12.0]);
+        // A new period gives the charts new ids, so they fit the new data instead of keeping the
+        // zoom of the previous view.
+        let view = result.period;
+        let thousands = |mark: egui_plot::GridMark, _: &std::ops::RangeInclusive<f64>| widgets::number(mark.value, 0);
         let chart_height = (ui.available_height() / 3.0).clamp(160.0, 260.0);
         let half = ((ui.available_width() - 16.0) / 2.0).max(280.0);
 
@@ -95,7 +117,9 @@ impl OverviewPanel {
                 }
                 let bars: Vec<Bar> = months.iter().map(|m| Bar::new(m.month as f64, m.revenue).name(m.label()).width(0.7)).collect();
                 let growth: Vec<[f64; 2]> = months.iter().filter_map(|m| Some([m.month as f64, m.growth_pct?])).collect();
-                let top = Plot::new("monthly_revenue")
+                let top = Plot::new(("monthly_revenue", view))
+                    .x_grid_spacer(month_marks())
+                    .y_axis_formatter(thousands)
                     .height(chart_height * 0.65)
                     .x_axis_formatter(move |mark, _| month_label(mark.value))
                     .link_axis(egui::Id::unique("months"), [true, false])
@@ -106,7 +130,9 @@ impl OverviewPanel {
                                 .element_formatter(Box::new(|bar, _| format!("{}\nrevenue {}", bar.name, widgets::money(bar.value)))),
                         )
                     });
-                let bottom = Plot::new("monthly_growth")
+                let bottom = Plot::new(("monthly_growth", view))
+                    .x_grid_spacer(month_marks())
+                    .y_axis_formatter(|mark, _| format!("{:.0}%", mark.value))
                     .height(chart_height * 0.35)
                     .x_axis_formatter(move |mark, _| month_label(mark.value))
                     .y_axis_label("growth %")
@@ -131,7 +157,9 @@ impl OverviewPanel {
                     months.iter().map(|m| Bar::new(m.month as f64 - 0.18, m.placed_orders as f64).name(m.label()).width(0.35)).collect();
                 let cancelled: Vec<Bar> =
                     months.iter().map(|m| Bar::new(m.month as f64 + 0.18, m.cancelled_orders as f64).name(m.label()).width(0.35)).collect();
-                let plot = Plot::new("orders")
+                let plot = Plot::new(("orders", view))
+                    .x_grid_spacer(month_marks())
+                    .y_axis_formatter(thousands)
                     .height(chart_height)
                     .legend(Legend::default())
                     .x_axis_formatter(move |mark, _| month_label(mark.value))
@@ -169,7 +197,9 @@ impl OverviewPanel {
                     .color(egui::Color32::from_rgb(120, 120, 200))
                     .element_formatter(Box::new(|b, _| format!("{}\nreturning {}", b.name, b.value)))
                     .stack_on(&[&new_chart]);
-                let plot = Plot::new("customers")
+                let plot = Plot::new(("customers", view))
+                    .x_grid_spacer(month_marks())
+                    .y_axis_formatter(thousands)
                     .height(chart_height)
                     .legend(Legend::default())
                     .x_axis_formatter(move |mark, _| month_label(mark.value))
@@ -202,7 +232,8 @@ impl OverviewPanel {
                     })
                     .collect();
                 let edges: Vec<(f64, f64)> = bins.iter().map(|b| (b.low, b.high)).collect();
-                let plot = Plot::new("order_values")
+                let plot = Plot::new(("order_values", view))
+                    .y_axis_formatter(thousands)
                     .height(chart_height)
                     .x_axis_formatter(move |mark, _| {
                         edges.get(mark.value.round().max(0.0) as usize).map_or(String::new(), |(low, _)| widgets::money(*low))
@@ -217,7 +248,13 @@ impl OverviewPanel {
                     action = Some(OverviewAction::SavePng { name: "order_values.png", rect: plot.response.rect });
                 }
                 if skipped > 0 {
-                    ui.label(RichText::new(format!("{skipped} orders with a value of 0 or less are not shown on the log scale")).weak());
+                    ui.label(
+                        RichText::new(format!(
+                            "{} orders with a value of 0 or less are not shown on the log scale",
+                            widgets::number(skipped as f64, 0)
+                        ))
+                        .weak(),
+                    );
                 }
             });
         });

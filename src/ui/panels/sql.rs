@@ -162,6 +162,9 @@ impl SqlPanel {
             let mut layouter = |ui: &egui::Ui, text: &dyn egui::TextBuffer, wrap_width: f32| {
                 ui.painter().layout_job(sql_highlight::layout(ui, text.as_str(), wrap_width))
             };
+            // Checked before the editor draws, or the focused editor would take the key first.
+            let run_shortcut =
+                ui.input_mut(|i| i.consume_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Enter)));
             egui::ScrollArea::vertical().id_salt("sql_editor").max_height(180.0).show(ui, |ui| {
                 ui.add(
                     egui::TextEdit::multiline(&mut self.text)
@@ -172,8 +175,6 @@ impl SqlPanel {
                         .layouter(&mut layouter),
                 );
             });
-            let run_shortcut =
-                ui.input_mut(|i| i.consume_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Enter)));
             ui.horizontal(|ui| {
                 let can_run = workspace.is_some() && !self.is_running();
                 if (ui.add_enabled(can_run, egui::Button::new("Run (Ctrl+Enter)")).clicked() || (run_shortcut && can_run))
