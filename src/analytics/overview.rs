@@ -235,38 +235,36 @@ fn order_values(lf: LazyFrame) -> PolarsResult<Vec<f64>> {
     Ok(df.column(col::VALUE)?.f64()?.into_no_null_iter().collect())
 }
 
-fn top_countries(frame: &OrderFrame, lf: LazyFrame) -> PolarsResult<Vec<Ranked>> {
-    let df = lf
-        .filter(not_cancelled())
-        .group_by([col(col::COUNTRY)])
-        .agg([col(col::VALUE).sum().alias("revenue"), col(col::INVOICE).n_unique().alias("orders")])
+/// The `TOP_N` values of `key` by revenue of non-cancelled lines, with one more aggregate
+/// named "count".
+fn top_by_revenue(lf: LazyFrame, key: &str, count: Expr) -> PolarsResult<DataFrame> {
+    lf.filter(not_cancelled())
+        .group_by([col(key)])
+        .agg([col(col::VALUE).sum().alias("revenue"), count.alias("count")])
         .sort(["revenue"], SortMultipleOptions::default().with_order_descending(true))
         .limit(TOP_N)
-        .collect()?;
-    let codes = df.column(col::COUNTRY)?.u32()?;
+        .collect()
+}
+
+/// Rows of a [`top_by_revenue`] frame, named through `name_of(code)` → (name, detail).
+fn ranked(df: &DataFrame, key: &str, name_of: impl Fn(u32) -> Option<(String, String)>) -> PolarsResult<Vec<Ranked>> {
+    let codes = df.column(key)?.u32()?;
     (0..df.height())
         .map(|i| {
-            let name = codes.get(i).and_then(|c| frame.countries.get(c as usize)).cloned().unwrap_or_default();
-            Ok(Ranked { name, detail: String::new(), revenue: number(&df, "revenue", i)?, count: count(&df, "orders", i)? as i64 })
+            let (name, detail) = codes.get(i).and_then(&name_of).unwrap_or_default();
+            Ok(Ranked { name, detail, revenue: number(df, "revenue", i)?, count: number(df, "count", i)? as i64 })
         })
         .collect()
 }
 
+fn top_countries(frame: &OrderFrame, lf: LazyFrame) -> PolarsResult<Vec<Ranked>> {
+    let df = top_by_revenue(lf, col::COUNTRY, col(col::INVOICE).n_unique())?;
+    ranked(&df, col::COUNTRY, |c| Some((frame.countries.get(c as usize)?.clone(), String::new())))
+}
+
 fn top_products(frame: &OrderFrame, lf: LazyFrame) -> PolarsResult<Vec<Ranked>> {
-    let df = lf
-        .filter(not_cancelled())
-        .group_by([col(col::PRODUCT)])
-        .agg([col(col::VALUE).sum().alias("revenue"), col(col::QUANTITY).sum().alias("units")])
-        .sort(["revenue"], SortMultipleOptions::default().with_order_descending(true))
-        .limit(TOP_N)
-        .collect()?;
-    let codes = df.column(col::PRODUCT)?.u32()?;
-    (0..df.height())
-        .map(|i| {
-            let (code, description) = codes.get(i).and_then(|c| frame.products.get(c as usize)).cloned().unwrap_or_default();
-            Ok(Ranked { name: code, detail: description, revenue: number(&df, "revenue", i)?, count: number(&df, "units", i)? as i64 })
-        })
-        .collect()
+    let df = top_by_revenue(lf, col::PRODUCT, col(col::QUANTITY).sum())?;
+    ranked(&df, col::PRODUCT, |c| frame.products.get(c as usize).cloned())
 }
 
 /// The monthly figures as a table (header, rows) for CSV: the panel's export and `shoplens overview`.

@@ -284,42 +284,30 @@ impl ShoplensApp {
 
     /// Collects finished jobs; called once per frame before drawing.
     fn poll_jobs(&mut self) {
-        if let Some(job) = &mut self.demo_job {
-            if let Some(result) = job.try_take() {
-                self.demo_job = None;
-                match result.map_err(|e| e.to_string()).and_then(|r| r) {
-                    Ok(path) => self.open_workspace(path),
-                    Err(e) => self.error(format!("Could not build the demo workspace: {e}")),
-                }
-            }
+        match finished(&mut self.demo_job) {
+            Some(Ok(path)) => self.open_workspace(path),
+            Some(Err(e)) => self.error(format!("Could not build the demo workspace: {e}")),
+            None => {}
         }
-        if let Some(job) = &mut self.snapshot_job {
-            if let Some(result) = job.try_take() {
-                self.snapshot_job = None;
-                match result.map_err(|e| e.to_string()).and_then(|r| r) {
-                    Ok(snapshot) => {
-                        self.snapshot = Some(Arc::new(snapshot));
-                        if std::mem::take(&mut self.reload_frame_after_snapshot) {
-                            self.reload_frame();
-                        }
-                    }
-                    Err(e) => self.error(format!("Could not read the workspace: {e}")),
+        match finished(&mut self.snapshot_job) {
+            Some(Ok(snapshot)) => {
+                self.snapshot = Some(Arc::new(snapshot));
+                if std::mem::take(&mut self.reload_frame_after_snapshot) {
+                    self.reload_frame();
                 }
             }
+            Some(Err(e)) => self.error(format!("Could not read the workspace: {e}")),
+            None => {}
         }
-        if let Some(job) = &mut self.frame_job {
-            if let Some(result) = job.try_take() {
-                self.frame_job = None;
-                match result.map_err(|e| e.to_string()).and_then(|r| r) {
-                    Ok(frame) => {
-                        self.frame = Some(Arc::new(frame));
-                        // Results from the previous copy are stale, finished or not.
-                        self.overview_results.clear();
-                        self.overview_job = None;
-                    }
-                    Err(e) => self.error(format!("Could not load order lines: {e}")),
-                }
+        match finished(&mut self.frame_job) {
+            Some(Ok(frame)) => {
+                self.frame = Some(Arc::new(frame));
+                // Results from the previous copy are stale, finished or not.
+                self.overview_results.clear();
+                self.overview_job = None;
             }
+            Some(Err(e)) => self.error(format!("Could not load order lines: {e}")),
+            None => {}
         }
         if let Some((filters, job)) = &mut self.overview_job {
             if let Some(result) = job.try_take() {
@@ -747,6 +735,14 @@ impl ShoplensApp {
         self.track(&job);
         self.chores.push(job);
     }
+}
+
+/// The outcome of the job in `slot` once it has finished (a panic becomes an error), emptying
+/// the slot; `None` while it runs or when there is none.
+fn finished<T: Send + 'static>(slot: &mut Option<Job<Result<T, String>>>) -> Option<Result<T, String>> {
+    let result = slot.as_mut()?.try_take()?;
+    *slot = None;
+    Some(result.map_err(|e| e.to_string()).and_then(|r| r))
 }
 
 fn waiting(ui: &mut egui::Ui, text: &str) {

@@ -260,32 +260,35 @@ impl OverviewPanel {
         });
 
         ui.horizontal(|ui| {
-            ui.vertical(|ui| {
-                ui.set_width(half);
-                ui.horizontal(|ui| {
-                    ui.strong("Top countries");
-                    if ui.small_button("CSV").clicked() {
-                        action = Some(OverviewAction::ExportCountries);
-                    }
-                });
-                ranked_table(ui, "top_countries", &result.top_countries, ["Country", "", "Revenue", "Orders"]);
-            });
-            ui.vertical(|ui| {
-                ui.set_width(half);
-                ui.horizontal(|ui| {
-                    ui.strong("Top products");
-                    if ui.small_button("CSV").clicked() {
-                        action = Some(OverviewAction::ExportProducts);
-                    }
-                });
-                ranked_table(ui, "top_products", &result.top_products, ["Code", "Description", "Revenue", "Units"]);
-            });
+            let countries = ["Country", "", "Revenue", "Orders"];
+            if ranked_table(ui, half, "Top countries", &result.top_countries, countries) {
+                action = Some(OverviewAction::ExportCountries);
+            }
+            if ranked_table(ui, half, "Top products", &result.top_products, ["Code", "Description", "Revenue", "Units"]) {
+                action = Some(OverviewAction::ExportProducts);
+            }
         });
         action
     }
 }
 
-fn ranked_table(ui: &mut egui::Ui, id: &str, rows: &[overview::Ranked], header: [&str; 4]) {
+/// A titled top-N table with a CSV button; returns true when the button was clicked.
+fn ranked_table(ui: &mut egui::Ui, width: f32, title: &str, rows: &[overview::Ranked], header: [&str; 4]) -> bool {
+    ui.vertical(|ui| {
+        ui.set_width(width);
+        let export = ui
+            .horizontal(|ui| {
+                ui.strong(title);
+                ui.small_button("CSV").clicked()
+            })
+            .inner;
+        ranked_grid(ui, title, rows, header);
+        export
+    })
+    .inner
+}
+
+fn ranked_grid(ui: &mut egui::Ui, id: &str, rows: &[overview::Ranked], header: [&str; 4]) {
     egui::Grid::new(id).striped(true).num_columns(4).show(ui, |ui| {
         for h in header {
             ui.strong(h);
