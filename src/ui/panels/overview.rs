@@ -37,6 +37,32 @@ pub enum OverviewAction {
     },
 }
 
+/// One axis mark per month; the year only under January keeps the axis short.
+fn month_axis_label(x: f64) -> String {
+    if (x - x.round()).abs() > 0.01 {
+        return String::new();
+    }
+    let start = month_start(x.round() as i32);
+    if chrono::Datelike::month(&start) == 1 {
+        start.format("%b %Y").to_string()
+    } else {
+        start.format("%b").to_string()
+    }
+}
+
+fn thousands_axis(mark: egui_plot::GridMark, _: &std::ops::RangeInclusive<f64>) -> String {
+    widgets::number(mark.value, 0)
+}
+
+/// A chart over months: a mark per month, grouped amounts, no scroll-zoom hijacking the page.
+fn month_plot<'a>(name: &'static str, view: Option<(chrono::NaiveDate, chrono::NaiveDate)>) -> Plot<'a> {
+    Plot::new((name, view))
+        .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 3.0, 12.0]))
+        .x_axis_formatter(|mark, _| month_axis_label(mark.value))
+        .y_axis_formatter(thousands_axis)
+        .allow_scroll(false)
+}
+
 /// A chart title with a PNG button; returns true when the button was clicked.
 fn chart_title(ui: &mut egui::Ui, title: &str, definition: &str) -> bool {
     ui.horizontal(|ui| {
@@ -83,22 +109,9 @@ impl OverviewPanel {
 
         let months = &result.months;
         // One mark per month; the year only under January keeps the axis short.
-        let month_label = |x: f64| {
-            if (x - x.round()).abs() > 0.01 {
-                return String::new();
-            }
-            let start = month_start(x.round() as i32);
-            if chrono::Datelike::month(&start) == 1 {
-                start.format("%b %Y").to_string()
-            } else {
-                start.format("%b").to_string()
-            }
-        };
-        let month_marks = || egui_plot::uniform_grid_spacer(|_| [1.0, 3.0, 12.0]);
         // A new period gives the charts new ids, so they fit the new data instead of keeping the
         // zoom of the previous view.
         let view = result.period;
-        let thousands = |mark: egui_plot::GridMark, _: &std::ops::RangeInclusive<f64>| widgets::number(mark.value, 0);
         let chart_height = (ui.available_height() / 3.0).clamp(160.0, 260.0);
         let half = ((ui.available_width() - 16.0) / 2.0).max(280.0);
 
@@ -117,30 +130,23 @@ impl OverviewPanel {
                 }
                 let bars: Vec<Bar> = months.iter().map(|m| Bar::new(m.month as f64, m.revenue).name(m.label()).width(0.7)).collect();
                 let growth: Vec<[f64; 2]> = months.iter().filter_map(|m| Some([m.month as f64, m.growth_pct?])).collect();
-                let top = Plot::new(("monthly_revenue", view))
-                    .x_grid_spacer(month_marks())
-                    .y_axis_formatter(thousands)
+                let top = month_plot("monthly_revenue", view)
                     .height(chart_height * 0.65)
-                    .x_axis_formatter(move |mark, _| month_label(mark.value))
                     .link_axis(egui::Id::unique("months"), [true, false])
-                    .allow_scroll(false)
                     .show(ui, |plot| {
                         plot.bar_chart(
                             BarChart::new("Revenue", bars)
                                 .element_formatter(Box::new(|bar, _| format!("{}\nrevenue {}", bar.name, widgets::money(bar.value)))),
                         )
                     });
-                let bottom = Plot::new(("monthly_growth", view))
-                    .x_grid_spacer(month_marks())
+                let bottom = month_plot("monthly_growth", view)
                     .y_axis_formatter(|mark, _| format!("{:.0}%", mark.value))
                     .height(chart_height * 0.35)
-                    .x_axis_formatter(move |mark, _| month_label(mark.value))
                     .y_axis_label("growth %")
                     .link_axis(egui::Id::unique("months"), [true, false])
-                    .allow_scroll(false)
                     .label_formatter(move |hover| match hover {
                         egui_plot::HoverPosition::NearDataPoint { position, .. } => {
-                            Some(format!("{}: {:+.1}%", month_label(position.x), position.y))
+                            Some(format!("{}: {:+.1}%", month_axis_label(position.x), position.y))
                         }
                         egui_plot::HoverPosition::Elsewhere { .. } => None,
                     })
@@ -157,25 +163,18 @@ impl OverviewPanel {
                     months.iter().map(|m| Bar::new(m.month as f64 - 0.18, m.placed_orders as f64).name(m.label()).width(0.35)).collect();
                 let cancelled: Vec<Bar> =
                     months.iter().map(|m| Bar::new(m.month as f64 + 0.18, m.cancelled_orders as f64).name(m.label()).width(0.35)).collect();
-                let plot = Plot::new(("orders", view))
-                    .x_grid_spacer(month_marks())
-                    .y_axis_formatter(thousands)
-                    .height(chart_height)
-                    .legend(Legend::default())
-                    .x_axis_formatter(move |mark, _| month_label(mark.value))
-                    .allow_scroll(false)
-                    .show(ui, |plot| {
-                        plot.bar_chart(
-                            BarChart::new("Placed", placed)
-                                .color(egui::Color32::from_rgb(70, 130, 200))
-                                .element_formatter(Box::new(|b, _| format!("{}\nplaced {}", b.name, b.value))),
-                        );
-                        plot.bar_chart(
-                            BarChart::new("Cancelled", cancelled)
-                                .color(widgets::BAD)
-                                .element_formatter(Box::new(|b, _| format!("{}\ncancelled {}", b.name, b.value))),
-                        );
-                    });
+                let plot = month_plot("orders", view).height(chart_height).legend(Legend::default()).show(ui, |plot| {
+                    plot.bar_chart(
+                        BarChart::new("Placed", placed)
+                            .color(egui::Color32::from_rgb(70, 130, 200))
+                            .element_formatter(Box::new(|b, _| format!("{}\nplaced {}", b.name, b.value))),
+                    );
+                    plot.bar_chart(
+                        BarChart::new("Cancelled", cancelled)
+                            .color(widgets::BAD)
+                            .element_formatter(Box::new(|b, _| format!("{}\ncancelled {}", b.name, b.value))),
+                    );
+                });
                 if png {
                     action = Some(OverviewAction::SavePng { name: "orders_per_month.png", rect: plot.response.rect });
                 }
@@ -197,17 +196,10 @@ impl OverviewPanel {
                     .color(egui::Color32::from_rgb(120, 120, 200))
                     .element_formatter(Box::new(|b, _| format!("{}\nreturning {}", b.name, b.value)))
                     .stack_on(&[&new_chart]);
-                let plot = Plot::new(("customers", view))
-                    .x_grid_spacer(month_marks())
-                    .y_axis_formatter(thousands)
-                    .height(chart_height)
-                    .legend(Legend::default())
-                    .x_axis_formatter(move |mark, _| month_label(mark.value))
-                    .allow_scroll(false)
-                    .show(ui, |plot| {
-                        plot.bar_chart(new_chart);
-                        plot.bar_chart(returning_chart);
-                    });
+                let plot = month_plot("customers", view).height(chart_height).legend(Legend::default()).show(ui, |plot| {
+                    plot.bar_chart(new_chart);
+                    plot.bar_chart(returning_chart);
+                });
                 if png {
                     action = Some(OverviewAction::SavePng { name: "customers_per_month.png", rect: plot.response.rect });
                 }
@@ -233,7 +225,7 @@ impl OverviewPanel {
                     .collect();
                 let edges: Vec<(f64, f64)> = bins.iter().map(|b| (b.low, b.high)).collect();
                 let plot = Plot::new(("order_values", view))
-                    .y_axis_formatter(thousands)
+                    .y_axis_formatter(thousands_axis)
                     .height(chart_height)
                     .x_axis_formatter(move |mark, _| {
                         edges.get(mark.value.round().max(0.0) as usize).map_or(String::new(), |(low, _)| widgets::money(*low))
