@@ -36,17 +36,18 @@ pub fn kpi_card(ui: &mut egui::Ui, label: &str, value: &str, change_pct: Option<
     egui::Frame::group(ui.style())
         .inner_margin(10.0)
         .show(ui, |ui| {
-            ui.set_min_width(150.0);
+            ui.set_width(ui.available_width());
             ui.vertical(|ui| {
                 ui.label(RichText::new(label).weak());
                 ui.label(RichText::new(value).size(24.0).strong());
                 match change_pct {
                     Some(change) => {
                         let good = (change >= 0.0) == higher_is_better;
-                        ui.label(RichText::new(format!("{} vs previous period", percent(change))).color(if good { GOOD } else { BAD }));
+                        let text = RichText::new(format!("{} vs previous period", percent(change))).color(if good { GOOD } else { BAD });
+                        ui.add(egui::Label::new(text).wrap());
                     }
                     None => {
-                        ui.label(RichText::new("no previous period in the data").weak());
+                        ui.add(egui::Label::new(RichText::new("no earlier period to compare").weak()).wrap());
                     }
                 }
             });

@@ -84,26 +84,15 @@ impl OverviewPanel {
             ui.label("No order lines in the chosen period.");
             return None;
         }
-        ui.horizontal_wrapped(|ui| {
-            kpi_card(ui, "Revenue", &widgets::money(k.revenue.current), k.revenue.change_pct(), true, REVENUE_DEF);
-            kpi_card(ui, "Orders", &widgets::number(k.orders.current, 0), k.orders.change_pct(), true, ORDERS_DEF);
-            kpi_card(ui, "Customers", &widgets::number(k.customers.current, 0), k.customers.change_pct(), true, CUSTOMERS_DEF);
-            kpi_card(
-                ui,
-                "Average order value",
-                &widgets::money(k.average_order_value.current),
-                k.average_order_value.change_pct(),
-                true,
-                AOV_DEF,
-            );
-            kpi_card(
-                ui,
-                "Cancellation rate",
-                &format!("{:.1}%", k.cancellation_rate.current),
-                k.cancellation_rate.change_pct(),
-                false,
-                CANCEL_DEF,
-            );
+        // Equal columns always fit the window (a wrapping row of frames would widen the page).
+        ui.columns(5, |columns| {
+            kpi_card(&mut columns[0], "Revenue", &widgets::money(k.revenue.current), k.revenue.change_pct(), true, REVENUE_DEF);
+            kpi_card(&mut columns[1], "Orders", &widgets::number(k.orders.current, 0), k.orders.change_pct(), true, ORDERS_DEF);
+            kpi_card(&mut columns[2], "Customers", &widgets::number(k.customers.current, 0), k.customers.change_pct(), true, CUSTOMERS_DEF);
+            let aov = widgets::money(k.average_order_value.current);
+            kpi_card(&mut columns[3], "Average order value", &aov, k.average_order_value.change_pct(), true, AOV_DEF);
+            let rate = format!("{:.1}%", k.cancellation_rate.current);
+            kpi_card(&mut columns[4], "Cancellation rate", &rate, k.cancellation_rate.change_pct(), false, CANCEL_DEF);
         });
         ui.add_space(8.0);
 
