@@ -480,6 +480,18 @@ impl ShoplensApp {
                 if ui.add_enabled(self.workspace.is_some(), egui::Button::new("Import…  (Ctrl+I)")).clicked() {
                     self.import_dialog();
                 }
+                ui.menu_button("Export", |ui| {
+                    let overview = self.shown_overview.clone();
+                    if ui.add_enabled(overview.is_some(), egui::Button::new("Overview: monthly figures (CSV)…")).clicked() {
+                        if let Some(result) = overview {
+                            self.export_overview(ui.ctx(), OverviewAction::ExportMonths, &result);
+                        }
+                    }
+                    let sql = self.sql.text.clone();
+                    if ui.add_enabled(self.workspace.is_some(), egui::Button::new("SQL console: current query (CSV)…")).clicked() {
+                        self.export_query(sql);
+                    }
+                });
             });
             ui.menu_button("View", |ui| {
                 if ui.checkbox(&mut self.settings.dark, "Dark theme").changed()
@@ -676,14 +688,7 @@ impl ShoplensApp {
     fn write_screenshots(&mut self, ctx: &egui::Context) {
         let pixels_per_point = ctx.pixels_per_point();
         while let Ok((path, rect, image)) = self.screenshots.1.try_recv() {
-            let job = Job::spawn("save chart", move |_| {
-                let crop = image.region(&rect, Some(pixels_per_point));
-                let [w, h] = crop.size;
-                let rgba: Vec<u8> = crop.pixels.iter().flat_map(|p| p.to_array()).collect();
-                let buffer = image::RgbaImage::from_raw(w as u32, h as u32, rgba).ok_or("the screenshot was empty")?;
-                buffer.save(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                Ok(format!("Saved the chart as {}", path.display()))
-            });
+            let job = Job::spawn("save chart", move |_| widgets::save_chart_png(&image, rect, pixels_per_point, &path));
             self.track(&job);
             self.chores.push(job);
         }

@@ -74,9 +74,42 @@ pub fn write_csv(path: &std::path::Path, header: &[String], rows: impl IntoItera
     Ok(n)
 }
 
+/// Cuts the chart at `rect` (points) out of a window screenshot and writes it as a PNG.
+pub fn save_chart_png(
+    screenshot: &egui::ColorImage,
+    rect: egui::Rect,
+    pixels_per_point: f32,
+    path: &std::path::Path,
+) -> Result<String, String> {
+    let crop = screenshot.region(&rect, Some(pixels_per_point));
+    let [w, h] = crop.size;
+    let rgba: Vec<u8> = crop.pixels.iter().flat_map(|p| p.to_array()).collect();
+    let image = image::RgbaImage::from_raw(w as u32, h as u32, rgba).ok_or("the screenshot was empty")?;
+    image.save(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(format!("Saved the chart as {}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chart_is_cut_out_of_the_screenshot_at_the_screen_scale() {
+        // A 40x20 pixel window at 2 pixels per point, red on the left half, blue on the right.
+        let mut shot = egui::ColorImage::filled([40, 20], Color32::RED);
+        for y in 0..20 {
+            for x in 20..40 {
+                shot.pixels[y * 40 + x] = Color32::BLUE;
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chart.png");
+        let right_half = egui::Rect::from_min_max(egui::pos2(10.0, 0.0), egui::pos2(20.0, 10.0));
+        save_chart_png(&shot, right_half, 2.0, &path).unwrap();
+        let png = image::open(&path).unwrap().to_rgba8();
+        assert_eq!(png.dimensions(), (20, 20));
+        assert!(png.pixels().all(|p| p.0 == [0, 0, 255, 255]), "only the blue half");
+    }
 
     #[test]
     fn formats_numbers_for_people() {
