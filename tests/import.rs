@@ -554,3 +554,23 @@ fn inspection_shows_columns_samples_and_whether_the_file_is_recognised() {
     let again = import::inspect(ws.conn(), &fixture("shop_export.csv"), None).unwrap();
     assert_eq!(again.recognised.as_deref(), Some("saved mapping for order_lines"));
 }
+
+#[test]
+fn json_keys_that_appear_late_are_counted_and_named_not_lost_silently() {
+    let (dir, mut ws) = workspace();
+    let path = dir.path().join("late_keys.jsonl");
+    let mut text = String::new();
+    for i in 0..1_005 {
+        let extra = if i >= 1_002 { r#", "coupon": "SPRING""# } else { "" };
+        text.push_str(&format!("{{\"id\": {i}, \"city\": \"Lyon\"{extra}}}\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    let out = import_with(&mut ws, &path, &ImportOptions::default()).unwrap();
+    assert_eq!(out.report.rows_loaded, 1_005);
+    assert_eq!(out.report.repairs.json_values_without_column, 3);
+    assert!(
+        out.report.warnings.iter().any(|w| w.contains("3 values were not loaded") && w.contains("coupon")),
+        "{:?}",
+        out.report.warnings
+    );
+}

@@ -9,7 +9,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::batch::{Batch, Value};
 use super::kinds::Target;
-use super::sources::RepairCounts;
+use super::sources::{RepairCounts, JSON_HEADER_SAMPLE_ROWS};
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QualityReport {
@@ -259,6 +259,13 @@ impl QualityTracker {
         }
         if r.repairs.rows_decoded_as_windows_1252 > 0 {
             r.warnings.push(format!("{} rows were not valid UTF-8 and were read as Windows-1252", r.repairs.rows_decoded_as_windows_1252));
+        }
+        if r.repairs.json_values_without_column > 0 {
+            r.warnings.push(format!(
+                "{} values were not loaded: their keys first appear after the first {JSON_HEADER_SAMPLE_ROWS} rows, which fix the columns ({})",
+                r.repairs.json_values_without_column,
+                r.repairs.json_keys_without_column.join(", ")
+            ));
         }
         if r.repairs.nul_bytes_removed > 0 {
             r.warnings.push(format!("{} NUL bytes were removed from text", r.repairs.nul_bytes_removed));

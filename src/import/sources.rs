@@ -26,12 +26,18 @@ pub struct RawRow {
 }
 
 /// Counters about text repairs made while reading, for the quality report.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RepairCounts {
     /// NUL bytes removed from text fields.
     pub nul_bytes_removed: u64,
     /// Rows of a mostly-UTF-8 file whose bytes were not UTF-8 and were read as Windows-1252.
     pub rows_decoded_as_windows_1252: u64,
+    /// JSON lines: values under keys that first appeared after the rows that fixed the columns.
+    #[serde(default)]
+    pub json_values_without_column: u64,
+    /// Those keys, so the report can name them.
+    #[serde(default)]
+    pub json_keys_without_column: Vec<String>,
 }
 
 pub trait RowSource: Send {
@@ -249,7 +255,7 @@ impl RowSource for DelimitedSource {
     }
 
     fn repairs(&self) -> RepairCounts {
-        self.repairs
+        self.repairs.clone()
     }
 }
 
@@ -346,6 +352,7 @@ impl RowSource for WhitespaceSource {
 /// appearance; values are written as text (numbers as written, nested values as JSON).
 pub struct JsonLinesSource {
     path: PathBuf,
+    repairs: RepairCounts,
     lines: std::io::Lines<BufReader<Box<dyn Read + Send>>>,
     headers: Vec<String>,
     buffered: std::collections::VecDeque<(u64, String)>,
@@ -353,12 +360,14 @@ pub struct JsonLinesSource {
     progress: Progress,
 }
 
-const JSON_HEADER_SAMPLE_ROWS: usize = 1000;
+/// JSON lines: rows whose keys decide the columns.
+pub const JSON_HEADER_SAMPLE_ROWS: usize = 1000;
 
 impl JsonLinesSource {
     fn new(path: &Path, text: Box<dyn Read + Send>, progress: Progress) -> Result<Self, ImportError> {
         let mut source = Self {
             path: path.to_path_buf(),
+            repairs: RepairCounts::default(),
             lines: BufReader::with_capacity(1 << 16, text).lines(),
             headers: Vec::new(),
             buffered: Default::default(),
@@ -403,6 +412,10 @@ impl RowSource for JsonLinesSource {
         &self.headers
     }
 
+    fn repairs(&self) -> RepairCounts {
+        self.repairs.clone()
+    }
+
     fn read_row(&mut self, row: &mut RawRow) -> Result<bool, ImportError> {
         let Some((line_no, text)) = (match self.buffered.pop_front() {
             Some(line) => Some(line),
@@ -415,6 +428,14 @@ impl RowSource for JsonLinesSource {
         row.malformed = None;
         match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(serde_json::Value::Object(map)) => {
+                // Columns are fixed by the first rows; a later key cannot get a column, so it is
+                // counted and named in the report instead of vanishing.
+                for key in map.keys().filter(|k| !self.headers.contains(k)) {
+                    self.repairs.json_values_without_column += 1;
+                    if !self.repairs.json_keys_without_column.contains(key) && self.repairs.json_keys_without_column.len() < 20 {
+                        self.repairs.json_keys_without_column.push(key.clone());
+                    }
+                }
                 for header in &self.headers {
                     match map.get(header) {
                         None | Some(serde_json::Value::Null) => row.fields.push_field(""),
