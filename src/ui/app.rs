@@ -16,6 +16,7 @@ use crate::analytics::overview::{self, OverviewResult};
 use crate::analytics::Filters;
 use crate::import::{self, ImportOptions, ImportOutcome};
 use crate::jobs::{Job, JobMonitor};
+use crate::ui::file_dialog::{PendingDialog, Pick};
 use crate::ui::mapping_dialog::{MappingChoice, MappingDialog};
 use crate::ui::panels::data::DataPanel;
 use crate::ui::panels::overview::{OverviewAction, OverviewPanel};
@@ -84,11 +85,32 @@ pub struct ShoplensApp {
     monitors: Vec<JobMonitor>,
     messages: Vec<Message>,
     show_about: bool,
+    /// The file dialog being answered, if any (one at a time).
+    dialog: Option<PendingDialog<Chosen>>,
     /// Window screenshots on their way to PNG files: (target file, chart rect in points, image).
     screenshots: (Sender<Screenshot>, Receiver<Screenshot>),
 }
 
 type Screenshot = (PathBuf, egui::Rect, Arc<egui::ColorImage>);
+
+/// What a file dialog's answer is for.
+enum Chosen {
+    Open,
+    New,
+    Import,
+    SaveAs,
+    ExportTable { header: Vec<String>, rows: Vec<Vec<String>> },
+    ExportQuery(String),
+    SavePng(egui::Rect),
+}
+
+fn csv_dialog(name: &str) -> rfd::FileDialog {
+    rfd::FileDialog::new().set_file_name(name).add_filter("CSV", &["csv"])
+}
+
+fn workspace_dialog() -> rfd::FileDialog {
+    rfd::FileDialog::new().add_filter("shoplens workspace", &[workspace::EXTENSION])
+}
 
 impl ShoplensApp {
     /// The app as `shoplens` starts it: settings from eframe storage, then `workspace`, the most
@@ -140,6 +162,7 @@ impl ShoplensApp {
             messages: Vec::new(),
             show_about: false,
             screenshots: std::sync::mpsc::channel(),
+            dialog: None,
         };
         app.apply_view_settings(ctx);
         if let Some(path) = workspace {
@@ -414,29 +437,63 @@ impl ShoplensApp {
         }
     }
 
-    fn open_dialog(&mut self) {
-        if let Some(path) = rfd::FileDialog::new().add_filter("shoplens workspace", &[workspace::EXTENSION]).pick_file() {
-            self.open_workspace(path);
+    /// Opens a file dialog without blocking the window; the answer is handled in `on_chosen`.
+    fn ask(&mut self, dialog: rfd::FileDialog, pick: Pick, purpose: Chosen) {
+        if self.dialog.is_none() {
+            self.dialog = Some(PendingDialog::ask(dialog, pick, purpose));
         }
+    }
+
+    fn open_dialog(&mut self) {
+        self.ask(workspace_dialog(), Pick::File, Chosen::Open);
     }
 
     fn import_dialog(&mut self) {
-        let files = rfd::FileDialog::new()
+        let dialog = rfd::FileDialog::new()
             .add_filter("Data files", &["csv", "tsv", "txt", "gz", "parquet", "xlsx", "jsonl", "ndjson", "json"])
-            .add_filter("All files", &["*"])
-            .pick_files();
-        if let Some(files) = files {
-            self.import_files(files);
+            .add_filter("All files", &["*"]);
+        self.ask(dialog, Pick::Files, Chosen::Import);
+    }
+
+    fn poll_dialog(&mut self, ctx: &egui::Context) {
+        let Some((purpose, paths)) = self.dialog.as_mut().and_then(PendingDialog::poll) else { return };
+        self.dialog = None;
+        if !paths.is_empty() {
+            self.on_chosen(ctx, purpose, paths);
         }
     }
 
-    fn save_as(&mut self) {
+    fn on_chosen(&mut self, ctx: &egui::Context, purpose: Chosen, mut paths: Vec<PathBuf>) {
+        let first = paths.swap_remove(0);
+        match purpose {
+            Chosen::Open | Chosen::New => self.open_workspace(first),
+            Chosen::Import => {
+                paths.insert(0, first);
+                self.import_files(paths);
+            }
+            Chosen::SaveAs => self.save_as(first),
+            Chosen::ExportTable { header, rows } => {
+                let job = Job::spawn("export table", move |_| {
+                    widgets::write_csv(&first, &header, rows).map(|n| format!("Saved {n} rows to {}", first.display()))
+                });
+                self.track(&job);
+                self.chores.push(job);
+            }
+            Chosen::ExportQuery(sql) => self.export_query(sql, first),
+            Chosen::SavePng(rect) => {
+                // The screenshot is of the next frame, once the dialog is gone.
+                let sender = self.screenshots.0.clone();
+                let repaint = ctx.clone();
+                ctx.send_viewport_cmd(egui::ViewportCommand::Screenshot(egui::ScreenshotCallback::new(move |image| {
+                    let _ = sender.send((first, rect, image));
+                    repaint.request_repaint();
+                })));
+            }
+        }
+    }
+
+    fn save_as(&mut self, target: PathBuf) {
         let Some(source) = self.workspace.clone() else { return };
-        let Some(target) =
-            rfd::FileDialog::new().add_filter("shoplens workspace", &[workspace::EXTENSION]).set_file_name("copy.shoplens").save_file()
-        else {
-            return;
-        };
         let job = Job::spawn("save workspace as", move |ctx| {
             let conn = workspace::open_read_only(&source).map_err(|e| e.to_string())?;
             // SQLite's online backup: a consistent copy even while the workspace is in use.
@@ -455,13 +512,7 @@ impl ShoplensApp {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
                 if ui.button("New workspace…").clicked() {
-                    if let Some(path) = rfd::FileDialog::new()
-                        .add_filter("shoplens workspace", &[workspace::EXTENSION])
-                        .set_file_name("analysis.shoplens")
-                        .save_file()
-                    {
-                        self.open_workspace(path);
-                    }
+                    self.ask(workspace_dialog().set_file_name("analysis.shoplens"), Pick::Save, Chosen::New);
                 }
                 if ui.button("Open…  (Ctrl+O)").clicked() {
                     self.open_dialog();
@@ -474,7 +525,7 @@ impl ShoplensApp {
                     }
                 });
                 if ui.add_enabled(self.workspace.is_some(), egui::Button::new("Save As…")).clicked() {
-                    self.save_as();
+                    self.ask(workspace_dialog().set_file_name("copy.shoplens"), Pick::Save, Chosen::SaveAs);
                 }
                 ui.separator();
                 if ui.add_enabled(self.workspace.is_some(), egui::Button::new("Import…  (Ctrl+I)")).clicked() {
@@ -484,12 +535,12 @@ impl ShoplensApp {
                     let overview = self.shown_overview.clone();
                     if ui.add_enabled(overview.is_some(), egui::Button::new("Overview: monthly figures (CSV)…")).clicked() {
                         if let Some(result) = overview {
-                            self.export_overview(ui.ctx(), OverviewAction::ExportMonths, &result);
+                            self.export_overview(OverviewAction::ExportMonths, &result);
                         }
                     }
                     let sql = self.sql.text.clone();
                     if ui.add_enabled(self.workspace.is_some(), egui::Button::new("SQL console: current query (CSV)…")).clicked() {
-                        self.export_query(sql);
+                        self.ask(csv_dialog("query.csv"), Pick::Save, Chosen::ExportQuery(sql));
                     }
                 });
             });
@@ -648,8 +699,7 @@ impl ShoplensApp {
                             });
                         }
                         if let Some(action) = self.overview.ui(ui, &result) {
-                            let ctx = ui.ctx().clone();
-                            self.export_overview(&ctx, action, &result);
+                            self.export_overview(action, &result);
                         }
                     });
                 } else {
@@ -667,22 +717,11 @@ impl ShoplensApp {
                 match self.sql.ui(ui, workspace.as_deref(), snapshot.as_deref()) {
                     Some(SqlAction::Track(monitor)) => self.monitors.push(monitor),
                     Some(SqlAction::SaveQuery { name, sql }) => self.save_query(name, sql),
-                    Some(SqlAction::Export { sql }) => self.export_query(sql),
+                    Some(SqlAction::Export { sql }) => self.ask(csv_dialog("query.csv"), Pick::Save, Chosen::ExportQuery(sql)),
                     None => {}
                 }
             }
         }
-    }
-
-    /// Asks the window for a screenshot; the chart's part is cut out and written by a job.
-    fn save_chart_png(&mut self, ctx: &egui::Context, name: &str, rect: egui::Rect) {
-        let Some(path) = rfd::FileDialog::new().set_file_name(name).add_filter("PNG image", &["png"]).save_file() else { return };
-        let sender = self.screenshots.0.clone();
-        let repaint = ctx.clone();
-        ctx.send_viewport_cmd(egui::ViewportCommand::Screenshot(egui::ScreenshotCallback::new(move |image| {
-            let _ = sender.send((path, rect, image));
-            repaint.request_repaint();
-        })));
     }
 
     fn write_screenshots(&mut self, ctx: &egui::Context) {
@@ -694,11 +733,12 @@ impl ShoplensApp {
         }
     }
 
-    fn export_overview(&mut self, ctx: &egui::Context, action: OverviewAction, result: &OverviewResult) {
+    fn export_overview(&mut self, action: OverviewAction, result: &OverviewResult) {
         use crate::analytics::overview::{months_table, ranked_table};
         let (name, (header, rows)) = match action {
             OverviewAction::SavePng { name, rect } => {
-                self.save_chart_png(ctx, name, rect);
+                let dialog = rfd::FileDialog::new().set_file_name(name).add_filter("PNG image", &["png"]);
+                self.ask(dialog, Pick::Save, Chosen::SavePng(rect));
                 return;
             }
             OverviewAction::ExportMonths => ("overview_months.csv", months_table(result)),
@@ -709,11 +749,7 @@ impl ShoplensApp {
                 ("top_products.csv", ranked_table(&result.top_products, ["stock_code", "description", "revenue", "units"]))
             }
         };
-        match widgets::export_csv(name, &header, rows) {
-            Some(Ok(text)) => self.info(text),
-            Some(Err(text)) => self.error(text),
-            None => {}
-        }
+        self.ask(csv_dialog(name), Pick::Save, Chosen::ExportTable { header, rows });
     }
 
     fn save_query(&mut self, name: String, sql: String) {
@@ -729,9 +765,8 @@ impl ShoplensApp {
         self.chores.push(job);
     }
 
-    fn export_query(&mut self, sql: String) {
+    fn export_query(&mut self, sql: String, target: PathBuf) {
         let Some(path) = self.workspace.clone() else { return };
-        let Some(target) = rfd::FileDialog::new().set_file_name("query.csv").add_filter("CSV", &["csv"]).save_file() else { return };
         let job = Job::spawn("export query", move |_| {
             let file = std::fs::File::create(&target).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
             crate::cli::query_to_csv(&path, &sql, std::io::BufWriter::new(file)).map_err(|e| e.0)?;
@@ -766,6 +801,7 @@ impl eframe::App for ShoplensApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.poll_jobs();
+        self.poll_dialog(&ctx);
         self.write_screenshots(&ctx);
         self.handle_shortcuts_and_drops(&ctx);
         egui::Panel::top("menu").show(ui, |ui| {
@@ -809,7 +845,7 @@ impl eframe::App for ShoplensApp {
                 None => {}
             }
         }
-        if self.busy() || ctx.input(|i| !i.raw.hovered_files.is_empty()) {
+        if self.busy() || self.dialog.is_some() || ctx.input(|i| !i.raw.hovered_files.is_empty()) {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
     }

@@ -56,12 +56,7 @@ pub fn kpi_card(ui: &mut egui::Ui, label: &str, value: &str, change_pct: Option<
         .on_hover_text(definition);
 }
 
-/// Asks where to save and writes `rows` under `header` as CSV. Returns a message for the user.
-pub fn export_csv(default_name: &str, header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> Option<Result<String, String>> {
-    let path = rfd::FileDialog::new().set_file_name(default_name).add_filter("CSV", &["csv"]).save_file()?;
-    Some(write_csv(&path, header, rows).map(|n| format!("Saved {n} rows to {}", path.display())))
-}
-
+/// Writes `rows` under `header` as CSV; returns the number of rows written.
 pub fn write_csv(path: &std::path::Path, header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> Result<usize, String> {
     let mut writer = csv::Writer::from_path(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     writer.write_record(header).map_err(|e| e.to_string())?;
