@@ -672,7 +672,7 @@ impl ShoplensApp {
         }
         let response = egui::Modal::new(egui::Id::unique("about")).show(ctx, |ui| {
             ui.heading("shoplens");
-            ui.label(format!("Version {}", env!("CARGO_PKG_VERSION")));
+            ui.label(format!("Version {} (build {})", env!("CARGO_PKG_VERSION"), env!("SHOPLENS_COMMIT")));
             ui.label("Desktop analytics for e-commerce marketing teams.");
             ui.separator();
             ui.label("The demo workspace contains the Online Retail II dataset (Year 2009-2010)");

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 pub fn run(workspace: Option<PathBuf>) -> Result<(), String> {
     let options = eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()
+            .with_icon(eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")).unwrap_or_default())
             .with_title("shoplens")
             .with_inner_size([1440.0, 900.0])
             .with_min_inner_size([900.0, 600.0])
@@ -23,4 +24,13 @@ pub fn run(workspace: Option<PathBuf>) -> Result<(), String> {
     };
     eframe::run_native("shoplens", options, Box::new(|cc| Ok(Box::new(app::ShoplensApp::new(cc, workspace)))))
         .map_err(|e| format!("cannot open the window: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_window_icon_decodes() {
+        let icon = eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")).unwrap();
+        assert_eq!((icon.width, icon.height), (256, 256));
+    }
 }
