@@ -47,29 +47,9 @@ fn overview(dir: &Path, quick: bool) -> Result<(), String> {
     println!("| order lines | load copy from SQLite | overview, all data | overview, one quarter + one country | overview, cached |");
     println!("|---|---|---|---|---|");
     for &rows in sizes {
-        let file = dir.join(format!("orders-{rows}.csv"));
-        if !file.exists() {
-            let status = Command::new(&exe)
-                .args(["gen", "orders", "--rows", &rows.to_string(), "--seed", "42"])
-                .arg(&file)
-                .status()
-                .map_err(|e| e.to_string())?;
-            if !status.success() {
-                return Err(format!("generating {} failed", file.display()));
-            }
-        }
+        let file = generated(&exe, dir, "orders", rows)?;
         let db = fresh(dir, &format!("overview-{rows}.db"));
-        let status = Command::new(&exe)
-            .arg("import")
-            .arg(&file)
-            .arg("--workspace")
-            .arg(&db)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .map_err(|e| e.to_string())?;
-        if !status.success() {
-            return Err("import for the overview benchmark failed".into());
-        }
+        import_with_shoplens(&exe, &file, &db)?;
         let conn = crate::workspace::open_read_only(&db).map_err(|e| e.to_string())?;
         let started = Instant::now();
         let frame = OrderFrame::load(&conn, &crate::jobs::JobContext::detached()).map_err(|e| e.to_string())?;
@@ -104,18 +84,7 @@ fn import(dir: &Path, quick: bool) -> Result<(), String> {
     println!("| case | file | shoplens | rows/s | MB/s | peak RSS | sqlite3 .import | rows/s | shoplens vs sqlite3 |");
     println!("|---|---|---|---|---|---|---|---|---|");
     for case in if quick { QUICK } else { FULL } {
-        let file = dir.join(format!("{}-{}.csv", case.kind, case.rows));
-        if !file.exists() {
-            eprintln!("generating {} ...", file.display());
-            let status = Command::new(&exe)
-                .args(["gen", case.kind, "--rows", &case.rows.to_string(), "--seed", "42"])
-                .arg(&file)
-                .status()
-                .map_err(|e| e.to_string())?;
-            if !status.success() {
-                return Err(format!("generating {} failed", file.display()));
-            }
-        }
+        let file = generated(&exe, dir, case.kind, case.rows)?;
         let bytes = std::fs::metadata(&file).map_err(|e| e.to_string())?.len();
         // Short runs are noisy on a shared 2-core machine: take the median of three.
         let repeats = if case.rows < 5_000_000 { 3 } else { 1 };
@@ -157,6 +126,23 @@ fn median(repeats: usize, mut measure: impl FnMut() -> Result<Measured, String>)
     }
     runs.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
     Ok(runs.swap_remove(repeats / 2))
+}
+
+/// The seeded benchmark file for `kind` and `rows`, generated on first use and reused after.
+fn generated(exe: &Path, dir: &Path, kind: &str, rows: u64) -> Result<PathBuf, String> {
+    let file = dir.join(format!("{kind}-{rows}.csv"));
+    if !file.exists() {
+        eprintln!("generating {} ...", file.display());
+        let status = Command::new(exe)
+            .args(["gen", kind, "--rows", &rows.to_string(), "--seed", "42"])
+            .arg(&file)
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err(format!("generating {} failed", file.display()));
+        }
+    }
+    Ok(file)
 }
 
 fn fresh(dir: &Path, name: &str) -> PathBuf {

@@ -142,7 +142,7 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
             }
             result
         }
-        Some(Command::Query { workspace, sql }) => query_to_csv(&workspace, &sql, std::io::stdout().lock()),
+        Some(Command::Query { workspace, sql }) => Ok(workspace::snapshot::query_to_csv(&workspace, &sql, std::io::stdout().lock())?),
         Some(Command::Info { workspace }) => info(&workspace),
         Some(Command::Gen { what, out, rows, seed }) => generate(what, &out, rows, seed),
         Some(Command::Bench { dir, quick, what }) => crate::bench::run(&dir, quick, &what).map_err(CliError),
@@ -209,26 +209,6 @@ fn print_outcome(out: &mut impl Write, outcome: &ImportOutcome, workspace: &Path
         writeln!(out, "  encoding       {} (converted to UTF-8)", outcome.encoding)?;
     }
     write!(out, "{}", outcome.report)
-}
-
-/// Runs `sql` on a read-only connection and writes the rows as CSV with a header.
-pub fn query_to_csv(workspace: &Path, sql: &str, out: impl Write) -> Result<(), CliError> {
-    let conn = workspace::open_read_only(workspace)?;
-    let mut stmt = conn.prepare(sql)?;
-    let names: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
-    let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(&names)?;
-    let mut rows = stmt.query([])?;
-    let mut record = Vec::with_capacity(names.len());
-    while let Some(row) = rows.next()? {
-        record.clear();
-        for i in 0..names.len() {
-            record.push(crate::workspace::value_to_text(row.get_ref(i)?));
-        }
-        writer.write_record(&record)?;
-    }
-    writer.flush()?;
-    Ok(())
 }
 
 fn overview(path: &Path, filters: crate::analytics::Filters) -> Result<(), CliError> {

@@ -93,10 +93,8 @@ impl JobContext {
 
 /// A running (or finished) background job producing `T`.
 pub struct Job<T> {
-    name: String,
-    context: JobContext,
-    started: Instant,
-    finished: Arc<AtomicBool>,
+    /// Name, progress, cancel flag and start time: everything but the result.
+    monitor: JobMonitor,
     handle: Option<JoinHandle<T>>,
 }
 
@@ -161,38 +159,34 @@ impl<T: Send + 'static> Job<T> {
                 work(&worker_context)
             })
             .expect("the OS refused to start a thread");
-        Self { name, context, started: Instant::now(), finished, handle: Some(handle) }
+        let monitor = JobMonitor { name: name.as_str().into(), context, started: Instant::now(), finished };
+        Self { monitor, handle: Some(handle) }
     }
 
     /// A handle for job lists (the status bar) that can show progress and cancel.
     pub fn monitor(&self) -> JobMonitor {
-        JobMonitor {
-            name: self.name.as_str().into(),
-            context: self.context.clone(),
-            started: self.started,
-            finished: self.finished.clone(),
-        }
+        self.monitor.clone()
     }
 
     pub fn name(&self) -> &str {
-        &self.name
+        self.monitor.name()
     }
 
     pub fn context(&self) -> &JobContext {
-        &self.context
+        &self.monitor.context
     }
 
     pub fn progress(&self) -> Progress {
-        self.context.progress()
+        self.monitor.progress()
     }
 
     pub fn elapsed(&self) -> std::time::Duration {
-        self.started.elapsed()
+        self.monitor.elapsed()
     }
 
     /// Asks the job to stop; it notices at its next check and ends with its cancelled outcome.
     pub fn cancel(&self) {
-        self.context.cancel();
+        self.monitor.cancel();
     }
 
     pub fn is_finished(&self) -> bool {
@@ -214,8 +208,8 @@ impl<T: Send + 'static> Job<T> {
     }
 
     fn join_inner(&mut self) -> Result<T, JobPanicked> {
-        let handle = self.handle.take().ok_or(JobPanicked { job: self.name.clone(), message: "result already taken".into() })?;
-        handle.join().map_err(|payload| JobPanicked { job: self.name.clone(), message: panic_message(payload.as_ref()) })
+        let handle = self.handle.take().ok_or(JobPanicked { job: self.name().to_string(), message: "result already taken".into() })?;
+        handle.join().map_err(|payload| JobPanicked { job: self.name().to_string(), message: panic_message(payload.as_ref()) })
     }
 }
 

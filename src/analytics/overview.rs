@@ -164,19 +164,30 @@ pub fn compute(frame: &OrderFrame, filters: &Filters) -> PolarsResult<OverviewRe
         }
         _ => None,
     };
+    let Some(days) = period else {
+        // No data in the chosen days: an empty overview, not an error.
+        return Ok(OverviewResult {
+            period: None,
+            previous_period: None,
+            kpis: kpis([0.0; 5], None),
+            months: Vec::new(),
+            order_values: Vec::new(),
+            top_countries: Vec::new(),
+            top_products: Vec::new(),
+        });
+    };
     let country = filters.country.as_deref();
-    let current = filtered(frame, period, country);
-    let totals = if period.is_some() { period_totals(current.clone())? } else { [0.0; 5] };
+    let current = filtered(frame, Some(days), country);
     let previous_totals = previous_period.map(|p| period_totals(filtered(frame, Some(p), country))).transpose()?;
 
     Ok(OverviewResult {
         period,
         previous_period,
-        kpis: kpis(totals, previous_totals),
-        months: if period.is_some() { monthly(frame, current.clone(), country)? } else { Vec::new() },
-        order_values: if period.is_some() { order_values(current.clone())? } else { Vec::new() },
-        top_countries: if period.is_some() { top_countries(frame, current.clone())? } else { Vec::new() },
-        top_products: if period.is_some() { top_products(frame, current)? } else { Vec::new() },
+        kpis: kpis(period_totals(current.clone())?, previous_totals),
+        months: monthly(frame, current.clone(), country)?,
+        order_values: order_values(current.clone())?,
+        top_countries: top_countries(frame, current.clone())?,
+        top_products: top_products(frame, current)?,
     })
 }
 

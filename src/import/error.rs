@@ -20,6 +20,9 @@ pub enum ImportError {
     Mapping(String),
     #[error("{path} was already imported (import #{import_id} on {at}); use --force to import it again")]
     AlreadyImported { path: PathBuf, import_id: i64, at: String },
+    /// A bug (a panicked job), reported rather than crashing.
+    #[error("{0}")]
+    Internal(String),
     #[error("import cancelled; the workspace is unchanged")]
     Cancelled,
     #[error("workspace error: {0}")]

@@ -111,15 +111,10 @@ pub fn import_file(
     let size = std::fs::metadata(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?.len();
     ctx.set_message(format!("checking {}", display_name(path)));
     let fingerprint = fingerprint(path, size)?;
-    let mut content_hash = ContentHash::start(path, previous_imports(workspace.conn(), &fingerprint)?.is_empty(), ctx)?;
-    if !options.force {
-        if let ContentHash::Known(hash) = &content_hash {
-            if let Some((import_id, at)) =
-                previous_imports(workspace.conn(), &fingerprint)?.into_iter().find(|p| &p.2 == hash).map(|p| (p.0, p.1))
-            {
-                return Err(ImportError::AlreadyImported { path: path.to_path_buf(), import_id, at });
-            }
-        }
+    let previous = previous_imports(workspace.conn(), &fingerprint)?;
+    let mut content_hash = ContentHash::start(path, previous.is_empty(), ctx)?;
+    if let (false, ContentHash::Known(hash)) = (options.force, &content_hash) {
+        refuse_if_imported(path, &previous, hash)?;
     }
     let bulk = BulkLoad::enter(workspace.conn());
     let result = import_checked(workspace, path, options, ctx, (&fingerprint, &mut content_hash), size, &started_at);
@@ -161,7 +156,7 @@ impl ContentHash {
                 Ok(hash)
             }
             ContentHash::Pending(job) => {
-                let hash = job.join().map_err(|e| ImportError::Mapping(e.to_string()))??;
+                let hash = job.join().map_err(|e| ImportError::Internal(e.to_string()))??;
                 *self = ContentHash::Known(hash.clone());
                 Ok(hash)
             }
@@ -312,10 +307,9 @@ fn import_checked(
     ctx.set_message("checking file hash");
     let hash = content_hash.wait()?;
     if !options.force {
-        if let Some((import_id, at)) = previous_imports(&tx, fingerprint)?.into_iter().find(|p| p.2 == hash).map(|p| (p.0, p.1)) {
-            // Same size, start and end as an earlier file, and now the full hash agrees too.
-            return Err(ImportError::AlreadyImported { path: path.to_path_buf(), import_id, at });
-        }
+        // Read again inside the transaction: another import of the same file may have finished
+        // while this one ran.
+        refuse_if_imported(path, &previous_imports(&tx, fingerprint)?, &hash)?;
     }
     tx.execute(
         "UPDATE imports SET target_table = ?2, rows_read = ?3, rows_loaded = ?4, rows_rejected = ?5, report = ?6,
@@ -471,6 +465,14 @@ fn previous_imports(conn: &Connection, fingerprint: &str) -> Result<Vec<(i64, St
         conn.prepare_cached("SELECT id, finished_at, file_hash FROM imports WHERE fingerprint = ?1 AND status = 'loaded' ORDER BY id")?;
     let rows = stmt.query_map([fingerprint], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// `AlreadyImported` when one of the `previous` imports (same fingerprint) had the same content.
+fn refuse_if_imported(path: &Path, previous: &[(i64, String, String)], hash: &str) -> Result<(), ImportError> {
+    match previous.iter().find(|(_, _, file_hash)| file_hash == hash) {
+        Some((import_id, at, _)) => Err(ImportError::AlreadyImported { path: path.to_path_buf(), import_id: *import_id, at: at.clone() }),
+        None => Ok(()),
+    }
 }
 
 /// BLAKE3 of the file's size and its first and last MiB: equal for equal files, and for

@@ -231,8 +231,9 @@ impl ShoplensApp {
     /// job creates a new workspace file, so the copy must not start before it).
     fn refresh(&mut self) {
         self.refresh_snapshot();
+        // Cached Overview results stay until the new copy arrives (see poll_jobs): clearing them
+        // now would only recompute them on the old copy.
         self.reload_frame_after_snapshot = true;
-        self.overview_results.clear();
         self.data.reset();
     }
 
@@ -336,7 +337,7 @@ impl ShoplensApp {
             if let Some(result) = job.try_take() {
                 let filters = filters.clone();
                 self.overview_job = None;
-                match result.map_err(|e| e.to_string()).and_then(|r| r) {
+                match outcome(result) {
                     Ok(result) => {
                         self.overview_results.insert(filters, Arc::new(result));
                     }
@@ -387,7 +388,7 @@ impl ShoplensApp {
         let mut finished = Vec::new();
         self.chores.retain_mut(|job| match job.try_take() {
             Some(result) => {
-                finished.push(result.map_err(|e| e.to_string()).and_then(|r| r));
+                finished.push(outcome(result));
                 false
             }
             None => true,
@@ -769,7 +770,7 @@ impl ShoplensApp {
         let Some(path) = self.workspace.clone() else { return };
         let job = Job::spawn("export query", move |_| {
             let file = std::fs::File::create(&target).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
-            crate::cli::query_to_csv(&path, &sql, std::io::BufWriter::new(file)).map_err(|e| e.0)?;
+            workspace::snapshot::query_to_csv(&path, &sql, std::io::BufWriter::new(file)).map_err(|e| e.to_string())?;
             Ok(format!("Exported the query to {}", target.display()))
         });
         self.track(&job);
@@ -782,7 +783,12 @@ impl ShoplensApp {
 fn finished<T: Send + 'static>(slot: &mut Option<Job<Result<T, String>>>) -> Option<Result<T, String>> {
     let result = slot.as_mut()?.try_take()?;
     *slot = None;
-    Some(result.map_err(|e| e.to_string()).and_then(|r| r))
+    Some(outcome(result))
+}
+
+/// A job's result with a panic turned into an error message like any other.
+fn outcome<T>(result: Result<Result<T, String>, crate::jobs::JobPanicked>) -> Result<T, String> {
+    result.map_err(|e| e.to_string()).and_then(|r| r)
 }
 
 fn waiting(ui: &mut egui::Ui, text: &str) {

@@ -103,6 +103,31 @@ pub fn read_page(conn: &Connection, table: &str, offset: usize, limit: usize) ->
     Ok((columns, rows))
 }
 
+/// Runs `sql` on a read-only connection and writes every row as CSV with a header: what
+/// `shoplens query` prints and what the SQL console exports.
+pub fn query_to_csv(
+    workspace: &std::path::Path,
+    sql: &str,
+    out: impl std::io::Write,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let conn = super::open_read_only(workspace)?;
+    let mut stmt = conn.prepare(sql)?;
+    let names: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(&names)?;
+    let mut rows = stmt.query([])?;
+    let mut record = Vec::with_capacity(names.len());
+    while let Some(row) = rows.next()? {
+        record.clear();
+        for i in 0..names.len() {
+            record.push(super::value_to_text(row.get_ref(i)?));
+        }
+        writer.write_record(&record)?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
 /// The first `limit` rejected rows of an import: (line, reason, raw).
 pub fn read_rejects(conn: &Connection, import_id: i64, limit: usize) -> rusqlite::Result<Vec<(i64, String, String)>> {
     conn.prepare("SELECT line, reason, raw FROM rejects WHERE import_id = ?1 ORDER BY line LIMIT ?2")?
