@@ -35,6 +35,15 @@ fn app_on(workspace: &Path) -> Harness<'static, ShoplensApp> {
         .build_eframe(move |cc| ShoplensApp::with_settings(&cc.egui_ctx, Settings::default(), Some(workspace)))
 }
 
+/// The app on a new, empty workspace in a temporary folder, ready for input.
+fn app_on_new_workspace(name: &str) -> (tempfile::TempDir, PathBuf, Harness<'static, ShoplensApp>) {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join(name);
+    let mut harness = app_on(&ws);
+    wait_for(&mut harness, "the empty workspace", |h| !h.state().busy());
+    (dir, ws, harness)
+}
+
 /// Steps frames until `ready` holds; background jobs finish on their own threads meanwhile.
 fn wait_for(harness: &mut Harness<'static, ShoplensApp>, what: &str, ready: impl Fn(&Harness<'static, ShoplensApp>) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -88,10 +97,7 @@ fn sql_f64(path: &Path, sql: &str) -> f64 {
 
 #[test]
 fn import_by_drop_then_read_data_overview_and_sql() {
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("ui.shoplens");
-    let mut harness = app_on(&ws);
-    wait_for(&mut harness, "the empty workspace", |h| !h.state().busy());
+    let (_dir, ws, mut harness) = app_on_new_workspace("ui.shoplens");
 
     // Drop the UCI CSV head on the window.
     let dropped: egui::DroppedFileHandle = Arc::new(Dropped(fixture("uci_online_retail_ii_2009-12_head.csv")));
@@ -126,10 +132,7 @@ fn import_by_drop_then_read_data_overview_and_sql() {
 
 #[test]
 fn a_bad_file_shows_a_message_and_the_app_keeps_going() {
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("bad.shoplens");
-    let mut harness = app_on(&ws);
-    wait_for(&mut harness, "the empty workspace", |h| !h.state().busy());
+    let (_dir, _ws, mut harness) = app_on_new_workspace("bad.shoplens");
     harness.state_mut().import_files(vec![fixture("truncated.csv.gz")]);
     wait_for(&mut harness, "the error message", |h| shows(h, "truncated.csv.gz:"));
     assert!(shows(&harness, "ended early"));
@@ -141,10 +144,7 @@ fn a_bad_file_shows_a_message_and_the_app_keeps_going() {
 
 #[test]
 fn an_unknown_layout_asks_for_a_mapping_and_the_next_file_does_not() {
-    let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("map.shoplens");
-    let mut harness = app_on(&ws);
-    wait_for(&mut harness, "the empty workspace", |h| !h.state().busy());
+    let (dir, _ws, mut harness) = app_on_new_workspace("map.shoplens");
 
     harness.state_mut().import_files(vec![fixture("shop_export.csv")]);
     wait_for(&mut harness, "the mapping dialog", |h| shows(h, "How should shoplens read shop_export.csv?"));
