@@ -33,8 +33,9 @@ pub fn run(dir: &Path, quick: bool, what: &str) -> Result<(), String> {
     match what {
         "import" => import(dir, quick),
         "overview" => overview(dir, quick),
-        "all" => import(dir, quick).and_then(|_| overview(dir, quick)),
-        other => Err(format!("unknown benchmark '{other}' (use import, overview or all)")),
+        "customers" => customers(dir, quick),
+        "all" => import(dir, quick).and_then(|_| overview(dir, quick)).and_then(|_| customers(dir, quick)),
+        other => Err(format!("unknown benchmark '{other}' (use import, overview, customers or all)")),
     }
 }
 
@@ -74,6 +75,68 @@ fn overview(dir: &Path, quick: bool) -> Result<(), String> {
         let part = time(&quarter)?;
         println!("| {} | {load:.2} s | {all:.0} ms | {part:.0} ms | < 1 ms (a map lookup) |", crate::import::report::group(rows));
         let _ = std::fs::remove_file(&db);
+    }
+    Ok(())
+}
+
+/// Median of five timed runs of `work`, in milliseconds.
+fn median_ms(mut work: impl FnMut() -> Result<(), String>) -> Result<f64, String> {
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        work()?;
+        runs.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    runs.sort_by(f64::total_cmp);
+    Ok(runs[2])
+}
+
+/// RFM + named segments on the columnar copy, and the BG/NBD + Gamma-Gamma fits on simulated
+/// customers (fits only: the summaries are the models' input).
+fn customers(dir: &Path, quick: bool) -> Result<(), String> {
+    use crate::analytics::clv::bgnbd::BgNbdData;
+    use crate::analytics::clv::gamma_gamma::GammaGammaData;
+    use crate::analytics::clv::optimise;
+    use crate::analytics::{order_frame::OrderFrame, rfm, Filters};
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let sizes: &[u64] = if quick { &[100_000] } else { &[1_000_000, 10_000_000] };
+    println!("| order lines | customers | RFM + segments |");
+    println!("|---|---|---|");
+    for &rows in sizes {
+        let file = generated(&exe, dir, "orders", rows)?;
+        let db = fresh(dir, &format!("customers-{rows}.db"));
+        import_with_shoplens(&exe, &file, &db)?;
+        let conn = crate::workspace::open_read_only(&db).map_err(|e| e.to_string())?;
+        let frame = OrderFrame::load(&conn, &crate::jobs::JobContext::detached()).map_err(|e| e.to_string())?;
+        let grid = rfm::SegmentGrid::default();
+        let mut customers = 0;
+        let ms = median_ms(|| {
+            customers = rfm::compute(&frame, &Filters::default(), None, &grid).map_err(|e| e.to_string())?.customers.len();
+            Ok(())
+        })?;
+        println!("| {} | {} | {ms:.0} ms |", crate::import::report::group(rows), crate::import::report::group(customers as u64));
+        let _ = std::fs::remove_file(&db);
+    }
+    println!();
+    println!("| simulated customers | repeat buyers | BG/NBD fit | Gamma-Gamma fit | both |");
+    println!("|---|---|---|---|---|");
+    for &n in if quick { &[10_000usize][..] } else { &[60_000usize][..] } {
+        let histories = crate::generate::clv_histories(n, [0.243, 4.414, 0.793, 2.426], [6.25, 3.74, 15.44], 78.0, 42);
+        let repeat = histories.iter().filter(|h| h.0 > 0.0).count();
+        let bg = median_ms(|| {
+            let data = BgNbdData::new(histories.iter().map(|h| (h.0, h.1, h.2)));
+            optimise::fit(&data, &[1.0; 4], 0.0).map(|_| ())
+        })?;
+        let gg = median_ms(|| {
+            let data = GammaGammaData::new(histories.iter().map(|h| (h.0, h.3)));
+            optimise::fit(&data, &[1.0; 3], 0.0).map(|_| ())
+        })?;
+        println!(
+            "| {} | {} | {bg:.1} ms | {gg:.1} ms | {:.1} ms |",
+            crate::import::report::group(n as u64),
+            crate::import::report::group(repeat as u64),
+            bg + gg
+        );
     }
     Ok(())
 }

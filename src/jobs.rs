@@ -231,6 +231,86 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// The result of a computation for the latest inputs: when the inputs (`key`) change, the
+/// running job for the old inputs is cancelled and a new one starts; meanwhile the previous
+/// result stays available, so panels keep drawing something sensible.
+pub struct Latest<K, T> {
+    shown: Option<(K, Arc<T>)>,
+    running: Option<(K, Job<Result<T, String>>)>,
+    error: Option<(K, String)>,
+}
+
+impl<K, T> Default for Latest<K, T> {
+    fn default() -> Self {
+        Self { shown: None, running: None, error: None }
+    }
+}
+
+impl<K: PartialEq + Clone, T: Send + 'static> Latest<K, T> {
+    /// Makes sure the result for `key` is shown or on its way. `spawn` starts the job; the
+    /// returned monitor (for a newly started job) goes to the status bar.
+    pub fn request(&mut self, key: &K, spawn: impl FnOnce() -> Job<Result<T, String>>) -> Option<JobMonitor> {
+        let shown = self.shown.as_ref().is_some_and(|(k, _)| k == key);
+        let running = self.running.as_ref().is_some_and(|(k, _)| k == key);
+        if shown || running || self.error.as_ref().is_some_and(|(k, _)| k == key) {
+            return None;
+        }
+        if let Some((_, old)) = self.running.take() {
+            old.cancel();
+        }
+        let job = spawn();
+        let monitor = job.monitor();
+        self.running = Some((key.clone(), job));
+        Some(monitor)
+    }
+
+    /// Collects a finished job; returns its error message, once, if it failed.
+    pub fn poll(&mut self) -> Option<String> {
+        let (_, job) = self.running.as_mut()?;
+        let outcome = job.try_take()?;
+        let (key, _) = self.running.take()?;
+        match outcome.map_err(|e| e.to_string()).and_then(|r| r) {
+            Ok(result) => {
+                self.shown = Some((key, Arc::new(result)));
+                self.error = None;
+                None
+            }
+            Err(message) => {
+                self.error = Some((key, message.clone()));
+                Some(message)
+            }
+        }
+    }
+
+    /// The newest finished result (perhaps for older inputs while a new one is computed).
+    pub fn get(&self) -> Option<&Arc<T>> {
+        self.shown.as_ref().map(|(_, t)| t)
+    }
+
+    /// The result only if it is for `key`.
+    pub fn get_for(&self, key: &K) -> Option<&Arc<T>> {
+        self.shown.as_ref().filter(|(k, _)| k == key).map(|(_, t)| t)
+    }
+
+    /// The error for `key`, if its computation failed.
+    pub fn error_for(&self, key: &K) -> Option<&str> {
+        self.error.as_ref().filter(|(k, _)| k == key).map(|(_, e)| e.as_str())
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Forgets everything (the data underneath changed).
+    pub fn clear(&mut self) {
+        if let Some((_, job)) = self.running.take() {
+            job.cancel();
+        }
+        self.shown = None;
+        self.error = None;
+    }
+}
+
 /// Runs `producer` on a second thread while `consumer` runs on this one, joined by a bounded
 /// channel of `capacity` items, and returns both results. Used where parsing and writing can
 /// overlap (imports).

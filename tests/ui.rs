@@ -165,3 +165,41 @@ fn an_unknown_layout_asks_for_a_mapping_and_the_next_file_does_not() {
     wait_for(&mut harness, "the second import", |h| shows(h, "Imported shop_export_next_week.csv into order_lines: 1 rows loaded"));
     assert!(!shows(&harness, "How should shoplens read"));
 }
+
+/// The customer panels on the UCI data: segment sizes equal the headless RFM, a click lists a
+/// segment's customers, clusters and cohorts draw, and the CLV fit shows its parameters.
+#[test]
+fn segments_and_customer_value_panels() {
+    use shoplens::analytics::rfm::{self, SegmentGrid};
+    let (_dir, ws, mut harness) = app_on_new_workspace("customers.shoplens");
+    let dropped: egui::DroppedFileHandle = Arc::new(Dropped(fixture("uci_online_retail_ii_2009-2010.parquet")));
+    harness.input_mut().dropped_files.push(dropped);
+    wait_for(&mut harness, "the import", |h| shows(h, "525,461 rows loaded"));
+
+    // The same numbers computed headless from the same workspace.
+    let conn = shoplens::workspace::open_read_only(&ws).unwrap();
+    let frame = shoplens::analytics::order_frame::OrderFrame::load(&conn, &shoplens::jobs::JobContext::detached()).unwrap();
+    let expected = rfm::compute(&frame, &Default::default(), None, &SegmentGrid::default()).unwrap();
+    let champions = expected.segments.iter().find(|s| s.name == "Champions").unwrap().customers;
+
+    click_button(&harness, "Segments");
+    wait_for(&mut harness, "the segment table", |h| shows(h, "Champions") && shows(h, "4,314 customers") && !h.state().busy());
+    click_text(&harness, "Champions");
+    let heading = format!("Champions: {} customers", shoplens::ui::widgets::number(champions as f64, 0));
+    wait_for(&mut harness, "the Champions list", |h| shows(h, &heading) && shows(h, "Export this segment (CSV)"));
+
+    click_text(&harness, "Clusters");
+    wait_for(&mut harness, "the cluster profiles", |h| shows(h, "Cluster 0") && shows(h, "suggested:"));
+    click_text(&harness, "Cohorts");
+    wait_for(&mut harness, "the cohort heat map", |h| shows(h, "% customers retained"));
+
+    click_button(&harness, "Customer value");
+    wait_for(&mut harness, "the fitted models", |h| {
+        shows(h, "BG/NBD (4,314 customers, time in months)") && shows(h, "Calibration / holdout check")
+    });
+    // Back on Segments, the CLV column is filled from the fit.
+    click_button(&harness, "Segments");
+    wait_for(&mut harness, "the Segments tabs", |h| shows(h, "RFM segments"));
+    click_text(&harness, "RFM segments");
+    wait_for(&mut harness, "CLV in the segment table", |h| !shows(h, "CLV columns fill in once"));
+}

@@ -1,8 +1,14 @@
 //! Analytics: pure functions from workspace data to result types. Nothing here knows about egui;
 //! the panels and the CLI render the same results.
 
+pub mod clusters;
+pub mod clv;
+pub mod cohorts;
+pub mod customers;
 pub mod order_frame;
 pub mod overview;
+pub mod rfm;
+pub mod special;
 
 use chrono::NaiveDate;
 
@@ -15,4 +21,26 @@ pub struct Filters {
     pub to: Option<NaiveDate>,
     /// Order lines of this country only.
     pub country: Option<String>,
+}
+
+/// A result table as exported: column names and text cells.
+pub type Table = (Vec<String>, Vec<Vec<String>>);
+
+/// Writes `rows` under `header` as CSV to `path`; returns the number of rows written.
+pub fn write_csv(path: &std::path::Path, header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> Result<usize, String> {
+    let file = std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    write_csv_to(std::io::BufWriter::new(file), header, rows).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Writes `rows` under `header` as CSV to any writer (a file, stdout).
+pub fn write_csv_to(out: impl std::io::Write, header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> Result<usize, csv::Error> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(header)?;
+    let mut n = 0;
+    for row in rows {
+        writer.write_record(&row)?;
+        n += 1;
+    }
+    writer.flush()?;
+    Ok(n)
 }

@@ -16,12 +16,15 @@ use crate::analytics::overview::{self, OverviewResult};
 use crate::analytics::Filters;
 use crate::import::{self, ImportOptions, ImportOutcome};
 use crate::jobs::{Job, JobMonitor};
+use crate::ui::customer_models::CustomerModels;
 use crate::ui::file_dialog::{PendingDialog, Pick};
 use crate::ui::mapping_dialog::{MappingChoice, MappingDialog};
+use crate::ui::panels::customer_value::CustomerValuePanel;
 use crate::ui::panels::data::DataPanel;
 use crate::ui::panels::overview::{OverviewAction, OverviewPanel};
+use crate::ui::panels::segments::SegmentsPanel;
 use crate::ui::panels::sql::{SqlAction, SqlPanel};
-use crate::ui::panels::PanelId;
+use crate::ui::panels::{PanelId, PanelRequest};
 use crate::ui::widgets;
 use crate::workspace::snapshot::WorkspaceSnapshot;
 use crate::workspace::{self, Workspace};
@@ -70,6 +73,10 @@ pub struct ShoplensApp {
     overview_results: HashMap<Filters, Arc<OverviewResult>>,
     overview_job: Option<(Filters, Job<Result<OverviewResult, String>>)>,
     shown_overview: Option<Arc<OverviewResult>>,
+    /// RFM, clusters, cohorts and CLV: shared by the Segments and Customer value panels.
+    customer_models: CustomerModels,
+    segments: SegmentsPanel,
+    customer_value: CustomerValuePanel,
     data: DataPanel,
     sql: SqlPanel,
     import_job: Option<Job<ImportResults>>,
@@ -150,6 +157,9 @@ impl ShoplensApp {
             overview_results: HashMap::new(),
             overview_job: None,
             shown_overview: None,
+            customer_models: CustomerModels::default(),
+            segments: SegmentsPanel::default(),
+            customer_value: CustomerValuePanel::default(),
             data: DataPanel::default(),
             sql: SqlPanel::default(),
             import_job: None,
@@ -177,7 +187,7 @@ impl ShoplensApp {
 
     /// True while any job this app started is still running.
     pub fn busy(&self) -> bool {
-        self.monitors.iter().any(JobMonitor::is_running)
+        self.monitors.iter().any(JobMonitor::is_running) || self.customer_models.busy()
     }
 
     fn apply_view_settings(&self, ctx: &egui::Context) {
@@ -209,6 +219,8 @@ impl ShoplensApp {
         self.frame = None;
         self.shown_overview = None;
         self.overview_results.clear();
+        self.customer_models.reset(None);
+        self.segments = SegmentsPanel::default();
         self.data = DataPanel::default();
         self.sql.result = None;
         self.refresh();
@@ -329,6 +341,7 @@ impl ShoplensApp {
                 // Results from the previous copy are stale, finished or not.
                 self.overview_results.clear();
                 self.overview_job = None;
+                self.customer_models.reset(self.workspace.clone());
             }
             Some(Err(e)) => self.error(format!("Could not load order lines: {e}")),
             None => {}
@@ -344,6 +357,9 @@ impl ShoplensApp {
                     Err(e) => self.error(format!("Overview failed: {e}")),
                 }
             }
+        }
+        for error in self.customer_models.poll() {
+            self.error(error);
         }
         if let Some(job) = &mut self.inspect_job {
             if let Some(result) = job.try_take() {
@@ -475,7 +491,7 @@ impl ShoplensApp {
             Chosen::SaveAs => self.save_as(first),
             Chosen::ExportTable { header, rows } => {
                 let job = Job::spawn("export table", move |_| {
-                    widgets::write_csv(&first, &header, rows).map(|n| format!("Saved {n} rows to {}", first.display()))
+                    crate::analytics::write_csv(&first, &header, rows).map(|n| format!("Saved {n} rows to {}", first.display()))
                 });
                 self.track(&job);
                 self.chores.push(job);
@@ -707,6 +723,21 @@ impl ShoplensApp {
                     waiting(ui, if self.demo_job.is_some() { "Building the demo workspace…" } else { "Loading order lines…" });
                 }
             }
+            PanelId::Segments | PanelId::CustomerValue => {
+                let Some(frame) = self.frame.clone() else {
+                    waiting(ui, if self.demo_job.is_some() { "Building the demo workspace…" } else { "Loading order lines…" });
+                    return;
+                };
+                let filters = self.filters.clone();
+                let requests = if self.settings.panel == PanelId::Segments {
+                    self.segments.ui(ui, &mut self.customer_models, &frame, &filters)
+                } else {
+                    self.customer_value.ui(ui, &mut self.customer_models, &frame, &filters)
+                };
+                for request in requests {
+                    self.handle_request(request);
+                }
+            }
             PanelId::Data => {
                 let snapshot = self.snapshot.clone();
                 if let Some(monitor) = self.data.ui(ui, workspace.as_deref(), snapshot.as_deref()) {
@@ -722,6 +753,21 @@ impl ShoplensApp {
                     None => {}
                 }
             }
+        }
+    }
+
+    fn handle_request(&mut self, request: PanelRequest) {
+        match request {
+            PanelRequest::Export { file_name, table: (header, rows) } => {
+                self.ask(csv_dialog(&file_name), Pick::Save, Chosen::ExportTable { header, rows })
+            }
+            PanelRequest::SaveGrid(grid) => {
+                if let Some(job) = self.customer_models.set_grid(*grid, self.workspace.clone()) {
+                    self.track(&job);
+                    self.chores.push(job);
+                }
+            }
+            PanelRequest::Track(monitor) => self.monitors.push(monitor),
         }
     }
 

@@ -2,6 +2,7 @@
 //! is the small shared kit. Nothing under `ui` starts a thread: jobs come from `crate::jobs`.
 
 pub mod app;
+pub mod customer_models;
 pub mod file_dialog;
 pub mod mapping_dialog;
 pub mod panels;

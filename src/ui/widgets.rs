@@ -56,19 +56,6 @@ pub fn kpi_card(ui: &mut egui::Ui, label: &str, value: &str, change_pct: Option<
         .on_hover_text(definition);
 }
 
-/// Writes `rows` under `header` as CSV; returns the number of rows written.
-pub fn write_csv(path: &std::path::Path, header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> Result<usize, String> {
-    let mut writer = csv::Writer::from_path(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    writer.write_record(header).map_err(|e| e.to_string())?;
-    let mut n = 0;
-    for row in rows {
-        writer.write_record(&row).map_err(|e| e.to_string())?;
-        n += 1;
-    }
-    writer.flush().map_err(|e| e.to_string())?;
-    Ok(n)
-}
-
 /// Cuts the chart at `rect` (points) out of a window screenshot and writes it as a PNG.
 pub fn save_chart_png(
     screenshot: &egui::ColorImage,
@@ -82,6 +69,223 @@ pub fn save_chart_png(
     let image = image::RgbaImage::from_raw(w as u32, h as u32, rgba).ok_or("the screenshot was empty")?;
     image.save(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(format!("Saved the chart as {}", path.display()))
+}
+
+/// A figure without a comparison: label, big value, definition on hover.
+pub fn stat_card(ui: &mut egui::Ui, label: &str, value: &str, definition: &str) {
+    egui::Frame::group(ui.style())
+        .inner_margin(10.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.vertical(|ui| {
+                ui.add(egui::Label::new(RichText::new(label).weak()).wrap());
+                ui.label(RichText::new(value).size(24.0).strong());
+            });
+        })
+        .response
+        .on_hover_text(definition);
+}
+
+/// Ten distinct colours (Tableau 10) for categories such as segments and clusters.
+pub const PALETTE: [Color32; 10] = [
+    Color32::from_rgb(78, 121, 167),
+    Color32::from_rgb(242, 142, 43),
+    Color32::from_rgb(89, 161, 79),
+    Color32::from_rgb(225, 87, 89),
+    Color32::from_rgb(118, 183, 178),
+    Color32::from_rgb(237, 201, 72),
+    Color32::from_rgb(176, 122, 161),
+    Color32::from_rgb(255, 157, 167),
+    Color32::from_rgb(156, 117, 95),
+    Color32::from_rgb(186, 176, 172),
+];
+
+pub fn category_colour(index: usize) -> Color32 {
+    PALETTE[index % PALETTE.len()]
+}
+
+/// A cell of a [`heat_map`]: its shade (0..=1) and the text written in it.
+pub struct HeatCell {
+    pub intensity: f32,
+    pub text: String,
+    pub hover: String,
+}
+
+/// A grid of shaded cells with row and column labels. Returns the clicked cell (row, column).
+pub fn heat_map(
+    ui: &mut egui::Ui,
+    row_labels: &[String],
+    column_labels: &[String],
+    cell_size: egui::Vec2,
+    cell: impl Fn(usize, usize) -> Option<HeatCell>,
+) -> Option<(usize, usize)> {
+    let font = egui::FontId::proportional(12.0);
+    let label_width = row_labels.iter().map(|l| l.len()).max().unwrap_or(0) as f32 * 7.0 + 8.0;
+    let header = 18.0;
+    let size = egui::vec2(label_width + cell_size.x * column_labels.len() as f32, header + cell_size.y * row_labels.len() as f32);
+    let (rect, response) = ui.allocate_exact_size(size, egui::Sense::click());
+    let painter = ui.painter_at(rect);
+    let visuals = ui.visuals();
+    let text_colour = visuals.text_color();
+    let base = visuals.extreme_bg_color;
+    let strong = Color32::from_rgb(33, 102, 172);
+    let origin = rect.min + egui::vec2(label_width, header);
+    for (c, label) in column_labels.iter().enumerate() {
+        let pos = egui::pos2(origin.x + (c as f32 + 0.5) * cell_size.x, rect.min.y + header / 2.0);
+        painter.text(pos, egui::Align2::CENTER_CENTER, label, font.clone(), text_colour);
+    }
+    let mut hovered = None;
+    for (r, label) in row_labels.iter().enumerate() {
+        let y = origin.y + r as f32 * cell_size.y;
+        painter.text(egui::pos2(rect.min.x + 4.0, y + cell_size.y / 2.0), egui::Align2::LEFT_CENTER, label, font.clone(), text_colour);
+        for c in 0..column_labels.len() {
+            let cell_rect = egui::Rect::from_min_size(egui::pos2(origin.x + c as f32 * cell_size.x, y), cell_size).shrink(1.0);
+            let Some(value) = cell(r, c) else { continue };
+            let t = value.intensity.clamp(0.0, 1.0);
+            painter.rect_filled(cell_rect, 2.0, lerp_colour(base, strong, 0.08 + 0.92 * t));
+            let ink = if t > 0.5 { Color32::WHITE } else { text_colour };
+            painter.text(cell_rect.center(), egui::Align2::CENTER_CENTER, &value.text, font.clone(), ink);
+            if response.hover_pos().is_some_and(|p| cell_rect.contains(p)) {
+                painter.rect_stroke(cell_rect, 2.0, egui::Stroke::new(2.0, text_colour), egui::StrokeKind::Inside);
+                hovered = Some((r, c, value.hover));
+            }
+        }
+    }
+    let clicked = response.clicked();
+    if let Some((r, c, text)) = hovered {
+        if !text.is_empty() {
+            response.on_hover_text_at_pointer(text);
+        }
+        if clicked {
+            return Some((r, c));
+        }
+    }
+    None
+}
+
+fn lerp_colour(a: Color32, b: Color32, t: f32) -> Color32 {
+    let mix = |x: u8, y: u8| (f32::from(x) + (f32::from(y) - f32::from(x)) * t).round() as u8;
+    Color32::from_rgb(mix(a.r(), b.r()), mix(a.g(), b.g()), mix(a.b(), b.b()))
+}
+
+/// A squarified treemap (Bruls, Huizing & van Wijk 2000) of `(label, value, colour)`; values
+/// ≤ 0 are left out. Returns the index of the clicked item.
+pub fn treemap(ui: &mut egui::Ui, items: &[(String, f64, Color32)], size: egui::Vec2) -> Option<usize> {
+    let (rect, response) = ui.allocate_exact_size(size, egui::Sense::click());
+    let painter = ui.painter_at(rect);
+    let mut order: Vec<usize> = (0..items.len()).filter(|&i| items[i].1 > 0.0).collect();
+    order.sort_by(|&a, &b| items[b].1.total_cmp(&items[a].1));
+    let total: f64 = order.iter().map(|&i| items[i].1).sum();
+    if total <= 0.0 {
+        return None;
+    }
+    let area = f64::from(rect.width() * rect.height());
+    let areas: Vec<(usize, f64)> = order.iter().map(|&i| (i, items[i].1 / total * area)).collect();
+    let mut placed = Vec::new();
+    squarify(&areas, rect, &mut placed);
+    let mut hovered = None;
+    for (i, r) in placed {
+        let (label, value, colour) = &items[i];
+        let cell = r.shrink(1.0);
+        painter.rect_filled(cell, 3.0, *colour);
+        let share = value / total * 100.0;
+        let text = format!("{label}\n{share:.1}%");
+        let galley = painter.layout(text, egui::FontId::proportional(12.0), Color32::BLACK, cell.width() - 6.0);
+        if galley.size().x <= cell.width() - 4.0 && galley.size().y <= cell.height() - 4.0 {
+            painter.galley(cell.min + egui::vec2(4.0, 3.0), galley, Color32::BLACK);
+        }
+        if response.hover_pos().is_some_and(|p| cell.contains(p)) {
+            painter.rect_stroke(cell, 3.0, egui::Stroke::new(2.0, Color32::BLACK), egui::StrokeKind::Inside);
+            hovered = Some((i, format!("{label}: {} ({share:.1}%)", number(*value, 0))));
+        }
+    }
+    let clicked = response.clicked();
+    if let Some((i, text)) = hovered {
+        response.on_hover_text_at_pointer(text);
+        if clicked {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// Lays `areas` (sorted, largest first) out in `rect`, one row at a time along the short side,
+/// adding items to a row while that improves its worst aspect ratio.
+fn squarify(areas: &[(usize, f64)], rect: egui::Rect, out: &mut Vec<(usize, egui::Rect)>) {
+    if areas.is_empty() || rect.width() < 1.0 || rect.height() < 1.0 {
+        return;
+    }
+    let short = f64::from(rect.width().min(rect.height()));
+    let worst = |row: &[(usize, f64)]| {
+        let sum: f64 = row.iter().map(|r| r.1).sum();
+        let (max, min) = row.iter().fold((0.0f64, f64::MAX), |(mx, mn), r| (mx.max(r.1), mn.min(r.1)));
+        ((short * short * max) / (sum * sum)).max((sum * sum) / (short * short * min))
+    };
+    let mut n = 1;
+    while n < areas.len() && worst(&areas[..n + 1]) <= worst(&areas[..n]) {
+        n += 1;
+    }
+    let row = &areas[..n];
+    let sum: f64 = row.iter().map(|r| r.1).sum();
+    let thickness = (sum / short) as f32;
+    let mut offset = 0.0f32;
+    let horizontal = rect.width() >= rect.height();
+    for &(i, a) in row {
+        let length = (a / f64::from(thickness)) as f32;
+        let r = if horizontal {
+            egui::Rect::from_min_size(egui::pos2(rect.min.x, rect.min.y + offset), egui::vec2(thickness, length))
+        } else {
+            egui::Rect::from_min_size(egui::pos2(rect.min.x + offset, rect.min.y), egui::vec2(length, thickness))
+        };
+        out.push((i, r));
+        offset += length;
+    }
+    let rest = if horizontal {
+        egui::Rect::from_min_max(egui::pos2(rect.min.x + thickness, rect.min.y), rect.max)
+    } else {
+        egui::Rect::from_min_max(egui::pos2(rect.min.x, rect.min.y + thickness), rect.max)
+    };
+    squarify(&areas[n..], rest, out);
+}
+
+/// A virtualised table of text cells: only the visible rows are laid out, so lists of tens of
+/// thousands of customers scroll smoothly. `numeric` columns are right-aligned.
+pub fn text_table(ui: &mut egui::Ui, id: &str, header: &[String], rows: &[Vec<String>], numeric: &[bool], height: f32) {
+    ui.push_id(id, |ui| {
+        egui::ScrollArea::horizontal().id_salt("h").show(ui, |ui| {
+            let mut builder = egui_extras::TableBuilder::new(ui)
+                .striped(true)
+                .resizable(true)
+                .max_scroll_height(height)
+                .min_scrolled_height(height.min(200.0));
+            for name in header {
+                builder =
+                    builder.column(egui_extras::Column::initial((name.len() as f32 * 8.0).clamp(70.0, 160.0)).at_least(40.0).clip(true));
+            }
+            builder
+                .header(22.0, |mut row| {
+                    for name in header {
+                        row.col(|ui| {
+                            ui.strong(name);
+                        });
+                    }
+                })
+                .body(|body| {
+                    body.rows(20.0, rows.len(), |mut row| {
+                        let cells = &rows[row.index()];
+                        for (i, cell) in cells.iter().enumerate() {
+                            row.col(|ui| {
+                                if numeric.get(i).copied().unwrap_or(false) {
+                                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| ui.label(cell));
+                                } else {
+                                    ui.label(cell);
+                                }
+                            });
+                        }
+                    });
+                });
+        });
+    });
 }
 
 #[cfg(test)]

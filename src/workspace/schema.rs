@@ -114,6 +114,20 @@ FROM order_lines WHERE cancelled = 1 GROUP BY stock_code ORDER BY cancellations 
     ('Import history',
      'SELECT id, file, kind, rows_read, rows_loaded, rows_rejected, status, finished_at FROM imports ORDER BY id DESC', 1);
     "#,
+    // 3: the Segments panel's editable R×F map and its marketing actions. No rows = the standard
+    // map (analytics::rfm::SegmentGrid::default).
+    r#"
+    CREATE TABLE rfm_segment_cells (
+        r       INTEGER NOT NULL CHECK (r BETWEEN 1 AND 5),
+        f       INTEGER NOT NULL CHECK (f BETWEEN 1 AND 5),
+        segment TEXT    NOT NULL,
+        PRIMARY KEY (r, f)
+    );
+    CREATE TABLE segment_actions (
+        segment TEXT PRIMARY KEY,
+        action  TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod customers;
+
+use crate::analytics::clv::ClvSettings;
+use crate::analytics::Filters;
 use crate::import::{self, kinds::Target, ImportOptions, ImportOutcome};
 use crate::jobs::Job;
 use crate::workspace::{self, Workspace};
@@ -29,14 +33,74 @@ pub enum Command {
     /// Print the Overview: KPIs with change vs the previous period, then monthly figures as CSV.
     Overview {
         workspace: PathBuf,
-        /// First day, YYYY-MM-DD.
+        #[command(flatten)]
+        filters: FilterArgs,
+    },
+    /// RFM scores and named segments per customer, written as a campaign-ready CSV.
+    Rfm {
+        workspace: PathBuf,
+        #[command(flatten)]
+        filters: FilterArgs,
+        /// Analysis date, YYYY-MM-DD (default: the day after the last purchase).
         #[arg(long)]
-        from: Option<chrono::NaiveDate>,
-        /// Last day, YYYY-MM-DD.
+        date: Option<chrono::NaiveDate>,
+        /// Only customers of this segment (e.g. "At Risk").
         #[arg(long)]
-        to: Option<chrono::NaiveDate>,
+        segment: Option<String>,
+        /// Also fit the CLV model (defaults) and add CLV and P(alive) columns.
         #[arg(long)]
-        country: Option<String>,
+        clv: bool,
+        /// Customer list (CSV); without it the per-segment table is printed.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// k-means clusters on standardised log R, F, M: elbow and silhouette per k, then profiles.
+    Clusters {
+        workspace: PathBuf,
+        #[command(flatten)]
+        filters: FilterArgs,
+        /// Number of clusters (default: the best silhouette for k = 2..8).
+        #[arg(long)]
+        k: Option<usize>,
+        /// Per-customer cluster assignments (CSV).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Monthly acquisition cohorts: % of customers retained by months since first purchase.
+    Cohorts {
+        workspace: PathBuf,
+        #[command(flatten)]
+        filters: FilterArgs,
+        /// Revenue per acquired customer instead of % retained.
+        #[arg(long)]
+        revenue: bool,
+        /// Write the table here instead of printing it.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Customer lifetime value: BG/NBD + Gamma-Gamma fits, then one row per customer.
+    Clv {
+        workspace: PathBuf,
+        #[command(flatten)]
+        filters: FilterArgs,
+        /// Horizon in --period units.
+        #[arg(long, default_value_t = 12)]
+        horizon: u32,
+        /// Time unit for the model, the horizon and the discount rate: day, week or month.
+        #[arg(long, default_value = "month")]
+        period: crate::analytics::clv::TimeUnit,
+        /// Discount rate per period.
+        #[arg(long, default_value_t = 0.01)]
+        discount: f64,
+        /// L2 penalty on the parameters (0 = plain maximum likelihood).
+        #[arg(long, default_value_t = 0.0)]
+        penalty: f64,
+        /// Calibration/holdout split date for the check, YYYY-MM-DD (default: two thirds in).
+        #[arg(long)]
+        split: Option<chrono::NaiveDate>,
+        /// Per-customer predictions (CSV).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Import files (CSV/TSV, gzip'd text, Parquet, Excel .xlsx, JSON lines) and print a quality report.
     Import {
@@ -85,10 +149,30 @@ pub enum Command {
         /// Small sizes only, to check that the benchmark runs.
         #[arg(long)]
         quick: bool,
-        /// Which benchmark: import, overview or all.
+        /// Which benchmark: import, overview, customers or all.
         #[arg(long, default_value = "all")]
         what: String,
     },
+}
+
+/// The global filters, as every analysis command takes them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FilterArgs {
+    /// First day, YYYY-MM-DD.
+    #[arg(long)]
+    from: Option<chrono::NaiveDate>,
+    /// Last day, YYYY-MM-DD.
+    #[arg(long)]
+    to: Option<chrono::NaiveDate>,
+    /// Only this country's order lines.
+    #[arg(long)]
+    country: Option<String>,
+}
+
+impl From<FilterArgs> for Filters {
+    fn from(f: FilterArgs) -> Self {
+        Filters { from: f.from, to: f.to, country: f.country }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -126,7 +210,18 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
             println!("demo workspace ready: {}", path.display());
             Ok(())
         }
-        Some(Command::Overview { workspace, from, to, country }) => overview(&workspace, crate::analytics::Filters { from, to, country }),
+        Some(Command::Overview { workspace, filters }) => overview(&workspace, filters.into()),
+        Some(Command::Rfm { workspace, filters, date, segment, clv, out }) => {
+            customers::rfm(&workspace, &filters.into(), date, segment.as_deref(), clv, out.as_deref())
+        }
+        Some(Command::Clusters { workspace, filters, k, out }) => customers::clusters(&workspace, &filters.into(), k, out.as_deref()),
+        Some(Command::Cohorts { workspace, filters, revenue, out }) => {
+            customers::cohorts(&workspace, &filters.into(), revenue, out.as_deref())
+        }
+        Some(Command::Clv { workspace, filters, horizon, period, discount, penalty, split, out }) => {
+            let settings = ClvSettings { unit: period, horizon, discount_rate: discount, penalty, holdout_split: split };
+            customers::clv(&workspace, &filters.into(), &settings, out.as_deref())
+        }
         Some(Command::Import { files, workspace, kind, map, sheet, table, force, print_peak_rss }) => {
             let target = kind
                 .map(|k| Target::parse(&k).ok_or_else(|| CliError(format!("unknown --kind '{k}' (use order_lines, events or raw)"))))
@@ -211,7 +306,7 @@ fn print_outcome(out: &mut impl Write, outcome: &ImportOutcome, workspace: &Path
     write!(out, "{}", outcome.report)
 }
 
-fn overview(path: &Path, filters: crate::analytics::Filters) -> Result<(), CliError> {
+fn overview(path: &Path, filters: Filters) -> Result<(), CliError> {
     use crate::analytics::{order_frame::OrderFrame, overview};
     let conn = workspace::open_read_only(path)?;
     let frame = OrderFrame::load(&conn, &crate::jobs::JobContext::detached())?;

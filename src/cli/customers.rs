@@ -1,0 +1,140 @@
+//! `shoplens rfm | clusters | cohorts | clv`: the Segments and Customer value panels, headless.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{wait_with_progress, CliError};
+use crate::analytics::clv::{self, ClvSettings};
+use crate::analytics::order_frame::OrderFrame;
+use crate::analytics::rfm::{self, SegmentGrid, ValueColumns};
+use crate::analytics::{clusters, cohorts, write_csv, write_csv_to, Filters};
+use crate::jobs::{Job, JobContext};
+use crate::workspace;
+
+fn load_frame(path: &Path) -> Result<OrderFrame, CliError> {
+    let path = path.to_path_buf();
+    let job = Job::spawn("load order lines", move |ctx| {
+        let conn = workspace::open_read_only(&path).map_err(|e| e.to_string())?;
+        OrderFrame::load(&conn, ctx).map_err(|e| e.to_string())
+    });
+    Ok(wait_with_progress(job)??)
+}
+
+/// Writes a table to `out`, or to stdout without one.
+fn emit(out: Option<&Path>, (header, rows): crate::analytics::Table) -> Result<(), CliError> {
+    match out {
+        Some(path) => {
+            let n = write_csv(path, &header, rows)?;
+            eprintln!("wrote {n} rows to {}", path.display());
+        }
+        None => {
+            write_csv_to(std::io::stdout().lock(), &header, rows)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn rfm(
+    path: &Path,
+    filters: &Filters,
+    date: Option<chrono::NaiveDate>,
+    segment: Option<&str>,
+    with_clv: bool,
+    out: Option<&Path>,
+) -> Result<(), CliError> {
+    let grid = SegmentGrid::load(&workspace::open_read_only(path)?)?;
+    let frame = load_frame(path)?;
+    let result = rfm::compute(&frame, filters, date, &grid)?;
+    let segment_index = segment
+        .map(|name| {
+            result.segments.iter().position(|s| s.name.eq_ignore_ascii_case(name)).ok_or_else(|| {
+                let names: Vec<&str> = result.segments.iter().map(|s| s.name.as_str()).collect();
+                CliError(format!("no segment '{name}'; the segments are: {}", names.join(", ")))
+            })
+        })
+        .transpose()?;
+    let value = if with_clv {
+        let clv = clv::compute(&frame, filters, &ClvSettings::default(), &JobContext::detached()).map_err(CliError)?;
+        for warning in &clv.warnings {
+            eprintln!("warning: {warning}");
+        }
+        Some(ValueColumns::by_customer(&clv))
+    } else {
+        None
+    };
+    eprintln!("analysis date {}, {} customers", result.analysis_date, result.customers.len());
+    match out {
+        Some(_) => emit(out, rfm::customer_table(&frame, &result, segment_index, value.as_ref())),
+        None => {
+            let means = value
+                .as_ref()
+                .map(|v| result.segment_means(&v.iter().map(|(&c, v)| (c, v.clv)).collect()))
+                .unwrap_or_else(|| vec![None; result.segments.len()]);
+            emit(None, rfm::segment_table(&result, &grid, &means))
+        }
+    }
+}
+
+pub fn clusters(path: &Path, filters: &Filters, k: Option<usize>, out: Option<&Path>) -> Result<(), CliError> {
+    let grid = SegmentGrid::load(&workspace::open_read_only(path)?)?;
+    let frame = load_frame(path)?;
+    let rfm_result = rfm::compute(&frame, filters, None, &grid)?;
+    let result = clusters::compute(&rfm_result, k, &JobContext::detached())?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "k  inertia  silhouette")?;
+    for c in &result.candidates {
+        let mark = if c.k == result.suggested_k { "  <- suggested" } else { "" };
+        writeln!(stdout, "{}  {:.4}  {:.4}{mark}", c.k, c.inertia, c.silhouette)?;
+    }
+    writeln!(stdout)?;
+    let (header, rows) = clusters::profile_table(&result);
+    write_csv_to(&mut stdout, &header, rows)?;
+    if let Some(path) = out {
+        let header = ["customer_id", "cluster", "segment"].map(String::from);
+        let rows = rfm_result.customers.iter().zip(&result.assignment).map(|(c, cluster)| {
+            vec![frame.customers[c.customer as usize].clone(), cluster.to_string(), rfm_result.segments[c.segment].name.clone()]
+        });
+        let n = write_csv(path, &header, rows)?;
+        eprintln!("wrote {n} rows to {}", path.display());
+    }
+    Ok(())
+}
+
+pub fn cohorts(path: &Path, filters: &Filters, revenue: bool, out: Option<&Path>) -> Result<(), CliError> {
+    let frame = load_frame(path)?;
+    let result = cohorts::compute(&frame, filters)?;
+    emit(out, cohorts::table(&result, revenue))
+}
+
+pub fn clv(path: &Path, filters: &Filters, settings: &ClvSettings, out: Option<&Path>) -> Result<(), CliError> {
+    let frame = load_frame(path)?;
+    let (filters_owned, settings_owned, frame) = (filters.clone(), settings.clone(), std::sync::Arc::new(frame));
+    let job_frame = frame.clone();
+    let job = Job::spawn("fit CLV models", move |ctx| clv::compute(&job_frame, &filters_owned, &settings_owned, ctx));
+    let result = wait_with_progress(job)?.map_err(CliError)?;
+    let mut stdout = std::io::stdout().lock();
+    for line in clv::describe_fits(&result) {
+        writeln!(stdout, "{line}")?;
+    }
+    for warning in &result.warnings {
+        writeln!(stdout, "warning: {warning}")?;
+    }
+    match &result.holdout {
+        Ok(h) => writeln!(
+            stdout,
+            "holdout check: fitted to {}, {:.1} {} to {}: predicted {:.0} purchases, actual {:.0}",
+            h.split,
+            h.length,
+            settings.unit.plural(),
+            h.end,
+            h.total_predicted,
+            h.total_actual
+        )?,
+        Err(e) => writeln!(stdout, "holdout check: {e}")?,
+    }
+    drop(stdout);
+    match out {
+        Some(_) => emit(out, clv::customer_table(&frame, &result, usize::MAX)),
+        None => Ok(()),
+    }
+}
