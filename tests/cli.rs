@@ -134,3 +134,72 @@ fn demo_and_overview_headless() {
     assert!(report.contains("\nmonth,revenue,growth_pct,"), "{report}");
     assert_eq!(report.lines().filter(|l| l.starts_with("2010-0")).count(), 6, "{report}");
 }
+
+/// `rfm`, `clusters`, `cohorts` and `clv` headless on the UCI data: files with the documented
+/// columns, one row per customer, and the fitted parameters on stdout.
+#[test]
+fn customer_models_headless() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = ws(&dir);
+    assert!(shoplens(&["import", &fixture("uci_online_retail_ii_2009-2010.parquet"), "--workspace", &w]).status.success());
+    let read = |name: &str| {
+        let mut reader = csv::Reader::from_path(dir.path().join(name)).unwrap();
+        let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        (header, rows)
+    };
+    let out = |name: &str| dir.path().join(name).display().to_string();
+
+    let rfm = shoplens(&["rfm", &w, "--out", &out("rfm.csv")]);
+    assert!(rfm.status.success(), "{}", text(&rfm.stderr));
+    let (header, rows) = read("rfm.csv");
+    assert_eq!(header[..11], ["customer_id", "country", "last_purchase", "recency_days", "frequency", "monetary", "r", "f", "m", "rfm", "segment"]);
+    assert_eq!(rows.len(), 4314);
+
+    let at_risk = shoplens(&["rfm", &w, "--segment", "at risk", "--out", &out("at_risk.csv")]);
+    assert!(at_risk.status.success(), "{}", text(&at_risk.stderr));
+    let (_, rows) = read("at_risk.csv");
+    assert!(!rows.is_empty() && rows.iter().all(|r| &r[10] == "At Risk"));
+    let unknown = shoplens(&["rfm", &w, "--segment", "VIPs"]);
+    assert!(!unknown.status.success());
+    assert!(text(&unknown.stderr).contains("no segment 'VIPs'; the segments are: Champions"), "{}", text(&unknown.stderr));
+
+    let clv = shoplens(&["clv", &w, "--horizon", "12", "--period", "month", "--out", &out("clv.csv")]);
+    assert!(clv.status.success(), "{}", text(&clv.stderr));
+    let stdout = text(&clv.stdout);
+    assert!(stdout.contains("BG/NBD (4314 customers, time unit: months): r = "), "{stdout}");
+    assert!(stdout.contains("Gamma-Gamma (") && stdout.contains("holdout check:"), "{stdout}");
+    let (header, rows) = read("clv.csv");
+    assert_eq!(
+        header,
+        [
+            "customer_id",
+            "frequency",
+            "recency_months",
+            "T_months",
+            "p_alive",
+            "expected_purchases_12_months",
+            "expected_average_order_value",
+            "clv"
+        ]
+    );
+    assert_eq!(rows.len(), 4314);
+    // Sorted by CLV, highest first; P(alive) is a probability.
+    let clv_of = |r: &csv::StringRecord| r[7].parse::<f64>().unwrap();
+    assert!(rows.windows(2).all(|w| clv_of(&w[0]) >= clv_of(&w[1])));
+    assert!(rows.iter().all(|r| (0.0..=1.0).contains(&r[4].parse::<f64>().unwrap())));
+
+    let cohorts = shoplens(&["cohorts", &w, "--out", &out("cohorts.csv")]);
+    assert!(cohorts.status.success(), "{}", text(&cohorts.stderr));
+    let (header, rows) = read("cohorts.csv");
+    assert_eq!(header.len(), 2 + 13);
+    assert_eq!(rows.len(), 13);
+    assert_eq!(&rows[0][2], "100.00");
+
+    let clusters = shoplens(&["clusters", &w, "--k", "4", "--out", &out("clusters.csv")]);
+    assert!(clusters.status.success(), "{}", text(&clusters.stderr));
+    assert!(text(&clusters.stdout).contains("<- suggested"));
+    let (_, rows) = read("clusters.csv");
+    assert_eq!(rows.len(), 4314);
+    assert!(rows.iter().all(|r| r[1].parse::<usize>().unwrap() < 4));
+}

@@ -3,9 +3,11 @@
 //! Features are log(1 + recency), log(1 + frequency) and log(1 + max(monetary, 0)), each
 //! standardised to mean 0 and standard deviation 1: RFM values are heavily skewed and on
 //! different scales, and k-means on raw values would cluster on monetary alone.
-//! k is suggested by the best mean silhouette over k = 2..=8 (silhouettes on a seeded sample of
-//! at most [`SILHOUETTE_SAMPLE`] customers, as they cost O(n²)); the elbow (inertia) curve is
-//! shown beside it and the user can override k.
+//! k is suggested by the best mean silhouette over k = 3..=8 (silhouettes on a seeded sample of
+//! at most [`SILHOUETTE_SAMPLE`] customers, as they cost O(n²)). k = 2 is scored and shown but
+//! not suggested: on RFM data it nearly always wins the silhouette by splitting good customers
+//! from the rest, which is no use for targeting. The elbow (inertia) curve is shown beside it
+//! and the user can override k.
 
 use linfa::prelude::*;
 use linfa_clustering::KMeans;
@@ -43,7 +45,7 @@ pub struct ClusterProfile {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterResult {
     pub k: usize,
-    /// The k with the best silhouette.
+    /// The k ≥ 3 with the best silhouette.
     pub suggested_k: usize,
     pub candidates: Vec<Candidate>,
     /// Cluster of each customer, in the order of `RfmResult::customers`.
@@ -122,7 +124,11 @@ pub fn compute(rfm: &RfmResult, k: Option<usize>, ctx: &JobContext) -> Result<Cl
         fits.push(labels);
         ctx.set_done(i as u64 + 1);
     }
-    let suggested_k = candidates.iter().max_by(|a, b| a.silhouette.total_cmp(&b.silhouette)).map_or(*K_RANGE.start(), |c| c.k);
+    let suggested_k = candidates
+        .iter()
+        .filter(|c| c.k >= 3)
+        .max_by(|a, b| a.silhouette.total_cmp(&b.silhouette))
+        .map_or(*K_RANGE.start(), |c| c.k);
     let k = k.filter(|k| K_RANGE.contains(k)).unwrap_or(suggested_k);
     let labels = fits.swap_remove(k - K_RANGE.start());
     Ok(describe(rfm, k, suggested_k, candidates, &labels))

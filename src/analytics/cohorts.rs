@@ -106,6 +106,8 @@ pub fn table(result: &CohortResult, revenue: bool) -> crate::analytics::Table {
                     format!("{:.2}", c.retention_pct(k).unwrap_or(0.0))
                 }
             }));
+            // Months a young cohort has not lived yet stay empty (and every row has every column).
+            row.resize(result.months + 2, String::new());
             row
         })
         .collect();

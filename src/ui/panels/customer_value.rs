@@ -326,7 +326,35 @@ impl CustomerValuePanel {
         if self.top == 0 {
             self.top = 100;
         }
-        let (header, rows) = clv::customer_table(frame, result, self.top);
+        let unit = result.settings.unit.plural();
+        let horizon = result.settings.horizon;
+        let header = vec![
+            "Customer".to_string(),
+            "Repeat purchases".to_string(),
+            format!("Recency ({unit})"),
+            format!("T ({unit})"),
+            "P(alive)".to_string(),
+            format!("Expected purchases ({horizon} {unit})"),
+            "Expected order value".to_string(),
+            "CLV".to_string(),
+        ];
+        let rows: Vec<Vec<String>> = result
+            .customers
+            .iter()
+            .take(self.top)
+            .map(|c| {
+                vec![
+                    frame.customers[c.customer as usize].clone(),
+                    widgets::number(c.x, 0),
+                    format!("{:.1}", c.t_x),
+                    format!("{:.1}", c.big_t),
+                    format!("{:.1}%", c.p_alive * 100.0),
+                    format!("{:.2}", c.expected_purchases),
+                    c.expected_value.map_or("–".into(), widgets::money),
+                    c.clv.map_or("–".into(), widgets::money),
+                ]
+            })
+            .collect();
         ui.horizontal(|ui| {
             ui.strong(if result.has_clv() { "Top customers by CLV" } else { "Top customers by expected purchases" });
             egui::ComboBox::from_id_salt("top_n").selected_text(format!("top {}", self.top)).show_ui(ui, |ui| {
@@ -334,14 +362,14 @@ impl CustomerValuePanel {
                     ui.selectable_value(&mut self.top, n, format!("top {n}"));
                 }
             });
-            if ui.button("Export all customers (CSV)").clicked() {
+            if ui.button("Export all customers (CSV)").on_hover_text("The same file as `shoplens clv --out`").clicked() {
                 requests.push(PanelRequest::Export {
                     file_name: "customer_value.csv".into(),
                     table: clv::customer_table(frame, result, usize::MAX),
                 });
             }
         });
-        let numeric: Vec<bool> = header.iter().map(|h| h != "customer_id").collect();
+        let numeric: Vec<bool> = (0..header.len()).map(|i| i > 0).collect();
         widgets::text_table(ui, "top_clv", &header, &rows, &numeric, 360.0);
     }
 }

@@ -366,7 +366,8 @@ impl SegmentsPanel {
         };
         ui.label(
             "k-means on standardised log recency, log frequency and log monetary value. Pick k where the elbow bends \
-             and the silhouette is high; the suggestion is the best silhouette.",
+             and the silhouette is high; the suggestion is the best silhouette for k of 3 or more (k = 2 only splits good \
+             customers from the rest).",
         );
         ui.horizontal(|ui| {
             ui.label("Clusters (k)");
