@@ -34,8 +34,9 @@ pub fn run(dir: &Path, quick: bool, what: &str) -> Result<(), String> {
         "import" => import(dir, quick),
         "overview" => overview(dir, quick),
         "customers" => customers(dir, quick),
+        "clv" => clv_fits(quick),
         "all" => import(dir, quick).and_then(|_| overview(dir, quick)).and_then(|_| customers(dir, quick)),
-        other => Err(format!("unknown benchmark '{other}' (use import, overview, customers or all)")),
+        other => Err(format!("unknown benchmark '{other}' (use import, overview, customers, clv or all)")),
     }
 }
 
@@ -94,9 +95,6 @@ fn median_ms(mut work: impl FnMut() -> Result<(), String>) -> Result<f64, String
 /// RFM + named segments on the columnar copy, and the BG/NBD + Gamma-Gamma fits on simulated
 /// customers (fits only: the summaries are the models' input).
 fn customers(dir: &Path, quick: bool) -> Result<(), String> {
-    use crate::analytics::clv::bgnbd::BgNbdData;
-    use crate::analytics::clv::gamma_gamma::GammaGammaData;
-    use crate::analytics::clv::optimise;
     use crate::analytics::{order_frame::OrderFrame, rfm, Filters};
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let sizes: &[u64] = if quick { &[100_000] } else { &[1_000_000, 10_000_000] };
@@ -118,6 +116,15 @@ fn customers(dir: &Path, quick: bool) -> Result<(), String> {
         let _ = std::fs::remove_file(&db);
     }
     println!();
+    clv_fits(quick)
+}
+
+/// BG/NBD + Gamma-Gamma fits on customers simulated from the models (fits only: the summaries
+/// are the models' input).
+fn clv_fits(quick: bool) -> Result<(), String> {
+    use crate::analytics::clv::bgnbd::BgNbdData;
+    use crate::analytics::clv::gamma_gamma::GammaGammaData;
+    use crate::analytics::clv::optimise;
     println!("| simulated customers | repeat buyers | BG/NBD fit | Gamma-Gamma fit | both |");
     println!("|---|---|---|---|---|");
     for &n in if quick { &[10_000usize][..] } else { &[60_000usize][..] } {
@@ -125,11 +132,11 @@ fn customers(dir: &Path, quick: bool) -> Result<(), String> {
         let repeat = histories.iter().filter(|h| h.0 > 0.0).count();
         let bg = median_ms(|| {
             let data = BgNbdData::new(histories.iter().map(|h| (h.0, h.1, h.2)));
-            optimise::fit(&data, &[1.0; 4], 0.0).map(|_| ())
+            optimise::fit(&data, &data.start(), 0.0).map(|_| ())
         })?;
         let gg = median_ms(|| {
             let data = GammaGammaData::new(histories.iter().map(|h| (h.0, h.3)));
-            optimise::fit(&data, &[1.0; 3], 0.0).map(|_| ())
+            optimise::fit(&data, &data.start(), 0.0).map(|_| ())
         })?;
         println!(
             "| {} | {} | {bg:.1} ms | {gg:.1} ms | {:.1} ms |",

@@ -317,7 +317,7 @@ pub fn write_events(out: impl Write, rows: u64, seed: u64) -> io::Result<()> {
 /// rate), p ~ Beta(a, b); each customer is observed for T ~ Uniform(`weeks`/2, `weeks`)
 /// units after their first purchase, buys at rate λ and drops out after each repeat purchase with
 /// probability p. Spend per repeat purchase is Gamma(p_gg, ν) with ν ~ Gamma(q, v) (a rate), as
-/// the Gamma-Gamma model assumes. Used for the fit benchmark and the parameter-recovery test.
+/// the Gamma-Gamma model assumes. Times are in weeks, recorded to the day. Used for the fit benchmark and the parameter-recovery test.
 pub fn clv_histories(customers: usize, bgnbd: [f64; 4], gamma_gamma: [f64; 3], weeks: f64, seed: u64) -> Vec<(f64, f64, f64, f64)> {
     use rand_distr::{Beta, Exp, Gamma};
     let [r, alpha, a, b] = bgnbd;
@@ -349,7 +349,9 @@ pub fn clv_histories(customers: usize, bgnbd: [f64; 4], gamma_gamma: [f64; 3], w
                     }
                 }
             }
-            (x, t_x, big_t, if x > 0.0 { total / x } else { 0.0 })
+            // Shops record purchases by day: round times to whole days (in units of a week).
+            let day = |t: f64| (t * 7.0).floor() / 7.0;
+            (x, day(t_x), day(big_t), if x > 0.0 { total / x } else { 0.0 })
         })
         .collect()
 }

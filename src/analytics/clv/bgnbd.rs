@@ -5,6 +5,8 @@
 //! Inputs per customer, in one time unit: x = repeat purchases, t_x = time of the last purchase
 //! since the first, T = time from the first purchase to the end of observation.
 
+use std::collections::HashMap;
+
 use super::optimise::LogLikelihood;
 use crate::analytics::special::hyp2f1;
 
@@ -55,22 +57,34 @@ impl BgNbd {
 
 /// The BG/NBD likelihood over a set of customers, arranged so each evaluation is cheap: the
 /// Gamma-function ratios depend only on x (an integer) and are sums of logs, computed once per
-/// distinct x; one-time buyers depend only on T and are grouped by it.
+/// distinct x; ln(α + T) and ln(α + t_x) are computed once per distinct time (purchase
+/// histories are kept in days, so a few hundred distinct values serve tens of thousands of
+/// customers); one-time buyers are grouped by T.
 pub struct BgNbdData {
     customers: f64,
     /// Customers with x repeat purchases, for x = 0, 1, 2, ….
     count_by_x: Vec<f64>,
-    /// One-time buyers: (T, how many).
-    single: Vec<(f64, f64)>,
-    /// Repeat buyers: (x, t_x, T).
-    repeat: Vec<(f64, f64, f64)>,
+    /// Distinct T and t_x values.
+    times: Vec<f64>,
+    /// One-time buyers: (index into `times` of T, how many).
+    single: Vec<(usize, f64)>,
+    /// Repeat buyers: (x, index of t_x, index of T).
+    repeat: Vec<(u32, u32, u32)>,
 }
 
 impl BgNbdData {
     /// `customers` are (x, t_x, T) with x a whole number.
     pub fn new(customers: impl IntoIterator<Item = (f64, f64, f64)>) -> Self {
         let mut count_by_x: Vec<f64> = Vec::new();
-        let mut single: std::collections::BTreeMap<u64, f64> = Default::default();
+        let mut time_index: HashMap<u64, u32> = HashMap::new();
+        let mut times = Vec::new();
+        let mut index_of = |t: f64| {
+            *time_index.entry(t.to_bits()).or_insert_with(|| {
+                times.push(t);
+                (times.len() - 1) as u32
+            })
+        };
+        let mut single: HashMap<u32, f64> = HashMap::new();
         let mut repeat = Vec::new();
         let mut n = 0.0;
         for (x, t_x, big_t) in customers {
@@ -80,13 +94,28 @@ impl BgNbdData {
                 count_by_x.resize(xi + 1, 0.0);
             }
             count_by_x[xi] += 1.0;
+            let t = index_of(big_t);
             if xi == 0 {
-                *single.entry(big_t.to_bits()).or_default() += 1.0;
+                *single.entry(t).or_default() += 1.0;
             } else {
-                repeat.push((xi as f64, t_x, big_t));
+                repeat.push((xi as u32, index_of(t_x), t));
             }
         }
-        Self { customers: n, count_by_x, single: single.into_iter().map(|(t, c)| (f64::from_bits(t), c)).collect(), repeat }
+        let mut single: Vec<(usize, f64)> = single.into_iter().map(|(t, c)| (t as usize, c)).collect();
+        single.sort_by_key(|s| s.0);
+        Self { customers: n, count_by_x, times, single, repeat }
+    }
+}
+
+impl BgNbdData {
+    /// A starting point near typical fits: r = 1 with α matching the mean purchase rate Σx/ΣT,
+    /// a = 1, b = 3 (dropout after about one purchase in four).
+    pub fn start(&self) -> [f64; 4] {
+        let purchases: f64 = self.count_by_x.iter().enumerate().map(|(x, n)| x as f64 * n).sum();
+        let time: f64 = self.single.iter().map(|&(t, n)| self.times[t] * n).sum::<f64>()
+            + self.repeat.iter().map(|&(_, _, t)| self.times[t as usize]).sum::<f64>();
+        let alpha = if purchases > 0.0 && time > 0.0 { time / purchases } else { 1.0 };
+        [1.0, alpha.clamp(1e-3, 1e6), 1.0, 3.0]
     }
 }
 
@@ -104,45 +133,42 @@ impl LogLikelihood for BgNbdData {
         let mut g = [self.customers * ln_alpha, self.customers * r / alpha, 0.0, 0.0];
 
         // ln Γ(r+x)/Γ(r) + ln B(a, b+x)/B(a, b) = Σ_{k<x} [ln(r+k) + ln(b+k) − ln(a+b+k)], summed over
-        // customers by walking x upwards once.
-        let (mut sum, mut d_r, mut d_a, mut d_b) = (0.0, 0.0, 0.0, 0.0);
-        let customers_with_more: Vec<f64> = {
-            // customers_with_more[k] = number of customers with x > k
-            let mut acc = vec![0.0; self.count_by_x.len()];
-            let mut running = 0.0;
-            for k in (0..self.count_by_x.len()).rev() {
-                acc[k] = running;
-                running += self.count_by_x[k];
-            }
-            acc
-        };
+        // customers by walking x upwards once; customers_with_more[k] = customers with x > k.
+        let mut customers_with_more = vec![0.0; self.count_by_x.len()];
+        let mut running = 0.0;
+        for k in (0..self.count_by_x.len()).rev() {
+            customers_with_more[k] = running;
+            running += self.count_by_x[k];
+        }
         for (k, &n) in customers_with_more.iter().enumerate() {
             if n == 0.0 {
                 continue;
             }
             let k = k as f64;
-            sum += n * ((r + k).ln() + (b + k).ln() - (a + b + k).ln());
-            d_r += n / (r + k);
-            d_a -= n / (a + b + k);
-            d_b += n * (1.0 / (b + k) - 1.0 / (a + b + k));
+            ll += n * ((r + k).ln() + (b + k).ln() - (a + b + k).ln());
+            g[0] += n / (r + k);
+            g[2] -= n / (a + b + k);
+            g[3] += n * (1.0 / (b + k) - 1.0 / (a + b + k));
         }
-        ll += sum;
-        g[0] += d_r;
-        g[2] += d_a;
-        g[3] += d_b;
 
-        for &(big_t, n) in &self.single {
-            ll -= n * r * (alpha + big_t).ln();
-            g[0] -= n * (alpha + big_t).ln();
-            g[1] -= n * r / (alpha + big_t);
+        // Per distinct time: ln(α + t) and 1/(α + t); per distinct x: ln(b + x − 1).
+        let ln_time: Vec<f64> = self.times.iter().map(|t| (alpha + t).ln()).collect();
+        let inv_time: Vec<f64> = self.times.iter().map(|t| 1.0 / (alpha + t)).collect();
+        let ln_bx: Vec<f64> = (0..self.count_by_x.len()).map(|x| (b + x as f64 - 1.0).ln()).collect();
+
+        for &(t, n) in &self.single {
+            ll -= n * r * ln_time[t];
+            g[0] -= n * ln_time[t];
+            g[1] -= n * r * inv_time[t];
         }
 
         let ln_a = a.ln();
-        for &(x, t_x, big_t) in &self.repeat {
-            let ln_t = (alpha + big_t).ln();
-            let ln_tx = (alpha + t_x).ln();
-            let a3 = -(r + x) * ln_t;
-            let a4 = ln_a - (b + x - 1.0).ln() - (r + x) * ln_tx;
+        let (mut d_r, mut d_alpha, mut d_a, mut d_b) = (0.0, 0.0, 0.0, 0.0);
+        for &(x, tx, t) in &self.repeat {
+            let (x, tx, t) = (x as usize, tx as usize, t as usize);
+            let rx = r + x as f64;
+            let a3 = -rx * ln_time[t];
+            let a4 = ln_a - ln_bx[x] - rx * ln_time[tx];
             // ln(e^a3 + e^a4) and the weight of the second term, without overflow.
             let d = a4 - a3;
             let (log_sum, w4) = if d > 0.0 {
@@ -154,11 +180,15 @@ impl LogLikelihood for BgNbdData {
             };
             let w3 = 1.0 - w4;
             ll += log_sum;
-            g[0] -= w3 * ln_t + w4 * ln_tx;
-            g[1] -= (r + x) * (w3 / (alpha + big_t) + w4 / (alpha + t_x));
-            g[2] += w4 / a;
-            g[3] -= w4 / (b + x - 1.0);
+            d_r -= w3 * ln_time[t] + w4 * ln_time[tx];
+            d_alpha -= rx * (w3 * inv_time[t] + w4 * inv_time[tx]);
+            d_a += w4;
+            d_b -= w4 / (b + x as f64 - 1.0);
         }
+        g[0] += d_r;
+        g[1] += d_alpha;
+        g[2] += d_a / a;
+        g[3] += d_b;
         (ll, g.to_vec())
     }
 }

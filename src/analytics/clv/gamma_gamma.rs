@@ -68,6 +68,16 @@ impl GammaGammaData {
     }
 }
 
+impl GammaGammaData {
+    /// A starting point with the right population mean spend: p = 1, q = 2, v = mean(m), so
+    /// p·v/(q−1) equals the customers' mean spend.
+    pub fn start(&self) -> [f64; 3] {
+        let n = self.customers.len().max(1) as f64;
+        let mean = self.customers.iter().map(|c| c.1).sum::<f64>() / n;
+        [1.0, 2.0, if mean > 0.0 { mean } else { 1.0 }]
+    }
+}
+
 impl LogLikelihood for GammaGammaData {
     const PARAMS: usize = 3;
 

@@ -196,7 +196,7 @@ pub fn fit_bgnbd(summaries: &[CustomerSummary], penalty: f64) -> Result<ModelFit
         return Err("no customer made a repeat purchase: BG/NBD cannot be fitted".into());
     }
     let data = BgNbdData::new(summaries.iter().map(|s| (s.x, s.t_x, s.big_t)));
-    let outcome = optimise::fit(&data, &[1.0; 4], penalty)?;
+    let outcome = optimise::fit(&data, &data.start(), penalty)?;
     Ok(model_fit(outcome, &BgNbd::NAMES, summaries.len(), BgNbd::from_slice))
 }
 
@@ -205,7 +205,7 @@ pub fn fit_gamma_gamma(summaries: &[CustomerSummary], penalty: f64) -> Result<Mo
     if data.len() < 3 {
         return Err("fewer than 3 repeat buyers with a positive spend: Gamma-Gamma cannot be fitted".into());
     }
-    let outcome = optimise::fit(&data, &[1.0; 3], penalty)?;
+    let outcome = optimise::fit(&data, &data.start(), penalty)?;
     Ok(model_fit(outcome, &GammaGamma::NAMES, data.len(), GammaGamma::from_slice))
 }
 
