@@ -153,7 +153,10 @@ fn customer_models_headless() {
     let rfm = shoplens(&["rfm", &w, "--out", &out("rfm.csv")]);
     assert!(rfm.status.success(), "{}", text(&rfm.stderr));
     let (header, rows) = read("rfm.csv");
-    assert_eq!(header[..11], ["customer_id", "country", "last_purchase", "recency_days", "frequency", "monetary", "r", "f", "m", "rfm", "segment"]);
+    assert_eq!(
+        header[..11],
+        ["customer_id", "country", "last_purchase", "recency_days", "frequency", "monetary", "r", "f", "m", "rfm", "segment"]
+    );
     assert_eq!(rows.len(), 4314);
 
     let at_risk = shoplens(&["rfm", &w, "--segment", "at risk", "--out", &out("at_risk.csv")]);

@@ -124,11 +124,8 @@ pub fn compute(rfm: &RfmResult, k: Option<usize>, ctx: &JobContext) -> Result<Cl
         fits.push(labels);
         ctx.set_done(i as u64 + 1);
     }
-    let suggested_k = candidates
-        .iter()
-        .filter(|c| c.k >= 3)
-        .max_by(|a, b| a.silhouette.total_cmp(&b.silhouette))
-        .map_or(*K_RANGE.start(), |c| c.k);
+    let suggested_k =
+        candidates.iter().filter(|c| c.k >= 3).max_by(|a, b| a.silhouette.total_cmp(&b.silhouette)).map_or(*K_RANGE.start(), |c| c.k);
     let k = k.filter(|k| K_RANGE.contains(k)).unwrap_or(suggested_k);
     let labels = fits.swap_remove(k - K_RANGE.start());
     Ok(describe(rfm, k, suggested_k, candidates, &labels))
