@@ -311,6 +311,37 @@ impl<K: PartialEq + Clone, T: Send + 'static> Latest<K, T> {
     }
 }
 
+/// Splits `0..len` into one contiguous range per core and maps each on its own thread (the last
+/// on this one), returning the results in range order. For data-parallel passes inside a job.
+pub fn parallel_ranges<R: Send>(len: usize, work: impl Fn(std::ops::Range<usize>) -> R + Sync) -> Vec<R> {
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(len.max(1));
+    let chunk = len.div_ceil(parts.max(1));
+    let ranges: Vec<std::ops::Range<usize>> = (0..parts).map(|i| (i * chunk).min(len)..((i + 1) * chunk).min(len)).collect();
+    std::thread::scope(|scope| {
+        let work = &work;
+        let handles: Vec<_> = ranges[..ranges.len() - 1]
+            .iter()
+            .cloned()
+            .map(|range| {
+                std::thread::Builder::new()
+                    .name("parallel part".into())
+                    .spawn_scoped(scope, move || work(range))
+                    .expect("the OS refused to start a thread")
+            })
+            .collect();
+        let last = work(ranges[ranges.len() - 1].clone());
+        let mut results: Vec<R> = handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(r) => r,
+                Err(payload) => std::panic::resume_unwind(payload),
+            })
+            .collect();
+        results.push(last);
+        results
+    })
+}
+
 /// Runs `producer` on a second thread while `consumer` runs on this one, joined by a bounded
 /// channel of `capacity` items, and returns both results. Used where parsing and writing can
 /// overlap (imports).

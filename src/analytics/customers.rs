@@ -110,3 +110,8 @@ pub fn customer_order_key(id: &str) -> (u8, f64, &str) {
         _ => (1, 0.0, id),
     }
 }
+
+/// `YYYY-MM-DD HH:MM:SS` of a timestamp (UTC).
+pub fn format_time(time: i64) -> String {
+    chrono::DateTime::from_timestamp(time, 0).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
+}

@@ -2,9 +2,9 @@
 //!
 //! Rows are ordered by session, then time, so every session's events are one contiguous run
 //! (`session_rows`): funnels, carts and abandonment are single passes over those runs. Text that
-//! repeats (sessions, categories, brands) is dictionary-encoded; products keep their category and
-//! brand once, not per event. About 25 bytes per event plus the dictionaries: 20M events fit in
-//! well under 1 GB.
+//! repeats (sessions, categories, brands) is dictionary-encoded as `u32` codes. Category and brand
+//! are kept per event, as exported (real exports do not always repeat a product's brand on every
+//! event). About 33 bytes per event plus the dictionaries: 20M events fit in about 1 GB.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -73,6 +73,9 @@ pub struct EventFrame {
     pub time: Vec<i64>,
     kind: Vec<u8>,
     pub product: Vec<u32>,
+    /// Codes into `categories` and `brands` (0 = none).
+    pub category: Vec<u32>,
+    pub brand: Vec<u32>,
     pub user: Vec<u32>,
     pub price: Vec<f32>,
     /// Rows of session `s` are `session_start[s]..session_start[s + 1]`.
@@ -84,12 +87,51 @@ pub struct EventFrame {
     pub categories: Vec<String>,
     /// Index 0 is the empty brand.
     pub brands: Vec<String>,
+    /// Rows grouped by user in time order, built on first use (user-level funnels).
+    user_runs: std::sync::OnceLock<Runs>,
+    /// Top-level category of each category code, and the top-level names.
+    tops: std::sync::OnceLock<(Vec<u32>, Vec<String>)>,
+}
+
+/// Rows grouped by a key: rows of key k are `order[starts[k]..starts[k + 1]]`, in time order.
+pub struct Runs {
+    pub starts: Vec<u32>,
+    pub order: Vec<u32>,
+}
+
+impl Runs {
+    pub fn rows(&self, key: usize) -> &[u32] {
+        &self.order[self.starts[key] as usize..self.starts[key + 1] as usize]
+    }
+}
+
+/// Groups rows by a dense key with a counting sort, then orders each group by time (stable).
+fn group_rows(keys: &[u32], key_count: usize, time: &[i64]) -> Runs {
+    let mut starts = vec![0u32; key_count + 1];
+    for &k in keys {
+        starts[k as usize + 1] += 1;
+    }
+    for k in 0..key_count {
+        starts[k + 1] += starts[k];
+    }
+    let mut next = starts.clone();
+    let mut order = vec![0u32; keys.len()];
+    for (row, &k) in keys.iter().enumerate() {
+        order[next[k as usize] as usize] = row as u32;
+        next[k as usize] += 1;
+    }
+    for k in 0..key_count {
+        order[starts[k] as usize..starts[k + 1] as usize].sort_by_key(|&row| time[row as usize]);
+    }
+    Runs { starts, order }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventFrameError {
     #[error("reading events: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("reading events: {0}")]
+    Value(#[from] rusqlite::types::FromSqlError),
     #[error("reading {path}: {message}")]
     File { path: String, message: String },
     #[error("event with an invalid time '{0}'")]
@@ -135,6 +177,8 @@ pub struct EventFrameBuilder {
     time: Vec<i64>,
     kind: Vec<u8>,
     product: Vec<u32>,
+    category: Vec<u32>,
+    brand: Vec<u32>,
     user: Vec<u32>,
     price: Vec<f32>,
     session: Vec<u32>,
@@ -170,14 +214,26 @@ impl EventFrameBuilder {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn push(&mut self, time: i64, kind: EventKind, product_id: i64, category: &str, brand: &str, price: f64, user_id: i64, session: &str) {
+    pub fn push(
+        &mut self,
+        time: i64,
+        kind: EventKind,
+        product_id: i64,
+        category: &str,
+        brand: &str,
+        price: f64,
+        user_id: i64,
+        session: &str,
+    ) {
         self.time.push(time);
         self.kind.push(kind as u8);
+        let category = code_of(&mut self.category_codes, &mut self.categories, category.trim());
+        let brand = code_of(&mut self.brand_codes, &mut self.brands, brand.trim());
+        self.category.push(category);
+        self.brand.push(brand);
         let product = match self.product_codes.get(&product_id) {
             Some(&c) => c,
             None => {
-                let category = code_of(&mut self.category_codes, &mut self.categories, category.trim());
-                let brand = code_of(&mut self.brand_codes, &mut self.brands, brand.trim());
                 let c = self.products.len() as u32;
                 self.products.push(Product { id: product_id, category, brand });
                 self.product_codes.insert(product_id, c);
@@ -204,29 +260,10 @@ impl EventFrameBuilder {
     }
 
     /// Orders rows by session, then time: a counting sort on the dense session codes (linear)
-    /// and a sort of each (short) session by time.
+    /// and a stable sort of each (short) session by time, so events in the same second keep
+    /// their file order (view before cart).
     pub fn finish(self) -> EventFrame {
-        let n = self.time.len();
-        let session_count = self.sessions.len();
-        let mut session_start = vec![0u32; session_count + 1];
-        for &s in &self.session {
-            session_start[s as usize + 1] += 1;
-        }
-        for s in 0..session_count {
-            session_start[s + 1] += session_start[s];
-        }
-        let mut next = session_start.clone();
-        let mut order = vec![0u32; n];
-        for (row, &s) in self.session.iter().enumerate() {
-            order[next[s as usize] as usize] = row as u32;
-            next[s as usize] += 1;
-        }
-        drop(next);
-        for s in 0..session_count {
-            let run = &mut order[session_start[s] as usize..session_start[s + 1] as usize];
-            // Stable: events with the same second keep their file order (view before cart).
-            run.sort_by_key(|&row| self.time[row as usize]);
-        }
+        let Runs { starts: session_start, order } = group_rows(&self.session, self.sessions.len(), &self.time);
         fn permute<T: Copy>(values: Vec<T>, order: &[u32]) -> Vec<T> {
             order.iter().map(|&i| values[i as usize]).collect()
         }
@@ -234,6 +271,8 @@ impl EventFrameBuilder {
             time: permute(self.time, &order),
             kind: permute(self.kind, &order),
             product: permute(self.product, &order),
+            category: permute(self.category, &order),
+            brand: permute(self.brand, &order),
             user: permute(self.user, &order),
             price: permute(self.price, &order),
             session_start,
@@ -242,6 +281,8 @@ impl EventFrameBuilder {
             products: self.products,
             categories: self.categories,
             brands: self.brands,
+            user_runs: Default::default(),
+            tops: Default::default(),
         }
     }
 }
@@ -290,14 +331,45 @@ impl EventFrame {
         code.split('.').next().unwrap_or("")
     }
 
+    /// (top-level code of each category code, top-level names); code 0 is "no category".
+    pub fn top_categories(&self) -> &(Vec<u32>, Vec<String>) {
+        self.tops.get_or_init(|| {
+            let mut names: Vec<String> = vec![String::new()];
+            let codes = self
+                .categories
+                .iter()
+                .map(|c| {
+                    let top = c.split('.').next().unwrap_or("");
+                    match names.iter().position(|n| n == top) {
+                        Some(i) => i as u32,
+                        None => {
+                            names.push(top.to_string());
+                            (names.len() - 1) as u32
+                        }
+                    }
+                })
+                .collect();
+            (codes, names)
+        })
+    }
+
+    /// Rows grouped by user, each user's rows in time order (built once, on first use).
+    pub fn user_runs(&self) -> &Runs {
+        self.user_runs.get_or_init(|| group_rows(&self.user, self.users.len(), &self.time))
+    }
+
+    pub fn kind_code(&self, row: usize) -> u8 {
+        self.kind[row]
+    }
+
     /// Reads every event of the workspace. Progress is reported in rows.
     pub fn load(conn: &Connection, ctx: &JobContext) -> Result<Self, EventFrameError> {
         let total: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
         ctx.set_total(total as u64);
         ctx.set_message("loading events");
         let mut builder = EventFrameBuilder::new();
-        let mut stmt = conn
-            .prepare("SELECT event_time, event_type, product_id, category_code, brand, price, user_id, user_session FROM events")?;
+        let mut stmt =
+            conn.prepare("SELECT event_time, event_type, product_id, category_code, brand, price, user_id, user_session FROM events")?;
         let mut rows = stmt.query([])?;
         let mut n = 0u64;
         while let Some(row) = rows.next()? {
@@ -350,9 +422,9 @@ impl EventFrame {
         ];
         let mut builder = EventFrameBuilder::new();
         let mut record = csv::ByteRecord::new();
-        let text = |record: &csv::ByteRecord, i: usize| -> &str {
+        fn text(record: &csv::ByteRecord, i: usize) -> &str {
             record.get(i).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
-        };
+        }
         let int = |record: &csv::ByteRecord, i: usize| -> Option<i64> { text(record, i).trim().parse().ok() };
         let mut n = 0u64;
         while reader.read_byte_record(&mut record).map_err(|e| file_error(e.to_string()))? {
@@ -361,11 +433,9 @@ impl EventFrame {
                 ctx.check()?;
                 ctx.set_done(record.position().map_or(0, |p| p.byte()));
             }
-            let (Some(time), Some(product), Some(user)) = (
-                record.get(columns[0]).and_then(parse_timestamp),
-                int(&record, columns[2]),
-                int(&record, columns[6]),
-            ) else {
+            let (Some(time), Some(product), Some(user)) =
+                (record.get(columns[0]).and_then(parse_timestamp), int(&record, columns[2]), int(&record, columns[6]))
+            else {
                 continue;
             };
             let session = text(&record, columns[7]);
@@ -392,7 +462,12 @@ impl EventFrame {
         let strings = |v: &[String]| v.iter().map(|s| s.capacity() + 24).sum::<usize>();
         self.time.capacity() * 8
             + self.kind.capacity()
-            + (self.product.capacity() + self.user.capacity() + self.session_start.capacity()) * 4
+            + (self.product.capacity()
+                + self.category.capacity()
+                + self.brand.capacity()
+                + self.user.capacity()
+                + self.session_start.capacity())
+                * 4
             + self.price.capacity() * 4
             + strings(&self.sessions)
             + self.users.capacity() * 8
@@ -408,7 +483,8 @@ mod tests {
 
     #[test]
     fn timestamps_parse_like_chrono() {
-        for text in ["2019-10-01 00:00:00 UTC", "1970-01-01 00:00:00", "2000-02-29 23:59:59", "1969-12-31 23:59:59", "2024-12-31 12:34:56"] {
+        for text in ["2019-10-01 00:00:00 UTC", "1970-01-01 00:00:00", "2000-02-29 23:59:59", "1969-12-31 23:59:59", "2024-12-31 12:34:56"]
+        {
             let want = chrono::NaiveDateTime::parse_from_str(&text[..19], "%Y-%m-%d %H:%M:%S").unwrap().and_utc().timestamp();
             assert_eq!(parse_timestamp(text.as_bytes()), Some(want), "{text}");
         }

@@ -1,10 +1,14 @@
 //! Analytics: pure functions from workspace data to result types. Nothing here knows about egui;
 //! the panels and the CLI render the same results.
 
+pub mod carts;
 pub mod clusters;
 pub mod clv;
 pub mod cohorts;
 pub mod customers;
+pub mod event_frame;
+pub mod forecast;
+pub mod funnel;
 pub mod order_frame;
 pub mod overview;
 pub mod rfm;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod customers;
+mod events;
 
 use crate::analytics::clv::ClvSettings;
 use crate::analytics::Filters;
@@ -128,6 +129,79 @@ pub enum Command {
         #[arg(long, hide = true)]
         print_peak_rss: bool,
     },
+    /// Conversion funnel over events: each step's count and conversion.
+    Funnel {
+        workspace: PathBuf,
+        #[command(flatten)]
+        filters: FilterArgs,
+        /// Steps in order, comma-separated: view, cart, remove_from_cart, purchase.
+        #[arg(long, default_value = "view,cart,purchase")]
+        steps: String,
+        /// Count users instead of sessions.
+        #[arg(long)]
+        users: bool,
+        /// Conversion window: session, or hours/days such as 4h or 2d (from the first step).
+        #[arg(long, default_value = "session")]
+        window: String,
+        /// Steps may happen in any order.
+        #[arg(long)]
+        any_order: bool,
+        /// Breakdown written with --out: category, category-code, brand, product, price-band.
+        #[arg(long, default_value = "category")]
+        breakdown: String,
+        /// The breakdown table (CSV).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Who dropped off after each step (CSV).
+        #[arg(long)]
+        dropped: Option<PathBuf>,
+    },
+    /// Abandoned carts: the retargeting list (one row per cart, with user id and session).
+    Abandoned {
+        workspace: PathBuf,
+        #[command(flatten)]
+        filters: FilterArgs,
+        /// Minutes without events after which a session has ended.
+        #[arg(long, default_value_t = 30.0)]
+        expiry: f64,
+        /// Carts worth at least this get the coupon; others get free shipping.
+        #[arg(long, default_value_t = 100.0)]
+        coupon_threshold: f64,
+        /// Coupon size in percent.
+        #[arg(long, default_value_t = 10)]
+        coupon: u32,
+        /// Leave out users who bought later in another session.
+        #[arg(long)]
+        exclude_bought_later: bool,
+        /// The moment to judge expiry at, "YYYY-MM-DD HH:MM:SS" UTC (default: the last event).
+        #[arg(long)]
+        now: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Demand forecast per product for the next 7 days, with its backtest against "same as last week".
+    Forecast {
+        workspace: PathBuf,
+        #[command(flatten)]
+        filters: FilterArgs,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Live mode: follow a growing events CSV (or a folder of them), append new rows every few
+    /// seconds and print the funnel, new sales and newly abandoned carts.
+    Watch {
+        workspace: PathBuf,
+        file: PathBuf,
+        /// Seconds between polls.
+        #[arg(long, default_value_t = 2.0)]
+        interval: f64,
+        /// Minutes without events after which a session has ended.
+        #[arg(long, default_value_t = 30.0)]
+        expiry: f64,
+        /// Stop after this many seconds (default: run until stopped).
+        #[arg(long)]
+        seconds: Option<f64>,
+    },
     /// Run a read-only SQL query and print the result as CSV.
     Query { workspace: PathBuf, sql: String },
     /// List a workspace's tables with row counts, and its import history.
@@ -236,6 +310,37 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
                 }
             }
             result
+        }
+        Some(Command::Funnel { workspace, filters, steps, users, window, any_order, breakdown, out, dropped }) => {
+            let args = events::FunnelArgs {
+                steps: &steps,
+                by_users: users,
+                window: &window,
+                any_order,
+                breakdown: Some(breakdown.as_str()),
+                out: out.as_deref(),
+                dropped: dropped.as_deref(),
+            };
+            events::funnel(&workspace, &filters.into(), &args)
+        }
+        Some(Command::Abandoned { workspace, filters, expiry, coupon_threshold, coupon, exclude_bought_later, now, out }) => {
+            let now = now
+                .map(|t| {
+                    crate::analytics::event_frame::parse_timestamp(t.as_bytes())
+                        .ok_or_else(|| CliError(format!("--now '{t}' is not YYYY-MM-DD HH:MM:SS")))
+                })
+                .transpose()?;
+            let settings = crate::analytics::carts::CartSettings {
+                expiry_minutes: expiry,
+                coupon_threshold,
+                coupon_percent: coupon,
+                exclude_bought_later,
+            };
+            events::abandoned(&workspace, &filters.into(), &settings, now, &out)
+        }
+        Some(Command::Forecast { workspace, filters, out }) => events::forecast(&workspace, &filters.into(), out.as_deref()),
+        Some(Command::Watch { workspace, file, interval, expiry, seconds }) => {
+            events::watch(&workspace, &file, Duration::from_secs_f64(interval.max(0.1)), expiry, seconds.map(Duration::from_secs_f64))
         }
         Some(Command::Query { workspace, sql }) => Ok(workspace::snapshot::query_to_csv(&workspace, &sql, std::io::stdout().lock())?),
         Some(Command::Info { workspace }) => info(&workspace),

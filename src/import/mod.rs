@@ -12,6 +12,7 @@ pub mod report;
 pub mod sniff;
 pub mod sources;
 pub mod values;
+pub mod watch;
 pub mod writer;
 
 use std::path::{Path, PathBuf};

@@ -120,8 +120,6 @@ impl BgNbdData {
 }
 
 impl LogLikelihood for BgNbdData {
-    const PARAMS: usize = 4;
-
     fn observations(&self) -> f64 {
         self.customers
     }

@@ -79,8 +79,6 @@ impl GammaGammaData {
 }
 
 impl LogLikelihood for GammaGammaData {
-    const PARAMS: usize = 3;
-
     fn observations(&self) -> f64 {
         self.customers.len() as f64
     }

@@ -9,8 +9,8 @@ use argmin::solver::quasinewton::LBFGS;
 
 /// A model's log-likelihood over its data, in natural parameters.
 pub trait LogLikelihood {
-    /// Parameter count.
-    const PARAMS: usize;
+    /// Whether every parameter is positive (then the search runs on their logarithms).
+    const POSITIVE: bool = true;
     /// Customers the likelihood sums over (to report the mean).
     fn observations(&self) -> f64;
     /// Σ log-likelihood and its gradient with respect to the natural parameters.
@@ -51,12 +51,23 @@ impl<M: LogLikelihood> Objective<'_, M> {
                 return (*cost, grad.clone());
             }
         }
-        let params: Vec<f64> = theta.iter().map(|t| t.clamp(-50.0, 50.0).exp()).collect();
+        let params = natural::<M>(theta);
         let (ll, grad) = self.model.value_and_gradient(&params);
         let n = self.model.observations().max(1.0);
         let mut cost = -ll / n + self.penalty * params.iter().map(|p| p * p).sum::<f64>();
-        // Chain rule for log-parameters: d/dθ = p · d/dp.
-        let mut gradient: Vec<f64> = params.iter().zip(&grad).map(|(p, g)| p * (-g / n + 2.0 * self.penalty * p)).collect();
+        let mut gradient: Vec<f64> = params
+            .iter()
+            .zip(&grad)
+            .map(|(p, g)| {
+                let d = -g / n + 2.0 * self.penalty * p;
+                // Chain rule for log-parameters: d/dθ = p · d/dp.
+                if M::POSITIVE {
+                    p * d
+                } else {
+                    d
+                }
+            })
+            .collect();
         if !cost.is_finite() {
             // Lets the line search back off instead of failing the fit.
             cost = f64::MAX;
@@ -83,10 +94,19 @@ impl<M: LogLikelihood> Gradient for Objective<'_, M> {
     }
 }
 
+/// Natural parameters from the searched ones.
+fn natural<M: LogLikelihood>(theta: &[f64]) -> Vec<f64> {
+    if M::POSITIVE {
+        theta.iter().map(|t| t.clamp(-50.0, 50.0).exp()).collect()
+    } else {
+        theta.to_vec()
+    }
+}
+
 /// Fits `model` from `start` (natural parameters).
 pub fn fit<M: LogLikelihood>(model: &M, start: &[f64], penalty: f64) -> Result<FitOutcome, String> {
     let objective = Objective { model, penalty, cache: RefCell::new(None) };
-    let theta0: Vec<f64> = start.iter().map(|p| p.ln()).collect();
+    let theta0: Vec<f64> = if M::POSITIVE { start.iter().map(|p| p.ln()).collect() } else { start.to_vec() };
     let linesearch = MoreThuenteLineSearch::new();
     let solver =
         LBFGS::new(linesearch, 10).with_tolerance_grad(1e-9).and_then(|s| s.with_tolerance_cost(1e-14)).map_err(|e| e.to_string())?;
@@ -104,9 +124,10 @@ pub fn fit<M: LogLikelihood>(model: &M, start: &[f64], penalty: f64) -> Result<F
             state.get_termination_status(),
             TerminationStatus::Terminated(TerminationReason::SolverConverged | TerminationReason::TargetCostReached)
         );
-    let params: Vec<f64> = theta.iter().map(|t| t.exp()).collect();
+    let params = natural::<M>(&theta);
     let log_likelihood = model.value_and_gradient(&params).0;
-    let at_boundary = theta.iter().enumerate().filter(|(_, t)| t.abs() >= LOG_BOUND).map(|(i, _)| i).collect();
+    let at_boundary =
+        if M::POSITIVE { theta.iter().enumerate().filter(|(_, t)| t.abs() >= LOG_BOUND).map(|(i, _)| i).collect() } else { Vec::new() };
     Ok(FitOutcome { params, log_likelihood, iterations: state.get_iter(), converged, at_boundary })
 }
 
@@ -114,7 +135,7 @@ pub fn fit<M: LogLikelihood>(model: &M, start: &[f64], penalty: f64) -> Result<F
 #[cfg(test)]
 pub fn assert_gradient<M: LogLikelihood>(model: &M, params: &[f64]) {
     let (_, grad) = model.value_and_gradient(params);
-    for i in 0..M::PARAMS {
+    for i in 0..params.len() {
         let h = 1e-6 * params[i];
         let mut up = params.to_vec();
         let mut down = params.to_vec();

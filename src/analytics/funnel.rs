@@ -1,0 +1,510 @@
+//! Conversion funnels over shop events (view → cart → purchase by default).
+//!
+//! Definitions (shown in the Funnel panel's help):
+//! - a *unit* is a session (default) or a user; events outside the date filter are ignored;
+//! - strict order: step 1 is the unit's first step-1 event; step k is reached by the first
+//!   step-k event at or after the time step k−1 was reached. Any order: step k is reached when
+//!   steps 1..k all occur, at any time;
+//! - window: the session (default), or N hours from the unit's first step-1 event;
+//! - counting users within sessions: a user reaches step k if any of their sessions does;
+//! - a breakdown runs the same funnel per (unit, value) — e.g. per session and brand — so a
+//!   session that viewed two brands enters the funnel once for each;
+//! - conversion from step 1 = count_k / count_1; from the previous step = count_k / count_{k−1}.
+
+use std::collections::HashMap;
+
+use super::event_frame::{EventFrame, EventKind};
+use super::Filters;
+use crate::jobs::{Cancelled, JobContext};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum CountBy {
+    Sessions,
+    Users,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Window {
+    Session,
+    Hours(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Dimension {
+    TopCategory,
+    Category,
+    Brand,
+    Product,
+    PriceBand,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 5] =
+        [Dimension::TopCategory, Dimension::Category, Dimension::Brand, Dimension::Product, Dimension::PriceBand];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Dimension::TopCategory => "category (top level)",
+            Dimension::Category => "category (full code)",
+            Dimension::Brand => "brand",
+            Dimension::Product => "product",
+            Dimension::PriceBand => "price band",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "category" | "top-category" => Some(Dimension::TopCategory),
+            "category-code" | "full-category" => Some(Dimension::Category),
+            "brand" => Some(Dimension::Brand),
+            "product" => Some(Dimension::Product),
+            "price" | "price-band" => Some(Dimension::PriceBand),
+            _ => None,
+        }
+    }
+}
+
+/// Upper bounds of the price bands (the last band is open).
+pub const PRICE_BANDS: [f32; 6] = [10.0, 25.0, 50.0, 100.0, 250.0, 500.0];
+
+pub fn price_band_label(band: usize) -> String {
+    match band {
+        0 => format!("under {}", PRICE_BANDS[0]),
+        b if b >= PRICE_BANDS.len() => format!("{} and over", PRICE_BANDS[PRICE_BANDS.len() - 1]),
+        b => format!("{}–{}", PRICE_BANDS[b - 1], PRICE_BANDS[b]),
+    }
+}
+
+fn price_band(price: f32) -> u32 {
+    PRICE_BANDS.iter().filter(|&&b| price >= b).count() as u32
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct FunnelSettings {
+    pub steps: Vec<EventKind>,
+    pub count_by: CountBy,
+    pub window: Window,
+    pub strict: bool,
+    pub breakdown: Option<Dimension>,
+}
+
+impl Default for FunnelSettings {
+    fn default() -> Self {
+        Self {
+            steps: vec![EventKind::View, EventKind::Cart, EventKind::Purchase],
+            count_by: CountBy::Sessions,
+            window: Window::Session,
+            strict: true,
+            breakdown: Some(Dimension::TopCategory),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepCount {
+    pub kind: EventKind,
+    pub count: u64,
+    /// Share of step 1, 0..=1.
+    pub from_first: f64,
+    /// Share of the previous step, 0..=1.
+    pub from_previous: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakdownRow {
+    pub key: String,
+    /// Units reaching each step.
+    pub counts: Vec<u64>,
+}
+
+impl BreakdownRow {
+    /// Conversion from the first step to the last, 0..=1.
+    pub fn conversion(&self) -> f64 {
+        match (self.counts.first(), self.counts.last()) {
+            (Some(&first), Some(&last)) if first > 0 => last as f64 / first as f64,
+            _ => 0.0,
+        }
+    }
+}
+
+/// Bins of the time from step 1 to the last step, for units that completed the funnel.
+pub const CONVERT_BINS: [(i64, &str); 8] = [
+    (60, "< 1 min"),
+    (300, "1–5 min"),
+    (900, "5–15 min"),
+    (3600, "15–60 min"),
+    (6 * 3600, "1–6 h"),
+    (86_400, "6–24 h"),
+    (7 * 86_400, "1–7 days"),
+    (i64::MAX, "> 7 days"),
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelResult {
+    pub settings: FunnelSettings,
+    pub steps: Vec<StepCount>,
+    pub breakdown: Vec<BreakdownRow>,
+    /// Per day (days since 1970-01-01) of entering step 1: units entering, units completing.
+    pub daily: Vec<(i64, u64, u64)>,
+    /// Completed units per [`CONVERT_BINS`] bin.
+    pub time_to_convert: Vec<u64>,
+    pub median_seconds_to_convert: Option<i64>,
+    /// For each step k (0-based) but the last: units that reached step k and no further,
+    /// as (user code, session code or `u32::MAX` when counting users, time of step 1).
+    pub dropped: Vec<Vec<(u32, u32, i64)>>,
+}
+
+/// How far one unit got: steps reached, when it entered step 1 and when it reached its last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Reach {
+    level: usize,
+    start: i64,
+    end: i64,
+}
+
+/// The funnel over one unit's events (`rows`, in time order).
+fn reach(frame: &EventFrame, rows: impl Iterator<Item = usize> + Clone, steps: &[u8], strict: bool, window: Option<i64>) -> Reach {
+    let Some(first) = rows.clone().find(|&r| frame.kind_code(r) == steps[0]) else {
+        return Reach { level: 0, start: 0, end: 0 };
+    };
+    let start = frame.time[first];
+    let limit = window.map_or(i64::MAX, |w| start.saturating_add(w));
+    let mut level = 1;
+    let mut end = start;
+    if strict {
+        for &step in &steps[1..] {
+            // The first event of this step at or after the previous step's time (not row):
+            // events in the same second count in either file order, as a SQL `>=` would.
+            match rows.clone().find(|&r| frame.kind_code(r) == step && frame.time[r] >= end && frame.time[r] <= limit) {
+                Some(r) => {
+                    end = frame.time[r];
+                    level += 1;
+                }
+                None => break,
+            }
+        }
+    } else {
+        let lower = window.map_or(i64::MIN, |w| start.saturating_sub(w));
+        for &step in &steps[1..] {
+            match rows
+                .clone()
+                .filter(|&r| frame.kind_code(r) == step && (lower..=limit).contains(&frame.time[r]))
+                .map(|r| frame.time[r])
+                .min()
+            {
+                Some(t) => {
+                    end = end.max(t);
+                    level += 1;
+                }
+                None => break,
+            }
+        }
+    }
+    Reach { level, start, end }
+}
+
+/// Partial sums from one slice of units.
+#[derive(Default)]
+struct Tally {
+    counts: Vec<u64>,
+    daily: HashMap<i64, (u64, u64)>,
+    convert_bins: Vec<u64>,
+    convert_seconds: Vec<i64>,
+    dropped: Vec<Vec<(u32, u32, i64)>>,
+    breakdown: HashMap<u32, Vec<u64>>,
+}
+
+impl Tally {
+    fn new(steps: usize) -> Self {
+        Self {
+            counts: vec![0; steps],
+            convert_bins: vec![0; CONVERT_BINS.len()],
+            dropped: vec![Vec::new(); steps.saturating_sub(1)],
+            ..Default::default()
+        }
+    }
+
+    fn add(&mut self, reach: Reach, steps: usize, user: u32, session: u32) {
+        if reach.level == 0 {
+            return;
+        }
+        for c in &mut self.counts[..reach.level] {
+            *c += 1;
+        }
+        let day = self.daily.entry(reach.start.div_euclid(86_400)).or_default();
+        day.0 += 1;
+        if reach.level == steps {
+            day.1 += 1;
+            let seconds = reach.end - reach.start;
+            let bin = CONVERT_BINS.iter().position(|&(upper, _)| seconds < upper).unwrap_or(CONVERT_BINS.len() - 1);
+            self.convert_bins[bin] += 1;
+            self.convert_seconds.push(seconds);
+        } else {
+            self.dropped[reach.level - 1].push((user, session, reach.start));
+        }
+    }
+
+    fn add_breakdown(&mut self, key: u32, level: usize, steps: usize) {
+        if level == 0 {
+            return;
+        }
+        let counts = self.breakdown.entry(key).or_insert_with(|| vec![0; steps]);
+        for c in &mut counts[..level] {
+            *c += 1;
+        }
+    }
+
+    fn merge(&mut self, other: Tally) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            *a += b;
+        }
+        for (day, (e, c)) in other.daily {
+            let d = self.daily.entry(day).or_default();
+            d.0 += e;
+            d.1 += c;
+        }
+        for (a, b) in self.convert_bins.iter_mut().zip(other.convert_bins) {
+            *a += b;
+        }
+        self.convert_seconds.extend(other.convert_seconds);
+        for (a, b) in self.dropped.iter_mut().zip(other.dropped) {
+            a.extend(b);
+        }
+        for (key, counts) in other.breakdown {
+            let mine = self.breakdown.entry(key).or_insert_with(|| vec![0; counts.len()]);
+            for (a, b) in mine.iter_mut().zip(counts) {
+                *a += b;
+            }
+        }
+    }
+}
+
+/// The breakdown key of a row.
+fn key_of(frame: &EventFrame, dimension: Dimension, row: usize) -> u32 {
+    match dimension {
+        Dimension::TopCategory => frame.top_categories().0[frame.category[row] as usize],
+        Dimension::Category => frame.category[row],
+        Dimension::Brand => frame.brand[row],
+        Dimension::Product => frame.product[row],
+        Dimension::PriceBand => price_band(frame.price[row]),
+    }
+}
+
+fn key_label(frame: &EventFrame, dimension: Dimension, key: u32) -> String {
+    let none = |s: &str| if s.is_empty() { "(none)".to_string() } else { s.to_string() };
+    match dimension {
+        Dimension::TopCategory => none(&frame.top_categories().1[key as usize]),
+        Dimension::Category => none(&frame.categories[key as usize]),
+        Dimension::Brand => none(&frame.brands[key as usize]),
+        Dimension::Product => frame.products[key as usize].id.to_string(),
+        Dimension::PriceBand => price_band_label(key as usize),
+    }
+}
+
+/// Funnels for units `range` (session codes, or user codes when counting users).
+fn tally_units(
+    frame: &EventFrame,
+    filters: &Filters,
+    settings: &FunnelSettings,
+    range: std::ops::Range<usize>,
+    ctx: &JobContext,
+) -> Result<Tally, Cancelled> {
+    let steps: Vec<u8> = settings.steps.iter().map(|&k| k as u8).collect();
+    let n_steps = steps.len();
+    let (from, to) = super::customers::time_bounds(filters);
+    let in_range = |r: &usize| (from..to).contains(&frame.time[*r]);
+    let window = match settings.window {
+        Window::Session => None,
+        Window::Hours(h) => Some(i64::from(h) * 3600),
+    };
+    let mut tally = Tally::new(n_steps);
+    let mut keyed: Vec<(u32, u32)> = Vec::new();
+    let mut breakdown_unit = |tally: &mut Tally, rows: &mut dyn Iterator<Item = usize>| {
+        let Some(dimension) = settings.breakdown else { return };
+        keyed.clear();
+        keyed.extend(rows.map(|r| (key_of(frame, dimension, r), r as u32)));
+        // Stable: each key's rows stay in time order.
+        keyed.sort_by_key(|&(k, _)| k);
+        let mut i = 0;
+        while i < keyed.len() {
+            let key = keyed[i].0;
+            let j = keyed[i..].iter().position(|&(k, _)| k != key).map_or(keyed.len(), |p| i + p);
+            let level = reach(frame, keyed[i..j].iter().map(|&(_, r)| r as usize), &steps, settings.strict, window).level;
+            tally.add_breakdown(key, level, n_steps);
+            i = j;
+        }
+    };
+    match settings.count_by {
+        CountBy::Sessions => {
+            for s in range {
+                if s % 65_536 == 0 {
+                    ctx.check()?;
+                }
+                let rows = frame.session_rows(s).filter(in_range);
+                let r = reach(frame, rows.clone(), &steps, settings.strict, window);
+                let user = frame.session_rows(s).next().map_or(0, |row| frame.user[row]);
+                tally.add(r, n_steps, user, s as u32);
+                breakdown_unit(&mut tally, &mut rows.clone());
+            }
+        }
+        CountBy::Users => {
+            let runs = frame.user_runs();
+            for u in range {
+                if u % 65_536 == 0 {
+                    ctx.check()?;
+                }
+                let user_rows = runs.rows(u);
+                let rows = user_rows.iter().map(|&r| r as usize).filter(in_range);
+                let best = match settings.window {
+                    // Within sessions: the user's best session (the earliest among equals).
+                    Window::Session => {
+                        let mut best = Reach { level: 0, start: 0, end: 0 };
+                        let mut sessions: Vec<usize> = rows.clone().map(|r| frame.session_of_row(r)).collect();
+                        sessions.sort_unstable();
+                        sessions.dedup();
+                        for s in sessions {
+                            let r = reach(frame, frame.session_rows(s).filter(in_range), &steps, settings.strict, None);
+                            if r.level > best.level || (r.level == best.level && r.level > 0 && r.start < best.start) {
+                                best = r;
+                            }
+                        }
+                        best
+                    }
+                    Window::Hours(_) => reach(frame, rows.clone(), &steps, settings.strict, window),
+                };
+                tally.add(best, n_steps, u as u32, u32::MAX);
+                breakdown_unit(&mut tally, &mut rows.clone());
+            }
+        }
+    }
+    Ok(tally)
+}
+
+pub fn compute(frame: &EventFrame, filters: &Filters, settings: &FunnelSettings, ctx: &JobContext) -> Result<FunnelResult, Cancelled> {
+    let n_steps = settings.steps.len().max(1);
+    let units = match settings.count_by {
+        CountBy::Sessions => frame.session_count(),
+        CountBy::Users => {
+            // Build the user order before splitting the work, not inside each part.
+            frame.user_runs();
+            frame.users.len()
+        }
+    };
+    if settings.breakdown == Some(Dimension::TopCategory) {
+        frame.top_categories();
+    }
+    if settings.steps.is_empty() {
+        return Ok(FunnelResult {
+            settings: settings.clone(),
+            steps: Vec::new(),
+            breakdown: Vec::new(),
+            daily: Vec::new(),
+            time_to_convert: vec![0; CONVERT_BINS.len()],
+            median_seconds_to_convert: None,
+            dropped: Vec::new(),
+        });
+    }
+    let parts = crate::jobs::parallel_ranges(units, |range| tally_units(frame, filters, settings, range, ctx));
+    let mut tally = Tally::new(n_steps);
+    for part in parts {
+        tally.merge(part?);
+    }
+    let first = tally.counts.first().copied().unwrap_or(0);
+    let steps = settings
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(k, &kind)| {
+            let count = tally.counts[k];
+            let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+            StepCount {
+                kind,
+                count,
+                from_first: ratio(count, first),
+                from_previous: if k == 0 { 1.0 } else { ratio(count, tally.counts[k - 1]) },
+            }
+        })
+        .collect();
+    let mut breakdown: Vec<BreakdownRow> = match settings.breakdown {
+        Some(dimension) => {
+            tally.breakdown.into_iter().map(|(key, counts)| BreakdownRow { key: key_label(frame, dimension, key), counts }).collect()
+        }
+        None => Vec::new(),
+    };
+    breakdown.sort_by(|a, b| b.counts[0].cmp(&a.counts[0]).then_with(|| a.key.cmp(&b.key)));
+    let mut daily: Vec<(i64, u64, u64)> = tally.daily.into_iter().map(|(d, (e, c))| (d, e, c)).collect();
+    daily.sort_unstable();
+    let median = if tally.convert_seconds.is_empty() {
+        None
+    } else {
+        let mid = tally.convert_seconds.len() / 2;
+        Some(*tally.convert_seconds.select_nth_unstable(mid).1)
+    };
+    for list in &mut tally.dropped {
+        list.sort_unstable_by_key(|&(_, _, t)| t);
+    }
+    Ok(FunnelResult {
+        settings: settings.clone(),
+        steps,
+        breakdown,
+        daily,
+        time_to_convert: tally.convert_bins,
+        median_seconds_to_convert: median,
+        dropped: tally.dropped,
+    })
+}
+
+/// Step counts and conversions as exported / printed.
+pub fn steps_table(result: &FunnelResult) -> crate::analytics::Table {
+    let header = ["step", "event", "count", "conversion_from_first", "conversion_from_previous"].map(String::from).to_vec();
+    let rows = result
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            vec![
+                (i + 1).to_string(),
+                s.kind.name().to_string(),
+                s.count.to_string(),
+                format!("{:.4}", s.from_first),
+                format!("{:.4}", s.from_previous),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+pub fn breakdown_table(result: &FunnelResult) -> crate::analytics::Table {
+    let mut header = vec![result.settings.breakdown.map_or("key", |d| d.label()).to_string()];
+    header.extend(result.settings.steps.iter().map(|k| k.name().to_string()));
+    header.push("conversion".into());
+    let rows = result
+        .breakdown
+        .iter()
+        .map(|r| {
+            let mut row = vec![r.key.clone()];
+            row.extend(r.counts.iter().map(u64::to_string));
+            row.push(format!("{:.4}", r.conversion()));
+            row
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Units that stopped after each step: who to look at, or to retarget.
+pub fn dropped_table(frame: &EventFrame, result: &FunnelResult) -> crate::analytics::Table {
+    let header = ["reached_step", "did_not_reach", "user_id", "user_session", "entered_at"].map(String::from).to_vec();
+    let mut rows = Vec::new();
+    for (k, list) in result.dropped.iter().enumerate() {
+        for &(user, session, start) in list {
+            rows.push(vec![
+                result.steps[k].kind.name().to_string(),
+                result.steps[k + 1].kind.name().to_string(),
+                frame.users[user as usize].to_string(),
+                frame.sessions.get(session as usize).cloned().unwrap_or_default(),
+                super::customers::format_time(start),
+            ]);
+        }
+    }
+    (header, rows)
+}

@@ -1,0 +1,231 @@
+//! `shoplens funnel | abandoned | forecast | watch`: the Funnel panel, headless.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::{wait_with_progress, CliError};
+use crate::analytics::carts::{self, CartSettings};
+use crate::analytics::customers::format_time;
+use crate::analytics::event_frame::{EventFrame, EventKind};
+use crate::analytics::funnel::{self, CountBy, Dimension, FunnelSettings, Window};
+use crate::analytics::{forecast, write_csv, Filters};
+use crate::jobs::{Job, JobContext};
+use crate::workspace::{self, Workspace};
+
+pub fn load_events(path: &Path) -> Result<EventFrame, CliError> {
+    let path = path.to_path_buf();
+    let job = Job::spawn("load events", move |ctx| {
+        let conn = workspace::open_read_only(&path).map_err(|e| e.to_string())?;
+        EventFrame::load(&conn, ctx).map_err(|e| e.to_string())
+    });
+    Ok(wait_with_progress(job)??)
+}
+
+/// `view,cart,purchase` → steps.
+pub fn parse_steps(text: &str) -> Result<Vec<EventKind>, CliError> {
+    text.split(',')
+        .map(|s| match EventKind::parse(s.trim().as_bytes()) {
+            EventKind::Other => Err(CliError(format!("unknown step '{s}' (use view, cart, remove_from_cart, purchase)"))),
+            kind => Ok(kind),
+        })
+        .collect()
+}
+
+/// `session`, `4h`, `2d`.
+pub fn parse_window(text: &str) -> Result<Window, CliError> {
+    let bad = || CliError(format!("unknown window '{text}' (use session, or hours/days such as 4h or 2d)"));
+    match text {
+        "session" => Ok(Window::Session),
+        t if t.ends_with('h') => t[..t.len() - 1].parse().map(Window::Hours).map_err(|_| bad()),
+        t if t.ends_with('d') => t[..t.len() - 1].parse::<u32>().map(|d| Window::Hours(d * 24)).map_err(|_| bad()),
+        _ => Err(bad()),
+    }
+}
+
+pub struct FunnelArgs<'a> {
+    pub steps: &'a str,
+    pub by_users: bool,
+    pub window: &'a str,
+    pub any_order: bool,
+    pub breakdown: Option<&'a str>,
+    pub out: Option<&'a Path>,
+    pub dropped: Option<&'a Path>,
+}
+
+pub fn funnel(path: &Path, filters: &Filters, args: &FunnelArgs<'_>) -> Result<(), CliError> {
+    let breakdown = args
+        .breakdown
+        .map(|b| {
+            Dimension::parse(b)
+                .ok_or_else(|| CliError(format!("unknown breakdown '{b}' (use category, category-code, brand, product, price-band)")))
+        })
+        .transpose()?;
+    let settings = FunnelSettings {
+        steps: parse_steps(args.steps)?,
+        count_by: if args.by_users { CountBy::Users } else { CountBy::Sessions },
+        window: parse_window(args.window)?,
+        strict: !args.any_order,
+        breakdown,
+    };
+    let frame = load_events(path)?;
+    let result = funnel::compute(&frame, filters, &settings, &JobContext::detached()).map_err(|e| CliError(e.to_string()))?;
+    let mut out = std::io::stdout().lock();
+    let unit = if args.by_users { "users" } else { "sessions" };
+    writeln!(out, "step  event             {unit:>12}  from step 1  from previous")?;
+    for (i, s) in result.steps.iter().enumerate() {
+        writeln!(
+            out,
+            "{:<5} {:<16} {:>12}  {:>10.2}%  {:>12.2}%",
+            i + 1,
+            s.kind.name(),
+            s.count,
+            s.from_first * 100.0,
+            s.from_previous * 100.0
+        )?;
+    }
+    if let Some(median) = result.median_seconds_to_convert {
+        writeln!(out, "median time from step 1 to the last step: {}", human_duration(median))?;
+    }
+    if let Some(file) = args.out {
+        let (header, rows) = funnel::breakdown_table(&result);
+        let n = write_csv(file, &header, rows)?;
+        eprintln!("wrote {n} breakdown rows to {}", file.display());
+    }
+    if let Some(file) = args.dropped {
+        let (header, rows) = funnel::dropped_table(&frame, &result);
+        let n = write_csv(file, &header, rows)?;
+        eprintln!("wrote {n} drop-offs to {}", file.display());
+    }
+    Ok(())
+}
+
+pub fn human_duration(seconds: i64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{:.0} min", s as f64 / 60.0),
+        s if s < 172_800 => format!("{:.1} h", s as f64 / 3600.0),
+        s => format!("{:.1} days", s as f64 / 86_400.0),
+    }
+}
+
+pub fn abandoned(path: &Path, filters: &Filters, settings: &CartSettings, now: Option<i64>, out: &Path) -> Result<(), CliError> {
+    let frame = load_events(path)?;
+    let result = carts::compute(&frame, filters, settings, now);
+    println!(
+        "as of {}: {} carts in ended sessions, {} abandoned ({:.1}%), {:.2} left in carts, {} sessions still open",
+        format_time(result.now),
+        result.carts,
+        result.abandoned,
+        result.rate() * 100.0,
+        result.value_left,
+        result.open
+    );
+    let (header, rows) = carts::retargeting_table(&frame, &result);
+    let n = write_csv(out, &header, rows)?;
+    eprintln!("wrote {n} abandoned carts to {}", out.display());
+    Ok(())
+}
+
+pub fn forecast(path: &Path, filters: &Filters, out: Option<&Path>) -> Result<(), CliError> {
+    let frame = load_events(path)?;
+    let result = forecast::compute(&frame, filters).map_err(CliError)?;
+    match &result.backtest {
+        Some(b) => println!(
+            "backtest on the last week ({} products): mean absolute error {:.3} (model) vs {:.3} (same as the week before), lift {:+.1}%",
+            b.products,
+            b.model_mae,
+            b.naive_mae,
+            b.lift() * 100.0
+        ),
+        None => println!("backtest: not enough history"),
+    }
+    if let Some(note) = &result.note {
+        println!("note: {note}");
+    }
+    println!("rising products (forecast vs last week):");
+    for p in result.rising(10) {
+        println!("  {}  last week {}  forecast {:.1}", frame.products[p.product as usize].id, p.last_week, p.forecast);
+    }
+    if let Some(file) = out {
+        let (header, rows) = forecast::forecast_table(&frame, &result);
+        let n = write_csv(file, &header, rows)?;
+        eprintln!("wrote {n} products to {}", file.display());
+    }
+    Ok(())
+}
+
+/// Follows `file` (or a folder of CSV files), appending new events every `interval`, and prints
+/// what changed: rows appended, the funnel, newly abandoned carts and new sales per product.
+pub fn watch(path: &Path, file: &Path, interval: Duration, expiry_minutes: f64, stop_after: Option<Duration>) -> Result<(), CliError> {
+    let mut ws = Workspace::open(path)?;
+    let mut watcher = crate::import::watch::Watcher::new(file);
+    let started = Instant::now();
+    let settings = CartSettings { expiry_minutes, ..CartSettings::default() };
+    let mut reported: HashSet<u32> = HashSet::new();
+    let mut sold: HashMap<i64, u64> = HashMap::new();
+    let mut first = true;
+    let mut frame = EventFrame::empty();
+    let mut out = std::io::stdout();
+    writeln!(out, "watching {} (every {:.0?}; Ctrl+C stops)", file.display(), interval)?;
+    loop {
+        let appended = watcher.poll(ws.conn_mut())?;
+        if appended.rows > 0 || first {
+            let conn = workspace::open_read_only(path)?;
+            frame = EventFrame::load(&conn, &JobContext::detached()).map_err(|e| CliError(e.to_string()))?;
+        }
+        if appended.rows > 0 || appended.rejected > 0 {
+            writeln!(out, "+{} events ({} rejected), {} in the workspace", appended.rows, appended.rejected, frame.len())?;
+            let result = funnel::compute(
+                &frame,
+                &Filters::default(),
+                &FunnelSettings { breakdown: None, ..Default::default() },
+                &JobContext::detached(),
+            )
+            .map_err(|e| CliError(e.to_string()))?;
+            let steps: Vec<String> = result.steps.iter().map(|s| format!("{} {}", s.kind.name(), s.count)).collect();
+            writeln!(out, "funnel (sessions): {}", steps.join(" -> "))?;
+            let mut purchases: HashMap<i64, u64> = HashMap::new();
+            for row in 0..frame.len() {
+                if frame.kind(row) == EventKind::Purchase {
+                    *purchases.entry(frame.products[frame.product[row] as usize].id).or_default() += 1;
+                }
+            }
+            let mut changed: Vec<(i64, u64)> = purchases.iter().filter(|(p, n)| sold.get(p) != Some(n)).map(|(&p, &n)| (p, n)).collect();
+            changed.sort_unstable();
+            for (product, n) in changed {
+                writeln!(out, "sold: product {product}: {n} purchases (+{})", n - sold.get(&product).copied().unwrap_or(0))?;
+            }
+            sold = purchases;
+        }
+        // Sessions expire as time passes, with or without new rows: now is the wall clock, or the
+        // newest event if the file's clock is ahead of ours.
+        let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        let now = frame.time_span().map_or(wall, |(_, last)| last.max(wall));
+        let carts = carts::compute(&frame, &Filters::default(), &settings, Some(now));
+        for cart in carts.list.iter().rev() {
+            if reported.insert(cart.session) {
+                writeln!(
+                    out,
+                    "abandoned: user {} session {} expired {} contact by {} value {:.2} offer {}",
+                    frame.users[cart.user as usize],
+                    frame.sessions[cart.session as usize],
+                    format_time(cart.expired_at),
+                    format_time(cart.contact_by()),
+                    cart.value,
+                    cart.offer(&settings)
+                )?;
+            }
+        }
+        out.flush()?;
+        first = false;
+        if stop_after.is_some_and(|limit| started.elapsed() >= limit) {
+            break;
+        }
+        std::thread::sleep(interval);
+    }
+    watcher.finish(ws.conn())?;
+    writeln!(out, "stopped; {} events appended", watcher.rows_loaded())?;
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! Funnel, abandonment and forecast against independent SQL over the same workspace, on the
+//! REES46 samples in testdata and on generated events; the in-memory CSV reader against the
+//! workspace copy; live mode with a writer process appending to a file.
+
+use std::path::{Path, PathBuf};
+
+use shoplens::analytics::carts::{self, CartSettings};
+use shoplens::analytics::event_frame::{EventFrame, EventKind};
+use shoplens::analytics::funnel::{self, CountBy, Dimension, FunnelSettings, Window};
+use shoplens::analytics::{forecast, Filters};
+use shoplens::import::{self, ImportOptions};
+use shoplens::jobs::JobContext;
+use shoplens::workspace::Workspace;
+
+fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name)
+}
+
+/// A workspace with both REES46 samples and `generated` synthetic events.
+fn workspace(generated: u64) -> (tempfile::TempDir, Workspace) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(&dir.path().join("events.shoplens")).unwrap();
+    let mut files = vec![testdata("rees46_2019-Oct_head.csv"), testdata("rees46_cosmetics_2022-10_head.csv")];
+    if generated > 0 {
+        let file = dir.path().join("generated.csv");
+        shoplens::generate::write_events(std::fs::File::create(&file).unwrap(), generated, 11).unwrap();
+        files.push(file);
+    }
+    for file in files {
+        import::import_file(&mut ws, &file, &ImportOptions::default(), &JobContext::detached()).unwrap();
+    }
+    (dir, ws)
+}
+
+fn count(ws: &Workspace, sql: &str) -> u64 {
+    ws.conn().query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64
+}
+
+/// The strict view → cart → purchase funnel in SQL: per unit, the first view, then the first
+/// cart at or after it, then the first purchase at or after that. `unit` is the grouping
+/// column(s); `window` an optional extra condition on a step's time `e.event_time` relative to
+/// the first view `v.t0`.
+fn sql_funnel(ws: &Workspace, unit: &str, window: &str) -> [u64; 3] {
+    let sql = format!(
+        "WITH v AS (SELECT {unit} AS u, min(event_time) AS t, min(event_time) AS t0 FROM events WHERE event_type = 'view' GROUP BY {unit}),
+              c AS (SELECT v.u, min(e.event_time) AS t, v.t0 FROM v JOIN events e ON ({unit_e}) = v.u
+                    WHERE e.event_type = 'cart' AND e.event_time >= v.t {window} GROUP BY v.u),
+              p AS (SELECT c.u, min(e.event_time) AS t FROM c JOIN events e ON ({unit_e}) = c.u
+                    WHERE e.event_type = 'purchase' AND e.event_time >= c.t {window_c} GROUP BY c.u)
+         SELECT (SELECT count(*) FROM v), (SELECT count(*) FROM c), (SELECT count(*) FROM p)",
+        unit_e = unit.replace("user_session", "e.user_session").replace("user_id", "e.user_id").replace("brand", "e.brand"),
+        window_c = window.replace("v.t0", "c.t0"),
+    );
+    ws.conn().query_row(&sql, [], |r| Ok([r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64])).unwrap()
+}
+
+fn counts(result: &funnel::FunnelResult) -> Vec<u64> {
+    result.steps.iter().map(|s| s.count).collect()
+}
+
+#[test]
+fn funnel_counts_equal_sql() {
+    let (_dir, ws) = workspace(30_000);
+    let frame = EventFrame::load(ws.conn(), &JobContext::detached()).unwrap();
+    assert_eq!(frame.len() as u64, count(&ws, "SELECT count(*) FROM events"));
+    let ctx = JobContext::detached();
+
+    // Sessions, strict, within the session.
+    let settings = FunnelSettings { breakdown: Some(Dimension::Brand), ..FunnelSettings::default() };
+    let result = funnel::compute(&frame, &Filters::default(), &settings, &ctx).unwrap();
+    let want = sql_funnel(&ws, "user_session", "");
+    assert_eq!(counts(&result), want);
+    assert!(want[2] > 100, "the data must exercise every step: {want:?}");
+
+    // The breakdown by brand: per (session, brand), as SQL groups it.
+    let by_brand = sql_funnel(&ws, "user_session || '|' || coalesce(brand, '')", "");
+    let total: Vec<u64> = (0..3).map(|k| result.breakdown.iter().map(|r| r.counts[k]).sum()).collect();
+    assert_eq!(total, by_brand);
+
+    // Users, strict, any time (a 1000-day window), and sessions with a one-hour window. SQL
+    // times are text; julianday turns them into days.
+    let users = FunnelSettings { count_by: CountBy::Users, window: Window::Hours(24_000), breakdown: None, ..FunnelSettings::default() };
+    assert_eq!(counts(&funnel::compute(&frame, &Filters::default(), &users, &ctx).unwrap()), sql_funnel(&ws, "user_id", ""));
+    let hour = FunnelSettings { window: Window::Hours(1), breakdown: None, ..FunnelSettings::default() };
+    assert_eq!(
+        counts(&funnel::compute(&frame, &Filters::default(), &hour, &ctx).unwrap()),
+        sql_funnel(&ws, "user_session", "AND (julianday(e.event_time) - julianday(v.t0)) * 86400 <= 3600")
+    );
+
+    // Any order, sessions: step k counts sessions having all of the first k event types.
+    let any = FunnelSettings { strict: false, breakdown: None, ..FunnelSettings::default() };
+    let any_counts = counts(&funnel::compute(&frame, &Filters::default(), &any, &ctx).unwrap());
+    let has = |types: &str| {
+        count(
+            &ws,
+            &format!(
+                "SELECT count(*) FROM (SELECT user_session FROM events WHERE event_type IN ({types}) GROUP BY user_session
+                 HAVING count(DISTINCT event_type) = {})",
+                types.split(',').count()
+            ),
+        )
+    };
+    assert_eq!(any_counts, [has("'view'"), has("'view','cart'"), has("'view','cart','purchase'")]);
+
+    // Users counted within sessions: a user reaches a step if any of their sessions does.
+    let users_in_sessions = FunnelSettings { count_by: CountBy::Users, breakdown: None, ..FunnelSettings::default() };
+    let got = counts(&funnel::compute(&frame, &Filters::default(), &users_in_sessions, &ctx).unwrap());
+    let sql = "WITH v AS (SELECT user_session AS s, user_id AS u, min(event_time) AS t FROM events WHERE event_type = 'view' GROUP BY 1, 2),
+                    c AS (SELECT v.s, v.u, min(e.event_time) AS t FROM v JOIN events e ON e.user_session = v.s AND e.event_type = 'cart' AND e.event_time >= v.t GROUP BY 1, 2),
+                    p AS (SELECT c.s, c.u FROM c JOIN events e ON e.user_session = c.s AND e.event_type = 'purchase' AND e.event_time >= c.t GROUP BY 1, 2)
+               SELECT (SELECT count(DISTINCT u) FROM v), (SELECT count(DISTINCT u) FROM c), (SELECT count(DISTINCT u) FROM p)";
+    let want: [u64; 3] =
+        ws.conn().query_row(sql, [], |r| Ok([r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64])).unwrap();
+    assert_eq!(got, want);
+
+    // Custom steps including remove_from_cart (the cosmetics sample has them).
+    let custom = FunnelSettings { steps: vec![EventKind::Cart, EventKind::RemoveFromCart], breakdown: None, ..FunnelSettings::default() };
+    let got = counts(&funnel::compute(&frame, &Filters::default(), &custom, &ctx).unwrap());
+    let sql = "WITH c AS (SELECT user_session AS s, min(event_time) AS t FROM events WHERE event_type = 'cart' GROUP BY 1)
+               SELECT (SELECT count(*) FROM c), (SELECT count(DISTINCT c.s) FROM c JOIN events e ON e.user_session = c.s
+                       AND e.event_type = 'remove_from_cart' AND e.event_time >= c.t)";
+    let want: [u64; 2] = ws.conn().query_row(sql, [], |r| Ok([r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64])).unwrap();
+    assert_eq!(got, want);
+}
+
+/// Reading the CSV straight into memory gives the same frame as importing it and loading the
+/// workspace copy.
+#[test]
+fn csv_fast_path_equals_the_workspace_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("e.csv");
+    shoplens::generate::write_events(std::fs::File::create(&file).unwrap(), 20_000, 5).unwrap();
+    let mut ws = Workspace::open(&dir.path().join("w.shoplens")).unwrap();
+    import::import_file(&mut ws, &file, &ImportOptions::default(), &JobContext::detached()).unwrap();
+    let from_db = EventFrame::load(ws.conn(), &JobContext::detached()).unwrap();
+    let from_csv = EventFrame::from_rees46_csv(&file, &JobContext::detached()).unwrap();
+    assert_eq!(from_csv.len(), from_db.len());
+    let settings = FunnelSettings::default();
+    let a = funnel::compute(&from_db, &Filters::default(), &settings, &JobContext::detached()).unwrap();
+    let b = funnel::compute(&from_csv, &Filters::default(), &settings, &JobContext::detached()).unwrap();
+    assert_eq!(a.steps, b.steps);
+    assert_eq!(a.breakdown, b.breakdown);
+}
+
+/// Abandonment on generated data (which never removes more than it added) against SQL: ended
+/// sessions with a cart, and those without a purchase whose cart still holds something.
+#[test]
+fn abandonment_equals_sql() {
+    let (_dir, ws) = workspace(30_000);
+    let frame = EventFrame::load(ws.conn(), &JobContext::detached()).unwrap();
+    let settings = CartSettings::default();
+    let result = carts::compute(&frame, &Filters::default(), &settings, None);
+    let ended = "(julianday((SELECT max(event_time) FROM events)) - julianday(max(event_time))) * 86400 >= 1800";
+    let carts_sql = format!(
+        "SELECT count(*) FROM (SELECT user_session FROM events GROUP BY user_session HAVING sum(event_type = 'cart') > 0 AND {ended})"
+    );
+    let abandoned_sql = format!(
+        "SELECT count(*) FROM (SELECT user_session FROM events GROUP BY user_session
+           HAVING sum(event_type = 'purchase') = 0 AND {ended}
+              AND user_session IN (SELECT user_session FROM events GROUP BY user_session, product_id
+                                   HAVING sum(event_type = 'cart') - sum(event_type = 'remove_from_cart') > 0))"
+    );
+    assert_eq!(result.carts, count(&ws, &carts_sql));
+    assert_eq!(result.abandoned, count(&ws, &abandoned_sql));
+    assert!(result.abandoned > 50);
+    // Every listed cart: user id and session present, contact 3 minutes after expiry.
+    let (header, rows) = carts::retargeting_table(&frame, &result);
+    assert_eq!(header[..4], ["user_id", "user_session", "expired_at", "contact_by"]);
+    assert_eq!(rows.len() as u64, result.abandoned);
+    assert!(rows.iter().all(|r| !r[0].is_empty() && !r[1].is_empty()));
+}
+
+#[test]
+fn forecast_backtest_is_reported_honestly() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("e.csv");
+    shoplens::generate::write_events(std::fs::File::create(&file).unwrap(), 150_000, 3).unwrap();
+    let frame = EventFrame::from_rees46_csv(&file, &JobContext::detached()).unwrap();
+    let result = forecast::compute(&frame, &Filters::default()).unwrap();
+    let backtest = result.backtest.as_ref().expect("a month of data is enough for a backtest");
+    // The naive error recomputed by hand from daily purchases: |week 1 − week 0| per product.
+    assert!(backtest.products > 100);
+    assert!(backtest.model_mae.is_finite() && backtest.naive_mae > 0.0);
+    assert_eq!(result.note.is_some(), !backtest.model_wins(), "a losing model must be said to lose");
+    assert!(result.products.iter().all(|p| p.forecast >= 0.0));
+
+    // Too little history: a note, no numbers.
+    let short = EventFrame::from_rees46_csv(&testdata("rees46_2019-Oct_head.csv"), &JobContext::detached()).unwrap();
+    let result = forecast::compute(&short, &Filters::default()).unwrap();
+    assert!(result.backtest.is_none() && result.products.is_empty());
+    assert!(result.note.unwrap().contains("at least 3 full weeks"));
+}
+
+/// Live mode: a writer process appends events (with a partial line mid-way) while
+/// `shoplens watch` runs; purchases show up in its sales lines and an abandoned cart appears
+/// after its (short) expiry.
+#[test]
+fn watch_follows_a_growing_file() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("live.csv");
+    let ws = dir.path().join("live.shoplens");
+    std::fs::write(&file, "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n").unwrap();
+    let watcher = Command::new(env!("CARGO_BIN_EXE_shoplens"))
+        .args(["watch", &ws.display().to_string(), &file.display().to_string(), "--interval", "0.5", "--expiry", "0.05", "--seconds", "9"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let now = || chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    let mut out = std::fs::OpenOptions::new().append(true).open(&file).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    // A buyer, and half of a line that only completes a second later.
+    write!(out, "{},view,42,1,a.b,acme,9.50,1,buyer\n{},purchase,42,1,a.b,acme,9.50,1,buyer\n{},cart,77,1,a.c,zed,", now(), now(), now())
+        .unwrap();
+    out.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    writeln!(out, "120.00,2,leaver").unwrap();
+    out.flush().unwrap();
+    let output = watcher.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("sold: product 42: 1 purchases (+1)"), "{stdout}");
+    assert!(stdout.contains("abandoned: user 2 session leaver"), "{stdout}");
+    assert!(stdout.contains("offer 10% coupon"), "{stdout}");
+    assert!(!stdout.contains("rejected), ") || stdout.contains("(0 rejected)"), "the partial line must wait, not be rejected: {stdout}");
+    let conn = shoplens::workspace::open_read_only(&ws).unwrap();
+    let n: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 3);
+}
