@@ -203,3 +203,45 @@ fn segments_and_customer_value_panels() {
     click_text(&harness, "RFM segments");
     wait_for(&mut harness, "CLV in the segment table", |h| !shows(h, "CLV columns fill in once"));
 }
+
+/// The Funnel panel on dropped events: step counts and the retargeting list equal the headless
+/// computations, the forecast shows its backtest, and live mode picks up appended rows.
+#[test]
+fn funnel_panel_and_live_mode() {
+    use shoplens::analytics::{carts, event_frame::EventFrame, funnel};
+    let (dir, ws, mut harness) = app_on_new_workspace("funnel.shoplens");
+    let file = dir.path().join("events.csv");
+    shoplens::generate::write_events(std::fs::File::create(&file).unwrap(), 20_000, 9).unwrap();
+    let dropped: egui::DroppedFileHandle = Arc::new(Dropped(file.clone()));
+    harness.input_mut().dropped_files.push(dropped);
+    wait_for(&mut harness, "the import", |h| shows(h, "20,000 rows loaded"));
+
+    let conn = shoplens::workspace::open_read_only(&ws).unwrap();
+    let frame = EventFrame::load(&conn, &shoplens::jobs::JobContext::detached()).unwrap();
+    let expected = funnel::compute(&frame, &Default::default(), &Default::default(), &shoplens::jobs::JobContext::detached()).unwrap();
+    let purchases = shoplens::ui::widgets::number(expected.steps[2].count as f64, 0);
+    let abandoned = carts::compute(&frame, &Default::default(), &Default::default(), None).list.len();
+
+    click_button(&harness, "Funnel");
+    wait_for(&mut harness, "the funnel", |h| {
+        shows(h, "3. purchase") && shows(h, &purchases) && shows(h, "20,000 events from the workspace")
+    });
+    click_text(&harness, "Abandoned carts");
+    let heading = format!("Retargeting list: {} carts", shoplens::ui::widgets::number(abandoned as f64, 0));
+    wait_for(&mut harness, "the retargeting list", |h| shows(h, &heading));
+    click_text(&harness, "Demand forecast");
+    wait_for(&mut harness, "the backtest", |h| shows(h, "Backtest on the last week"));
+
+    // Live mode on a second file: rows appended to it reach the workspace and the panel.
+    let live = dir.path().join("live.csv");
+    std::fs::write(&live, "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n2019-11-01 10:00:00 UTC,view,1,2,a.b,acme,5.00,77,live-1\n").unwrap();
+    harness.state_mut().watch(live.clone());
+    click_text(&harness, "Live mode");
+    wait_for(&mut harness, "the watch", |h| shows(h, "1 rows added"));
+    let mut out = std::fs::OpenOptions::new().append(true).open(&live).unwrap();
+    std::io::Write::write_all(&mut out, b"2019-11-01 10:00:05 UTC,purchase,1,2,a.b,acme,5.00,77,live-1\n").unwrap();
+    wait_for(&mut harness, "the appended purchase", |h| shows(h, "2 rows added"));
+    click_button(&harness, "Stop watching");
+    wait_for(&mut harness, "the watch to stop", |h| shows(h, "Watch a file"));
+    assert_eq!(sql_f64(&ws, "SELECT count(*) FROM events"), 20_002.0);
+}

@@ -266,8 +266,20 @@ pub fn compute(frame: &EventFrame, filters: &Filters) -> Result<ForecastResult, 
     Ok(ForecastResult { last_day, backtest, products: out, note })
 }
 
-/// One product's daily activity: (day, views, carts, purchases, revenue, mean price).
-pub fn product_days(frame: &EventFrame, filters: &Filters, product: u32) -> Vec<(i64, u32, u32, u32, f64, Option<f64>)> {
+/// One product's activity on one day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductDay {
+    /// Days since 1970-01-01.
+    pub day: i64,
+    pub views: u32,
+    pub carts: u32,
+    pub purchases: u32,
+    pub revenue: f64,
+    pub mean_price: Option<f64>,
+}
+
+/// One product's daily views, carts, purchases, revenue and mean price.
+pub fn product_days(frame: &EventFrame, filters: &Filters, product: u32) -> Vec<ProductDay> {
     let (from, to) = super::customers::time_bounds(filters);
     let mut days: std::collections::BTreeMap<i64, (u32, u32, u32, f64, f64, u32)> = Default::default();
     for row in 0..frame.len() {
@@ -290,7 +302,16 @@ pub fn product_days(frame: &EventFrame, filters: &Filters, product: u32) -> Vec<
             d.5 += 1;
         }
     }
-    days.into_iter().map(|(day, (v, c, p, rev, ps, pn))| (day, v, c, p, rev, (pn > 0).then(|| ps / f64::from(pn)))).collect()
+    days.into_iter()
+        .map(|(day, (views, carts, purchases, revenue, ps, pn))| ProductDay {
+            day,
+            views,
+            carts,
+            purchases,
+            revenue,
+            mean_price: (pn > 0).then(|| ps / f64::from(pn)),
+        })
+        .collect()
 }
 
 pub fn forecast_table(frame: &EventFrame, result: &ForecastResult) -> crate::analytics::Table {

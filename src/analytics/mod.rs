@@ -48,3 +48,13 @@ pub fn write_csv_to(out: impl std::io::Write, header: &[String], rows: impl Into
     writer.flush()?;
     Ok(n)
 }
+
+/// A duration for people: `45 s`, `12 min`, `3.5 h`, `2.0 days`.
+pub fn human_duration(seconds: i64) -> String {
+    match seconds {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{:.0} min", s as f64 / 60.0),
+        s if s < 172_800 => format!("{:.1} h", s as f64 / 3600.0),
+        s => format!("{:.1} days", s as f64 / 86_400.0),
+    }
+}

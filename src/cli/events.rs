@@ -86,7 +86,7 @@ pub fn funnel(path: &Path, filters: &Filters, args: &FunnelArgs<'_>) -> Result<(
         )?;
     }
     if let Some(median) = result.median_seconds_to_convert {
-        writeln!(out, "median time from step 1 to the last step: {}", human_duration(median))?;
+        writeln!(out, "median time from step 1 to the last step: {}", crate::analytics::human_duration(median))?;
     }
     if let Some(file) = args.out {
         let (header, rows) = funnel::breakdown_table(&result);
@@ -99,15 +99,6 @@ pub fn funnel(path: &Path, filters: &Filters, args: &FunnelArgs<'_>) -> Result<(
         eprintln!("wrote {n} drop-offs to {}", file.display());
     }
     Ok(())
-}
-
-pub fn human_duration(seconds: i64) -> String {
-    match seconds {
-        s if s < 120 => format!("{s} s"),
-        s if s < 7200 => format!("{:.0} min", s as f64 / 60.0),
-        s if s < 172_800 => format!("{:.1} h", s as f64 / 3600.0),
-        s => format!("{:.1} days", s as f64 / 86_400.0),
-    }
 }
 
 pub fn abandoned(path: &Path, filters: &Filters, settings: &CartSettings, now: Option<i64>, out: &Path) -> Result<(), CliError> {

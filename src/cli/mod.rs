@@ -25,7 +25,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Open the desktop app on a workspace (without a command: the last or the demo workspace).
-    Open { workspace: PathBuf },
+    Open {
+        workspace: PathBuf,
+        /// Start live mode on this events CSV (or folder of them), as Funnel › Live mode does.
+        #[arg(long)]
+        watch: Option<PathBuf>,
+    },
     /// Build (or rebuild) the demo workspace: UCI Online Retail II 2009-2010 plus synthetic events.
     Demo {
         /// Where to write it (default: the demo workspace in the OS data folder).
@@ -275,8 +280,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 
 fn run_command(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        None => crate::ui::run(None).map_err(CliError),
-        Some(Command::Open { workspace }) => crate::ui::run(Some(workspace)).map_err(CliError),
+        None => crate::ui::run(None, None).map_err(CliError),
+        Some(Command::Open { workspace, watch }) => crate::ui::run(Some(workspace), watch).map_err(CliError),
         Some(Command::Demo { workspace }) => {
             let path = workspace.unwrap_or_else(crate::demo::demo_path);
             let job = Job::spawn("build demo workspace", move |ctx| crate::demo::build(&path, ctx).map(|_| path));

@@ -17,10 +17,12 @@ use crate::analytics::Filters;
 use crate::import::{self, ImportOptions, ImportOutcome};
 use crate::jobs::{Job, JobMonitor};
 use crate::ui::customer_models::CustomerModels;
+use crate::ui::event_models::EventModels;
 use crate::ui::file_dialog::{PendingDialog, Pick};
 use crate::ui::mapping_dialog::{MappingChoice, MappingDialog};
 use crate::ui::panels::customer_value::CustomerValuePanel;
 use crate::ui::panels::data::DataPanel;
+use crate::ui::panels::funnel::{FunnelPanel, LiveRequest};
 use crate::ui::panels::overview::{OverviewAction, OverviewPanel};
 use crate::ui::panels::segments::SegmentsPanel;
 use crate::ui::panels::sql::{SqlAction, SqlPanel};
@@ -77,6 +79,9 @@ pub struct ShoplensApp {
     customer_models: CustomerModels,
     segments: SegmentsPanel,
     customer_value: CustomerValuePanel,
+    /// Events copy, funnel, carts, forecast and live mode, for the Funnel panel.
+    event_models: EventModels,
+    funnel: FunnelPanel,
     data: DataPanel,
     sql: SqlPanel,
     import_job: Option<Job<ImportResults>>,
@@ -106,9 +111,14 @@ enum Chosen {
     New,
     Import,
     SaveAs,
-    ExportTable { header: Vec<String>, rows: Vec<Vec<String>> },
+    ExportTable {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
     ExportQuery(String),
     SavePng(egui::Rect),
+    /// Live mode: follow this file or folder.
+    Watch,
 }
 
 fn csv_dialog(name: &str) -> rfd::FileDialog {
@@ -160,6 +170,8 @@ impl ShoplensApp {
             customer_models: CustomerModels::default(),
             segments: SegmentsPanel::default(),
             customer_value: CustomerValuePanel::default(),
+            event_models: EventModels::default(),
+            funnel: FunnelPanel::default(),
             data: DataPanel::default(),
             sql: SqlPanel::default(),
             import_job: None,
@@ -187,7 +199,7 @@ impl ShoplensApp {
 
     /// True while any job this app started is still running.
     pub fn busy(&self) -> bool {
-        self.monitors.iter().any(JobMonitor::is_running) || self.customer_models.busy()
+        self.monitors.iter().any(JobMonitor::is_running) || self.customer_models.busy() || self.event_models.busy()
     }
 
     fn apply_view_settings(&self, ctx: &egui::Context) {
@@ -221,6 +233,7 @@ impl ShoplensApp {
         self.overview_results.clear();
         self.customer_models.reset(None);
         self.segments = SegmentsPanel::default();
+        self.event_models.reset();
         self.data = DataPanel::default();
         self.sql.result = None;
         self.refresh();
@@ -251,6 +264,8 @@ impl ShoplensApp {
 
     fn reload_frame(&mut self) {
         let Some(path) = self.workspace.clone() else { return };
+        let monitor = self.event_models.reload(path.clone());
+        self.monitors.push(monitor);
         let job = Job::spawn("load order lines", move |ctx| {
             let conn = workspace::open_read_only(&path).map_err(|e| e.to_string())?;
             OrderFrame::load(&conn, ctx).map_err(|e| e.to_string())
@@ -361,6 +376,18 @@ impl ShoplensApp {
         for error in self.customer_models.poll() {
             self.error(error);
         }
+        let (errors, appended) = self.event_models.poll();
+        for error in errors {
+            self.error(error);
+        }
+        if appended {
+            // Live mode added rows: a fresh copy (the shown one stays until it is ready).
+            if let Some(path) = self.workspace.clone() {
+                let monitor = self.event_models.reload(path);
+                self.monitors.push(monitor);
+                self.refresh_snapshot();
+            }
+        }
         if let Some(job) = &mut self.inspect_job {
             if let Some(result) = job.try_take() {
                 self.inspect_job = None;
@@ -370,6 +397,16 @@ impl ShoplensApp {
                         // Errors surface from the import itself, with the same message as the CLI.
                         Ok(inspection) if inspection.recognised.is_none() => {
                             self.mapping_queue.push_back(MappingDialog::new(file, inspection))
+                        }
+                        // Events in CSV: read them into memory at once, so the funnel shows
+                        // while the import is still writing them to the workspace.
+                        Ok(inspection)
+                            if inspection.recognised.as_deref() == Some("rees46_events")
+                                && file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) =>
+                        {
+                            let monitor = self.event_models.load_csv_first(file.clone());
+                            self.monitors.push(monitor);
+                            ready.push((file, ImportOptions::default()));
                         }
                         _ => ready.push((file, ImportOptions::default())),
                     }
@@ -497,6 +534,7 @@ impl ShoplensApp {
                 self.chores.push(job);
             }
             Chosen::ExportQuery(sql) => self.export_query(sql, first),
+            Chosen::Watch => self.watch(first),
             Chosen::SavePng(rect) => {
                 // The screenshot is of the next frame, once the dialog is gone.
                 let sender = self.screenshots.0.clone();
@@ -720,12 +758,12 @@ impl ShoplensApp {
                         }
                     });
                 } else {
-                    waiting(ui, if self.demo_job.is_some() { "Building the demo workspace…" } else { "Loading order lines…" });
+                    widgets::waiting(ui, if self.demo_job.is_some() { "Building the demo workspace…" } else { "Loading order lines…" });
                 }
             }
             PanelId::Segments | PanelId::CustomerValue => {
                 let Some(frame) = self.frame.clone() else {
-                    waiting(ui, if self.demo_job.is_some() { "Building the demo workspace…" } else { "Loading order lines…" });
+                    widgets::waiting(ui, if self.demo_job.is_some() { "Building the demo workspace…" } else { "Loading order lines…" });
                     return;
                 };
                 let filters = self.filters.clone();
@@ -736,6 +774,22 @@ impl ShoplensApp {
                 };
                 for request in requests {
                     self.handle_request(request);
+                }
+            }
+            PanelId::Funnel => {
+                let filters = self.filters.clone();
+                let (requests, live) = self.funnel.ui(ui, &mut self.event_models, &filters);
+                for request in requests {
+                    self.handle_request(request);
+                }
+                match live {
+                    Some(LiveRequest::PickFile) => {
+                        let dialog = rfd::FileDialog::new().add_filter("Events CSV", &["csv"]);
+                        self.ask(dialog, Pick::File, Chosen::Watch);
+                    }
+                    Some(LiveRequest::PickFolder) => self.ask(rfd::FileDialog::new(), Pick::Folder, Chosen::Watch),
+                    Some(LiveRequest::Stop) => self.event_models.stop_watch(),
+                    None => {}
                 }
             }
             PanelId::Data => {
@@ -754,6 +808,17 @@ impl ShoplensApp {
                 }
             }
         }
+    }
+
+    /// Starts live mode on a file or folder.
+    pub fn watch(&mut self, target: PathBuf) {
+        let Some(path) = self.workspace.clone() else {
+            self.error("Open or create a workspace before watching a file.");
+            return;
+        };
+        let monitor = self.event_models.start_watch(path, target.clone());
+        self.monitors.push(monitor);
+        self.info(format!("Watching {} for new events", target.display()));
     }
 
     fn handle_request(&mut self, request: PanelRequest) {
@@ -835,14 +900,6 @@ fn finished<T: Send + 'static>(slot: &mut Option<Job<Result<T, String>>>) -> Opt
 /// A job's result with a panic turned into an error message like any other.
 fn outcome<T>(result: Result<Result<T, String>, crate::jobs::JobPanicked>) -> Result<T, String> {
     result.map_err(|e| e.to_string()).and_then(|r| r)
-}
-
-fn waiting(ui: &mut egui::Ui, text: &str) {
-    ui.vertical_centered(|ui| {
-        ui.add_space(80.0);
-        ui.spinner();
-        ui.label(text);
-    });
 }
 
 fn display_name(path: &Path) -> String {

@@ -10,6 +10,7 @@ use crate::jobs::Job;
 pub enum Pick {
     File,
     Files,
+    Folder,
     Save,
 }
 
@@ -24,6 +25,7 @@ fn run(dialog: rfd::FileDialog, pick: Pick) -> Vec<PathBuf> {
     match pick {
         Pick::File => dialog.pick_file().into_iter().collect(),
         Pick::Files => dialog.pick_files().unwrap_or_default(),
+        Pick::Folder => dialog.pick_folder().into_iter().collect(),
         Pick::Save => dialog.save_file().into_iter().collect(),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod customer_models;
+pub mod event_models;
 pub mod file_dialog;
 pub mod mapping_dialog;
 pub mod panels;
@@ -11,8 +12,9 @@ pub mod widgets;
 
 use std::path::PathBuf;
 
-/// Opens the main window on `workspace`, or on the last or demo workspace.
-pub fn run(workspace: Option<PathBuf>) -> Result<(), String> {
+/// Opens the main window on `workspace`, or on the last or demo workspace; with `watch`, in
+/// live mode on that file or folder.
+pub fn run(workspace: Option<PathBuf>, watch: Option<PathBuf>) -> Result<(), String> {
     let options = eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()
             .with_icon(eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")).unwrap_or_default())
@@ -23,8 +25,18 @@ pub fn run(workspace: Option<PathBuf>) -> Result<(), String> {
         persistence_path: Some(crate::workspace::default_dir().join("app_state.ron")),
         ..Default::default()
     };
-    eframe::run_native("shoplens", options, Box::new(|cc| Ok(Box::new(app::ShoplensApp::new(cc, workspace)))))
-        .map_err(|e| format!("cannot open the window: {e}"))
+    eframe::run_native(
+        "shoplens",
+        options,
+        Box::new(|cc| {
+            let mut app = app::ShoplensApp::new(cc, workspace);
+            if let Some(target) = watch {
+                app.watch(target);
+            }
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| format!("cannot open the window: {e}"))
 }
 
 #[cfg(test)]

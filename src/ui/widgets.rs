@@ -71,6 +71,15 @@ pub fn save_chart_png(
     Ok(format!("Saved the chart as {}", path.display()))
 }
 
+/// A spinner with a line of text, centred: what a panel shows until its first result.
+pub fn waiting(ui: &mut egui::Ui, text: &str) {
+    ui.vertical_centered(|ui| {
+        ui.add_space(60.0);
+        ui.spinner();
+        ui.label(text);
+    });
+}
+
 /// A figure without a comparison: label, big value, definition on hover.
 pub fn stat_card(ui: &mut egui::Ui, label: &str, value: &str, definition: &str) {
     egui::Frame::group(ui.style())

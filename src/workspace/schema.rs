@@ -144,7 +144,13 @@ pub fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
         return Err(SchemaError::TooNew { found, supported: current_version() });
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction()?;
+        // IMMEDIATE takes the write lock before reading the version again: two connections
+        // opening a new workspace at once (the app's jobs do) must not both apply a migration.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if version > index as i64 {
+            continue;
+        }
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
         tx.commit()?;
@@ -172,6 +178,21 @@ mod tests {
         assert_eq!(version, current_version());
         // Running again is a no-op, not an error.
         migrate(&mut conn).unwrap();
+    }
+
+    #[test]
+    fn concurrent_opens_of_a_new_workspace_migrate_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("race.shoplens");
+        let opened: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || crate::workspace::Workspace::open(&path).map(|_| ()).map_err(|e| e.to_string()))
+            })
+            .collect();
+        for handle in opened {
+            handle.join().unwrap().unwrap();
+        }
     }
 
     #[test]

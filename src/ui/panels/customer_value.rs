@@ -45,11 +45,7 @@ impl CustomerValuePanel {
             return requests;
         }
         let Some(result) = models.clv.get().cloned() else {
-            ui.vertical_centered(|ui| {
-                ui.add_space(60.0);
-                ui.spinner();
-                ui.label("Fitting BG/NBD and Gamma-Gamma…");
-            });
+            widgets::waiting(ui, "Fitting BG/NBD and Gamma-Gamma…");
             return requests;
         };
         egui::ScrollArea::vertical().id_salt("value_scroll").show(ui, |ui| self.result_ui(ui, frame, &result, &mut requests));

@@ -3,6 +3,7 @@
 
 pub mod customer_value;
 pub mod data;
+pub mod funnel;
 pub mod overview;
 pub mod segments;
 pub mod sql;
@@ -28,18 +29,21 @@ pub enum PanelId {
     Overview,
     Segments,
     CustomerValue,
+    Funnel,
     Data,
     Sql,
 }
 
 impl PanelId {
-    pub const ALL: [PanelId; 5] = [PanelId::Overview, PanelId::Segments, PanelId::CustomerValue, PanelId::Data, PanelId::Sql];
+    pub const ALL: [PanelId; 6] =
+        [PanelId::Overview, PanelId::Segments, PanelId::CustomerValue, PanelId::Funnel, PanelId::Data, PanelId::Sql];
 
     pub fn title(&self) -> &'static str {
         match self {
             PanelId::Overview => "Overview",
             PanelId::Segments => "Segments",
             PanelId::CustomerValue => "Customer value",
+            PanelId::Funnel => "Funnel",
             PanelId::Data => "Data",
             PanelId::Sql => "SQL",
         }
@@ -50,6 +54,7 @@ impl PanelId {
             PanelId::Overview => "Monthly sales, orders and customers",
             PanelId::Segments => "RFM segments, k-means clusters, cohort retention, campaign lists",
             PanelId::CustomerValue => "Lifetime value (BG/NBD + Gamma-Gamma), P(alive), expected purchases",
+            PanelId::Funnel => "View → cart → purchase, abandoned carts and retargeting, demand forecast, live mode",
             PanelId::Data => "Tables, imports, quality reports, rejected rows",
             PanelId::Sql => "Query the workspace, save queries, export CSV",
         }

@@ -89,7 +89,7 @@ impl SegmentsPanel {
             Tab::Clusters => self.clusters_tab(ui, models, &mut requests),
             Tab::Cohorts => match models.cohorts.get().cloned() {
                 Some(result) => self.cohorts_tab(ui, &result, &mut requests),
-                None => waiting(ui, "Computing cohorts…"),
+                None => widgets::waiting(ui, "Computing cohorts…"),
             },
         });
         requests
@@ -104,7 +104,7 @@ impl SegmentsPanel {
         requests: &mut Vec<PanelRequest>,
     ) {
         let (Some(result), Some(grid)) = (models.rfm.get().cloned(), models.grid.clone()) else {
-            waiting(ui, "Computing RFM segments…");
+            widgets::waiting(ui, "Computing RFM segments…");
             return;
         };
         let value = models.value_columns(filters);
@@ -361,7 +361,7 @@ impl SegmentsPanel {
 
     fn clusters_tab(&mut self, ui: &mut egui::Ui, models: &mut CustomerModels, requests: &mut Vec<PanelRequest>) {
         let (Some(result), Some(rfm_result)) = (models.clusters.get().cloned(), models.rfm.get().cloned()) else {
-            waiting(ui, "Running k-means for k = 2 to 8…");
+            widgets::waiting(ui, "Running k-means for k = 2 to 8…");
             return;
         };
         ui.label(
@@ -520,12 +520,4 @@ fn abbreviate(name: &str) -> String {
     }
     let short: String = name.chars().take(12).collect();
     format!("{}.", short.trim_end())
-}
-
-fn waiting(ui: &mut egui::Ui, text: &str) {
-    ui.vertical_centered(|ui| {
-        ui.add_space(60.0);
-        ui.spinner();
-        ui.label(text);
-    });
 }

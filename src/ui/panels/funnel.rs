@@ -1,0 +1,675 @@
+//! The Funnel panel: conversion funnel with breakdowns, abandoned carts and the retargeting
+//! list, demand forecast, and live mode. Results come from [`EventModels`].
+
+use eframe::egui::{self, RichText};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
+
+use super::PanelRequest;
+use crate::analytics::carts;
+use crate::analytics::customers::format_time;
+use crate::analytics::event_frame::{EventFrame, EventKind};
+use crate::analytics::forecast;
+use crate::analytics::funnel::{self, CountBy, Dimension, FunnelResult, Window, CONVERT_BINS};
+use crate::analytics::Filters;
+use crate::ui::event_models::EventModels;
+use crate::ui::widgets::{self, category_colour};
+
+const FUNNEL_HELP: &str = "How the funnel counts\n\
+• Unit: a session (default) or a user. Events outside the date filter are ignored.\n\
+• Strict order: step 1 is the first step-1 event; each next step is the first such event at or after the previous step.\n\
+• Any order: step k counts when steps 1..k all happen, in any order.\n\
+• Window: within the session, or N hours from the first step-1 event.\n\
+• Breakdowns run the funnel per unit and value (a session that viewed two brands enters once per brand).";
+
+const CART_HELP: &str = "How abandonment is counted\n\
+• A session ends N minutes after its last event. Its cart = cart events minus remove_from_cart events, per product.\n\
+• Abandoned: the session has ended, items are left, and nothing was bought in it. Sessions still open are not counted yet.\n\
+• Rate = abandoned carts / ended sessions with a cart. By category and brand: per session and category (or brand).\n\
+• Contact by = the end of the session + 3 minutes. Bought later = the user bought in a later session.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Funnel,
+    Carts,
+    Forecast,
+    Live,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SortBy {
+    Entered,
+    Conversion,
+    Name,
+}
+
+pub struct FunnelPanel {
+    tab: Tab,
+    weekly: bool,
+    sort: SortBy,
+    window_hours: u32,
+    selected_product: Option<u32>,
+}
+
+impl Default for FunnelPanel {
+    fn default() -> Self {
+        Self { tab: Tab::Funnel, weekly: false, sort: SortBy::Entered, window_hours: 24, selected_product: None }
+    }
+}
+
+/// What the Live tab asks of the shell (it owns the file dialogs and the workspace path).
+pub enum LiveRequest {
+    PickFile,
+    PickFolder,
+    Stop,
+}
+
+impl FunnelPanel {
+    pub fn ui(&mut self, ui: &mut egui::Ui, models: &mut EventModels, filters: &Filters) -> (Vec<PanelRequest>, Option<LiveRequest>) {
+        let mut requests = Vec::new();
+        let mut live = None;
+        ui.horizontal(|ui| {
+            for (tab, name) in
+                [(Tab::Funnel, "Funnel"), (Tab::Carts, "Abandoned carts"), (Tab::Forecast, "Demand forecast"), (Tab::Live, "Live mode")]
+            {
+                ui.selectable_value(&mut self.tab, tab, RichText::new(name).size(15.0));
+            }
+            if let Some(watch) = &models.watch {
+                ui.separator();
+                ui.colored_label(
+                    widgets::GOOD,
+                    format!(
+                        "live: watching {} ({} rows added)",
+                        display(&watch.target),
+                        widgets::number(watch.job.progress().done as f64, 0)
+                    ),
+                );
+            }
+        });
+        ui.separator();
+        let Some(frame) = models.frame.clone() else {
+            ui.vertical_centered(|ui| {
+                ui.add_space(60.0);
+                ui.spinner();
+                ui.label("Loading events…");
+            });
+            return (requests, live);
+        };
+        if frame.is_empty() && self.tab != Tab::Live {
+            ui.label("This workspace has no events yet. Import a REES46-style events export (event_time, event_type, product_id, …, user_session), or watch a growing file in Live mode.");
+            return (requests, live);
+        }
+        if models.loading() || models.busy() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(if models.loading() { "reloading events…" } else { "updating…" });
+            });
+        }
+        match self.tab {
+            Tab::Funnel => {
+                self.funnel_controls(ui, models);
+                requests.extend(models.request_funnel(filters).map(PanelRequest::Track));
+                egui::ScrollArea::vertical().id_salt("funnel_scroll").show(ui, |ui| match models.funnel.get().cloned() {
+                    Some(result) => self.funnel_ui(ui, &frame, &result, &models.source, &mut requests),
+                    None => widgets::waiting(ui, "Computing the funnel…"),
+                });
+            }
+            Tab::Carts => {
+                cart_controls(ui, models);
+                requests.extend(models.request_carts(filters).map(PanelRequest::Track));
+                egui::ScrollArea::vertical().id_salt("carts_scroll").show(ui, |ui| match models.carts.get().cloned() {
+                    Some(result) => carts_ui(ui, &frame, &result, &mut requests),
+                    None => widgets::waiting(ui, "Finding abandoned carts…"),
+                });
+            }
+            Tab::Forecast => {
+                requests.extend(models.request_forecast(filters).map(PanelRequest::Track));
+                if let Some(product) = self.selected_product {
+                    requests.extend(models.request_product(filters, product).map(PanelRequest::Track));
+                }
+                egui::ScrollArea::vertical().id_salt("forecast_scroll").show(ui, |ui| match models.forecast.get().cloned() {
+                    Some(result) => self.forecast_ui(ui, &frame, &result, models, &mut requests),
+                    None => widgets::waiting(ui, "Fitting the demand model…"),
+                });
+            }
+            Tab::Live => {
+                // The live view lists the latest abandoned carts.
+                requests.extend(models.request_carts(filters).map(PanelRequest::Track));
+                live = live_ui(ui, models);
+            }
+        }
+        (requests, live)
+    }
+
+    fn funnel_controls(&mut self, ui: &mut egui::Ui, models: &mut EventModels) {
+        let s = &mut models.funnel_settings;
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Steps").on_hover_text(FUNNEL_HELP);
+            let mut remove = None;
+            let removable = s.steps.len() > 2;
+            for (i, step) in s.steps.iter_mut().enumerate() {
+                if i > 0 {
+                    ui.label("then");
+                }
+                egui::ComboBox::from_id_salt(("step", i)).width(130.0).selected_text(step.name()).show_ui(ui, |ui| {
+                    for kind in EventKind::FUNNEL_STEPS {
+                        ui.selectable_value(step, kind, kind.name());
+                    }
+                });
+                if removable && ui.small_button("x").on_hover_text("Remove this step").clicked() {
+                    remove = Some(i);
+                }
+            }
+            if let Some(i) = remove {
+                s.steps.remove(i);
+            }
+            if s.steps.len() < 6 && ui.small_button("+ step").clicked() {
+                s.steps.push(EventKind::Purchase);
+            }
+            ui.separator();
+            ui.label("Count");
+            ui.selectable_value(&mut s.count_by, CountBy::Sessions, "sessions");
+            ui.selectable_value(&mut s.count_by, CountBy::Users, "users");
+            ui.separator();
+            ui.label("Window");
+            let mut in_session = s.window == Window::Session;
+            if ui.selectable_label(in_session, "session").clicked() {
+                in_session = true;
+            }
+            if ui.selectable_label(!in_session, "hours").clicked() {
+                in_session = false;
+            }
+            if !in_session {
+                ui.add(egui::DragValue::new(&mut self.window_hours).range(1..=24 * 90).suffix(" h"));
+            }
+            s.window = if in_session { Window::Session } else { Window::Hours(self.window_hours) };
+            ui.separator();
+            ui.selectable_value(&mut s.strict, true, "strict order");
+            ui.selectable_value(&mut s.strict, false, "any order");
+            ui.separator();
+            let by_label = ui.label("Breakdown");
+            let mut breakdown = s.breakdown;
+            egui::ComboBox::from_id_salt("breakdown")
+                .selected_text(breakdown.map_or("none", |d| d.label()))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut breakdown, None, "none");
+                    for d in Dimension::ALL {
+                        ui.selectable_value(&mut breakdown, Some(d), d.label());
+                    }
+                })
+                .response
+                .labelled_by(by_label.id);
+            s.breakdown = breakdown;
+            ui.label(RichText::new("How it counts").underline()).on_hover_text(FUNNEL_HELP);
+        });
+        ui.separator();
+    }
+
+    fn funnel_ui(&mut self, ui: &mut egui::Ui, frame: &EventFrame, result: &FunnelResult, source: &str, requests: &mut Vec<PanelRequest>) {
+        let unit = match result.settings.count_by {
+            CountBy::Sessions => "sessions",
+            CountBy::Users => "users",
+        };
+        ui.label(RichText::new(format!("{} events from {source}", widgets::number(frame.len() as f64, 0))).weak());
+        let width = ui.available_width();
+        ui.horizontal_top(|ui| {
+            ui.vertical(|ui| {
+                ui.set_width((width * 0.45).max(320.0));
+                ui.horizontal(|ui| {
+                    ui.strong(format!("Funnel ({unit})"));
+                    if ui.small_button("CSV").clicked() {
+                        requests.push(PanelRequest::Export { file_name: "funnel.csv".into(), table: funnel::steps_table(result) });
+                    }
+                });
+                let bars: Vec<Bar> = result
+                    .steps
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| Bar::new(i as f64, s.count as f64).width(0.7).fill(category_colour(i)).name(s.kind.name()))
+                    .collect();
+                let names: Vec<String> = result.steps.iter().map(|s| s.kind.name().to_string()).collect();
+                Plot::new(("funnel_bars", result.steps.len()))
+                    .height(220.0)
+                    .allow_scroll(false)
+                    .allow_drag(false)
+                    .allow_zoom(false)
+                    .show_x(false)
+                    .x_axis_formatter(move |mark, _| {
+                        let i = mark.value.round();
+                        if (mark.value - i).abs() < 0.01 && i >= 0.0 {
+                            names.get(i as usize).cloned().unwrap_or_default()
+                        } else {
+                            String::new()
+                        }
+                    })
+                    .y_axis_formatter(|mark, _| widgets::number(mark.value, 0))
+                    .show(ui, |plot| plot.bar_chart(BarChart::new("funnel", bars)));
+                egui::Grid::new("funnel_steps").striped(true).show(ui, |ui| {
+                    for h in ["Step", unit, "from step 1", "from previous", "stopped here"] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for (i, s) in result.steps.iter().enumerate() {
+                        ui.label(format!("{}. {}", i + 1, s.kind.name()));
+                        ui.label(widgets::number(s.count as f64, 0));
+                        ui.label(format!("{:.1}%", s.from_first * 100.0));
+                        ui.label(if i == 0 { "–".to_string() } else { format!("{:.1}%", s.from_previous * 100.0) });
+                        match result.dropped.get(i) {
+                            Some(list) => {
+                                if ui
+                                    .small_button(format!("{} (CSV)", widgets::number(list.len() as f64, 0)))
+                                    .on_hover_text("Who stopped after this step")
+                                    .clicked()
+                                {
+                                    let (header, rows) = funnel::dropped_table(frame, result);
+                                    let step = s.kind.name();
+                                    let rows = rows.into_iter().filter(|r| r[0] == step).collect();
+                                    requests.push(PanelRequest::Export {
+                                        file_name: format!("dropped_after_{step}.csv"),
+                                        table: (header, rows),
+                                    });
+                                }
+                            }
+                            None => {
+                                ui.label("");
+                            }
+                        }
+                        ui.end_row();
+                    }
+                });
+                if let Some(median) = result.median_seconds_to_convert {
+                    ui.label(format!("Median time from step 1 to the last step: {}", human(median)));
+                }
+            });
+            ui.vertical(|ui| {
+                ui.horizontal(|ui| {
+                    ui.strong("Conversion over time (step 1 to the last step)");
+                    ui.selectable_value(&mut self.weekly, false, "daily");
+                    ui.selectable_value(&mut self.weekly, true, "weekly");
+                });
+                let points = conversion_series(result, self.weekly);
+                Plot::new("conversion_time")
+                    .height(200.0)
+                    .allow_scroll(false)
+                    .x_axis_formatter(|mark, _| {
+                        crate::analytics::customers::date_of_day(mark.value.round() as i64).format("%b %d").to_string()
+                    })
+                    .y_axis_formatter(|mark, _| format!("{:.0}%", mark.value))
+                    .show(ui, |plot| plot.line(Line::new("conversion %", PlotPoints::from(points))));
+                ui.strong("Time to convert");
+                let bars: Vec<Bar> =
+                    result.time_to_convert.iter().enumerate().map(|(i, &n)| Bar::new(i as f64, n as f64).width(0.8)).collect();
+                Plot::new("time_to_convert")
+                    .height(170.0)
+                    .allow_scroll(false)
+                    .allow_drag(false)
+                    .allow_zoom(false)
+                    .x_axis_formatter(|mark, _| {
+                        let i = mark.value.round();
+                        if (mark.value - i).abs() < 0.01 && i >= 0.0 {
+                            CONVERT_BINS.get(i as usize).map(|b| b.1.to_string()).unwrap_or_default()
+                        } else {
+                            String::new()
+                        }
+                    })
+                    .show(ui, |plot| plot.bar_chart(BarChart::new("completed", bars).color(category_colour(2))));
+            });
+        });
+        if result.settings.breakdown.is_some() {
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                ui.strong(format!("By {}", result.settings.breakdown.map_or("", |d| d.label())));
+                let sort_label = ui.label("sort by");
+                egui::ComboBox::from_id_salt("funnel_sort")
+                    .selected_text(match self.sort {
+                        SortBy::Entered => "entered step 1",
+                        SortBy::Conversion => "conversion",
+                        SortBy::Name => "name",
+                    })
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut self.sort, SortBy::Entered, "entered step 1");
+                        ui.selectable_value(&mut self.sort, SortBy::Conversion, "conversion");
+                        ui.selectable_value(&mut self.sort, SortBy::Name, "name");
+                    })
+                    .response
+                    .labelled_by(sort_label.id);
+                if ui.small_button("CSV").clicked() {
+                    requests
+                        .push(PanelRequest::Export { file_name: "funnel_breakdown.csv".into(), table: funnel::breakdown_table(result) });
+                }
+            });
+            let mut rows = result.breakdown.clone();
+            match self.sort {
+                SortBy::Entered => {}
+                // Conversion of tiny groups is noise: rank groups of at least 20 first.
+                SortBy::Conversion => {
+                    rows.sort_by(|a, b| (b.counts[0] >= 20).cmp(&(a.counts[0] >= 20)).then(b.conversion().total_cmp(&a.conversion())))
+                }
+                SortBy::Name => rows.sort_by(|a, b| a.key.cmp(&b.key)),
+            }
+            let mut header = vec![result.settings.breakdown.map_or("", |d| d.label()).to_string()];
+            header.extend(result.settings.steps.iter().map(|k| k.name().to_string()));
+            header.push("conversion".into());
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    let mut row = vec![r.key.clone()];
+                    row.extend(r.counts.iter().map(|&c| widgets::number(c as f64, 0)));
+                    row.push(format!("{:.1}%", r.conversion() * 100.0));
+                    row
+                })
+                .collect();
+            let numeric: Vec<bool> = (0..header.len()).map(|i| i > 0).collect();
+            widgets::text_table(ui, "funnel_breakdown", &header, &cells, &numeric, 300.0);
+        }
+    }
+
+    fn forecast_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        frame: &EventFrame,
+        result: &forecast::ForecastResult,
+        models: &EventModels,
+        requests: &mut Vec<PanelRequest>,
+    ) {
+        ui.label(
+            RichText::new(
+                "Purchases per product next week from last weeks' views, carts, purchases, price and trends (a Poisson regression). \
+                 Tested by forecasting the last week from the weeks before it.",
+            )
+            .weak(),
+        );
+        if let Some(b) = &result.backtest {
+            let text = format!(
+                "Backtest on the last week ({} products): mean absolute error {:.3} purchases per product; \"same as the week before\": {:.3}. {}",
+                widgets::number(b.products as f64, 0),
+                b.model_mae,
+                b.naive_mae,
+                if b.model_wins() { format!("The model is {:.0}% more accurate.", b.lift() * 100.0) } else { String::new() }
+            );
+            ui.colored_label(if b.model_wins() { widgets::GOOD } else { widgets::BAD }, text);
+        }
+        if let Some(note) = &result.note {
+            ui.colored_label(ui.visuals().warn_fg_color, note);
+        }
+        if result.products.is_empty() {
+            return;
+        }
+        let width = ui.available_width();
+        ui.horizontal_top(|ui| {
+            ui.vertical(|ui| {
+                ui.set_width((width * 0.42).max(300.0));
+                ui.horizontal(|ui| {
+                    ui.strong("Rising products (forecast vs last week)");
+                    if ui.small_button("CSV").on_hover_text("Every product's forecast").clicked() {
+                        requests.push(PanelRequest::Export {
+                            file_name: "demand_forecast.csv".into(),
+                            table: forecast::forecast_table(frame, result),
+                        });
+                    }
+                });
+                egui::Grid::new("rising").striped(true).show(ui, |ui| {
+                    for h in ["Product", "Category", "Last 7 days", "Next 7 days"] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for p in result.rising(15) {
+                        let product = &frame.products[p.product as usize];
+                        if ui.selectable_label(self.selected_product == Some(p.product), product.id.to_string()).clicked() {
+                            self.selected_product = Some(p.product);
+                        }
+                        ui.label(short(&frame.categories[product.category as usize]));
+                        ui.label(p.last_week.to_string());
+                        ui.label(format!("{:.1}", p.forecast));
+                        ui.end_row();
+                    }
+                });
+                ui.add_space(6.0);
+                ui.strong("Top sellers next week");
+                egui::Grid::new("top_forecast").striped(true).show(ui, |ui| {
+                    for h in ["Product", "Category", "Last 7 days", "Next 7 days"] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for p in result.products.iter().take(10) {
+                        let product = &frame.products[p.product as usize];
+                        if ui.selectable_label(self.selected_product == Some(p.product), product.id.to_string()).clicked() {
+                            self.selected_product = Some(p.product);
+                        }
+                        ui.label(short(&frame.categories[product.category as usize]));
+                        ui.label(p.last_week.to_string());
+                        ui.label(format!("{:.1}", p.forecast));
+                        ui.end_row();
+                    }
+                });
+            });
+            ui.vertical(|ui| match (self.selected_product, models.product_days.get()) {
+                (Some(product), Some(days)) => {
+                    let p = &frame.products[product as usize];
+                    let brand = &frame.brands[p.brand as usize];
+                    ui.strong(format!(
+                        "Product {} · {} · {}",
+                        p.id,
+                        short(&frame.categories[p.category as usize]),
+                        if brand.is_empty() { "no brand" } else { brand }
+                    ));
+                    let series = |pick: fn(&forecast::ProductDay) -> f64| -> Vec<[f64; 2]> {
+                        days.iter().map(|d| [d.day as f64, pick(d)]).collect()
+                    };
+                    Plot::new(("product_days", product))
+                        .height(200.0)
+                        .legend(Legend::default())
+                        .allow_scroll(false)
+                        .x_axis_formatter(|mark, _| {
+                            crate::analytics::customers::date_of_day(mark.value.round() as i64).format("%b %d").to_string()
+                        })
+                        .show(ui, |plot| {
+                            plot.line(Line::new("views", PlotPoints::from(series(|d| f64::from(d.views)))));
+                            plot.line(Line::new("carts", PlotPoints::from(series(|d| f64::from(d.carts)))));
+                            plot.line(Line::new("purchases", PlotPoints::from(series(|d| f64::from(d.purchases)))));
+                        });
+                    let date_axis = |mark: egui_plot::GridMark, _: &std::ops::RangeInclusive<f64>| {
+                        crate::analytics::customers::date_of_day(mark.value.round() as i64).format("%b %d").to_string()
+                    };
+                    let prices: Vec<[f64; 2]> = days.iter().filter_map(|d| d.mean_price.map(|p| [d.day as f64, p])).collect();
+                    ui.columns(2, |cols| {
+                        cols[0].strong("Mean price per day");
+                        Plot::new(("product_price", product))
+                            .height(150.0)
+                            .allow_scroll(false)
+                            .x_axis_formatter(date_axis)
+                            .show(&mut cols[0], |plot| plot.line(Line::new("mean price", PlotPoints::from(prices))));
+                        cols[1].strong("Revenue per day");
+                        Plot::new(("product_revenue", product))
+                            .height(150.0)
+                            .allow_scroll(false)
+                            .x_axis_formatter(date_axis)
+                            .y_axis_formatter(|mark, _| widgets::number(mark.value, 0))
+                            .show(&mut cols[1], |plot| {
+                                plot.bar_chart(BarChart::new(
+                                    "revenue",
+                                    days.iter().map(|d| Bar::new(d.day as f64, d.revenue).width(0.8)).collect(),
+                                ))
+                            });
+                    });
+                }
+                _ => {
+                    ui.label(RichText::new("Click a product to see its daily views, carts, purchases, revenue and price.").weak());
+                }
+            });
+        });
+    }
+}
+
+fn cart_controls(ui: &mut egui::Ui, models: &mut EventModels) {
+    let s = &mut models.cart_settings;
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Session ends after").on_hover_text(CART_HELP);
+        ui.add(egui::DragValue::new(&mut s.expiry_minutes).range(1.0..=24.0 * 60.0).speed(1.0).suffix(" min without events"));
+        ui.separator();
+        ui.label("Coupon for carts from");
+        ui.add(egui::DragValue::new(&mut s.coupon_threshold).range(0.0..=100_000.0).speed(5.0));
+        ui.add(egui::DragValue::new(&mut s.coupon_percent).range(1..=90).suffix("% off"));
+        ui.label("(smaller carts: free shipping)");
+        ui.separator();
+        ui.checkbox(&mut s.exclude_bought_later, "Leave out users who bought later");
+        ui.label(RichText::new("How it counts").underline()).on_hover_text(CART_HELP);
+    });
+    ui.separator();
+}
+
+fn carts_ui(ui: &mut egui::Ui, frame: &EventFrame, result: &carts::CartResult, requests: &mut Vec<PanelRequest>) {
+    ui.label(RichText::new(format!("As of {} (UTC)", format_time(result.now))).weak());
+    ui.columns(4, |cols| {
+        widgets::stat_card(&mut cols[0], "Abandonment rate", &format!("{:.1}%", result.rate() * 100.0), CART_HELP);
+        widgets::stat_card(
+            &mut cols[1],
+            "Abandoned carts",
+            &widgets::number(result.abandoned as f64, 0),
+            "Ended sessions with items left in the cart and no purchase.",
+        );
+        widgets::stat_card(
+            &mut cols[2],
+            "Value left in carts",
+            &widgets::money(result.value_left),
+            "Σ price × quantity of the items left in abandoned carts.",
+        );
+        widgets::stat_card(
+            &mut cols[3],
+            "Sessions still open",
+            &widgets::number(result.open as f64, 0),
+            "Carts whose session has not ended yet: not counted either way.",
+        );
+    });
+    let width = ui.available_width();
+    ui.strong("Abandonment rate by day");
+    let bars: Vec<Bar> = result.by_day.iter().map(|(day, r)| Bar::new(*day as f64, r.rate() * 100.0).width(0.8)).collect();
+    Plot::new("abandon_by_day")
+        .height(170.0)
+        .allow_scroll(false)
+        .x_axis_formatter(|mark, _| crate::analytics::customers::date_of_day(mark.value.round() as i64).format("%b %d").to_string())
+        .y_axis_formatter(|mark, _| format!("{:.0}%", mark.value))
+        .show(ui, |plot| plot.bar_chart(BarChart::new("abandonment %", bars).color(widgets::BAD)));
+    ui.horizontal_top(|ui| {
+        for (title, rows, key, file) in [
+            ("By category", &result.by_category, "category", "abandonment_by_category.csv"),
+            ("By brand", &result.by_brand, "brand", "abandonment_by_brand.csv"),
+        ] {
+            ui.vertical(|ui| {
+                ui.set_width(width / 2.0 - 10.0);
+                ui.horizontal(|ui| {
+                    ui.strong(title);
+                    if ui.small_button("CSV").clicked() {
+                        requests.push(PanelRequest::Export { file_name: file.into(), table: carts::rate_table(rows, key) });
+                    }
+                });
+                let header: Vec<String> = [key, "carts", "abandoned", "rate", "value left"].map(String::from).to_vec();
+                let cells: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.key.clone(),
+                            widgets::number(r.carts as f64, 0),
+                            widgets::number(r.abandoned as f64, 0),
+                            format!("{:.1}%", r.rate() * 100.0),
+                            widgets::money(r.value_left),
+                        ]
+                    })
+                    .collect();
+                widgets::text_table(ui, title, &header, &cells, &[false, true, true, true, true], 200.0);
+            });
+        }
+    });
+    ui.add_space(6.0);
+    let (header, rows) = carts::retargeting_table(frame, result);
+    ui.horizontal(|ui| {
+        ui.strong(format!("Retargeting list: {} carts", widgets::number(rows.len() as f64, 0)));
+        if ui.button("Export for the email tool (CSV)").clicked() {
+            requests.push(PanelRequest::Export { file_name: "retargeting.csv".into(), table: (header.clone(), rows.clone()) });
+        }
+    });
+    let numeric: Vec<bool> = header.iter().map(|h| h == "cart_value").collect();
+    widgets::text_table(ui, "retargeting", &header, &rows, &numeric, 320.0);
+}
+
+fn live_ui(ui: &mut egui::Ui, models: &EventModels) -> Option<LiveRequest> {
+    let mut request = None;
+    ui.label(
+        "Live mode follows an events CSV that keeps growing (or a folder that receives new CSV files), appends new rows to the workspace \
+         every 2 seconds, and keeps the funnel, sales and the retargeting list up to date. A partial last line waits for the rest.",
+    );
+    ui.add_space(6.0);
+    match &models.watch {
+        Some(watch) => {
+            ui.label(format!(
+                "Watching {} for {}: {} rows added.",
+                watch.target.display(),
+                human(watch.started.elapsed().as_secs() as i64),
+                widgets::number(watch.job.progress().done as f64, 0)
+            ));
+            if ui.button("Stop watching").clicked() {
+                request = Some(LiveRequest::Stop);
+            }
+        }
+        None => {
+            ui.horizontal(|ui| {
+                if ui.button("Watch a file…").clicked() {
+                    request = Some(LiveRequest::PickFile);
+                }
+                if ui.button("Watch a folder…").clicked() {
+                    request = Some(LiveRequest::PickFolder);
+                }
+            });
+        }
+    }
+    if let Some(e) = &models.watch_error {
+        ui.colored_label(widgets::BAD, format!("The last watch stopped: {e}"));
+    }
+    if let Some(result) = models.carts.get() {
+        ui.add_space(6.0);
+        ui.strong("Latest abandoned carts");
+        if let Some(frame) = &models.frame {
+            for cart in result.list.iter().take(8) {
+                ui.label(format!(
+                    "user {} · ended {} · contact by {} · {} · {}",
+                    frame.users[cart.user as usize],
+                    format_time(cart.expired_at),
+                    format_time(cart.contact_by()),
+                    widgets::money(cart.value),
+                    cart.offer(&result.settings)
+                ));
+            }
+        }
+    }
+    request
+}
+
+fn conversion_series(result: &FunnelResult, weekly: bool) -> Vec<[f64; 2]> {
+    let mut points: Vec<(i64, u64, u64)> = Vec::new();
+    for &(day, entered, converted) in &result.daily {
+        let bucket = if weekly { day - day.rem_euclid(7) } else { day };
+        match points.last_mut() {
+            Some(last) if last.0 == bucket => {
+                last.1 += entered;
+                last.2 += converted;
+            }
+            _ => points.push((bucket, entered, converted)),
+        }
+    }
+    points.into_iter().filter(|p| p.1 > 0).map(|(d, e, c)| [d as f64, c as f64 / e as f64 * 100.0]).collect()
+}
+
+fn human(seconds: i64) -> String {
+    crate::analytics::human_duration(seconds)
+}
+
+fn short(category: &str) -> String {
+    if category.is_empty() {
+        "(none)".into()
+    } else {
+        category.to_string()
+    }
+}
+
+fn display(path: &std::path::Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| path.display().to_string())
+}
