@@ -35,8 +35,9 @@ pub fn run(dir: &Path, quick: bool, what: &str) -> Result<(), String> {
         "overview" => overview(dir, quick),
         "customers" => customers(dir, quick),
         "clv" => clv_fits(quick),
-        "all" => import(dir, quick).and_then(|_| overview(dir, quick)).and_then(|_| customers(dir, quick)),
-        other => Err(format!("unknown benchmark '{other}' (use import, overview, customers, clv or all)")),
+        "events" => events(dir, quick),
+        "all" => import(dir, quick).and_then(|_| overview(dir, quick)).and_then(|_| customers(dir, quick)).and_then(|_| events(dir, quick)),
+        other => Err(format!("unknown benchmark '{other}' (use import, overview, customers, clv, events or all)")),
     }
 }
 
@@ -145,6 +146,79 @@ fn clv_fits(quick: bool) -> Result<(), String> {
             bg + gg
         );
     }
+    Ok(())
+}
+
+/// The Funnel panel on generated events: from the CSV to a visible funnel (read into memory,
+/// then the default funnel), recomputing funnels from the in-memory copy, abandonment and the
+/// forecast, and the process's memory. Run it in a fresh process (`--what events`) so the peak
+/// memory is this benchmark's own.
+fn events(dir: &Path, quick: bool) -> Result<(), String> {
+    use crate::analytics::event_frame::EventFrame;
+    use crate::analytics::funnel::{self, CountBy, Dimension, FunnelSettings};
+    use crate::analytics::{carts, forecast, Filters};
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let rows = if quick { 100_000 } else { 20_000_000 };
+    let file = generated(&exe, dir, "events", rows)?;
+    let bytes = std::fs::metadata(&file).map_err(|e| e.to_string())?.len();
+    let ctx = crate::jobs::JobContext::detached();
+    let filters = Filters::default();
+
+    let started = Instant::now();
+    let frame = EventFrame::from_rees46_csv(&file, &ctx).map_err(|e| e.to_string())?;
+    let read = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let first = funnel::compute(&frame, &filters, &FunnelSettings::default(), &ctx).map_err(|e| e.to_string())?;
+    let first_funnel = started.elapsed().as_secs_f64();
+    println!(
+        "{} events ({:.0} MB CSV), {} sessions, {} users, {} products",
+        crate::import::report::group(frame.len() as u64),
+        bytes as f64 / 1e6,
+        crate::import::report::group(frame.session_count() as u64),
+        crate::import::report::group(frame.users.len() as u64),
+        crate::import::report::group(frame.products.len() as u64)
+    );
+    println!();
+    println!("| step | time |");
+    println!("|---|---|");
+    println!("| read the CSV into the in-memory copy | {read:.2} s |");
+    println!("| first funnel (view → cart → purchase by top category) | {first_funnel:.2} s |");
+    println!("| **CSV to visible funnel** | **{:.2} s** |", read + first_funnel);
+    let time =
+        |settings: FunnelSettings| median_ms(|| funnel::compute(&frame, &filters, &settings, &ctx).map(|_| ()).map_err(|e| e.to_string()));
+    for (name, settings) in [
+        ("funnel, no breakdown", FunnelSettings { breakdown: None, ..FunnelSettings::default() }),
+        ("funnel by top category", FunnelSettings::default()),
+        ("funnel by brand", FunnelSettings { breakdown: Some(Dimension::Brand), ..FunnelSettings::default() }),
+        ("funnel by product", FunnelSettings { breakdown: Some(Dimension::Product), ..FunnelSettings::default() }),
+        (
+            "funnel counting users (24 h window)",
+            FunnelSettings { count_by: CountBy::Users, window: funnel::Window::Hours(24), breakdown: None, ..FunnelSettings::default() },
+        ),
+    ] {
+        println!("| recompute: {name} | {:.0} ms |", time(settings)?);
+    }
+    let abandon = median_ms(|| {
+        carts::compute(&frame, &filters, &carts::CartSettings::default(), None);
+        Ok(())
+    })?;
+    println!("| abandoned carts and retargeting list | {abandon:.0} ms |");
+    let started = Instant::now();
+    forecast::compute(&frame, &filters)?;
+    println!("| demand forecast (features, backtest, fit) | {:.0} ms |", started.elapsed().as_secs_f64() * 1000.0);
+    let rss = |key: &str| {
+        std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
+            s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()).map(|kib| kib / 1024.0)
+        })
+    };
+    println!();
+    println!(
+        "memory: in-memory copy {:.0} MiB; process resident now {}, peak {}",
+        frame.heap_bytes() as f64 / (1 << 20) as f64,
+        rss("VmRSS:").map_or("n/a".into(), |m| format!("{m:.0} MiB")),
+        rss("VmHWM:").map_or("n/a".into(), |m| format!("{m:.0} MiB"))
+    );
+    println!("funnel counts: {:?}", first.steps.iter().map(|s| s.count).collect::<Vec<_>>());
     Ok(())
 }
 

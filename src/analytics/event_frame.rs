@@ -171,6 +171,85 @@ pub fn parse_timestamp(text: &[u8]) -> Option<i64> {
     Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
+/// Where the REES46 columns are in a file.
+struct Columns {
+    time: usize,
+    kind: usize,
+    product: usize,
+    category: usize,
+    brand: usize,
+    price: usize,
+    user: usize,
+    session: usize,
+}
+
+/// The offset just after the first newline at or after `offset`.
+fn next_line_start(path: &Path, offset: u64) -> std::io::Result<u64> {
+    use std::io::{BufRead, Seek};
+    let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
+    file.seek(std::io::SeekFrom::Start(offset))?;
+    let mut skipped = Vec::new();
+    let n = file.read_until(b'\n', &mut skipped)?;
+    Ok(offset + n as u64)
+}
+
+/// Parses bytes `start..end` of a REES46 CSV (whole lines, no header) into a builder.
+fn read_part(
+    path: &Path,
+    start: u64,
+    end: u64,
+    columns: &Columns,
+    ctx: &JobContext,
+    done: &std::sync::atomic::AtomicU64,
+) -> Result<EventFrameBuilder, EventFrameError> {
+    use std::io::{Read, Seek};
+    use std::sync::atomic::Ordering;
+    let file_error = |message: String| EventFrameError::File { path: path.display().to_string(), message };
+    let mut file = std::fs::File::open(path).map_err(|e| file_error(e.to_string()))?;
+    file.seek(std::io::SeekFrom::Start(start)).map_err(|e| file_error(e.to_string()))?;
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).buffer_capacity(1 << 20).from_reader(file.take(end - start));
+    let mut builder = EventFrameBuilder::new();
+    // REES46 lines are ~130 bytes: reserving up front saves regrowing (and re-zeroing) the columns.
+    builder.reserve(((end - start) / 120) as usize);
+    let mut record = csv::ByteRecord::new();
+    fn text(record: &csv::ByteRecord, i: usize) -> &str {
+        record.get(i).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
+    }
+    let int = |record: &csv::ByteRecord, i: usize| -> Option<i64> { text(record, i).trim().parse().ok() };
+    let (mut n, mut reported) = (0u64, 0u64);
+    while reader.read_byte_record(&mut record).map_err(|e| file_error(e.to_string()))? {
+        n += 1;
+        if n.is_multiple_of(65_536) {
+            ctx.check()?;
+            let position = record.position().map_or(0, |p| p.byte());
+            done.fetch_add(position - reported, Ordering::Relaxed);
+            reported = position;
+            ctx.set_done(done.load(Ordering::Relaxed));
+        }
+        let (Some(time), Some(product), Some(user)) =
+            (record.get(columns.time).and_then(parse_timestamp), int(&record, columns.product), int(&record, columns.user))
+        else {
+            continue;
+        };
+        let session = record.get(columns.session).unwrap_or_default();
+        if session.is_empty() {
+            continue;
+        }
+        builder.push(
+            time,
+            EventKind::parse(record.get(columns.kind).unwrap_or_default()),
+            product,
+            record.get(columns.category).unwrap_or_default(),
+            record.get(columns.brand).unwrap_or_default(),
+            text(&record, columns.price).trim().parse().unwrap_or(0.0),
+            user,
+            session,
+        );
+    }
+    Ok(builder)
+}
+
 /// Collects events in any order and builds the session-ordered frame.
 #[derive(Default)]
 pub struct EventFrameBuilder {
@@ -182,24 +261,57 @@ pub struct EventFrameBuilder {
     user: Vec<u32>,
     price: Vec<f32>,
     session: Vec<u32>,
-    session_codes: HashMap<Box<str>, u32>,
+    /// The previous row's session and user codes: exports write a session's events together,
+    /// and comparing with the last one skips a lookup in a map of millions (a cache miss).
+    last_session: Option<u32>,
+    last_user: Option<(i64, u32)>,
+    /// Sessions are usually lowercase UUIDs: keyed by their 128-bit value, which hashes far
+    /// faster than the text; other session ids are keyed by text.
+    uuid_sessions: HashMap<u128, u32, FastHash>,
+    session_codes: HashMap<Box<[u8]>, u32>,
     sessions: Vec<String>,
-    user_codes: HashMap<i64, u32>,
+    user_codes: HashMap<i64, u32, FastHash>,
     users: Vec<i64>,
-    product_codes: HashMap<i64, u32>,
+    product_codes: HashMap<i64, u32, FastHash>,
     products: Vec<Product>,
-    category_codes: HashMap<Box<str>, u32>,
+    category_codes: HashMap<Box<[u8]>, u32>,
     categories: Vec<String>,
-    brand_codes: HashMap<Box<str>, u32>,
+    brand_codes: HashMap<Box<[u8]>, u32>,
     brands: Vec<String>,
 }
 
-fn code_of(codes: &mut HashMap<Box<str>, u32>, values: &mut Vec<String>, text: &str) -> u32 {
+/// A fast, fixed-seed hasher for the integer keys of the dictionaries (ids from our own files,
+/// not attacker-chosen keys).
+type FastHash = foldhash::fast::FixedState;
+
+/// A lowercase UUID (`8-4-4-4-12` hex digits) as a number.
+fn parse_uuid(bytes: &[u8]) -> Option<u128> {
+    if bytes.len() != 36 || bytes[8] != b'-' || bytes[13] != b'-' || bytes[18] != b'-' || bytes[23] != b'-' {
+        return None;
+    }
+    let mut value = 0u128;
+    for (i, &b) in bytes.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            continue;
+        }
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => return None,
+        };
+        value = value << 4 | u128::from(digit);
+    }
+    Some(value)
+}
+
+/// The dictionary code of `text` (raw bytes from the file; shown as UTF-8, invalid bytes
+/// replaced).
+fn code_of(codes: &mut HashMap<Box<[u8]>, u32>, values: &mut Vec<String>, text: &[u8]) -> u32 {
     if let Some(&c) = codes.get(text) {
         return c;
     }
     let c = values.len() as u32;
-    values.push(text.to_string());
+    values.push(String::from_utf8_lossy(text).into_owned());
     codes.insert(text.into(), c);
     c
 }
@@ -208,8 +320,8 @@ impl EventFrameBuilder {
     pub fn new() -> Self {
         let mut b = Self::default();
         // Code 0 is "none" for categories and brands.
-        code_of(&mut b.category_codes, &mut b.categories, "");
-        code_of(&mut b.brand_codes, &mut b.brands, "");
+        code_of(&mut b.category_codes, &mut b.categories, b"");
+        code_of(&mut b.brand_codes, &mut b.brands, b"");
         b
     }
 
@@ -219,36 +331,85 @@ impl EventFrameBuilder {
         time: i64,
         kind: EventKind,
         product_id: i64,
-        category: &str,
-        brand: &str,
+        category: impl AsRef<[u8]>,
+        brand: impl AsRef<[u8]>,
         price: f64,
         user_id: i64,
-        session: &str,
+        session: impl AsRef<[u8]>,
     ) {
+        let (category, brand) = (category.as_ref().trim_ascii(), brand.as_ref().trim_ascii());
         self.time.push(time);
         self.kind.push(kind as u8);
-        let category = code_of(&mut self.category_codes, &mut self.categories, category.trim());
-        let brand = code_of(&mut self.brand_codes, &mut self.brands, brand.trim());
-        self.category.push(category);
-        self.brand.push(brand);
         let product = match self.product_codes.get(&product_id) {
             Some(&c) => c,
             None => {
+                let category = code_of(&mut self.category_codes, &mut self.categories, category);
+                let brand = code_of(&mut self.brand_codes, &mut self.brands, brand);
                 let c = self.products.len() as u32;
                 self.products.push(Product { id: product_id, category, brand });
                 self.product_codes.insert(product_id, c);
                 c
             }
         };
+        // A product's events nearly always repeat its first category and brand: compare with
+        // those before hashing.
+        let known = &self.products[product as usize];
+        let (known_category, known_brand) = (known.category, known.brand);
+        let category = if self.categories[known_category as usize].as_bytes() == category {
+            known_category
+        } else {
+            code_of(&mut self.category_codes, &mut self.categories, category)
+        };
+        let brand = if self.brands[known_brand as usize].as_bytes() == brand {
+            known_brand
+        } else {
+            code_of(&mut self.brand_codes, &mut self.brands, brand)
+        };
+        self.category.push(category);
+        self.brand.push(brand);
         self.product.push(product);
-        let user = *self.user_codes.entry(user_id).or_insert_with(|| {
-            self.users.push(user_id);
-            (self.users.len() - 1) as u32
-        });
+        let user = match self.last_user {
+            Some((id, code)) if id == user_id => code,
+            _ => {
+                let code = *self.user_codes.entry(user_id).or_insert_with(|| {
+                    self.users.push(user_id);
+                    (self.users.len() - 1) as u32
+                });
+                self.last_user = Some((user_id, code));
+                code
+            }
+        };
         self.user.push(user);
         self.price.push(price as f32);
-        let session = code_of(&mut self.session_codes, &mut self.sessions, session);
+        let session = self.session_code(session.as_ref());
         self.session.push(session);
+    }
+
+    /// Room for `rows` more events.
+    pub fn reserve(&mut self, rows: usize) {
+        self.time.reserve(rows);
+        self.kind.reserve(rows);
+        self.product.reserve(rows);
+        self.category.reserve(rows);
+        self.brand.reserve(rows);
+        self.user.reserve(rows);
+        self.price.reserve(rows);
+        self.session.reserve(rows);
+    }
+
+    fn session_code(&mut self, session: &[u8]) -> u32 {
+        if let Some(last) = self.last_session.filter(|&c| self.sessions[c as usize].as_bytes() == session) {
+            return last;
+        }
+        let code = match parse_uuid(session) {
+            Some(key) => *self.uuid_sessions.entry(key).or_insert_with(|| {
+                self.sessions.push(String::from_utf8_lossy(session).into_owned());
+                (self.sessions.len() - 1) as u32
+            }),
+            None => code_of(&mut self.session_codes, &mut self.sessions, session),
+        };
+        self.last_session = Some(code);
+        code
     }
 
     pub fn len(&self) -> usize {
@@ -257,6 +418,45 @@ impl EventFrameBuilder {
 
     pub fn is_empty(&self) -> bool {
         self.time.is_empty()
+    }
+
+    /// Appends another builder's rows, translating its dictionary codes into this one's.
+    pub fn absorb(&mut self, other: EventFrameBuilder) {
+        let categories: Vec<u32> =
+            other.categories.iter().map(|c| code_of(&mut self.category_codes, &mut self.categories, c.as_bytes())).collect();
+        let brands: Vec<u32> = other.brands.iter().map(|b| code_of(&mut self.brand_codes, &mut self.brands, b.as_bytes())).collect();
+        let sessions: Vec<u32> = other.sessions.iter().map(|s| self.session_code(s.as_bytes())).collect();
+        let users: Vec<u32> = other
+            .users
+            .iter()
+            .map(|&u| {
+                *self.user_codes.entry(u).or_insert_with(|| {
+                    self.users.push(u);
+                    (self.users.len() - 1) as u32
+                })
+            })
+            .collect();
+        let products: Vec<u32> = other
+            .products
+            .iter()
+            .map(|p| match self.product_codes.get(&p.id) {
+                Some(&c) => c,
+                None => {
+                    let c = self.products.len() as u32;
+                    self.products.push(Product { id: p.id, category: categories[p.category as usize], brand: brands[p.brand as usize] });
+                    self.product_codes.insert(p.id, c);
+                    c
+                }
+            })
+            .collect();
+        self.time.extend(other.time);
+        self.kind.extend(other.kind);
+        self.price.extend(other.price);
+        self.product.extend(other.product.iter().map(|&c| products[c as usize]));
+        self.category.extend(other.category.iter().map(|&c| categories[c as usize]));
+        self.brand.extend(other.brand.iter().map(|&c| brands[c as usize]));
+        self.user.extend(other.user.iter().map(|&c| users[c as usize]));
+        self.session.extend(other.session.iter().map(|&c| sessions[c as usize]));
     }
 
     /// Orders rows by session, then time: a counting sort on the dense session codes (linear)
@@ -398,63 +598,60 @@ impl EventFrame {
 
     /// Reads a REES46-layout CSV file straight into memory, without the workspace: the app shows
     /// the funnel from this while the import writes the same file into SQLite. Rows the import
-    /// would reject (bad time, missing ids) are skipped here too.
+    /// would reject (bad time, missing ids) are skipped here too. The file is split at line
+    /// boundaries into one part per core; each part fills its own builder and the builders are
+    /// merged (sessions that straddle a split meet again by their id).
     pub fn from_rees46_csv(path: &Path, ctx: &JobContext) -> Result<Self, EventFrameError> {
         let file_error = |message: String| EventFrameError::File { path: path.display().to_string(), message };
-        let file = std::fs::File::open(path).map_err(|e| file_error(e.to_string()))?;
+        let mut file = std::fs::File::open(path).map_err(|e| file_error(e.to_string()))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         ctx.set_total(size);
         ctx.set_message("reading events into memory");
-        let mut reader = csv::ReaderBuilder::new().flexible(true).buffer_capacity(1 << 20).from_reader(file);
+        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(&mut file);
         let headers = reader.byte_headers().map_err(|e| file_error(e.to_string()))?.clone();
+        let body_start = reader.position().byte();
+        drop(reader);
         let index = |name: &str| {
             headers.iter().position(|h| h.eq_ignore_ascii_case(name.as_bytes())).ok_or_else(|| file_error(format!("no column '{name}'")))
         };
-        let columns = [
-            index("event_time")?,
-            index("event_type")?,
-            index("product_id")?,
-            index("category_code").unwrap_or(usize::MAX),
-            index("brand").unwrap_or(usize::MAX),
-            index("price")?,
-            index("user_id")?,
-            index("user_session")?,
-        ];
-        let mut builder = EventFrameBuilder::new();
-        let mut record = csv::ByteRecord::new();
-        fn text(record: &csv::ByteRecord, i: usize) -> &str {
-            record.get(i).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
+        let columns = Columns {
+            time: index("event_time")?,
+            kind: index("event_type")?,
+            product: index("product_id")?,
+            category: index("category_code").unwrap_or(usize::MAX),
+            brand: index("brand").unwrap_or(usize::MAX),
+            price: index("price")?,
+            user: index("user_id")?,
+            session: index("user_session")?,
+        };
+        // Part boundaries: evenly spaced, each moved forward to just after a newline. (A quoted
+        // field with an embedded newline at a boundary would split a row; REES46 exports have
+        // no quoted newlines.)
+        let parts = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4) as u64;
+        let mut bounds = vec![body_start];
+        for k in 1..parts {
+            let target = body_start + (size - body_start) * k / parts;
+            bounds.push(next_line_start(path, target).map_err(|e| file_error(e.to_string()))?.max(*bounds.last().unwrap_or(&0)));
         }
-        let int = |record: &csv::ByteRecord, i: usize| -> Option<i64> { text(record, i).trim().parse().ok() };
-        let mut n = 0u64;
-        while reader.read_byte_record(&mut record).map_err(|e| file_error(e.to_string()))? {
-            n += 1;
-            if n.is_multiple_of(65_536) {
-                ctx.check()?;
-                ctx.set_done(record.position().map_or(0, |p| p.byte()));
+        bounds.push(size);
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let builders = crate::jobs::parallel_ranges(bounds.len() - 1, |range| -> Result<Vec<EventFrameBuilder>, EventFrameError> {
+            range.map(|part| read_part(path, bounds[part], bounds[part + 1], &columns, ctx, &done)).collect()
+        });
+        let mut merged: Option<EventFrameBuilder> = None;
+        for part in builders {
+            for builder in part? {
+                match merged.as_mut() {
+                    None => merged = Some(builder),
+                    Some(m) => {
+                        m.reserve(builder.len());
+                        m.absorb(builder)
+                    }
+                }
             }
-            let (Some(time), Some(product), Some(user)) =
-                (record.get(columns[0]).and_then(parse_timestamp), int(&record, columns[2]), int(&record, columns[6]))
-            else {
-                continue;
-            };
-            let session = text(&record, columns[7]);
-            if session.is_empty() {
-                continue;
-            }
-            builder.push(
-                time,
-                EventKind::parse(record.get(columns[1]).unwrap_or_default()),
-                product,
-                text(&record, columns[3]),
-                text(&record, columns[4]),
-                text(&record, columns[5]).trim().parse().unwrap_or(0.0),
-                user,
-                session,
-            );
         }
         ctx.set_message("ordering events by session");
-        Ok(builder.finish())
+        Ok(merged.unwrap_or_else(EventFrameBuilder::new).finish())
     }
 
     /// Approximate bytes held (for the memory benchmark and the status bar).
@@ -491,6 +688,24 @@ mod tests {
         assert_eq!(parse_timestamp(b"2019-13-01 00:00:00"), None);
         assert_eq!(parse_timestamp(b"2019-10-01"), None);
         assert_eq!(parse_timestamp(b"2019-10-01T00:00:0x"), None);
+    }
+
+    #[test]
+    fn uuid_sessions_are_keyed_by_value_and_others_by_text() {
+        assert_eq!(parse_uuid(b"00000000-0000-0000-0000-0000000000ff"), Some(255));
+        assert_eq!(parse_uuid(b"72d76fde-8bb3-4e00-8c23-a032dfed738c").map(|v| v >> 96), Some(0x72d7_6fde));
+        // Uppercase and other shapes stay text, so distinct texts stay distinct sessions.
+        assert_eq!(parse_uuid(b"72D76FDE-8BB3-4E00-8C23-A032DFED738C"), None);
+        assert_eq!(parse_uuid(b"s1"), None);
+        let mut b = EventFrameBuilder::new();
+        for session in
+            ["72d76fde-8bb3-4e00-8c23-a032dfed738c", "72D76FDE-8BB3-4E00-8C23-A032DFED738C", "s1", "72d76fde-8bb3-4e00-8c23-a032dfed738c"]
+        {
+            b.push(0, EventKind::View, 1, "", "", 1.0, 1, session);
+        }
+        let f = b.finish();
+        assert_eq!(f.session_count(), 3);
+        assert_eq!(f.sessions[0], "72d76fde-8bb3-4e00-8c23-a032dfed738c");
     }
 
     #[test]

@@ -211,15 +211,18 @@ struct Tally {
     convert_bins: Vec<u64>,
     convert_seconds: Vec<i64>,
     dropped: Vec<Vec<(u32, u32, i64)>>,
-    breakdown: HashMap<u32, Vec<u64>>,
+    /// Units reaching each step per breakdown key: `breakdown[key * steps + step]` (keys are
+    /// dense dictionary codes, so a flat array beats a map).
+    breakdown: Vec<u64>,
 }
 
 impl Tally {
-    fn new(steps: usize) -> Self {
+    fn new(steps: usize, keys: usize) -> Self {
         Self {
             counts: vec![0; steps],
             convert_bins: vec![0; CONVERT_BINS.len()],
             dropped: vec![Vec::new(); steps.saturating_sub(1)],
+            breakdown: vec![0; keys * steps],
             ..Default::default()
         }
     }
@@ -245,11 +248,8 @@ impl Tally {
     }
 
     fn add_breakdown(&mut self, key: u32, level: usize, steps: usize) {
-        if level == 0 {
-            return;
-        }
-        let counts = self.breakdown.entry(key).or_insert_with(|| vec![0; steps]);
-        for c in &mut counts[..level] {
+        let base = key as usize * steps;
+        for c in &mut self.breakdown[base..base + level] {
             *c += 1;
         }
     }
@@ -270,12 +270,21 @@ impl Tally {
         for (a, b) in self.dropped.iter_mut().zip(other.dropped) {
             a.extend(b);
         }
-        for (key, counts) in other.breakdown {
-            let mine = self.breakdown.entry(key).or_insert_with(|| vec![0; counts.len()]);
-            for (a, b) in mine.iter_mut().zip(counts) {
-                *a += b;
-            }
+        for (a, b) in self.breakdown.iter_mut().zip(other.breakdown) {
+            *a += b;
         }
+    }
+}
+
+/// How many distinct keys a dimension has (keys are `0..count`).
+fn key_count(frame: &EventFrame, dimension: Option<Dimension>) -> usize {
+    match dimension {
+        None => 0,
+        Some(Dimension::TopCategory) => frame.top_categories().1.len(),
+        Some(Dimension::Category) => frame.categories.len(),
+        Some(Dimension::Brand) => frame.brands.len(),
+        Some(Dimension::Product) => frame.products.len(),
+        Some(Dimension::PriceBand) => PRICE_BANDS.len() + 1,
     }
 }
 
@@ -317,7 +326,7 @@ fn tally_units(
         Window::Session => None,
         Window::Hours(h) => Some(i64::from(h) * 3600),
     };
-    let mut tally = Tally::new(n_steps);
+    let mut tally = Tally::new(n_steps, key_count(frame, settings.breakdown));
     let mut keyed: Vec<(u32, u32)> = Vec::new();
     let mut breakdown_unit = |tally: &mut Tally, rows: &mut dyn Iterator<Item = usize>| {
         let Some(dimension) = settings.breakdown else { return };
@@ -405,7 +414,7 @@ pub fn compute(frame: &EventFrame, filters: &Filters, settings: &FunnelSettings,
         });
     }
     let parts = crate::jobs::parallel_ranges(units, |range| tally_units(frame, filters, settings, range, ctx));
-    let mut tally = Tally::new(n_steps);
+    let mut tally = Tally::new(n_steps, key_count(frame, settings.breakdown));
     for part in parts {
         tally.merge(part?);
     }
@@ -426,9 +435,13 @@ pub fn compute(frame: &EventFrame, filters: &Filters, settings: &FunnelSettings,
         })
         .collect();
     let mut breakdown: Vec<BreakdownRow> = match settings.breakdown {
-        Some(dimension) => {
-            tally.breakdown.into_iter().map(|(key, counts)| BreakdownRow { key: key_label(frame, dimension, key), counts }).collect()
-        }
+        Some(dimension) => tally
+            .breakdown
+            .chunks(n_steps)
+            .enumerate()
+            .filter(|(_, counts)| counts[0] > 0)
+            .map(|(key, counts)| BreakdownRow { key: key_label(frame, dimension, key as u32), counts: counts.to_vec() })
+            .collect(),
         None => Vec::new(),
     };
     breakdown.sort_by(|a, b| b.counts[0].cmp(&a.counts[0]).then_with(|| a.key.cmp(&b.key)));
