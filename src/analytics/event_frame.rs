@@ -651,7 +651,12 @@ impl EventFrame {
             }
         }
         ctx.set_message("ordering events by session");
-        Ok(merged.unwrap_or_else(EventFrameBuilder::new).finish())
+        // `new`, not `default`: `new` reserves code 0 for "no category" and "no brand".
+        let builder = match merged {
+            Some(builder) => builder,
+            None => EventFrameBuilder::new(),
+        };
+        Ok(builder.finish())
     }
 
     /// Approximate bytes held (for the memory benchmark and the status bar).
