@@ -86,13 +86,18 @@ pub struct RateRow {
     pub value_left: f64,
 }
 
+/// Abandoned carts / carts, 0 when there were none.
+fn abandonment_rate(abandoned: u64, carts: u64) -> f64 {
+    if carts > 0 {
+        abandoned as f64 / carts as f64
+    } else {
+        0.0
+    }
+}
+
 impl RateRow {
     pub fn rate(&self) -> f64 {
-        if self.carts > 0 {
-            self.abandoned as f64 / self.carts as f64
-        } else {
-            0.0
-        }
+        abandonment_rate(self.abandoned, self.carts)
     }
 }
 
@@ -117,11 +122,7 @@ pub struct CartResult {
 
 impl CartResult {
     pub fn rate(&self) -> f64 {
-        if self.carts > 0 {
-            self.abandoned as f64 / self.carts as f64
-        } else {
-            0.0
-        }
+        abandonment_rate(self.abandoned, self.carts)
     }
 }
 

@@ -218,34 +218,14 @@ impl CustomerValuePanel {
                     result.settings.unit.plural()
                 ));
                 egui::Grid::new("bgnbd_params").num_columns(2).show(ui, |ui| {
-                    for (name, value) in [("r", b.model.r), ("α", b.model.alpha), ("a", b.model.a), ("b", b.model.b)] {
-                        ui.label(name);
-                        ui.monospace(format!("{value:.4}"));
-                        ui.end_row();
-                    }
-                    ui.label("log-likelihood");
-                    ui.monospace(format!("{:.2}", b.log_likelihood));
-                    ui.end_row();
-                    ui.label("fit");
-                    ui.label(fit_status(b.converged, &b.at_boundary, b.iterations));
-                    ui.end_row();
+                    fit_rows(ui, &[("r", b.model.r), ("α", b.model.alpha), ("a", b.model.a), ("b", b.model.b)], b);
                 });
             });
             egui::Frame::group(ui.style()).show(ui, |ui| match &result.gamma_gamma {
                 Ok(g) => {
                     ui.strong(format!("Gamma-Gamma ({} repeat buyers)", widgets::number(g.customers as f64, 0)));
                     egui::Grid::new("gg_params").num_columns(2).show(ui, |ui| {
-                        for (name, value) in [("p", g.model.p), ("q", g.model.q), ("v", g.model.v)] {
-                            ui.label(name);
-                            ui.monospace(format!("{value:.4}"));
-                            ui.end_row();
-                        }
-                        ui.label("log-likelihood");
-                        ui.monospace(format!("{:.2}", g.log_likelihood));
-                        ui.end_row();
-                        ui.label("fit");
-                        ui.label(fit_status(g.converged, &g.at_boundary, g.iterations));
-                        ui.end_row();
+                        fit_rows(ui, &[("p", g.model.p), ("q", g.model.q), ("v", g.model.v)], g);
                         ui.label("spend ~ frequency correlation");
                         let rho = result.spend_frequency_correlation;
                         let text = rho.map_or("n/a".into(), |r| format!("{r:.3}"));
@@ -368,6 +348,21 @@ impl CustomerValuePanel {
         let numeric: Vec<bool> = (0..header.len()).map(|i| i > 0).collect();
         widgets::text_table(ui, "top_clv", &header, &rows, &numeric, 360.0);
     }
+}
+
+/// A fit's parameters, log-likelihood and status as grid rows.
+fn fit_rows<P>(ui: &mut egui::Ui, params: &[(&str, f64)], fit: &clv::ModelFit<P>) {
+    for (name, value) in params {
+        ui.label(*name);
+        ui.monospace(format!("{value:.4}"));
+        ui.end_row();
+    }
+    ui.label("log-likelihood");
+    ui.monospace(format!("{:.2}", fit.log_likelihood));
+    ui.end_row();
+    ui.label("fit");
+    ui.label(fit_status(fit.converged, &fit.at_boundary, fit.iterations));
+    ui.end_row();
 }
 
 fn fit_status(converged: bool, at_boundary: &[&str], iterations: u64) -> String {

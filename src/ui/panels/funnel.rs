@@ -407,40 +407,10 @@ impl FunnelPanel {
                         });
                     }
                 });
-                egui::Grid::new("rising").striped(true).show(ui, |ui| {
-                    for h in ["Product", "Category", "Last 7 days", "Next 7 days"] {
-                        ui.strong(h);
-                    }
-                    ui.end_row();
-                    for p in result.rising(15) {
-                        let product = &frame.products[p.product as usize];
-                        if ui.selectable_label(self.selected_product == Some(p.product), product.id.to_string()).clicked() {
-                            self.selected_product = Some(p.product);
-                        }
-                        ui.label(short(&frame.categories[product.category as usize]));
-                        ui.label(p.last_week.to_string());
-                        ui.label(format!("{:.1}", p.forecast));
-                        ui.end_row();
-                    }
-                });
+                self.product_grid(ui, "rising", frame, result.rising(15));
                 ui.add_space(6.0);
                 ui.strong("Top sellers next week");
-                egui::Grid::new("top_forecast").striped(true).show(ui, |ui| {
-                    for h in ["Product", "Category", "Last 7 days", "Next 7 days"] {
-                        ui.strong(h);
-                    }
-                    ui.end_row();
-                    for p in result.products.iter().take(10) {
-                        let product = &frame.products[p.product as usize];
-                        if ui.selectable_label(self.selected_product == Some(p.product), product.id.to_string()).clicked() {
-                            self.selected_product = Some(p.product);
-                        }
-                        ui.label(short(&frame.categories[product.category as usize]));
-                        ui.label(p.last_week.to_string());
-                        ui.label(format!("{:.1}", p.forecast));
-                        ui.end_row();
-                    }
-                });
+                self.product_grid(ui, "top_forecast", frame, result.products.iter().take(10).collect());
             });
             ui.vertical(|ui| match (self.selected_product, models.product_days.get()) {
                 (Some(product), Some(days)) => {
@@ -496,6 +466,28 @@ impl FunnelPanel {
                     ui.label(RichText::new("Click a product to see its daily views, carts, purchases, revenue and price.").weak());
                 }
             });
+        });
+    }
+}
+
+impl FunnelPanel {
+    /// Products with last week's and next week's purchases; a click selects one.
+    fn product_grid(&mut self, ui: &mut egui::Ui, id: &str, frame: &EventFrame, rows: Vec<&forecast::ProductForecast>) {
+        egui::Grid::new(id).striped(true).show(ui, |ui| {
+            for h in ["Product", "Category", "Last 7 days", "Next 7 days"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for p in rows {
+                let product = &frame.products[p.product as usize];
+                if ui.selectable_label(self.selected_product == Some(p.product), product.id.to_string()).clicked() {
+                    self.selected_product = Some(p.product);
+                }
+                ui.label(short(&frame.categories[product.category as usize]));
+                ui.label(p.last_week.to_string());
+                ui.label(format!("{:.1}", p.forecast));
+                ui.end_row();
+            }
         });
     }
 }
