@@ -206,3 +206,37 @@ fn customer_models_headless() {
     assert_eq!(rows.len(), 4314);
     assert!(rows.iter().all(|r| r[1].parse::<usize>().unwrap() < 4));
 }
+
+/// `shoplens segments` edits the map the app and `rfm` use, and refuses malformed edits.
+#[test]
+fn segment_map_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = ws(&dir);
+    let edit = shoplens(&[
+        "segments",
+        &w,
+        "--set",
+        "R5F1=Fresh Faces",
+        "--rename",
+        "At Risk=Slipping Away",
+        "--action",
+        "Fresh Faces=Welcome series",
+    ]);
+    assert!(edit.status.success(), "{}", text(&edit.stderr));
+    let shown = text(&edit.stdout);
+    assert!(shown.contains("R5  Fresh Faces | Potential Loyalists"), "{shown}");
+    assert!(shown.contains("Fresh Faces: Welcome series"), "{shown}");
+    let conn = shoplens::workspace::open_read_only(std::path::Path::new(&w)).unwrap();
+    let grid = shoplens::analytics::rfm::SegmentGrid::load(&conn).unwrap();
+    assert_eq!(grid.segment(5, 1), "Fresh Faces");
+    assert_eq!(grid.segment(1, 3), "Slipping Away");
+    for bad in [["--set", "R9F1=x"], ["--set", "nonsense"], ["--rename", "Nobody=x"]] {
+        let out = shoplens(&["segments", &w, bad[0], bad[1]]);
+        assert!(!out.status.success(), "{bad:?} should fail");
+        assert_eq!(text(&out.stderr).lines().count(), 1, "one-line error for {bad:?}");
+    }
+    assert!(shoplens(&["segments", &w, "--reset"]).status.success());
+    let grid =
+        shoplens::analytics::rfm::SegmentGrid::load(&shoplens::workspace::open_read_only(std::path::Path::new(&w)).unwrap()).unwrap();
+    assert_eq!(grid, shoplens::analytics::rfm::SegmentGrid::default());
+}

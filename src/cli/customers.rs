@@ -75,6 +75,56 @@ pub fn rfm(
     }
 }
 
+/// Splits `"left=right"`.
+fn pair<'a>(text: &'a str, what: &str) -> Result<(&'a str, &'a str), CliError> {
+    text.split_once('=')
+        .map(|(a, b)| (a.trim(), b.trim()))
+        .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+        .ok_or_else(|| CliError(format!("{what} '{text}' is not NAME=VALUE")))
+}
+
+/// Edits the saved segment map, then prints it with the actions.
+pub fn segments(path: &Path, set: &[String], rename: &[String], action: &[String], reset: bool) -> Result<(), CliError> {
+    let mut ws = workspace::Workspace::open(path)?;
+    let mut grid = if reset { SegmentGrid::default() } else { SegmentGrid::load(ws.conn())? };
+    for cell in set {
+        let (at, name) = pair(cell, "--set")?;
+        let bad = || CliError(format!("--set cell '{at}' is not like R5F1"));
+        let at = at.to_ascii_uppercase();
+        let (r, f) = at.strip_prefix('R').and_then(|rest| rest.split_once('F')).ok_or_else(bad)?;
+        let (r, f): (usize, usize) = (r.parse().map_err(|_| bad())?, f.parse().map_err(|_| bad())?);
+        if !(1..=5).contains(&r) || !(1..=5).contains(&f) {
+            return Err(bad());
+        }
+        grid.cells[r - 1][f - 1] = name.to_string();
+    }
+    for entry in rename {
+        let (from, to) = pair(entry, "--rename")?;
+        if !grid.names().iter().any(|n| n == from) {
+            return Err(CliError(format!("no segment '{from}' to rename; the segments are: {}", grid.names().join(", "))));
+        }
+        grid.rename(from, to);
+    }
+    for entry in action {
+        let (segment, text) = pair(entry, "--action")?;
+        grid.set_action(segment, text.to_string());
+    }
+    if reset || !set.is_empty() || !rename.is_empty() || !action.is_empty() {
+        grid.save(ws.conn_mut())?;
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "      F1 .. F5")?;
+    for r in (1..=5u8).rev() {
+        let row: Vec<&str> = (1..=5u8).map(|f| grid.segment(r, f)).collect();
+        writeln!(out, "R{r}  {}", row.join(" | "))?;
+    }
+    writeln!(out)?;
+    for name in grid.names() {
+        writeln!(out, "{name}: {}", grid.action(&name))?;
+    }
+    Ok(())
+}
+
 pub fn clusters(path: &Path, filters: &Filters, k: Option<usize>, out: Option<&Path>) -> Result<(), CliError> {
     let grid = SegmentGrid::load(&workspace::open_read_only(path)?)?;
     let frame = load_frame(path)?;

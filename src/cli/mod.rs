@@ -60,6 +60,22 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Show or edit the workspace's segment map (R×F cell → segment) and marketing actions.
+    Segments {
+        workspace: PathBuf,
+        /// Put a segment in a cell, e.g. --set "R5F1=Fresh Faces" (repeatable).
+        #[arg(long)]
+        set: Vec<String>,
+        /// Rename a segment everywhere, e.g. --rename "At Risk=Slipping Away" (repeatable).
+        #[arg(long)]
+        rename: Vec<String>,
+        /// Set a segment's recommended action, e.g. --action "Champions=Invite to the VIP day" (repeatable).
+        #[arg(long)]
+        action: Vec<String>,
+        /// Go back to the standard map and actions first.
+        #[arg(long)]
+        reset: bool,
+    },
     /// k-means clusters on standardised log R, F, M: elbow and silhouette per k, then profiles.
     Clusters {
         workspace: PathBuf,
@@ -293,6 +309,7 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
         Some(Command::Rfm { workspace, filters, date, segment, clv, out }) => {
             customers::rfm(&workspace, &filters.into(), date, segment.as_deref(), clv, out.as_deref())
         }
+        Some(Command::Segments { workspace, set, rename, action, reset }) => customers::segments(&workspace, &set, &rename, &action, reset),
         Some(Command::Clusters { workspace, filters, k, out }) => customers::clusters(&workspace, &filters.into(), k, out.as_deref()),
         Some(Command::Cohorts { workspace, filters, revenue, out }) => {
             customers::cohorts(&workspace, &filters.into(), revenue, out.as_deref())
