@@ -199,7 +199,8 @@ pub fn treemap(ui: &mut egui::Ui, items: &[(String, f64, Color32)], size: egui::
         painter.rect_filled(cell, 3.0, *colour);
         let share = value / total * 100.0;
         let text = format!("{label}\n{share:.1}%");
-        let galley = painter.layout(text, egui::FontId::proportional(12.0), Color32::BLACK, cell.width() - 6.0);
+        // No wrapping: a label split mid-word reads worse than none (the hover names every cell).
+        let galley = painter.layout_no_wrap(text, egui::FontId::proportional(12.0), Color32::BLACK);
         if galley.size().x <= cell.width() - 4.0 && galley.size().y <= cell.height() - 4.0 {
             painter.galley(cell.min + egui::vec2(4.0, 3.0), galley, Color32::BLACK);
         }
