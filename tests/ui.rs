@@ -245,3 +245,32 @@ fn funnel_panel_and_live_mode() {
     wait_for(&mut harness, "the watch to stop", |h| shows(h, "Watch a file"));
     assert_eq!(sql_f64(&ws, "SELECT count(*) FROM events"), 20_002.0);
 }
+
+/// Editing the segment map in the panel regroups customers at once and is saved in the
+/// workspace; a renamed segment keeps its customers.
+#[test]
+fn segment_map_edits_are_applied_and_saved() {
+    let (_dir, ws, mut harness) = app_on_new_workspace("map.shoplens");
+    let dropped: egui::DroppedFileHandle = Arc::new(Dropped(fixture("uci_online_retail_ii_2009-2010.parquet")));
+    harness.input_mut().dropped_files.push(dropped);
+    wait_for(&mut harness, "the import", |h| shows(h, "525,461 rows loaded"));
+    click_button(&harness, "Segments");
+    wait_for(&mut harness, "the segments", |h| shows(h, "4,314 customers") && !h.state().busy());
+    // The default analysis date follows the data (not the empty workspace it was first shown on).
+    assert!(shows(&harness, "2010-12-10"), "{:?}", labels(&harness));
+    click_text(&harness, "Edit the segment map");
+    wait_for(&mut harness, "the map editor", |h| shows(h, "Reset to the standard map"));
+
+    // Rename New Customers (selected by clicking its row) to "Fresh Faces".
+    click_text(&harness, "New Customers");
+    wait_for(&mut harness, "the rename field", |h| shows(h, "Rename 'New Customers' to"));
+    harness.get_by_role_and_label(egui::accesskit::Role::TextInput, "Rename 'New Customers' to").focus();
+    harness.run_steps(1);
+    harness.get_by_role_and_label(egui::accesskit::Role::TextInput, "Rename 'New Customers' to").type_text("Fresh Faces");
+    harness.run_steps(2);
+    click_button(&harness, "Rename");
+    wait_for(&mut harness, "the renamed segment", |h| shows(h, "Fresh Faces") && !shows(h, "New Customers") && !h.state().busy());
+    let conn = shoplens::workspace::open_read_only(&ws).unwrap();
+    let grid = shoplens::analytics::rfm::SegmentGrid::load(&conn).unwrap();
+    assert_eq!(grid.segment(5, 1), "Fresh Faces");
+}

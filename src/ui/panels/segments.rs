@@ -107,6 +107,10 @@ impl SegmentsPanel {
             widgets::waiting(ui, "Computing RFM segments…");
             return;
         };
+        if result.customers.is_empty() {
+            ui.label("No purchases with a customer id in the selected period: import order lines (File › Import) or widen the filters.");
+            return;
+        }
         let value = models.value_columns(filters);
         let mean_clv = value
             .as_ref()
@@ -115,10 +119,12 @@ impl SegmentsPanel {
 
         ui.horizontal(|ui| {
             ui.label("Analysis date");
-            if self.date_text.is_empty() && models.analysis_date.is_none() {
+            let edit_id = ui.make_persistent_id("analysis_date");
+            if models.analysis_date.is_none() && !ui.memory(|m| m.has_focus(edit_id)) {
+                // The default follows the data shown (it changes with filters and imports).
                 self.date_text = result.analysis_date.to_string();
             }
-            let edit = ui.add(egui::TextEdit::singleline(&mut self.date_text).desired_width(90.0).hint_text("YYYY-MM-DD"));
+            let edit = ui.add(egui::TextEdit::singleline(&mut self.date_text).id(edit_id).desired_width(90.0).hint_text("YYYY-MM-DD"));
             if edit.lost_focus() || (edit.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))) {
                 match chrono::NaiveDate::parse_from_str(self.date_text.trim(), "%Y-%m-%d") {
                     Ok(date) => {
@@ -328,8 +334,8 @@ impl SegmentsPanel {
             });
             ui.horizontal(|ui| {
                 let target = self.selected.clone().unwrap_or_else(|| names.first().cloned().unwrap_or_default());
-                ui.label(format!("Rename '{target}' to"));
-                ui.add(egui::TextEdit::singleline(&mut self.rename_to).desired_width(160.0));
+                let label = ui.label(format!("Rename '{target}' to"));
+                ui.add(egui::TextEdit::singleline(&mut self.rename_to).desired_width(160.0)).labelled_by(label.id);
                 let new_name = self.rename_to.trim().to_string();
                 if ui.add_enabled(!new_name.is_empty() && !names.contains(&new_name), egui::Button::new("Rename")).clicked() {
                     let mut g = edited.take().unwrap_or_else(|| grid.clone());
