@@ -234,13 +234,15 @@ fn funnel_panel_and_live_mode() {
 
     // Live mode on a second file: rows appended to it reach the workspace and the panel.
     let live = dir.path().join("live.csv");
-    std::fs::write(&live, "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n2019-11-01 10:00:00 UTC,view,1,2,a.b,acme,5.00,77,live-1\n").unwrap();
+    std::fs::write(&live, "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n2019-12-01 10:00:00 UTC,view,4242,2,a.b,acme,5.00,77,live-1\n").unwrap();
     harness.state_mut().watch(live.clone());
     click_text(&harness, "Live mode");
     wait_for(&mut harness, "the watch", |h| shows(h, "1 rows added"));
     let mut out = std::fs::OpenOptions::new().append(true).open(&live).unwrap();
-    std::io::Write::write_all(&mut out, b"2019-11-01 10:00:05 UTC,purchase,1,2,a.b,acme,5.00,77,live-1\n").unwrap();
+    std::io::Write::write_all(&mut out, b"2019-12-01 10:00:05 UTC,purchase,4242,2,a.b,acme,5.00,77,live-1\n").unwrap();
     wait_for(&mut harness, "the appended purchase", |h| shows(h, "2 rows added"));
+    // The sale shows in the live sales list (written 10:00:05, within the data's last 24 hours).
+    wait_for(&mut harness, "the live sales list", |h| shows(h, "Sales per product") && shows(h, "4242") && shows(h, "2019-12-01 10:00:05"));
     click_button(&harness, "Stop watching");
     wait_for(&mut harness, "the watch to stop", |h| shows(h, "Watch a file"));
     assert_eq!(sql_f64(&ws, "SELECT count(*) FROM events"), 20_002.0);

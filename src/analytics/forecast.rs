@@ -266,6 +266,34 @@ pub fn compute(frame: &EventFrame, filters: &Filters) -> Result<ForecastResult, 
     Ok(ForecastResult { last_day, backtest, products: out, note })
 }
 
+/// Purchases per product since `since` (seconds), most sold first, with the latest sale time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductSales {
+    /// Code into `EventFrame::products`.
+    pub product: u32,
+    pub purchases: u64,
+    pub revenue: f64,
+    pub last_sale: i64,
+}
+
+/// Sales per product since `since`: what live mode shows as purchases arrive.
+pub fn sales_since(frame: &EventFrame, since: i64) -> Vec<ProductSales> {
+    let mut by_product: HashMap<u32, ProductSales> = HashMap::new();
+    for row in 0..frame.len() {
+        if frame.kind(row) != EventKind::Purchase || frame.time[row] < since {
+            continue;
+        }
+        let product = frame.product[row];
+        let entry = by_product.entry(product).or_insert(ProductSales { product, purchases: 0, revenue: 0.0, last_sale: i64::MIN });
+        entry.purchases += 1;
+        entry.revenue += f64::from(frame.price[row]);
+        entry.last_sale = entry.last_sale.max(frame.time[row]);
+    }
+    let mut rows: Vec<ProductSales> = by_product.into_values().collect();
+    rows.sort_by(|a, b| b.purchases.cmp(&a.purchases).then(b.last_sale.cmp(&a.last_sale)));
+    rows
+}
+
 /// One product's activity on one day.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductDay {

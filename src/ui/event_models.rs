@@ -37,6 +37,8 @@ pub struct EventModels {
     pub carts: Latest<(u64, Filters, CartSettings, i64), CartResult>,
     pub forecast: Latest<(u64, Filters), ForecastResult>,
     pub product_days: Latest<(u64, Filters, u32), Vec<forecast::ProductDay>>,
+    /// Sales per product over the last 24 hours of data (live mode).
+    pub sales: Latest<u64, Vec<forecast::ProductSales>>,
     pub watch: Option<Watch>,
     pub watch_error: Option<String>,
 }
@@ -88,6 +90,7 @@ impl EventModels {
         self.carts.clear();
         self.forecast.clear();
         self.product_days.clear();
+        self.sales.clear();
     }
 
     /// Collects finished jobs; returns errors to show, and whether the watch appended rows (so
@@ -112,6 +115,7 @@ impl EventModels {
             ("Abandoned carts", self.carts.poll()),
             ("Forecast", self.forecast.poll()),
             ("Product", self.product_days.poll()),
+            ("Sales", self.sales.poll()),
         ] {
             if let Some(e) = error {
                 errors.push(format!("{name}: {e}"));
@@ -185,6 +189,17 @@ impl EventModels {
         let filters = filters.clone();
         self.product_days
             .request(&key, move || Job::spawn("product history", move |_| Ok(forecast::product_days(&frame, &filters, product))))
+    }
+
+    /// Sales per product over the last 24 hours of events.
+    pub fn request_sales(&mut self) -> Option<JobMonitor> {
+        let frame = self.frame.clone()?;
+        self.sales.request(&self.generation, move || {
+            Job::spawn("sales per product", move |_| {
+                let since = frame.time_span().map_or(0, |(_, last)| last - 86_400);
+                Ok(forecast::sales_since(&frame, since))
+            })
+        })
     }
 
     /// Starts live mode on `target` (a file or a folder), appending to `workspace`.

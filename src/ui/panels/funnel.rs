@@ -132,8 +132,9 @@ impl FunnelPanel {
                 });
             }
             Tab::Live => {
-                // The live view lists the latest abandoned carts.
+                // The live view lists sales and the latest abandoned carts.
                 requests.extend(models.request_carts(filters).map(PanelRequest::Track));
+                requests.extend(models.request_sales().map(PanelRequest::Track));
                 live = live_ui(ui, models);
             }
         }
@@ -615,6 +616,23 @@ fn live_ui(ui: &mut egui::Ui, models: &EventModels) -> Option<LiveRequest> {
     }
     if let Some(e) = &models.watch_error {
         ui.colored_label(widgets::BAD, format!("The last watch stopped: {e}"));
+    }
+    if let (Some(sales), Some(frame)) = (models.sales.get(), &models.frame) {
+        ui.add_space(6.0);
+        ui.strong("Sales per product, last 24 hours of data");
+        egui::Grid::new("live_sales").striped(true).show(ui, |ui| {
+            for h in ["Product", "Purchases", "Revenue", "Last sale (UTC)"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for row in sales.iter().take(10) {
+                ui.label(frame.products[row.product as usize].id.to_string());
+                ui.label(widgets::number(row.purchases as f64, 0));
+                ui.label(widgets::money(row.revenue));
+                ui.label(format_time(row.last_sale));
+                ui.end_row();
+            }
+        });
     }
     if let Some(result) = models.carts.get() {
         ui.add_space(6.0);
