@@ -275,6 +275,8 @@ impl<K: PartialEq + Clone, T: Send + 'static> Latest<K, T> {
                 self.error = None;
                 None
             }
+            // A cancelled run is no answer: the next request for these inputs starts again.
+            Err(message) if message == "cancelled" => None,
             Err(message) => {
                 self.error = Some((key, message.clone()));
                 Some(message)
@@ -449,5 +451,40 @@ mod tests {
             |_rx| Err("disk full".to_string()),
         );
         assert_eq!(consumer_failed.unwrap_err(), "disk full");
+    }
+
+    fn settle<K: PartialEq + Clone, T: Send + 'static>(latest: &mut Latest<K, T>) -> Option<String> {
+        for _ in 0..500 {
+            if !latest.is_running() {
+                return None;
+            }
+            if let Some(e) = latest.poll() {
+                return Some(e);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        panic!("the job did not finish");
+    }
+
+    #[test]
+    fn latest_keeps_the_newest_inputs_result_and_retries_after_a_cancel() {
+        let mut latest: Latest<u32, u32> = Latest::default();
+        assert!(latest.request(&1, || Job::spawn("x", |_| Ok(10))).is_some());
+        // The same inputs again: nothing new starts.
+        assert!(latest.request(&1, || Job::spawn("x", |_| Ok(99))).is_none());
+        assert_eq!(settle(&mut latest), None);
+        assert_eq!(latest.get_for(&1).map(|v| **v), Some(10));
+        // New inputs: the old result stays shown until the new one arrives.
+        latest.request(&2, || Job::spawn("x", |_| Err("bad input".to_string())));
+        assert_eq!(latest.get().map(|v| **v), Some(10));
+        assert_eq!(settle(&mut latest).as_deref(), Some("bad input"));
+        assert_eq!(latest.error_for(&2), Some("bad input"));
+        assert!(latest.request(&2, || Job::spawn("x", |_| Ok(0))).is_none(), "a failure is not retried for the same inputs");
+        // A cancelled run is forgotten: asking again starts a new run.
+        latest.request(&3, || Job::spawn("x", |_| Err("cancelled".to_string())));
+        assert_eq!(settle(&mut latest), None);
+        assert!(latest.request(&3, || Job::spawn("x", |_| Ok(30))).is_some());
+        settle(&mut latest);
+        assert_eq!(latest.get_for(&3).map(|v| **v), Some(30));
     }
 }

@@ -229,3 +229,42 @@ fn watch_follows_a_growing_file() {
     let n: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 3);
 }
+
+/// Live mode's incremental copy (only rows added since, read by rowid) equals a fresh load.
+#[test]
+fn extending_the_copy_equals_reloading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(&dir.path().join("w.shoplens")).unwrap();
+    let first = dir.path().join("a.csv");
+    shoplens::generate::write_events(std::fs::File::create(&first).unwrap(), 8_000, 1).unwrap();
+    import::import_file(&mut ws, &first, &ImportOptions::default(), &JobContext::detached()).unwrap();
+    let before = EventFrame::load(ws.conn(), &JobContext::detached()).unwrap();
+    // New rows: a second file (new sessions) and the cosmetics sample (other users, no brands).
+    let second = dir.path().join("b.csv");
+    shoplens::generate::write_events(std::fs::File::create(&second).unwrap(), 3_000, 2).unwrap();
+    for file in [second, testdata("rees46_cosmetics_2022-10_head.csv")] {
+        import::import_file(&mut ws, &file, &ImportOptions::default(), &JobContext::detached()).unwrap();
+    }
+    let extended = before.extended(ws.conn(), &JobContext::detached()).unwrap().unwrap();
+    let fresh = EventFrame::load(ws.conn(), &JobContext::detached()).unwrap();
+    assert_eq!(extended.len(), fresh.len());
+    assert_eq!(extended.session_count(), fresh.session_count());
+    assert_eq!(extended.workspace_rowid, fresh.workspace_rowid);
+    let ctx = JobContext::detached();
+    for breakdown in [Some(Dimension::Brand), Some(Dimension::Product), None] {
+        let settings = FunnelSettings { breakdown, ..FunnelSettings::default() };
+        let a = funnel::compute(&extended, &Filters::default(), &settings, &ctx).unwrap();
+        let b = funnel::compute(&fresh, &Filters::default(), &settings, &ctx).unwrap();
+        assert_eq!(a.steps, b.steps);
+        let sorted = |mut rows: Vec<funnel::BreakdownRow>| {
+            rows.sort_by(|x, y| x.key.cmp(&y.key));
+            rows
+        };
+        assert_eq!(sorted(a.breakdown), sorted(b.breakdown));
+    }
+    let carts_a = carts::compute(&extended, &Filters::default(), &CartSettings::default(), None);
+    let carts_b = carts::compute(&fresh, &Filters::default(), &CartSettings::default(), None);
+    assert_eq!((carts_a.carts, carts_a.abandoned), (carts_b.carts, carts_b.abandoned));
+    // A copy read from a file (not the workspace) cannot be extended; it is reloaded instead.
+    assert!(EventFrame::from_rees46_csv(&first, &ctx).unwrap().extended(ws.conn(), &ctx).unwrap().is_none());
+}

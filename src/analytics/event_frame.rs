@@ -87,6 +87,9 @@ pub struct EventFrame {
     pub categories: Vec<String>,
     /// Index 0 is the empty brand.
     pub brands: Vec<String>,
+    /// The highest `events` rowid read, when this copy came from the workspace: live mode reads
+    /// only newer rows (`extended`).
+    pub workspace_rowid: Option<i64>,
     /// Rows grouped by user in time order, built on first use (user-level funnels).
     user_runs: std::sync::OnceLock<Runs>,
     /// Top-level category of each category code, and the top-level names.
@@ -169,6 +172,38 @@ pub fn parse_timestamp(text: &[u8]) -> Option<i64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
+}
+
+/// Adds the workspace's events with a rowid above `after` to `builder`; returns the highest
+/// rowid read (or `after`).
+fn read_events(conn: &Connection, after: i64, builder: &mut EventFrameBuilder, ctx: &JobContext) -> Result<i64, EventFrameError> {
+    let mut stmt = conn.prepare(
+        "SELECT event_time, event_type, product_id, category_code, brand, price, user_id, user_session, rowid FROM events WHERE rowid > ?1",
+    )?;
+    let mut rows = stmt.query([after])?;
+    let (mut n, mut last) = (0u64, after);
+    while let Some(row) = rows.next()? {
+        n += 1;
+        if n.is_multiple_of(65_536) {
+            ctx.check()?;
+            ctx.set_done(n);
+        }
+        let time_text = row.get_ref(0)?.as_bytes()?;
+        let time = parse_timestamp(time_text).ok_or_else(|| EventFrameError::BadTime(String::from_utf8_lossy(time_text).into()))?;
+        builder.push(
+            time,
+            EventKind::parse(row.get_ref(1)?.as_bytes()?),
+            row.get(2)?,
+            row.get_ref(3)?.as_str_or_null()?.unwrap_or(""),
+            row.get_ref(4)?.as_str_or_null()?.unwrap_or(""),
+            row.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
+            row.get(6)?,
+            row.get_ref(7)?.as_str()?,
+        );
+        last = last.max(row.get(8)?);
+    }
+    ctx.set_done(n);
+    Ok(last)
 }
 
 /// Where the REES46 columns are in a file.
@@ -385,6 +420,43 @@ impl EventFrameBuilder {
         self.session.push(session);
     }
 
+    /// A builder holding every event of `frame`, ready for more (live mode).
+    pub fn from_frame(frame: &EventFrame) -> Self {
+        let mut b = Self::new();
+        let n = frame.len();
+        b.reserve(n);
+        b.time.extend_from_slice(&frame.time);
+        b.kind.extend_from_slice(&frame.kind);
+        b.product.extend_from_slice(&frame.product);
+        b.category.extend_from_slice(&frame.category);
+        b.brand.extend_from_slice(&frame.brand);
+        b.user.extend_from_slice(&frame.user);
+        b.price.extend_from_slice(&frame.price);
+        for s in 0..frame.session_count() {
+            b.session.extend(std::iter::repeat_n(s as u32, frame.session_rows(s).len()));
+        }
+        // Dictionaries: same codes, maps rebuilt.
+        for session in &frame.sessions {
+            b.session_code(session.as_bytes());
+        }
+        b.last_session = None;
+        for (code, &id) in frame.users.iter().enumerate() {
+            b.user_codes.insert(id, code as u32);
+        }
+        b.users = frame.users.clone();
+        for (code, p) in frame.products.iter().enumerate() {
+            b.product_codes.insert(p.id, code as u32);
+        }
+        b.products = frame.products.clone();
+        for c in frame.categories.iter().skip(1) {
+            code_of(&mut b.category_codes, &mut b.categories, c.as_bytes());
+        }
+        for c in frame.brands.iter().skip(1) {
+            code_of(&mut b.brand_codes, &mut b.brands, c.as_bytes());
+        }
+        b
+    }
+
     /// Room for `rows` more events.
     pub fn reserve(&mut self, rows: usize) {
         self.time.reserve(rows);
@@ -481,6 +553,7 @@ impl EventFrameBuilder {
             products: self.products,
             categories: self.categories,
             brands: self.brands,
+            workspace_rowid: None,
             user_runs: Default::default(),
             tops: Default::default(),
         }
@@ -568,32 +641,23 @@ impl EventFrame {
         ctx.set_total(total as u64);
         ctx.set_message("loading events");
         let mut builder = EventFrameBuilder::new();
-        let mut stmt =
-            conn.prepare("SELECT event_time, event_type, product_id, category_code, brand, price, user_id, user_session FROM events")?;
-        let mut rows = stmt.query([])?;
-        let mut n = 0u64;
-        while let Some(row) = rows.next()? {
-            n += 1;
-            if n.is_multiple_of(65_536) {
-                ctx.check()?;
-                ctx.set_done(n);
-            }
-            let time_text = row.get_ref(0)?.as_bytes()?;
-            let time = parse_timestamp(time_text).ok_or_else(|| EventFrameError::BadTime(String::from_utf8_lossy(time_text).into()))?;
-            builder.push(
-                time,
-                EventKind::parse(row.get_ref(1)?.as_bytes()?),
-                row.get(2)?,
-                row.get_ref(3)?.as_str_or_null()?.unwrap_or(""),
-                row.get_ref(4)?.as_str_or_null()?.unwrap_or(""),
-                row.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
-                row.get(6)?,
-                row.get_ref(7)?.as_str()?,
-            );
-        }
-        ctx.set_done(n);
+        let rowid = read_events(conn, 0, &mut builder, ctx)?;
         ctx.set_message("ordering events by session");
-        Ok(builder.finish())
+        let mut frame = builder.finish();
+        frame.workspace_rowid = Some(rowid);
+        Ok(frame)
+    }
+
+    /// This copy plus the workspace's events added since it was read (live mode): only the new
+    /// rows are read from SQLite. `None` when this copy did not come from the workspace.
+    pub fn extended(&self, conn: &Connection, ctx: &JobContext) -> Result<Option<Self>, EventFrameError> {
+        let Some(since) = self.workspace_rowid else { return Ok(None) };
+        ctx.set_message("adding new events");
+        let mut builder = EventFrameBuilder::from_frame(self);
+        let rowid = read_events(conn, since, &mut builder, ctx)?.max(since);
+        let mut frame = builder.finish();
+        frame.workspace_rowid = Some(rowid);
+        Ok(Some(frame))
     }
 
     /// Reads a REES46-layout CSV file straight into memory, without the workspace: the app shows

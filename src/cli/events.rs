@@ -163,8 +163,13 @@ pub fn watch(path: &Path, file: &Path, interval: Duration, expiry_minutes: f64, 
     loop {
         let appended = watcher.poll(ws.conn_mut())?;
         if appended.rows > 0 || first {
+            // Only the new rows are read; the first poll reads everything.
             let conn = workspace::open_read_only(path)?;
-            frame = EventFrame::load(&conn, &JobContext::detached()).map_err(|e| CliError(e.to_string()))?;
+            let ctx = JobContext::detached();
+            frame = match frame.extended(&conn, &ctx).map_err(|e| CliError(e.to_string()))? {
+                Some(extended) => extended,
+                None => EventFrame::load(&conn, &ctx).map_err(|e| CliError(e.to_string()))?,
+            };
         }
         if appended.rows > 0 || appended.rejected > 0 {
             writeln!(out, "+{} events ({} rejected), {} in the workspace", appended.rows, appended.rejected, frame.len())?;

@@ -381,9 +381,9 @@ impl ShoplensApp {
             self.error(error);
         }
         if appended {
-            // Live mode added rows: a fresh copy (the shown one stays until it is ready).
+            // Live mode added rows: the copy catches up (the shown one stays until it is ready).
             if let Some(path) = self.workspace.clone() {
-                let monitor = self.event_models.reload(path);
+                let monitor = self.event_models.catch_up(path);
                 self.monitors.push(monitor);
                 self.refresh_snapshot();
             }

@@ -68,6 +68,20 @@ impl EventModels {
         })
     }
 
+    /// After live mode appended rows: adds just the new rows to the copy (or reloads it, when the
+    /// copy came from a file rather than the workspace).
+    pub fn catch_up(&mut self, workspace: PathBuf) -> JobMonitor {
+        let Some(current) = self.frame.clone().filter(|f| f.workspace_rowid.is_some()) else { return self.reload(workspace) };
+        let source = self.source.clone();
+        self.start_load("add new events", source, move |ctx| {
+            let conn = workspace::open_read_only(&workspace).map_err(|e| e.to_string())?;
+            match current.extended(&conn, ctx).map_err(|e| e.to_string())? {
+                Some(frame) => Ok(frame),
+                None => EventFrame::load(&conn, ctx).map_err(|e| e.to_string()),
+            }
+        })
+    }
+
     /// Reads a REES46 CSV straight into memory while the import writes it to the workspace, so
     /// the funnel shows before the write finishes (the workspace copy replaces it afterwards).
     pub fn load_csv_first(&mut self, file: PathBuf) -> JobMonitor {
