@@ -63,16 +63,7 @@ fn overview(dir: &Path, quick: bool) -> Result<(), String> {
             to: first.checked_add_days(chrono::Days::new(181)),
             country: Some("Germany".into()),
         };
-        let time = |filters: &Filters| -> Result<f64, String> {
-            let mut runs = Vec::new();
-            for _ in 0..5 {
-                let started = Instant::now();
-                overview::compute(&frame, filters).map_err(|e| e.to_string())?;
-                runs.push(started.elapsed().as_secs_f64() * 1000.0);
-            }
-            runs.sort_by(f64::total_cmp);
-            Ok(runs[2])
-        };
+        let time = |filters: &Filters| median_ms(|| overview::compute(&frame, filters).map(|_| ()).map_err(|e| e.to_string()));
         let all = time(&Filters::default())?;
         let part = time(&quarter)?;
         println!("| {} | {load:.2} s | {all:.0} ms | {part:.0} ms | < 1 ms (a map lookup) |", crate::import::report::group(rows));

@@ -213,6 +213,19 @@ impl<T: Send + 'static> Job<T> {
     }
 }
 
+/// A finished job's result with a panic turned into an error message like any other.
+pub fn outcome<T>(result: Result<Result<T, String>, JobPanicked>) -> Result<T, String> {
+    result.map_err(|e| e.to_string()).and_then(|r| r)
+}
+
+/// The outcome of the job in `slot` once it has finished, emptying the slot; `None` while it
+/// runs or when there is none.
+pub fn take_finished<T: Send + 'static>(slot: &mut Option<Job<Result<T, String>>>) -> Option<Result<T, String>> {
+    let result = slot.as_mut()?.try_take()?;
+    *slot = None;
+    Some(outcome(result))
+}
+
 /// A job's thread panicked: a bug, reported to the user instead of taking the app down.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("internal error in job '{job}': {message}")]
@@ -267,9 +280,9 @@ impl<K: PartialEq + Clone, T: Send + 'static> Latest<K, T> {
     /// Collects a finished job; returns its error message, once, if it failed.
     pub fn poll(&mut self) -> Option<String> {
         let (_, job) = self.running.as_mut()?;
-        let outcome = job.try_take()?;
+        let result = job.try_take()?;
         let (key, _) = self.running.take()?;
-        match outcome.map_err(|e| e.to_string()).and_then(|r| r) {
+        match outcome(result) {
             Ok(result) => {
                 self.shown = Some((key, Arc::new(result)));
                 self.error = None;

@@ -126,6 +126,12 @@ impl CartResult {
     }
 }
 
+/// "Now" for live mode: the wall clock, or the newest event if the file's clock is ahead of ours.
+pub fn live_now(frame: &EventFrame) -> i64 {
+    let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    frame.time_span().map_or(wall, |(_, last)| last.max(wall))
+}
+
 /// Abandonment as of `now` (default: the last event in the data).
 pub fn compute(frame: &EventFrame, filters: &Filters, settings: &CartSettings, now: Option<i64>) -> CartResult {
     let (from, to) = super::customers::time_bounds(filters);

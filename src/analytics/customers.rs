@@ -40,11 +40,7 @@ impl<'a> LineView<'a> {
         let cancelled = lines.column(col::CANCELLED)?.bool()?;
         polars_ensure!(cancelled.chunks().len() == 1, ComputeError: "column 'cancelled' is not contiguous");
         let (start, end) = time_bounds(filters);
-        let country_code = filters
-            .country
-            .as_ref()
-            // An unknown country matches nothing rather than everything.
-            .map(|name| frame.countries.iter().position(|c| c == name).map_or(u32::MAX, |i| i as u32));
+        let country_code = filters.country.as_deref().map(|name| frame.country_code(name));
         Ok(Self {
             invoice: one_chunk(lines.column(col::INVOICE)?.u32()?)?.values(),
             customer: customer.values(),
@@ -83,8 +79,13 @@ impl<'a> LineView<'a> {
 
 /// Seconds range `[start, end)` of the filter's days.
 pub fn time_bounds(filters: &Filters) -> (i64, i64) {
-    let start = filters.from.map_or(i64::MIN, day_start);
-    let end = filters.to.and_then(|d| d.checked_add_days(Days::new(1))).map_or(i64::MAX, day_start);
+    day_bounds(filters.from, filters.to)
+}
+
+/// Seconds range `[start, end)` of the days `from..=to` (open where `None`).
+pub fn day_bounds(from: Option<NaiveDate>, to: Option<NaiveDate>) -> (i64, i64) {
+    let start = from.map_or(i64::MIN, day_start);
+    let end = to.and_then(|d| d.checked_add_days(Days::new(1))).map_or(i64::MAX, day_start);
     (start, end)
 }
 

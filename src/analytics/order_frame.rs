@@ -160,6 +160,12 @@ impl OrderFrame {
         })
     }
 
+    /// The code of a country; an unknown country gets a code no line has, so a filter on it
+    /// matches nothing rather than everything.
+    pub fn country_code(&self, name: &str) -> u32 {
+        self.countries.iter().position(|c| c == name).map_or(u32::MAX, |i| i as u32)
+    }
+
     /// Countries by name, for the filter bar.
     pub fn country_names(&self) -> Vec<String> {
         let mut names = self.countries.clone();

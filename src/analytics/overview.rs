@@ -94,15 +94,11 @@ fn not_cancelled() -> Expr {
 fn filtered(frame: &OrderFrame, days: Option<(NaiveDate, NaiveDate)>, country: Option<&str>) -> LazyFrame {
     let mut lf = frame.lines.clone().lazy();
     if let Some((from, to)) = days {
-        let start = from.and_hms_opt(0, 0, 0).map(|d| d.and_utc().timestamp()).unwrap_or(i64::MIN);
-        let end =
-            to.checked_add_days(Days::new(1)).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc().timestamp()).unwrap_or(i64::MAX);
+        let (start, end) = super::customers::day_bounds(Some(from), Some(to));
         lf = lf.filter(col(col::TIME).gt_eq(lit(start)).and(col(col::TIME).lt(lit(end))));
     }
     if let Some(name) = country {
-        // An unknown country matches nothing rather than everything.
-        let code = frame.countries.iter().position(|c| c == name).map_or(u32::MAX, |i| i as u32);
-        lf = lf.filter(col(col::COUNTRY).eq(lit(code)));
+        lf = lf.filter(col(col::COUNTRY).eq(lit(frame.country_code(name))));
     }
     lf
 }

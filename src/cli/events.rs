@@ -182,12 +182,8 @@ pub fn watch(path: &Path, file: &Path, interval: Duration, expiry_minutes: f64, 
             .map_err(|e| CliError(e.to_string()))?;
             let steps: Vec<String> = result.steps.iter().map(|s| format!("{} {}", s.kind.name(), s.count)).collect();
             writeln!(out, "funnel (sessions): {}", steps.join(" -> "))?;
-            let mut purchases: HashMap<i64, u64> = HashMap::new();
-            for row in 0..frame.len() {
-                if frame.kind(row) == EventKind::Purchase {
-                    *purchases.entry(frame.products[frame.product[row] as usize].id).or_default() += 1;
-                }
-            }
+            let purchases: HashMap<i64, u64> =
+                forecast::sales_since(&frame, i64::MIN).iter().map(|s| (frame.products[s.product as usize].id, s.purchases)).collect();
             let mut changed: Vec<(i64, u64)> = purchases.iter().filter(|(p, n)| sold.get(p) != Some(n)).map(|(&p, &n)| (p, n)).collect();
             changed.sort_unstable();
             for (product, n) in changed {
@@ -195,10 +191,8 @@ pub fn watch(path: &Path, file: &Path, interval: Duration, expiry_minutes: f64, 
             }
             sold = purchases;
         }
-        // Sessions expire as time passes, with or without new rows: now is the wall clock, or the
-        // newest event if the file's clock is ahead of ours.
-        let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-        let now = frame.time_span().map_or(wall, |(_, last)| last.max(wall));
+        // Sessions expire as time passes, with or without new rows.
+        let now = carts::live_now(&frame);
         let carts = carts::compute(&frame, &Filters::default(), &settings, Some(now));
         for cart in carts.list.iter().rev() {
             if reported.insert(cart.session) {

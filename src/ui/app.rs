@@ -15,7 +15,7 @@ use crate::analytics::order_frame::OrderFrame;
 use crate::analytics::overview::{self, OverviewResult};
 use crate::analytics::Filters;
 use crate::import::{self, ImportOptions, ImportOutcome};
-use crate::jobs::{Job, JobMonitor};
+use crate::jobs::{outcome, take_finished as finished, Job, JobMonitor};
 use crate::ui::customer_models::CustomerModels;
 use crate::ui::event_models::EventModels;
 use crate::ui::file_dialog::{PendingDialog, Pick};
@@ -423,14 +423,14 @@ impl ShoplensApp {
                             let r = &o.report;
                             self.info(format!(
                                 "Imported {} into {}: {} rows loaded, {} rejected.",
-                                display_name(&file),
+                                widgets::display_name(&file),
                                 o.table,
                                 widgets::number(r.rows_loaded as f64, 0),
                                 widgets::number(r.rows_rejected as f64, 0)
                             ));
                             self.data.import_id = Some(o.import_id);
                         }
-                        Err(e) => self.error(format!("{}: {e}", display_name(&file))),
+                        Err(e) => self.error(format!("{}: {e}", widgets::display_name(&file))),
                     }
                 }
                 self.refresh();
@@ -622,7 +622,7 @@ impl ShoplensApp {
 
     fn filter_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal_wrapped(|ui| {
-            let name = self.workspace.as_deref().map_or("no workspace".to_string(), display_name);
+            let name = self.workspace.as_deref().map_or("no workspace".to_string(), widgets::display_name);
             ui.label(RichText::new(name).strong())
                 .on_hover_text(self.workspace.as_deref().map(|p| p.display().to_string()).unwrap_or_default());
             ui.separator();
@@ -889,23 +889,6 @@ impl ShoplensApp {
     }
 }
 
-/// The outcome of the job in `slot` once it has finished (a panic becomes an error), emptying
-/// the slot; `None` while it runs or when there is none.
-fn finished<T: Send + 'static>(slot: &mut Option<Job<Result<T, String>>>) -> Option<Result<T, String>> {
-    let result = slot.as_mut()?.try_take()?;
-    *slot = None;
-    Some(outcome(result))
-}
-
-/// A job's result with a panic turned into an error message like any other.
-fn outcome<T>(result: Result<Result<T, String>, crate::jobs::JobPanicked>) -> Result<T, String> {
-    result.map_err(|e| e.to_string()).and_then(|r| r)
-}
-
-fn display_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| path.display().to_string())
-}
-
 impl eframe::App for ShoplensApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
@@ -949,7 +932,7 @@ impl eframe::App for ShoplensApp {
                 }
                 Some(MappingChoice::Skip(file)) => {
                     self.mapping_queue.pop_front();
-                    self.info(format!("Skipped {}", display_name(&file)));
+                    self.info(format!("Skipped {}", widgets::display_name(&file)));
                 }
                 None => {}
             }

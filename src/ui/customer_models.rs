@@ -58,17 +58,13 @@ impl CustomerModels {
     /// Collects finished jobs; returns error messages to show.
     pub fn poll(&mut self) -> Vec<String> {
         let mut errors = Vec::new();
-        if let Some(job) = &mut self.grid_job {
-            if let Some(result) = job.try_take() {
-                self.grid_job = None;
-                match result.map_err(|e| e.to_string()).and_then(|r| r) {
-                    Ok(grid) => self.grid = Some(grid),
-                    Err(e) => {
-                        errors.push(format!("Could not read the segment map: {e}"));
-                        self.grid = Some(SegmentGrid::default());
-                    }
-                }
+        match crate::jobs::take_finished(&mut self.grid_job) {
+            Some(Ok(grid)) => self.grid = Some(grid),
+            Some(Err(e)) => {
+                errors.push(format!("Could not read the segment map: {e}"));
+                self.grid = Some(SegmentGrid::default());
             }
+            None => {}
         }
         for (name, error) in [
             ("Segments", self.rfm.poll()),

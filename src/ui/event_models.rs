@@ -111,18 +111,14 @@ impl EventModels {
     /// the copy should be reloaded).
     pub fn poll(&mut self) -> (Vec<String>, bool) {
         let mut errors = Vec::new();
-        if let Some(job) = &mut self.frame_job {
-            if let Some(result) = job.try_take() {
-                self.frame_job = None;
-                match result.map_err(|e| e.to_string()).and_then(|r| r) {
-                    Ok(frame) => {
-                        self.frame = Some(Arc::new(frame));
-                        self.generation += 1;
-                    }
-                    Err(e) if e == "cancelled" => {}
-                    Err(e) => errors.push(format!("Could not load events: {e}")),
-                }
+        match crate::jobs::take_finished(&mut self.frame_job) {
+            Some(Ok(frame)) => {
+                self.frame = Some(Arc::new(frame));
+                self.generation += 1;
             }
+            Some(Err(e)) if e == "cancelled" => {}
+            Some(Err(e)) => errors.push(format!("Could not load events: {e}")),
+            None => {}
         }
         for (name, error) in [
             ("Funnel", self.funnel.poll()),
@@ -143,7 +139,7 @@ impl EventModels {
                 appended = true;
             }
             if let Some(result) = watch.job.try_take() {
-                if let Err(e) = result.map_err(|e| e.to_string()).and_then(|r| r.map(|_| ())) {
+                if let Err(e) = crate::jobs::outcome(result) {
                     self.watch_error = Some(e.clone());
                     errors.push(format!("Live mode stopped: {e}"));
                 }
@@ -180,11 +176,7 @@ impl EventModels {
     pub fn request_carts(&mut self, filters: &Filters) -> Option<JobMonitor> {
         let frame = self.frame.clone()?;
         let settings = self.cart_settings.clone();
-        let now = self.watch.as_ref().map(|_| {
-            let wall = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
-            let last = frame.time_span().map_or(wall, |s| s.1);
-            last.max(wall) / 10 * 10
-        });
+        let now = self.watch.as_ref().map(|_| carts::live_now(&frame) / 10 * 10);
         let key = (self.generation, filters.clone(), settings.clone(), now.unwrap_or(0));
         let filters = filters.clone();
         self.carts.request(&key, move || Job::spawn("find abandoned carts", move |_| Ok(carts::compute(&frame, &filters, &settings, now))))

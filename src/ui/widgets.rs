@@ -71,6 +71,11 @@ pub fn save_chart_png(
     Ok(format!("Saved the chart as {}", path.display()))
 }
 
+/// A file's name for messages and labels (the whole path when it has no name).
+pub fn display_name(path: &std::path::Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| path.display().to_string())
+}
+
 /// A spinner with a line of text, centred: what a panel shows until its first result.
 pub fn waiting(ui: &mut egui::Ui, text: &str) {
     ui.vertical_centered(|ui| {

@@ -79,7 +79,7 @@ impl FunnelPanel {
                     widgets::GOOD,
                     format!(
                         "live: watching {} ({} rows added)",
-                        display(&watch.target),
+                        widgets::display_name(&watch.target),
                         widgets::number(watch.job.progress().done as f64, 0)
                     ),
                 );
@@ -678,8 +678,4 @@ fn short(category: &str) -> String {
     } else {
         category.to_string()
     }
-}
-
-fn display(path: &std::path::Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| path.display().to_string())
 }
