@@ -155,6 +155,7 @@ impl EventModels {
             || self.carts.is_running()
             || self.forecast.is_running()
             || self.product_days.is_running()
+            || self.sales.is_running()
     }
 
     pub fn loading(&self) -> bool {
