@@ -598,12 +598,6 @@ impl EventFrame {
         Some((min, max))
     }
 
-    /// Top level of a category code (`electronics.smartphone` → `electronics`).
-    pub fn top_category(&self, category: u32) -> &str {
-        let code = &self.categories[category as usize];
-        code.split('.').next().unwrap_or("")
-    }
-
     /// (top-level code of each category code, top-level names); code 0 is "no category".
     pub fn top_categories(&self) -> &(Vec<u32>, Vec<String>) {
         self.tops.get_or_init(|| {
@@ -791,6 +785,7 @@ mod tests {
         let kinds: Vec<EventKind> = s1.clone().map(|r| f.kind(r)).collect();
         assert_eq!(kinds, [EventKind::View, EventKind::Cart, EventKind::Purchase]);
         assert_eq!(f.session_of_row(3), 1);
-        assert_eq!(f.top_category(f.products[0].category), "a");
+        let (top_of, tops) = f.top_categories();
+        assert_eq!(tops[top_of[f.products[0].category as usize] as usize], "a");
     }
 }

@@ -182,8 +182,6 @@ pub struct RfmResult {
     pub segments: Vec<SegmentSummary>,
     /// Customers by R (index 0 = R1) and F (index 0 = F1).
     pub heat: [[u64; 5]; 5],
-    /// Quintile edges for recency, frequency rank and monetary.
-    pub edges: [[f64; 6]; 3],
 }
 
 /// Per-customer recency, frequency and monetary of the filtered purchases.
@@ -238,7 +236,7 @@ pub fn quintile_bin(edges: &[f64; 6], value: f64) -> u8 {
 }
 
 /// Scores R, F, M for each customer (inputs in customer id order).
-pub fn scores(recency: &[f64], frequency: &[f64], monetary: &[f64]) -> (Vec<[u8; 3]>, [[f64; 6]; 3]) {
+pub fn scores(recency: &[f64], frequency: &[f64], monetary: &[f64]) -> Vec<[u8; 3]> {
     let sorted = |v: &[f64]| {
         let mut s = v.to_vec();
         s.sort_by(f64::total_cmp);
@@ -252,10 +250,9 @@ pub fn scores(recency: &[f64], frequency: &[f64], monetary: &[f64]) -> (Vec<[u8;
         rank[i] = (position + 1) as f64;
     }
     let edges = [quintile_edges(&sorted(recency)), quintile_edges(&sorted(&rank)), quintile_edges(&sorted(monetary))];
-    let scores = (0..recency.len())
+    (0..recency.len())
         .map(|i| [5 - quintile_bin(&edges[0], recency[i]), 1 + quintile_bin(&edges[1], rank[i]), 1 + quintile_bin(&edges[2], monetary[i])])
-        .collect();
-    (scores, edges)
+        .collect()
 }
 
 /// RFM for every customer with a purchase in the filters. `analysis_date` defaults to the day
@@ -276,7 +273,7 @@ pub fn compute(frame: &OrderFrame, filters: &Filters, analysis_date: Option<Naiv
     let recency: Vec<f64> = active.iter().map(|&c| (analysis_day - day_number(totals.last_time[c as usize])) as f64).collect();
     let frequency: Vec<f64> = active.iter().map(|&c| f64::from(totals.frequency[c as usize])).collect();
     let monetary: Vec<f64> = active.iter().map(|&c| totals.monetary[c as usize]).collect();
-    let (scores, edges) = scores(&recency, &frequency, &monetary);
+    let scores = scores(&recency, &frequency, &monetary);
 
     let names = grid.names();
     let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
@@ -302,7 +299,7 @@ pub fn compute(frame: &OrderFrame, filters: &Filters, analysis_date: Option<Naiv
         })
         .collect();
     let segments = summarise(&names, &customers);
-    Ok(RfmResult { analysis_date, customers, segments, heat, edges })
+    Ok(RfmResult { analysis_date, customers, segments, heat })
 }
 
 fn summarise(names: &[String], customers: &[CustomerRfm]) -> Vec<SegmentSummary> {
@@ -474,7 +471,7 @@ mod tests {
         let recency = [1.0, 5.0, 10.0, 30.0, 60.0, 90.0, 120.0, 200.0, 300.0, 365.0];
         let frequency = [1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 5.0, 1.0, 8.0];
         let monetary = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0];
-        let (scores, _) = scores(&recency, &frequency, &monetary);
+        let scores = scores(&recency, &frequency, &monetary);
         let r: Vec<u8> = scores.iter().map(|s| s[0]).collect();
         let f: Vec<u8> = scores.iter().map(|s| s[1]).collect();
         let m: Vec<u8> = scores.iter().map(|s| s[2]).collect();
