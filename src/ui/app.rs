@@ -231,7 +231,7 @@ impl ShoplensApp {
         self.frame = None;
         self.shown_overview = None;
         self.overview_results.clear();
-        self.customer_models.reset(None);
+        self.customer_models.forget();
         self.segments = SegmentsPanel::default();
         self.event_models.reset();
         self.data = DataPanel::default();
@@ -356,7 +356,7 @@ impl ShoplensApp {
                 // Results from the previous copy are stale, finished or not.
                 self.overview_results.clear();
                 self.overview_job = None;
-                self.customer_models.reset(self.workspace.clone());
+                self.customer_models.data_changed(self.workspace.clone());
             }
             Some(Err(e)) => self.error(format!("Could not load order lines: {e}")),
             None => {}

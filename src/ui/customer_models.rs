@@ -38,15 +38,25 @@ pub struct CustomerModels {
 }
 
 impl CustomerModels {
-    /// Forgets results computed on an older copy of the data or another workspace.
-    pub fn reset(&mut self, workspace: Option<PathBuf>) {
+    /// Another workspace: forget the results and its segment map.
+    pub fn forget(&mut self) {
+        self.data_changed(None);
+        self.grid = None;
+        self.grid_job = None;
+    }
+
+    /// A new copy of the data: results are stale. The segment map is read from `workspace` only
+    /// if it is not known yet; once read, it changes only through `set_grid`, so reading it again
+    /// could only bring back a map whose edit is still being saved.
+    pub fn data_changed(&mut self, workspace: Option<PathBuf>) {
         self.rfm.clear();
         self.clusters.clear();
         self.cohorts.clear();
         self.clv.clear();
         self.value_columns = None;
-        self.grid = None;
-        self.grid_job = None;
+        if self.grid.is_some() || self.grid_job.is_some() {
+            return;
+        }
         if let Some(path) = workspace {
             self.grid_job = Some(Job::spawn("read segment map", move |_| {
                 let conn = workspace::open_read_only(&path).map_err(|e| e.to_string())?;
