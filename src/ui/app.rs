@@ -70,7 +70,9 @@ pub struct ShoplensApp {
     snapshot_job: Option<Job<Result<WorkspaceSnapshot, String>>>,
     frame: Option<Arc<OrderFrame>>,
     frame_job: Option<Job<Result<OrderFrame, String>>>,
-    reload_frame_after_snapshot: bool,
+    /// Which in-memory copies to reload once the listing job has (re)created the workspace:
+    /// (order lines, events).
+    reload_after_snapshot: (bool, bool),
     overview: OverviewPanel,
     overview_results: HashMap<Filters, Arc<OverviewResult>>,
     overview_job: Option<(Filters, Job<Result<OverviewResult, String>>)>,
@@ -162,7 +164,7 @@ impl ShoplensApp {
             snapshot_job: None,
             frame: None,
             frame_job: None,
-            reload_frame_after_snapshot: false,
+            reload_after_snapshot: (false, false),
             overview: OverviewPanel::default(),
             overview_results: HashMap::new(),
             overview_job: None,
@@ -255,17 +257,27 @@ impl ShoplensApp {
     /// Re-reads the workspace after it changed: the listing, then the columnar copy (the listing
     /// job creates a new workspace file, so the copy must not start before it).
     fn refresh(&mut self) {
+        self.refresh_copies(true, true);
+    }
+
+    /// Re-reads the listing, then only the copies whose tables changed: an import of order lines
+    /// need not reload millions of events, nor the other way round.
+    fn refresh_copies(&mut self, orders: bool, events: bool) {
         self.refresh_snapshot();
         // Cached Overview results stay until the new copy arrives (see poll_jobs): clearing them
         // now would only recompute them on the old copy.
-        self.reload_frame_after_snapshot = true;
+        self.reload_after_snapshot = (self.reload_after_snapshot.0 || orders, self.reload_after_snapshot.1 || events);
         self.data.reset();
     }
 
-    fn reload_frame(&mut self) {
+    fn reload_events(&mut self) {
         let Some(path) = self.workspace.clone() else { return };
-        let monitor = self.event_models.reload(path.clone());
+        let monitor = self.event_models.reload(path);
         self.monitors.push(monitor);
+    }
+
+    fn reload_orders(&mut self) {
+        let Some(path) = self.workspace.clone() else { return };
         let job = Job::spawn("load order lines", move |ctx| {
             let conn = workspace::open_read_only(&path).map_err(|e| e.to_string())?;
             OrderFrame::load(&conn, ctx).map_err(|e| e.to_string())
@@ -343,8 +355,12 @@ impl ShoplensApp {
         match finished(&mut self.snapshot_job) {
             Some(Ok(snapshot)) => {
                 self.snapshot = Some(Arc::new(snapshot));
-                if std::mem::take(&mut self.reload_frame_after_snapshot) {
-                    self.reload_frame();
+                let (orders, events) = std::mem::take(&mut self.reload_after_snapshot);
+                if orders {
+                    self.reload_orders();
+                }
+                if events {
+                    self.reload_events();
                 }
             }
             Some(Err(e)) => self.error(format!("Could not read the workspace: {e}")),
@@ -417,9 +433,12 @@ impl ShoplensApp {
         if let Some(job) = &mut self.import_job {
             if let Some(result) = job.try_take() {
                 self.import_job = None;
+                let (mut orders, mut events) = (false, false);
                 for (file, outcome) in result.unwrap_or_else(|e| vec![(PathBuf::new(), Err(e.to_string()))]) {
                     match outcome {
                         Ok(o) => {
+                            orders |= o.table == "order_lines";
+                            events |= o.table == "events";
                             let r = &o.report;
                             self.info(format!(
                                 "Imported {} into {}: {} rows loaded, {} rejected.",
@@ -433,7 +452,10 @@ impl ShoplensApp {
                         Err(e) => self.error(format!("{}: {e}", widgets::display_name(&file))),
                     }
                 }
-                self.refresh();
+                // A copy read straight from an events file is replaced by the workspace's
+                // own, whether its import succeeded or not.
+                let events = events || self.event_models.unconfirmed();
+                self.refresh_copies(orders, events);
                 let queued = std::mem::take(&mut self.import_queue);
                 self.start_imports(queued);
             }

@@ -158,6 +158,12 @@ impl EventModels {
             || self.sales.is_running()
     }
 
+    /// Whether the copy shown (or on its way) may not match the workspace: read straight from a
+    /// file whose import might yet fail.
+    pub fn unconfirmed(&self) -> bool {
+        self.frame_job.is_some() || self.frame.as_ref().is_some_and(|f| f.workspace_rowid.is_none())
+    }
+
     pub fn loading(&self) -> bool {
         self.frame_job.is_some()
     }
