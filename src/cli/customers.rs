@@ -11,7 +11,8 @@ use crate::analytics::{clusters, cohorts, write_csv, write_csv_to, Filters};
 use crate::jobs::{Job, JobContext};
 use crate::workspace;
 
-fn load_frame(path: &Path) -> Result<OrderFrame, CliError> {
+/// The workspace's order lines in memory, with progress on the terminal.
+pub fn load_frame(path: &Path) -> Result<OrderFrame, CliError> {
     let path = path.to_path_buf();
     let job = Job::spawn("load order lines", move |ctx| {
         let conn = workspace::open_read_only(&path).map_err(|e| e.to_string())?;

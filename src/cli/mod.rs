@@ -434,9 +434,8 @@ fn print_outcome(out: &mut impl Write, outcome: &ImportOutcome, workspace: &Path
 }
 
 fn overview(path: &Path, filters: Filters) -> Result<(), CliError> {
-    use crate::analytics::{order_frame::OrderFrame, overview};
-    let conn = workspace::open_read_only(path)?;
-    let frame = OrderFrame::load(&conn, &crate::jobs::JobContext::detached())?;
+    use crate::analytics::overview;
+    let frame = customers::load_frame(path)?;
     let result = overview::compute(&frame, &filters)?;
     let mut out = std::io::stdout().lock();
     if let Some((from, to)) = result.period {
