@@ -41,22 +41,33 @@ pub fn run(dir: &Path, quick: bool, what: &str) -> Result<(), String> {
     }
 }
 
+/// `rows` generated order lines imported into a fresh workspace named after `purpose`, and
+/// their in-memory copy with the seconds it took to load.
+fn orders_in_memory(
+    exe: &Path,
+    dir: &Path,
+    rows: u64,
+    purpose: &str,
+) -> Result<(PathBuf, crate::analytics::order_frame::OrderFrame, f64), String> {
+    let file = generated(exe, dir, "orders", rows)?;
+    let db = fresh(dir, &format!("{purpose}-{rows}.db"));
+    import_with_shoplens(exe, &file, &db)?;
+    let conn = crate::workspace::open_read_only(&db).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let frame = crate::analytics::order_frame::OrderFrame::load(&conn, &crate::jobs::JobContext::detached()).map_err(|e| e.to_string())?;
+    Ok((db, frame, started.elapsed().as_secs_f64()))
+}
+
 /// Overview recomputation after a filter change, on a columnar copy already in memory (what the
 /// app does when the user changes a filter; switching panels reuses the cached result).
 fn overview(dir: &Path, quick: bool) -> Result<(), String> {
-    use crate::analytics::{order_frame::OrderFrame, overview, Filters};
+    use crate::analytics::{overview, Filters};
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let sizes: &[u64] = if quick { &[100_000] } else { &[1_000_000, 10_000_000] };
     println!("| order lines | load copy from SQLite | overview, all data | overview, one quarter + one country | overview, cached |");
     println!("|---|---|---|---|---|");
     for &rows in sizes {
-        let file = generated(&exe, dir, "orders", rows)?;
-        let db = fresh(dir, &format!("overview-{rows}.db"));
-        import_with_shoplens(&exe, &file, &db)?;
-        let conn = crate::workspace::open_read_only(&db).map_err(|e| e.to_string())?;
-        let started = Instant::now();
-        let frame = OrderFrame::load(&conn, &crate::jobs::JobContext::detached()).map_err(|e| e.to_string())?;
-        let load = started.elapsed().as_secs_f64();
+        let (db, frame, load) = orders_in_memory(&exe, dir, rows, "overview")?;
         let (first, _) = frame.date_span().ok_or("no data")?;
         let quarter = Filters {
             from: first.checked_add_days(chrono::Days::new(90)),
@@ -87,17 +98,13 @@ fn median_ms(mut work: impl FnMut() -> Result<(), String>) -> Result<f64, String
 /// RFM + named segments on the columnar copy, and the BG/NBD + Gamma-Gamma fits on simulated
 /// customers (fits only: the summaries are the models' input).
 fn customers(dir: &Path, quick: bool) -> Result<(), String> {
-    use crate::analytics::{order_frame::OrderFrame, rfm, Filters};
+    use crate::analytics::{rfm, Filters};
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let sizes: &[u64] = if quick { &[100_000] } else { &[1_000_000, 10_000_000] };
     println!("| order lines | customers | RFM + segments |");
     println!("|---|---|---|");
     for &rows in sizes {
-        let file = generated(&exe, dir, "orders", rows)?;
-        let db = fresh(dir, &format!("customers-{rows}.db"));
-        import_with_shoplens(&exe, &file, &db)?;
-        let conn = crate::workspace::open_read_only(&db).map_err(|e| e.to_string())?;
-        let frame = OrderFrame::load(&conn, &crate::jobs::JobContext::detached()).map_err(|e| e.to_string())?;
+        let (db, frame, _) = orders_in_memory(&exe, dir, rows, "customers")?;
         let grid = rfm::SegmentGrid::default();
         let mut customers = 0;
         let ms = median_ms(|| {
