@@ -54,7 +54,7 @@ fn orders_in_memory(
     import_with_shoplens(exe, &file, &db)?;
     let conn = crate::workspace::open_read_only(&db).map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let frame = crate::analytics::order_frame::OrderFrame::load(&conn, &crate::jobs::JobContext::detached()).map_err(|e| e.to_string())?;
+    let frame = crate::workspace::copies::load_order_lines(&conn, &crate::jobs::JobContext::detached()).map_err(|e| e.to_string())?;
     Ok((db, frame, started.elapsed().as_secs_f64()))
 }
 
@@ -74,7 +74,9 @@ fn overview(dir: &Path, quick: bool) -> Result<(), String> {
             to: first.checked_add_days(chrono::Days::new(181)),
             country: Some("Germany".into()),
         };
-        let time = |filters: &Filters| median_ms(|| overview::compute(&frame, filters).map(|_| ()).map_err(|e| e.to_string()));
+        let time = |filters: &Filters| {
+            median_ms(|| overview::compute(&frame, filters, &crate::jobs::JobContext::detached()).map(|_| ()).map_err(|e| e.to_string()))
+        };
         let all = time(&Filters::default())?;
         let part = time(&quarter)?;
         println!("| {} | {load:.2} s | {all:.0} ms | {part:.0} ms | < 1 ms (a map lookup) |", crate::import::report::group(rows));

@@ -10,10 +10,64 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-/// Returned by work that noticed its job was cancelled.
+/// Returned by work that noticed its job was cancelled. Error types of work that can be
+/// cancelled wrap it as their source (`Cancelled(#[from] Cancelled)`), so [`JobError`] can tell a
+/// cancel from a failure by type, wherever in the chain it sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("cancelled")]
 pub struct Cancelled;
+
+/// How a job ended when it produced no result: the user (or a newer request) cancelled it, or it
+/// failed with a message for the user. A panic inside a job is a failure, too.
+///
+/// Deliberately not a `std::error::Error`: that keeps the blanket conversion below coherent, so
+/// `?` turns any error inside a job into the right variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobError {
+    Cancelled,
+    Failed(String),
+}
+
+/// What a job's work returns.
+pub type JobResult<T> = Result<T, JobError>;
+
+impl JobError {
+    /// A failure with this message (for errors that are plain text).
+    pub fn failed(message: impl std::fmt::Display) -> Self {
+        JobError::Failed(message.to_string())
+    }
+
+    /// The message to show, or `None` for a cancel (which needs no message).
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            JobError::Cancelled => None,
+            JobError::Failed(message) => Some(message),
+        }
+    }
+}
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobError::Cancelled => f.write_str("cancelled"),
+            JobError::Failed(message) => f.write_str(message),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> From<E> for JobError {
+    /// A cancel if [`Cancelled`] is anywhere in the error's source chain, else a failure.
+    fn from(error: E) -> Self {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+        while let Some(e) = cause {
+            if e.is::<Cancelled>() {
+                return JobError::Cancelled;
+            }
+            cause = e.source();
+        }
+        JobError::Failed(error.to_string())
+    }
+}
 
 /// Shared view of a job's progress and cancel flag; cheap to clone into worker code.
 #[derive(Clone, Default)]
@@ -95,7 +149,7 @@ impl JobContext {
 pub struct Job<T> {
     /// Name, progress, cancel flag and start time: everything but the result.
     monitor: JobMonitor,
-    handle: Option<JoinHandle<T>>,
+    handle: Option<JoinHandle<JobResult<T>>>,
 }
 
 /// What a job list shows about a job: its name, progress and whether it is still running, with
@@ -145,8 +199,8 @@ impl Drop for FinishedOnDrop {
 
 impl<T: Send + 'static> Job<T> {
     /// Starts `work` on a new thread. The closure receives the job's context for progress and
-    /// cancellation; its return value (usually a `Result`) is what [`Job::try_take`] yields.
-    pub fn spawn(name: impl Into<String>, work: impl FnOnce(&JobContext) -> T + Send + 'static) -> Self {
+    /// cancellation; `?` inside it turns any error into [`JobError`] (a cancel stays a cancel).
+    pub fn spawn(name: impl Into<String>, work: impl FnOnce(&JobContext) -> JobResult<T> + Send + 'static) -> Self {
         let name = name.into();
         let context = JobContext::default();
         let worker_context = context.clone();
@@ -184,7 +238,7 @@ impl<T: Send + 'static> Job<T> {
         self.monitor.elapsed()
     }
 
-    /// Asks the job to stop; it notices at its next check and ends with its cancelled outcome.
+    /// Asks the job to stop; it notices at its next check and ends with `JobError::Cancelled`.
     pub fn cancel(&self) {
         self.monitor.cancel();
     }
@@ -193,9 +247,9 @@ impl<T: Send + 'static> Job<T> {
         self.handle.as_ref().is_none_or(|h| h.is_finished())
     }
 
-    /// The job's result once it has finished, without blocking; `None` while it runs or after
-    /// the result was taken. A panic inside the job becomes `Err(JobPanicked)`.
-    pub fn try_take(&mut self) -> Option<Result<T, JobPanicked>> {
+    /// The job's outcome once it has finished, without blocking; `None` while it runs or after
+    /// the outcome was taken. A panic inside the job becomes a failure naming the job.
+    pub fn try_take(&mut self) -> Option<JobResult<T>> {
         if !self.handle.as_ref()?.is_finished() {
             return None;
         }
@@ -203,35 +257,26 @@ impl<T: Send + 'static> Job<T> {
     }
 
     /// Waits for the job to finish.
-    pub fn join(mut self) -> Result<T, JobPanicked> {
+    pub fn join(mut self) -> JobResult<T> {
         self.join_inner()
     }
 
-    fn join_inner(&mut self) -> Result<T, JobPanicked> {
-        let handle = self.handle.take().ok_or(JobPanicked { job: self.name().to_string(), message: "result already taken".into() })?;
-        handle.join().map_err(|payload| JobPanicked { job: self.name().to_string(), message: panic_message(payload.as_ref()) })
+    fn join_inner(&mut self) -> JobResult<T> {
+        let Some(handle) = self.handle.take() else {
+            return Err(JobError::Failed(format!("internal error in job '{}': result already taken", self.name())));
+        };
+        handle.join().unwrap_or_else(|payload| {
+            Err(JobError::Failed(format!("internal error in job '{}': {}", self.name(), panic_message(payload.as_ref()))))
+        })
     }
-}
-
-/// A finished job's result with a panic turned into an error message like any other.
-pub fn outcome<T>(result: Result<Result<T, String>, JobPanicked>) -> Result<T, String> {
-    result.map_err(|e| e.to_string()).and_then(|r| r)
 }
 
 /// The outcome of the job in `slot` once it has finished, emptying the slot; `None` while it
 /// runs or when there is none.
-pub fn take_finished<T: Send + 'static>(slot: &mut Option<Job<Result<T, String>>>) -> Option<Result<T, String>> {
+pub fn take_finished<T: Send + 'static>(slot: &mut Option<Job<T>>) -> Option<JobResult<T>> {
     let result = slot.as_mut()?.try_take()?;
     *slot = None;
-    Some(outcome(result))
-}
-
-/// A job's thread panicked: a bug, reported to the user instead of taking the app down.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("internal error in job '{job}': {message}")]
-pub struct JobPanicked {
-    pub job: String,
-    pub message: String,
+    Some(result)
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -249,7 +294,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// result stays available, so panels keep drawing something sensible.
 pub struct Latest<K, T> {
     shown: Option<(K, Arc<T>)>,
-    running: Option<(K, Job<Result<T, String>>)>,
+    running: Option<(K, Job<T>)>,
     error: Option<(K, String)>,
 }
 
@@ -262,7 +307,7 @@ impl<K, T> Default for Latest<K, T> {
 impl<K: PartialEq + Clone, T: Send + 'static> Latest<K, T> {
     /// Makes sure the result for `key` is shown or on its way. `spawn` starts the job; the
     /// returned monitor (for a newly started job) goes to the status bar.
-    pub fn request(&mut self, key: &K, spawn: impl FnOnce() -> Job<Result<T, String>>) -> Option<JobMonitor> {
+    pub fn request(&mut self, key: &K, spawn: impl FnOnce() -> Job<T>) -> Option<JobMonitor> {
         let shown = self.shown.as_ref().is_some_and(|(k, _)| k == key);
         let running = self.running.as_ref().is_some_and(|(k, _)| k == key);
         if shown || running || self.error.as_ref().is_some_and(|(k, _)| k == key) {
@@ -282,15 +327,15 @@ impl<K: PartialEq + Clone, T: Send + 'static> Latest<K, T> {
         let (_, job) = self.running.as_mut()?;
         let result = job.try_take()?;
         let (key, _) = self.running.take()?;
-        match outcome(result) {
+        match result {
             Ok(result) => {
                 self.shown = Some((key, Arc::new(result)));
                 self.error = None;
                 None
             }
             // A cancelled run is no answer: the next request for these inputs starts again.
-            Err(message) if message == "cancelled" => None,
-            Err(message) => {
+            Err(JobError::Cancelled) => None,
+            Err(JobError::Failed(message)) => {
                 self.error = Some((key, message.clone()));
                 Some(message)
             }
@@ -300,6 +345,11 @@ impl<K: PartialEq + Clone, T: Send + 'static> Latest<K, T> {
     /// The newest finished result (perhaps for older inputs while a new one is computed).
     pub fn get(&self) -> Option<&Arc<T>> {
         self.shown.as_ref().map(|(_, t)| t)
+    }
+
+    /// The newest finished result with the inputs it is for.
+    pub fn get_with_key(&self) -> Option<(&K, &Arc<T>)> {
+        self.shown.as_ref().map(|(k, t)| (k, t))
     }
 
     /// The result only if it is for `key`.
@@ -326,35 +376,15 @@ impl<K: PartialEq + Clone, T: Send + 'static> Latest<K, T> {
     }
 }
 
-/// Splits `0..len` into one contiguous range per core and maps each on its own thread (the last
-/// on this one), returning the results in range order. For data-parallel passes inside a job.
+/// Splits `0..len` into contiguous ranges and maps them on polars' rayon pool (the one pool of
+/// worker threads in the process), returning the results in range order. For data-parallel
+/// passes inside a job. Ranges are a few per core so a slow part does not hold up the rest.
 pub fn parallel_ranges<R: Send>(len: usize, work: impl Fn(std::ops::Range<usize>) -> R + Sync) -> Vec<R> {
-    let parts = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(len.max(1));
-    let chunk = len.div_ceil(parts.max(1));
-    let ranges: Vec<std::ops::Range<usize>> = (0..parts).map(|i| (i * chunk).min(len)..((i + 1) * chunk).min(len)).collect();
-    std::thread::scope(|scope| {
-        let work = &work;
-        let handles: Vec<_> = ranges[..ranges.len() - 1]
-            .iter()
-            .cloned()
-            .map(|range| {
-                std::thread::Builder::new()
-                    .name("parallel part".into())
-                    .spawn_scoped(scope, move || work(range))
-                    .expect("the OS refused to start a thread")
-            })
-            .collect();
-        let last = work(ranges[ranges.len() - 1].clone());
-        let mut results: Vec<R> = handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(r) => r,
-                Err(payload) => std::panic::resume_unwind(payload),
-            })
-            .collect();
-        results.push(last);
-        results
-    })
+    use rayon::prelude::*;
+    let pool = &*polars_core::runtime::THREAD_POOL;
+    let parts = (pool.current_num_threads() * 2).clamp(1, 16).min(len.max(1));
+    let chunk = len.div_ceil(parts);
+    pool.install(|| (0..parts).into_par_iter().map(|i| work((i * chunk).min(len)..((i + 1) * chunk).min(len))).collect())
 }
 
 /// Runs `producer` on a second thread while `consumer` runs on this one, joined by a bounded
@@ -398,7 +428,7 @@ mod tests {
                 ctx.set_done(i);
             }
             ctx.set_message("done counting");
-            42
+            Ok(42)
         });
         let result = loop {
             if let Some(r) = job.try_take() {
@@ -406,7 +436,7 @@ mod tests {
             }
             std::thread::sleep(std::time::Duration::from_millis(1));
         };
-        assert_eq!(result.unwrap(), 42);
+        assert_eq!(result, Ok(42));
         let p = job.progress();
         assert_eq!((p.done, p.total, p.message.as_str()), (10, 10, "done counting"));
         assert_eq!(p.fraction(), Some(1.0));
@@ -416,21 +446,19 @@ mod tests {
 
     #[test]
     fn cancel_reaches_the_worker() {
-        let job = Job::spawn("spin", |ctx| loop {
-            if ctx.check().is_err() {
-                return "stopped";
-            }
+        let job: Job<()> = Job::spawn("spin", |ctx| loop {
+            ctx.check()?;
             std::thread::sleep(std::time::Duration::from_millis(1));
         });
         job.cancel();
-        assert_eq!(job.join().unwrap(), "stopped");
+        assert_eq!(job.join(), Err(JobError::Cancelled));
     }
 
     #[test]
     fn a_panic_becomes_an_error_not_a_crash() {
-        let job = Job::spawn("boom", |_| -> u8 { panic!("kaput") });
+        let job = Job::spawn("boom", |_| -> JobResult<u8> { panic!("kaput") });
         let err = job.join().unwrap_err();
-        assert!(err.to_string().contains("kaput"), "{err}");
+        assert!(matches!(&err, JobError::Failed(m) if m.contains("kaput") && m.contains("boom")), "{err}");
     }
 
     #[test]
@@ -466,6 +494,30 @@ mod tests {
         assert_eq!(consumer_failed.unwrap_err(), "disk full");
     }
 
+    #[test]
+    fn a_cancel_is_recognised_by_type_anywhere_in_the_error_chain() {
+        #[derive(Debug, thiserror::Error)]
+        enum Inner {
+            #[error("stopped")]
+            Cancelled(#[from] Cancelled),
+        }
+        #[derive(Debug, thiserror::Error)]
+        #[error("loading failed")]
+        struct Outer(#[source] Inner);
+        assert_eq!(JobError::from(Outer(Inner::from(Cancelled))), JobError::Cancelled);
+        // A failure that merely says "cancelled" is still a failure.
+        let io = std::io::Error::other("cancelled");
+        assert_eq!(JobError::from(io), JobError::Failed("cancelled".into()));
+    }
+
+    #[test]
+    fn parallel_ranges_cover_every_index_once_in_order() {
+        for len in [0usize, 1, 7, 1000] {
+            let parts = parallel_ranges(len, |r| r.collect::<Vec<_>>());
+            assert_eq!(parts.concat(), (0..len).collect::<Vec<_>>());
+        }
+    }
+
     fn settle<K: PartialEq + Clone, T: Send + 'static>(latest: &mut Latest<K, T>) -> Option<String> {
         for _ in 0..500 {
             if !latest.is_running() {
@@ -488,13 +540,14 @@ mod tests {
         assert_eq!(settle(&mut latest), None);
         assert_eq!(latest.get_for(&1).map(|v| **v), Some(10));
         // New inputs: the old result stays shown until the new one arrives.
-        latest.request(&2, || Job::spawn("x", |_| Err("bad input".to_string())));
+        latest.request(&2, || Job::spawn("x", |_| Err(JobError::failed("bad input"))));
         assert_eq!(latest.get().map(|v| **v), Some(10));
         assert_eq!(settle(&mut latest).as_deref(), Some("bad input"));
         assert_eq!(latest.error_for(&2), Some("bad input"));
         assert!(latest.request(&2, || Job::spawn("x", |_| Ok(0))).is_none(), "a failure is not retried for the same inputs");
         // A cancelled run is forgotten: asking again starts a new run.
-        latest.request(&3, || Job::spawn("x", |_| Err("cancelled".to_string())));
+        // Even a failure whose text is "cancelled" is a failure: only the type says cancel.
+        latest.request(&3, || Job::spawn("x", |_| Err(JobError::Cancelled)));
         assert_eq!(settle(&mut latest), None);
         assert!(latest.request(&3, || Job::spawn("x", |_| Ok(30))).is_some());
         settle(&mut latest);

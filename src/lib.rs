@@ -6,6 +6,7 @@
 //! - [`analytics`]: models as pure functions over columnar copies (polars); no egui.
 //! - [`demo`]: the demo workspace.
 //! - [`jobs`]: the only place that starts threads; progress and cancellation.
+//! - [`timestamp`]: the one parser for dates and times, wherever they come from.
 //! - [`import`]: files → typed rows → the workspace, all or nothing.
 //! - [`workspace`]: the SQLite file, its schema and migrations.
 //! - [`generate`]: seeded synthetic data for the demo and benchmarks.
@@ -17,5 +18,6 @@ pub mod demo;
 pub mod generate;
 pub mod import;
 pub mod jobs;
+pub mod timestamp;
 pub mod ui;
 pub mod workspace;

@@ -17,7 +17,7 @@ fn main() -> std::process::ExitCode {
     match shoplens::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", err.0);
+            eprintln!("error: {err}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -227,7 +227,7 @@ fn segment_map_from_the_command_line() {
     assert!(shown.contains("R5  Fresh Faces | Potential Loyalists"), "{shown}");
     assert!(shown.contains("Fresh Faces: Welcome series"), "{shown}");
     let conn = shoplens::workspace::open_read_only(std::path::Path::new(&w)).unwrap();
-    let grid = shoplens::analytics::rfm::SegmentGrid::load(&conn).unwrap();
+    let grid = shoplens::workspace::settings::load_segment_grid(&conn).unwrap();
     assert_eq!(grid.segment(5, 1), "Fresh Faces");
     assert_eq!(grid.segment(1, 3), "Slipping Away");
     for bad in [["--set", "R9F1=x"], ["--set", "nonsense"], ["--rename", "Nobody=x"]] {
@@ -237,6 +237,6 @@ fn segment_map_from_the_command_line() {
     }
     assert!(shoplens(&["segments", &w, "--reset"]).status.success());
     let grid =
-        shoplens::analytics::rfm::SegmentGrid::load(&shoplens::workspace::open_read_only(std::path::Path::new(&w)).unwrap()).unwrap();
+        shoplens::workspace::settings::load_segment_grid(&shoplens::workspace::open_read_only(std::path::Path::new(&w)).unwrap()).unwrap();
     assert_eq!(grid, shoplens::analytics::rfm::SegmentGrid::default());
 }

@@ -420,7 +420,7 @@ fn cancelling_an_import_leaves_the_workspace_as_before() {
     let job = shoplens::jobs::Job::spawn("import", move |ctx| {
         let mut ws = Workspace::open(&ws_path).unwrap();
         let result = import::import_file(&mut ws, &path, &ImportOptions::default(), ctx);
-        (result, ws)
+        Ok((result, ws))
     });
     // Cancel once rows are flowing.
     while job.progress().done == 0 && !job.is_finished() {
@@ -428,7 +428,7 @@ fn cancelling_an_import_leaves_the_workspace_as_before() {
     }
     job.cancel();
     let (result, ws) = job.join().unwrap();
-    assert!(matches!(result, Err(ImportError::Cancelled)), "{:?}", result.map(|o| o.report.rows_loaded));
+    assert!(matches!(result, Err(ImportError::Cancelled(_))), "{:?}", result.map(|o| o.report.rows_loaded));
     assert_eq!(data_counts(&ws), (0, 0, 0));
     assert_eq!(scalar::<String>(&ws, "SELECT status FROM imports"), "cancelled");
 }

@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use chrono::NaiveDate;
-use shoplens::analytics::order_frame::OrderFrame;
 use shoplens::analytics::{overview, Filters};
 use shoplens::import::{self, ImportOptions};
 use shoplens::jobs::JobContext;
@@ -46,11 +45,11 @@ fn check_totals(ws: &Workspace, kpis: [f64; 5], cond: &str) {
 #[test]
 fn overview_figures_equal_sql_over_the_same_workspace() {
     let (_dir, ws) = uci_workspace();
-    let frame = OrderFrame::load(ws.conn(), &JobContext::detached()).unwrap();
+    let frame = shoplens::workspace::copies::load_order_lines(ws.conn(), &JobContext::detached()).unwrap();
     let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
 
     // Whole data: no previous period to compare with.
-    let all = overview::compute(&frame, &Filters::default()).unwrap();
+    let all = overview::compute(&frame, &Filters::default(), &JobContext::detached()).unwrap();
     assert_eq!(all.period, Some((d(2009, 12, 1), d(2010, 12, 9))));
     assert_eq!(all.previous_period, None);
     let k = &all.kpis;
@@ -63,7 +62,7 @@ fn overview_figures_equal_sql_over_the_same_workspace() {
 
     // Spring 2010 in the UK, against the 92 days before.
     let filters = Filters { from: Some(d(2010, 3, 1)), to: Some(d(2010, 5, 31)), country: Some("United Kingdom".into()) };
-    let spring = overview::compute(&frame, &filters).unwrap();
+    let spring = overview::compute(&frame, &filters, &JobContext::detached()).unwrap();
     assert_eq!(spring.previous_period, Some((d(2009, 11, 29), d(2010, 2, 28))));
     let k = &spring.kpis;
     check_totals(
@@ -147,9 +146,9 @@ fn overview_figures_equal_sql_over_the_same_workspace() {
 #[test]
 fn a_period_outside_the_data_is_empty_not_an_error() {
     let (_dir, ws) = uci_workspace();
-    let frame = OrderFrame::load(ws.conn(), &JobContext::detached()).unwrap();
+    let frame = shoplens::workspace::copies::load_order_lines(ws.conn(), &JobContext::detached()).unwrap();
     let filters = Filters { from: NaiveDate::from_ymd_opt(2030, 1, 1), to: NaiveDate::from_ymd_opt(2030, 2, 1), country: None };
-    let result = overview::compute(&frame, &filters).unwrap();
+    let result = overview::compute(&frame, &filters, &JobContext::detached()).unwrap();
     assert_eq!(result.period, None);
     assert!(result.months.is_empty() && result.order_values.is_empty());
     assert_eq!(result.kpis.revenue.current, 0.0);

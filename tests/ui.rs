@@ -178,7 +178,7 @@ fn segments_and_customer_value_panels() {
 
     // The same numbers computed headless from the same workspace.
     let conn = shoplens::workspace::open_read_only(&ws).unwrap();
-    let frame = shoplens::analytics::order_frame::OrderFrame::load(&conn, &shoplens::jobs::JobContext::detached()).unwrap();
+    let frame = shoplens::workspace::copies::load_order_lines(&conn, &shoplens::jobs::JobContext::detached()).unwrap();
     let expected = rfm::compute(&frame, &Default::default(), None, &SegmentGrid::default()).unwrap();
     let champions = expected.segments.iter().find(|s| s.name == "Champions").unwrap().customers;
 
@@ -208,7 +208,7 @@ fn segments_and_customer_value_panels() {
 /// computations, the forecast shows its backtest, and live mode picks up appended rows.
 #[test]
 fn funnel_panel_and_live_mode() {
-    use shoplens::analytics::{carts, event_frame::EventFrame, funnel};
+    use shoplens::analytics::{carts, funnel};
     let (dir, ws, mut harness) = app_on_new_workspace("funnel.shoplens");
     let file = dir.path().join("events.csv");
     shoplens::generate::write_events(std::fs::File::create(&file).unwrap(), 20_000, 9).unwrap();
@@ -217,7 +217,7 @@ fn funnel_panel_and_live_mode() {
     wait_for(&mut harness, "the import", |h| shows(h, "20,000 rows loaded"));
 
     let conn = shoplens::workspace::open_read_only(&ws).unwrap();
-    let frame = EventFrame::load(&conn, &shoplens::jobs::JobContext::detached()).unwrap();
+    let frame = shoplens::workspace::copies::load_events(&conn, &shoplens::jobs::JobContext::detached()).unwrap();
     let expected = funnel::compute(&frame, &Default::default(), &Default::default(), &shoplens::jobs::JobContext::detached()).unwrap();
     let purchases = shoplens::ui::widgets::number(expected.steps[2].count as f64, 0);
     let abandoned = carts::compute(&frame, &Default::default(), &Default::default(), None).list.len();
@@ -273,6 +273,58 @@ fn segment_map_edits_are_applied_and_saved() {
     click_button(&harness, "Rename");
     wait_for(&mut harness, "the renamed segment", |h| shows(h, "Fresh Faces") && !shows(h, "New Customers") && !h.state().busy());
     let conn = shoplens::workspace::open_read_only(&ws).unwrap();
-    let grid = shoplens::analytics::rfm::SegmentGrid::load(&conn).unwrap();
+    let grid = shoplens::workspace::settings::load_segment_grid(&conn).unwrap();
     assert_eq!(grid.segment(5, 1), "Fresh Faces");
+}
+
+/// A result is drawn only against the copy it was computed from. With a product selected in the
+/// demand forecast, the events copy is swapped for a smaller one read straight from a file
+/// (whose codes number products differently): the old forecast keeps drawing with its own copy
+/// until the new one arrives, and the selected product is looked up by id, never by an old code.
+/// Before results carried their copy, this indexed the small copy with the big one's codes and
+/// panicked on the UI thread.
+#[test]
+fn swapping_to_a_smaller_events_copy_with_a_product_selected_keeps_drawing() {
+    use shoplens::ui::panels::event_models::EventModels;
+    let (dir, _ws, mut harness) = app_on_new_workspace("swap.shoplens");
+    let big = dir.path().join("big.csv");
+    shoplens::generate::write_events(std::fs::File::create(&big).unwrap(), 20_000, 9).unwrap();
+    harness.input_mut().dropped_files.push(Arc::new(Dropped(big)));
+    wait_for(&mut harness, "the import", |h| shows(h, "20,000 rows loaded"));
+    click_button(&harness, "Funnel");
+    wait_for(&mut harness, "the funnel", |h| shows(h, "20,000 events from the workspace"));
+    click_text(&harness, "Demand forecast");
+    wait_for(&mut harness, "the forecast", |h| shows(h, "Top sellers next week") && !h.state().busy());
+
+    // Select the top seller: the product with the highest code this copy has is the likeliest
+    // to be out of range in a smaller copy, so pick the one with the highest code on screen.
+    let (product_id, old_copy_products) = {
+        let models = harness.state_mut().models_mut().get::<EventModels>();
+        let forecast = models.forecast.get().unwrap().clone();
+        let top = forecast.products.iter().take(10).max_by_key(|p| p.product).unwrap();
+        (forecast.input.products[top.product as usize].id, forecast.input.products.len())
+    };
+    click_text(&harness, &product_id.to_string());
+    wait_for(&mut harness, "the product's history", |h| shows(h, &format!("Product {product_id} ·")));
+
+    // A much smaller events file, read straight into memory while it is imported.
+    let small = dir.path().join("small.csv");
+    shoplens::generate::write_events(std::fs::File::create(&small).unwrap(), 300, 4).unwrap();
+    harness.input_mut().dropped_files.push(Arc::new(Dropped(small)));
+    // Frames drawn while the small copy was current and the product still selected: each one
+    // drew the big copy's forecast with the big copy (a panic would end the test here).
+    let frames_on_small_copy = std::cell::Cell::new(0);
+    wait_for(&mut harness, "the second import", |h| {
+        let events = h.state().models().find::<EventModels>().and_then(|m| m.frame.as_ref().map(|f| f.data.len()));
+        if events == Some(300) {
+            frames_on_small_copy.set(frames_on_small_copy.get() + 1);
+        }
+        shows(h, "Imported small.csv into events: 300 rows loaded") && events == Some(20_300) && !h.state().busy()
+    });
+    assert!(frames_on_small_copy.get() > 0, "the small copy was shown before the workspace copy replaced it");
+    let models = harness.state_mut().models_mut().get::<EventModels>();
+    let now = models.frame.as_ref().unwrap().data.products.len();
+    assert!(now >= old_copy_products, "the workspace copy has every product again");
+    // The product is still selected (by id) and its history is read from the new copy.
+    wait_for(&mut harness, "the product's history on the new copy", |h| shows(h, &format!("Product {product_id} ·")));
 }

@@ -63,13 +63,7 @@ pub enum ClusterError {
     #[error("k-means: {0}")]
     KMeans(String),
     #[error("cancelled")]
-    Cancelled,
-}
-
-impl From<Cancelled> for ClusterError {
-    fn from(_: Cancelled) -> Self {
-        ClusterError::Cancelled
-    }
+    Cancelled(#[from] Cancelled),
 }
 
 /// Standardised log-RFM features, one row per customer.

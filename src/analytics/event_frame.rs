@@ -9,9 +9,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use rusqlite::Connection;
-
+use super::dictionary::Dictionary;
 use crate::jobs::{Cancelled, JobContext};
+use crate::timestamp::{SlashOrder, Timestamp};
 
 /// The event types the REES46 layout uses; anything else is kept as `Other`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -131,79 +131,16 @@ fn group_rows(keys: &[u32], key_count: usize, time: &[i64]) -> Runs {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EventFrameError {
-    #[error("reading events: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("reading events: {0}")]
-    Value(#[from] rusqlite::types::FromSqlError),
     #[error("reading {path}: {message}")]
     File { path: String, message: String },
-    #[error("event with an invalid time '{0}'")]
-    BadTime(String),
     #[error("cancelled")]
-    Cancelled,
+    Cancelled(#[from] Cancelled),
 }
 
-impl From<Cancelled> for EventFrameError {
-    fn from(_: Cancelled) -> Self {
-        EventFrameError::Cancelled
-    }
-}
-
-/// Seconds since the epoch of `YYYY-MM-DD HH:MM:SS` (anything after the seconds, such as
-/// ` UTC`, is ignored). Hand-rolled because it runs once per event on tens of millions of rows.
+/// Seconds since the epoch of an event time, read by the one timestamp parser the importer
+/// uses ([`crate::timestamp`]), so the file read straight into memory and the workspace agree.
 pub fn parse_timestamp(text: &[u8]) -> Option<i64> {
-    if text.len() < 19 || text[4] != b'-' || text[7] != b'-' || text[13] != b':' || text[16] != b':' {
-        return None;
-    }
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        text[range].iter().try_fold(0i64, |acc, &b| b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0')))
-    };
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
-}
-
-/// Adds the workspace's events with a rowid above `after` to `builder`; returns the highest
-/// rowid read (or `after`).
-fn read_events(conn: &Connection, after: i64, builder: &mut EventFrameBuilder, ctx: &JobContext) -> Result<i64, EventFrameError> {
-    let mut stmt = conn.prepare(
-        "SELECT event_time, event_type, product_id, category_code, brand, price, user_id, user_session, rowid FROM events WHERE rowid > ?1",
-    )?;
-    let mut rows = stmt.query([after])?;
-    let (mut n, mut last) = (0u64, after);
-    while let Some(row) = rows.next()? {
-        n += 1;
-        if n.is_multiple_of(65_536) {
-            ctx.check()?;
-            ctx.set_done(n);
-        }
-        let time_text = row.get_ref(0)?.as_bytes()?;
-        let time = parse_timestamp(time_text).ok_or_else(|| EventFrameError::BadTime(String::from_utf8_lossy(time_text).into()))?;
-        builder.push(
-            time,
-            EventKind::parse(row.get_ref(1)?.as_bytes()?),
-            row.get(2)?,
-            row.get_ref(3)?.as_str_or_null()?.unwrap_or(""),
-            row.get_ref(4)?.as_str_or_null()?.unwrap_or(""),
-            row.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
-            row.get(6)?,
-            row.get_ref(7)?.as_str()?,
-        );
-        last = last.max(row.get(8)?);
-    }
-    ctx.set_done(n);
-    Ok(last)
+    Timestamp::parse(std::str::from_utf8(text).ok()?, SlashOrder::MonthFirst).map(|t| t.epoch_seconds())
 }
 
 /// Where the REES46 columns are in a file.
@@ -303,16 +240,13 @@ pub struct EventFrameBuilder {
     /// Sessions are usually lowercase UUIDs: keyed by their 128-bit value, which hashes far
     /// faster than the text; other session ids are keyed by text.
     uuid_sessions: HashMap<u128, u32, FastHash>,
-    session_codes: HashMap<Box<[u8]>, u32>,
-    sessions: Vec<String>,
+    sessions: Dictionary,
     user_codes: HashMap<i64, u32, FastHash>,
     users: Vec<i64>,
     product_codes: HashMap<i64, u32, FastHash>,
     products: Vec<Product>,
-    category_codes: HashMap<Box<[u8]>, u32>,
-    categories: Vec<String>,
-    brand_codes: HashMap<Box<[u8]>, u32>,
-    brands: Vec<String>,
+    categories: Dictionary,
+    brands: Dictionary,
 }
 
 /// A fast, fixed-seed hasher for the integer keys of the dictionaries (ids from our own files,
@@ -339,24 +273,12 @@ fn parse_uuid(bytes: &[u8]) -> Option<u128> {
     Some(value)
 }
 
-/// The dictionary code of `text` (raw bytes from the file; shown as UTF-8, invalid bytes
-/// replaced).
-fn code_of(codes: &mut HashMap<Box<[u8]>, u32>, values: &mut Vec<String>, text: &[u8]) -> u32 {
-    if let Some(&c) = codes.get(text) {
-        return c;
-    }
-    let c = values.len() as u32;
-    values.push(String::from_utf8_lossy(text).into_owned());
-    codes.insert(text.into(), c);
-    c
-}
-
 impl EventFrameBuilder {
     pub fn new() -> Self {
         let mut b = Self::default();
         // Code 0 is "none" for categories and brands.
-        code_of(&mut b.category_codes, &mut b.categories, b"");
-        code_of(&mut b.brand_codes, &mut b.brands, b"");
+        b.categories.code(b"");
+        b.brands.code(b"");
         b
     }
 
@@ -378,8 +300,8 @@ impl EventFrameBuilder {
         let product = match self.product_codes.get(&product_id) {
             Some(&c) => c,
             None => {
-                let category = code_of(&mut self.category_codes, &mut self.categories, category);
-                let brand = code_of(&mut self.brand_codes, &mut self.brands, brand);
+                let category = self.categories.code(category);
+                let brand = self.brands.code(brand);
                 let c = self.products.len() as u32;
                 self.products.push(Product { id: product_id, category, brand });
                 self.product_codes.insert(product_id, c);
@@ -390,16 +312,9 @@ impl EventFrameBuilder {
         // those before hashing.
         let known = &self.products[product as usize];
         let (known_category, known_brand) = (known.category, known.brand);
-        let category = if self.categories[known_category as usize].as_bytes() == category {
-            known_category
-        } else {
-            code_of(&mut self.category_codes, &mut self.categories, category)
-        };
-        let brand = if self.brands[known_brand as usize].as_bytes() == brand {
-            known_brand
-        } else {
-            code_of(&mut self.brand_codes, &mut self.brands, brand)
-        };
+        let category =
+            if self.categories.get(known_category).as_bytes() == category { known_category } else { self.categories.code(category) };
+        let brand = if self.brands.get(known_brand).as_bytes() == brand { known_brand } else { self.brands.code(brand) };
         self.category.push(category);
         self.brand.push(brand);
         self.product.push(product);
@@ -449,10 +364,10 @@ impl EventFrameBuilder {
         }
         b.products = frame.products.clone();
         for c in frame.categories.iter().skip(1) {
-            code_of(&mut b.category_codes, &mut b.categories, c.as_bytes());
+            b.categories.code(c);
         }
         for c in frame.brands.iter().skip(1) {
-            code_of(&mut b.brand_codes, &mut b.brands, c.as_bytes());
+            b.brands.code(c);
         }
         b
     }
@@ -470,15 +385,12 @@ impl EventFrameBuilder {
     }
 
     fn session_code(&mut self, session: &[u8]) -> u32 {
-        if let Some(last) = self.last_session.filter(|&c| self.sessions[c as usize].as_bytes() == session) {
+        if let Some(last) = self.last_session.filter(|&c| self.sessions.get(c).as_bytes() == session) {
             return last;
         }
         let code = match parse_uuid(session) {
-            Some(key) => *self.uuid_sessions.entry(key).or_insert_with(|| {
-                self.sessions.push(String::from_utf8_lossy(session).into_owned());
-                (self.sessions.len() - 1) as u32
-            }),
-            None => code_of(&mut self.session_codes, &mut self.sessions, session),
+            Some(key) => *self.uuid_sessions.entry(key).or_insert_with(|| self.sessions.push_value(session)),
+            None => self.sessions.code(session),
         };
         self.last_session = Some(code);
         code
@@ -494,10 +406,9 @@ impl EventFrameBuilder {
 
     /// Appends another builder's rows, translating its dictionary codes into this one's.
     pub fn absorb(&mut self, other: EventFrameBuilder) {
-        let categories: Vec<u32> =
-            other.categories.iter().map(|c| code_of(&mut self.category_codes, &mut self.categories, c.as_bytes())).collect();
-        let brands: Vec<u32> = other.brands.iter().map(|b| code_of(&mut self.brand_codes, &mut self.brands, b.as_bytes())).collect();
-        let sessions: Vec<u32> = other.sessions.iter().map(|s| self.session_code(s.as_bytes())).collect();
+        let categories: Vec<u32> = other.categories.into_values().iter().map(|c| self.categories.code(c)).collect();
+        let brands: Vec<u32> = other.brands.into_values().iter().map(|b| self.brands.code(b)).collect();
+        let sessions: Vec<u32> = other.sessions.into_values().iter().map(|s| self.session_code(s.as_bytes())).collect();
         let users: Vec<u32> = other
             .users
             .iter()
@@ -548,11 +459,11 @@ impl EventFrameBuilder {
             user: permute(self.user, &order),
             price: permute(self.price, &order),
             session_start,
-            sessions: self.sessions,
+            sessions: self.sessions.into_values(),
             users: self.users,
             products: self.products,
-            categories: self.categories,
-            brands: self.brands,
+            categories: self.categories.into_values(),
+            brands: self.brands.into_values(),
             workspace_rowid: None,
             user_runs: Default::default(),
             tops: Default::default(),
@@ -627,31 +538,6 @@ impl EventFrame {
 
     pub fn kind_code(&self, row: usize) -> u8 {
         self.kind[row]
-    }
-
-    /// Reads every event of the workspace. Progress is reported in rows.
-    pub fn load(conn: &Connection, ctx: &JobContext) -> Result<Self, EventFrameError> {
-        let total: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0))?;
-        ctx.set_total(total as u64);
-        ctx.set_message("loading events");
-        let mut builder = EventFrameBuilder::new();
-        let rowid = read_events(conn, 0, &mut builder, ctx)?;
-        ctx.set_message("ordering events by session");
-        let mut frame = builder.finish();
-        frame.workspace_rowid = Some(rowid);
-        Ok(frame)
-    }
-
-    /// This copy plus the workspace's events added since it was read (live mode): only the new
-    /// rows are read from SQLite. `None` when this copy did not come from the workspace.
-    pub fn extended(&self, conn: &Connection, ctx: &JobContext) -> Result<Option<Self>, EventFrameError> {
-        let Some(since) = self.workspace_rowid else { return Ok(None) };
-        ctx.set_message("adding new events");
-        let mut builder = EventFrameBuilder::from_frame(self);
-        let rowid = read_events(conn, since, &mut builder, ctx)?.max(since);
-        let mut frame = builder.finish();
-        frame.workspace_rowid = Some(rowid);
-        Ok(Some(frame))
     }
 
     /// Reads a REES46-layout CSV file straight into memory, without the workspace: the app shows
@@ -749,8 +635,11 @@ mod tests {
             assert_eq!(parse_timestamp(text.as_bytes()), Some(want), "{text}");
         }
         assert_eq!(parse_timestamp(b"2019-13-01 00:00:00"), None);
-        assert_eq!(parse_timestamp(b"2019-10-01"), None);
         assert_eq!(parse_timestamp(b"2019-10-01T00:00:0x"), None);
+        // The same rules as the importer: no 31 February (it used to read as 3 March here), and
+        // a bare date is midnight.
+        assert_eq!(parse_timestamp(b"2019-02-31 00:00:00 UTC"), None);
+        assert_eq!(parse_timestamp(b"2019-10-01"), parse_timestamp(b"2019-10-01 00:00:00"));
     }
 
     #[test]

@@ -18,7 +18,9 @@ use super::Filters;
 
 /// Weeks of history used (features reach two weeks back from the oldest target).
 pub const WEEKS: usize = 8;
-const FEATURES: usize = 7;
+/// Features per row: ln(1 + purchases, views, carts) of the week before the target and of the
+/// week before that, and ln(1 + mean price).
+pub const FEATURES: usize = 7;
 /// Products with fewer events than this in the whole window are left out of the fit.
 const MIN_EVENTS: u32 = 3;
 
@@ -160,16 +162,22 @@ impl LogLikelihood for PoissonData<'_> {
     }
 }
 
-/// Coefficients: intercept, then one per feature. A small ridge penalty keeps them finite when
-/// a feature never varies.
+/// Coefficients: intercept, then one per feature.
 type Model = Vec<f64>;
 
-fn fit(rows: &[[f64; FEATURES]], targets: &[f64]) -> Result<Model, String> {
+/// The forecast's ridge penalty (× Σβ² on the mean log-likelihood): it keeps a coefficient
+/// finite when its feature never varies (no carts at all in a shop's export). Small enough to
+/// move a fit by far less than its standard errors (`tests/events.rs` checks).
+pub const RIDGE: f64 = 1e-6;
+
+/// Fits the Poisson regression of `targets` on `rows`: maximum likelihood, with `penalty` × Σβ²
+/// added to the mean negative log-likelihood (0 for the plain MLE, [`RIDGE`] in the forecast).
+pub fn fit_poisson(rows: &[[f64; FEATURES]], targets: &[f64], penalty: f64) -> Result<Model, String> {
     let data = PoissonData { rows, targets };
     let mean = targets.iter().sum::<f64>() / targets.len().max(1) as f64;
     let mut start = vec![0.0; FEATURES + 1];
     start[0] = (mean + 1e-3).ln();
-    let outcome = optimise::fit(&data, &start, 1e-6).map_err(|e| format!("the Poisson model could not be fitted: {e}"))?;
+    let outcome = optimise::fit(&data, &start, penalty).map_err(|e| format!("the Poisson model could not be fitted: {e}"))?;
     Ok(outcome.params)
 }
 
@@ -217,7 +225,7 @@ pub fn compute(frame: &EventFrame, filters: &Filters) -> Result<ForecastResult, 
     let backtest = if train_x.is_empty() || usable < 4 {
         None
     } else {
-        let model = fit(&train_x, &train_y)?;
+        let model = fit_poisson(&train_x, &train_y, RIDGE)?;
         let test_x: Vec<[f64; FEATURES]> = products.iter().map(|(_, w)| features(w, 0)).collect();
         let predicted = predict(&model, &test_x)?;
         let n = products.len() as f64;
@@ -234,7 +242,7 @@ pub fn compute(frame: &EventFrame, filters: &Filters) -> Result<ForecastResult, 
 
     // Final model: also learn from the newest week, then forecast next week from weeks 0–1.
     let (all_x, all_y) = rows_for(0);
-    let model = fit(&all_x, &all_y)?;
+    let model = fit_poisson(&all_x, &all_y, RIDGE)?;
     let next_x: Vec<[f64; FEATURES]> = products
         .iter()
         .map(|(_, w)| {

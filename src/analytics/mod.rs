@@ -6,6 +6,7 @@ pub mod clusters;
 pub mod clv;
 pub mod cohorts;
 pub mod customers;
+pub mod dictionary;
 pub mod event_frame;
 pub mod forecast;
 pub mod funnel;
@@ -31,9 +32,19 @@ pub struct Filters {
 pub type Table = (Vec<String>, Vec<Vec<String>>);
 
 /// Writes `rows` under `header` as CSV to `path`; returns the number of rows written.
-pub fn write_csv(path: &std::path::Path, header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> Result<usize, String> {
-    let file = std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    write_csv_to(std::io::BufWriter::new(file), header, rows).map_err(|e| format!("cannot write {}: {e}", path.display()))
+pub fn write_csv(path: &std::path::Path, header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> Result<usize, WriteCsvError> {
+    let error = |source: csv::Error| WriteCsvError { path: path.to_path_buf(), source };
+    let file = std::fs::File::create(path).map_err(|e| error(e.into()))?;
+    write_csv_to(std::io::BufWriter::new(file), header, rows).map_err(error)
+}
+
+/// A CSV file that could not be written (disk full, no permission, ...).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", path.display())]
+pub struct WriteCsvError {
+    pub path: std::path::PathBuf,
+    #[source]
+    pub source: csv::Error,
 }
 
 /// Writes `rows` under `header` as CSV to any writer (a file, stdout).

@@ -4,11 +4,10 @@
 //! group-bys and distinct counts on integers are what makes filter changes on millions of lines
 //! answer in milliseconds. The dictionaries keep the original text for display.
 
-use chrono::NaiveDateTime;
 use polars::prelude::*;
-use rusqlite::Connection;
 
-use crate::jobs::{Cancelled, JobContext};
+use super::dictionary::Dictionary;
+use crate::timestamp::Timestamp;
 
 /// Column names of [`OrderFrame::lines`].
 pub mod col {
@@ -35,45 +34,6 @@ pub struct OrderFrame {
     pub countries: Vec<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum FrameError {
-    #[error("reading order lines: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("reading order lines: {0}")]
-    Value(#[from] rusqlite::types::FromSqlError),
-    #[error("building the columnar copy: {0}")]
-    Polars(#[from] PolarsError),
-    #[error("order line with invalid date '{0}'")]
-    BadDate(String),
-    #[error("cancelled")]
-    Cancelled,
-}
-
-impl From<Cancelled> for FrameError {
-    fn from(_: Cancelled) -> Self {
-        FrameError::Cancelled
-    }
-}
-
-/// Assigns consecutive codes to distinct strings.
-#[derive(Default)]
-struct Dictionary {
-    codes: std::collections::HashMap<String, u32>,
-    values: Vec<String>,
-}
-
-impl Dictionary {
-    fn code(&mut self, value: &str) -> u32 {
-        if let Some(&code) = self.codes.get(value) {
-            return code;
-        }
-        let code = self.values.len() as u32;
-        self.values.push(value.to_string());
-        self.codes.insert(value.to_string(), code);
-        code
-    }
-}
-
 /// Months since year 0 for a `YYYY-MM-DD ...` timestamp.
 pub fn month_index(year: i32, month: u32) -> i32 {
     year * 12 + month as i32 - 1
@@ -84,82 +44,97 @@ pub fn month_start(index: i32) -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(index.div_euclid(12), index.rem_euclid(12) as u32 + 1, 1).unwrap_or_default()
 }
 
-impl OrderFrame {
-    /// Reads every order line from the workspace. Progress is reported in rows.
-    pub fn load(conn: &Connection, ctx: &JobContext) -> Result<Self, FrameError> {
-        let total: i64 = conn.query_row("SELECT count(*) FROM order_lines", [], |r| r.get(0))?;
-        ctx.set_total(total as u64);
-        ctx.set_message("loading order lines");
-        let capacity = total as usize;
-        let (mut invoice, mut product, mut customer, mut country) =
-            (Vec::with_capacity(capacity), Vec::with_capacity(capacity), Vec::with_capacity(capacity), Vec::with_capacity(capacity));
-        let (mut time, mut month, mut quantity, mut value, mut cancelled) = (
-            Vec::with_capacity(capacity),
-            Vec::with_capacity(capacity),
-            Vec::with_capacity(capacity),
-            Vec::with_capacity(capacity),
-            Vec::with_capacity(capacity),
-        );
-        let (mut invoices, mut products, mut customers, mut countries) =
-            (Dictionary::default(), Dictionary::default(), Dictionary::default(), Dictionary::default());
-        let mut descriptions: Vec<String> = Vec::new();
+/// One order line as the workspace stores it (see `order_lines` in the schema).
+pub struct OrderLine<'a> {
+    pub invoice: &'a str,
+    pub stock_code: &'a str,
+    pub description: &'a str,
+    pub quantity: i64,
+    pub invoice_date: Timestamp,
+    pub unit_price: f64,
+    pub customer_id: Option<&'a str>,
+    pub country: &'a str,
+    pub cancelled: bool,
+}
 
-        let mut stmt = conn.prepare(
-            "SELECT invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country, cancelled FROM order_lines",
-        )?;
-        let mut rows = stmt.query([])?;
-        let mut n = 0u64;
-        while let Some(row) = rows.next()? {
-            n += 1;
-            if n.is_multiple_of(65_536) {
-                ctx.check()?;
-                ctx.set_done(n);
-            }
-            invoice.push(invoices.code(row.get_ref(0)?.as_str()?));
-            let code = row.get_ref(1)?.as_str_or_null()?.unwrap_or("");
-            let product_code = products.code(code);
-            if product_code as usize == descriptions.len() {
-                descriptions.push(row.get_ref(2)?.as_str_or_null()?.unwrap_or("").trim().to_string());
-            }
-            product.push(product_code);
-            let q: i64 = row.get(3)?;
-            let date_text = row.get_ref(4)?.as_str()?;
-            let dt =
-                NaiveDateTime::parse_from_str(date_text, "%Y-%m-%d %H:%M:%S").map_err(|_| FrameError::BadDate(date_text.to_string()))?;
-            time.push(dt.and_utc().timestamp());
-            month.push(month_index(chrono::Datelike::year(&dt), chrono::Datelike::month(&dt)));
-            let price: f64 = row.get(5)?;
-            quantity.push(q);
-            value.push(q as f64 * price);
-            customer.push(row.get_ref(6)?.as_str_or_null()?.map(|c| customers.code(c)));
-            country.push(countries.code(row.get_ref(7)?.as_str_or_null()?.unwrap_or("Unspecified")));
-            cancelled.push(row.get::<_, i64>(8)? != 0);
+/// Builds an [`OrderFrame`] one line at a time (the workspace layer reads the lines).
+#[derive(Default)]
+pub struct OrderFrameBuilder {
+    invoice: Vec<u32>,
+    product: Vec<u32>,
+    customer: Vec<Option<u32>>,
+    country: Vec<u32>,
+    time: Vec<i64>,
+    month: Vec<i32>,
+    quantity: Vec<i64>,
+    value: Vec<f64>,
+    cancelled: Vec<bool>,
+    invoices: Dictionary,
+    products: Dictionary,
+    /// The first description seen for each product code.
+    descriptions: Vec<String>,
+    customers: Dictionary,
+    countries: Dictionary,
+}
+
+impl OrderFrameBuilder {
+    pub fn with_capacity(lines: usize) -> Self {
+        Self {
+            invoice: Vec::with_capacity(lines),
+            product: Vec::with_capacity(lines),
+            customer: Vec::with_capacity(lines),
+            country: Vec::with_capacity(lines),
+            time: Vec::with_capacity(lines),
+            month: Vec::with_capacity(lines),
+            quantity: Vec::with_capacity(lines),
+            value: Vec::with_capacity(lines),
+            cancelled: Vec::with_capacity(lines),
+            ..Default::default()
         }
-        ctx.set_done(n);
-        let height = invoice.len();
-        let lines = DataFrame::new(
-            height,
-            vec![
-                Column::new(col::INVOICE.into(), invoice),
-                Column::new(col::PRODUCT.into(), product),
-                Column::new(col::CUSTOMER.into(), customer),
-                Column::new(col::COUNTRY.into(), country),
-                Column::new(col::TIME.into(), time),
-                Column::new(col::MONTH.into(), month),
-                Column::new(col::QUANTITY.into(), quantity),
-                Column::new(col::VALUE.into(), value),
-                Column::new(col::CANCELLED.into(), cancelled),
-            ],
-        )?;
-        Ok(Self {
-            lines,
-            invoices: invoices.values,
-            products: products.values.into_iter().zip(descriptions).collect(),
-            customers: customers.values,
-            countries: countries.values,
-        })
     }
 
+    pub fn push(&mut self, line: OrderLine<'_>) {
+        self.invoice.push(self.invoices.code(line.invoice));
+        let product = self.products.code(line.stock_code);
+        if product as usize == self.descriptions.len() {
+            self.descriptions.push(line.description.trim().to_string());
+        }
+        self.product.push(product);
+        self.time.push(line.invoice_date.epoch_seconds());
+        self.month.push(month_index(line.invoice_date.year, line.invoice_date.month));
+        self.quantity.push(line.quantity);
+        self.value.push(line.quantity as f64 * line.unit_price);
+        self.customer.push(line.customer_id.map(|c| self.customers.code(c)));
+        self.country.push(self.countries.code(line.country));
+        self.cancelled.push(line.cancelled);
+    }
+
+    pub fn finish(self) -> PolarsResult<OrderFrame> {
+        let lines = DataFrame::new(
+            self.invoice.len(),
+            vec![
+                Column::new(col::INVOICE.into(), self.invoice),
+                Column::new(col::PRODUCT.into(), self.product),
+                Column::new(col::CUSTOMER.into(), self.customer),
+                Column::new(col::COUNTRY.into(), self.country),
+                Column::new(col::TIME.into(), self.time),
+                Column::new(col::MONTH.into(), self.month),
+                Column::new(col::QUANTITY.into(), self.quantity),
+                Column::new(col::VALUE.into(), self.value),
+                Column::new(col::CANCELLED.into(), self.cancelled),
+            ],
+        )?;
+        Ok(OrderFrame {
+            lines,
+            invoices: self.invoices.into_values(),
+            products: self.products.into_values().into_iter().zip(self.descriptions).collect(),
+            customers: self.customers.into_values(),
+            countries: self.countries.into_values(),
+        })
+    }
+}
+
+impl OrderFrame {
     /// The code of a country; an unknown country gets a code no line has, so a filter on it
     /// matches nothing rather than everything.
     pub fn country_code(&self, name: &str) -> u32 {

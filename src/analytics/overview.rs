@@ -14,6 +14,7 @@ use polars::prelude::*;
 
 use super::order_frame::{col, month_start, OrderFrame};
 use super::Filters;
+use crate::jobs::JobContext;
 
 /// A figure for the chosen period and the one before it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -144,7 +145,18 @@ fn kpis(current: [f64; 5], previous: Option<[f64; 5]>) -> Kpis {
     }
 }
 
-pub fn compute(frame: &OrderFrame, filters: &Filters) -> PolarsResult<OverviewResult> {
+/// Why the Overview could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum OverviewError {
+    #[error("{0}")]
+    Polars(#[from] PolarsError),
+    #[error("cancelled")]
+    Cancelled(#[from] crate::jobs::Cancelled),
+}
+
+/// The Overview for `filters`. Each of its six queries is a step of `ctx`'s progress, and a
+/// cancel (the filters changed again) stops it between queries.
+pub fn compute(frame: &OrderFrame, filters: &Filters, ctx: &JobContext) -> Result<OverviewResult, OverviewError> {
     let span = frame.date_span();
     let period = span.map(|(first, last)| (filters.from.unwrap_or(first).max(first), filters.to.unwrap_or(last).min(last)));
     let period = period.filter(|(from, to)| from <= to);
@@ -174,17 +186,25 @@ pub fn compute(frame: &OrderFrame, filters: &Filters) -> PolarsResult<OverviewRe
     };
     let country = filters.country.as_deref();
     let current = filtered(frame, Some(days), country);
+    ctx.set_total(6);
+    let step = |done: u64| -> Result<(), crate::jobs::Cancelled> {
+        ctx.check()?;
+        ctx.set_done(done);
+        Ok(())
+    };
     let previous_totals = previous_period.map(|p| period_totals(filtered(frame, Some(p), country))).transpose()?;
-
-    Ok(OverviewResult {
-        period,
-        previous_period,
-        kpis: kpis(period_totals(current.clone())?, previous_totals),
-        months: monthly(frame, current.clone(), country)?,
-        order_values: order_values(current.clone())?,
-        top_countries: top_countries(frame, current.clone())?,
-        top_products: top_products(frame, current)?,
-    })
+    step(1)?;
+    let kpis = kpis(period_totals(current.clone())?, previous_totals);
+    step(2)?;
+    let months = monthly(frame, current.clone(), country)?;
+    step(3)?;
+    let order_values = order_values(current.clone())?;
+    step(4)?;
+    let top_countries = top_countries(frame, current.clone())?;
+    step(5)?;
+    let top_products = top_products(frame, current)?;
+    step(6)?;
+    Ok(OverviewResult { period, previous_period, kpis, months, order_values, top_countries, top_products })
 }
 
 fn monthly(frame: &OrderFrame, lf: LazyFrame, country: Option<&str>) -> PolarsResult<Vec<MonthRow>> {

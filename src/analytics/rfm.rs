@@ -107,44 +107,6 @@ impl SegmentGrid {
     }
 }
 
-impl SegmentGrid {
-    /// The workspace's saved grid, or the standard one if none was saved.
-    pub fn load(conn: &rusqlite::Connection) -> rusqlite::Result<Self> {
-        let mut grid = Self::default();
-        let mut stmt = conn.prepare("SELECT r, f, segment FROM rfm_segment_cells")?;
-        let cells = stmt.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, String>(2)?)))?;
-        for cell in cells {
-            let (r, f, name) = cell?;
-            grid.cells[(r - 1) as usize][(f - 1) as usize] = name;
-        }
-        let mut stmt = conn.prepare("SELECT segment, action FROM segment_actions")?;
-        for entry in stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))? {
-            let (segment, action) = entry?;
-            grid.set_action(&segment, action);
-        }
-        Ok(grid)
-    }
-
-    /// Replaces the saved grid in one transaction.
-    pub fn save(&self, conn: &mut rusqlite::Connection) -> rusqlite::Result<()> {
-        let tx = conn.transaction()?;
-        tx.execute("DELETE FROM rfm_segment_cells", [])?;
-        tx.execute("DELETE FROM segment_actions", [])?;
-        for (r, row) in self.cells.iter().enumerate() {
-            for (f, name) in row.iter().enumerate() {
-                tx.execute(
-                    "INSERT INTO rfm_segment_cells (r, f, segment) VALUES (?1, ?2, ?3)",
-                    rusqlite::params![r as i64 + 1, f as i64 + 1, name],
-                )?;
-            }
-        }
-        for (segment, action) in &self.actions {
-            tx.execute("INSERT OR REPLACE INTO segment_actions (segment, action) VALUES (?1, ?2)", [segment, action])?;
-        }
-        tx.commit()
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct CustomerRfm {
     /// Code into `OrderFrame::customers`.

@@ -15,10 +15,10 @@ use crate::workspace;
 pub fn load_frame(path: &Path) -> Result<OrderFrame, CliError> {
     let path = path.to_path_buf();
     let job = Job::spawn("load order lines", move |ctx| {
-        let conn = workspace::open_read_only(&path).map_err(|e| e.to_string())?;
-        OrderFrame::load(&conn, ctx).map_err(|e| e.to_string())
+        let conn = workspace::open_read_only(&path)?;
+        Ok(workspace::copies::load_order_lines(&conn, ctx)?)
     });
-    Ok(wait_with_progress(job)??)
+    wait_with_progress(job)
 }
 
 /// Writes a table to `out`, or to stdout without one.
@@ -43,19 +43,19 @@ pub fn rfm(
     with_clv: bool,
     out: Option<&Path>,
 ) -> Result<(), CliError> {
-    let grid = SegmentGrid::load(&workspace::open_read_only(path)?)?;
+    let grid = workspace::settings::load_segment_grid(&workspace::open_read_only(path)?)?;
     let frame = load_frame(path)?;
     let result = rfm::compute(&frame, filters, date, &grid)?;
     let segment_index = segment
         .map(|name| {
             result.segments.iter().position(|s| s.name.eq_ignore_ascii_case(name)).ok_or_else(|| {
                 let names: Vec<&str> = result.segments.iter().map(|s| s.name.as_str()).collect();
-                CliError(format!("no segment '{name}'; the segments are: {}", names.join(", ")))
+                CliError::Failed(format!("no segment '{name}'; the segments are: {}", names.join(", ")))
             })
         })
         .transpose()?;
     let value = if with_clv {
-        let clv = clv::compute(&frame, filters, &ClvSettings::default(), &JobContext::detached()).map_err(CliError)?;
+        let clv = clv::compute(&frame, filters, &ClvSettings::default(), &JobContext::detached())?;
         for warning in &clv.warnings {
             eprintln!("warning: {warning}");
         }
@@ -81,16 +81,16 @@ fn pair<'a>(text: &'a str, what: &str) -> Result<(&'a str, &'a str), CliError> {
     text.split_once('=')
         .map(|(a, b)| (a.trim(), b.trim()))
         .filter(|(a, b)| !a.is_empty() && !b.is_empty())
-        .ok_or_else(|| CliError(format!("{what} '{text}' is not NAME=VALUE")))
+        .ok_or_else(|| CliError::Failed(format!("{what} '{text}' is not NAME=VALUE")))
 }
 
 /// Edits the saved segment map, then prints it with the actions.
 pub fn segments(path: &Path, set: &[String], rename: &[String], action: &[String], reset: bool) -> Result<(), CliError> {
     let mut ws = workspace::Workspace::open(path)?;
-    let mut grid = if reset { SegmentGrid::default() } else { SegmentGrid::load(ws.conn())? };
+    let mut grid = if reset { SegmentGrid::default() } else { workspace::settings::load_segment_grid(ws.conn())? };
     for cell in set {
         let (at, name) = pair(cell, "--set")?;
-        let bad = || CliError(format!("--set cell '{at}' is not like R5F1"));
+        let bad = || CliError::Failed(format!("--set cell '{at}' is not like R5F1"));
         let at = at.to_ascii_uppercase();
         let (r, f) = at.strip_prefix('R').and_then(|rest| rest.split_once('F')).ok_or_else(bad)?;
         let (r, f): (usize, usize) = (r.parse().map_err(|_| bad())?, f.parse().map_err(|_| bad())?);
@@ -102,7 +102,7 @@ pub fn segments(path: &Path, set: &[String], rename: &[String], action: &[String
     for entry in rename {
         let (from, to) = pair(entry, "--rename")?;
         if !grid.names().iter().any(|n| n == from) {
-            return Err(CliError(format!("no segment '{from}' to rename; the segments are: {}", grid.names().join(", "))));
+            return Err(CliError::Failed(format!("no segment '{from}' to rename; the segments are: {}", grid.names().join(", "))));
         }
         grid.rename(from, to);
     }
@@ -111,7 +111,7 @@ pub fn segments(path: &Path, set: &[String], rename: &[String], action: &[String
         grid.set_action(segment, text.to_string());
     }
     if reset || !set.is_empty() || !rename.is_empty() || !action.is_empty() {
-        grid.save(ws.conn_mut())?;
+        workspace::settings::save_segment_grid(ws.conn_mut(), &grid)?;
     }
     let mut out = std::io::stdout().lock();
     writeln!(out, "      F1 .. F5")?;
@@ -127,7 +127,7 @@ pub fn segments(path: &Path, set: &[String], rename: &[String], action: &[String
 }
 
 pub fn clusters(path: &Path, filters: &Filters, k: Option<usize>, out: Option<&Path>) -> Result<(), CliError> {
-    let grid = SegmentGrid::load(&workspace::open_read_only(path)?)?;
+    let grid = workspace::settings::load_segment_grid(&workspace::open_read_only(path)?)?;
     let frame = load_frame(path)?;
     let rfm_result = rfm::compute(&frame, filters, None, &grid)?;
     let result = clusters::compute(&rfm_result, k, &JobContext::detached())?;
@@ -161,8 +161,8 @@ pub fn clv(path: &Path, filters: &Filters, settings: &ClvSettings, out: Option<&
     let frame = load_frame(path)?;
     let (filters_owned, settings_owned, frame) = (filters.clone(), settings.clone(), std::sync::Arc::new(frame));
     let job_frame = frame.clone();
-    let job = Job::spawn("fit CLV models", move |ctx| clv::compute(&job_frame, &filters_owned, &settings_owned, ctx));
-    let result = wait_with_progress(job)?.map_err(CliError)?;
+    let job = Job::spawn("fit CLV models", move |ctx| Ok(clv::compute(&job_frame, &filters_owned, &settings_owned, ctx)?));
+    let result = wait_with_progress(job)?;
     let mut stdout = std::io::stdout().lock();
     for line in clv::describe_fits(&result) {
         writeln!(stdout, "{line}")?;

@@ -17,17 +17,17 @@ use crate::workspace::{self, Workspace};
 pub fn load_events(path: &Path) -> Result<EventFrame, CliError> {
     let path = path.to_path_buf();
     let job = Job::spawn("load events", move |ctx| {
-        let conn = workspace::open_read_only(&path).map_err(|e| e.to_string())?;
-        EventFrame::load(&conn, ctx).map_err(|e| e.to_string())
+        let conn = workspace::open_read_only(&path)?;
+        Ok(workspace::copies::load_events(&conn, ctx)?)
     });
-    Ok(wait_with_progress(job)??)
+    wait_with_progress(job)
 }
 
 /// `view,cart,purchase` → steps.
 pub fn parse_steps(text: &str) -> Result<Vec<EventKind>, CliError> {
     text.split(',')
         .map(|s| match EventKind::parse(s.trim().as_bytes()) {
-            EventKind::Other => Err(CliError(format!("unknown step '{s}' (use view, cart, remove_from_cart, purchase)"))),
+            EventKind::Other => Err(CliError::Failed(format!("unknown step '{s}' (use view, cart, remove_from_cart, purchase)"))),
             kind => Ok(kind),
         })
         .collect()
@@ -35,7 +35,7 @@ pub fn parse_steps(text: &str) -> Result<Vec<EventKind>, CliError> {
 
 /// `session`, `4h`, `2d`.
 pub fn parse_window(text: &str) -> Result<Window, CliError> {
-    let bad = || CliError(format!("unknown window '{text}' (use session, or hours/days such as 4h or 2d)"));
+    let bad = || CliError::Failed(format!("unknown window '{text}' (use session, or hours/days such as 4h or 2d)"));
     match text {
         "session" => Ok(Window::Session),
         t if t.ends_with('h') => t[..t.len() - 1].parse().map(Window::Hours).map_err(|_| bad()),
@@ -58,8 +58,9 @@ pub fn funnel(path: &Path, filters: &Filters, args: &FunnelArgs<'_>) -> Result<(
     let breakdown = args
         .breakdown
         .map(|b| {
-            Dimension::parse(b)
-                .ok_or_else(|| CliError(format!("unknown breakdown '{b}' (use category, category-code, brand, product, price-band)")))
+            Dimension::parse(b).ok_or_else(|| {
+                CliError::Failed(format!("unknown breakdown '{b}' (use category, category-code, brand, product, price-band)"))
+            })
         })
         .transpose()?;
     let settings = FunnelSettings {
@@ -70,7 +71,7 @@ pub fn funnel(path: &Path, filters: &Filters, args: &FunnelArgs<'_>) -> Result<(
         breakdown,
     };
     let frame = load_events(path)?;
-    let result = funnel::compute(&frame, filters, &settings, &JobContext::detached()).map_err(|e| CliError(e.to_string()))?;
+    let result = funnel::compute(&frame, filters, &settings, &JobContext::detached())?;
     let mut out = std::io::stdout().lock();
     let unit = if args.by_users { "users" } else { "sessions" };
     writeln!(out, "step  event             {unit:>12}  from step 1  from previous")?;
@@ -104,7 +105,8 @@ pub fn funnel(path: &Path, filters: &Filters, args: &FunnelArgs<'_>) -> Result<(
 pub fn abandoned(path: &Path, filters: &Filters, settings: &CartSettings, now: Option<i64>, out: &Path) -> Result<(), CliError> {
     let frame = load_events(path)?;
     let result = carts::compute(&frame, filters, settings, now);
-    println!(
+    writeln!(
+        std::io::stdout().lock(),
         "as of {}: {} carts in ended sessions, {} abandoned ({:.1}%), {:.2} left in carts, {} sessions still open",
         format_time(result.now),
         result.carts,
@@ -112,7 +114,7 @@ pub fn abandoned(path: &Path, filters: &Filters, settings: &CartSettings, now: O
         result.rate() * 100.0,
         result.value_left,
         result.open
-    );
+    )?;
     let (header, rows) = carts::retargeting_table(&frame, &result);
     let n = write_csv(out, &header, rows)?;
     eprintln!("wrote {n} abandoned carts to {}", out.display());
@@ -121,24 +123,27 @@ pub fn abandoned(path: &Path, filters: &Filters, settings: &CartSettings, now: O
 
 pub fn forecast(path: &Path, filters: &Filters, out: Option<&Path>) -> Result<(), CliError> {
     let frame = load_events(path)?;
-    let result = forecast::compute(&frame, filters).map_err(CliError)?;
+    let result = forecast::compute(&frame, filters).map_err(CliError::Failed)?;
+    let mut stdout = std::io::stdout().lock();
     match &result.backtest {
-        Some(b) => println!(
+        Some(b) => writeln!(
+            stdout,
             "backtest on the last week ({} products): mean absolute error {:.3} (model) vs {:.3} (same as the week before), lift {:+.1}%",
             b.products,
             b.model_mae,
             b.naive_mae,
             b.lift() * 100.0
-        ),
-        None => println!("backtest: not enough history"),
+        )?,
+        None => writeln!(stdout, "backtest: not enough history")?,
     }
     if let Some(note) = &result.note {
-        println!("note: {note}");
+        writeln!(stdout, "note: {note}")?;
     }
-    println!("rising products (forecast vs last week):");
+    writeln!(stdout, "rising products (forecast vs last week):")?;
     for p in result.rising(10) {
-        println!("  {}  last week {}  forecast {:.1}", frame.products[p.product as usize].id, p.last_week, p.forecast);
+        writeln!(stdout, "  {}  last week {}  forecast {:.1}", frame.products[p.product as usize].id, p.last_week, p.forecast)?;
     }
+    drop(stdout);
     if let Some(file) = out {
         let (header, rows) = forecast::forecast_table(&frame, &result);
         let n = write_csv(file, &header, rows)?;
@@ -166,9 +171,9 @@ pub fn watch(path: &Path, file: &Path, interval: Duration, expiry_minutes: f64, 
             // Only the new rows are read; the first poll reads everything.
             let conn = workspace::open_read_only(path)?;
             let ctx = JobContext::detached();
-            frame = match frame.extended(&conn, &ctx).map_err(|e| CliError(e.to_string()))? {
+            frame = match workspace::copies::extend_events(&frame, &conn, &ctx)? {
                 Some(extended) => extended,
-                None => EventFrame::load(&conn, &ctx).map_err(|e| CliError(e.to_string()))?,
+                None => workspace::copies::load_events(&conn, &ctx)?,
             };
         }
         if appended.rows > 0 || appended.rejected > 0 {
@@ -178,8 +183,7 @@ pub fn watch(path: &Path, file: &Path, interval: Duration, expiry_minutes: f64, 
                 &Filters::default(),
                 &FunnelSettings { breakdown: None, ..Default::default() },
                 &JobContext::detached(),
-            )
-            .map_err(|e| CliError(e.to_string()))?;
+            )?;
             let steps: Vec<String> = result.steps.iter().map(|s| format!("{} {}", s.kind.name(), s.count)).collect();
             writeln!(out, "funnel (sessions): {}", steps.join(" -> "))?;
             let purchases: HashMap<i64, u64> =

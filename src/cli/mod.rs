@@ -12,7 +12,8 @@ mod events;
 use crate::analytics::clv::ClvSettings;
 use crate::analytics::Filters;
 use crate::import::{self, kinds::Target, ImportOptions, ImportOutcome};
-use crate::jobs::Job;
+use crate::jobs::{Job, JobError};
+use crate::timestamp::Timestamp;
 use crate::workspace::{self, Workspace};
 
 #[derive(Debug, Parser)]
@@ -48,7 +49,7 @@ pub enum Command {
         #[command(flatten)]
         filters: FilterArgs,
         /// Analysis date, YYYY-MM-DD (default: the day after the last purchase).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_date_arg)]
         date: Option<chrono::NaiveDate>,
         /// Only customers of this segment (e.g. "At Risk").
         #[arg(long)]
@@ -118,7 +119,7 @@ pub enum Command {
         #[arg(long, default_value_t = 0.0)]
         penalty: f64,
         /// Calibration/holdout split date for the check, YYYY-MM-DD (default: two thirds in).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_date_arg)]
         split: Option<chrono::NaiveDate>,
         /// Per-customer predictions (CSV).
         #[arg(long)]
@@ -195,8 +196,8 @@ pub enum Command {
         #[arg(long)]
         exclude_bought_later: bool,
         /// The moment to judge expiry at, "YYYY-MM-DD HH:MM:SS" UTC (default: the last event).
-        #[arg(long)]
-        now: Option<String>,
+        #[arg(long, value_parser = parse_time_arg)]
+        now: Option<Timestamp>,
         #[arg(long)]
         out: PathBuf,
     },
@@ -254,14 +255,24 @@ pub enum Command {
 #[derive(Debug, Clone, clap::Args)]
 pub struct FilterArgs {
     /// First day, YYYY-MM-DD.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_date_arg)]
     from: Option<chrono::NaiveDate>,
     /// Last day, YYYY-MM-DD.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_date_arg)]
     to: Option<chrono::NaiveDate>,
     /// Only this country's order lines.
     #[arg(long)]
     country: Option<String>,
+}
+
+/// `--from`, `--to`, `--date`, `--split`: a real calendar date, read by the one date parser.
+fn parse_date_arg(text: &str) -> Result<chrono::NaiveDate, crate::timestamp::InvalidDate> {
+    crate::timestamp::parse_date(text)
+}
+
+/// `--now`: a time in any form the importer reads.
+fn parse_time_arg(text: &str) -> Result<Timestamp, crate::timestamp::InvalidDate> {
+    crate::timestamp::parse_time(text)
 }
 
 impl From<FilterArgs> for Filters {
@@ -276,32 +287,66 @@ pub enum GenKind {
     Events,
 }
 
-/// A failure to show the user as one line.
+/// Why a command failed, for one line on stderr. Not a `std::error::Error` itself, so any
+/// error converts into it with `?`.
 #[derive(Debug)]
-pub struct CliError(pub String);
+pub enum CliError {
+    /// The reader of our output went away (`shoplens query ... | head`): not a failure.
+    OutputClosed,
+    Failed(String),
+}
 
-impl<E: std::fmt::Display> From<E> for CliError {
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliError::OutputClosed => f.write_str("the output was closed"),
+            CliError::Failed(message) => f.write_str(message),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> From<E> for CliError {
+    /// `OutputClosed` when a broken pipe is anywhere in the error's source chain (a CSV writer
+    /// wraps the I/O error), by its `io::ErrorKind`, never by the message text.
     fn from(err: E) -> Self {
-        CliError(err.to_string())
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+        let broken_pipe = |io: &std::io::Error| io.kind() == std::io::ErrorKind::BrokenPipe;
+        while let Some(e) = cause {
+            // The csv crate keeps its I/O error as its kind, not as its source.
+            let in_csv = e.downcast_ref::<csv::Error>().is_some_and(|c| matches!(c.kind(), csv::ErrorKind::Io(io) if broken_pipe(io)));
+            if in_csv || e.downcast_ref::<std::io::Error>().is_some_and(broken_pipe) {
+                return CliError::OutputClosed;
+            }
+            cause = e.source();
+        }
+        CliError::Failed(err.to_string())
+    }
+}
+
+impl From<JobError> for CliError {
+    fn from(err: JobError) -> Self {
+        CliError::Failed(err.to_string())
     }
 }
 
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match run_command(cli) {
-        // The reader of our output went away (`shoplens query ... | head`): not an error.
-        Err(CliError(message)) if message.contains("Broken pipe") => Ok(()),
+        Err(CliError::OutputClosed) => Ok(()),
         other => other,
     }
 }
 
 fn run_command(cli: Cli) -> Result<(), CliError> {
     match cli.command {
-        None => crate::ui::run(None, None).map_err(CliError),
-        Some(Command::Open { workspace, watch }) => crate::ui::run(Some(workspace), watch).map_err(CliError),
+        None => crate::ui::run(None, None).map_err(CliError::Failed),
+        Some(Command::Open { workspace, watch }) => crate::ui::run(Some(workspace), watch).map_err(CliError::Failed),
         Some(Command::Demo { workspace }) => {
             let path = workspace.unwrap_or_else(crate::demo::demo_path);
-            let job = Job::spawn("build demo workspace", move |ctx| crate::demo::build(&path, ctx).map(|_| path));
-            let path = wait_with_progress(job)??;
+            let job = Job::spawn("build demo workspace", move |ctx| {
+                crate::demo::build(&path, ctx)?;
+                Ok(path)
+            });
+            let path = wait_with_progress(job)?;
             println!("demo workspace ready: {}", path.display());
             Ok(())
         }
@@ -320,9 +365,11 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
         }
         Some(Command::Import { files, workspace, kind, map, sheet, table, force, print_peak_rss }) => {
             let target = kind
-                .map(|k| Target::parse(&k).ok_or_else(|| CliError(format!("unknown --kind '{k}' (use order_lines, events or raw)"))))
+                .map(|k| {
+                    Target::parse(&k).ok_or_else(|| CliError::Failed(format!("unknown --kind '{k}' (use order_lines, events or raw)")))
+                })
                 .transpose()?;
-            let mapping = map.map(|m| import::kinds::parse_mapping_arg(&m)).transpose().map_err(CliError)?.unwrap_or_default();
+            let mapping = map.map(|m| import::kinds::parse_mapping_arg(&m)).transpose().map_err(CliError::Failed)?.unwrap_or_default();
             let options = ImportOptions { target, mapping, sheet, force, table };
             let path = workspace.unwrap_or_else(workspace::default_path);
             let result = import_files(&path, &files, &options);
@@ -346,12 +393,7 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
             events::funnel(&workspace, &filters.into(), &args)
         }
         Some(Command::Abandoned { workspace, filters, expiry, coupon_threshold, coupon, exclude_bought_later, now, out }) => {
-            let now = now
-                .map(|t| {
-                    crate::analytics::event_frame::parse_timestamp(t.as_bytes())
-                        .ok_or_else(|| CliError(format!("--now '{t}' is not YYYY-MM-DD HH:MM:SS")))
-                })
-                .transpose()?;
+            let now = now.map(|t| t.epoch_seconds());
             let settings = crate::analytics::carts::CartSettings {
                 expiry_minutes: expiry,
                 coupon_threshold,
@@ -367,7 +409,7 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
         Some(Command::Query { workspace, sql }) => Ok(workspace::snapshot::query_to_csv(&workspace, &sql, std::io::stdout().lock())?),
         Some(Command::Info { workspace }) => info(&workspace),
         Some(Command::Gen { what, out, rows, seed }) => generate(what, &out, rows, seed),
-        Some(Command::Bench { dir, quick, what }) => crate::bench::run(&dir, quick, &what).map_err(CliError),
+        Some(Command::Bench { dir, quick, what }) => crate::bench::run(&dir, quick, &what).map_err(CliError::Failed),
     }
 }
 
@@ -375,9 +417,12 @@ fn import_files(workspace_path: &Path, files: &[PathBuf], options: &ImportOption
     let mut failures = Vec::new();
     for file in files {
         let (ws_path, file_path, opts) = (workspace_path.to_path_buf(), file.clone(), options.clone());
+        // The import's own error is reported per file (and the next file still imported).
         let job = Job::spawn(format!("import {}", file.display()), move |ctx| {
-            let mut ws = Workspace::open(&ws_path)?;
-            import::import_file(&mut ws, &file_path, &opts, ctx)
+            let result = Workspace::open(&ws_path)
+                .map_err(import::ImportError::from)
+                .and_then(|mut ws| import::import_file(&mut ws, &file_path, &opts, ctx));
+            Ok(result)
         });
         let result = wait_with_progress(job)?;
         match result {
@@ -390,8 +435,8 @@ fn import_files(workspace_path: &Path, files: &[PathBuf], options: &ImportOption
     }
     match failures.len() {
         0 => Ok(()),
-        1 if files.len() == 1 => Err(CliError("the import failed; nothing was changed".into())),
-        _ => Err(CliError(format!("{} of {} imports failed: {}", failures.len(), files.len(), failures.join(", ")))),
+        1 if files.len() == 1 => Err(CliError::Failed("the import failed; nothing was changed".into())),
+        _ => Err(CliError::Failed(format!("{} of {} imports failed: {}", failures.len(), files.len(), failures.join(", ")))),
     }
 }
 
@@ -436,7 +481,7 @@ fn print_outcome(out: &mut impl Write, outcome: &ImportOutcome, workspace: &Path
 fn overview(path: &Path, filters: Filters) -> Result<(), CliError> {
     use crate::analytics::overview;
     let frame = customers::load_frame(path)?;
-    let result = overview::compute(&frame, &filters)?;
+    let result = overview::compute(&frame, &filters, &crate::jobs::JobContext::detached())?;
     let mut out = std::io::stdout().lock();
     if let Some((from, to)) = result.period {
         writeln!(out, "period {from} to {to}")?;
@@ -494,7 +539,7 @@ fn info(path: &Path) -> Result<(), CliError> {
 }
 
 fn generate(what: GenKind, out: &Path, rows: u64, seed: u64) -> Result<(), CliError> {
-    let file = std::fs::File::create(out).map_err(|e| CliError(format!("cannot create {}: {e}", out.display())))?;
+    let file = std::fs::File::create(out).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", out.display())))?;
     let file = std::io::BufWriter::with_capacity(1 << 20, file);
     let gzip = out.extension().is_some_and(|e| e == "gz");
     let writer: Box<dyn Write> =

@@ -24,17 +24,11 @@ pub enum ImportError {
     #[error("{0}")]
     Internal(String),
     #[error("import cancelled; the workspace is unchanged")]
-    Cancelled,
+    Cancelled(#[from] crate::jobs::Cancelled),
     #[error("workspace error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
     Workspace(#[from] crate::workspace::WorkspaceError),
-}
-
-impl From<crate::jobs::Cancelled> for ImportError {
-    fn from(_: crate::jobs::Cancelled) -> Self {
-        ImportError::Cancelled
-    }
 }
 
 impl ImportError {
@@ -52,7 +46,7 @@ impl ImportError {
     /// A short word for the imports log: 'cancelled' or 'failed'.
     pub fn status(&self) -> &'static str {
         match self {
-            ImportError::Cancelled => "cancelled",
+            ImportError::Cancelled(_) => "cancelled",
             _ => "failed",
         }
     }

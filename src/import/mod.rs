@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{params, Connection};
 
 use crate::jobs::{self, Job, JobContext};
+use crate::workspace::history::{self, NewImport};
 use crate::workspace::Workspace;
 use batch::{Batch, Reject};
 pub use error::ImportError;
@@ -144,7 +145,7 @@ impl ContentHash {
     fn start(path: &Path, fingerprint_is_new: bool, ctx: &JobContext) -> Result<Self, ImportError> {
         if fingerprint_is_new {
             let path = path.to_path_buf();
-            Ok(ContentHash::Pending(Job::spawn("hash file", move |hash_ctx| hash_file(&path, hash_ctx))))
+            Ok(ContentHash::Pending(Job::spawn("hash file", move |hash_ctx| Ok(hash_file(&path, hash_ctx)))))
         } else {
             Ok(ContentHash::Known(hash_file(path, ctx)?))
         }
@@ -161,7 +162,7 @@ impl ContentHash {
                 *self = ContentHash::Known(hash.clone());
                 Ok(hash)
             }
-            ContentHash::Abandoned => Err(ImportError::Cancelled),
+            ContentHash::Abandoned => Err(crate::jobs::Cancelled.into()),
         }
     }
 
@@ -189,22 +190,24 @@ fn import_checked(
     let sample = read_sample(source.as_mut(), 500)?;
 
     let tx = workspace.conn_mut().transaction()?;
-    tx.execute(
-        "INSERT INTO imports (file, file_size, file_hash, fingerprint, format, encoding, kind, target_table, mapping,
-                              rows_read, rows_loaded, rows_rejected, report, started_at, finished_at, status)
-         VALUES (?1, ?2, '', ?3, ?4, ?5, ?6, '', ?7, 0, 0, 0, '{}', ?8, ?8, 'loading')",
-        params![
-            path.display().to_string(),
-            size as i64,
+    let mapping = plan.mapping.as_ref().map(|m| serde_json::to_string(m).unwrap_or_default());
+    let import_id = history::insert_import(
+        &tx,
+        &NewImport {
+            file: &path.display().to_string(),
+            file_size: size,
             fingerprint,
-            info.format_name(),
-            info.encoding.name(),
-            plan.kind,
-            plan.mapping.as_ref().map(|m| serde_json::to_string(m).unwrap_or_default()),
-            started_at
-        ],
+            format: &info.format_name(),
+            encoding: info.encoding.name(),
+            kind: &plan.kind,
+            target_table: "",
+            mapping: mapping.as_deref(),
+            report: "{}",
+            started_at,
+            finished_at: started_at,
+            status: "loading",
+        },
     )?;
-    let import_id = tx.last_insert_rowid();
 
     let (table, mut converter): (String, Box<dyn Converter>) = match plan.target {
         Target::Raw => {
@@ -504,13 +507,21 @@ fn record_failure(
     err: &ImportError,
 ) -> rusqlite::Result<()> {
     let report = serde_json::json!({ "error": err.to_string() }).to_string();
-    conn.execute(
-        "INSERT INTO imports (file, file_size, file_hash, fingerprint, format, encoding, kind, target_table, mapping,
-                              rows_read, rows_loaded, rows_rejected, report, started_at, finished_at, status)
-         VALUES (?1, ?2, '', ?3, '', '', '', '', NULL, 0, 0, 0, ?4, ?5, ?6, ?7)",
-        params![path.display().to_string(), size as i64, fingerprint, report, started_at, now(), err.status()],
-    )?;
-    Ok(())
+    let row = NewImport {
+        file: &path.display().to_string(),
+        file_size: size,
+        fingerprint,
+        format: "",
+        encoding: "",
+        kind: "",
+        target_table: "",
+        mapping: None,
+        report: &report,
+        started_at,
+        finished_at: &now(),
+        status: err.status(),
+    };
+    history::insert_import(conn, &row).map(|_| ())
 }
 
 fn hash_file(path: &Path, ctx: &JobContext) -> Result<String, ImportError> {

@@ -1,41 +1,16 @@
-//! The data quality report every import produces: what was read, loaded and rejected and why,
-//! and the oddities a marketing analyst should know before trusting a chart.
+//! Filling the data quality report (the type is `workspace::report::QualityReport`, stored with
+//! every import): what was read, loaded and rejected and why, and the oddities a marketing
+//! analyst should know before trusting a chart.
 
-use std::collections::{BTreeMap, HashSet};
-use std::fmt;
+use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::batch::{Batch, Value};
 use super::kinds::Target;
-use super::sources::{RepairCounts, JSON_HEADER_SAMPLE_ROWS};
-
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct QualityReport {
-    pub rows_read: u64,
-    pub rows_loaded: u64,
-    pub rows_rejected: u64,
-    /// Rejected rows by reason (e.g. "quantity: not a whole number").
-    pub rejected_by_reason: BTreeMap<String, u64>,
-    /// NULL values per loaded column, in table order; columns without NULLs are left out.
-    pub nulls_by_column: Vec<(String, u64)>,
-    pub duplicate_rows: u64,
-    pub first_date: Option<String>,
-    pub last_date: Option<String>,
-    /// Order lines: customers; events: users.
-    pub distinct_customers: Option<u64>,
-    pub distinct_products: Option<u64>,
-    pub negative_quantities: Option<u64>,
-    pub cancelled_lines: Option<u64>,
-    pub cancelled_invoices: Option<u64>,
-    pub missing_customer_ids: Option<u64>,
-    pub zero_prices: Option<u64>,
-    /// Events: count per event type.
-    pub event_types: BTreeMap<String, u64>,
-    pub repairs: RepairCounts,
-    pub warnings: Vec<String>,
-}
+use super::sources::JSON_HEADER_SAMPLE_ROWS;
+pub use crate::workspace::report::{group, QualityReport, RepairCounts};
 
 /// Sets of xxh3 hashes: the keys are hashes already, so hashing them again only costs time.
 type HashSet64 = HashSet<u64, BuildHasherDefault<Prehashed>>;
@@ -281,60 +256,6 @@ fn value_hash(batch: &Batch, value: &Value) -> u64 {
         Value::Text { .. } => xxh3_64(batch.text_of(value).unwrap_or_default().as_bytes()),
         Value::Null => 0,
     }
-}
-
-impl fmt::Display for QualityReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "  rows read      {:>12}", group(self.rows_read))?;
-        writeln!(f, "  rows loaded    {:>12}", group(self.rows_loaded))?;
-        writeln!(f, "  rows rejected  {:>12}", group(self.rows_rejected))?;
-        for (reason, n) in &self.rejected_by_reason {
-            writeln!(f, "    {:>10}  {reason}", group(*n))?;
-        }
-        if let (Some(first), Some(last)) = (&self.first_date, &self.last_date) {
-            writeln!(f, "  dates          {first} to {last}")?;
-        }
-        let optional = [
-            ("distinct customers", self.distinct_customers),
-            ("distinct products", self.distinct_products),
-            ("missing customer ids", self.missing_customer_ids),
-            ("cancelled lines", self.cancelled_lines),
-            ("cancelled invoices", self.cancelled_invoices),
-            ("negative quantities", self.negative_quantities),
-            ("zero prices", self.zero_prices),
-        ];
-        for (label, value) in optional {
-            if let Some(n) = value {
-                writeln!(f, "  {label:<22} {:>10}", group(n))?;
-            }
-        }
-        writeln!(f, "  {:<22} {:>10}", "exact duplicate rows", group(self.duplicate_rows))?;
-        if !self.event_types.is_empty() {
-            let parts: Vec<String> = self.event_types.iter().map(|(k, n)| format!("{k} {}", group(*n))).collect();
-            writeln!(f, "  event types            {}", parts.join(", "))?;
-        }
-        if !self.nulls_by_column.is_empty() {
-            let parts: Vec<String> = self.nulls_by_column.iter().map(|(c, n)| format!("{c} {}", group(*n))).collect();
-            writeln!(f, "  empty values           {}", parts.join(", "))?;
-        }
-        for warning in &self.warnings {
-            writeln!(f, "  note: {warning}")?;
-        }
-        Ok(())
-    }
-}
-
-/// `1234567` → `1,234,567`.
-pub fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

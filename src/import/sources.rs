@@ -3,6 +3,7 @@
 //! A source does not judge values (that is `kinds`); it only reports rows it could not split at
 //! all (a line of invalid JSON) as malformed, so they still reach the rejects table.
 
+pub use crate::workspace::report::RepairCounts;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -23,21 +24,6 @@ pub struct RawRow {
     pub fields: StringRecord,
     /// Set when the row could not be split into fields; the text is kept for the rejects table.
     pub malformed: Option<(String, String)>,
-}
-
-/// Counters about text repairs made while reading, for the quality report.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RepairCounts {
-    /// NUL bytes removed from text fields.
-    pub nul_bytes_removed: u64,
-    /// Rows of a mostly-UTF-8 file whose bytes were not UTF-8 and were read as Windows-1252.
-    pub rows_decoded_as_windows_1252: u64,
-    /// JSON lines: values under keys that first appeared after the rows that fixed the columns.
-    #[serde(default)]
-    pub json_values_without_column: u64,
-    /// Those keys, so the report can name them.
-    #[serde(default)]
-    pub json_keys_without_column: Vec<String>,
 }
 
 pub trait RowSource: Send {

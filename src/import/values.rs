@@ -5,120 +5,21 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use crate::timestamp::Timestamp;
 
-/// How to read day and month in slash dates like `3/4/2010`; decided once per column from a
-/// sample of its values (see [`SlashOrder::detect`]), never row by row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SlashOrder {
-    /// `12/1/2009 7:45`: US and Excel re-saves of the UCI data.
-    #[default]
-    MonthFirst,
-    /// `1/12/2009 7:45`: most of Europe.
-    DayFirst,
-}
+pub use crate::timestamp::SlashOrder;
 
-impl SlashOrder {
-    /// Picks the order that every sample value allows; month-first when the sample cannot tell.
-    pub fn detect<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
-        for value in values {
-            let mut parts = value.trim().split(['/', ' ']);
-            let (Some(a), Some(b)) = (parts.next(), parts.next()) else { continue };
-            let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) else { continue };
-            if a > 12 && b <= 12 {
-                return SlashOrder::DayFirst;
-            }
-            if b > 12 && a <= 12 {
-                return SlashOrder::MonthFirst;
-            }
-        }
-        SlashOrder::MonthFirst
-    }
-}
-
-/// Parses a timestamp into `YYYY-MM-DD HH:MM:SS`.
-///
-/// Accepts ISO forms (`2009-12-01 07:45:00`, `2009-12-01T07:45`, fractional seconds, a ` UTC`
-/// suffix, `Z` or a numeric offset, which is converted to UTC), a bare date, slash dates in the
-/// given order, and dotted European dates (`01.12.2009 07:45`).
+/// Parses a timestamp into `YYYY-MM-DD HH:MM:SS` with [`crate::timestamp`], the one parser.
+/// Text already in that form is borrowed, not copied (most rows of most files).
 pub fn parse_datetime(value: &str, slash: SlashOrder) -> Option<Cow<'_, str>> {
     let value = value.trim_ascii();
-    if let Some(fast) = parse_iso_fast(value) {
-        return Some(fast);
-    }
-    let value = value.strip_suffix(" UTC").or_else(|| value.strip_suffix(" GMT")).unwrap_or(value);
-    if let Some(fast) = parse_iso_fast(value) {
-        return Some(fast);
-    }
-    parse_datetime_slow(value, slash).map(Cow::Owned)
-}
-
-/// Every form but plain ISO, through chrono.
-fn parse_datetime_slow(value: &str, slash: SlashOrder) -> Option<String> {
-    if let Ok(dt) = DateTime::parse_from_rfc3339(value) {
-        return Some(format_naive(dt.naive_utc()));
-    }
-    if let Ok(dt) =
-        DateTime::parse_from_str(value, "%Y-%m-%d %H:%M:%S%.f%:z").or_else(|_| DateTime::parse_from_str(value, "%Y-%m-%d %H:%M:%S%.f%z"))
-    {
-        return Some(format_naive(dt.naive_utc()));
-    }
-    const ISO: &[&str] = &["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S%.fZ"];
-    let slash_formats: &[&str] = match slash {
-        SlashOrder::MonthFirst => &["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%y %H:%M"],
-        SlashOrder::DayFirst => &["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%y %H:%M"],
-    };
-    const DOTTED: &[&str] = &["%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M"];
-    for format in ISO.iter().chain(slash_formats).chain(DOTTED) {
-        if let Ok(dt) = NaiveDateTime::parse_from_str(value, format) {
-            return Some(format_naive(dt));
-        }
-    }
-    let date_formats: &[&str] = match slash {
-        SlashOrder::MonthFirst => &["%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%Y%m%d"],
-        SlashOrder::DayFirst => &["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%Y%m%d"],
-    };
-    for format in date_formats {
-        if let Ok(date) = NaiveDate::parse_from_str(value, format) {
-            return Some(format_naive(date.and_hms_opt(0, 0, 0)?));
-        }
-    }
-    None
-}
-
-fn format_naive(dt: NaiveDateTime) -> String {
-    dt.format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
-/// The common case without chrono: exactly `YYYY-MM-DD HH:MM:SS`, optionally followed by
-/// fractional seconds, validated for real calendar dates. Already-canonical text is borrowed.
-fn parse_iso_fast(value: &str) -> Option<Cow<'_, str>> {
+    let time = Timestamp::parse(value, slash)?;
     let b = value.as_bytes();
-    if b.len() < 19 {
-        return None;
-    }
-    let digits = |range: std::ops::Range<usize>| -> Option<u32> {
-        b[range].iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32))
-    };
-    if b[4] != b'-' || b[7] != b'-' || !(b[10] == b' ' || b[10] == b'T') || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let rest = &b[19..];
-    let fraction_ok = rest.is_empty() || (rest[0] == b'.' && rest.len() > 1 && rest[1..].iter().all(u8::is_ascii_digit));
-    if !fraction_ok {
-        return None;
-    }
-    let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
-    let (hour, minute, second) = (digits(11..13)?, digits(14..16)?, digits(17..19)?);
-    if month == 0 || month > 12 || day == 0 || day > 28 || hour > 23 || minute > 59 || second > 59 {
-        // Rare enough to ask chrono: days 29-31 depend on the month and leap years.
-        NaiveDate::from_ymd_opt(year as i32, month, day)?.and_hms_opt(hour, minute, second)?;
-    }
-    // The first 19 bytes are ASCII digits and separators, so slicing there is a char boundary.
-    if b.len() == 19 && b[10] == b' ' {
+    let canonical = b.len() == 19 && b[4] == b'-' && b[7] == b'-' && b[10] == b' ' && b[13] == b':' && b[16] == b':';
+    if canonical {
         Some(Cow::Borrowed(value))
     } else {
-        Some(Cow::Owned(format!("{} {}", &value[..10], &value[11..19])))
+        Some(Cow::Owned(time.to_string()))
     }
 }
 

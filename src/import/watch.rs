@@ -18,6 +18,7 @@ use super::batch::{Batch, Reject};
 use super::kinds::{self, Converter, KnownKind, MappedConverter, Target};
 use super::values::SlashOrder;
 use super::writer::{insert_rejects, TableWriter};
+use crate::workspace::history::{self, NewImport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
@@ -148,13 +149,22 @@ fn poll_file(conn: &mut Connection, path: &Path, tail: &mut Tail) -> Result<Appe
         let import_id = match tail.import_id {
             Some(id) => id,
             None => {
-                conn.execute(
-                    "INSERT INTO imports (file, file_size, file_hash, fingerprint, format, encoding, kind, target_table, mapping,
-                                          rows_read, rows_loaded, rows_rejected, report, started_at, finished_at, status)
-                     VALUES (?1, 0, '', '', 'csv (watched)', 'UTF-8', 'rees46_events', 'events', NULL, 0, 0, 0, '{}', ?2, ?2, 'watching')",
-                    params![path.display().to_string(), super::now()],
-                )?;
-                conn.last_insert_rowid()
+                let now = super::now();
+                let row = NewImport {
+                    file: &path.display().to_string(),
+                    file_size: 0,
+                    fingerprint: "",
+                    format: "csv (watched)",
+                    encoding: "UTF-8",
+                    kind: "rees46_events",
+                    target_table: "events",
+                    mapping: None,
+                    report: "{}",
+                    started_at: &now,
+                    finished_at: &now,
+                    status: "watching",
+                };
+                history::insert_import(conn, &row)?
             }
         };
         tail.import_id = Some(import_id);

@@ -1,8 +1,9 @@
 //! The app shell: menus, the global filter bar, navigation, the status bar with running jobs,
-//! drag-and-drop import. It owns every job the panels' results come from, so switching panels
-//! or filters never waits on I/O: results are cached per filter set and recomputed in jobs.
+//! messages, file dialogs, drag-and-drop import. It loads the workspace's listing and order
+//! lines ([`WorkspaceData`]), draws the panels listed in [`panels::all`], carries out their
+//! [`Request`]s and polls every family's models once per frame. It computes nothing itself.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
@@ -12,21 +13,17 @@ use chrono::NaiveDate;
 use eframe::egui::{self, RichText};
 
 use crate::analytics::order_frame::OrderFrame;
-use crate::analytics::overview::{self, OverviewResult};
 use crate::analytics::Filters;
 use crate::import::{self, ImportOptions, ImportOutcome};
-use crate::jobs::{outcome, take_finished as finished, Job, JobMonitor};
-use crate::ui::customer_models::CustomerModels;
-use crate::ui::event_models::EventModels;
+use crate::jobs::{take_finished, Job, JobContext, JobError, JobMonitor, JobResult};
 use crate::ui::file_dialog::{PendingDialog, Pick};
 use crate::ui::mapping_dialog::{MappingChoice, MappingDialog};
-use crate::ui::panels::customer_value::CustomerValuePanel;
-use crate::ui::panels::data::DataPanel;
-use crate::ui::panels::funnel::{FunnelPanel, LiveRequest};
-use crate::ui::panels::overview::{OverviewAction, OverviewPanel};
-use crate::ui::panels::segments::SegmentsPanel;
-use crate::ui::panels::sql::{SqlAction, SqlPanel};
-use crate::ui::panels::{PanelId, PanelRequest};
+use crate::ui::models::{DataChange, Message, Models, PollContext, Versioned, WorkspaceData};
+use crate::ui::panels::data::DataModels;
+use crate::ui::panels::event_models::EventModels;
+use crate::ui::panels::overview::OverviewModels;
+use crate::ui::panels::sql::SqlModels;
+use crate::ui::panels::{self, Panel, PanelContext, Request};
 use crate::ui::widgets;
 use crate::workspace::snapshot::WorkspaceSnapshot;
 use crate::workspace::{self, Workspace};
@@ -43,18 +40,14 @@ pub struct Settings {
     pub recent: Vec<PathBuf>,
     pub dark: bool,
     pub presentation: bool,
-    pub panel: PanelId,
+    /// The panel shown ([`Panel::id`]).
+    pub panel_id: String,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { recent: Vec::new(), dark: false, presentation: false, panel: PanelId::Overview }
+        Self { recent: Vec::new(), dark: false, presentation: false, panel_id: "overview".into() }
     }
-}
-
-struct Message {
-    text: String,
-    error: bool,
 }
 
 type ImportResults = Vec<(PathBuf, Result<ImportOutcome, String>)>;
@@ -62,40 +55,26 @@ type Inspections = Vec<(PathBuf, Result<import::Inspection, String>)>;
 
 pub struct ShoplensApp {
     settings: Settings,
-    workspace: Option<PathBuf>,
+    data: WorkspaceData,
     filters: Filters,
     from_text: String,
     to_text: String,
-    snapshot: Option<Arc<WorkspaceSnapshot>>,
-    snapshot_job: Option<Job<Result<WorkspaceSnapshot, String>>>,
-    frame: Option<Arc<OrderFrame>>,
-    frame_job: Option<Job<Result<OrderFrame, String>>>,
-    /// Which in-memory copies to reload once the listing job has (re)created the workspace:
-    /// (order lines, events).
-    reload_after_snapshot: (bool, bool),
-    overview: OverviewPanel,
-    overview_results: HashMap<Filters, Arc<OverviewResult>>,
-    overview_job: Option<(Filters, Job<Result<OverviewResult, String>>)>,
-    shown_overview: Option<Arc<OverviewResult>>,
-    /// RFM, clusters, cohorts and CLV: shared by the Segments and Customer value panels.
-    customer_models: CustomerModels,
-    segments: SegmentsPanel,
-    customer_value: CustomerValuePanel,
-    /// Events copy, funnel, carts, forecast and live mode, for the Funnel panel.
-    event_models: EventModels,
-    funnel: FunnelPanel,
-    data: DataPanel,
-    sql: SqlPanel,
+    snapshot_job: Option<Job<WorkspaceSnapshot>>,
+    orders_job: Option<Job<OrderFrame>>,
+    /// Reload the order lines once the listing job has (re)created the workspace.
+    reload_orders_after_snapshot: bool,
+    panels: Vec<Box<dyn Panel>>,
+    models: Models,
     import_job: Option<Job<ImportResults>>,
     /// Files being looked at before import, to decide whether to ask for a mapping.
     inspect_job: Option<Job<Inspections>>,
     /// Files waiting for the running import to finish.
     import_queue: Vec<(PathBuf, ImportOptions)>,
     /// Unrecognised files waiting for the user's mapping, shown one at a time.
-    mapping_queue: std::collections::VecDeque<MappingDialog>,
-    demo_job: Option<Job<Result<PathBuf, String>>>,
-    /// Jobs whose only outcome is a message (exports, Save As, saving a query).
-    chores: Vec<Job<Result<String, String>>>,
+    mapping_queue: VecDeque<MappingDialog>,
+    demo_job: Option<Job<PathBuf>>,
+    /// Jobs whose only outcome is a message (exports, Save As, saving a chart).
+    chores: Vec<Job<String>>,
     monitors: Vec<JobMonitor>,
     messages: Vec<Message>,
     show_about: bool,
@@ -141,7 +120,7 @@ impl ShoplensApp {
         // stop the app (egui's tests make it panic instead, to catch our own labels).
         cc.egui_ctx.set_missing_glyph_policy(egui::epaint::text::MissingGlyphPolicy::Tofu);
         let mut app = Self::with_settings(&cc.egui_ctx, settings, start);
-        if app.workspace.is_none() {
+        if app.data.path.is_none() {
             let demo = crate::demo::demo_path();
             if demo.exists() {
                 app.open_workspace(demo);
@@ -156,30 +135,19 @@ impl ShoplensApp {
     pub fn with_settings(ctx: &egui::Context, settings: Settings, workspace: Option<PathBuf>) -> Self {
         let mut app = Self {
             settings,
-            workspace: None,
+            data: WorkspaceData::default(),
             filters: Filters::default(),
             from_text: String::new(),
             to_text: String::new(),
-            snapshot: None,
             snapshot_job: None,
-            frame: None,
-            frame_job: None,
-            reload_after_snapshot: (false, false),
-            overview: OverviewPanel::default(),
-            overview_results: HashMap::new(),
-            overview_job: None,
-            shown_overview: None,
-            customer_models: CustomerModels::default(),
-            segments: SegmentsPanel::default(),
-            customer_value: CustomerValuePanel::default(),
-            event_models: EventModels::default(),
-            funnel: FunnelPanel::default(),
-            data: DataPanel::default(),
-            sql: SqlPanel::default(),
+            orders_job: None,
+            reload_orders_after_snapshot: false,
+            panels: panels::all(),
+            models: Models::default(),
             import_job: None,
             inspect_job: None,
             import_queue: Vec::new(),
-            mapping_queue: Default::default(),
+            mapping_queue: VecDeque::new(),
             demo_job: None,
             chores: Vec::new(),
             monitors: Vec::new(),
@@ -196,21 +164,26 @@ impl ShoplensApp {
     }
 
     pub fn workspace(&self) -> Option<&Path> {
-        self.workspace.as_deref()
+        self.data.path.as_deref()
     }
 
     /// True while any job this app started is still running.
     pub fn busy(&self) -> bool {
-        self.monitors.iter().any(JobMonitor::is_running) || self.customer_models.busy() || self.event_models.busy()
+        self.monitors.iter().any(JobMonitor::is_running) || self.models.busy()
+    }
+
+    /// Every family's models (for tests that drive the app as a person would, then look inside).
+    pub fn models(&self) -> &Models {
+        &self.models
+    }
+
+    pub fn models_mut(&mut self) -> &mut Models {
+        &mut self.models
     }
 
     fn apply_view_settings(&self, ctx: &egui::Context) {
         ctx.set_theme(if self.settings.dark { egui::ThemePreference::Dark } else { egui::ThemePreference::Light });
         ctx.set_zoom_factor(if self.settings.presentation { 1.5 } else { 1.0 });
-    }
-
-    fn track<T: Send + 'static>(&mut self, job: &Job<T>) {
-        self.monitors.push(job.monitor());
     }
 
     fn info(&mut self, text: impl Into<String>) {
@@ -221,103 +194,104 @@ impl ShoplensApp {
         self.messages.push(Message { text: text.into(), error: true });
     }
 
+    /// Starts a job whose only outcome is a message, shown in the status bar meanwhile.
+    fn chore(&mut self, name: &str, work: impl FnOnce(&JobContext) -> JobResult<String> + Send + 'static) {
+        let job = Job::spawn(name, work);
+        self.monitors.push(job.monitor());
+        self.chores.push(job);
+    }
+
+    /// Tells every family what changed, with a way to report and track what they start.
+    fn notify(&mut self, change: DataChange) {
+        let mut listing_changed = false;
+        let mut cx = PollContext::new(&self.data, &mut self.messages, &mut self.monitors, &mut listing_changed);
+        self.models.data_changed(&change, &mut cx);
+        if listing_changed {
+            self.refresh_snapshot();
+        }
+    }
+
     pub fn open_workspace(&mut self, path: PathBuf) {
         self.settings.recent.retain(|p| p != &path);
         self.settings.recent.insert(0, path.clone());
         self.settings.recent.truncate(MAX_RECENT);
-        self.workspace = Some(path);
+        self.data = WorkspaceData { path: Some(path), building_demo: self.demo_job.is_some(), ..Default::default() };
+        if let Some(job) = self.orders_job.take() {
+            job.cancel();
+        }
         self.filters = Filters::default();
         self.from_text.clear();
         self.to_text.clear();
-        self.snapshot = None;
-        self.frame = None;
-        self.shown_overview = None;
-        self.overview_results.clear();
-        self.customer_models.forget();
-        self.segments = SegmentsPanel::default();
-        self.event_models.reset();
-        self.data = DataPanel::default();
-        self.sql.result = None;
-        self.refresh();
+        for panel in &mut self.panels {
+            panel.reset();
+        }
+        self.notify(DataChange::Workspace);
+        self.refresh_snapshot();
+        self.reload_orders_after_snapshot = true;
     }
 
     /// Re-reads tables, import history, saved queries and schema.
     fn refresh_snapshot(&mut self) {
-        let Some(path) = self.workspace.clone() else { return };
+        let Some(path) = self.data.path.clone() else { return };
         let job = Job::spawn("read workspace", move |_| {
             // Creating the file (and its schema) if new is the one write here.
-            drop(Workspace::open(&path).map_err(|e| e.to_string())?);
-            let conn = workspace::open_read_only(&path).map_err(|e| e.to_string())?;
-            WorkspaceSnapshot::read(&conn).map_err(|e| e.to_string())
+            drop(Workspace::open(&path)?);
+            let conn = workspace::open_read_only(&path)?;
+            Ok(WorkspaceSnapshot::read(&conn)?)
         });
-        self.track(&job);
+        self.monitors.push(job.monitor());
         self.snapshot_job = Some(job);
     }
 
-    /// Re-reads the workspace after it changed: the listing, then the columnar copy (the listing
-    /// job creates a new workspace file, so the copy must not start before it).
-    fn refresh(&mut self) {
-        self.refresh_copies(true, true);
-    }
-
-    /// Re-reads the listing, then only the copies whose tables changed: an import of order lines
-    /// need not reload millions of events, nor the other way round.
-    fn refresh_copies(&mut self, orders: bool, events: bool) {
-        self.refresh_snapshot();
-        // Cached Overview results stay until the new copy arrives (see poll_jobs): clearing them
-        // now would only recompute them on the old copy.
-        self.reload_after_snapshot = (self.reload_after_snapshot.0 || orders, self.reload_after_snapshot.1 || events);
-        self.data.reset();
-    }
-
-    fn reload_events(&mut self) {
-        let Some(path) = self.workspace.clone() else { return };
-        let monitor = self.event_models.reload(path);
-        self.monitors.push(monitor);
-    }
-
     fn reload_orders(&mut self) {
-        let Some(path) = self.workspace.clone() else { return };
+        let Some(path) = self.data.path.clone() else { return };
+        if let Some(old) = self.orders_job.take() {
+            old.cancel();
+        }
         let job = Job::spawn("load order lines", move |ctx| {
-            let conn = workspace::open_read_only(&path).map_err(|e| e.to_string())?;
-            OrderFrame::load(&conn, ctx).map_err(|e| e.to_string())
+            let conn = workspace::open_read_only(&path)?;
+            Ok(workspace::copies::load_order_lines(&conn, ctx)?)
         });
-        self.track(&job);
-        self.frame_job = Some(job);
+        self.monitors.push(job.monitor());
+        self.orders_job = Some(job);
     }
 
     fn build_demo(&mut self) {
         let path = crate::demo::demo_path();
-        let job = Job::spawn("build demo workspace", move |ctx| crate::demo::build(&path, ctx).map(|_| path).map_err(|e| e.to_string()));
-        self.track(&job);
+        let job = Job::spawn("build demo workspace", move |ctx| {
+            crate::demo::build(&path, ctx)?;
+            Ok(path)
+        });
+        self.monitors.push(job.monitor());
         self.demo_job = Some(job);
+        self.data.building_demo = true;
     }
 
     /// Imports files: each is inspected first; recognised files load at once, the others wait
     /// for the mapping dialog.
     pub fn import_files(&mut self, files: Vec<PathBuf>) {
-        let Some(path) = self.workspace.clone() else {
+        let Some(path) = self.data.path.clone() else {
             self.error("Open or create a workspace before importing.");
             return;
         };
         let job = Job::spawn("inspect files", move |_| {
             let conn = workspace::open_read_only(&path).map_err(|e| e.to_string());
-            files
+            Ok(files
                 .into_iter()
                 .map(|file| {
                     let inspection =
                         conn.as_ref().map_err(Clone::clone).and_then(|c| import::inspect(c, &file, None).map_err(|e| e.to_string()));
                     (file, inspection)
                 })
-                .collect()
+                .collect())
         });
-        self.track(&job);
+        self.monitors.push(job.monitor());
         self.inspect_job = Some(job);
     }
 
     /// Imports files one after the other, each in its own transaction.
     fn start_imports(&mut self, items: Vec<(PathBuf, ImportOptions)>) {
-        let Some(path) = self.workspace.clone() else { return };
+        let Some(path) = self.data.path.clone() else { return };
         if self.import_job.is_some() {
             self.import_queue.extend(items);
             return;
@@ -326,176 +300,161 @@ impl ShoplensApp {
             return;
         }
         let job = Job::spawn("import", move |ctx| {
-            let mut results = Vec::new();
             let mut ws = match Workspace::open(&path) {
                 Ok(ws) => ws,
-                Err(e) => return items.into_iter().map(|(f, _)| (f, Err(e.to_string()))).collect(),
+                Err(e) => return Ok(items.into_iter().map(|(f, _)| (f, Err(e.to_string()))).collect()),
             };
+            let mut results = Vec::new();
             for (file, options) in items {
-                if ctx.is_cancelled() {
-                    results.push((file, Err("cancelled".to_string())));
-                    continue;
-                }
-                let result = import::import_file(&mut ws, &file, &options, ctx).map_err(|e| e.to_string());
+                // Each file reports its own outcome: a cancel leaves the rest unimported.
+                let result = match ctx.check() {
+                    Ok(()) => import::import_file(&mut ws, &file, &options, ctx).map_err(|e| e.to_string()),
+                    Err(cancelled) => Err(import::ImportError::from(cancelled).to_string()),
+                };
                 results.push((file, result));
             }
-            results
+            Ok(results)
         });
-        self.track(&job);
+        self.monitors.push(job.monitor());
         self.import_job = Some(job);
+    }
+
+    /// Starts live mode on a file or folder.
+    pub fn watch(&mut self, target: PathBuf) {
+        let Some(path) = self.data.path.clone() else {
+            self.error("Open or create a workspace before watching a file.");
+            return;
+        };
+        let monitor = self.models.get::<EventModels>().start_watch(path, target.clone());
+        self.monitors.push(monitor);
+        self.info(format!("Watching {} for new events", target.display()));
     }
 
     /// Collects finished jobs; called once per frame before drawing.
     fn poll_jobs(&mut self) {
-        match finished(&mut self.demo_job) {
-            Some(Ok(path)) => self.open_workspace(path),
-            Some(Err(e)) => self.error(format!("Could not build the demo workspace: {e}")),
+        match take_finished(&mut self.demo_job) {
+            Some(Ok(path)) => {
+                self.data.building_demo = false;
+                self.open_workspace(path);
+            }
+            Some(Err(e)) => {
+                self.data.building_demo = false;
+                self.error(format!("Could not build the demo workspace: {e}"));
+            }
             None => {}
         }
-        match finished(&mut self.snapshot_job) {
+        match take_finished(&mut self.snapshot_job) {
             Some(Ok(snapshot)) => {
-                self.snapshot = Some(Arc::new(snapshot));
-                let (orders, events) = std::mem::take(&mut self.reload_after_snapshot);
-                if orders {
+                self.data.snapshot = Some(Arc::new(snapshot));
+                if std::mem::take(&mut self.reload_orders_after_snapshot) {
                     self.reload_orders();
-                }
-                if events {
-                    self.reload_events();
                 }
             }
             Some(Err(e)) => self.error(format!("Could not read the workspace: {e}")),
             None => {}
         }
-        match finished(&mut self.frame_job) {
+        match take_finished(&mut self.orders_job) {
             Some(Ok(frame)) => {
-                self.frame = Some(Arc::new(frame));
-                // Results from the previous copy are stale, finished or not.
-                self.overview_results.clear();
-                self.overview_job = None;
-                self.customer_models.data_changed(self.workspace.clone());
+                self.data.orders = Some(Versioned::new(frame));
+                self.notify(DataChange::OrderLines);
             }
+            Some(Err(JobError::Cancelled)) => {}
             Some(Err(e)) => self.error(format!("Could not load order lines: {e}")),
             None => {}
         }
-        if let Some((filters, job)) = &mut self.overview_job {
-            if let Some(result) = job.try_take() {
-                let filters = filters.clone();
-                self.overview_job = None;
-                match outcome(result) {
-                    Ok(result) => {
-                        self.overview_results.insert(filters, Arc::new(result));
-                    }
-                    Err(e) => self.error(format!("Overview failed: {e}")),
-                }
-            }
+        let mut listing_changed = false;
+        let mut cx = PollContext::new(&self.data, &mut self.messages, &mut self.monitors, &mut listing_changed);
+        self.models.poll(&mut cx);
+        if listing_changed {
+            self.refresh_snapshot();
         }
-        for error in self.customer_models.poll() {
-            self.error(error);
-        }
-        let (errors, appended) = self.event_models.poll();
-        for error in errors {
-            self.error(error);
-        }
-        if appended {
-            // Live mode added rows: the copy catches up (the shown one stays until it is ready).
-            if let Some(path) = self.workspace.clone() {
-                let monitor = self.event_models.catch_up(path);
-                self.monitors.push(monitor);
-                self.refresh_snapshot();
-            }
-        }
-        if let Some(job) = &mut self.inspect_job {
-            if let Some(result) = job.try_take() {
-                self.inspect_job = None;
-                let mut ready = Vec::new();
-                for (file, inspection) in result.unwrap_or_default() {
-                    match inspection {
-                        // Errors surface from the import itself, with the same message as the CLI.
-                        Ok(inspection) if inspection.recognised.is_none() => {
-                            self.mapping_queue.push_back(MappingDialog::new(file, inspection))
-                        }
-                        // Events in CSV: read them into memory at once, so the funnel shows
-                        // while the import is still writing them to the workspace.
-                        Ok(inspection)
-                            if inspection.recognised.as_deref() == Some("rees46_events")
-                                && file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) =>
-                        {
-                            let monitor = self.event_models.load_csv_first(file.clone());
-                            self.monitors.push(monitor);
-                            ready.push((file, ImportOptions::default()));
-                        }
-                        _ => ready.push((file, ImportOptions::default())),
-                    }
-                }
-                self.start_imports(ready);
-            }
-        }
-        if let Some(job) = &mut self.import_job {
-            if let Some(result) = job.try_take() {
-                self.import_job = None;
-                let (mut orders, mut events) = (false, false);
-                for (file, outcome) in result.unwrap_or_else(|e| vec![(PathBuf::new(), Err(e.to_string()))]) {
-                    match outcome {
-                        Ok(o) => {
-                            orders |= o.table == "order_lines";
-                            events |= o.table == "events";
-                            let r = &o.report;
-                            self.info(format!(
-                                "Imported {} into {}: {} rows loaded, {} rejected.",
-                                widgets::display_name(&file),
-                                o.table,
-                                widgets::number(r.rows_loaded as f64, 0),
-                                widgets::number(r.rows_rejected as f64, 0)
-                            ));
-                            self.data.import_id = Some(o.import_id);
-                        }
-                        Err(e) => self.error(format!("{}: {e}", widgets::display_name(&file))),
-                    }
-                }
-                // A copy read straight from an events file is replaced by the workspace's
-                // own, whether its import succeeded or not.
-                let events = events || self.event_models.unconfirmed();
-                self.refresh_copies(orders, events);
-                let queued = std::mem::take(&mut self.import_queue);
-                self.start_imports(queued);
-            }
-        }
+        self.poll_imports();
         let mut finished = Vec::new();
         self.chores.retain_mut(|job| match job.try_take() {
             Some(result) => {
-                finished.push(outcome(result));
+                finished.push(result);
                 false
             }
             None => true,
         });
-        if !finished.is_empty() {
-            // A chore may have changed the workspace (a saved query): re-read the listing.
-            self.refresh_snapshot();
-        }
         for result in finished {
             match result {
                 Ok(text) => self.info(text),
-                Err(text) => self.error(text),
+                Err(JobError::Failed(text)) => self.error(text),
+                Err(JobError::Cancelled) => {}
             }
         }
         self.monitors.retain(JobMonitor::is_running);
     }
 
-    /// Starts the Overview computation for the current filters unless it is cached or running.
-    fn ensure_overview(&mut self) {
-        let Some(frame) = self.frame.clone() else { return };
-        if let Some(result) = self.overview_results.get(&self.filters) {
-            self.shown_overview = Some(result.clone());
-            return;
+    fn poll_imports(&mut self) {
+        if let Some(result) = take_finished(&mut self.inspect_job) {
+            let mut ready = Vec::new();
+            for (file, inspection) in result.unwrap_or_default() {
+                match inspection {
+                    // Errors surface from the import itself, with the same message as the CLI.
+                    Ok(inspection) if inspection.recognised.is_none() => self.mapping_queue.push_back(MappingDialog::new(file, inspection)),
+                    // Events in CSV: read them into memory at once, so the funnel shows while
+                    // the import is still writing them to the workspace.
+                    Ok(inspection)
+                        if inspection.recognised.as_deref() == Some("rees46_events")
+                            && file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) =>
+                    {
+                        let monitor = self.models.get::<EventModels>().load_csv_first(file.clone());
+                        self.monitors.push(monitor);
+                        ready.push((file, ImportOptions::default()));
+                    }
+                    _ => ready.push((file, ImportOptions::default())),
+                }
+            }
+            self.start_imports(ready);
         }
-        if self.overview_job.as_ref().is_some_and(|(f, _)| *f == self.filters) {
-            return;
+        let Some(result) = take_finished(&mut self.import_job) else { return };
+        let mut tables = Vec::new();
+        let outcomes = result.unwrap_or_else(|e| vec![(PathBuf::new(), Err(e.to_string()))]);
+        for (file, outcome) in outcomes {
+            match outcome {
+                Ok(o) => {
+                    let r = &o.report;
+                    self.info(format!(
+                        "Imported {} into {}: {} rows loaded, {} rejected.",
+                        widgets::display_name(&file),
+                        o.table,
+                        widgets::number(r.rows_loaded as f64, 0),
+                        widgets::number(r.rows_rejected as f64, 0)
+                    ));
+                    self.models.get::<DataModels>().import_id = Some(o.import_id);
+                    tables.push(o.table);
+                }
+                Err(e) => self.error(format!("{}: {e}", widgets::display_name(&file))),
+            }
         }
-        let filters = self.filters.clone();
-        let job_filters = filters.clone();
-        let job = Job::spawn("compute overview", move |_| overview::compute(&frame, &job_filters).map_err(|e| e.to_string()));
-        self.track(&job);
-        self.overview_job = Some((filters, job));
+        // Cached Overview results stay until the new copy arrives: clearing them now would
+        // only recompute them on the old copy.
+        self.reload_orders_after_snapshot |= tables.iter().any(|t| t == "order_lines");
+        self.refresh_snapshot();
+        self.notify(DataChange::Imported { tables });
+        let queued = std::mem::take(&mut self.import_queue);
+        self.start_imports(queued);
+    }
+
+    /// Carries out what a panel asked for.
+    fn handle(&mut self, request: Request) {
+        match request {
+            Request::ExportTable { file_name, table: (header, rows) } => {
+                self.ask(csv_dialog(&file_name), Pick::Save, Chosen::ExportTable { header, rows })
+            }
+            Request::SaveChart { file_name, rect } => {
+                let dialog = rfd::FileDialog::new().set_file_name(file_name).add_filter("PNG image", &["png"]);
+                self.ask(dialog, Pick::Save, Chosen::SavePng(rect));
+            }
+            Request::ExportQuery { sql } => self.ask(csv_dialog("query.csv"), Pick::Save, Chosen::ExportQuery(sql)),
+            Request::Track(monitor) => self.monitors.push(monitor),
+            Request::PickWatchTarget { folder: false } => {
+                self.ask(rfd::FileDialog::new().add_filter("Events CSV", &["csv"]), Pick::File, Chosen::Watch)
+            }
+            Request::PickWatchTarget { folder: true } => self.ask(rfd::FileDialog::new(), Pick::Folder, Chosen::Watch),
+        }
     }
 
     fn handle_shortcuts_and_drops(&mut self, ctx: &egui::Context) {
@@ -548,13 +507,10 @@ impl ShoplensApp {
                 self.import_files(paths);
             }
             Chosen::SaveAs => self.save_as(first),
-            Chosen::ExportTable { header, rows } => {
-                let job = Job::spawn("export table", move |_| {
-                    crate::analytics::write_csv(&first, &header, rows).map(|n| format!("Saved {n} rows to {}", first.display()))
-                });
-                self.track(&job);
-                self.chores.push(job);
-            }
+            Chosen::ExportTable { header, rows } => self.chore("export table", move |_| {
+                let n = crate::analytics::write_csv(&first, &header, rows)?;
+                Ok(format!("Saved {n} rows to {}", first.display()))
+            }),
             Chosen::ExportQuery(sql) => self.export_query(sql, first),
             Chosen::Watch => self.watch(first),
             Chosen::SavePng(rect) => {
@@ -569,20 +525,32 @@ impl ShoplensApp {
         }
     }
 
+    fn write_screenshots(&mut self, ctx: &egui::Context) {
+        let pixels_per_point = ctx.pixels_per_point();
+        while let Ok((path, rect, image)) = self.screenshots.1.try_recv() {
+            self.chore("save chart", move |_| widgets::save_chart_png(&image, rect, pixels_per_point, &path).map_err(JobError::Failed));
+        }
+    }
+
+    fn export_query(&mut self, sql: String, target: PathBuf) {
+        let Some(path) = self.data.path.clone() else { return };
+        self.chore("export query", move |_| {
+            let file = std::fs::File::create(&target).map_err(|e| JobError::failed(format!("cannot write {}: {e}", target.display())))?;
+            workspace::snapshot::query_to_csv(&path, &sql, std::io::BufWriter::new(file))?;
+            Ok(format!("Exported the query to {}", target.display()))
+        });
+    }
+
     fn save_as(&mut self, target: PathBuf) {
-        let Some(source) = self.workspace.clone() else { return };
-        let job = Job::spawn("save workspace as", move |ctx| {
-            let conn = workspace::open_read_only(&source).map_err(|e| e.to_string())?;
-            // SQLite's online backup: a consistent copy even while the workspace is in use.
-            let progress = |p: rusqlite::backup::Progress| {
-                ctx.set_total(p.pagecount.max(0) as u64);
-                ctx.set_done((p.pagecount - p.remaining).max(0) as u64);
-            };
-            conn.backup(rusqlite::MAIN_DB, &target, Some(progress)).map_err(|e| format!("Save As failed: {e}"))?;
+        let Some(source) = self.data.path.clone() else { return };
+        self.chore("save workspace as", move |ctx| {
+            workspace::save_copy(&source, &target, |done, total| {
+                ctx.set_total(total);
+                ctx.set_done(done);
+            })
+            .map_err(|e| JobError::failed(format!("Save As failed: {e}")))?;
             Ok(format!("Saved a copy as {}", target.display()))
         });
-        self.track(&job);
-        self.chores.push(job);
     }
 
     fn menu_bar(&mut self, ui: &mut egui::Ui) {
@@ -601,23 +569,24 @@ impl ShoplensApp {
                         }
                     }
                 });
-                if ui.add_enabled(self.workspace.is_some(), egui::Button::new("Save As…")).clicked() {
+                if ui.add_enabled(self.data.path.is_some(), egui::Button::new("Save As…")).clicked() {
                     self.ask(workspace_dialog().set_file_name("copy.shoplens"), Pick::Save, Chosen::SaveAs);
                 }
                 ui.separator();
-                if ui.add_enabled(self.workspace.is_some(), egui::Button::new("Import…  (Ctrl+I)")).clicked() {
+                if ui.add_enabled(self.data.path.is_some(), egui::Button::new("Import…  (Ctrl+I)")).clicked() {
                     self.import_dialog();
                 }
                 ui.menu_button("Export", |ui| {
-                    let overview = self.shown_overview.clone();
+                    let overview = self.models.find::<OverviewModels>().and_then(OverviewModels::last);
                     if ui.add_enabled(overview.is_some(), egui::Button::new("Overview: monthly figures (CSV)…")).clicked() {
                         if let Some(result) = overview {
-                            self.export_overview(OverviewAction::ExportMonths, &result);
+                            let table = crate::analytics::overview::months_table(&result);
+                            self.handle(Request::ExportTable { file_name: "overview_months.csv".into(), table });
                         }
                     }
-                    let sql = self.sql.text.clone();
-                    if ui.add_enabled(self.workspace.is_some(), egui::Button::new("SQL console: current query (CSV)…")).clicked() {
-                        self.ask(csv_dialog("query.csv"), Pick::Save, Chosen::ExportQuery(sql));
+                    if ui.add_enabled(self.data.path.is_some(), egui::Button::new("SQL console: current query (CSV)…")).clicked() {
+                        let sql = self.models.get::<SqlModels>().text.clone();
+                        self.handle(Request::ExportQuery { sql });
                     }
                 });
             });
@@ -630,8 +599,8 @@ impl ShoplensApp {
             });
             ui.menu_button("Help", |ui| {
                 if ui.button("Reset demo workspace").clicked() {
-                    if self.workspace.as_deref() == Some(crate::demo::demo_path().as_path()) {
-                        self.workspace = None;
+                    if self.data.path.as_deref() == Some(crate::demo::demo_path().as_path()) {
+                        self.data.path = None;
                     }
                     self.build_demo();
                 }
@@ -644,11 +613,11 @@ impl ShoplensApp {
 
     fn filter_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal_wrapped(|ui| {
-            let name = self.workspace.as_deref().map_or("no workspace".to_string(), widgets::display_name);
+            let name = self.data.path.as_deref().map_or("no workspace".to_string(), widgets::display_name);
             ui.label(RichText::new(name).strong())
-                .on_hover_text(self.workspace.as_deref().map(|p| p.display().to_string()).unwrap_or_default());
+                .on_hover_text(self.data.path.as_deref().map(|p| p.display().to_string()).unwrap_or_default());
             ui.separator();
-            let span = self.frame.as_ref().and_then(|f| f.date_span());
+            let span = self.data.orders.as_ref().and_then(|f| f.data.date_span());
             let hint = |d: Option<NaiveDate>| d.map_or("YYYY-MM-DD".to_string(), |d| d.to_string());
             ui.label("From");
             let from = ui.add(egui::TextEdit::singleline(&mut self.from_text).hint_text(hint(span.map(|s| s.0))).desired_width(90.0));
@@ -660,7 +629,7 @@ impl ShoplensApp {
                 self.apply_dates();
             }
             let label = ui.label("Country");
-            let countries = self.frame.as_ref().map(|f| f.country_names()).unwrap_or_default();
+            let countries = self.data.orders.as_ref().map(|f| f.data.country_names()).unwrap_or_default();
             let mut country = self.filters.country.clone();
             egui::ComboBox::from_id_salt("country_filter")
                 .selected_text(country.clone().unwrap_or_else(|| "All countries".into()))
@@ -701,7 +670,7 @@ impl ShoplensApp {
 
     fn status_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            if let Some(snapshot) = &self.snapshot {
+            if let Some(snapshot) = &self.data.snapshot {
                 for table in ["order_lines", "events"] {
                     if let Some((_, count)) = snapshot.tables.iter().find(|(n, _)| n == table) {
                         ui.label(format!("{table}: {}", widgets::number(*count as f64, 0)));
@@ -719,8 +688,8 @@ impl ShoplensApp {
                 if monitor.is_cancelled() {
                     ui.label("cancelling…");
                 } else if ui.small_button("Cancel").on_hover_text(format!("Cancel {}", monitor.name())).clicked() {
+                    // A job's models notice the cancel (the SQL console also interrupts SQLite).
                     monitor.cancel();
-                    self.sql.cancel();
                 }
             }
         });
@@ -762,152 +731,34 @@ impl ShoplensApp {
         }
     }
 
+    fn navigation(&mut self, ui: &mut egui::Ui) {
+        ui.add_space(6.0);
+        for panel in &self.panels {
+            let selected = self.settings.panel_id == panel.id();
+            if ui
+                .add_sized([118.0, 28.0], egui::Button::selectable(selected, RichText::new(panel.title()).size(15.0)))
+                .on_hover_text(panel.hint())
+                .clicked()
+            {
+                self.settings.panel_id = panel.id().to_string();
+            }
+        }
+        ui.add_space(12.0);
+        if ui.add_enabled(self.data.path.is_some(), egui::Button::new("Import…")).on_hover_text("Or drop files on the window").clicked() {
+            self.import_dialog();
+        }
+    }
+
+    /// Draws the selected panel (the first one if the remembered id is unknown) and carries out
+    /// what it asks for.
     fn central(&mut self, ui: &mut egui::Ui) {
-        let workspace = self.workspace.clone();
-        match self.settings.panel {
-            PanelId::Overview => {
-                self.ensure_overview();
-                if let Some(result) = self.shown_overview.clone() {
-                    egui::ScrollArea::vertical().show(ui, |ui| {
-                        if self.overview_job.is_some() {
-                            ui.horizontal(|ui| {
-                                ui.spinner();
-                                ui.label("updating…");
-                            });
-                        }
-                        if let Some(action) = self.overview.ui(ui, &result) {
-                            self.export_overview(action, &result);
-                        }
-                    });
-                } else {
-                    widgets::waiting(ui, if self.demo_job.is_some() { "Building the demo workspace…" } else { "Loading order lines…" });
-                }
-            }
-            PanelId::Segments | PanelId::CustomerValue => {
-                let Some(frame) = self.frame.clone() else {
-                    widgets::waiting(ui, if self.demo_job.is_some() { "Building the demo workspace…" } else { "Loading order lines…" });
-                    return;
-                };
-                let filters = self.filters.clone();
-                let requests = if self.settings.panel == PanelId::Segments {
-                    self.segments.ui(ui, &mut self.customer_models, &frame, &filters)
-                } else {
-                    self.customer_value.ui(ui, &mut self.customer_models, &frame, &filters)
-                };
-                for request in requests {
-                    self.handle_request(request);
-                }
-            }
-            PanelId::Funnel => {
-                let filters = self.filters.clone();
-                let (requests, live) = self.funnel.ui(ui, &mut self.event_models, &filters);
-                for request in requests {
-                    self.handle_request(request);
-                }
-                match live {
-                    Some(LiveRequest::PickFile) => {
-                        let dialog = rfd::FileDialog::new().add_filter("Events CSV", &["csv"]);
-                        self.ask(dialog, Pick::File, Chosen::Watch);
-                    }
-                    Some(LiveRequest::PickFolder) => self.ask(rfd::FileDialog::new(), Pick::Folder, Chosen::Watch),
-                    Some(LiveRequest::Stop) => self.event_models.stop_watch(),
-                    None => {}
-                }
-            }
-            PanelId::Data => {
-                let snapshot = self.snapshot.clone();
-                if let Some(monitor) = self.data.ui(ui, workspace.as_deref(), snapshot.as_deref()) {
-                    self.monitors.push(monitor);
-                }
-            }
-            PanelId::Sql => {
-                let snapshot = self.snapshot.clone();
-                match self.sql.ui(ui, workspace.as_deref(), snapshot.as_deref()) {
-                    Some(SqlAction::Track(monitor)) => self.monitors.push(monitor),
-                    Some(SqlAction::SaveQuery { name, sql }) => self.save_query(name, sql),
-                    Some(SqlAction::Export { sql }) => self.ask(csv_dialog("query.csv"), Pick::Save, Chosen::ExportQuery(sql)),
-                    None => {}
-                }
-            }
+        let index = self.panels.iter().position(|p| p.id() == self.settings.panel_id).unwrap_or(0);
+        let mut requests = Vec::new();
+        let mut cx = PanelContext::new(&self.filters, &self.data, &mut self.models, &mut requests);
+        self.panels[index].ui(ui, &mut cx);
+        for request in requests {
+            self.handle(request);
         }
-    }
-
-    /// Starts live mode on a file or folder.
-    pub fn watch(&mut self, target: PathBuf) {
-        let Some(path) = self.workspace.clone() else {
-            self.error("Open or create a workspace before watching a file.");
-            return;
-        };
-        let monitor = self.event_models.start_watch(path, target.clone());
-        self.monitors.push(monitor);
-        self.info(format!("Watching {} for new events", target.display()));
-    }
-
-    fn handle_request(&mut self, request: PanelRequest) {
-        match request {
-            PanelRequest::Export { file_name, table: (header, rows) } => {
-                self.ask(csv_dialog(&file_name), Pick::Save, Chosen::ExportTable { header, rows })
-            }
-            PanelRequest::SaveGrid(grid) => {
-                if let Some(job) = self.customer_models.set_grid(*grid, self.workspace.clone()) {
-                    self.track(&job);
-                    self.chores.push(job);
-                }
-            }
-            PanelRequest::Track(monitor) => self.monitors.push(monitor),
-        }
-    }
-
-    fn write_screenshots(&mut self, ctx: &egui::Context) {
-        let pixels_per_point = ctx.pixels_per_point();
-        while let Ok((path, rect, image)) = self.screenshots.1.try_recv() {
-            let job = Job::spawn("save chart", move |_| widgets::save_chart_png(&image, rect, pixels_per_point, &path));
-            self.track(&job);
-            self.chores.push(job);
-        }
-    }
-
-    fn export_overview(&mut self, action: OverviewAction, result: &OverviewResult) {
-        use crate::analytics::overview::{months_table, ranked_table};
-        let (name, (header, rows)) = match action {
-            OverviewAction::SavePng { name, rect } => {
-                let dialog = rfd::FileDialog::new().set_file_name(name).add_filter("PNG image", &["png"]);
-                self.ask(dialog, Pick::Save, Chosen::SavePng(rect));
-                return;
-            }
-            OverviewAction::ExportMonths => ("overview_months.csv", months_table(result)),
-            OverviewAction::ExportCountries => {
-                ("top_countries.csv", ranked_table(&result.top_countries, ["country", "", "revenue", "orders"]))
-            }
-            OverviewAction::ExportProducts => {
-                ("top_products.csv", ranked_table(&result.top_products, ["stock_code", "description", "revenue", "units"]))
-            }
-        };
-        self.ask(csv_dialog(name), Pick::Save, Chosen::ExportTable { header, rows });
-    }
-
-    fn save_query(&mut self, name: String, sql: String) {
-        let Some(path) = self.workspace.clone() else { return };
-        let job = Job::spawn("save query", move |_| {
-            let ws = Workspace::open(&path).map_err(|e| e.to_string())?;
-            ws.conn()
-                .execute("INSERT OR REPLACE INTO saved_queries (name, sql, starter) VALUES (?1, ?2, 0)", [&name, &sql])
-                .map_err(|e| e.to_string())?;
-            Ok(format!("Saved query '{name}'"))
-        });
-        self.track(&job);
-        self.chores.push(job);
-    }
-
-    fn export_query(&mut self, sql: String, target: PathBuf) {
-        let Some(path) = self.workspace.clone() else { return };
-        let job = Job::spawn("export query", move |_| {
-            let file = std::fs::File::create(&target).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
-            workspace::snapshot::query_to_csv(&path, &sql, std::io::BufWriter::new(file)).map_err(|e| e.to_string())?;
-            Ok(format!("Exported the query to {}", target.display()))
-        });
-        self.track(&job);
-        self.chores.push(job);
     }
 }
 
@@ -926,24 +777,7 @@ impl eframe::App for ShoplensApp {
             self.messages(ui);
             self.status_bar(ui);
         });
-        egui::Panel::left("nav").resizable(false).exact_size(130.0).show(ui, |ui| {
-            ui.add_space(6.0);
-            for panel in PanelId::ALL {
-                let selected = self.settings.panel == panel;
-                if ui
-                    .add_sized([118.0, 28.0], egui::Button::selectable(selected, RichText::new(panel.title()).size(15.0)))
-                    .on_hover_text(panel.hint())
-                    .clicked()
-                {
-                    self.settings.panel = panel;
-                }
-            }
-            ui.add_space(12.0);
-            if ui.add_enabled(self.workspace.is_some(), egui::Button::new("Import…")).on_hover_text("Or drop files on the window").clicked()
-            {
-                self.import_dialog();
-            }
-        });
+        egui::Panel::left("nav").resizable(false).exact_size(130.0).show(ui, |ui| self.navigation(ui));
         egui::CentralPanel::default().show(ui, |ui| self.central(ui));
         self.about(&ctx);
         if let Some(dialog) = self.mapping_queue.front_mut() {

@@ -35,7 +35,7 @@ impl<P> PendingDialog<P> {
         if cfg!(target_os = "macos") {
             return Self { purpose: Some(purpose), job: None, answered: Some(run(dialog, pick)) };
         }
-        Self { purpose: Some(purpose), job: Some(Job::spawn("file dialog", move |_| run(dialog, pick))), answered: None }
+        Self { purpose: Some(purpose), job: Some(Job::spawn("file dialog", move |_| Ok(run(dialog, pick)))), answered: None }
     }
 
     /// The purpose and the chosen paths once the user has answered (empty when cancelled).

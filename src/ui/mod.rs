@@ -1,11 +1,12 @@
-//! The desktop app (eframe/egui). `app` is the shell; `panels` draw prepared results; `widgets`
-//! is the small shared kit. Nothing under `ui` starts a thread: jobs come from `crate::jobs`.
+//! The desktop app (eframe/egui). `app` is the shell; `panels` lists the panels, each drawing
+//! prepared results from its family's models (`models`); `widgets` is the small shared kit.
+//! Nothing under `ui` starts a thread or runs SQL itself: jobs come from `crate::jobs`, SQL from
+//! `crate::workspace`.
 
 pub mod app;
-pub mod customer_models;
-pub mod event_models;
 pub mod file_dialog;
 pub mod mapping_dialog;
+pub mod models;
 pub mod panels;
 pub mod sql_highlight;
 pub mod widgets;

@@ -3,7 +3,11 @@
 //! [`Workspace`] is the writable handle used by imports; [`open_read_only`] is what queries and
 //! the SQL console use, so nothing a user types there can change the file.
 
+pub mod copies;
+pub mod history;
+pub mod report;
 pub mod schema;
+pub mod settings;
 pub mod snapshot;
 
 use std::path::{Path, PathBuf};
@@ -86,6 +90,15 @@ fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Keep the WAL from staying gigabytes large after a big import has been checkpointed.
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    Ok(())
+}
+
+/// Copies the workspace at `source` to `target` with SQLite's online backup: a consistent copy
+/// even while the workspace is in use. `progress` gets (pages done, pages in all).
+pub fn save_copy(source: &Path, target: &Path, progress: impl Fn(u64, u64)) -> Result<(), WorkspaceError> {
+    let conn = open_read_only(source)?;
+    let report = |p: rusqlite::backup::Progress| progress((p.pagecount - p.remaining).max(0) as u64, p.pagecount.max(0) as u64);
+    conn.backup(rusqlite::MAIN_DB, target, Some(report))?;
     Ok(())
 }
 

@@ -187,11 +187,11 @@ mod tests {
         let opened: Vec<_> = (0..4)
             .map(|_| {
                 let path = path.clone();
-                std::thread::spawn(move || crate::workspace::Workspace::open(&path).map(|_| ()).map_err(|e| e.to_string()))
+                crate::jobs::Job::spawn("open", move |_| Ok(crate::workspace::Workspace::open(&path).map(|_| ())?))
             })
             .collect();
-        for handle in opened {
-            handle.join().unwrap().unwrap();
+        for job in opened {
+            job.join().unwrap();
         }
     }
 

@@ -3,7 +3,7 @@
 
 use rusqlite::Connection;
 
-use crate::import::QualityReport;
+use super::report::QualityReport;
 
 #[derive(Debug, Clone)]
 pub struct ImportRow {
@@ -103,28 +103,130 @@ pub fn read_page(conn: &Connection, table: &str, offset: usize, limit: usize) ->
     Ok((columns, rows))
 }
 
+/// A read-only query's rows for display, with each column's type.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    pub columns: Vec<String>,
+    /// The declared type, or for expressions the type of the first non-NULL value.
+    pub types: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// More rows than the limit: only the first ones are here (an export writes them all).
+    pub truncated: bool,
+    pub elapsed: std::time::Duration,
+}
+
+/// Stops a running [`run_query_at`] from another thread (the console's Cancel button).
+#[derive(Clone, Default)]
+pub struct QueryInterrupt(std::sync::Arc<std::sync::Mutex<Option<rusqlite::InterruptHandle>>>);
+
+impl QueryInterrupt {
+    /// sqlite3_interrupt: the running statement stops at its next step.
+    pub fn interrupt(&self) {
+        if let Some(handle) = self.0.lock().ok().as_deref().and_then(Option::as_ref) {
+            handle.interrupt();
+        }
+    }
+}
+
+/// Why the console's query gave no result.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("query cancelled")]
+    Interrupted,
+    #[error(transparent)]
+    Workspace(#[from] super::WorkspaceError),
+    #[error("{0}")]
+    Sqlite(rusqlite::Error),
+}
+
+/// Runs `sql` on a new read-only connection to `workspace`, which `interrupt` can stop.
+pub fn run_query_at(workspace: &std::path::Path, sql: &str, limit: usize, interrupt: &QueryInterrupt) -> Result<QueryResult, QueryError> {
+    let conn = super::open_read_only(workspace)?;
+    if let Ok(mut slot) = interrupt.0.lock() {
+        *slot = Some(conn.get_interrupt_handle());
+    }
+    run_query(&conn, sql, limit).map_err(|e| match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::OperationInterrupted => QueryError::Interrupted,
+        other => QueryError::Sqlite(other),
+    })
+}
+
+/// Runs `sql` and keeps the first `limit` rows as text: the SQL console's result.
+pub fn run_query(conn: &Connection, sql: &str, limit: usize) -> rusqlite::Result<QueryResult> {
+    let started = std::time::Instant::now();
+    let mut stmt = conn.prepare(sql)?;
+    let columns: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
+    let mut types: Vec<String> = stmt.columns().map(|c| c.decl_type().unwrap_or("").to_string()).collect();
+    let mut out = Vec::new();
+    let mut truncated = false;
+    for_each_row(&mut stmt, |row, values| {
+        if out.len() == limit {
+            truncated = true;
+            return Ok(false);
+        }
+        for (i, ty) in types.iter_mut().enumerate() {
+            let kind = row.get_ref(i)?.data_type();
+            if ty.is_empty() && kind != rusqlite::types::Type::Null {
+                *ty = kind.to_string().to_uppercase();
+            }
+        }
+        out.push(values.to_vec());
+        Ok(true)
+    })?;
+    Ok(QueryResult { columns, types, rows: out, truncated, elapsed: started.elapsed() })
+}
+
+/// Calls `visit` with each row and its values as text until it returns `false`.
+fn for_each_row(
+    stmt: &mut rusqlite::Statement<'_>,
+    mut visit: impl FnMut(&rusqlite::Row<'_>, &[String]) -> rusqlite::Result<bool>,
+) -> rusqlite::Result<()> {
+    let width = stmt.column_count();
+    let mut rows = stmt.query([])?;
+    let mut values = Vec::with_capacity(width);
+    while let Some(row) = rows.next()? {
+        values.clear();
+        for i in 0..width {
+            values.push(super::value_to_text(row.get_ref(i)?));
+        }
+        if !visit(row, &values)? {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Why a query could not be written as CSV.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryExportError {
+    #[error(transparent)]
+    Workspace(#[from] super::WorkspaceError),
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("writing the CSV: {0}")]
+    Csv(#[from] csv::Error),
+}
+
 /// Runs `sql` on a read-only connection and writes every row as CSV with a header: what
 /// `shoplens query` prints and what the SQL console exports.
-pub fn query_to_csv(
-    workspace: &std::path::Path,
-    sql: &str,
-    out: impl std::io::Write,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+pub fn query_to_csv(workspace: &std::path::Path, sql: &str, out: impl std::io::Write) -> Result<(), QueryExportError> {
     let conn = super::open_read_only(workspace)?;
     let mut stmt = conn.prepare(sql)?;
     let names: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(&names)?;
-    let mut rows = stmt.query([])?;
-    let mut record = Vec::with_capacity(names.len());
-    while let Some(row) = rows.next()? {
-        record.clear();
-        for i in 0..names.len() {
-            record.push(super::value_to_text(row.get_ref(i)?));
+    let mut failed = None;
+    for_each_row(&mut stmt, |_, values| match writer.write_record(values) {
+        Ok(()) => Ok(true),
+        Err(e) => {
+            failed = Some(e);
+            Ok(false)
         }
-        writer.write_record(&record)?;
+    })?;
+    if let Some(e) = failed {
+        return Err(e.into());
     }
-    writer.flush()?;
+    writer.flush().map_err(csv::Error::from)?;
     Ok(())
 }
 

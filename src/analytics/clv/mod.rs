@@ -357,20 +357,33 @@ impl ClvResult {
     }
 }
 
-pub fn compute(frame: &OrderFrame, filters: &Filters, settings: &ClvSettings, ctx: &JobContext) -> Result<ClvResult, String> {
-    let view = LineView::new(frame, filters).map_err(|e| e.to_string())?;
+/// Why no CLV result could be computed (a fit that runs but fails is a warning in the result).
+#[derive(Debug, thiserror::Error)]
+pub enum ClvError {
+    #[error("no purchases with a customer id in the selected period")]
+    NoPurchases,
+    #[error("{0}")]
+    Frame(#[from] polars::prelude::PolarsError),
+    #[error("{0}")]
+    Fit(String),
+    #[error("cancelled")]
+    Cancelled(#[from] crate::jobs::Cancelled),
+}
+
+pub fn compute(frame: &OrderFrame, filters: &Filters, settings: &ClvSettings, ctx: &JobContext) -> Result<ClvResult, ClvError> {
+    let view = LineView::new(frame, filters)?;
     let (first, end) = (0..view.len())
         .filter(|&i| view.purchase(i).is_some())
         .map(|i| day_number(view.time[i]))
         .fold((i64::MAX, i64::MIN), |(lo, hi), d| (lo.min(d), hi.max(d)));
     if end == i64::MIN {
-        return Err("no purchases with a customer id in the selected period".into());
+        return Err(ClvError::NoPurchases);
     }
     ctx.set_message("summarising purchase histories");
     let summaries = summarise(&view, end, settings.unit);
-    ctx.check().map_err(|_| "cancelled")?;
+    ctx.check()?;
     ctx.set_message("fitting BG/NBD");
-    let bgnbd = fit_bgnbd(&summaries, settings.penalty)?;
+    let bgnbd = fit_bgnbd(&summaries, settings.penalty).map_err(ClvError::Fit)?;
     ctx.set_message("fitting Gamma-Gamma");
     let gamma_gamma = fit_gamma_gamma(&summaries, settings.penalty);
     let correlation = spend_frequency_correlation(&summaries);

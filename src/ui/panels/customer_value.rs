@@ -2,16 +2,13 @@
 //! purchases over a frequency × recency grid, the calibration/holdout check and the customers
 //! with the highest CLV. The fit runs in a job owned by [`CustomerModels`].
 
-use std::sync::Arc;
-
 use eframe::egui::{self, RichText};
 use egui_plot::{Bar, BarChart, Legend, Plot};
 
-use super::PanelRequest;
+use super::customer_models::CustomerModels;
+use super::{Panel, PanelContext, Request};
 use crate::analytics::clv::{self, ClvResult, TimeUnit};
 use crate::analytics::order_frame::OrderFrame;
-use crate::analytics::Filters;
-use crate::ui::customer_models::CustomerModels;
 use crate::ui::widgets::{self, HeatCell};
 
 const MODEL_HELP: &str = "BG/NBD: while 'alive' a customer buys at a steady random rate; after each purchase they may leave for good. \
@@ -28,30 +25,55 @@ pub struct CustomerValuePanel {
     top: usize,
 }
 
-impl CustomerValuePanel {
-    pub fn ui(&mut self, ui: &mut egui::Ui, models: &mut CustomerModels, frame: &Arc<OrderFrame>, filters: &Filters) -> Vec<PanelRequest> {
-        let mut requests = Vec::new();
+impl Panel for CustomerValuePanel {
+    fn id(&self) -> &'static str {
+        "customer_value"
+    }
+
+    fn title(&self) -> &'static str {
+        "Customer value"
+    }
+
+    fn hint(&self) -> &'static str {
+        "Lifetime value (BG/NBD + Gamma-Gamma), P(alive), expected purchases"
+    }
+
+    fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+        let Some(orders) = &cx.data.orders else {
+            widgets::waiting(ui, cx.data.orders_waiting_text());
+            return;
+        };
+        let models = cx.models.get::<CustomerModels>();
         self.settings_bar(ui, models);
-        requests.extend(models.request_clv(frame, filters).map(PanelRequest::Track));
+        let started = models.request_clv(orders, cx.filters);
         if models.clv.is_running() {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label("fitting…");
             });
         }
-        let key = (filters.clone(), models.clv_settings.clone());
-        if let Some(error) = models.clv.error_for(&key) {
+        let mut requests = Vec::new();
+        if let Some(error) = models.clv_error(orders, cx.filters) {
             ui.colored_label(widgets::BAD, format!("The models could not be fitted: {error}"));
-            return requests;
-        }
-        let Some(result) = models.clv.get().cloned() else {
+        } else if let Some(fit) = models.clv.get().cloned() {
+            egui::ScrollArea::vertical()
+                .id_salt("value_scroll")
+                .show(ui, |ui| self.result_ui(ui, &fit.input, &fit.result.result, &mut requests));
+        } else {
             widgets::waiting(ui, "Fitting BG/NBD and Gamma-Gamma…");
-            return requests;
-        };
-        egui::ScrollArea::vertical().id_salt("value_scroll").show(ui, |ui| self.result_ui(ui, frame, &result, &mut requests));
-        requests
+        }
+        cx.track(started);
+        for request in requests {
+            cx.request(request);
+        }
     }
+}
 
+impl CustomerValuePanel {
     fn settings_bar(&mut self, ui: &mut egui::Ui, models: &mut CustomerModels) {
         let s = &mut models.clv_settings;
         ui.horizontal_wrapped(|ui| {
@@ -107,7 +129,7 @@ impl CustomerValuePanel {
         ui.separator();
     }
 
-    fn result_ui(&mut self, ui: &mut egui::Ui, frame: &OrderFrame, result: &ClvResult, requests: &mut Vec<PanelRequest>) {
+    fn result_ui(&mut self, ui: &mut egui::Ui, frame: &OrderFrame, result: &ClvResult, requests: &mut Vec<Request>) {
         let unit = result.settings.unit.plural();
         let horizon = result.settings.horizon;
         for warning in &result.warnings {
@@ -295,7 +317,7 @@ impl CustomerValuePanel {
         }
     }
 
-    fn top_customers(&mut self, ui: &mut egui::Ui, frame: &OrderFrame, result: &ClvResult, requests: &mut Vec<PanelRequest>) {
+    fn top_customers(&mut self, ui: &mut egui::Ui, frame: &OrderFrame, result: &ClvResult, requests: &mut Vec<Request>) {
         if result.customers.is_empty() {
             return;
         }
@@ -339,7 +361,7 @@ impl CustomerValuePanel {
                 }
             });
             if ui.button("Export all customers (CSV)").on_hover_text("The same file as `shoplens clv --out`").clicked() {
-                requests.push(PanelRequest::Export {
+                requests.push(Request::ExportTable {
                     file_name: "customer_value.csv".into(),
                     table: clv::customer_table(frame, result, usize::MAX),
                 });

@@ -1,74 +1,150 @@
 //! The Data panel: tables and row counts, the import history with quality reports, rejected rows,
-//! and a preview grid of any table that stays smooth on millions of rows (pages load as jobs).
+//! and a preview grid of any table that stays smooth on millions of rows (pages load as jobs
+//! owned by [`DataModels`]).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use eframe::egui::{self, RichText};
 use egui_extras::{Column, TableBuilder};
 
-use crate::jobs::{Job, JobMonitor};
+use super::{Panel, PanelContext};
+use crate::jobs::{Job, JobError, JobMonitor};
+use crate::ui::models::{DataChange, PanelModels, PollContext};
 use crate::ui::widgets;
-use crate::workspace::{self, snapshot::WorkspaceSnapshot};
+use crate::workspace;
 
 const PAGE_ROWS: usize = 200;
 
-type Page = Result<(Vec<String>, Vec<Vec<String>>), String>;
-type Rejects = Result<Vec<(i64, String, String)>, String>;
+type Page = (Vec<String>, Vec<Vec<String>>);
+type Rejects = Vec<(i64, String, String)>;
 
+/// Pages of the previewed table and the rejected rows of the selected import, read in jobs.
 #[derive(Default)]
-pub struct DataPanel {
-    /// Table shown in the preview grid.
-    pub table: Option<String>,
+pub struct DataModels {
+    /// The table whose pages are cached.
+    table: Option<String>,
     columns: Vec<String>,
     pages: HashMap<usize, Vec<Vec<String>>>,
     page_job: Option<(usize, Job<Page>)>,
-    /// Import whose report and rejects are shown.
+    /// Import whose report and rejects are shown (the shell selects a finished import).
     pub import_id: Option<i64>,
-    rejects: Option<(i64, Rejects)>,
+    rejects: Option<(i64, Result<Rejects, String>)>,
     rejects_job: Option<(i64, Job<Rejects>)>,
     error: Option<String>,
 }
 
-impl DataPanel {
-    /// Drops cached pages: the workspace changed.
-    pub fn reset(&mut self) {
-        *self = DataPanel { table: self.table.take(), import_id: self.import_id, ..Default::default() };
+impl DataModels {
+    /// Shows `table` in the preview (its pages load on demand).
+    fn select_table(&mut self, table: &str) {
+        if self.table.as_deref() != Some(table) {
+            *self = DataModels { table: Some(table.to_string()), import_id: self.import_id, ..Default::default() };
+        }
     }
 
-    fn poll(&mut self) {
+    /// Starts reading page `page` of the selected table unless a page is being read.
+    fn request_page(&mut self, workspace: &Path, page: usize) -> Option<JobMonitor> {
+        if self.page_job.is_some() || self.pages.contains_key(&page) {
+            return None;
+        }
+        let (path, table) = (workspace.to_path_buf(), self.table.clone()?);
+        let job = Job::spawn("read table page", move |_| {
+            let conn = workspace::open_read_only(&path)?;
+            Ok(workspace::snapshot::read_page(&conn, &table, page * PAGE_ROWS, PAGE_ROWS)?)
+        });
+        let monitor = job.monitor();
+        self.page_job = Some((page, job));
+        Some(monitor)
+    }
+
+    fn request_rejects(&mut self, workspace: &Path, import_id: i64) -> Option<JobMonitor> {
+        let known = self.rejects.as_ref().is_some_and(|(id, _)| *id == import_id);
+        if known || self.rejects_job.as_ref().is_some_and(|(id, _)| *id == import_id) {
+            return None;
+        }
+        let path: PathBuf = workspace.to_path_buf();
+        let job = Job::spawn("read rejected rows", move |_| {
+            let conn = workspace::open_read_only(&path)?;
+            Ok(workspace::snapshot::read_rejects(&conn, import_id, 1000)?)
+        });
+        let monitor = job.monitor();
+        self.rejects_job = Some((import_id, job));
+        Some(monitor)
+    }
+}
+
+impl PanelModels for DataModels {
+    fn poll(&mut self, _: &mut PollContext<'_>) {
         if let Some((page, job)) = &mut self.page_job {
             if let Some(result) = job.try_take() {
-                match result.unwrap_or_else(|e| Err(e.to_string())) {
+                match result {
                     Ok((columns, rows)) => {
                         self.columns = columns;
                         self.pages.insert(*page, rows);
                     }
-                    Err(e) => self.error = Some(e),
+                    Err(e) => self.error = e.message().map(str::to_string),
                 }
                 self.page_job = None;
             }
         }
         if let Some((id, job)) = &mut self.rejects_job {
             if let Some(result) = job.try_take() {
-                self.rejects = Some((*id, result.unwrap_or_else(|e| Err(e.to_string()))));
+                match result {
+                    Ok(rows) => self.rejects = Some((*id, Ok(rows))),
+                    Err(JobError::Failed(e)) => self.rejects = Some((*id, Err(e))),
+                    Err(JobError::Cancelled) => {}
+                }
                 self.rejects_job = None;
             }
         }
     }
 
-    pub fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        workspace: Option<&std::path::Path>,
-        snapshot: Option<&WorkspaceSnapshot>,
-    ) -> Option<JobMonitor> {
-        self.poll();
-        let Some(snapshot) = snapshot else {
+    fn data_changed(&mut self, change: &DataChange, _: &mut PollContext<'_>) {
+        match change {
+            DataChange::Workspace => *self = Self::default(),
+            // Rows were added: cached pages and counts are stale; the selection stays.
+            DataChange::Imported { .. } => {
+                *self = DataModels { table: self.table.take(), import_id: self.import_id, ..Default::default() };
+            }
+            DataChange::OrderLines => {}
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.page_job.is_some() || self.rejects_job.is_some()
+    }
+}
+
+#[derive(Default)]
+pub struct DataPanel {
+    /// Table shown in the preview grid.
+    table: Option<String>,
+}
+
+impl Panel for DataPanel {
+    fn id(&self) -> &'static str {
+        "data"
+    }
+
+    fn title(&self) -> &'static str {
+        "Data"
+    }
+
+    fn hint(&self) -> &'static str {
+        "Tables, imports, quality reports, rejected rows"
+    }
+
+    fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+        let (Some(snapshot), Some(workspace)) = (cx.data.snapshot.clone(), cx.data.path.clone()) else {
             ui.spinner();
-            return None;
+            return;
         };
-        let mut started = None;
+        let models = cx.models.get::<DataModels>();
+        let mut started: Vec<JobMonitor> = Vec::new();
         egui::Panel::left("data_tables").resizable(true).default_size(260.0).show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
                 ui.heading("Tables");
@@ -76,8 +152,6 @@ impl DataPanel {
                     for (name, count) in &snapshot.tables {
                         if ui.selectable_label(self.table.as_deref() == Some(name.as_str()), name).clicked() {
                             self.table = Some(name.clone());
-                            self.pages.clear();
-                            self.columns.clear();
                         }
                         ui.label(widgets::number(*count as f64, 0));
                         ui.end_row();
@@ -87,16 +161,16 @@ impl DataPanel {
                 ui.heading("Imports");
                 for import in &snapshot.imports {
                     let label = format!("#{} {} — {}", import.id, file_name(&import.file), import.status);
-                    let selected = self.import_id == Some(import.id);
+                    let selected = models.import_id == Some(import.id);
                     let text = if import.status == "loaded" { RichText::new(label) } else { RichText::new(label).color(widgets::BAD) };
                     if ui.selectable_label(selected, text).on_hover_text(&import.file).clicked() {
-                        self.import_id = Some(import.id);
+                        models.import_id = Some(import.id);
                     }
                 }
             });
         });
         egui::CentralPanel::default().show(ui, |ui| {
-            if let Some(import) = self.import_id.and_then(|id| snapshot.imports.iter().find(|i| i.id == id)) {
+            if let Some(import) = models.import_id.and_then(|id| snapshot.imports.iter().find(|i| i.id == id)) {
                 egui::CollapsingHeader::new(RichText::new(format!("Import #{}: {}", import.id, file_name(&import.file))).strong())
                     .id_salt(("import", import.id))
                     .default_open(true)
@@ -112,7 +186,8 @@ impl DataPanel {
                             ui.add(egui::Label::new(RichText::new(report.to_string()).monospace()).wrap());
                         }
                         if import.rows_rejected > 0 {
-                            started = self.rejects_ui(ui, workspace, import.id);
+                            started.extend(models.request_rejects(&workspace, import.id));
+                            rejects_ui(ui, models, import.id);
                         }
                     });
                 ui.separator();
@@ -123,131 +198,106 @@ impl DataPanel {
                     ui.heading(&table);
                     ui.label(format!("{} rows", widgets::number(total as f64, 0)));
                 });
-                if let Some(error) = &self.error {
+                models.select_table(&table);
+                if let Some(error) = &models.error {
                     ui.colored_label(widgets::BAD, error);
                 }
-                if let Some(monitor) = self.preview_ui(ui, workspace, &table, total) {
-                    started = Some(monitor);
+                if let Some(page) = preview_ui(ui, models, total) {
+                    started.extend(models.request_page(&workspace, page));
+                    // Keep drawing until the page arrives.
+                    ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
                 }
             } else {
                 ui.label(RichText::new("Pick a table on the left to browse its rows, or an import to see its quality report.").weak());
             }
         });
-        started
+        cx.track(started);
     }
+}
 
-    fn rejects_ui(&mut self, ui: &mut egui::Ui, workspace: Option<&std::path::Path>, import_id: i64) -> Option<JobMonitor> {
-        match &self.rejects {
-            Some((id, Ok(rows))) if *id == import_id => {
-                ui.strong(format!("Rejected rows (first {})", rows.len()));
-                egui::ScrollArea::vertical().id_salt("rejects").max_height(200.0).show(ui, |ui| {
-                    egui::Grid::new("rejects_grid").striped(true).num_columns(3).show(ui, |ui| {
-                        ui.strong("line");
-                        ui.strong("reason");
-                        ui.strong("row as read");
+fn rejects_ui(ui: &mut egui::Ui, models: &DataModels, import_id: i64) {
+    match &models.rejects {
+        Some((id, Ok(rows))) if *id == import_id => {
+            ui.strong(format!("Rejected rows (first {})", rows.len()));
+            egui::ScrollArea::vertical().id_salt("rejects").max_height(200.0).show(ui, |ui| {
+                egui::Grid::new("rejects_grid").striped(true).num_columns(3).show(ui, |ui| {
+                    ui.strong("line");
+                    ui.strong("reason");
+                    ui.strong("row as read");
+                    ui.end_row();
+                    for (line, reason, raw) in rows {
+                        ui.label(line.to_string());
+                        ui.label(reason);
+                        ui.monospace(raw.chars().take(200).collect::<String>());
                         ui.end_row();
-                        for (line, reason, raw) in rows {
-                            ui.label(line.to_string());
-                            ui.label(reason);
-                            ui.monospace(raw.chars().take(200).collect::<String>());
-                            ui.end_row();
-                        }
-                    });
+                    }
                 });
-                None
-            }
-            Some((id, Err(e))) if *id == import_id => {
-                ui.colored_label(widgets::BAD, e);
-                None
-            }
-            _ if self.rejects_job.as_ref().is_some_and(|(id, _)| *id == import_id) => {
-                ui.spinner();
-                None
-            }
-            _ => {
-                let path: PathBuf = workspace?.to_path_buf();
-                let job = Job::spawn("read rejected rows", move |_| {
-                    let conn = workspace::open_read_only(&path).map_err(|e| e.to_string())?;
-                    workspace::snapshot::read_rejects(&conn, import_id, 1000).map_err(|e| e.to_string())
-                });
-                let monitor = job.monitor();
-                self.rejects_job = Some((import_id, job));
-                Some(monitor)
-            }
-        }
-    }
-
-    /// A virtualised grid: only visible rows are laid out, and missing pages load as jobs.
-    fn preview_ui(&mut self, ui: &mut egui::Ui, workspace: Option<&std::path::Path>, table: &str, total: usize) -> Option<JobMonitor> {
-        let mut wanted: Option<usize> = None;
-        if self.columns.is_empty() {
-            wanted = Some(0);
-        }
-        if !self.columns.is_empty() {
-            let columns = self.columns.clone();
-            egui::ScrollArea::horizontal().id_salt("preview_h").show(ui, |ui| {
-                let mut builder = TableBuilder::new(ui).striped(true).resizable(true).max_scroll_height(f32::INFINITY);
-                builder = builder.column(Column::initial(60.0).at_least(40.0));
-                for name in &columns {
-                    // Widths from the column's meaning: the first frame shows placeholders only.
-                    builder = builder.column(Column::initial(initial_width(name)).at_least(50.0).clip(true));
-                }
-                builder
-                    .header(22.0, |mut header| {
-                        header.col(|ui| {
-                            ui.strong("#");
-                        });
-                        for name in &columns {
-                            header.col(|ui| {
-                                ui.strong(name);
-                            });
-                        }
-                    })
-                    .body(|body| {
-                        body.rows(20.0, total, |mut row| {
-                            let index = row.index();
-                            let page = index / PAGE_ROWS;
-                            let cells = self.pages.get(&page).and_then(|rows| rows.get(index % PAGE_ROWS));
-                            row.col(|ui| {
-                                ui.label(RichText::new((index + 1).to_string()).weak());
-                            });
-                            match cells {
-                                Some(values) => {
-                                    for value in values {
-                                        row.col(|ui| {
-                                            ui.label(value);
-                                        });
-                                    }
-                                }
-                                None => {
-                                    wanted.get_or_insert(page);
-                                    for _ in &columns {
-                                        row.col(|ui| {
-                                            ui.label(RichText::new("…").weak());
-                                        });
-                                    }
-                                }
-                            }
-                        });
-                    });
             });
         }
-        let page = wanted?;
-        if self.page_job.is_some() {
-            ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
-            return None;
+        Some((id, Err(e))) if *id == import_id => {
+            ui.colored_label(widgets::BAD, e);
         }
-        let path = workspace?.to_path_buf();
-        let table = table.to_string();
-        let job = Job::spawn("read table page", move |_| {
-            let conn = workspace::open_read_only(&path).map_err(|e| e.to_string())?;
-            workspace::snapshot::read_page(&conn, &table, page * PAGE_ROWS, PAGE_ROWS).map_err(|e| e.to_string())
-        });
-        let monitor = job.monitor();
-        self.page_job = Some((page, job));
-        ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
-        Some(monitor)
+        _ => {
+            ui.spinner();
+        }
     }
+}
+
+/// A virtualised grid: only visible rows are laid out. Returns the first page that is
+/// needed but not loaded.
+fn preview_ui(ui: &mut egui::Ui, models: &DataModels, total: usize) -> Option<usize> {
+    if models.columns.is_empty() {
+        return Some(0);
+    }
+    let mut wanted: Option<usize> = None;
+    let columns = &models.columns;
+    egui::ScrollArea::horizontal().id_salt("preview_h").show(ui, |ui| {
+        let mut builder = TableBuilder::new(ui).striped(true).resizable(true).max_scroll_height(f32::INFINITY);
+        builder = builder.column(Column::initial(60.0).at_least(40.0));
+        for name in columns {
+            // Widths from the column's meaning: the first frame shows placeholders only.
+            builder = builder.column(Column::initial(initial_width(name)).at_least(50.0).clip(true));
+        }
+        builder
+            .header(22.0, |mut header| {
+                header.col(|ui| {
+                    ui.strong("#");
+                });
+                for name in columns {
+                    header.col(|ui| {
+                        ui.strong(name);
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(20.0, total, |mut row| {
+                    let index = row.index();
+                    let page = index / PAGE_ROWS;
+                    let cells = models.pages.get(&page).and_then(|rows| rows.get(index % PAGE_ROWS));
+                    row.col(|ui| {
+                        ui.label(RichText::new((index + 1).to_string()).weak());
+                    });
+                    match cells {
+                        Some(values) => {
+                            for value in values {
+                                row.col(|ui| {
+                                    ui.label(value);
+                                });
+                            }
+                        }
+                        None => {
+                            wanted.get_or_insert(page);
+                            for _ in columns {
+                                row.col(|ui| {
+                                    ui.label(RichText::new("…").weak());
+                                });
+                            }
+                        }
+                    }
+                });
+            });
+    });
+    wanted
 }
 
 fn initial_width(column: &str) -> f32 {

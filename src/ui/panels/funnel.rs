@@ -4,14 +4,14 @@
 use eframe::egui::{self, RichText};
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
 
-use super::PanelRequest;
+use super::event_models::{CartOutput, EventModels, ForecastOutput, FunnelOutput};
+use super::{Panel, PanelContext, Request};
 use crate::analytics::carts;
 use crate::analytics::customers::format_time;
 use crate::analytics::event_frame::{EventFrame, EventKind};
 use crate::analytics::forecast;
 use crate::analytics::funnel::{self, CountBy, Dimension, FunnelResult, Window, CONVERT_BINS};
-use crate::analytics::Filters;
-use crate::ui::event_models::EventModels;
+use crate::ui::models::PanelModels;
 use crate::ui::widgets::{self, category_colour};
 
 const FUNNEL_HELP: &str = "How the funnel counts\n\
@@ -47,7 +47,8 @@ pub struct FunnelPanel {
     weekly: bool,
     sort: SortBy,
     window_hours: u32,
-    selected_product: Option<u32>,
+    /// The product whose history is shown, by id: codes differ between copies of the events.
+    selected_product: Option<i64>,
 }
 
 impl Default for FunnelPanel {
@@ -56,16 +57,55 @@ impl Default for FunnelPanel {
     }
 }
 
-/// What the Live tab asks of the shell (it owns the file dialogs and the workspace path).
-pub enum LiveRequest {
+/// What the Live tab asks for.
+enum LiveRequest {
     PickFile,
     PickFolder,
     Stop,
 }
 
-impl FunnelPanel {
-    pub fn ui(&mut self, ui: &mut egui::Ui, models: &mut EventModels, filters: &Filters) -> (Vec<PanelRequest>, Option<LiveRequest>) {
+impl Panel for FunnelPanel {
+    fn id(&self) -> &'static str {
+        "funnel"
+    }
+
+    fn title(&self) -> &'static str {
+        "Funnel"
+    }
+
+    fn hint(&self) -> &'static str {
+        "View → cart → purchase, abandoned carts and retargeting, demand forecast, live mode"
+    }
+
+    fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         let mut requests = Vec::new();
+        let models = cx.models.get::<EventModels>();
+        requests.extend(models.ensure_loaded(cx.data).map(Request::Track));
+        let live = self.draw(ui, models, cx.filters, &mut requests);
+        match live {
+            Some(LiveRequest::PickFile) => requests.push(Request::PickWatchTarget { folder: false }),
+            Some(LiveRequest::PickFolder) => requests.push(Request::PickWatchTarget { folder: true }),
+            Some(LiveRequest::Stop) => models.stop_watch(),
+            None => {}
+        }
+        for request in requests {
+            cx.request(request);
+        }
+    }
+}
+
+impl FunnelPanel {
+    fn draw(
+        &mut self,
+        ui: &mut egui::Ui,
+        models: &mut EventModels,
+        filters: &crate::analytics::Filters,
+        requests: &mut Vec<Request>,
+    ) -> Option<LiveRequest> {
         let mut live = None;
         ui.horizontal(|ui| {
             for (tab, name) in
@@ -86,17 +126,17 @@ impl FunnelPanel {
             }
         });
         ui.separator();
-        let Some(frame) = models.frame.clone() else {
+        let Some(frame) = models.frame.as_ref().map(|f| f.data.clone()) else {
             ui.vertical_centered(|ui| {
                 ui.add_space(60.0);
                 ui.spinner();
                 ui.label("Loading events…");
             });
-            return (requests, live);
+            return live;
         };
         if frame.is_empty() && self.tab != Tab::Live {
             ui.label("This workspace has no events yet. Import a REES46-style events export (event_time, event_type, product_id, …, user_session), or watch a growing file in Live mode.");
-            return (requests, live);
+            return live;
         }
         if models.loading() || models.busy() {
             ui.horizontal(|ui| {
@@ -107,38 +147,38 @@ impl FunnelPanel {
         match self.tab {
             Tab::Funnel => {
                 self.funnel_controls(ui, models);
-                requests.extend(models.request_funnel(filters).map(PanelRequest::Track));
+                requests.extend(models.request_funnel(filters).map(Request::Track));
                 egui::ScrollArea::vertical().id_salt("funnel_scroll").show(ui, |ui| match models.funnel.get().cloned() {
-                    Some(result) => self.funnel_ui(ui, &frame, &result, &models.source, &mut requests),
+                    Some(result) => self.funnel_ui(ui, &result, &models.source, requests),
                     None => widgets::waiting(ui, "Computing the funnel…"),
                 });
             }
             Tab::Carts => {
                 cart_controls(ui, models);
-                requests.extend(models.request_carts(filters).map(PanelRequest::Track));
+                requests.extend(models.request_carts(filters).map(Request::Track));
                 egui::ScrollArea::vertical().id_salt("carts_scroll").show(ui, |ui| match models.carts.get().cloned() {
-                    Some(result) => carts_ui(ui, &frame, &result, &mut requests),
+                    Some(result) => carts_ui(ui, &result, requests),
                     None => widgets::waiting(ui, "Finding abandoned carts…"),
                 });
             }
             Tab::Forecast => {
-                requests.extend(models.request_forecast(filters).map(PanelRequest::Track));
+                requests.extend(models.request_forecast(filters).map(Request::Track));
                 if let Some(product) = self.selected_product {
-                    requests.extend(models.request_product(filters, product).map(PanelRequest::Track));
+                    requests.extend(models.request_product(filters, product).map(Request::Track));
                 }
                 egui::ScrollArea::vertical().id_salt("forecast_scroll").show(ui, |ui| match models.forecast.get().cloned() {
-                    Some(result) => self.forecast_ui(ui, &frame, &result, models, &mut requests),
+                    Some(result) => self.forecast_ui(ui, &result, models, requests),
                     None => widgets::waiting(ui, "Fitting the demand model…"),
                 });
             }
             Tab::Live => {
                 // The live view lists sales and the latest abandoned carts.
-                requests.extend(models.request_carts(filters).map(PanelRequest::Track));
-                requests.extend(models.request_sales().map(PanelRequest::Track));
+                requests.extend(models.request_carts(filters).map(Request::Track));
+                requests.extend(models.request_sales().map(Request::Track));
                 live = live_ui(ui, models);
             }
         }
-        (requests, live)
+        live
     }
 
     fn funnel_controls(&mut self, ui: &mut egui::Ui, models: &mut EventModels) {
@@ -205,7 +245,8 @@ impl FunnelPanel {
         ui.separator();
     }
 
-    fn funnel_ui(&mut self, ui: &mut egui::Ui, frame: &EventFrame, result: &FunnelResult, source: &str, requests: &mut Vec<PanelRequest>) {
+    fn funnel_ui(&mut self, ui: &mut egui::Ui, output: &FunnelOutput, source: &str, requests: &mut Vec<Request>) {
+        let (frame, result): (&EventFrame, &FunnelResult) = (&output.input, &output.result);
         let unit = match result.settings.count_by {
             CountBy::Sessions => "sessions",
             CountBy::Users => "users",
@@ -218,7 +259,7 @@ impl FunnelPanel {
                 ui.horizontal(|ui| {
                     ui.strong(format!("Funnel ({unit})"));
                     if ui.small_button("CSV").clicked() {
-                        requests.push(PanelRequest::Export { file_name: "funnel.csv".into(), table: funnel::steps_table(result) });
+                        requests.push(Request::ExportTable { file_name: "funnel.csv".into(), table: funnel::steps_table(result) });
                     }
                 });
                 let bars: Vec<Bar> = result
@@ -264,7 +305,7 @@ impl FunnelPanel {
                                     let (header, rows) = funnel::dropped_table(frame, result);
                                     let step = s.kind.name();
                                     let rows = rows.into_iter().filter(|r| r[0] == step).collect();
-                                    requests.push(PanelRequest::Export {
+                                    requests.push(Request::ExportTable {
                                         file_name: format!("dropped_after_{step}.csv"),
                                         table: (header, rows),
                                     });
@@ -335,7 +376,7 @@ impl FunnelPanel {
                     .labelled_by(sort_label.id);
                 if ui.small_button("CSV").clicked() {
                     requests
-                        .push(PanelRequest::Export { file_name: "funnel_breakdown.csv".into(), table: funnel::breakdown_table(result) });
+                        .push(Request::ExportTable { file_name: "funnel_breakdown.csv".into(), table: funnel::breakdown_table(result) });
                 }
             });
             let mut rows = result.breakdown.clone();
@@ -364,14 +405,8 @@ impl FunnelPanel {
         }
     }
 
-    fn forecast_ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        frame: &EventFrame,
-        result: &forecast::ForecastResult,
-        models: &EventModels,
-        requests: &mut Vec<PanelRequest>,
-    ) {
+    fn forecast_ui(&mut self, ui: &mut egui::Ui, output: &ForecastOutput, models: &EventModels, requests: &mut Vec<Request>) {
+        let (frame, result): (&EventFrame, &forecast::ForecastResult) = (&output.input, &output.result);
         ui.label(
             RichText::new(
                 "Purchases per product next week from last weeks' views, carts, purchases, price and trends (a Poisson regression). \
@@ -402,7 +437,7 @@ impl FunnelPanel {
                 ui.horizontal(|ui| {
                     ui.strong("Rising products (forecast vs last week)");
                     if ui.small_button("CSV").on_hover_text("Every product's forecast").clicked() {
-                        requests.push(PanelRequest::Export {
+                        requests.push(Request::ExportTable {
                             file_name: "demand_forecast.csv".into(),
                             table: forecast::forecast_table(frame, result),
                         });
@@ -413,8 +448,15 @@ impl FunnelPanel {
                 ui.strong("Top sellers next week");
                 self.product_grid(ui, "top_forecast", frame, result.products.iter().take(10).collect());
             });
-            ui.vertical(|ui| match (self.selected_product, models.product_days.get()) {
-                (Some(product), Some(days)) => {
+            // The history carries its own copy of the events: the product code is from that copy.
+            let history = models.product_days.get().cloned().filter(|h| Some(h.product_id) == self.selected_product);
+            let shown = history.as_ref().map(|h| (&h.input, h.product_id, h.found.as_ref()));
+            ui.vertical(|ui| match shown {
+                Some((_, id, None)) => {
+                    ui.label(format!("Product {id} has no events in the data shown. Click another product."));
+                }
+                Some((frame, _, Some((product, days)))) => {
+                    let product = *product;
                     let p = &frame.products[product as usize];
                     let brand = &frame.brands[p.brand as usize];
                     ui.strong(format!(
@@ -463,7 +505,8 @@ impl FunnelPanel {
                             });
                     });
                 }
-                _ => {
+                None if self.selected_product.is_some() => widgets::waiting(ui, "Reading the product's history…"),
+                None => {
                     ui.label(RichText::new("Click a product to see its daily views, carts, purchases, revenue and price.").weak());
                 }
             });
@@ -481,8 +524,8 @@ impl FunnelPanel {
             ui.end_row();
             for p in rows {
                 let product = &frame.products[p.product as usize];
-                if ui.selectable_label(self.selected_product == Some(p.product), product.id.to_string()).clicked() {
-                    self.selected_product = Some(p.product);
+                if ui.selectable_label(self.selected_product == Some(product.id), product.id.to_string()).clicked() {
+                    self.selected_product = Some(product.id);
                 }
                 ui.label(short(&frame.categories[product.category as usize]));
                 ui.label(p.last_week.to_string());
@@ -510,7 +553,8 @@ fn cart_controls(ui: &mut egui::Ui, models: &mut EventModels) {
     ui.separator();
 }
 
-fn carts_ui(ui: &mut egui::Ui, frame: &EventFrame, result: &carts::CartResult, requests: &mut Vec<PanelRequest>) {
+fn carts_ui(ui: &mut egui::Ui, output: &CartOutput, requests: &mut Vec<Request>) {
+    let (frame, result): (&EventFrame, &carts::CartResult) = (&output.input, &output.result);
     ui.label(RichText::new(format!("As of {} (UTC)", format_time(result.now))).weak());
     ui.columns(4, |cols| {
         widgets::stat_card(&mut cols[0], "Abandonment rate", &format!("{:.1}%", result.rate() * 100.0), CART_HELP);
@@ -552,7 +596,7 @@ fn carts_ui(ui: &mut egui::Ui, frame: &EventFrame, result: &carts::CartResult, r
                 ui.horizontal(|ui| {
                     ui.strong(title);
                     if ui.small_button("CSV").clicked() {
-                        requests.push(PanelRequest::Export { file_name: file.into(), table: carts::rate_table(rows, key) });
+                        requests.push(Request::ExportTable { file_name: file.into(), table: carts::rate_table(rows, key) });
                     }
                 });
                 let header: Vec<String> = [key, "carts", "abandoned", "rate", "value left"].map(String::from).to_vec();
@@ -577,7 +621,7 @@ fn carts_ui(ui: &mut egui::Ui, frame: &EventFrame, result: &carts::CartResult, r
     ui.horizontal(|ui| {
         ui.strong(format!("Retargeting list: {} carts", widgets::number(rows.len() as f64, 0)));
         if ui.button("Export for the email tool (CSV)").clicked() {
-            requests.push(PanelRequest::Export { file_name: "retargeting.csv".into(), table: (header.clone(), rows.clone()) });
+            requests.push(Request::ExportTable { file_name: "retargeting.csv".into(), table: (header.clone(), rows.clone()) });
         }
     });
     let numeric: Vec<bool> = header.iter().map(|h| h == "cart_value").collect();
@@ -617,7 +661,8 @@ fn live_ui(ui: &mut egui::Ui, models: &EventModels) -> Option<LiveRequest> {
     if let Some(e) = &models.watch_error {
         ui.colored_label(widgets::BAD, format!("The last watch stopped: {e}"));
     }
-    if let (Some(sales), Some(frame)) = (models.sales.get(), &models.frame) {
+    if let Some(sales) = models.sales.get() {
+        let frame = &sales.input;
         ui.add_space(6.0);
         ui.strong("Sales per product, last 24 hours of data");
         egui::Grid::new("live_sales").striped(true).show(ui, |ui| {
@@ -625,7 +670,7 @@ fn live_ui(ui: &mut egui::Ui, models: &EventModels) -> Option<LiveRequest> {
                 ui.strong(h);
             }
             ui.end_row();
-            for row in sales.iter().take(10) {
+            for row in sales.result.iter().take(10) {
                 ui.label(frame.products[row.product as usize].id.to_string());
                 ui.label(widgets::number(row.purchases as f64, 0));
                 ui.label(widgets::money(row.revenue));
@@ -637,7 +682,8 @@ fn live_ui(ui: &mut egui::Ui, models: &EventModels) -> Option<LiveRequest> {
     if let Some(result) = models.carts.get() {
         ui.add_space(6.0);
         ui.strong("Latest abandoned carts");
-        if let Some(frame) = &models.frame {
+        {
+            let frame = &result.input;
             for cart in result.list.iter().take(8) {
                 ui.label(format!(
                     "user {} · ended {} · contact by {} · {} · {}",

@@ -1,11 +1,82 @@
-//! The Overview panel: draws an [`OverviewResult`]; the app computes it in a job.
+//! The Overview panel and its models: KPIs and monthly charts for the global filters, computed
+//! in a job per filter set and kept per copy of the order lines, so going back to a filter set
+//! is instant.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use eframe::egui::{self, RichText};
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
 
-use crate::analytics::order_frame::month_start;
+use super::{Panel, PanelContext, Request};
+use crate::analytics::order_frame::{month_start, OrderFrame};
 use crate::analytics::overview::{self, OverviewResult};
+use crate::analytics::Filters;
+use crate::jobs::{Job, JobMonitor, Latest};
+use crate::ui::models::{DataChange, PanelModels, PollContext, Versioned};
 use crate::ui::widgets::{self, kpi_card};
+
+/// Which copy of the order lines and which filters a result is for.
+type OverviewKey = (u64, Filters);
+
+/// The Overview's results: the newest request's job (a newer request cancels it) and every
+/// finished result for the current copy.
+#[derive(Default)]
+pub struct OverviewModels {
+    latest: Latest<OverviewKey, OverviewResult>,
+    finished: HashMap<OverviewKey, Arc<OverviewResult>>,
+}
+
+impl OverviewModels {
+    /// Makes sure the Overview of `filters` on `orders` is known or on its way.
+    pub fn request(&mut self, orders: &Versioned<OrderFrame>, filters: &Filters) -> Option<JobMonitor> {
+        let key = (orders.id, filters.clone());
+        if self.finished.contains_key(&key) {
+            return None;
+        }
+        let (frame, filters) = (orders.data.clone(), filters.clone());
+        self.latest.request(&key, move || Job::spawn("compute overview", move |ctx| Ok(overview::compute(&frame, &filters, ctx)?)))
+    }
+
+    /// The result for `filters` on `orders`, or else the last one finished (marked as not
+    /// current, so the panel can say it is updating).
+    pub fn shown(&self, orders: &Versioned<OrderFrame>, filters: &Filters) -> Option<(Arc<OverviewResult>, bool)> {
+        let key = (orders.id, filters.clone());
+        match self.finished.get(&key) {
+            Some(result) => Some((result.clone(), true)),
+            None => self.latest.get().map(|r| (r.clone(), false)),
+        }
+    }
+
+    /// The result last finished (for the File › Export menu).
+    pub fn last(&self) -> Option<Arc<OverviewResult>> {
+        self.latest.get().cloned()
+    }
+}
+
+impl PanelModels for OverviewModels {
+    fn poll(&mut self, cx: &mut PollContext<'_>) {
+        if let Some(error) = self.latest.poll() {
+            cx.error(format!("Overview failed: {error}"));
+        }
+        if let Some((key, result)) = self.latest.get_with_key() {
+            self.finished.entry(key.clone()).or_insert_with(|| result.clone());
+        }
+    }
+
+    fn data_changed(&mut self, change: &DataChange, _: &mut PollContext<'_>) {
+        match change {
+            // Results of the old copy are never asked for again (keys carry the copy's id).
+            DataChange::OrderLines => self.finished.clear(),
+            DataChange::Workspace => *self = Self::default(),
+            DataChange::Imported { .. } => {}
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.latest.is_running()
+    }
+}
 
 const REVENUE_DEF: &str = "Revenue = Σ quantity × unit price over lines of non-cancelled invoices.";
 const ORDERS_DEF: &str = "An order is a distinct non-cancelled invoice.";
@@ -25,8 +96,8 @@ impl Default for OverviewPanel {
     }
 }
 
-/// Something the user asked for that the app carries out (exports need a file dialog).
-pub enum OverviewAction {
+/// Something the user asked for that the shell carries out (exports need a file dialog).
+enum OverviewAction {
     ExportMonths,
     ExportCountries,
     ExportProducts,
@@ -72,8 +143,60 @@ fn chart_title(ui: &mut egui::Ui, title: &str, definition: &str) -> bool {
     .inner
 }
 
+impl Panel for OverviewPanel {
+    fn id(&self) -> &'static str {
+        "overview"
+    }
+
+    fn title(&self) -> &'static str {
+        "Overview"
+    }
+
+    fn hint(&self) -> &'static str {
+        "Monthly sales, orders and customers"
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+        let Some(orders) = cx.data.orders.clone() else {
+            widgets::waiting(ui, cx.data.orders_waiting_text());
+            return;
+        };
+        let models = cx.models.get::<OverviewModels>();
+        let started = models.request(&orders, cx.filters);
+        let shown = models.shown(&orders, cx.filters);
+        cx.track(started);
+        let Some((result, current)) = shown else {
+            widgets::waiting(ui, "Computing the overview…");
+            return;
+        };
+        let action = egui::ScrollArea::vertical()
+            .show(ui, |ui| {
+                if !current {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("updating…");
+                    });
+                }
+                self.draw(ui, &result)
+            })
+            .inner;
+        match action {
+            Some(OverviewAction::SavePng { name, rect }) => cx.request(Request::SaveChart { file_name: name.into(), rect }),
+            Some(OverviewAction::ExportMonths) => cx.export("overview_months.csv", overview::months_table(&result)),
+            Some(OverviewAction::ExportCountries) => {
+                cx.export("top_countries.csv", overview::ranked_table(&result.top_countries, ["country", "", "revenue", "orders"]))
+            }
+            Some(OverviewAction::ExportProducts) => cx.export(
+                "top_products.csv",
+                overview::ranked_table(&result.top_products, ["stock_code", "description", "revenue", "units"]),
+            ),
+            None => {}
+        }
+    }
+}
+
 impl OverviewPanel {
-    pub fn ui(&mut self, ui: &mut egui::Ui, result: &OverviewResult) -> Option<OverviewAction> {
+    fn draw(&mut self, ui: &mut egui::Ui, result: &OverviewResult) -> Option<OverviewAction> {
         let mut action = None;
         let k = &result.kpis;
         if let Some((from, to)) = result.period {

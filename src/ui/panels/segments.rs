@@ -7,13 +7,13 @@ use std::sync::Arc;
 use eframe::egui::{self, RichText};
 use egui_plot::{Line, Plot, PlotPoints, Points};
 
-use super::PanelRequest;
+use super::customer_models::{CustomerModels, RfmOutput};
+use super::{Panel, PanelContext, Request};
 use crate::analytics::clusters;
 use crate::analytics::cohorts::{self, CohortResult};
-use crate::analytics::order_frame::OrderFrame;
 use crate::analytics::rfm::{self, RfmResult, SegmentGrid};
 use crate::analytics::Filters;
-use crate::ui::customer_models::CustomerModels;
+use crate::ui::models::PanelModels;
 use crate::ui::widgets::{self, category_colour, HeatCell};
 
 const RULES: &str = "How RFM scores work\n\
@@ -42,8 +42,9 @@ pub struct SegmentsPanel {
     edit_map: bool,
     rename_to: String,
     cohort_revenue: bool,
-    /// The listed customers, rebuilt when the selection or the results change.
-    list: Option<(usize, Option<String>, bool, crate::analytics::Table)>,
+    /// The listed customers, rebuilt when the selection or the results change. Holding the
+    /// result it was built from keeps that result alive, so comparing it by address is sound.
+    list: Option<(Arc<RfmOutput>, String, bool, crate::analytics::Table)>,
 }
 
 impl Default for SegmentsPanel {
@@ -62,21 +63,41 @@ impl Default for SegmentsPanel {
     }
 }
 
-impl SegmentsPanel {
-    pub fn ui(&mut self, ui: &mut egui::Ui, models: &mut CustomerModels, frame: &Arc<OrderFrame>, filters: &Filters) -> Vec<PanelRequest> {
-        let mut requests = Vec::new();
+impl Panel for SegmentsPanel {
+    fn id(&self) -> &'static str {
+        "segments"
+    }
+
+    fn title(&self) -> &'static str {
+        "Segments"
+    }
+
+    fn hint(&self) -> &'static str {
+        "RFM segments, k-means clusters, cohort retention, campaign lists"
+    }
+
+    fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+        let Some(orders) = &cx.data.orders else {
+            widgets::waiting(ui, cx.data.orders_waiting_text());
+            return;
+        };
         ui.horizontal(|ui| {
             for (tab, name) in [(Tab::Segments, "RFM segments"), (Tab::Clusters, "Clusters"), (Tab::Cohorts, "Cohorts")] {
                 ui.selectable_value(&mut self.tab, tab, RichText::new(name).size(15.0));
             }
         });
         ui.separator();
+        let mut requests = Vec::new();
+        let models = cx.models.get::<CustomerModels>();
         match self.tab {
             Tab::Segments | Tab::Clusters => {
-                let monitors = models.request_rfm(frame, filters, self.tab == Tab::Clusters);
-                requests.extend(monitors.into_iter().map(PanelRequest::Track));
+                requests.extend(models.request_rfm(cx.data, cx.filters, self.tab == Tab::Clusters).into_iter().map(Request::Track))
             }
-            Tab::Cohorts => requests.extend(models.request_cohorts(frame, filters).map(PanelRequest::Track)),
+            Tab::Cohorts => requests.extend(models.request_cohorts(orders, cx.filters).map(Request::Track)),
         }
         if models.busy() {
             ui.horizontal(|ui| {
@@ -84,38 +105,49 @@ impl SegmentsPanel {
                 ui.label("updating…");
             });
         }
+        let workspace = cx.data.path.as_ref();
         egui::ScrollArea::vertical().id_salt("segments_scroll").show(ui, |ui| match self.tab {
-            Tab::Segments => self.segments_tab(ui, models, frame, filters, &mut requests),
+            Tab::Segments => {
+                if let Some(edited) = self.segments_tab(ui, models, cx.filters, &mut requests) {
+                    models.set_grid(edited, workspace);
+                }
+            }
             Tab::Clusters => self.clusters_tab(ui, models, &mut requests),
             Tab::Cohorts => match models.cohorts.get().cloned() {
                 Some(result) => self.cohorts_tab(ui, &result, &mut requests),
                 None => widgets::waiting(ui, "Computing cohorts…"),
             },
         });
-        requests
+        for request in requests {
+            cx.request(request);
+        }
     }
+}
 
+impl SegmentsPanel {
+    /// Draws the RFM tab; returns an edited segment map to save.
     fn segments_tab(
         &mut self,
         ui: &mut egui::Ui,
         models: &mut CustomerModels,
-        frame: &OrderFrame,
         filters: &Filters,
-        requests: &mut Vec<PanelRequest>,
-    ) {
+        requests: &mut Vec<Request>,
+    ) -> Option<SegmentGrid> {
         let (Some(result), Some(grid)) = (models.rfm.get().cloned(), models.grid.clone()) else {
             widgets::waiting(ui, "Computing RFM segments…");
-            return;
+            return None;
         };
         if result.customers.is_empty() {
             ui.label("No purchases with a customer id in the selected period: import order lines (File › Import) or widen the filters.");
-            return;
+            return None;
         }
-        let value = models.value_columns(filters);
+        let frame = &result.input;
+        let value = models.value_columns(&result, filters);
         let mean_clv = value
             .as_ref()
             .map(|v| result.segment_means(&v.iter().map(|(&c, v)| (c, v.clv)).collect()))
             .unwrap_or_else(|| vec![None; result.segments.len()]);
+        let mut save = None;
 
         ui.horizontal(|ui| {
             ui.label("Analysis date");
@@ -146,7 +178,7 @@ impl SegmentsPanel {
             ui.separator();
             if ui.button("Export all customers (CSV)").on_hover_text("Campaign-ready list with scores, segment, CLV and P(alive)").clicked()
             {
-                requests.push(PanelRequest::Export {
+                requests.push(Request::ExportTable {
                     file_name: "customers_rfm.csv".into(),
                     table: rfm::customer_table(frame, &result, None, value.as_deref()),
                 });
@@ -185,19 +217,20 @@ impl SegmentsPanel {
             });
         });
         if self.edit_map {
-            self.edit_map_ui(ui, &grid, requests);
+            save = self.edit_map_ui(ui, &grid);
         }
         ui.add_space(8.0);
         if let Some((edited, commit)) = self.segment_table(ui, &result, &grid, &mean_clv, requests) {
             if commit {
-                requests.push(PanelRequest::SaveGrid(Box::new(edited)));
+                save = Some(edited);
             } else {
                 // Typing: keep the text in memory; it is saved when the field loses focus.
                 models.grid = Some(edited);
             }
         }
         ui.add_space(8.0);
-        self.customer_list(ui, frame, &result, value.as_deref(), requests);
+        self.customer_list(ui, &result, value.as_deref(), requests);
+        save
     }
 
     fn segment_table(
@@ -206,12 +239,12 @@ impl SegmentsPanel {
         result: &RfmResult,
         grid: &SegmentGrid,
         mean_clv: &[Option<f64>],
-        requests: &mut Vec<PanelRequest>,
+        requests: &mut Vec<Request>,
     ) -> Option<(SegmentGrid, bool)> {
         ui.horizontal(|ui| {
             ui.strong("Segments");
             if ui.small_button("CSV").clicked() {
-                requests.push(PanelRequest::Export { file_name: "segments.csv".into(), table: rfm::segment_table(result, grid, mean_clv) });
+                requests.push(Request::ExportTable { file_name: "segments.csv".into(), table: rfm::segment_table(result, grid, mean_clv) });
             }
             ui.label(RichText::new("Click a name to list its customers. Actions are editable and saved in the workspace.").weak());
         });
@@ -271,10 +304,9 @@ impl SegmentsPanel {
     fn customer_list(
         &mut self,
         ui: &mut egui::Ui,
-        frame: &OrderFrame,
-        result: &Arc<RfmResult>,
+        result: &Arc<RfmOutput>,
         value: Option<&std::collections::HashMap<u32, rfm::ValueColumns>>,
-        requests: &mut Vec<PanelRequest>,
+        requests: &mut Vec<Request>,
     ) {
         let Some(name) = self.selected.clone() else {
             ui.label(RichText::new("Select a segment to list its customers.").weak());
@@ -284,17 +316,17 @@ impl SegmentsPanel {
             self.selected = None;
             return;
         };
-        let id = Arc::as_ptr(result) as usize;
-        let stale = self.list.as_ref().is_none_or(|(i, s, v, _)| *i != id || s.as_deref() != Some(name.as_str()) || *v != value.is_some());
+        let stale = self.list.as_ref().is_none_or(|(r, s, v, _)| !Arc::ptr_eq(r, result) || *s != name || *v != value.is_some());
         if stale {
-            self.list = Some((id, Some(name.clone()), value.is_some(), rfm::customer_table(frame, result, Some(index), value)));
+            let table = rfm::customer_table(&result.input, result, Some(index), value);
+            self.list = Some((result.clone(), name.clone(), value.is_some(), table));
         }
         let Some((_, _, _, (header, rows))) = &self.list else { return };
         ui.horizontal(|ui| {
             ui.strong(format!("{name}: {} customers", widgets::number(rows.len() as f64, 0)));
             if ui.button("Export this segment (CSV)").clicked() {
                 let file_name = format!("segment_{}.csv", name.to_lowercase().replace(|c: char| !c.is_alphanumeric(), "_"));
-                requests.push(PanelRequest::Export { file_name, table: (header.clone(), rows.clone()) });
+                requests.push(Request::ExportTable { file_name, table: (header.clone(), rows.clone()) });
             }
         });
         let numeric: Vec<bool> =
@@ -302,74 +334,78 @@ impl SegmentsPanel {
         widgets::text_table(ui, "segment_customers", header, rows, &numeric, 320.0);
     }
 
-    fn edit_map_ui(&mut self, ui: &mut egui::Ui, grid: &SegmentGrid, requests: &mut Vec<PanelRequest>) {
-        egui::Frame::group(ui.style()).show(ui, |ui| {
-            ui.label("Pick the segment of each R × F cell. Rename a segment below; the map is saved in the workspace.");
-            let names = grid.names();
-            let mut edited: Option<SegmentGrid> = None;
-            egui::Grid::new("segment_map_editor").num_columns(6).show(ui, |ui| {
-                ui.label("");
-                for f in 1..=5 {
-                    ui.strong(format!("F{f}"));
-                }
-                ui.end_row();
-                for r in (1..=5u8).rev() {
-                    ui.strong(format!("R{r}"));
-                    for f in 1..=5u8 {
-                        let current = grid.segment(r, f).to_string();
-                        let mut chosen = current.clone();
-                        egui::ComboBox::from_id_salt(("cell", r, f)).width(150.0).selected_text(&chosen).show_ui(ui, |ui| {
-                            for name in &names {
-                                ui.selectable_value(&mut chosen, name.clone(), name);
-                            }
-                        });
-                        if chosen != current {
-                            let mut g = edited.take().unwrap_or_else(|| grid.clone());
-                            g.cells[usize::from(r - 1)][usize::from(f - 1)] = chosen;
-                            edited = Some(g);
-                        }
+    /// The segment map editor; returns the edited map to save.
+    fn edit_map_ui(&mut self, ui: &mut egui::Ui, grid: &SegmentGrid) -> Option<SegmentGrid> {
+        egui::Frame::group(ui.style())
+            .show(ui, |ui| {
+                ui.label("Pick the segment of each R × F cell. Rename a segment below; the map is saved in the workspace.");
+                let names = grid.names();
+                let mut edited: Option<SegmentGrid> = None;
+                egui::Grid::new("segment_map_editor").num_columns(6).show(ui, |ui| {
+                    ui.label("");
+                    for f in 1..=5 {
+                        ui.strong(format!("F{f}"));
                     }
                     ui.end_row();
-                }
-            });
-            ui.horizontal(|ui| {
-                let target = self.selected.clone().unwrap_or_else(|| names.first().cloned().unwrap_or_default());
-                let label = ui.label(format!("Rename '{target}' to"));
-                ui.add(egui::TextEdit::singleline(&mut self.rename_to).desired_width(160.0)).labelled_by(label.id);
-                let new_name = self.rename_to.trim().to_string();
-                if ui.add_enabled(!new_name.is_empty() && !names.contains(&new_name), egui::Button::new("Rename")).clicked() {
-                    let mut g = edited.take().unwrap_or_else(|| grid.clone());
-                    g.rename(&target, &new_name);
-                    self.selected = Some(new_name.clone());
-                    self.rename_to.clear();
-                    edited = Some(g);
-                }
-                if ui.button("Add a new segment").on_hover_text("Adds a name to pick in the cells above").clicked() && !new_name.is_empty()
-                {
-                    let mut g = edited.take().unwrap_or_else(|| grid.clone());
-                    g.set_action(&new_name, String::new());
-                    // A name only exists through a cell: give it the selected segment's first cell.
-                    if let Some(cell) = g.cells.iter_mut().flatten().find(|c| **c == target) {
-                        *cell = new_name.clone();
+                    for r in (1..=5u8).rev() {
+                        ui.strong(format!("R{r}"));
+                        for f in 1..=5u8 {
+                            let current = grid.segment(r, f).to_string();
+                            let mut chosen = current.clone();
+                            egui::ComboBox::from_id_salt(("cell", r, f)).width(150.0).selected_text(&chosen).show_ui(ui, |ui| {
+                                for name in &names {
+                                    ui.selectable_value(&mut chosen, name.clone(), name);
+                                }
+                            });
+                            if chosen != current {
+                                let mut g = edited.take().unwrap_or_else(|| grid.clone());
+                                g.cells[usize::from(r - 1)][usize::from(f - 1)] = chosen;
+                                edited = Some(g);
+                            }
+                        }
+                        ui.end_row();
                     }
-                    self.rename_to.clear();
-                    edited = Some(g);
-                }
-                if ui.button("Reset to the standard map").clicked() {
-                    edited = Some(SegmentGrid::default());
-                }
-            });
-            if let Some(g) = edited {
-                requests.push(PanelRequest::SaveGrid(Box::new(g)));
-            }
-        });
+                });
+                ui.horizontal(|ui| {
+                    let target = self.selected.clone().unwrap_or_else(|| names.first().cloned().unwrap_or_default());
+                    let label = ui.label(format!("Rename '{target}' to"));
+                    ui.add(egui::TextEdit::singleline(&mut self.rename_to).desired_width(160.0)).labelled_by(label.id);
+                    let new_name = self.rename_to.trim().to_string();
+                    if ui.add_enabled(!new_name.is_empty() && !names.contains(&new_name), egui::Button::new("Rename")).clicked() {
+                        let mut g = edited.take().unwrap_or_else(|| grid.clone());
+                        g.rename(&target, &new_name);
+                        self.selected = Some(new_name.clone());
+                        self.rename_to.clear();
+                        edited = Some(g);
+                    }
+                    if ui.button("Add a new segment").on_hover_text("Adds a name to pick in the cells above").clicked()
+                        && !new_name.is_empty()
+                    {
+                        let mut g = edited.take().unwrap_or_else(|| grid.clone());
+                        g.set_action(&new_name, String::new());
+                        // A name only exists through a cell: give it the selected segment's first cell.
+                        if let Some(cell) = g.cells.iter_mut().flatten().find(|c| **c == target) {
+                            *cell = new_name.clone();
+                        }
+                        self.rename_to.clear();
+                        edited = Some(g);
+                    }
+                    if ui.button("Reset to the standard map").clicked() {
+                        edited = Some(SegmentGrid::default());
+                    }
+                });
+                edited
+            })
+            .inner
     }
 
-    fn clusters_tab(&mut self, ui: &mut egui::Ui, models: &mut CustomerModels, requests: &mut Vec<PanelRequest>) {
-        let (Some(result), Some(rfm_result)) = (models.clusters.get().cloned(), models.rfm.get().cloned()) else {
+    fn clusters_tab(&mut self, ui: &mut egui::Ui, models: &mut CustomerModels, requests: &mut Vec<Request>) {
+        let Some(result) = models.clusters.get().cloned() else {
             widgets::waiting(ui, "Running k-means for k = 2 to 8…");
             return;
         };
+        // The segments the clusters were computed from, not the newest RFM result.
+        let rfm_result: &RfmResult = &result.input;
         ui.label(
             "k-means on standardised log recency, log frequency and log monetary value. Pick k where the elbow bends \
              and the silhouette is high; the suggestion is the best silhouette for k of 3 or more (k = 2 only splits good \
@@ -386,7 +422,7 @@ impl SegmentsPanel {
                 models.k = None;
             }
             if ui.button("Export profiles (CSV)").clicked() {
-                requests.push(PanelRequest::Export { file_name: "clusters.csv".into(), table: clusters::profile_table(&result) });
+                requests.push(Request::ExportTable { file_name: "clusters.csv".into(), table: clusters::profile_table(&result) });
             }
         });
         let width = ui.available_width();
@@ -448,12 +484,12 @@ impl SegmentsPanel {
         });
     }
 
-    fn cohorts_tab(&mut self, ui: &mut egui::Ui, result: &CohortResult, requests: &mut Vec<PanelRequest>) {
+    fn cohorts_tab(&mut self, ui: &mut egui::Ui, result: &CohortResult, requests: &mut Vec<Request>) {
         ui.horizontal(|ui| {
             ui.selectable_value(&mut self.cohort_revenue, false, "% customers retained");
             ui.selectable_value(&mut self.cohort_revenue, true, "revenue per customer");
             if ui.button("Export (CSV)").clicked() {
-                requests.push(PanelRequest::Export { file_name: "cohorts.csv".into(), table: cohorts::table(result, self.cohort_revenue) });
+                requests.push(Request::ExportTable { file_name: "cohorts.csv".into(), table: cohorts::table(result, self.cohort_revenue) });
             }
         });
         ui.label(

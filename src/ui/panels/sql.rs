@@ -1,152 +1,162 @@
-//! The SQL console: a read-only connection, queries run as cancellable jobs.
+//! The SQL console: queries run on a read-only connection as cancellable jobs owned by
+//! [`SqlModels`]; the panel edits the text and draws the result.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
 use eframe::egui::{self, RichText};
 use egui_extras::{Column, TableBuilder};
 
-use crate::jobs::{Job, JobMonitor};
+use super::{Panel, PanelContext, Request};
+use crate::jobs::{Job, JobError, JobMonitor};
+use crate::ui::models::{DataChange, PanelModels, PollContext};
 use crate::ui::{sql_highlight, widgets};
-use crate::workspace::{self, snapshot::WorkspaceSnapshot};
+use crate::workspace::snapshot::{self, QueryError, QueryInterrupt, QueryResult};
+use crate::workspace::Workspace;
 
 /// Rows kept for display; exports re-run the query and write every row.
 const MAX_SHOWN_ROWS: usize = 100_000;
 
-#[derive(Debug, Clone)]
-pub struct QueryResult {
-    pub columns: Vec<String>,
-    pub types: Vec<String>,
-    pub rows: Vec<Vec<String>>,
-    pub truncated: bool,
-    pub elapsed: Duration,
-}
+const STARTER_QUERY: &str = "SELECT country, count(DISTINCT invoice) AS orders, round(sum(quantity * unit_price), 2) AS revenue\nFROM order_lines WHERE cancelled = 0\nGROUP BY country ORDER BY revenue DESC LIMIT 10";
 
-type Interrupt = Arc<Mutex<Option<rusqlite::InterruptHandle>>>;
-
-pub struct SqlPanel {
+/// The console's text, its running query and the last result.
+pub struct SqlModels {
     pub text: String,
-    running: Option<(Job<Result<QueryResult, String>>, Interrupt)>,
+    running: Option<(Job<QueryResult>, QueryInterrupt)>,
     pub result: Option<Result<QueryResult, String>>,
-    save_name: String,
+    save_job: Option<Job<String>>,
 }
 
-impl Default for SqlPanel {
+impl Default for SqlModels {
     fn default() -> Self {
-        Self {
-            text: "SELECT country, count(DISTINCT invoice) AS orders, round(sum(quantity * unit_price), 2) AS revenue\nFROM order_lines WHERE cancelled = 0\nGROUP BY country ORDER BY revenue DESC LIMIT 10".into(),
-            running: None,
-            result: None,
-            save_name: String::new(),
-        }
+        Self { text: STARTER_QUERY.into(), running: None, result: None, save_job: None }
     }
 }
 
-/// What the panel asks the app to do.
-pub enum SqlAction {
-    Track(JobMonitor),
-    SaveQuery { name: String, sql: String },
-    Export { sql: String },
-}
-
-/// Runs `sql` on a read-only connection; the interrupt handle is published for the cancel button.
-pub fn run_query(path: &Path, sql: &str, interrupt: &Interrupt, limit: usize) -> Result<QueryResult, String> {
-    let started = Instant::now();
-    let conn = workspace::open_read_only(path).map_err(|e| e.to_string())?;
-    if let Ok(mut slot) = interrupt.lock() {
-        *slot = Some(conn.get_interrupt_handle());
-    }
-    let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
-    let columns: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
-    let mut types: Vec<String> = stmt.columns().map(|c| c.decl_type().unwrap_or("").to_string()).collect();
-    let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    let mut truncated = false;
-    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
-        if out.len() == limit {
-            truncated = true;
-            break;
-        }
-        let mut values = Vec::with_capacity(columns.len());
-        for (i, ty) in types.iter_mut().enumerate() {
-            let value = row.get_ref(i).map_err(|e| e.to_string())?;
-            if ty.is_empty() && value.data_type() != rusqlite::types::Type::Null {
-                // Expressions have no declared type; show the type of the values.
-                *ty = value.data_type().to_string().to_uppercase();
-            }
-            values.push(workspace::value_to_text(value));
-        }
-        out.push(values);
-    }
-    Ok(QueryResult { columns, types, rows: out, truncated, elapsed: started.elapsed() })
-}
-
-impl SqlPanel {
+impl SqlModels {
     pub fn is_running(&self) -> bool {
         self.running.is_some()
     }
 
-    pub fn start(&mut self, workspace: PathBuf) -> Option<SqlAction> {
+    /// Runs the console's text as a job, unless a query is running.
+    pub fn run(&mut self, workspace: PathBuf) -> Option<JobMonitor> {
         if self.running.is_some() || self.text.trim().is_empty() {
             return None;
         }
-        let interrupt: Interrupt = Arc::default();
-        let sql = self.text.clone();
-        let slot = interrupt.clone();
-        let job = Job::spawn("SQL query", move |_| run_query(&workspace, &sql, &slot, MAX_SHOWN_ROWS));
+        let interrupt = QueryInterrupt::default();
+        let (sql, handle) = (self.text.clone(), interrupt.clone());
+        let job = Job::spawn("SQL query", move |_| match snapshot::run_query_at(&workspace, &sql, MAX_SHOWN_ROWS, &handle) {
+            Ok(result) => Ok(result),
+            Err(QueryError::Interrupted) => Err(JobError::Cancelled),
+            Err(e) => Err(e.into()),
+        });
         let monitor = job.monitor();
         self.running = Some((job, interrupt));
-        Some(SqlAction::Track(monitor))
+        Some(monitor)
     }
 
     pub fn cancel(&mut self) {
         if let Some((job, interrupt)) = &self.running {
             job.cancel();
-            // sqlite3_interrupt: the running statement stops at its next step.
-            if let Some(handle) = interrupt.lock().ok().as_deref().and_then(Option::as_ref) {
-                handle.interrupt();
-            }
+            interrupt.interrupt();
         }
     }
 
-    /// Collects a finished query; called every frame.
-    pub fn poll(&mut self) {
+    /// Saves the console's text under `name` in the workspace (a job).
+    fn save_query(&mut self, workspace: PathBuf, name: String) -> JobMonitor {
+        let sql = self.text.clone();
+        let job = Job::spawn("save query", move |_| {
+            let ws = Workspace::open(&workspace)?;
+            crate::workspace::settings::save_query(ws.conn(), &name, &sql)?;
+            Ok(format!("Saved query '{name}'"))
+        });
+        let monitor = job.monitor();
+        self.save_job = Some(job);
+        monitor
+    }
+}
+
+impl PanelModels for SqlModels {
+    fn poll(&mut self, cx: &mut PollContext<'_>) {
+        if let Some((job, _)) = &mut self.running {
+            // Cancel from the status bar reaches only the job's flag: interrupt SQLite too.
+            if job.context().is_cancelled() && !job.is_finished() {
+                self.cancel();
+            }
+        }
         if let Some((job, _)) = &mut self.running {
             if let Some(result) = job.try_take() {
-                self.result = Some(result.unwrap_or_else(|e| Err(e.to_string())).map_err(|e| {
-                    if e.contains("interrupted") {
-                        "Query cancelled.".to_string()
-                    } else {
-                        e
-                    }
+                self.result = Some(result.map_err(|e| match e {
+                    JobError::Cancelled => "Query cancelled.".to_string(),
+                    JobError::Failed(message) => message,
                 }));
                 self.running = None;
             }
         }
+        match crate::jobs::take_finished(&mut self.save_job) {
+            Some(Ok(message)) => {
+                cx.info(message);
+                cx.listing_changed();
+            }
+            Some(Err(e)) => cx.error(format!("Could not save the query: {e}")),
+            None => {}
+        }
     }
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, workspace: Option<&Path>, snapshot: Option<&WorkspaceSnapshot>) -> Option<SqlAction> {
-        self.poll();
-        let mut action = None;
+    fn data_changed(&mut self, change: &DataChange, _: &mut PollContext<'_>) {
+        if *change == DataChange::Workspace {
+            self.cancel();
+            self.result = None;
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.running.is_some() || self.save_job.is_some()
+    }
+}
+
+#[derive(Default)]
+pub struct SqlPanel {
+    save_name: String,
+}
+
+impl Panel for SqlPanel {
+    fn id(&self) -> &'static str {
+        "sql"
+    }
+
+    fn title(&self) -> &'static str {
+        "SQL"
+    }
+
+    fn hint(&self) -> &'static str {
+        "Query the workspace, save queries, export CSV"
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+        let (workspace, snapshot) = (cx.data.path.clone(), cx.data.snapshot.clone());
+        let models = cx.models.get::<SqlModels>();
+        let mut requests = Vec::new();
         egui::Panel::left("sql_schema").resizable(true).default_size(230.0).show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
                 ui.heading("Saved queries");
-                for (name, sql) in snapshot.map(|s| s.saved_queries.as_slice()).unwrap_or_default() {
+                for (name, sql) in snapshot.as_ref().map(|s| s.saved_queries.as_slice()).unwrap_or_default() {
                     if ui.link(name).on_hover_text(sql).clicked() {
-                        self.text = sql.clone();
+                        models.text = sql.clone();
                     }
                 }
                 ui.horizontal(|ui| {
                     ui.add(egui::TextEdit::singleline(&mut self.save_name).hint_text("name").desired_width(120.0));
-                    if ui.add_enabled(!self.save_name.trim().is_empty(), egui::Button::new("Save query")).clicked() {
-                        action = Some(SqlAction::SaveQuery { name: self.save_name.trim().to_string(), sql: self.text.clone() });
+                    let can_save = !self.save_name.trim().is_empty() && workspace.is_some();
+                    if ui.add_enabled(can_save, egui::Button::new("Save query")).clicked() {
+                        if let Some(path) = workspace.clone() {
+                            requests.push(Request::Track(models.save_query(path, self.save_name.trim().to_string())));
+                        }
                         self.save_name.clear();
                     }
                 });
                 ui.separator();
                 ui.heading("Tables");
-                for (table, columns) in snapshot.map(|s| s.schema.as_slice()).unwrap_or_default() {
+                for (table, columns) in snapshot.as_ref().map(|s| s.schema.as_slice()).unwrap_or_default() {
                     egui::CollapsingHeader::new(table).id_salt(("schema", table)).show(ui, |ui| {
                         for (column, ty) in columns {
                             ui.horizontal(|ui| {
@@ -167,7 +177,7 @@ impl SqlPanel {
                 ui.input_mut(|i| i.consume_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Enter)));
             egui::ScrollArea::vertical().id_salt("sql_editor").max_height(180.0).show(ui, |ui| {
                 ui.add(
-                    egui::TextEdit::multiline(&mut self.text)
+                    egui::TextEdit::multiline(&mut models.text)
                         .id_salt("sql_text")
                         .code_editor()
                         .desired_rows(6)
@@ -176,29 +186,27 @@ impl SqlPanel {
                 );
             });
             ui.horizontal(|ui| {
-                let can_run = workspace.is_some() && !self.is_running();
-                if (ui.add_enabled(can_run, egui::Button::new("Run (Ctrl+Enter)")).clicked() || (run_shortcut && can_run))
-                    && workspace.is_some()
-                {
-                    action = workspace.and_then(|w| self.start(w.to_path_buf()));
+                let can_run = workspace.is_some() && !models.is_running();
+                if ui.add_enabled(can_run, egui::Button::new("Run (Ctrl+Enter)")).clicked() || (run_shortcut && can_run) {
+                    requests.extend(workspace.clone().and_then(|w| models.run(w)).map(Request::Track));
                 }
-                if self.is_running() {
+                if models.is_running() {
                     ui.spinner();
                     if ui.button("Cancel").clicked() {
-                        self.cancel();
+                        models.cancel();
                     }
                 }
-                if let Some(Ok(result)) = &self.result {
+                if let Some(Ok(result)) = &models.result {
                     let shown = widgets::number(result.rows.len() as f64, 0);
                     let more = if result.truncated { " (first rows only; export writes all)" } else { "" };
                     ui.label(format!("{shown} rows{more} in {:.0} ms", result.elapsed.as_secs_f64() * 1000.0));
                     if ui.button("Export CSV…").clicked() {
-                        action = Some(SqlAction::Export { sql: self.text.clone() });
+                        requests.push(Request::ExportQuery { sql: models.text.clone() });
                     }
                 }
             });
             ui.separator();
-            match &self.result {
+            match &models.result {
                 None => {
                     ui.label(
                         RichText::new("Write a query and press Ctrl+Enter. The console is read-only: it cannot change the workspace.")
@@ -211,7 +219,9 @@ impl SqlPanel {
                 Some(Ok(result)) => result_grid(ui, result),
             }
         });
-        action
+        for request in requests {
+            cx.request(request);
+        }
     }
 }
 
@@ -247,21 +257,45 @@ fn result_grid(ui: &mut egui::Ui, result: &QueryResult) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn queries_are_read_only_typed_and_truncated_for_display() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("q.shoplens");
         drop(crate::workspace::Workspace::open(&path).unwrap());
-        let interrupt = Interrupt::default();
-        let result = run_query(&path, "SELECT name, starter, 1.5 AS x FROM saved_queries ORDER BY name", &interrupt, 3).unwrap();
+        let conn = crate::workspace::open_read_only(&path).unwrap();
+        let run = crate::workspace::snapshot::run_query;
+        let result = run(&conn, "SELECT name, starter, 1.5 AS x FROM saved_queries ORDER BY name", 3).unwrap();
         assert_eq!(result.columns, ["name", "starter", "x"]);
         assert_eq!(result.types, ["TEXT", "INTEGER", "REAL"]);
         assert_eq!(result.rows.len(), 3);
         assert!(result.truncated);
-        assert!(interrupt.lock().unwrap().is_some(), "the cancel button has a handle");
-        let err = run_query(&path, "DELETE FROM saved_queries", &interrupt, 10).unwrap_err();
+        let err = run(&conn, "DELETE FROM saved_queries", 10).unwrap_err().to_string();
         assert!(err.contains("readonly") || err.contains("read-only") || err.contains("query_only"), "{err}");
+    }
+
+    #[test]
+    fn cancel_interrupts_a_running_query() {
+        use crate::ui::models::{PanelModels, PollContext, WorkspaceData};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.shoplens");
+        drop(crate::workspace::Workspace::open(&path).unwrap());
+        let mut models = super::SqlModels {
+            // Runs for minutes unless interrupted.
+            text: "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n".into(),
+            ..Default::default()
+        };
+        let monitor = models.run(path).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        // The status bar's Cancel: only the job's flag is set; the next poll interrupts SQLite.
+        monitor.cancel();
+        let data = WorkspaceData::default();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while models.is_running() {
+            assert!(std::time::Instant::now() < deadline, "the query was not interrupted");
+            let (mut messages, mut monitors, mut changed) = (Vec::new(), Vec::new(), false);
+            models.poll(&mut PollContext::new(&data, &mut messages, &mut monitors, &mut changed));
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(models.result.as_ref().map(|r| r.as_ref().err().cloned()), Some(Some("Query cancelled.".to_string())));
     }
 }

@@ -1,0 +1,232 @@
+//! What panels draw from: the workspace data the shell loads (the listing and the order-lines
+//! copy), and one models type per panel family (`OverviewModels`, `CustomerModels`,
+//! `EventModels`, ...) that owns its inputs, its jobs and its latest results.
+//!
+//! Families live in [`Models`], a map by type: a panel asks for `cx.models.get::<MyModels>()`
+//! and gets the one instance, made on first use. Adding a family therefore needs no list to edit;
+//! the shell polls and notifies every family through the [`PanelModels`] trait.
+
+use std::any::Any;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::analytics::order_frame::OrderFrame;
+use crate::jobs::JobMonitor;
+use crate::workspace::snapshot::WorkspaceSnapshot;
+
+/// An in-memory copy of workspace data, with an id no other copy made by this process has.
+/// Results key on the id (never on an address, which a later copy may reuse) and carry the
+/// `Arc`, so a result is always read against the copy it was computed from.
+pub struct Versioned<T> {
+    pub id: u64,
+    pub data: Arc<T>,
+}
+
+impl<T> Clone for Versioned<T> {
+    fn clone(&self) -> Self {
+        Self { id: self.id, data: self.data.clone() }
+    }
+}
+
+impl<T> Versioned<T> {
+    pub fn new(data: T) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Self { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), data: Arc::new(data) }
+    }
+}
+
+/// A result together with the input it was computed from. Panels look names and ids up in
+/// `input`, never in "the current copy": a result and its codes always agree, whatever copy
+/// arrived since.
+pub struct Computed<I, R> {
+    pub input: Arc<I>,
+    pub result: R,
+}
+
+impl<I, R> std::ops::Deref for Computed<I, R> {
+    type Target = R;
+
+    fn deref(&self) -> &R {
+        &self.result
+    }
+}
+
+/// The workspace as the shell has loaded it; shared by every panel and family.
+#[derive(Default)]
+pub struct WorkspaceData {
+    pub path: Option<PathBuf>,
+    /// Tables, import history, saved queries and schema (re-read after every change).
+    pub snapshot: Option<Arc<WorkspaceSnapshot>>,
+    /// The order lines in memory, for the Overview and the customer models.
+    pub orders: Option<Versioned<OrderFrame>>,
+    /// The demo workspace is being built (panels say so instead of "loading").
+    pub building_demo: bool,
+}
+
+impl WorkspaceData {
+    /// What a panel waiting for the order lines should say.
+    pub fn orders_waiting_text(&self) -> &'static str {
+        if self.building_demo {
+            "Building the demo workspace…"
+        } else {
+            "Loading order lines…"
+        }
+    }
+}
+
+/// What changed underneath the families.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataChange {
+    /// Another workspace was opened: forget everything.
+    Workspace,
+    /// A new copy of the order lines arrived.
+    OrderLines,
+    /// Imports finished (successfully or not) into these tables.
+    Imported { tables: Vec<String> },
+}
+
+/// A message for the status area.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub text: String,
+    pub error: bool,
+}
+
+/// What a family may tell the shell while it collects finished jobs.
+pub struct PollContext<'a> {
+    pub data: &'a WorkspaceData,
+    messages: &'a mut Vec<Message>,
+    monitors: &'a mut Vec<JobMonitor>,
+    listing_changed: &'a mut bool,
+}
+
+impl<'a> PollContext<'a> {
+    pub fn new(
+        data: &'a WorkspaceData,
+        messages: &'a mut Vec<Message>,
+        monitors: &'a mut Vec<JobMonitor>,
+        listing_changed: &'a mut bool,
+    ) -> Self {
+        Self { data, messages, monitors, listing_changed }
+    }
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.messages.push(Message { text: text.into(), error: false });
+    }
+
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.messages.push(Message { text: text.into(), error: true });
+    }
+
+    /// Shows a job started while polling in the status bar.
+    pub fn track(&mut self, monitor: JobMonitor) {
+        self.monitors.push(monitor);
+    }
+
+    /// The workspace's tables changed (a saved query, live rows): re-read the listing.
+    pub fn listing_changed(&mut self) {
+        *self.listing_changed = true;
+    }
+}
+
+/// One panel family's models: inputs, jobs and latest results.
+pub trait PanelModels: Any {
+    /// Collects finished jobs; called once per frame before anything is drawn.
+    fn poll(&mut self, cx: &mut PollContext<'_>);
+
+    /// The data underneath changed: drop what is stale, reload what the family owns.
+    fn data_changed(&mut self, change: &DataChange, cx: &mut PollContext<'_>);
+
+    /// Whether any of the family's jobs is running (the window keeps repainting meanwhile).
+    fn busy(&self) -> bool;
+}
+
+/// Every family's models, one instance per type, made on first use.
+#[derive(Default)]
+pub struct Models {
+    families: Vec<Box<dyn PanelModels>>,
+}
+
+impl Models {
+    /// The family of type `M`, made (with `Default`) if no panel asked for it yet.
+    pub fn get<M: PanelModels + Default>(&mut self) -> &mut M {
+        let index = match self.families.iter().position(|f| (f.as_ref() as &dyn Any).is::<M>()) {
+            Some(index) => index,
+            None => {
+                self.families.push(Box::new(M::default()));
+                self.families.len() - 1
+            }
+        };
+        (self.families[index].as_mut() as &mut dyn Any).downcast_mut::<M>().expect("the family at this index has this type")
+    }
+
+    /// The family of type `M` if it exists (for reading without making one).
+    pub fn find<M: PanelModels>(&self) -> Option<&M> {
+        self.families.iter().find_map(|f| (f.as_ref() as &dyn Any).downcast_ref::<M>())
+    }
+
+    pub fn poll(&mut self, cx: &mut PollContext<'_>) {
+        for family in &mut self.families {
+            family.poll(cx);
+        }
+    }
+
+    pub fn data_changed(&mut self, change: &DataChange, cx: &mut PollContext<'_>) {
+        for family in &mut self.families {
+            family.data_changed(change, cx);
+        }
+    }
+
+    pub fn busy(&self) -> bool {
+        self.families.iter().any(|f| f.busy())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Counter {
+        polls: usize,
+        changes: Vec<DataChange>,
+    }
+
+    impl PanelModels for Counter {
+        fn poll(&mut self, _: &mut PollContext<'_>) {
+            self.polls += 1;
+        }
+        fn data_changed(&mut self, change: &DataChange, _: &mut PollContext<'_>) {
+            self.changes.push(change.clone());
+        }
+        fn busy(&self) -> bool {
+            self.polls == 0
+        }
+    }
+
+    #[test]
+    fn a_family_is_made_once_and_reached_by_every_loop() {
+        let mut models = Models::default();
+        assert!(models.find::<Counter>().is_none());
+        assert!(!models.busy(), "no family, nothing running");
+        models.get::<Counter>();
+        assert!(models.busy());
+        let data = WorkspaceData::default();
+        let (mut messages, mut monitors, mut changed) = (Vec::new(), Vec::new(), false);
+        let mut cx = PollContext::new(&data, &mut messages, &mut monitors, &mut changed);
+        models.poll(&mut cx);
+        models.data_changed(&DataChange::OrderLines, &mut cx);
+        let counter = models.get::<Counter>();
+        assert_eq!((counter.polls, counter.changes.as_slice()), (1, [DataChange::OrderLines].as_slice()));
+        assert!(!models.busy());
+    }
+
+    #[test]
+    fn every_copy_has_its_own_id() {
+        let a = Versioned::new(1u8);
+        let b = Versioned::new(1u8);
+        assert_ne!(a.id, b.id);
+        assert_eq!(a.clone().id, a.id);
+    }
+}

@@ -1,0 +1,319 @@
+//! The Funnel panel's models: the in-memory copy of `events` (from the workspace, or read
+//! straight from a CSV being imported), the latest funnel, cart, forecast and sales results, and
+//! the live-mode watch job.
+//!
+//! Each copy is [`Versioned`]: results key on its id and carry its `Arc`, so a new copy (after an
+//! import or a watched append) recomputes whatever is on screen, and until then the old result
+//! is drawn with the old copy's names and ids, never with the new copy's codes.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::analytics::carts::{self, CartResult, CartSettings};
+use crate::analytics::event_frame::EventFrame;
+use crate::analytics::forecast::{self, ForecastResult, ProductDay, ProductSales};
+use crate::analytics::funnel::{self, FunnelResult, FunnelSettings};
+use crate::analytics::Filters;
+use crate::jobs::{Job, JobContext, JobError, JobMonitor, Latest};
+use crate::ui::models::{Computed, DataChange, PanelModels, PollContext, Versioned, WorkspaceData};
+use crate::workspace;
+
+/// A running live-mode watch.
+pub struct Watch {
+    pub target: PathBuf,
+    pub job: Job<u64>,
+    pub started: Instant,
+    /// Rows appended as of the last copy reload.
+    pub seen_rows: u64,
+}
+
+/// One product's daily history.
+pub struct ProductHistory {
+    /// The product asked for, by id.
+    pub product_id: i64,
+    /// Its code in the copy the result carries, and its days; `None` when that copy has no
+    /// such product (a smaller file was loaded since it was selected).
+    pub found: Option<(u32, Vec<ProductDay>)>,
+}
+
+pub type FunnelOutput = Computed<EventFrame, FunnelResult>;
+pub type CartOutput = Computed<EventFrame, CartResult>;
+pub type ForecastOutput = Computed<EventFrame, ForecastResult>;
+pub type ProductOutput = Computed<EventFrame, ProductHistory>;
+pub type SalesOutput = Computed<EventFrame, Vec<ProductSales>>;
+
+#[derive(Default)]
+pub struct EventModels {
+    pub frame: Option<Versioned<EventFrame>>,
+    frame_job: Option<Job<EventFrame>>,
+    /// Where the copy shown (or on its way) came from, for the panel's note.
+    pub source: String,
+    pub funnel_settings: FunnelSettings,
+    pub cart_settings: CartSettings,
+    pub funnel: Latest<(u64, Filters, FunnelSettings), FunnelOutput>,
+    pub carts: Latest<(u64, Filters, CartSettings, i64), CartOutput>,
+    pub forecast: Latest<(u64, Filters), ForecastOutput>,
+    /// Keyed on the product's id (not its code, which differs between copies).
+    pub product_days: Latest<(u64, Filters, i64), ProductOutput>,
+    /// Sales per product over the last 24 hours of data (live mode).
+    pub sales: Latest<u64, SalesOutput>,
+    pub watch: Option<Watch>,
+    pub watch_error: Option<String>,
+}
+
+impl EventModels {
+    fn start_load(
+        &mut self,
+        name: &str,
+        source: String,
+        load: impl FnOnce(&JobContext) -> Result<EventFrame, JobError> + Send + 'static,
+    ) -> JobMonitor {
+        if let Some(old) = self.frame_job.take() {
+            old.cancel();
+        }
+        let job = Job::spawn(name, load);
+        let monitor = job.monitor();
+        self.frame_job = Some(job);
+        self.source = source;
+        monitor
+    }
+
+    /// Reads the workspace's events into memory (after opening or changing it).
+    pub fn reload(&mut self, workspace: PathBuf) -> JobMonitor {
+        self.start_load("load events", "the workspace".into(), move |ctx| {
+            let conn = workspace::open_read_only(&workspace)?;
+            Ok(workspace::copies::load_events(&conn, ctx)?)
+        })
+    }
+
+    /// Loads the workspace's events unless a copy is shown or on its way: the family is made
+    /// when the Funnel panel first asks, so that is when the copy loads.
+    pub fn ensure_loaded(&mut self, data: &WorkspaceData) -> Option<JobMonitor> {
+        // The listing is read after the workspace file exists (reading it creates a new one).
+        if self.frame.is_some() || self.frame_job.is_some() || data.snapshot.is_none() {
+            return None;
+        }
+        data.path.clone().map(|path| self.reload(path))
+    }
+
+    /// After live mode appended rows: adds just the new rows to the copy (or reloads it, when the
+    /// copy came from a file rather than the workspace).
+    fn catch_up(&mut self, workspace: PathBuf) -> JobMonitor {
+        let Some(current) = self.frame.as_ref().filter(|f| f.data.workspace_rowid.is_some()).map(|f| f.data.clone()) else {
+            return self.reload(workspace);
+        };
+        let source = self.source.clone();
+        self.start_load("add new events", source, move |ctx| {
+            let conn = workspace::open_read_only(&workspace)?;
+            match workspace::copies::extend_events(&current, &conn, ctx)? {
+                Some(frame) => Ok(frame),
+                None => Ok(workspace::copies::load_events(&conn, ctx)?),
+            }
+        })
+    }
+
+    /// Reads a REES46 CSV straight into memory while the import writes it to the workspace, so
+    /// the funnel shows before the write finishes (the workspace copy replaces it afterwards).
+    pub fn load_csv_first(&mut self, file: PathBuf) -> JobMonitor {
+        let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        self.start_load(
+            "read events file into memory",
+            format!("{name} (read directly; the workspace import is still running)"),
+            move |ctx| Ok(EventFrame::from_rees46_csv(&file, ctx)?),
+        )
+    }
+
+    /// Whether the copy shown (or on its way) may not match the workspace: read straight from a
+    /// file whose import might yet fail.
+    fn unconfirmed(&self) -> bool {
+        self.frame_job.is_some() || self.frame.as_ref().is_some_and(|f| f.data.workspace_rowid.is_none())
+    }
+
+    pub fn loading(&self) -> bool {
+        self.frame_job.is_some()
+    }
+
+    pub fn request_funnel(&mut self, filters: &Filters) -> Option<JobMonitor> {
+        let frame = self.frame.clone()?;
+        let settings = self.funnel_settings.clone();
+        let key = (frame.id, filters.clone(), settings.clone());
+        let filters = filters.clone();
+        self.funnel.request(&key, move || {
+            Job::spawn("compute funnel", move |ctx| {
+                let result = funnel::compute(&frame.data, &filters, &settings, ctx)?;
+                Ok(Computed { input: frame.data, result })
+            })
+        })
+    }
+
+    /// Abandonment as of now: in live mode the wall clock moves sessions past their expiry, so
+    /// the key includes the current 10-second tick.
+    pub fn request_carts(&mut self, filters: &Filters) -> Option<JobMonitor> {
+        let frame = self.frame.clone()?;
+        let settings = self.cart_settings.clone();
+        let now = self.watch.as_ref().map(|_| carts::live_now(&frame.data) / 10 * 10);
+        let key = (frame.id, filters.clone(), settings.clone(), now.unwrap_or(0));
+        let filters = filters.clone();
+        self.carts.request(&key, move || {
+            Job::spawn("find abandoned carts", move |_| {
+                let result = carts::compute(&frame.data, &filters, &settings, now);
+                Ok(Computed { input: frame.data, result })
+            })
+        })
+    }
+
+    pub fn request_forecast(&mut self, filters: &Filters) -> Option<JobMonitor> {
+        let frame = self.frame.clone()?;
+        let key = (frame.id, filters.clone());
+        let filters = filters.clone();
+        self.forecast.request(&key, move || {
+            Job::spawn("forecast demand", move |_| {
+                let result = forecast::compute(&frame.data, &filters).map_err(JobError::Failed)?;
+                Ok(Computed { input: frame.data, result })
+            })
+        })
+    }
+
+    /// The daily history of the product with this id.
+    pub fn request_product(&mut self, filters: &Filters, product_id: i64) -> Option<JobMonitor> {
+        let frame = self.frame.clone()?;
+        let key = (frame.id, filters.clone(), product_id);
+        let filters = filters.clone();
+        self.product_days.request(&key, move || {
+            Job::spawn("product history", move |_| {
+                let data = &frame.data;
+                let code = data.products.iter().position(|p| p.id == product_id).map(|code| code as u32);
+                let found = code.map(|code| (code, forecast::product_days(data, &filters, code)));
+                Ok(Computed { input: frame.data, result: ProductHistory { product_id, found } })
+            })
+        })
+    }
+
+    /// Sales per product over the last 24 hours of events.
+    pub fn request_sales(&mut self) -> Option<JobMonitor> {
+        let frame = self.frame.clone()?;
+        self.sales.request(&frame.id, move || {
+            Job::spawn("sales per product", move |_| {
+                let since = frame.data.time_span().map_or(0, |(_, last)| last - 86_400);
+                let result = forecast::sales_since(&frame.data, since);
+                Ok(Computed { input: frame.data, result })
+            })
+        })
+    }
+
+    /// Starts live mode on `target` (a file or a folder), appending to `workspace`.
+    pub fn start_watch(&mut self, workspace: PathBuf, target: PathBuf) -> JobMonitor {
+        self.stop_watch();
+        self.watch_error = None;
+        let watched = target.clone();
+        let job = Job::spawn("live mode: watching", move |ctx| {
+            let mut ws = crate::workspace::Workspace::open(&workspace)?;
+            let mut watcher = crate::import::watch::Watcher::new(&watched);
+            ctx.set_message(format!("watching {}", watched.display()));
+            let mut total = 0u64;
+            loop {
+                let appended = watcher.poll(ws.conn_mut())?;
+                total += appended.rows;
+                ctx.set_done(total);
+                // Sleep in short steps so Stop answers at once.
+                for _ in 0..20 {
+                    if ctx.is_cancelled() {
+                        watcher.finish(ws.conn())?;
+                        return Ok(total);
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        });
+        let monitor = job.monitor();
+        self.watch = Some(Watch { target, job, started: Instant::now(), seen_rows: 0 });
+        monitor
+    }
+
+    pub fn stop_watch(&mut self) {
+        if let Some(watch) = &self.watch {
+            watch.job.cancel();
+        }
+    }
+
+    fn clear_results(&mut self) {
+        self.funnel.clear();
+        self.carts.clear();
+        self.forecast.clear();
+        self.product_days.clear();
+        self.sales.clear();
+    }
+}
+
+impl PanelModels for EventModels {
+    fn poll(&mut self, cx: &mut PollContext<'_>) {
+        match crate::jobs::take_finished(&mut self.frame_job) {
+            // Results of the old copy stay on screen (with the old copy) until new ones arrive.
+            Some(Ok(frame)) => self.frame = Some(Versioned::new(frame)),
+            Some(Err(JobError::Cancelled)) => {}
+            Some(Err(JobError::Failed(e))) => cx.error(format!("Could not load events: {e}")),
+            None => {}
+        }
+        for (name, error) in [
+            ("Funnel", self.funnel.poll()),
+            ("Abandoned carts", self.carts.poll()),
+            ("Forecast", self.forecast.poll()),
+            ("Product", self.product_days.poll()),
+            ("Sales", self.sales.poll()),
+        ] {
+            if let Some(e) = error {
+                cx.error(format!("{name}: {e}"));
+            }
+        }
+        let Some(watch) = &mut self.watch else { return };
+        let rows = watch.job.progress().done;
+        let appended = rows > watch.seen_rows && self.frame_job.is_none();
+        if appended {
+            watch.seen_rows = rows;
+        }
+        if let Some(result) = watch.job.try_take() {
+            if let Err(JobError::Failed(e)) = result {
+                cx.error(format!("Live mode stopped: {e}"));
+                self.watch_error = Some(e);
+            }
+            self.watch = None;
+        }
+        if let Some(path) = cx.data.path.clone().filter(|_| appended) {
+            // Live mode added rows: the copy catches up (the shown one stays until it is ready).
+            let monitor = self.catch_up(path);
+            cx.track(monitor);
+            cx.listing_changed();
+        }
+    }
+
+    fn data_changed(&mut self, change: &DataChange, cx: &mut PollContext<'_>) {
+        match change {
+            DataChange::Workspace => {
+                self.stop_watch();
+                if let Some(job) = self.frame_job.take() {
+                    job.cancel();
+                }
+                self.frame = None;
+                self.clear_results();
+            }
+            // A copy read straight from an events file is replaced by the workspace's own,
+            // whether its import succeeded or not.
+            DataChange::Imported { tables } if tables.iter().any(|t| t == "events") || self.unconfirmed() => {
+                if let Some(path) = cx.data.path.clone() {
+                    let monitor = self.reload(path);
+                    cx.track(monitor);
+                }
+            }
+            DataChange::Imported { .. } | DataChange::OrderLines => {}
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.frame_job.is_some()
+            || self.funnel.is_running()
+            || self.carts.is_running()
+            || self.forecast.is_running()
+            || self.product_days.is_running()
+            || self.sales.is_running()
+    }
+}

@@ -1,0 +1,102 @@
+//! The data quality report every import stores with its history row: what was read, loaded and
+//! rejected and why, and the oddities a marketing analyst should know before trusting a chart.
+//! The importer fills it (`import::report::QualityTracker`); the Data panel and `shoplens info`
+//! read it back from here.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct QualityReport {
+    pub rows_read: u64,
+    pub rows_loaded: u64,
+    pub rows_rejected: u64,
+    /// Rejected rows by reason (e.g. "quantity: not a whole number").
+    pub rejected_by_reason: BTreeMap<String, u64>,
+    /// NULL values per loaded column, in table order; columns without NULLs are left out.
+    pub nulls_by_column: Vec<(String, u64)>,
+    pub duplicate_rows: u64,
+    pub first_date: Option<String>,
+    pub last_date: Option<String>,
+    /// Order lines: customers; events: users.
+    pub distinct_customers: Option<u64>,
+    pub distinct_products: Option<u64>,
+    pub negative_quantities: Option<u64>,
+    pub cancelled_lines: Option<u64>,
+    pub cancelled_invoices: Option<u64>,
+    pub missing_customer_ids: Option<u64>,
+    pub zero_prices: Option<u64>,
+    /// Events: count per event type.
+    pub event_types: BTreeMap<String, u64>,
+    pub repairs: RepairCounts,
+    pub warnings: Vec<String>,
+}
+
+/// Counters about text repairs made while reading, for the quality report.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RepairCounts {
+    /// NUL bytes removed from text fields.
+    pub nul_bytes_removed: u64,
+    /// Rows of a mostly-UTF-8 file whose bytes were not UTF-8 and were read as Windows-1252.
+    pub rows_decoded_as_windows_1252: u64,
+    /// JSON lines: values under keys that first appeared after the rows that fixed the columns.
+    #[serde(default)]
+    pub json_values_without_column: u64,
+    /// Those keys, so the report can name them.
+    #[serde(default)]
+    pub json_keys_without_column: Vec<String>,
+}
+
+impl fmt::Display for QualityReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "  rows read      {:>12}", group(self.rows_read))?;
+        writeln!(f, "  rows loaded    {:>12}", group(self.rows_loaded))?;
+        writeln!(f, "  rows rejected  {:>12}", group(self.rows_rejected))?;
+        for (reason, n) in &self.rejected_by_reason {
+            writeln!(f, "    {:>10}  {reason}", group(*n))?;
+        }
+        if let (Some(first), Some(last)) = (&self.first_date, &self.last_date) {
+            writeln!(f, "  dates          {first} to {last}")?;
+        }
+        let optional = [
+            ("distinct customers", self.distinct_customers),
+            ("distinct products", self.distinct_products),
+            ("missing customer ids", self.missing_customer_ids),
+            ("cancelled lines", self.cancelled_lines),
+            ("cancelled invoices", self.cancelled_invoices),
+            ("negative quantities", self.negative_quantities),
+            ("zero prices", self.zero_prices),
+        ];
+        for (label, value) in optional {
+            if let Some(n) = value {
+                writeln!(f, "  {label:<22} {:>10}", group(n))?;
+            }
+        }
+        writeln!(f, "  {:<22} {:>10}", "exact duplicate rows", group(self.duplicate_rows))?;
+        if !self.event_types.is_empty() {
+            let parts: Vec<String> = self.event_types.iter().map(|(k, n)| format!("{k} {}", group(*n))).collect();
+            writeln!(f, "  event types            {}", parts.join(", "))?;
+        }
+        if !self.nulls_by_column.is_empty() {
+            let parts: Vec<String> = self.nulls_by_column.iter().map(|(c, n)| format!("{c} {}", group(*n))).collect();
+            writeln!(f, "  empty values           {}", parts.join(", "))?;
+        }
+        for warning in &self.warnings {
+            writeln!(f, "  note: {warning}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `1234567` → `1,234,567`.
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
