@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::analytics::order_frame::OrderFrame;
-use crate::jobs::JobMonitor;
+use crate::jobs::{JobError, JobMonitor, JobResult};
 use crate::workspace::snapshot::WorkspaceSnapshot;
 
 /// An in-memory copy of workspace data, with an id no other copy made by this process has.
@@ -117,6 +117,28 @@ impl<'a> PollContext<'a> {
 
     pub fn error(&mut self, text: impl Into<String>) {
         self.messages.push(Message { text: text.into(), error: true });
+    }
+
+    /// Shows a failed computation's message, prefixed with what it was (`Latest::poll`'s answer).
+    pub fn report(&mut self, what: &str, failure: Option<String>) {
+        if let Some(e) = failure {
+            self.error(format!("{what}: {e}"));
+        }
+    }
+
+    /// Shows a finished chore's message (a save), or why it failed; true when it succeeded.
+    pub fn chore_outcome(&mut self, outcome: Option<JobResult<String>>, failure: &str) -> bool {
+        match outcome {
+            Some(Ok(message)) => {
+                self.info(message);
+                true
+            }
+            Some(Err(JobError::Failed(e))) => {
+                self.error(format!("{failure}: {e}"));
+                false
+            }
+            Some(Err(JobError::Cancelled)) | None => false,
+        }
     }
 
     /// Shows a job started while polling in the status bar.

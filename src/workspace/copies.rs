@@ -25,56 +25,93 @@ pub enum CopyError {
 /// Rows between progress reports and cancel checks.
 const REPORT_EVERY: u64 = 65_536;
 
-fn sqlite(table: &'static str) -> impl Fn(rusqlite::Error) -> CopyError {
-    move |source| CopyError::Sqlite { table, source }
+/// One row's cells, read with errors that name the table.
+struct Cells<'r, 's> {
+    row: &'r rusqlite::Row<'s>,
+    table: &'static str,
 }
 
-/// A stored time, read with the one timestamp parser.
-fn time(table: &'static str, text: &str) -> Result<Timestamp, CopyError> {
-    Timestamp::parse(text, SlashOrder::MonthFirst).ok_or_else(|| CopyError::BadTime { table, text: text.to_string() })
+impl Cells<'_, '_> {
+    fn get<T: rusqlite::types::FromSql>(&self, i: usize) -> Result<T, CopyError> {
+        self.row.get(i).map_err(|source| CopyError::Sqlite { table: self.table, source })
+    }
+
+    fn text_or_null(&self, i: usize) -> Result<Option<&str>, CopyError> {
+        let sqlite = |source| CopyError::Sqlite { table: self.table, source };
+        self.row.get_ref(i).map_err(sqlite)?.as_str_or_null().map_err(|e| sqlite(e.into()))
+    }
+
+    /// Text, with NULL read as empty.
+    fn text(&self, i: usize) -> Result<&str, CopyError> {
+        Ok(self.text_or_null(i)?.unwrap_or(""))
+    }
+
+    /// A stored time, read with the one timestamp parser.
+    fn time(&self, i: usize) -> Result<Timestamp, CopyError> {
+        let text = self.text(i)?;
+        Timestamp::parse(text, SlashOrder::MonthFirst).ok_or_else(|| CopyError::BadTime { table: self.table, text: text.to_string() })
+    }
 }
 
-/// Reads every order line. Progress is reported in rows.
-pub fn load_order_lines(conn: &Connection, ctx: &JobContext) -> Result<OrderFrame, CopyError> {
-    let err = sqlite("order lines");
-    let total: i64 = conn.query_row("SELECT count(*) FROM order_lines", [], |r| r.get(0)).map_err(&err)?;
-    ctx.set_total(total as u64);
-    ctx.set_message("loading order lines");
-    let mut builder = OrderFrameBuilder::with_capacity(total as usize);
-    let mut stmt = conn
-        .prepare(
-            "SELECT invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country, cancelled FROM order_lines",
-        )
-        .map_err(&err)?;
-    let mut rows = stmt.query([]).map_err(&err)?;
+/// Runs `sql` and hands every row to `visit`, checking for a cancel and reporting progress (in
+/// rows) as it goes; returns the number of rows.
+fn each_row(
+    conn: &Connection,
+    table: &'static str,
+    sql: &str,
+    params: impl rusqlite::Params,
+    ctx: &JobContext,
+    mut visit: impl FnMut(&Cells<'_, '_>) -> Result<(), CopyError>,
+) -> Result<u64, CopyError> {
+    let sqlite = |source| CopyError::Sqlite { table, source };
+    let mut stmt = conn.prepare(sql).map_err(sqlite)?;
+    let mut rows = stmt.query(params).map_err(sqlite)?;
     let mut n = 0u64;
-    while let Some(row) = rows.next().map_err(&err)? {
+    while let Some(row) = rows.next().map_err(sqlite)? {
         n += 1;
         if n.is_multiple_of(REPORT_EVERY) {
             ctx.check()?;
             ctx.set_done(n);
         }
-        let text = |i: usize| -> Result<Option<&str>, CopyError> { row.get_ref(i).and_then(|v| Ok(v.as_str_or_null()?)).map_err(&err) };
-        builder.push(OrderLine {
-            invoice: text(0)?.unwrap_or(""),
-            stock_code: text(1)?.unwrap_or(""),
-            description: text(2)?.unwrap_or(""),
-            quantity: row.get(3).map_err(&err)?,
-            invoice_date: time("order lines", text(4)?.unwrap_or(""))?,
-            unit_price: row.get(5).map_err(&err)?,
-            customer_id: text(6)?,
-            country: text(7)?.unwrap_or("Unspecified"),
-            cancelled: row.get::<_, i64>(8).map_err(&err)? != 0,
-        });
+        visit(&Cells { row, table })?;
     }
     ctx.set_done(n);
+    Ok(n)
+}
+
+fn count(conn: &Connection, table: &'static str, sql: &str) -> Result<u64, CopyError> {
+    let n: i64 = conn.query_row(sql, [], |r| r.get(0)).map_err(|source| CopyError::Sqlite { table, source })?;
+    Ok(n.max(0) as u64)
+}
+
+/// Reads every order line. Progress is reported in rows.
+pub fn load_order_lines(conn: &Connection, ctx: &JobContext) -> Result<OrderFrame, CopyError> {
+    let total = count(conn, "order lines", "SELECT count(*) FROM order_lines")?;
+    ctx.set_total(total);
+    ctx.set_message("loading order lines");
+    let mut builder = OrderFrameBuilder::with_capacity(total as usize);
+    let sql =
+        "SELECT invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country, cancelled FROM order_lines";
+    each_row(conn, "order lines", sql, [], ctx, |cells| {
+        builder.push(OrderLine {
+            invoice: cells.text(0)?,
+            stock_code: cells.text(1)?,
+            description: cells.text(2)?,
+            quantity: cells.get(3)?,
+            invoice_date: cells.time(4)?,
+            unit_price: cells.get(5)?,
+            customer_id: cells.text_or_null(6)?,
+            country: cells.text_or_null(7)?.unwrap_or("Unspecified"),
+            cancelled: cells.get::<i64>(8)? != 0,
+        });
+        Ok(())
+    })?;
     Ok(builder.finish()?)
 }
 
 /// Reads every event. Progress is reported in rows.
 pub fn load_events(conn: &Connection, ctx: &JobContext) -> Result<EventFrame, CopyError> {
-    let total: i64 = conn.query_row("SELECT count(*) FROM events", [], |r| r.get(0)).map_err(sqlite("events"))?;
-    ctx.set_total(total as u64);
+    ctx.set_total(count(conn, "events", "SELECT count(*) FROM events")?);
     ctx.set_message("loading events");
     let mut builder = EventFrameBuilder::new();
     let rowid = read_events(conn, 0, &mut builder, ctx)?;
@@ -99,33 +136,22 @@ pub fn extend_events(frame: &EventFrame, conn: &Connection, ctx: &JobContext) ->
 /// Adds the events with a rowid above `after` to `builder`; returns the highest rowid read
 /// (or `after`).
 fn read_events(conn: &Connection, after: i64, builder: &mut EventFrameBuilder, ctx: &JobContext) -> Result<i64, CopyError> {
-    let err = sqlite("events");
-    let mut stmt = conn
-        .prepare(
-            "SELECT event_time, event_type, product_id, category_code, brand, price, user_id, user_session, rowid FROM events WHERE rowid > ?1",
-        )
-        .map_err(&err)?;
-    let mut rows = stmt.query([after]).map_err(&err)?;
-    let (mut n, mut last) = (0u64, after);
-    while let Some(row) = rows.next().map_err(&err)? {
-        n += 1;
-        if n.is_multiple_of(REPORT_EVERY) {
-            ctx.check()?;
-            ctx.set_done(n);
-        }
-        let text = |i: usize| -> Result<Option<&str>, CopyError> { row.get_ref(i).and_then(|v| Ok(v.as_str_or_null()?)).map_err(&err) };
+    let sql =
+        "SELECT event_time, event_type, product_id, category_code, brand, price, user_id, user_session, rowid FROM events WHERE rowid > ?1";
+    let mut last = after;
+    each_row(conn, "events", sql, [after], ctx, |cells| {
         builder.push(
-            time("events", text(0)?.unwrap_or(""))?.epoch_seconds(),
-            EventKind::parse(text(1)?.unwrap_or("").as_bytes()),
-            row.get(2).map_err(&err)?,
-            text(3)?.unwrap_or(""),
-            text(4)?.unwrap_or(""),
-            row.get::<_, Option<f64>>(5).map_err(&err)?.unwrap_or(0.0),
-            row.get(6).map_err(&err)?,
-            text(7)?.unwrap_or(""),
+            cells.time(0)?.epoch_seconds(),
+            EventKind::parse(cells.text(1)?.as_bytes()),
+            cells.get(2)?,
+            cells.text(3)?,
+            cells.text(4)?,
+            cells.get::<Option<f64>>(5)?.unwrap_or(0.0),
+            cells.get(6)?,
+            cells.text(7)?,
         );
-        last = last.max(row.get(8).map_err(&err)?);
-    }
-    ctx.set_done(n);
+        last = last.max(cells.get(8)?);
+        Ok(())
+    })?;
     Ok(last)
 }

@@ -148,21 +148,11 @@ impl PanelModels for CustomerModels {
             }
             None => {}
         }
-        match crate::jobs::take_finished(&mut self.save_job) {
-            Some(Ok(message)) => cx.info(message),
-            Some(Err(e)) => cx.error(format!("Could not save the segment map: {e}")),
-            None => {}
-        }
-        for (name, error) in [
-            ("Segments", self.rfm.poll()),
-            ("Clusters", self.clusters.poll()),
-            ("Cohorts", self.cohorts.poll()),
-            ("Customer value", self.clv.poll()),
-        ] {
-            if let Some(e) = error {
-                cx.error(format!("{name}: {e}"));
-            }
-        }
+        cx.chore_outcome(crate::jobs::take_finished(&mut self.save_job), "Could not save the segment map");
+        cx.report("Segments", self.rfm.poll());
+        cx.report("Clusters", self.clusters.poll());
+        cx.report("Cohorts", self.cohorts.poll());
+        cx.report("Customer value", self.clv.poll());
     }
 
     fn data_changed(&mut self, change: &DataChange, _: &mut PollContext<'_>) {

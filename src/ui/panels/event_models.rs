@@ -254,17 +254,11 @@ impl PanelModels for EventModels {
             Some(Err(JobError::Failed(e))) => cx.error(format!("Could not load events: {e}")),
             None => {}
         }
-        for (name, error) in [
-            ("Funnel", self.funnel.poll()),
-            ("Abandoned carts", self.carts.poll()),
-            ("Forecast", self.forecast.poll()),
-            ("Product", self.product_days.poll()),
-            ("Sales", self.sales.poll()),
-        ] {
-            if let Some(e) = error {
-                cx.error(format!("{name}: {e}"));
-            }
-        }
+        cx.report("Funnel", self.funnel.poll());
+        cx.report("Abandoned carts", self.carts.poll());
+        cx.report("Forecast", self.forecast.poll());
+        cx.report("Product", self.product_days.poll());
+        cx.report("Sales", self.sales.poll());
         let Some(watch) = &mut self.watch else { return };
         let rows = watch.job.progress().done;
         let appended = rows > watch.seen_rows && self.frame_job.is_none();

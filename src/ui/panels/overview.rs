@@ -56,9 +56,7 @@ impl OverviewModels {
 
 impl PanelModels for OverviewModels {
     fn poll(&mut self, cx: &mut PollContext<'_>) {
-        if let Some(error) = self.latest.poll() {
-            cx.error(format!("Overview failed: {error}"));
-        }
+        cx.report("Overview failed", self.latest.poll());
         if let Some((key, result)) = self.latest.get_with_key() {
             self.finished.entry(key.clone()).or_insert_with(|| result.clone());
         }

@@ -92,13 +92,8 @@ impl PanelModels for SqlModels {
                 self.running = None;
             }
         }
-        match crate::jobs::take_finished(&mut self.save_job) {
-            Some(Ok(message)) => {
-                cx.info(message);
-                cx.listing_changed();
-            }
-            Some(Err(e)) => cx.error(format!("Could not save the query: {e}")),
-            None => {}
+        if cx.chore_outcome(crate::jobs::take_finished(&mut self.save_job), "Could not save the query") {
+            cx.listing_changed();
         }
     }
 
