@@ -378,11 +378,12 @@ impl<K: PartialEq + Clone, T: Send + 'static> Latest<K, T> {
 
 /// Splits `0..len` into contiguous ranges and maps them on polars' rayon pool (the one pool of
 /// worker threads in the process), returning the results in range order. For data-parallel
-/// passes inside a job. Ranges are a few per core so a slow part does not hold up the rest.
+/// passes inside a job. One range per pool thread: each part builds its own tallies, and
+/// more, smaller parts cost more in those than they gain in balance (docs/PERFORMANCE.md).
 pub fn parallel_ranges<R: Send>(len: usize, work: impl Fn(std::ops::Range<usize>) -> R + Sync) -> Vec<R> {
     use rayon::prelude::*;
     let pool = &*polars_core::runtime::THREAD_POOL;
-    let parts = (pool.current_num_threads() * 2).clamp(1, 16).min(len.max(1));
+    let parts = pool.current_num_threads().clamp(1, 16).min(len.max(1));
     let chunk = len.div_ceil(parts);
     pool.install(|| (0..parts).into_par_iter().map(|i| work((i * chunk).min(len)..((i + 1) * chunk).min(len))).collect())
 }

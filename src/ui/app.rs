@@ -657,7 +657,7 @@ impl ShoplensApp {
             if text.is_empty() {
                 return Ok(None);
             }
-            NaiveDate::parse_from_str(text, "%Y-%m-%d").map(Some).map_err(|_| format!("'{text}' is not a date like 2010-03-31"))
+            crate::timestamp::parse_date(text).map(Some).map_err(|e| e.to_string())
         };
         match (parse(&self.from_text), parse(&self.to_text)) {
             (Ok(from), Ok(to)) => {

@@ -20,7 +20,8 @@ CLV = Σ over the horizon of expected purchases in each period × expected order
 #[derive(Default)]
 pub struct CustomerValuePanel {
     split_text: String,
-    split_error: bool,
+    /// Why the typed split date was not used (it names the date).
+    split_error: Option<String>,
     /// How many top customers to list.
     top: usize,
 }
@@ -109,20 +110,20 @@ impl CustomerValuePanel {
             let edit = ui.add(egui::TextEdit::singleline(&mut self.split_text).desired_width(90.0).hint_text("2/3 of the way"));
             if edit.lost_focus() {
                 let text = self.split_text.trim();
-                match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                match crate::timestamp::parse_date(text) {
                     Ok(date) => {
                         s.holdout_split = Some(date);
-                        self.split_error = false;
+                        self.split_error = None;
                     }
                     Err(_) if text.is_empty() => {
                         s.holdout_split = None;
-                        self.split_error = false;
+                        self.split_error = None;
                     }
-                    Err(_) => self.split_error = true,
+                    Err(e) => self.split_error = Some(e.to_string()),
                 }
             }
-            if self.split_error {
-                ui.colored_label(widgets::BAD, "use YYYY-MM-DD");
+            if let Some(error) = &self.split_error {
+                ui.colored_label(widgets::BAD, error);
             }
             ui.label(RichText::new("About the models").underline()).on_hover_text(MODEL_HELP);
         });

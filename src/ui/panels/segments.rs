@@ -38,7 +38,8 @@ pub struct SegmentsPanel {
     /// Segment whose customers are listed.
     selected: Option<String>,
     date_text: String,
-    date_error: bool,
+    /// Why the typed analysis date was not used (it names the date).
+    date_error: Option<String>,
     edit_map: bool,
     rename_to: String,
     cohort_revenue: bool,
@@ -54,7 +55,7 @@ impl Default for SegmentsPanel {
             by_revenue: false,
             selected: None,
             date_text: String::new(),
-            date_error: false,
+            date_error: None,
             edit_map: false,
             rename_to: String::new(),
             cohort_revenue: false,
@@ -158,16 +159,16 @@ impl SegmentsPanel {
             }
             let edit = ui.add(egui::TextEdit::singleline(&mut self.date_text).id(edit_id).desired_width(90.0).hint_text("YYYY-MM-DD"));
             if edit.lost_focus() || (edit.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))) {
-                match chrono::NaiveDate::parse_from_str(self.date_text.trim(), "%Y-%m-%d") {
+                match crate::timestamp::parse_date(&self.date_text) {
                     Ok(date) => {
-                        self.date_error = false;
+                        self.date_error = None;
                         models.analysis_date = (date != result.analysis_date || models.analysis_date.is_some()).then_some(date);
                     }
-                    Err(_) => self.date_error = !self.date_text.trim().is_empty(),
+                    Err(e) => self.date_error = (!self.date_text.trim().is_empty()).then(|| e.to_string()),
                 }
             }
-            if self.date_error {
-                ui.colored_label(widgets::BAD, "use YYYY-MM-DD");
+            if let Some(error) = &self.date_error {
+                ui.colored_label(widgets::BAD, error);
             }
             if models.analysis_date.is_some() && ui.small_button("Default").on_hover_text("The day after the last purchase").clicked() {
                 models.analysis_date = None;
