@@ -575,3 +575,72 @@ fn json_keys_that_appear_late_are_counted_and_named_not_lost_silently() {
         out.report.warnings
     );
 }
+
+/// Hostile input, thousands separators: the number format is decided once per column from the
+/// sample, values are read with it exactly, a contradicting value is rejected with a reason, and
+/// the report says how each column's numbers were read (testdata/hostile/README.md).
+#[test]
+fn thousands_separators_are_read_by_the_columns_format_never_guessed_per_value() {
+    let prices = |ws: &Workspace, invoices: &str| -> Vec<(String, f64)> {
+        let sql = format!("SELECT invoice, unit_price FROM order_lines WHERE invoice IN ({invoices}) ORDER BY invoice");
+        let mut stmt = ws.conn().prepare(&sql).unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    };
+    let rejects = |ws: &Workspace, id: i64| -> Vec<String> {
+        let mut stmt = ws.conn().prepare("SELECT reason FROM rejects WHERE import_id = ?1 ORDER BY line").unwrap();
+        stmt.query_map([id], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+
+    let (_dir, mut ws) = workspace();
+    let point = import(&mut ws, "hostile/thousands_decimal_point.csv").unwrap();
+    assert_accounted(&ws, &point);
+    let want = [("1001", 12000.0), ("1002", 1234.5), ("1003", 6.95), ("1004", 1234.0), ("1006", 1299.0)];
+    assert_eq!(prices(&ws, "'1001','1002','1003','1004','1005','1006'"), want.map(|(i, p)| (i.to_string(), p)).to_vec());
+    assert_eq!(
+        rejects(&ws, point.import_id),
+        ["unit_price: written differently from the column's other numbers (decimal point, ',' or a space groups thousands) ('3,5')"]
+    );
+    let report = point.report.to_string();
+    let line = report.lines().find(|l| l.contains("numbers in unit_price")).unwrap_or_default();
+    assert!(line.ends_with("decimal point, ',' or a space groups thousands"), "{report}");
+    assert!(report.contains("both ways"), "the mixed sample is said: {report}");
+
+    let comma = import(&mut ws, "hostile/thousands_decimal_comma.csv").unwrap();
+    assert_accounted(&ws, &comma);
+    let want = [("2001", 1234.5), ("2002", 3.5), ("2003", 1234.5), ("2004", 12000.0), ("2006", 7.0)];
+    assert_eq!(prices(&ws, "'2001','2002','2003','2004','2005','2006'"), want.map(|(i, p)| (i.to_string(), p)).to_vec());
+    assert_eq!(
+        rejects(&ws, comma.import_id),
+        ["unit_price: written differently from the column's other numbers (decimal comma, '.' or a space groups thousands) ('6.95')"]
+    );
+
+    let ambiguous = import(&mut ws, "hostile/thousands_ambiguous.csv").unwrap();
+    assert_eq!(
+        prices(&ws, "'3001','3002','3003'"),
+        [("3001".to_string(), 1234.0), ("3002".to_string(), 2500.0), ("3003".to_string(), 7.0)]
+    );
+    assert!(ambiguous.report.warnings.iter().any(|w| w.contains("could be thousands or decimals")), "{:?}", ambiguous.report.warnings);
+}
+
+/// Hostile input, raw tables: a column becomes INTEGER or REAL only when SQLite stores every
+/// value as the number it was written as; otherwise it stays text, exactly as in the file.
+#[test]
+fn raw_numeric_looking_text_is_kept_exactly() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "hostile/raw_numbers_keep_their_text.csv").unwrap();
+    assert_accounted(&ws, &out);
+    let table = out.table.clone();
+    let column = |name: &str| -> (String, Vec<String>) {
+        let kind: String = scalar(&ws, &format!("SELECT type FROM pragma_table_info('{table}') WHERE name = '{name}'"));
+        let mut stmt = ws.conn().prepare(&format!("SELECT CAST({name} AS TEXT) FROM \"{table}\" ORDER BY rowid")).unwrap();
+        (kind, stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect())
+    };
+    let text = |values: &[&str]| values.iter().map(|v| v.to_string()).collect::<Vec<_>>();
+    assert_eq!(column("phone"), ("TEXT".into(), text(&["+4915112345678", "+4930123456"])));
+    assert_eq!(column("big_id"), ("TEXT".into(), text(&["1234567890123456789012345", "1234567890123456789012346"])));
+    assert_eq!(column("id19"), ("TEXT".into(), text(&["9223372036854775806", "9223372036854775808"])));
+    assert_eq!(column("code"), ("TEXT".into(), text(&["007", "012"])));
+    assert_eq!(column("amount"), ("REAL".into(), text(&["1.5", "2.0"])));
+    assert_eq!(column("items"), ("INTEGER".into(), text(&["1", "2"])));
+    assert_eq!(column("ratio"), ("TEXT".into(), text(&["0.25", "1e-3"])));
+}

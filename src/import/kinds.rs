@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use csv::StringRecord;
 
 use super::batch::{Batch, Value};
+use super::numbers::NumberFormat;
 use super::values::{self, SlashOrder};
 
 /// How a target column's text is parsed.
@@ -294,15 +295,25 @@ pub struct MappedConverter {
     sources: Vec<Option<usize>>,
     width: usize,
     slash: SlashOrder,
+    /// How each target column writes numbers (used by `Real` columns), decided from the sample.
+    numbers: Vec<NumberFormat>,
     import_id: i64,
 }
 
 impl MappedConverter {
+    /// A converter that reads numbers with a decimal point; see [`Self::with_number_formats`].
     pub fn new(target: Target, sources: Vec<Option<usize>>, width: usize, slash: SlashOrder, import_id: i64) -> Self {
-        Self { target, sources, width, slash, import_id }
+        let numbers = vec![NumberFormat::default(); target.columns().len()];
+        Self { target, sources, width, slash, numbers, import_id }
     }
 
-    fn convert_value(&self, column: &TargetColumn, raw: &str, batch: &mut Batch) -> Result<(), RowError> {
+    /// Reads target column i's numbers with `formats[i]`.
+    pub fn with_number_formats(mut self, formats: Vec<NumberFormat>) -> Self {
+        self.numbers = formats;
+        self
+    }
+
+    fn convert_value(&self, index: usize, column: &TargetColumn, raw: &str, batch: &mut Batch) -> Result<(), RowError> {
         let trimmed = raw.trim_ascii();
         if trimmed.is_empty() {
             if column.required {
@@ -318,7 +329,20 @@ impl MappedConverter {
             ValueKind::Int => batch
                 .push(Value::Int(values::parse_int(trimmed).ok_or_else(|| RowError::bad_value(column.name, "not a whole number", raw))?)),
             ValueKind::Real => {
-                batch.push(Value::Real(values::parse_real(trimmed).ok_or_else(|| RowError::bad_value(column.name, "not a number", raw))?))
+                let format = self.numbers.get(index).copied().unwrap_or_default();
+                let value = format.parse(trimmed).ok_or_else(|| {
+                    let other = if format == NumberFormat::POINT { NumberFormat::COMMA } else { NumberFormat::POINT };
+                    // A number in the other format is named as such: never reinterpreted.
+                    match other.parse(trimmed) {
+                        Some(_) => RowError::bad_value(
+                            column.name,
+                            &format!("written differently from the column's other numbers ({})", format.describe()),
+                            raw,
+                        ),
+                        None => RowError::bad_value(column.name, "not a number", raw),
+                    }
+                })?;
+                batch.push(Value::Real(value))
             }
             ValueKind::ExactId => batch.push(Value::Int(
                 values::parse_exact_id(trimmed).ok_or_else(|| RowError::bad_value(column.name, "not an exact whole-number id", raw))?,
@@ -349,9 +373,9 @@ impl Converter for MappedConverter {
 
     fn convert(&mut self, fields: &StringRecord, batch: &mut Batch) -> Result<(), RowError> {
         check_width(fields, self.width)?;
-        for (column, source) in self.target.columns().iter().zip(&self.sources) {
+        for (index, (column, source)) in self.target.columns().iter().zip(&self.sources).enumerate() {
             let raw = source.and_then(|i| fields.get(i)).unwrap_or("");
-            self.convert_value(column, raw, batch)?;
+            self.convert_value(index, column, raw, batch)?;
         }
         if self.target == Target::OrderLines {
             let invoice = self.sources[0].and_then(|i| fields.get(i)).unwrap_or("").trim();
@@ -396,7 +420,8 @@ impl Converter for CdnowConverter {
             .filter(|_| date_raw.len() == 8)
             .ok_or_else(|| RowError::bad_value("date", "not a yyyymmdd date", date_raw))?;
         let cds = values::parse_int(cds_raw).ok_or_else(|| RowError::bad_value("number_of_cds", "not a whole number", cds_raw))?;
-        let dollars = values::parse_real(value_raw).ok_or_else(|| RowError::bad_value("dollar_value", "not a number", value_raw))?;
+        // CDNOW's layout is fixed: dollars with a decimal point.
+        let dollars = NumberFormat::POINT.parse(value_raw).ok_or_else(|| RowError::bad_value("dollar_value", "not a number", value_raw))?;
         batch.push_text(&format!("{customer}-{date_raw}"));
         batch.push(Value::Null); // stock_code
         batch.push(Value::Null); // description
@@ -456,13 +481,12 @@ impl Converter for RawConverter {
         for i in 0..self.columns.len() {
             let value = &fields[i];
             if !value.is_empty() {
-                let t = value.trim();
-                // Leading zeros are part of codes (zip prefixes, ids): such a column stays text.
-                let zero_padded = t.len() > 1 && t.starts_with('0') && !t.starts_with("0.");
-                if self.all_int[i] && (zero_padded || t.parse::<i64>().is_err()) {
+                // A column becomes numeric only if SQLite stores every value as the same number
+                // it was written as: `+49…`, `007`, a 25-digit id or one past 2^63 keep it text.
+                if self.all_int[i] && !values::is_exact_integer(value) {
                     self.all_int[i] = false;
                 }
-                if self.all_real[i] && (zero_padded || !t.parse::<f64>().is_ok_and(f64::is_finite)) {
+                if self.all_real[i] && !values::is_exact_decimal(value) {
                     self.all_real[i] = false;
                 }
             }

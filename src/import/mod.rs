@@ -8,6 +8,7 @@
 pub mod batch;
 pub mod error;
 pub mod kinds;
+pub mod numbers;
 pub mod report;
 pub mod sniff;
 pub mod sources;
@@ -209,6 +210,9 @@ fn import_checked(
         },
     )?;
 
+    // What the report says about how numbers were read: (column, format) and the guesses.
+    let mut number_formats: Vec<(String, String)> = Vec::new();
+    let mut number_notes: Vec<String> = Vec::new();
     let (table, mut converter): (String, Box<dyn Converter>) = match plan.target {
         Target::Raw => {
             let wanted = options.table.clone().unwrap_or_else(|| file_stem(path));
@@ -225,7 +229,10 @@ fn import_checked(
                 _ => {
                     let date_source = plan.sources[date_column(target)];
                     let slash = values::SlashOrder::detect(sample.iter().filter_map(|row| date_source.and_then(|i| row.fields.get(i))));
-                    Box::new(MappedConverter::new(target, plan.sources.clone(), headers.len(), slash, import_id))
+                    let formats = decide_number_formats(target, &plan.sources, &sample, &mut number_formats, &mut number_notes);
+                    Box::new(
+                        MappedConverter::new(target, plan.sources.clone(), headers.len(), slash, import_id).with_number_formats(formats),
+                    )
                 }
             };
             (target.table().to_string(), converter)
@@ -242,7 +249,7 @@ fn import_checked(
     let tracker = QualityTracker::new(plan.target, columns.clone());
     // Written batches travel back to the parser for reuse.
     let (recycle, recycled) = std::sync::mpsc::channel::<Batch>();
-    let ((report, raw_types), ()) = jobs::pipeline(
+    let ((mut report, raw_types), ()) = jobs::pipeline(
         4,
         |sender| {
             let (mut tracker, recycled) = (tracker, recycled);
@@ -294,6 +301,8 @@ fn import_checked(
     )?;
     ctx.check()?;
 
+    report.number_formats = number_formats;
+    report.warnings.extend(number_notes);
     ctx.set_message("finishing");
     if let Some(types) = &raw_types {
         writer::retype_columns(&tx, &table, &columns, types)?;
@@ -496,6 +505,33 @@ fn fingerprint(path: &Path, size: u64) -> Result<String, ImportError> {
         hasher.update(&buf);
     }
     Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// Each numeric target column's number format, decided once from the sample (see
+/// [`numbers`]); fills in what the report says about the decisions.
+fn decide_number_formats(
+    target: Target,
+    sources: &[Option<usize>],
+    sample: &[RawRow],
+    shown: &mut Vec<(String, String)>,
+    notes: &mut Vec<String>,
+) -> Vec<numbers::NumberFormat> {
+    let real: Vec<(usize, &kinds::TargetColumn, usize)> = target
+        .columns()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind == kinds::ValueKind::Real)
+        .filter_map(|(i, c)| Some((i, c, sources.get(i).copied().flatten()?)))
+        .collect();
+    let columns: Vec<(&str, Vec<&str>)> =
+        real.iter().map(|(_, c, source)| (c.name, sample.iter().filter_map(|row| row.fields.get(*source)).collect())).collect();
+    let mut formats = vec![numbers::NumberFormat::default(); target.columns().len()];
+    for ((index, column, _), decision) in real.iter().zip(numbers::decide(&columns)) {
+        formats[*index] = decision.format;
+        shown.push((column.name.to_string(), decision.format.describe()));
+        notes.extend(decision.note);
+    }
+    formats
 }
 
 fn record_failure(

@@ -47,27 +47,26 @@ pub fn parse_exact_id(value: &str) -> Option<i64> {
     digits.parse().ok()
 }
 
-/// A decimal amount. Accepts a leading currency sign and a decimal comma (`3,50`) when the value
-/// has no other separator.
-pub fn parse_real(value: &str) -> Option<f64> {
-    let value = value.trim_ascii();
-    if let Ok(x) = value.parse::<f64>() {
-        return x.is_finite().then_some(x);
-    }
-    let (negative, unsigned) = match value.strip_prefix('-') {
-        Some(rest) => (true, rest.trim_start()),
-        None => (false, value),
-    };
-    let unsigned = unsigned.trim_start_matches(['£', '$', '€', '¥']).trim();
-    let normalised;
-    let unsigned = if unsigned.matches(',').count() == 1 && !unsigned.contains('.') {
-        normalised = unsigned.replace(',', ".");
-        normalised.as_str()
-    } else {
-        unsigned
-    };
-    let x: f64 = unsigned.parse().ok()?;
-    x.is_finite().then_some(if negative { -x } else { x })
+/// Text that SQLite's INTEGER stores without changing it: an optional `-`, then digits without
+/// a leading zero (or `0` itself), within i64. `+49151…` (a phone number), `007` (a code) and
+/// `12345678901234567890` (past 2^63) are not.
+pub fn is_exact_integer(text: &str) -> bool {
+    text.parse::<i64>().is_ok_and(|n| n.to_string() == text)
+}
+
+/// Text that SQLite's REAL stores as the same decimal number: a plain decimal (`-12.50`, `0.5`,
+/// `3`) with at most 15 significant digits, which a double holds exactly to that precision.
+/// Exponents, a leading `+`, leading zeros and longer digit strings (25-digit ids) are not.
+pub fn is_exact_decimal(text: &str) -> bool {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let plain = !whole.is_empty()
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+        && (whole == "0" || !whole.starts_with('0'))
+        && !(unsigned.contains('.') && fraction.is_empty());
+    let significant = format!("{whole}{fraction}").trim_start_matches('0').len();
+    plain && significant <= 15
 }
 
 /// A customer id as exports write it, normalised: `13085.0` (a float column) becomes `13085`.
@@ -135,17 +134,27 @@ mod tests {
     }
 
     #[test]
+    fn raw_columns_are_numeric_only_when_the_number_is_the_text() {
+        for exact in ["0", "12", "-7", "9223372036854775807"] {
+            assert!(is_exact_integer(exact), "{exact}");
+        }
+        for text in ["+4915112345678", "007", "9223372036854775808", "1.0", " 12", "-0", "1e3", ""] {
+            assert!(!is_exact_integer(text), "{text}");
+        }
+        for exact in ["6.95", "-12.50", "0.5", "3", "123456789012345", "0.000001"] {
+            assert!(is_exact_decimal(exact), "{exact}");
+        }
+        for text in ["1234567890123456789012345", "12345678901234567890", "1e5", "+1.5", "01.5", ".5", "5.", "NaN", "inf", " 1.5"] {
+            assert!(!is_exact_decimal(text), "{text}");
+        }
+    }
+
+    #[test]
     fn numbers_and_ids() {
         assert_eq!(parse_int(" -12 "), Some(-12));
         assert_eq!(parse_int("6.0"), Some(6));
         assert_eq!(parse_int("6.5"), None);
         assert_eq!(parse_int("12x"), None);
-        assert_eq!(parse_real("2.55"), Some(2.55));
-        assert_eq!(parse_real("£3.50"), Some(3.5));
-        assert_eq!(parse_real("3,50"), Some(3.5));
-        assert_eq!(parse_real("-11062.06"), Some(-11062.06));
-        assert_eq!(parse_real("NaN"), None);
-        assert_eq!(parse_real("1,234,5"), None);
         // REES46 category ids exceed 2^53 and must survive exactly.
         assert_eq!(parse_exact_id("2103807459595387724"), Some(2103807459595387724));
         assert_eq!(parse_exact_id("1.4875800051342385e+18"), None);

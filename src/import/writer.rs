@@ -97,7 +97,7 @@ pub fn retype_columns(conn: &Connection, table: &str, columns: &[String], types:
     let selects: Vec<String> = columns
         .iter()
         .zip(types)
-        .map(|(c, t)| if *t == "TEXT" { quote_ident(c) } else { format!("CAST(trim({0}) AS {t})", quote_ident(c)) })
+        .map(|(c, t)| if *t == "TEXT" { quote_ident(c) } else { format!("CAST({0} AS {t})", quote_ident(c)) })
         .collect();
     conn.execute_batch(&format!(
         "CREATE TABLE {staging_q} ({defs});

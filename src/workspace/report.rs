@@ -29,6 +29,10 @@ pub struct QualityReport {
     /// Events: count per event type.
     pub event_types: BTreeMap<String, u64>,
     pub repairs: RepairCounts,
+    /// How each numeric column's numbers were read (decided from the first rows), e.g.
+    /// ("unit_price", "decimal point, ',' or a space groups thousands").
+    #[serde(default)]
+    pub number_formats: Vec<(String, String)>,
     pub warnings: Vec<String>,
 }
 
@@ -80,6 +84,9 @@ impl fmt::Display for QualityReport {
         if !self.nulls_by_column.is_empty() {
             let parts: Vec<String> = self.nulls_by_column.iter().map(|(c, n)| format!("{c} {}", group(*n))).collect();
             writeln!(f, "  empty values           {}", parts.join(", "))?;
+        }
+        for (column, format) in &self.number_formats {
+            writeln!(f, "  numbers in {column:<13} {format}")?;
         }
         for warning in &self.warnings {
             writeln!(f, "  note: {warning}")?;
