@@ -240,3 +240,28 @@ fn segment_map_from_the_command_line() {
         shoplens::workspace::settings::load_segment_grid(&shoplens::workspace::open_read_only(std::path::Path::new(&w)).unwrap()).unwrap();
     assert_eq!(grid, shoplens::analytics::rfm::SegmentGrid::default());
 }
+
+/// Hostile input, command line: a workspace in a folder that does not exist is refused (not
+/// created), a column mapped twice is refused (not "the last wins"), and a failed import says
+/// truthfully that its attempt was recorded.
+#[test]
+fn mistakes_on_the_command_line_are_refused_not_guessed() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("sales").join("2024").join("w.shoplens");
+    let out = shoplens(&["import", &fixture("shop_export.csv"), "--workspace", &missing.display().to_string(), "--kind", "raw"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("does not exist: create it first"), "{}", text(&out.stderr));
+    assert!(!dir.path().join("sales").exists(), "the folder was not created");
+
+    let w = ws(&dir);
+    let map = "invoice=Order No,invoice=SKU,invoice_date=Ordered At,stock_code=SKU,quantity=Qty,unit_price=Price Each";
+    let out = shoplens(&["import", &fixture("shop_export.csv"), "--workspace", &w, "--kind", "order_lines", "--map", map]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--map gives invoice twice ('Order No' and 'SKU')"), "{}", text(&out.stderr));
+
+    let out = shoplens(&["import", &fixture("truncated.csv.gz"), "--workspace", &w]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no rows were loaded (the failed attempt is listed by `shoplens info`)"), "{}", text(&out.stderr));
+    let info = text(&shoplens(&["info", &w]).stdout);
+    assert!(info.contains("failed"), "{info}");
+}

@@ -644,3 +644,17 @@ fn raw_numeric_looking_text_is_kept_exactly() {
     assert_eq!(column("items"), ("INTEGER".into(), text(&["1", "2"])));
     assert_eq!(column("ratio"), ("TEXT".into(), text(&["0.25", "1e-3"])));
 }
+
+/// Hostile input, customer ids from float columns: `nan` is a missing id (not the customer
+/// "nan"), `1.3085e4` is customer 13085, and a value that is not a whole number stays as written.
+#[test]
+fn customer_ids_from_float_exports_are_normalised_exactly() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "hostile/customer_ids_from_float_exports.csv").unwrap();
+    assert_accounted(&ws, &out);
+    let mut stmt = ws.conn().prepare("SELECT customer_id FROM order_lines ORDER BY invoice").unwrap();
+    let ids: Vec<Option<String>> = stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let want = [Some("13085"), None, Some("13085"), None, Some("1.30851e4")];
+    assert_eq!(ids, want.map(|v| v.map(String::from)).to_vec());
+    assert_eq!(out.report.missing_customer_ids, Some(2));
+}

@@ -435,7 +435,10 @@ fn import_files(workspace_path: &Path, files: &[PathBuf], options: &ImportOption
     }
     match failures.len() {
         0 => Ok(()),
-        1 if files.len() == 1 => Err(CliError::Failed("the import failed; nothing was changed".into())),
+        // The data is untouched, but the attempt is in the import history: say both.
+        1 if files.len() == 1 => {
+            Err(CliError::Failed("the import failed; no rows were loaded (the failed attempt is listed by `shoplens info`)".into()))
+        }
         _ => Err(CliError::Failed(format!("{} of {} imports failed: {}", failures.len(), files.len(), failures.join(", ")))),
     }
 }

@@ -193,13 +193,17 @@ pub fn guess_mapping(target: Target, headers: &[String]) -> Mapping {
 
 /// Parses `--map target=source,...` pairs.
 pub fn parse_mapping_arg(spec: &str) -> Result<Vec<(String, String)>, String> {
-    spec.split(',')
-        .filter(|part| !part.trim().is_empty())
-        .map(|part| {
-            let (target, source) = part.split_once('=').ok_or_else(|| format!("'{part}' in --map is not target=source"))?;
-            Ok((target.trim().to_string(), source.trim().to_string()))
-        })
-        .collect()
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for part in spec.split(',').filter(|part| !part.trim().is_empty()) {
+        let (target, source) = part.split_once('=').ok_or_else(|| format!("'{part}' in --map is not target=source"))?;
+        let (target, source) = (target.trim().to_string(), source.trim().to_string());
+        // Two sources for one column is a typo, not a choice: the last must not silently win.
+        if let Some((_, first)) = pairs.iter().find(|(t, _)| *t == target) {
+            return Err(format!("--map gives {target} twice ('{first}' and '{source}'): keep one"));
+        }
+        pairs.push((target, source));
+    }
+    Ok(pairs)
 }
 
 /// Checks a mapping against the target and the file, returning source column indices in target
@@ -353,7 +357,7 @@ impl MappedConverter {
                 batch.push_text(&parsed)
             }
             ValueKind::CustomerId => match values::normalize_customer_id(trimmed) {
-                Some(id) => batch.push_text(id),
+                Some(id) => batch.push_text(&id),
                 None => batch.push(Value::Null),
             },
         }

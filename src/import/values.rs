@@ -71,17 +71,28 @@ pub fn is_exact_decimal(text: &str) -> bool {
 
 /// A customer id as exports write it, normalised: `13085.0` (a float column) becomes `13085`.
 /// Empty means missing. Leading zeros are kept: in general they are part of the id.
-pub fn normalize_customer_id(value: &str) -> Option<&str> {
+///
+/// Float exports write a missing id as `nan` (pandas) and a whole number as `1.3085e4`: the
+/// first is missing, the second `13085` (only when the value is a whole number of at most 15
+/// digits, which a float holds exactly; anything else is kept as written).
+pub fn normalize_customer_id(value: &str) -> Option<Cow<'_, str>> {
     let value = value.trim_ascii();
-    if value.is_empty() {
+    if value.is_empty() || value.eq_ignore_ascii_case("nan") {
         return None;
     }
     if let Some(whole) = value.strip_suffix(".0") {
         if !whole.is_empty() && whole.bytes().all(|c| c.is_ascii_digit()) {
-            return Some(whole);
+            return Some(Cow::Borrowed(whole));
         }
     }
-    Some(value)
+    if value.contains(['e', 'E']) && value.bytes().all(|b| b.is_ascii_digit() || b"eE.+-".contains(&b)) {
+        if let Ok(x) = value.parse::<f64>() {
+            if x >= 0.0 && x.fract() == 0.0 && x < 1e15 {
+                return Some(Cow::Owned(format!("{x:.0}")));
+            }
+        }
+    }
+    Some(Cow::Borrowed(value))
 }
 
 /// Drops leading zeros of an all-digit id (`00042` → `42`), for datasets like CDNOW whose ids are
@@ -159,10 +170,16 @@ mod tests {
         assert_eq!(parse_exact_id("2103807459595387724"), Some(2103807459595387724));
         assert_eq!(parse_exact_id("1.4875800051342385e+18"), None);
         assert_eq!(parse_exact_id("-5"), None);
-        assert_eq!(normalize_customer_id("13085.0"), Some("13085"));
-        assert_eq!(normalize_customer_id("  "), None);
-        assert_eq!(normalize_customer_id("AB-7.0"), Some("AB-7.0"));
-        assert_eq!(normalize_customer_id("00042"), Some("00042"));
+        let id = |v| normalize_customer_id(v).map(|c| c.into_owned());
+        assert_eq!(id("13085.0").as_deref(), Some("13085"));
+        assert_eq!(id("  "), None);
+        assert_eq!(id("AB-7.0").as_deref(), Some("AB-7.0"));
+        assert_eq!(id("00042").as_deref(), Some("00042"));
+        assert_eq!(id("nan"), None);
+        assert_eq!(id("NaN"), None);
+        assert_eq!(id("1.3085e4").as_deref(), Some("13085"));
+        assert_eq!(id("1.30851e4").as_deref(), Some("1.30851e4"), "not a whole number: kept as written");
+        assert_eq!(id("E7").as_deref(), Some("E7"));
         assert_eq!(strip_leading_zeros("00042"), "42");
         assert_eq!(strip_leading_zeros("000"), "0");
     }

@@ -33,6 +33,8 @@ pub enum WorkspaceError {
     CreateDir { path: PathBuf, source: std::io::Error },
     #[error("workspace {path} does not exist")]
     Missing { path: PathBuf },
+    #[error("the folder {path} does not exist: create it first, or choose another place for the workspace")]
+    NoFolder { path: PathBuf },
     #[error(transparent)]
     Schema(#[from] SchemaError),
     #[error(transparent)]
@@ -40,9 +42,14 @@ pub enum WorkspaceError {
 }
 
 impl Workspace {
-    /// Opens `path`, creating the file (and its folder) if needed and applying pending migrations.
+    /// Opens `path`, creating the file if needed and applying pending migrations. A missing
+    /// folder is created only for shoplens' own data folder: a mistyped `-w /sales/2024/x`
+    /// must not quietly create `/sales/2024`.
     pub fn open(path: &Path) -> Result<Self, WorkspaceError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+            if dir != default_dir() {
+                return Err(WorkspaceError::NoFolder { path: dir.to_path_buf() });
+            }
             std::fs::create_dir_all(dir).map_err(|source| WorkspaceError::CreateDir { path: dir.to_path_buf(), source })?;
         }
         let open_err = |source| WorkspaceError::Open { path: path.to_path_buf(), source };
@@ -165,7 +172,11 @@ mod tests {
     #[test]
     fn creates_canonical_tables_and_reads_back_read_only() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nested/ws.shoplens");
+        // A folder that does not exist is not created (a mistyped path must not make folders).
+        let nested = dir.path().join("nested/ws.shoplens");
+        assert!(matches!(Workspace::open(&nested), Err(WorkspaceError::NoFolder { .. })));
+        assert!(!dir.path().join("nested").exists());
+        let path = dir.path().join("ws.shoplens");
         let ws = Workspace::open(&path).unwrap();
         let names: Vec<String> = ws.table_counts().unwrap().into_iter().map(|(n, _)| n).collect();
         for expected in ["events", "imports", "mappings", "order_lines", "raw_tables", "rejects"] {
