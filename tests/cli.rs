@@ -265,3 +265,77 @@ fn mistakes_on_the_command_line_are_refused_not_guessed() {
     let info = text(&shoplens(&["info", &w]).stdout);
     assert!(info.contains("failed"), "{info}");
 }
+
+/// Hostile input, interrupted imports: SIGTERM and Ctrl-C (SIGINT) cancel an import, which rolls
+/// back and is recorded as cancelled; after SIGKILL mid-write (a hot rollback journal left
+/// behind) the read-only commands still work and show the workspace as it was.
+#[test]
+fn interrupted_imports_leave_the_workspace_readable_and_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.csv");
+    assert!(shoplens(&["gen", "orders", &big.display().to_string(), "--rows", "1000000"]).status.success());
+    let w = ws(&dir);
+    let journal = format!("{w}-journal");
+    let interrupt = |signal: &str| {
+        let child = Command::new(env!("CARGO_BIN_EXE_shoplens"))
+            .args(["import", &big.display().to_string(), "--workspace", &w])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Mid-write: the import's rollback journal exists.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !Path::new(&journal).exists() {
+            assert!(std::time::Instant::now() < deadline, "the import never started writing");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert!(Command::new("kill").args(["-s", signal, &child.id().to_string()]).status().unwrap().success());
+        child.wait_with_output().unwrap()
+    };
+    let order_lines = || text(&shoplens(&["query", &w, "SELECT count(*) FROM order_lines"]).stdout);
+
+    for signal in ["TERM", "INT"] {
+        let out = interrupt(signal);
+        assert!(!out.status.success(), "SIG{signal}");
+        assert!(text(&out.stderr).contains("import cancelled; the workspace is unchanged"), "SIG{signal}: {}", text(&out.stderr));
+        assert_eq!(order_lines(), "count(*)\n0\n", "SIG{signal}");
+    }
+    let info = text(&shoplens(&["info", &w]).stdout);
+    assert_eq!(info.matches("cancelled").count(), 2, "both cancels are in the history: {info}");
+
+    let out = interrupt("KILL");
+    assert!(!out.status.success());
+    for args in [vec!["info", &w], vec!["overview", &w]] {
+        let out = shoplens(&args);
+        assert!(out.status.success(), "{args:?} after a killed import: {}", text(&out.stderr));
+    }
+    assert_eq!(order_lines(), "count(*)\n0\n");
+
+    // A crash after the import wrote pages into the file: the disk as a writer mid-transaction
+    // leaves it (the file and its hot journal, copied while the transaction is open).
+    let crashed = dir.path().join("crashed.shoplens");
+    {
+        let mut conn = rusqlite::Connection::open(&w).unwrap();
+        conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+        conn.pragma_update(None, "cache_size", 10).unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(
+            "INSERT INTO imports (file, file_size, file_hash, fingerprint, format, encoding, kind, target_table, rows_read,
+                                  rows_loaded, rows_rejected, report, started_at, finished_at, status)
+             VALUES ('x', 0, '', '', '', '', '', '', 0, 0, 0, '{}', '', '', 'loading');
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+             INSERT INTO order_lines (invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country, cancelled, import_id)
+             SELECT 'X' || i, 'S', 'written but never committed', 1, '2024-01-01 00:00:00', 1.0, NULL, 'Nowhere', 0, 1 FROM n;",
+        )
+        .unwrap();
+        std::fs::copy(&w, &crashed).unwrap();
+        std::fs::copy(&journal, format!("{}-journal", crashed.display())).unwrap();
+        drop(tx); // rolls the real workspace back
+    }
+    let crashed = crashed.display().to_string();
+    let out = shoplens(&["query", &crashed, "SELECT count(*) FROM order_lines"]);
+    assert!(out.status.success(), "a read after a crash mid-write: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "count(*)\n0\n", "the uncommitted rows are rolled back, not shown");
+    assert!(!Path::new(&format!("{crashed}-journal")).exists(), "the hot journal was rolled back");
+    assert!(shoplens(&["info", &crashed]).status.success());
+}

@@ -443,8 +443,25 @@ fn import_files(workspace_path: &Path, files: &[PathBuf], options: &ImportOption
     }
 }
 
-/// Shows a job's progress on stderr (when it is a terminal) until the job ends.
+/// Set by the first Ctrl-C or SIGTERM: the running job is asked to stop (an import rolls back and
+/// records itself as cancelled). A second signal ends the process at once.
+fn stop_requested() -> &'static std::sync::atomic::AtomicBool {
+    static FLAG: std::sync::OnceLock<std::sync::Arc<std::sync::atomic::AtomicBool>> = std::sync::OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // The shutdown goes first, so it only fires once the flag is already set.
+            let _ = signal_hook::flag::register_conditional_shutdown(signal, 130, flag.clone());
+            let _ = signal_hook::flag::register(signal, flag.clone());
+        }
+        flag
+    })
+}
+
+/// Shows a job's progress on stderr (when it is a terminal) until the job ends. Ctrl-C and
+/// SIGTERM cancel the job; it then ends the way a cancel from the app does.
 fn wait_with_progress<T: Send + 'static>(mut job: Job<T>) -> Result<T, CliError> {
+    let stop = stop_requested();
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} {msg:40!} [{bar:30}] {percent:>3}% {elapsed}")
@@ -452,6 +469,9 @@ fn wait_with_progress<T: Send + 'static>(mut job: Job<T>) -> Result<T, CliError>
             .progress_chars("=> "),
     );
     loop {
+        if stop.load(std::sync::atomic::Ordering::SeqCst) && !job.context().is_cancelled() {
+            job.cancel();
+        }
         if let Some(result) = job.try_take() {
             bar.finish_and_clear();
             return Ok(result?);

@@ -100,6 +100,13 @@ fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     Ok(())
 }
 
+/// The rollback journal SQLite keeps beside a workspace during a write transaction.
+fn journal_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-journal");
+    PathBuf::from(name)
+}
+
 /// Copies the workspace at `source` to `target` with SQLite's online backup: a consistent copy
 /// even while the workspace is in use. `progress` gets (pages done, pages in all).
 pub fn save_copy(source: &Path, target: &Path, progress: impl Fn(u64, u64)) -> Result<(), WorkspaceError> {
@@ -110,9 +117,20 @@ pub fn save_copy(source: &Path, target: &Path, progress: impl Fn(u64, u64)) -> R
 }
 
 /// Opens an existing workspace for reading only: the SQL console and `shoplens query` use this.
+///
+/// An import killed mid-write leaves a hot rollback journal, which a read-only connection cannot
+/// roll back ("attempt to write a readonly database"). The data is intact, so such a workspace
+/// is first opened read-write for one read, which rolls the journal back, as any writer would.
 pub fn open_read_only(path: &Path) -> Result<Connection, WorkspaceError> {
     if !path.exists() {
         return Err(WorkspaceError::Missing { path: path.to_path_buf() });
+    }
+    if journal_path(path).exists() {
+        let open_err = |source| WorkspaceError::Open { path: path.to_path_buf(), source };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // SQLite rolls a hot journal back on the first read; a live writer's is left alone.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(open_err)?;
     }
     let conn =
         Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
