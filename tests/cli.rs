@@ -339,3 +339,21 @@ fn interrupted_imports_leave_the_workspace_readable_and_unchanged() {
     assert!(!Path::new(&format!("{crashed}-journal")).exists(), "the hot journal was rolled back");
     assert!(shoplens(&["info", &crashed]).status.success());
 }
+
+/// Hostile input, the read-only console: a query cannot create or read another file (VACUUM
+/// INTO used to fail only after creating its target; ATTACH could read any database file).
+#[test]
+fn the_read_only_console_cannot_touch_other_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = ws(&dir);
+    assert!(shoplens(&["import", &fixture("shop_export.csv"), "--workspace", &w, "--kind", "raw"]).status.success());
+    let target = dir.path().join("copy.shoplens");
+    let out = shoplens(&["query", &w, &format!("VACUUM INTO '{}'", target.display())]);
+    assert!(!out.status.success());
+    assert!(!target.exists(), "no file was created");
+    let other = dir.path().join("other.db");
+    drop(rusqlite::Connection::open(&other).unwrap());
+    let out = shoplens(&["query", &w, &format!("ATTACH '{}' AS other", other.display())]);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("too many attached databases"), "{}", text(&out.stderr));
+}

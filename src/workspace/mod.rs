@@ -138,6 +138,9 @@ pub fn open_read_only(path: &Path) -> Result<Connection, WorkspaceError> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // A second guard: even statements that slip past the read-only open cannot write.
     conn.pragma_update(None, "query_only", true)?;
+    // No file but this one: `ATTACH` and `VACUUM INTO` (which attaches its target) fail before
+    // SQLite opens or creates any other file.
+    conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)?;
     Ok(conn)
 }
 
