@@ -658,3 +658,28 @@ fn customer_ids_from_float_exports_are_normalised_exactly() {
     assert_eq!(ids, want.map(|v| v.map(String::from)).to_vec());
     assert_eq!(out.report.missing_customer_ids, Some(2));
 }
+
+/// Hostile input, one odd line: a line of spaces inside a CSV, or a short line early in a
+/// CDNOW file, no longer changes how the whole file is read; and an import in which every row
+/// is rejected fails instead of succeeding with nothing loaded.
+#[test]
+fn a_minority_of_odd_lines_does_not_change_how_a_file_is_read() {
+    let (_dir, mut ws) = workspace();
+    let blank = import(&mut ws, "hostile/blank_line_inside.csv").unwrap();
+    assert_accounted(&ws, &blank);
+    assert_eq!((blank.format.as_str(), blank.report.rows_loaded, blank.report.rows_rejected), ("csv", 9, 0));
+    assert_eq!(blank.report.repairs.blank_lines_skipped, 1);
+    assert!(blank.report.warnings.iter().any(|w| w.contains("1 lines of only spaces were skipped")), "{:?}", blank.report.warnings);
+
+    let cdnow = import(&mut ws, "hostile/cdnow_short_line_early.txt").unwrap();
+    assert_accounted(&ws, &cdnow);
+    assert_eq!(cdnow.kind, "cdnow_sample");
+    assert_eq!((cdnow.report.rows_loaded, cdnow.report.rows_rejected), (40, 1));
+
+    let before: i64 = scalar(&ws, "SELECT count(*) FROM order_lines");
+    let err = import(&mut ws, "hostile/everything_rejected.csv").unwrap_err();
+    assert!(matches!(err, ImportError::NothingLoaded { rejected: 3, count: 3, .. }), "{err}");
+    assert!(err.to_string().contains("none of its 3 rows could be loaded"), "{err}");
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM order_lines"), before, "nothing was loaded");
+    assert_eq!(scalar::<String>(&ws, "SELECT status FROM imports ORDER BY id DESC LIMIT 1"), "failed");
+}

@@ -18,6 +18,8 @@ pub enum ImportError {
     UnknownSheet { path: PathBuf, sheet: String, available: String },
     #[error("{0}")]
     Mapping(String),
+    #[error("{path}: none of its {rejected} rows could be loaded; most were rejected for \"{reason}\" ({count} rows). Nothing was imported: check the file, or map its columns with --kind/--map")]
+    NothingLoaded { path: PathBuf, rejected: u64, reason: String, count: u64 },
     #[error("{path} was already imported (import #{import_id} on {at}); use --force to import it again")]
     AlreadyImported { path: PathBuf, import_id: i64, at: String },
     /// A bug (a panicked job), reported rather than crashing.

@@ -303,6 +303,11 @@ fn import_checked(
 
     report.number_formats = number_formats;
     report.warnings.extend(number_notes);
+    // Every row rejected is a file read the wrong way (or the wrong file), not a success.
+    if report.rows_loaded == 0 && report.rows_rejected > 0 {
+        let (reason, count) = report.rejected_by_reason.iter().max_by_key(|(_, n)| **n).map(|(r, n)| (r.clone(), *n)).unwrap_or_default();
+        return Err(ImportError::NothingLoaded { path: path.to_path_buf(), rejected: report.rows_rejected, reason, count });
+    }
     ctx.set_message("finishing");
     if let Some(types) = &raw_types {
         writer::retype_columns(&tx, &table, &columns, types)?;

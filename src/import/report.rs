@@ -245,6 +245,9 @@ impl QualityTracker {
         if r.repairs.nul_bytes_removed > 0 {
             r.warnings.push(format!("{} NUL bytes were removed from text", r.repairs.nul_bytes_removed));
         }
+        if r.repairs.blank_lines_skipped > 0 {
+            r.warnings.push(format!("{} lines of only spaces were skipped as blank lines", r.repairs.blank_lines_skipped));
+        }
         r
     }
 }

@@ -84,6 +84,8 @@ pub fn text_format(sample: &str) -> Format {
     if first_line.trim_start().starts_with('{') {
         return Format::JsonLines;
     }
+    // A minority of odd lines (a short row, a line of spaces) must not change how the whole
+    // file is read: a format wins when most of the sample's records agree with it.
     let mut best: Option<(u8, usize)> = None;
     for delimiter in [b',', b';', b'\t', b'|'] {
         let widths = record_widths(sample, delimiter);
@@ -91,28 +93,53 @@ pub fn text_format(sample: &str) -> Format {
         if header_width < 2 {
             continue;
         }
-        let agreeing = widths.iter().filter(|&&w| w == header_width).count();
-        if agreeing * 10 >= widths.len() * 8 && best.is_none_or(|(_, n)| header_width > n) {
+        if mostly(&widths, header_width) && best.is_none_or(|(_, n)| header_width > n) {
             best = Some((delimiter, header_width));
         }
     }
     if let Some((delimiter, _)) = best {
         return Format::Delimited { delimiter };
     }
-    let lines: Vec<&str> = sample.lines().filter(|l| !l.trim().is_empty()).take(50).collect();
+    let lines: Vec<&str> = sample.lines().filter(|l| !l.trim().is_empty()).take(SNIFF_RECORDS).collect();
     let widths: Vec<usize> = lines.iter().map(|l| l.split_whitespace().count()).collect();
-    if widths.len() > 1 && widths[0] > 1 && widths[1..].iter().all(|&w| w == widths[1]) {
-        return Format::Whitespace;
+    // Whitespace columns (CDNOW) have no header: the body's usual width decides.
+    if let Some(usual) = mode(widths.get(1..).unwrap_or_default()) {
+        if widths[0] > 1 && usual > 1 && mostly(&widths[1..], usual) {
+            return Format::Whitespace;
+        }
     }
     // A single column: any delimiter reads it the same.
     Format::Delimited { delimiter: b',' }
 }
 
-/// Field counts of the sample's first records; the last record is left out when there are
-/// others, since the sample may cut it short.
+/// Records of the sample that judge a format.
+const SNIFF_RECORDS: usize = 200;
+
+/// At least 80% of `widths` equal `width`.
+fn mostly(widths: &[usize], width: usize) -> bool {
+    !widths.is_empty() && widths.iter().filter(|&&w| w == width).count() * 10 >= widths.len() * 8
+}
+
+/// The most common value.
+fn mode(values: &[usize]) -> Option<usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for &v in values {
+        *counts.entry(v).or_insert(0usize) += 1;
+    }
+    counts.into_iter().max_by_key(|&(_, n)| n).map(|(v, _)| v)
+}
+
+/// Field counts of the sample's first records, lines of only spaces left out; the last record
+/// is left out when there are others, since the sample may cut it short.
 fn record_widths(sample: &str, delimiter: u8) -> Vec<usize> {
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(sample.as_bytes());
-    let mut widths: Vec<usize> = reader.byte_records().take(51).map_while(Result::ok).map(|r| r.len()).collect();
+    let mut widths: Vec<usize> = reader
+        .byte_records()
+        .map_while(Result::ok)
+        .filter(|r| !(r.len() == 1 && r[0].iter().all(u8::is_ascii_whitespace)))
+        .take(SNIFF_RECORDS + 1)
+        .map(|r| r.len())
+        .collect();
     if widths.len() > 1 {
         widths.pop();
     }
@@ -148,6 +175,29 @@ mod tests {
         assert_eq!(text_format(quoted), Format::Delimited { delimiter: b';' });
         assert!(uses_crlf(quoted.as_bytes()));
         assert!(!uses_crlf(b"a,b\n1,2\r\n"));
+    }
+
+    #[test]
+    fn a_minority_of_odd_lines_does_not_change_the_format() {
+        let mut csv = String::from("Invoice,StockCode,Description,Quantity\n");
+        for i in 0..20 {
+            csv.push_str(&format!("{i},A{i},RED WOODEN HEART {i},1\n"));
+            if i == 1 {
+                csv.push_str("   \n");
+            }
+            if i == 5 {
+                csv.push_str("7,SHORT\n");
+            }
+        }
+        assert_eq!(text_format(&csv), Format::Delimited { delimiter: b',' });
+        let mut cdnow = String::new();
+        for i in 1..30 {
+            cdnow.push_str(&format!(" {i:05} 19970101  1   11.77\n"));
+            if i == 2 {
+                cdnow.push_str(" 00002 19970112  1\n");
+            }
+        }
+        assert_eq!(text_format(&cdnow), Format::Whitespace);
     }
 
     #[test]

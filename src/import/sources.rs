@@ -200,9 +200,18 @@ impl RowSource for DelimitedSource {
     }
 
     fn read_row(&mut self, row: &mut RawRow) -> Result<bool, ImportError> {
-        let more = self.reader.read_byte_record(&mut self.bytes).map_err(|e| csv_error(&self.path, e))?;
-        if !more {
-            return Ok(false);
+        loop {
+            let more = self.reader.read_byte_record(&mut self.bytes).map_err(|e| csv_error(&self.path, e))?;
+            if !more {
+                return Ok(false);
+            }
+            // A line of only spaces is a blank line, not a one-field row (the csv crate skips
+            // only truly empty lines); the report counts them.
+            let blank = self.bytes.len() == 1 && self.bytes[0].iter().all(u8::is_ascii_whitespace);
+            if !blank {
+                break;
+            }
+            self.repairs.blank_lines_skipped += 1;
         }
         row.line = self.bytes.position().map_or(0, |p| p.line());
         row.malformed = None;

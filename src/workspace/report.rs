@@ -49,6 +49,9 @@ pub struct RepairCounts {
     /// Those keys, so the report can name them.
     #[serde(default)]
     pub json_keys_without_column: Vec<String>,
+    /// Lines of only spaces inside delimited text, skipped like empty lines.
+    #[serde(default)]
+    pub blank_lines_skipped: u64,
 }
 
 impl fmt::Display for QualityReport {
