@@ -683,3 +683,33 @@ fn a_minority_of_odd_lines_does_not_change_how_a_file_is_read() {
     assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM order_lines"), before, "nothing was loaded");
     assert_eq!(scalar::<String>(&ws, "SELECT status FROM imports ORDER BY id DESC LIMIT 1"), "failed");
 }
+
+/// Hostile input, encodings: one stray byte does not make a UTF-8 file Windows-1252 (its row is
+/// repaired and counted), UTF-16 without a byte order mark is read, and the report says what
+/// encoding was chosen and why.
+#[test]
+fn the_encoding_is_decided_by_the_whole_sample_and_reported() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "hostile/utf8_one_bad_byte.csv").unwrap();
+    assert_accounted(&ws, &out);
+    assert_eq!(out.encoding, "UTF-8");
+    assert_eq!(scalar::<String>(&ws, "SELECT description FROM order_lines WHERE invoice = '7003'"), "CRÈME BRÛLÉE SET 3");
+    assert_eq!(
+        scalar::<String>(&ws, "SELECT description FROM order_lines WHERE invoice = '7009'"),
+        "CAFé MUG",
+        "the byte 0xE9 read as Windows-1252"
+    );
+    assert_eq!(out.report.repairs.rows_decoded_as_windows_1252, 1);
+    let report = out.report.to_string();
+    assert!(report.contains("encoding       UTF-8 ("), "{report}");
+    assert!(report.contains("1 byte sequences that are not UTF-8"), "{report}");
+
+    let out = import(&mut ws, "hostile/utf16le_no_bom.csv").unwrap();
+    assert_accounted(&ws, &out);
+    assert_eq!((out.encoding.as_str(), out.report.rows_loaded), ("UTF-16LE", 8));
+    assert_eq!(
+        scalar::<String>(&ws, "SELECT description FROM order_lines WHERE import_id = 2 ORDER BY invoice LIMIT 1"),
+        "CRÈME BRÛLÉE SET 1"
+    );
+    assert!(out.report.encoding.contains("without a byte order mark"), "{}", out.report.encoding);
+}

@@ -301,6 +301,7 @@ fn import_checked(
     )?;
     ctx.check()?;
 
+    report.encoding = info.encoding_decision.clone();
     report.number_formats = number_formats;
     report.warnings.extend(number_notes);
     // Every row rejected is a file read the wrong way (or the wrong file), not a success.

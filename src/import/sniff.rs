@@ -57,21 +57,75 @@ pub fn container_of(head: &[u8]) -> Container {
 
 /// The text encoding of a sample, and how many BOM bytes to skip.
 ///
-/// Valid UTF-8 wins; otherwise chardetng guesses (it tells Windows-1252 from other legacy
-/// encodings far better than a byte-frequency guess of our own would).
-pub fn text_encoding(sample: &[u8], at_eof: bool) -> (&'static Encoding, usize) {
+/// The text encoding of a file, decided from the whole sample, with why (for the report).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodingDecision {
+    pub encoding: &'static Encoding,
+    /// Bytes of byte order mark to skip.
+    pub bom_len: usize,
+    pub why: String,
+}
+
+/// A byte order mark wins; then UTF-16 without one (every other byte zero); then UTF-8 when the
+/// sample's UTF-8 characters outnumber its invalid byte sequences, so one stray byte does not
+/// turn a UTF-8 file into Windows-1252 (its row is repaired and counted instead); otherwise
+/// chardetng guesses (it tells Windows-1252 from other legacy encodings far better than a
+/// byte-frequency guess of our own would).
+pub fn text_encoding(sample: &[u8], at_eof: bool) -> EncodingDecision {
+    let decision = |encoding, bom_len, why: String| EncodingDecision { encoding, bom_len, why };
     if let Some((encoding, bom_len)) = Encoding::for_bom(sample) {
-        return (encoding, bom_len);
+        return decision(encoding, bom_len, format!("{} (byte order mark)", encoding.name()));
     }
-    match std::str::from_utf8(sample) {
-        Ok(_) => return (encoding_rs::UTF_8, 0),
-        // A multi-byte character cut by the end of the sample is still UTF-8.
-        Err(e) if e.error_len().is_none() && !at_eof => return (encoding_rs::UTF_8, 0),
-        Err(_) => {}
+    if let Some(encoding) = utf16_without_bom(sample) {
+        return decision(encoding, 0, format!("{} without a byte order mark (every other byte is zero)", encoding.name()));
+    }
+    // A multi-byte character cut by the end of the sample is still UTF-8.
+    let sample = match std::str::from_utf8(sample) {
+        Ok(_) => return decision(encoding_rs::UTF_8, 0, "UTF-8".into()),
+        Err(e) if e.error_len().is_none() && !at_eof => &sample[..e.valid_up_to()],
+        Err(_) => sample,
+    };
+    let (mut beyond_ascii, mut invalid) = (0usize, 0usize);
+    for chunk in sample.utf8_chunks() {
+        beyond_ascii += chunk.valid().chars().filter(|c| !c.is_ascii()).count();
+        invalid += usize::from(!chunk.invalid().is_empty());
+    }
+    if invalid == 0 {
+        return decision(encoding_rs::UTF_8, 0, "UTF-8".into());
+    }
+    if beyond_ascii >= invalid {
+        let why = format!(
+            "UTF-8 ({beyond_ascii} characters beyond ASCII, {invalid} byte sequences that are not UTF-8 in the first MiB; rows with such bytes are read as Windows-1252 and counted)"
+        );
+        return decision(encoding_rs::UTF_8, 0, why);
     }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(sample, at_eof);
-    (detector.guess(None, chardetng::Utf8Detection::Allow), 0)
+    let encoding = detector.guess(None, chardetng::Utf8Detection::Allow);
+    decision(
+        encoding,
+        0,
+        format!("{} (not UTF-8: {invalid} invalid byte sequences, {beyond_ascii} UTF-8 characters; guessed by chardetng)", encoding.name()),
+    )
+}
+
+/// UTF-16 text without a byte order mark: in the first 4 KiB, most bytes on one side of each
+/// pair are zero (ASCII in UTF-16) and almost none on the other.
+fn utf16_without_bom(sample: &[u8]) -> Option<&'static Encoding> {
+    let head = &sample[..sample.len().min(4096) & !1];
+    let pairs = head.len() / 2;
+    if pairs < 8 {
+        return None;
+    }
+    let zeros = |offset: usize| head.iter().skip(offset).step_by(2).filter(|&&b| b == 0).count();
+    let (even, odd) = (zeros(0), zeros(1));
+    if odd * 10 >= pairs * 4 && even * 20 < pairs {
+        Some(encoding_rs::UTF_16LE)
+    } else if even * 10 >= pairs * 4 && odd * 20 < pairs {
+        Some(encoding_rs::UTF_16BE)
+    } else {
+        None
+    }
 }
 
 /// Picks the text format from a decoded sample: JSON lines, a delimiter, or whitespace columns.
@@ -202,11 +256,21 @@ mod tests {
 
     #[test]
     fn detects_windows_1252_and_keeps_utf8() {
-        let (enc, bom) = text_encoding("brand\nHermès\n".as_bytes(), true);
-        assert_eq!((enc, bom), (encoding_rs::UTF_8, 0));
-        let (enc, _) = text_encoding(b"brand,city\nHerm\xe8s,Paris\nChlo\xe9,Paris\nC\xe9line,Lyon\n", true);
-        assert_eq!(enc, encoding_rs::WINDOWS_1252);
-        let (enc, bom) = text_encoding(b"\xef\xbb\xbfa,b\n", true);
-        assert_eq!((enc, bom), (encoding_rs::UTF_8, 3));
+        let d = text_encoding("brand\nHermès\n".as_bytes(), true);
+        assert_eq!((d.encoding, d.bom_len), (encoding_rs::UTF_8, 0));
+        let d = text_encoding(b"brand,city\nHerm\xe8s,Paris\nChlo\xe9,Paris\nC\xe9line,Lyon\n", true);
+        assert_eq!(d.encoding, encoding_rs::WINDOWS_1252);
+        let d = text_encoding(b"\xef\xbb\xbfa,b\n", true);
+        assert_eq!((d.encoding, d.bom_len), (encoding_rs::UTF_8, 3));
+        // One stray byte in UTF-8 text: still UTF-8, and the decision says so.
+        let d =
+            text_encoding("brand\nHermès\nCrème\nCaf".as_bytes().iter().copied().chain(*b"\xe9\n").collect::<Vec<u8>>().as_slice(), true);
+        assert_eq!(d.encoding, encoding_rs::UTF_8);
+        assert!(d.why.contains("1 byte sequences that are not UTF-8"), "{}", d.why);
+        // UTF-16 without a byte order mark.
+        let utf16: Vec<u8> = "brand,city\nHermès,Paris\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert_eq!(text_encoding(&utf16, true).encoding, encoding_rs::UTF_16LE);
+        let utf16be: Vec<u8> = "brand,city\nHermès,Paris\n".encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(text_encoding(&utf16be, true).encoding, encoding_rs::UTF_16BE);
     }
 }

@@ -43,6 +43,8 @@ pub struct SourceInfo {
     pub format: Format,
     pub gzip: bool,
     pub encoding: &'static Encoding,
+    /// The encoding and why, for the quality report (empty for binary formats).
+    pub encoding_decision: String,
 }
 
 impl SourceInfo {
@@ -65,7 +67,7 @@ pub fn open(path: &Path, sheet: Option<&str>) -> Result<(Box<dyn RowSource>, Sou
     let mut head = [0u8; 8];
     let head_len = read_up_to(&mut File::open(path).map_err(io_err)?, &mut head).map_err(io_err)?;
     let container = sniff::container_of(&head[..head_len]);
-    let binary_info = |format| SourceInfo { format, gzip: false, encoding: encoding_rs::UTF_8 };
+    let binary_info = |format| SourceInfo { format, gzip: false, encoding: encoding_rs::UTF_8, encoding_decision: String::new() };
     match container {
         Container::Parquet => Ok((Box::new(ParquetSource::open(path)?), binary_info(Format::Parquet))),
         Container::Zip => Ok((Box::new(XlsxSource::open(path, sheet)?), binary_info(Format::Xlsx))),
@@ -113,7 +115,8 @@ fn open_text(path: &Path, size: u64, gzip: bool) -> Result<(Box<dyn RowSource>, 
     if sample.is_empty() {
         return Err(ImportError::Empty { path: path.to_path_buf() });
     }
-    let (encoding, bom_len) = sniff::text_encoding(&sample, sample_len < SAMPLE_BYTES);
+    let decision = sniff::text_encoding(&sample, sample_len < SAMPLE_BYTES);
+    let (encoding, bom_len) = (decision.encoding, decision.bom_len);
     let decoded_sample: String = if encoding == encoding_rs::UTF_8 {
         String::from_utf8_lossy(&sample[bom_len..]).into_owned()
     } else {
@@ -130,7 +133,7 @@ fn open_text(path: &Path, size: u64, gzip: bool) -> Result<(Box<dyn RowSource>, 
     } else {
         Box::new(encoding_rs_io::DecodeReaderBytesBuilder::new().encoding(Some(encoding)).build(rest))
     };
-    let info = SourceInfo { format, gzip, encoding };
+    let info = SourceInfo { format, gzip, encoding, encoding_decision: decision.why };
     let progress = Progress { bytes_read, size };
     let source: Box<dyn RowSource> = match format {
         Format::Delimited { delimiter } => Box::new(DelimitedSource::new(path, text, delimiter, crlf, progress)?),

@@ -29,6 +29,9 @@ pub struct QualityReport {
     /// Events: count per event type.
     pub event_types: BTreeMap<String, u64>,
     pub repairs: RepairCounts,
+    /// The text encoding and why it was chosen (empty for Parquet and Excel).
+    #[serde(default)]
+    pub encoding: String,
     /// How each numeric column's numbers were read (decided from the first rows), e.g.
     /// ("unit_price", "decimal point, ',' or a space groups thousands").
     #[serde(default)]
@@ -57,6 +60,9 @@ pub struct RepairCounts {
 impl fmt::Display for QualityReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "  rows read      {:>12}", group(self.rows_read))?;
+        if !self.encoding.is_empty() {
+            writeln!(f, "  encoding       {}", self.encoding)?;
+        }
         writeln!(f, "  rows loaded    {:>12}", group(self.rows_loaded))?;
         writeln!(f, "  rows rejected  {:>12}", group(self.rows_rejected))?;
         for (reason, n) in &self.rejected_by_reason {
