@@ -713,3 +713,32 @@ fn the_encoding_is_decided_by_the_whole_sample_and_reported() {
     );
     assert!(out.report.encoding.contains("without a byte order mark"), "{}", out.report.encoding);
 }
+
+/// Hostile input, garbage: files that are not tables are refused with a message that names what
+/// they look like, and no raw table is created from their bytes.
+#[test]
+fn files_that_are_not_tables_are_refused_by_name() {
+    let (dir, mut ws) = workspace();
+    for (file, what) in [
+        ("random_bytes.bin", "does not look like text"),
+        ("nul_bytes_only.csv", "only NUL bytes"),
+        ("image.png", "a PNG image"),
+        ("orders.csv.bz2", "bzip2-compressed"),
+        ("orders.csv.xz", "xz-compressed"),
+        ("orders.csv.zst", "zstd-compressed"),
+        ("array.json", "a JSON array"),
+    ] {
+        let err = import(&mut ws, &format!("hostile/{file}")).unwrap_err();
+        assert!(matches!(err, ImportError::NotATable { .. }), "{file}: {err}");
+        assert!(err.to_string().contains(what), "{file}: {err}");
+    }
+    // A workspace (an SQLite file), even this one.
+    let other = dir.path().join("other.shoplens");
+    drop(Workspace::open(&other).unwrap());
+    let err = import_with(&mut ws, &other, &ImportOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("an SQLite database"), "{err}");
+    let itself = ws.path().to_path_buf();
+    let err = import_with(&mut ws, &itself, &ImportOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("an SQLite database"), "{err}");
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM raw_tables"), 0, "no junk tables");
+}

@@ -10,6 +10,8 @@ pub enum ImportError {
     Truncated { path: PathBuf, source: std::io::Error },
     #[error("{path} is empty")]
     Empty { path: PathBuf },
+    #[error("{path} is not a table shoplens can read: {what}")]
+    NotATable { path: PathBuf, what: String },
     #[error("{path} has no header row")]
     NoHeader { path: PathBuf },
     #[error("{path}: {message}")]

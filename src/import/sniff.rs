@@ -41,7 +41,25 @@ pub enum Container {
     Gzip,
     Parquet,
     Zip,
+    /// Not a table at all (an image, a database, a compressed format not read here): what it is.
+    Other(&'static str),
 }
+
+/// Bytes that identify a file, whatever it is called (the first 16 are enough).
+const MAGIC: &[(&[u8], &str)] = &[
+    (b"SQLite format 3\0", "an SQLite database (a shoplens workspace is one: open it with File > Open)"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"BZh", "bzip2-compressed data (decompress it first)"),
+    (b"\xfd7zXZ\0", "xz-compressed data (decompress it first)"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed data (decompress it first)"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive (extract the file first)"),
+    (b"Rar!", "a RAR archive (extract the file first)"),
+    (b"\x7fELF", "a program"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel or Office file (.xls): save it as .xlsx or CSV"),
+];
 
 pub fn container_of(head: &[u8]) -> Container {
     if head.starts_with(&[0x1f, 0x8b]) {
@@ -50,9 +68,28 @@ pub fn container_of(head: &[u8]) -> Container {
         Container::Parquet
     } else if head.starts_with(b"PK\x03\x04") {
         Container::Zip
+    } else if let Some((_, what)) = MAGIC.iter().find(|(magic, _)| head.starts_with(magic)) {
+        Container::Other(what)
     } else {
         Container::Plain
     }
+}
+
+/// Why decoded text is not a table to import, if it is not: mostly control characters (random
+/// bytes, a run of NULs, a binary format without a known signature) or a JSON array.
+pub fn not_a_table(decoded: &str) -> Option<String> {
+    let total = decoded.chars().take(1 << 16).count();
+    let control = decoded.chars().take(1 << 16).filter(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n')).count();
+    if total > 0 && control * 20 > total {
+        let nul = decoded.chars().take(1 << 16).filter(|&c| c == '\0').count();
+        return Some(if nul == total {
+            "it holds only NUL bytes".into()
+        } else {
+            format!("it does not look like text ({}% of its first characters are control bytes)", control * 100 / total)
+        });
+    }
+    let start = decoded.trim_start_matches('\u{feff}').trim_start();
+    start.starts_with('[').then(|| "it is a JSON array; shoplens reads JSON lines (one object per line)".into())
 }
 
 /// The text encoding of a sample, and how many BOM bytes to skip.

@@ -64,13 +64,14 @@ pub fn open(path: &Path, sheet: Option<&str>) -> Result<(Box<dyn RowSource>, Sou
     if size == 0 {
         return Err(ImportError::Empty { path: path.to_path_buf() });
     }
-    let mut head = [0u8; 8];
+    let mut head = [0u8; 16];
     let head_len = read_up_to(&mut File::open(path).map_err(io_err)?, &mut head).map_err(io_err)?;
     let container = sniff::container_of(&head[..head_len]);
     let binary_info = |format| SourceInfo { format, gzip: false, encoding: encoding_rs::UTF_8, encoding_decision: String::new() };
     match container {
         Container::Parquet => Ok((Box::new(ParquetSource::open(path)?), binary_info(Format::Parquet))),
         Container::Zip => Ok((Box::new(XlsxSource::open(path, sheet)?), binary_info(Format::Xlsx))),
+        Container::Other(what) => Err(ImportError::NotATable { path: path.to_path_buf(), what: what.to_string() }),
         Container::Gzip | Container::Plain => open_text(path, size, container == Container::Gzip),
     }
 }
@@ -122,6 +123,9 @@ fn open_text(path: &Path, size: u64, gzip: bool) -> Result<(Box<dyn RowSource>, 
     } else {
         encoding.decode_without_bom_handling(&sample[bom_len..]).0.into_owned()
     };
+    if let Some(what) = sniff::not_a_table(&decoded_sample) {
+        return Err(ImportError::NotATable { path: path.to_path_buf(), what });
+    }
     let format = sniff::text_format(&decoded_sample);
     let crlf = sniff::uses_crlf(decoded_sample.as_bytes());
     let rest = std::io::Cursor::new(sample).chain(raw);
