@@ -39,6 +39,8 @@ impl Format {
 pub enum Container {
     Plain,
     Gzip,
+    Zstd,
+    Bzip2,
     Parquet,
     Zip,
     /// Not a table at all (an image, a database, a compressed format not read here): what it is.
@@ -52,9 +54,7 @@ const MAGIC: &[(&[u8], &str)] = &[
     (b"\xff\xd8\xff", "a JPEG image"),
     (b"GIF8", "a GIF image"),
     (b"%PDF", "a PDF document"),
-    (b"BZh", "bzip2-compressed data (decompress it first)"),
     (b"\xfd7zXZ\0", "xz-compressed data (decompress it first)"),
-    (b"\x28\xb5\x2f\xfd", "zstd-compressed data (decompress it first)"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive (extract the file first)"),
     (b"Rar!", "a RAR archive (extract the file first)"),
     (b"\x7fELF", "a program"),
@@ -64,6 +64,10 @@ const MAGIC: &[(&[u8], &str)] = &[
 pub fn container_of(head: &[u8]) -> Container {
     if head.starts_with(&[0x1f, 0x8b]) {
         Container::Gzip
+    } else if head.starts_with(b"\x28\xb5\x2f\xfd") {
+        Container::Zstd
+    } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|d| (b'1'..=b'9').contains(d)) {
+        Container::Bzip2
     } else if head.starts_with(b"PAR1") {
         Container::Parquet
     } else if head.starts_with(b"PK\x03\x04") {

@@ -41,7 +41,8 @@ pub trait RowSource: Send {
 #[derive(Debug, Clone)]
 pub struct SourceInfo {
     pub format: Format,
-    pub gzip: bool,
+    /// The compression the text was read through (`gzip`, `zstd`, `bzip2`), if any.
+    pub compression: Option<&'static str>,
     pub encoding: &'static Encoding,
     /// The encoding and why, for the quality report (empty for binary formats).
     pub encoding_decision: String,
@@ -49,8 +50,8 @@ pub struct SourceInfo {
 
 impl SourceInfo {
     pub fn format_name(&self) -> String {
-        if self.gzip {
-            format!("{} (gzip)", self.format.name())
+        if let Some(compression) = self.compression {
+            format!("{} ({compression})", self.format.name())
         } else {
             self.format.name()
         }
@@ -67,12 +68,12 @@ pub fn open(path: &Path, sheet: Option<&str>) -> Result<(Box<dyn RowSource>, Sou
     let mut head = [0u8; 16];
     let head_len = read_up_to(&mut File::open(path).map_err(io_err)?, &mut head).map_err(io_err)?;
     let container = sniff::container_of(&head[..head_len]);
-    let binary_info = |format| SourceInfo { format, gzip: false, encoding: encoding_rs::UTF_8, encoding_decision: String::new() };
+    let binary_info = |format| SourceInfo { format, compression: None, encoding: encoding_rs::UTF_8, encoding_decision: String::new() };
     match container {
         Container::Parquet => Ok((Box::new(ParquetSource::open(path)?), binary_info(Format::Parquet))),
         Container::Zip => Ok((Box::new(XlsxSource::open(path, sheet)?), binary_info(Format::Xlsx))),
         Container::Other(what) => Err(ImportError::NotATable { path: path.to_path_buf(), what: what.to_string() }),
-        Container::Gzip | Container::Plain => open_text(path, size, container == Container::Gzip),
+        Container::Gzip | Container::Zstd | Container::Bzip2 | Container::Plain => open_text(path, size, container),
     }
 }
 
@@ -103,12 +104,22 @@ impl<R: Read> Read for CountingReader<R> {
 
 const SAMPLE_BYTES: usize = 1 << 20;
 
-fn open_text(path: &Path, size: u64, gzip: bool) -> Result<(Box<dyn RowSource>, SourceInfo), ImportError> {
+fn open_text(path: &Path, size: u64, container: Container) -> Result<(Box<dyn RowSource>, SourceInfo), ImportError> {
     let file = File::open(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
     let bytes_read = Arc::new(AtomicU64::new(0));
     let counted = CountingReader { inner: file, count: bytes_read.clone() };
-    let mut raw: Box<dyn Read + Send> =
-        if gzip { Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, counted))) } else { Box::new(counted) };
+    let mut raw: Box<dyn Read + Send> = match container {
+        Container::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, counted))),
+        Container::Zstd => Box::new(zstd::stream::read::Decoder::new(counted).map_err(|e| ImportError::read(path, e))?),
+        Container::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(BufReader::with_capacity(1 << 16, counted))),
+        _ => Box::new(counted),
+    };
+    let compression = match container {
+        Container::Gzip => Some("gzip"),
+        Container::Zstd => Some("zstd"),
+        Container::Bzip2 => Some("bzip2"),
+        _ => None,
+    };
     // Sample the start to pick the encoding, then put the sample back in front of the stream.
     let mut sample = vec![0u8; SAMPLE_BYTES];
     let sample_len = read_up_to(&mut raw, &mut sample).map_err(|e| ImportError::read(path, e))?;
@@ -137,7 +148,7 @@ fn open_text(path: &Path, size: u64, gzip: bool) -> Result<(Box<dyn RowSource>, 
     } else {
         Box::new(encoding_rs_io::DecodeReaderBytesBuilder::new().encoding(Some(encoding)).build(rest))
     };
-    let info = SourceInfo { format, gzip, encoding, encoding_decision: decision.why };
+    let info = SourceInfo { format, compression, encoding, encoding_decision: decision.why };
     let progress = Progress { bytes_read, size };
     let source: Box<dyn RowSource> = match format {
         Format::Delimited { delimiter } => Box::new(DelimitedSource::new(path, text, delimiter, crlf, progress)?),

@@ -13,6 +13,6 @@ open("image.png", "wb").write(b"\x89PNG\r\n\x1a\n" + bytes(rng.randrange(256) fo
 csv = b"Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n1,A,B,1,2024-01-01 00:00:00,1.0,1,UK\n"
 open("orders.csv.bz2", "wb").write(bz2.compress(csv))
 open("orders.csv.xz", "wb").write(lzma.compress(csv))
-# zstd is not in Python's standard library: its frame magic and a body are enough here.
-open("orders.csv.zst", "wb").write(b"\x28\xb5\x2f\xfd" + bytes(rng.randrange(256) for _ in range(64)))
+# A zstd frame magic followed by garbage: corrupt compressed data.
+open("corrupt.csv.zst", "wb").write(b"\x28\xb5\x2f\xfd" + bytes(rng.randrange(256) for _ in range(64)))
 open("array.json", "w").write('[{"event_time": "2019-10-01 00:00:00 UTC", "event_type": "view"}]\n')
