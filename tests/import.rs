@@ -758,3 +758,21 @@ fn bzip2_and_zstd_exports_are_read_and_corrupt_ones_refused() {
     let err = import(&mut ws, "hostile/corrupt.csv.zst").unwrap_err();
     assert!(matches!(err, ImportError::Truncated { .. } | ImportError::Io { .. }), "{err}");
 }
+
+/// Hostile input, JSON lines: a number too long to hold exactly is rejected with a reason (never
+/// loaded changed), the reject keeps the line as written, and keys no column was mapped to are
+/// named in the report.
+#[test]
+fn json_lines_keep_long_numbers_exact_or_reject_them_and_name_unused_keys() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "hostile/events_long_numbers.jsonl").unwrap();
+    assert_accounted(&ws, &out);
+    assert_eq!((out.report.rows_loaded, out.report.rows_rejected), (2, 1));
+    let (raw, reason): (String, String) =
+        ws.conn().query_row("SELECT raw, reason FROM rejects", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert!(raw.contains("\"user_id\":12345678901234567890123"), "the line as written: {raw}");
+    assert!(reason.contains("user_id: a number too long to read exactly"), "{reason}");
+    assert_eq!(scalar::<i64>(&ws, "SELECT category_id FROM events WHERE user_id = 541312140"), 2103807459595387724);
+    assert_eq!(out.report.unused_columns, ["coupon"]);
+    assert!(out.report.to_string().contains("not loaded     columns"), "{}", out.report);
+}

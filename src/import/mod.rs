@@ -302,6 +302,11 @@ fn import_checked(
     ctx.check()?;
 
     report.encoding = info.encoding_decision.clone();
+    // What the mapping leaves out is said, not silently dropped (raw tables keep every column).
+    if plan.target != Target::Raw && !matches!(KnownKind::detect(&headers), Some(KnownKind::CdnowMaster | KnownKind::CdnowSample)) {
+        report.unused_columns =
+            headers.iter().enumerate().filter(|(i, _)| !plan.sources.contains(&Some(*i))).map(|(_, h)| h.clone()).collect();
+    }
     report.number_formats = number_formats;
     report.warnings.extend(number_notes);
     // Every row rejected is a file read the wrong way (or the wrong file), not a success.
@@ -369,7 +374,7 @@ fn convert_row(row: &RawRow, converter: &mut dyn Converter, batch: &mut Batch, t
                     tracker.observe(batch, before);
                     Ok(())
                 }
-                Err(err) => Err((record_to_csv(&row.fields), err)),
+                Err(err) => Err((row.original.clone().unwrap_or_else(|| record_to_csv(&row.fields)), err)),
             }
         }
     };

@@ -24,6 +24,9 @@ pub struct RawRow {
     pub fields: StringRecord,
     /// Set when the row could not be split into fields; the text is kept for the rejects table.
     pub malformed: Option<(String, String)>,
+    /// The row exactly as in the file, where fields are not the file's text (JSON lines): a
+    /// rejected row is stored as written, not as its converted fields.
+    pub original: Option<String>,
 }
 
 pub trait RowSource: Send {
@@ -439,6 +442,7 @@ impl RowSource for JsonLinesSource {
         row.line = line_no;
         row.fields.clear();
         row.malformed = None;
+        row.original = None;
         match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(serde_json::Value::Object(map)) => {
                 // Columns are fixed by the first rows; a later key cannot get a column, so it is
@@ -449,12 +453,25 @@ impl RowSource for JsonLinesSource {
                         self.repairs.json_keys_without_column.push(key.clone());
                     }
                 }
+                let mut inexact = None;
                 for header in &self.headers {
                     match map.get(header) {
                         None | Some(serde_json::Value::Null) => row.fields.push_field(""),
                         Some(serde_json::Value::String(s)) => row.fields.push_field(&s.replace('\0', "")),
+                        // A whole number past 2^64 (a long id) reaches us only as a float that has
+                        // lost digits: the row is rejected rather than loaded changed.
+                        Some(serde_json::Value::Number(n))
+                            if n.is_f64() && n.as_f64().is_some_and(|x| x.fract() == 0.0 && x.abs() >= 2f64.powi(53)) =>
+                        {
+                            inexact.get_or_insert_with(|| header.clone());
+                            row.fields.push_field("");
+                        }
                         Some(other) => row.fields.push_field(&other.to_string()),
                     }
+                }
+                match inexact {
+                    Some(key) => row.malformed = Some((text, format!("{key}: a number too long to read exactly (write it as a string)"))),
+                    None => row.original = Some(text),
                 }
             }
             Ok(_) => row.malformed = Some((text, "not a JSON object".into())),

@@ -29,6 +29,9 @@ pub struct QualityReport {
     /// Events: count per event type.
     pub event_types: BTreeMap<String, u64>,
     pub repairs: RepairCounts,
+    /// Columns (or JSON keys) of the file that no target column was mapped to: not loaded.
+    #[serde(default)]
+    pub unused_columns: Vec<String>,
     /// The text encoding and why it was chosen (empty for Parquet and Excel).
     #[serde(default)]
     pub encoding: String,
@@ -93,6 +96,9 @@ impl fmt::Display for QualityReport {
         if !self.nulls_by_column.is_empty() {
             let parts: Vec<String> = self.nulls_by_column.iter().map(|(c, n)| format!("{c} {}", group(*n))).collect();
             writeln!(f, "  empty values           {}", parts.join(", "))?;
+        }
+        if !self.unused_columns.is_empty() {
+            writeln!(f, "  not loaded     columns {}", self.unused_columns.join(", "))?;
         }
         for (column, format) in &self.number_formats {
             writeln!(f, "  numbers in {column:<13} {format}")?;
