@@ -63,13 +63,13 @@ pub struct RepairCounts {
 impl fmt::Display for QualityReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "  rows read      {:>12}", group(self.rows_read))?;
-        if !self.encoding.is_empty() {
-            writeln!(f, "  encoding       {}", self.encoding)?;
-        }
         writeln!(f, "  rows loaded    {:>12}", group(self.rows_loaded))?;
         writeln!(f, "  rows rejected  {:>12}", group(self.rows_rejected))?;
         for (reason, n) in &self.rejected_by_reason {
             writeln!(f, "    {:>10}  {reason}", group(*n))?;
+        }
+        if !self.encoding.is_empty() {
+            writeln!(f, "  encoding       {}", self.encoding)?;
         }
         if let (Some(first), Some(last)) = (&self.first_date, &self.last_date) {
             writeln!(f, "  dates          {first} to {last}")?;
