@@ -213,6 +213,8 @@ fn import_checked(
     // What the report says about how numbers were read: (column, format) and the guesses.
     let mut number_formats: Vec<(String, String)> = Vec::new();
     let mut number_notes: Vec<String> = Vec::new();
+    // The file's columns the mapping leaves out: said, not silently dropped.
+    let mut unused_columns: Vec<String> = Vec::new();
     let (table, mut converter): (String, Box<dyn Converter>) = match plan.target {
         Target::Raw => {
             let wanted = options.table.clone().unwrap_or_else(|| file_stem(path));
@@ -230,6 +232,8 @@ fn import_checked(
                     let date_source = plan.sources[date_column(target)];
                     let slash = values::SlashOrder::detect(sample.iter().filter_map(|row| date_source.and_then(|i| row.fields.get(i))));
                     let formats = decide_number_formats(target, &plan.sources, &sample, &mut number_formats, &mut number_notes);
+                    unused_columns =
+                        headers.iter().enumerate().filter(|(i, _)| !plan.sources.contains(&Some(*i))).map(|(_, h)| h.clone()).collect();
                     Box::new(
                         MappedConverter::new(target, plan.sources.clone(), headers.len(), slash, import_id).with_number_formats(formats),
                     )
@@ -302,11 +306,7 @@ fn import_checked(
     ctx.check()?;
 
     report.encoding = info.encoding_decision.clone();
-    // What the mapping leaves out is said, not silently dropped (raw tables keep every column).
-    if plan.target != Target::Raw && !matches!(KnownKind::detect(&headers), Some(KnownKind::CdnowMaster | KnownKind::CdnowSample)) {
-        report.unused_columns =
-            headers.iter().enumerate().filter(|(i, _)| !plan.sources.contains(&Some(*i))).map(|(_, h)| h.clone()).collect();
-    }
+    report.unused_columns = unused_columns;
     report.number_formats = number_formats;
     report.warnings.extend(number_notes);
     // Every row rejected is a file read the wrong way (or the wrong file), not a success.

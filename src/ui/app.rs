@@ -197,18 +197,29 @@ impl ShoplensApp {
     /// Starts a job whose only outcome is a message, shown in the status bar meanwhile.
     fn chore(&mut self, name: &str, work: impl FnOnce(&JobContext) -> JobResult<String> + Send + 'static) {
         let job = Job::spawn(name, work);
-        self.monitors.push(job.monitor());
+        self.track(&job);
         self.chores.push(job);
     }
 
-    /// Tells every family what changed, with a way to report and track what they start.
-    fn notify(&mut self, change: DataChange) {
+    /// Shows a job's progress (with Cancel) in the status bar.
+    fn track<T: Send + 'static>(&mut self, job: &Job<T>) {
+        self.monitors.push(job.monitor());
+    }
+
+    /// Runs `f` on the families with a context to report and track through; re-reads the
+    /// listing if one of them changed the workspace.
+    fn with_families(&mut self, f: impl FnOnce(&mut Models, &mut PollContext<'_>)) {
         let mut listing_changed = false;
         let mut cx = PollContext::new(&self.data, &mut self.messages, &mut self.monitors, &mut listing_changed);
-        self.models.data_changed(&change, &mut cx);
+        f(&mut self.models, &mut cx);
         if listing_changed {
             self.refresh_snapshot();
         }
+    }
+
+    /// Tells every family what changed.
+    fn notify(&mut self, change: DataChange) {
+        self.with_families(|models, cx| models.data_changed(&change, cx));
     }
 
     pub fn open_workspace(&mut self, path: PathBuf) {
@@ -239,7 +250,7 @@ impl ShoplensApp {
             let conn = workspace::open_read_only(&path)?;
             Ok(WorkspaceSnapshot::read(&conn)?)
         });
-        self.monitors.push(job.monitor());
+        self.track(&job);
         self.snapshot_job = Some(job);
     }
 
@@ -252,7 +263,7 @@ impl ShoplensApp {
             let conn = workspace::open_read_only(&path)?;
             Ok(workspace::copies::load_order_lines(&conn, ctx)?)
         });
-        self.monitors.push(job.monitor());
+        self.track(&job);
         self.orders_job = Some(job);
     }
 
@@ -262,7 +273,7 @@ impl ShoplensApp {
             crate::demo::build(&path, ctx)?;
             Ok(path)
         });
-        self.monitors.push(job.monitor());
+        self.track(&job);
         self.demo_job = Some(job);
         self.data.building_demo = true;
     }
@@ -285,7 +296,7 @@ impl ShoplensApp {
                 })
                 .collect())
         });
-        self.monitors.push(job.monitor());
+        self.track(&job);
         self.inspect_job = Some(job);
     }
 
@@ -315,7 +326,7 @@ impl ShoplensApp {
             }
             Ok(results)
         });
-        self.monitors.push(job.monitor());
+        self.track(&job);
         self.import_job = Some(job);
     }
 
@@ -362,12 +373,7 @@ impl ShoplensApp {
             Some(Err(e)) => self.error(format!("Could not load order lines: {e}")),
             None => {}
         }
-        let mut listing_changed = false;
-        let mut cx = PollContext::new(&self.data, &mut self.messages, &mut self.monitors, &mut listing_changed);
-        self.models.poll(&mut cx);
-        if listing_changed {
-            self.refresh_snapshot();
-        }
+        self.with_families(|models, cx| models.poll(cx));
         self.poll_imports();
         let mut finished = Vec::new();
         self.chores.retain_mut(|job| match job.try_take() {

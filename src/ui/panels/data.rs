@@ -22,7 +22,7 @@ type Rejects = Vec<(i64, String, String)>;
 /// Pages of the previewed table and the rejected rows of the selected import, read in jobs.
 #[derive(Default)]
 pub struct DataModels {
-    /// The table whose pages are cached.
+    /// The table shown in the preview grid, whose pages are cached.
     table: Option<String>,
     columns: Vec<String>,
     pages: HashMap<usize, Vec<Vec<String>>>,
@@ -115,11 +115,9 @@ impl PanelModels for DataModels {
     }
 }
 
+/// The panel holds no state of its own: the selected table and import live in [`DataModels`].
 #[derive(Default)]
-pub struct DataPanel {
-    /// Table shown in the preview grid.
-    table: Option<String>,
-}
+pub struct DataPanel;
 
 impl Panel for DataPanel {
     fn id(&self) -> &'static str {
@@ -134,10 +132,6 @@ impl Panel for DataPanel {
         "Tables, imports, quality reports, rejected rows"
     }
 
-    fn reset(&mut self) {
-        *self = Self::default();
-    }
-
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         let (Some(snapshot), Some(workspace)) = (cx.data.snapshot.clone(), cx.data.path.clone()) else {
             ui.spinner();
@@ -150,8 +144,8 @@ impl Panel for DataPanel {
                 ui.heading("Tables");
                 egui::Grid::new("tables").striped(true).num_columns(2).show(ui, |ui| {
                     for (name, count) in &snapshot.tables {
-                        if ui.selectable_label(self.table.as_deref() == Some(name.as_str()), name).clicked() {
-                            self.table = Some(name.clone());
+                        if ui.selectable_label(models.table.as_deref() == Some(name.as_str()), name).clicked() {
+                            models.select_table(name);
                         }
                         ui.label(widgets::number(*count as f64, 0));
                         ui.end_row();
@@ -192,13 +186,12 @@ impl Panel for DataPanel {
                     });
                 ui.separator();
             }
-            if let Some(table) = self.table.clone() {
+            if let Some(table) = models.table.clone() {
                 let total = snapshot.tables.iter().find(|(n, _)| *n == table).map_or(0, |(_, c)| *c as usize);
                 ui.horizontal(|ui| {
                     ui.heading(&table);
                     ui.label(format!("{} rows", widgets::number(total as f64, 0)));
                 });
-                models.select_table(&table);
                 if let Some(error) = &models.error {
                     ui.colored_label(widgets::BAD, error);
                 }

@@ -27,7 +27,7 @@ pub fn all() -> Vec<Box<dyn Panel>> {
         Box::new(segments::SegmentsPanel::default()),
         Box::new(customer_value::CustomerValuePanel::default()),
         Box::new(funnel::FunnelPanel::default()),
-        Box::new(data::DataPanel::default()),
+        Box::new(data::DataPanel),
         Box::new(sql::SqlPanel::default()),
     ]
 }
