@@ -41,7 +41,9 @@ pub enum Container {
     Gzip,
     Zstd,
     Bzip2,
+    Xz,
     Parquet,
+    /// An Excel workbook or a zip of one text file: which, `sources` decides from its entries.
     Zip,
     /// Not a table at all (an image, a database, a compressed format not read here): what it is.
     Other(&'static str),
@@ -54,7 +56,6 @@ const MAGIC: &[(&[u8], &str)] = &[
     (b"\xff\xd8\xff", "a JPEG image"),
     (b"GIF8", "a GIF image"),
     (b"%PDF", "a PDF document"),
-    (b"\xfd7zXZ\0", "xz-compressed data (decompress it first)"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive (extract the file first)"),
     (b"Rar!", "a RAR archive (extract the file first)"),
     (b"\x7fELF", "a program"),
@@ -68,6 +69,8 @@ pub fn container_of(head: &[u8]) -> Container {
         Container::Zstd
     } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|d| (b'1'..=b'9').contains(d)) {
         Container::Bzip2
+    } else if head.starts_with(b"\xfd7zXZ\0") {
+        Container::Xz
     } else if head.starts_with(b"PAR1") {
         Container::Parquet
     } else if head.starts_with(b"PK\x03\x04") {

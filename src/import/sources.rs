@@ -74,9 +74,110 @@ pub fn open(path: &Path, sheet: Option<&str>) -> Result<(Box<dyn RowSource>, Sou
     let binary_info = |format| SourceInfo { format, compression: None, encoding: encoding_rs::UTF_8, encoding_decision: String::new() };
     match container {
         Container::Parquet => Ok((Box::new(ParquetSource::open(path)?), binary_info(Format::Parquet))),
-        Container::Zip => Ok((Box::new(XlsxSource::open(path, sheet)?), binary_info(Format::Xlsx))),
+        Container::Zip => match zip_member(path)? {
+            ZipMember::Workbook => Ok((Box::new(XlsxSource::open(path, sheet)?), binary_info(Format::Xlsx))),
+            ZipMember::Text(entry) => open_text(path, size, Packing::Zip(entry)),
+        },
         Container::Other(what) => Err(ImportError::NotATable { path: path.to_path_buf(), what: what.to_string() }),
-        Container::Gzip | Container::Zstd | Container::Bzip2 | Container::Plain => open_text(path, size, container),
+        Container::Gzip => open_text(path, size, Packing::Gzip),
+        Container::Zstd => open_text(path, size, Packing::Zstd),
+        Container::Bzip2 => open_text(path, size, Packing::Bzip2),
+        Container::Xz => open_text(path, size, Packing::Xz),
+        Container::Plain => open_text(path, size, Packing::Plain),
+    }
+}
+
+/// How a text file's bytes reach the reader.
+enum Packing {
+    Plain,
+    Gzip,
+    Zstd,
+    Bzip2,
+    Xz,
+    Zip(ZipEntry),
+}
+
+impl Packing {
+    fn name(&self) -> Option<&'static str> {
+        match self {
+            Packing::Plain => None,
+            Packing::Gzip => Some("gzip"),
+            Packing::Zstd => Some("zstd"),
+            Packing::Bzip2 => Some("bzip2"),
+            Packing::Xz => Some("xz"),
+            Packing::Zip(_) => Some("zip"),
+        }
+    }
+}
+
+/// The one file inside a zip archive, located so it can be read straight from the archive.
+struct ZipEntry {
+    data_start: u64,
+    compressed_size: u64,
+    deflated: bool,
+    crc32: u32,
+}
+
+enum ZipMember {
+    /// An Excel workbook (also a zip).
+    Workbook,
+    Text(ZipEntry),
+}
+
+/// What a zip holds: a workbook, or exactly one file to read as text. Anything else is refused
+/// by naming what is inside, since picking one of several files would be a guess.
+fn zip_member(path: &Path) -> Result<ZipMember, ImportError> {
+    let refuse = |what: String| ImportError::NotATable { path: path.to_path_buf(), what };
+    let file = File::open(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
+    let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| refuse(format!("a damaged zip archive ({e})")))?;
+    // Excel (.xlsx, .xlsb) keeps its sheets under xl/; OpenDocument (.ods) starts with a mimetype.
+    if archive.file_names().any(|n| n.is_ok_and(|n| n.starts_with("xl/") || n == "mimetype")) {
+        return Ok(ZipMember::Workbook);
+    }
+    let mut files = Vec::new();
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).map_err(|e| refuse(format!("a damaged zip archive ({e})")))?;
+        let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
+        // Folders and the metadata macOS adds to every archive are not content.
+        if entry.is_dir() || name.starts_with("__MACOSX/") || name.ends_with(".DS_Store") {
+            continue;
+        }
+        files.push(index);
+    }
+    let names = |archive: &zip::ZipArchive<_>| archive.file_names().filter_map(Result::ok).take(5).collect::<Vec<_>>().join(", ");
+    let index = match files.as_slice() {
+        [] => return Err(refuse("an empty zip archive".into())),
+        [one] => *one,
+        more => return Err(refuse(format!("a zip archive of {} files ({}…): extract the one to import", more.len(), names(&archive)))),
+    };
+    let entry = archive.by_index_raw(index).map_err(|e| refuse(format!("a damaged zip archive ({e})")))?;
+    if entry.encrypted() {
+        return Err(refuse("an encrypted zip archive (extract the file first)".into()));
+    }
+    let deflated = match entry.compression() {
+        zip::CompressionMethod::Stored => false,
+        zip::CompressionMethod::Deflated => true,
+        other => return Err(refuse(format!("a zip archive compressed with {other} (extract the file first)"))),
+    };
+    let data_start = entry.data_start().ok_or_else(|| refuse("a damaged zip archive (no data offset)".into()))?;
+    Ok(ZipMember::Text(ZipEntry { data_start, compressed_size: entry.compressed_size(), deflated, crc32: entry.crc32() }))
+}
+
+/// Checks the zip entry's CRC when its data ends, so a damaged entry is an error, not short data.
+struct Crc32Check<R> {
+    inner: R,
+    hasher: crc32fast::Hasher,
+    expected: u32,
+}
+
+impl<R: Read> Read for Crc32Check<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.hasher.clone().finalize() != self.expected {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "the zipped file's checksum does not match"));
+        }
+        self.hasher.update(&buf[..n]);
+        Ok(n)
     }
 }
 
@@ -107,21 +208,37 @@ impl<R: Read> Read for CountingReader<R> {
 
 const SAMPLE_BYTES: usize = 1 << 20;
 
-fn open_text(path: &Path, size: u64, container: Container) -> Result<(Box<dyn RowSource>, SourceInfo), ImportError> {
-    let file = File::open(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
+fn open_text(path: &Path, size: u64, packing: Packing) -> Result<(Box<dyn RowSource>, SourceInfo), ImportError> {
+    let mut file = File::open(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
     let bytes_read = Arc::new(AtomicU64::new(0));
-    let counted = CountingReader { inner: file, count: bytes_read.clone() };
-    let mut raw: Box<dyn Read + Send> = match container {
-        Container::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, counted))),
-        Container::Zstd => Box::new(zstd::stream::read::Decoder::new(counted).map_err(|e| ImportError::read(path, e))?),
-        Container::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(BufReader::with_capacity(1 << 16, counted))),
-        _ => Box::new(counted),
-    };
-    let compression = match container {
-        Container::Gzip => Some("gzip"),
-        Container::Zstd => Some("zstd"),
-        Container::Bzip2 => Some("bzip2"),
-        _ => None,
+    let compression = packing.name();
+    let mut raw: Box<dyn Read + Send> = match packing {
+        Packing::Plain => Box::new(CountingReader { inner: file, count: bytes_read.clone() }),
+        Packing::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 16,
+            CountingReader { inner: file, count: bytes_read.clone() },
+        ))),
+        Packing::Zstd => Box::new(
+            zstd::stream::read::Decoder::new(CountingReader { inner: file, count: bytes_read.clone() })
+                .map_err(|e| ImportError::read(path, e))?,
+        ),
+        Packing::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(BufReader::with_capacity(
+            1 << 16,
+            CountingReader { inner: file, count: bytes_read.clone() },
+        ))),
+        Packing::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(BufReader::with_capacity(
+            1 << 16,
+            CountingReader { inner: file, count: bytes_read.clone() },
+        ))),
+        Packing::Zip(entry) => {
+            use std::io::Seek;
+            file.seek(std::io::SeekFrom::Start(entry.data_start)).map_err(|e| ImportError::read(path, e))?;
+            let data =
+                BufReader::with_capacity(1 << 16, CountingReader { inner: file, count: bytes_read.clone() }).take(entry.compressed_size);
+            let unpacked: Box<dyn Read + Send> =
+                if entry.deflated { Box::new(flate2::read::DeflateDecoder::new(data)) } else { Box::new(data) };
+            Box::new(Crc32Check { inner: unpacked, hasher: crc32fast::Hasher::new(), expected: entry.crc32 })
+        }
     };
     // Sample the start to pick the encoding, then put the sample back in front of the stream.
     let mut sample = vec![0u8; SAMPLE_BYTES];
@@ -506,15 +623,30 @@ impl ParquetSource {
         let format_err =
             |e: PolarsError| ImportError::Format { path: path.to_path_buf(), message: format!("not a readable Parquet file: {e}") };
         let file = File::open(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
-        let mut reader = ParquetReader::new(file);
-        let total_rows = reader.num_rows().map_err(format_err)?;
-        let schema = reader.schema().map_err(format_err)?;
-        let headers = schema
-            .iter_names()
-            .map(|n| n.to_string())
-            // pandas writes its index as a column; it is not data.
-            .filter(|n| n != "__index_level_0__")
-            .collect();
+        let damaged =
+            |message: String| ImportError::Format { path: path.to_path_buf(), message: format!("a damaged Parquet file ({message})") };
+        // polars panics on some malformed files rather than returning an error.
+        let (total_rows, schema) = crate::jobs::catch_panic(|| {
+            let mut reader = ParquetReader::new(file);
+            Ok::<_, PolarsError>((reader.num_rows()?, reader.schema()?))
+        })
+        .map_err(damaged)?
+        .map_err(format_err)?;
+        // pandas writes its index as a column; it is not data.
+        let columns: Vec<(&PlSmallStr, &ArrowDataType)> =
+            schema.iter().filter(|(name, _)| name.as_str() != "__index_level_0__").map(|(name, field)| (name, field.dtype())).collect();
+        // A list or struct in a cell is not a value a table column can hold: refuse the file by
+        // naming the column rather than flattening it into text nobody asked for.
+        if let Some((name, dtype)) = columns.iter().find(|(_, dtype)| is_nested(dtype)) {
+            return Err(ImportError::Format {
+                path: path.to_path_buf(),
+                message: format!(
+                    "column '{name}' holds nested values ({}), which shoplens does not import; write the file without it or flatten it first",
+                    nested_name(dtype)
+                ),
+            });
+        }
+        let headers = columns.iter().map(|(name, _)| name.to_string()).collect();
         Ok(Self {
             path: path.to_path_buf(),
             headers,
@@ -535,25 +667,97 @@ impl ParquetSource {
         let format_err =
             |e: PolarsError| ImportError::Format { path: self.path.clone(), message: format!("not a readable Parquet file: {e}") };
         let file = File::open(&self.path).map_err(|source| ImportError::Io { path: self.path.clone(), source })?;
-        let df = ParquetReader::new(file)
-            .with_columns(Some(self.headers.clone()))
-            .with_slice(Some((self.next_slice_start, PARQUET_SLICE_ROWS)))
-            .finish()
-            .map_err(format_err)?;
-        self.slice = df
-            .columns()
-            .iter()
-            .map(|column| {
-                let text = column.cast(&DataType::String)?;
-                Ok(text.str()?.rechunk().into_owned())
-            })
-            .collect::<PolarsResult<_>>()
-            .map_err(format_err)?;
+        let (columns, start) = (self.headers.clone(), self.next_slice_start);
+        // polars panics on some malformed files rather than returning an error.
+        let df = crate::jobs::catch_panic(move || {
+            ParquetReader::new(file).with_columns(Some(columns)).with_slice(Some((start, PARQUET_SLICE_ROWS))).finish()
+        })
+        .map_err(|message| ImportError::Format { path: self.path.clone(), message: format!("a damaged Parquet file ({message})") })?
+        .map_err(format_err)?;
+        self.slice = df.columns().iter().map(parquet_text).collect::<PolarsResult<_>>().map_err(format_err)?;
         self.slice_start = self.next_slice_start;
         self.slice_len = df.height();
         self.next_slice_start += df.height().max(1);
         self.cursor = 0;
         Ok(self.slice_len > 0)
+    }
+}
+
+fn is_nested(dtype: &polars::prelude::ArrowDataType) -> bool {
+    use polars::prelude::ArrowDataType as A;
+    matches!(dtype, A::List(_) | A::LargeList(_) | A::FixedSizeList(..) | A::Struct(_) | A::Map(..) | A::Union(_))
+}
+
+fn nested_name(dtype: &polars::prelude::ArrowDataType) -> &'static str {
+    use polars::prelude::ArrowDataType as A;
+    match dtype {
+        A::Struct(_) => "a struct",
+        A::Map(..) => "a map",
+        A::Union(_) => "a union",
+        _ => "a list",
+    }
+}
+
+/// One Parquet column as the text its values stand for, exactly: decimals digit for digit from
+/// their unscaled integers (a float would turn 6.95 into 6.9500000000000002), timestamps as
+/// `YYYY-MM-DD HH:MM:SS[.fraction]` with ` UTC` when the file stores an instant (a time zone
+/// on the column), so the importer's one time parser reads them like CSV text.
+fn parquet_text(column: &polars::prelude::Column) -> polars::prelude::PolarsResult<polars::prelude::StringChunked> {
+    use polars::prelude::*;
+    let name = column.name().clone();
+    let text = match column.dtype() {
+        DataType::Decimal(_, scale) => {
+            let scale = *scale;
+            column.decimal()?.physical().iter().map(|v| v.map(|unscaled| decimal_text(unscaled, scale))).collect::<StringChunked>()
+        }
+        DataType::Datetime(unit, zone) => {
+            let datetimes = column.datetime()?;
+            let suffix = if zone.is_some() { " UTC" } else { "" };
+            let nanos_per_unit = match unit {
+                TimeUnit::Nanoseconds => 1,
+                TimeUnit::Microseconds => 1_000,
+                TimeUnit::Milliseconds => 1_000_000,
+            };
+            datetimes
+                .physical()
+                .iter()
+                .map(|v| v.map(|value| datetime_text(value as i128 * nanos_per_unit, suffix)))
+                .collect::<StringChunked>()
+        }
+        DataType::Binary => {
+            // Strings written without their UTF-8 annotation (older writers): text if it is text.
+            let binary = column.binary()?;
+            let text: StringChunked = binary.iter().map(|v| v.and_then(|bytes| std::str::from_utf8(bytes).ok())).collect();
+            if text.null_count() != binary.null_count() {
+                polars_bail!(ComputeError: "column '{}' holds binary data, not text", name);
+            }
+            text
+        }
+        _ => column.cast(&DataType::String)?.str()?.rechunk().into_owned(),
+    };
+    Ok(text.with_name(name))
+}
+
+/// `unscaled × 10^-scale` written out exactly: (695, 2) → `6.95`, (-5, 3) → `-0.005`.
+fn decimal_text(unscaled: i128, scale: usize) -> String {
+    let digits = unscaled.unsigned_abs().to_string();
+    let sign = if unscaled < 0 { "-" } else { "" };
+    if scale == 0 {
+        return format!("{sign}{digits}");
+    }
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (whole, fraction) = padded.split_at(padded.len() - scale);
+    format!("{sign}{whole}.{fraction}")
+}
+
+/// Nanoseconds since 1970 as `YYYY-MM-DD HH:MM:SS`, with only the fraction digits it has.
+fn datetime_text(nanos: i128, suffix: &str) -> String {
+    let seconds = nanos.div_euclid(1_000_000_000) as i64;
+    let fraction = nanos.rem_euclid(1_000_000_000) as u32;
+    match chrono::DateTime::from_timestamp(seconds, fraction) {
+        Some(t) => format!("{}{suffix}", t.naive_utc().format("%Y-%m-%d %H:%M:%S%.f")),
+        // Out of chrono's range (year ±262,000): keep the raw number rather than invent a date.
+        None => nanos.to_string(),
     }
 }
 
@@ -582,40 +786,130 @@ impl RowSource for ParquetSource {
 }
 
 /// Excel workbooks via calamine: one sheet (the first unless named), first row as header.
+///
+/// A thread owns the workbook and streams the sheet's rows through a bounded channel, so a
+/// sheet of a million rows never sits in memory whole (calamine's cell reader for .xlsx; other
+/// workbooks, such as .ods, through its whole-sheet range).
 pub struct XlsxSource {
     headers: Vec<String>,
-    rows: std::vec::IntoIter<(u64, Vec<String>)>,
+    rows: std::sync::mpsc::Receiver<SheetMessage>,
+    /// Columns the sheet spans: every row is padded to it, as a table's rows are.
+    width: usize,
     total: u64,
     done: u64,
+    last_line: u64,
+    blank_rows: u64,
 }
+
+enum SheetMessage {
+    /// The sheet was found: its data rows (header included) and columns.
+    Start {
+        rows: u64,
+        width: usize,
+    },
+    /// A row that has cells, with its row number in the sheet (1-based).
+    Row(u64, Vec<String>),
+    Failed(ImportError),
+}
+
+/// Rows in flight between the reading thread and the import.
+const SHEET_ROWS_IN_FLIGHT: usize = 1024;
 
 impl XlsxSource {
     fn open(path: &Path, sheet: Option<&str>) -> Result<Self, ImportError> {
-        use calamine::Reader;
-        let format_err = |message: String| ImportError::Format { path: path.to_path_buf(), message };
-        let mut workbook = calamine::open_workbook_auto(path).map_err(|e| format_err(format!("not a readable Excel workbook: {e}")))?;
-        let names = workbook.sheet_names();
-        let name = match sheet {
+        let (sender, rows) = std::sync::mpsc::sync_channel(SHEET_ROWS_IN_FLIGHT);
+        let (owned_path, sheet) = (path.to_path_buf(), sheet.map(str::to_string));
+        std::thread::Builder::new()
+            .name("read sheet".into())
+            .spawn(move || {
+                if let Err(e) = read_sheet(&owned_path, sheet.as_deref(), &sender) {
+                    let _ = sender.send(SheetMessage::Failed(e));
+                }
+            })
+            .map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
+        let (total, width) = match rows.recv() {
+            Ok(SheetMessage::Start { rows, width }) => (rows, width),
+            Ok(SheetMessage::Failed(e)) => return Err(e),
+            Ok(SheetMessage::Row(..)) | Err(_) => return Err(ImportError::NoHeader { path: path.to_path_buf() }),
+        };
+        let (header_line, headers) = match rows.recv() {
+            Ok(SheetMessage::Row(line, cells)) => (line, cells),
+            Ok(SheetMessage::Failed(e)) => return Err(e),
+            Ok(SheetMessage::Start { .. }) | Err(_) => return Err(ImportError::NoHeader { path: path.to_path_buf() }),
+        };
+        let mut headers: Vec<String> = headers.into_iter().map(|h| h.trim().to_string()).collect();
+        headers.resize(width.max(headers.len()), String::new());
+        // Trailing columns with neither a header nor (so far as the header row shows) data.
+        while headers.last().is_some_and(String::is_empty) && headers.len() > 1 {
+            headers.pop();
+        }
+        Ok(Self { headers, rows, width, total: total.saturating_sub(1), done: 0, last_line: header_line, blank_rows: 0 })
+    }
+}
+
+fn read_sheet(path: &Path, sheet: Option<&str>, sender: &std::sync::mpsc::SyncSender<SheetMessage>) -> Result<(), ImportError> {
+    use calamine::Reader;
+    let format_err = |message: String| ImportError::Format { path: path.to_path_buf(), message };
+    let choose = |names: Vec<String>| -> Result<String, ImportError> {
+        match sheet {
             Some(wanted) => names.iter().find(|n| n.as_str() == wanted).cloned().ok_or_else(|| ImportError::UnknownSheet {
                 path: path.to_path_buf(),
                 sheet: wanted.to_string(),
                 available: names.join(", "),
-            })?,
-            None => names.first().cloned().ok_or_else(|| format_err("the workbook has no sheets".into()))?,
-        };
-        let range = workbook.worksheet_range(&name).map_err(|e| format_err(format!("cannot read sheet '{name}': {e}")))?;
-        let first_row = range.start().map_or(0, |(row, _)| row as u64);
-        let mut rows =
-            range.rows().enumerate().map(|(i, cells)| (first_row + i as u64 + 1, cells.iter().map(cell_text).collect::<Vec<_>>()));
-        let headers = rows.next().ok_or_else(|| ImportError::NoHeader { path: path.to_path_buf() })?.1;
-        let rows: Vec<(u64, Vec<String>)> = rows.collect();
-        Ok(Self {
-            headers: headers.into_iter().map(|h| h.trim().to_string()).collect(),
-            total: rows.len() as u64,
-            rows: rows.into_iter(),
-            done: 0,
-        })
+            }),
+            None => names.first().cloned().ok_or_else(|| format_err("the workbook has no sheets".into())),
+        }
+    };
+    // The reader went away (the import finished early or was cancelled): stop quietly.
+    let send = |message| sender.send(message).is_ok();
+    if let Ok(mut workbook) = calamine::open_workbook::<calamine::Xlsx<_>, _>(path) {
+        let name = choose(workbook.sheet_names())?;
+        let mut cells = workbook.worksheet_cells_reader(&name).map_err(|e| format_err(format!("cannot read sheet '{name}': {e}")))?;
+        let dimensions = cells.dimensions();
+        let (first_row, first_column) = dimensions.start;
+        let width = (dimensions.end.1.saturating_sub(first_column) + 1) as usize;
+        if !send(SheetMessage::Start { rows: u64::from(dimensions.end.0.saturating_sub(first_row)) + 1, width }) {
+            return Ok(());
+        }
+        let mut row: Vec<String> = Vec::new();
+        let mut current: Option<u32> = None;
+        while let Some(cell) = cells.next_cell().map_err(|e| format_err(format!("cannot read sheet '{name}': {e}")))? {
+            let (r, c) = cell.get_position();
+            if current != Some(r) {
+                if let Some(done) = current {
+                    if !send(SheetMessage::Row(u64::from(done) + 1, std::mem::take(&mut row))) {
+                        return Ok(());
+                    }
+                }
+                current = Some(r);
+            }
+            let column = c.saturating_sub(first_column) as usize;
+            if row.len() <= column {
+                row.resize(column + 1, String::new());
+            }
+            row[column] = cell_text(&calamine::Data::from(cell.get_value().clone()));
+        }
+        if let Some(done) = current {
+            send(SheetMessage::Row(u64::from(done) + 1, row));
+        }
+        return Ok(());
     }
+    let mut workbook = calamine::open_workbook_auto(path).map_err(|e| format_err(format!("not a readable Excel workbook: {e}")))?;
+    let name = choose(workbook.sheet_names())?;
+    let range = workbook.worksheet_range(&name).map_err(|e| format_err(format!("cannot read sheet '{name}': {e}")))?;
+    let first_row = range.start().map_or(0, |(row, _)| u64::from(row));
+    if !send(SheetMessage::Start { rows: range.height() as u64, width: range.width() }) {
+        return Ok(());
+    }
+    for (i, cells) in range.rows().enumerate() {
+        if cells.iter().all(|c| matches!(c, calamine::Data::Empty)) {
+            continue;
+        }
+        if !send(SheetMessage::Row(first_row + i as u64 + 1, cells.iter().map(cell_text).collect())) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn cell_text(cell: &calamine::Data) -> String {
@@ -642,8 +936,16 @@ impl RowSource for XlsxSource {
     }
 
     fn read_row(&mut self, row: &mut RawRow) -> Result<bool, ImportError> {
-        let Some((line, cells)) = self.rows.next() else { return Ok(false) };
-        self.done += 1;
+        let (line, mut cells) = match self.rows.recv() {
+            Ok(SheetMessage::Row(line, cells)) => (line, cells),
+            Ok(SheetMessage::Failed(e)) => return Err(e),
+            Ok(SheetMessage::Start { .. }) | Err(_) => return Ok(false),
+        };
+        // Rows without a single cell between data rows are blank lines, skipped and counted.
+        self.blank_rows += line.saturating_sub(self.last_line + 1);
+        self.last_line = line;
+        self.done = line.saturating_sub(1);
+        cells.resize(self.width.max(cells.len()), String::new());
         row.line = line;
         row.malformed = None;
         row.fields.clear();
@@ -659,5 +961,9 @@ impl RowSource for XlsxSource {
 
     fn progress(&self) -> (u64, u64) {
         (self.done, self.total)
+    }
+
+    fn repairs(&self) -> RepairCounts {
+        RepairCounts { blank_lines_skipped: self.blank_rows, ..RepairCounts::default() }
     }
 }
