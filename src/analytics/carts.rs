@@ -118,6 +118,9 @@ pub struct CartResult {
     pub by_brand: Vec<RateRow>,
     /// The retargeting list, most recently expired first (respecting `exclude_bought_later`).
     pub list: Vec<AbandonedCart>,
+    /// Events in the date range recorded without a session: a cart is a session's, so these
+    /// are left out (and said so).
+    pub events_without_session: u64,
 }
 
 impl CartResult {
@@ -158,6 +161,7 @@ pub fn compute(frame: &EventFrame, filters: &Filters, settings: &CartSettings, n
         by_category: Vec::new(),
         by_brand: Vec::new(),
         list: Vec::new(),
+        events_without_session: frame.sessionless_events_between(from, to),
     };
     let mut by_day: HashMap<i64, RateRow> = HashMap::new();
     let mut by_category: HashMap<u32, RateRow> = HashMap::new();

@@ -78,7 +78,9 @@ pub struct EventFrame {
     pub brand: Vec<u32>,
     pub user: Vec<u32>,
     pub price: Vec<f32>,
-    /// Rows of session `s` are `session_start[s]..session_start[s + 1]`.
+    /// Rows of session `s` are `session_start[s]..session_start[s + 1]`. Rows from the last
+    /// entry on are events without a session (REES46 has some): they count for users and
+    /// products, never as a session.
     session_start: Vec<u32>,
     pub sessions: Vec<String>,
     pub users: Vec<i64>,
@@ -205,9 +207,6 @@ fn read_part(
             continue;
         };
         let session = record.get(columns.session).unwrap_or_default();
-        if session.is_empty() {
-            continue;
-        }
         builder.push(
             time,
             EventKind::parse(record.get(columns.kind).unwrap_or_default()),
@@ -221,6 +220,9 @@ fn read_part(
     }
     Ok(builder)
 }
+
+/// The session code of an event without a session.
+const NO_SESSION: u32 = u32::MAX;
 
 /// Collects events in any order and builds the session-ordered frame.
 #[derive(Default)]
@@ -350,6 +352,7 @@ impl EventFrameBuilder {
         for s in 0..frame.session_count() {
             b.session.extend(std::iter::repeat_n(s as u32, frame.session_rows(s).len()));
         }
+        b.session.extend(std::iter::repeat_n(NO_SESSION, frame.sessionless_events()));
         // Dictionaries: same codes, maps rebuilt.
         for session in &frame.sessions {
             b.session_code(session.as_bytes());
@@ -385,6 +388,9 @@ impl EventFrameBuilder {
     }
 
     fn session_code(&mut self, session: &[u8]) -> u32 {
+        if session.trim_ascii().is_empty() {
+            return NO_SESSION;
+        }
         if let Some(last) = self.last_session.filter(|&c| self.sessions.get(c).as_bytes() == session) {
             return last;
         }
@@ -439,14 +445,20 @@ impl EventFrameBuilder {
         self.category.extend(other.category.iter().map(|&c| categories[c as usize]));
         self.brand.extend(other.brand.iter().map(|&c| brands[c as usize]));
         self.user.extend(other.user.iter().map(|&c| users[c as usize]));
-        self.session.extend(other.session.iter().map(|&c| sessions[c as usize]));
+        self.session.extend(other.session.iter().map(|&c| if c == NO_SESSION { NO_SESSION } else { sessions[c as usize] }));
     }
 
     /// Orders rows by session, then time: a counting sort on the dense session codes (linear)
     /// and a stable sort of each (short) session by time, so events in the same second keep
     /// their file order (view before cart).
-    pub fn finish(self) -> EventFrame {
-        let Runs { starts: session_start, order } = group_rows(&self.session, self.sessions.len(), &self.time);
+    pub fn finish(mut self) -> EventFrame {
+        // Events without a session are grouped after every real session, then cut off.
+        let real_sessions = self.sessions.len();
+        for code in self.session.iter_mut().filter(|c| **c == NO_SESSION) {
+            *code = real_sessions as u32;
+        }
+        let Runs { starts: mut session_start, order } = group_rows(&self.session, real_sessions + 1, &self.time);
+        session_start.pop();
         fn permute<T: Copy>(values: Vec<T>, order: &[u32]) -> Vec<T> {
             order.iter().map(|&i| values[i as usize]).collect()
         }
@@ -497,9 +509,26 @@ impl EventFrame {
         self.session_start[s] as usize..self.session_start[s + 1] as usize
     }
 
-    /// The session a row belongs to (binary search; for occasional lookups).
-    pub fn session_of_row(&self, row: usize) -> usize {
-        self.session_start.partition_point(|&start| start as usize <= row) - 1
+    /// The session a row belongs to (binary search; for occasional lookups); `None` for an
+    /// event without a session.
+    pub fn session_of_row(&self, row: usize) -> Option<usize> {
+        let s = self.session_start.partition_point(|&start| start as usize <= row) - 1;
+        (s < self.session_count()).then_some(s)
+    }
+
+    /// Events recorded without a session: session-based funnels and carts leave them out and
+    /// say how many.
+    pub fn sessionless_events(&self) -> usize {
+        self.len() - self.sessionless_start()
+    }
+
+    /// Events without a session whose time is in `from..to`.
+    pub fn sessionless_events_between(&self, from: i64, to: i64) -> u64 {
+        self.time[self.sessionless_start()..].iter().filter(|t| (from..to).contains(t)).count() as u64
+    }
+
+    fn sessionless_start(&self) -> usize {
+        self.session_start.last().map_or(0, |&start| start as usize)
     }
 
     /// First and last event time.
@@ -661,6 +690,26 @@ mod tests {
     }
 
     #[test]
+    fn events_without_a_session_are_kept_but_form_no_session() {
+        let mut b = EventFrameBuilder::new();
+        b.push(10, EventKind::View, 7, "", "", 5.0, 1, "");
+        b.push(20, EventKind::View, 7, "", "", 5.0, 1, "s1");
+        b.push(30, EventKind::Cart, 8, "", "", 5.0, 2, " ");
+        let mut other = EventFrameBuilder::new();
+        other.push(40, EventKind::Purchase, 8, "", "", 5.0, 2, "");
+        b.absorb(other);
+        let f = b.finish();
+        assert_eq!((f.len(), f.session_count(), f.sessionless_events()), (4, 1, 3));
+        assert_eq!(f.session_rows(0).len(), 1);
+        assert_eq!(f.session_of_row(0), Some(0));
+        assert_eq!(f.session_of_row(3), None);
+        // Rebuilt for live mode, the sessionless events stay sessionless.
+        let again = EventFrameBuilder::from_frame(&f).finish();
+        assert_eq!((again.len(), again.session_count(), again.sessionless_events()), (4, 1, 3));
+        assert_eq!(again.user_runs().starts.len(), 3);
+    }
+
+    #[test]
     fn rows_are_grouped_by_session_in_time_order() {
         let mut b = EventFrameBuilder::new();
         b.push(30, EventKind::Purchase, 7, "a.b", "x", 5.0, 1, "s1");
@@ -673,7 +722,7 @@ mod tests {
         assert_eq!(s1.len(), 3);
         let kinds: Vec<EventKind> = s1.clone().map(|r| f.kind(r)).collect();
         assert_eq!(kinds, [EventKind::View, EventKind::Cart, EventKind::Purchase]);
-        assert_eq!(f.session_of_row(3), 1);
+        assert_eq!(f.session_of_row(3), Some(1));
         let (top_of, tops) = f.top_categories();
         assert_eq!(tops[top_of[f.products[0].category as usize] as usize], "a");
     }

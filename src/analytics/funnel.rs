@@ -152,6 +152,9 @@ pub struct FunnelResult {
     /// For each step k (0-based) but the last: units that reached step k and no further,
     /// as (user code, session code or `u32::MAX` when counting users, time of step 1).
     pub dropped: Vec<Vec<(u32, u32, i64)>>,
+    /// Events in the date range recorded without a session, left out because the funnel is
+    /// counted in sessions (or within sessions); 0 when counting users across sessions.
+    pub events_without_session: u64,
 }
 
 /// How far one unit got: steps reached, when it entered step 1 and when it reached its last.
@@ -368,7 +371,7 @@ fn tally_units(
                     // Within sessions: the user's best session (the earliest among equals).
                     Window::Session => {
                         let mut best = Reach { level: 0, start: 0, end: 0 };
-                        let mut sessions: Vec<usize> = rows.clone().map(|r| frame.session_of_row(r)).collect();
+                        let mut sessions: Vec<usize> = rows.clone().filter_map(|r| frame.session_of_row(r)).collect();
                         sessions.sort_unstable();
                         sessions.dedup();
                         for s in sessions {
@@ -411,6 +414,7 @@ pub fn compute(frame: &EventFrame, filters: &Filters, settings: &FunnelSettings,
             time_to_convert: vec![0; CONVERT_BINS.len()],
             median_seconds_to_convert: None,
             dropped: Vec::new(),
+            events_without_session: 0,
         });
     }
     let parts = crate::jobs::parallel_ranges(units, |range| tally_units(frame, filters, settings, range, ctx));
@@ -456,6 +460,13 @@ pub fn compute(frame: &EventFrame, filters: &Filters, settings: &FunnelSettings,
     for list in &mut tally.dropped {
         list.sort_unstable_by_key(|&(_, _, t)| t);
     }
+    let by_session = settings.count_by == CountBy::Sessions || settings.window == Window::Session;
+    let events_without_session = if by_session {
+        let (from, to) = super::customers::time_bounds(filters);
+        frame.sessionless_events_between(from, to)
+    } else {
+        0
+    };
     Ok(FunnelResult {
         settings: settings.clone(),
         steps,
@@ -464,6 +475,7 @@ pub fn compute(frame: &EventFrame, filters: &Filters, settings: &FunnelSettings,
         time_to_convert: tally.convert_bins,
         median_seconds_to_convert: median,
         dropped: tally.dropped,
+        events_without_session,
     })
 }
 

@@ -89,6 +89,9 @@ pub fn funnel(path: &Path, filters: &Filters, args: &FunnelArgs<'_>) -> Result<(
     if let Some(median) = result.median_seconds_to_convert {
         writeln!(out, "median time from step 1 to the last step: {}", crate::analytics::human_duration(median))?;
     }
+    if result.events_without_session > 0 {
+        writeln!(out, "{} events without a session were left out (the funnel is counted in sessions)", result.events_without_session)?;
+    }
     if let Some(file) = args.out {
         let (header, rows) = funnel::breakdown_table(&result);
         let n = write_csv(file, &header, rows)?;
@@ -115,6 +118,13 @@ pub fn abandoned(path: &Path, filters: &Filters, settings: &CartSettings, now: O
         result.value_left,
         result.open
     )?;
+    if result.events_without_session > 0 {
+        writeln!(
+            std::io::stdout().lock(),
+            "{} events without a session were left out (a cart belongs to a session)",
+            result.events_without_session
+        )?;
+    }
     let (header, rows) = carts::retargeting_table(&frame, &result);
     let n = write_csv(out, &header, rows)?;
     eprintln!("wrote {n} abandoned carts to {}", out.display());

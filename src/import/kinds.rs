@@ -30,14 +30,23 @@ pub enum ValueKind {
 pub struct TargetColumn {
     pub name: &'static str,
     pub kind: ValueKind,
+    /// The file must have this column (mapped or recognised).
     pub required: bool,
+    /// A row may leave it empty (stored as NULL). Every optional column may; a required one only
+    /// where real exports leave it empty (REES46's user_session).
+    pub empty_allowed: bool,
     /// Normalised header names (lowercase letters and digits) that usually mean this column;
     /// used to pre-guess mappings.
     pub synonyms: &'static [&'static str],
 }
 
 const fn col(name: &'static str, kind: ValueKind, required: bool, synonyms: &'static [&'static str]) -> TargetColumn {
-    TargetColumn { name, kind, required, synonyms }
+    TargetColumn { name, kind, required, empty_allowed: !required, synonyms }
+}
+
+/// A column the file must have, though some rows leave it empty.
+const fn sometimes_empty(name: &'static str, kind: ValueKind, synonyms: &'static [&'static str]) -> TargetColumn {
+    TargetColumn { name, kind, required: true, empty_allowed: true, synonyms }
 }
 
 pub const ORDER_LINE_COLUMNS: &[TargetColumn] = &[
@@ -70,7 +79,8 @@ pub const EVENT_COLUMNS: &[TargetColumn] = &[
     col("brand", ValueKind::Text, false, &["brand", "brandname"]),
     col("price", ValueKind::Real, false, &["price", "unitprice"]),
     col("user_id", ValueKind::ExactId, true, &["userid", "customerid", "visitorid", "clientid"]),
-    col("user_session", ValueKind::Text, true, &["usersession", "sessionid", "session"]),
+    // REES46 has real events without a session: they load with a NULL session.
+    sometimes_empty("user_session", ValueKind::Text, &["usersession", "sessionid", "session"]),
 ];
 
 /// The canonical tables an import can fill.
@@ -320,7 +330,7 @@ impl MappedConverter {
     fn convert_value(&self, index: usize, column: &TargetColumn, raw: &str, batch: &mut Batch) -> Result<(), RowError> {
         let trimmed = raw.trim_ascii();
         if trimmed.is_empty() {
-            if column.required {
+            if !column.empty_allowed {
                 return Err(RowError::missing(column.name));
             }
             batch.push(Value::Null);

@@ -6,6 +6,7 @@
 //! nothing. Rows that cannot be represented go to `rejects` with their line and reason.
 
 pub mod batch;
+pub mod distinct;
 pub mod error;
 pub mod kinds;
 pub mod numbers;

@@ -2,49 +2,25 @@
 //! every import): what was read, loaded and rejected and why, and the oddities a marketing
 //! analyst should know before trusting a chart.
 
-use std::collections::HashSet;
-use std::hash::BuildHasherDefault;
-
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::batch::{Batch, Value};
+use super::distinct::DistinctCounter;
 use super::kinds::Target;
 use super::sources::JSON_HEADER_SAMPLE_ROWS;
 pub use crate::workspace::report::{group, QualityReport, RepairCounts};
-
-/// Sets of xxh3 hashes: the keys are hashes already, so hashing them again only costs time.
-type HashSet64 = HashSet<u64, BuildHasherDefault<Prehashed>>;
-
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl std::hash::Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only u64 keys are stored; fold anything else so the hasher stays correct regardless.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
 
 /// Accumulates a [`QualityReport`] row by row on the parsing thread.
 pub struct QualityTracker {
     target: Target,
     columns: Vec<String>,
     nulls: Vec<u64>,
-    row_hashes: Vec<u64>,
+    /// Hashes of whole rows (duplicates) and of ids (distinct counts), each in bounded memory.
+    rows: DistinctCounter,
     hash_buf: Vec<u8>,
-    customers: HashSet64,
-    products: HashSet64,
-    cancelled_invoices: HashSet64,
+    customers: DistinctCounter,
+    products: DistinctCounter,
+    cancelled_invoices: DistinctCounter,
     roles: Roles,
     report: QualityReport,
 }
@@ -60,6 +36,7 @@ struct Roles {
     invoice: Option<usize>,
     cancelled: Option<usize>,
     event_type: Option<usize>,
+    session: Option<usize>,
 }
 
 impl QualityTracker {
@@ -71,11 +48,11 @@ impl QualityTracker {
             roles,
             columns,
             nulls: vec![0; n],
-            row_hashes: Vec::new(),
+            rows: DistinctCounter::default(),
             hash_buf: Vec::new(),
-            customers: HashSet64::default(),
-            products: HashSet64::default(),
-            cancelled_invoices: HashSet64::default(),
+            customers: DistinctCounter::default(),
+            products: DistinctCounter::default(),
+            cancelled_invoices: DistinctCounter::default(),
             report: QualityReport::default(),
         }
     }
@@ -94,6 +71,7 @@ impl Roles {
                 invoice: at("invoice"),
                 cancelled: at("cancelled"),
                 event_type: None,
+                session: None,
             },
             Target::Events => Roles {
                 date: at("event_time"),
@@ -104,6 +82,7 @@ impl Roles {
                 invoice: None,
                 cancelled: None,
                 event_type: at("event_type"),
+                session: at("user_session"),
             },
             Target::Raw => Roles {
                 date: None,
@@ -114,6 +93,7 @@ impl Roles {
                 invoice: None,
                 cancelled: None,
                 event_type: None,
+                session: None,
             },
         }
     }
@@ -158,7 +138,7 @@ impl QualityTracker {
                     }
                 }
             }
-            self.row_hashes.push(xxh3_64(&self.hash_buf));
+            self.rows.insert(xxh3_64(&self.hash_buf));
             if let Some(date) = roles.date.and_then(|i| batch.text_of(&row[i])) {
                 if r.first_date.as_deref().is_none_or(|d| date < d) {
                     r.first_date = Some(date.to_string());
@@ -205,19 +185,32 @@ impl QualityTracker {
         }
     }
 
-    pub fn finish(mut self, repairs: RepairCounts) -> QualityReport {
+    pub fn finish(self, repairs: RepairCounts) -> QualityReport {
         let roles = self.roles;
         let mut r = self.report;
         r.repairs = repairs;
+        if let Some(without) = roles.session.map(|i| self.nulls[i]).filter(|&n| n > 0) {
+            r.warnings.push(format!(
+                "{without} events have no session (user_session empty): they are loaded, and the session-based funnel and abandoned carts leave them out"
+            ));
+        }
         r.nulls_by_column = self.columns.iter().cloned().zip(self.nulls).filter(|(_, n)| *n > 0).collect();
-        self.row_hashes.sort_unstable();
-        r.duplicate_rows = self.row_hashes.windows(2).filter(|w| w[0] == w[1]).count() as u64;
+        let rows = self.rows.finish();
+        let customers = self.customers.finish();
+        let products = self.products.finish();
+        let cancelled_invoices = self.cancelled_invoices.finish();
+        r.duplicate_rows = rows.repeats();
+        if [rows, customers, products, cancelled_invoices].iter().any(|count| !count.exact) {
+            r.warnings.push(
+                "the temporary disk space for counting ran out: duplicate rows and distinct counts are estimates (duplicates at least, distinct values at most as shown)".into(),
+            );
+        }
         if roles.customer.is_some() {
-            r.distinct_customers = Some(self.customers.len() as u64);
+            r.distinct_customers = Some(customers.distinct);
             r.missing_customer_ids.get_or_insert(0);
         }
         if roles.product.is_some() {
-            r.distinct_products = Some(self.products.len() as u64);
+            r.distinct_products = Some(products.distinct);
         }
         if roles.quantity.is_some() {
             r.negative_quantities.get_or_insert(0);
@@ -227,7 +220,7 @@ impl QualityTracker {
         }
         if roles.cancelled.is_some() {
             r.cancelled_lines.get_or_insert(0);
-            r.cancelled_invoices = Some(self.cancelled_invoices.len() as u64);
+            r.cancelled_invoices = Some(cancelled_invoices.distinct);
         }
         if r.rows_read == 0 {
             r.warnings.push("the file has a header but no data rows".into());

@@ -128,6 +128,28 @@ FROM order_lines WHERE cancelled = 1 GROUP BY stock_code ORDER BY cancellations 
         action  TEXT NOT NULL
     );
     "#,
+    // 4: REES46 exports hold real events without a session (an empty user_session). They are
+    // kept, with user_session NULL, counted in the quality report, and left out only of the
+    // session-based funnels and carts (which say how many). SQLite cannot drop NOT NULL in place,
+    // so the table is rebuilt with its rowids (live mode reads new events by rowid).
+    r#"
+    CREATE TABLE events_v4 (
+        event_time    TEXT    NOT NULL,  -- 'YYYY-MM-DD HH:MM:SS', UTC
+        event_type    TEXT    NOT NULL,
+        product_id    INTEGER NOT NULL,
+        category_id   INTEGER,           -- up to 19 digits: INTEGER, never REAL
+        category_code TEXT,
+        brand         TEXT,
+        price         REAL,
+        user_id       INTEGER NOT NULL,
+        user_session  TEXT,              -- NULL: an event the export recorded without a session
+        import_id     INTEGER NOT NULL
+    );
+    INSERT INTO events_v4 (rowid, event_time, event_type, product_id, category_id, category_code, brand, price, user_id, user_session, import_id)
+        SELECT rowid, event_time, event_type, product_id, category_id, category_code, brand, price, user_id, user_session, import_id FROM events;
+    DROP TABLE events;
+    ALTER TABLE events_v4 RENAME TO events;
+    "#,
 ];
 
 /// The schema version this build writes.

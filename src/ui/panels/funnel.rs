@@ -321,6 +321,15 @@ impl FunnelPanel {
                 if let Some(median) = result.median_seconds_to_convert {
                     ui.label(format!("Median time from step 1 to the last step: {}", human(median)));
                 }
+                if result.events_without_session > 0 {
+                    ui.label(
+                        RichText::new(format!(
+                            "{} events without a session are left out: the funnel is counted in sessions.",
+                            widgets::number(result.events_without_session as f64, 0)
+                        ))
+                        .weak(),
+                    );
+                }
             });
             ui.vertical(|ui| {
                 ui.horizontal(|ui| {
@@ -555,7 +564,15 @@ fn cart_controls(ui: &mut egui::Ui, models: &mut EventModels) {
 
 fn carts_ui(ui: &mut egui::Ui, output: &CartOutput, requests: &mut Vec<Request>) {
     let (frame, result): (&EventFrame, &carts::CartResult) = (&output.input, &output.result);
-    ui.label(RichText::new(format!("As of {} (UTC)", format_time(result.now))).weak());
+    let left_out = if result.events_without_session > 0 {
+        format!(
+            " · {} events without a session left out (a cart belongs to a session)",
+            widgets::number(result.events_without_session as f64, 0)
+        )
+    } else {
+        String::new()
+    };
+    ui.label(RichText::new(format!("As of {} (UTC){left_out}", format_time(result.now))).weak());
     ui.columns(4, |cols| {
         widgets::stat_card(&mut cols[0], "Abandonment rate", &format!("{:.1}%", result.rate() * 100.0), CART_HELP);
         widgets::stat_card(
