@@ -65,7 +65,8 @@ impl<E: std::error::Error + 'static> From<E> for JobError {
             }
             cause = e.source();
         }
-        JobError::Failed(error.to_string())
+        let hint = crate::workspace::recover::damage_hint(&error).unwrap_or_default();
+        JobError::Failed(format!("{error}{hint}"))
     }
 }
 
@@ -277,6 +278,26 @@ pub fn take_finished<T: Send + 'static>(slot: &mut Option<Job<T>>) -> Option<Job
     let result = slot.as_mut()?.try_take()?;
     *slot = None;
     Some(result)
+}
+
+/// Calls running under [`catch_panic`] right now (on any thread).
+static EXPECTED_PANICS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Runs `work`, turning a panic inside it into `Err(message)`. For third-party code that panics
+/// on malformed input it was handed (polars' Parquet reader on a damaged file) instead of
+/// returning an error: the caller reports that input as unreadable. Worker threads `work` uses
+/// (polars' pool) pass their panic back to it.
+pub fn catch_panic<T>(work: impl FnOnce() -> T) -> Result<T, String> {
+    EXPECTED_PANICS.fetch_add(1, Ordering::SeqCst);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+    EXPECTED_PANICS.fetch_sub(1, Ordering::SeqCst);
+    result.map_err(|payload| panic_message(payload.as_ref()))
+}
+
+/// Whether a panic now is (probably) one that [`catch_panic`] turns into an error: the panic
+/// hook stays quiet about those rather than asking the user to report a bug.
+pub fn panic_is_expected() -> bool {
+    EXPECTED_PANICS.load(Ordering::SeqCst) > 0
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

@@ -340,6 +340,146 @@ fn interrupted_imports_leave_the_workspace_readable_and_unchanged() {
     assert!(shoplens(&["info", &crashed]).status.success());
 }
 
+/// Hostile input, the kill loop: imports stopped at random moments by SIGKILL, SIGTERM or SIGINT
+/// (the seed is printed; `SHOPLENS_KILL_SEED` repeats a run). After each, the read-only commands
+/// work and show the workspace as it was: either the import finished and all its rows are there,
+/// or none are. Reference: the row count before the import and the file's row count.
+#[test]
+fn imports_killed_at_random_moments_leave_the_workspace_as_it_was() {
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    let w = ws(&dir);
+    let seed: u64 = std::env::var("SHOPLENS_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64);
+    eprintln!("kill loop seed {seed}");
+    let mut rng = rand_pcg::Pcg64::seed_from_u64(seed);
+    let rows_in = |file: &Path| std::fs::read_to_string(file).unwrap().lines().count() as u64 - 1;
+    let order_lines = || -> u64 {
+        let out = shoplens(&["query", &w, "SELECT count(*) FROM order_lines"]);
+        assert!(out.status.success(), "query after an interrupted import: {}", text(&out.stderr));
+        text(&out.stdout).lines().nth(1).unwrap().parse().unwrap()
+    };
+    let generate = |round: u64| {
+        let file = dir.path().join(format!("orders_{round}.csv"));
+        assert!(shoplens(&["gen", "orders", &file.display().to_string(), "--rows", "300000", "--seed", &round.to_string()])
+            .status
+            .success());
+        file
+    };
+    // How long one import takes here: the signals land anywhere from its start to just after it.
+    let started = std::time::Instant::now();
+    assert!(shoplens(&["import", &generate(100).display().to_string(), "--workspace", &w]).status.success());
+    let import_ms = started.elapsed().as_millis() as u64;
+    let (mut finished, mut interrupted) = (0, 0);
+    for round in 0..8 {
+        let file = generate(round);
+        let before = order_lines();
+        let child = Command::new(env!("CARGO_BIN_EXE_shoplens"))
+            .args(["import", &file.display().to_string(), "--workspace", &w])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(rng.random_range(0..import_ms * 6 / 5)));
+        let signal = ["KILL", "TERM", "INT"][rng.random_range(0..3)];
+        let _ = Command::new("kill").args(["-s", signal, &child.id().to_string()]).status();
+        let out = child.wait_with_output().unwrap();
+        let context = format!("round {round} (SIG{signal}, seed {seed})");
+        for args in [vec!["info", w.as_str()], vec!["overview", w.as_str()]] {
+            let out = shoplens(&args);
+            assert!(out.status.success(), "{context}: {args:?}: {}", text(&out.stderr));
+        }
+        let after = order_lines();
+        // The history says whether this file's import committed; the rows must agree with it.
+        let sql = format!(
+            "SELECT status, rows_loaded, rows_loaded + rows_rejected FROM imports WHERE file LIKE '%orders_{round}.csv' ORDER BY id DESC LIMIT 1"
+        );
+        let history = text(&shoplens(&["query", &w, &sql]).stdout);
+        let last: Vec<&str> = history.lines().nth(1).unwrap_or("").split(',').collect();
+        if last.first() == Some(&"loaded") {
+            // Finished (possibly just before the signal arrived): every row is accounted for.
+            assert_eq!(last[2].parse::<u64>().unwrap(), rows_in(&file), "{context}: every row of a finished import is accounted for");
+            assert_eq!(after, before + last[1].parse::<u64>().unwrap(), "{context}: a finished import keeps all its rows");
+            assert!(!text(&out.stderr).contains("workspace is unchanged"), "{context}: a committed import must not claim otherwise");
+            finished += 1;
+        } else {
+            assert!(!out.status.success(), "{context}: a successful import is in the history as loaded");
+            assert_eq!(after, before, "{context}: an interrupted import leaves no rows");
+            interrupted += 1;
+        }
+    }
+    eprintln!("{finished} imports finished before their signal, {interrupted} were interrupted");
+}
+
+/// Hostile input, a workspace damaged on disk: a page overwritten, or the file cut off. Commands
+/// say the file is damaged and how to recover (not SQLite's bare "malformed"); `recover` copies
+/// every row that still reads into a new workspace and lists the rowids it could not read.
+/// Reference: an undamaged copy of the same workspace, compared row by row.
+#[test]
+fn a_damaged_workspace_is_named_as_such_and_what_still_reads_is_recovered() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = ws(&dir);
+    let orders = dir.path().join("orders.csv");
+    assert!(shoplens(&["gen", "orders", &orders.display().to_string(), "--rows", "60000"]).status.success());
+    assert!(shoplens(&["import", &orders.display().to_string(), "--workspace", &w]).status.success());
+    let pristine = dir.path().join("pristine.shoplens");
+    std::fs::copy(&w, &pristine).unwrap();
+    let size = std::fs::metadata(&w).unwrap().len();
+    let page = 16_384u64;
+
+    // A page in the middle of the file (order lines) overwritten with garbage.
+    let overwritten = dir.path().join("overwritten.shoplens");
+    let mut bytes = std::fs::read(&w).unwrap();
+    let at = (size / page / 2 * page) as usize;
+    bytes[at..at + page as usize].fill(0xA5);
+    std::fs::write(&overwritten, &bytes).unwrap();
+    let out = shoplens(&["info", &overwritten.display().to_string()]);
+    assert!(!out.status.success());
+    let message = text(&out.stderr);
+    assert!(message.contains("damaged") && message.contains("shoplens recover"), "{message}");
+
+    let recovered = dir.path().join("recovered.shoplens");
+    let out = shoplens(&["recover", &overwritten.display().to_string(), "--to", &recovered.display().to_string()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(report.contains("order_lines") && report.contains("unreadable rowids"), "{report}");
+    assert!(text(&out.stderr).contains("some rows could not be read"));
+    let recovered_conn = rusqlite::Connection::open(&recovered).unwrap();
+    let original = rusqlite::Connection::open(&pristine).unwrap();
+    let count = |conn: &rusqlite::Connection, sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    let (kept, all) = (count(&recovered_conn, "SELECT count(*) FROM order_lines"), count(&original, "SELECT count(*) FROM order_lines"));
+    assert!(kept < all && kept * 10 > all * 9, "one page lost, the rest kept: {kept} of {all}");
+    // Every recovered row is the original row with the same rowid.
+    let rows = |conn: &rusqlite::Connection| -> Vec<(i64, String, String, f64)> {
+        conn.prepare("SELECT rowid, invoice, invoice_date, unit_price FROM order_lines ORDER BY rowid")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let originals: std::collections::HashMap<i64, (i64, String, String, f64)> = rows(&original).into_iter().map(|r| (r.0, r)).collect();
+    for row in rows(&recovered_conn) {
+        assert_eq!(Some(&row), originals.get(&row.0));
+    }
+    assert_eq!(count(&recovered_conn, "SELECT count(*) FROM imports"), 1, "the import history is copied");
+    let out = shoplens(&["info", &recovered.display().to_string()]);
+    assert!(out.status.success(), "the copy is a working workspace: {}", text(&out.stderr));
+
+    // The file cut off: found from its header before SQLite reads a page.
+    let cut = dir.path().join("cut.shoplens");
+    std::fs::write(&cut, &std::fs::read(&w).unwrap()[..(size / 2) as usize]).unwrap();
+    let out = shoplens(&["query", &cut.display().to_string(), "SELECT count(*) FROM imports"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("it was cut off"), "{}", text(&out.stderr));
+    let recovered_cut = dir.path().join("recovered_cut.shoplens");
+    let out = shoplens(&["recover", &cut.display().to_string(), "--to", &recovered_cut.display().to_string()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(count(&rusqlite::Connection::open(&recovered_cut).unwrap(), "SELECT count(*) FROM imports"), 1);
+}
+
 /// Hostile input, the read-only console: a query cannot create or read another file (VACUUM
 /// INTO used to fail only after creating its target; ATTACH could read any database file).
 #[test]

@@ -228,6 +228,14 @@ pub enum Command {
     Query { workspace: PathBuf, sql: String },
     /// List a workspace's tables with row counts, and its import history.
     Info { workspace: PathBuf },
+    /// Copy whatever still reads from a damaged workspace file into a new one, table by table
+    /// and around the unreadable pages, and report what was lost.
+    Recover {
+        damaged: PathBuf,
+        /// The new workspace file (must not exist).
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Generate seeded synthetic data in the UCI (orders) or REES46 (events) layout.
     Gen {
         what: GenKind,
@@ -245,7 +253,7 @@ pub enum Command {
         /// Small sizes only, to check that the benchmark runs.
         #[arg(long)]
         quick: bool,
-        /// Which benchmark: import, overview, customers or all.
+        /// Which benchmark: import, import-memory, overview, customers, clv, events or all.
         #[arg(long, default_value = "all")]
         what: String,
     },
@@ -319,7 +327,10 @@ impl<E: std::error::Error + 'static> From<E> for CliError {
             }
             cause = e.source();
         }
-        CliError::Failed(err.to_string())
+        match crate::workspace::recover::damage_hint(&err) {
+            Some(hint) => CliError::Failed(format!("{err}{hint}")),
+            None => CliError::Failed(err.to_string()),
+        }
     }
 }
 
@@ -408,6 +419,7 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
         }
         Some(Command::Query { workspace, sql }) => Ok(workspace::snapshot::query_to_csv(&workspace, &sql, std::io::stdout().lock())?),
         Some(Command::Info { workspace }) => info(&workspace),
+        Some(Command::Recover { damaged, to }) => recover(&damaged, &to),
         Some(Command::Gen { what, out, rows, seed }) => generate(what, &out, rows, seed),
         Some(Command::Bench { dir, quick, what }) => crate::bench::run(&dir, quick, &what).map_err(CliError::Failed),
     }
@@ -528,6 +540,17 @@ fn overview(path: &Path, filters: Filters) -> Result<(), CliError> {
         writer.write_record(&row)?;
     }
     writer.flush()?;
+    Ok(())
+}
+
+fn recover(damaged: &Path, to: &Path) -> Result<(), CliError> {
+    let (damaged, to) = (damaged.to_path_buf(), to.to_path_buf());
+    let job = Job::spawn("recover workspace", move |ctx| Ok(workspace::recover::recover(&damaged, &to, ctx)?));
+    let recovery = wait_with_progress(job)?;
+    write!(std::io::stdout().lock(), "{recovery}")?;
+    if !recovery.complete() {
+        eprintln!("some rows could not be read; the copy holds everything else");
+    }
     Ok(())
 }
 

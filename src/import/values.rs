@@ -15,7 +15,15 @@ pub fn parse_datetime(value: &str, slash: SlashOrder) -> Option<Cow<'_, str>> {
     let value = value.trim_ascii();
     let time = Timestamp::parse(value, slash)?;
     let b = value.as_bytes();
-    let canonical = b.len() == 19 && b[4] == b'-' && b[7] == b'-' && b[10] == b' ' && b[13] == b':' && b[16] == b':';
+    // Kept as written only when it already is the stored form: separators where they belong and
+    // digits everywhere else (`2024-01- 5 11:00:00` parses, but must be stored as `2024-01-05`).
+    let canonical = b.len() == 19
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            4 | 7 => c == b'-',
+            10 => c == b' ',
+            13 | 16 => c == b':',
+            _ => c.is_ascii_digit(),
+        });
     if canonical {
         Some(Cow::Borrowed(value))
     } else {
@@ -124,6 +132,8 @@ mod tests {
             ("01.12.2009 07:45", "2009-12-01 07:45:00"),
             ("2009-12-01", "2009-12-01 00:00:00"),
             ("19970101", "1997-01-01 00:00:00"),
+            // Found by the fuzz run: chrono reads a space-padded day; it is stored zero-padded.
+            ("2024-01- 5 11:00:00", "2024-01-05 11:00:00"),
         ] {
             assert_eq!(parse_datetime(input, m).as_deref(), Some(expected), "{input}");
         }

@@ -59,7 +59,10 @@ pub struct ShoplensApp {
     filters: Filters,
     from_text: String,
     to_text: String,
-    snapshot_job: Option<Job<WorkspaceSnapshot>>,
+    snapshot_job: Option<Job<SnapshotRead>>,
+    /// The open workspace file is damaged: the offer to copy what still reads is shown.
+    damaged: Option<DamagedWorkspace>,
+    recover_job: Option<Job<workspace::recover::Recovery>>,
     orders_job: Option<Job<OrderFrame>>,
     /// Reload the order lines once the listing job has (re)created the workspace.
     reload_orders_after_snapshot: bool,
@@ -100,6 +103,20 @@ enum Chosen {
     SavePng(egui::Rect),
     /// Live mode: follow this file or folder.
     Watch,
+    /// Where to copy what still reads of a damaged workspace.
+    Recover,
+}
+
+/// Reading the workspace listing either works or finds the file damaged (which the app offers
+/// to recover from, instead of showing one more error).
+enum SnapshotRead {
+    Read(WorkspaceSnapshot),
+    Damaged(String),
+}
+
+struct DamagedWorkspace {
+    path: PathBuf,
+    detail: String,
 }
 
 fn csv_dialog(name: &str) -> rfd::FileDialog {
@@ -140,6 +157,8 @@ impl ShoplensApp {
             from_text: String::new(),
             to_text: String::new(),
             snapshot_job: None,
+            damaged: None,
+            recover_job: None,
             orders_job: None,
             reload_orders_after_snapshot: false,
             panels: panels::all(),
@@ -227,6 +246,7 @@ impl ShoplensApp {
         self.settings.recent.insert(0, path.clone());
         self.settings.recent.truncate(MAX_RECENT);
         self.data = WorkspaceData { path: Some(path), building_demo: self.demo_job.is_some(), ..Default::default() };
+        self.damaged = None;
         if let Some(job) = self.orders_job.take() {
             job.cancel();
         }
@@ -245,10 +265,18 @@ impl ShoplensApp {
     fn refresh_snapshot(&mut self) {
         let Some(path) = self.data.path.clone() else { return };
         let job = Job::spawn("read workspace", move |_| {
-            // Creating the file (and its schema) if new is the one write here.
-            drop(Workspace::open(&path)?);
-            let conn = workspace::open_read_only(&path)?;
-            Ok(WorkspaceSnapshot::read(&conn)?)
+            let read = || -> Result<WorkspaceSnapshot, workspace::WorkspaceError> {
+                // Creating the file (and its schema) if new is the one write here.
+                drop(Workspace::open(&path)?);
+                let conn = workspace::open_read_only(&path)?;
+                Ok(WorkspaceSnapshot::read(&conn)?)
+            };
+            match read() {
+                Ok(snapshot) => Ok(SnapshotRead::Read(snapshot)),
+                Err(workspace::WorkspaceError::Damaged { detail, .. }) => Ok(SnapshotRead::Damaged(detail)),
+                Err(e) if workspace::recover::is_damage(&e) => Ok(SnapshotRead::Damaged(e.to_string())),
+                Err(e) => Err(e.into()),
+            }
         });
         self.track(&job);
         self.snapshot_job = Some(job);
@@ -354,8 +382,23 @@ impl ShoplensApp {
             }
             None => {}
         }
+        match take_finished(&mut self.recover_job) {
+            Some(Ok(recovery)) => {
+                let target = recovery.target.clone();
+                self.info(format!("Recovered: {}", recovery.to_string().trim_end().replace('\n', "; ")));
+                self.open_workspace(target);
+            }
+            Some(Err(JobError::Cancelled)) => {}
+            Some(Err(e)) => self.error(format!("Recovery failed: {e}")),
+            None => {}
+        }
         match take_finished(&mut self.snapshot_job) {
-            Some(Ok(snapshot)) => {
+            Some(Ok(SnapshotRead::Damaged(detail))) => {
+                if let Some(path) = self.data.path.clone() {
+                    self.damaged = Some(DamagedWorkspace { path, detail });
+                }
+            }
+            Some(Ok(SnapshotRead::Read(snapshot))) => {
                 self.data.snapshot = Some(Arc::new(snapshot));
                 if std::mem::take(&mut self.reload_orders_after_snapshot) {
                     self.reload_orders();
@@ -491,7 +534,7 @@ impl ShoplensApp {
 
     fn import_dialog(&mut self) {
         let dialog = rfd::FileDialog::new()
-            .add_filter("Data files", &["csv", "tsv", "txt", "gz", "parquet", "xlsx", "jsonl", "ndjson", "json"])
+            .add_filter("Data files", &["csv", "tsv", "txt", "gz", "zst", "bz2", "xz", "zip", "parquet", "xlsx", "jsonl", "ndjson", "json"])
             .add_filter("All files", &["*"]);
         self.ask(dialog, Pick::Files, Chosen::Import);
     }
@@ -519,6 +562,7 @@ impl ShoplensApp {
             }),
             Chosen::ExportQuery(sql) => self.export_query(sql, first),
             Chosen::Watch => self.watch(first),
+            Chosen::Recover => self.recover(first),
             Chosen::SavePng(rect) => {
                 // The screenshot is of the next frame, once the dialog is gone.
                 let sender = self.screenshots.0.clone();
@@ -545,6 +589,43 @@ impl ShoplensApp {
             workspace::snapshot::query_to_csv(&path, &sql, std::io::BufWriter::new(file))?;
             Ok(format!("Exported the query to {}", target.display()))
         });
+    }
+
+    /// Copies what still reads of the damaged workspace into `target`, then opens the copy.
+    fn recover(&mut self, target: PathBuf) {
+        let Some(damaged) = self.damaged.take() else { return };
+        let job = Job::spawn("recover workspace", move |ctx| Ok(workspace::recover::recover(&damaged.path, &target, ctx)?));
+        self.track(&job);
+        self.recover_job = Some(job);
+    }
+
+    /// The offer shown when the open workspace turned out to be damaged on disk.
+    fn damaged_window(&mut self, ctx: &egui::Context) {
+        let Some(damaged) = &self.damaged else { return };
+        let mut recover = false;
+        let mut close = false;
+        egui::Window::new("This workspace file is damaged").collapsible(false).resizable(false).anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0]).show(
+            ctx,
+            |ui| {
+                ui.label(format!("{} cannot be read as a whole:", widgets::display_name(&damaged.path)));
+                ui.label(RichText::new(&damaged.detail).weak());
+                ui.add_space(6.0);
+                ui.label("shoplens can copy every table and row that still reads into a new workspace, and list what was lost. The damaged file is left as it is.");
+                ui.add_space(6.0);
+                ui.horizontal(|ui| {
+                    recover = ui.button("Copy what still reads into a new workspace…").clicked();
+                    close = ui.button("Not now").clicked();
+                });
+            },
+        );
+        if recover {
+            let name = damaged.path.file_stem().map_or_else(|| "recovered".into(), |s| format!("{}-recovered", s.to_string_lossy()));
+            let dialog = workspace_dialog().set_file_name(format!("{name}.{}", workspace::EXTENSION));
+            self.ask(dialog, Pick::Save, Chosen::Recover);
+        }
+        if close {
+            self.damaged = None;
+        }
     }
 
     fn save_as(&mut self, target: PathBuf) {
@@ -786,6 +867,7 @@ impl eframe::App for ShoplensApp {
         egui::Panel::left("nav").resizable(false).exact_size(130.0).show(ui, |ui| self.navigation(ui));
         egui::CentralPanel::default().show(ui, |ui| self.central(ui));
         self.about(&ctx);
+        self.damaged_window(&ctx);
         if let Some(dialog) = self.mapping_queue.front_mut() {
             match dialog.ui(&ctx) {
                 Some(MappingChoice::Import(file, options)) => {

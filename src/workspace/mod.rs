@@ -5,6 +5,7 @@
 
 pub mod copies;
 pub mod history;
+pub mod recover;
 pub mod report;
 pub mod schema;
 pub mod settings;
@@ -35,6 +36,8 @@ pub enum WorkspaceError {
     Missing { path: PathBuf },
     #[error("the folder {path} does not exist: create it first, or choose another place for the workspace")]
     NoFolder { path: PathBuf },
+    #[error("the workspace {path} is damaged ({detail}); `shoplens recover {path} --to NEW.shoplens` copies whatever still reads into a new workspace")]
+    Damaged { path: PathBuf, detail: String },
     #[error(transparent)]
     Schema(#[from] SchemaError),
     #[error(transparent)]
@@ -52,10 +55,16 @@ impl Workspace {
             }
             std::fs::create_dir_all(dir).map_err(|source| WorkspaceError::CreateDir { path: dir.to_path_buf(), source })?;
         }
+        if let Some(detail) = recover::truncation(path) {
+            return Err(WorkspaceError::Damaged { path: path.to_path_buf(), detail });
+        }
         let open_err = |source| WorkspaceError::Open { path: path.to_path_buf(), source };
-        let mut conn = Connection::open(path).map_err(open_err)?;
-        configure(&conn).map_err(open_err)?;
-        schema::migrate(&mut conn)?;
+        let opened = Connection::open(path).map_err(open_err).and_then(|mut conn| {
+            configure(&conn).map_err(open_err)?;
+            schema::migrate(&mut conn)?;
+            Ok(conn)
+        });
+        let conn = opened.map_err(|e| damaged(path, e))?;
         Ok(Self { conn, path: path.to_path_buf() })
     }
 
@@ -125,6 +134,26 @@ pub fn open_read_only(path: &Path) -> Result<Connection, WorkspaceError> {
     if !path.exists() {
         return Err(WorkspaceError::Missing { path: path.to_path_buf() });
     }
+    if let Some(detail) = recover::truncation(path) {
+        return Err(WorkspaceError::Damaged { path: path.to_path_buf(), detail });
+    }
+    open_read_only_unchecked(path).map_err(|e| damaged(path, e))
+}
+
+/// A damaged file's error, said as such (with what to do), instead of SQLite's bare message.
+fn damaged(path: &Path, error: WorkspaceError) -> WorkspaceError {
+    if recover::is_damage(&error) && !matches!(error, WorkspaceError::Damaged { .. }) {
+        let detail = match &error {
+            WorkspaceError::Open { source, .. } => source.to_string(),
+            other => other.to_string(),
+        };
+        WorkspaceError::Damaged { path: path.to_path_buf(), detail }
+    } else {
+        error
+    }
+}
+
+fn open_read_only_unchecked(path: &Path) -> Result<Connection, WorkspaceError> {
     if journal_path(path).exists() {
         let open_err = |source| WorkspaceError::Open { path: path.to_path_buf(), source };
         let conn = Connection::open(path).map_err(open_err)?;
