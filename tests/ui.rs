@@ -328,3 +328,29 @@ fn swapping_to_a_smaller_events_copy_with_a_product_selected_keeps_drawing() {
     // The product is still selected (by id) and its history is read from the new copy.
     wait_for(&mut harness, "the product's history on the new copy", |h| shows(h, &format!("Product {product_id} ·")));
 }
+
+/// A workspace damaged on disk opens with a clear message and the offer to copy what still
+/// reads (not one more error line); "Not now" dismisses it.
+#[test]
+fn a_damaged_workspace_offers_to_recover_what_still_reads() {
+    let (dir, ws, harness) = app_on_new_workspace("whole.shoplens");
+    drop(harness);
+    let orders = dir.path().join("orders.csv");
+    shoplens::generate::write_order_lines(std::fs::File::create(&orders).unwrap(), 20_000, 3).unwrap();
+    {
+        let mut workspace = shoplens::workspace::Workspace::open(&ws).unwrap();
+        shoplens::import::import_file(&mut workspace, &orders, &Default::default(), &shoplens::jobs::JobContext::detached()).unwrap();
+    }
+    let mut bytes = std::fs::read(&ws).unwrap();
+    let page = 16_384;
+    let at = bytes.len() / page / 2 * page;
+    bytes[at..at + page].fill(0xA5);
+    let damaged = dir.path().join("damaged.shoplens");
+    std::fs::write(&damaged, bytes).unwrap();
+
+    let mut harness = app_on(&damaged);
+    wait_for(&mut harness, "the offer to recover", |h| shows(h, "This workspace file is damaged"));
+    assert!(shows(&harness, "Copy what still reads into a new workspace"));
+    click_button(&harness, "Not now");
+    wait_for(&mut harness, "the offer to close", |h| !shows(h, "This workspace file is damaged"));
+}

@@ -16,14 +16,20 @@ use crate::jobs::{Cancelled, JobContext};
 
 /// Whether `error` (or anything in its source chain) is SQLite finding a damaged file.
 pub fn is_damage(error: &(dyn std::error::Error + 'static)) -> bool {
+    let damage = |failure: &rusqlite::ffi::Error| matches!(failure.code, ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase);
     let mut next = Some(error);
     while let Some(e) = next {
-        if let Some(rusqlite::Error::SqliteFailure(failure, _)) = e.downcast_ref::<rusqlite::Error>() {
-            if matches!(failure.code, ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) {
-                return true;
+        // Wrappers marked `transparent` hand on their inner error's source, not the inner error:
+        // look at SQLite's own error type and at the variants that hold a rusqlite error too.
+        let found = match e.downcast_ref::<WorkspaceError>() {
+            Some(WorkspaceError::Damaged { .. }) => true,
+            Some(WorkspaceError::Sqlite(inner) | WorkspaceError::Open { source: inner, .. }) => {
+                matches!(inner, rusqlite::Error::SqliteFailure(failure, _) if damage(failure))
             }
-        }
-        if let Some(WorkspaceError::Damaged { .. }) = e.downcast_ref::<WorkspaceError>() {
+            _ => false,
+        };
+        let sqlite = matches!(e.downcast_ref::<rusqlite::Error>(), Some(rusqlite::Error::SqliteFailure(failure, _)) if damage(failure));
+        if found || sqlite || e.downcast_ref::<rusqlite::ffi::Error>().is_some_and(damage) {
             return true;
         }
         next = e.source();
@@ -259,6 +265,15 @@ fn read_range(source: &Connection, select: &str, a: i64, b: i64, width: usize) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn damage_is_found_through_transparent_wrappers() {
+        let corrupt = || rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(11), Some("database disk image is malformed".into()));
+        assert!(is_damage(&corrupt()));
+        assert!(is_damage(&WorkspaceError::Sqlite(corrupt())));
+        assert!(is_damage(&crate::workspace::copies::CopyError::Sqlite { table: "order_lines", source: corrupt() }));
+        assert!(!is_damage(&WorkspaceError::Sqlite(rusqlite::Error::QueryReturnedNoRows)));
+    }
 
     #[test]
     fn a_cut_off_file_is_found_from_its_header() {
