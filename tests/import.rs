@@ -760,6 +760,30 @@ fn bzip2_and_zstd_exports_are_read_and_corrupt_ones_refused() {
     assert!(matches!(err, ImportError::Truncated { .. } | ImportError::Io { .. }), "{err}");
 }
 
+/// Hostile input, quotes (DuckDB's "unquoted values" category): a quote inside an unquoted field
+/// is text, a quoted field keeps its comma, and a quote never closed is rejected with the lines it
+/// swallowed named, so they do not vanish into one reject unexplained.
+#[test]
+fn stray_and_unclosed_quotes_are_read_as_written_or_rejected_by_name() {
+    let (_dir, mut ws) = workspace();
+    let out = import(&mut ws, "hostile/stray_quotes.csv").unwrap();
+    assert_accounted(&ws, &out);
+    assert_eq!((out.report.rows_loaded, out.report.rows_rejected), (3, 1));
+    let descriptions: Vec<String> = ws
+        .conn()
+        .prepare("SELECT description FROM order_lines ORDER BY invoice")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(descriptions, ["12\" TV STAND", "QUOTED, WITH COMMA", "SAY \"HI\" MUG"]);
+    let (line, reason): (i64, String) =
+        ws.conn().query_row("SELECT line, reason FROM rejects", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert_eq!(line, 5);
+    assert!(reason.contains("lines 5–6 were read as this one row; is a quote left open?"), "{reason}");
+}
+
 /// Hostile input, compressed exports: xz is read through the reference liblzma, and a zip of one
 /// CSV (with the folder and macOS entries zip tools add) is read as that CSV, not as a workbook.
 #[test]

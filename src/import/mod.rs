@@ -379,7 +379,18 @@ fn convert_row(row: &RawRow, converter: &mut dyn Converter, batch: &mut Batch, t
             }
         }
     };
-    if let Err((raw, err)) = outcome {
+    if let Err((raw, mut err)) = outcome {
+        // A quote that is never closed makes the reader take the following lines as part of
+        // this row: say so, or those lines would vanish into one reject unexplained.
+        // (A line break that ends the field is the file's last one, not a further line.)
+        let breaks = row.fields.iter().map(|f| f.trim_end_matches(['\n', '\r']).matches('\n').count()).sum::<usize>();
+        if breaks > 0 && row.original.is_none() && row.malformed.is_none() {
+            err.detail.push_str(&format!(
+                " (a quoted field runs over line breaks: lines {}–{} were read as this one row; is a quote left open?)",
+                row.line,
+                row.line + breaks as u64
+            ));
+        }
         tracker.rejected(&err.key);
         batch.rejects.push(Reject { line: row.line, raw, reason: err.detail });
     }
