@@ -55,9 +55,6 @@ impl Workspace {
             }
             std::fs::create_dir_all(dir).map_err(|source| WorkspaceError::CreateDir { path: dir.to_path_buf(), source })?;
         }
-        if let Some(detail) = recover::truncation(path) {
-            return Err(WorkspaceError::Damaged { path: path.to_path_buf(), detail });
-        }
         let open_err = |source| WorkspaceError::Open { path: path.to_path_buf(), source };
         let opened = Connection::open(path).map_err(open_err).and_then(|mut conn| {
             configure(&conn).map_err(open_err)?;
@@ -134,19 +131,18 @@ pub fn open_read_only(path: &Path) -> Result<Connection, WorkspaceError> {
     if !path.exists() {
         return Err(WorkspaceError::Missing { path: path.to_path_buf() });
     }
-    if let Some(detail) = recover::truncation(path) {
-        return Err(WorkspaceError::Damaged { path: path.to_path_buf(), detail });
-    }
     open_read_only_unchecked(path).map_err(|e| damaged(path, e))
 }
 
 /// A damaged file's error, said as such (with what to do), instead of SQLite's bare message.
+/// The header is looked at only then: in WAL mode a checkpoint in progress can briefly leave the
+/// file shorter than its header says, so a short file alone is no proof of damage.
 fn damaged(path: &Path, error: WorkspaceError) -> WorkspaceError {
     if recover::is_damage(&error) && !matches!(error, WorkspaceError::Damaged { .. }) {
-        let detail = match &error {
+        let detail = recover::truncation(path).unwrap_or_else(|| match &error {
             WorkspaceError::Open { source, .. } => source.to_string(),
             other => other.to_string(),
-        };
+        });
         WorkspaceError::Damaged { path: path.to_path_buf(), detail }
     } else {
         error
@@ -170,6 +166,8 @@ fn open_read_only_unchecked(path: &Path) -> Result<Connection, WorkspaceError> {
     // No file but this one: `ATTACH` and `VACUUM INTO` (which attaches its target) fail before
     // SQLite opens or creates any other file.
     conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)?;
+    // Read the header and schema now, so a file too damaged to open says so here, by name.
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))?;
     Ok(conn)
 }
 
