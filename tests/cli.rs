@@ -477,7 +477,12 @@ fn a_damaged_workspace_is_named_as_such_and_what_still_reads_is_recovered() {
     let recovered_cut = dir.path().join("recovered_cut.shoplens");
     let out = shoplens(&["recover", &cut.display().to_string(), "--to", &recovered_cut.display().to_string()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(count(&rusqlite::Connection::open(&recovered_cut).unwrap(), "SELECT count(*) FROM imports"), 1);
+    let recovered_cut = rusqlite::Connection::open(&recovered_cut).unwrap();
+    assert_eq!(count(&recovered_cut, "SELECT count(*) FROM imports"), 1);
+    // What a cut-off file still holds is copied as it was, and nothing that is not.
+    for row in rows(&recovered_cut) {
+        assert_eq!(Some(&row), originals.get(&row.0));
+    }
 }
 
 /// Hostile input, the read-only console: a query cannot create or read another file (VACUUM

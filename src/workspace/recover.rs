@@ -4,7 +4,9 @@
 //! SQLite finds damage only when a query walks onto a bad page, so the copy reads each table in
 //! rowid ranges; a range that fails is halved until the unreadable rowids are pinned down, and
 //! everything around them is kept. The report lists, per table, the rows copied and the rowid
-//! ranges that could not be read.
+//! ranges that could not be read. Rows that break the schema's constraints are garbage read off a
+//! damaged page and count as lost. SQLite keeps no page checksums, so damage inside a page that
+//! still parses cannot be seen; a page cut short by truncation can, and is left out whole.
 
 use std::path::{Path, PathBuf};
 
@@ -144,8 +146,14 @@ pub fn recover(damaged: &Path, target: &Path, ctx: &JobContext) -> Result<Recove
         return Err(RecoveryError::TargetExists(target.to_path_buf()));
     }
     let unreadable = |e: rusqlite::Error| RecoveryError::Unreadable { path: damaged.to_path_buf(), message: e.to_string() };
+    // A file cut in the middle of a page would have that page read with zeros for its missing
+    // end, and its last rows would come out with altered values. Read a copy cut back to whole
+    // pages instead: the partial page is then missing, and its rows are reported lost.
+    let whole_pages =
+        whole_pages_copy(damaged).map_err(|e| RecoveryError::Unreadable { path: damaged.to_path_buf(), message: e.to_string() })?;
+    let readable = whole_pages.as_ref().map_or(damaged, |copy| copy.path());
     // Read-only and immutable: SQLite must not try to roll back or checkpoint a damaged file.
-    let uri = format!("file:{}?immutable=1", damaged.display());
+    let uri = format!("file:{}?immutable=1", readable.display());
     let source = Connection::open_with_flags(uri, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI).map_err(unreadable)?;
     // SQLite refuses a file shorter than its header says unless the schema is "writable": a
     // flag that here only lets it read the pages that are there (the connection is read-only).
@@ -171,6 +179,29 @@ pub fn recover(damaged: &Path, target: &Path, ctx: &JobContext) -> Result<Recove
         tables.push(copy_table(&source, out.conn_mut(), table, ctx)?);
     }
     Ok(Recovery { target: target.to_path_buf(), tables })
+}
+
+/// A temporary copy of `path` without its last, partial page, when it ends mid-page.
+fn whole_pages_copy(path: &Path) -> std::io::Result<Option<tempfile::NamedTempFile>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut header = [0u8; 18];
+    if file.read_exact(&mut header).is_err() {
+        return Ok(None);
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        n if n >= 512 && n.is_power_of_two() => u64::from(n),
+        _ => return Ok(None),
+    };
+    if size % page_size == 0 {
+        return Ok(None);
+    }
+    let mut copy = tempfile::Builder::new().suffix(".shoplens").tempfile()?;
+    let file = std::fs::File::open(path)?;
+    std::io::copy(&mut file.take(size / page_size * page_size), copy.as_file_mut())?;
+    Ok(Some(copy))
 }
 
 fn copy_table(source: &Connection, out: &mut Connection, table: &str, ctx: &JobContext) -> Result<TableRecovery, RecoveryError> {
@@ -229,14 +260,22 @@ fn copy_table(source: &Connection, out: &mut Connection, table: &str, ctx: &JobC
             match read_range(source, &select, a, b, columns.len() + 1) {
                 Ok(rows) => {
                     for row in rows {
-                        insert.execute(rusqlite::params_from_iter(row))?;
-                        report.rows_copied += 1;
+                        let rowid = match row[0] {
+                            Value::Integer(id) => id,
+                            _ => a,
+                        };
+                        match insert.execute(rusqlite::params_from_iter(row)) {
+                            Ok(_) => report.rows_copied += 1,
+                            // A damaged page can also read as rows that break the schema (a
+                            // NULL where none may be): garbage, not data, so it counts as lost.
+                            Err(rusqlite::Error::SqliteFailure(failure, _)) if failure.code == ErrorCode::ConstraintViolation => {
+                                mark_unreadable(&mut report.unreadable, rowid, rowid)
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
                     }
                 }
-                Err(_) if a == b || failures_left == 0 => match report.unreadable.last_mut() {
-                    Some(last) if last.1 + 1 == a => last.1 = b,
-                    _ => report.unreadable.push((a, b)),
-                },
+                Err(_) if a == b || failures_left == 0 => mark_unreadable(&mut report.unreadable, a, b),
                 Err(_) => {
                     failures_left -= 1;
                     let mid = a + (b - a) / 2;
@@ -249,6 +288,14 @@ fn copy_table(source: &Connection, out: &mut Connection, table: &str, ctx: &JobC
     }
     tx.commit()?;
     Ok(report)
+}
+
+/// Adds `a..=b` to the unreadable ranges (in rowid order), merging it with the last one it touches.
+fn mark_unreadable(ranges: &mut Vec<(i64, i64)>, a: i64, b: i64) {
+    match ranges.last_mut() {
+        Some(last) if last.1 + 1 >= a => last.1 = last.1.max(b),
+        _ => ranges.push((a, b)),
+    }
 }
 
 /// All rows with a rowid in `a..=b`, or the error that stopped the read (nothing partial).
