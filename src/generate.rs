@@ -396,3 +396,136 @@ mod tests {
         assert!(rows.iter().all(|r| r[3].len() == 19), "19-digit category ids");
     }
 }
+
+/// What [`write_pricing`] planted, for tests to recover.
+#[derive(Debug, Clone, Default)]
+pub struct PlantedPricing {
+    /// Product id → the price elasticity its sales were drawn with.
+    pub elasticities: Vec<(String, f64)>,
+    /// (product id, competitor, day the drop starts, relative drop): a competitor's price level
+    /// falling by 20–35% and staying there.
+    pub drops: Vec<(String, String, i64, f64)>,
+    /// The first day of the data.
+    pub start: chrono::NaiveDate,
+}
+
+/// Competitor names of the pricing generator.
+pub const COMPETITORS: &[&str] = &["Northwind", "Contoso", "Fabrikam", "Tailspin"];
+
+/// A shop's pricing data over `days` days for `products` products, as four CSV files in `dir`:
+/// `catalogue.csv` (product_id, name, category, brand, cost, price, stock), `our_prices.csv`
+/// (product_id, price, valid_from), `competitor_prices.csv` (product_id, competitor, price,
+/// observed_at, in_stock, currency) and `orders.csv` (UCI layout; stock_code = product_id).
+///
+/// Our prices change every 2–6 weeks by −20%…+20%; daily units are Poisson with mean
+/// `base × (price / list price)^e × weekday factor`, e drawn per product from −3.0…−0.5 (the
+/// planted elasticity). Competitors observe daily with ±1% noise around their own level, miss
+/// some days, are out of stock now and then, and one product in eight per competitor gets a
+/// planted drop. Returns what was planted.
+pub fn write_pricing(dir: &std::path::Path, products: usize, days: i64, seed: u64) -> io::Result<PlantedPricing> {
+    use chrono::Datelike;
+    use rand_distr::Poisson;
+    let mut rng = rng(seed);
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("valid date");
+    let base = start.and_hms_opt(0, 0, 0).expect("valid time");
+    const CATEGORIES: &[&str] = &["kitchen", "garden", "toys", "stationery", "lighting"];
+    const BRANDS: &[&str] = &["acme", "globex", "initech", "umbrella", "hooli", "vandelay", "stark", "wayne"];
+    const WEEKDAY: [f64; 7] = [0.9, 0.95, 1.0, 1.0, 1.1, 1.3, 1.2];
+    let mut planted = PlantedPricing { start, ..PlantedPricing::default() };
+    let mut catalogue = csv::Writer::from_path(dir.join("catalogue.csv"))?;
+    catalogue.write_record(["product_id", "name", "category", "brand", "cost", "price", "stock"])?;
+    let mut ours = csv::Writer::from_path(dir.join("our_prices.csv"))?;
+    ours.write_record(["product_id", "price", "valid_from"])?;
+    let mut theirs = csv::Writer::from_path(dir.join("competitor_prices.csv"))?;
+    theirs.write_record(["product_id", "competitor", "price", "observed_at", "in_stock", "currency"])?;
+    let mut orders = csv::Writer::from_path(dir.join("orders.csv"))?;
+    orders.write_record(["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"])?;
+    let mut invoice = 600_000u64;
+    for p in 0..products {
+        let id = format!("P{:05}", p + 1);
+        let name = format!("{} {}", ADJECTIVES[rng.random_range(0..ADJECTIVES.len())], NOUNS[rng.random_range(0..NOUNS.len())]);
+        let cost = (rng.random_range(2.0..50.0f64) * 100.0).round() / 100.0;
+        let list = (cost * rng.random_range(1.3..1.8) * 100.0).round() / 100.0;
+        let elasticity = rng.random_range(-3.0..-0.5f64);
+        let demand = rng.random_range(2.0..20.0f64);
+        let stock = if rng.random_bool(0.08) { rng.random_range(0..10) } else { rng.random_range(10..400) };
+        planted.elasticities.push((id.clone(), elasticity));
+        // Our price spells.
+        let mut price = list;
+        let mut day = 0i64;
+        let mut spells = Vec::new();
+        while day < days {
+            spells.push((day, price));
+            ours.write_record([id.as_str(), &format!("{price:.2}"), &timestamp(base, day * 86_400)])?;
+            day += rng.random_range(14..42);
+            price = (list * rng.random_range(0.8..1.2f64) * 100.0).round() / 100.0;
+        }
+        catalogue.write_record([
+            id.as_str(),
+            &name,
+            CATEGORIES[p % CATEGORIES.len()],
+            BRANDS[rng.random_range(0..BRANDS.len())],
+            &format!("{cost:.2}"),
+            &format!("{:.2}", spells.last().map_or(list, |s| s.1)),
+            &stock.to_string(),
+        ])?;
+        // Sales: one invoice per sale day, quantity = the day's units.
+        let mut spell = 0;
+        for day in 0..days {
+            while spell + 1 < spells.len() && spells[spell + 1].0 <= day {
+                spell += 1;
+            }
+            let price = spells[spell].1;
+            let weekday = (start + chrono::Duration::days(day)).weekday().num_days_from_monday() as usize;
+            let mean = demand * (price / list).powf(elasticity) * WEEKDAY[weekday];
+            let units = Poisson::new(mean).map(|d| d.sample(&mut rng) as u64).unwrap_or(0);
+            if units > 0 {
+                invoice += 1;
+                let when = timestamp(base, day * 86_400 + rng.random_range(8 * 3600..20 * 3600) / 60 * 60);
+                orders.write_record([
+                    &invoice.to_string(),
+                    id.as_str(),
+                    &name,
+                    &units.to_string(),
+                    &when,
+                    &format!("{price:.2}"),
+                    "",
+                    "United Kingdom",
+                ])?;
+            }
+        }
+        // Competitors.
+        for competitor in COMPETITORS {
+            if rng.random_bool(0.1) {
+                continue; // not every competitor sells every product
+            }
+            let mut level = list * rng.random_range(0.85..1.15f64);
+            let drop_day = rng.random_bool(0.125).then(|| rng.random_range(days / 4..days * 3 / 4));
+            let drop = rng.random_range(0.20..0.35f64);
+            if let Some(day) = drop_day {
+                planted.drops.push((id.clone(), competitor.to_string(), day, -drop));
+            }
+            let mut out_until = -1i64;
+            for day in 0..days {
+                if Some(day) == drop_day {
+                    level *= 1.0 - drop;
+                }
+                if rng.random_bool(0.05) {
+                    continue; // a day the scraper missed
+                }
+                if out_until < day && rng.random_bool(0.01) {
+                    out_until = day + rng.random_range(1..5);
+                }
+                let observed = (level * rng.random_range(0.99..1.01f64) * 100.0).round() / 100.0;
+                let at = timestamp(base, day * 86_400 + 6 * 3600);
+                let in_stock = if day <= out_until { "false" } else { "true" };
+                theirs.write_record([id.as_str(), competitor, &format!("{observed:.2}"), &at, in_stock, "GBP"])?;
+            }
+        }
+    }
+    catalogue.flush()?;
+    ours.flush()?;
+    theirs.flush()?;
+    orders.flush()?;
+    Ok(planted)
+}

@@ -12,6 +12,7 @@ pub mod forecast;
 pub mod funnel;
 pub mod order_frame;
 pub mod overview;
+pub mod pricing;
 pub mod rfm;
 pub mod special;
 

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod customers;
 mod events;
+mod pricing;
 
 use crate::analytics::clv::ClvSettings;
 use crate::analytics::Filters;
@@ -226,6 +227,11 @@ pub enum Command {
     },
     /// Run a read-only SQL query and print the result as CSV.
     Query { workspace: PathBuf, sql: String },
+    /// Pricing: competitor monitor and market signals (see `shoplens pricing --help`).
+    Pricing {
+        #[command(subcommand)]
+        command: pricing::PricingCommand,
+    },
     /// List a workspace's tables with row counts, and its import history.
     Info { workspace: PathBuf },
     /// Copy whatever still reads from a damaged workspace file into a new one, table by table
@@ -293,6 +299,9 @@ impl From<FilterArgs> for Filters {
 pub enum GenKind {
     Orders,
     Events,
+    /// A folder of pricing files: catalogue, our prices, competitor prices and orders
+    /// (`--rows` is the number of products; 180 days).
+    Pricing,
 }
 
 /// Why a command failed, for one line on stderr. Not a `std::error::Error` itself, so any
@@ -348,6 +357,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 }
 
 fn run_command(cli: Cli) -> Result<(), CliError> {
+    // Headless commands answer Ctrl-C and SIGTERM as a cancel from their first step (opening
+    // the workspace included), not only once a job is running; the app keeps the defaults.
+    if !matches!(cli.command, None | Some(Command::Open { .. })) {
+        stop_requested();
+    }
     match cli.command {
         None => crate::ui::run(None, None).map_err(CliError::Failed),
         Some(Command::Open { workspace, watch }) => crate::ui::run(Some(workspace), watch).map_err(CliError::Failed),
@@ -419,6 +433,7 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
         }
         Some(Command::Query { workspace, sql }) => Ok(workspace::snapshot::query_to_csv(&workspace, &sql, std::io::stdout().lock())?),
         Some(Command::Info { workspace }) => info(&workspace),
+        Some(Command::Pricing { command }) => pricing::run(command),
         Some(Command::Recover { damaged, to }) => recover(&damaged, &to),
         Some(Command::Gen { what, out, rows, seed }) => generate(what, &out, rows, seed),
         Some(Command::Bench { dir, quick, what }) => crate::bench::run(&dir, quick, &what).map_err(CliError::Failed),
@@ -585,6 +600,12 @@ fn info(path: &Path) -> Result<(), CliError> {
 }
 
 fn generate(what: GenKind, out: &Path, rows: u64, seed: u64) -> Result<(), CliError> {
+    if let GenKind::Pricing = what {
+        std::fs::create_dir_all(out).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", out.display())))?;
+        let planted = crate::generate::write_pricing(out, rows as usize, 180, seed)?;
+        eprintln!("wrote {} products' pricing files to {} ({} planted competitor drops)", rows, out.display(), planted.drops.len());
+        return Ok(());
+    }
     let file = std::fs::File::create(out).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", out.display())))?;
     let file = std::io::BufWriter::with_capacity(1 << 20, file);
     let gzip = out.extension().is_some_and(|e| e == "gz");
@@ -593,6 +614,7 @@ fn generate(what: GenKind, out: &Path, rows: u64, seed: u64) -> Result<(), CliEr
     match what {
         GenKind::Orders => crate::generate::write_order_lines(writer, rows, seed)?,
         GenKind::Events => crate::generate::write_events(writer, rows, seed)?,
+        GenKind::Pricing => unreachable!("written above"),
     }
     Ok(())
 }

@@ -23,6 +23,8 @@ pub enum ValueKind {
     CustomerId,
     /// Integer id that must stay exact (up to 19 digits).
     ExactId,
+    /// Yes or no (`true`/`false`, `1`/`0`, `yes`/`no`, `in_stock`/`out_of_stock`), stored as 1/0.
+    Flag,
 }
 
 /// A column of a canonical table.
@@ -83,12 +85,49 @@ pub const EVENT_COLUMNS: &[TargetColumn] = &[
     sometimes_empty("user_session", ValueKind::Text, &["usersession", "sessionid", "session"]),
 ];
 
+/// A product catalogue with costs (the Pricing panel's products).
+pub const PRODUCT_COLUMNS: &[TargetColumn] = &[
+    col("product_id", ValueKind::Text, true, &["productid", "sku", "itemid", "stockcode", "articleid", "productcode"]),
+    col("name", ValueKind::Text, false, &["name", "productname", "title", "description", "itemname"]),
+    col("category", ValueKind::Text, false, &["category", "categoryname", "productcategory", "productcategoryname"]),
+    col("brand", ValueKind::Text, false, &["brand", "brandname", "manufacturer"]),
+    col("cost", ValueKind::Real, false, &["cost", "unitcost", "costprice", "purchaseprice", "cogs"]),
+    col("price", ValueKind::Real, false, &["price", "unitprice", "listprice", "retailprice", "currentprice"]),
+    col("stock", ValueKind::Int, false, &["stock", "stocklevel", "inventory", "onhand", "quantityonhand", "qtyonhand"]),
+];
+
+/// Our own price history: a price from a moment on.
+pub const OUR_PRICE_COLUMNS: &[TargetColumn] = &[
+    col("product_id", ValueKind::Text, true, &["productid", "sku", "itemid", "stockcode", "productcode"]),
+    col("price", ValueKind::Real, true, &["price", "unitprice", "ourprice", "newprice"]),
+    col(
+        "valid_from",
+        ValueKind::DateTime,
+        true,
+        &["validfrom", "from", "effectivefrom", "effectivedate", "startdate", "date", "changedat"],
+    ),
+];
+
+/// Competitor price observations from a scraper or price-tracking feed.
+pub const COMPETITOR_PRICE_COLUMNS: &[TargetColumn] = &[
+    col("product_id", ValueKind::Text, true, &["productid", "sku", "itemid", "stockcode", "productcode"]),
+    col("competitor", ValueKind::Text, true, &["competitor", "vendor", "seller", "retailer", "shop", "store", "merchant"]),
+    col("price", ValueKind::Real, true, &["price", "competitorprice", "currentprice", "observedprice"]),
+    col("observed_at", ValueKind::DateTime, true, &["observedat", "observed", "scrapedat", "timestamp", "date", "nowtime", "time"]),
+    col("in_stock", ValueKind::Flag, false, &["instock", "stockstatus", "available", "availability"]),
+    col("url", ValueKind::Text, false, &["url", "link", "detailurl"]),
+    col("currency", ValueKind::Text, false, &["currency", "currencycode"]),
+];
+
 /// The canonical tables an import can fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
     OrderLines,
     Events,
+    Products,
+    OurPrices,
+    CompetitorPrices,
     /// A table of its own, all text unless every value of a column parses as a number.
     Raw,
 }
@@ -98,6 +137,9 @@ impl Target {
         match self {
             Target::OrderLines => "order_lines",
             Target::Events => "events",
+            Target::Products => "products",
+            Target::OurPrices => "our_prices",
+            Target::CompetitorPrices => "competitor_prices",
             Target::Raw => "raw",
         }
     }
@@ -106,6 +148,9 @@ impl Target {
         match self {
             Target::OrderLines => ORDER_LINE_COLUMNS,
             Target::Events => EVENT_COLUMNS,
+            Target::Products => PRODUCT_COLUMNS,
+            Target::OurPrices => OUR_PRICE_COLUMNS,
+            Target::CompetitorPrices => COMPETITOR_PRICE_COLUMNS,
             Target::Raw => &[],
         }
     }
@@ -114,6 +159,9 @@ impl Target {
         match normalize_header(name).as_str() {
             "orderlines" | "orders" | "order" | "transactions" => Some(Target::OrderLines),
             "events" | "event" => Some(Target::Events),
+            "products" | "catalogue" | "catalog" => Some(Target::Products),
+            "ourprices" | "prices" | "pricehistory" => Some(Target::OurPrices),
+            "competitorprices" | "competitors" | "competitor" => Some(Target::CompetitorPrices),
             "raw" | "table" => Some(Target::Raw),
             _ => None,
         }
@@ -128,6 +176,9 @@ pub enum KnownKind {
     CdnowMaster,
     CdnowSample,
     Rees46Events,
+    Catalogue,
+    OurPriceHistory,
+    CompetitorFeed,
 }
 
 impl KnownKind {
@@ -138,12 +189,18 @@ impl KnownKind {
             KnownKind::CdnowMaster => "cdnow_master",
             KnownKind::CdnowSample => "cdnow_sample",
             KnownKind::Rees46Events => "rees46_events",
+            KnownKind::Catalogue => "catalogue",
+            KnownKind::OurPriceHistory => "our_price_history",
+            KnownKind::CompetitorFeed => "competitor_prices",
         }
     }
 
     pub fn target(&self) -> Target {
         match self {
             KnownKind::Rees46Events => Target::Events,
+            KnownKind::Catalogue => Target::Products,
+            KnownKind::OurPriceHistory => Target::OurPrices,
+            KnownKind::CompetitorFeed => Target::CompetitorPrices,
             _ => Target::OrderLines,
         }
     }
@@ -162,6 +219,12 @@ impl KnownKind {
             Some(KnownKind::UciOnlineRetail)
         } else if has_all(&["eventtime", "eventtype", "productid", "userid", "usersession"]) {
             Some(KnownKind::Rees46Events)
+        } else if has_all(&["productid", "competitor", "price", "observedat"]) {
+            Some(KnownKind::CompetitorFeed)
+        } else if has_all(&["productid", "price", "validfrom"]) {
+            Some(KnownKind::OurPriceHistory)
+        } else if has_all(&["productid", "cost", "price"]) {
+            Some(KnownKind::Catalogue)
         } else {
             None
         }
@@ -370,6 +433,9 @@ impl MappedConverter {
                 Some(id) => batch.push_text(&id),
                 None => batch.push(Value::Null),
             },
+            ValueKind::Flag => batch.push(Value::Int(
+                values::parse_flag(trimmed).ok_or_else(|| RowError::bad_value(column.name, "not yes or no", raw))? as i64,
+            )),
         }
         Ok(())
     }

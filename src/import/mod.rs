@@ -399,6 +399,8 @@ fn convert_row(row: &RawRow, converter: &mut dyn Converter, batch: &mut Batch, t
 fn date_column(target: Target) -> usize {
     let name = match target {
         Target::Events => "event_time",
+        Target::OurPrices => "valid_from",
+        Target::CompetitorPrices => "observed_at",
         _ => "invoice_date",
     };
     target.columns().iter().position(|c| c.name == name).unwrap_or(0)

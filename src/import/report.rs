@@ -84,6 +84,17 @@ impl Roles {
                 event_type: at("event_type"),
                 session: at("user_session"),
             },
+            Target::Products | Target::OurPrices | Target::CompetitorPrices => Roles {
+                date: at("valid_from").or_else(|| at("observed_at")),
+                customer: None,
+                product: at("product_id"),
+                quantity: None,
+                price: at("price"),
+                invoice: None,
+                cancelled: None,
+                event_type: None,
+                session: None,
+            },
             Target::Raw => Roles {
                 date: None,
                 customer: None,

@@ -31,6 +31,16 @@ pub fn parse_datetime(value: &str, slash: SlashOrder) -> Option<Cow<'_, str>> {
     }
 }
 
+/// Yes or no as feeds write it (`in_stock`/`out_of_stock` is Project Hammer's `stock_status`).
+pub fn parse_flag(value: &str) -> Option<bool> {
+    let normalised: String = value.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
+    match normalised.as_str() {
+        "1" | "true" | "t" | "yes" | "y" | "instock" | "available" => Some(true),
+        "0" | "false" | "f" | "no" | "n" | "outofstock" | "unavailable" | "soldout" => Some(false),
+        _ => None,
+    }
+}
+
 /// A whole number. `6.0` (a float export of an integer) is accepted; `6.5` is not.
 pub fn parse_int(value: &str) -> Option<i64> {
     let value = value.trim_ascii();

@@ -43,10 +43,15 @@ impl MappingDialog {
                 self.inspection.format,
                 self.inspection.headers.len()
             ));
-            ui.horizontal(|ui| {
-                for (target, label) in
-                    [(Target::OrderLines, "Order lines"), (Target::Events, "Shop events"), (Target::Raw, "Keep as its own table")]
-                {
+            ui.horizontal_wrapped(|ui| {
+                for (target, label) in [
+                    (Target::OrderLines, "Order lines"),
+                    (Target::Events, "Shop events"),
+                    (Target::Products, "Product catalogue"),
+                    (Target::OurPrices, "Our prices"),
+                    (Target::CompetitorPrices, "Competitor prices"),
+                    (Target::Raw, "Keep as its own table"),
+                ] {
                     if ui.radio_value(&mut self.target, target, label).changed() && target != Target::Raw {
                         self.mapping = kinds::guess_mapping(target, &self.inspection.headers);
                     }

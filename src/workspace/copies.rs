@@ -6,6 +6,7 @@ use rusqlite::Connection;
 
 use crate::analytics::event_frame::{EventFrame, EventFrameBuilder, EventKind};
 use crate::analytics::order_frame::{OrderFrame, OrderFrameBuilder, OrderLine};
+use crate::analytics::pricing::{CatalogueProduct, PricingData, PricingDataBuilder};
 use crate::jobs::{Cancelled, JobContext};
 use crate::timestamp::{SlashOrder, Timestamp};
 
@@ -107,6 +108,54 @@ pub fn load_order_lines(conn: &Connection, ctx: &JobContext) -> Result<OrderFram
         Ok(())
     })?;
     Ok(builder.finish()?)
+}
+
+/// Reads the catalogue, our price history and the competitor observations. Observations in a
+/// currency other than ours are left out and counted (prices are compared like with like); our
+/// currency is the `currency` pricing setting, else the feeds' most common one.
+pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, CopyError> {
+    let total = count(
+        conn,
+        "pricing",
+        "SELECT (SELECT count(*) FROM products) + (SELECT count(*) FROM our_prices) + (SELECT count(*) FROM competitor_prices)",
+    )?;
+    ctx.set_total(total);
+    ctx.set_message("loading prices");
+    let mut builder = PricingDataBuilder::default();
+    let sql = "SELECT product_id, name, category, brand, cost, price, stock FROM products ORDER BY rowid";
+    each_row(conn, "products", sql, [], ctx, |cells| {
+        builder.product(CatalogueProduct {
+            id: cells.text(0)?.to_string(),
+            name: cells.text(1)?.to_string(),
+            category: cells.text(2)?.to_string(),
+            brand: cells.text(3)?.to_string(),
+            cost: cells.get(4)?,
+            price: cells.get(5)?,
+            stock: cells.get(6)?,
+        });
+        Ok(())
+    })?;
+    each_row(conn, "our prices", "SELECT product_id, price, valid_from FROM our_prices ORDER BY rowid", [], ctx, |cells| {
+        builder.our_price(cells.text(0)?, cells.time(2)?.epoch_seconds(), cells.get(1)?);
+        Ok(())
+    })?;
+    let ours = super::settings::our_currency(conn).map_err(|source| CopyError::Sqlite { table: "pricing settings", source })?;
+    let sql = "SELECT cp.product_id, cp.competitor, cp.price, cp.observed_at, cp.in_stock, coalesce(cp.currency, pf.currency)
+               FROM competitor_prices cp LEFT JOIN price_feeds pf ON pf.import_id = cp.import_id ORDER BY cp.rowid";
+    let mut other_currency = 0;
+    each_row(conn, "competitor prices", sql, [], ctx, |cells| {
+        if let (Some(theirs), Some(ours)) = (cells.text_or_null(5)?, ours.as_deref()) {
+            if !theirs.trim().eq_ignore_ascii_case(ours) {
+                other_currency += 1;
+                return Ok(());
+            }
+        }
+        let in_stock: Option<i64> = cells.get(4)?;
+        builder.observation(cells.text(0)?, cells.text(1)?, cells.time(3)?.epoch_seconds(), cells.get(2)?, in_stock.map(|s| s != 0));
+        Ok(())
+    })?;
+    builder.other_currency(other_currency);
+    Ok(builder.finish())
 }
 
 /// Reads every event. Progress is reported in rows.

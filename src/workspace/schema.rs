@@ -150,6 +150,72 @@ FROM order_lines WHERE cancelled = 1 GROUP BY stock_code ORDER BY cancellations 
     DROP TABLE events;
     ALTER TABLE events_v4 RENAME TO events;
     "#,
+    // 5: pricing. The catalogue with costs, our price history, competitor observations, and the
+    // Pricing panel's settings, reviews of signals and decisions.
+    r#"
+    -- A product's current catalogue entry is its latest row (highest rowid): a newer catalogue
+    -- export simply adds rows. product_id is the code order_lines calls stock_code.
+    CREATE TABLE products (
+        product_id TEXT    NOT NULL,
+        name       TEXT,
+        category   TEXT,
+        brand      TEXT,
+        cost       REAL,                 -- unit cost; NULL: no recommendation can be made
+        price      REAL,                 -- the catalogue's current price
+        stock      INTEGER,
+        import_id  INTEGER NOT NULL
+    );
+    -- Our price from valid_from on, until the product's next row.
+    CREATE TABLE our_prices (
+        product_id TEXT    NOT NULL,
+        price      REAL    NOT NULL,
+        valid_from TEXT    NOT NULL,     -- 'YYYY-MM-DD HH:MM:SS'
+        import_id  INTEGER NOT NULL      -- 0: a decision taken in shoplens (price_decisions)
+    );
+    CREATE TABLE competitor_prices (
+        product_id  TEXT    NOT NULL,
+        competitor  TEXT    NOT NULL,
+        price       REAL    NOT NULL,
+        observed_at TEXT    NOT NULL,    -- 'YYYY-MM-DD HH:MM:SS'
+        in_stock    INTEGER,             -- 1, 0, or NULL when the feed does not say
+        url         TEXT,
+        currency    TEXT,                -- as the feed says; NULL: the feed's currency (price_feeds)
+        import_id   INTEGER NOT NULL
+    );
+    -- What an import said about its prices: the currency and whether they include tax. Prices
+    -- are compared only like with like.
+    CREATE TABLE price_feeds (
+        import_id          INTEGER PRIMARY KEY REFERENCES imports(id),
+        currency           TEXT,         -- NULL: not stated
+        prices_include_tax INTEGER       -- 1, 0, or NULL: not stated
+    );
+    -- Signal thresholds and rules, one JSON value per name (defaults when absent).
+    CREATE TABLE pricing_settings (
+        name  TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    -- Alerts the user acknowledged or snoozed in the panel. Exports list every signal regardless.
+    CREATE TABLE signal_reviews (
+        signal      TEXT NOT NULL,
+        product_id  TEXT NOT NULL,
+        competitor  TEXT NOT NULL,       -- '' for signals about our own price or stock
+        at          TEXT NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('acknowledged', 'snoozed')),
+        until       TEXT,                -- a snooze's end
+        PRIMARY KEY (signal, product_id, competitor, at)
+    );
+    -- The decision log: every accepted or rejected proposal.
+    CREATE TABLE price_decisions (
+        id          INTEGER PRIMARY KEY,
+        product_id  TEXT    NOT NULL,
+        old_price   REAL,
+        new_price   REAL,
+        status      TEXT    NOT NULL CHECK (status IN ('accepted', 'rejected')),
+        reasons     TEXT    NOT NULL,
+        decided_by  TEXT    NOT NULL,
+        decided_at  TEXT    NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,9 +1,10 @@
 //! Settings users make in the app that belong to the workspace (not to the machine): saved
-//! console queries, the RFM segment map and its marketing actions. The tables are in
-//! `schema.rs` (migrations 2 and 3).
+//! console queries, the RFM segment map and its marketing actions, the pricing thresholds. The
+//! tables are in `schema.rs` (migrations 2, 3 and 5).
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
+use crate::analytics::pricing::PricingSettings;
 use crate::analytics::rfm::SegmentGrid;
 
 /// Saves `sql` as the console query `name` (replacing one of that name).
@@ -46,4 +47,35 @@ pub fn save_segment_grid(conn: &mut Connection, grid: &SegmentGrid) -> rusqlite:
         tx.execute("INSERT OR REPLACE INTO segment_actions (segment, action) VALUES (?1, ?2)", [segment, action])?;
     }
     tx.commit()
+}
+
+/// The Pricing panel's thresholds and rules, or the defaults for what was never saved.
+pub fn load_pricing_settings(conn: &Connection) -> rusqlite::Result<PricingSettings> {
+    let saved: Option<String> = conn.query_row("SELECT value FROM pricing_settings WHERE name = 'signals'", [], |r| r.get(0)).optional()?;
+    // A value a newer or older build wrote that does not parse falls back to the defaults
+    // (`serde(default)` fills fields it does not name).
+    Ok(saved.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default())
+}
+
+pub fn save_pricing_settings(conn: &Connection, settings: &PricingSettings) -> rusqlite::Result<()> {
+    let json = serde_json::to_string(settings).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    conn.execute("INSERT OR REPLACE INTO pricing_settings (name, value) VALUES ('signals', ?1)", [json])?;
+    Ok(())
+}
+
+/// The currency our prices are in: the `currency` setting, else the competitor feeds' most
+/// common one (as stated per row or per import), else unknown.
+pub fn our_currency(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    let set: Option<String> = conn.query_row("SELECT value FROM pricing_settings WHERE name = 'currency'", [], |r| r.get(0)).optional()?;
+    if let Some(currency) = set.and_then(|json| serde_json::from_str::<String>(&json).ok()) {
+        return Ok(Some(currency));
+    }
+    conn.query_row(
+        "SELECT upper(trim(coalesce(cp.currency, pf.currency))) AS c FROM competitor_prices cp
+         LEFT JOIN price_feeds pf ON pf.import_id = cp.import_id
+         WHERE c IS NOT NULL GROUP BY c ORDER BY count(*) DESC, c LIMIT 1",
+        [],
+        |r| r.get(0),
+    )
+    .optional()
 }

@@ -1,0 +1,140 @@
+//! `shoplens pricing ...`: the Pricing panel headless. Users script these: the commands and the
+//! column names of their CSV files are kept stable.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+
+use super::{parse_time_arg, wait_with_progress, CliError};
+use crate::analytics::pricing::{self, PricingData, PricingSettings};
+use crate::analytics::write_csv;
+use crate::jobs::Job;
+use crate::timestamp::Timestamp;
+use crate::workspace;
+
+#[derive(Debug, Subcommand)]
+pub enum PricingCommand {
+    /// Where each product stands: our price, the cheapest competitor, price index, rank.
+    Monitor {
+        workspace: PathBuf,
+        /// The moment to judge at (default: the last observation in the data).
+        #[arg(long, value_parser = parse_time_arg)]
+        as_of: Option<Timestamp>,
+        /// Index our prices against this competitor as well as the market average.
+        #[arg(long)]
+        vs: Option<String>,
+        /// One row per product (CSV); without it a summary is printed.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Every market signal (none capped or snoozed): signal, product_id, competitor, at,
+    /// before, after, change, severity.
+    Signals {
+        workspace: PathBuf,
+        #[arg(long, value_parser = parse_time_arg)]
+        as_of: Option<Timestamp>,
+        /// Write them as CSV; without it they are printed as CSV on stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+pub fn run(command: PricingCommand) -> Result<(), CliError> {
+    match command {
+        PricingCommand::Monitor { workspace, as_of, vs, out } => monitor(&workspace, as_of.map(|t| t.epoch_seconds()), vs, out.as_deref()),
+        PricingCommand::Signals { workspace, as_of, out } => signals(&workspace, as_of.map(|t| t.epoch_seconds()), out.as_deref()),
+    }
+}
+
+/// The workspace's pricing data and saved settings.
+fn load(path: &Path) -> Result<(PricingData, PricingSettings), CliError> {
+    let path = path.to_path_buf();
+    let job = Job::spawn("load prices", move |ctx| {
+        let conn = workspace::open_read_only(&path)?;
+        Ok((workspace::copies::load_pricing(&conn, ctx)?, workspace::settings::load_pricing_settings(&conn)?))
+    });
+    let (data, settings) = wait_with_progress(job)?;
+    if data.observations.is_empty() && data.our_prices.is_empty() && data.products.is_empty() {
+        return Err(CliError::Failed(
+            "this workspace has no pricing data: import a catalogue (product_id, name, category, brand, cost, price, stock), our prices (product_id, price, valid_from) or competitor prices (product_id, competitor, price, observed_at)".into(),
+        ));
+    }
+    if data.other_currency > 0 {
+        eprintln!("{} competitor observations in another currency than ours were left out", data.other_currency);
+    }
+    Ok((data, settings))
+}
+
+fn monitor(path: &Path, as_of: Option<i64>, vs: Option<String>, out: Option<&Path>) -> Result<(), CliError> {
+    let (data, mut settings) = load(path)?;
+    if let Some(name) = vs {
+        if !data.competitors.contains(&name) {
+            return Err(CliError::Failed(format!("no competitor '{name}' (competitors: {})", data.competitors.join(", "))));
+        }
+        settings.reference_competitor = Some(name);
+    }
+    let monitor = pricing::monitor(&data, &settings, as_of);
+    let mut stdout = std::io::stdout().lock();
+    let compared: Vec<f64> = monitor.positions.iter().filter_map(|p| p.index).collect();
+    writeln!(
+        stdout,
+        "as of {}: {} products, {} competitors",
+        pricing::format_time(monitor.as_of),
+        data.products.len(),
+        data.competitors.len()
+    )?;
+    if !compared.is_empty() {
+        let cheapest = monitor.positions.iter().filter(|p| p.rank == Some(1)).count();
+        writeln!(
+            stdout,
+            "price index {:.1} over {} products compared; cheapest on {}",
+            compared.iter().sum::<f64>() / compared.len() as f64,
+            compared.len(),
+            cheapest
+        )?;
+    }
+    for group in &monitor.by_category {
+        writeln!(
+            stdout,
+            "  {:<20} index {:>6.1}  cheapest {:>5.1}%  dearest {:>5.1}%  ({} products)",
+            if group.group.is_empty() { "(no category)" } else { &group.group },
+            group.mean_index,
+            group.cheapest_share * 100.0,
+            group.dearest_share * 100.0,
+            group.compared
+        )?;
+    }
+    for &(competitor, missing) in &monitor.uncovered {
+        if missing > 0 {
+            writeln!(
+                stdout,
+                "  {} has no observation in the last {} days for {missing} products",
+                data.competitors[competitor as usize], settings.stale_days
+            )?;
+        }
+    }
+    drop(stdout);
+    if let Some(file) = out {
+        let (header, rows) = pricing::monitor_table(&data, &monitor);
+        let n = write_csv(file, &header, rows)?;
+        eprintln!("wrote {n} products to {}", file.display());
+    }
+    Ok(())
+}
+
+fn signals(path: &Path, as_of: Option<i64>, out: Option<&Path>) -> Result<(), CliError> {
+    let (data, settings) = load(path)?;
+    let signals = pricing::signals(&data, &settings, as_of);
+    let (header, rows) = pricing::signals_table(&data, &signals);
+    match out {
+        Some(file) => {
+            let n = write_csv(file, &header, rows)?;
+            eprintln!("wrote {n} signals to {}", file.display());
+        }
+        None => {
+            crate::analytics::write_csv_to(std::io::stdout().lock(), &header, rows)?;
+        }
+    }
+    Ok(())
+}
