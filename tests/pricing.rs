@@ -170,3 +170,62 @@ fn pricing_commands_write_the_documented_columns() {
     let out = shoplens_cli(&["pricing", "monitor", &w, "--vs", "Nobody"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no competitor 'Nobody'"));
 }
+
+/// Reference: statsmodels' GLM(family=Poisson()), `units ~ log(price) + C(weekday)`, on a
+/// committed fixture (testdata/reference/make_elasticity_reference.py).
+#[test]
+fn elasticity_equals_statsmodels_on_a_fixture() {
+    use shoplens::analytics::elasticity::{fit, SalesDay};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/reference");
+    let mut days: HashMap<String, Vec<SalesDay>> = HashMap::new();
+    for record in csv::Reader::from_path(root.join("elasticity_fixture.csv")).unwrap().records() {
+        let r = record.unwrap();
+        let day = seconds(&format!("{} 00:00:00", &r[1])) / 86_400;
+        days.entry(r[0].to_string()).or_default().push(SalesDay { day, price: r[2].parse().unwrap(), units: r[3].parse().unwrap() });
+    }
+    let mut checked = 0;
+    for record in csv::Reader::from_path(root.join("elasticity_statsmodels.csv")).unwrap().records() {
+        let r = record.unwrap();
+        let want: Vec<f64> = (1..5).map(|i| r[i].parse().unwrap()).collect();
+        let got = fit(&days[&r[0]]).unwrap();
+        let (low, high) = got.interval();
+        for (name, g, w) in [
+            ("elasticity", got.elasticity, want[0]),
+            ("std_err", got.standard_error, want[1]),
+            ("ci_low", low, want[2]),
+            ("ci_high", high, want[3]),
+        ] {
+            assert!((g - w).abs() < 1e-6, "{} {name}: {g} vs statsmodels {w}", &r[0]);
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 6);
+}
+
+/// Self-consistency with the generator: the estimates recover the planted elasticities. The
+/// median absolute error is printed (run with --nocapture) and bounded.
+#[test]
+fn planted_elasticities_are_recovered() {
+    use shoplens::analytics::elasticity::{self, Verdict};
+    let (dir, mut ws, planted) = workspace(150, 180);
+    let out = import::import_file(&mut ws, &dir.path().join("orders.csv"), &ImportOptions::default(), &JobContext::detached()).unwrap();
+    assert_eq!(out.report.rows_rejected, 0);
+    let data = shoplens::workspace::copies::load_pricing(ws.conn(), &JobContext::detached()).unwrap();
+    let estimates = elasticity::estimate(&elasticity::product_sales(&data));
+    let planted: HashMap<&str, f64> = planted.elasticities.iter().map(|(id, e)| (id.as_str(), *e)).collect();
+    let mut errors: Vec<f64> = estimates
+        .iter()
+        .filter(|e| e.verdict == Verdict::Identified)
+        .map(|e| (e.elasticity.unwrap() - planted[data.products[e.product as usize].id.as_str()]).abs())
+        .collect();
+    errors.sort_by(f64::total_cmp);
+    let identified = errors.len();
+    let median = errors[identified / 2];
+    eprintln!("{identified} of {} products identified; median absolute error {median:.3}", estimates.len());
+    assert!(identified * 2 > estimates.len(), "most products are identified: {identified}");
+    assert!(median < 0.3, "median absolute error {median}");
+    // Every estimate says what it is; an unidentified one shows no elasticity.
+    for e in &estimates {
+        assert_eq!(e.elasticity.is_some(), e.verdict != Verdict::NotIdentified);
+    }
+}

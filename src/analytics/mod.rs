@@ -7,6 +7,7 @@ pub mod clv;
 pub mod cohorts;
 pub mod customers;
 pub mod dictionary;
+pub mod elasticity;
 pub mod event_frame;
 pub mod forecast;
 pub mod funnel;

@@ -61,6 +61,21 @@ pub struct PricingData {
     pub observations: Vec<Observation>,
     /// Observations left out because their currency is not ours (compared only like with like).
     pub other_currency: u64,
+    /// Our daily sales of catalogue products (from `order_lines`), sorted by product and day.
+    pub sales: Vec<DailySales>,
+}
+
+/// One product's sales on one day (days without a sale have no row).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DailySales {
+    pub product: u32,
+    /// Days since 1970-01-01.
+    pub day: i64,
+    pub units: f64,
+    pub revenue: f64,
+    /// Lowest and highest unit price sold at that day (they differ with volume tiers).
+    pub lowest_price: f64,
+    pub highest_price: f64,
 }
 
 /// Collects rows in any order; `finish` sorts them.
@@ -69,6 +84,7 @@ pub struct PricingDataBuilder {
     data: PricingData,
     product_codes: HashMap<String, u32>,
     competitor_codes: HashMap<String, u32>,
+    sales: HashMap<(u32, i64), DailySales>,
 }
 
 impl PricingDataBuilder {
@@ -95,6 +111,26 @@ impl PricingDataBuilder {
             }
         };
         self.data.observations.push(Observation { product, competitor, time, price, in_stock });
+    }
+
+    /// One order line of a catalogue product (cancellations are not sales and are left out
+    /// by the caller). Lines of a product without a catalogue entry are ignored.
+    pub fn sale(&mut self, product_id: &str, time: i64, quantity: f64, unit_price: f64) {
+        let Some(&product) = self.product_codes.get(product_id) else { return };
+        let day = time.div_euclid(DAY);
+        let key = (product, day);
+        let entry = self.sales.entry(key).or_insert(DailySales {
+            product,
+            day,
+            units: 0.0,
+            revenue: 0.0,
+            lowest_price: unit_price,
+            highest_price: unit_price,
+        });
+        entry.units += quantity;
+        entry.revenue += quantity * unit_price;
+        entry.lowest_price = entry.lowest_price.min(unit_price);
+        entry.highest_price = entry.highest_price.max(unit_price);
     }
 
     pub fn other_currency(&mut self, rows: u64) {
@@ -124,6 +160,8 @@ impl PricingDataBuilder {
         // Stable sorts: rows with equal keys keep their order in the workspace.
         self.data.our_prices.sort_by_key(|p| (p.product, p.time));
         self.data.observations.sort_by_key(|o| (o.product, o.competitor, o.time));
+        self.data.sales = self.sales.into_values().collect();
+        self.data.sales.sort_by_key(|s| (s.product, s.day));
         self.data
     }
 }
@@ -142,6 +180,13 @@ impl PricingData {
         let start = self.our_prices.partition_point(|p| p.product < product);
         let end = self.our_prices.partition_point(|p| p.product <= product);
         &self.our_prices[start..end]
+    }
+
+    /// Daily sales of `product`, by day.
+    pub fn sales_of(&self, product: u32) -> &[DailySales] {
+        let start = self.sales.partition_point(|s| s.product < product);
+        let end = self.sales.partition_point(|s| s.product <= product);
+        &self.sales[start..end]
     }
 
     /// Observations of `product`, all competitors, sorted by competitor then time.

@@ -28,6 +28,14 @@ pub enum PricingCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Price elasticity per product from our price changes and daily units: product_id,
+    /// elasticity, ci_low, ci_high, verdict (identified, pooled or not identified).
+    Elasticity {
+        workspace: PathBuf,
+        /// Write them as CSV; without it a summary is printed.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Every market signal (none capped or snoozed): signal, product_id, competitor, at,
     /// before, after, change, severity.
     Signals {
@@ -43,6 +51,7 @@ pub enum PricingCommand {
 pub fn run(command: PricingCommand) -> Result<(), CliError> {
     match command {
         PricingCommand::Monitor { workspace, as_of, vs, out } => monitor(&workspace, as_of.map(|t| t.epoch_seconds()), vs, out.as_deref()),
+        PricingCommand::Elasticity { workspace, out } => elasticity(&workspace, out.as_deref()),
         PricingCommand::Signals { workspace, as_of, out } => signals(&workspace, as_of.map(|t| t.epoch_seconds()), out.as_deref()),
     }
 }
@@ -131,6 +140,39 @@ fn signals(path: &Path, as_of: Option<i64>, out: Option<&Path>) -> Result<(), Cl
         Some(file) => {
             let n = write_csv(file, &header, rows)?;
             eprintln!("wrote {n} signals to {}", file.display());
+        }
+        None => {
+            crate::analytics::write_csv_to(std::io::stdout().lock(), &header, rows)?;
+        }
+    }
+    Ok(())
+}
+
+fn elasticity(path: &Path, out: Option<&Path>) -> Result<(), CliError> {
+    use crate::analytics::elasticity::{self, Verdict};
+    let (data, _) = load(path)?;
+    let estimates = elasticity::estimate(&elasticity::product_sales(&data));
+    let count = |verdict| estimates.iter().filter(|e| e.verdict == verdict).count();
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "{} products with sales: {} identified, {} pooled toward their category, {} not identified",
+        estimates.len(),
+        count(Verdict::Identified),
+        count(Verdict::Pooled),
+        count(Verdict::NotIdentified)
+    )?;
+    let tiers = estimates.iter().filter(|e| e.volume_tiers).count();
+    if tiers > 0 {
+        writeln!(stdout, "{tiers} products sell at different unit prices on one day (volume tiers): their daily price is a mean")?;
+    }
+    drop(stdout);
+    let ids: Vec<String> = data.products.iter().map(|p| p.id.clone()).collect();
+    let (header, rows) = elasticity::elasticity_table(&ids, &estimates);
+    match out {
+        Some(file) => {
+            let n = write_csv(file, &header, rows)?;
+            eprintln!("wrote {n} products to {}", file.display());
         }
         None => {
             crate::analytics::write_csv_to(std::io::stdout().lock(), &header, rows)?;

@@ -155,6 +155,13 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
         Ok(())
     })?;
     builder.other_currency(other_currency);
+    // Sales of catalogue products (stock_code = product_id), cancellations left out.
+    let sql = "SELECT stock_code, invoice_date, quantity, unit_price FROM order_lines
+               WHERE cancelled = 0 AND stock_code IN (SELECT product_id FROM products)";
+    each_row(conn, "order lines", sql, [], ctx, |cells| {
+        builder.sale(cells.text(0)?, cells.time(1)?.epoch_seconds(), cells.get::<i64>(2)? as f64, cells.get(3)?);
+        Ok(())
+    })?;
     Ok(builder.finish())
 }
 
