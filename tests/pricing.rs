@@ -229,3 +229,45 @@ fn planted_elasticities_are_recovered() {
         assert_eq!(e.elasticity.is_some(), e.verdict != Verdict::NotIdentified);
     }
 }
+
+/// Every recommendation lies inside the markup band, whatever the rules (also through the CLI,
+/// whose file has the documented columns), and says why.
+#[test]
+fn every_recommendation_lies_inside_the_markup_band() {
+    use shoplens::analytics::elasticity;
+    use shoplens::analytics::recommend::{recommend, Anchor, PositionRule, RecommendSettings};
+    let (dir, mut ws, _) = workspace(80, 150);
+    import::import_file(&mut ws, &dir.path().join("orders.csv"), &ImportOptions::default(), &JobContext::detached()).unwrap();
+    let data = shoplens::workspace::copies::load_pricing(ws.conn(), &JobContext::detached()).unwrap();
+    let monitor = pricing::monitor(&data, &PricingSettings::default(), None);
+    let estimates = elasticity::estimate(&elasticity::product_sales(&data));
+    for (position, anchor, ending_99, max_change) in [
+        (PositionRule::Off, Anchor::Cheapest, false, Some(0.1)),
+        (PositionRule::Beat(0.10), Anchor::Cheapest, true, None),
+        (PositionRule::Match, Anchor::Average, true, Some(0.05)),
+        (PositionRule::Within(0.02), Anchor::Competitor("Contoso".into()), true, None),
+    ] {
+        let settings = RecommendSettings { position, anchor, ending_99, max_change, ..RecommendSettings::default() };
+        let proposals = recommend(&data, &monitor, &estimates, &settings);
+        assert_eq!(proposals.len(), data.products.len(), "one row per catalogue product");
+        for r in &proposals {
+            let (cost, price) = (r.cost.unwrap(), r.recommended.unwrap());
+            assert!(
+                price >= cost * 1.05 - 1e-9 && price <= cost * 1.30 + 1e-9,
+                "{price} outside {:.2}–{:.2}: {:?}",
+                cost * 1.05,
+                cost * 1.30,
+                r.reasons
+            );
+            assert!(!r.reasons.is_empty());
+        }
+    }
+    let w = ws.path().display().to_string();
+    drop(ws);
+    let file = dir.path().join("recommend.csv");
+    let out = shoplens_cli(&["pricing", "recommend", &w, "--position", "beat:0.03", "--ending-99", "--out", &file.display().to_string()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.starts_with("product_id,cost,current_price,optimum_price,recommended_price,reasons\n"), "{text}");
+    assert_eq!(text.lines().count(), 81);
+}

@@ -14,6 +14,7 @@ pub mod funnel;
 pub mod order_frame;
 pub mod overview;
 pub mod pricing;
+pub mod recommend;
 pub mod rfm;
 pub mod special;
 

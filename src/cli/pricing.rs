@@ -8,6 +8,7 @@ use clap::Subcommand;
 
 use super::{parse_time_arg, wait_with_progress, CliError};
 use crate::analytics::pricing::{self, PricingData, PricingSettings};
+use crate::analytics::recommend::{self as recommendations, Anchor, PositionRule, RecommendSettings};
 use crate::analytics::write_csv;
 use crate::jobs::Job;
 use crate::timestamp::Timestamp;
@@ -36,6 +37,32 @@ pub enum PricingCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// A price per catalogue product: the profit-maximising price, then the rules (position,
+    /// max change, .99 endings) inside the markup band. Columns: product_id, cost,
+    /// current_price, optimum_price, recommended_price, reasons.
+    Recommend {
+        workspace: PathBuf,
+        /// Lowest price as a markup on cost (0.05: cost × 1.05).
+        #[arg(long, default_value_t = 0.05)]
+        min_markup: f64,
+        /// Highest price as a markup on cost (0.30: cost × 1.30).
+        #[arg(long, default_value_t = 0.30)]
+        max_markup: f64,
+        /// Position against the market: `within:0.05`, `beat:0.02` or `match`.
+        #[arg(long, value_parser = parse_position)]
+        position: Option<PositionRule>,
+        /// What the position aims at: `cheapest`, `average` or a competitor's name.
+        #[arg(long, default_value = "cheapest")]
+        anchor: String,
+        /// Most a price may move per step (0.10 = 10%); 0 for no limit.
+        #[arg(long, default_value_t = 0.10)]
+        max_change: f64,
+        /// End prices in .99.
+        #[arg(long)]
+        ending_99: bool,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Every market signal (none capped or snoozed): signal, product_id, competitor, at,
     /// before, after, change, severity.
     Signals {
@@ -52,6 +79,27 @@ pub fn run(command: PricingCommand) -> Result<(), CliError> {
     match command {
         PricingCommand::Monitor { workspace, as_of, vs, out } => monitor(&workspace, as_of.map(|t| t.epoch_seconds()), vs, out.as_deref()),
         PricingCommand::Elasticity { workspace, out } => elasticity(&workspace, out.as_deref()),
+        PricingCommand::Recommend { workspace, min_markup, max_markup, position, anchor, max_change, ending_99, out } => {
+            if !(0.0..=10.0).contains(&min_markup) || max_markup < min_markup {
+                return Err(CliError::Failed(format!(
+                    "the markup band {min_markup}–{max_markup} is empty: --max-markup must be at least --min-markup"
+                )));
+            }
+            let anchor = match anchor.as_str() {
+                "cheapest" => Anchor::Cheapest,
+                "average" => Anchor::Average,
+                name => Anchor::Competitor(name.to_string()),
+            };
+            let settings = RecommendSettings {
+                min_markup,
+                max_markup,
+                position: position.unwrap_or(PositionRule::Off),
+                anchor,
+                max_change: (max_change > 0.0).then_some(max_change),
+                ending_99,
+            };
+            recommend(&workspace, &settings, out.as_deref())
+        }
         PricingCommand::Signals { workspace, as_of, out } => signals(&workspace, as_of.map(|t| t.epoch_seconds()), out.as_deref()),
     }
 }
@@ -169,6 +217,54 @@ fn elasticity(path: &Path, out: Option<&Path>) -> Result<(), CliError> {
     drop(stdout);
     let ids: Vec<String> = data.products.iter().map(|p| p.id.clone()).collect();
     let (header, rows) = elasticity::elasticity_table(&ids, &estimates);
+    match out {
+        Some(file) => {
+            let n = write_csv(file, &header, rows)?;
+            eprintln!("wrote {n} products to {}", file.display());
+        }
+        None => {
+            crate::analytics::write_csv_to(std::io::stdout().lock(), &header, rows)?;
+        }
+    }
+    Ok(())
+}
+
+/// `within:0.05`, `beat:0.02` or `match`.
+fn parse_position(text: &str) -> Result<PositionRule, String> {
+    let (kind, value) = text.split_once(':').unwrap_or((text, ""));
+    let fraction =
+        || value.parse::<f64>().ok().filter(|v| (0.0..1.0).contains(v)).ok_or_else(|| format!("'{value}' is not a fraction like 0.05"));
+    match kind {
+        "within" => Ok(PositionRule::Within(fraction()?)),
+        "beat" => Ok(PositionRule::Beat(fraction()?)),
+        "match" => Ok(PositionRule::Match),
+        "off" => Ok(PositionRule::Off),
+        other => Err(format!("'{other}' is not a position rule (within:X, beat:X, match)")),
+    }
+}
+
+fn recommend(path: &Path, settings: &RecommendSettings, out: Option<&Path>) -> Result<(), CliError> {
+    use crate::analytics::elasticity;
+    let (data, signal_settings) = load(path)?;
+    if let Anchor::Competitor(name) = &settings.anchor {
+        if !data.competitors.contains(name) {
+            return Err(CliError::Failed(format!("no competitor '{name}' (competitors: {})", data.competitors.join(", "))));
+        }
+    }
+    let monitor = pricing::monitor(&data, &signal_settings, None);
+    let estimates = elasticity::estimate(&elasticity::product_sales(&data));
+    let proposals = recommendations::recommend(&data, &monitor, &estimates, settings);
+    let priced = proposals.iter().filter(|r| r.recommended.is_some()).count();
+    let changed = proposals.iter().filter(|r| r.recommended.zip(r.current).is_some_and(|(a, b)| (a - b).abs() > 0.005)).count();
+    writeln!(
+        std::io::stdout().lock(),
+        "{} products: {priced} priced ({changed} changes), {} without a cost or price; band cost × {:.2}–{:.2}",
+        proposals.len(),
+        proposals.len() - priced,
+        1.0 + settings.min_markup,
+        1.0 + settings.max_markup
+    )?;
+    let (header, rows) = recommendations::recommendation_table(&data, &proposals);
     match out {
         Some(file) => {
             let n = write_csv(file, &header, rows)?;
