@@ -3,6 +3,7 @@
 //! generator's planted competitor drops recovered, and the CLI's documented columns.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::process::Command;
 
 use shoplens::analytics::pricing::{self, PricingSettings, SignalKind};
@@ -270,4 +271,50 @@ fn every_recommendation_lies_inside_the_markup_band() {
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.starts_with("product_id,cost,current_price,optimum_price,recommended_price,reasons\n"), "{text}");
     assert_eq!(text.lines().count(), 81);
+}
+
+/// Accepting, editing and rejecting proposals: each is in the decision log, accepted prices are
+/// our prices from the moment of the decision, rejected ones change nothing.
+#[test]
+fn decisions_are_logged_and_accepted_prices_become_ours() {
+    let (dir, ws, _) = workspace(10, 60);
+    let w = ws.path().display().to_string();
+    let prices_before: i64 = ws.conn().query_row("SELECT count(*) FROM our_prices", [], |r| r.get(0)).unwrap();
+    drop(ws);
+    let file = dir.path().join("proposals.csv");
+    assert!(shoplens_cli(&["pricing", "recommend", &w, "--out", &file.display().to_string()]).status.success());
+    let proposals = std::fs::read_to_string(&file).unwrap();
+    let p1: Vec<&str> = proposals.lines().nth(1).unwrap().split(',').collect();
+    let out =
+        shoplens_cli(&["pricing", "decide", &w, "--accept", "P00001", "--set", "P00002=12.34", "--reject", "P00003", "--by", "maria"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("2 prices accepted"));
+    let ws = Workspace::open(Path::new(&w)).unwrap();
+    let log: Vec<(String, String, Option<f64>, String)> = ws
+        .conn()
+        .prepare("SELECT product_id, status, new_price, decided_by FROM price_decisions ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(log.len(), 3);
+    assert_eq!((log[0].0.as_str(), log[0].1.as_str(), log[0].3.as_str()), ("P00001", "accepted", "maria"));
+    assert_eq!(format!("{:.2}", log[0].2.unwrap()), p1[4], "the accepted price is the proposal");
+    assert_eq!((log[1].1.as_str(), log[1].2), ("accepted", Some(12.34)));
+    assert_eq!(log[2].1, "rejected");
+    let added: Vec<(String, f64, i64)> = ws
+        .conn()
+        .prepare("SELECT product_id, price, import_id FROM our_prices ORDER BY rowid DESC LIMIT 2")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(added.len(), 2);
+    assert!(added.iter().all(|a| a.2 == 0));
+    let prices_after: i64 = ws.conn().query_row("SELECT count(*) FROM our_prices", [], |r| r.get(0)).unwrap();
+    assert_eq!(prices_after, prices_before + 2, "a rejection writes no price");
+    let out = shoplens_cli(&["pricing", "decide", &w, "--accept", "NOPE"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no product 'NOPE'"));
 }

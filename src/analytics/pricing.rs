@@ -167,12 +167,12 @@ impl PricingDataBuilder {
 }
 
 impl PricingData {
-    /// The moment "now" means: the latest observation or price change in the data (never the
-    /// wall clock, so a story built on last month's export shows last month's position).
+    /// The moment "now" means: the latest competitor observation (the market's date), else our
+    /// latest price change. Never the wall clock, so a story built on last month's export shows
+    /// last month's position; a price accepted today takes effect from today, and shows once
+    /// the market data reaches it.
     pub fn last_time(&self) -> Option<i64> {
-        let observed = self.observations.iter().map(|o| o.time).max();
-        let ours = self.our_prices.iter().map(|p| p.time).max();
-        observed.max(ours)
+        self.observations.iter().map(|o| o.time).max().or_else(|| self.our_prices.iter().map(|p| p.time).max())
     }
 
     /// Our price history of `product` (a slice of `our_prices`).

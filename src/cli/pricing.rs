@@ -63,6 +63,23 @@ pub enum PricingCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Accept or reject recommendations (computed with the rules last saved, or the defaults):
+    /// writes the decision log, and each accepted price into our price history from now on.
+    Decide {
+        workspace: PathBuf,
+        /// Products whose recommended price is accepted.
+        #[arg(long, num_args = 1..)]
+        accept: Vec<String>,
+        /// Products whose recommendation is rejected (logged, price unchanged).
+        #[arg(long, num_args = 1..)]
+        reject: Vec<String>,
+        /// An edited proposal, accepted at this price: PRODUCT=PRICE.
+        #[arg(long = "set", num_args = 1..)]
+        set: Vec<String>,
+        /// Who decides (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
     /// Every market signal (none capped or snoozed): signal, product_id, competitor, at,
     /// before, after, change, severity.
     Signals {
@@ -79,6 +96,7 @@ pub fn run(command: PricingCommand) -> Result<(), CliError> {
     match command {
         PricingCommand::Monitor { workspace, as_of, vs, out } => monitor(&workspace, as_of.map(|t| t.epoch_seconds()), vs, out.as_deref()),
         PricingCommand::Elasticity { workspace, out } => elasticity(&workspace, out.as_deref()),
+        PricingCommand::Decide { workspace, accept, reject, set, by } => decide(&workspace, &accept, &reject, &set, by),
         PricingCommand::Recommend { workspace, min_markup, max_markup, position, anchor, max_change, ending_99, out } => {
             if !(0.0..=10.0).contains(&min_markup) || max_markup < min_markup {
                 return Err(CliError::Failed(format!(
@@ -274,5 +292,89 @@ fn recommend(path: &Path, settings: &RecommendSettings, out: Option<&Path>) -> R
             crate::analytics::write_csv_to(std::io::stdout().lock(), &header, rows)?;
         }
     }
+    Ok(())
+}
+
+fn decide(path: &Path, accept: &[String], reject: &[String], set: &[String], by: Option<String>) -> Result<(), CliError> {
+    use crate::analytics::elasticity;
+    use crate::workspace::settings::{self, PriceDecision};
+    if accept.is_empty() && reject.is_empty() && set.is_empty() {
+        return Err(CliError::Failed("nothing to decide: name products with --accept, --reject or --set PRODUCT=PRICE".into()));
+    }
+    let edited: Vec<(String, f64)> = set
+        .iter()
+        .map(|s| {
+            let (id, price) = s.split_once('=').ok_or_else(|| CliError::Failed(format!("'{s}' is not PRODUCT=PRICE")))?;
+            let price: f64 = price
+                .trim()
+                .parse()
+                .ok()
+                .filter(|p: &f64| *p > 0.0)
+                .ok_or_else(|| CliError::Failed(format!("'{price}' is not a price")))?;
+            Ok((id.trim().to_string(), price))
+        })
+        .collect::<Result<_, CliError>>()?;
+    let (data, signal_settings) = load(path)?;
+    let conn = workspace::open_read_only(path)?;
+    let rules = settings::load_recommend_settings(&conn)?;
+    drop(conn);
+    let monitor = pricing::monitor(&data, &signal_settings, None);
+    let estimates = elasticity::estimate(&elasticity::product_sales(&data));
+    let proposals = recommendations::recommend(&data, &monitor, &estimates, &rules);
+    let find = |id: &str| {
+        proposals
+            .iter()
+            .find(|r| data.products[r.product as usize].id == id)
+            .ok_or_else(|| CliError::Failed(format!("no product '{id}' in the catalogue")))
+    };
+    let decided_by = by.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "shoplens".into());
+    let decided_at = chrono::Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S").to_string();
+    let mut decisions = Vec::new();
+    for id in accept {
+        let r = find(id)?;
+        let Some(price) = r.recommended else {
+            return Err(CliError::Failed(format!("{id} has no recommendation to accept ({})", r.reasons.join("; "))));
+        };
+        decisions.push(PriceDecision {
+            product_id: id.clone(),
+            old_price: r.current,
+            new_price: Some(price),
+            accepted: true,
+            reasons: r.reasons.join("; "),
+            decided_by: decided_by.clone(),
+            decided_at: decided_at.clone(),
+        });
+    }
+    for (id, price) in &edited {
+        let r = find(id)?;
+        decisions.push(PriceDecision {
+            product_id: id.clone(),
+            old_price: r.current,
+            new_price: Some(*price),
+            accepted: true,
+            reasons: format!("edited from the proposal {}", r.recommended.map_or_else(|| "(none)".into(), |p| format!("{p:.2}"))),
+            decided_by: decided_by.clone(),
+            decided_at: decided_at.clone(),
+        });
+    }
+    for id in reject {
+        let r = find(id)?;
+        decisions.push(PriceDecision {
+            product_id: id.clone(),
+            old_price: r.current,
+            new_price: r.recommended,
+            accepted: false,
+            reasons: r.reasons.join("; "),
+            decided_by: decided_by.clone(),
+            decided_at: decided_at.clone(),
+        });
+    }
+    let mut ws = workspace::Workspace::open(path)?;
+    settings::record_decisions(ws.conn_mut(), &decisions)?;
+    let accepted = decisions.iter().filter(|d| d.accepted).count();
+    println!(
+        "{accepted} prices accepted (our prices from {decided_at} UTC), {} rejected; logged as decided by {decided_by}",
+        decisions.len() - accepted
+    );
     Ok(())
 }

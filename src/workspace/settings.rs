@@ -5,6 +5,7 @@
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::analytics::pricing::PricingSettings;
+use crate::analytics::recommend::RecommendSettings;
 use crate::analytics::rfm::SegmentGrid;
 
 /// Saves `sql` as the console query `name` (replacing one of that name).
@@ -78,4 +79,58 @@ pub fn our_currency(conn: &Connection) -> rusqlite::Result<Option<String>> {
         |r| r.get(0),
     )
     .optional()
+}
+
+/// The recommendation rules last used, or the defaults.
+pub fn load_recommend_settings(conn: &Connection) -> rusqlite::Result<RecommendSettings> {
+    let saved: Option<String> =
+        conn.query_row("SELECT value FROM pricing_settings WHERE name = 'recommend'", [], |r| r.get(0)).optional()?;
+    Ok(saved.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default())
+}
+
+pub fn save_recommend_settings(conn: &Connection, settings: &RecommendSettings) -> rusqlite::Result<()> {
+    let json = serde_json::to_string(settings).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    conn.execute("INSERT OR REPLACE INTO pricing_settings (name, value) VALUES ('recommend', ?1)", [json])?;
+    Ok(())
+}
+
+/// A decision on one price proposal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceDecision {
+    pub product_id: String,
+    pub old_price: Option<f64>,
+    pub new_price: Option<f64>,
+    pub accepted: bool,
+    pub reasons: String,
+    pub decided_by: String,
+    /// 'YYYY-MM-DD HH:MM:SS' (UTC).
+    pub decided_at: String,
+}
+
+/// Writes decisions to the log in one transaction; each accepted one also becomes our price
+/// from the moment it was decided (an `our_prices` row with import_id 0).
+pub fn record_decisions(conn: &mut Connection, decisions: &[PriceDecision]) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    for d in decisions {
+        tx.execute(
+            "INSERT INTO price_decisions (product_id, old_price, new_price, status, reasons, decided_by, decided_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            rusqlite::params![
+                d.product_id,
+                d.old_price,
+                d.new_price,
+                if d.accepted { "accepted" } else { "rejected" },
+                d.reasons,
+                d.decided_by,
+                d.decided_at
+            ],
+        )?;
+        if let (true, Some(price)) = (d.accepted, d.new_price) {
+            tx.execute(
+                "INSERT INTO our_prices (product_id, price, valid_from, import_id) VALUES (?1, ?2, ?3, 0)",
+                rusqlite::params![d.product_id, price, d.decided_at],
+            )?;
+        }
+    }
+    tx.commit()
 }
