@@ -37,8 +37,9 @@ pub fn run(dir: &Path, quick: bool, what: &str) -> Result<(), String> {
         "clv" => clv_fits(quick),
         "import-memory" => import_memory(dir, quick),
         "events" => events(dir, quick),
+        "pricing" => pricing(dir, quick),
         "all" => import(dir, quick).and_then(|_| overview(dir, quick)).and_then(|_| customers(dir, quick)).and_then(|_| events(dir, quick)),
-        other => Err(format!("unknown benchmark '{other}' (use import, import-memory, overview, customers, clv, events or all)")),
+        other => Err(format!("unknown benchmark '{other}' (use import, import-memory, overview, customers, clv, events, pricing or all)")),
     }
 }
 
@@ -297,6 +298,61 @@ fn import_memory(dir: &Path, quick: bool) -> Result<(), String> {
         );
         let _ = std::fs::remove_file(dir.join("memory.db"));
     }
+    Ok(())
+}
+
+/// The Pricing panel's recomputation (issue: Pricing panel): 1M competitor observations over
+/// 1,000 products (four competitors, 300 days), with our price history and daily sales. Loading
+/// the copy from the workspace is timed apart; the target is monitor + signals + elasticity
+/// under 1 s.
+fn pricing(dir: &Path, quick: bool) -> Result<(), String> {
+    use crate::analytics::{elasticity, pricing};
+    let (products, days) = if quick { (50, 120) } else { (1_000, 300) };
+    let folder = dir.join(format!("pricing-{products}x{days}"));
+    let db = folder.join("pricing.shoplens");
+    if !db.exists() {
+        std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
+        eprintln!("generating {} ...", folder.display());
+        crate::generate::write_pricing(&folder, products, days, 42).map_err(|e| e.to_string())?;
+        let mut ws = crate::workspace::Workspace::open(&db).map_err(|e| e.to_string())?;
+        for file in ["catalogue.csv", "our_prices.csv", "competitor_prices.csv", "orders.csv"] {
+            eprintln!("importing {file} ...");
+            crate::import::import_file(&mut ws, &folder.join(file), &Default::default(), &crate::jobs::JobContext::detached())
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    let conn = crate::workspace::open_read_only(&db).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let data = crate::workspace::copies::load_pricing(&conn, &crate::jobs::JobContext::detached()).map_err(|e| e.to_string())?;
+    let load = started.elapsed().as_secs_f64();
+    let settings = pricing::PricingSettings::default();
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let monitor = pricing::monitor(&data, &settings, None);
+        let after_monitor = started.elapsed().as_secs_f64();
+        let signals = pricing::signals(&data, &settings, None);
+        let after_signals = started.elapsed().as_secs_f64();
+        let estimates = elasticity::estimate(&elasticity::product_sales(&data));
+        let total = started.elapsed().as_secs_f64();
+        runs.push((
+            total,
+            after_monitor,
+            after_signals - after_monitor,
+            total - after_signals,
+            monitor.positions.len(),
+            signals.len(),
+            estimates.len(),
+        ));
+    }
+    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (total, monitor, signals, elasticity, positions, signal_count, estimates) = runs[1];
+    println!("| observations | products | load copy | monitor | signals | elasticity | total (median of 3) |");
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| {} | {positions} | {load:.2} s | {monitor:.3} s | {signals:.3} s ({signal_count} signals) | {elasticity:.3} s ({estimates} products) | {total:.3} s |",
+        data.observations.len()
+    );
     Ok(())
 }
 

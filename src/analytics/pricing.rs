@@ -577,7 +577,9 @@ fn relative(before: f64, after: f64) -> f64 {
 /// Drops, rises, stock-outs and anomalies in one competitor's series of one product.
 fn series_signals(series: &[Observation], settings: &PricingSettings, out: &mut Vec<Signal>) {
     let mut anomalous = false;
-    let mut window: Vec<f64> = Vec::with_capacity(settings.anomaly_window);
+    // The previous `anomaly_window` prices, kept sorted as the window slides: the median and
+    // the median absolute deviation then take no sorting per observation.
+    let mut window: Vec<f64> = Vec::with_capacity(settings.anomaly_window + 1);
     for (i, o) in series.iter().enumerate() {
         let signal = |kind, before: Option<f64>, change: f64, severity| Signal {
             kind,
@@ -602,15 +604,8 @@ fn series_signals(series: &[Observation], settings: &PricingSettings, out: &mut 
         }
         // Anomaly: against the median of the previous observations, in units of their spread
         // (1.4826 × MAD, floored at 1% of the median so a flat series is not infinitely strict).
-        let start = i.saturating_sub(settings.anomaly_window);
-        if i - start >= 8 {
-            window.clear();
-            window.extend(series[start..i].iter().map(|o| o.price));
-            let median = median_of(&mut window);
-            for v in window.iter_mut() {
-                *v = (*v - median).abs();
-            }
-            let mad = median_of(&mut window);
+        if window.len() >= 8 {
+            let (median, mad) = median_and_mad(&window);
             let scale = (1.4826 * mad).max(0.01 * median.abs()).max(f64::MIN_POSITIVE);
             let z = (o.price - median).abs() / scale;
             let now = z >= settings.anomaly_z;
@@ -621,17 +616,45 @@ fn series_signals(series: &[Observation], settings: &PricingSettings, out: &mut 
             // Clears only well inside the usual range again.
             anomalous = if anomalous { z >= settings.anomaly_z / 2.0 } else { now };
         }
+        window.insert(window.partition_point(|p| p.total_cmp(&o.price).is_lt()), o.price);
+        if window.len() > settings.anomaly_window {
+            let leaving = series[i - settings.anomaly_window].price;
+            let at = window.partition_point(|p| p.total_cmp(&leaving).is_lt());
+            window.remove(at);
+        }
     }
 }
 
-fn median_of(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
+/// The median of sorted values and their median absolute deviation from it. The deviations of
+/// sorted values from their median are two sorted runs (leftward and rightward), merged here up
+/// to the middle.
+fn median_and_mad(sorted: &[f64]) -> (f64, f64) {
+    let n = sorted.len();
+    let middle = |value: &dyn Fn(usize) -> f64| if n % 2 == 1 { value(n / 2) } else { (value(n / 2 - 1) + value(n / 2)) / 2.0 };
+    let median = middle(&|k| sorted[k]);
+    let mut deviations = Vec::with_capacity(n / 2 + 1);
+    let split = sorted.partition_point(|&p| p < median);
+    let (mut left, mut right) = (split, split);
+    while deviations.len() <= n / 2 {
+        let from_left = left.checked_sub(1).map(|l| median - sorted[l]);
+        let from_right = sorted.get(right).map(|&r| r - median);
+        match (from_left, from_right) {
+            (Some(a), Some(b)) if a <= b => {
+                deviations.push(a);
+                left -= 1;
+            }
+            (_, Some(b)) => {
+                deviations.push(b);
+                right += 1;
+            }
+            (Some(a), None) => {
+                deviations.push(a);
+                left -= 1;
+            }
+            (None, None) => break,
+        }
     }
+    (median, middle(&|k| deviations[k]))
 }
 
 /// Overpriced / undercut against the cheapest market price, replayed through time: after every
@@ -817,6 +840,21 @@ mod tests {
         assert_eq!(m.by_category[0].dearest_share, 1.0);
         let day3 = m.moves.iter().find(|d| d.day == (T0 + 3 * DAY).div_euclid(DAY)).unwrap();
         assert_eq!((day3.up, day3.down, day3.unchanged, day3.out_of_stock), (1, 0, 1, 1));
+    }
+
+    /// The sliding window's median and MAD against a plain sort of the same values.
+    #[test]
+    fn median_and_mad_equal_a_sort() {
+        let values = [5.0, 1.0, 9.0, 3.0, 3.0, 7.0, 2.0, 8.0, 6.0, 4.0];
+        let median = |v: &[f64]| if v.len() % 2 == 1 { v[v.len() / 2] } else { (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0 };
+        for n in 1..=values.len() {
+            let mut sorted = values[..n].to_vec();
+            sorted.sort_by(f64::total_cmp);
+            let m = median(&sorted);
+            let mut deviations: Vec<f64> = sorted.iter().map(|v| (v - m).abs()).collect();
+            deviations.sort_by(f64::total_cmp);
+            assert_eq!(median_and_mad(&sorted), (m, median(&deviations)), "{n} values");
+        }
     }
 
     /// A price hovering around the threshold does not fire again until it is well clear.

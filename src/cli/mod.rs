@@ -259,7 +259,7 @@ pub enum Command {
         /// Small sizes only, to check that the benchmark runs.
         #[arg(long)]
         quick: bool,
-        /// Which benchmark: import, import-memory, overview, customers, clv, events or all.
+        /// Which benchmark: import, import-memory, overview, customers, clv, events, pricing or all.
         #[arg(long, default_value = "all")]
         what: String,
     },

@@ -202,16 +202,7 @@ fn signals(path: &Path, as_of: Option<i64>, out: Option<&Path>) -> Result<(), Cl
     let (data, settings) = load(path)?;
     let signals = pricing::signals(&data, &settings, as_of);
     let (header, rows) = pricing::signals_table(&data, &signals);
-    match out {
-        Some(file) => {
-            let n = write_csv(file, &header, rows)?;
-            eprintln!("wrote {n} signals to {}", file.display());
-        }
-        None => {
-            crate::analytics::write_csv_to(std::io::stdout().lock(), &header, rows)?;
-        }
-    }
-    Ok(())
+    emit(&header, rows, out, "signals")
 }
 
 fn elasticity(path: &Path, out: Option<&Path>) -> Result<(), CliError> {
@@ -235,16 +226,7 @@ fn elasticity(path: &Path, out: Option<&Path>) -> Result<(), CliError> {
     drop(stdout);
     let ids: Vec<String> = data.products.iter().map(|p| p.id.clone()).collect();
     let (header, rows) = elasticity::elasticity_table(&ids, &estimates);
-    match out {
-        Some(file) => {
-            let n = write_csv(file, &header, rows)?;
-            eprintln!("wrote {n} products to {}", file.display());
-        }
-        None => {
-            crate::analytics::write_csv_to(std::io::stdout().lock(), &header, rows)?;
-        }
-    }
-    Ok(())
+    emit(&header, rows, out, "products")
 }
 
 /// `within:0.05`, `beat:0.02` or `match`.
@@ -283,16 +265,7 @@ fn recommend(path: &Path, settings: &RecommendSettings, out: Option<&Path>) -> R
         1.0 + settings.max_markup
     )?;
     let (header, rows) = recommendations::recommendation_table(&data, &proposals);
-    match out {
-        Some(file) => {
-            let n = write_csv(file, &header, rows)?;
-            eprintln!("wrote {n} products to {}", file.display());
-        }
-        None => {
-            crate::analytics::write_csv_to(std::io::stdout().lock(), &header, rows)?;
-        }
-    }
-    Ok(())
+    emit(&header, rows, out, "products")
 }
 
 fn decide(path: &Path, accept: &[String], reject: &[String], set: &[String], by: Option<String>) -> Result<(), CliError> {
@@ -376,5 +349,19 @@ fn decide(path: &Path, accept: &[String], reject: &[String], set: &[String], by:
         "{accepted} prices accepted (our prices from {decided_at} UTC), {} rejected; logged as decided by {decided_by}",
         decisions.len() - accepted
     );
+    Ok(())
+}
+
+/// Writes a table to `out` (saying how many rows, of `what`), or as CSV on stdout.
+fn emit(header: &[String], rows: Vec<Vec<String>>, out: Option<&Path>, what: &str) -> Result<(), CliError> {
+    match out {
+        Some(file) => {
+            let n = write_csv(file, header, rows)?;
+            eprintln!("wrote {n} {what} to {}", file.display());
+        }
+        None => {
+            crate::analytics::write_csv_to(std::io::stdout().lock(), header, rows)?;
+        }
+    }
     Ok(())
 }
