@@ -175,7 +175,7 @@ pub fn product_sales(data: &super::pricing::PricingData) -> Vec<ProductSales<'_>
             let sale = sold.next_if(|s| s.day == day);
             let units = sale.map_or(0.0, |s| s.units);
             let price = if own_prices {
-                data.our_price_at(product, day * DAY + DAY - 1)
+                super::pricing::price_in(history, data.products[product as usize].price, day * DAY + DAY - 1)
             } else {
                 if let Some(s) = sale.filter(|s| s.units > 0.0) {
                     carried = Some(s.revenue / s.units);

@@ -177,38 +177,43 @@ impl PricingData {
 
     /// Our price history of `product` (a slice of `our_prices`).
     pub fn our_history(&self, product: u32) -> &[OurPrice] {
-        let start = self.our_prices.partition_point(|p| p.product < product);
-        let end = self.our_prices.partition_point(|p| p.product <= product);
-        &self.our_prices[start..end]
+        rows_of(&self.our_prices, product, |p| p.product)
     }
 
     /// Daily sales of `product`, by day.
     pub fn sales_of(&self, product: u32) -> &[DailySales] {
-        let start = self.sales.partition_point(|s| s.product < product);
-        let end = self.sales.partition_point(|s| s.product <= product);
-        &self.sales[start..end]
+        rows_of(&self.sales, product, |s| s.product)
     }
 
     /// Observations of `product`, all competitors, sorted by competitor then time.
     pub fn observations_of(&self, product: u32) -> &[Observation] {
-        let start = self.observations.partition_point(|o| o.product < product);
-        let end = self.observations.partition_point(|o| o.product <= product);
-        &self.observations[start..end]
+        rows_of(&self.observations, product, |o| o.product)
     }
 
     /// Our price of `product` at `time`.
     pub fn our_price_at(&self, product: u32, time: i64) -> Option<f64> {
-        let history = self.our_history(product);
-        let valid = history.partition_point(|p| p.time <= time);
-        match valid {
-            0 => self.products[product as usize].price,
-            n => Some(history[n - 1].price),
-        }
+        price_in(self.our_history(product), self.products[product as usize].price, time)
     }
 
     /// Runs of one competitor's observations of one product, in time order.
     pub fn series(&self) -> impl Iterator<Item = &[Observation]> {
         self.observations.chunk_by(|a, b| a.product == b.product && a.competitor == b.competitor)
+    }
+}
+
+/// The rows of `product` in `rows`, which are sorted by product first.
+fn rows_of<T>(rows: &[T], product: u32, product_of: impl Fn(&T) -> u32) -> &[T] {
+    let start = rows.partition_point(|r| product_of(r) < product);
+    let end = start + rows[start..].partition_point(|r| product_of(r) == product);
+    &rows[start..end]
+}
+
+/// Our price at `time` from one product's price history, else its catalogue price. For loops
+/// over one product, which look its history up once rather than once per moment.
+pub fn price_in(history: &[OurPrice], catalogue: Option<f64>, time: i64) -> Option<f64> {
+    match history.partition_point(|p| p.time <= time) {
+        0 => catalogue,
+        n => Some(history[n - 1].price),
     }
 }
 
@@ -664,9 +669,10 @@ fn position_signals(data: &PricingData, product: u32, settings: &PricingSettings
     if observations.is_empty() {
         return;
     }
+    let (history, catalogue) = (data.our_history(product), data.products[product as usize].price);
     let mut events: Vec<(i64, Option<usize>)> =
         observations.iter().enumerate().filter(|(_, o)| o.time <= as_of).map(|(i, o)| (o.time, Some(i))).collect();
-    events.extend(data.our_history(product).iter().filter(|p| p.time <= as_of).map(|p| (p.time, None)));
+    events.extend(history.iter().filter(|p| p.time <= as_of).map(|p| (p.time, None)));
     events.sort_by_key(|&(time, _)| time);
     let mut latest: HashMap<u32, Observation> = HashMap::new();
     let (mut overpriced, mut undercut) = (false, false);
@@ -675,7 +681,7 @@ fn position_signals(data: &PricingData, product: u32, settings: &PricingSettings
         if let Some(i) = event {
             latest.insert(observations[i].competitor, observations[i]);
         }
-        let Some(ours) = data.our_price_at(product, time) else { continue };
+        let Some(ours) = price_in(history, catalogue, time) else { continue };
         let fresh_from = time - settings.stale_days * DAY;
         let cheapest = latest
             .values()
