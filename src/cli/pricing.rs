@@ -127,7 +127,10 @@ fn load(path: &Path) -> Result<(PricingData, PricingSettings), CliError> {
     let path = path.to_path_buf();
     let job = Job::spawn("load prices", move |ctx| {
         let conn = workspace::open_read_only(&path)?;
-        Ok((workspace::copies::load_pricing(&conn, ctx)?, workspace::settings::load_pricing_settings(&conn)?))
+        Ok((
+            workspace::copies::load_pricing(&conn, ctx)?,
+            workspace::settings::load_pricing_setting(&conn, workspace::settings::SIGNAL_THRESHOLDS)?,
+        ))
     });
     let (data, settings) = wait_with_progress(job)?;
     if data.observations.is_empty() && data.our_prices.is_empty() && data.products.is_empty() {
@@ -289,7 +292,7 @@ fn decide(path: &Path, accept: &[String], reject: &[String], set: &[String], by:
         .collect::<Result<_, CliError>>()?;
     let (data, signal_settings) = load(path)?;
     let conn = workspace::open_read_only(path)?;
-    let rules = settings::load_recommend_settings(&conn)?;
+    let rules = settings::load_pricing_setting(&conn, settings::RECOMMEND_RULES)?;
     drop(conn);
     let monitor = pricing::monitor(&data, &signal_settings, None);
     let estimates = elasticity::estimate(&elasticity::product_sales(&data));

@@ -4,8 +4,6 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::analytics::pricing::PricingSettings;
-use crate::analytics::recommend::RecommendSettings;
 use crate::analytics::rfm::SegmentGrid;
 
 /// Saves `sql` as the console query `name` (replacing one of that name).
@@ -50,25 +48,29 @@ pub fn save_segment_grid(conn: &mut Connection, grid: &SegmentGrid) -> rusqlite:
     tx.commit()
 }
 
-/// The Pricing panel's thresholds and rules, or the defaults for what was never saved.
-pub fn load_pricing_settings(conn: &Connection) -> rusqlite::Result<PricingSettings> {
-    let saved: Option<String> = conn.query_row("SELECT value FROM pricing_settings WHERE name = 'signals'", [], |r| r.get(0)).optional()?;
-    // A value a newer or older build wrote that does not parse falls back to the defaults
-    // (`serde(default)` fills fields it does not name).
+/// Names under which the Pricing panel's settings are saved (one JSON value each).
+pub const SIGNAL_THRESHOLDS: &str = "signals";
+pub const RECOMMEND_RULES: &str = "recommend";
+pub const OUR_CURRENCY: &str = "currency";
+
+/// A pricing setting saved under `name`, or the default for what was never saved. A value a
+/// newer or older build wrote that does not parse falls back to the default too (and
+/// `serde(default)` fills the fields it does not name).
+pub fn load_pricing_setting<T: serde::de::DeserializeOwned + Default>(conn: &Connection, name: &str) -> rusqlite::Result<T> {
+    let saved: Option<String> = conn.query_row("SELECT value FROM pricing_settings WHERE name = ?1", [name], |r| r.get(0)).optional()?;
     Ok(saved.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default())
 }
 
-pub fn save_pricing_settings(conn: &Connection, settings: &PricingSettings) -> rusqlite::Result<()> {
-    let json = serde_json::to_string(settings).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    conn.execute("INSERT OR REPLACE INTO pricing_settings (name, value) VALUES ('signals', ?1)", [json])?;
+pub fn save_pricing_setting<T: serde::Serialize>(conn: &Connection, name: &str, value: &T) -> rusqlite::Result<()> {
+    let json = serde_json::to_string(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    conn.execute("INSERT OR REPLACE INTO pricing_settings (name, value) VALUES (?1, ?2)", [name, json.as_str()])?;
     Ok(())
 }
 
 /// The currency our prices are in: the `currency` setting, else the competitor feeds' most
 /// common one (as stated per row or per import), else unknown.
 pub fn our_currency(conn: &Connection) -> rusqlite::Result<Option<String>> {
-    let set: Option<String> = conn.query_row("SELECT value FROM pricing_settings WHERE name = 'currency'", [], |r| r.get(0)).optional()?;
-    if let Some(currency) = set.and_then(|json| serde_json::from_str::<String>(&json).ok()) {
+    if let Some(currency) = load_pricing_setting::<Option<String>>(conn, OUR_CURRENCY)? {
         return Ok(Some(currency));
     }
     conn.query_row(
@@ -79,19 +81,6 @@ pub fn our_currency(conn: &Connection) -> rusqlite::Result<Option<String>> {
         |r| r.get(0),
     )
     .optional()
-}
-
-/// The recommendation rules last used, or the defaults.
-pub fn load_recommend_settings(conn: &Connection) -> rusqlite::Result<RecommendSettings> {
-    let saved: Option<String> =
-        conn.query_row("SELECT value FROM pricing_settings WHERE name = 'recommend'", [], |r| r.get(0)).optional()?;
-    Ok(saved.and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default())
-}
-
-pub fn save_recommend_settings(conn: &Connection, settings: &RecommendSettings) -> rusqlite::Result<()> {
-    let json = serde_json::to_string(settings).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-    conn.execute("INSERT OR REPLACE INTO pricing_settings (name, value) VALUES ('recommend', ?1)", [json])?;
-    Ok(())
 }
 
 /// A decision on one price proposal.
@@ -133,4 +122,31 @@ pub fn record_decisions(conn: &mut Connection, decisions: &[PriceDecision]) -> r
         }
     }
     tx.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytics::pricing::PricingSettings;
+    use crate::analytics::recommend::{PositionRule, RecommendSettings};
+
+    #[test]
+    fn pricing_settings_round_trip_and_fall_back_to_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = crate::workspace::Workspace::open(&dir.path().join("w.shoplens")).unwrap();
+        let conn = ws.conn();
+        assert_eq!(load_pricing_setting::<PricingSettings>(conn, SIGNAL_THRESHOLDS).unwrap(), PricingSettings::default());
+        let thresholds =
+            PricingSettings { competitor_drop: 0.2, reference_competitor: Some("Contoso".into()), ..PricingSettings::default() };
+        save_pricing_setting(conn, SIGNAL_THRESHOLDS, &thresholds).unwrap();
+        let rules = RecommendSettings { position: PositionRule::Beat(0.03), ending_99: true, ..RecommendSettings::default() };
+        save_pricing_setting(conn, RECOMMEND_RULES, &rules).unwrap();
+        assert_eq!(load_pricing_setting::<PricingSettings>(conn, SIGNAL_THRESHOLDS).unwrap(), thresholds);
+        assert_eq!(load_pricing_setting::<RecommendSettings>(conn, RECOMMEND_RULES).unwrap(), rules);
+        // What does not parse is the default, not an error.
+        conn.execute("UPDATE pricing_settings SET value = 'not json' WHERE name = ?1", [RECOMMEND_RULES]).unwrap();
+        assert_eq!(load_pricing_setting::<RecommendSettings>(conn, RECOMMEND_RULES).unwrap(), RecommendSettings::default());
+        save_pricing_setting(conn, OUR_CURRENCY, &"EUR").unwrap();
+        assert_eq!(our_currency(conn).unwrap().as_deref(), Some("EUR"));
+    }
 }
