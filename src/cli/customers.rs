@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{wait_with_progress, CliError};
+use super::{emit, wait_with_progress, CliError};
 use crate::analytics::clv::{self, ClvSettings};
 use crate::analytics::order_frame::OrderFrame;
 use crate::analytics::rfm::{self, SegmentGrid, ValueColumns};
@@ -19,20 +19,6 @@ pub fn load_frame(path: &Path) -> Result<OrderFrame, CliError> {
         Ok(workspace::copies::load_order_lines(&conn, ctx)?)
     });
     wait_with_progress(job)
-}
-
-/// Writes a table to `out`, or to stdout without one.
-fn emit(out: Option<&Path>, (header, rows): crate::analytics::Table) -> Result<(), CliError> {
-    match out {
-        Some(path) => {
-            let n = write_csv(path, &header, rows)?;
-            eprintln!("wrote {n} rows to {}", path.display());
-        }
-        None => {
-            write_csv_to(std::io::stdout().lock(), &header, rows)?;
-        }
-    }
-    Ok(())
 }
 
 pub fn rfm(
@@ -65,13 +51,13 @@ pub fn rfm(
     };
     eprintln!("analysis date {}, {} customers", result.analysis_date, result.customers.len());
     match out {
-        Some(_) => emit(out, rfm::customer_table(&frame, &result, segment_index, value.as_ref())),
+        Some(_) => emit(out, "rows", rfm::customer_table(&frame, &result, segment_index, value.as_ref())),
         None => {
             let means = value
                 .as_ref()
                 .map(|v| result.segment_means(&v.iter().map(|(&c, v)| (c, v.clv)).collect()))
                 .unwrap_or_else(|| vec![None; result.segments.len()]);
-            emit(None, rfm::segment_table(&result, &grid, &means))
+            emit(None, "rows", rfm::segment_table(&result, &grid, &means))
         }
     }
 }
@@ -154,7 +140,7 @@ pub fn clusters(path: &Path, filters: &Filters, k: Option<usize>, out: Option<&P
 pub fn cohorts(path: &Path, filters: &Filters, revenue: bool, out: Option<&Path>) -> Result<(), CliError> {
     let frame = load_frame(path)?;
     let result = cohorts::compute(&frame, filters)?;
-    emit(out, cohorts::table(&result, revenue))
+    emit(out, "rows", cohorts::table(&result, revenue))
 }
 
 pub fn clv(path: &Path, filters: &Filters, settings: &ClvSettings, out: Option<&Path>) -> Result<(), CliError> {
@@ -185,7 +171,7 @@ pub fn clv(path: &Path, filters: &Filters, settings: &ClvSettings, out: Option<&
     }
     drop(stdout);
     match out {
-        Some(_) => emit(out, clv::customer_table(&frame, &result, usize::MAX)),
+        Some(_) => emit(out, "rows", clv::customer_table(&frame, &result, usize::MAX)),
         None => Ok(()),
     }
 }

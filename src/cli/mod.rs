@@ -470,6 +470,20 @@ fn import_files(workspace_path: &Path, files: &[PathBuf], options: &ImportOption
     }
 }
 
+/// Writes a table to `out`, saying how many rows (of `what`) it wrote, or as CSV on stdout.
+fn emit(out: Option<&Path>, what: &str, (header, rows): crate::analytics::Table) -> Result<(), CliError> {
+    match out {
+        Some(path) => {
+            let n = crate::analytics::write_csv(path, &header, rows)?;
+            eprintln!("wrote {n} {what} to {}", path.display());
+        }
+        None => {
+            crate::analytics::write_csv_to(std::io::stdout().lock(), &header, rows)?;
+        }
+    }
+    Ok(())
+}
+
 /// Set by the first Ctrl-C or SIGTERM: the running job is asked to stop (an import rolls back and
 /// records itself as cancelled). A second signal ends the process at once.
 fn stop_requested() -> &'static std::sync::atomic::AtomicBool {
@@ -600,23 +614,24 @@ fn info(path: &Path) -> Result<(), CliError> {
 }
 
 fn generate(what: GenKind, out: &Path, rows: u64, seed: u64) -> Result<(), CliError> {
-    if let GenKind::Pricing = what {
-        std::fs::create_dir_all(out).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", out.display())))?;
-        let planted = crate::generate::write_pricing(out, rows as usize, 180, seed)?;
-        eprintln!("wrote {} products' pricing files to {} ({} planted competitor drops)", rows, out.display(), planted.drops.len());
-        return Ok(());
+    match what {
+        GenKind::Orders => crate::generate::write_order_lines(generated_file(out)?, rows, seed)?,
+        GenKind::Events => crate::generate::write_events(generated_file(out)?, rows, seed)?,
+        GenKind::Pricing => {
+            std::fs::create_dir_all(out).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", out.display())))?;
+            let planted = crate::generate::write_pricing(out, rows as usize, 180, seed)?;
+            eprintln!("wrote {} products' pricing files to {} ({} planted competitor drops)", rows, out.display(), planted.drops.len());
+        }
     }
+    Ok(())
+}
+
+/// The file a generator writes to, gzip'd when its name ends in `.gz`.
+fn generated_file(out: &Path) -> Result<Box<dyn Write>, CliError> {
     let file = std::fs::File::create(out).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", out.display())))?;
     let file = std::io::BufWriter::with_capacity(1 << 20, file);
     let gzip = out.extension().is_some_and(|e| e == "gz");
-    let writer: Box<dyn Write> =
-        if gzip { Box::new(flate2::write::GzEncoder::new(file, flate2::Compression::fast())) } else { Box::new(file) };
-    match what {
-        GenKind::Orders => crate::generate::write_order_lines(writer, rows, seed)?,
-        GenKind::Events => crate::generate::write_events(writer, rows, seed)?,
-        GenKind::Pricing => unreachable!("written above"),
-    }
-    Ok(())
+    Ok(if gzip { Box::new(flate2::write::GzEncoder::new(file, flate2::Compression::fast())) } else { Box::new(file) })
 }
 
 /// Peak resident memory of this process (Linux), in KiB.

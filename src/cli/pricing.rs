@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
-use super::{parse_time_arg, wait_with_progress, CliError};
+use super::{emit, parse_time_arg, wait_with_progress, CliError};
 use crate::analytics::pricing::{self, PricingData, PricingSettings};
 use crate::analytics::recommend::{self as recommendations, Anchor, PositionRule, RecommendSettings};
 use crate::analytics::write_csv;
@@ -122,17 +122,27 @@ pub fn run(command: PricingCommand) -> Result<(), CliError> {
     }
 }
 
-/// The workspace's pricing data and saved settings.
-fn load(path: &Path) -> Result<(PricingData, PricingSettings), CliError> {
+/// The workspace's pricing data and its saved signal thresholds and recommendation rules.
+struct Loaded {
+    data: PricingData,
+    thresholds: PricingSettings,
+    rules: RecommendSettings,
+}
+
+/// Reads everything the pricing commands need through one read-only connection.
+fn load(path: &Path) -> Result<Loaded, CliError> {
     let path = path.to_path_buf();
     let job = Job::spawn("load prices", move |ctx| {
         let conn = workspace::open_read_only(&path)?;
-        Ok((
-            workspace::copies::load_pricing(&conn, ctx)?,
-            workspace::settings::load_pricing_setting(&conn, workspace::settings::SIGNAL_THRESHOLDS)?,
-        ))
+        use workspace::settings::{load_pricing_setting, RECOMMEND_RULES, SIGNAL_THRESHOLDS};
+        Ok(Loaded {
+            data: workspace::copies::load_pricing(&conn, ctx)?,
+            thresholds: load_pricing_setting(&conn, SIGNAL_THRESHOLDS)?,
+            rules: load_pricing_setting(&conn, RECOMMEND_RULES)?,
+        })
     });
-    let (data, settings) = wait_with_progress(job)?;
+    let loaded = wait_with_progress(job)?;
+    let data = &loaded.data;
     if data.observations.is_empty() && data.our_prices.is_empty() && data.products.is_empty() {
         return Err(CliError::Failed(
             "this workspace has no pricing data: import a catalogue (product_id, name, category, brand, cost, price, stock), our prices (product_id, price, valid_from) or competitor prices (product_id, competitor, price, observed_at)".into(),
@@ -141,15 +151,30 @@ fn load(path: &Path) -> Result<(PricingData, PricingSettings), CliError> {
     if data.other_currency > 0 {
         eprintln!("{} competitor observations in another currency than ours were left out", data.other_currency);
     }
-    Ok((data, settings))
+    Ok(loaded)
+}
+
+/// `name` is a competitor in the data, or an error that lists them.
+fn known_competitor(data: &PricingData, name: &str) -> Result<(), CliError> {
+    if data.competitors.iter().any(|c| c == name) {
+        Ok(())
+    } else {
+        Err(CliError::Failed(format!("no competitor '{name}' (competitors: {})", data.competitors.join(", "))))
+    }
+}
+
+/// One proposal per catalogue product under `rules` (the same computation the panel runs).
+fn proposals(loaded: &Loaded, rules: &RecommendSettings) -> Vec<recommendations::Recommendation> {
+    use crate::analytics::elasticity;
+    let monitor = pricing::monitor(&loaded.data, &loaded.thresholds, None);
+    let estimates = elasticity::estimate(&elasticity::product_sales(&loaded.data));
+    recommendations::recommend(&loaded.data, &monitor, &estimates, rules)
 }
 
 fn monitor(path: &Path, as_of: Option<i64>, vs: Option<String>, out: Option<&Path>) -> Result<(), CliError> {
-    let (data, mut settings) = load(path)?;
+    let Loaded { data, thresholds: mut settings, .. } = load(path)?;
     if let Some(name) = vs {
-        if !data.competitors.contains(&name) {
-            return Err(CliError::Failed(format!("no competitor '{name}' (competitors: {})", data.competitors.join(", "))));
-        }
+        known_competitor(&data, &name)?;
         settings.reference_competitor = Some(name);
     }
     let monitor = pricing::monitor(&data, &settings, as_of);
@@ -202,15 +227,15 @@ fn monitor(path: &Path, as_of: Option<i64>, vs: Option<String>, out: Option<&Pat
 }
 
 fn signals(path: &Path, as_of: Option<i64>, out: Option<&Path>) -> Result<(), CliError> {
-    let (data, settings) = load(path)?;
+    let Loaded { data, thresholds: settings, .. } = load(path)?;
     let signals = pricing::signals(&data, &settings, as_of);
     let (header, rows) = pricing::signals_table(&data, &signals);
-    emit(&header, rows, out, "signals")
+    emit(out, "signals", (header, rows))
 }
 
 fn elasticity(path: &Path, out: Option<&Path>) -> Result<(), CliError> {
     use crate::analytics::elasticity::{self, Verdict};
-    let (data, _) = load(path)?;
+    let Loaded { data, .. } = load(path)?;
     let estimates = elasticity::estimate(&elasticity::product_sales(&data));
     let count = |verdict| estimates.iter().filter(|e| e.verdict == verdict).count();
     let mut stdout = std::io::stdout().lock();
@@ -229,7 +254,7 @@ fn elasticity(path: &Path, out: Option<&Path>) -> Result<(), CliError> {
     drop(stdout);
     let ids: Vec<String> = data.products.iter().map(|p| p.id.clone()).collect();
     let (header, rows) = elasticity::elasticity_table(&ids, &estimates);
-    emit(&header, rows, out, "products")
+    emit(out, "products", (header, rows))
 }
 
 /// `within:0.05`, `beat:0.02` or `match`.
@@ -247,16 +272,12 @@ fn parse_position(text: &str) -> Result<PositionRule, String> {
 }
 
 fn recommend(path: &Path, settings: &RecommendSettings, out: Option<&Path>) -> Result<(), CliError> {
-    use crate::analytics::elasticity;
-    let (data, signal_settings) = load(path)?;
+    let loaded = load(path)?;
     if let Anchor::Competitor(name) = &settings.anchor {
-        if !data.competitors.contains(name) {
-            return Err(CliError::Failed(format!("no competitor '{name}' (competitors: {})", data.competitors.join(", "))));
-        }
+        known_competitor(&loaded.data, name)?;
     }
-    let monitor = pricing::monitor(&data, &signal_settings, None);
-    let estimates = elasticity::estimate(&elasticity::product_sales(&data));
-    let proposals = recommendations::recommend(&data, &monitor, &estimates, settings);
+    let proposals = proposals(&loaded, settings);
+    let data = &loaded.data;
     let priced = proposals.iter().filter(|r| r.recommended.is_some()).count();
     let changed = proposals.iter().filter(|r| r.recommended.zip(r.current).is_some_and(|(a, b)| (a - b).abs() > 0.005)).count();
     writeln!(
@@ -267,12 +288,11 @@ fn recommend(path: &Path, settings: &RecommendSettings, out: Option<&Path>) -> R
         1.0 + settings.min_markup,
         1.0 + settings.max_markup
     )?;
-    let (header, rows) = recommendations::recommendation_table(&data, &proposals);
-    emit(&header, rows, out, "products")
+    let (header, rows) = recommendations::recommendation_table(data, &proposals);
+    emit(out, "products", (header, rows))
 }
 
 fn decide(path: &Path, accept: &[String], reject: &[String], set: &[String], by: Option<String>) -> Result<(), CliError> {
-    use crate::analytics::elasticity;
     use crate::workspace::settings::{self, PriceDecision};
     if accept.is_empty() && reject.is_empty() && set.is_empty() {
         return Err(CliError::Failed("nothing to decide: name products with --accept, --reject or --set PRODUCT=PRICE".into()));
@@ -290,13 +310,9 @@ fn decide(path: &Path, accept: &[String], reject: &[String], set: &[String], by:
             Ok((id.trim().to_string(), price))
         })
         .collect::<Result<_, CliError>>()?;
-    let (data, signal_settings) = load(path)?;
-    let conn = workspace::open_read_only(path)?;
-    let rules = settings::load_pricing_setting(&conn, settings::RECOMMEND_RULES)?;
-    drop(conn);
-    let monitor = pricing::monitor(&data, &signal_settings, None);
-    let estimates = elasticity::estimate(&elasticity::product_sales(&data));
-    let proposals = recommendations::recommend(&data, &monitor, &estimates, &rules);
+    let loaded = load(path)?;
+    let proposals = proposals(&loaded, &loaded.rules);
+    let data = &loaded.data;
     let find = |id: &str| {
         proposals
             .iter()
@@ -352,19 +368,5 @@ fn decide(path: &Path, accept: &[String], reject: &[String], set: &[String], by:
         "{accepted} prices accepted (our prices from {decided_at} UTC), {} rejected; logged as decided by {decided_by}",
         decisions.len() - accepted
     );
-    Ok(())
-}
-
-/// Writes a table to `out` (saying how many rows, of `what`), or as CSV on stdout.
-fn emit(header: &[String], rows: Vec<Vec<String>>, out: Option<&Path>, what: &str) -> Result<(), CliError> {
-    match out {
-        Some(file) => {
-            let n = write_csv(file, header, rows)?;
-            eprintln!("wrote {n} {what} to {}", file.display());
-        }
-        None => {
-            crate::analytics::write_csv_to(std::io::stdout().lock(), header, rows)?;
-        }
-    }
     Ok(())
 }
