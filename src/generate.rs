@@ -146,6 +146,9 @@ struct Product {
     price: f64,
 }
 
+/// The header of UCI Online Retail II order lines, as both generators write it.
+pub const UCI_HEADER: [&str; 8] = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"];
+
 /// Writes `rows` order lines (plus a header) in the UCI Online Retail II CSV layout.
 pub fn write_order_lines(out: impl Write, rows: u64, seed: u64) -> io::Result<()> {
     let mut rng = rng(seed);
@@ -178,7 +181,7 @@ pub fn write_order_lines(out: impl Write, rows: u64, seed: u64) -> io::Result<()
     let span_seconds = 373.0 * 86400.0;
     let base = chrono::NaiveDate::from_ymd_opt(2009, 12, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).expect("valid date");
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"])?;
+    writer.write_record(UCI_HEADER)?;
     let (mut written, mut invoice_no) = (0u64, 489434u64);
     while written < rows {
         let progress = invoice_no.saturating_sub(489434) as f64 / expected_invoices;
@@ -368,10 +371,7 @@ mod tests {
         write_order_lines(&mut b, 5000, 7).unwrap();
         assert_eq!(a, b, "same seed, same file");
         let mut reader = csv::Reader::from_reader(a.as_slice());
-        assert_eq!(
-            reader.headers().unwrap(),
-            vec!["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]
-        );
+        assert_eq!(reader.headers().unwrap(), UCI_HEADER.to_vec());
         let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         assert_eq!(rows.len(), 5000);
         let cancelled = rows.iter().filter(|r| r[0].starts_with('C')).count() as f64 / 5000.0;
@@ -439,7 +439,7 @@ pub fn write_pricing(dir: &std::path::Path, products: usize, days: i64, seed: u6
     let mut theirs = csv::Writer::from_path(dir.join("competitor_prices.csv"))?;
     theirs.write_record(["product_id", "competitor", "price", "observed_at", "in_stock", "currency"])?;
     let mut orders = csv::Writer::from_path(dir.join("orders.csv"))?;
-    orders.write_record(["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"])?;
+    orders.write_record(UCI_HEADER)?;
     let mut invoice = 600_000u64;
     for p in 0..products {
         let id = format!("P{:05}", p + 1);

@@ -212,29 +212,21 @@ fn open_text(path: &Path, size: u64, packing: Packing) -> Result<(Box<dyn RowSou
     let mut file = File::open(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
     let bytes_read = Arc::new(AtomicU64::new(0));
     let compression = packing.name();
+    if let Packing::Zip(entry) = &packing {
+        use std::io::Seek;
+        file.seek(std::io::SeekFrom::Start(entry.data_start)).map_err(|e| ImportError::read(path, e))?;
+    }
+    // Progress counts the file's own bytes, before decompression.
+    let counted = CountingReader { inner: file, count: bytes_read.clone() };
+    let buffered = |reader| BufReader::with_capacity(1 << 16, reader);
     let mut raw: Box<dyn Read + Send> = match packing {
-        Packing::Plain => Box::new(CountingReader { inner: file, count: bytes_read.clone() }),
-        Packing::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
-            1 << 16,
-            CountingReader { inner: file, count: bytes_read.clone() },
-        ))),
-        Packing::Zstd => Box::new(
-            zstd::stream::read::Decoder::new(CountingReader { inner: file, count: bytes_read.clone() })
-                .map_err(|e| ImportError::read(path, e))?,
-        ),
-        Packing::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(BufReader::with_capacity(
-            1 << 16,
-            CountingReader { inner: file, count: bytes_read.clone() },
-        ))),
-        Packing::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(BufReader::with_capacity(
-            1 << 16,
-            CountingReader { inner: file, count: bytes_read.clone() },
-        ))),
+        Packing::Plain => Box::new(counted),
+        Packing::Gzip => Box::new(flate2::read::MultiGzDecoder::new(buffered(counted))),
+        Packing::Zstd => Box::new(zstd::stream::read::Decoder::new(counted).map_err(|e| ImportError::read(path, e))?),
+        Packing::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(buffered(counted))),
+        Packing::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(buffered(counted))),
         Packing::Zip(entry) => {
-            use std::io::Seek;
-            file.seek(std::io::SeekFrom::Start(entry.data_start)).map_err(|e| ImportError::read(path, e))?;
-            let data =
-                BufReader::with_capacity(1 << 16, CountingReader { inner: file, count: bytes_read.clone() }).take(entry.compressed_size);
+            let data = buffered(counted).take(entry.compressed_size);
             let unpacked: Box<dyn Read + Send> =
                 if entry.deflated { Box::new(flate2::read::DeflateDecoder::new(data)) } else { Box::new(data) };
             Box::new(Crc32Check { inner: unpacked, hasher: crc32fast::Hasher::new(), expected: entry.crc32 })

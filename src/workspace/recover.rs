@@ -65,14 +65,20 @@ pub fn truncation(path: &Path) -> Option<String> {
         return Some("the file does not start with a workspace header".into());
     }
     let be32 = |at: usize| u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
-    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
-        1 => 65_536,
-        n => u64::from(n),
-    };
+    let page_size = page_size(&header);
     let pages = u64::from(be32(28));
     // The page count is valid only when the "version-valid-for" number matches the change counter.
     (pages > 0 && be32(92) == be32(24) && size < pages * page_size)
         .then(|| format!("the file is {size} bytes but its header says {} ({pages} pages): it was cut off", pages * page_size))
+}
+
+/// The page size a workspace header states (bytes 16–17; 1 stands for 65,536). Not checked:
+/// a damaged header can state anything.
+fn page_size(header: &[u8]) -> u64 {
+    match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        n => u64::from(n),
+    }
 }
 
 /// What a recovery copied from one table.
@@ -190,12 +196,8 @@ fn whole_pages_copy(path: &Path) -> std::io::Result<Option<tempfile::NamedTempFi
     if file.read_exact(&mut header).is_err() {
         return Ok(None);
     }
-    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
-        1 => 65_536,
-        n if n >= 512 && n.is_power_of_two() => u64::from(n),
-        _ => return Ok(None),
-    };
-    if size % page_size == 0 {
+    let page_size = page_size(&header);
+    if page_size < 512 || !page_size.is_power_of_two() || size % page_size == 0 {
         return Ok(None);
     }
     let mut copy = tempfile::Builder::new().suffix(".shoplens").tempfile()?;
