@@ -317,4 +317,24 @@ fn decisions_are_logged_and_accepted_prices_become_ours() {
     assert_eq!(prices_after, prices_before + 2, "a rejection writes no price");
     let out = shoplens_cli(&["pricing", "decide", &w, "--accept", "NOPE"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no product 'NOPE'"));
+    // The next proposals start from the decided prices, though the market data ends earlier.
+    drop(ws);
+    assert!(shoplens_cli(&["pricing", "recommend", &w, "--out", &file.display().to_string()]).status.success());
+    let proposals = std::fs::read_to_string(&file).unwrap();
+    let p2: Vec<&str> = proposals.lines().find(|l| l.starts_with("P00002,")).unwrap().split(',').collect();
+    assert_eq!(p2[2], "12.34", "current_price is the edited price just accepted");
+    // The log reads back through the workspace module, newest first, and exports as the CLI's.
+    let ws = Workspace::open(Path::new(&w)).unwrap();
+    let log = shoplens::workspace::settings::load_decisions(ws.conn()).unwrap();
+    assert_eq!(log.iter().map(|d| d.product_id.as_str()).collect::<Vec<_>>(), ["P00003", "P00002", "P00001"]);
+    let (header, rows) = shoplens::workspace::settings::decisions_table(&log);
+    assert_eq!(header.join(","), "product_id,old_price,new_price,status,reasons,decided_by,decided_at");
+    assert_eq!(rows[1][2..4], ["12.34".to_string(), "accepted".to_string()]);
+    let out = shoplens_cli(&["pricing", "decisions", &w]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("product_id,old_price,new_price,status,reasons,decided_by,decided_at\nP00003,"), "{text}");
+    let out = shoplens_cli(&["pricing", "price-list", &w]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let p2 = text.lines().find(|l| l.starts_with("P00002,")).unwrap().to_string();
+    assert!(p2.contains(",12.34,12.34,"), "the list carries the accepted price: {p2}");
 }

@@ -169,8 +169,8 @@ impl PricingDataBuilder {
 impl PricingData {
     /// The moment "now" means: the latest competitor observation (the market's date), else our
     /// latest price change. Never the wall clock, so a story built on last month's export shows
-    /// last month's position; a price accepted today takes effect from today, and shows once
-    /// the market data reaches it.
+    /// last month's position; a price accepted today takes effect from today, and shows in the
+    /// monitor once the market data reaches it (recommendations start from it at once).
     pub fn last_time(&self) -> Option<i64> {
         self.observations.iter().map(|o| o.time).max().or_else(|| self.our_prices.iter().map(|p| p.time).max())
     }

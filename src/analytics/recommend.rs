@@ -15,6 +15,8 @@
 //!
 //! Each step that moved the price says so; the last one that did is the rule that bound.
 
+use std::collections::HashMap;
+
 use super::elasticity::{Estimate, Verdict};
 use super::pricing::{Monitor, PricingData};
 
@@ -108,7 +110,9 @@ pub fn recommend(data: &PricingData, monitor: &Monitor, estimates: &[Estimate], 
         .map(|position| {
             let product = position.product;
             let cost = data.products[product as usize].cost.filter(|c| *c > 0.0);
-            let current = position.ours;
+            // The price we sell at now: the latest in our history, which includes decisions
+            // taken after the market data's last day (the monitor judges position as of then).
+            let current = data.our_history(product).last().map(|p| p.price).or(position.ours);
             let mut r = Recommendation {
                 product,
                 cost,
@@ -300,6 +304,32 @@ pub fn recommendation_table(data: &PricingData, recommendations: &[Recommendatio
     (header, rows)
 }
 
+/// The price list after the decisions in `decided` (product → new price): every catalogue
+/// product with the price it will sell at, what it sold at before and the gross margin.
+pub fn price_list_table(data: &PricingData, recommendations: &[Recommendation], decided: &HashMap<u32, f64>) -> super::Table {
+    let header = ["product_id", "name", "cost", "old_price", "new_price", "gross_margin_pct", "changed"].map(String::from).to_vec();
+    let number = |v: Option<f64>| v.map_or_else(String::new, money);
+    let rows = recommendations
+        .iter()
+        .map(|r| {
+            let product = &data.products[r.product as usize];
+            let new = decided.get(&r.product).copied().or(r.current);
+            let margin = new.zip(r.cost).filter(|(p, _)| *p > 0.0).map(|(p, c)| (p - c) / p * 100.0);
+            let changed = new.zip(r.current).is_some_and(|(a, b)| (a - b).abs() >= 0.005);
+            vec![
+                product.id.clone(),
+                product.name.clone(),
+                number(r.cost),
+                number(r.current),
+                number(new),
+                margin.map_or_else(String::new, |m| format!("{m:.1}")),
+                if changed { "yes" } else { "no" }.to_string(),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,6 +373,19 @@ mod tests {
 
     /// Hand-checked: cost 10, e = −3 → optimum 10 · 3/2 = 15, above the band's 10.50–13.00, so
     /// the band caps it at 13.00 and is the rule that bound.
+    /// Hand-checked: cost 10, price 20; deciding 18 gives margin (18 − 10) / 18 = 44.4%.
+    #[test]
+    fn the_price_list_carries_the_decided_price_and_its_margin() {
+        let (data, estimates) = case(10.0, 20.0, &[], None);
+        let monitor = pricing::monitor(&data, &PricingSettings::default(), None);
+        let proposals = recommend(&data, &monitor, &estimates, &RecommendSettings::default());
+        let (header, rows) = price_list_table(&data, &proposals, &HashMap::from([(0, 18.0)]));
+        assert_eq!(header[4], "new_price");
+        assert_eq!(rows[0][2..], ["10.00", "20.00", "18.00", "44.4", "yes"].map(String::from));
+        let (_, rows) = price_list_table(&data, &proposals, &HashMap::new());
+        assert_eq!(rows[0][4..], ["20.00", "50.0", "no"].map(String::from));
+    }
+
     #[test]
     fn the_optimum_is_capped_by_the_markup_band() {
         let (data, estimates) = case(10.0, 12.0, &[12.5], Some(-3.0));

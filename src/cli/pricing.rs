@@ -80,6 +80,20 @@ pub enum PricingCommand {
         #[arg(long)]
         by: Option<String>,
     },
+    /// The decision log, newest first: product_id, old_price, new_price, status, reasons,
+    /// decided_by, decided_at.
+    Decisions {
+        workspace: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The price list as it stands (decisions included): product_id, name, cost, old_price,
+    /// new_price, gross_margin_pct, changed; the same file as the panel's "Export new price list".
+    PriceList {
+        workspace: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Every market signal (none capped or snoozed): signal, product_id, competitor, at,
     /// before, after, change, severity.
     Signals {
@@ -117,6 +131,16 @@ pub fn run(command: PricingCommand) -> Result<(), CliError> {
                 ending_99,
             };
             recommend(&workspace, &settings, out.as_deref())
+        }
+        PricingCommand::Decisions { workspace, out } => {
+            let conn = workspace::open_read_only(&workspace)?;
+            let log = workspace::settings::load_decisions(&conn)?;
+            emit(out.as_deref(), "decisions", workspace::settings::decisions_table(&log))
+        }
+        PricingCommand::PriceList { workspace, out } => {
+            let loaded = load(&workspace)?;
+            let proposals = proposals(&loaded, &loaded.rules);
+            emit(out.as_deref(), "products", recommendations::price_list_table(&loaded.data, &proposals, &Default::default()))
         }
         PricingCommand::Signals { workspace, as_of, out } => signals(&workspace, as_of.map(|t| t.epoch_seconds()), out.as_deref()),
     }

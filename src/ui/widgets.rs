@@ -266,6 +266,35 @@ fn squarify(areas: &[(usize, f64)], rect: egui::Rect, out: &mut Vec<(usize, egui
 /// A virtualised table of text cells: only the visible rows are laid out, so lists of tens of
 /// thousands of customers scroll smoothly. `numeric` columns are right-aligned.
 pub fn text_table(ui: &mut egui::Ui, id: &str, header: &[String], rows: &[Vec<String>], numeric: &[bool], height: f32) {
+    draw_table(ui, id, header, rows, numeric, height, false, None);
+}
+
+/// [`text_table`] whose rows can be picked: the first cell of each row is a selectable label,
+/// `selected` is highlighted, and the row clicked this frame is returned.
+pub fn pick_table(
+    ui: &mut egui::Ui,
+    id: &str,
+    header: &[String],
+    rows: &[Vec<String>],
+    numeric: &[bool],
+    height: f32,
+    selected: Option<usize>,
+) -> Option<usize> {
+    draw_table(ui, id, header, rows, numeric, height, true, selected)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_table(
+    ui: &mut egui::Ui,
+    id: &str,
+    header: &[String],
+    rows: &[Vec<String>],
+    numeric: &[bool],
+    height: f32,
+    pickable: bool,
+    selected: Option<usize>,
+) -> Option<usize> {
+    let mut clicked = None;
     ui.push_id(id, |ui| {
         egui::ScrollArea::horizontal().id_salt("h").show(ui, |ui| {
             let mut builder = egui_extras::TableBuilder::new(ui)
@@ -273,9 +302,11 @@ pub fn text_table(ui: &mut egui::Ui, id: &str, header: &[String], rows: &[Vec<St
                 .resizable(true)
                 .max_scroll_height(height)
                 .min_scrolled_height(height.min(200.0));
-            for name in header {
+            for (i, name) in header.iter().enumerate() {
+                // As wide as the header or the first rows' text, within reason.
+                let widest = rows.iter().take(50).filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0).max(name.len());
                 builder =
-                    builder.column(egui_extras::Column::initial((name.len() as f32 * 8.0).clamp(70.0, 160.0)).at_least(40.0).clip(true));
+                    builder.column(egui_extras::Column::initial((widest as f32 * 7.5 + 12.0).clamp(60.0, 300.0)).at_least(40.0).clip(true));
             }
             builder
                 .header(22.0, |mut row| {
@@ -287,10 +318,16 @@ pub fn text_table(ui: &mut egui::Ui, id: &str, header: &[String], rows: &[Vec<St
                 })
                 .body(|body| {
                     body.rows(20.0, rows.len(), |mut row| {
-                        let cells = &rows[row.index()];
+                        let index = row.index();
+                        let cells = &rows[index];
+                        row.set_selected(selected == Some(index));
                         for (i, cell) in cells.iter().enumerate() {
                             row.col(|ui| {
-                                if numeric.get(i).copied().unwrap_or(false) {
+                                if pickable && i == 0 {
+                                    if ui.selectable_label(selected == Some(index), cell).clicked() {
+                                        clicked = Some(index);
+                                    }
+                                } else if numeric.get(i).copied().unwrap_or(false) {
                                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| ui.label(cell));
                                 } else {
                                     ui.label(cell);
@@ -301,6 +338,7 @@ pub fn text_table(ui: &mut egui::Ui, id: &str, header: &[String], rows: &[Vec<St
                 });
         });
     });
+    clicked
 }
 
 #[cfg(test)]

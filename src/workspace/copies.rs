@@ -67,17 +67,26 @@ fn each_row(
     let sqlite = |source| CopyError::Sqlite { table, source };
     let mut stmt = conn.prepare(sql).map_err(sqlite)?;
     let mut rows = stmt.query(params).map_err(sqlite)?;
+    // Rows count on from the phases before (a loader reading several tables shows one bar).
+    let before = ctx.progress().done;
     let mut n = 0u64;
     while let Some(row) = rows.next().map_err(sqlite)? {
         n += 1;
         if n.is_multiple_of(REPORT_EVERY) {
             ctx.check()?;
-            ctx.set_done(n);
+            ctx.set_done(before + n);
         }
         visit(&Cells { row, table })?;
     }
-    ctx.set_done(n);
+    ctx.set_done(before + n);
     Ok(n)
+}
+
+/// Starts a loader's progress bar at 0 of `total` rows.
+fn start_progress(ctx: &JobContext, total: u64, message: &str) {
+    ctx.set_total(total);
+    ctx.set_done(0);
+    ctx.set_message(message);
 }
 
 fn count(conn: &Connection, table: &'static str, sql: &str) -> Result<u64, CopyError> {
@@ -88,8 +97,7 @@ fn count(conn: &Connection, table: &'static str, sql: &str) -> Result<u64, CopyE
 /// Reads every order line. Progress is reported in rows.
 pub fn load_order_lines(conn: &Connection, ctx: &JobContext) -> Result<OrderFrame, CopyError> {
     let total = count(conn, "order lines", "SELECT count(*) FROM order_lines")?;
-    ctx.set_total(total);
-    ctx.set_message("loading order lines");
+    start_progress(ctx, total, "loading order lines");
     let mut builder = OrderFrameBuilder::with_capacity(total as usize);
     let sql =
         "SELECT invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country, cancelled FROM order_lines";
@@ -117,10 +125,10 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
     let total = count(
         conn,
         "pricing",
-        "SELECT (SELECT count(*) FROM products) + (SELECT count(*) FROM our_prices) + (SELECT count(*) FROM competitor_prices)",
+        "SELECT (SELECT count(*) FROM products) + (SELECT count(*) FROM our_prices) + (SELECT count(*) FROM competitor_prices)
+              + (SELECT count(*) FROM order_lines WHERE cancelled = 0 AND stock_code IN (SELECT product_id FROM products))",
     )?;
-    ctx.set_total(total);
-    ctx.set_message("loading prices");
+    start_progress(ctx, total, "loading prices");
     let mut builder = PricingDataBuilder::default();
     let sql = "SELECT product_id, name, category, brand, cost, price, stock FROM products ORDER BY rowid";
     each_row(conn, "products", sql, [], ctx, |cells| {
@@ -167,8 +175,7 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
 
 /// Reads every event. Progress is reported in rows.
 pub fn load_events(conn: &Connection, ctx: &JobContext) -> Result<EventFrame, CopyError> {
-    ctx.set_total(count(conn, "events", "SELECT count(*) FROM events")?);
-    ctx.set_message("loading events");
+    start_progress(ctx, count(conn, "events", "SELECT count(*) FROM events")?, "loading events");
     let mut builder = EventFrameBuilder::new();
     let rowid = read_events(conn, 0, &mut builder, ctx)?;
     ctx.set_message("ordering events by session");

@@ -2,8 +2,11 @@
 //! console queries, the RFM segment map and its marketing actions, the pricing thresholds. The
 //! tables are in `schema.rs` (migrations 2, 3 and 5).
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension};
 
+use crate::analytics::alerts::{Review, SignalKey};
 use crate::analytics::rfm::SegmentGrid;
 
 /// Saves `sql` as the console query `name` (replacing one of that name).
@@ -52,6 +55,8 @@ pub fn save_segment_grid(conn: &mut Connection, grid: &SegmentGrid) -> rusqlite:
 pub const SIGNAL_THRESHOLDS: &str = "signals";
 pub const RECOMMEND_RULES: &str = "recommend";
 pub const OUR_CURRENCY: &str = "currency";
+/// The alert list's daily cap and hidden kinds (`AlertSettings`).
+pub const ALERTS: &str = "alerts";
 
 /// A pricing setting saved under `name`, or the default for what was never saved. A value a
 /// newer or older build wrote that does not parse falls back to the default too (and
@@ -124,6 +129,80 @@ pub fn record_decisions(conn: &mut Connection, decisions: &[PriceDecision]) -> r
     tx.commit()
 }
 
+/// The decision log, newest first.
+pub fn load_decisions(conn: &Connection) -> rusqlite::Result<Vec<PriceDecision>> {
+    let mut stmt = conn.prepare(
+        "SELECT product_id, old_price, new_price, status, reasons, decided_by, decided_at FROM price_decisions ORDER BY id DESC",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(PriceDecision {
+            product_id: r.get(0)?,
+            old_price: r.get(1)?,
+            new_price: r.get(2)?,
+            accepted: r.get::<_, String>(3)? == "accepted",
+            reasons: r.get(4)?,
+            decided_by: r.get(5)?,
+            decided_at: r.get(6)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// The decision log as exported: product_id, old_price, new_price, status, reasons, decided_by,
+/// decided_at.
+pub fn decisions_table(decisions: &[PriceDecision]) -> crate::analytics::Table {
+    let header = ["product_id", "old_price", "new_price", "status", "reasons", "decided_by", "decided_at"].map(String::from).to_vec();
+    let price = |p: Option<f64>| p.map_or_else(String::new, |p| format!("{p:.2}"));
+    let rows = decisions
+        .iter()
+        .map(|d| {
+            vec![
+                d.product_id.clone(),
+                price(d.old_price),
+                price(d.new_price),
+                if d.accepted { "accepted" } else { "rejected" }.to_string(),
+                d.reasons.clone(),
+                d.decided_by.clone(),
+                d.decided_at.clone(),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Every acknowledged or snoozed alert.
+pub fn load_signal_reviews(conn: &Connection) -> rusqlite::Result<HashMap<SignalKey, Review>> {
+    let mut stmt = conn.prepare("SELECT signal, product_id, competitor, at, state, until FROM signal_reviews")?;
+    let rows = stmt.query_map([], |r| {
+        let key = SignalKey { signal: r.get(0)?, product_id: r.get(1)?, competitor: r.get(2)?, at: r.get(3)? };
+        let until: Option<String> = r.get(5)?;
+        let until = until.and_then(|t| crate::timestamp::parse_time(&t).ok());
+        // A snooze whose end cannot be read has ended: the alert shows again rather than hiding.
+        let review = match (r.get::<_, String>(4)?.as_str(), until) {
+            ("acknowledged", _) => Review::Acknowledged,
+            (_, until) => Review::SnoozedUntil(until.map_or(i64::MIN, |t| t.epoch_seconds())),
+        };
+        Ok((key, review))
+    })?;
+    rows.collect()
+}
+
+/// Saves what the user did with an alert; `None` takes a review back.
+pub fn save_signal_review(conn: &Connection, key: &SignalKey, review: Option<Review>) -> rusqlite::Result<()> {
+    let params = rusqlite::params![key.signal, key.product_id, key.competitor, key.at];
+    conn.execute("DELETE FROM signal_reviews WHERE signal = ?1 AND product_id = ?2 AND competitor = ?3 AND at = ?4", params)?;
+    let (state, until) = match review {
+        None => return Ok(()),
+        Some(Review::Acknowledged) => ("acknowledged", None),
+        Some(Review::SnoozedUntil(until)) => ("snoozed", Some(crate::analytics::customers::format_time(until))),
+    };
+    conn.execute(
+        "INSERT INTO signal_reviews (signal, product_id, competitor, at, state, until) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        rusqlite::params![key.signal, key.product_id, key.competitor, key.at, state, until],
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +226,19 @@ mod tests {
         conn.execute("UPDATE pricing_settings SET value = 'not json' WHERE name = ?1", [RECOMMEND_RULES]).unwrap();
         assert_eq!(load_pricing_setting::<RecommendSettings>(conn, RECOMMEND_RULES).unwrap(), RecommendSettings::default());
         save_pricing_setting(conn, OUR_CURRENCY, &"EUR").unwrap();
+        // Reviews: saved, replaced, taken back.
+        let key = SignalKey {
+            signal: "undercut".into(),
+            product_id: "P1".into(),
+            competitor: "Contoso".into(),
+            at: "2024-03-01 00:00:00".into(),
+        };
+        save_signal_review(conn, &key, Some(Review::SnoozedUntil(1_700_000_000))).unwrap();
+        assert_eq!(load_signal_reviews(conn).unwrap(), HashMap::from([(key.clone(), Review::SnoozedUntil(1_700_000_000))]));
+        save_signal_review(conn, &key, Some(Review::Acknowledged)).unwrap();
+        assert_eq!(load_signal_reviews(conn).unwrap()[&key], Review::Acknowledged);
+        save_signal_review(conn, &key, None).unwrap();
+        assert!(load_signal_reviews(conn).unwrap().is_empty());
         assert_eq!(our_currency(conn).unwrap().as_deref(), Some("EUR"));
     }
 }

@@ -74,7 +74,7 @@ impl Panel for FunnelPanel {
     }
 
     fn hint(&self) -> &'static str {
-        "View → cart → purchase, abandoned carts and retargeting, demand forecast, live mode"
+        "Funnel from view to cart to purchase, abandoned carts and retargeting, demand forecast, live mode"
     }
 
     fn reset(&mut self) {

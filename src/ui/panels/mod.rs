@@ -11,6 +11,8 @@ pub mod data;
 pub mod event_models;
 pub mod funnel;
 pub mod overview;
+pub mod pricing;
+pub mod pricing_models;
 pub mod segments;
 pub mod sql;
 
@@ -27,6 +29,7 @@ pub fn all() -> Vec<Box<dyn Panel>> {
         Box::new(segments::SegmentsPanel::default()),
         Box::new(customer_value::CustomerValuePanel::default()),
         Box::new(funnel::FunnelPanel::default()),
+        Box::new(pricing::PricingPanel::default()),
         Box::new(data::DataPanel),
         Box::new(sql::SqlPanel::default()),
     ]

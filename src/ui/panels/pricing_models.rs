@@ -1,0 +1,286 @@
+//! The Pricing panel's models: the in-memory copy of the workspace's prices (catalogue, our
+//! price history, competitor observations, daily sales), the thresholds and rules being edited,
+//! the alerts the user reviewed, the decision log, and the latest monitor, signals, elasticity
+//! and recommendation results.
+//!
+//! Every result carries the copy it was computed from ([`Computed`]); recommendations are made
+//! from the monitor and the elasticities of that same copy.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use crate::analytics::alerts::{AlertSettings, Review, SignalKey};
+use crate::analytics::elasticity::{self, Estimate, SalesDay};
+use crate::analytics::pricing::{self, Monitor, PricingData, PricingSettings, Signal};
+use crate::analytics::recommend::{self, RecommendSettings, Recommendation};
+use crate::jobs::{Job, JobError, JobMonitor, Latest};
+use crate::ui::models::{Computed, DataChange, PanelModels, PollContext, Versioned, WorkspaceData};
+use crate::workspace::settings::{self as saved, PriceDecision};
+use crate::workspace::{self, Workspace};
+
+/// The monitor and the signals for one set of thresholds.
+pub struct Market {
+    pub monitor: Monitor,
+    pub signals: Vec<Signal>,
+}
+
+pub type MarketOutput = Computed<PricingData, Market>;
+/// Each product's estimate, and the days it was fitted on (for the panel's chart).
+pub struct Elasticities {
+    pub estimates: Vec<Estimate>,
+    pub days: HashMap<u32, Vec<SalesDay>>,
+}
+
+pub type ElasticityOutput = Computed<PricingData, Elasticities>;
+pub type ProposalsOutput = Computed<PricingData, Vec<Recommendation>>;
+
+/// Tables whose import changes what the panel shows.
+const PRICING_TABLES: [&str; 4] = ["products", "our_prices", "competitor_prices", "order_lines"];
+
+/// What one read of the workspace brings.
+struct Loaded {
+    data: PricingData,
+    decisions: Vec<PriceDecision>,
+    /// Read only the first time per workspace; afterwards the panel's edits are the truth.
+    settings: Option<(PricingSettings, AlertSettings, RecommendSettings, HashMap<SignalKey, Review>)>,
+}
+
+#[derive(Default)]
+pub struct PricingModels {
+    pub data: Option<Versioned<PricingData>>,
+    load_job: Option<Job<Loaded>>,
+    settings_read: bool,
+    /// Signal thresholds (and the competitor the index is also taken against), as edited.
+    pub thresholds: PricingSettings,
+    pub alerts: AlertSettings,
+    pub rules: RecommendSettings,
+    /// What is saved in the workspace, to tell the user about unsaved edits.
+    saved: (PricingSettings, AlertSettings, RecommendSettings),
+    pub reviews: HashMap<SignalKey, Review>,
+    /// The decision log, newest first.
+    pub decisions: Vec<PriceDecision>,
+    /// Saves (settings, reviews) in the order they were made; each reports when done.
+    chores: Vec<Job<String>>,
+    decide_job: Option<Job<String>>,
+    pub market: Latest<(u64, PricingSettings), MarketOutput>,
+    pub elasticity: Latest<u64, ElasticityOutput>,
+    pub proposals: Latest<(u64, PricingSettings, RecommendSettings), ProposalsOutput>,
+}
+
+impl PricingModels {
+    fn reload(&mut self, workspace: PathBuf) -> JobMonitor {
+        if let Some(old) = self.load_job.take() {
+            old.cancel();
+        }
+        let read_settings = !self.settings_read;
+        let job = Job::spawn("load prices", move |ctx| {
+            let conn = workspace::open_read_only(&workspace)?;
+            let settings = if read_settings {
+                Some((
+                    saved::load_pricing_setting(&conn, saved::SIGNAL_THRESHOLDS)?,
+                    saved::load_pricing_setting(&conn, saved::ALERTS)?,
+                    saved::load_pricing_setting(&conn, saved::RECOMMEND_RULES)?,
+                    saved::load_signal_reviews(&conn)?,
+                ))
+            } else {
+                None
+            };
+            let data = workspace::copies::load_pricing(&conn, ctx)?;
+            Ok(Loaded { data, decisions: saved::load_decisions(&conn)?, settings })
+        });
+        let monitor = job.monitor();
+        self.load_job = Some(job);
+        monitor
+    }
+
+    /// Loads the workspace's prices unless a copy is shown or on its way (the family is made
+    /// when the Pricing panel first asks, so that is when the copy loads).
+    pub fn ensure_loaded(&mut self, data: &WorkspaceData) -> Option<JobMonitor> {
+        if self.data.is_some() || self.load_job.is_some() || data.snapshot.is_none() {
+            return None;
+        }
+        data.path.clone().map(|path| self.reload(path))
+    }
+
+    pub fn loading(&self) -> bool {
+        self.load_job.is_some()
+    }
+
+    /// Whether the thresholds and rules are read (the panel waits for them before computing).
+    pub fn ready(&self) -> Option<Versioned<PricingData>> {
+        self.data.clone().filter(|_| self.settings_read)
+    }
+
+    pub fn request_market(&mut self) -> Option<JobMonitor> {
+        let data = self.ready()?;
+        let settings = self.thresholds.clone();
+        self.market.request(&(data.id, settings.clone()), move || {
+            Job::spawn("monitor prices and signals", move |_| {
+                let monitor = pricing::monitor(&data.data, &settings, None);
+                let signals = pricing::signals(&data.data, &settings, None);
+                Ok(Computed { input: data.data, result: Market { monitor, signals } })
+            })
+        })
+    }
+
+    pub fn request_elasticity(&mut self) -> Option<JobMonitor> {
+        let data = self.ready()?;
+        self.elasticity.request(&data.id, move || {
+            Job::spawn("estimate price elasticities", move |_| {
+                let sales = elasticity::product_sales(&data.data);
+                let estimates = elasticity::estimate(&sales);
+                let days = sales.into_iter().map(|s| (s.product, s.days)).collect();
+                Ok(Computed { input: data.data.clone(), result: Elasticities { estimates, days } })
+            })
+        })
+    }
+
+    /// Proposals from the monitor and the elasticities of the current copy, once both are in.
+    pub fn request_proposals(&mut self) -> Vec<JobMonitor> {
+        let mut monitors: Vec<JobMonitor> = self.request_market().into_iter().chain(self.request_elasticity()).collect();
+        let Some(data) = self.ready() else { return monitors };
+        let market_key = (data.id, self.thresholds.clone());
+        let (Some(market), Some(estimates)) = (self.market.get_for(&market_key).cloned(), self.elasticity.get_for(&data.id).cloned())
+        else {
+            return monitors;
+        };
+        let rules = self.rules.clone();
+        let key = (data.id, self.thresholds.clone(), rules.clone());
+        monitors.extend(self.proposals.request(&key, move || {
+            Job::spawn("recommend prices", move |_| {
+                let result = recommend::recommend(&data.data, &market.monitor, &estimates.estimates, &rules);
+                Ok(Computed { input: data.data, result })
+            })
+        }));
+        monitors
+    }
+
+    /// Whether the thresholds, alert settings or rules differ from what the workspace holds.
+    pub fn unsaved(&self) -> bool {
+        (&self.thresholds, &self.alerts, &self.rules) != (&self.saved.0, &self.saved.1, &self.saved.2)
+    }
+
+    /// Saves the thresholds, the alert list's settings and the rules in the workspace.
+    pub fn save_settings(&mut self, workspace: Option<&PathBuf>) {
+        let Some(path) = workspace.cloned() else { return };
+        let settings = (self.thresholds.clone(), self.alerts.clone(), self.rules.clone());
+        self.saved = settings.clone();
+        self.chores.push(Job::spawn("save pricing settings", move |_| {
+            let ws = Workspace::open(&path)?;
+            saved::save_pricing_setting(ws.conn(), saved::SIGNAL_THRESHOLDS, &settings.0)?;
+            saved::save_pricing_setting(ws.conn(), saved::ALERTS, &settings.1)?;
+            saved::save_pricing_setting(ws.conn(), saved::RECOMMEND_RULES, &settings.2)?;
+            Ok("Saved the pricing thresholds and rules in the workspace".to_string())
+        }));
+    }
+
+    /// Acknowledges or snoozes an alert (or, with `None`, takes that back): at once on screen,
+    /// saved in the workspace by a job.
+    pub fn review(&mut self, key: SignalKey, review: Option<Review>, workspace: Option<&PathBuf>) {
+        match review {
+            Some(review) => self.reviews.insert(key.clone(), review),
+            None => self.reviews.remove(&key),
+        };
+        let Some(path) = workspace.cloned() else { return };
+        self.chores.push(Job::spawn("save alert review", move |_| {
+            let ws = Workspace::open(&path)?;
+            saved::save_signal_review(ws.conn(), &key, review)?;
+            Ok(String::new())
+        }));
+    }
+
+    /// Writes the decisions to the log (and accepted prices into our price history), then
+    /// reloads the prices so the queue shows the new current prices.
+    pub fn decide(&mut self, decisions: Vec<PriceDecision>, workspace: Option<&PathBuf>) -> Option<JobMonitor> {
+        let path = workspace.cloned()?;
+        let job = Job::spawn("record price decisions", move |_| {
+            let mut ws = Workspace::open(&path)?;
+            saved::record_decisions(ws.conn_mut(), &decisions)?;
+            let accepted = decisions.iter().filter(|d| d.accepted).count();
+            Ok(format!("Recorded {accepted} accepted and {} rejected prices in the decision log", decisions.len() - accepted))
+        });
+        let monitor = job.monitor();
+        self.decide_job = Some(job);
+        Some(monitor)
+    }
+
+    pub fn deciding(&self) -> bool {
+        self.decide_job.is_some()
+    }
+}
+
+impl PanelModels for PricingModels {
+    fn poll(&mut self, cx: &mut PollContext<'_>) {
+        match crate::jobs::take_finished(&mut self.load_job) {
+            Some(Ok(loaded)) => {
+                if let Some((thresholds, alerts, rules, reviews)) = loaded.settings {
+                    self.saved = (thresholds.clone(), alerts.clone(), rules.clone());
+                    (self.thresholds, self.alerts, self.rules, self.reviews) = (thresholds, alerts, rules, reviews);
+                    self.settings_read = true;
+                }
+                self.data = Some(Versioned::new(loaded.data));
+                self.decisions = loaded.decisions;
+            }
+            Some(Err(JobError::Cancelled)) => {}
+            Some(Err(JobError::Failed(e))) => cx.error(format!("Could not load prices: {e}")),
+            None => {}
+        }
+        let mut i = 0;
+        while i < self.chores.len() {
+            match self.chores[i].try_take() {
+                Some(outcome) => {
+                    self.chores.remove(i);
+                    // Reviews save silently; a failure is still shown.
+                    if !matches!(&outcome, Ok(message) if message.is_empty()) {
+                        cx.chore_outcome(Some(outcome), "Could not save");
+                    }
+                }
+                None => i += 1,
+            }
+        }
+        let decided = crate::jobs::take_finished(&mut self.decide_job);
+        if cx.chore_outcome(decided, "Could not record the decisions") {
+            if let Some(path) = cx.data.path.clone() {
+                let monitor = self.reload(path);
+                cx.track(monitor);
+                cx.listing_changed();
+            }
+        }
+        cx.report("Price monitor", self.market.poll());
+        cx.report("Elasticity", self.elasticity.poll());
+        cx.report("Recommendations", self.proposals.poll());
+    }
+
+    fn data_changed(&mut self, change: &DataChange, cx: &mut PollContext<'_>) {
+        match change {
+            DataChange::Workspace => {
+                if let Some(job) = self.load_job.take() {
+                    job.cancel();
+                }
+                *self = Self::default();
+            }
+            DataChange::Imported { tables } if tables.iter().any(|t| PRICING_TABLES.contains(&t.as_str())) => {
+                if let Some(path) = cx.data.path.clone() {
+                    let monitor = self.reload(path);
+                    cx.track(monitor);
+                }
+            }
+            DataChange::Imported { .. } | DataChange::OrderLines => {}
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.load_job.is_some()
+            || !self.chores.is_empty()
+            || self.decide_job.is_some()
+            || self.market.is_running()
+            || self.elasticity.is_running()
+            || self.proposals.is_running()
+    }
+}
+
+/// The prices decided in the queue, by product code of `data`.
+pub fn decided_prices(data: &PricingData, decisions: &[PriceDecision]) -> HashMap<u32, f64> {
+    let code: HashMap<&str, u32> = data.products.iter().enumerate().map(|(i, p)| (p.id.as_str(), i as u32)).collect();
+    decisions.iter().filter(|d| d.accepted).filter_map(|d| Some((*code.get(d.product_id.as_str())?, d.new_price?))).collect()
+}
