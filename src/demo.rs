@@ -14,6 +14,9 @@ static UCI_2009_2010: &[u8] = include_bytes!("../testdata/uci_online_retail_ii_2
 /// Synthetic events in the demo: enough for funnels to mean something, quick to build.
 pub const DEMO_EVENTS: u64 = 200_000;
 
+/// Best sellers given a catalogue, price history and competitor feeds in the demo.
+pub const DEMO_PRICED_PRODUCTS: usize = 300;
+
 /// Where the demo workspace lives.
 pub fn demo_path() -> PathBuf {
     workspace::default_dir().join(format!("demo.{}", workspace::EXTENSION))
@@ -37,9 +40,22 @@ pub fn build(path: &Path, ctx: &JobContext) -> Result<(), ImportError> {
 
     let mut ws = Workspace::open(path)?;
     let result = import::import_file(&mut ws, &orders, &ImportOptions::default(), ctx)
-        .and_then(|_| import::import_file(&mut ws, &events, &ImportOptions::default(), ctx));
+        .and_then(|_| import::import_file(&mut ws, &events, &ImportOptions::default(), ctx))
+        .and_then(|_| import_pricing(&mut ws, &scratch, ctx));
     let _ = std::fs::remove_dir_all(&scratch);
-    result.map(|_| ())
+    result
+}
+
+/// Pricing data for the shop's own best sellers, built from their real prices (see
+/// `generate::write_demo_pricing`), imported like any catalogue and feeds.
+fn import_pricing(ws: &mut Workspace, scratch: &Path, ctx: &JobContext) -> Result<(), ImportError> {
+    let sellers = workspace::copies::best_sellers(ws.conn(), DEMO_PRICED_PRODUCTS)?;
+    crate::generate::write_demo_pricing(scratch, &sellers, 2019)
+        .map_err(|source| ImportError::Io { path: scratch.to_path_buf(), source })?;
+    for file in ["catalogue.csv", "our_prices.csv", "competitor_prices.csv"] {
+        import::import_file(ws, &scratch.join(file), &ImportOptions::default(), ctx)?;
+    }
+    Ok(())
 }
 
 fn tempfile_dir(near: &Path) -> Result<PathBuf, ImportError> {

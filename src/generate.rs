@@ -529,3 +529,102 @@ pub fn write_pricing(dir: &std::path::Path, products: usize, days: i64, seed: u6
     orders.flush()?;
     Ok(planted)
 }
+
+/// Category of a UCI product from the words of its description (the data has no category).
+fn demo_category(description: &str) -> &'static str {
+    const WORDS: &[(&str, &[&str])] = &[
+        ("lighting", &["LIGHT", "LANTERN", "CANDLE", "LAMP"]),
+        ("bags", &["BAG", "PURSE"]),
+        ("kitchen", &["MUG", "CUP", "PLATE", "BOWL", "TIN", "JAR", "CAKE", "LUNCH", "BOTTLE", "TEA"]),
+        ("decoration", &["HEART", "SIGN", "BUNTING", "DECORATION", "FRAME", "CLOCK", "HANGING", "WREATH"]),
+        ("stationery", &["CARD", "PAPER", "NOTEBOOK", "WRAP", "PEN", "CHALKBOARD"]),
+    ];
+    WORDS.iter().find(|(_, words)| words.iter().any(|w| description.contains(w))).map_or("gifts", |(category, _)| category)
+}
+
+/// The demo's pricing data for the shop's own best sellers (`crate::workspace::copies::
+/// best_sellers` over the real UCI order lines), written to `dir` as `catalogue.csv`,
+/// `our_prices.csv` and `competitor_prices.csv`:
+/// - our price history: each month's most frequent real unit price, where it changed;
+/// - the catalogue: the real description, a category from its words, a made-up supplier as the
+///   brand, a cost below the last price (mostly inside the default markup band), seeded stock;
+/// - three synthetic competitors observed twice a week around our prices, with stock-outs,
+///   gaps and a few planted price drops near the end, so every tab has something to show.
+pub fn write_demo_pricing(dir: &std::path::Path, sellers: &[crate::workspace::copies::BestSeller], seed: u64) -> io::Result<()> {
+    use chrono::Datelike;
+    const SUPPLIERS: &[&str] = &["Hartley & Co", "Bloom Home", "Kettering Crafts", "Little Lark"];
+    let mut rng = rng(seed);
+    let mut catalogue = csv::Writer::from_path(dir.join("catalogue.csv"))?;
+    catalogue.write_record(["product_id", "name", "category", "brand", "cost", "price", "stock"])?;
+    let mut ours = csv::Writer::from_path(dir.join("our_prices.csv"))?;
+    ours.write_record(["product_id", "price", "valid_from"])?;
+    let mut theirs = csv::Writer::from_path(dir.join("competitor_prices.csv"))?;
+    theirs.write_record(["product_id", "competitor", "price", "observed_at", "in_stock", "currency"])?;
+    let Some(end) = sellers.iter().filter_map(|s| s.monthly_prices.last()).map(|&(m, _)| m).max() else {
+        return Ok(());
+    };
+    // The data runs to the end of its last month.
+    let end = end + chrono::Months::new(1) - chrono::Duration::days(1);
+    for (i, seller) in sellers.iter().enumerate() {
+        let id = seller.stock_code.as_str();
+        let mut last = None;
+        for &(month, price) in &seller.monthly_prices {
+            if last != Some(price) {
+                ours.write_record([id, &format!("{price:.2}"), &format!("{month} 00:00:00")])?;
+                last = Some(price);
+            }
+        }
+        let Some(&(first_month, _)) = seller.monthly_prices.first() else { continue };
+        let price = last.unwrap_or(1.0);
+        let cost = (price / rng.random_range(1.10..1.34f64) * 100.0).round() / 100.0;
+        let stock = if rng.random_bool(0.06) { rng.random_range(0..10) } else { rng.random_range(20..600) };
+        catalogue.write_record([
+            id,
+            &seller.description,
+            demo_category(&seller.description),
+            SUPPLIERS[i % SUPPLIERS.len()],
+            &format!("{cost:.2}"),
+            &format!("{price:.2}"),
+            &stock.to_string(),
+        ])?;
+        // Competitors price around the product's typical (median monthly) price of ours, not
+        // each month's, which flips with the volume tiers.
+        let mut monthly: Vec<f64> = seller.monthly_prices.iter().map(|&(_, p)| p).collect();
+        monthly.sort_by(f64::total_cmp);
+        let typical = monthly[monthly.len() / 2];
+        for (c, competitor) in COMPETITORS[..3].iter().enumerate() {
+            if rng.random_bool(0.12) {
+                continue; // not every competitor sells every product
+            }
+            let mut level = rng.random_range(0.88..1.12f64);
+            // A few planted drops in the last six weeks; one competitor stops covering some products.
+            let drop_at = rng.random_bool(0.04).then(|| end - chrono::Duration::days(rng.random_range(7..42)));
+            let stops_at = (c == 2 && rng.random_bool(0.1)).then(|| end - chrono::Duration::days(30));
+            let mut out_until = first_month;
+            let mut dropped = false;
+            // Observed on Mondays and Thursdays from the first Monday of the product's first month.
+            let mut day = first_month + chrono::Duration::days((7 - i64::from(first_month.weekday().num_days_from_monday())) % 7);
+            while day <= end && stops_at.is_none_or(|stop| day < stop) {
+                if !dropped && drop_at.is_some_and(|at| day >= at) {
+                    level *= 0.75;
+                    dropped = true;
+                } else if rng.random_bool(0.02) {
+                    level *= rng.random_range(0.95..1.05f64);
+                }
+                if out_until <= day && rng.random_bool(0.004) {
+                    out_until = day + chrono::Duration::days(rng.random_range(3..10));
+                }
+                // Each competitor keeps its own price ending (.x9 or .x5).
+                let ending = if c == 1 { 0.05 } else { 0.09 };
+                let observed = ((typical * level * 10.0).floor() / 10.0 + ending).max(0.09);
+                let in_stock = if day < out_until { "false" } else { "true" };
+                theirs.write_record([id, competitor, &format!("{observed:.2}"), &format!("{day} 07:00:00"), in_stock, "GBP"])?;
+                day += chrono::Duration::days(if day.weekday() == chrono::Weekday::Mon { 3 } else { 4 });
+            }
+        }
+    }
+    catalogue.flush()?;
+    ours.flush()?;
+    theirs.flush()?;
+    Ok(())
+}

@@ -133,6 +133,22 @@ fn demo_and_overview_headless() {
     assert!((shown - expected).abs() < 0.01, "{shown} vs SQL {expected}");
     assert!(report.contains("\nmonth,revenue,growth_pct,"), "{report}");
     assert_eq!(report.lines().filter(|l| l.starts_with("2010-0")).count(), 6, "{report}");
+
+    // Pricing for the 300 best sellers by revenue (checked in SQL), our price history starting
+    // at a product's most frequent unit price of its first month, and competitor feeds in which
+    // the monitor and the signals find something to show.
+    let top = "SELECT stock_code FROM order_lines WHERE cancelled = 0 AND quantity > 0 AND unit_price > 0
+               AND stock_code GLOB '[0-9][0-9][0-9][0-9][0-9]*' GROUP BY stock_code ORDER BY sum(quantity * unit_price) DESC LIMIT 300";
+    let sql = format!("SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM products WHERE product_id IN ({top}))");
+    assert!(text(&shoplens(&["query", &w, &sql]).stdout).ends_with("300,300\n"));
+    let modal = "SELECT unit_price FROM order_lines WHERE stock_code = '85123A' AND invoice_date LIKE '2009-12%' AND cancelled = 0
+                 AND quantity > 0 GROUP BY unit_price ORDER BY count(*) DESC, unit_price LIMIT 1";
+    let first = "SELECT price FROM our_prices WHERE product_id = '85123A' ORDER BY valid_from LIMIT 1";
+    assert_eq!(text(&shoplens(&["query", &w, modal]).stdout).lines().nth(1), text(&shoplens(&["query", &w, first]).stdout).lines().nth(1));
+    let signals = text(&shoplens(&["pricing", "signals", &w]).stdout);
+    assert!(signals.lines().any(|l| l.starts_with("competitor_drop,")), "{}", &signals[..signals.len().min(500)]);
+    let monitor = text(&shoplens(&["pricing", "monitor", &w]).stdout);
+    assert!(monitor.starts_with("as of 2010-12-"), "{monitor}");
 }
 
 /// `rfm`, `clusters`, `cohorts` and `clv` headless on the UCI data: files with the documented

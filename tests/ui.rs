@@ -354,3 +354,64 @@ fn a_damaged_workspace_offers_to_recover_what_still_reads() {
     click_button(&harness, "Not now");
     wait_for(&mut harness, "the offer to close", |h| !shows(h, "This workspace file is damaged"));
 }
+
+/// The Pricing panel as a category manager uses it: read the monitor, acknowledge an alert
+/// (saved), accept every proposed change and record it (the decision log and our prices), and
+/// find it in the Decisions tab. Figures are checked against the library's own results on the
+/// same workspace (the library is checked against SQL and statsmodels in tests/pricing.rs).
+#[test]
+fn pricing_panel_monitor_alerts_and_decisions() {
+    use shoplens::analytics::pricing;
+    let dir = tempfile::tempdir().unwrap();
+    shoplens::generate::write_pricing(dir.path(), 30, 90, 5).unwrap();
+    let ws = dir.path().join("pricing.shoplens");
+    {
+        let mut workspace = shoplens::workspace::Workspace::open(&ws).unwrap();
+        for file in ["catalogue.csv", "our_prices.csv", "competitor_prices.csv", "orders.csv"] {
+            let options = shoplens::import::ImportOptions::default();
+            shoplens::import::import_file(&mut workspace, &dir.path().join(file), &options, &shoplens::jobs::JobContext::detached())
+                .unwrap();
+        }
+    }
+    let conn = shoplens::workspace::open_read_only(&ws).unwrap();
+    let data = shoplens::workspace::copies::load_pricing(&conn, &shoplens::jobs::JobContext::detached()).unwrap();
+    drop(conn);
+    let monitor = pricing::monitor(&data, &Default::default(), None);
+    let cheapest = monitor.positions.iter().filter(|p| p.rank == Some(1)).count();
+    let compared = monitor.positions.iter().filter(|p| p.index.is_some()).count();
+    let signals = pricing::signals(&data, &Default::default(), None).len();
+
+    let mut harness = app_on(&ws);
+    wait_for(&mut harness, "the workspace", |h| !h.state().busy());
+    click_button(&harness, "Pricing");
+    wait_for(&mut harness, "the monitor", |h| {
+        shows(h, "Price index (market = 100)") && shows(h, &format!("{cheapest} of {compared}")) && shows(h, "P00001")
+    });
+    assert!(shows(&harness, "prices over time"), "the first product's chart: {:?}", labels(&harness));
+
+    click_text(&harness, "Signals");
+    let heading = format!("{} signals", shoplens::ui::widgets::number(signals as f64, 0));
+    wait_for(&mut harness, "the alert list", |h| shows(h, &heading) && shows(h, "acknowledged 0"));
+    click_text(&harness, "Acknowledge");
+    wait_for(&mut harness, "the acknowledgement", |h| shows(h, "acknowledged 1") && !h.state().busy());
+    assert_eq!(sql_f64(&ws, "SELECT count(*) FROM signal_reviews WHERE state = 'acknowledged'"), 1.0);
+
+    click_text(&harness, "Elasticity");
+    wait_for(&mut harness, "the estimates", |h| shows(h, "identified from their own price changes"));
+
+    click_text(&harness, "Recommendations");
+    wait_for(&mut harness, "the proposals", |h| shows(h, "Accept all"));
+    let changes: usize = labels(&harness)
+        .iter()
+        .find_map(|l| l.strip_prefix("Accept all ").and_then(|rest| rest.split(' ').next()?.parse().ok()))
+        .expect("the Accept all button names the number of changes");
+    assert!(changes > 0, "the generator's prices leave the band, so there are changes");
+    click_text(&harness, "Accept all");
+    wait_for(&mut harness, "the queue", |h| shows(h, &format!("Record {changes} decisions")));
+    click_text(&harness, "Record ");
+    wait_for(&mut harness, "the decisions", |h| shows(h, &format!("Recorded {changes} accepted")) && !h.state().busy());
+    assert_eq!(sql_f64(&ws, "SELECT count(*) FROM price_decisions WHERE status = 'accepted'"), changes as f64);
+    assert_eq!(sql_f64(&ws, "SELECT count(*) FROM our_prices WHERE import_id = 0"), changes as f64);
+    click_text(&harness, "Decisions");
+    wait_for(&mut harness, "the decision log", |h| shows(h, &format!("{changes} decisions: {changes} accepted")));
+}

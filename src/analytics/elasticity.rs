@@ -270,7 +270,11 @@ fn own_estimate(p: &ProductSales<'_>) -> Estimate {
         return estimate;
     }
     if spells < MIN_SPELLS || sd < MIN_LOG_PRICE_SD {
-        estimate.note = format!("price barely moved ({spells} price spells, log-price spread {sd:.3})");
+        estimate.note = if spells < MIN_SPELLS {
+            format!("too few price spells ({spells}; {MIN_SPELLS} needed): one price change cannot be told from a change in demand")
+        } else {
+            format!("price barely moved (log-price spread {sd:.3})")
+        };
         return estimate;
     }
     match fit(&p.days) {

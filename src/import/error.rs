@@ -33,6 +33,9 @@ pub enum ImportError {
     Sqlite(#[from] rusqlite::Error),
     #[error(transparent)]
     Workspace(#[from] crate::workspace::WorkspaceError),
+    /// Reading what is already in the workspace failed (the demo builds on its imported orders).
+    #[error(transparent)]
+    Read(#[from] crate::workspace::copies::CopyError),
 }
 
 impl ImportError {

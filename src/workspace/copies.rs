@@ -173,6 +173,53 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
     Ok(builder.finish())
 }
 
+/// One of the shop's best-selling products with the unit price it sold at most each month
+/// (by order lines: the list price, not a volume tier). The demo's pricing data starts here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BestSeller {
+    pub stock_code: String,
+    pub description: String,
+    /// (first day of the month, the month's most frequent unit price), in month order.
+    pub monthly_prices: Vec<(chrono::NaiveDate, f64)>,
+}
+
+/// The `limit` products with the most revenue (real product codes only: five digits first,
+/// which leaves out postage, fees and manual lines).
+pub fn best_sellers(conn: &Connection, limit: usize) -> Result<Vec<BestSeller>, CopyError> {
+    let sql = "WITH top AS (
+                   SELECT stock_code, min(description) AS description, sum(quantity * unit_price) AS revenue FROM order_lines
+                   WHERE cancelled = 0 AND quantity > 0 AND unit_price > 0 AND stock_code GLOB '[0-9][0-9][0-9][0-9][0-9]*'
+                   GROUP BY stock_code ORDER BY revenue DESC LIMIT ?1),
+               monthly AS (
+                   SELECT o.stock_code, substr(o.invoice_date, 1, 7) AS month, o.unit_price, count(*) AS lines
+                   FROM order_lines o JOIN top USING (stock_code)
+                   WHERE o.cancelled = 0 AND o.quantity > 0 AND o.unit_price > 0
+                   GROUP BY o.stock_code, month, o.unit_price)
+               SELECT m.stock_code, t.description, m.month, m.unit_price FROM monthly m JOIN top t USING (stock_code)
+               WHERE m.lines = (SELECT max(lines) FROM monthly x WHERE x.stock_code = m.stock_code AND x.month = m.month)
+               ORDER BY t.revenue DESC, m.stock_code, m.month, m.unit_price";
+    let sqlite = |source| CopyError::Sqlite { table: "order lines", source };
+    let mut stmt = conn.prepare(sql).map_err(sqlite)?;
+    let mut rows = stmt.query([limit as i64]).map_err(sqlite)?;
+    let mut out: Vec<BestSeller> = Vec::new();
+    while let Some(row) = rows.next().map_err(sqlite)? {
+        let code: String = row.get(0).map_err(sqlite)?;
+        let month: String = row.get(2).map_err(sqlite)?;
+        let first_day = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+            .map_err(|_| CopyError::BadTime { table: "order lines", text: month.clone() })?;
+        let price: f64 = row.get(3).map_err(sqlite)?;
+        if out.last().is_none_or(|b| b.stock_code != code) {
+            out.push(BestSeller { stock_code: code, description: row.get(1).map_err(sqlite)?, monthly_prices: Vec::new() });
+        }
+        let seller = out.last_mut().expect("pushed above");
+        // Ties between prices: the lowest (first in order) stands for the month.
+        if seller.monthly_prices.last().is_none_or(|&(m, _)| m != first_day) {
+            seller.monthly_prices.push((first_day, price));
+        }
+    }
+    Ok(out)
+}
+
 /// Reads every event. Progress is reported in rows.
 pub fn load_events(conn: &Connection, ctx: &JobContext) -> Result<EventFrame, CopyError> {
     start_progress(ctx, count(conn, "events", "SELECT count(*) FROM events")?, "loading events");

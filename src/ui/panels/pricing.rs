@@ -284,12 +284,8 @@ impl PricingPanel {
                         })
                         .collect();
                     if self.product.is_none() {
-                        // Start with the product most competitors sell.
-                        self.product = monitor
-                            .positions
-                            .iter()
-                            .max_by_key(|p| p.competitors.len())
-                            .map(|p| data.products[p.product as usize].id.clone());
+                        // Start with the first product of the catalogue.
+                        self.product = monitor.positions.first().map(|p| data.products[p.product as usize].id.clone());
                     }
                     let header = ["product", "ours", "cheapest", "index", "rank"].map(String::from);
                     let rows: Vec<Vec<String>> = shown
@@ -520,7 +516,7 @@ impl PricingPanel {
             .on_hover_text(
                 "Poisson GLM per product: log E[units] = a + e·log(price) + day of week, over every day of its active period \
                  (days without a sale included). 95% interval from the model's standard error. Pooled: too little data, \
-                 shrunk toward the category's estimate. Not identified: the price barely moved; no elasticity is claimed.",
+                 shrunk toward the category's estimate. Not identified: the price barely moved or changed too few times; no elasticity is claimed.",
             );
             if ui.small_button("CSV").clicked() {
                 let ids: Vec<String> = data.products.iter().map(|p| p.id.clone()).collect();
