@@ -338,3 +338,43 @@ fn decisions_are_logged_and_accepted_prices_become_ours() {
     let p2 = text.lines().find(|l| l.starts_with("P00002,")).unwrap().to_string();
     assert!(p2.contains(",12.34,12.34,"), "the list carries the accepted price: {p2}");
 }
+
+/// Demand surges come from the shop's events, matched to the catalogue by product id (text in
+/// the catalogue, an integer in the events). Hand-checked: 28 days at 10 views a day of product
+/// 4242, then a day of 35 views (median 10: +250%) and one of 20 (+100% of the median, still
+/// inside the surge): one signal, on the day of 35, before 10, after 35. Product 77, not in the
+/// catalogue, surges too but raises nothing.
+#[test]
+fn a_demand_surge_in_the_events_is_signalled_for_catalogue_products() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalogue = dir.path().join("catalogue.csv");
+    std::fs::write(&catalogue, "product_id,name,category,brand,cost,price,stock\n4242,Kettle,kitchen,acme,10.00,15.00,200\n").unwrap();
+    let events = dir.path().join("events.csv");
+    let mut text = String::from("event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n");
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 3, 1).unwrap();
+    for day in 0..30 {
+        let date = start + chrono::Duration::days(day);
+        let views = match day {
+            28 => 35,
+            29 => 20,
+            _ => 10,
+        };
+        for i in 0..views {
+            for product in [4242, 77] {
+                text.push_str(&format!("{date} 10:{:02}:00 UTC,view,{product},1,kitchen.kettle,acme,15.00,{i},s{day}-{i}\n", i % 60));
+            }
+        }
+        text.push_str(&format!("{date} 11:00:00 UTC,cart,4242,1,kitchen.kettle,acme,15.00,1,s{day}-0\n"));
+    }
+    std::fs::write(&events, text).unwrap();
+    let w = dir.path().join("w.shoplens").display().to_string();
+    for file in [&catalogue, &events] {
+        let out = shoplens_cli(&["import", &file.display().to_string(), "--workspace", &w]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let out = shoplens_cli(&["pricing", "signals", &w]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let surges: Vec<String> =
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with("demand_surge")).map(String::from).collect();
+    assert_eq!(surges, ["demand_surge,4242,,2024-03-29 00:00:00,10.00,35.00,2.5000,high"]);
+}

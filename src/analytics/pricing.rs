@@ -63,6 +63,9 @@ pub struct PricingData {
     pub other_currency: u64,
     /// Our daily sales of catalogue products (from `order_lines`), sorted by product and day.
     pub sales: Vec<DailySales>,
+    /// Product views per day from the events, where the shop has them (days without a view
+    /// have no row), sorted by product and day.
+    pub views: Vec<DailyViews>,
 }
 
 /// One product's sales on one day (days without a sale have no row).
@@ -76,6 +79,15 @@ pub struct DailySales {
     /// Lowest and highest unit price sold at that day (they differ with volume tiers).
     pub lowest_price: f64,
     pub highest_price: f64,
+}
+
+/// One catalogue product's views on one day (events with `event_type` view).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyViews {
+    pub product: u32,
+    /// Days since 1970-01-01.
+    pub day: i64,
+    pub views: u64,
 }
 
 /// Collects rows in any order; `finish` sorts them.
@@ -133,6 +145,12 @@ impl PricingDataBuilder {
         entry.highest_price = entry.highest_price.max(unit_price);
     }
 
+    /// A catalogue product's views on `day` (days since 1970-01-01); other products are ignored.
+    pub fn views(&mut self, product_id: &str, day: i64, views: u64) {
+        let Some(&product) = self.product_codes.get(product_id) else { return };
+        self.data.views.push(DailyViews { product, day, views });
+    }
+
     pub fn other_currency(&mut self, rows: u64) {
         self.data.other_currency += rows;
     }
@@ -162,17 +180,23 @@ impl PricingDataBuilder {
         self.data.observations.sort_by_key(|o| (o.product, o.competitor, o.time));
         self.data.sales = self.sales.into_values().collect();
         self.data.sales.sort_by_key(|s| (s.product, s.day));
+        self.data.views.sort_by_key(|v| (v.product, v.day));
         self.data
     }
 }
 
 impl PricingData {
     /// The moment "now" means: the latest competitor observation (the market's date), else our
-    /// latest price change. Never the wall clock, so a story built on last month's export shows
+    /// latest price change, else the last day with views. Never the wall clock, so a story built on last month's export shows
     /// last month's position; a price accepted today takes effect from today, and shows in the
     /// monitor once the market data reaches it (recommendations start from it at once).
     pub fn last_time(&self) -> Option<i64> {
-        self.observations.iter().map(|o| o.time).max().or_else(|| self.our_prices.iter().map(|p| p.time).max())
+        self.observations
+            .iter()
+            .map(|o| o.time)
+            .max()
+            .or_else(|| self.our_prices.iter().map(|p| p.time).max())
+            .or_else(|| self.views.iter().map(|v| v.day * DAY).max())
     }
 
     /// Our price history of `product` (a slice of `our_prices`).
@@ -236,6 +260,10 @@ pub struct PricingSettings {
     pub anomaly_window: usize,
     /// Competitor observations older than this many days do not count for the market.
     pub stale_days: i64,
+    /// A day's views this much above the median of the previous four weeks (1.0: double) is a
+    /// demand surge, if they are at least `surge_min_views`.
+    pub demand_surge: f64,
+    pub surge_min_views: u64,
     /// Compare with this competitor as well as with the market average (the index "vs").
     pub reference_competitor: Option<String>,
 }
@@ -252,6 +280,8 @@ impl Default for PricingSettings {
             position_gap: 0.05,
             anomaly_z: 3.5,
             anomaly_window: 30,
+            demand_surge: 1.0,
+            surge_min_views: 20,
             stale_days: 14,
             reference_competitor: None,
         }
@@ -446,10 +476,11 @@ pub enum SignalKind {
     Undercut,
     Overpriced,
     Anomaly,
+    DemandSurge,
 }
 
 impl SignalKind {
-    pub const ALL: [SignalKind; 8] = [
+    pub const ALL: [SignalKind; 9] = [
         SignalKind::CompetitorDrop,
         SignalKind::CompetitorRise,
         SignalKind::OwnChange,
@@ -458,6 +489,7 @@ impl SignalKind {
         SignalKind::Undercut,
         SignalKind::Overpriced,
         SignalKind::Anomaly,
+        SignalKind::DemandSurge,
     ];
 
     pub fn name(&self) -> &'static str {
@@ -470,6 +502,7 @@ impl SignalKind {
             SignalKind::Undercut => "undercut",
             SignalKind::Overpriced => "overpriced",
             SignalKind::Anomaly => "anomaly",
+            SignalKind::DemandSurge => "demand_surge",
         }
     }
 }
@@ -566,9 +599,54 @@ pub fn signals(data: &PricingData, settings: &PricingSettings, as_of: Option<i64
             });
         }
         position_signals(data, product, settings, as_of, &mut out);
+        demand_signals(data, product, settings, as_of, &mut out);
     }
     out.sort_by(|a, b| a.at.cmp(&b.at).then(a.product.cmp(&b.product)).then(a.kind.cmp(&b.kind)).then(a.competitor.cmp(&b.competitor)));
     out
+}
+
+/// Days of history a day's views are judged against.
+const SURGE_WINDOW: usize = 28;
+
+/// Days of views far above the product's usual (the median of the previous four weeks, days
+/// without a view counted as 0). Needs a week of history; fires once per surge, which ends
+/// when views fall below half the threshold's excess.
+fn demand_signals(data: &PricingData, product: u32, settings: &PricingSettings, as_of: i64, out: &mut Vec<Signal>) {
+    let views = rows_of(&data.views, product, |v| v.product);
+    let Some(first) = views.first().map(|v| v.day) else { return };
+    let last = as_of.div_euclid(DAY);
+    let mut daily = Vec::new();
+    let mut next = views.iter().peekable();
+    let mut surging = false;
+    for day in first..=last {
+        let count = match next.peek() {
+            Some(v) if v.day == day => next.next().map_or(0, |v| v.views),
+            _ => 0,
+        };
+        let history = &daily[daily.len().saturating_sub(SURGE_WINDOW)..];
+        if history.len() >= 7 {
+            let mut sorted: Vec<u64> = history.to_vec();
+            sorted.sort_unstable();
+            let n = sorted.len();
+            let median = if n % 2 == 1 { sorted[n / 2] as f64 } else { (sorted[n / 2 - 1] + sorted[n / 2]) as f64 / 2.0 };
+            let ratio = count as f64 / median.max(1.0) - 1.0;
+            let above = count >= settings.surge_min_views && ratio >= settings.demand_surge;
+            if above && !surging {
+                out.push(Signal {
+                    kind: SignalKind::DemandSurge,
+                    product,
+                    competitor: None,
+                    at: day * DAY,
+                    before: Some(median),
+                    after: Some(count as f64),
+                    change: ratio,
+                    severity: Severity::of(ratio, settings.demand_surge),
+                });
+            }
+            surging = if surging { ratio >= settings.demand_surge / 2.0 } else { above };
+        }
+        daily.push(count);
+    }
 }
 
 fn relative(before: f64, after: f64) -> f64 {
@@ -810,6 +888,38 @@ mod tests {
 
     /// Hand-checked: the drop and the rise of A fire once each; B's stock-out once; our 20 is
     /// 25% above A's 16 from day 2 (overpriced once, not again while it stays so); stock 5 < 10.
+    /// Hand-checked: 28 days at 10 views, then 30 (median 10: +200%, twice the +100% threshold:
+    /// high), 16 (+60%: still above half the excess, no new signal), 12 (+20%: over), 25
+    /// (+150%: a new surge, medium).
+    #[test]
+    fn a_demand_surge_fires_once_per_surge_against_four_weeks_of_views() {
+        let mut b = PricingDataBuilder::default();
+        b.product(CatalogueProduct {
+            id: "4242".into(),
+            name: String::new(),
+            category: String::new(),
+            brand: String::new(),
+            cost: None,
+            price: Some(5.0),
+            stock: None,
+        });
+        b.our_price("4242", 40 * DAY, 5.0);
+        for day in 0..28 {
+            b.views("4242", day, 10);
+        }
+        for (day, views) in [(28, 30), (29, 16), (30, 12), (31, 25)] {
+            b.views("4242", day, views);
+        }
+        b.views("elsewhere", 28, 1000);
+        let data = b.finish();
+        let surges: Vec<(i64, f64, f64, f64, Severity)> = signals(&data, &PricingSettings::default(), None)
+            .into_iter()
+            .filter(|s| s.kind == SignalKind::DemandSurge)
+            .map(|s| (s.at / DAY, s.before.unwrap(), s.after.unwrap(), s.change, s.severity))
+            .collect();
+        assert_eq!(surges, vec![(28, 10.0, 30.0, 2.0, Severity::High), (31, 10.0, 25.0, 1.5, Severity::Medium)]);
+    }
+
     #[test]
     fn signals_of_a_hand_checked_case() {
         let data = data();

@@ -170,6 +170,24 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
         builder.sale(cells.text(0)?, cells.time(1)?.epoch_seconds(), cells.get::<i64>(2)? as f64, cells.get(3)?);
         Ok(())
     })?;
+    // Views per catalogue product and day, where the shop has events (product ids compared as
+    // text: the catalogue's are text, the events' integers). Not counted in the progress total:
+    // counting them first would cost as much as reading them.
+    let sql = "SELECT CAST(product_id AS TEXT) AS id, substr(event_time, 1, 10), count(*) FROM events
+               WHERE event_type = 'view' AND id IN (SELECT product_id FROM products) GROUP BY id, substr(event_time, 1, 10)";
+    let sqlite = |source| CopyError::Sqlite { table: "events", source };
+    let mut stmt = conn.prepare(sql).map_err(sqlite)?;
+    let mut rows = stmt.query([]).map_err(sqlite)?;
+    while let Some(row) = rows.next().map_err(sqlite)? {
+        ctx.check()?;
+        let id: String = row.get(0).map_err(sqlite)?;
+        let day: String = row.get(1).map_err(sqlite)?;
+        let date =
+            chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| CopyError::BadTime { table: "events", text: day.clone() })?;
+        let views: i64 = row.get(2).map_err(sqlite)?;
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+        builder.views(&id, (date - epoch).num_days(), views as u64);
+    }
     Ok(builder.finish())
 }
 

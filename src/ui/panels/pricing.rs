@@ -26,6 +26,7 @@ const SIGNALS_HELP: &str = "How signals fire\n\
 • Own change: our price moved this much. Low stock: the catalogue's stock is below the level.\n\
 • Undercut / overpriced: our price is this far below / above the cheapest current competitor price.\n\
 • Anomaly: a price this many robust z-scores away from the median of its series' recent history.\n\
+• Demand surge: a day's views of a product far above the median of its previous four weeks (events needed).\n\
 • A condition that persists fires once; one judged against a threshold clears only at half of it.\n\
 The list below leaves out acknowledged and snoozed alerts and what is over the daily cap per product; \
 the CSV export lists every signal.";
@@ -387,6 +388,18 @@ impl PricingPanel {
                 ui.label("Stale after");
                 ui.add(egui::DragValue::new(&mut t.stale_days).range(1..=365).suffix(" days"));
                 ui.end_row();
+                ui.label("Demand surge");
+                ui.horizontal(|ui| {
+                    let mut pct = t.demand_surge * 100.0;
+                    if ui.add(egui::DragValue::new(&mut pct).range(10.0..=1000.0).speed(1.0).prefix("+").suffix(" % views")).changed() {
+                        t.demand_surge = pct / 100.0;
+                    }
+                    ui.label("and at least");
+                    ui.add(egui::DragValue::new(&mut t.surge_min_views).range(1..=100_000).suffix(" views"));
+                })
+                .response
+                .on_hover_text("A day's views against the median of the previous four weeks (needs events for catalogue products).");
+                ui.end_row();
                 ui.label("Daily cap per product");
                 ui.add(egui::DragValue::new(&mut models.alerts.daily_cap).range(0..=100).suffix(" alerts"))
                     .on_hover_text("0: no cap. The most severe alerts of a product's day are listed first.");
@@ -480,8 +493,12 @@ impl PricingPanel {
                     row.col(|ui| {
                         ui.label(format_time(signal.at));
                     });
-                    row.col(|ui| {
-                        if signal.kind != SignalKind::LowStock {
+                    row.col(|ui| match signal.kind {
+                        SignalKind::LowStock => {}
+                        SignalKind::DemandSurge => {
+                            ui.label(format!("{:.0}  to  {:.0} views", signal.before.unwrap_or(0.0), signal.after.unwrap_or(0.0)));
+                        }
+                        _ => {
                             ui.label(format!("{}  to  {}", price(signal.before), price(signal.after)));
                         }
                     });
