@@ -378,3 +378,44 @@ fn a_demand_surge_in_the_events_is_signalled_for_catalogue_products() {
         String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with("demand_surge")).map(String::from).collect();
     assert_eq!(surges, ["demand_surge,4242,,2024-03-29 00:00:00,10.00,35.00,2.5000,high"]);
 }
+
+/// A feed's currency and tax basis, stated at import, are recorded and shown in the quality
+/// report; observations are compared only like with like (hand-checked: of three feeds, only the
+/// one in our currency and on our tax basis reaches the monitor).
+#[test]
+fn feeds_in_another_currency_or_tax_basis_are_recorded_and_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("w.shoplens").display().to_string();
+    let catalogue = dir.path().join("catalogue.csv");
+    std::fs::write(&catalogue, "product_id,name,category,brand,cost,price,stock\nP1,Kettle,kitchen,acme,10.00,20.00,50\n").unwrap();
+    let feed = |name: &str, competitor: &str, price: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("product_id,competitor,price,observed_at\nP1,{competitor},{price},2024-03-01 08:00:00\n")).unwrap();
+        path.display().to_string()
+    };
+    let run = |args: &[&str]| {
+        let out = shoplens_cli(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out
+    };
+    run(&["import", &catalogue.display().to_string(), "--workspace", &w]);
+    let out = run(&["import", &feed("gross.csv", "Contoso", "24.00"), "--workspace", &w, "--currency", "gbp", "--prices-include-tax"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("prices         in GBP, including tax"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    run(&["import", &feed("net.csv", "Fabrikam", "19.00"), "--workspace", &w, "--currency", "GBP", "--prices-exclude-tax"]);
+    run(&["import", &feed("euro.csv", "Tailspin", "21.00"), "--workspace", &w, "--currency", "EUR", "--prices-exclude-tax"]);
+    let out = run(&["pricing", "basis", &w, "--currency", "GBP", "--exclude-tax"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "our prices: in GBP, excluding tax\n");
+    let file = dir.path().join("monitor.csv");
+    let out = run(&["pricing", "monitor", &w, "--out", &file.display().to_string()]);
+    let notes = String::from_utf8_lossy(&out.stderr);
+    assert!(notes.contains("1 competitor observations in another currency"), "{notes}");
+    assert!(notes.contains("1 competitor observations with tax included"), "{notes}");
+    let monitor = std::fs::read_to_string(&file).unwrap();
+    let row: Vec<&str> = monitor.lines().nth(1).unwrap().split(',').collect();
+    // Only Fabrikam's 19.00 is compared: cheapest, and the market mean.
+    assert_eq!((row[5], row[6], row[12]), ("Fabrikam", "19.00", "1"), "{monitor}");
+}

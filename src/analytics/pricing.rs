@@ -61,6 +61,8 @@ pub struct PricingData {
     pub observations: Vec<Observation>,
     /// Observations left out because their currency is not ours (compared only like with like).
     pub other_currency: u64,
+    /// Observations left out because their prices include tax where ours do not, or the reverse.
+    pub other_tax_basis: u64,
     /// Our daily sales of catalogue products (from `order_lines`), sorted by product and day.
     pub sales: Vec<DailySales>,
     /// Product views per day from the events, where the shop has them (days without a view
@@ -153,6 +155,10 @@ impl PricingDataBuilder {
 
     pub fn other_currency(&mut self, rows: u64) {
         self.data.other_currency += rows;
+    }
+
+    pub fn other_tax_basis(&mut self, rows: u64) {
+        self.data.other_tax_basis += rows;
     }
 
     /// A product only seen in prices gets a catalogue entry without cost or name.

@@ -148,6 +148,15 @@ pub enum Command {
         /// Import even if the same file was imported before.
         #[arg(long)]
         force: bool,
+        /// A competitor price feed's currency (e.g. GBP), where the file does not say.
+        #[arg(long)]
+        currency: Option<String>,
+        /// A competitor feed's prices include tax.
+        #[arg(long, conflicts_with = "prices_exclude_tax")]
+        prices_include_tax: bool,
+        /// A competitor feed's prices exclude tax.
+        #[arg(long)]
+        prices_exclude_tax: bool,
         /// Print the process's peak memory when done (used by `shoplens bench`).
         #[arg(long, hide = true)]
         print_peak_rss: bool,
@@ -388,14 +397,30 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
             let settings = ClvSettings { unit: period, horizon, discount_rate: discount, penalty, holdout_split: split };
             customers::clv(&workspace, &filters.into(), &settings, out.as_deref())
         }
-        Some(Command::Import { files, workspace, kind, map, sheet, table, force, print_peak_rss }) => {
+        Some(Command::Import {
+            files,
+            workspace,
+            kind,
+            map,
+            sheet,
+            table,
+            force,
+            currency,
+            prices_include_tax,
+            prices_exclude_tax,
+            print_peak_rss,
+        }) => {
             let target = kind
                 .map(|k| {
                     Target::parse(&k).ok_or_else(|| CliError::Failed(format!("unknown --kind '{k}' (use order_lines, events or raw)")))
                 })
                 .transpose()?;
             let mapping = map.map(|m| import::kinds::parse_mapping_arg(&m)).transpose().map_err(CliError::Failed)?.unwrap_or_default();
-            let options = ImportOptions { target, mapping, sheet, force, table };
+            let price_feed = import::PriceFeed {
+                currency: currency.map(|c| c.trim().to_uppercase()),
+                prices_include_tax: (prices_include_tax || prices_exclude_tax).then_some(prices_include_tax),
+            };
+            let options = ImportOptions { target, mapping, sheet, force, table, price_feed };
             let path = workspace.unwrap_or_else(workspace::default_path);
             let result = import_files(&path, &files, &options);
             if print_peak_rss {

@@ -80,6 +80,18 @@ pub enum PricingCommand {
         #[arg(long)]
         by: Option<String>,
     },
+    /// What our prices are: their currency and whether they include tax. Competitor
+    /// observations are compared only when theirs (stated per row or at import) match. Without
+    /// options it prints what is set.
+    Basis {
+        workspace: PathBuf,
+        #[arg(long)]
+        currency: Option<String>,
+        #[arg(long, conflicts_with = "exclude_tax")]
+        include_tax: bool,
+        #[arg(long)]
+        exclude_tax: bool,
+    },
     /// The decision log, newest first: product_id, old_price, new_price, status, reasons,
     /// decided_by, decided_at.
     Decisions {
@@ -132,6 +144,7 @@ pub fn run(command: PricingCommand) -> Result<(), CliError> {
             };
             recommend(&workspace, &settings, out.as_deref())
         }
+        PricingCommand::Basis { workspace, currency, include_tax, exclude_tax } => basis(&workspace, currency, include_tax, exclude_tax),
         PricingCommand::Decisions { workspace, out } => {
             let conn = workspace::open_read_only(&workspace)?;
             let log = workspace::settings::load_decisions(&conn)?;
@@ -174,6 +187,12 @@ fn load(path: &Path) -> Result<Loaded, CliError> {
     }
     if data.other_currency > 0 {
         eprintln!("{} competitor observations in another currency than ours were left out", data.other_currency);
+    }
+    if data.other_tax_basis > 0 {
+        eprintln!(
+            "{} competitor observations with tax included where ours exclude it (or the reverse) were left out",
+            data.other_tax_basis
+        );
     }
     Ok(loaded)
 }
@@ -391,6 +410,32 @@ fn decide(path: &Path, accept: &[String], reject: &[String], set: &[String], by:
     println!(
         "{accepted} prices accepted (our prices from {decided_at} UTC), {} rejected; logged as decided by {decided_by}",
         decisions.len() - accepted
+    );
+    Ok(())
+}
+
+fn basis(path: &Path, currency: Option<String>, include_tax: bool, exclude_tax: bool) -> Result<(), CliError> {
+    use workspace::settings::{load_pricing_setting, save_pricing_setting, OUR_CURRENCY, OUR_PRICES_INCLUDE_TAX};
+    if currency.is_some() || include_tax || exclude_tax {
+        let ws = workspace::Workspace::open(path)?;
+        if let Some(currency) = &currency {
+            save_pricing_setting(ws.conn(), OUR_CURRENCY, &Some(currency.trim().to_uppercase()))?;
+        }
+        if include_tax || exclude_tax {
+            save_pricing_setting(ws.conn(), OUR_PRICES_INCLUDE_TAX, &Some(include_tax))?;
+        }
+    }
+    let conn = workspace::open_read_only(path)?;
+    let currency = workspace::settings::our_currency(&conn)?;
+    let tax: Option<bool> = load_pricing_setting(&conn, OUR_PRICES_INCLUDE_TAX)?;
+    println!(
+        "our prices: {}, {}",
+        currency.map_or_else(|| "currency unknown".to_string(), |c| format!("in {c}")),
+        match tax {
+            Some(true) => "including tax",
+            Some(false) => "excluding tax",
+            None => "tax not stated",
+        }
     );
     Ok(())
 }

@@ -80,6 +80,30 @@ pub struct ImportOptions {
     pub force: bool,
     /// Table name for raw imports (default: from the file name).
     pub table: Option<String>,
+    /// What a competitor price feed's prices are: recorded with the import (`price_feeds`).
+    pub price_feed: PriceFeed,
+}
+
+/// A competitor feed's currency and whether its prices include tax, as the user states them at
+/// import (a `currency` column, where present, still wins row by row). Prices are compared
+/// only like with like.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PriceFeed {
+    pub currency: Option<String>,
+    pub prices_include_tax: Option<bool>,
+}
+
+impl PriceFeed {
+    /// The quality report's line: what is known and what is not.
+    pub fn describe(&self) -> String {
+        let currency = self.currency.as_deref().map_or("currency not stated (taken to be ours)".to_string(), |c| format!("in {c}"));
+        let tax = match self.prices_include_tax {
+            Some(true) => "including tax",
+            Some(false) => "excluding tax",
+            None => "tax not stated",
+        };
+        format!("{currency}, {tax}")
+    }
 }
 
 /// A finished import.
@@ -307,6 +331,9 @@ fn import_checked(
     ctx.check()?;
 
     report.encoding = info.encoding_decision.clone();
+    if plan.target == Target::CompetitorPrices {
+        report.prices = Some(options.price_feed.describe());
+    }
     report.unused_columns = unused_columns;
     report.number_formats = number_formats;
     report.warnings.extend(number_notes);
@@ -350,6 +377,13 @@ fn import_checked(
             hash
         ],
     )?;
+    if plan.target == Target::CompetitorPrices {
+        let feed = &options.price_feed;
+        tx.execute(
+            "INSERT INTO price_feeds (import_id, currency, prices_include_tax) VALUES (?1, ?2, ?3)",
+            params![import_id, feed.currency, feed.prices_include_tax],
+        )?;
+    }
     ctx.check()?;
     tx.commit()?;
     Ok(ImportOutcome {

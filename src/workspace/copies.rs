@@ -147,14 +147,25 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
         builder.our_price(cells.text(0)?, cells.time(2)?.epoch_seconds(), cells.get(1)?);
         Ok(())
     })?;
-    let ours = super::settings::our_currency(conn).map_err(|source| CopyError::Sqlite { table: "pricing settings", source })?;
-    let sql = "SELECT cp.product_id, cp.competitor, cp.price, cp.observed_at, cp.in_stock, coalesce(cp.currency, pf.currency)
+    let settings_error = |source| CopyError::Sqlite { table: "pricing settings", source };
+    let ours = super::settings::our_currency(conn).map_err(settings_error)?;
+    let our_tax: Option<bool> =
+        super::settings::load_pricing_setting(conn, super::settings::OUR_PRICES_INCLUDE_TAX).map_err(settings_error)?;
+    let sql = "SELECT cp.product_id, cp.competitor, cp.price, cp.observed_at, cp.in_stock, coalesce(cp.currency, pf.currency),
+                      pf.prices_include_tax
                FROM competitor_prices cp LEFT JOIN price_feeds pf ON pf.import_id = cp.import_id ORDER BY cp.rowid";
-    let mut other_currency = 0;
+    let (mut other_currency, mut other_tax_basis) = (0, 0);
     each_row(conn, "competitor prices", sql, [], ctx, |cells| {
         if let (Some(theirs), Some(ours)) = (cells.text_or_null(5)?, ours.as_deref()) {
             if !theirs.trim().eq_ignore_ascii_case(ours) {
                 other_currency += 1;
+                return Ok(());
+            }
+        }
+        // Known on both sides and different: gross and net prices are not compared.
+        if let (Some(theirs), Some(ours)) = (cells.get::<Option<bool>>(6)?, our_tax) {
+            if theirs != ours {
+                other_tax_basis += 1;
                 return Ok(());
             }
         }
@@ -163,6 +174,7 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
         Ok(())
     })?;
     builder.other_currency(other_currency);
+    builder.other_tax_basis(other_tax_basis);
     // Sales of catalogue products (stock_code = product_id), cancellations left out.
     let sql = "SELECT stock_code, invoice_date, quantity, unit_price FROM order_lines
                WHERE cancelled = 0 AND stock_code IN (SELECT product_id FROM products)";

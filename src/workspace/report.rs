@@ -39,6 +39,9 @@ pub struct QualityReport {
     /// ("unit_price", "decimal point, ',' or a space groups thousands").
     #[serde(default)]
     pub number_formats: Vec<(String, String)>,
+    /// A competitor price feed: its currency and whether its prices include tax, as stated.
+    #[serde(default)]
+    pub prices: Option<String>,
     pub warnings: Vec<String>,
 }
 
@@ -102,6 +105,9 @@ impl fmt::Display for QualityReport {
         }
         for (column, format) in &self.number_formats {
             writeln!(f, "  numbers in {column:<13} {format}")?;
+        }
+        if let Some(prices) = &self.prices {
+            writeln!(f, "  prices         {prices}")?;
         }
         for warning in &self.warnings {
             writeln!(f, "  note: {warning}")?;

@@ -55,6 +55,8 @@ pub fn save_segment_grid(conn: &mut Connection, grid: &SegmentGrid) -> rusqlite:
 pub const SIGNAL_THRESHOLDS: &str = "signals";
 pub const RECOMMEND_RULES: &str = "recommend";
 pub const OUR_CURRENCY: &str = "currency";
+/// Whether our prices include tax (`Option<bool>`; unknown: feeds are not filtered by it).
+pub const OUR_PRICES_INCLUDE_TAX: &str = "tax";
 /// The alert list's daily cap and hidden kinds (`AlertSettings`).
 pub const ALERTS: &str = "alerts";
 

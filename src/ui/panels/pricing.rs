@@ -126,6 +126,15 @@ impl Panel for PricingPanel {
                 ui.label(if models.loading() { "reloading prices…" } else { "updating…" });
             });
         }
+        if data.data.other_tax_basis > 0 {
+            ui.label(
+                RichText::new(format!(
+                    "{} competitor observations with tax included where ours exclude it (or the reverse) are left out.",
+                    widgets::number(data.data.other_tax_basis as f64, 0)
+                ))
+                .color(widgets::BAD),
+            );
+        }
         if data.data.other_currency > 0 {
             ui.label(
                 RichText::new(format!(
