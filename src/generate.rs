@@ -412,6 +412,29 @@ pub struct PlantedPricing {
 /// Competitor names of the pricing generator.
 pub const COMPETITORS: &[&str] = &["Northwind", "Contoso", "Fabrikam", "Tailspin"];
 
+/// The three pricing files, created with their headers: `catalogue.csv`, `our_prices.csv` and
+/// `competitor_prices.csv` (the layouts the importer recognises).
+struct PricingFiles {
+    catalogue: csv::Writer<std::fs::File>,
+    ours: csv::Writer<std::fs::File>,
+    theirs: csv::Writer<std::fs::File>,
+}
+
+impl PricingFiles {
+    fn create(dir: &std::path::Path) -> io::Result<Self> {
+        let file = |name: &str, header: &[&str]| -> io::Result<csv::Writer<std::fs::File>> {
+            let mut writer = csv::Writer::from_path(dir.join(name))?;
+            writer.write_record(header)?;
+            Ok(writer)
+        };
+        Ok(Self {
+            catalogue: file("catalogue.csv", &["product_id", "name", "category", "brand", "cost", "price", "stock"])?,
+            ours: file("our_prices.csv", &["product_id", "price", "valid_from"])?,
+            theirs: file("competitor_prices.csv", &["product_id", "competitor", "price", "observed_at", "in_stock", "currency"])?,
+        })
+    }
+}
+
 /// A shop's pricing data over `days` days for `products` products, as four CSV files in `dir`:
 /// `catalogue.csv` (product_id, name, category, brand, cost, price, stock), `our_prices.csv`
 /// (product_id, price, valid_from), `competitor_prices.csv` (product_id, competitor, price,
@@ -432,12 +455,7 @@ pub fn write_pricing(dir: &std::path::Path, products: usize, days: i64, seed: u6
     const BRANDS: &[&str] = &["acme", "globex", "initech", "umbrella", "hooli", "vandelay", "stark", "wayne"];
     const WEEKDAY: [f64; 7] = [0.9, 0.95, 1.0, 1.0, 1.1, 1.3, 1.2];
     let mut planted = PlantedPricing { start, ..PlantedPricing::default() };
-    let mut catalogue = csv::Writer::from_path(dir.join("catalogue.csv"))?;
-    catalogue.write_record(["product_id", "name", "category", "brand", "cost", "price", "stock"])?;
-    let mut ours = csv::Writer::from_path(dir.join("our_prices.csv"))?;
-    ours.write_record(["product_id", "price", "valid_from"])?;
-    let mut theirs = csv::Writer::from_path(dir.join("competitor_prices.csv"))?;
-    theirs.write_record(["product_id", "competitor", "price", "observed_at", "in_stock", "currency"])?;
+    let PricingFiles { mut catalogue, mut ours, mut theirs } = PricingFiles::create(dir)?;
     let mut orders = csv::Writer::from_path(dir.join("orders.csv"))?;
     orders.write_record(UCI_HEADER)?;
     let mut invoice = 600_000u64;
@@ -523,9 +541,9 @@ pub fn write_pricing(dir: &std::path::Path, products: usize, days: i64, seed: u6
             }
         }
     }
-    catalogue.flush()?;
-    ours.flush()?;
-    theirs.flush()?;
+    for writer in [&mut catalogue, &mut ours, &mut theirs] {
+        writer.flush()?;
+    }
     orders.flush()?;
     Ok(planted)
 }
@@ -554,12 +572,7 @@ pub fn write_demo_pricing(dir: &std::path::Path, sellers: &[crate::workspace::co
     use chrono::Datelike;
     const SUPPLIERS: &[&str] = &["Hartley & Co", "Bloom Home", "Kettering Crafts", "Little Lark"];
     let mut rng = rng(seed);
-    let mut catalogue = csv::Writer::from_path(dir.join("catalogue.csv"))?;
-    catalogue.write_record(["product_id", "name", "category", "brand", "cost", "price", "stock"])?;
-    let mut ours = csv::Writer::from_path(dir.join("our_prices.csv"))?;
-    ours.write_record(["product_id", "price", "valid_from"])?;
-    let mut theirs = csv::Writer::from_path(dir.join("competitor_prices.csv"))?;
-    theirs.write_record(["product_id", "competitor", "price", "observed_at", "in_stock", "currency"])?;
+    let PricingFiles { mut catalogue, mut ours, mut theirs } = PricingFiles::create(dir)?;
     let Some(end) = sellers.iter().filter_map(|s| s.monthly_prices.last()).map(|&(m, _)| m).max() else {
         return Ok(());
     };
@@ -623,8 +636,8 @@ pub fn write_demo_pricing(dir: &std::path::Path, sellers: &[crate::workspace::co
             }
         }
     }
-    catalogue.flush()?;
-    ours.flush()?;
-    theirs.flush()?;
+    for writer in [&mut catalogue, &mut ours, &mut theirs] {
+        writer.flush()?;
+    }
     Ok(())
 }

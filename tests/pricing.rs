@@ -419,3 +419,55 @@ fn feeds_in_another_currency_or_tax_basis_are_recorded_and_left_out() {
     // Only Fabrikam's 19.00 is compared: cheapest, and the market mean.
     assert_eq!((row[5], row[6], row[12]), ("Fabrikam", "19.00", "1"), "{monitor}");
 }
+
+/// The wide layout (our unit_price and comp_1..comp_3 per product and month, the Kaggle "Retail
+/// Price Optimization" file) is unpivoted: one competitor observation per price column, named
+/// after it, on the month's first day, and our price into our price history. Checked against
+/// the file read independently with the csv crate, and one row by hand (bed1, May 2017).
+#[test]
+fn the_wide_competitor_layout_is_unpivoted() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/kaggle_retail_price_excerpt.csv");
+    let mut reader = csv::Reader::from_path(&file).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let comps: Vec<usize> = header.iter().enumerate().filter(|(_, h)| h.starts_with("comp_")).map(|(i, _)| i).collect();
+    let expected: usize = records.iter().map(|r| comps.iter().filter(|&&i| !r[i].trim().is_empty()).count()).sum();
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(&dir.path().join("w.shoplens")).unwrap();
+    let out = import::import_file(&mut ws, &file, &ImportOptions::default(), &JobContext::detached()).unwrap();
+    assert_eq!(out.kind, "competitor_prices_wide");
+    let r = &out.report;
+    assert_eq!((r.rows_read, r.rows_loaded, r.rows_rejected), (records.len() as u64, records.len() as u64, 0));
+    assert!(r.warnings.iter().any(|w| w.contains(&format!("became {expected} rows of competitor_prices"))), "{:?}", r.warnings);
+    assert!(r.warnings.iter().any(|w| w.contains("read as DD-MM-YYYY")), "{:?}", r.warnings);
+    assert!(r.unused_columns.contains(&"qty".to_string()));
+    let count = |sql: &str| -> i64 { ws.conn().query_row(sql, [], |row| row.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM competitor_prices") as usize, expected);
+    assert_eq!(count("SELECT count(*) FROM our_prices") as usize, records.len());
+    let bed1: Vec<(String, f64)> = ws
+        .conn()
+        .prepare("SELECT competitor, price FROM competitor_prices WHERE product_id = 'bed1' AND observed_at = '2017-05-01 00:00:00' ORDER BY competitor")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(bed1, [("comp_1".to_string(), 89.9), ("comp_2".to_string(), 215.0), ("comp_3".to_string(), 45.95)]);
+    let ours: f64 = ws
+        .conn()
+        .query_row("SELECT price FROM our_prices WHERE product_id = 'bed1' AND valid_from = '2017-05-01 00:00:00'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ours, 45.95);
+    // The monitor reads it like any feed.
+    let data = shoplens::workspace::copies::load_pricing(ws.conn(), &JobContext::detached()).unwrap();
+    assert_eq!(data.competitors, ["comp_1", "comp_2", "comp_3"]);
+}
+
+#[test]
+fn month_year_order_is_decided_from_the_sample() {
+    use shoplens::import::kinds::month_order;
+    assert!(month_order(["01-05-2017", "01-06-2017"]).0, "the layout's DD-MM");
+    assert!(!month_order(["05-01-2017", "06-01-2017"]).0, "every second part 01: MM-DD");
+    assert!(month_order(["13-01-2017", "01-01-2017"]).0);
+}

@@ -414,4 +414,19 @@ fn pricing_panel_monitor_alerts_and_decisions() {
     assert_eq!(sql_f64(&ws, "SELECT count(*) FROM our_prices WHERE import_id = 0"), changes as f64);
     click_text(&harness, "Decisions");
     wait_for(&mut harness, "the decision log", |h| shows(h, &format!("{changes} decisions: {changes} accepted")));
+
+    // Saying our prices are in euros leaves the pound feeds out of every comparison.
+    click_text(&harness, "Monitor");
+    wait_for(&mut harness, "the monitor again", |h| shows(h, "Our prices: currency as the feeds'"));
+    click_button(&harness, "Change");
+    harness.run_steps(2);
+    harness.get_by_role_and_label(egui::accesskit::Role::TextInput, "Our prices are in").focus();
+    harness.run_steps(1);
+    harness.get_by_role_and_label(egui::accesskit::Role::TextInput, "Our prices are in").type_text("eur");
+    harness.run_steps(2);
+    click_button(&harness, "Save");
+    wait_for(&mut harness, "the feeds left out", |h| shows(h, "in another currency than ours are left out") && !h.state().busy());
+    assert!(shows(&harness, "Our prices: in EUR, tax not stated."), "{:?}", labels(&harness));
+    let conn = shoplens::workspace::open_read_only(&ws).unwrap();
+    assert_eq!(shoplens::workspace::settings::our_currency(&conn).unwrap().as_deref(), Some("EUR"));
 }

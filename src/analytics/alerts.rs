@@ -126,15 +126,7 @@ mod tests {
     fn data() -> PricingData {
         let mut b = PricingDataBuilder::default();
         for id in ["P1", "P2"] {
-            b.product(CatalogueProduct {
-                id: id.into(),
-                name: String::new(),
-                category: String::new(),
-                brand: String::new(),
-                cost: None,
-                price: None,
-                stock: None,
-            });
+            b.product(CatalogueProduct::unnamed(id));
         }
         b.observation("P1", "Contoso", 0, 10.0, None);
         b.finish()

@@ -32,6 +32,21 @@ pub struct CatalogueProduct {
     pub stock: Option<i64>,
 }
 
+impl CatalogueProduct {
+    /// An entry with only its id: a product known from prices or views, not from a catalogue.
+    pub fn unnamed(id: &str) -> Self {
+        Self {
+            id: id.to_string(),
+            name: String::new(),
+            category: String::new(),
+            brand: String::new(),
+            cost: None,
+            price: None,
+            stock: None,
+        }
+    }
+}
+
 /// One competitor observation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Observation {
@@ -167,15 +182,7 @@ impl PricingDataBuilder {
             return code;
         }
         let code = self.data.products.len() as u32;
-        self.data.products.push(CatalogueProduct {
-            id: id.to_string(),
-            name: String::new(),
-            category: String::new(),
-            brand: String::new(),
-            cost: None,
-            price: None,
-            stock: None,
-        });
+        self.data.products.push(CatalogueProduct::unnamed(id));
         self.product_codes.insert(id.to_string(), code);
         code
     }
@@ -900,15 +907,7 @@ mod tests {
     #[test]
     fn a_demand_surge_fires_once_per_surge_against_four_weeks_of_views() {
         let mut b = PricingDataBuilder::default();
-        b.product(CatalogueProduct {
-            id: "4242".into(),
-            name: String::new(),
-            category: String::new(),
-            brand: String::new(),
-            cost: None,
-            price: Some(5.0),
-            stock: None,
-        });
+        b.product(CatalogueProduct { price: Some(5.0), ..CatalogueProduct::unnamed("4242") });
         b.our_price("4242", 40 * DAY, 5.0);
         for day in 0..28 {
             b.views("4242", day, 10);

@@ -179,6 +179,9 @@ pub enum KnownKind {
     Catalogue,
     OurPriceHistory,
     CompetitorFeed,
+    /// One row per product and month with our `unit_price` and competitors' `comp_1..comp_3`
+    /// (the Kaggle "Retail Price Optimization" layout).
+    CompetitorFeedWide,
 }
 
 impl KnownKind {
@@ -192,6 +195,7 @@ impl KnownKind {
             KnownKind::Catalogue => "catalogue",
             KnownKind::OurPriceHistory => "our_price_history",
             KnownKind::CompetitorFeed => "competitor_prices",
+            KnownKind::CompetitorFeedWide => "competitor_prices_wide",
         }
     }
 
@@ -200,7 +204,7 @@ impl KnownKind {
             KnownKind::Rees46Events => Target::Events,
             KnownKind::Catalogue => Target::Products,
             KnownKind::OurPriceHistory => Target::OurPrices,
-            KnownKind::CompetitorFeed => Target::CompetitorPrices,
+            KnownKind::CompetitorFeed | KnownKind::CompetitorFeedWide => Target::CompetitorPrices,
             _ => Target::OrderLines,
         }
     }
@@ -219,6 +223,8 @@ impl KnownKind {
             Some(KnownKind::UciOnlineRetail)
         } else if has_all(&["eventtime", "eventtype", "productid", "userid", "usersession"]) {
             Some(KnownKind::Rees46Events)
+        } else if has_all(&["productid", "unitprice", "comp1", "monthyear"]) {
+            Some(KnownKind::CompetitorFeedWide)
         } else if has_all(&["productid", "competitor", "price", "observedat"]) {
             Some(KnownKind::CompetitorFeed)
         } else if has_all(&["productid", "price", "validfrom"]) {
@@ -353,6 +359,11 @@ pub trait Converter: Send {
     fn column_types(&self) -> Option<Vec<&'static str>> {
         None
     }
+    /// Rows for a second table that the same file carries (a wide layout's own prices):
+    /// (table, columns, rows), written in the import's transaction.
+    fn extra_rows(&mut self) -> Option<(&'static str, Vec<String>, Batch)> {
+        None
+    }
 }
 
 /// Rows must have as many fields as the header; extra fields are tolerated only when empty
@@ -464,6 +475,147 @@ impl Converter for MappedConverter {
         }
         batch.push(Value::Int(self.import_id));
         Ok(())
+    }
+}
+
+/// The wide competitor layout → `competitor_prices`, unpivoted: one row per competitor column
+/// (`comp_1`, `comp_2`, ...; the column name is the competitor) that has a price, observed on
+/// the first day of `month_year`. Our own `unit_price` of the month goes to `our_prices` (valid
+/// from that day) in the same transaction. The layout is fixed: numbers with a decimal point,
+/// `month_year` as DD-MM-YYYY unless the sample shows MM-DD-YYYY (see [`month_order`]).
+pub struct WideCompetitorConverter {
+    product: usize,
+    our_price: usize,
+    month: usize,
+    competitors: Vec<(usize, String)>,
+    day_first: bool,
+    width: usize,
+    import_id: i64,
+    ours: Batch,
+}
+
+/// Whether `month_year` values are day first (DD-MM-YYYY): yes, unless every value's second
+/// part is 01, every first part could be a month, and some is not 01 (then it is MM-DD-YYYY). Returns the decision and the
+/// sentence for the quality report.
+pub fn month_order<'a>(values: impl IntoIterator<Item = &'a str>) -> (bool, String) {
+    let parts: Vec<(u32, u32)> = values
+        .into_iter()
+        .filter_map(|v| {
+            let mut it = v.trim().split(['-', '/', '.']);
+            Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+        })
+        .collect();
+    let month_first =
+        !parts.is_empty() && parts.iter().all(|&(a, b)| b == 1 && (1..=12).contains(&a)) && parts.iter().any(|&(a, _)| a != 1);
+    if month_first {
+        (false, "month_year read as MM-DD-YYYY: in every sampled value the second part is 01 and the first is not always".into())
+    } else if parts.iter().any(|&(a, _)| a > 12) {
+        (true, "month_year read as DD-MM-YYYY: some sampled values start with a day above 12".into())
+    } else {
+        (true, "month_year read as DD-MM-YYYY (the layout's order; every sampled value is the first of a month)".into())
+    }
+}
+
+impl WideCompetitorConverter {
+    pub fn new(headers: &[String], day_first: bool, import_id: i64) -> Self {
+        let find = |name: &str| headers.iter().position(|h| normalize_header(h) == name).unwrap_or(usize::MAX);
+        let competitors = headers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| {
+                let n = normalize_header(h);
+                n.strip_prefix("comp").is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit()))
+            })
+            .map(|(i, h)| (i, h.trim().to_string()))
+            .collect();
+        Self {
+            product: find("productid"),
+            our_price: find("unitprice"),
+            month: find("monthyear"),
+            competitors,
+            day_first,
+            width: headers.len(),
+            import_id,
+            ours: Batch::new(4),
+        }
+    }
+
+    /// The columns the converter reads; the rest of the file is not loaded.
+    pub fn used_columns(&self) -> Vec<usize> {
+        let mut used = vec![self.product, self.our_price, self.month];
+        used.extend(self.competitors.iter().map(|(i, _)| *i));
+        used
+    }
+
+    fn month(&self, raw: &str) -> Result<String, RowError> {
+        let bad = || RowError::bad_value("month_year", if self.day_first { "not a DD-MM-YYYY date" } else { "not a MM-DD-YYYY date" }, raw);
+        let parts: Vec<&str> = raw.trim().split(['-', '/', '.']).collect();
+        let [a, b, year] = parts[..] else { return Err(bad()) };
+        let (day, month) = if self.day_first { (a, b) } else { (b, a) };
+        let date = chrono::NaiveDate::from_ymd_opt(
+            year.parse().map_err(|_| bad())?,
+            month.parse().map_err(|_| bad())?,
+            day.parse().map_err(|_| bad())?,
+        )
+        .filter(|_| year.len() == 4)
+        .ok_or_else(bad)?;
+        Ok(format!("{date} 00:00:00"))
+    }
+}
+
+impl Converter for WideCompetitorConverter {
+    fn output_columns(&self) -> Vec<String> {
+        MappedConverter::new(Target::CompetitorPrices, vec![], 0, SlashOrder::default(), 0).output_columns()
+    }
+
+    fn convert(&mut self, fields: &StringRecord, batch: &mut Batch) -> Result<(), RowError> {
+        check_width(fields, self.width)?;
+        let field = |i: usize| fields.get(i).unwrap_or("");
+        let product = field(self.product);
+        if product.trim().is_empty() {
+            return Err(RowError::missing("product_id"));
+        }
+        let observed_at = self.month(field(self.month))?;
+        let number = |column: &str, raw: &str| {
+            NumberFormat::POINT.parse(raw.trim()).filter(|p| *p >= 0.0).ok_or_else(|| RowError::bad_value(column, "not a price", raw))
+        };
+        let ours = match field(self.our_price).trim() {
+            "" => None,
+            raw => Some(number("unit_price", raw)?),
+        };
+        let mut prices = Vec::with_capacity(self.competitors.len());
+        for (i, name) in &self.competitors {
+            match field(*i).trim() {
+                "" => {}
+                raw => prices.push((name.as_str(), number(name, raw)?)),
+            }
+        }
+        if prices.is_empty() {
+            return Err(RowError { key: "no competitor price".into(), detail: "no competitor price: every comp_ column is empty".into() });
+        }
+        // Everything parsed: only now is anything written, so a rejected row leaves nothing.
+        for (competitor, price) in prices {
+            batch.push_text(product);
+            batch.push_text(competitor);
+            batch.push(Value::Real(price));
+            batch.push_text(&observed_at);
+            for _ in 0..3 {
+                batch.push(Value::Null); // in_stock, url, currency: the layout has none
+            }
+            batch.push(Value::Int(self.import_id));
+        }
+        if let Some(price) = ours {
+            self.ours.push_text(product);
+            self.ours.push(Value::Real(price));
+            self.ours.push_text(&observed_at);
+            self.ours.push(Value::Int(self.import_id));
+        }
+        Ok(())
+    }
+
+    fn extra_rows(&mut self) -> Option<(&'static str, Vec<String>, Batch)> {
+        let columns = ["product_id", "price", "valid_from", "import_id"].map(String::from).to_vec();
+        Some((Target::OurPrices.table(), columns, std::mem::replace(&mut self.ours, Batch::new(4))))
     }
 }
 

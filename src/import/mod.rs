@@ -26,7 +26,7 @@ use crate::workspace::history::{self, NewImport};
 use crate::workspace::Workspace;
 use batch::{Batch, Reject};
 pub use error::ImportError;
-use kinds::{CdnowConverter, Converter, KnownKind, MappedConverter, Mapping, RawConverter, Target};
+use kinds::{CdnowConverter, Converter, KnownKind, MappedConverter, Mapping, RawConverter, Target, WideCompetitorConverter};
 pub use report::QualityReport;
 use report::QualityTracker;
 use sources::{RawRow, RowSource};
@@ -253,6 +253,15 @@ fn import_checked(
                 {
                     Box::new(CdnowConverter::new(known, import_id))
                 }
+                Some(KnownKind::CompetitorFeedWide) if options.mapping.is_empty() && options.target.is_none_or(|t| t == target) => {
+                    let month = headers.iter().position(|h| kinds::normalize_header(h) == "monthyear");
+                    let (day_first, note) = kinds::month_order(sample.iter().filter_map(|row| month.and_then(|i| row.fields.get(i))));
+                    number_notes.push(note);
+                    let converter = WideCompetitorConverter::new(&headers, day_first, import_id);
+                    let used = converter.used_columns();
+                    unused_columns = headers.iter().enumerate().filter(|(i, _)| !used.contains(i)).map(|(_, h)| h.clone()).collect();
+                    Box::new(converter)
+                }
                 _ => {
                     let date_source = plan.sources[date_column(target)];
                     let slash = values::SlashOrder::detect(sample.iter().filter_map(|row| date_source.and_then(|i| row.fields.get(i))));
@@ -278,7 +287,7 @@ fn import_checked(
     let tracker = QualityTracker::new(plan.target, columns.clone());
     // Written batches travel back to the parser for reuse.
     let (recycle, recycled) = std::sync::mpsc::channel::<Batch>();
-    let ((mut report, raw_types), ()) = jobs::pipeline(
+    let ((mut report, raw_types, extra_rows), ()) = jobs::pipeline(
         4,
         |sender| {
             let (mut tracker, recycled) = (tracker, recycled);
@@ -311,7 +320,7 @@ fn import_checked(
             // Closing the channel lets the writer flush while the report is finished here.
             drop(sender);
             ctx.set_done(source.progress().1);
-            Ok((tracker.finish(source.repairs()), converter.column_types()))
+            Ok((tracker.finish(source.repairs()), converter.column_types(), converter.extra_rows()))
         },
         |receiver| {
             let mut table_writer = writer::TableWriter::new(&tx, &table, &columns)?;
@@ -343,6 +352,10 @@ fn import_checked(
         return Err(ImportError::NothingLoaded { path: path.to_path_buf(), rejected: report.rows_rejected, reason, count });
     }
     ctx.set_message("finishing");
+    if let Some((extra_table, extra_columns, rows)) = extra_rows.filter(|(_, _, rows)| !rows.is_empty()) {
+        writer::TableWriter::new(&tx, extra_table, &extra_columns)?.insert(&rows)?;
+        report.warnings.push(format!("{} prices of our own (unit_price) were loaded into {extra_table}", rows.len()));
+    }
     if let Some(types) = &raw_types {
         writer::retype_columns(&tx, &table, &columns, types)?;
         tx.execute("INSERT INTO raw_tables (name, import_id) VALUES (?1, ?2)", params![table, import_id])?;
@@ -463,7 +476,7 @@ fn make_plan(conn: &Connection, headers: &[String], options: &ImportOptions) -> 
         _ => {
             if let Some(known) = known {
                 let (target, kind) = (known.target(), known.label().to_string());
-                if matches!(known, KnownKind::CdnowMaster | KnownKind::CdnowSample) {
+                if matches!(known, KnownKind::CdnowMaster | KnownKind::CdnowSample | KnownKind::CompetitorFeedWide) {
                     return Ok(Plan { kind, target, mapping: None, remember: false, sources: vec![] });
                 }
                 return mapped(target, kinds::guess_mapping(target, headers), kind, false);

@@ -23,6 +23,8 @@ pub struct QualityTracker {
     cancelled_invoices: DistinctCounter,
     roles: Roles,
     report: QualityReport,
+    /// Rows written to the table (more than the rows loaded when a row holds several).
+    table_rows: u64,
 }
 
 /// Column positions the tracker reads, per target.
@@ -54,6 +56,7 @@ impl QualityTracker {
             products: DistinctCounter::default(),
             cancelled_invoices: DistinctCounter::default(),
             report: QualityReport::default(),
+            table_rows: 0,
         }
     }
 }
@@ -121,9 +124,14 @@ impl QualityTracker {
     pub fn observe(&mut self, batch: &Batch, from: usize) {
         let roles = self.roles;
         let r = &mut self.report;
-        for row in (from..batch.len()).map(|i| batch.row(i)) {
+        // One row of the file, whatever number of table rows it became (a wide layout gives one
+        // per price column).
+        if batch.len() > from {
             r.rows_read += 1;
             r.rows_loaded += 1;
+            self.table_rows += (batch.len() - from) as u64;
+        }
+        for row in (from..batch.len()).map(|i| batch.row(i)) {
             self.hash_buf.clear();
             // import_id is the same for every row; leave it out so duplicates mean the data.
             let data = if self.target == Target::Raw { row } else { &row[..row.len() - 1] };
@@ -235,6 +243,14 @@ impl QualityTracker {
         }
         if r.rows_read == 0 {
             r.warnings.push("the file has a header but no data rows".into());
+        }
+        if self.table_rows != r.rows_loaded {
+            r.warnings.push(format!(
+                "the {} rows loaded became {} rows of {} (one per price column with a value)",
+                group(r.rows_loaded),
+                group(self.table_rows),
+                self.target.table()
+            ));
         }
         if r.repairs.rows_decoded_as_windows_1252 > 0 {
             r.warnings.push(format!("{} rows were not valid UTF-8 and were read as Windows-1252", r.repairs.rows_decoded_as_windows_1252));

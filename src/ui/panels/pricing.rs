@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use eframe::egui::{self, Color32, RichText};
 use egui_plot::{Bar, BarChart, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 
-use super::pricing_models::{decided_prices, ElasticityOutput, MarketOutput, PricingModels, ProposalsOutput};
+use super::pricing_models::{decided_prices, ElasticityOutput, MarketOutput, PriceBasis, PricingModels, ProposalsOutput};
 use super::{Panel, PanelContext, Request};
 use crate::analytics::alerts::{self, Review, SignalKey};
 use crate::analytics::customers::{date_of_day, format_time};
@@ -66,11 +66,21 @@ pub struct PricingPanel {
     only_changes: bool,
     /// Pending decisions by product id.
     queue: BTreeMap<String, Pending>,
+    /// Our price basis as being edited (`None`: not editing).
+    basis_edit: Option<PriceBasis>,
 }
 
 impl Default for PricingPanel {
     fn default() -> Self {
-        Self { tab: Tab::Monitor, product: None, search: String::new(), show_reviewed: false, only_changes: true, queue: BTreeMap::new() }
+        Self {
+            tab: Tab::Monitor,
+            product: None,
+            search: String::new(),
+            show_reviewed: false,
+            only_changes: true,
+            queue: BTreeMap::new(),
+            basis_edit: None,
+        }
     }
 }
 
@@ -126,26 +136,21 @@ impl Panel for PricingPanel {
                 ui.label(if models.loading() { "reloading prices…" } else { "updating…" });
             });
         }
-        if data.data.other_tax_basis > 0 {
-            ui.label(
-                RichText::new(format!(
-                    "{} competitor observations with tax included where ours exclude it (or the reverse) are left out.",
-                    widgets::number(data.data.other_tax_basis as f64, 0)
-                ))
-                .color(widgets::BAD),
-            );
-        }
-        if data.data.other_currency > 0 {
-            ui.label(
-                RichText::new(format!(
-                    "{} competitor observations in another currency than ours are left out (prices are compared like with like).",
-                    widgets::number(data.data.other_currency as f64, 0)
-                ))
-                .color(widgets::BAD),
-            );
+        for (left_out, why) in [
+            (data.data.other_currency, "in another currency than ours"),
+            (data.data.other_tax_basis, "with tax included where ours exclude it (or the reverse)"),
+        ] {
+            if left_out > 0 {
+                let text = format!(
+                    "{} competitor observations {why} are left out: prices are compared like with like.",
+                    widgets::number(left_out as f64, 0)
+                );
+                ui.label(RichText::new(text).color(widgets::BAD));
+            }
         }
         match self.tab {
             Tab::Monitor => {
+                requests.extend(self.basis_ui(ui, models, path.as_ref()).map(Request::Track));
                 requests.extend(models.request_market().map(Request::Track));
                 match models.market.get().cloned() {
                     Some(market) => self.monitor_ui(ui, &market, models, &mut requests),
@@ -219,6 +224,56 @@ fn steps(points: &[(f64, f64)], end: f64) -> Vec<[f64; 2]> {
 }
 
 impl PricingPanel {
+    /// What our prices are (currency, tax): shown, and editable, since it decides which
+    /// competitor prices are compared.
+    fn basis_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        models: &mut PricingModels,
+        path: Option<&std::path::PathBuf>,
+    ) -> Option<crate::jobs::JobMonitor> {
+        let mut started = None;
+        ui.horizontal(|ui| {
+            let basis = &models.basis;
+            let tax = |t: Option<bool>| match t {
+                Some(true) => "including tax",
+                Some(false) => "excluding tax",
+                None => "tax not stated",
+            };
+            match &mut self.basis_edit {
+                None => {
+                    ui.label(format!(
+                        "Our prices: {}, {}.",
+                        basis.currency.as_deref().map_or("currency as the feeds' (not set)".to_string(), |c| format!("in {c}")),
+                        tax(basis.include_tax)
+                    ))
+                    .on_hover_text("Competitor prices in another currency, or on another tax basis, are left out of every comparison.");
+                    if ui.small_button("Change").clicked() {
+                        self.basis_edit = Some(basis.clone());
+                    }
+                }
+                Some(edit) => {
+                    let label = ui.label("Our prices are in");
+                    let mut currency = edit.currency.clone().unwrap_or_default();
+                    ui.add(egui::TextEdit::singleline(&mut currency).desired_width(50.0).hint_text("GBP")).labelled_by(label.id);
+                    edit.currency = Some(currency.trim().to_uppercase()).filter(|c| !c.is_empty());
+                    egui::ComboBox::from_id_salt("our_tax").selected_text(tax(edit.include_tax)).show_ui(ui, |ui| {
+                        for choice in [None, Some(true), Some(false)] {
+                            ui.selectable_value(&mut edit.include_tax, choice, tax(choice));
+                        }
+                    });
+                    if ui.button("Save").clicked() {
+                        started = models.set_basis(edit.clone(), path);
+                        self.basis_edit = None;
+                    } else if ui.button("Cancel").clicked() {
+                        self.basis_edit = None;
+                    }
+                }
+            }
+        });
+        started
+    }
+
     fn monitor_ui(&mut self, ui: &mut egui::Ui, output: &MarketOutput, models: &mut PricingModels, requests: &mut Vec<Request>) {
         let (data, monitor) = (&output.input, &output.result.monitor);
         let compared: Vec<f64> = monitor.positions.iter().filter_map(|p| p.index).collect();
@@ -666,7 +721,7 @@ impl PricingPanel {
                 }
             }
             let pending = self.queue.len();
-            let apply = ui.add_enabled(pending > 0 && !models.deciding(), egui::Button::new(format!("Record {pending} decisions")));
+            let apply = ui.add_enabled(pending > 0 && !models.writing(), egui::Button::new(format!("Record {pending} decisions")));
             if apply.on_hover_text("Writes the decision log; accepted prices become our prices from now.").clicked() {
                 let decisions = self.decisions(data, proposals);
                 self.queue.clear();

@@ -42,7 +42,24 @@ struct Loaded {
     data: PricingData,
     decisions: Vec<PriceDecision>,
     /// Read only the first time per workspace; afterwards the panel's edits are the truth.
-    settings: Option<(PricingSettings, AlertSettings, RecommendSettings, HashMap<SignalKey, Review>)>,
+    settings: Option<Saved>,
+}
+
+/// The panel's settings as the workspace holds them.
+struct Saved {
+    thresholds: PricingSettings,
+    alerts: AlertSettings,
+    rules: RecommendSettings,
+    reviews: HashMap<SignalKey, Review>,
+    basis: PriceBasis,
+}
+
+/// What our prices are: competitor prices are compared only when theirs match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PriceBasis {
+    /// Our currency (else the feeds' most common one is taken to be ours).
+    pub currency: Option<String>,
+    pub include_tax: Option<bool>,
 }
 
 #[derive(Default)]
@@ -57,11 +74,15 @@ pub struct PricingModels {
     /// What is saved in the workspace, to tell the user about unsaved edits.
     saved: (PricingSettings, AlertSettings, RecommendSettings),
     pub reviews: HashMap<SignalKey, Review>,
+    /// Our prices' currency and tax basis, as saved.
+    pub basis: PriceBasis,
     /// The decision log, newest first.
     pub decisions: Vec<PriceDecision>,
     /// Saves (settings, reviews) in the order they were made; each reports when done.
     chores: Vec<Job<String>>,
-    decide_job: Option<Job<String>>,
+    /// A write that changes what the prices copy holds (decisions, our price basis): the
+    /// prices are read again when it is done.
+    write_then_reload: Option<Job<String>>,
     pub market: Latest<(u64, PricingSettings), MarketOutput>,
     pub elasticity: Latest<u64, ElasticityOutput>,
     pub proposals: Latest<(u64, PricingSettings, RecommendSettings), ProposalsOutput>,
@@ -76,12 +97,16 @@ impl PricingModels {
         let job = Job::spawn("load prices", move |ctx| {
             let conn = workspace::open_read_only(&workspace)?;
             let settings = if read_settings {
-                Some((
-                    saved::load_pricing_setting(&conn, saved::SIGNAL_THRESHOLDS)?,
-                    saved::load_pricing_setting(&conn, saved::ALERTS)?,
-                    saved::load_pricing_setting(&conn, saved::RECOMMEND_RULES)?,
-                    saved::load_signal_reviews(&conn)?,
-                ))
+                Some(Saved {
+                    thresholds: saved::load_pricing_setting(&conn, saved::SIGNAL_THRESHOLDS)?,
+                    alerts: saved::load_pricing_setting(&conn, saved::ALERTS)?,
+                    rules: saved::load_pricing_setting(&conn, saved::RECOMMEND_RULES)?,
+                    reviews: saved::load_signal_reviews(&conn)?,
+                    basis: PriceBasis {
+                        currency: saved::load_pricing_setting(&conn, saved::OUR_CURRENCY)?,
+                        include_tax: saved::load_pricing_setting(&conn, saved::OUR_PRICES_INCLUDE_TAX)?,
+                    },
+                })
             } else {
                 None
             };
@@ -200,12 +225,27 @@ impl PricingModels {
             Ok(format!("Recorded {accepted} accepted and {} rejected prices in the decision log", decisions.len() - accepted))
         });
         let monitor = job.monitor();
-        self.decide_job = Some(job);
+        self.write_then_reload = Some(job);
         Some(monitor)
     }
 
-    pub fn deciding(&self) -> bool {
-        self.decide_job.is_some()
+    /// Saves what our prices are, then reloads the prices (which feeds compare depends on it).
+    pub fn set_basis(&mut self, basis: PriceBasis, workspace: Option<&PathBuf>) -> Option<JobMonitor> {
+        let path = workspace.cloned()?;
+        self.basis = basis.clone();
+        let job = Job::spawn("save our price basis", move |_| {
+            let ws = Workspace::open(&path)?;
+            saved::save_pricing_setting(ws.conn(), saved::OUR_CURRENCY, &basis.currency)?;
+            saved::save_pricing_setting(ws.conn(), saved::OUR_PRICES_INCLUDE_TAX, &basis.include_tax)?;
+            Ok("Saved what our prices are; competitor prices are compared on that basis".to_string())
+        });
+        let monitor = job.monitor();
+        self.write_then_reload = Some(job);
+        Some(monitor)
+    }
+
+    pub fn writing(&self) -> bool {
+        self.write_then_reload.is_some()
     }
 }
 
@@ -213,9 +253,10 @@ impl PanelModels for PricingModels {
     fn poll(&mut self, cx: &mut PollContext<'_>) {
         match crate::jobs::take_finished(&mut self.load_job) {
             Some(Ok(loaded)) => {
-                if let Some((thresholds, alerts, rules, reviews)) = loaded.settings {
-                    self.saved = (thresholds.clone(), alerts.clone(), rules.clone());
-                    (self.thresholds, self.alerts, self.rules, self.reviews) = (thresholds, alerts, rules, reviews);
+                if let Some(saved) = loaded.settings {
+                    self.saved = (saved.thresholds.clone(), saved.alerts.clone(), saved.rules.clone());
+                    (self.thresholds, self.alerts, self.rules, self.reviews) = (saved.thresholds, saved.alerts, saved.rules, saved.reviews);
+                    self.basis = saved.basis;
                     self.settings_read = true;
                 }
                 self.data = Some(Versioned::new(loaded.data));
@@ -238,8 +279,8 @@ impl PanelModels for PricingModels {
                 None => i += 1,
             }
         }
-        let decided = crate::jobs::take_finished(&mut self.decide_job);
-        if cx.chore_outcome(decided, "Could not record the decisions") {
+        let written = crate::jobs::take_finished(&mut self.write_then_reload);
+        if cx.chore_outcome(written, "Could not save") {
             if let Some(path) = cx.data.path.clone() {
                 let monitor = self.reload(path);
                 cx.track(monitor);
@@ -272,7 +313,7 @@ impl PanelModels for PricingModels {
     fn busy(&self) -> bool {
         self.load_job.is_some()
             || !self.chores.is_empty()
-            || self.decide_job.is_some()
+            || self.write_then_reload.is_some()
             || self.market.is_running()
             || self.elasticity.is_running()
             || self.proposals.is_running()
