@@ -38,8 +38,11 @@ pub fn run(dir: &Path, quick: bool, what: &str) -> Result<(), String> {
         "import-memory" => import_memory(dir, quick),
         "events" => events(dir, quick),
         "pricing" => pricing(dir, quick),
+        "sellers" => sellers(dir, quick),
         "all" => import(dir, quick).and_then(|_| overview(dir, quick)).and_then(|_| customers(dir, quick)).and_then(|_| events(dir, quick)),
-        other => Err(format!("unknown benchmark '{other}' (use import, import-memory, overview, customers, clv, events, pricing or all)")),
+        other => Err(format!(
+            "unknown benchmark '{other}' (use import, import-memory, overview, customers, clv, events, pricing, sellers or all)"
+        )),
     }
 }
 
@@ -353,6 +356,47 @@ fn pricing(dir: &Path, quick: bool) -> Result<(), String> {
         "| {} | {positions} | {load:.2} s | {monitor:.3} s | {signals:.3} s ({signal_count} signals) | {elasticity:.3} s ({estimates} products) | {total:.3} s |",
         data.observations.len()
     );
+    Ok(())
+}
+
+/// The Sellers panel's model (issue: marketplace panels): 200k users and about 1M interactions.
+/// Loading the copy is timed apart; the target is features + fits (five folds, two models,
+/// calibration) + scores under 5 s.
+fn sellers(dir: &Path, quick: bool) -> Result<(), String> {
+    use crate::analytics::marketplace::sellers;
+    let users = if quick { 5_000 } else { 200_000 };
+    let folder = dir.join(format!("marketplace-{users}"));
+    let db = folder.join("marketplace.shoplens");
+    if !db.exists() {
+        std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
+        eprintln!("generating {} ...", folder.display());
+        crate::generate::write_marketplace(&folder, users, 5.0, 42).map_err(|e| e.to_string())?;
+        let mut ws = crate::workspace::Workspace::open(&db).map_err(|e| e.to_string())?;
+        for file in ["users.csv", "collection_items.csv", "listings.csv", "marketplace_orders.csv", "interactions.csv"] {
+            eprintln!("importing {file} ...");
+            crate::import::import_file(&mut ws, &folder.join(file), &Default::default(), &crate::jobs::JobContext::detached())
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    let conn = crate::workspace::open_read_only(&db).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let data = crate::workspace::copies::load_marketplace(&conn, &crate::jobs::JobContext::detached()).map_err(|e| e.to_string())?;
+    let load = started.elapsed().as_secs_f64();
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let result = sellers::compute(&data, &sellers::SellerSettings::default(), &crate::jobs::JobContext::detached())
+            .map_err(|e| e.to_string())?;
+        runs.push((
+            started.elapsed().as_secs_f64(),
+            result.report.auc_logistic.unwrap_or(0.0).max(result.report.auc_forest.unwrap_or(0.0)),
+        ));
+    }
+    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (total, auc) = runs[1];
+    println!("| users | interactions | listings | load copy | features + fits + scores (median of 3) | AUC |");
+    println!("|---|---|---|---|---|---|");
+    println!("| {} | {} | {} | {load:.2} s | {total:.2} s | {auc:.3} |", data.users.len(), data.interactions.len(), data.listings.len());
     Ok(())
 }
 

@@ -641,3 +641,243 @@ pub fn write_demo_pricing(dir: &std::path::Path, sellers: &[crate::workspace::co
     }
     Ok(())
 }
+
+/// Categories of the synthetic resale marketplace: (name, demand weight, supply weight). Buyers'
+/// interest follows the demand weight and sellers' listings the supply weight, so the categories
+/// whose demand far exceeds their supply are short (see [`PlantedMarketplace::short_categories`]).
+pub const MARKET_CATEGORIES: &[(&str, f64, f64)] = &[
+    ("handbags", 1.0, 1.0),
+    ("sneakers", 1.2, 1.3),
+    ("watches", 1.5, 0.35),
+    ("jewellery", 0.9, 0.9),
+    ("jackets", 0.8, 1.1),
+    ("dresses", 0.7, 1.2),
+    ("sunglasses", 0.5, 0.6),
+    ("vinyl records", 1.1, 0.3),
+    ("trading cards", 1.3, 0.4),
+    ("comics", 0.6, 0.7),
+    ("cameras", 0.7, 0.6),
+    ("scarves", 0.4, 0.7),
+];
+
+/// Interactions per user the marketplace generator writes unless asked otherwise.
+pub const MARKET_INTERACTIONS_PER_USER: f64 = 20.0;
+
+const MARKET_BRANDS: &[&str] = &["Atelier Nord", "Maison Lune", "Kobalt", "Vireo", "Old Harbour", "Sable & Co", "Ferro", "Quill"];
+const MARKET_COUNTRIES: &[&str] = &["FR", "GB", "DE", "IT", "ES", "US", "NL", "BE"];
+
+/// What the marketplace generator planted.
+#[derive(Debug, Clone, Default)]
+pub struct PlantedMarketplace {
+    /// Per user id, in id order: the planted probability of selling (drawn from latent activity,
+    /// collecting, collection size and account age, with noise).
+    pub propensity: Vec<(String, f64)>,
+    /// The categories planted short (demand far above supply), shortest first.
+    pub short_categories: Vec<String>,
+    /// The data's last day.
+    pub end: chrono::NaiveDate,
+}
+
+/// A seeded resale marketplace over two years (2023–2024) with `users` users, written to `dir`
+/// as `users.csv`, `collection_items.csv`, `listings.csv` (with drafts), `marketplace_orders.csv`
+/// and `interactions.csv` (views, likes, carts, offers) — the layouts the importer recognises.
+/// About one user in seven ends up an active seller; interactions come to about
+/// `interactions_per_user` per user ([`MARKET_INTERACTIONS_PER_USER`] is the default).
+pub fn write_marketplace(dir: &std::path::Path, users: usize, interactions_per_user: f64, seed: u64) -> io::Result<PlantedMarketplace> {
+    use rand_distr::{Exp, Poisson};
+    let mut rng = rng(seed);
+    let start = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).expect("valid date");
+    let days = 731i64;
+    let end = start + chrono::Duration::days(days - 1);
+    let base = start.and_hms_opt(0, 0, 0).expect("valid time");
+    let at = |seconds: f64| timestamp(base, seconds.max(0.0) as i64);
+    let day = 86_400.0;
+    let writer = |name: &str, header: &[&str]| -> io::Result<csv::Writer<std::fs::File>> {
+        let mut w = csv::Writer::from_path(dir.join(name))?;
+        w.write_record(header)?;
+        Ok(w)
+    };
+    let mut users_csv = writer("users.csv", &["user_id", "signup_at", "country"])?;
+    let mut items_csv = writer("collection_items.csv", &["user_id", "item_id", "category", "brand", "added_at"])?;
+    let mut listings_csv =
+        writer("listings.csv", &["listing_id", "seller_id", "category", "brand", "price", "created_at", "listed_at", "sold_at"])?;
+    let mut orders_csv = writer("marketplace_orders.csv", &["order_id", "listing_id", "buyer_id", "seller_id", "amount", "ordered_at"])?;
+    let mut interactions_csv = writer("interactions.csv", &["user_id", "listing_id", "kind", "at"])?;
+
+    let category_count = MARKET_CATEGORIES.len();
+    let pick = |rng: &mut Pcg64Mcg, weights: &[f64]| -> usize {
+        let total: f64 = weights.iter().sum();
+        let mut x = rng.random_range(0.0..total);
+        for (i, w) in weights.iter().enumerate() {
+            if x < *w {
+                return i;
+            }
+            x -= w;
+        }
+        weights.len() - 1
+    };
+    let demand: Vec<f64> = MARKET_CATEGORIES.iter().map(|c| c.1).collect();
+    // Four views per listing and shortness unit give about twenty interactions per user.
+    let view_rate = 4.0 * interactions_per_user / MARKET_INTERACTIONS_PER_USER;
+    let supply: Vec<f64> = MARKET_CATEGORIES.iter().map(|c| c.2).collect();
+
+    // Users and their collections.
+    struct User {
+        id: String,
+        signup: f64,
+        activity: f64,
+        seller: bool,
+        /// Categories of the collection, one per item (what a seller lists from).
+        owned: Vec<usize>,
+        favourites: Vec<usize>,
+    }
+    let mut people = Vec::with_capacity(users);
+    let mut planted = PlantedMarketplace { end, ..PlantedMarketplace::default() };
+    let activity_distribution = LogNormal::new(0.0, 0.8).expect("valid parameters");
+    let mut item = 0u64;
+    for u in 0..users {
+        let id = format!("U{:06}", u + 1);
+        let signup = rng.random_range(0.0..(days as f64 - 90.0)) * day;
+        let activity: f64 = activity_distribution.sample(&mut rng);
+        let collector = rng.random_bool(0.35);
+        let favourites: Vec<usize> = (0..rng.random_range(1..=3)).map(|_| pick(&mut rng, &demand)).collect();
+        let mean_items = if collector { 12.0 * activity } else { 1.5 * activity };
+        let size = Poisson::new(mean_items.max(0.01)).map(|p| p.sample(&mut rng) as usize).unwrap_or(0);
+        let mut owned = Vec::with_capacity(size);
+        for _ in 0..size {
+            let category =
+                if rng.random_bool(0.8) { favourites[rng.random_range(0..favourites.len())] } else { rng.random_range(0..category_count) };
+            owned.push(category);
+            item += 1;
+            let added = rng.random_range(signup..days as f64 * day);
+            items_csv.write_record([
+                id.as_str(),
+                &format!("I{item:07}"),
+                MARKET_CATEGORIES[category].0,
+                MARKET_BRANDS[rng.random_range(0..MARKET_BRANDS.len())],
+                &at(added),
+            ])?;
+        }
+        let age_years = (days as f64 * day - signup) / (365.0 * day);
+        let noise: f64 = rng.random_range(-1.0..1.0f64) + rng.random_range(-1.0..1.0f64);
+        let logit = -4.6
+            + 0.8 * (1.0 + size as f64).ln()
+            + 0.7 * activity.ln()
+            + 0.8 * f64::from(u8::from(collector))
+            + 0.6 * age_years
+            + 0.5 * noise;
+        let propensity = 1.0 / (1.0 + (-logit).exp());
+        let seller = rng.random_bool(propensity);
+        planted.propensity.push((id.clone(), propensity));
+        users_csv.write_record([id.as_str(), &at(signup), MARKET_COUNTRIES[rng.random_range(0..MARKET_COUNTRIES.len())]])?;
+        people.push(User { id, signup, activity, seller, owned, favourites });
+    }
+    // Buyers and interacting users are drawn by activity.
+    let cumulative: Vec<f64> = people
+        .iter()
+        .scan(0.0, |sum, p| {
+            *sum += p.activity;
+            Some(*sum)
+        })
+        .collect();
+    let total_activity = cumulative.last().copied().unwrap_or(0.0);
+    let someone = |rng: &mut Pcg64Mcg, not: usize, from: f64| -> Option<usize> {
+        for _ in 0..20 {
+            let x = rng.random_range(0.0..total_activity.max(f64::MIN_POSITIVE));
+            let i = cumulative.partition_point(|&c| c < x).min(people.len() - 1);
+            if i != not && people[i].signup <= from {
+                return Some(i);
+            }
+        }
+        None
+    };
+
+    // Listings, their sales and the interactions around them.
+    let (mut listing, mut order) = (0u64, 0u64);
+    for s in 0..people.len() {
+        let person = &people[s];
+        let count = if person.seller {
+            Poisson::new(10.0 * (0.5 + person.activity)).map(|p| p.sample(&mut rng) as usize).unwrap_or(0)
+        } else if rng.random_bool(0.12) {
+            rng.random_range(1..=2)
+        } else {
+            0
+        };
+        for _ in 0..count {
+            // From what they own, less often in the categories sellers rarely part with.
+            let mut weights = vec![0.05; category_count];
+            for &c in person.owned.iter().chain(&person.favourites) {
+                weights[c] += 1.0;
+            }
+            for (w, s) in weights.iter_mut().zip(&supply) {
+                *w *= s;
+            }
+            let category = pick(&mut rng, &weights);
+            listing += 1;
+            let id = format!("L{listing:07}");
+            let listed = rng.random_range(person.signup..days as f64 * day);
+            let created = listed - Exp::new(1.0 / (2.0 * day)).map(|e| e.sample(&mut rng)).unwrap_or(0.0);
+            let draft = rng.random_bool(0.08);
+            let typical = 0.8 + 0.15 * (category % 5) as f64;
+            let price = (30.0 * LogNormal::new(typical, 0.6).expect("valid parameters").sample(&mut rng)).round();
+            let ratio = demand[category] / supply[category];
+            let to_sell = Exp::new(ratio / (45.0 * day)).map(|e| e.sample(&mut rng)).unwrap_or(f64::MAX);
+            let sold = (!draft && listed + to_sell < days as f64 * day).then_some(listed + to_sell);
+            listings_csv.write_record([
+                id.as_str(),
+                person.id.as_str(),
+                MARKET_CATEGORIES[category].0,
+                MARKET_BRANDS[rng.random_range(0..MARKET_BRANDS.len())],
+                &format!("{price:.2}"),
+                &at(created),
+                &if draft { String::new() } else { at(listed) },
+                &sold.map(at).unwrap_or_default(),
+            ])?;
+            if draft {
+                continue;
+            }
+            let until = sold.unwrap_or(days as f64 * day);
+            let views = Poisson::new(view_rate * ratio * (0.3 + (until - listed) / (60.0 * day)).min(3.0))
+                .map(|p| p.sample(&mut rng) as usize)
+                .unwrap_or(0);
+            for _ in 0..views {
+                let when = rng.random_range(listed..until.max(listed + 1.0));
+                let Some(viewer) = someone(&mut rng, s, when) else { continue };
+                interactions_csv.write_record([people[viewer].id.as_str(), id.as_str(), "view", &at(when)])?;
+                let roll: f64 = rng.random_range(0.0..1.0);
+                let follow_up = if roll < 0.15 {
+                    Some("like")
+                } else if roll < 0.19 {
+                    Some("cart")
+                } else if roll < 0.21 {
+                    Some("offer")
+                } else {
+                    None
+                };
+                if let Some(kind) = follow_up {
+                    interactions_csv.write_record([people[viewer].id.as_str(), id.as_str(), kind, &at(when + 60.0)])?;
+                }
+            }
+            if let Some(when) = sold {
+                if let Some(buyer) = someone(&mut rng, s, when) {
+                    order += 1;
+                    orders_csv.write_record([
+                        &format!("O{order:07}"),
+                        id.as_str(),
+                        people[buyer].id.as_str(),
+                        person.id.as_str(),
+                        &format!("{price:.2}"),
+                        &at(when),
+                    ])?;
+                }
+            }
+        }
+    }
+    let mut shortness: Vec<(f64, &str)> = MARKET_CATEGORIES.iter().map(|c| (c.1 / c.2, c.0)).collect();
+    shortness.sort_by(|a, b| b.0.total_cmp(&a.0));
+    planted.short_categories = shortness.iter().take(3).map(|(_, name)| name.to_string()).collect();
+    for mut w in [users_csv, items_csv, listings_csv, orders_csv, interactions_csv] {
+        w.flush()?;
+    }
+    Ok(planted)
+}

@@ -12,6 +12,7 @@ pub mod elasticity;
 pub mod event_frame;
 pub mod forecast;
 pub mod funnel;
+pub mod marketplace;
 pub mod order_frame;
 pub mod overview;
 pub mod pricing;

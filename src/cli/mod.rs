@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 mod customers;
 mod events;
+mod marketplace;
 mod pricing;
 
 use crate::analytics::clv::ClvSettings;
@@ -236,6 +237,48 @@ pub enum Command {
     },
     /// Run a read-only SQL query and print the result as CSV.
     Query { workspace: PathBuf, sql: String },
+    /// Listing health by brand or category: group, listed, sold, success_rate,
+    /// median_days_to_sell, views, likes, orders, conversion (then supply columns).
+    Listings {
+        workspace: PathBuf,
+        #[command(flatten)]
+        filters: FilterArgs,
+        /// Group by `brand` or `category`.
+        #[arg(long, default_value = "category")]
+        by: String,
+        /// Leave out groups with fewer listings than this.
+        #[arg(long, default_value_t = 1)]
+        min_listings: u64,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write the 20 most active users here.
+        #[arg(long)]
+        users_out: Option<PathBuf>,
+    },
+    /// Marketplace users to invite to sell, best first: user_id, score, p_sell, match, country,
+    /// purchases, collection_size, top_categories, reasons (every non-seller; --top N cuts).
+    Sellers {
+        workspace: PathBuf,
+        /// Sales in 12 months that make an active seller.
+        #[arg(long, default_value_t = 3)]
+        active_min: u32,
+        /// Judge as of this day (default: the data's last date).
+        #[arg(long, value_parser = parse_date_arg)]
+        date: Option<chrono::NaiveDate>,
+        /// Short categories chosen by hand, comma-separated (default: the three shortest).
+        #[arg(long)]
+        categories: Option<String>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        top: Option<usize>,
+        /// Write the categories' supply and demand (shortest first) here.
+        #[arg(long)]
+        categories_out: Option<PathBuf>,
+        /// Print the model report (AUC, precision@k, weights) instead of the candidates.
+        #[arg(long)]
+        report: bool,
+    },
     /// Pricing: competitor monitor and market signals (see `shoplens pricing --help`).
     Pricing {
         #[command(subcommand)]
@@ -311,6 +354,9 @@ pub enum GenKind {
     /// A folder of pricing files: catalogue, our prices, competitor prices and orders
     /// (`--rows` is the number of products; 180 days).
     Pricing,
+    /// A folder of marketplace files: users, collection items, listings, orders and
+    /// interactions (`--rows` is the number of users; 2023–2024).
+    Marketplace,
 }
 
 /// Why a command failed, for one line on stderr. Not a `std::error::Error` itself, so any
@@ -459,6 +505,12 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
         Some(Command::Query { workspace, sql }) => Ok(workspace::snapshot::query_to_csv(&workspace, &sql, std::io::stdout().lock())?),
         Some(Command::Info { workspace }) => info(&workspace),
         Some(Command::Pricing { command }) => pricing::run(command),
+        Some(Command::Sellers { workspace, active_min, date, categories, out, top, categories_out, report }) => {
+            marketplace::sellers(&workspace, marketplace::SellersArgs { active_min, date, categories, out, top, categories_out, report })
+        }
+        Some(Command::Listings { workspace, filters, by, min_listings, out, users_out }) => {
+            marketplace::listings(&workspace, filters, &by, min_listings, out, users_out)
+        }
         Some(Command::Recover { damaged, to }) => recover(&damaged, &to),
         Some(Command::Gen { what, out, rows, seed }) => generate(what, &out, rows, seed),
         Some(Command::Bench { dir, quick, what }) => crate::bench::run(&dir, quick, &what).map_err(CliError::Failed),
@@ -646,6 +698,15 @@ fn generate(what: GenKind, out: &Path, rows: u64, seed: u64) -> Result<(), CliEr
             std::fs::create_dir_all(out).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", out.display())))?;
             let planted = crate::generate::write_pricing(out, rows as usize, 180, seed)?;
             eprintln!("wrote {} products' pricing files to {} ({} planted competitor drops)", rows, out.display(), planted.drops.len());
+        }
+        GenKind::Marketplace => {
+            std::fs::create_dir_all(out).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", out.display())))?;
+            let planted = crate::generate::write_marketplace(out, rows as usize, crate::generate::MARKET_INTERACTIONS_PER_USER, seed)?;
+            eprintln!(
+                "wrote a marketplace of {rows} users to {} (short categories: {})",
+                out.display(),
+                planted.short_categories.join(", ")
+            );
         }
     }
     Ok(())

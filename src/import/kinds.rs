@@ -119,6 +119,55 @@ pub const COMPETITOR_PRICE_COLUMNS: &[TargetColumn] = &[
     col("currency", ValueKind::Text, false, &["currency", "currencycode"]),
 ];
 
+const USER_ID: &[&str] = &["userid", "memberid", "customerid", "accountid"];
+const LISTING_ID: &[&str] = &["listingid", "productid", "itemid", "adid"];
+
+/// Marketplace members.
+pub const USER_COLUMNS: &[TargetColumn] = &[
+    col("user_id", ValueKind::Text, true, USER_ID),
+    col("signup_at", ValueKind::DateTime, false, &["signupat", "signedupat", "registeredat", "createdat", "joinedat", "signupdate"]),
+    col("country", ValueKind::Text, false, &["country", "countrycode", "usercountry"]),
+];
+
+/// What collectors own (their wardrobe or collection), one row per item.
+pub const COLLECTION_COLUMNS: &[TargetColumn] = &[
+    col("user_id", ValueKind::Text, true, USER_ID),
+    col("item_id", ValueKind::Text, false, &["itemid", "collectionitemid", "objectid"]),
+    col("category", ValueKind::Text, false, &["category", "categoryname", "productcategory"]),
+    col("brand", ValueKind::Text, false, &["brand", "brandname", "maker"]),
+    col("added_at", ValueKind::DateTime, false, &["addedat", "createdat", "date"]),
+];
+
+/// Listings put up for sale; `listed_at` empty for a draft never submitted.
+pub const LISTING_COLUMNS: &[TargetColumn] = &[
+    col("listing_id", ValueKind::Text, true, LISTING_ID),
+    col("seller_id", ValueKind::Text, true, &["sellerid", "userid", "vendorid"]),
+    col("category", ValueKind::Text, false, &["category", "categoryname", "productcategory", "productcategoryname"]),
+    col("brand", ValueKind::Text, false, &["brand", "brandname"]),
+    col("price", ValueKind::Real, false, &["price", "listingprice", "askingprice", "priceusd"]),
+    col("created_at", ValueKind::DateTime, false, &["createdat", "draftat", "startedat"]),
+    sometimes_empty("listed_at", ValueKind::DateTime, &["listedat", "publishedat", "submittedat"]),
+    col("sold_at", ValueKind::DateTime, false, &["soldat", "solddate"]),
+];
+
+/// Orders between users on the marketplace.
+pub const MARKETPLACE_ORDER_COLUMNS: &[TargetColumn] = &[
+    col("order_id", ValueKind::Text, true, &["orderid", "transactionid"]),
+    col("listing_id", ValueKind::Text, false, LISTING_ID),
+    col("buyer_id", ValueKind::Text, true, &["buyerid", "customerid"]),
+    col("seller_id", ValueKind::Text, true, &["sellerid", "vendorid"]),
+    col("amount", ValueKind::Real, false, &["amount", "price", "total", "value", "ordervalue"]),
+    col("ordered_at", ValueKind::DateTime, true, &["orderedat", "orderdate", "purchasedat", "createdat", "date"]),
+];
+
+/// Users' interactions with listings: views, likes (wishlist adds), carts, offers.
+pub const INTERACTION_COLUMNS: &[TargetColumn] = &[
+    col("user_id", ValueKind::Text, true, USER_ID),
+    col("listing_id", ValueKind::Text, false, LISTING_ID),
+    col("kind", ValueKind::Text, true, &["kind", "type", "action", "eventtype", "event"]),
+    col("at", ValueKind::DateTime, true, &["at", "time", "timestamp", "eventtime", "createdat", "date"]),
+];
+
 /// The canonical tables an import can fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -128,6 +177,11 @@ pub enum Target {
     Products,
     OurPrices,
     CompetitorPrices,
+    Users,
+    CollectionItems,
+    Listings,
+    MarketplaceOrders,
+    Interactions,
     /// A table of its own, all text unless every value of a column parses as a number.
     Raw,
 }
@@ -140,6 +194,11 @@ impl Target {
             Target::Products => "products",
             Target::OurPrices => "our_prices",
             Target::CompetitorPrices => "competitor_prices",
+            Target::Users => "users",
+            Target::CollectionItems => "collection_items",
+            Target::Listings => "listings",
+            Target::MarketplaceOrders => "marketplace_orders",
+            Target::Interactions => "interactions",
             Target::Raw => "raw",
         }
     }
@@ -151,6 +210,11 @@ impl Target {
             Target::Products => PRODUCT_COLUMNS,
             Target::OurPrices => OUR_PRICE_COLUMNS,
             Target::CompetitorPrices => COMPETITOR_PRICE_COLUMNS,
+            Target::Users => USER_COLUMNS,
+            Target::CollectionItems => COLLECTION_COLUMNS,
+            Target::Listings => LISTING_COLUMNS,
+            Target::MarketplaceOrders => MARKETPLACE_ORDER_COLUMNS,
+            Target::Interactions => INTERACTION_COLUMNS,
             Target::Raw => &[],
         }
     }
@@ -162,6 +226,11 @@ impl Target {
             "products" | "catalogue" | "catalog" => Some(Target::Products),
             "ourprices" | "prices" | "pricehistory" => Some(Target::OurPrices),
             "competitorprices" | "competitors" | "competitor" => Some(Target::CompetitorPrices),
+            "users" | "members" => Some(Target::Users),
+            "collectionitems" | "collection" | "collections" => Some(Target::CollectionItems),
+            "listings" | "listing" => Some(Target::Listings),
+            "marketplaceorders" => Some(Target::MarketplaceOrders),
+            "interactions" | "interaction" => Some(Target::Interactions),
             "raw" | "table" => Some(Target::Raw),
             _ => None,
         }
@@ -182,6 +251,11 @@ pub enum KnownKind {
     /// One row per product and month with our `unit_price` and competitors' `comp_1..comp_3`
     /// (the Kaggle "Retail Price Optimization" layout).
     CompetitorFeedWide,
+    MarketplaceUsers,
+    CollectionItems,
+    Listings,
+    MarketplaceOrders,
+    Interactions,
 }
 
 impl KnownKind {
@@ -196,6 +270,11 @@ impl KnownKind {
             KnownKind::OurPriceHistory => "our_price_history",
             KnownKind::CompetitorFeed => "competitor_prices",
             KnownKind::CompetitorFeedWide => "competitor_prices_wide",
+            KnownKind::MarketplaceUsers => "users",
+            KnownKind::CollectionItems => "collection_items",
+            KnownKind::Listings => "listings",
+            KnownKind::MarketplaceOrders => "marketplace_orders",
+            KnownKind::Interactions => "interactions",
         }
     }
 
@@ -205,6 +284,11 @@ impl KnownKind {
             KnownKind::Catalogue => Target::Products,
             KnownKind::OurPriceHistory => Target::OurPrices,
             KnownKind::CompetitorFeed | KnownKind::CompetitorFeedWide => Target::CompetitorPrices,
+            KnownKind::MarketplaceUsers => Target::Users,
+            KnownKind::CollectionItems => Target::CollectionItems,
+            KnownKind::Listings => Target::Listings,
+            KnownKind::MarketplaceOrders => Target::MarketplaceOrders,
+            KnownKind::Interactions => Target::Interactions,
             _ => Target::OrderLines,
         }
     }
@@ -223,6 +307,16 @@ impl KnownKind {
             Some(KnownKind::UciOnlineRetail)
         } else if has_all(&["eventtime", "eventtype", "productid", "userid", "usersession"]) {
             Some(KnownKind::Rees46Events)
+        } else if has_all(&["orderid", "listingid", "buyerid", "sellerid"]) {
+            Some(KnownKind::MarketplaceOrders)
+        } else if has_all(&["listingid", "sellerid", "listedat"]) {
+            Some(KnownKind::Listings)
+        } else if has_all(&["userid", "listingid", "kind", "at"]) {
+            Some(KnownKind::Interactions)
+        } else if has_all(&["userid", "itemid", "addedat"]) {
+            Some(KnownKind::CollectionItems)
+        } else if has_all(&["userid", "signupat"]) {
+            Some(KnownKind::MarketplaceUsers)
         } else if has_all(&["productid", "unitprice", "comp1", "monthyear"]) {
             Some(KnownKind::CompetitorFeedWide)
         } else if has_all(&["productid", "competitor", "price", "observedat"]) {

@@ -448,6 +448,11 @@ fn date_column(target: Target) -> usize {
         Target::Events => "event_time",
         Target::OurPrices => "valid_from",
         Target::CompetitorPrices => "observed_at",
+        Target::Users => "signup_at",
+        Target::CollectionItems => "added_at",
+        Target::Listings => "listed_at",
+        Target::MarketplaceOrders => "ordered_at",
+        Target::Interactions => "at",
         _ => "invoice_date",
     };
     target.columns().iter().position(|c| c.name == name).unwrap_or(0)

@@ -98,6 +98,17 @@ impl Roles {
                 event_type: None,
                 session: None,
             },
+            Target::Users | Target::CollectionItems | Target::Listings | Target::MarketplaceOrders | Target::Interactions => Roles {
+                date: ["signup_at", "added_at", "listed_at", "ordered_at", "at"].iter().find_map(|name| at(name)),
+                customer: at("user_id").or_else(|| at("buyer_id")),
+                product: at("listing_id").or_else(|| at("item_id")),
+                quantity: None,
+                price: at("price").or_else(|| at("amount")),
+                invoice: None,
+                cancelled: None,
+                event_type: at("kind"),
+                session: None,
+            },
             Target::Raw => Roles {
                 date: None,
                 customer: None,

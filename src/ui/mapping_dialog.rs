@@ -50,6 +50,11 @@ impl MappingDialog {
                     (Target::Products, "Product catalogue"),
                     (Target::OurPrices, "Our prices"),
                     (Target::CompetitorPrices, "Competitor prices"),
+                    (Target::Users, "Marketplace users"),
+                    (Target::CollectionItems, "Collection items"),
+                    (Target::Listings, "Listings"),
+                    (Target::MarketplaceOrders, "Marketplace orders"),
+                    (Target::Interactions, "Listing interactions"),
                     (Target::Raw, "Keep as its own table"),
                 ] {
                     if ui.radio_value(&mut self.target, target, label).changed() && target != Target::Raw {

@@ -5,6 +5,7 @@
 use rusqlite::Connection;
 
 use crate::analytics::event_frame::{EventFrame, EventFrameBuilder, EventKind};
+use crate::analytics::marketplace::{MarketplaceBuilder, MarketplaceData};
 use crate::analytics::order_frame::{OrderFrame, OrderFrameBuilder, OrderLine};
 use crate::analytics::pricing::{CatalogueProduct, PricingData, PricingDataBuilder};
 use crate::jobs::{Cancelled, JobContext};
@@ -200,6 +201,57 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
         let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
         builder.views(&id, (date - epoch).num_days(), views as u64);
     }
+    Ok(builder.finish())
+}
+
+/// Reads the marketplace tables: users, collections, listings, orders and interactions.
+pub fn load_marketplace(conn: &Connection, ctx: &JobContext) -> Result<MarketplaceData, CopyError> {
+    let total = count(
+        conn,
+        "marketplace",
+        "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM collection_items) + (SELECT count(*) FROM listings)
+              + (SELECT count(*) FROM marketplace_orders) + (SELECT count(*) FROM interactions)",
+    )?;
+    start_progress(ctx, total, "loading the marketplace");
+    let mut builder = MarketplaceBuilder::default();
+    let epoch = |cells: &Cells<'_, '_>, i: usize| -> Result<Option<i64>, CopyError> {
+        Ok(match cells.text_or_null(i)? {
+            Some(_) => Some(cells.time(i)?.epoch_seconds()),
+            None => None,
+        })
+    };
+    each_row(conn, "users", "SELECT user_id, signup_at, country FROM users ORDER BY rowid", [], ctx, |cells| {
+        builder.user(cells.text(0)?, epoch(cells, 1)?, cells.text_or_null(2)?);
+        Ok(())
+    })?;
+    let sql = "SELECT user_id, category, brand, added_at FROM collection_items ORDER BY rowid";
+    each_row(conn, "collection items", sql, [], ctx, |cells| {
+        builder.item(cells.text(0)?, cells.text_or_null(1)?, cells.text_or_null(2)?, epoch(cells, 3)?);
+        Ok(())
+    })?;
+    let sql = "SELECT listing_id, seller_id, category, brand, price, created_at, listed_at, sold_at FROM listings ORDER BY rowid";
+    each_row(conn, "listings", sql, [], ctx, |cells| {
+        builder.listing(
+            cells.text(0)?,
+            cells.text(1)?,
+            cells.text_or_null(2)?,
+            cells.text_or_null(3)?,
+            cells.get(4)?,
+            epoch(cells, 5)?,
+            epoch(cells, 6)?,
+            epoch(cells, 7)?,
+        );
+        Ok(())
+    })?;
+    let sql = "SELECT listing_id, buyer_id, seller_id, amount, ordered_at FROM marketplace_orders ORDER BY rowid";
+    each_row(conn, "marketplace orders", sql, [], ctx, |cells| {
+        builder.order(cells.text_or_null(0)?, cells.text(1)?, cells.text(2)?, cells.get(3)?, cells.time(4)?.epoch_seconds());
+        Ok(())
+    })?;
+    each_row(conn, "interactions", "SELECT user_id, listing_id, kind, at FROM interactions ORDER BY rowid", [], ctx, |cells| {
+        builder.interaction(cells.text(0)?, cells.text_or_null(1)?, cells.text(2)?, cells.time(3)?.epoch_seconds());
+        Ok(())
+    })?;
     Ok(builder.finish())
 }
 

@@ -216,6 +216,54 @@ FROM order_lines WHERE cancelled = 1 GROUP BY stock_code ORDER BY cancellations 
         decided_at  TEXT    NOT NULL
     );
     "#,
+    // 6: a resale marketplace. Users, what collectors own, listings, orders between users and
+    // interactions with listings, for the Sellers and Listings panels. Ids are kept as text,
+    // exactly as exported.
+    r#"
+    CREATE TABLE users (
+        user_id    TEXT NOT NULL,
+        signup_at  TEXT,                 -- 'YYYY-MM-DD HH:MM:SS'
+        country    TEXT,
+        import_id  INTEGER NOT NULL
+    );
+    CREATE TABLE collection_items (
+        user_id    TEXT NOT NULL,
+        item_id    TEXT,
+        category   TEXT,
+        brand      TEXT,
+        added_at   TEXT,
+        import_id  INTEGER NOT NULL
+    );
+    -- listed_at NULL: a draft never submitted (the listing flow's first step only).
+    CREATE TABLE listings (
+        listing_id TEXT NOT NULL,
+        seller_id  TEXT NOT NULL,
+        category   TEXT,
+        brand      TEXT,
+        price      REAL,
+        created_at TEXT,                 -- the draft was started; NULL when the export has none
+        listed_at  TEXT,
+        sold_at    TEXT,                 -- NULL: not sold (yet)
+        import_id  INTEGER NOT NULL
+    );
+    CREATE TABLE marketplace_orders (
+        order_id   TEXT NOT NULL,
+        listing_id TEXT,
+        buyer_id   TEXT NOT NULL,
+        seller_id  TEXT NOT NULL,
+        amount     REAL,
+        ordered_at TEXT NOT NULL,
+        import_id  INTEGER NOT NULL
+    );
+    -- kind: view, like (a wishlist add), cart, offer, ... as exported.
+    CREATE TABLE interactions (
+        user_id    TEXT NOT NULL,
+        listing_id TEXT,
+        kind       TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        import_id  INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
