@@ -131,7 +131,8 @@ impl QualityTracker {
         *self.report.rejected_by_reason.entry(key.to_string()).or_default() += 1;
     }
 
-    /// Records every loaded row of `batch` added since row `from`.
+    /// Records the rows of `batch` added since row `from`, all made from one row of the file
+    /// (one, or several for a wide layout).
     pub fn observe(&mut self, batch: &Batch, from: usize) {
         let roles = self.roles;
         let r = &mut self.report;
@@ -313,6 +314,7 @@ mod tests {
             ("C3", -1, "2011-01-01 00:00:00", 2.0, Some("8"), 1),
         ];
         for (invoice, qty, date, price, customer, cancelled) in rows {
+            let from = batch.len();
             batch.push_text(invoice);
             batch.push_text("A");
             batch.push(Value::Int(qty));
@@ -324,8 +326,9 @@ mod tests {
             }
             batch.push(Value::Int(cancelled));
             batch.push(Value::Int(99));
+            // One row of the file at a time, as the importer calls it.
+            tracker.observe(&batch, from);
         }
-        tracker.observe(&batch, 0);
         tracker.rejected("quantity: not a whole number");
         let r = tracker.finish(RepairCounts::default());
         assert_eq!((r.rows_read, r.rows_loaded, r.rows_rejected), (5, 4, 1));
