@@ -822,7 +822,9 @@ pub fn write_marketplace(dir: &std::path::Path, users: usize, interactions_per_u
             let price = (30.0 * LogNormal::new(typical, 0.6).expect("valid parameters").sample(&mut rng)).round();
             let ratio = demand[category] / supply[category];
             let to_sell = Exp::new(ratio / (45.0 * day)).map(|e| e.sample(&mut rng)).unwrap_or(f64::MAX);
-            let sold = (!draft && listed + to_sell < days as f64 * day).then_some(listed + to_sell);
+            // Many listings never sell; the short categories' far more often.
+            let sells = rng.random_bool((0.25 + 0.2 * ratio).min(0.95));
+            let sold = (sells && !draft && listed + to_sell < days as f64 * day).then_some(listed + to_sell);
             listings_csv.write_record([
                 id.as_str(),
                 person.id.as_str(),

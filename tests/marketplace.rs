@@ -190,3 +190,43 @@ fn the_seller_ranking_recovers_the_planted_propensity_and_short_categories() {
 fn planted_short() -> Vec<&'static str> {
     vec!["trading cards", "vinyl records", "watches"]
 }
+
+/// `shoplens sellers` writes the documented columns (scripts depend on them): every non-seller
+/// without --top, the categories shortest first, and the model report.
+#[test]
+fn sellers_commands_write_the_documented_columns() {
+    let (dir, path, _) = marketplace(1_500);
+    let w = path.display().to_string();
+    let out_file = dir.path().join("candidates.csv");
+    let categories_file = dir.path().join("categories.csv");
+    let out = shoplens(&[
+        "sellers",
+        &w,
+        "--out",
+        &out_file.display().to_string(),
+        "--categories-out",
+        &categories_file.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let active: usize = stderr.split(" active sellers").next().unwrap().rsplit(' ').next().unwrap().replace(',', "").parse().unwrap();
+    let candidates = std::fs::read_to_string(&out_file).unwrap();
+    assert!(candidates.starts_with("user_id,score,p_sell,match,country,purchases,collection_size,top_categories,reasons\n"), "{candidates}");
+    assert_eq!(candidates.lines().count() - 1, 1_500 - active, "every user who is not an active seller");
+    let scores: Vec<f64> = candidates.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "ranked by score");
+    let categories = std::fs::read_to_string(&categories_file).unwrap();
+    assert!(categories.starts_with("category,demand,supply,shortage_ratio,"), "{categories}");
+    // An earlier date: fewer sales in its 12 months, so a different set of active sellers.
+    let out = shoplens(&["sellers", &w, "--date", "2024-06-30", "--top", "3"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("as of 2024-06-30 23:59:59"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 4, "--top 3 and the header");
+    let report = shoplens(&["sellers", &w, "--report"]);
+    let text = String::from_utf8_lossy(&report.stdout);
+    for line in ["metric,value", "auc_logistic,", "auc_forest,", "precision_at_50,", "precision_at_100,", "precision_at_500,", "weight_collection_size,"] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+    let out = shoplens(&["sellers", &w, "--categories", "no such thing"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no category 'no such thing'"));
+}

@@ -430,3 +430,52 @@ fn pricing_panel_monitor_alerts_and_decisions() {
     let conn = shoplens::workspace::open_read_only(&ws).unwrap();
     assert_eq!(shoplens::workspace::settings::our_currency(&conn).unwrap().as_deref(), Some("EUR"));
 }
+
+/// The Sellers and Listings panels on a generated marketplace: the candidates' heading, the
+/// model report and the listing figures equal the library's results on the same workspace
+/// (which tests/marketplace.rs checks against SQL and the planted truth); unticking a short
+/// category re-scores against the others.
+#[test]
+fn sellers_and_listings_panels() {
+    use shoplens::analytics::marketplace::{listings, sellers};
+    let dir = tempfile::tempdir().unwrap();
+    shoplens::generate::write_marketplace(dir.path(), 2_000, shoplens::generate::MARKET_INTERACTIONS_PER_USER, 4).unwrap();
+    let ws = dir.path().join("market.shoplens");
+    {
+        let mut workspace = shoplens::workspace::Workspace::open(&ws).unwrap();
+        for file in ["users.csv", "collection_items.csv", "listings.csv", "marketplace_orders.csv", "interactions.csv"] {
+            let options = shoplens::import::ImportOptions::default();
+            shoplens::import::import_file(&mut workspace, &dir.path().join(file), &options, &shoplens::jobs::JobContext::detached())
+                .unwrap();
+        }
+    }
+    let conn = shoplens::workspace::open_read_only(&ws).unwrap();
+    let data = shoplens::workspace::copies::load_marketplace(&conn, &shoplens::jobs::JobContext::detached()).unwrap();
+    drop(conn);
+    let expected = sellers::compute(&data, &Default::default(), &shoplens::jobs::JobContext::detached()).unwrap();
+    let listed: u64 = listings::compute(&data, &Default::default(), listings::GroupBy::Category).groups.iter().map(|g| g.listed).sum();
+    let number = |n: usize| shoplens::ui::widgets::number(n as f64, 0);
+
+    let mut harness = app_on(&ws);
+    wait_for(&mut harness, "the workspace", |h| !h.state().busy());
+    click_button(&harness, "Sellers");
+    let heading =
+        format!("{} active sellers (≥3 sales in 12 months) among {} users", number(expected.active_sellers), number(data.users.len()));
+    wait_for(&mut harness, "the candidates", |h| shows(h, &heading) && shows(h, "Campaign CSV"));
+    let best = &data.users[expected.candidates[0].user as usize].id;
+    assert!(shows(&harness, best), "the best candidate {best} is listed: {:?}", labels(&harness));
+
+    click_text(&harness, "Model report");
+    wait_for(&mut harness, "the model report", |h| shows(h, "Precision at 50") && shows(h, "Feature weights"));
+
+    click_text(&harness, "Short categories");
+    wait_for(&mut harness, "the categories", |h| shows(h, "Match collections against watches"));
+    harness.get_by_label("Match collections against watches").click_accesskit();
+    wait_for(&mut harness, "the re-scoring", |h| shows(h, "Use the three shortest") && !h.state().busy());
+    click_text(&harness, "Candidates");
+    wait_for(&mut harness, "the new match", |h| shows(h, "Matched against the short categories: vinyl records, trading cards."));
+
+    click_button(&harness, "Listings");
+    wait_for(&mut harness, "the listing figures", |h| shows(h, "Median days to sell") && shows(h, &number(listed as usize)));
+    assert!(shows(&harness, "Listing flow"));
+}

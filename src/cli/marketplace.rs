@@ -127,10 +127,10 @@ pub fn sellers(workspace: &Path, args: SellersArgs) -> Result<(), CliError> {
             writeln!(stdout, "precision_at_{k},{p:.4}")?;
         }
         for (j, w) in r.weights.iter().enumerate() {
-            writeln!(stdout, "weight_{},{w:.4}", FEATURES[j].0)?;
+            writeln!(stdout, "weight_{},{w:.4}", FEATURES[j].name)?;
         }
         for (j, w) in r.importances.iter().enumerate() {
-            writeln!(stdout, "importance_{},{w:.4}", FEATURES[j].0)?;
+            writeln!(stdout, "importance_{},{w:.4}", FEATURES[j].name)?;
         }
         return Ok(());
     }

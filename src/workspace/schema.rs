@@ -263,6 +263,25 @@ FROM order_lines WHERE cancelled = 1 GROUP BY stock_code ORDER BY cancellations 
         at         TEXT NOT NULL,
         import_id  INTEGER NOT NULL
     );
+    INSERT INTO saved_queries (name, sql, starter) VALUES
+    ('Listing success by category',
+     'SELECT category, count(*) AS listed, sum(sold_at IS NOT NULL) AS sold,
+       round(1.0 * sum(sold_at IS NOT NULL) / count(*), 3) AS success_rate
+FROM listings WHERE listed_at IS NOT NULL GROUP BY category ORDER BY listed DESC', 1),
+    ('Days to sell by brand',
+     'SELECT brand, count(*) AS sold, round(avg(julianday(sold_at) - julianday(listed_at)), 2) AS mean_days_to_sell
+FROM listings WHERE sold_at IS NOT NULL AND listed_at IS NOT NULL GROUP BY brand ORDER BY sold DESC', 1),
+    ('Views, likes and conversion by category',
+     'SELECT l.category, sum(i.kind = ''view'') AS views, sum(i.kind = ''like'') AS likes,
+       (SELECT count(*) FROM marketplace_orders o JOIN listings x USING (listing_id) WHERE x.category IS l.category) AS orders
+FROM interactions i JOIN listings l USING (listing_id) GROUP BY l.category ORDER BY views DESC', 1),
+    ('Active sellers (3+ sales in the last 12 months)',
+     'SELECT seller_id, count(*) AS sales FROM marketplace_orders
+WHERE ordered_at > (SELECT datetime(max(ordered_at), ''-12 months'') FROM marketplace_orders)
+GROUP BY seller_id HAVING sales >= 3 ORDER BY sales DESC', 1),
+    ('Active listings per category',
+     'SELECT category, count(*) AS active_listings FROM listings
+WHERE listed_at IS NOT NULL AND sold_at IS NULL GROUP BY category ORDER BY active_listings', 1);
     "#,
 ];
 

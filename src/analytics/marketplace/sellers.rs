@@ -29,18 +29,31 @@ use super::scoring::{self, CalibrationBin};
 use super::{InteractionKind, MarketplaceData, DAY};
 use crate::analytics::Table;
 
-/// The features, in the model's column order, with what they mean.
-pub const FEATURES: [(&str, &str); 10] = [
-    ("purchases", "orders as a buyer (log)"),
-    ("years_since_purchase", "years since the last purchase (2 without any)"),
-    ("spend", "spent as a buyer (log)"),
-    ("collection_size", "items in the collection (log)"),
-    ("collection_focus", "share of the collection in its largest category"),
-    ("likes", "listings liked (log)"),
-    ("offers", "offers made (log)"),
-    ("views", "listings viewed (log)"),
-    ("carts", "listings put in a cart (log)"),
-    ("account_years", "years since signing up"),
+/// A feature of the seller model: its name, what it measures, and how a user above or below
+/// the average on it is described as a reason.
+pub struct Feature {
+    pub name: &'static str,
+    pub meaning: &'static str,
+    pub above: &'static str,
+    pub below: &'static str,
+}
+
+const fn feature(name: &'static str, meaning: &'static str, above: &'static str, below: &'static str) -> Feature {
+    Feature { name, meaning, above, below }
+}
+
+/// The features, in the model's column order.
+pub const FEATURES: [Feature; 10] = [
+    feature("purchases", "orders as a buyer (log)", "buys often", "buys rarely"),
+    feature("years_since_purchase", "years since the last purchase (2 without any)", "has not bought for a while", "bought recently"),
+    feature("spend", "spent as a buyer (log)", "spends a lot", "spends little"),
+    feature("collection_size", "items in the collection (log)", "large collection", "small collection"),
+    feature("collection_focus", "share of the collection in its largest category", "focused collection", "varied collection"),
+    feature("likes", "listings liked (log)", "likes many listings", "likes few listings"),
+    feature("offers", "offers made (log)", "makes offers", "makes few offers"),
+    feature("views", "listings viewed (log)", "browses a lot", "browses little"),
+    feature("carts", "listings put in a cart (log)", "fills carts", "rarely fills a cart"),
+    feature("account_years", "years since signing up", "long-standing account", "new account"),
 ];
 
 /// What the seller model is asked.
@@ -128,8 +141,28 @@ pub struct Candidate {
     pub collection: u64,
     /// Items owned per selected short category, most first.
     pub short_items: Vec<(u32, u64)>,
-    /// The features that pushed P(sell) up most: (feature index, contribution on the logit).
-    pub reasons: Vec<(usize, f64)>,
+    /// The features that pushed P(sell) up most, largest first.
+    pub reasons: Vec<Reason>,
+}
+
+/// A feature that raised a user's P(sell): its contribution on the logit (the logistic
+/// regression's weight × the user's standardised value) and on which side of average they are.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reason {
+    pub feature: usize,
+    pub contribution: f64,
+    pub above_average: bool,
+}
+
+impl Reason {
+    pub fn text(&self) -> &'static str {
+        let f = &FEATURES[self.feature];
+        if self.above_average {
+            f.above
+        } else {
+            f.below
+        }
+    }
 }
 
 /// A month of the business overview.
@@ -627,9 +660,14 @@ pub fn compute(data: &MarketplaceData, settings: &SellerSettings, ctx: &crate::j
             short_items.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             let size = features.collection[u];
             let matched = if size > 0 { short_items.iter().map(|&(c, n)| n as f64 / size as f64 * weight[c as usize]).sum() } else { 0.0 };
-            let mut reasons: Vec<(usize, f64)> =
-                report.weights.iter().enumerate().map(|(j, w)| (j, w * x[[u, j]])).filter(|(_, c)| *c > 0.05).collect();
-            reasons.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let mut reasons: Vec<Reason> = report
+                .weights
+                .iter()
+                .enumerate()
+                .map(|(j, w)| Reason { feature: j, contribution: w * x[[u, j]], above_average: x[[u, j]] > 0.0 })
+                .filter(|r| r.contribution > 0.05)
+                .collect();
+            reasons.sort_by(|a, b| b.contribution.total_cmp(&a.contribution));
             reasons.truncate(3);
             Candidate {
                 user: u as u32,
@@ -674,9 +712,9 @@ pub fn candidates_table(data: &MarketplaceData, result: &SellerResult, top: Opti
     (header, rows)
 }
 
-/// "collection_size, likes": the features that raised P(sell) most.
+/// "large collection; spends a lot": what raised P(sell) most.
 pub fn reasons_text(candidate: &Candidate) -> String {
-    candidate.reasons.iter().map(|&(j, _)| FEATURES[j].0).collect::<Vec<_>>().join(", ")
+    candidate.reasons.iter().map(Reason::text).collect::<Vec<_>>().join("; ")
 }
 
 /// The categories as exported (`shoplens sellers --categories-out`): shortest first.

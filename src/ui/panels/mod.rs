@@ -10,10 +10,13 @@ pub mod customer_value;
 pub mod data;
 pub mod event_models;
 pub mod funnel;
+pub mod listings;
+pub mod marketplace_models;
 pub mod overview;
 pub mod pricing;
 pub mod pricing_models;
 pub mod segments;
+pub mod sellers;
 pub mod sql;
 
 use eframe::egui;
@@ -30,6 +33,8 @@ pub fn all() -> Vec<Box<dyn Panel>> {
         Box::new(customer_value::CustomerValuePanel::default()),
         Box::new(funnel::FunnelPanel::default()),
         Box::new(pricing::PricingPanel::default()),
+        Box::new(sellers::SellersPanel::default()),
+        Box::new(listings::ListingsPanel::default()),
         Box::new(data::DataPanel),
         Box::new(sql::SqlPanel::default()),
     ]

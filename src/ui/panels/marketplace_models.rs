@@ -1,0 +1,129 @@
+//! The models the Sellers and Listings panels read: the in-memory copy of the marketplace
+//! tables, the seller model's settings as edited, and the latest seller and listing results.
+//! Both panels draw from one copy, so they share one family.
+
+use std::path::PathBuf;
+
+use crate::analytics::marketplace::listings::{self, GroupBy, ListingsResult};
+use crate::analytics::marketplace::sellers::{self, SellerResult, SellerSettings};
+use crate::analytics::marketplace::MarketplaceData;
+use crate::analytics::Filters;
+use crate::jobs::{Job, JobError, JobMonitor, Latest};
+use crate::ui::models::{Computed, DataChange, PanelModels, PollContext, Versioned, WorkspaceData};
+use crate::workspace;
+
+pub type SellersOutput = Computed<MarketplaceData, SellerResult>;
+pub type ListingsOutput = Computed<MarketplaceData, ListingsResult>;
+
+/// Tables whose import changes what the panels show.
+const MARKETPLACE_TABLES: [&str; 5] = ["users", "collection_items", "listings", "marketplace_orders", "interactions"];
+
+/// What a seller result is for: the copy and the settings that change it.
+type SellerKey = (u64, u32, Option<i64>, Option<Vec<String>>);
+
+#[derive(Default)]
+pub struct MarketplaceModels {
+    pub data: Option<Versioned<MarketplaceData>>,
+    load_job: Option<Job<MarketplaceData>>,
+    pub seller_settings: SellerSettings,
+    pub sellers: Latest<SellerKey, SellersOutput>,
+    pub listings: Latest<(u64, Filters, GroupBy), ListingsOutput>,
+}
+
+impl MarketplaceModels {
+    fn reload(&mut self, workspace: PathBuf) -> JobMonitor {
+        if let Some(old) = self.load_job.take() {
+            old.cancel();
+        }
+        let job = Job::spawn("load the marketplace", move |ctx| {
+            let conn = workspace::open_read_only(&workspace)?;
+            Ok(workspace::copies::load_marketplace(&conn, ctx)?)
+        });
+        let monitor = job.monitor();
+        self.load_job = Some(job);
+        monitor
+    }
+
+    /// Loads the marketplace unless a copy is shown or on its way (when a panel first asks).
+    pub fn ensure_loaded(&mut self, data: &WorkspaceData) -> Option<JobMonitor> {
+        if self.data.is_some() || self.load_job.is_some() || data.snapshot.is_none() {
+            return None;
+        }
+        data.path.clone().map(|path| self.reload(path))
+    }
+
+    pub fn loading(&self) -> bool {
+        self.load_job.is_some()
+    }
+
+    fn seller_key(&self, data: &Versioned<MarketplaceData>) -> SellerKey {
+        let s = &self.seller_settings;
+        (data.id, s.active_min, s.as_of, s.short_categories.clone())
+    }
+
+    pub fn request_sellers(&mut self) -> Option<JobMonitor> {
+        let data = self.data.clone()?;
+        let settings = self.seller_settings.clone();
+        let key = self.seller_key(&data);
+        self.sellers.request(&key, move || {
+            Job::spawn("score seller candidates", move |ctx| {
+                let result = sellers::compute(&data.data, &settings, ctx).map_err(sellers::SellerError::into_job_error)?;
+                Ok(Computed { input: data.data, result })
+            })
+        })
+    }
+
+    /// The seller result's error for the current settings, if it failed (no sellers, ...).
+    pub fn sellers_error(&self) -> Option<&str> {
+        let data = self.data.as_ref()?;
+        self.sellers.error_for(&self.seller_key(data))
+    }
+
+    pub fn request_listings(&mut self, filters: &Filters, by: GroupBy) -> Option<JobMonitor> {
+        let data = self.data.clone()?;
+        let key = (data.id, filters.clone(), by);
+        let filters = filters.clone();
+        self.listings.request(&key, move || {
+            Job::spawn("listing metrics", move |_| {
+                let result = listings::compute(&data.data, &filters, by);
+                Ok(Computed { input: data.data, result })
+            })
+        })
+    }
+}
+
+impl PanelModels for MarketplaceModels {
+    fn poll(&mut self, cx: &mut PollContext<'_>) {
+        match crate::jobs::take_finished(&mut self.load_job) {
+            Some(Ok(data)) => self.data = Some(Versioned::new(data)),
+            Some(Err(JobError::Cancelled)) => {}
+            Some(Err(JobError::Failed(e))) => cx.error(format!("Could not load the marketplace: {e}")),
+            None => {}
+        }
+        // A failed seller fit is shown in the panel (it says why: no sellers, ...), not as an alert.
+        let _ = self.sellers.poll();
+        cx.report("Listings", self.listings.poll());
+    }
+
+    fn data_changed(&mut self, change: &DataChange, cx: &mut PollContext<'_>) {
+        match change {
+            DataChange::Workspace => {
+                if let Some(job) = self.load_job.take() {
+                    job.cancel();
+                }
+                *self = Self::default();
+            }
+            DataChange::Imported { tables } if tables.iter().any(|t| MARKETPLACE_TABLES.contains(&t.as_str())) => {
+                if let Some(path) = cx.data.path.clone() {
+                    let monitor = self.reload(path);
+                    cx.track(monitor);
+                }
+            }
+            DataChange::Imported { .. } | DataChange::OrderLines => {}
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.load_job.is_some() || self.sellers.is_running() || self.listings.is_running()
+    }
+}
