@@ -370,7 +370,7 @@ fn sellers(dir: &Path, quick: bool) -> Result<(), String> {
     if !db.exists() {
         std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
         eprintln!("generating {} ...", folder.display());
-        crate::generate::write_marketplace(&folder, users, 5.0, 42).map_err(|e| e.to_string())?;
+        crate::generate::write_marketplace(&folder, users, 3.2, 42).map_err(|e| e.to_string())?;
         let mut ws = crate::workspace::Workspace::open(&db).map_err(|e| e.to_string())?;
         for file in ["users.csv", "collection_items.csv", "listings.csv", "marketplace_orders.csv", "interactions.csv"] {
             eprintln!("importing {file} ...");
