@@ -313,17 +313,8 @@ fn pricing(dir: &Path, quick: bool) -> Result<(), String> {
     let (products, days) = if quick { (50, 120) } else { (1_000, 300) };
     let folder = dir.join(format!("pricing-{products}x{days}"));
     let db = folder.join("pricing.shoplens");
-    if !db.exists() {
-        std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
-        eprintln!("generating {} ...", folder.display());
-        crate::generate::write_pricing(&folder, products, days, 42).map_err(|e| e.to_string())?;
-        let mut ws = crate::workspace::Workspace::open(&db).map_err(|e| e.to_string())?;
-        for file in ["catalogue.csv", "our_prices.csv", "competitor_prices.csv", "orders.csv"] {
-            eprintln!("importing {file} ...");
-            crate::import::import_file(&mut ws, &folder.join(file), &Default::default(), &crate::jobs::JobContext::detached())
-                .map_err(|e| e.to_string())?;
-        }
-    }
+    let files = ["catalogue.csv", "our_prices.csv", "competitor_prices.csv", "orders.csv"];
+    generated_workspace(&folder, &db, &files, |folder| crate::generate::write_pricing(folder, products, days, 42).map(|_| ()))?;
     let conn = crate::workspace::open_read_only(&db).map_err(|e| e.to_string())?;
     let started = Instant::now();
     let data = crate::workspace::copies::load_pricing(&conn, &crate::jobs::JobContext::detached()).map_err(|e| e.to_string())?;
@@ -367,17 +358,8 @@ fn sellers(dir: &Path, quick: bool) -> Result<(), String> {
     let users = if quick { 5_000 } else { 200_000 };
     let folder = dir.join(format!("marketplace-{users}"));
     let db = folder.join("marketplace.shoplens");
-    if !db.exists() {
-        std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
-        eprintln!("generating {} ...", folder.display());
-        crate::generate::write_marketplace(&folder, users, 3.2, 42).map_err(|e| e.to_string())?;
-        let mut ws = crate::workspace::Workspace::open(&db).map_err(|e| e.to_string())?;
-        for file in ["users.csv", "collection_items.csv", "listings.csv", "marketplace_orders.csv", "interactions.csv"] {
-            eprintln!("importing {file} ...");
-            crate::import::import_file(&mut ws, &folder.join(file), &Default::default(), &crate::jobs::JobContext::detached())
-                .map_err(|e| e.to_string())?;
-        }
-    }
+    let files = ["users.csv", "collection_items.csv", "listings.csv", "marketplace_orders.csv", "interactions.csv"];
+    generated_workspace(&folder, &db, &files, |folder| crate::generate::write_marketplace(folder, users, 3.2, 42).map(|_| ()))?;
     let conn = crate::workspace::open_read_only(&db).map_err(|e| e.to_string())?;
     let started = Instant::now();
     let data = crate::workspace::copies::load_marketplace(&conn, &crate::jobs::JobContext::detached()).map_err(|e| e.to_string())?;
@@ -397,6 +379,29 @@ fn sellers(dir: &Path, quick: bool) -> Result<(), String> {
     println!("| users | interactions | listings | load copy | features + fits + scores (median of 3) | AUC |");
     println!("|---|---|---|---|---|---|");
     println!("| {} | {} | {} | {load:.2} s | {total:.2} s | {auc:.3} |", data.users.len(), data.interactions.len(), data.listings.len());
+    Ok(())
+}
+
+/// The workspace `db` of a generator's files, made on first use (`generate` writes `files` into
+/// `folder`, which are then imported) and reused after.
+fn generated_workspace(
+    folder: &Path,
+    db: &Path,
+    files: &[&str],
+    generate: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> Result<(), String> {
+    if db.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(folder).map_err(|e| e.to_string())?;
+    eprintln!("generating {} ...", folder.display());
+    generate(folder).map_err(|e| e.to_string())?;
+    let mut ws = crate::workspace::Workspace::open(db).map_err(|e| e.to_string())?;
+    for file in files {
+        eprintln!("importing {file} ...");
+        crate::import::import_file(&mut ws, &folder.join(file), &Default::default(), &crate::jobs::JobContext::detached())
+            .map_err(|e| e.to_string())?;
+    }
     Ok(())
 }
 

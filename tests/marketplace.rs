@@ -199,19 +199,16 @@ fn sellers_commands_write_the_documented_columns() {
     let w = path.display().to_string();
     let out_file = dir.path().join("candidates.csv");
     let categories_file = dir.path().join("categories.csv");
-    let out = shoplens(&[
-        "sellers",
-        &w,
-        "--out",
-        &out_file.display().to_string(),
-        "--categories-out",
-        &categories_file.display().to_string(),
-    ]);
+    let out =
+        shoplens(&["sellers", &w, "--out", &out_file.display().to_string(), "--categories-out", &categories_file.display().to_string()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let active: usize = stderr.split(" active sellers").next().unwrap().rsplit(' ').next().unwrap().replace(',', "").parse().unwrap();
     let candidates = std::fs::read_to_string(&out_file).unwrap();
-    assert!(candidates.starts_with("user_id,score,p_sell,match,country,purchases,collection_size,top_categories,reasons\n"), "{candidates}");
+    assert!(
+        candidates.starts_with("user_id,score,p_sell,match,country,purchases,collection_size,top_categories,reasons\n"),
+        "{candidates}"
+    );
     assert_eq!(candidates.lines().count() - 1, 1_500 - active, "every user who is not an active seller");
     let scores: Vec<f64> = candidates.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
     assert!(scores.windows(2).all(|w| w[0] >= w[1]), "ranked by score");
@@ -224,7 +221,15 @@ fn sellers_commands_write_the_documented_columns() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 4, "--top 3 and the header");
     let report = shoplens(&["sellers", &w, "--report"]);
     let text = String::from_utf8_lossy(&report.stdout);
-    for line in ["metric,value", "auc_logistic,", "auc_forest,", "precision_at_50,", "precision_at_100,", "precision_at_500,", "weight_collection_size,"] {
+    for line in [
+        "metric,value",
+        "auc_logistic,",
+        "auc_forest,",
+        "precision_at_50,",
+        "precision_at_100,",
+        "precision_at_500,",
+        "weight_collection_size,",
+    ] {
         assert!(text.contains(line), "{line} in {text}");
     }
     let out = shoplens(&["sellers", &w, "--categories", "no such thing"]);

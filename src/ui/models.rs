@@ -86,6 +86,13 @@ pub enum DataChange {
     Imported { tables: Vec<String> },
 }
 
+impl DataChange {
+    /// Whether imports into any of `tables` happened (a family whose copy reads them reloads).
+    pub fn touches(&self, tables: &[&str]) -> bool {
+        matches!(self, DataChange::Imported { tables: imported } if imported.iter().any(|t| tables.contains(&t.as_str())))
+    }
+}
+
 /// A message for the status area.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {

@@ -113,13 +113,13 @@ impl PanelModels for MarketplaceModels {
                 }
                 *self = Self::default();
             }
-            DataChange::Imported { tables } if tables.iter().any(|t| MARKETPLACE_TABLES.contains(&t.as_str())) => {
+            change if change.touches(&MARKETPLACE_TABLES) => {
                 if let Some(path) = cx.data.path.clone() {
                     let monitor = self.reload(path);
                     cx.track(monitor);
                 }
             }
-            DataChange::Imported { .. } | DataChange::OrderLines => {}
+            _ => {}
         }
     }
 

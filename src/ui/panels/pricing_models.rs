@@ -300,13 +300,13 @@ impl PanelModels for PricingModels {
                 }
                 *self = Self::default();
             }
-            DataChange::Imported { tables } if tables.iter().any(|t| PRICING_TABLES.contains(&t.as_str())) => {
+            change if change.touches(&PRICING_TABLES) => {
                 if let Some(path) = cx.data.path.clone() {
                     let monitor = self.reload(path);
                     cx.track(monitor);
                 }
             }
-            DataChange::Imported { .. } | DataChange::OrderLines => {}
+            _ => {}
         }
     }
 

@@ -312,50 +312,24 @@ fn model_ui(ui: &mut egui::Ui, output: &SellersOutput) {
             }
         });
         let size = egui::vec2((ui.available_width() / 3.0 - 12.0).max(220.0), 260.0);
+        let calibration: Vec<(f64, f64)> = r.calibration.iter().filter(|b| b.count > 0).map(|b| (b.mean_predicted, b.observed)).collect();
         ui.horizontal_top(|ui| {
-            ui.vertical(|ui| {
-                ui.set_width(size.x);
-                ui.strong("ROC curve");
-                Plot::new("roc")
-                    .width(size.x)
-                    .height(size.y)
-                    .data_aspect(1.0)
-                    .allow_scroll(false)
-                    .x_axis_label("false positive rate")
-                    .y_axis_label("true positive rate")
-                    .show(ui, |plot| {
-                        plot.line(Line::new("chance", PlotPoints::from(vec![[0.0, 0.0], [1.0, 1.0]])).color(Color32::GRAY));
-                        plot.line(Line::new("model", PlotPoints::from(r.roc.iter().map(|&(x, y)| [x, y]).collect::<Vec<_>>())).width(2.0));
-                    });
-            });
-            ui.vertical(|ui| {
-                ui.set_width(size.x);
-                ui.strong("Precision–recall");
-                Plot::new("pr").width(size.x).height(size.y).allow_scroll(false).x_axis_label("recall").y_axis_label("precision").show(
-                    ui,
-                    |plot| {
-                        plot.line(Line::new("model", PlotPoints::from(r.pr.iter().map(|&(x, y)| [x, y]).collect::<Vec<_>>())).width(2.0));
-                    },
-                );
-            });
-            ui.vertical(|ui| {
-                ui.set_width(size.x);
-                ui.strong("Calibration: predicted vs observed");
-                Plot::new("calibration")
-                    .width(size.x)
-                    .height(size.y)
-                    .data_aspect(1.0)
-                    .allow_scroll(false)
-                    .x_axis_label("predicted P(sell)")
-                    .y_axis_label("share active")
-                    .show(ui, |plot| {
-                        plot.line(Line::new("perfect", PlotPoints::from(vec![[0.0, 0.0], [1.0, 1.0]])).color(Color32::GRAY));
-                        let points: Vec<[f64; 2]> =
-                            r.calibration.iter().filter(|b| b.count > 0).map(|b| [b.mean_predicted, b.observed]).collect();
-                        plot.line(Line::new("bins", PlotPoints::from(points.clone())).width(1.5));
-                        plot.points(Points::new("bins ", PlotPoints::from(points)).radius(4.0));
-                    });
-            });
+            curve(
+                ui,
+                size,
+                Curve { title: "ROC curve", axes: ("false positive rate", "true positive rate"), diagonal: true, points: &r.roc },
+            );
+            curve(ui, size, Curve { title: "Precision–recall", axes: ("recall", "precision"), diagonal: false, points: &r.pr });
+            curve(
+                ui,
+                size,
+                Curve {
+                    title: "Calibration: predicted vs observed",
+                    axes: ("predicted P(sell)", "share active"),
+                    diagonal: true,
+                    points: &calibration,
+                },
+            );
         });
         ui.add_space(8.0);
         ui.strong(
@@ -381,6 +355,35 @@ fn model_ui(ui: &mut egui::Ui, output: &SellersOutput) {
                 r.importances.iter().enumerate().map(|(j, v)| vec![FEATURES[j].name.to_string(), format!("{v:.3}")]).collect();
             widgets::text_table(ui, "importances", &["feature".into(), "importance".into()], &rows, &[false, true], 240.0);
         }
+    });
+}
+
+/// One of the model report's curves.
+struct Curve<'a> {
+    title: &'static str,
+    axes: (&'static str, &'static str),
+    /// Draw the y = x line (chance for ROC, perfect calibration).
+    diagonal: bool,
+    points: &'a [(f64, f64)],
+}
+
+fn curve(ui: &mut egui::Ui, size: egui::Vec2, c: Curve<'_>) {
+    ui.vertical(|ui| {
+        ui.set_width(size.x);
+        ui.strong(c.title);
+        Plot::new(c.title).width(size.x).height(size.y).allow_scroll(false).x_axis_label(c.axes.0).y_axis_label(c.axes.1).show(
+            ui,
+            |plot| {
+                if c.diagonal {
+                    plot.line(Line::new("y = x", PlotPoints::from(vec![[0.0, 0.0], [1.0, 1.0]])).color(Color32::GRAY));
+                }
+                let points: Vec<[f64; 2]> = c.points.iter().map(|&(x, y)| [x, y]).collect();
+                plot.line(Line::new("model", PlotPoints::from(points.clone())).width(2.0));
+                if points.len() <= 12 {
+                    plot.points(Points::new("points", PlotPoints::from(points)).radius(4.0));
+                }
+            },
+        );
     });
 }
 
