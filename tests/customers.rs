@@ -186,6 +186,20 @@ fn cdnow_transactions_summarise_to_the_published_inputs() {
     // The published model under-predicts this holdout a little (1,653 here), as in the paper's
     // conditional-expectation figure; a broken fit or expectation would be far off.
     assert!((holdout.total_predicted / holdout.total_actual - 1.0).abs() < 0.15, "{} predicted", holdout.total_predicted);
+    // CDNOW's fit does identify churn (a / (a + b) ≈ 0.25): no "not identified" warning.
+    assert!(!result.warnings.iter().any(|w| w.contains("Churn is not identified")), "{:?}", result.warnings);
+}
+
+/// On the UCI year the BG/NBD fit puts almost no weight on dropping out (b far above a, as
+/// lifetimes also finds), so P(alive) near 100% is said to be no finding, in plain words.
+#[test]
+fn a_window_too_short_to_see_churn_is_said_so() {
+    let (_dir, ws) = workspace_with("uci_online_retail_ii_2009-2010.parquet");
+    let frame = shoplens::workspace::copies::load_order_lines(ws.conn(), &JobContext::detached()).unwrap();
+    let result = clv::compute(&frame, &Filters::default(), &ClvSettings::default(), &JobContext::detached()).unwrap();
+    let m = result.bgnbd.model;
+    assert!(m.a / (m.a + m.b) < 0.01, "{m:?}");
+    assert!(result.warnings.iter().any(|w| w.contains("Churn is not identified from this window")), "{:?}", result.warnings);
 }
 
 /// Self-consistency check, not a reference: customers drawn from the BG/NBD and Gamma-Gamma

@@ -214,6 +214,27 @@ fn nul_bytes_are_removed_and_counted() {
     assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM order_lines WHERE description = 'PINK CHERRY LIGHTS'"), 1);
 }
 
+/// Found by the damage properties (tests/hostile.rs): a NUL inside a multi-byte character
+/// (`C3 00 88`) makes the row not UTF-8 as written. It is read as Windows-1252 and the NUL
+/// removed — the NUL is never removed first, which would heal the bytes into an `È` the file
+/// does not hold.
+#[test]
+fn a_nul_inside_a_character_does_not_heal_it() {
+    let (dir, mut ws) = workspace();
+    let file = dir.path().join("nul_in_char.csv");
+    let mut bytes = b"Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n".to_vec();
+    for invoice in 1..=9 {
+        bytes.extend_from_slice(format!("{invoice},A,CRÈME,1,2010-03-01 00:00:00,1.00,12001,United Kingdom\n").as_bytes());
+    }
+    bytes.extend_from_slice(b"10,A,CR\xC3\x00\x88ME,1,2010-03-01 00:00:00,1.00,12001,United Kingdom\n");
+    std::fs::write(&file, bytes).unwrap();
+    let out = import::import_file(&mut ws, &file, &ImportOptions::default(), &JobContext::detached()).unwrap();
+    assert_eq!((out.report.repairs.nul_bytes_removed, out.report.repairs.rows_decoded_as_windows_1252), (1, 1), "{}", out.report.encoding);
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM order_lines WHERE description = 'CRÈME'"), 9, "the UTF-8 rows stay UTF-8");
+    let second: String = scalar(&ws, "SELECT description FROM order_lines WHERE invoice = '10'");
+    assert_eq!(second, "CRÃˆME", "C3 and 88 read as Windows-1252 (Ã and ˆ), the NUL gone");
+}
+
 #[test]
 fn ragged_rows_are_rejected_with_line_and_reason() {
     let (_dir, mut ws) = workspace();

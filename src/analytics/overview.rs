@@ -47,8 +47,11 @@ pub struct MonthRow {
     /// Month index (see `order_frame::month_index`).
     pub month: i32,
     pub revenue: f64,
-    /// Revenue change against the month before, in percent (`None` for the first month).
+    /// Revenue change against the month before, in percent (`None` for the first month, and
+    /// when either month is partial: a half month is not a collapse).
     pub growth_pct: Option<f64>,
+    /// The period covers only part of the month (the data ends, or the date filter cuts it).
+    pub partial: bool,
     pub placed_orders: u64,
     pub cancelled_orders: u64,
     pub active_customers: u64,
@@ -82,7 +85,23 @@ pub struct OverviewResult {
     /// Value of each order (non-cancelled invoice) in the period.
     pub order_values: Vec<f64>,
     pub top_countries: Vec<Ranked>,
+    /// The best-selling products, leaving out postage, fees and manual lines
+    /// ([`is_service_code`]); they stay in every total.
     pub top_products: Vec<Ranked>,
+    /// The same ranking with those lines in.
+    pub top_products_with_services: Vec<Ranked>,
+    /// The service lines among the best sellers, by revenue (what the ranking leaves out).
+    pub services: Vec<Ranked>,
+}
+
+/// Stock codes that are not products: postage (`POST`, `DOT`), manual lines (`M`), fees and
+/// adjustments (`BANK CHARGES`, `AMAZONFEE`, `ADJUST`, `C2`, ...), samples, tests and gift
+/// vouchers. In the UCI data every product code has digits and none of these prefixes.
+pub fn is_service_code(code: &str) -> bool {
+    let upper = code.trim().to_ascii_uppercase();
+    !upper.chars().any(|c| c.is_ascii_digit())
+        || ["TEST", "GIFT_", "ADJUST"].iter().any(|p| upper.starts_with(p))
+        || matches!(upper.as_str(), "C2" | "C3")
 }
 
 const TOP_N: u32 = 10;
@@ -182,6 +201,8 @@ pub fn compute(frame: &OrderFrame, filters: &Filters, ctx: &JobContext) -> Resul
             order_values: Vec::new(),
             top_countries: Vec::new(),
             top_products: Vec::new(),
+            top_products_with_services: Vec::new(),
+            services: Vec::new(),
         });
     };
     let country = filters.country.as_deref();
@@ -196,18 +217,32 @@ pub fn compute(frame: &OrderFrame, filters: &Filters, ctx: &JobContext) -> Resul
     step(1)?;
     let kpis = kpis(period_totals(current.clone())?, previous_totals);
     step(2)?;
-    let months = monthly(frame, current.clone(), country)?;
+    let months = monthly(frame, current.clone(), country, days)?;
     step(3)?;
     let order_values = order_values(current.clone())?;
     step(4)?;
     let top_countries = top_countries(frame, current.clone())?;
     step(5)?;
-    let top_products = top_products(frame, current)?;
+    let top_products_with_services = top_products(frame, current)?;
+    let (services, mut top_products): (Vec<Ranked>, Vec<Ranked>) =
+        top_products_with_services.iter().cloned().partition(|r| is_service_code(&r.name));
+    top_products.truncate(TOP_N as usize);
+    let top_products_with_services = top_products_with_services.into_iter().take(TOP_N as usize).collect();
     step(6)?;
-    Ok(OverviewResult { period, previous_period, kpis, months, order_values, top_countries, top_products })
+    Ok(OverviewResult {
+        period,
+        previous_period,
+        kpis,
+        months,
+        order_values,
+        top_countries,
+        top_products,
+        top_products_with_services,
+        services,
+    })
 }
 
-fn monthly(frame: &OrderFrame, lf: LazyFrame, country: Option<&str>) -> PolarsResult<Vec<MonthRow>> {
+fn monthly(frame: &OrderFrame, lf: LazyFrame, country: Option<&str>, period: (NaiveDate, NaiveDate)) -> PolarsResult<Vec<MonthRow>> {
     let by_month = lf
         .group_by([col(col::MONTH)])
         .agg([
@@ -239,14 +274,17 @@ fn monthly(frame: &OrderFrame, lf: LazyFrame, country: Option<&str>) -> PolarsRe
         let revenue = number(&by_month, "revenue", i)?;
         let active = count(&by_month, "active", i)?;
         let new_customers = new_by_month.get(&month).copied().unwrap_or(0).min(active);
+        let (first_day, next_month) = (month_start(month), month_start(month + 1));
+        let partial = period.0 > first_day || period.1 < next_month.pred_opt().unwrap_or(next_month);
         let growth_pct = rows
             .last()
-            .filter(|prev| prev.month == month - 1 && prev.revenue != 0.0)
+            .filter(|prev| prev.month == month - 1 && prev.revenue != 0.0 && !prev.partial && !partial)
             .map(|prev| (revenue - prev.revenue) / prev.revenue.abs() * 100.0);
         rows.push(MonthRow {
             month,
             revenue,
             growth_pct,
+            partial,
             placed_orders: count(&by_month, "placed", i)?,
             cancelled_orders: count(&by_month, "cancelled", i)?,
             active_customers: active,
@@ -262,14 +300,14 @@ fn order_values(lf: LazyFrame) -> PolarsResult<Vec<f64>> {
     Ok(df.column(col::VALUE)?.f64()?.into_no_null_iter().collect())
 }
 
-/// The `TOP_N` values of `key` by revenue of non-cancelled lines, with one more aggregate
+/// The `limit` values of `key` by revenue of non-cancelled lines, with one more aggregate
 /// named "count".
-fn top_by_revenue(lf: LazyFrame, key: &str, count: Expr) -> PolarsResult<DataFrame> {
+fn top_by_revenue(lf: LazyFrame, key: &str, count: Expr, limit: u32) -> PolarsResult<DataFrame> {
     lf.filter(not_cancelled())
         .group_by([col(key)])
         .agg([col(col::VALUE).sum().alias("revenue"), count.alias("count")])
         .sort(["revenue"], SortMultipleOptions::default().with_order_descending(true))
-        .limit(TOP_N)
+        .limit(limit)
         .collect()
 }
 
@@ -285,19 +323,29 @@ fn ranked(df: &DataFrame, key: &str, name_of: impl Fn(u32) -> Option<(String, St
 }
 
 fn top_countries(frame: &OrderFrame, lf: LazyFrame) -> PolarsResult<Vec<Ranked>> {
-    let df = top_by_revenue(lf, col::COUNTRY, col(col::INVOICE).n_unique())?;
+    let df = top_by_revenue(lf, col::COUNTRY, col(col::INVOICE).n_unique(), TOP_N)?;
     ranked(&df, col::COUNTRY, |c| Some((frame.countries.get(c as usize)?.clone(), String::new())))
 }
 
 fn top_products(frame: &OrderFrame, lf: LazyFrame) -> PolarsResult<Vec<Ranked>> {
-    let df = top_by_revenue(lf, col::PRODUCT, col(col::QUANTITY).sum())?;
+    // Enough rows that the ten best products remain after the service lines are left out.
+    let df = top_by_revenue(lf, col::PRODUCT, col(col::QUANTITY).sum(), TOP_N + 40)?;
     ranked(&df, col::PRODUCT, |c| frame.products.get(c as usize).cloned())
 }
 
 /// The monthly figures as a table (header, rows) for CSV: the panel's export and `shoplens overview`.
 pub fn months_table(result: &OverviewResult) -> (Vec<String>, Vec<Vec<String>>) {
-    let header =
-        ["month", "revenue", "growth_pct", "placed_orders", "cancelled_orders", "active_customers", "new_customers", "returning_customers"];
+    let header = [
+        "month",
+        "revenue",
+        "growth_pct",
+        "placed_orders",
+        "cancelled_orders",
+        "active_customers",
+        "new_customers",
+        "returning_customers",
+        "partial",
+    ];
     let rows = result
         .months
         .iter()
@@ -311,6 +359,7 @@ pub fn months_table(result: &OverviewResult) -> (Vec<String>, Vec<Vec<String>>) 
                 m.active_customers.to_string(),
                 m.new_customers.to_string(),
                 m.returning_customers.to_string(),
+                m.partial.to_string(),
             ]
         })
         .collect();
@@ -357,6 +406,18 @@ pub fn histogram(values: &[f64], bins: usize, log: bool) -> (Vec<Bin>, u64) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn service_codes_are_told_from_products() {
+        for code in
+            ["POST", "DOT", "M", "m", "C2", "BANK CHARGES", "AMAZONFEE", "ADJUST2", "TEST001", "gift_0001_20", "CRUK", "PADS", "D", "S"]
+        {
+            assert!(super::is_service_code(code), "{code}");
+        }
+        for code in ["85123A", "22423", "47566", "DCGS0058", "84879", "15056BL"] {
+            assert!(!super::is_service_code(code), "{code}");
+        }
+    }
+
     use super::*;
 
     #[test]

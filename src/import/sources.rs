@@ -353,17 +353,12 @@ impl RowSource for DelimitedSource {
             }
             std::mem::swap(&mut self.bytes, &mut self.spare);
         }
-        if memchr::memchr(0, self.bytes.as_slice()).is_some() {
-            let mut cleaned = ByteRecord::with_capacity(self.bytes.as_slice().len(), self.bytes.len());
-            for field in self.bytes.iter() {
-                let kept: Vec<u8> = field.iter().copied().filter(|&b| b != 0).collect();
-                self.repairs.nul_bytes_removed += (field.len() - kept.len()) as u64;
-                cleaned.push_field(&kept);
-            }
-            self.bytes = cleaned;
-        }
+        let has_nul = memchr::memchr(0, self.bytes.as_slice()).is_some();
         // Swap buffers instead of allocating: the previous row's storage becomes the next byte buffer.
         let bytes = std::mem::replace(&mut self.bytes, std::mem::take(&mut row.fields).into_byte_record());
+        // The encoding is decided on the bytes as written, NUL bytes included: a NUL inside a
+        // multi-byte character makes the row not UTF-8, and removing it first would heal the
+        // character into one the file does not hold.
         match StringRecord::from_byte_record(bytes) {
             Ok(fields) => row.fields = fields,
             Err(err) => {
@@ -371,6 +366,15 @@ impl RowSource for DelimitedSource {
                 self.repairs.rows_decoded_as_windows_1252 += 1;
                 row.fields = bytes.iter().map(|f| encoding_rs::WINDOWS_1252.decode_without_bom_handling(f).0.into_owned()).collect();
             }
+        }
+        if has_nul {
+            let mut cleaned = StringRecord::with_capacity(row.fields.as_slice().len(), row.fields.len());
+            for field in row.fields.iter() {
+                let kept = field.replace('\0', "");
+                self.repairs.nul_bytes_removed += (field.len() - kept.len()) as u64;
+                cleaned.push_field(&kept);
+            }
+            row.fields = cleaned;
         }
         Ok(true)
     }

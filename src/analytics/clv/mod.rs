@@ -370,6 +370,9 @@ pub enum ClvError {
     Cancelled(#[from] crate::jobs::Cancelled),
 }
 
+/// Below this mean chance of dropping out after a purchase, churn is not identified.
+const DROPOUT_NOT_IDENTIFIED: f64 = 0.01;
+
 pub fn compute(frame: &OrderFrame, filters: &Filters, settings: &ClvSettings, ctx: &JobContext) -> Result<ClvResult, ClvError> {
     let view = LineView::new(frame, filters)?;
     let (first, end) = (0..view.len())
@@ -450,6 +453,18 @@ pub fn compute(frame: &OrderFrame, filters: &Filters, settings: &ClvSettings, ct
         Vec::new()
     };
     let grid = bgnbd.reliable().then(|| grid(&bgnbd.model, &summaries, horizon));
+    // A fit that puts almost no weight on dropping out (the mean chance of leaving after a
+    // purchase, a / (a + b), under 1%) makes nearly everyone "alive": that is the window being
+    // too short to see churn, not a finding (the UCI year gives b ≈ 190, as lifetimes does).
+    let dropout = bgnbd.model.a / (bgnbd.model.a + bgnbd.model.b);
+    if bgnbd.reliable() && dropout < DROPOUT_NOT_IDENTIFIED && !customers.is_empty() {
+        let mean_alive = customers.iter().map(|c| c.p_alive).sum::<f64>() / customers.len() as f64;
+        warnings.push(format!(
+            "Churn is not identified from this window: the fit gives a {:.2}% chance of leaving after each purchase, so P(alive) averages {:.1}% — read that as \"no sign of leaving yet\", not as a finding. A longer history would show who stops buying.",
+            dropout * 100.0,
+            mean_alive * 100.0
+        ));
+    }
 
     ctx.set_message("calibration/holdout check");
     let split = settings.holdout_split.map(|d| day_start(d) / SECONDS_PER_DAY).unwrap_or(first + (end - first) * 2 / 3);

@@ -85,12 +85,14 @@ const NEW_DEF: &str = "A customer is new in the month of their first order in th
 
 pub struct OverviewPanel {
     pub log_scale: bool,
+    /// Rank postage, fees and manual lines among the products (they are always in the totals).
+    pub services_in_ranking: bool,
 }
 
 impl Default for OverviewPanel {
     fn default() -> Self {
         // Order values are heavily skewed: on a linear axis a few wholesale orders flatten the rest.
-        Self { log_scale: true }
+        Self { log_scale: true, services_in_ranking: false }
     }
 }
 
@@ -186,7 +188,7 @@ impl Panel for OverviewPanel {
             }
             Some(OverviewAction::ExportProducts) => cx.export(
                 "top_products.csv",
-                overview::ranked_table(&result.top_products, ["stock_code", "description", "revenue", "units"]),
+                overview::ranked_table(self.ranked_products(&result), ["stock_code", "description", "revenue", "units"]),
             ),
             None => {}
         }
@@ -238,7 +240,11 @@ impl OverviewPanel {
                 if csv {
                     action = Some(OverviewAction::ExportMonths);
                 }
-                let bars: Vec<Bar> = months.iter().map(|m| Bar::new(m.month as f64, m.revenue).name(m.label()).width(0.7)).collect();
+                // A partial month (the data ends, or the filter cuts it) is drawn pale and has no
+                // growth: half a month is not a collapse.
+                let bar = |m: &overview::MonthRow| Bar::new(m.month as f64, m.revenue).name(m.label()).width(0.7);
+                let bars: Vec<Bar> = months.iter().filter(|m| !m.partial).map(bar).collect();
+                let partial: Vec<Bar> = months.iter().filter(|m| m.partial).map(bar).collect();
                 let growth: Vec<[f64; 2]> = months.iter().filter_map(|m| Some([m.month as f64, m.growth_pct?])).collect();
                 let top = month_plot("monthly_revenue", view)
                     .height(chart_height * 0.65)
@@ -247,7 +253,18 @@ impl OverviewPanel {
                         plot.bar_chart(
                             BarChart::new("Revenue", bars)
                                 .element_formatter(Box::new(|bar, _| format!("{}\nrevenue {}", bar.name, widgets::money(bar.value)))),
-                        )
+                        );
+                        if !partial.is_empty() {
+                            plot.bar_chart(BarChart::new("Partial month", partial).color(egui::Color32::from_gray(175)).element_formatter(
+                                Box::new(|bar, _| {
+                                    format!(
+                                        "{} (partial: the period covers only part of it)\nrevenue {}",
+                                        bar.name,
+                                        widgets::money(bar.value)
+                                    )
+                                }),
+                            ));
+                        }
                     });
                 let bottom = month_plot("monthly_growth", view)
                     .y_axis_formatter(|mark, _| format!("{:.0}%", mark.value))
@@ -366,11 +383,27 @@ impl OverviewPanel {
             if ranked_table(ui, half, "Top countries", &result.top_countries, countries) {
                 action = Some(OverviewAction::ExportCountries);
             }
-            if ranked_table(ui, half, "Top products", &result.top_products, ["Code", "Description", "Revenue", "Units"]) {
-                action = Some(OverviewAction::ExportProducts);
-            }
+            ui.vertical(|ui| {
+                if ranked_table(ui, half, "Top products", self.ranked_products(result), ["Code", "Description", "Revenue", "Units"]) {
+                    action = Some(OverviewAction::ExportProducts);
+                }
+                ui.checkbox(&mut self.services_in_ranking, "rank postage, fees and manual lines too");
+                if !self.services_in_ranking && !result.services.is_empty() {
+                    let names: Vec<String> =
+                        result.services.iter().take(6).map(|r| format!("{} ({})", r.name, widgets::money(r.revenue))).collect();
+                    ui.label(RichText::new(format!("Left out of the ranking, still in every total: {}.", names.join(", "))).weak());
+                }
+            });
         });
         action
+    }
+
+    fn ranked_products<'r>(&self, result: &'r OverviewResult) -> &'r [overview::Ranked] {
+        if self.services_in_ranking {
+            &result.top_products_with_services
+        } else {
+            &result.top_products
+        }
     }
 }
 
