@@ -15,6 +15,7 @@ pub mod funnel;
 pub mod marketplace;
 pub mod order_frame;
 pub mod overview;
+pub mod period;
 pub mod pricing;
 pub mod recommend;
 pub mod rfm;

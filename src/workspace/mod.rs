@@ -10,6 +10,7 @@ pub mod report;
 pub mod schema;
 pub mod settings;
 pub mod snapshot;
+pub mod views;
 
 use std::path::{Path, PathBuf};
 

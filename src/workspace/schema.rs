@@ -283,6 +283,29 @@ GROUP BY seller_id HAVING sales >= 3 ORDER BY sales DESC', 1),
      'SELECT category, count(*) AS active_listings FROM listings
 WHERE listed_at IS NOT NULL AND sold_at IS NULL GROUP BY category ORDER BY active_listings', 1);
     "#,
+    // 7: saved views and the stories that order them (presenting). A view is a panel's state
+    // (JSON the panel reads back) with a title, a caption and its date range (fixed days, or
+    // relative to the data's last date: analytics::period::DateRange as JSON).
+    r#"
+    CREATE TABLE stories (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE saved_views (
+        id         INTEGER PRIMARY KEY,
+        story_id   INTEGER NOT NULL REFERENCES stories(id) ON DELETE CASCADE,
+        position   INTEGER NOT NULL,     -- order within the story, from 0
+        title      TEXT NOT NULL,
+        caption    TEXT NOT NULL DEFAULT '',
+        panel      TEXT NOT NULL,        -- Panel::id
+        state      TEXT NOT NULL,        -- the panel's state, JSON
+        dates      TEXT NOT NULL,        -- DateRange, JSON
+        country    TEXT,                 -- the country filter, NULL: all
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX saved_views_by_story ON saved_views(story_id, position);
+    "#,
 ];
 
 /// The schema version this build writes.
