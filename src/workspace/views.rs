@@ -6,12 +6,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::analytics::period::DateRange;
 
-/// A view as stored.
+/// What a view shows.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SavedView {
-    pub id: i64,
-    pub story: String,
-    pub position: i64,
+pub struct View {
     pub title: String,
     pub caption: String,
     /// `Panel::id` of the panel it restores.
@@ -22,15 +19,13 @@ pub struct SavedView {
     pub country: Option<String>,
 }
 
-/// A view to add: everything but its id and position (it goes last in its story).
+/// A view as stored: where it is, and what it shows.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NewView {
-    pub title: String,
-    pub caption: String,
-    pub panel: String,
-    pub state: serde_json::Value,
-    pub dates: DateRange,
-    pub country: Option<String>,
+pub struct SavedView {
+    pub id: i64,
+    pub story: String,
+    pub position: i64,
+    pub view: View,
 }
 
 fn now() -> String {
@@ -56,7 +51,7 @@ pub fn stories(conn: &Connection) -> rusqlite::Result<Vec<String>> {
 }
 
 /// Adds `view` at the end of the story `story_name` (made if needed); returns its id.
-pub fn save_view(conn: &mut Connection, story_name: &str, view: &NewView) -> rusqlite::Result<i64> {
+pub fn save_view(conn: &mut Connection, story_name: &str, view: &View) -> rusqlite::Result<i64> {
     let tx = conn.transaction()?;
     let story_id = story(&tx, story_name)?;
     let position: i64 = tx.query_row("SELECT count(*) FROM saved_views WHERE story_id = ?1", [story_id], |r| r.get(0))?;
@@ -93,13 +88,15 @@ pub fn views(conn: &Connection, story_name: &str) -> rusqlite::Result<Vec<SavedV
             id: r.get(0)?,
             story: r.get(1)?,
             position: r.get(2)?,
-            title: r.get(3)?,
-            caption: r.get(4)?,
-            panel: r.get(5)?,
-            // A state or range this build cannot read restores the panel's defaults / all dates.
-            state: serde_json::from_str(&state).unwrap_or(serde_json::Value::Null),
-            dates: serde_json::from_str(&dates).unwrap_or(DateRange::AllData),
-            country: r.get(8)?,
+            view: View {
+                title: r.get(3)?,
+                caption: r.get(4)?,
+                panel: r.get(5)?,
+                // A state or range this build cannot read restores the panel's defaults / all dates.
+                state: serde_json::from_str(&state).unwrap_or(serde_json::Value::Null),
+                dates: serde_json::from_str(&dates).unwrap_or(DateRange::AllData),
+                country: r.get(8)?,
+            },
         })
     })?;
     rows.collect()
@@ -151,8 +148,8 @@ pub fn move_view(conn: &mut Connection, id: i64, position: i64) -> rusqlite::Res
 mod tests {
     use super::*;
 
-    fn view(title: &str) -> NewView {
-        NewView {
+    fn view(title: &str) -> View {
+        View {
             title: title.into(),
             caption: format!("{title} caption"),
             panel: "overview".into(),
@@ -169,7 +166,7 @@ mod tests {
         let conn = ws.conn_mut();
         let ids: Vec<i64> = ["a", "b", "c", "d"].iter().map(|t| save_view(conn, "Year in review", &view(t)).unwrap()).collect();
         save_view(conn, "Other", &view("x")).unwrap();
-        let titles = |conn: &Connection| views(conn, "Year in review").unwrap().iter().map(|v| v.title.clone()).collect::<Vec<_>>();
+        let titles = |conn: &Connection| views(conn, "Year in review").unwrap().iter().map(|v| v.view.title.clone()).collect::<Vec<_>>();
         assert_eq!(titles(conn), ["a", "b", "c", "d"]);
         move_view(conn, ids[3], 0).unwrap();
         assert_eq!(titles(conn), ["d", "a", "b", "c"]);
@@ -180,9 +177,9 @@ mod tests {
         assert_eq!(views(conn, "Year in review").unwrap().iter().map(|v| v.position).collect::<Vec<_>>(), [0, 1, 2]);
         edit_view(conn, ids[2], "C", "new caption").unwrap();
         let saved = views(conn, "Year in review").unwrap();
-        assert_eq!((saved[1].title.as_str(), saved[1].caption.as_str()), ("C", "new caption"));
-        assert_eq!(saved[0].state, serde_json::json!({ "tab": "a" }));
-        assert_eq!(saved[0].dates, DateRange::LastFullMonth);
+        assert_eq!((saved[1].view.title.as_str(), saved[1].view.caption.as_str()), ("C", "new caption"));
+        assert_eq!(saved[0].view.state, serde_json::json!({ "tab": "a" }));
+        assert_eq!(saved[0].view.dates, DateRange::LastFullMonth);
         assert_eq!(stories(conn).unwrap(), ["Year in review", "Other"]);
     }
 }
