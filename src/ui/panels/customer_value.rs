@@ -43,6 +43,20 @@ impl Panel for CustomerValuePanel {
         *self = Self::default();
     }
 
+    fn view_state(&self, models: &crate::ui::models::Models) -> super::ViewState {
+        let mut state = super::ViewState::default();
+        state.set("top", self.top);
+        state.set("split", &self.split_text);
+        state.set("settings", models.find::<CustomerModels>().map(|m| m.clv_settings.clone()).unwrap_or_default());
+        state
+    }
+
+    fn restore_view(&mut self, state: &super::ViewState, models: &mut crate::ui::models::Models) {
+        state.restore("top", &mut self.top);
+        state.restore("split", &mut self.split_text);
+        state.restore("settings", &mut models.get::<CustomerModels>().clv_settings);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         let Some(orders) = &cx.data.orders else {
             widgets::waiting(ui, cx.data.orders_waiting_text());

@@ -42,6 +42,9 @@ enum SortBy {
     Name,
 }
 
+const TABS: [(Tab, &str); 4] =
+    [(Tab::Funnel, "Funnel"), (Tab::Carts, "Abandoned carts"), (Tab::Forecast, "Demand forecast"), (Tab::Live, "Live mode")];
+
 pub struct FunnelPanel {
     tab: Tab,
     weekly: bool,
@@ -81,6 +84,26 @@ impl Panel for FunnelPanel {
         *self = Self::default();
     }
 
+    fn view_state(&self, models: &crate::ui::models::Models) -> super::ViewState {
+        let mut state = super::ViewState::default();
+        state.set("tab", super::tab_name(&TABS, self.tab));
+        state.set("weekly", self.weekly);
+        state.set("window_hours", self.window_hours);
+        state.set("product", self.selected_product);
+        state.set("funnel", models.find::<EventModels>().map(|m| m.funnel_settings.clone()).unwrap_or_default());
+        state
+    }
+
+    fn restore_view(&mut self, state: &super::ViewState, models: &mut crate::ui::models::Models) {
+        if let Some(tab) = state.get::<String>("tab").and_then(|t| super::tab_named(&TABS, &t)) {
+            self.tab = tab;
+        }
+        state.restore("weekly", &mut self.weekly);
+        state.restore("window_hours", &mut self.window_hours);
+        state.restore("product", &mut self.selected_product);
+        state.restore("funnel", &mut models.get::<EventModels>().funnel_settings);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         let mut requests = Vec::new();
         let models = cx.models.get::<EventModels>();
@@ -108,9 +131,7 @@ impl FunnelPanel {
     ) -> Option<LiveRequest> {
         let mut live = None;
         ui.horizontal(|ui| {
-            for (tab, name) in
-                [(Tab::Funnel, "Funnel"), (Tab::Carts, "Abandoned carts"), (Tab::Forecast, "Demand forecast"), (Tab::Live, "Live mode")]
-            {
+            for (tab, name) in TABS {
                 ui.selectable_value(&mut self.tab, tab, RichText::new(name).size(15.0));
             }
             if let Some(watch) = &models.watch {

@@ -46,6 +46,22 @@ impl Panel for ListingsPanel {
         *self = Self::default();
     }
 
+    fn view_state(&self, _: &crate::ui::models::Models) -> super::ViewState {
+        let mut state = super::ViewState::default();
+        state.set("by", self.by.name());
+        state.set("min_listings", self.min_listings);
+        state
+    }
+
+    fn restore_view(&mut self, state: &super::ViewState, _: &mut crate::ui::models::Models) {
+        match state.get::<String>("by").as_deref() {
+            Some("brand") => self.by = GroupBy::Brand,
+            Some("category") => self.by = GroupBy::Category,
+            _ => {}
+        }
+        state.restore("min_listings", &mut self.min_listings);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         let models = cx.models.get::<MarketplaceModels>();
         let mut requests: Vec<Request> = models.ensure_loaded(cx.data).map(Request::Track).into_iter().collect();

@@ -56,6 +56,56 @@ pub trait Panel {
 
     /// Forget per-workspace state (selections, typed text) when another workspace opens.
     fn reset(&mut self) {}
+
+    /// What a saved view keeps of this panel: its tab, options and selection, and the family
+    /// settings that change its figures. Empty (the default) keeps nothing.
+    fn view_state(&self, _models: &Models) -> ViewState {
+        ViewState::default()
+    }
+
+    /// Restores what [`view_state`](Panel::view_state) wrote; a field missing or unreadable
+    /// (a view saved by another build) keeps its current value.
+    fn restore_view(&mut self, _state: &ViewState, _models: &mut Models) {}
+}
+
+/// A panel's part of a saved view: named fields, stored as a JSON object.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ViewState(serde_json::Map<String, serde_json::Value>);
+
+impl ViewState {
+    pub fn set(&mut self, key: &str, value: impl serde::Serialize) {
+        if let Ok(value) = serde_json::to_value(value) {
+            self.0.insert(key.to_string(), value);
+        }
+    }
+
+    pub fn get<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
+        self.0.get(key).and_then(|v| serde_json::from_value(v.clone()).ok())
+    }
+
+    /// Reads `key` into `slot` when it is there and readable.
+    pub fn restore<T: serde::de::DeserializeOwned>(&self, key: &str, slot: &mut T) {
+        if let Some(value) = self.get(key) {
+            *slot = value;
+        }
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Object(self.0.clone())
+    }
+
+    pub fn from_json(value: &serde_json::Value) -> Self {
+        Self(value.as_object().cloned().unwrap_or_default())
+    }
+}
+
+/// A tab's name in a saved view, and the tab a name means.
+fn tab_name<T: PartialEq + Copy>(tabs: &[(T, &'static str)], tab: T) -> &'static str {
+    tabs.iter().find(|(t, _)| *t == tab).map_or("", |(_, name)| name)
+}
+
+fn tab_named<T: Copy>(tabs: &[(T, &'static str)], name: &str) -> Option<T> {
+    tabs.iter().find(|(_, n)| *n == name).map(|(t, _)| *t)
 }
 
 /// What a panel asks the shell to do.
@@ -102,6 +152,33 @@ impl<'a> PanelContext<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::{Models, ViewState};
+
+    /// A view restores what it saved: every panel's state, changed from the defaults, survives
+    /// a trip through JSON into a fresh panel.
+    #[test]
+    fn view_states_round_trip() {
+        let mut models = Models::default();
+        for mut panel in super::all() {
+            let mut state = panel.view_state(&models);
+            // Change every saved field to a non-default value the panel can hold.
+            for value in state.0.values_mut() {
+                let changed = match &*value {
+                    serde_json::Value::Bool(b) => serde_json::Value::Bool(!b),
+                    serde_json::Value::Number(n) => serde_json::json!(n.as_u64().unwrap_or(0) + 2),
+                    other => other.clone(),
+                };
+                *value = changed;
+            }
+            panel.restore_view(&state, &mut models);
+            let json = panel.view_state(&models).to_json();
+            let mut fresh = super::all().into_iter().find(|p| p.id() == panel.id()).unwrap();
+            fresh.restore_view(&ViewState::from_json(&json), &mut models);
+            assert_eq!(fresh.view_state(&models), panel.view_state(&models), "{}", panel.id());
+            assert_eq!(panel.view_state(&models), state, "{}: every changed field is kept", panel.id());
+        }
+    }
+
     #[test]
     fn panel_ids_are_unique() {
         let panels = super::all();

@@ -156,6 +156,18 @@ impl Panel for OverviewPanel {
         "Monthly sales, orders and customers"
     }
 
+    fn view_state(&self, _: &crate::ui::models::Models) -> super::ViewState {
+        let mut state = super::ViewState::default();
+        state.set("log_scale", self.log_scale);
+        state.set("services_in_ranking", self.services_in_ranking);
+        state
+    }
+
+    fn restore_view(&mut self, state: &super::ViewState, _: &mut crate::ui::models::Models) {
+        state.restore("log_scale", &mut self.log_scale);
+        state.restore("services_in_ranking", &mut self.services_in_ranking);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         let Some(orders) = cx.data.orders.clone() else {
             widgets::waiting(ui, cx.data.orders_waiting_text());

@@ -56,6 +56,14 @@ enum Pending {
     Set(f64),
 }
 
+const TABS: [(Tab, &str); 5] = [
+    (Tab::Monitor, "Monitor"),
+    (Tab::Signals, "Signals"),
+    (Tab::Elasticity, "Elasticity"),
+    (Tab::Recommendations, "Recommendations"),
+    (Tab::Decisions, "Decisions"),
+];
+
 pub struct PricingPanel {
     tab: Tab,
     /// The product shown in the Monitor's chart and the Elasticity's chart, by id (codes
@@ -101,18 +109,30 @@ impl Panel for PricingPanel {
         *self = Self::default();
     }
 
+    fn view_state(&self, _: &crate::ui::models::Models) -> super::ViewState {
+        let mut state = super::ViewState::default();
+        state.set("tab", super::tab_name(&TABS, self.tab));
+        state.set("product", &self.product);
+        state.set("show_reviewed", self.show_reviewed);
+        state.set("only_changes", self.only_changes);
+        state
+    }
+
+    fn restore_view(&mut self, state: &super::ViewState, _: &mut crate::ui::models::Models) {
+        if let Some(tab) = state.get::<String>("tab").and_then(|t| super::tab_named(&TABS, &t)) {
+            self.tab = tab;
+        }
+        state.restore("product", &mut self.product);
+        state.restore("show_reviewed", &mut self.show_reviewed);
+        state.restore("only_changes", &mut self.only_changes);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         let path = cx.data.path.clone();
         let models = cx.models.get::<PricingModels>();
         let mut requests: Vec<Request> = models.ensure_loaded(cx.data).map(Request::Track).into_iter().collect();
         ui.horizontal(|ui| {
-            for (tab, name) in [
-                (Tab::Monitor, "Monitor"),
-                (Tab::Signals, "Signals"),
-                (Tab::Elasticity, "Elasticity"),
-                (Tab::Recommendations, "Recommendations"),
-                (Tab::Decisions, "Decisions"),
-            ] {
+            for (tab, name) in TABS {
                 ui.selectable_value(&mut self.tab, tab, RichText::new(name).size(15.0));
             }
         });

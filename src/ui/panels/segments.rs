@@ -31,6 +31,8 @@ enum Tab {
     Cohorts,
 }
 
+const TABS: [(Tab, &str); 3] = [(Tab::Segments, "RFM segments"), (Tab::Clusters, "Clusters"), (Tab::Cohorts, "Cohorts")];
+
 pub struct SegmentsPanel {
     tab: Tab,
     /// Treemap sized by revenue instead of customers.
@@ -81,13 +83,33 @@ impl Panel for SegmentsPanel {
         *self = Self::default();
     }
 
+    fn view_state(&self, models: &crate::ui::models::Models) -> super::ViewState {
+        let mut state = super::ViewState::default();
+        state.set("tab", super::tab_name(&TABS, self.tab));
+        state.set("by_revenue", self.by_revenue);
+        state.set("selected", &self.selected);
+        state.set("cohort_revenue", self.cohort_revenue);
+        state.set("clusters", models.find::<CustomerModels>().and_then(|m| m.k));
+        state
+    }
+
+    fn restore_view(&mut self, state: &super::ViewState, models: &mut crate::ui::models::Models) {
+        if let Some(tab) = state.get::<String>("tab").and_then(|t| super::tab_named(&TABS, &t)) {
+            self.tab = tab;
+        }
+        state.restore("by_revenue", &mut self.by_revenue);
+        state.restore("selected", &mut self.selected);
+        state.restore("cohort_revenue", &mut self.cohort_revenue);
+        state.restore("clusters", &mut models.get::<CustomerModels>().k);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         let Some(orders) = &cx.data.orders else {
             widgets::waiting(ui, cx.data.orders_waiting_text());
             return;
         };
         ui.horizontal(|ui| {
-            for (tab, name) in [(Tab::Segments, "RFM segments"), (Tab::Clusters, "Clusters"), (Tab::Cohorts, "Cohorts")] {
+            for (tab, name) in TABS {
                 ui.selectable_value(&mut self.tab, tab, RichText::new(name).size(15.0));
             }
         });

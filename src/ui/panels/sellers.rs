@@ -32,6 +32,9 @@ enum Tab {
     Overview,
 }
 
+const TABS: [(Tab, &str); 4] =
+    [(Tab::Candidates, "Candidates"), (Tab::Shortage, "Short categories"), (Tab::Model, "Model report"), (Tab::Overview, "Overview")];
+
 pub struct SellersPanel {
     tab: Tab,
     /// Show only candidates owning this category (by name: codes differ between copies).
@@ -63,16 +66,38 @@ impl Panel for SellersPanel {
         *self = Self::default();
     }
 
+    fn view_state(&self, models: &crate::ui::models::Models) -> super::ViewState {
+        let mut state = super::ViewState::default();
+        state.set("tab", super::tab_name(&TABS, self.tab));
+        state.set("category", &self.category);
+        state.set("date", &self.date_text);
+        // The family's settings, or the ones it would start with.
+        let settings = models.find::<MarketplaceModels>().map(|m| m.seller_settings.clone()).unwrap_or_default();
+        state.set("active_min", settings.active_min);
+        state.set("short_categories", &settings.short_categories);
+        state
+    }
+
+    fn restore_view(&mut self, state: &super::ViewState, models: &mut crate::ui::models::Models) {
+        if let Some(tab) = state.get::<String>("tab").and_then(|t| super::tab_named(&TABS, &t)) {
+            self.tab = tab;
+        }
+        state.restore("category", &mut self.category);
+        state.restore("date", &mut self.date_text);
+        let settings = &mut models.get::<MarketplaceModels>().seller_settings;
+        state.restore("active_min", &mut settings.active_min);
+        state.restore("short_categories", &mut settings.short_categories);
+        settings.as_of = crate::timestamp::parse_date(self.date_text.trim())
+            .ok()
+            .and_then(|d| d.and_hms_opt(23, 59, 59))
+            .map(|t| t.and_utc().timestamp());
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         let models = cx.models.get::<MarketplaceModels>();
         let mut requests: Vec<Request> = models.ensure_loaded(cx.data).map(Request::Track).into_iter().collect();
         ui.horizontal(|ui| {
-            for (tab, name) in [
-                (Tab::Candidates, "Candidates"),
-                (Tab::Shortage, "Short categories"),
-                (Tab::Model, "Model report"),
-                (Tab::Overview, "Overview"),
-            ] {
+            for (tab, name) in TABS {
                 ui.selectable_value(&mut self.tab, tab, RichText::new(name).size(15.0));
             }
         });

@@ -127,6 +127,16 @@ impl Panel for SqlPanel {
         "Query the workspace, save queries, export CSV"
     }
 
+    fn view_state(&self, models: &crate::ui::models::Models) -> super::ViewState {
+        let mut state = super::ViewState::default();
+        state.set("query", models.find::<SqlModels>().map_or(STARTER_QUERY, |m| m.text.as_str()));
+        state
+    }
+
+    fn restore_view(&mut self, state: &super::ViewState, models: &mut crate::ui::models::Models) {
+        state.restore("query", &mut models.get::<SqlModels>().text);
+    }
+
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         let (workspace, snapshot) = (cx.data.path.clone(), cx.data.snapshot.clone());
         let models = cx.models.get::<SqlModels>();
