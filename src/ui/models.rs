@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::analytics::order_frame::OrderFrame;
-use crate::jobs::{JobError, JobMonitor, JobResult};
+use crate::jobs::{Job, JobContext, JobError, JobMonitor, JobResult};
 use crate::workspace::snapshot::WorkspaceSnapshot;
 
 /// An in-memory copy of workspace data, with an id no other copy made by this process has.
@@ -33,6 +33,50 @@ impl<T> Versioned<T> {
     pub fn new(data: T) -> Self {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Self { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), data: Arc::new(data) }
+    }
+}
+
+/// The job that loads a family's in-memory copy: at most one runs (a newer load cancels the
+/// older), and it is cancelled when the family lets it go (another workspace opened).
+pub struct CopyJob<T: Send + 'static> {
+    job: Option<Job<T>>,
+}
+
+impl<T: Send + 'static> Default for CopyJob<T> {
+    fn default() -> Self {
+        Self { job: None }
+    }
+}
+
+impl<T: Send + 'static> CopyJob<T> {
+    /// Starts loading, cancelling a load still on its way.
+    pub fn start(&mut self, name: &str, load: impl FnOnce(&JobContext) -> JobResult<T> + Send + 'static) -> JobMonitor {
+        self.cancel();
+        let job = Job::spawn(name, load);
+        let monitor = job.monitor();
+        self.job = Some(job);
+        monitor
+    }
+
+    pub fn running(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// The load's outcome once it has finished.
+    pub fn take_finished(&mut self) -> Option<JobResult<T>> {
+        crate::jobs::take_finished(&mut self.job)
+    }
+
+    pub fn cancel(&mut self) {
+        if let Some(job) = self.job.take() {
+            job.cancel();
+        }
+    }
+}
+
+impl<T: Send + 'static> Drop for CopyJob<T> {
+    fn drop(&mut self) {
+        self.cancel();
     }
 }
 
@@ -249,6 +293,25 @@ mod tests {
         let counter = models.get::<Counter>();
         assert_eq!((counter.polls, counter.changes.as_slice()), (1, [DataChange::OrderLines].as_slice()));
         assert!(!models.busy());
+    }
+
+    /// A newer load cancels the older, and letting the family go cancels its load.
+    #[test]
+    fn a_copy_job_runs_one_load_and_is_cancelled_when_dropped() {
+        let wait_for_cancel = |ctx: &JobContext| -> JobResult<u32> {
+            while !ctx.is_cancelled() {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(JobError::Cancelled)
+        };
+        let mut load = CopyJob::default();
+        let first = load.start("first", wait_for_cancel);
+        let second = load.start("second", |_| Ok(7));
+        assert!(first.is_cancelled() && !second.is_cancelled());
+        while load.running() && load.take_finished().is_none() {}
+        let third = load.start("third", wait_for_cancel);
+        drop(load);
+        assert!(third.is_cancelled());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::analytics::forecast::{self, ForecastResult, ProductDay, ProductSales}
 use crate::analytics::funnel::{self, FunnelResult, FunnelSettings};
 use crate::analytics::Filters;
 use crate::jobs::{Job, JobContext, JobError, JobMonitor, Latest};
-use crate::ui::models::{Computed, DataChange, PanelModels, PollContext, Versioned, WorkspaceData};
+use crate::ui::models::{Computed, CopyJob, DataChange, PanelModels, PollContext, Versioned, WorkspaceData};
 use crate::workspace;
 
 /// A running live-mode watch.
@@ -45,7 +45,7 @@ pub type SalesOutput = Computed<EventFrame, Vec<ProductSales>>;
 #[derive(Default)]
 pub struct EventModels {
     pub frame: Option<Versioned<EventFrame>>,
-    frame_job: Option<Job<EventFrame>>,
+    frame_job: CopyJob<EventFrame>,
     /// Where the copy shown (or on its way) came from, for the panel's note.
     pub source: String,
     pub funnel_settings: FunnelSettings,
@@ -68,14 +68,8 @@ impl EventModels {
         source: String,
         load: impl FnOnce(&JobContext) -> Result<EventFrame, JobError> + Send + 'static,
     ) -> JobMonitor {
-        if let Some(old) = self.frame_job.take() {
-            old.cancel();
-        }
-        let job = Job::spawn(name, load);
-        let monitor = job.monitor();
-        self.frame_job = Some(job);
         self.source = source;
-        monitor
+        self.frame_job.start(name, load)
     }
 
     /// Reads the workspace's events into memory (after opening or changing it).
@@ -90,7 +84,7 @@ impl EventModels {
     /// when the Funnel panel first asks, so that is when the copy loads.
     pub fn ensure_loaded(&mut self, data: &WorkspaceData) -> Option<JobMonitor> {
         // The listing is read after the workspace file exists (reading it creates a new one).
-        if self.frame.is_some() || self.frame_job.is_some() || data.snapshot.is_none() {
+        if self.frame.is_some() || self.frame_job.running() || data.snapshot.is_none() {
             return None;
         }
         data.path.clone().map(|path| self.reload(path))
@@ -126,11 +120,11 @@ impl EventModels {
     /// Whether the copy shown (or on its way) may not match the workspace: read straight from a
     /// file whose import might yet fail.
     fn unconfirmed(&self) -> bool {
-        self.frame_job.is_some() || self.frame.as_ref().is_some_and(|f| f.data.workspace_rowid.is_none())
+        self.frame_job.running() || self.frame.as_ref().is_some_and(|f| f.data.workspace_rowid.is_none())
     }
 
     pub fn loading(&self) -> bool {
-        self.frame_job.is_some()
+        self.frame_job.running()
     }
 
     pub fn request_funnel(&mut self, filters: &Filters) -> Option<JobMonitor> {
@@ -247,7 +241,7 @@ impl EventModels {
 
 impl PanelModels for EventModels {
     fn poll(&mut self, cx: &mut PollContext<'_>) {
-        match crate::jobs::take_finished(&mut self.frame_job) {
+        match self.frame_job.take_finished() {
             // Results of the old copy stay on screen (with the old copy) until new ones arrive.
             Some(Ok(frame)) => self.frame = Some(Versioned::new(frame)),
             Some(Err(JobError::Cancelled)) => {}
@@ -261,7 +255,7 @@ impl PanelModels for EventModels {
         cx.report("Sales", self.sales.poll());
         let Some(watch) = &mut self.watch else { return };
         let rows = watch.job.progress().done;
-        let appended = rows > watch.seen_rows && self.frame_job.is_none();
+        let appended = rows > watch.seen_rows && !self.frame_job.running();
         if appended {
             watch.seen_rows = rows;
         }
@@ -284,9 +278,7 @@ impl PanelModels for EventModels {
         match change {
             DataChange::Workspace => {
                 self.stop_watch();
-                if let Some(job) = self.frame_job.take() {
-                    job.cancel();
-                }
+                self.frame_job.cancel();
                 self.frame = None;
                 self.clear_results();
             }
@@ -303,7 +295,7 @@ impl PanelModels for EventModels {
     }
 
     fn busy(&self) -> bool {
-        self.frame_job.is_some()
+        self.frame_job.running()
             || self.funnel.is_running()
             || self.carts.is_running()
             || self.forecast.is_running()

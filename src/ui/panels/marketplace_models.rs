@@ -9,7 +9,7 @@ use crate::analytics::marketplace::sellers::{self, SellerResult, SellerSettings}
 use crate::analytics::marketplace::MarketplaceData;
 use crate::analytics::Filters;
 use crate::jobs::{Job, JobError, JobMonitor, Latest};
-use crate::ui::models::{Computed, DataChange, PanelModels, PollContext, Versioned, WorkspaceData};
+use crate::ui::models::{Computed, CopyJob, DataChange, PanelModels, PollContext, Versioned, WorkspaceData};
 use crate::workspace;
 
 pub type SellersOutput = Computed<MarketplaceData, SellerResult>;
@@ -24,7 +24,7 @@ type SellerKey = (u64, u32, Option<i64>, Option<Vec<String>>);
 #[derive(Default)]
 pub struct MarketplaceModels {
     pub data: Option<Versioned<MarketplaceData>>,
-    load_job: Option<Job<MarketplaceData>>,
+    load: CopyJob<MarketplaceData>,
     pub seller_settings: SellerSettings,
     pub sellers: Latest<SellerKey, SellersOutput>,
     pub listings: Latest<(u64, Filters, GroupBy), ListingsOutput>,
@@ -32,28 +32,22 @@ pub struct MarketplaceModels {
 
 impl MarketplaceModels {
     fn reload(&mut self, workspace: PathBuf) -> JobMonitor {
-        if let Some(old) = self.load_job.take() {
-            old.cancel();
-        }
-        let job = Job::spawn("load the marketplace", move |ctx| {
+        self.load.start("load the marketplace", move |ctx| {
             let conn = workspace::open_read_only(&workspace)?;
             Ok(workspace::copies::load_marketplace(&conn, ctx)?)
-        });
-        let monitor = job.monitor();
-        self.load_job = Some(job);
-        monitor
+        })
     }
 
     /// Loads the marketplace unless a copy is shown or on its way (when a panel first asks).
     pub fn ensure_loaded(&mut self, data: &WorkspaceData) -> Option<JobMonitor> {
-        if self.data.is_some() || self.load_job.is_some() || data.snapshot.is_none() {
+        if self.data.is_some() || self.load.running() || data.snapshot.is_none() {
             return None;
         }
         data.path.clone().map(|path| self.reload(path))
     }
 
     pub fn loading(&self) -> bool {
-        self.load_job.is_some()
+        self.load.running()
     }
 
     fn seller_key(&self, data: &Versioned<MarketplaceData>) -> SellerKey {
@@ -94,7 +88,7 @@ impl MarketplaceModels {
 
 impl PanelModels for MarketplaceModels {
     fn poll(&mut self, cx: &mut PollContext<'_>) {
-        match crate::jobs::take_finished(&mut self.load_job) {
+        match self.load.take_finished() {
             Some(Ok(data)) => self.data = Some(Versioned::new(data)),
             Some(Err(JobError::Cancelled)) => {}
             Some(Err(JobError::Failed(e))) => cx.error(format!("Could not load the marketplace: {e}")),
@@ -107,12 +101,8 @@ impl PanelModels for MarketplaceModels {
 
     fn data_changed(&mut self, change: &DataChange, cx: &mut PollContext<'_>) {
         match change {
-            DataChange::Workspace => {
-                if let Some(job) = self.load_job.take() {
-                    job.cancel();
-                }
-                *self = Self::default();
-            }
+            // Dropping the old family cancels its load.
+            DataChange::Workspace => *self = Self::default(),
             change if change.touches(&MARKETPLACE_TABLES) => {
                 if let Some(path) = cx.data.path.clone() {
                     let monitor = self.reload(path);
@@ -124,6 +114,6 @@ impl PanelModels for MarketplaceModels {
     }
 
     fn busy(&self) -> bool {
-        self.load_job.is_some() || self.sellers.is_running() || self.listings.is_running()
+        self.load.running() || self.sellers.is_running() || self.listings.is_running()
     }
 }

@@ -14,7 +14,7 @@ use crate::analytics::elasticity::{self, Estimate, SalesDay};
 use crate::analytics::pricing::{self, Monitor, PricingData, PricingSettings, Signal};
 use crate::analytics::recommend::{self, RecommendSettings, Recommendation};
 use crate::jobs::{Job, JobError, JobMonitor, Latest};
-use crate::ui::models::{Computed, DataChange, PanelModels, PollContext, Versioned, WorkspaceData};
+use crate::ui::models::{Computed, CopyJob, DataChange, PanelModels, PollContext, Versioned, WorkspaceData};
 use crate::workspace::settings::{self as saved, PriceDecision};
 use crate::workspace::{self, Workspace};
 
@@ -65,7 +65,7 @@ pub struct PriceBasis {
 #[derive(Default)]
 pub struct PricingModels {
     pub data: Option<Versioned<PricingData>>,
-    load_job: Option<Job<Loaded>>,
+    load: CopyJob<Loaded>,
     settings_read: bool,
     /// Signal thresholds (and the competitor the index is also taken against), as edited.
     pub thresholds: PricingSettings,
@@ -90,11 +90,8 @@ pub struct PricingModels {
 
 impl PricingModels {
     fn reload(&mut self, workspace: PathBuf) -> JobMonitor {
-        if let Some(old) = self.load_job.take() {
-            old.cancel();
-        }
         let read_settings = !self.settings_read;
-        let job = Job::spawn("load prices", move |ctx| {
+        self.load.start("load prices", move |ctx| {
             let conn = workspace::open_read_only(&workspace)?;
             let settings = if read_settings {
                 Some(Saved {
@@ -112,23 +109,20 @@ impl PricingModels {
             };
             let data = workspace::copies::load_pricing(&conn, ctx)?;
             Ok(Loaded { data, decisions: saved::load_decisions(&conn)?, settings })
-        });
-        let monitor = job.monitor();
-        self.load_job = Some(job);
-        monitor
+        })
     }
 
     /// Loads the workspace's prices unless a copy is shown or on its way (the family is made
     /// when the Pricing panel first asks, so that is when the copy loads).
     pub fn ensure_loaded(&mut self, data: &WorkspaceData) -> Option<JobMonitor> {
-        if self.data.is_some() || self.load_job.is_some() || data.snapshot.is_none() {
+        if self.data.is_some() || self.load.running() || data.snapshot.is_none() {
             return None;
         }
         data.path.clone().map(|path| self.reload(path))
     }
 
     pub fn loading(&self) -> bool {
-        self.load_job.is_some()
+        self.load.running()
     }
 
     /// Whether the thresholds and rules are read (the panel waits for them before computing).
@@ -251,7 +245,7 @@ impl PricingModels {
 
 impl PanelModels for PricingModels {
     fn poll(&mut self, cx: &mut PollContext<'_>) {
-        match crate::jobs::take_finished(&mut self.load_job) {
+        match self.load.take_finished() {
             Some(Ok(loaded)) => {
                 if let Some(saved) = loaded.settings {
                     self.saved = (saved.thresholds.clone(), saved.alerts.clone(), saved.rules.clone());
@@ -294,12 +288,8 @@ impl PanelModels for PricingModels {
 
     fn data_changed(&mut self, change: &DataChange, cx: &mut PollContext<'_>) {
         match change {
-            DataChange::Workspace => {
-                if let Some(job) = self.load_job.take() {
-                    job.cancel();
-                }
-                *self = Self::default();
-            }
+            // Dropping the old family cancels its load.
+            DataChange::Workspace => *self = Self::default(),
             change if change.touches(&PRICING_TABLES) => {
                 if let Some(path) = cx.data.path.clone() {
                     let monitor = self.reload(path);
@@ -311,7 +301,7 @@ impl PanelModels for PricingModels {
     }
 
     fn busy(&self) -> bool {
-        self.load_job.is_some()
+        self.load.running()
             || !self.chores.is_empty()
             || self.write_then_reload.is_some()
             || self.market.is_running()
