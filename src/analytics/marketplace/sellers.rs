@@ -532,40 +532,37 @@ pub fn shortages(data: &MarketplaceData, as_of: i64) -> Vec<CategoryShortage> {
         }
     }
     // The last 7 calendar months: demand in the month per listing active at its end.
-    let month_of = |t: i64| {
-        let d = crate::analytics::customers::date_of_day(t.div_euclid(DAY));
-        crate::analytics::order_frame::month_index(chrono::Datelike::year(&d), chrono::Datelike::month(&d))
-    };
     let last_month = month_of(as_of);
     let month_end = |m: i32| {
         crate::analytics::order_frame::month_start(m + 1).and_hms_opt(0, 0, 0).map_or(0, |t| t.and_utc().timestamp()).min(as_of + 1)
     };
-    let mut trend = vec![vec![0.0; 7]; categories];
-    for (slot, month) in (last_month - 6..=last_month).enumerate() {
-        let (start, end) = (month_end(month - 1), month_end(month));
-        let mut month_demand = vec![0u64; categories];
-        for x in data.interactions.iter().filter(|x| x.at >= start && x.at < end) {
-            if let (Some(c), InteractionKind::View | InteractionKind::Like) = (category_of(x.listing), x.kind) {
-                month_demand[c as usize] += 1;
-            }
+    // One pass over each table, each row counted in its month's slot.
+    let first_month = last_month - 6;
+    let ends: Vec<i64> = (first_month..=last_month).map(month_end).collect();
+    let slot_of = |t: i64| (t >= month_end(first_month - 1) && t <= as_of).then(|| (month_of(t) - first_month) as usize);
+    let mut month_demand = vec![[0u64; 7]; categories];
+    for x in &data.interactions {
+        if let (Some(c), InteractionKind::View | InteractionKind::Like, Some(slot)) = (category_of(x.listing), x.kind, slot_of(x.at)) {
+            month_demand[c as usize][slot] += 1;
         }
-        for o in data.orders.iter().filter(|o| o.at >= start && o.at < end) {
-            if let Some(c) = category_of(o.listing) {
-                month_demand[c as usize] += 1;
-            }
+    }
+    for o in &data.orders {
+        if let (Some(c), Some(slot)) = (category_of(o.listing), slot_of(o.at)) {
+            month_demand[c as usize][slot] += 1;
         }
-        let mut month_active = vec![0u64; categories];
-        for l in &data.listings {
-            if let (Some(c), Some(listed)) = (l.category, l.listed) {
+    }
+    let mut month_active = vec![[0u64; 7]; categories];
+    for l in &data.listings {
+        if let (Some(c), Some(listed)) = (l.category, l.listed) {
+            for (slot, &end) in ends.iter().enumerate() {
                 if listed < end && l.sold.is_none_or(|s| s >= end) {
-                    month_active[c as usize] += 1;
+                    month_active[c as usize][slot] += 1;
                 }
             }
         }
-        for c in 0..categories {
-            trend[c][slot] = month_demand[c] as f64 / month_active[c].max(1) as f64;
-        }
     }
+    let mut trend: Vec<Vec<f64>> =
+        (0..categories).map(|c| (0..7).map(|slot| month_demand[c][slot] as f64 / month_active[c][slot].max(1) as f64).collect()).collect();
     let mut out: Vec<CategoryShortage> = (0..categories)
         .map(|c| CategoryShortage {
             category: c as u32,
@@ -581,12 +578,14 @@ pub fn shortages(data: &MarketplaceData, as_of: i64) -> Vec<CategoryShortage> {
     out
 }
 
+/// The month (as `order_frame::month_index`) of a moment.
+fn month_of(t: i64) -> i32 {
+    let d = crate::analytics::customers::date_of_day(t.div_euclid(DAY));
+    crate::analytics::order_frame::month_index(chrono::Datelike::year(&d), chrono::Datelike::month(&d))
+}
+
 /// Monthly activity for the business overview.
 pub fn months(data: &MarketplaceData) -> Vec<MonthActivity> {
-    let month_of = |t: i64| {
-        let d = crate::analytics::customers::date_of_day(t.div_euclid(DAY));
-        crate::analytics::order_frame::month_index(chrono::Datelike::year(&d), chrono::Datelike::month(&d))
-    };
     let mut months: std::collections::BTreeMap<i32, MonthActivity> = std::collections::BTreeMap::new();
     let mut add = |t: i64, field: fn(&mut MonthActivity)| {
         let m = month_of(t);
