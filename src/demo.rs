@@ -1,6 +1,8 @@
-//! The demo workspace the app opens on first start: the real UCI Online Retail II 2009-2010 data
-//! (CC BY 4.0, Daqing Chen, UCI ML Repository) plus seeded synthetic shop events, pricing data
-//! for the shop's best sellers, and a seeded resale marketplace.
+//! The demo workspace the app opens on first start: one shop. The real UCI Online Retail II
+//! 2009-2010 orders (CC BY 4.0, Daqing Chen, UCI ML Repository); web events generated around
+//! those orders (`generate::write_shop_events`: the same customers, products, times and prices);
+//! pricing data for the shop's best sellers; a seeded resale marketplace (a different business,
+//! over 2023-2024: the gift shop has no resale side); and the "Year in review" story.
 //!
 //! The UCI file is compiled into the binary so the demo works wherever shoplens is copied.
 
@@ -12,8 +14,11 @@ use crate::workspace::{self, Workspace};
 
 static UCI_2009_2010: &[u8] = include_bytes!("../testdata/uci_online_retail_ii_2009-2010.parquet");
 
-/// Synthetic events in the demo: enough for funnels to mean something, quick to build.
-pub const DEMO_EVENTS: u64 = 200_000;
+/// Share of the UCI customers who shop on the demo's web site (their orders get events).
+pub const DEMO_WEB_SHARE: f64 = 0.2;
+
+/// The story a first start can present at once.
+pub const DEMO_STORY: &str = "Year in review";
 
 /// Users of the demo's synthetic resale marketplace (Sellers and Listings panels).
 pub const DEMO_MARKET_USERS: usize = 8_000;
@@ -37,18 +42,115 @@ pub fn build(path: &Path, ctx: &JobContext) -> Result<(), ImportError> {
     let scratch = tempfile_dir(path)?;
     let orders = scratch.join("online_retail_II_2009-2010.parquet");
     std::fs::write(&orders, UCI_2009_2010).map_err(|source| ImportError::Io { path: orders.clone(), source })?;
-    let events = scratch.join("demo_events.csv");
-    let file = std::fs::File::create(&events).map_err(|source| ImportError::Io { path: events.clone(), source })?;
-    crate::generate::write_events(std::io::BufWriter::new(file), DEMO_EVENTS, 2019)
-        .map_err(|source| ImportError::Io { path: events.clone(), source })?;
-
     let mut ws = Workspace::open(path)?;
     let result = import::import_file(&mut ws, &orders, &ImportOptions::default(), ctx)
-        .and_then(|_| import::import_file(&mut ws, &events, &ImportOptions::default(), ctx))
+        .and_then(|_| import_shop_events(&mut ws, &scratch, ctx))
         .and_then(|_| import_pricing(&mut ws, &scratch, ctx))
-        .and_then(|_| import_marketplace(&mut ws, &scratch, ctx));
+        .and_then(|_| import_marketplace(&mut ws, &scratch, ctx))
+        .and_then(|_| Ok(add_story(&mut ws)?));
     let _ = std::fs::remove_dir_all(&scratch);
     result
+}
+
+/// Web events for the shop's own orders, imported like any REES46-layout file.
+fn import_shop_events(ws: &mut Workspace, scratch: &Path, ctx: &JobContext) -> Result<(), ImportError> {
+    let orders = workspace::copies::shop_orders(ws.conn())?;
+    let events = scratch.join("shop_events.csv");
+    let io = |source| ImportError::Io { path: events.clone(), source };
+    let file = std::fs::File::create(&events).map_err(io)?;
+    crate::generate::write_shop_events(std::io::BufWriter::new(file), &orders, DEMO_WEB_SHARE, 2010).map_err(io)?;
+    import::import_file(ws, &events, &ImportOptions::default(), ctx).map(|_| ())
+}
+
+/// The demo story: a year of the shop across the panels, ready to present.
+fn add_story(ws: &mut Workspace) -> rusqlite::Result<()> {
+    use crate::analytics::period::DateRange;
+    use crate::workspace::views::{save_view, View};
+    use serde_json::json;
+    let view = |title: &str, caption: &str, panel: &str, state: serde_json::Value, dates: DateRange| View {
+        title: title.into(),
+        caption: caption.into(),
+        panel: panel.into(),
+        state,
+        dates,
+        country: None,
+    };
+    let views = [
+        view(
+            "The year at a glance",
+            "Revenue builds through the autumn to the November peak. December is pale: the data ends on the 9th, so it is not a fall.",
+            "overview",
+            json!({ "log_scale": true, "services_in_ranking": false }),
+            DateRange::AllData,
+        ),
+        view(
+            "November, our biggest month",
+            "The last full month against the month before: Christmas stock sells from October.",
+            "overview",
+            json!({ "log_scale": true, "services_in_ranking": false }),
+            DateRange::LastFullMonth,
+        ),
+        view(
+            "The last quarter",
+            "September to November, against the three months before.",
+            "overview",
+            json!({ "log_scale": true, "services_in_ranking": false }),
+            DateRange::LastThreeMonths,
+        ),
+        view(
+            "Who our customers are",
+            "RFM segments over the whole year: a small group of champions brings a large share of revenue.",
+            "segments",
+            json!({ "tab": "RFM segments" }),
+            DateRange::AllData,
+        ),
+        view(
+            "Do they come back?",
+            "Share of each month's new customers who order again in the months after their first order.",
+            "segments",
+            json!({ "tab": "Cohorts", "cohort_revenue": false }),
+            DateRange::AllData,
+        ),
+        view(
+            "What a customer is worth",
+            "BG/NBD and Gamma-Gamma over the year. The holdout check compares predicted and actual repeat purchases.",
+            "customer_value",
+            json!({}),
+            DateRange::AllData,
+        ),
+        view(
+            "From a visit to an order",
+            "Web sessions that viewed, carted and bought, over the year.",
+            "funnel",
+            json!({ "tab": "Funnel" }),
+            DateRange::AllData,
+        ),
+        view(
+            "Are our prices right?",
+            "Our best sellers against three competitors: the price index by category (100 = the market's mean).",
+            "pricing",
+            json!({ "tab": "Monitor" }),
+            DateRange::AllData,
+        ),
+        view(
+            "Marketplace: where supply is short",
+            "The resale marketplace (2023-2024): categories with the most demand per listing, and their trend.",
+            "sellers",
+            json!({ "tab": "Short categories" }),
+            DateRange::AllData,
+        ),
+        view(
+            "Marketplace: how fast things sell",
+            "Days from listing to sale, and sales by category.",
+            "listings",
+            json!({ "by": "category", "min_listings": 1 }),
+            DateRange::AllData,
+        ),
+    ];
+    for v in &views {
+        save_view(ws.conn_mut(), DEMO_STORY, v)?;
+    }
+    Ok(())
 }
 
 /// Pricing data for the shop's own best sellers, built from their real prices (see

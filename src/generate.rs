@@ -361,6 +361,18 @@ pub fn clv_histories(customers: usize, bgnbd: [f64; 4], gamma_gamma: [f64; 3], w
 
 #[cfg(test)]
 mod tests {
+
+    /// Hand-checked: digits times 1000 plus the letter suffix; service codes have no number.
+    #[test]
+    fn stock_codes_map_to_distinct_event_product_ids() {
+        assert_eq!(stock_code_number("85123A"), Some(85_123_001));
+        assert_eq!(stock_code_number("22423"), Some(22_423_000));
+        assert_eq!(stock_code_number("15056BL"), Some(15_056_000 + 2 * 27 + 12));
+        assert_eq!(stock_code_number("85123a "), Some(85_123_001));
+        for code in ["POST", "M", "DOT", "BANK CHARGES", "C2", "1234", "123456", "12345ABC", "DCGS0003"] {
+            assert_eq!(stock_code_number(code), None, "{code}");
+        }
+    }
     use super::*;
 
     #[test]
@@ -882,4 +894,137 @@ pub fn write_marketplace(dir: &std::path::Path, users: usize, interactions_per_u
         w.flush()?;
     }
     Ok(planted)
+}
+
+/// A real order of the shop (one invoice) that the demo's shop events are built around.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShopOrder {
+    pub customer: String,
+    /// The invoice time, as exported ("YYYY-MM-DD HH:MM:SS").
+    pub time: String,
+    pub lines: Vec<ShopLine>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShopLine {
+    pub stock_code: String,
+    pub description: String,
+    pub unit_price: f64,
+}
+
+/// The events table's integer product id of a UCI stock code: the five digits times 1000 plus
+/// the letter suffix (A = 1, ..., Z = 26; two letters `XY` = 27·X + Y), so `85123A` is
+/// 85123001 and `22423` is 22423000. Codes that are not five digits and at most two letters
+/// (postage, fees, manual lines) have none.
+pub fn stock_code_number(code: &str) -> Option<u64> {
+    let code = code.trim().to_ascii_uppercase();
+    let (digits, letters) = code.split_at(code.find(|c: char| !c.is_ascii_digit()).unwrap_or(code.len()));
+    if digits.len() != 5 || letters.len() > 2 || !letters.chars().all(|c| c.is_ascii_uppercase()) {
+        return None;
+    }
+    let suffix = letters.bytes().fold(0u64, |n, b| n * 27 + u64::from(b - b'A' + 1));
+    Some(digits.parse::<u64>().ok()? * 1000 + suffix)
+}
+
+/// The demo's shop events, consistent with the real orders: a seeded `web_share` of the
+/// customers shop on the web site, and each of their orders is a session that views and carts
+/// every product it buys (and browses a few more) before one purchase event per product at the
+/// invoice's time and price. Their other visits, and visitors who never buy, view and cart
+/// without buying. Written in the REES46 CSV layout; product ids are [`stock_code_number`],
+/// users are the UCI customer ids (visitors from 900000 up).
+pub fn write_shop_events(out: impl Write, orders: &[ShopOrder], web_share: f64, seed: u64) -> io::Result<u64> {
+    let mut rng = rng(seed);
+    let parse = |t: &str| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").ok();
+    let times: Vec<chrono::NaiveDateTime> = orders.iter().filter_map(|o| parse(&o.time)).collect();
+    let (Some(&first), Some(&last)) = (times.iter().min(), times.iter().max()) else { return Ok(0) };
+    let span = (last - first).num_seconds().max(1);
+    // Every product line, for browsing picked as often as it sells.
+    let all_lines: Vec<&ShopLine> =
+        orders.iter().flat_map(|o| o.lines.iter()).filter(|l| stock_code_number(&l.stock_code).is_some()).collect();
+    if all_lines.is_empty() {
+        return Ok(0);
+    }
+    let mut web: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
+    let mut out = io::BufWriter::with_capacity(1 << 20, out);
+    writeln!(out, "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session")?;
+    let mut written = 0u64;
+    let mut write =
+        |out: &mut io::BufWriter<_>, at: chrono::NaiveDateTime, kind: &str, line: &ShopLine, user: &str, session: &str| -> io::Result<()> {
+            let Some(id) = stock_code_number(&line.stock_code) else { return Ok(()) };
+            let category = demo_category(&line.description);
+            let category_id = 2_100_000_000_000_000_000u64 + category.bytes().map(u64::from).sum::<u64>();
+            writeln!(
+                out,
+                "{} UTC,{kind},{id},{category_id},{category},,{:.2},{user},{session}",
+                at.format("%Y-%m-%d %H:%M:%S"),
+                line.unit_price
+            )?;
+            written += 1;
+            Ok(())
+        };
+    let session_id = |rng: &mut Pcg64Mcg| {
+        let s: u128 = rng.random();
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            (s >> 96) as u32,
+            (s >> 80) as u16,
+            (s >> 68) as u16 & 0xfff,
+            ((s >> 52) as u16 & 0x3fff) | 0x8000,
+            s as u64 & 0xffff_ffff_ffff
+        )
+    };
+    let browse = |rng: &mut Pcg64Mcg| all_lines[rng.random_range(0..all_lines.len())];
+    let step = |rng: &mut Pcg64Mcg| chrono::Duration::seconds(rng.random_range(15..150));
+    let mut visits: Vec<(chrono::NaiveDateTime, String)> = Vec::new();
+    for order in orders {
+        let Some(time) = parse(&order.time) else { continue };
+        let is_web = *web.entry(order.customer.as_str()).or_insert_with(|| rng.random_bool(web_share));
+        if !is_web {
+            continue;
+        }
+        let session = session_id(&mut rng);
+        let products: Vec<&ShopLine> = {
+            let mut seen = std::collections::HashSet::new();
+            order.lines.iter().filter(|l| seen.insert(l.stock_code.as_str())).collect()
+        };
+        // Browse, view and cart each product, then buy everything at the invoice's time.
+        let mut clock = time - chrono::Duration::seconds(90 * (products.len() as i64 + 3));
+        for line in &products {
+            if rng.random_bool(0.5) {
+                write(&mut out, clock, "view", browse(&mut rng), &order.customer, &session)?;
+                clock += step(&mut rng);
+            }
+            write(&mut out, clock, "view", line, &order.customer, &session)?;
+            clock += step(&mut rng);
+            write(&mut out, clock, "cart", line, &order.customer, &session)?;
+            clock += step(&mut rng);
+        }
+        for line in &products {
+            write(&mut out, time, "purchase", line, &order.customer, &session)?;
+        }
+        // Two other visits per order that end without one.
+        for _ in 0..2 {
+            visits.push((first + chrono::Duration::seconds(rng.random_range(0..span)), order.customer.clone()));
+        }
+    }
+    // Visitors who never buy: as many as the web customers' visits.
+    let visitors = visits.len();
+    for i in 0..visitors {
+        visits.push((first + chrono::Duration::seconds(rng.random_range(0..span)), (900_000 + i % (visitors / 3 + 1)).to_string()));
+    }
+    visits.sort();
+    for (mut clock, user) in visits {
+        let session = session_id(&mut rng);
+        for _ in 0..rng.random_range(1..7) {
+            let line = browse(&mut rng);
+            write(&mut out, clock, "view", line, &user, &session)?;
+            clock += step(&mut rng);
+            if rng.random_bool(0.12) {
+                write(&mut out, clock, "cart", line, &user, &session)?;
+                clock += step(&mut rng);
+            }
+        }
+    }
+    out.flush()?;
+    Ok(written)
 }

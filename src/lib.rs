@@ -18,6 +18,7 @@ pub mod demo;
 pub mod generate;
 pub mod import;
 pub mod jobs;
+pub mod present;
 pub mod timestamp;
 pub mod ui;
 pub mod workspace;

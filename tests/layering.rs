@@ -100,3 +100,11 @@ fn panels_do_not_run_sql() {
     let found = mentions(&layer(&["ui"]), &["rusqlite::Connection", ".prepare(", ".execute(", "query_row("]);
     assert!(found.is_empty(), "the UI asks the workspace layer for data:\n{}", found.join("\n"));
 }
+
+#[test]
+fn presenting_knows_nothing_of_the_window_and_runs_no_sql() {
+    let files = layer(&["present"]);
+    assert!(files.len() > 5, "the present layer was found");
+    let found: Vec<String> = mentions(&files, UI).into_iter().chain(mentions(&files, &[".prepare(", ".execute(", "query_row("])).collect();
+    assert!(found.is_empty(), "reports are written headless, from the workspace layer's reads:\n{}", found.join("\n"));
+}

@@ -479,3 +479,59 @@ fn sellers_and_listings_panels() {
     wait_for(&mut harness, "the listing figures", |h| shows(h, "Median days to sell") && shows(h, &number(listed as usize)));
     assert!(shows(&harness, "Listing flow"));
 }
+
+/// The demo story from the sidebar: open a view (its panel, tab and dates come back), present
+/// it with the arrow keys as a clicker sends them, leave with Esc, and save a new view.
+#[test]
+fn story_sidebar_opens_presents_and_saves_views() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("demo.shoplens");
+    shoplens::demo::build(&ws, &shoplens::jobs::JobContext::detached()).unwrap();
+    let mut harness = app_on(&ws);
+    wait_for(&mut harness, "the story and the order lines", |h| shows(h, "1. The year at a glance") && !h.state().busy());
+
+    // Opening "Do they come back?" shows the Segments panel's cohorts over all the data.
+    click_text(&harness, "5. Do they come back?");
+    wait_for(&mut harness, "the cohort table", |h| shows(h, "% customers retained") && !h.state().busy());
+    assert!(h_filters_are(&harness, None, None));
+
+    // Present from the first view; Right (and PageDown) step, Left steps back, Esc leaves.
+    click_button(&harness, "Present");
+    wait_for(&mut harness, "the first slide", |h| h.state().presenting() == Some(0) && shows(h, "1 / 10"));
+    assert!(!shows(&harness, "Save view"), "no side panels while presenting");
+    assert!(shows(&harness, "Revenue builds through the autumn"), "the caption on the slide");
+    harness.key_press(egui::Key::ArrowRight);
+    wait_for(&mut harness, "the second slide", |h| h.state().presenting() == Some(1));
+    // "November, our biggest month" is the last full month of the data.
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    assert!(h_filters_are(&harness, day("2010-11-01"), day("2010-11-30")));
+    harness.key_press(egui::Key::PageDown);
+    wait_for(&mut harness, "the third slide", |h| h.state().presenting() == Some(2) && shows(h, "The last quarter"));
+    harness.key_press(egui::Key::ArrowLeft);
+    wait_for(&mut harness, "back to the second", |h| h.state().presenting() == Some(1));
+    harness.key_press(egui::Key::Escape);
+    wait_for(&mut harness, "the window again", |h| h.state().presenting().is_none() && shows(h, "Save view"));
+
+    // Save the panel as it is now in a new story.
+    click_button(&harness, "Save view…");
+    wait_for(&mut harness, "the dialog", |h| shows(h, "Caption"));
+    harness.get_by_label("Title").focus();
+    harness.get_by_label("Title").type_text(" for the board");
+    harness.get_by_label("In the story").focus();
+    harness.get_by_label("In the story").type_text(" (board)");
+    harness.run_steps(2);
+    click_button(&harness, "Save");
+    wait_for(&mut harness, "the saved view", |h| shows(h, "for the board") && !h.state().busy());
+    let conn = shoplens::workspace::open_read_only(&ws).unwrap();
+    let stories = shoplens::workspace::views::stories(&conn).unwrap();
+    let board = stories.iter().find(|s| s.contains("(board)")).unwrap_or_else(|| panic!("{stories:?}"));
+    let saved = shoplens::workspace::views::views(&conn, board).unwrap();
+    assert_eq!(saved.len(), 1);
+    assert!(saved[0].view.title.contains("for the board"), "{:?}", saved[0].view.title);
+    assert_eq!(saved[0].view.panel, "overview", "the panel on screen when it was saved");
+}
+
+fn h_filters_are(harness: &Harness<'static, ShoplensApp>, from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> bool {
+    let filters = harness.state().filters();
+    (filters.from, filters.to) == (from, to)
+}

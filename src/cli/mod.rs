@@ -279,6 +279,20 @@ pub enum Command {
         #[arg(long)]
         report: bool,
     },
+    /// Writes a story (its saved views, recomputed from the workspace) as a self-contained HTML
+    /// file and/or a PDF with one page per view.
+    Report {
+        workspace: PathBuf,
+        /// The story's name, as listed by `shoplens stories`.
+        #[arg(long)]
+        story: String,
+        #[arg(long)]
+        html: Option<PathBuf>,
+        #[arg(long)]
+        pdf: Option<PathBuf>,
+    },
+    /// Lists the workspace's stories and their views.
+    Stories { workspace: PathBuf },
     /// Pricing: competitor monitor and market signals (see `shoplens pricing --help`).
     Pricing {
         #[command(subcommand)]
@@ -505,6 +519,8 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
         Some(Command::Query { workspace, sql }) => Ok(workspace::snapshot::query_to_csv(&workspace, &sql, std::io::stdout().lock())?),
         Some(Command::Info { workspace }) => info(&workspace),
         Some(Command::Pricing { command }) => pricing::run(command),
+        Some(Command::Report { workspace, story, html, pdf }) => report(&workspace, &story, html, pdf),
+        Some(Command::Stories { workspace }) => stories(&workspace),
         Some(Command::Sellers { workspace, active_min, date, categories, out, top, categories_out, report }) => {
             marketplace::sellers(&workspace, marketplace::SellersArgs { active_min, date, categories, out, top, categories_out, report })
         }
@@ -646,6 +662,32 @@ fn overview(path: &Path, filters: Filters) -> Result<(), CliError> {
         writer.write_record(&row)?;
     }
     writer.flush()?;
+    Ok(())
+}
+
+fn report(path: &Path, story: &str, html: Option<PathBuf>, pdf: Option<PathBuf>) -> Result<(), CliError> {
+    if html.is_none() && pdf.is_none() {
+        return Err(CliError::Failed("say where to write the report: --html FILE and/or --pdf FILE".into()));
+    }
+    let targets = crate::present::ReportTargets { html, pdf };
+    let (path, story) = (path.to_path_buf(), story.to_string());
+    let job = Job::spawn("write report", move |ctx| Ok(crate::present::report(&path, &story, &targets, ctx)?));
+    for file in wait_with_progress(job)? {
+        writeln!(std::io::stdout().lock(), "wrote {}", file.display())?;
+    }
+    Ok(())
+}
+
+fn stories(path: &Path) -> Result<(), CliError> {
+    let conn = workspace::open_read_only(path)?;
+    let mut out = std::io::stdout().lock();
+    for story in workspace::views::stories(&conn)? {
+        writeln!(out, "{story}")?;
+        for saved in workspace::views::views(&conn, &story)? {
+            let v = &saved.view;
+            writeln!(out, "  {}. {} [{}] dates {}", saved.position + 1, v.title, v.panel, v.dates.describe(None))?;
+        }
+    }
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use chrono::NaiveDate;
 use eframe::egui::{self, RichText};
 
 use crate::analytics::order_frame::OrderFrame;
+use crate::analytics::period::DateRange;
 use crate::analytics::Filters;
 use crate::import::{self, ImportOptions, ImportOutcome};
 use crate::jobs::{take_finished, Job, JobContext, JobError, JobMonitor, JobResult};
@@ -23,7 +24,8 @@ use crate::ui::panels::data::DataModels;
 use crate::ui::panels::event_models::EventModels;
 use crate::ui::panels::overview::OverviewModels;
 use crate::ui::panels::sql::SqlModels;
-use crate::ui::panels::{self, Panel, PanelContext, Request};
+use crate::ui::panels::{self, Panel, PanelContext, Request, ViewState};
+use crate::ui::story::{Presentation, SaveViewDialog, Sidebar, SidebarAction, StoryModels};
 use crate::ui::widgets;
 use crate::workspace::snapshot::WorkspaceSnapshot;
 use crate::workspace::{self, Workspace};
@@ -42,11 +44,13 @@ pub struct Settings {
     pub presentation: bool,
     /// The panel shown ([`Panel::id`]).
     pub panel_id: String,
+    /// The Story sidebar is open.
+    pub story_open: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { recent: Vec::new(), dark: false, presentation: false, panel_id: "overview".into() }
+        Self { recent: Vec::new(), dark: false, presentation: false, panel_id: "overview".into(), story_open: true }
     }
 }
 
@@ -85,6 +89,13 @@ pub struct ShoplensApp {
     dialog: Option<PendingDialog<Chosen>>,
     /// Window screenshots on their way to PNG files: (target file, chart rect in points, image).
     screenshots: (Sender<Screenshot>, Receiver<Screenshot>),
+    sidebar: Sidebar,
+    save_view: Option<SaveViewDialog>,
+    presentation: Option<Presentation>,
+    /// The dates of the view last opened, re-resolved when the data's last day changes (a
+    /// relative view opened before the order lines arrived, or after an import); cleared when
+    /// the user sets the filters by hand.
+    view_dates: Option<(DateRange, Option<NaiveDate>)>,
 }
 
 type Screenshot = (PathBuf, egui::Rect, Arc<egui::ColorImage>);
@@ -105,6 +116,8 @@ enum Chosen {
     Watch,
     /// Where to copy what still reads of a damaged workspace.
     Recover,
+    /// The story report's HTML file (the PDF goes beside it).
+    Report,
 }
 
 /// Reading the workspace listing either works or finds the file damaged (which the app offers
@@ -174,7 +187,13 @@ impl ShoplensApp {
             show_about: false,
             screenshots: std::sync::mpsc::channel(),
             dialog: None,
+            sidebar: Sidebar::default(),
+            save_view: None,
+            presentation: None,
+            view_dates: None,
         };
+        // The story family reads the stories as soon as a workspace is open.
+        app.models.get::<StoryModels>();
         app.apply_view_settings(ctx);
         if let Some(path) = workspace {
             app.open_workspace(path);
@@ -563,6 +582,12 @@ impl ShoplensApp {
             Chosen::ExportQuery(sql) => self.export_query(sql, first),
             Chosen::Watch => self.watch(first),
             Chosen::Recover => self.recover(first),
+            Chosen::Report => {
+                let targets =
+                    crate::present::ReportTargets { pdf: Some(first.with_extension("pdf")), html: Some(first.with_extension("html")) };
+                let started = self.models.get::<StoryModels>().export_report(targets);
+                self.monitors.extend(started);
+            }
             Chosen::SavePng(rect) => {
                 // The screenshot is of the next frame, once the dialog is gone.
                 let sender = self.screenshots.0.clone();
@@ -729,8 +754,12 @@ impl ShoplensApp {
                 })
                 .response
                 .labelled_by(label.id);
+            if country != self.filters.country {
+                self.view_dates = None;
+            }
             self.filters.country = country;
             if ui.button("Reset filters").clicked() {
+                self.view_dates = None;
                 self.filters = Filters::default();
                 self.from_text.clear();
                 self.to_text.clear();
@@ -748,6 +777,9 @@ impl ShoplensApp {
         };
         match (parse(&self.from_text), parse(&self.to_text)) {
             (Ok(from), Ok(to)) => {
+                if (from, to) != (self.filters.from, self.filters.to) {
+                    self.view_dates = None;
+                }
                 self.filters.from = from;
                 self.filters.to = to;
             }
@@ -834,6 +866,8 @@ impl ShoplensApp {
         if ui.add_enabled(self.data.path.is_some(), egui::Button::new("Import…")).on_hover_text("Or drop files on the window").clicked() {
             self.import_dialog();
         }
+        ui.add_space(6.0);
+        ui.toggle_value(&mut self.settings.story_open, "Story").on_hover_text("Saved views and stories: open, present, export");
     }
 
     /// Draws the selected panel (the first one if the remembered id is unknown) and carries out
@@ -849,12 +883,192 @@ impl ShoplensApp {
     }
 }
 
+/// Saved views, stories and presentation mode.
+impl ShoplensApp {
+    /// The last day of the order lines: relative view dates count from it.
+    fn last_day(&self) -> Option<NaiveDate> {
+        self.data.orders.as_ref().and_then(|o| o.data.date_span()).map(|s| s.1)
+    }
+
+    /// Sets the filters to a view's dates (resolved against the data's last day) and country.
+    fn apply_view_dates(&mut self, dates: &DateRange, country: Option<String>) {
+        let last = self.last_day();
+        let (from, to) = match (dates, last) {
+            (DateRange::Fixed { from, to }, _) => (*from, *to),
+            (_, Some(last)) => dates.resolve(last),
+            (_, None) => (None, None),
+        };
+        self.filters = Filters { from, to, country };
+        self.from_text = from.map(|d| d.to_string()).unwrap_or_default();
+        self.to_text = to.map(|d| d.to_string()).unwrap_or_default();
+        self.view_dates = Some((dates.clone(), last));
+    }
+
+    /// Re-resolves an opened view's relative dates when the data's last day changed.
+    fn keep_view_dates(&mut self) {
+        if let Some((dates, resolved_for)) = self.view_dates.clone() {
+            if resolved_for != self.last_day() {
+                let country = self.filters.country.clone();
+                self.apply_view_dates(&dates, country);
+            }
+        }
+    }
+
+    /// Restores a saved view: its panel, the panel's state, and its dates and country.
+    pub fn open_view(&mut self, saved: &crate::workspace::views::SavedView) {
+        let view = &saved.view;
+        match self.panels.iter_mut().find(|p| p.id() == view.panel) {
+            Some(panel) => {
+                panel.restore_view(&ViewState::from_json(&view.state), &mut self.models);
+                self.settings.panel_id = view.panel.clone();
+            }
+            None => self.error(format!("The view '{}' is for a panel this version does not have ({})", view.title, view.panel)),
+        }
+        self.apply_view_dates(&view.dates, view.country.clone());
+        self.sidebar.opened = Some(saved.id);
+    }
+
+    /// Starts presenting the shown story at view `index`, full screen.
+    pub fn start_presentation(&mut self, ctx: &egui::Context, index: usize) {
+        let views = self.models.get::<StoryModels>().listing.views.clone();
+        let Some(first) = views.get(index).cloned() else { return };
+        self.presentation = Some(Presentation { views, index, zoom_before: ctx.zoom_factor() });
+        ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(true));
+        self.open_view(&first);
+    }
+
+    fn stop_presentation(&mut self, ctx: &egui::Context) {
+        if let Some(p) = self.presentation.take() {
+            ctx.set_zoom_factor(p.zoom_before);
+            ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(false));
+        }
+    }
+
+    /// The global filters (for tests).
+    pub fn filters(&self) -> &Filters {
+        &self.filters
+    }
+
+    /// Whether presentation mode is on (for tests).
+    pub fn presenting(&self) -> Option<usize> {
+        self.presentation.as_ref().map(|p| p.index)
+    }
+
+    /// A slide: the view's header and its panel, nothing else; keys step and leave.
+    fn present(&mut self, ui: &mut egui::Ui, ctx: &egui::Context) {
+        let (next, previous, leave) = ctx.input_mut(|i| {
+            let none = egui::Modifiers::NONE;
+            let next = i.consume_key(none, egui::Key::ArrowRight)
+                || i.consume_key(none, egui::Key::PageDown)
+                || i.consume_key(none, egui::Key::Space);
+            let previous = i.consume_key(none, egui::Key::ArrowLeft) || i.consume_key(none, egui::Key::PageUp);
+            (next, previous, i.consume_key(none, egui::Key::Escape))
+        });
+        if leave {
+            self.stop_presentation(ctx);
+            return;
+        }
+        let Some(p) = &mut self.presentation else { return };
+        let step = match (next, previous) {
+            (true, false) if p.index + 1 < p.views.len() => Some(p.index + 1),
+            (false, true) if p.index > 0 => Some(p.index - 1),
+            _ => None,
+        };
+        if let Some(index) = step {
+            p.index = index;
+            let view = p.views[index].clone();
+            self.open_view(&view);
+        }
+        // Large type that fits: the layout sees about 1150 points across whatever the screen
+        // (1280×720 or 1920×1080), so a slide looks the same on both.
+        let width = ctx.content_rect().width() * ctx.zoom_factor();
+        let zoom = (width / 1150.0).clamp(1.0, 2.5);
+        if (ctx.zoom_factor() - zoom).abs() > 0.01 {
+            ctx.set_zoom_factor(zoom);
+        }
+        let last_day = self.last_day();
+        egui::CentralPanel::default().show(ui, |ui| {
+            if let Some(p) = &self.presentation {
+                crate::ui::story::slide_header(ui, p, last_day);
+            }
+            self.central(ui);
+        });
+    }
+
+    fn story_sidebar(&mut self, ui: &mut egui::Ui, ctx: &egui::Context) {
+        let last_day = self.last_day();
+        let panels: Vec<(&str, &str)> = self.panels.iter().map(|p| (p.id(), p.title())).collect();
+        let action = self.sidebar.ui(ui, self.models.get::<StoryModels>(), &panels, last_day);
+        match action {
+            Some(SidebarAction::Open(saved)) => self.open_view(&saved),
+            Some(SidebarAction::Present(index)) => self.start_presentation(ctx, index),
+            Some(SidebarAction::SaveCurrent) => {
+                let index = self.panels.iter().position(|p| p.id() == self.settings.panel_id).unwrap_or(0);
+                let fixed = self.filters.from.is_some() || self.filters.to.is_some();
+                let story = self.models.get::<StoryModels>().story.clone();
+                self.save_view = Some(SaveViewDialog::new(&story, self.panels[index].title(), fixed));
+            }
+            Some(SidebarAction::ExportReport) => {
+                let story = self.models.get::<StoryModels>().story.clone();
+                let name = format!("{}.html", story.replace(['/', '\\'], "-"));
+                self.ask(rfd::FileDialog::new().set_file_name(name).add_filter("HTML report", &["html"]), Pick::Save, Chosen::Report);
+            }
+            Some(SidebarAction::ShowStory(name)) => {
+                let started = self.models.get::<StoryModels>().show_story(&name);
+                self.monitors.extend(started);
+            }
+            Some(SidebarAction::Change(change)) => {
+                let started = self.models.get::<StoryModels>().change(change);
+                self.monitors.extend(started);
+            }
+            None => {}
+        }
+    }
+
+    fn save_view_dialog(&mut self, ctx: &egui::Context) {
+        let last_day = self.last_day();
+        let Some(dialog) = &mut self.save_view else { return };
+        let days = match (self.filters.from, self.filters.to) {
+            (None, None) => "all dates".to_string(),
+            (from, to) => format!("{} to {}", from.map_or("start".into(), |d| d.to_string()), to.map_or("end".into(), |d| d.to_string())),
+        };
+        match dialog.ui(ctx, &days, last_day) {
+            Some(true) => {
+                let index = self.panels.iter().position(|p| p.id() == self.settings.panel_id).unwrap_or(0);
+                let panel = &self.panels[index];
+                let view = crate::workspace::views::View {
+                    title: dialog.title.trim().to_string(),
+                    caption: dialog.caption.trim().to_string(),
+                    panel: panel.id().to_string(),
+                    state: panel.view_state(&self.models).to_json(),
+                    dates: dialog.date_range(self.filters.from, self.filters.to),
+                    country: self.filters.country.clone(),
+                };
+                let story = dialog.story.trim().to_string();
+                self.save_view = None;
+                let started = self.models.get::<StoryModels>().change(crate::ui::story::StoryChange::Save { story, view: Box::new(view) });
+                self.monitors.extend(started);
+            }
+            Some(false) => self.save_view = None,
+            None => {}
+        }
+    }
+}
+
 impl eframe::App for ShoplensApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         self.poll_jobs();
         self.poll_dialog(&ctx);
         self.write_screenshots(&ctx);
+        self.keep_view_dates();
+        if self.presentation.is_some() {
+            self.present(ui, &ctx);
+            if self.busy() {
+                ctx.request_repaint_after(Duration::from_millis(100));
+            }
+            return;
+        }
         self.handle_shortcuts_and_drops(&ctx);
         egui::Panel::top("menu").show(ui, |ui| {
             self.menu_bar(ui);
@@ -865,7 +1079,11 @@ impl eframe::App for ShoplensApp {
             self.status_bar(ui);
         });
         egui::Panel::left("nav").resizable(false).exact_size(130.0).show(ui, |ui| self.navigation(ui));
+        if self.settings.story_open {
+            egui::Panel::right("story").resizable(true).default_size(280.0).show(ui, |ui| self.story_sidebar(ui, &ctx));
+        }
         egui::CentralPanel::default().show(ui, |ui| self.central(ui));
+        self.save_view_dialog(&ctx);
         self.about(&ctx);
         self.damaged_window(&ctx);
         if let Some(dialog) = self.mapping_queue.front_mut() {

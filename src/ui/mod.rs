@@ -4,11 +4,13 @@
 //! `crate::workspace`.
 
 pub mod app;
+pub mod chart_view;
 pub mod file_dialog;
 pub mod mapping_dialog;
 pub mod models;
 pub mod panels;
 pub mod sql_highlight;
+pub mod story;
 pub mod widgets;
 
 use std::path::PathBuf;

@@ -2,30 +2,7 @@
 
 use eframe::egui::{self, Color32, RichText};
 
-/// `1234567.891` → `1,234,568` (no decimals) or `1,234,567.89`.
-pub fn number(value: f64, decimals: usize) -> String {
-    let text = format!("{:.*}", decimals, value.abs());
-    let (whole, fraction) = text.split_once('.').map_or((text.as_str(), None), |(w, f)| (w, Some(f)));
-    let grouped = crate::import::report::group(whole.parse().unwrap_or(0));
-    let sign = if value < 0.0 && text.chars().any(|c| c != '0' && c != '.') { "-" } else { "" };
-    match fraction {
-        Some(f) => format!("{sign}{grouped}.{f}"),
-        None => format!("{sign}{grouped}"),
-    }
-}
-
-/// Money without a currency sign (exports carry no currency); two decimals under 1,000.
-pub fn money(value: f64) -> String {
-    if value.abs() >= 1000.0 {
-        number(value, 0)
-    } else {
-        number(value, 2)
-    }
-}
-
-pub fn percent(value: f64) -> String {
-    format!("{value:+.1}%")
-}
+pub use crate::present::format::{money, number, percent};
 
 pub const GOOD: Color32 = Color32::from_rgb(46, 160, 67);
 pub const BAD: Color32 = Color32::from_rgb(218, 54, 51);
@@ -101,21 +78,9 @@ pub fn stat_card(ui: &mut egui::Ui, label: &str, value: &str, definition: &str) 
 }
 
 /// Ten distinct colours (Tableau 10) for categories such as segments and clusters.
-pub const PALETTE: [Color32; 10] = [
-    Color32::from_rgb(78, 121, 167),
-    Color32::from_rgb(242, 142, 43),
-    Color32::from_rgb(89, 161, 79),
-    Color32::from_rgb(225, 87, 89),
-    Color32::from_rgb(118, 183, 178),
-    Color32::from_rgb(237, 201, 72),
-    Color32::from_rgb(176, 122, 161),
-    Color32::from_rgb(255, 157, 167),
-    Color32::from_rgb(156, 117, 95),
-    Color32::from_rgb(186, 176, 172),
-];
-
 pub fn category_colour(index: usize) -> Color32 {
-    PALETTE[index % PALETTE.len()]
+    let [r, g, b] = crate::present::chart::category_colour(index);
+    Color32::from_rgb(r, g, b)
 }
 
 /// A cell of a [`heat_map`]: its shade (0..=1) and the text written in it.

@@ -265,6 +265,35 @@ pub struct BestSeller {
     pub monthly_prices: Vec<(chrono::NaiveDate, f64)>,
 }
 
+/// The shop's orders with a customer id, one per invoice in time order, with their product
+/// lines (real product codes only, as in [`best_sellers`]): what the demo's shop events are built around.
+pub fn shop_orders(conn: &Connection) -> Result<Vec<crate::generate::ShopOrder>, CopyError> {
+    use crate::generate::{ShopLine, ShopOrder};
+    let sql = "SELECT invoice, invoice_date, customer_id, stock_code, coalesce(description, ''), unit_price FROM order_lines
+               WHERE cancelled = 0 AND quantity > 0 AND unit_price > 0 AND customer_id IS NOT NULL
+                 AND stock_code GLOB '[0-9][0-9][0-9][0-9][0-9]*'
+               ORDER BY invoice_date, invoice";
+    let sqlite = |source| CopyError::Sqlite { table: "order lines", source };
+    let mut stmt = conn.prepare(sql).map_err(sqlite)?;
+    let mut rows = stmt.query([]).map_err(sqlite)?;
+    let mut orders: Vec<ShopOrder> = Vec::new();
+    let mut invoice = String::new();
+    while let Some(row) = rows.next().map_err(sqlite)? {
+        let this: String = row.get(0).map_err(sqlite)?;
+        if this != invoice || orders.is_empty() {
+            orders.push(ShopOrder { customer: row.get(2).map_err(sqlite)?, time: row.get(1).map_err(sqlite)?, lines: Vec::new() });
+            invoice = this;
+        }
+        let line = ShopLine {
+            stock_code: row.get(3).map_err(sqlite)?,
+            description: row.get(4).map_err(sqlite)?,
+            unit_price: row.get(5).map_err(sqlite)?,
+        };
+        orders.last_mut().expect("pushed above").lines.push(line);
+    }
+    Ok(orders)
+}
+
 /// The `limit` products with the most revenue (real product codes only: five digits first,
 /// which leaves out postage, fees and manual lines).
 pub fn best_sellers(conn: &Connection, limit: usize) -> Result<Vec<BestSeller>, CopyError> {

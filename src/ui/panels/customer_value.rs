@@ -3,7 +3,6 @@
 //! with the highest CLV. The fit runs in a job owned by [`CustomerModels`].
 
 use eframe::egui::{self, RichText};
-use egui_plot::{Bar, BarChart, Legend, Plot};
 
 use super::customer_models::CustomerModels;
 use super::{Panel, PanelContext, Request};
@@ -303,31 +302,7 @@ impl CustomerValuePanel {
                     widgets::number(h.total_predicted, 0),
                     widgets::number(h.total_actual, 0)
                 ));
-                let actual: Vec<Bar> =
-                    h.rows.iter().enumerate().map(|(i, r)| Bar::new(i as f64 - 0.2, r.mean_actual).width(0.38)).collect();
-                let predicted: Vec<Bar> =
-                    h.rows.iter().enumerate().map(|(i, r)| Bar::new(i as f64 + 0.2, r.mean_predicted).width(0.38)).collect();
-                let labels: Vec<String> = h.rows.iter().map(|r| format!("{} ({})", r.bucket, r.customers)).collect();
-                Plot::new("holdout_plot")
-                    .height(220.0)
-                    .legend(Legend::default())
-                    .allow_scroll(false)
-                    .allow_drag(false)
-                    .allow_zoom(false)
-                    .x_axis_label("purchases before the split (customers)")
-                    .y_axis_label("mean purchases after")
-                    .x_axis_formatter(move |mark, _| {
-                        let i = mark.value.round();
-                        if (mark.value - i).abs() < 0.01 && i >= 0.0 {
-                            labels.get(i as usize).cloned().unwrap_or_default()
-                        } else {
-                            String::new()
-                        }
-                    })
-                    .show(ui, |plot| {
-                        plot.bar_chart(BarChart::new("actual", actual).color(widgets::category_colour(0)));
-                        plot.bar_chart(BarChart::new("predicted", predicted).color(widgets::category_colour(1)));
-                    });
+                crate::ui::chart_view::show(ui, &crate::present::charts::clv_holdout(h), h.split, 220.0);
             }
         }
     }

@@ -283,29 +283,8 @@ impl FunnelPanel {
                         requests.push(Request::ExportTable { file_name: "funnel.csv".into(), table: funnel::steps_table(result) });
                     }
                 });
-                let bars: Vec<Bar> = result
-                    .steps
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| Bar::new(i as f64, s.count as f64).width(0.7).fill(category_colour(i)).name(s.kind.name()))
-                    .collect();
-                let names: Vec<String> = result.steps.iter().map(|s| s.kind.name().to_string()).collect();
-                Plot::new(("funnel_bars", result.steps.len()))
-                    .height(220.0)
-                    .allow_scroll(false)
-                    .allow_drag(false)
-                    .allow_zoom(false)
-                    .show_x(false)
-                    .x_axis_formatter(move |mark, _| {
-                        let i = mark.value.round();
-                        if (mark.value - i).abs() < 0.01 && i >= 0.0 {
-                            names.get(i as usize).cloned().unwrap_or_default()
-                        } else {
-                            String::new()
-                        }
-                    })
-                    .y_axis_formatter(|mark, _| widgets::number(mark.value, 0))
-                    .show(ui, |plot| plot.bar_chart(BarChart::new("funnel", bars)));
+                // The chart the report prints for this view (`present::charts`).
+                crate::ui::chart_view::show(ui, &crate::present::charts::funnel_steps(result), result.steps.len(), 220.0);
                 egui::Grid::new("funnel_steps").striped(true).show(ui, |ui| {
                     for h in ["Step", unit, "from step 1", "from previous", "stopped here"] {
                         ui.strong(h);

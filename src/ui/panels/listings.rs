@@ -148,8 +148,9 @@ impl ListingsPanel {
             ui.horizontal_top(|ui| {
                 ui.vertical(|ui| {
                     ui.set_width(width * 0.5 - 8.0);
-                    ui.strong("Days to sell (listings sold in the range)");
-                    days_histogram(ui, &result.days_to_sell);
+                    let chart = crate::present::charts::days_to_sell(&result.days_to_sell);
+                    ui.strong(chart.title.as_str());
+                    crate::ui::chart_view::show(ui, &chart, result.range, 220.0);
                 });
                 ui.vertical(|ui| {
                     ui.strong("Listing flow");
@@ -200,19 +201,4 @@ impl ListingsPanel {
             });
         });
     }
-}
-
-/// Days to sell in one-day bins up to 60, the rest in a last bin.
-fn days_histogram(ui: &mut egui::Ui, days: &[f64]) {
-    let mut counts = [0u64; 61];
-    for d in days {
-        counts[(d.max(0.0) as usize).min(60)] += 1;
-    }
-    let bars: Vec<Bar> = counts.iter().enumerate().map(|(i, n)| Bar::new(i as f64 + 0.5, *n as f64).width(0.9)).collect();
-    Plot::new("days_to_sell")
-        .height(220.0)
-        .allow_scroll(false)
-        .x_axis_formatter(|mark, _| if mark.value >= 60.0 { "60+".into() } else { format!("{:.0}", mark.value) })
-        .x_axis_label("days")
-        .show(ui, |plot| plot.bar_chart(BarChart::new("listings", bars).color(category_colour(0))));
 }

@@ -6,13 +6,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use eframe::egui::{self, RichText};
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
+use egui_plot::{Bar, BarChart, Plot};
 
 use super::{Panel, PanelContext, Request};
-use crate::analytics::order_frame::{month_start, OrderFrame};
+use crate::analytics::order_frame::OrderFrame;
 use crate::analytics::overview::{self, OverviewResult};
 use crate::analytics::Filters;
 use crate::jobs::{Job, JobMonitor, Latest};
+use crate::present::charts::{self, CANCEL_DEF, ORDERS_DEF, REVENUE_DEF};
+use crate::ui::chart_view;
 use crate::ui::models::{DataChange, PanelModels, PollContext, Versioned};
 use crate::ui::widgets::{self, kpi_card};
 
@@ -76,12 +78,8 @@ impl PanelModels for OverviewModels {
     }
 }
 
-const REVENUE_DEF: &str = "Revenue = Σ quantity × unit price over lines of non-cancelled invoices.";
-const ORDERS_DEF: &str = "An order is a distinct non-cancelled invoice.";
 const CUSTOMERS_DEF: &str = "Distinct customer ids with an order in the period. Lines without a customer id count in sales, not here.";
 const AOV_DEF: &str = "Average order value = revenue / orders.";
-const CANCEL_DEF: &str = "Cancellation rate = cancellation invoices (starting with C) / all invoices.";
-const NEW_DEF: &str = "A customer is new in the month of their first order in the data, returning in later months.";
 
 pub struct OverviewPanel {
     pub log_scale: bool,
@@ -108,39 +106,8 @@ enum OverviewAction {
     },
 }
 
-/// One axis mark per month; the year only under January keeps the axis short.
-fn month_axis_label(x: f64) -> String {
-    if (x - x.round()).abs() > 0.01 {
-        return String::new();
-    }
-    let start = month_start(x.round() as i32);
-    if chrono::Datelike::month(&start) == 1 {
-        start.format("%b %Y").to_string()
-    } else {
-        start.format("%b").to_string()
-    }
-}
-
 fn thousands_axis(mark: egui_plot::GridMark, _: &std::ops::RangeInclusive<f64>) -> String {
     widgets::number(mark.value, 0)
-}
-
-/// A chart over months: a mark per month, grouped amounts, no scroll-zoom hijacking the page.
-fn month_plot<'a>(name: &'static str, view: Option<(chrono::NaiveDate, chrono::NaiveDate)>) -> Plot<'a> {
-    Plot::new((name, view))
-        .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 3.0, 12.0]))
-        .x_axis_formatter(|mark, _| month_axis_label(mark.value))
-        .y_axis_formatter(thousands_axis)
-        .allow_scroll(false)
-}
-
-/// A chart title with a PNG button; returns true when the button was clicked.
-fn chart_title(ui: &mut egui::Ui, title: &str, definition: &str) -> bool {
-    ui.horizontal(|ui| {
-        ui.strong(title).on_hover_text(definition);
-        ui.small_button("PNG").on_hover_text("Save this chart as a PNG image").clicked()
-    })
-    .inner
 }
 
 impl Panel for OverviewPanel {
@@ -231,7 +198,6 @@ impl OverviewPanel {
         });
         ui.add_space(8.0);
 
-        let months = &result.months;
         // One mark per month; the year only under January keeps the axis short.
         // A new period gives the charts new ids, so they fit the new data instead of keeping the
         // zoom of the previous view.
@@ -239,12 +205,14 @@ impl OverviewPanel {
         let chart_height = (ui.available_height() / 3.0).clamp(160.0, 260.0);
         let half = ((ui.available_width() - 16.0) / 2.0).max(280.0);
 
+        // The same chart descriptions the report prints (`present::charts`).
         ui.horizontal(|ui| {
             ui.vertical(|ui| {
                 ui.set_width(half);
+                let revenue = charts::monthly_revenue(result);
                 let (png, csv) = ui
                     .horizontal(|ui| {
-                        ui.strong("Monthly revenue and growth").on_hover_text(REVENUE_DEF);
+                        ui.strong("Monthly revenue and growth").on_hover_text(charts::REVENUE_DEF);
                         let png = ui.small_button("PNG").on_hover_text("Save this chart as a PNG image").clicked();
                         (png, ui.small_button("CSV").on_hover_text("Export the monthly table as CSV").clicked())
                     })
@@ -252,68 +220,23 @@ impl OverviewPanel {
                 if csv {
                     action = Some(OverviewAction::ExportMonths);
                 }
-                // A partial month (the data ends, or the filter cuts it) is drawn pale and has no
-                // growth: half a month is not a collapse.
-                let bar = |m: &overview::MonthRow| Bar::new(m.month as f64, m.revenue).name(m.label()).width(0.7);
-                let bars: Vec<Bar> = months.iter().filter(|m| !m.partial).map(bar).collect();
-                let partial: Vec<Bar> = months.iter().filter(|m| m.partial).map(bar).collect();
-                let growth: Vec<[f64; 2]> = months.iter().filter_map(|m| Some([m.month as f64, m.growth_pct?])).collect();
-                let top = month_plot("monthly_revenue", view)
-                    .height(chart_height * 0.65)
-                    .link_axis(egui::Id::unique("months"), [true, false])
-                    .show(ui, |plot| {
-                        plot.bar_chart(
-                            BarChart::new("Revenue", bars)
-                                .element_formatter(Box::new(|bar, _| format!("{}\nrevenue {}", bar.name, widgets::money(bar.value)))),
-                        );
-                        if !partial.is_empty() {
-                            plot.bar_chart(BarChart::new("Partial month", partial).color(egui::Color32::from_gray(175)).element_formatter(
-                                Box::new(|bar, _| {
-                                    format!(
-                                        "{} (partial: the period covers only part of it)\nrevenue {}",
-                                        bar.name,
-                                        widgets::money(bar.value)
-                                    )
-                                }),
-                            ));
-                        }
-                    });
-                let bottom = month_plot("monthly_growth", view)
-                    .y_axis_formatter(|mark, _| format!("{:.0}%", mark.value))
-                    .height(chart_height * 0.35)
-                    .y_axis_label("growth %")
-                    .link_axis(egui::Id::unique("months"), [true, false])
-                    .label_formatter(move |hover| match hover {
-                        egui_plot::HoverPosition::NearDataPoint { position, .. } => {
-                            Some(format!("{}: {:+.1}%", month_axis_label(position.x), position.y))
-                        }
-                        egui_plot::HoverPosition::Elsewhere { .. } => None,
-                    })
-                    .show(ui, |plot| plot.line(Line::new("Month-over-month growth %", PlotPoints::from(growth))));
+                let top = chart_view::show(ui, &revenue, view, chart_height * 0.65);
+                let growth = charts::monthly_growth(result);
+                let mut rect = top.response.rect;
+                if growth.is_empty() {
+                    ui.label(RichText::new("No month-over-month growth: the period holds no two whole months in a row.").weak());
+                } else {
+                    rect = rect.union(chart_view::show(ui, &growth, view, chart_height * 0.35).response.rect);
+                }
                 if png {
-                    action =
-                        Some(OverviewAction::SavePng { name: "monthly_revenue.png", rect: top.response.rect.union(bottom.response.rect) });
+                    action = Some(OverviewAction::SavePng { name: "monthly_revenue.png", rect });
                 }
             });
             ui.vertical(|ui| {
                 ui.set_width(half);
-                let png = chart_title(ui, "Orders placed and cancelled per month", &format!("{ORDERS_DEF}\n{CANCEL_DEF}"));
-                let placed: Vec<Bar> =
-                    months.iter().map(|m| Bar::new(m.month as f64 - 0.18, m.placed_orders as f64).name(m.label()).width(0.35)).collect();
-                let cancelled: Vec<Bar> =
-                    months.iter().map(|m| Bar::new(m.month as f64 + 0.18, m.cancelled_orders as f64).name(m.label()).width(0.35)).collect();
-                let plot = month_plot("orders", view).height(chart_height).legend(Legend::default()).show(ui, |plot| {
-                    plot.bar_chart(
-                        BarChart::new("Placed", placed)
-                            .color(egui::Color32::from_rgb(70, 130, 200))
-                            .element_formatter(Box::new(|b, _| format!("{}\nplaced {}", b.name, b.value))),
-                    );
-                    plot.bar_chart(
-                        BarChart::new("Cancelled", cancelled)
-                            .color(widgets::BAD)
-                            .element_formatter(Box::new(|b, _| format!("{}\ncancelled {}", b.name, b.value))),
-                    );
-                });
+                let chart = charts::orders_per_month(result);
+                let png = chart_view::title(ui, &chart);
+                let plot = chart_view::show(ui, &chart, view, chart_height);
                 if png {
                     action = Some(OverviewAction::SavePng { name: "orders_per_month.png", rect: plot.response.rect });
                 }
@@ -323,22 +246,9 @@ impl OverviewPanel {
         ui.horizontal(|ui| {
             ui.vertical(|ui| {
                 ui.set_width(half);
-                let png = chart_title(ui, "Active customers: new and returning", NEW_DEF);
-                let new: Vec<Bar> =
-                    months.iter().map(|m| Bar::new(m.month as f64, m.new_customers as f64).name(m.label()).width(0.7)).collect();
-                let returning: Vec<Bar> =
-                    months.iter().map(|m| Bar::new(m.month as f64, m.returning_customers as f64).name(m.label()).width(0.7)).collect();
-                let new_chart = BarChart::new("New", new)
-                    .color(widgets::GOOD)
-                    .element_formatter(Box::new(|b, _| format!("{}\nnew {}", b.name, b.value)));
-                let returning_chart = BarChart::new("Returning", returning)
-                    .color(egui::Color32::from_rgb(120, 120, 200))
-                    .element_formatter(Box::new(|b, _| format!("{}\nreturning {}", b.name, b.value)))
-                    .stack_on(&[&new_chart]);
-                let plot = month_plot("customers", view).height(chart_height).legend(Legend::default()).show(ui, |plot| {
-                    plot.bar_chart(new_chart);
-                    plot.bar_chart(returning_chart);
-                });
+                let chart = charts::customers_per_month(result);
+                let png = chart_view::title(ui, &chart);
+                let plot = chart_view::show(ui, &chart, view, chart_height);
                 if png {
                     action = Some(OverviewAction::SavePng { name: "customers_per_month.png", rect: plot.response.rect });
                 }

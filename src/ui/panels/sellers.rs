@@ -290,16 +290,13 @@ fn shortage_ui(ui: &mut egui::Ui, output: &SellersOutput, models: &mut Marketpla
         });
         ui.vertical(|ui| {
             ui.strong("Demand per listing, last 7 months (selected categories)");
-            Plot::new("shortage_trend").height(260.0).legend(Legend::default()).allow_scroll(false).show(ui, |plot| {
-                for (i, s) in result.shortages.iter().filter(|s| s.selected).enumerate() {
-                    let points: Vec<[f64; 2]> = s.trend.iter().enumerate().map(|(m, v)| [m as f64 - 6.0, *v]).collect();
-                    plot.line(
-                        Line::new(data.categories[s.category as usize].clone(), PlotPoints::from(points))
-                            .color(category_colour(i))
-                            .width(2.0),
-                    );
-                }
-            });
+            let trends: Vec<(String, Vec<f64>)> = result
+                .shortages
+                .iter()
+                .filter(|s| s.selected)
+                .map(|s| (data.categories[s.category as usize].clone(), s.trend.clone()))
+                .collect();
+            crate::ui::chart_view::show(ui, &crate::present::charts::shortage_trend(&trends), result.as_of, 260.0);
             ui.label(RichText::new("0 = the last month; −6 = seven months back").weak());
         });
     });

@@ -1,0 +1,119 @@
+//! The charts a panel shows and a report prints, built once from a result. A panel draws them
+//! with `ui::chart_view::show`; a report writes them with `present::svg` and `present::pdf`.
+
+use super::chart::{category_colour, BarLayout, Chart, Series, ValueFormat, XAxis, BAD, GOOD, PALE};
+use crate::analytics::clv::HoldoutCheck;
+use crate::analytics::funnel::FunnelResult;
+use crate::analytics::overview::OverviewResult;
+
+pub const REVENUE_DEF: &str = "Revenue = Σ quantity × unit price over lines of non-cancelled invoices.";
+pub const ORDERS_DEF: &str = "An order is a distinct non-cancelled invoice.";
+pub const CANCEL_DEF: &str = "Cancellation rate = cancellation invoices (starting with C) / all invoices.";
+pub const NEW_DEF: &str = "A customer is new in the month of their first order in the data, returning in later months.";
+
+/// Revenue per month; a partial month (the data ends, or the filter cuts it) is its own pale
+/// series: half a month is not a collapse.
+pub fn monthly_revenue(result: &OverviewResult) -> Chart {
+    let points = |partial: bool| -> Vec<(f64, f64)> {
+        result.months.iter().filter(|m| m.partial == partial).map(|m| (m.month as f64, m.revenue)).collect()
+    };
+    let mut chart = Chart::new("Monthly revenue", XAxis::Months, ValueFormat::Money).note(REVENUE_DEF).series(Series::bars(
+        "Revenue",
+        category_colour(0),
+        points(false),
+    ));
+    let partial = points(true);
+    if !partial.is_empty() {
+        chart = chart.series(Series::bars("Partial month", PALE, partial));
+    }
+    chart
+}
+
+/// Month-over-month revenue growth (none for partial months).
+pub fn monthly_growth(result: &OverviewResult) -> Chart {
+    let growth = result.months.iter().filter_map(|m| Some((m.month as f64, m.growth_pct?))).collect();
+    Chart::new("Month-over-month growth", XAxis::Months, ValueFormat::Growth)
+        .y_label("growth %")
+        .note("Revenue change against the month before; months the period covers only in part have none.")
+        .series(Series::line("Growth", category_colour(0), growth))
+}
+
+pub fn orders_per_month(result: &OverviewResult) -> Chart {
+    let months = &result.months;
+    Chart::new("Orders placed and cancelled per month", XAxis::Months, ValueFormat::Count)
+        .note(format!("{ORDERS_DEF} {CANCEL_DEF}"))
+        .layout(BarLayout::Grouped)
+        .series(Series::bars("Placed", [70, 130, 200], months.iter().map(|m| (m.month as f64, m.placed_orders as f64)).collect()))
+        .series(Series::bars("Cancelled", BAD, months.iter().map(|m| (m.month as f64, m.cancelled_orders as f64)).collect()))
+}
+
+pub fn customers_per_month(result: &OverviewResult) -> Chart {
+    let months = &result.months;
+    Chart::new("Active customers: new and returning", XAxis::Months, ValueFormat::Count)
+        .note(NEW_DEF)
+        .layout(BarLayout::Stacked)
+        .series(Series::bars("New", GOOD, months.iter().map(|m| (m.month as f64, m.new_customers as f64)).collect()))
+        .series(Series::bars("Returning", [120, 120, 200], months.iter().map(|m| (m.month as f64, m.returning_customers as f64)).collect()))
+}
+
+/// Units reaching each funnel step, a colour per step.
+pub fn funnel_steps(result: &FunnelResult) -> Chart {
+    let unit = if result.settings.count_by == crate::analytics::funnel::CountBy::Users { "users" } else { "sessions" };
+    let names = result.steps.iter().enumerate().map(|(i, s)| format!("{}. {}", i + 1, s.kind.name())).collect();
+    let mut chart = Chart::new(format!("Funnel ({unit})"), XAxis::Categories(names), ValueFormat::Count)
+        .note(format!("{unit} reaching each step, in order"));
+    // One series per step keeps a colour per step in every writer.
+    for (i, step) in result.steps.iter().enumerate() {
+        chart = chart.series(Series::bars(step.kind.name(), category_colour(i), vec![(i as f64, step.count as f64)]));
+    }
+    chart.legend = false;
+    chart
+}
+
+/// The BG/NBD fit checked on a holdout period: mean purchases after the split, actual and
+/// predicted, per number of purchases before it.
+pub fn clv_holdout(holdout: &HoldoutCheck) -> Chart {
+    let names = holdout.rows.iter().map(|r| format!("{} ({})", r.bucket, r.customers)).collect();
+    let at = |f: fn(&crate::analytics::clv::HoldoutRow) -> f64| holdout.rows.iter().enumerate().map(|(i, r)| (i as f64, f(r))).collect();
+    Chart::new("Holdout check: purchases after the split", XAxis::Categories(names), ValueFormat::Decimal(2))
+        .y_label("mean purchases after")
+        .note("Customers grouped by their repeat purchases before the split (their number in brackets).")
+        .layout(BarLayout::Grouped)
+        .series(Series::bars("actual", category_colour(0), at(|r| r.mean_actual)))
+        .series(Series::bars("predicted", category_colour(1), at(|r| r.mean_predicted)))
+}
+
+/// Demand per listing in each of the last seven months, one line per selected category.
+pub fn shortage_trend(trends: &[(String, Vec<f64>)]) -> Chart {
+    let mut chart = Chart::new(
+        "Demand per listing, last 7 months",
+        XAxis::Numbers { label: "months back (0 = the last month)".into(), format: ValueFormat::Count },
+        ValueFormat::Decimal(1),
+    )
+    .note("Views, likes and orders per listing active at each month's end, for the categories in short supply.");
+    for (i, (name, trend)) in trends.iter().enumerate() {
+        let points = trend.iter().enumerate().map(|(m, v)| (m as f64 - 6.0, *v)).collect();
+        chart = chart.series(Series::line(name.clone(), category_colour(i), points));
+    }
+    chart
+}
+
+/// Days to sell in one-day bins up to 60, the rest in a last bin.
+pub fn days_to_sell(days: &[f64]) -> Chart {
+    let mut counts = [0u64; 61];
+    for d in days {
+        counts[(d.max(0.0) as usize).min(60)] += 1;
+    }
+    let mut chart = Chart::new(
+        "Days to sell (listings sold in the range)",
+        XAxis::Numbers { label: "days (60 = 60 or more)".into(), format: ValueFormat::Count },
+        ValueFormat::Count,
+    )
+    .series(Series::bars(
+        "listings",
+        category_colour(0),
+        counts.iter().enumerate().map(|(i, n)| (i as f64 + 0.5, *n as f64)).collect(),
+    ));
+    chart.bar_width = 0.9;
+    chart
+}

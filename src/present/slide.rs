@@ -1,0 +1,393 @@
+//! A saved view as a report page: its title and caption, the filters and dates it shows, and
+//! its figures, charts and tables recomputed from the workspace (a story built on last month's
+//! export shows this month's figures). Built headless, by the same analytics the panels run.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use rusqlite::Connection;
+
+use super::chart::Chart;
+use super::charts;
+use super::format::{money, number};
+use crate::analytics::event_frame::EventFrame;
+use crate::analytics::marketplace::MarketplaceData;
+use crate::analytics::order_frame::OrderFrame;
+use crate::analytics::{clv, cohorts, funnel, overview, pricing, rfm, Filters, Table};
+use crate::jobs::JobContext;
+use crate::workspace::views::View;
+use crate::workspace::{self, copies};
+
+/// A headline number (a KPI card on screen).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    pub label: String,
+    pub value: String,
+    /// Change against the previous period ("+4.2%"), when there is one.
+    pub change: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlideTable {
+    pub title: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// Rows of the full table left out to fit the page.
+    pub more: usize,
+}
+
+impl SlideTable {
+    /// The first `limit` rows of `table`.
+    pub fn top(title: impl Into<String>, (header, mut rows): Table, limit: usize) -> Self {
+        let more = rows.len().saturating_sub(limit);
+        rows.truncate(limit);
+        Self { title: title.into(), header, rows, more }
+    }
+
+    /// Whether column `i` holds numbers (right-aligned).
+    pub fn numeric(&self, i: usize) -> bool {
+        let cells: Vec<&str> = self.rows.iter().filter_map(|r| r.get(i)).map(|c| c.trim()).filter(|c| !c.is_empty()).collect();
+        !cells.is_empty()
+            && cells.iter().all(|c| c.trim_start_matches(['-', '+']).trim_end_matches('%').replace(',', "").parse::<f64>().is_ok())
+    }
+}
+
+/// One page of a report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slide {
+    pub title: String,
+    pub caption: String,
+    /// The panel (and tab) it restores: "Segments › Cohorts".
+    pub place: String,
+    /// The view's date range, fixed or relative, and the days it means now.
+    pub dates: String,
+    /// The active filters ("all countries" or "country: France").
+    pub filters: String,
+    /// The days the workspace's data covers.
+    pub data_range: String,
+    pub figures: Vec<Figure>,
+    pub charts: Vec<Chart>,
+    pub tables: Vec<SlideTable>,
+    /// Warnings and remarks, printed under the caption.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SlideError {
+    #[error(transparent)]
+    Workspace(#[from] workspace::WorkspaceError),
+    #[error(transparent)]
+    Copy(#[from] copies::CopyError),
+    #[error("reading the workspace: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Compute(String),
+    #[error(transparent)]
+    Cancelled(#[from] crate::jobs::Cancelled),
+}
+
+impl From<polars::prelude::PolarsError> for SlideError {
+    fn from(e: polars::prelude::PolarsError) -> Self {
+        SlideError::Compute(e.to_string())
+    }
+}
+
+/// The workspace's data, each kind loaded once, when a view first needs it.
+pub struct StorySource {
+    path: PathBuf,
+    conn: Connection,
+    orders: Option<Arc<OrderFrame>>,
+    events: Option<Arc<EventFrame>>,
+    marketplace: Option<Arc<MarketplaceData>>,
+    pricing: Option<Arc<pricing::PricingData>>,
+}
+
+impl StorySource {
+    pub fn open(path: &Path) -> Result<Self, SlideError> {
+        let conn = workspace::open_read_only(path)?;
+        Ok(Self { path: path.to_path_buf(), conn, orders: None, events: None, marketplace: None, pricing: None })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn orders(&mut self, ctx: &JobContext) -> Result<Arc<OrderFrame>, SlideError> {
+        if self.orders.is_none() {
+            self.orders = Some(Arc::new(copies::load_order_lines(&self.conn, ctx)?));
+        }
+        Ok(self.orders.clone().expect("loaded above"))
+    }
+
+    fn events(&mut self, ctx: &JobContext) -> Result<Arc<EventFrame>, SlideError> {
+        if self.events.is_none() {
+            self.events = Some(Arc::new(copies::load_events(&self.conn, ctx)?));
+        }
+        Ok(self.events.clone().expect("loaded above"))
+    }
+
+    fn marketplace(&mut self, ctx: &JobContext) -> Result<Arc<MarketplaceData>, SlideError> {
+        if self.marketplace.is_none() {
+            self.marketplace = Some(Arc::new(copies::load_marketplace(&self.conn, ctx)?));
+        }
+        Ok(self.marketplace.clone().expect("loaded above"))
+    }
+
+    fn pricing(&mut self, ctx: &JobContext) -> Result<Arc<pricing::PricingData>, SlideError> {
+        if self.pricing.is_none() {
+            self.pricing = Some(Arc::new(copies::load_pricing(&self.conn, ctx)?));
+        }
+        Ok(self.pricing.clone().expect("loaded above"))
+    }
+
+    /// The days the data covers: the order lines' span (relative dates count from its last day).
+    pub fn data_span(&mut self, ctx: &JobContext) -> Result<Option<(NaiveDate, NaiveDate)>, SlideError> {
+        Ok(self.orders(ctx)?.date_span())
+    }
+}
+
+/// The filters a view applies now: its date range resolved against the data's last day.
+pub fn view_filters(view: &View, span: Option<(NaiveDate, NaiveDate)>) -> Filters {
+    let (from, to) = span.map_or((None, None), |(_, last)| view.dates.resolve(last));
+    Filters { from, to, country: view.country.clone() }
+}
+
+/// The panel titles a view can name, for the page's "where it comes from".
+fn panel_title(id: &str) -> &str {
+    match id {
+        "overview" => "Overview",
+        "segments" => "Segments",
+        "customer_value" => "Customer value",
+        "funnel" => "Funnel",
+        "pricing" => "Pricing",
+        "sellers" => "Sellers",
+        "listings" => "Listings",
+        "data" => "Data",
+        "sql" => "SQL",
+        other => other,
+    }
+}
+
+/// Reads a field the panel wrote into the view's state.
+fn field<T: serde::de::DeserializeOwned>(view: &View, key: &str) -> Option<T> {
+    view.state.get(key).and_then(|v| serde_json::from_value(v.clone()).ok())
+}
+
+/// Recomputes `view` from `source` as a report page.
+pub fn build(view: &View, source: &mut StorySource, ctx: &JobContext) -> Result<Slide, SlideError> {
+    let span = source.data_span(ctx)?;
+    let filters = view_filters(view, span);
+    let tab: Option<String> = field(view, "tab");
+    let mut slide = Slide {
+        title: view.title.clone(),
+        caption: view.caption.clone(),
+        place: match &tab {
+            Some(tab) => format!("{} › {tab}", panel_title(&view.panel)),
+            None => panel_title(&view.panel).to_string(),
+        },
+        dates: view.dates.describe(span.map(|s| s.1)),
+        filters: view.country.as_ref().map_or("all countries".to_string(), |c| format!("country: {c}")),
+        data_range: span.map_or("no order lines".to_string(), |(a, b)| format!("{a} to {b}")),
+        figures: Vec::new(),
+        charts: Vec::new(),
+        tables: Vec::new(),
+        notes: Vec::new(),
+    };
+    ctx.check()?;
+    match (view.panel.as_str(), tab.as_deref()) {
+        ("overview", _) => overview_slide(view, source, &filters, &mut slide, ctx)?,
+        ("segments", None | Some("RFM segments")) => rfm_slide(source, &filters, &mut slide, ctx)?,
+        ("segments", Some("Cohorts")) => cohorts_slide(view, source, &filters, &mut slide, ctx)?,
+        ("customer_value", _) => clv_slide(view, source, &filters, &mut slide, ctx)?,
+        ("funnel", None | Some("Funnel")) => funnel_slide(view, source, &filters, &mut slide, ctx)?,
+        ("pricing", None | Some("Monitor")) => pricing_slide(source, &mut slide, ctx)?,
+        ("sellers", Some("Short categories") | Some("Candidates") | None) => sellers_slide(view, source, &mut slide, ctx)?,
+        ("listings", _) => listings_slide(view, source, &filters, &mut slide, ctx)?,
+        _ => slide.notes.push(format!("Reports do not print {} yet: open this view in shoplens to see it.", slide.place)),
+    }
+    Ok(slide)
+}
+
+fn change(kpi: overview::Kpi) -> Option<String> {
+    kpi.change_pct().map(|c| format!("{c:+.1}%"))
+}
+
+fn overview_slide(view: &View, source: &mut StorySource, filters: &Filters, slide: &mut Slide, ctx: &JobContext) -> Result<(), SlideError> {
+    let frame = source.orders(ctx)?;
+    let result = overview::compute(&frame, filters, ctx).map_err(|e| SlideError::Compute(e.to_string()))?;
+    let k = &result.kpis;
+    let figure = |label: &str, value: String, change: Option<String>| Figure { label: label.into(), value, change };
+    slide.figures = vec![
+        figure("Revenue", money(k.revenue.current), change(k.revenue)),
+        figure("Orders", number(k.orders.current, 0), change(k.orders)),
+        figure("Customers", number(k.customers.current, 0), change(k.customers)),
+        figure("Average order value", money(k.average_order_value.current), change(k.average_order_value)),
+        figure("Cancellation rate", format!("{:.1}%", k.cancellation_rate.current), change(k.cancellation_rate)),
+    ];
+    if let Some((from, to)) = result.previous_period {
+        slide.notes.push(format!("Changes compare with {from} to {to}."));
+    }
+    slide.charts = vec![charts::monthly_revenue(&result), charts::customers_per_month(&result)];
+    let with_services: bool = field(view, "services_in_ranking").unwrap_or(false);
+    let products = if with_services { &result.top_products_with_services } else { &result.top_products };
+    slide.tables.push(SlideTable::top(
+        "Top products",
+        overview::ranked_table(products, ["stock_code", "description", "revenue", "units"]),
+        10,
+    ));
+    if !with_services && !result.services.is_empty() {
+        let names: Vec<String> = result.services.iter().take(6).map(|r| format!("{} ({})", r.name, money(r.revenue))).collect();
+        slide.notes.push(format!("Left out of the product ranking, still in every total: {}.", names.join(", ")));
+    }
+    Ok(())
+}
+
+fn rfm_slide(source: &mut StorySource, filters: &Filters, slide: &mut Slide, ctx: &JobContext) -> Result<(), SlideError> {
+    let grid = workspace::settings::load_segment_grid(source.conn())?;
+    let frame = source.orders(ctx)?;
+    let result = rfm::compute(&frame, filters, None, &grid)?;
+    slide.figures = vec![
+        Figure { label: "Customers".into(), value: number(result.customers.len() as f64, 0), change: None },
+        Figure { label: "Analysis date".into(), value: result.analysis_date.to_string(), change: None },
+    ];
+    slide.tables.push(SlideTable::top("RFM segments", rfm::segment_table(&result, &grid, &vec![None; result.segments.len()]), 12));
+    Ok(())
+}
+
+fn cohorts_slide(view: &View, source: &mut StorySource, filters: &Filters, slide: &mut Slide, ctx: &JobContext) -> Result<(), SlideError> {
+    let frame = source.orders(ctx)?;
+    let result = cohorts::compute(&frame, filters)?;
+    let revenue: bool = field(view, "cohort_revenue").unwrap_or(false);
+    let (mut header, mut rows) = cohorts::table(&result, revenue);
+    // A page holds a year of months after the first order.
+    let columns = header.len().min(15);
+    header.truncate(columns);
+    rows.iter_mut().for_each(|r| r.truncate(columns));
+    let title = if revenue {
+        "Revenue per customer by months since the first order"
+    } else {
+        "Active customers (%) by months since the first order"
+    };
+    slide.tables.push(SlideTable::top(title, (header, rows), 14));
+    Ok(())
+}
+
+fn clv_slide(view: &View, source: &mut StorySource, filters: &Filters, slide: &mut Slide, ctx: &JobContext) -> Result<(), SlideError> {
+    let settings: clv::ClvSettings = field(view, "settings").unwrap_or_default();
+    let frame = source.orders(ctx)?;
+    let result = clv::compute(&frame, filters, &settings, ctx).map_err(|e| match e {
+        clv::ClvError::Cancelled(c) => SlideError::Cancelled(c),
+        other => SlideError::Compute(other.to_string()),
+    })?;
+    slide.notes.extend(result.warnings.iter().cloned());
+    let alive: Vec<f64> = result.customers.iter().map(|c| c.p_alive).collect();
+    slide.figures.push(Figure { label: "Customers".into(), value: number(result.customers.len() as f64, 0), change: None });
+    if !alive.is_empty() {
+        let mean = alive.iter().sum::<f64>() / alive.len() as f64;
+        slide.figures.push(Figure { label: "Mean P(alive)".into(), value: format!("{:.1}%", mean * 100.0), change: None });
+    }
+    if result.has_clv() {
+        let total: f64 = result.customers.iter().filter_map(|c| c.clv).sum();
+        slide.figures.push(Figure { label: "Total predicted CLV".into(), value: money(total), change: None });
+    }
+    if let Ok(holdout) = &result.holdout {
+        slide.charts.push(charts::clv_holdout(holdout));
+    }
+    let top: usize = field(view, "top").unwrap_or(20);
+    slide.tables.push(SlideTable::top("Most valuable customers", clv::customer_table(&frame, &result, top), 10));
+    Ok(())
+}
+
+fn funnel_slide(view: &View, source: &mut StorySource, filters: &Filters, slide: &mut Slide, ctx: &JobContext) -> Result<(), SlideError> {
+    let settings: funnel::FunnelSettings = field(view, "funnel").unwrap_or_default();
+    let frame = source.events(ctx)?;
+    let result = funnel::compute(&frame, filters, &settings, ctx)?;
+    if let (Some(first), Some(last)) = (result.steps.first(), result.steps.last()) {
+        slide.figures.push(Figure {
+            label: format!("Entered ({})", first.kind.name()),
+            value: number(first.count as f64, 0),
+            change: None,
+        });
+        slide.figures.push(Figure { label: "Converted".into(), value: format!("{:.1}%", last.from_first * 100.0), change: None });
+    }
+    slide.charts.push(charts::funnel_steps(&result));
+    slide.tables.push(SlideTable::top("Funnel steps", funnel::steps_table(&result), 10));
+    Ok(())
+}
+
+fn pricing_slide(source: &mut StorySource, slide: &mut Slide, ctx: &JobContext) -> Result<(), SlideError> {
+    let settings: pricing::PricingSettings =
+        workspace::settings::load_pricing_setting(source.conn(), workspace::settings::SIGNAL_THRESHOLDS)?;
+    let data = source.pricing(ctx)?;
+    let monitor = pricing::monitor(&data, &settings, None);
+    let compared: Vec<f64> = monitor.positions.iter().filter_map(|p| p.index).collect();
+    let figure = |label: &str, value: String| Figure { label: label.into(), value, change: None };
+    slide.figures.push(figure("As of", pricing::format_time(monitor.as_of)));
+    slide.figures.push(figure("Products compared", number(compared.len() as f64, 0)));
+    if !compared.is_empty() {
+        slide.figures.push(figure("Price index", format!("{:.1}", compared.iter().sum::<f64>() / compared.len() as f64)));
+    }
+    slide.figures.push(figure("We are cheapest", number(monitor.positions.iter().filter(|p| p.rank == Some(1)).count() as f64, 0)));
+    let header = ["category", "products", "price_index", "cheapest_pct", "dearest_pct"].map(String::from).to_vec();
+    let rows = monitor
+        .by_category
+        .iter()
+        .map(|g| {
+            vec![
+                if g.group.is_empty() { "(no category)".into() } else { g.group.clone() },
+                g.compared.to_string(),
+                format!("{:.1}", g.mean_index),
+                format!("{:.1}", g.cheapest_share * 100.0),
+                format!("{:.1}", g.dearest_share * 100.0),
+            ]
+        })
+        .collect();
+    slide.tables.push(SlideTable::top("Price index by category (100 = market mean)", (header, rows), 12));
+    Ok(())
+}
+
+fn sellers_slide(view: &View, source: &mut StorySource, slide: &mut Slide, ctx: &JobContext) -> Result<(), SlideError> {
+    use crate::analytics::marketplace::sellers::{self, SellerSettings};
+    let data = source.marketplace(ctx)?;
+    let mut settings = SellerSettings::default();
+    if let Some(active_min) = field(view, "active_min") {
+        settings.active_min = active_min;
+    }
+    settings.short_categories = field(view, "short_categories").unwrap_or(None);
+    let result = sellers::compute(&data, &settings, ctx).map_err(|e| SlideError::Compute(e.to_string()))?;
+    slide.figures.push(Figure { label: "Active sellers".into(), value: number(result.active_sellers as f64, 0), change: None });
+    slide.figures.push(Figure { label: "Candidates".into(), value: number(result.candidates.len() as f64, 0), change: None });
+    let trends: Vec<(String, Vec<f64>)> =
+        result.shortages.iter().filter(|s| s.selected).map(|s| (data.categories[s.category as usize].clone(), s.trend.clone())).collect();
+    slide.charts.push(charts::shortage_trend(&trends));
+    if field::<String>(view, "tab").as_deref() == Some("Candidates") {
+        slide.tables.push(SlideTable::top("Most likely to start selling", sellers::candidates_table(&data, &result, Some(10)), 10));
+    } else {
+        slide.tables.push(SlideTable::top("Categories in short supply", sellers::categories_table(&data, &result), 10));
+    }
+    Ok(())
+}
+
+fn listings_slide(view: &View, source: &mut StorySource, filters: &Filters, slide: &mut Slide, ctx: &JobContext) -> Result<(), SlideError> {
+    use crate::analytics::marketplace::listings::{self, GroupBy};
+    let data = source.marketplace(ctx)?;
+    let by = if field::<String>(view, "by").as_deref() == Some("brand") { GroupBy::Brand } else { GroupBy::Category };
+    let min_listings: u64 = field(view, "min_listings").unwrap_or(1);
+    let result = listings::compute(&data, filters, by);
+    let listed: u64 = result.groups.iter().map(|g| g.listed).sum();
+    let sold: u64 = result.groups.iter().map(|g| g.sold).sum();
+    let mut days = result.days_to_sell.clone();
+    slide.figures.push(Figure { label: "Listed".into(), value: number(listed as f64, 0), change: None });
+    slide.figures.push(Figure { label: "Sold".into(), value: number(sold as f64, 0), change: None });
+    if let Some(median) = crate::analytics::marketplace::median(&mut days) {
+        slide.figures.push(Figure { label: "Median days to sell".into(), value: format!("{median:.1}"), change: None });
+    }
+    slide.charts.push(charts::days_to_sell(&result.days_to_sell));
+    slide.tables.push(SlideTable::top(format!("By {}", by.name()), listings::groups_table(&result, min_listings), 12));
+    Ok(())
+}

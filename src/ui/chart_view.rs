@@ -1,0 +1,91 @@
+//! Draws a [`Chart`] description with egui_plot: the window's face of the charts a report
+//! prints (`present::svg`, `present::pdf`), placed by the same `Chart::bar_boxes`.
+
+use eframe::egui::{self, Color32};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
+
+use crate::present::chart::{Chart, Rgb, SeriesKind, XAxis};
+
+fn colour([r, g, b]: Rgb) -> Color32 {
+    Color32::from_rgb(r, g, b)
+}
+
+/// Draws `chart` `height` points tall; `id_salt` tells apart charts of the same title (a new
+/// salt, e.g. a new period, refits the view instead of keeping the old zoom).
+pub fn show(ui: &mut egui::Ui, chart: &Chart, id_salt: impl std::hash::Hash + std::fmt::Debug, height: f32) -> egui_plot::PlotResponse<()> {
+    let x_axis = chart.x.clone();
+    let y_format = chart.y_format;
+    let mut plot = Plot::new((chart.title.as_str(), id_salt))
+        .height(height)
+        .allow_scroll(false)
+        .x_axis_formatter(move |mark, _| x_axis.label(mark.value))
+        .y_axis_formatter(move |mark, _| y_format.axis(mark.value));
+    let ([x_min, x_max], _) = chart.bounds();
+    if chart.x == XAxis::Months && x_max - x_min < 6.0 {
+        // As the report does: a month or two is not drawn as a wall of colour.
+        let centre = (x_min + x_max) / 2.0;
+        plot = plot.include_x(centre - 3.0).include_x(centre + 3.0);
+    }
+    plot = match &chart.x {
+        XAxis::Months => plot.x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 3.0, 12.0])),
+        // Categories have nothing between them to zoom into.
+        XAxis::Categories(_) => {
+            plot.allow_drag(false).allow_zoom(false).x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 5.0, 10.0]))
+        }
+        XAxis::Numbers { label, .. } => plot.x_axis_label(label.clone()),
+    };
+    if !chart.y_label.is_empty() {
+        plot = plot.y_axis_label(chart.y_label.clone());
+    }
+    if chart.legend {
+        plot = plot.legend(Legend::default());
+    }
+    let hover_x = chart.x.clone();
+    plot = plot.label_formatter(move |hover| match hover {
+        egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => {
+            Some(format!("{}\n{plot_name}: {}", hover_x.point_name(position.x), y_format.format(position.y)))
+        }
+        egui_plot::HoverPosition::Elsewhere { .. } => None,
+    });
+    plot.show(ui, |plot_ui| {
+        let mut bar_index = 0;
+        for series in &chart.series {
+            match series.kind {
+                SeriesKind::Bars => {
+                    let name = series.name.clone();
+                    let x_axis = chart.x.clone();
+                    let bars: Vec<Bar> = chart
+                        .bar_boxes(bar_index)
+                        .into_iter()
+                        .zip(&series.points)
+                        .map(|((centre, width, base, top), &(x, _))| {
+                            Bar::new(centre, top - base).base_offset(base).width(width).name(x_axis.point_name(x))
+                        })
+                        .collect();
+                    plot_ui.bar_chart(
+                        BarChart::new(series.name.as_str(), bars)
+                            .color(colour(series.colour))
+                            .element_formatter(Box::new(move |bar, _| format!("{}\n{name}: {}", bar.name, y_format.format(bar.value)))),
+                    );
+                    bar_index += 1;
+                }
+                SeriesKind::Line => {
+                    let points: Vec<[f64; 2]> = series.points.iter().map(|&(x, y)| [x, y]).collect();
+                    plot_ui.line(Line::new(series.name.as_str(), PlotPoints::from(points)).color(colour(series.colour)).width(2.0));
+                }
+            }
+        }
+    })
+}
+
+/// A chart's title (its definition on hover) with a PNG button; true when the button was clicked.
+pub fn title(ui: &mut egui::Ui, chart: &Chart) -> bool {
+    ui.horizontal(|ui| {
+        let title = ui.strong(chart.title.as_str());
+        if !chart.note.is_empty() {
+            title.on_hover_text(chart.note.as_str());
+        }
+        ui.small_button("PNG").on_hover_text("Save this chart as a PNG image").clicked()
+    })
+    .inner
+}
