@@ -136,6 +136,19 @@ fn weighted<'a, R: Rng>(rng: &mut R, items: &'a [(&'a str, u32)]) -> &'a str {
 }
 
 /// Formats seconds since 2009-12-01 00:00 as `YYYY-MM-DD HH:MM:SS`.
+/// A random version-4 UUID, as REES46 session ids are.
+fn session_uuid(rng: &mut Pcg64Mcg) -> String {
+    let s: u128 = rng.random();
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        (s >> 96) as u32,
+        (s >> 80) as u16,
+        (s >> 68) as u16 & 0xfff,
+        ((s >> 52) as u16 & 0x3fff) | 0x8000,
+        s as u64 & 0xffff_ffff_ffff
+    )
+}
+
 fn timestamp(base: chrono::NaiveDateTime, seconds: i64) -> String {
     (base + chrono::Duration::seconds(seconds)).format("%Y-%m-%d %H:%M:%S").to_string()
 }
@@ -262,15 +275,7 @@ pub fn write_events(out: impl Write, rows: u64, seed: u64) -> io::Result<()> {
     let mut cart: Vec<usize> = Vec::new();
     while written < rows {
         let user_id = 512_000_000 + user_pick.sample(&mut rng) as u64;
-        let session: u128 = rng.random();
-        let session = format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            (session >> 96) as u32,
-            (session >> 80) as u16,
-            (session >> 68) as u16 & 0xfff,
-            ((session >> 52) as u16 & 0x3fff) | 0x8000,
-            session as u64 & 0xffff_ffff_ffff
-        );
+        let session = session_uuid(&mut rng);
         let mut clock = (session_no as f64 / sessions_expected * span_seconds) as i64;
         session_no += 1;
         cart.clear();
@@ -962,17 +967,6 @@ pub fn write_shop_events(out: impl Write, orders: &[ShopOrder], web_share: f64, 
             written += 1;
             Ok(())
         };
-    let session_id = |rng: &mut Pcg64Mcg| {
-        let s: u128 = rng.random();
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            (s >> 96) as u32,
-            (s >> 80) as u16,
-            (s >> 68) as u16 & 0xfff,
-            ((s >> 52) as u16 & 0x3fff) | 0x8000,
-            s as u64 & 0xffff_ffff_ffff
-        )
-    };
     let browse = |rng: &mut Pcg64Mcg| all_lines[rng.random_range(0..all_lines.len())];
     let step = |rng: &mut Pcg64Mcg| chrono::Duration::seconds(rng.random_range(15..150));
     let mut visits: Vec<(chrono::NaiveDateTime, String)> = Vec::new();
@@ -982,7 +976,7 @@ pub fn write_shop_events(out: impl Write, orders: &[ShopOrder], web_share: f64, 
         if !is_web {
             continue;
         }
-        let session = session_id(&mut rng);
+        let session = session_uuid(&mut rng);
         let products: Vec<&ShopLine> = {
             let mut seen = std::collections::HashSet::new();
             order.lines.iter().filter(|l| seen.insert(l.stock_code.as_str())).collect()
@@ -1014,7 +1008,7 @@ pub fn write_shop_events(out: impl Write, orders: &[ShopOrder], web_share: f64, 
     }
     visits.sort();
     for (mut clock, user) in visits {
-        let session = session_id(&mut rng);
+        let session = session_uuid(&mut rng);
         for _ in 0..rng.random_range(1..7) {
             let line = browse(&mut rng);
             write(&mut out, clock, "view", line, &user, &session)?;

@@ -222,6 +222,11 @@ impl PricingData {
         rows_of(&self.sales, product, |s| s.product)
     }
 
+    /// Daily views of `product`, by day.
+    pub fn views_of(&self, product: u32) -> &[DailyViews] {
+        rows_of(&self.views, product, |v| v.product)
+    }
+
     /// Observations of `product`, all competitors, sorted by competitor then time.
     pub fn observations_of(&self, product: u32) -> &[Observation] {
         rows_of(&self.observations, product, |o| o.product)
@@ -806,6 +811,25 @@ fn number(value: Option<f64>, decimals: usize) -> String {
 }
 
 /// The monitor as exported: one row per product.
+/// The price index by category or brand, as the Monitor tab and a report show it; `name` heads
+/// the first column.
+pub fn groups_table(groups: &[GroupPosition], name: &str) -> super::Table {
+    let header = [name, "products", "index", "cheapest", "dearest"].map(String::from).to_vec();
+    let rows = groups
+        .iter()
+        .map(|g| {
+            vec![
+                if g.group.is_empty() { "(none)".into() } else { g.group.clone() },
+                g.compared.to_string(),
+                format!("{:.1}", g.mean_index),
+                format!("{:.0}%", g.cheapest_share * 100.0),
+                format!("{:.0}%", g.dearest_share * 100.0),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
 pub fn monitor_table(data: &PricingData, monitor: &Monitor) -> super::Table {
     let header = [
         "product_id",

@@ -42,7 +42,8 @@ pub fn layout(chart: &Chart, width: f64, height: f64) -> Vec<Mark> {
     let y_ticks = nice_ticks(y_min, y_max, 5);
     let label_width = y_ticks.iter().map(|t| text_width(&chart.y_format.axis(*t), AXIS_TEXT)).fold(0.0, f64::max);
     let left = label_width + 6.0 + if chart.y_label.is_empty() { 0.0 } else { 12.0 };
-    let (top, bottom, right) = (legend_height + 4.0, height - 28.0, width - 6.0);
+    let y_label_height = if chart.y_label.is_empty() { 0.0 } else { 12.0 };
+    let (top, bottom, right) = (legend_height + y_label_height + 4.0, height - 28.0, width - 6.0);
     let pad = if chart.series.iter().any(|s| s.kind == SeriesKind::Bars) { 0.0 } else { (x_max - x_min).max(1e-9) * 0.02 };
     let (x_lo, x_hi) = (x_min - pad, x_max + pad);
     let sx = |x: f64| left + (x - x_lo) / (x_hi - x_lo).max(1e-9) * (right - left);
@@ -61,14 +62,9 @@ pub fn layout(chart: &Chart, width: f64, height: f64) -> Vec<Mark> {
         });
     }
     if !chart.y_label.is_empty() {
-        marks.push(Mark::Text {
-            x: 2.0,
-            y: top - 2.0 + legend_height * 0.0,
-            text: chart.y_label.clone(),
-            size: AXIS_TEXT,
-            anchor: Anchor::Start,
-            fill: MUTED,
-        });
+        // Above the axis, under the legend.
+        let y = legend_height + y_label_height;
+        marks.push(Mark::Text { x: 2.0, y, text: chart.y_label.clone(), size: AXIS_TEXT, anchor: Anchor::Start, fill: MUTED });
     }
     // X marks: every slot while they fit, else every k-th.
     let x_ticks: Vec<f64> = match &chart.x {

@@ -203,7 +203,7 @@ impl Page {
         if left_out > 0 {
             self.text(
                 (x + 4.0, y + 9.0),
-                &format!("and {left_out} more rows (in the app and in the HTML report)"),
+                &format!("and {left_out} more rows (in the app and in the CLI export)"),
                 7.5,
                 false,
                 MUTED,

@@ -333,21 +333,8 @@ fn pricing_slide(source: &mut StorySource, slide: &mut Slide, ctx: &JobContext) 
         slide.figures.push(figure("Price index", format!("{:.1}", compared.iter().sum::<f64>() / compared.len() as f64)));
     }
     slide.figures.push(figure("We are cheapest", number(monitor.positions.iter().filter(|p| p.rank == Some(1)).count() as f64, 0)));
-    let header = ["category", "products", "price_index", "cheapest_pct", "dearest_pct"].map(String::from).to_vec();
-    let rows = monitor
-        .by_category
-        .iter()
-        .map(|g| {
-            vec![
-                if g.group.is_empty() { "(no category)".into() } else { g.group.clone() },
-                g.compared.to_string(),
-                format!("{:.1}", g.mean_index),
-                format!("{:.1}", g.cheapest_share * 100.0),
-                format!("{:.1}", g.dearest_share * 100.0),
-            ]
-        })
-        .collect();
-    slide.tables.push(SlideTable::top("Price index by category (100 = market mean)", (header, rows), 12));
+    let table = pricing::groups_table(&monitor.by_category, "category");
+    slide.tables.push(SlideTable::top("Price index by category (100 = market mean)", table, 12));
     Ok(())
 }
 

@@ -410,25 +410,7 @@ impl PricingPanel {
                 for (col, (title, groups)) in cols.iter_mut().zip([("By category", &monitor.by_category), ("By brand", &monitor.by_brand)])
                 {
                     col.strong(title);
-                    let header = [
-                        title.trim_start_matches("By ").to_string(),
-                        "products".into(),
-                        "index".into(),
-                        "cheapest".into(),
-                        "dearest".into(),
-                    ];
-                    let rows: Vec<Vec<String>> = groups
-                        .iter()
-                        .map(|g| {
-                            vec![
-                                if g.group.is_empty() { "(none)".into() } else { g.group.clone() },
-                                g.compared.to_string(),
-                                format!("{:.1}", g.mean_index),
-                                format!("{:.0}%", g.cheapest_share * 100.0),
-                                format!("{:.0}%", g.dearest_share * 100.0),
-                            ]
-                        })
-                        .collect();
+                    let (header, rows) = pricing::groups_table(groups, title.trim_start_matches("By "));
                     widgets::text_table(col, title, &header, &rows, &[false, true, true, true, true], 220.0);
                 }
             });
