@@ -471,3 +471,60 @@ fn month_year_order_is_decided_from_the_sample() {
     assert!(!month_order(["05-01-2017", "06-01-2017"]).0, "every second part 01: MM-DD");
     assert!(month_order(["13-01-2017", "01-01-2017"]).0);
 }
+
+/// Reference: SciPy (`testdata/reference/make_abtest_reference.py`): Welch's interval and
+/// P(B > A) per day, days without a sale counted as zero, on the script's seeded order lines —
+/// one product before and after a price cut, and two products over the same days.
+#[test]
+fn ab_price_tests_equal_scipy() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws_path = dir.path().join("ab.shoplens");
+    let mut ws = Workspace::open(&ws_path).unwrap();
+    let fixture = |name: &str| Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name);
+    for file in ["abtest_catalogue.csv", "abtest_orders.csv"] {
+        let out = import::import_file(&mut ws, &fixture(file), &ImportOptions::default(), &JobContext::detached()).unwrap();
+        assert_eq!(out.report.rows_rejected, 0, "{file}");
+    }
+    drop(ws);
+    let mut reference: HashMap<(String, String), Vec<f64>> = HashMap::new();
+    let mut reader = csv::Reader::from_path(fixture("reference/abtest_scipy.csv")).unwrap();
+    for row in reader.records().map(Result::unwrap) {
+        reference.insert((row[0].to_string(), row[1].to_string()), (2..8).map(|i| row[i].parse().unwrap()).collect());
+    }
+    let run = |test: &str, args: &[&str]| {
+        let out_file = dir.path().join(format!("{test}.csv"));
+        let out = Command::new(env!("CARGO_BIN_EXE_shoplens"))
+            .args(["pricing", "abtest"])
+            .arg(&ws_path)
+            .args(args)
+            .arg("--out")
+            .arg(&out_file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mut reader = csv::Reader::from_path(&out_file).unwrap();
+        assert_eq!(reader.headers().unwrap(), vec!["metric", "a", "b", "difference", "ci_low", "ci_high", "p_b_greater"]);
+        for row in reader.records().map(Result::unwrap) {
+            let expected = &reference[&(test.to_string(), row[0].to_string())];
+            for (i, want) in expected.iter().enumerate() {
+                let got: f64 = row[i + 1].parse().unwrap();
+                assert!((got - want).abs() < 2e-6 * want.abs().max(1.0), "{test} {} column {}: {got} vs SciPy {want}", &row[0], i + 1);
+            }
+        }
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let period = run("period", &["--product", "AB1", "--a", "2024-01-01..2024-02-11", "--b", "2024-02-12..2024-03-24"]);
+    assert!(period.contains("B sold 2.21 more units a day than A (95% interval 0.40 to 4.02)"), "{period}");
+    assert!(!period.contains("different products") && !period.contains("days of the week differ"), "{period}");
+    let group = run("group", &["--group-a", "AB1", "--group-b", "AB2", "--a", "2024-01-01..2024-03-24"]);
+    assert!(group.contains("warning: The arms are different products"), "{group}");
+    // Too short, and unbalanced weekdays: said in words.
+    let short = Command::new(env!("CARGO_BIN_EXE_shoplens"))
+        .args(["pricing", "abtest"])
+        .arg(&ws_path)
+        .args(["--product", "AB1", "--a", "2024-02-05..2024-02-11", "--b", "2024-02-12..2024-02-14"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&short.stdout);
+    assert!(text.contains("Too small to tell") && text.contains("days of the week differ"), "{text}");
+}

@@ -429,6 +429,11 @@ fn pricing_panel_monitor_alerts_and_decisions() {
     assert!(shows(&harness, "Our prices: in EUR, tax not stated."), "{:?}", labels(&harness));
     let conn = shoplens::workspace::open_read_only(&ws).unwrap();
     assert_eq!(shoplens::workspace::settings::our_currency(&conn).unwrap().as_deref(), Some("EUR"));
+
+    // A/B test: the first product, split at its last price change, compared as the CLI does.
+    click_button(&harness, "A/B test");
+    wait_for(&mut harness, "the comparison", |h| shows(h, "units per day") && shows(h, "P(B > A)") && !h.state().busy());
+    assert!(shows(&harness, "Units per day, arm A then arm B"), "the chart");
 }
 
 /// The Sellers and Listings panels on a generated marketplace: the candidates' heading, the

@@ -1,6 +1,7 @@
 //! Analytics: pure functions from workspace data to result types. Nothing here knows about egui;
 //! the panels and the CLI render the same results.
 
+pub mod abtest;
 pub mod alerts;
 pub mod carts;
 pub mod clusters;

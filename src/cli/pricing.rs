@@ -116,6 +116,38 @@ pub enum PricingCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// An A/B price test: one product before and after (`--product P --a FROM..TO --b FROM..TO`)
+    /// or two groups of products (`--group-a P,Q --group-b R,S`, over `--a`/`--b` or all days).
+    /// Prints the comparison, its warnings and the verdict; `--out` writes one row per metric:
+    /// `metric, a, b, difference, ci_low, ci_high, p_b_greater`.
+    Abtest {
+        workspace: PathBuf,
+        #[arg(long, conflicts_with_all = ["group_a", "group_b"])]
+        product: Option<String>,
+        /// Arm A's days, inclusive: `YYYY-MM-DD..YYYY-MM-DD`.
+        #[arg(long, value_parser = parse_days)]
+        a: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+        /// Arm B's days, inclusive.
+        #[arg(long, value_parser = parse_days)]
+        b: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+        #[arg(long, value_delimiter = ',', requires = "group_b")]
+        group_a: Vec<String>,
+        #[arg(long, value_delimiter = ',', requires = "group_a")]
+        group_b: Vec<String>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// `2010-01-01..2010-03-31` (both days included).
+fn parse_days(text: &str) -> Result<(chrono::NaiveDate, chrono::NaiveDate), String> {
+    let (from, to) = text.split_once("..").ok_or_else(|| format!("'{text}' is not FROM..TO (YYYY-MM-DD..YYYY-MM-DD)"))?;
+    let day = |t: &str| chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").map_err(|_| format!("'{t}' is not a date like 2010-03-31"));
+    let (from, to) = (day(from)?, day(to)?);
+    if to < from {
+        return Err(format!("'{text}' ends before it starts"));
+    }
+    Ok((from, to))
 }
 
 pub fn run(command: PricingCommand) -> Result<(), CliError> {
@@ -156,7 +188,83 @@ pub fn run(command: PricingCommand) -> Result<(), CliError> {
             emit(out.as_deref(), "products", recommendations::price_list_table(&loaded.data, &proposals, &Default::default()))
         }
         PricingCommand::Signals { workspace, as_of, out } => signals(&workspace, as_of.map(|t| t.epoch_seconds()), out.as_deref()),
+        PricingCommand::Abtest { workspace, product, a, b, group_a, group_b, out } => {
+            abtest(&workspace, product, (a, b), (group_a, group_b), out.as_deref())
+        }
     }
+}
+
+type Days = Option<(chrono::NaiveDate, chrono::NaiveDate)>;
+
+fn abtest(
+    path: &Path,
+    product: Option<String>,
+    (a, b): (Days, Days),
+    groups: (Vec<String>, Vec<String>),
+    out: Option<&Path>,
+) -> Result<(), CliError> {
+    use crate::analytics::abtest::{self, Arm};
+    let loaded = load(path)?;
+    let data = &loaded.data;
+    let code = |id: &str| {
+        data.products
+            .iter()
+            .position(|p| p.id == id)
+            .map(|i| i as u32)
+            .ok_or_else(|| CliError::Failed(format!("no product '{id}' in the workspace's pricing data")))
+    };
+    let codes = |ids: &[String]| ids.iter().map(|id| code(id)).collect::<Result<Vec<u32>, CliError>>();
+    let (products_a, products_b) = match product {
+        Some(p) => {
+            if a.is_none() || b.is_none() {
+                return Err(CliError::Failed("a test of one product needs both periods: --a FROM..TO --b FROM..TO".into()));
+            }
+            let p = code(&p)?;
+            (vec![p], vec![p])
+        }
+        None if !groups.0.is_empty() => (codes(&groups.0)?, codes(&groups.1)?),
+        None => return Err(CliError::Failed("say what to compare: --product P with --a and --b, or --group-a and --group-b".into())),
+    };
+    let span = || -> Result<(chrono::NaiveDate, chrono::NaiveDate), CliError> {
+        let days = data.sales.iter().map(|s| s.day);
+        let (first, last) = (days.clone().min(), days.max());
+        let date = |d: i64| chrono::DateTime::from_timestamp(d * 86_400, 0).map(|t| t.date_naive());
+        first
+            .and_then(date)
+            .zip(last.and_then(date))
+            .ok_or_else(|| CliError::Failed("the workspace has no sales of catalogue products".into()))
+    };
+    let (days_a, days_b) = match (a, b) {
+        (Some(a), Some(b)) => (a, b),
+        (Some(d), None) | (None, Some(d)) => (d, d),
+        (None, None) => (span()?, span()?),
+    };
+    let arm = |products: Vec<u32>, (from, to): (chrono::NaiveDate, chrono::NaiveDate)| Arm { products, from, to };
+    let result = abtest::compare(data, &arm(products_a, days_a), &arm(products_b, days_b)).map_err(|e| CliError::Failed(e.to_string()))?;
+    let mut stdout = std::io::stdout().lock();
+    let price = |p: Option<f64>| p.map_or("–".to_string(), |p| format!("{p:.2}"));
+    writeln!(
+        stdout,
+        "A: {} days, price paid {}; B: {} days, price paid {}",
+        result.days.0,
+        price(result.prices.0),
+        result.days.1,
+        price(result.prices.1)
+    )?;
+    for m in &result.metrics {
+        let ci = m.ci.map_or("–".to_string(), |(l, h)| format!("{l:.2} to {h:.2}"));
+        let p = m.p_b_greater.map_or("–".to_string(), |p| format!("{:.1}%", p * 100.0));
+        writeln!(stdout, "{:<18} A {:>12.2}  B {:>12.2}  B−A {:>10.2}  95% {ci:<22}  P(B>A) {p}", m.name, m.a, m.b, m.difference)?;
+    }
+    for w in &result.warnings {
+        writeln!(stdout, "warning: {w}")?;
+    }
+    writeln!(stdout, "{}", result.verdict)?;
+    if let Some(path) = out {
+        let (header, rows) = abtest::table(&result);
+        write_csv(path, &header, rows)?;
+    }
+    Ok(())
 }
 
 /// The workspace's pricing data and its saved signal thresholds and recommendation rules.

@@ -117,3 +117,22 @@ pub fn days_to_sell(days: &[f64]) -> Chart {
     chart.bar_width = 0.9;
     chart
 }
+
+/// An A/B price test's units per day, arm A then arm B, each with its mean as a flat line.
+pub fn ab_units(result: &crate::analytics::abtest::AbResult) -> Chart {
+    let (a, b) = &result.units;
+    let series = |values: &[f64], offset: usize| values.iter().enumerate().map(|(i, v)| ((i + offset) as f64, *v)).collect::<Vec<_>>();
+    let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len().max(1) as f64;
+    let flat =
+        |values: &[f64], offset: usize| vec![(offset as f64, mean(values)), ((offset + values.len().max(1) - 1) as f64, mean(values))];
+    Chart::new(
+        "Units per day, arm A then arm B",
+        XAxis::Numbers { label: "day of the test".into(), format: ValueFormat::Count },
+        ValueFormat::Decimal(1),
+    )
+    .note("Each arm's days in order (days without a sale count as zero); the flat lines are the arms' means.")
+    .series(Series::bars("A", category_colour(0), series(a, 0)))
+    .series(Series::bars("B", category_colour(1), series(b, a.len())))
+    .series(Series::line("mean A", category_colour(0), flat(a, 0)))
+    .series(Series::line("mean B", category_colour(1), flat(b, a.len())))
+}

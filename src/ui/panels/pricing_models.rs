@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use crate::analytics::abtest::{self, AbError, AbResult, Arm};
 use crate::analytics::alerts::{AlertSettings, Review, SignalKey};
 use crate::analytics::elasticity::{self, Estimate, SalesDay};
 use crate::analytics::pricing::{self, Monitor, PricingData, PricingSettings, Signal};
@@ -33,6 +34,7 @@ pub struct Elasticities {
 
 pub type ElasticityOutput = Computed<PricingData, Elasticities>;
 pub type ProposalsOutput = Computed<PricingData, Vec<Recommendation>>;
+pub type AbOutput = Computed<PricingData, Result<AbResult, AbError>>;
 
 /// Tables whose import changes what the panel shows.
 const PRICING_TABLES: [&str; 4] = ["products", "our_prices", "competitor_prices", "order_lines"];
@@ -86,6 +88,7 @@ pub struct PricingModels {
     pub market: Latest<(u64, PricingSettings), MarketOutput>,
     pub elasticity: Latest<u64, ElasticityOutput>,
     pub proposals: Latest<(u64, PricingSettings, RecommendSettings), ProposalsOutput>,
+    pub abtest: Latest<(u64, Arm, Arm), AbOutput>,
 }
 
 impl PricingModels {
@@ -172,6 +175,17 @@ impl PricingModels {
             })
         }));
         monitors
+    }
+
+    /// Compares arm B with arm A on the current copy (the same as `shoplens pricing abtest`).
+    pub fn request_abtest(&mut self, a: Arm, b: Arm) -> Option<JobMonitor> {
+        let data = self.ready()?;
+        self.abtest.request(&(data.id, a.clone(), b.clone()), move || {
+            Job::spawn("compare the A/B arms", move |_| {
+                let result = abtest::compare(&data.data, &a, &b);
+                Ok(Computed { input: data.data, result })
+            })
+        })
     }
 
     /// Whether the thresholds, alert settings or rules differ from what the workspace holds.
@@ -284,6 +298,7 @@ impl PanelModels for PricingModels {
         cx.report("Price monitor", self.market.poll());
         cx.report("Elasticity", self.elasticity.poll());
         cx.report("Recommendations", self.proposals.poll());
+        cx.report("A/B test", self.abtest.poll());
     }
 
     fn data_changed(&mut self, change: &DataChange, cx: &mut PollContext<'_>) {
@@ -307,6 +322,7 @@ impl PanelModels for PricingModels {
             || self.market.is_running()
             || self.elasticity.is_running()
             || self.proposals.is_running()
+            || self.abtest.is_running()
     }
 }
 
