@@ -528,3 +528,135 @@ fn ab_price_tests_equal_scipy() {
     let text = String::from_utf8_lossy(&short.stdout);
     assert!(text.contains("Too small to tell") && text.contains("days of the week differ"), "{text}");
 }
+
+/// A real Project Hammer excerpt (testdata/hammer_oats_tofu_rice_excerpt.csv): products sold
+/// under one name by several grocers are grouped, other sizes of one product are not, only
+/// confirmed matches reach the monitor, and the change signals on the matched series equal SQL.
+#[test]
+fn hammer_feed_matched_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hammer.shoplens");
+    let mut ws = Workspace::open(&path).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/hammer_oats_tofu_rice_excerpt.csv");
+    let out = import::import_file(&mut ws, &fixture, &ImportOptions::default(), &JobContext::detached()).unwrap();
+    assert_eq!((out.table.as_str(), out.kind.as_str(), out.report.rows_rejected), ("named_prices", "competitor_prices_by_name", 0));
+    drop(ws);
+    let shoplens = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_shoplens")).args(args).output().unwrap();
+    let w = path.to_str().unwrap();
+    let matches = |out: &std::process::Output| -> HashMap<(String, String), (String, String, String)> {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+        assert_eq!(reader.headers().unwrap(), vec!["competitor", "competitor_product", "product_id", "similarity", "status"]);
+        reader.records().map(Result::unwrap).map(|r| ((r[0].into(), r[1].into()), (r[2].into(), r[3].into(), r[4].into()))).collect()
+    };
+    let found = matches(&shoplens(&["pricing", "match", w]));
+    assert_eq!(found.len(), 21, "one row per competitor product");
+    let group = |c: &str, n: &str| found[&(c.to_string(), n.to_string())].0.clone();
+    // The same name at several grocers: one group.
+    assert_eq!(group("Loblaws", "Firm Tofu"), group("Metro", "Firm Tofu"));
+    assert_eq!(group("Loblaws", "Firm Tofu"), group("NoFrills", "Firm Tofu"));
+    // Bob's Red Mill gluten-free rolled oats, 907 g, written three ways at three grocers.
+    let oats = group("Voila", "Bob's Red Mill Gluten-Free Rolled Oats Old Fashioned 907 g");
+    assert_eq!(group("SaveOnFoods", "Bob's Red Mill - Rolled Oats Old Fashioned, Gluten Free, 907 Gram"), oats);
+    assert_eq!(group("Walmart", "Bob's Red Mill Gluten Free Rolled Oats, 907 GR"), oats);
+    // Other sizes of one product are other products.
+    assert_ne!(group("Voila", "Bob's Red Mill Gluten-Free Rolled Oats Quick Cooking 794 g"), oats);
+    assert_ne!(group("NoFrills", "100% Whole Grain Large Flake Oats, Club Pack"), group("NoFrills", "100% Whole Grain Large Flake Oats"));
+    // Nothing is compared until it is confirmed.
+    let conn = shoplens::workspace::open_read_only(&path).unwrap();
+    assert!(shoplens::workspace::copies::load_pricing(&conn, &JobContext::detached()).unwrap().observations.is_empty());
+    drop(conn);
+
+    let confirmed = matches(&shoplens(&["pricing", "match", w, "--confirm-above", "0.85"]));
+    assert_eq!(confirmed[&("Walmart".into(), "Bob's Red Mill Gluten Free Rolled Oats, 907 GR".into())].2, "suggested", "0.81 < 0.85");
+    assert_eq!(confirmed[&("Metro".into(), "Firm Tofu".into())].2, "confirmed");
+    // Confirmed matches are kept: a second run (as after the next import) changes nothing.
+    assert_eq!(matches(&shoplens(&["pricing", "match", w])), confirmed);
+
+    // Signals on the matched series equal SQL over the same rows.
+    let conn = shoplens::workspace::open_read_only(&path).unwrap();
+    let data = shoplens::workspace::copies::load_pricing(&conn, &JobContext::detached()).unwrap();
+    let confirmed_rows: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM named_prices n JOIN name_matches m ON m.competitor = n.competitor AND m.competitor_product = n.product_name WHERE m.status = 'confirmed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(data.observations.len() as i64, confirmed_rows);
+    assert!(data.observations.iter().any(|o| o.was.is_some()), "promotions are kept as such");
+    let signals = pricing::signals(&data, &PricingSettings::default(), None);
+    let ours = |kind: SignalKind| -> Vec<(String, String, String)> {
+        let mut v: Vec<_> = signals
+            .iter()
+            .filter(|s| s.kind == kind)
+            .map(|s| {
+                let competitor = s.competitor.map_or_else(String::new, |c| data.competitors[c as usize].clone());
+                (data.products[s.product as usize].id.clone(), competitor, pricing::format_time(s.at))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let sql = |condition: &str| -> Vec<(String, String, String)> {
+        let query = format!(
+            "SELECT product_id, competitor, observed_at FROM (
+                 SELECT m.product_id, n.competitor, n.observed_at, n.price,
+                        lag(n.price) OVER (PARTITION BY m.product_id, n.competitor ORDER BY n.observed_at, n.rowid) AS previous
+                 FROM named_prices n JOIN name_matches m ON m.competitor = n.competitor AND m.competitor_product = n.product_name
+                 WHERE m.status = 'confirmed')
+             WHERE previous IS NOT NULL AND {condition} ORDER BY 1, 2, 3"
+        );
+        conn.prepare(&query).unwrap().query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+    };
+    let drops = sql("price / previous - 1 <= -0.15");
+    assert!(!drops.is_empty(), "the excerpt holds promotions deep enough to signal");
+    assert_eq!(ours(SignalKind::CompetitorDrop), drops);
+    assert_eq!(ours(SignalKind::CompetitorRise), sql("price / previous - 1 >= 0.15"));
+}
+
+/// With a catalogue of ours, each competitor product is suggested our most similar product;
+/// a rejected suggestion stays rejected on the next run.
+#[test]
+fn named_feed_matched_to_our_catalogue() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("named.shoplens");
+    let catalogue = dir.path().join("catalogue.csv");
+    std::fs::write(
+        &catalogue,
+        "product_id,name,category,brand,cost,price,stock\nOATS907,Bob's Red Mill Rolled Oats Old Fashioned Gluten Free 907g,cereal,BRM,5.00,8.99,40\nTOFU,Firm Tofu,protein,House,1.50,2.99,80\n",
+    )
+    .unwrap();
+    let mut ws = Workspace::open(&path).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/hammer_oats_tofu_rice_excerpt.csv");
+    for file in [catalogue.as_path(), fixture.as_path()] {
+        import::import_file(&mut ws, file, &ImportOptions::default(), &JobContext::detached()).unwrap();
+    }
+    drop(ws);
+    let run = |extra: &[&str]| {
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_shoplens")).args(["pricing", "match", path.to_str().unwrap()]).args(extra).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+        reader
+            .records()
+            .map(Result::unwrap)
+            .map(|r| ((r[0].to_string(), r[1].to_string()), (r[2].to_string(), r[4].to_string())))
+            .collect::<HashMap<_, _>>()
+    };
+    let found = run(&[]);
+    let of = |c: &str, n: &str| found[&(c.to_string(), n.to_string())].0.clone();
+    assert_eq!(of("Voila", "Bob's Red Mill Gluten-Free Rolled Oats Old Fashioned 907 g"), "OATS907");
+    assert_eq!(of("Walmart", "Bob's Red Mill Gluten Free Rolled Oats, 907 GR"), "OATS907");
+    assert_eq!(of("Voila", "Bob's Red Mill Gluten-Free Rolled Oats Quick Cooking 794 g"), "", "another size: no match");
+    assert_eq!(of("Metro", "Firm Tofu"), "TOFU");
+    assert_eq!(of("Metro", "Brown Rice"), "", "not in our catalogue");
+    // Reject one in the workspace, as the panel does; the next run keeps it rejected.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("UPDATE name_matches SET status = 'rejected' WHERE competitor = 'Metro' AND competitor_product = 'Firm Tofu'", [])
+        .unwrap();
+    drop(conn);
+    let again = run(&["--confirm-above", "0.9"]);
+    assert_eq!(again[&("Metro".to_string(), "Firm Tofu".to_string())], ("TOFU".to_string(), "rejected".to_string()));
+    assert_eq!(again[&("Loblaws".to_string(), "Firm Tofu".to_string())], ("TOFU".to_string(), "confirmed".to_string()));
+}

@@ -14,6 +14,7 @@ pub mod event_frame;
 pub mod forecast;
 pub mod funnel;
 pub mod marketplace;
+pub mod matching;
 pub mod order_frame;
 pub mod overview;
 pub mod period;

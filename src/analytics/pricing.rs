@@ -55,6 +55,8 @@ pub struct Observation {
     pub time: i64,
     pub price: f64,
     pub in_stock: Option<bool>,
+    /// The price shown struck through beside it: a promotion (name-keyed feeds say so).
+    pub was: Option<f64>,
 }
 
 /// Our price for `product` from `time` on.
@@ -139,7 +141,14 @@ impl PricingDataBuilder {
                 c
             }
         };
-        self.data.observations.push(Observation { product, competitor, time, price, in_stock });
+        self.data.observations.push(Observation { product, competitor, time, price, in_stock, was: None });
+    }
+
+    /// Marks the observation added last as a promotion from `was` (a price above it).
+    pub fn promotion(&mut self, was: Option<f64>) {
+        if let Some(last) = self.data.observations.last_mut() {
+            last.was = was.filter(|w| *w > last.price);
+        }
     }
 
     /// One order line of a catalogue product (cancellations are not sales and are left out

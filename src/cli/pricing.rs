@@ -116,6 +116,20 @@ pub enum PricingCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Matches the products of name-keyed competitor feeds to ours by name (or, without a
+    /// catalogue of ours, across competitors into groups) and keeps the matches in the
+    /// workspace: `competitor, competitor_product, product_id, similarity, status`, best first.
+    /// Only confirmed matches feed the monitor and the signals.
+    Match {
+        workspace: PathBuf,
+        #[arg(long, default_value_t = 0.8)]
+        min_similarity: f64,
+        /// Confirm every suggestion at least this similar.
+        #[arg(long)]
+        confirm_above: Option<f64>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// An A/B price test: one product before and after (`--product P --a FROM..TO --b FROM..TO`)
     /// or two groups of products (`--group-a P,Q --group-b R,S`, over `--a`/`--b` or all days).
     /// Prints the comparison, its warnings and the verdict; `--out` writes one row per metric:
@@ -188,6 +202,9 @@ pub fn run(command: PricingCommand) -> Result<(), CliError> {
             emit(out.as_deref(), "products", recommendations::price_list_table(&loaded.data, &proposals, &Default::default()))
         }
         PricingCommand::Signals { workspace, as_of, out } => signals(&workspace, as_of.map(|t| t.epoch_seconds()), out.as_deref()),
+        PricingCommand::Match { workspace, min_similarity, confirm_above, out } => {
+            match_names(&workspace, min_similarity, confirm_above, out.as_deref())
+        }
         PricingCommand::Abtest { workspace, product, a, b, group_a, group_b, out } => {
             abtest(&workspace, product, (a, b), (group_a, group_b), out.as_deref())
         }
@@ -195,6 +212,36 @@ pub fn run(command: PricingCommand) -> Result<(), CliError> {
 }
 
 type Days = Option<(chrono::NaiveDate, chrono::NaiveDate)>;
+
+fn match_names(path: &Path, min: f64, confirm: Option<f64>, out: Option<&Path>) -> Result<(), CliError> {
+    use crate::analytics::matching;
+    if !(0.0..=1.0).contains(&min) || confirm.is_some_and(|c| !(0.0..=1.0).contains(&c)) {
+        return Err(CliError::Failed("similarities run from 0 to 1".into()));
+    }
+    let mut ws = workspace::Workspace::open(path)?;
+    let theirs = workspace::settings::named_products(ws.conn())?;
+    if theirs.is_empty() {
+        return Err(CliError::Failed(
+            "this workspace has no competitor prices keyed by name: import a feed with competitor (or vendor), product_name, price (or current_price) and observed_at (or nowtime)".into(),
+        ));
+    }
+    let ours = workspace::settings::catalogue_names(ws.conn())?;
+    let saved = workspace::settings::load_matches(ws.conn())?;
+    let mut rows = matching::matches(&ours, &theirs, min, &saved);
+    let confirmed = confirm.map(|c| matching::confirm_above(&mut rows, c));
+    workspace::settings::save_matches(ws.conn_mut(), &rows)?;
+    let count = |status| rows.iter().filter(|r| r.status == status).count();
+    eprintln!(
+        "{} competitor products{}: {} suggested, {} confirmed{}, {} rejected",
+        rows.len(),
+        if ours.is_empty() { " grouped across competitors (no catalogue of ours)" } else { " matched to our catalogue" },
+        count(matching::MatchStatus::Suggested),
+        count(matching::MatchStatus::Confirmed),
+        confirmed.map_or(String::new(), |n| format!(" ({n} just now)")),
+        count(matching::MatchStatus::Rejected)
+    );
+    emit(out, "matches", matching::table(&rows))
+}
 
 fn abtest(
     path: &Path,

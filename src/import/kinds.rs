@@ -119,6 +119,18 @@ pub const COMPETITOR_PRICE_COLUMNS: &[TargetColumn] = &[
     col("currency", ValueKind::Text, false, &["currency", "currencycode"]),
 ];
 
+/// A competitor feed keyed by product name (a scraper's output, Project Hammer): matched to our
+/// products by name (`analytics::matching`), and only confirmed matches are compared.
+pub const NAMED_PRICE_COLUMNS: &[TargetColumn] = &[
+    col("competitor", ValueKind::Text, true, &["competitor", "vendor", "seller", "retailer", "shop", "store", "merchant"]),
+    col("product_name", ValueKind::Text, true, &["productname", "name", "title", "product", "itemname"]),
+    col("price", ValueKind::Real, true, &["currentprice", "price", "observedprice"]),
+    col("observed_at", ValueKind::DateTime, true, &["nowtime", "observedat", "observed", "scrapedat", "timestamp", "date", "time"]),
+    col("old_price", ValueKind::Real, false, &["oldprice", "wasprice", "regularprice", "listprice"]),
+    col("price_decrease", ValueKind::Real, false, &["pricedecrease", "discount", "saving"]),
+    col("in_stock", ValueKind::Flag, false, &["stockstatus", "instock", "available", "availability"]),
+];
+
 const USER_ID: &[&str] = &["userid", "memberid", "customerid", "accountid"];
 const LISTING_ID: &[&str] = &["listingid", "productid", "itemid", "adid"];
 
@@ -177,6 +189,7 @@ pub enum Target {
     Products,
     OurPrices,
     CompetitorPrices,
+    NamedPrices,
     Users,
     CollectionItems,
     Listings,
@@ -194,6 +207,7 @@ impl Target {
             Target::Products => "products",
             Target::OurPrices => "our_prices",
             Target::CompetitorPrices => "competitor_prices",
+            Target::NamedPrices => "named_prices",
             Target::Users => "users",
             Target::CollectionItems => "collection_items",
             Target::Listings => "listings",
@@ -210,6 +224,7 @@ impl Target {
             Target::Products => PRODUCT_COLUMNS,
             Target::OurPrices => OUR_PRICE_COLUMNS,
             Target::CompetitorPrices => COMPETITOR_PRICE_COLUMNS,
+            Target::NamedPrices => NAMED_PRICE_COLUMNS,
             Target::Users => USER_COLUMNS,
             Target::CollectionItems => COLLECTION_COLUMNS,
             Target::Listings => LISTING_COLUMNS,
@@ -226,6 +241,7 @@ impl Target {
             "products" | "catalogue" | "catalog" => Some(Target::Products),
             "ourprices" | "prices" | "pricehistory" => Some(Target::OurPrices),
             "competitorprices" | "competitors" | "competitor" => Some(Target::CompetitorPrices),
+            "namedprices" | "competitornames" => Some(Target::NamedPrices),
             "users" | "members" => Some(Target::Users),
             "collectionitems" | "collection" | "collections" => Some(Target::CollectionItems),
             "listings" | "listing" => Some(Target::Listings),
@@ -251,6 +267,8 @@ pub enum KnownKind {
     /// One row per product and month with our `unit_price` and competitors' `comp_1..comp_3`
     /// (the Kaggle "Retail Price Optimization" layout).
     CompetitorFeedWide,
+    /// Competitor prices keyed by product name, no id we share (Project Hammer's layout).
+    NamedCompetitorFeed,
     MarketplaceUsers,
     CollectionItems,
     Listings,
@@ -270,6 +288,7 @@ impl KnownKind {
             KnownKind::OurPriceHistory => "our_price_history",
             KnownKind::CompetitorFeed => "competitor_prices",
             KnownKind::CompetitorFeedWide => "competitor_prices_wide",
+            KnownKind::NamedCompetitorFeed => "competitor_prices_by_name",
             KnownKind::MarketplaceUsers => "users",
             KnownKind::CollectionItems => "collection_items",
             KnownKind::Listings => "listings",
@@ -284,6 +303,7 @@ impl KnownKind {
             KnownKind::Catalogue => Target::Products,
             KnownKind::OurPriceHistory => Target::OurPrices,
             KnownKind::CompetitorFeed | KnownKind::CompetitorFeedWide => Target::CompetitorPrices,
+            KnownKind::NamedCompetitorFeed => Target::NamedPrices,
             KnownKind::MarketplaceUsers => Target::Users,
             KnownKind::CollectionItems => Target::CollectionItems,
             KnownKind::Listings => Target::Listings,
@@ -319,6 +339,10 @@ impl KnownKind {
             Some(KnownKind::MarketplaceUsers)
         } else if has_all(&["productid", "unitprice", "comp1", "monthyear"]) {
             Some(KnownKind::CompetitorFeedWide)
+        } else if has_all(&["vendor", "productname", "currentprice", "nowtime"]) && !has_all(&["productid"])
+            || has_all(&["competitor", "productname", "price", "observedat"]) && !has_all(&["productid"])
+        {
+            Some(KnownKind::NamedCompetitorFeed)
         } else if has_all(&["productid", "competitor", "price", "observedat"]) {
             Some(KnownKind::CompetitorFeed)
         } else if has_all(&["productid", "price", "validfrom"]) {

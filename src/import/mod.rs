@@ -447,7 +447,7 @@ fn date_column(target: Target) -> usize {
     let name = match target {
         Target::Events => "event_time",
         Target::OurPrices => "valid_from",
-        Target::CompetitorPrices => "observed_at",
+        Target::CompetitorPrices | Target::NamedPrices => "observed_at",
         Target::Users => "signup_at",
         Target::CollectionItems => "added_at",
         Target::Listings => "listed_at",

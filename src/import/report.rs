@@ -87,10 +87,10 @@ impl Roles {
                 event_type: at("event_type"),
                 session: at("user_session"),
             },
-            Target::Products | Target::OurPrices | Target::CompetitorPrices => Roles {
+            Target::Products | Target::OurPrices | Target::CompetitorPrices | Target::NamedPrices => Roles {
                 date: at("valid_from").or_else(|| at("observed_at")),
                 customer: None,
-                product: at("product_id"),
+                product: at("product_id").or_else(|| at("product_name")),
                 quantity: None,
                 price: at("price"),
                 invoice: None,

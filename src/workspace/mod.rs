@@ -57,12 +57,21 @@ impl Workspace {
             std::fs::create_dir_all(dir).map_err(|source| WorkspaceError::CreateDir { path: dir.to_path_buf(), source })?;
         }
         let open_err = |source| WorkspaceError::Open { path: path.to_path_buf(), source };
-        let opened = Connection::open(path).map_err(open_err).and_then(|mut conn| {
-            configure(&conn).map_err(open_err)?;
-            schema::migrate(&mut conn)?;
-            Ok(conn)
-        });
-        let conn = opened.map_err(|e| damaged(path, e))?;
+        // Two connections creating one workspace at once (the app's jobs do) can meet SQLite's
+        // busy error while one switches the new file to WAL, which no busy handler waits out:
+        // try again until the usual busy timeout.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        let conn = loop {
+            let opened = Connection::open(path).map_err(open_err).and_then(|mut conn| {
+                configure(&conn).map_err(open_err)?;
+                schema::migrate(&mut conn)?;
+                Ok(conn)
+            });
+            match opened {
+                Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => std::thread::sleep(std::time::Duration::from_millis(20)),
+                other => break other.map_err(|e| damaged(path, e))?,
+            }
+        };
         Ok(Self { conn, path: path.to_path_buf() })
     }
 
@@ -82,6 +91,20 @@ impl Workspace {
     pub fn table_counts(&self) -> Result<Vec<(String, i64)>, rusqlite::Error> {
         table_counts(&self.conn)
     }
+}
+
+/// Whether SQLite said the file is locked (anywhere in the error's chain).
+fn is_busy(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        if let Some(rusqlite::Error::SqliteFailure(failure, _)) = e.downcast_ref::<rusqlite::Error>() {
+            if failure.code == rusqlite::ErrorCode::DatabaseBusy {
+                return true;
+            }
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// Page size of new workspaces, in bytes.

@@ -306,6 +306,31 @@ WHERE listed_at IS NOT NULL AND sold_at IS NULL GROUP BY category ORDER BY activ
     );
     CREATE INDEX saved_views_by_story ON saved_views(story_id, position);
     "#,
+    // 8: competitor feeds keyed by product name (no id we share), and the matches of their
+    // products to ours (or, without a catalogue of ours, across competitors into groups).
+    // Only confirmed matches feed the monitor and the signals.
+    r#"
+    CREATE TABLE named_prices (
+        competitor     TEXT    NOT NULL,
+        product_name   TEXT    NOT NULL,  -- as the feed writes it
+        price          REAL    NOT NULL,
+        observed_at    TEXT    NOT NULL,  -- 'YYYY-MM-DD HH:MM:SS'
+        old_price      REAL,              -- the price shown struck through (a promotion)
+        price_decrease REAL,              -- or the feed's saving: old price = price + decrease
+        in_stock       INTEGER,
+        import_id      INTEGER NOT NULL
+    );
+    CREATE INDEX named_prices_by_product ON named_prices(competitor, product_name);
+    CREATE TABLE name_matches (
+        competitor         TEXT NOT NULL,
+        competitor_product TEXT NOT NULL,
+        product_id         TEXT NOT NULL,  -- ours, or a group id ('G0001') without a catalogue
+        similarity         REAL NOT NULL,
+        status             TEXT NOT NULL CHECK (status IN ('suggested', 'confirmed', 'rejected')),
+        decided_at         TEXT,
+        PRIMARY KEY (competitor, competitor_product)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

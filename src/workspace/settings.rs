@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::analytics::alerts::{Review, SignalKey};
 use crate::analytics::rfm::SegmentGrid;
@@ -203,6 +203,57 @@ pub fn save_signal_review(conn: &Connection, key: &SignalKey, review: Option<Rev
         rusqlite::params![key.signal, key.product_id, key.competitor, key.at, state, until],
     )?;
     Ok(())
+}
+
+/// Every product of the name-keyed competitor feeds.
+pub fn named_products(conn: &Connection) -> rusqlite::Result<Vec<crate::analytics::matching::CompetitorProduct>> {
+    conn.prepare("SELECT DISTINCT competitor, product_name FROM named_prices ORDER BY competitor, product_name")?
+        .query_map([], |r| Ok(crate::analytics::matching::CompetitorProduct { competitor: r.get(0)?, name: r.get(1)? }))?
+        .collect()
+}
+
+/// Our catalogue's ids and names (what competitor names are matched against).
+pub fn catalogue_names(conn: &Connection) -> rusqlite::Result<Vec<(String, String)>> {
+    conn.prepare("SELECT product_id, coalesce(name, '') FROM products WHERE coalesce(name, '') <> '' ORDER BY rowid")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
+}
+
+/// The matches kept in the workspace, by competitor product.
+pub fn load_matches(
+    conn: &Connection,
+) -> rusqlite::Result<HashMap<crate::analytics::matching::CompetitorProduct, crate::analytics::matching::MatchRow>> {
+    use crate::analytics::matching::{CompetitorProduct, MatchRow, MatchStatus};
+    let mut stmt = conn.prepare("SELECT competitor, competitor_product, product_id, similarity, status FROM name_matches")?;
+    let rows = stmt.query_map([], |r| {
+        let product = CompetitorProduct { competitor: r.get(0)?, name: r.get(1)? };
+        let status: String = r.get(4)?;
+        let similarity: f64 = r.get(3)?;
+        Ok(MatchRow {
+            product: product.clone(),
+            product_id: r.get(2)?,
+            similarity: (similarity >= 0.0).then_some(similarity),
+            status: MatchStatus::parse(&status).unwrap_or(MatchStatus::Suggested),
+        })
+    })?;
+    rows.map(|row| row.map(|m| (m.product.clone(), m))).collect()
+}
+
+/// Replaces the kept matches with `rows` (one transaction).
+pub fn save_matches(conn: &mut Connection, rows: &[crate::analytics::matching::MatchRow]) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute("DELETE FROM name_matches", [])?;
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO name_matches (competitor, competitor_product, product_id, similarity, status, decided_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?5 = 'suggested' THEN NULL ELSE datetime('now') END)",
+        )?;
+        for r in rows {
+            // No similarity (a product alone in its group) is kept as -1.
+            insert.execute(params![r.product.competitor, r.product.name, r.product_id, r.similarity.unwrap_or(-1.0), r.status.name()])?;
+        }
+    }
+    tx.commit()
 }
 
 #[cfg(test)]

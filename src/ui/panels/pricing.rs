@@ -47,6 +47,7 @@ enum Tab {
     Recommendations,
     Decisions,
     AbTest,
+    Matches,
 }
 
 /// What the user decided in the queue, not yet recorded.
@@ -58,13 +59,14 @@ enum Pending {
     Set(f64),
 }
 
-const TABS: [(Tab, &str); 6] = [
+const TABS: [(Tab, &str); 7] = [
     (Tab::Monitor, "Monitor"),
     (Tab::Signals, "Signals"),
     (Tab::Elasticity, "Elasticity"),
     (Tab::Recommendations, "Recommendations"),
     (Tab::Decisions, "Decisions"),
     (Tab::AbTest, "A/B test"),
+    (Tab::Matches, "Matches by name"),
 ];
 
 /// The A/B test tab's form: the arms as typed.
@@ -162,10 +164,11 @@ impl Panel for PricingPanel {
             requests.into_iter().for_each(|r| cx.request(r));
             return;
         };
-        if data.data.products.is_empty() && data.data.observations.is_empty() {
+        if data.data.products.is_empty() && data.data.observations.is_empty() && self.tab != Tab::Matches {
             ui.label(
                 "This workspace has no pricing data yet. Import a catalogue (product_id, name, category, brand, cost, price, stock), \
-                 our price history (product_id, price, valid_from) and competitor prices (product_id, competitor, price, observed_at).",
+                 our price history (product_id, price, valid_from) and competitor prices (product_id, competitor, price, observed_at). \
+                 Competitor feeds keyed by product name are matched in the Matches by name tab.",
             );
             requests.into_iter().for_each(|r| cx.request(r));
             return;
@@ -220,10 +223,121 @@ impl Panel for PricingPanel {
             }
             Tab::Decisions => decisions_ui(ui, &models.decisions, &mut requests),
             Tab::AbTest => self.abtest_ui(ui, &data.data, models, &mut requests),
+            Tab::Matches => matches_ui(ui, &data.data, models, path.as_ref(), &mut requests),
         }
         for request in requests {
             cx.request(request);
         }
+    }
+}
+
+/// Name-keyed competitor feeds: each competitor product's suggested match, best first, to
+/// confirm or reject; only confirmed matches are compared (as `shoplens pricing match`).
+fn matches_ui(
+    ui: &mut egui::Ui,
+    data: &PricingData,
+    models: &mut PricingModels,
+    path: Option<&std::path::PathBuf>,
+    requests: &mut Vec<Request>,
+) {
+    use crate::analytics::matching::MatchStatus;
+    if models.matches.is_none() && !models.matching() {
+        requests.extend(models.refresh_matches(path).map(Request::Track));
+    }
+    if models.min_similarity == 0.0 {
+        models.min_similarity = 0.8;
+    }
+    ui.label(
+        "Competitor feeds without our product ids are matched by name: units and sizes normalised, word order ignored, \
+         other sizes never matched. Only confirmed matches feed the monitor and the signals.",
+    );
+    ui.horizontal(|ui| {
+        ui.label("Suggest from a similarity of");
+        let slider = ui.add(egui::Slider::new(&mut models.min_similarity, 0.5..=1.0).step_by(0.01));
+        if ui.button("Match again").clicked() || slider.drag_stopped() {
+            requests.extend(models.refresh_matches(path).map(Request::Track));
+        }
+    });
+    let Some(rows) = models.matches.clone() else {
+        widgets::waiting(ui, "Matching names…");
+        return;
+    };
+    if rows.is_empty() {
+        ui.label("No competitor prices keyed by name in this workspace. Import a feed with competitor (or vendor), product_name, price (or current_price) and observed_at (or nowtime), such as Project Hammer's.");
+        return;
+    }
+    let count = |status| rows.iter().filter(|r| r.status == status).count();
+    ui.label(format!(
+        "{} competitor products: {} suggested, {} confirmed, {} rejected.",
+        rows.len(),
+        count(MatchStatus::Suggested),
+        count(MatchStatus::Confirmed),
+        count(MatchStatus::Rejected)
+    ));
+    let mut decision: Option<(usize, MatchStatus)> = None;
+    let mut confirm_all = None;
+    ui.horizontal(|ui| {
+        let threshold = models.min_similarity.max(0.9);
+        if ui.button(format!("Confirm every suggestion from {threshold:.2}")).clicked() {
+            confirm_all = Some(threshold);
+        }
+        if ui.small_button("CSV").on_hover_text("competitor, competitor_product, product_id, similarity, status").clicked() {
+            requests.push(Request::ExportTable { file_name: "matches.csv".into(), table: crate::analytics::matching::table(&rows) });
+        }
+    });
+    let ours: std::collections::HashMap<&str, &str> = data.products.iter().map(|p| (p.id.as_str(), p.name.as_str())).collect();
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        egui::Grid::new("name_matches").striped(true).num_columns(6).show(ui, |ui| {
+            for h in ["Competitor", "Their product", "Matched to", "Similarity", "Status", ""] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for (i, row) in rows.iter().enumerate() {
+                ui.label(&row.product.competitor);
+                ui.label(&row.product.name);
+                let target = match ours.get(row.product_id.as_str()) {
+                    Some(name) if !name.is_empty() => format!("{} {name}", row.product_id),
+                    _ if row.product_id.is_empty() => "(nothing similar enough)".to_string(),
+                    _ => row.product_id.clone(),
+                };
+                ui.label(target);
+                ui.label(row.similarity.map_or("–".to_string(), |s| format!("{:.0}%", s * 100.0)));
+                let colour = match row.status {
+                    MatchStatus::Confirmed => widgets::GOOD,
+                    MatchStatus::Rejected => widgets::BAD,
+                    MatchStatus::Suggested => ui.visuals().weak_text_color(),
+                };
+                ui.colored_label(colour, row.status.name());
+                ui.horizontal(|ui| {
+                    ui.push_id(i, |ui| {
+                        if !row.product_id.is_empty() && row.similarity.is_some() && ui.small_button("Confirm").clicked() {
+                            decision = Some((i, MatchStatus::Confirmed));
+                        }
+                        if ui.small_button("Reject").clicked() {
+                            decision = Some((i, MatchStatus::Rejected));
+                        }
+                    });
+                });
+                ui.end_row();
+            }
+        });
+    });
+    if let Some((index, status)) = decision {
+        let key = rows[index].product.clone();
+        requests.extend(models.decide_matches(|r| (r.product == key).then_some(status), path).map(Request::Track));
+    }
+    if let Some(threshold) = confirm_all {
+        requests.extend(
+            models
+                .decide_matches(
+                    |r| {
+                        (r.status == MatchStatus::Suggested && !r.product_id.is_empty() && r.similarity.is_some_and(|s| s >= threshold))
+                            .then_some(MatchStatus::Confirmed)
+                    },
+                    path,
+                )
+                .map(Request::Track),
+        );
     }
 }
 

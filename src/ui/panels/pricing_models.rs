@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use crate::analytics::abtest::{self, AbError, AbResult, Arm};
 use crate::analytics::alerts::{AlertSettings, Review, SignalKey};
 use crate::analytics::elasticity::{self, Estimate, SalesDay};
+use crate::analytics::matching::{self, MatchRow, MatchStatus};
 use crate::analytics::pricing::{self, Monitor, PricingData, PricingSettings, Signal};
 use crate::analytics::recommend::{self, RecommendSettings, Recommendation};
 use crate::jobs::{Job, JobError, JobMonitor, Latest};
@@ -89,6 +90,11 @@ pub struct PricingModels {
     pub elasticity: Latest<u64, ElasticityOutput>,
     pub proposals: Latest<(u64, PricingSettings, RecommendSettings), ProposalsOutput>,
     pub abtest: Latest<(u64, Arm, Arm), AbOutput>,
+    /// Name-keyed feeds: every competitor product's match as last computed and saved.
+    pub matches: Option<Vec<MatchRow>>,
+    match_job: Option<Job<Vec<MatchRow>>>,
+    /// The least similarity a suggestion needs.
+    pub min_similarity: f64,
 }
 
 impl PricingModels {
@@ -175,6 +181,53 @@ impl PricingModels {
             })
         }));
         monitors
+    }
+
+    /// Works out the name matches (keeping what was decided) and saves them, as `shoplens
+    /// pricing match` does.
+    pub fn refresh_matches(&mut self, workspace: Option<&PathBuf>) -> Option<JobMonitor> {
+        let path = workspace.cloned()?;
+        let min = if self.min_similarity > 0.0 { self.min_similarity } else { 0.8 };
+        let job = Job::spawn("match competitor products by name", move |_| {
+            let mut ws = Workspace::open(&path)?;
+            let theirs = saved::named_products(ws.conn())?;
+            let rows = matching::matches(&saved::catalogue_names(ws.conn())?, &theirs, min, &saved::load_matches(ws.conn())?);
+            saved::save_matches(ws.conn_mut(), &rows)?;
+            Ok(rows)
+        });
+        let monitor = job.monitor();
+        self.match_job = Some(job);
+        Some(monitor)
+    }
+
+    /// Confirms or rejects matches; saved, then the prices are read again (only confirmed
+    /// matches are compared).
+    pub fn decide_matches(&mut self, decide: impl Fn(&MatchRow) -> Option<MatchStatus>, workspace: Option<&PathBuf>) -> Option<JobMonitor> {
+        let path = workspace.cloned()?;
+        let rows = self.matches.as_mut()?;
+        let mut changed = 0;
+        for row in rows.iter_mut() {
+            if let Some(status) = decide(row).filter(|s| *s != row.status) {
+                row.status = status;
+                changed += 1;
+            }
+        }
+        if changed == 0 {
+            return None;
+        }
+        let rows = rows.clone();
+        let job = Job::spawn("save name matches", move |_| {
+            let mut ws = Workspace::open(&path)?;
+            saved::save_matches(ws.conn_mut(), &rows)?;
+            Ok(format!("Saved {changed} match decisions; confirmed matches are now compared"))
+        });
+        let monitor = job.monitor();
+        self.write_then_reload = Some(job);
+        Some(monitor)
+    }
+
+    pub fn matching(&self) -> bool {
+        self.match_job.is_some()
     }
 
     /// Compares arm B with arm A on the current copy (the same as `shoplens pricing abtest`).
@@ -299,6 +352,11 @@ impl PanelModels for PricingModels {
         cx.report("Elasticity", self.elasticity.poll());
         cx.report("Recommendations", self.proposals.poll());
         cx.report("A/B test", self.abtest.poll());
+        match crate::jobs::take_finished(&mut self.match_job) {
+            Some(Ok(rows)) => self.matches = Some(rows),
+            Some(Err(JobError::Failed(e))) => cx.error(format!("Matching by name failed: {e}")),
+            _ => {}
+        }
     }
 
     fn data_changed(&mut self, change: &DataChange, cx: &mut PollContext<'_>) {
@@ -323,6 +381,7 @@ impl PanelModels for PricingModels {
             || self.elasticity.is_running()
             || self.proposals.is_running()
             || self.abtest.is_running()
+            || self.match_job.is_some()
     }
 }
 
