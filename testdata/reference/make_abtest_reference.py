@@ -40,11 +40,11 @@ for day in days:
             lines.append([str(invoice), product, f"TEST PRODUCT {product}", quantity, time.strftime("%Y-%m-%d %H:%M:%S"), f"{price:.2f}", "12345", "United Kingdom"])
 
 with open("testdata/abtest_orders.csv", "w", newline="") as f:
-    w = csv.writer(f)
+    w = csv.writer(f, lineterminator="\n")
     w.writerow(["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"])
     w.writerows(lines)
 with open("testdata/abtest_catalogue.csv", "w", newline="") as f:
-    w = csv.writer(f)
+    w = csv.writer(f, lineterminator="\n")
     w.writerow(["product_id", "name", "category", "brand", "cost", "price", "stock"])
     w.writerow(["AB1", "TEST PRODUCT AB1", "test", "fixture", "6.00", "9.00", "100"])
     w.writerow(["AB2", "TEST PRODUCT AB2", "test", "fixture", "4.00", "7.50", "100"])
@@ -69,7 +69,7 @@ tests = {
     "group": (daily({"AB1"}, start, days[-1]), daily({"AB2"}, start, days[-1])),
 }
 with open("testdata/reference/abtest_scipy.csv", "w", newline="") as f:
-    w = csv.writer(f)
+    w = csv.writer(f, lineterminator="\n")
     w.writerow(["test", "metric", "a", "b", "difference", "ci_low", "ci_high", "p_b_greater"])
     for test, (a, b) in tests.items():
         for metric in ["units_per_day", "revenue_per_day", "profit_per_day"]:
