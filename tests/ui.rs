@@ -540,3 +540,40 @@ fn h_filters_are(harness: &Harness<'static, ShoplensApp>, from: Option<chrono::N
     let filters = harness.state().filters();
     (filters.from, filters.to) == (from, to)
 }
+
+/// A competitor feed keyed by name (the Hammer excerpt): the Matches tab lists the suggestions
+/// best first; confirming them saves them and the monitor compares the confirmed groups, named
+/// after a member, with promotions marked in the signal list.
+#[test]
+fn pricing_matches_by_name_are_confirmed_in_the_panel() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("hammer.shoplens");
+    {
+        let mut workspace = shoplens::workspace::Workspace::open(&ws).unwrap();
+        let options = shoplens::import::ImportOptions::default();
+        shoplens::import::import_file(
+            &mut workspace,
+            &fixture("hammer_oats_tofu_rice_excerpt.csv"),
+            &options,
+            &shoplens::jobs::JobContext::detached(),
+        )
+        .unwrap();
+    }
+    let mut harness = app_on(&ws);
+    wait_for(&mut harness, "the workspace", |h| !h.state().busy());
+    click_button(&harness, "Pricing");
+    wait_for(&mut harness, "the pricing tabs", |h| shows(h, "Matches by name"));
+    click_button(&harness, "Matches by name");
+    wait_for(&mut harness, "the suggestions", |h| {
+        shows(h, "21 competitor products: 21 suggested, 0 confirmed, 0 rejected.") && !h.state().busy()
+    });
+    click_button(&harness, "Confirm every suggestion from 0.90");
+    wait_for(&mut harness, "the decisions", |h| shows(h, "Saved 16 match decisions") && !h.state().busy());
+    let conn = shoplens::workspace::open_read_only(&ws).unwrap();
+    let confirmed: i64 = conn.query_row("SELECT count(*) FROM name_matches WHERE status = 'confirmed'", [], |r| r.get(0)).unwrap();
+    assert_eq!(confirmed, 16);
+    click_button(&harness, "Monitor");
+    wait_for(&mut harness, "the grouped products", |h| shows(h, "G0006 Firm Tofu") && !h.state().busy());
+    click_button(&harness, "Signals");
+    wait_for(&mut harness, "a promotion among the signals", |h| shows(h, "competitor_drop (promoted price)") && !h.state().busy());
+}

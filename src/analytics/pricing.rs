@@ -246,6 +246,13 @@ impl PricingData {
         price_in(self.our_history(product), self.products[product as usize].price, time)
     }
 
+    /// The struck-through price of the competitor observation that raised `signal`, when it
+    /// was a promotion.
+    pub fn promotion_at(&self, signal: &Signal) -> Option<f64> {
+        let competitor = signal.competitor?;
+        self.observations_of(signal.product).iter().find(|o| o.competitor == competitor && o.time == signal.at).and_then(|o| o.was)
+    }
+
     /// Runs of one competitor's observations of one product, in time order.
     pub fn series(&self) -> impl Iterator<Item = &[Observation]> {
         self.observations.chunk_by(|a, b| a.product == b.product && a.competitor == b.competitor)

@@ -190,6 +190,17 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
         builder.promotion(cells.get(5)?);
         Ok(())
     })?;
+    // A group of competitor products (no catalogue of ours) is named after one of its members.
+    if has_named {
+        let sql = "SELECT product_id, min(competitor_product) FROM name_matches
+                   WHERE status = 'confirmed' AND product_id NOT IN (SELECT product_id FROM products) GROUP BY product_id";
+        each_row(conn, "competitor prices by name", sql, [], ctx, |cells| {
+            let mut product = CatalogueProduct::unnamed(cells.text(0)?);
+            product.name = cells.text(1)?.to_string();
+            builder.product(product);
+            Ok(())
+        })?;
+    }
     builder.other_currency(other_currency);
     builder.other_tax_basis(other_tax_basis);
     // Sales of catalogue products (stock_code = product_id), cancellations left out.

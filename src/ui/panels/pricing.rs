@@ -815,8 +815,17 @@ impl PricingPanel {
                         };
                         ui.colored_label(colour, signal.severity.name());
                     });
-                    row.col(|ui| {
-                        ui.label(signal.kind.name());
+                    row.col(|ui| match data.promotion_at(signal) {
+                        // A drop to a promoted price says so: the regular price has not moved.
+                        Some(was) => {
+                            ui.label(format!("{} (promoted price)", signal.kind.name())).on_hover_text(format!(
+                                "The competitor shows {} struck through: a promotion, not a new regular price",
+                                widgets::money(was)
+                            ));
+                        }
+                        None => {
+                            ui.label(signal.kind.name());
+                        }
                     });
                     row.col(|ui| {
                         ui.label(product_label(data, signal.product));
@@ -1310,7 +1319,7 @@ fn price_history_chart(ui: &mut egui::Ui, data: &PricingData, product: u32, moni
         ours
     };
     let mut lines: Vec<(String, Vec<[f64; 2]>, Color32)> = vec![("our price".into(), steps(&ours, end), Color32::from_rgb(30, 30, 30))];
-    let mut stock_outs = Vec::new();
+    let (mut stock_outs, mut promotions) = (Vec::new(), Vec::new());
     for (competitor, name) in data.competitors.iter().enumerate() {
         let series: Vec<&pricing::Observation> = observations.iter().filter(|o| o.competitor == competitor as u32).collect();
         if series.is_empty() {
@@ -1319,6 +1328,7 @@ fn price_history_chart(ui: &mut egui::Ui, data: &PricingData, product: u32, moni
         let points: Vec<(f64, f64)> = series.iter().map(|o| (o.time as f64 / DAY, o.price)).collect();
         lines.push((name.clone(), steps(&points, end), category_colour(competitor)));
         stock_outs.extend(series.iter().filter(|o| o.in_stock == Some(false)).map(|o| [o.time as f64 / DAY, o.price]));
+        promotions.extend(series.iter().filter(|o| o.was.is_some()).map(|o| [o.time as f64 / DAY, o.price]));
     }
     Plot::new(("price_history", product))
         .height(330.0)
@@ -1335,6 +1345,14 @@ fn price_history_chart(ui: &mut egui::Ui, data: &PricingData, product: u32, moni
             if !stock_outs.is_empty() {
                 plot.points(
                     Points::new("out of stock", PlotPoints::from(stock_outs)).shape(MarkerShape::Cross).radius(5.0).color(widgets::BAD),
+                );
+            }
+            if !promotions.is_empty() {
+                plot.points(
+                    Points::new("on promotion (a struck-through price shown)", PlotPoints::from(promotions))
+                        .shape(MarkerShape::Diamond)
+                        .radius(3.5)
+                        .color(Color32::from_rgb(230, 150, 30)),
                 );
             }
         });
