@@ -53,6 +53,18 @@ pub enum AbError {
     NoProducts(char),
 }
 
+/// An arm's days as typed, `2010-01-01..2010-03-31` (both days included), for the CLI and
+/// the panel alike.
+pub fn parse_days(text: &str) -> Result<(NaiveDate, NaiveDate), String> {
+    let (from, to) = text.split_once("..").ok_or_else(|| format!("'{text}' is not FROM..TO (YYYY-MM-DD..YYYY-MM-DD)"))?;
+    let day = |t: &str| NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").map_err(|_| format!("'{t}' is not a date like 2010-03-31"));
+    let (from, to) = (day(from)?, day(to)?);
+    if to < from {
+        return Err(format!("'{text}' ends before it starts"));
+    }
+    Ok((from, to))
+}
+
 /// Mean, sample variance and count of `values`.
 fn moments(values: &[f64]) -> (f64, f64, usize) {
     let n = values.len();
@@ -173,9 +185,7 @@ pub fn compare(data: &PricingData, a: &Arm, b: &Arm) -> Result<AbResult, AbError
     let has_views = da.views.iter().sum::<f64>() > 0.0 && db.views.iter().sum::<f64>() > 0.0;
     if has_views {
         per_day("views_per_day", &da.views, &db.views);
-        for (name, xa, xb) in
-            [("units_per_view", (&da.units, &db.units)), ("revenue_per_view", (&da.revenue, &db.revenue))].map(|(n, (xa, xb))| (n, xa, xb))
-        {
+        for (name, xa, xb) in [("units_per_view", &da.units, &db.units), ("revenue_per_view", &da.revenue, &db.revenue)] {
             if let (Some((ra, va)), Some((rb, vb))) = (ratio(xa, &da.views), ratio(xb, &db.views)) {
                 let se = (va + vb).sqrt();
                 let difference = rb - ra;

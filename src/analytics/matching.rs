@@ -163,8 +163,10 @@ pub fn group(theirs: &[CompetitorProduct], min: f64, kept: &HashMap<CompetitorPr
         }
     }
     pairs.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
-    // Union-find with each group's competitors.
+    // Union-find; each root keeps its group's members, so a merge checks the two groups'
+    // competitors without walking every product.
     let mut parent: Vec<usize> = (0..products.len()).collect();
+    let mut members: Vec<Vec<usize>> = (0..products.len()).map(|k| vec![k]).collect();
     fn root(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
             parent[i] = parent[parent[i]];
@@ -180,13 +182,13 @@ pub fn group(theirs: &[CompetitorProduct], min: f64, kept: &HashMap<CompetitorPr
             best[j] = Some(best[j].map_or(s, |b: f64| b.max(s)));
             continue;
         }
-        let members = |r: usize, parent: &mut Vec<usize>| (0..products.len()).filter(|&k| root(parent, k) == r).collect::<Vec<_>>();
-        let (mi, mj) = (members(ri, &mut parent), members(rj, &mut parent));
-        let shared = mi.iter().any(|&a| mj.iter().any(|&b| products[a].competitor == products[b].competitor));
+        let shared = members[ri].iter().any(|&a| members[rj].iter().any(|&b| products[a].competitor == products[b].competitor));
         if shared {
             continue;
         }
         parent[rj] = ri;
+        let moved = std::mem::take(&mut members[rj]);
+        members[ri].extend(moved);
         best[i] = Some(best[i].map_or(s, |b: f64| b.max(s)));
         best[j] = Some(best[j].map_or(s, |b: f64| b.max(s)));
     }
@@ -198,8 +200,9 @@ pub fn group(theirs: &[CompetitorProduct], min: f64, kept: &HashMap<CompetitorPr
         if ids.contains_key(&r) {
             continue;
         }
-        let members: Vec<usize> = (0..products.len()).filter(|&m| root(&mut parent, m) == r).collect();
-        let id = members.iter().filter_map(|m| kept.get(&products[*m])).find(|id| !taken.contains(*id)).cloned().unwrap_or_else(|| {
+        // In product order, so the first member's kept id wins.
+        members[r].sort_unstable();
+        let id = members[r].iter().filter_map(|m| kept.get(&products[*m])).find(|id| !taken.contains(*id)).cloned().unwrap_or_else(|| {
             let id = format!("G{next:04}");
             next += 1;
             id

@@ -231,6 +231,11 @@ impl PricingData {
         rows_of(&self.sales, product, |s| s.product)
     }
 
+    /// The code of the catalogue product with id `id`.
+    pub fn product_named(&self, id: &str) -> Option<u32> {
+        self.products.iter().position(|p| p.id == id).map(|i| i as u32)
+    }
+
     /// Daily views of `product`, by day.
     pub fn views_of(&self, product: u32) -> &[DailyViews] {
         rows_of(&self.views, product, |v| v.product)

@@ -139,10 +139,10 @@ pub enum PricingCommand {
         #[arg(long, conflicts_with_all = ["group_a", "group_b"])]
         product: Option<String>,
         /// Arm A's days, inclusive: `YYYY-MM-DD..YYYY-MM-DD`.
-        #[arg(long, value_parser = parse_days)]
+        #[arg(long, value_parser = crate::analytics::abtest::parse_days)]
         a: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
         /// Arm B's days, inclusive.
-        #[arg(long, value_parser = parse_days)]
+        #[arg(long, value_parser = crate::analytics::abtest::parse_days)]
         b: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
         #[arg(long, value_delimiter = ',', requires = "group_b")]
         group_a: Vec<String>,
@@ -151,17 +151,6 @@ pub enum PricingCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-}
-
-/// `2010-01-01..2010-03-31` (both days included).
-fn parse_days(text: &str) -> Result<(chrono::NaiveDate, chrono::NaiveDate), String> {
-    let (from, to) = text.split_once("..").ok_or_else(|| format!("'{text}' is not FROM..TO (YYYY-MM-DD..YYYY-MM-DD)"))?;
-    let day = |t: &str| chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").map_err(|_| format!("'{t}' is not a date like 2010-03-31"));
-    let (from, to) = (day(from)?, day(to)?);
-    if to < from {
-        return Err(format!("'{text}' ends before it starts"));
-    }
-    Ok((from, to))
 }
 
 pub fn run(command: PricingCommand) -> Result<(), CliError> {
@@ -253,13 +242,8 @@ fn abtest(
     use crate::analytics::abtest::{self, Arm};
     let loaded = load(path)?;
     let data = &loaded.data;
-    let code = |id: &str| {
-        data.products
-            .iter()
-            .position(|p| p.id == id)
-            .map(|i| i as u32)
-            .ok_or_else(|| CliError::Failed(format!("no product '{id}' in the workspace's pricing data")))
-    };
+    let code =
+        |id: &str| data.product_named(id).ok_or_else(|| CliError::Failed(format!("no product '{id}' in the workspace's pricing data")));
     let codes = |ids: &[String]| ids.iter().map(|id| code(id)).collect::<Result<Vec<u32>, CliError>>();
     let (products_a, products_b) = match product {
         Some(p) => {

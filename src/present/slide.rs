@@ -206,7 +206,9 @@ pub fn build(view: &View, source: &mut StorySource, ctx: &JobContext) -> Result<
         ("customer_value", _) => clv_slide(view, source, &filters, &mut slide, ctx)?,
         ("funnel", None | Some("Funnel")) => funnel_slide(view, source, &filters, &mut slide, ctx)?,
         ("pricing", None | Some("Monitor")) => pricing_slide(source, &mut slide, ctx)?,
-        ("sellers", Some("Short categories") | Some("Candidates") | None) => sellers_slide(view, source, &mut slide, ctx)?,
+        ("sellers", Some("Short categories") | Some("Candidates") | None) => {
+            sellers_slide(view, tab.as_deref() == Some("Candidates"), source, &mut slide, ctx)?
+        }
         ("listings", _) => listings_slide(view, source, &filters, &mut slide, ctx)?,
         _ => slide.notes.push(format!("Reports do not print {} yet: open this view in shoplens to see it.", slide.place)),
     }
@@ -338,7 +340,7 @@ fn pricing_slide(source: &mut StorySource, slide: &mut Slide, ctx: &JobContext) 
     Ok(())
 }
 
-fn sellers_slide(view: &View, source: &mut StorySource, slide: &mut Slide, ctx: &JobContext) -> Result<(), SlideError> {
+fn sellers_slide(view: &View, candidates: bool, source: &mut StorySource, slide: &mut Slide, ctx: &JobContext) -> Result<(), SlideError> {
     use crate::analytics::marketplace::sellers::{self, SellerSettings};
     let data = source.marketplace(ctx)?;
     let mut settings = SellerSettings::default();
@@ -352,7 +354,7 @@ fn sellers_slide(view: &View, source: &mut StorySource, slide: &mut Slide, ctx: 
     let trends: Vec<(String, Vec<f64>)> =
         result.shortages.iter().filter(|s| s.selected).map(|s| (data.categories[s.category as usize].clone(), s.trend.clone())).collect();
     slide.charts.push(charts::shortage_trend(&trends));
-    if field::<String>(view, "tab").as_deref() == Some("Candidates") {
+    if candidates {
         slide.tables.push(SlideTable::top("Most likely to start selling", sellers::candidates_table(&data, &result, Some(10)), 10));
     } else {
         slide.tables.push(SlideTable::top("Categories in short supply", sellers::categories_table(&data, &result), 10));

@@ -175,23 +175,21 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
         Ok(())
     })?;
     // Name-keyed feeds: only their confirmed matches are compared (a group id without a
-    // catalogue of ours becomes a product of its own).
-    let sql = "SELECT m.product_id, n.competitor, n.price, n.observed_at, n.in_stock, coalesce(n.old_price, n.price + n.price_decrease)
-               FROM named_prices n JOIN name_matches m ON m.competitor = n.competitor AND m.competitor_product = n.product_name
-               WHERE m.status = 'confirmed' ORDER BY n.rowid";
-    // A workspace from before migration 8, read without upgrading, has no such feeds.
+    // catalogue of ours becomes a product of its own, named after one of its members). A
+    // workspace from before migration 8, read without upgrading, has no such feeds.
     let has_named: bool = conn
         .query_row("SELECT count(*) > 0 FROM sqlite_schema WHERE name = 'name_matches'", [], |r| r.get(0))
         .map_err(|source| CopyError::Sqlite { table: "competitor prices by name", source })?;
-    let sql = if has_named { sql } else { "SELECT NULL, NULL, NULL, NULL, NULL, NULL WHERE 0" };
-    each_row(conn, "competitor prices by name", sql, [], ctx, |cells| {
-        let in_stock: Option<i64> = cells.get(4)?;
-        builder.observation(cells.text(0)?, cells.text(1)?, cells.time(3)?.epoch_seconds(), cells.get(2)?, in_stock.map(|s| s != 0));
-        builder.promotion(cells.get(5)?);
-        Ok(())
-    })?;
-    // A group of competitor products (no catalogue of ours) is named after one of its members.
     if has_named {
+        let sql = "SELECT m.product_id, n.competitor, n.price, n.observed_at, n.in_stock, coalesce(n.old_price, n.price + n.price_decrease)
+                   FROM named_prices n JOIN name_matches m ON m.competitor = n.competitor AND m.competitor_product = n.product_name
+                   WHERE m.status = 'confirmed' ORDER BY n.rowid";
+        each_row(conn, "competitor prices by name", sql, [], ctx, |cells| {
+            let in_stock: Option<i64> = cells.get(4)?;
+            builder.observation(cells.text(0)?, cells.text(1)?, cells.time(3)?.epoch_seconds(), cells.get(2)?, in_stock.map(|s| s != 0));
+            builder.promotion(cells.get(5)?);
+            Ok(())
+        })?;
         let sql = "SELECT product_id, min(competitor_product) FROM name_matches
                    WHERE status = 'confirmed' AND product_id NOT IN (SELECT product_id FROM products) GROUP BY product_id";
         each_row(conn, "competitor prices by name", sql, [], ctx, |cells| {

@@ -10,7 +10,7 @@ use egui_plot::{Bar, BarChart, Legend, Line, MarkerShape, Plot, PlotPoints, Poin
 
 use super::pricing_models::{decided_prices, ElasticityOutput, MarketOutput, PriceBasis, PricingModels, ProposalsOutput};
 use super::{Panel, PanelContext, Request};
-use crate::analytics::abtest::Arm;
+use crate::analytics::abtest::{parse_days, Arm};
 use crate::analytics::alerts::{self, Review, SignalKey};
 use crate::analytics::customers::{date_of_day, format_time};
 use crate::analytics::elasticity::{self, Verdict};
@@ -341,13 +341,6 @@ fn matches_ui(
     }
 }
 
-/// `2010-01-01..2010-03-31` as two days (the CLI's form).
-fn parse_days(text: &str) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
-    let (from, to) = text.split_once("..")?;
-    let day = |t: &str| chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").ok();
-    Some((day(from)?, day(to)?)).filter(|(f, t)| f <= t)
-}
-
 impl PricingPanel {
     /// The A/B test tab: arms typed as in `shoplens pricing abtest`, the comparison, its
     /// warnings and verdict, the daily units chart and the CSV of the metrics.
@@ -358,7 +351,7 @@ impl PricingPanel {
             self.ab.product = self.product.clone().or_else(|| data.products.first().map(|p| p.id.clone())).unwrap_or_default();
         }
         if self.ab.a.is_empty() && self.ab.b.is_empty() {
-            if let Some(code) = data.products.iter().position(|p| p.id == self.ab.product).map(|c| c as u32) {
+            if let Some(code) = data.product_named(&self.ab.product) {
                 let change = data.our_history(code).iter().skip(1).last().map(|c| date_of_day(c.time.div_euclid(86_400)));
                 let last_sale = data.sales_of(code).last().map(|s| date_of_day(s.day) + chrono::Duration::days(1));
                 if let Some(split) = change.or_else(|| last_sale.map(|d| d - chrono::Duration::days(28))) {
@@ -398,10 +391,11 @@ impl PricingPanel {
                 .labelled_by(label.id);
             ui.end_row();
         });
-        let code = |id: &str| data.products.iter().position(|p| p.id == id.trim()).map(|i| i as u32);
-        let codes = |ids: &str| ids.split(',').filter(|t| !t.trim().is_empty()).map(code).collect::<Option<Vec<u32>>>();
+        let codes = |ids: &str| {
+            ids.split(',').filter(|t| !t.trim().is_empty()).map(|id| data.product_named(id.trim())).collect::<Option<Vec<u32>>>()
+        };
         let arms = || -> Result<(Arm, Arm), String> {
-            let (a, b) = (parse_days(&self.ab.a), parse_days(&self.ab.b));
+            let (a, b) = (parse_days(&self.ab.a).ok(), parse_days(&self.ab.b).ok());
             let (a, b) = match (a, b, self.ab.groups) {
                 (Some(a), Some(b), _) => (a, b),
                 (Some(d), None, true) | (None, Some(d), true) => (d, d),
@@ -411,7 +405,9 @@ impl PricingPanel {
                 let unknown = || "A product id in the groups is not in the catalogue.".to_string();
                 (codes(&self.ab.group_a).ok_or_else(unknown)?, codes(&self.ab.group_b).ok_or_else(unknown)?)
             } else {
-                let p = code(&self.ab.product).ok_or_else(|| format!("No product '{}' in the catalogue.", self.ab.product))?;
+                let p = data
+                    .product_named(self.ab.product.trim())
+                    .ok_or_else(|| format!("No product '{}' in the catalogue.", self.ab.product))?;
                 (vec![p], vec![p])
             };
             Ok((Arm { products: pa, from: a.0, to: a.1 }, Arm { products: pb, from: b.0, to: b.1 }))
