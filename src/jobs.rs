@@ -3,7 +3,8 @@
 //! A [`Job`] runs a closure on its own thread and exposes what a user needs to see and do while
 //! it runs: its name, its progress (done / total and a message) and a cancel button. The CLI draws
 //! the progress with indicatif; the GUI polls the same handle every frame. Work inside a job that
-//! wants a second core uses [`pipeline`], which keeps even that thread spawn here.
+//! wants a second core uses [`pipeline`], which keeps even that thread spawn here. Network I/O
+//! runs on the one tokio [`runtime`], which jobs wait on with [`block_on`].
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -407,6 +408,60 @@ pub fn parallel_ranges<R: Send>(len: usize, work: impl Fn(std::ops::Range<usize>
     let parts = pool.current_num_threads().clamp(1, 16).min(len.max(1));
     let chunk = len.div_ceil(parts);
     pool.install(|| (0..parts).into_par_iter().map(|i| work((i * chunk).min(len)..((i + 1) * chunk).min(len))).collect())
+}
+
+/// The process's one tokio runtime, for network I/O (warehouse sources). Made on first use,
+/// with one worker thread: it only drives sockets, the work is the server's. Nothing on the UI
+/// thread ever waits on it; jobs do, through [`block_on`].
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("shoplens-net")
+            .enable_io()
+            .enable_time()
+            .build()
+            .unwrap_or_else(|err| panic!("cannot start the network runtime: {err}"))
+    })
+}
+
+/// Waits for one step of network I/O (the next chunk of a stream) on the [`runtime`] from a
+/// worker thread. Not cancellable by itself: the caller checks its job between steps, and a
+/// dropped stream asks its server to stop.
+pub fn wait_for<T>(step: impl std::future::Future<Output = T>) -> T {
+    runtime().block_on(step)
+}
+
+/// How long work asked to stop may take to end by itself before it is dropped.
+const CANCEL_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs `work` on the [`runtime`] from a job's thread (never the UI thread) and returns its
+/// output, or `Err(Cancelled)` once `ctx` is cancelled. On a cancel `stop` runs first (a server's
+/// cancel request, so the server stops working too), then `work` gets [`CANCEL_GRACE`] to end
+/// by itself before it is dropped (which closes its connection).
+pub fn block_on<T>(
+    ctx: &JobContext,
+    work: impl std::future::Future<Output = T>,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<T, Cancelled> {
+    use futures_util::future::{select, Either};
+    runtime().block_on(async {
+        let work = std::pin::pin!(work);
+        let watch = std::pin::pin!(async {
+            while !ctx.is_cancelled() {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        });
+        match select(work, watch).await {
+            Either::Left((output, _)) => Ok(output),
+            Either::Right(((), work)) => {
+                stop.await;
+                let _ = tokio::time::timeout(CANCEL_GRACE, work).await;
+                Err(Cancelled)
+            }
+        }
+    })
 }
 
 /// Runs `producer` on a second thread while `consumer` runs on this one, joined by a bounded

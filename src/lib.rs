@@ -21,4 +21,5 @@ pub mod jobs;
 pub mod present;
 pub mod timestamp;
 pub mod ui;
+pub mod warehouse;
 pub mod workspace;

@@ -65,7 +65,7 @@ fn analytics_is_pure_computation() {
 
 #[test]
 fn the_lower_layers_know_nothing_of_the_window() {
-    let files = layer(&["import", "workspace", "jobs.rs", "timestamp.rs", "analytics"]);
+    let files = layer(&["import", "workspace", "warehouse", "jobs.rs", "timestamp.rs", "analytics"]);
     let found = mentions(&files, UI);
     assert!(found.is_empty(), "only ui may use egui, eframe or rfd:\n{}", found.join("\n"));
 }
@@ -85,7 +85,8 @@ fn the_cli_runs_headless() {
 
 #[test]
 fn only_jobs_starts_threads() {
-    let mut files = layer(&["analytics", "import", "workspace", "ui", "cli", "timestamp.rs", "demo.rs", "bench.rs"]);
+    let mut files =
+        layer(&["analytics", "import", "workspace", "warehouse", "ui", "cli", "present", "timestamp.rs", "demo.rs", "bench.rs"]);
     files.retain(|f| !f.ends_with("jobs.rs"));
     let found: Vec<String> = mentions(&files, &["thread::spawn", "thread::scope", "Builder::new().name", "spawn_scoped"])
         .into_iter()
@@ -93,6 +94,22 @@ fn only_jobs_starts_threads() {
         .filter(|line| !line.contains("// test:"))
         .collect();
     assert!(found.is_empty(), "threads are started only by crate::jobs:\n{}", found.join("\n"));
+}
+
+#[test]
+fn only_jobs_owns_the_tokio_runtime() {
+    let mut files = layer(&["analytics", "import", "workspace", "warehouse", "ui", "cli", "present", "demo.rs", "bench.rs"]);
+    files.retain(|f| !f.ends_with("jobs.rs"));
+    let found = mentions(&files, &["new_multi_thread", "new_current_thread", "Runtime::new", "tokio::main", "tokio::spawn", ".block_on("]);
+    assert!(found.is_empty(), "network I/O runs on crate::jobs::runtime(), waited on with jobs::block_on:\n{}", found.join("\n"));
+}
+
+#[test]
+fn only_the_warehouse_layer_talks_to_servers() {
+    let mut files = layer(&["analytics", "import", "workspace", "ui", "cli", "present", "demo.rs", "bench.rs"]);
+    files.retain(|f| !f.ends_with("jobs.rs"));
+    let found = mentions(&files, &["tokio_postgres", "postgres::", "crate::warehouse::server::"]);
+    assert!(found.is_empty(), "servers are reached through crate::warehouse:\n{}", found.join("\n"));
 }
 
 #[test]

@@ -577,3 +577,47 @@ fn pricing_matches_by_name_are_confirmed_in_the_panel() {
     click_button(&harness, "Signals");
     wait_for(&mut harness, "a promotion among the signals", |h| shows(h, "competitor_drop (promoted price)") && !h.state().busy());
 }
+
+#[test]
+fn a_warehouse_connection_is_added_in_the_data_panel_without_its_password() {
+    let (_dir, ws, mut harness) = app_on_new_workspace("sources.shoplens");
+    click_button(&harness, "Data");
+    wait_for(&mut harness, "the sources list", |h| shows(h, "Warehouse sources") && shows(h, "None saved"));
+    click_button(&harness, "Add connection…");
+    wait_for(&mut harness, "the form", |h| shows(h, "New warehouse connection"));
+    for (field, text) in [("Name", "warehouse"), ("Database", "shop"), ("User", "analyst")] {
+        harness.get_by_role_and_label(egui::accesskit::Role::TextInput, field).focus();
+        harness.run_steps(1);
+        harness.get_by_role_and_label(egui::accesskit::Role::TextInput, field).type_text(text);
+        harness.run_steps(2);
+    }
+    // Nothing listens on port 1: the test must end with a message, never hang the window.
+    harness.get_by_role_and_label(egui::accesskit::Role::TextInput, "Port").focus();
+    harness.run_steps(1);
+    for _ in 0..4 {
+        harness.key_press(egui::Key::Backspace);
+    }
+    harness.get_by_role_and_label(egui::accesskit::Role::TextInput, "Port").type_text("1");
+    harness.run_steps(2);
+    click_button(&harness, "Save connection");
+    wait_for(&mut harness, "the saved connection", |h| {
+        shows(h, "Saved the connection warehouse") && shows(h, "warehouse  ·  analyst@localhost:1/shop")
+    });
+    let conn = shoplens::workspace::open_read_only(&ws).unwrap();
+    let saved = shoplens::workspace::sources::list(&conn).unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!((saved[0].port, saved[0].database.as_str(), saved[0].user.as_str()), (1, "shop", "analyst"));
+
+    click_text(&harness, "warehouse  ·  analyst@localhost:1/shop");
+    wait_for(&mut harness, "the source view", |h| shows(h, "Browse tables"));
+    harness.get_by_role_and_label(egui::accesskit::Role::PasswordInput, "Password").focus();
+    harness.run_steps(1);
+    harness.get_by_role_and_label(egui::accesskit::Role::PasswordInput, "Password").type_text("s3cret-typed");
+    harness.run_steps(2);
+    click_button(&harness, "Test");
+    wait_for(&mut harness, "the connection error", |h| shows(h, "cannot reach analyst@localhost:1/shop"));
+    // The typed password lives in memory only.
+    drop(harness);
+    let bytes = std::fs::read(&ws).unwrap();
+    assert!(!bytes.windows(12).any(|w| w == b"s3cret-typed"), "the typed password reached the workspace file");
+}

@@ -422,23 +422,7 @@ pub fn compute(frame: &EventFrame, filters: &Filters, settings: &FunnelSettings,
     for part in parts {
         tally.merge(part?);
     }
-    let first = tally.counts.first().copied().unwrap_or(0);
-    let steps = settings
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(k, &kind)| {
-            let count = tally.counts[k];
-            let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
-            StepCount {
-                kind,
-                count,
-                from_first: ratio(count, first),
-                from_previous: if k == 0 { 1.0 } else { ratio(count, tally.counts[k - 1]) },
-            }
-        })
-        .collect();
-    let mut breakdown: Vec<BreakdownRow> = match settings.breakdown {
+    let breakdown = match settings.breakdown {
         Some(dimension) => tally
             .breakdown
             .chunks(n_steps)
@@ -448,9 +432,6 @@ pub fn compute(frame: &EventFrame, filters: &Filters, settings: &FunnelSettings,
             .collect(),
         None => Vec::new(),
     };
-    breakdown.sort_by(|a, b| b.counts[0].cmp(&a.counts[0]).then_with(|| a.key.cmp(&b.key)));
-    let mut daily: Vec<(i64, u64, u64)> = tally.daily.into_iter().map(|(d, (e, c))| (d, e, c)).collect();
-    daily.sort_unstable();
     let median = if tally.convert_seconds.is_empty() {
         None
     } else {
@@ -467,16 +448,69 @@ pub fn compute(frame: &EventFrame, filters: &Filters, settings: &FunnelSettings,
     } else {
         0
     };
-    Ok(FunnelResult {
+    Ok(assemble(
+        settings,
+        FunnelCounts {
+            counts: tally.counts,
+            breakdown,
+            daily: tally.daily.into_iter().map(|(d, (e, c))| (d, e, c)).collect(),
+            time_to_convert: tally.convert_bins,
+            median_seconds_to_convert: median,
+            dropped: tally.dropped,
+            events_without_session,
+        },
+    ))
+}
+
+/// What a funnel is assembled from, whoever counted it: the local copy ([`compute`]) or a
+/// server (`warehouse::pushdown`, which leaves `dropped` empty: it is a list of visitors, not
+/// an aggregate).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FunnelCounts {
+    /// Units reaching each step.
+    pub counts: Vec<u64>,
+    /// Per breakdown key with units entering step 1, in any order.
+    pub breakdown: Vec<BreakdownRow>,
+    /// (day, units entering, units completing), in any order.
+    pub daily: Vec<(i64, u64, u64)>,
+    /// Completed units per [`CONVERT_BINS`] bin.
+    pub time_to_convert: Vec<u64>,
+    /// The middle time to convert: the element at index n / 2 of the sorted times.
+    pub median_seconds_to_convert: Option<i64>,
+    pub dropped: Vec<Vec<(u32, u32, i64)>>,
+    pub events_without_session: u64,
+}
+
+/// The funnel from its counts: conversions, the breakdown by size and the days in order.
+pub fn assemble(settings: &FunnelSettings, counts: FunnelCounts) -> FunnelResult {
+    let FunnelCounts { counts, mut breakdown, mut daily, time_to_convert, median_seconds_to_convert, dropped, events_without_session } =
+        counts;
+    let first = counts.first().copied().unwrap_or(0);
+    let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
+    let steps = settings
+        .steps
+        .iter()
+        .zip(&counts)
+        .enumerate()
+        .map(|(k, (&kind, &count))| StepCount {
+            kind,
+            count,
+            from_first: ratio(count, first),
+            from_previous: if k == 0 { 1.0 } else { ratio(count, counts[k - 1]) },
+        })
+        .collect();
+    breakdown.sort_by(|a, b| b.counts[0].cmp(&a.counts[0]).then_with(|| a.key.cmp(&b.key)));
+    daily.sort_unstable();
+    FunnelResult {
         settings: settings.clone(),
         steps,
         breakdown,
         daily,
-        time_to_convert: tally.convert_bins,
-        median_seconds_to_convert: median,
-        dropped: tally.dropped,
+        time_to_convert,
+        median_seconds_to_convert,
+        dropped,
         events_without_session,
-    })
+    }
 }
 
 /// Step counts and conversions as exported / printed.

@@ -9,7 +9,7 @@
 //!   *returning* in later months; lines without a customer id count in sales, not in customer
 //!   metrics.
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use polars::prelude::*;
 
 use super::order_frame::{col, month_start, OrderFrame};
@@ -104,7 +104,11 @@ pub fn is_service_code(code: &str) -> bool {
         || matches!(upper.as_str(), "C2" | "C3")
 }
 
-const TOP_N: u32 = 10;
+/// Rows in the country and product rankings.
+pub const TOP_N: u32 = 10;
+/// Products fetched for the ranking: enough that the ten best remain after the service lines
+/// are left out.
+pub const TOP_PRODUCTS_FETCHED: u32 = TOP_N + 40;
 
 fn not_cancelled() -> Expr {
     col(col::CANCELLED).not()
@@ -131,8 +135,7 @@ fn count(df: &DataFrame, name: &str, row: usize) -> PolarsResult<u64> {
     Ok(df.column(name)?.cast(&DataType::UInt64)?.u64()?.get(row).unwrap_or(0))
 }
 
-/// revenue, orders, customers, cancelled invoices, all invoices.
-fn period_totals(lf: LazyFrame) -> PolarsResult<[f64; 5]> {
+fn period_totals(lf: LazyFrame) -> PolarsResult<PeriodTotals> {
     let df = lf
         .select([
             col(col::VALUE).filter(not_cancelled()).sum().alias("revenue"),
@@ -142,23 +145,23 @@ fn period_totals(lf: LazyFrame) -> PolarsResult<[f64; 5]> {
             col(col::INVOICE).n_unique().alias("invoices"),
         ])
         .collect()?;
-    Ok([
-        number(&df, "revenue", 0)?,
-        number(&df, "orders", 0)?,
-        number(&df, "customers", 0)?,
-        number(&df, "cancelled", 0)?,
-        number(&df, "invoices", 0)?,
-    ])
+    Ok(PeriodTotals {
+        revenue: number(&df, "revenue", 0)?,
+        orders: count(&df, "orders", 0)?,
+        customers: count(&df, "customers", 0)?,
+        cancelled_invoices: count(&df, "cancelled", 0)?,
+        invoices: count(&df, "invoices", 0)?,
+    })
 }
 
-fn kpis(current: [f64; 5], previous: Option<[f64; 5]>) -> Kpis {
-    let aov = |t: &[f64; 5]| if t[1] > 0.0 { t[0] / t[1] } else { 0.0 };
-    let cancel_rate = |t: &[f64; 5]| if t[4] > 0.0 { t[3] / t[4] * 100.0 } else { 0.0 };
-    let kpi = |f: &dyn Fn(&[f64; 5]) -> f64| Kpi { current: f(&current), previous: previous.as_ref().map(f) };
+fn kpis(current: PeriodTotals, previous: Option<PeriodTotals>) -> Kpis {
+    let aov = |t: &PeriodTotals| if t.orders > 0 { t.revenue / t.orders as f64 } else { 0.0 };
+    let cancel_rate = |t: &PeriodTotals| if t.invoices > 0 { t.cancelled_invoices as f64 / t.invoices as f64 * 100.0 } else { 0.0 };
+    let kpi = |f: &dyn Fn(&PeriodTotals) -> f64| Kpi { current: f(&current), previous: previous.as_ref().map(f) };
     Kpis {
-        revenue: kpi(&|t| t[0]),
-        orders: kpi(&|t| t[1]),
-        customers: kpi(&|t| t[2]),
+        revenue: kpi(&|t| t.revenue),
+        orders: kpi(&|t| t.orders as f64),
+        customers: kpi(&|t| t.customers as f64),
         average_order_value: kpi(&aov),
         cancellation_rate: kpi(&cancel_rate),
     }
@@ -176,35 +179,8 @@ pub enum OverviewError {
 /// The Overview for `filters`. Each of its six queries is a step of `ctx`'s progress, and a
 /// cancel (the filters changed again) stops it between queries.
 pub fn compute(frame: &OrderFrame, filters: &Filters, ctx: &JobContext) -> Result<OverviewResult, OverviewError> {
-    let span = frame.date_span();
-    let period = span.map(|(first, last)| (filters.from.unwrap_or(first).max(first), filters.to.unwrap_or(last).min(last)));
-    let period = period.filter(|(from, to)| from <= to);
-    let previous_period = match (period, span) {
-        (Some((from, to)), Some((first, _))) => {
-            let days = (to - from).num_days() as u64 + 1;
-            let previous = (from.checked_sub_days(Days::new(days)), from.checked_sub_days(Days::new(1)));
-            match previous {
-                // Only compare with a period the data covers at least in part.
-                (Some(start), Some(end)) if end >= first => Some((start, end)),
-                _ => None,
-            }
-        }
-        _ => None,
-    };
-    let Some(days) = period else {
-        // No data in the chosen days: an empty overview, not an error.
-        return Ok(OverviewResult {
-            period: None,
-            previous_period: None,
-            kpis: kpis([0.0; 5], None),
-            months: Vec::new(),
-            order_values: Vec::new(),
-            top_countries: Vec::new(),
-            top_products: Vec::new(),
-            top_products_with_services: Vec::new(),
-            services: Vec::new(),
-        });
-    };
+    let (period, previous_period) = periods(frame.date_span(), filters);
+    let Some(days) = period else { return Ok(empty()) };
     let country = filters.country.as_deref();
     let current = filtered(frame, Some(days), country);
     ctx.set_total(6);
@@ -215,34 +191,134 @@ pub fn compute(frame: &OrderFrame, filters: &Filters, ctx: &JobContext) -> Resul
     };
     let previous_totals = previous_period.map(|p| period_totals(filtered(frame, Some(p), country))).transpose()?;
     step(1)?;
-    let kpis = kpis(period_totals(current.clone())?, previous_totals);
+    let current_totals = period_totals(current.clone())?;
     step(2)?;
-    let months = monthly(frame, current.clone(), country, days)?;
+    let (month_totals, new_by_month) = monthly(frame, current.clone(), country)?;
     step(3)?;
     let order_values = order_values(current.clone())?;
     step(4)?;
     let top_countries = top_countries(frame, current.clone())?;
     step(5)?;
-    let top_products_with_services = top_products(frame, current)?;
-    let (services, mut top_products): (Vec<Ranked>, Vec<Ranked>) =
-        top_products_with_services.iter().cloned().partition(|r| is_service_code(&r.name));
-    top_products.truncate(TOP_N as usize);
-    let top_products_with_services = top_products_with_services.into_iter().take(TOP_N as usize).collect();
+    let top_products = top_products(frame, current)?;
     step(6)?;
-    Ok(OverviewResult {
-        period,
+    Ok(assemble(OverviewAggregates {
+        period: days,
         previous_period,
-        kpis,
-        months,
+        current: current_totals,
+        previous: previous_totals,
+        months: month_totals,
+        new_by_month,
         order_values,
         top_countries,
         top_products,
-        top_products_with_services,
-        services,
-    })
+    }))
 }
 
-fn monthly(frame: &OrderFrame, lf: LazyFrame, country: Option<&str>, period: (NaiveDate, NaiveDate)) -> PolarsResult<Vec<MonthRow>> {
+/// The figures the Overview is assembled from, whoever computed them: polars over the local
+/// copy ([`compute`]), or a server (`warehouse::pushdown`). [`assemble`] is the one place that
+/// turns them into what the panel shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverviewAggregates {
+    pub period: (NaiveDate, NaiveDate),
+    pub previous_period: Option<(NaiveDate, NaiveDate)>,
+    pub current: PeriodTotals,
+    pub previous: Option<PeriodTotals>,
+    /// Per month of the period, in month order.
+    pub months: Vec<MonthTotals>,
+    /// Customers whose first purchase (over all dates, in the chosen country) fell in a month.
+    pub new_by_month: std::collections::HashMap<i32, u64>,
+    pub order_values: Vec<f64>,
+    /// The best countries by revenue, at most [`TOP_N`].
+    pub top_countries: Vec<Ranked>,
+    /// The best products by revenue (services included), at most [`TOP_PRODUCTS_FETCHED`].
+    pub top_products: Vec<Ranked>,
+}
+
+/// First and last day of a period, inclusive.
+pub type Days = (NaiveDate, NaiveDate);
+
+/// Totals over a period (see the module's definitions).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PeriodTotals {
+    pub revenue: f64,
+    pub orders: u64,
+    pub customers: u64,
+    pub cancelled_invoices: u64,
+    pub invoices: u64,
+}
+
+/// Totals of one month.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MonthTotals {
+    pub month: i32,
+    pub revenue: f64,
+    pub placed_orders: u64,
+    pub cancelled_orders: u64,
+    pub active_customers: u64,
+}
+
+/// The period the filters choose inside the data's `span` (first and last day), and the period
+/// of equal length before it when the data covers it at least in part.
+pub fn periods(span: Option<(NaiveDate, NaiveDate)>, filters: &Filters) -> (Option<Days>, Option<Days>) {
+    let period = span.map(|(first, last)| (filters.from.unwrap_or(first).max(first), filters.to.unwrap_or(last).min(last)));
+    let period = period.filter(|(from, to)| from <= to);
+    let previous_period = match (period, span) {
+        (Some((from, to)), Some((first, _))) => {
+            let days = (to - from).num_days() as u64 + 1;
+            let previous = (from.checked_sub_days(chrono::Days::new(days)), from.checked_sub_days(chrono::Days::new(1)));
+            match previous {
+                // Only compare with a period the data covers at least in part.
+                (Some(start), Some(end)) if end >= first => Some((start, end)),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    (period, previous_period)
+}
+
+/// An Overview of no days: no data in the chosen days is an empty overview, not an error.
+pub fn empty() -> OverviewResult {
+    OverviewResult {
+        period: None,
+        previous_period: None,
+        kpis: kpis(PeriodTotals::default(), None),
+        months: Vec::new(),
+        order_values: Vec::new(),
+        top_countries: Vec::new(),
+        top_products: Vec::new(),
+        top_products_with_services: Vec::new(),
+        services: Vec::new(),
+    }
+}
+
+/// The Overview from its aggregates: KPIs and their changes, months with growth, partial months
+/// and new versus returning customers, and the product ranking without service lines.
+pub fn assemble(aggregates: OverviewAggregates) -> OverviewResult {
+    let OverviewAggregates { period, previous_period, current, previous, months, new_by_month, order_values, top_countries, top_products } =
+        aggregates;
+    let (services, mut products): (Vec<Ranked>, Vec<Ranked>) = top_products.iter().cloned().partition(|r| is_service_code(&r.name));
+    products.truncate(TOP_N as usize);
+    OverviewResult {
+        period: Some(period),
+        previous_period,
+        kpis: kpis(current, previous),
+        months: month_rows(&months, &new_by_month, period),
+        order_values,
+        top_countries,
+        top_products: products,
+        top_products_with_services: top_products.into_iter().take(TOP_N as usize).collect(),
+        services,
+    }
+}
+
+/// Totals per month of `lf`, and new customers per month (first purchase month over all dates
+/// in the chosen country: a date filter must not make an old customer look new).
+fn monthly(
+    frame: &OrderFrame,
+    lf: LazyFrame,
+    country: Option<&str>,
+) -> PolarsResult<(Vec<MonthTotals>, std::collections::HashMap<i32, u64>)> {
     let by_month = lf
         .group_by([col(col::MONTH)])
         .agg([
@@ -253,8 +329,6 @@ fn monthly(frame: &OrderFrame, lf: LazyFrame, country: Option<&str>, period: (Na
         ])
         .sort([col::MONTH], SortMultipleOptions::default())
         .collect()?;
-    // First purchase month of every customer, over all dates (a date filter must not make an
-    // old customer look new) but within the chosen country.
     let first_months = filtered(frame, None, country)
         .filter(not_cancelled().and(col(col::CUSTOMER).is_not_null()))
         .group_by([col(col::CUSTOMER)])
@@ -265,34 +339,48 @@ fn monthly(frame: &OrderFrame, lf: LazyFrame, country: Option<&str>, period: (Na
     let first = first_months.column("first")?.i32()?;
     let new = first_months.column("new")?.cast(&DataType::UInt64)?;
     let new = new.u64()?;
-    let new_by_month: std::collections::HashMap<i32, u64> = (0..first.len()).filter_map(|i| Some((first.get(i)?, new.get(i)?))).collect();
-
+    let new_by_month = (0..first.len()).filter_map(|i| Some((first.get(i)?, new.get(i)?))).collect();
     let months = by_month.column(col::MONTH)?.i32()?;
-    let mut rows: Vec<MonthRow> = Vec::with_capacity(by_month.height());
-    for i in 0..by_month.height() {
-        let month = months.get(i).unwrap_or_default();
-        let revenue = number(&by_month, "revenue", i)?;
-        let active = count(&by_month, "active", i)?;
-        let new_customers = new_by_month.get(&month).copied().unwrap_or(0).min(active);
+    let totals = (0..by_month.height())
+        .map(|i| {
+            Ok(MonthTotals {
+                month: months.get(i).unwrap_or_default(),
+                revenue: number(&by_month, "revenue", i)?,
+                placed_orders: count(&by_month, "placed", i)?,
+                cancelled_orders: count(&by_month, "cancelled", i)?,
+                active_customers: count(&by_month, "active", i)?,
+            })
+        })
+        .collect::<PolarsResult<_>>()?;
+    Ok((totals, new_by_month))
+}
+
+/// Month rows from month totals: growth against the month before (not for partial months),
+/// partial months, new and returning customers.
+fn month_rows(months: &[MonthTotals], new_by_month: &std::collections::HashMap<i32, u64>, period: (NaiveDate, NaiveDate)) -> Vec<MonthRow> {
+    let mut rows: Vec<MonthRow> = Vec::with_capacity(months.len());
+    for m in months {
+        let month = m.month;
+        let new_customers = new_by_month.get(&month).copied().unwrap_or(0).min(m.active_customers);
         let (first_day, next_month) = (month_start(month), month_start(month + 1));
         let partial = period.0 > first_day || period.1 < next_month.pred_opt().unwrap_or(next_month);
         let growth_pct = rows
             .last()
             .filter(|prev| prev.month == month - 1 && prev.revenue != 0.0 && !prev.partial && !partial)
-            .map(|prev| (revenue - prev.revenue) / prev.revenue.abs() * 100.0);
+            .map(|prev| (m.revenue - prev.revenue) / prev.revenue.abs() * 100.0);
         rows.push(MonthRow {
             month,
-            revenue,
+            revenue: m.revenue,
             growth_pct,
             partial,
-            placed_orders: count(&by_month, "placed", i)?,
-            cancelled_orders: count(&by_month, "cancelled", i)?,
-            active_customers: active,
+            placed_orders: m.placed_orders,
+            cancelled_orders: m.cancelled_orders,
+            active_customers: m.active_customers,
             new_customers,
-            returning_customers: active - new_customers,
+            returning_customers: m.active_customers - new_customers,
         });
     }
-    Ok(rows)
+    rows
 }
 
 fn order_values(lf: LazyFrame) -> PolarsResult<Vec<f64>> {
@@ -328,8 +416,7 @@ fn top_countries(frame: &OrderFrame, lf: LazyFrame) -> PolarsResult<Vec<Ranked>>
 }
 
 fn top_products(frame: &OrderFrame, lf: LazyFrame) -> PolarsResult<Vec<Ranked>> {
-    // Enough rows that the ten best products remain after the service lines are left out.
-    let df = top_by_revenue(lf, col::PRODUCT, col(col::QUANTITY).sum(), TOP_N + 40)?;
+    let df = top_by_revenue(lf, col::PRODUCT, col(col::QUANTITY).sum(), TOP_PRODUCTS_FETCHED)?;
     ranked(&df, col::PRODUCT, |c| frame.products.get(c as usize).cloned())
 }
 

@@ -222,36 +222,75 @@ pub fn scores(recency: &[f64], frequency: &[f64], monetary: &[f64]) -> Vec<[u8; 
 pub fn compute(frame: &OrderFrame, filters: &Filters, analysis_date: Option<NaiveDate>, grid: &SegmentGrid) -> PolarsResult<RfmResult> {
     let view = LineView::new(frame, filters)?;
     let totals = totals(frame, &view);
-    let mut active: Vec<u32> = (0..frame.customers.len() as u32).filter(|&c| totals.frequency[c as usize] > 0).collect();
-    active.sort_by(|&a, &b| {
-        let (ka, kb) = (customer_order_key(&frame.customers[a as usize]), customer_order_key(&frame.customers[b as usize]));
+    let purchases = (0..frame.customers.len() as u32)
+        .filter(|&c| totals.frequency[c as usize] > 0)
+        .map(|c| {
+            let c_ = c as usize;
+            PurchaseTotals {
+                customer: c,
+                country: totals.country[c_],
+                last_time: totals.last_time[c_],
+                frequency: totals.frequency[c_],
+                monetary: totals.monetary[c_],
+            }
+        })
+        .collect();
+    Ok(score_totals(purchases, &frame.customers, analysis_date, grid))
+}
+
+/// One customer's purchases inside the filters: what RFM is scored from, whoever summed them
+/// (the local copy in [`compute`], or a server in `warehouse::pushdown`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PurchaseTotals {
+    /// Code into the customer ids given to [`score_totals`].
+    pub customer: u32,
+    /// Country code of the customer's most recent purchase line.
+    pub country: u32,
+    /// Time of the last purchase line (seconds since 1970, UTC).
+    pub last_time: i64,
+    /// Distinct invoices.
+    pub frequency: u32,
+    /// Σ quantity × unit price.
+    pub monetary: f64,
+}
+
+/// Scores and segments customers from their totals (`customer_ids[t.customer]` is the id, for
+/// the first-come order of the frequency ranking). Customers are taken in id order.
+pub fn score_totals(
+    mut purchases: Vec<PurchaseTotals>,
+    customer_ids: &[String],
+    analysis_date: Option<NaiveDate>,
+    grid: &SegmentGrid,
+) -> RfmResult {
+    purchases.sort_by(|a, b| {
+        let (ka, kb) = (customer_order_key(&customer_ids[a.customer as usize]), customer_order_key(&customer_ids[b.customer as usize]));
         ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1)).then(ka.2.cmp(kb.2))
     });
-    let last_day = active.iter().map(|&c| day_number(totals.last_time[c as usize])).max();
+    let last_day = purchases.iter().map(|t| day_number(t.last_time)).max();
     let analysis_date =
         analysis_date.or_else(|| last_day.map(|d| date_of_day(d).checked_add_days(Days::new(1)).unwrap_or_default())).unwrap_or_default();
     let analysis_day = super::customers::day_start(analysis_date) / super::customers::SECONDS_PER_DAY;
 
-    let recency: Vec<f64> = active.iter().map(|&c| (analysis_day - day_number(totals.last_time[c as usize])) as f64).collect();
-    let frequency: Vec<f64> = active.iter().map(|&c| f64::from(totals.frequency[c as usize])).collect();
-    let monetary: Vec<f64> = active.iter().map(|&c| totals.monetary[c as usize]).collect();
+    let recency: Vec<f64> = purchases.iter().map(|t| (analysis_day - day_number(t.last_time)) as f64).collect();
+    let frequency: Vec<f64> = purchases.iter().map(|t| f64::from(t.frequency)).collect();
+    let monetary: Vec<f64> = purchases.iter().map(|t| t.monetary).collect();
     let scores = scores(&recency, &frequency, &monetary);
 
     let names = grid.names();
     let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
     let mut heat = [[0u64; 5]; 5];
-    let customers: Vec<CustomerRfm> = active
+    let customers: Vec<CustomerRfm> = purchases
         .iter()
         .zip(&scores)
         .enumerate()
-        .map(|(i, (&c, &[r, f, m]))| {
+        .map(|(i, (t, &[r, f, m]))| {
             heat[usize::from(r - 1)][usize::from(f - 1)] += 1;
             CustomerRfm {
-                customer: c,
-                country: totals.country[c as usize],
-                last_purchase: date_of_day(day_number(totals.last_time[c as usize])),
+                customer: t.customer,
+                country: t.country,
+                last_purchase: date_of_day(day_number(t.last_time)),
                 recency_days: recency[i] as i64,
-                frequency: totals.frequency[c as usize],
+                frequency: t.frequency,
                 monetary: monetary[i],
                 r,
                 f,
@@ -261,7 +300,7 @@ pub fn compute(frame: &OrderFrame, filters: &Filters, analysis_date: Option<Naiv
         })
         .collect();
     let segments = summarise(&names, &customers);
-    Ok(RfmResult { analysis_date, customers, segments, heat })
+    RfmResult { analysis_date, customers, segments, heat }
 }
 
 fn summarise(names: &[String], customers: &[CustomerRfm]) -> Vec<SegmentSummary> {
@@ -322,9 +361,22 @@ impl ValueColumns {
     }
 }
 
+/// What an RFM result's codes name: customer ids and countries (an [`OrderFrame`]'s
+/// dictionaries, or a server result's).
+pub struct CustomerNames<'a> {
+    pub customers: &'a [String],
+    pub countries: &'a [String],
+}
+
+impl<'a> CustomerNames<'a> {
+    pub fn of(frame: &'a OrderFrame) -> Self {
+        CustomerNames { customers: &frame.customers, countries: &frame.countries }
+    }
+}
+
 /// The campaign-ready list: one row per customer of `segment` (all customers when `None`).
 pub fn customer_table(
-    frame: &OrderFrame,
+    names: &CustomerNames<'_>,
     rfm: &RfmResult,
     segment: Option<usize>,
     value: Option<&HashMap<u32, ValueColumns>>,
@@ -353,8 +405,8 @@ pub fn customer_table(
         .map(|c| {
             let v = value.and_then(|v| v.get(&c.customer));
             vec![
-                frame.customers[c.customer as usize].clone(),
-                frame.countries.get(c.country as usize).cloned().unwrap_or_default(),
+                names.customers[c.customer as usize].clone(),
+                names.countries.get(c.country as usize).cloned().unwrap_or_default(),
                 c.last_purchase.to_string(),
                 c.recency_days.to_string(),
                 c.frequency.to_string(),

@@ -28,10 +28,27 @@ pub fn rfm(
     segment: Option<&str>,
     with_clv: bool,
     out: Option<&Path>,
+    server: &super::warehouse::ServerArgs,
 ) -> Result<(), CliError> {
     let grid = workspace::settings::load_segment_grid(&workspace::open_read_only(path)?)?;
-    let frame = load_frame(path)?;
-    let result = rfm::compute(&frame, filters, date, &grid)?;
+    // Computed locally (the copy names the codes) or on a server (its result does).
+    let (result, frame, server_result) = match server.target()? {
+        Some(target) => {
+            if with_clv {
+                return Err(CliError::Failed("--clv runs on the workspace's copy: import the table first, or leave out --source".into()));
+            }
+            let (filters, grid) = (filters.clone(), grid.clone());
+            let on_server =
+                super::warehouse::on_server(path, target, crate::import::kinds::Target::OrderLines, move |server, ctx, table| {
+                    crate::warehouse::pushdown::rfm(server, ctx, table, &filters, date, &grid)
+                })?;
+            (on_server.result.clone(), None, Some(on_server))
+        }
+        None => {
+            let frame = load_frame(path)?;
+            (rfm::compute(&frame, filters, date, &grid)?, Some(frame), None)
+        }
+    };
     let segment_index = segment
         .map(|name| {
             result.segments.iter().position(|s| s.name.eq_ignore_ascii_case(name)).ok_or_else(|| {
@@ -40,8 +57,8 @@ pub fn rfm(
             })
         })
         .transpose()?;
-    let value = if with_clv {
-        let clv = clv::compute(&frame, filters, &ClvSettings::default(), &JobContext::detached())?;
+    let value = if let (true, Some(frame)) = (with_clv, &frame) {
+        let clv = clv::compute(frame, filters, &ClvSettings::default(), &JobContext::detached())?;
         for warning in &clv.warnings {
             eprintln!("warning: {warning}");
         }
@@ -51,7 +68,14 @@ pub fn rfm(
     };
     eprintln!("analysis date {}, {} customers", result.analysis_date, result.customers.len());
     match out {
-        Some(_) => emit(out, "rows", rfm::customer_table(&frame, &result, segment_index, value.as_ref())),
+        Some(_) => {
+            let names = match (&frame, &server_result) {
+                (Some(frame), _) => rfm::CustomerNames::of(frame),
+                (None, Some(on_server)) => on_server.names(),
+                (None, None) => unreachable!("RFM is computed locally or on a server"),
+            };
+            emit(out, "rows", rfm::customer_table(&names, &result, segment_index, value.as_ref()))
+        }
         None => {
             let means = value
                 .as_ref()

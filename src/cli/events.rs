@@ -54,7 +54,7 @@ pub struct FunnelArgs<'a> {
     pub dropped: Option<&'a Path>,
 }
 
-pub fn funnel(path: &Path, filters: &Filters, args: &FunnelArgs<'_>) -> Result<(), CliError> {
+pub fn funnel(path: &Path, filters: &Filters, args: &FunnelArgs<'_>, server: &super::warehouse::ServerArgs) -> Result<(), CliError> {
     let breakdown = args
         .breakdown
         .map(|b| {
@@ -70,8 +70,24 @@ pub fn funnel(path: &Path, filters: &Filters, args: &FunnelArgs<'_>) -> Result<(
         strict: !args.any_order,
         breakdown,
     };
-    let frame = load_events(path)?;
-    let result = funnel::compute(&frame, filters, &settings, &JobContext::detached())?;
+    let (result, frame) = match server.target()? {
+        Some(target) => {
+            if args.dropped.is_some() {
+                return Err(CliError::Failed(
+                    "--dropped lists visitors, which a server run does not fetch: import the events first, or leave out --source".into(),
+                ));
+            }
+            let (filters, settings) = (filters.clone(), settings.clone());
+            let result = super::warehouse::on_server(path, target, crate::import::kinds::Target::Events, move |server, ctx, table| {
+                crate::warehouse::pushdown::funnel(server, ctx, table, &filters, &settings)
+            })?;
+            (result, None)
+        }
+        None => {
+            let frame = load_events(path)?;
+            (funnel::compute(&frame, filters, &settings, &JobContext::detached())?, Some(frame))
+        }
+    };
     let mut out = std::io::stdout().lock();
     let unit = if args.by_users { "users" } else { "sessions" };
     writeln!(out, "step  event             {unit:>12}  from step 1  from previous")?;
@@ -97,8 +113,8 @@ pub fn funnel(path: &Path, filters: &Filters, args: &FunnelArgs<'_>) -> Result<(
         let n = write_csv(file, &header, rows)?;
         eprintln!("wrote {n} breakdown rows to {}", file.display());
     }
-    if let Some(file) = args.dropped {
-        let (header, rows) = funnel::dropped_table(&frame, &result);
+    if let (Some(file), Some(frame)) = (args.dropped, &frame) {
+        let (header, rows) = funnel::dropped_table(frame, &result);
         let n = write_csv(file, &header, rows)?;
         eprintln!("wrote {n} drop-offs to {}", file.display());
     }

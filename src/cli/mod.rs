@@ -10,6 +10,7 @@ mod customers;
 mod events;
 mod marketplace;
 mod pricing;
+mod warehouse;
 
 use crate::analytics::clv::ClvSettings;
 use crate::analytics::Filters;
@@ -44,6 +45,8 @@ pub enum Command {
         workspace: PathBuf,
         #[command(flatten)]
         filters: FilterArgs,
+        #[command(flatten)]
+        server: warehouse::ServerArgs,
     },
     /// RFM scores and named segments per customer, written as a campaign-ready CSV.
     Rfm {
@@ -62,6 +65,8 @@ pub enum Command {
         /// Customer list (CSV); without it the per-segment table is printed.
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        server: warehouse::ServerArgs,
     },
     /// Show or edit the workspace's segment map (R×F cell → segment) and marketing actions.
     Segments {
@@ -128,9 +133,17 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Import files (CSV/TSV, gzip'd text, Parquet, Excel .xlsx, JSON lines) and print a quality report.
+    /// With --source: a table (--table) or a query's result (--query) from a saved warehouse
+    /// source, streamed in the same way.
     Import {
-        #[arg(required = true)]
+        #[arg(required_unless_present = "source")]
         files: Vec<PathBuf>,
+        /// Import from this saved warehouse source (see `shoplens source`) instead of files.
+        #[arg(long, conflicts_with = "files")]
+        source: Option<String>,
+        /// With --source: a query whose result to import.
+        #[arg(long, requires = "source", conflicts_with = "table")]
+        query: Option<String>,
         /// Workspace file (default: the default workspace in the OS data folder).
         #[arg(long, short)]
         workspace: Option<PathBuf>,
@@ -143,7 +156,8 @@ pub enum Command {
         /// Excel sheet to read (default: the first).
         #[arg(long)]
         sheet: Option<String>,
-        /// Table name for raw imports (default: from the file name).
+        /// With --source: the server table to import (schema.table). Otherwise the table name
+        /// for raw imports (default: from the file name).
         #[arg(long)]
         table: Option<String>,
         /// Import even if the same file was imported before.
@@ -188,6 +202,8 @@ pub enum Command {
         /// Who dropped off after each step (CSV).
         #[arg(long)]
         dropped: Option<PathBuf>,
+        #[command(flatten)]
+        server: warehouse::ServerArgs,
     },
     /// Abandoned carts: the retargeting list (one row per cart, with user id and session).
     Abandoned {
@@ -293,6 +309,11 @@ pub enum Command {
     },
     /// Lists the workspace's stories and their views.
     Stories { workspace: PathBuf },
+    /// Warehouse sources: PostgreSQL-protocol servers (see `shoplens source --help`).
+    Source {
+        #[command(subcommand)]
+        command: warehouse::SourceCommand,
+    },
     /// Pricing: competitor monitor and market signals (see `shoplens pricing --help`).
     Pricing {
         #[command(subcommand)]
@@ -444,9 +465,9 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
             println!("demo workspace ready: {}", path.display());
             Ok(())
         }
-        Some(Command::Overview { workspace, filters }) => overview(&workspace, filters.into()),
-        Some(Command::Rfm { workspace, filters, date, segment, clv, out }) => {
-            customers::rfm(&workspace, &filters.into(), date, segment.as_deref(), clv, out.as_deref())
+        Some(Command::Overview { workspace, filters, server }) => overview(&workspace, filters.into(), &server),
+        Some(Command::Rfm { workspace, filters, date, segment, clv, out, server }) => {
+            customers::rfm(&workspace, &filters.into(), date, segment.as_deref(), clv, out.as_deref(), &server)
         }
         Some(Command::Segments { workspace, set, rename, action, reset }) => customers::segments(&workspace, &set, &rename, &action, reset),
         Some(Command::Clusters { workspace, filters, k, out }) => customers::clusters(&workspace, &filters.into(), k, out.as_deref()),
@@ -459,6 +480,8 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
         }
         Some(Command::Import {
             files,
+            source,
+            query,
             workspace,
             kind,
             map,
@@ -480,9 +503,15 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
                 currency: currency.map(|c| c.trim().to_uppercase()),
                 prices_include_tax: (prices_include_tax || prices_exclude_tax).then_some(prices_include_tax),
             };
-            let options = ImportOptions { target, mapping, sheet, force, table, price_feed };
             let path = workspace.unwrap_or_else(workspace::default_path);
-            let result = import_files(&path, &files, &options);
+            let result = match source {
+                Some(source) => {
+                    let options = ImportOptions { target, mapping, sheet, force, table: None, price_feed };
+                    warehouse::import(&path, &source, table, query, options)
+                        .and_then(|outcome| Ok(print_outcome(&mut std::io::stdout().lock(), &outcome, &path)?))
+                }
+                None => import_files(&path, &files, &ImportOptions { target, mapping, sheet, force, table, price_feed }),
+            };
             if print_peak_rss {
                 if let Some(kib) = peak_rss_kib() {
                     eprintln!("peak_rss_kib={kib}");
@@ -490,7 +519,7 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
             }
             result
         }
-        Some(Command::Funnel { workspace, filters, steps, users, window, any_order, breakdown, out, dropped }) => {
+        Some(Command::Funnel { workspace, filters, steps, users, window, any_order, breakdown, out, dropped, server }) => {
             let args = events::FunnelArgs {
                 steps: &steps,
                 by_users: users,
@@ -500,7 +529,7 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
                 out: out.as_deref(),
                 dropped: dropped.as_deref(),
             };
-            events::funnel(&workspace, &filters.into(), &args)
+            events::funnel(&workspace, &filters.into(), &args, &server)
         }
         Some(Command::Abandoned { workspace, filters, expiry, coupon_threshold, coupon, exclude_bought_later, now, out }) => {
             let now = now.map(|t| t.epoch_seconds());
@@ -521,6 +550,7 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
         Some(Command::Pricing { command }) => pricing::run(command),
         Some(Command::Report { workspace, story, html, pdf }) => report(&workspace, &story, html, pdf),
         Some(Command::Stories { workspace }) => stories(&workspace),
+        Some(Command::Source { command }) => warehouse::run(command),
         Some(Command::Sellers { workspace, active_min, date, categories, out, top, categories_out, report }) => {
             marketplace::sellers(&workspace, marketplace::SellersArgs { active_min, date, categories, out, top, categories_out, report })
         }
@@ -635,10 +665,17 @@ fn print_outcome(out: &mut impl Write, outcome: &ImportOutcome, workspace: &Path
     write!(out, "{}", outcome.report)
 }
 
-fn overview(path: &Path, filters: Filters) -> Result<(), CliError> {
+fn overview(path: &Path, filters: Filters, server: &warehouse::ServerArgs) -> Result<(), CliError> {
     use crate::analytics::overview;
-    let frame = customers::load_frame(path)?;
-    let result = overview::compute(&frame, &filters, &crate::jobs::JobContext::detached())?;
+    let result = match server.target()? {
+        Some(target) => {
+            let filters = filters.clone();
+            warehouse::on_server(path, target, Target::OrderLines, move |server, ctx, table| {
+                crate::warehouse::pushdown::overview(server, ctx, table, &filters, false)
+            })?
+        }
+        None => overview::compute(&customers::load_frame(path)?, &filters, &crate::jobs::JobContext::detached())?,
+    };
     let mut out = std::io::stdout().lock();
     if let Some((from, to)) = result.period {
         writeln!(out, "period {from} to {to}")?;

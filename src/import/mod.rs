@@ -18,6 +18,7 @@ pub mod watch;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::{params, Connection};
 
@@ -145,7 +146,10 @@ pub fn import_file(
         refuse_if_imported(path, &previous, hash)?;
     }
     let bulk = BulkLoad::enter(workspace.conn());
-    let result = import_checked(workspace, path, options, ctx, (&fingerprint, &mut content_hash), size, &started_at);
+    let origin = Origin { name: path.to_path_buf(), stem: file_stem(path), size: Some(size) };
+    ctx.set_message(format!("reading {}", display_name(path)));
+    let result = sources::open(path, options.sheet.as_deref())
+        .and_then(|opened| import_checked(workspace, &origin, opened, options, ctx, (&fingerprint, &mut content_hash), &started_at));
     bulk.leave(workspace.conn());
     if let Err(err) = &result {
         content_hash.abandon();
@@ -153,6 +157,66 @@ pub fn import_file(
         let _ = record_failure(workspace.conn(), path, size, &fingerprint, &started_at, err);
     }
     result
+}
+
+/// Rows streamed from somewhere other than a file (a warehouse's COPY): named `name` in the
+/// history, hashed as they arrive into `hash`.
+pub struct StreamInput {
+    /// How the history and messages name it, e.g. `postgres://analyst@db:5432/shop table orders`.
+    pub name: String,
+    /// The raw table's name when the rows match no known kind.
+    pub table_stem: String,
+    pub source: Box<dyn RowSource>,
+    pub info: sources::SourceInfo,
+    pub hash: Arc<StreamHash>,
+}
+
+/// A BLAKE3 hash filled by whoever reads a stream, so a second import of the same content is
+/// refused as a file's would be.
+#[derive(Default)]
+pub struct StreamHash(std::sync::Mutex<blake3::Hasher>);
+
+impl StreamHash {
+    pub fn update(&self, bytes: &[u8]) {
+        if let Ok(mut hasher) = self.0.lock() {
+            hasher.update(bytes);
+        }
+    }
+
+    fn finish(&self) -> String {
+        self.0.lock().map(|h| h.finalize().to_hex().to_string()).unwrap_or_default()
+    }
+}
+
+/// Imports rows from a stream with the same plan, converters, quality report and single
+/// transaction as a file: the workspace sees all of it or nothing.
+pub fn import_stream(
+    workspace: &mut Workspace,
+    input: StreamInput,
+    options: &ImportOptions,
+    ctx: &JobContext,
+) -> Result<ImportOutcome, ImportError> {
+    let started_at = now();
+    let fingerprint = blake3::hash(input.name.as_bytes()).to_hex().to_string();
+    let origin = Origin { name: PathBuf::from(&input.name), stem: input.table_stem.clone(), size: None };
+    let mut content_hash = ContentHash::Streamed(input.hash.clone());
+    let bulk = BulkLoad::enter(workspace.conn());
+    let result =
+        import_checked(workspace, &origin, (input.source, input.info), options, ctx, (&fingerprint, &mut content_hash), &started_at);
+    bulk.leave(workspace.conn());
+    if let Err(err) = &result {
+        let _ = record_failure(workspace.conn(), &origin.name, 0, &fingerprint, &started_at, err);
+    }
+    result
+}
+
+/// What an import reads from, for the history and messages.
+struct Origin {
+    name: PathBuf,
+    /// Default raw table name.
+    stem: String,
+    /// The file's size; `None` for a stream (its bytes are counted as they arrive).
+    size: Option<u64>,
 }
 
 /// The file's full BLAKE3 hash, for refusing a second import of the same content.
@@ -164,6 +228,8 @@ pub fn import_file(
 enum ContentHash {
     Known(String),
     Pending(Job<Result<String, ImportError>>),
+    /// Filled as the stream is read; final once the stream has ended.
+    Streamed(Arc<StreamHash>),
     Abandoned,
 }
 
@@ -188,6 +254,11 @@ impl ContentHash {
                 *self = ContentHash::Known(hash.clone());
                 Ok(hash)
             }
+            ContentHash::Streamed(hash) => {
+                let hash = hash.finish();
+                *self = ContentHash::Known(hash.clone());
+                Ok(hash)
+            }
             ContentHash::Abandoned => Err(crate::jobs::Cancelled.into()),
         }
     }
@@ -202,15 +273,14 @@ impl ContentHash {
 
 fn import_checked(
     workspace: &mut Workspace,
-    path: &Path,
+    origin: &Origin,
+    (mut source, info): (Box<dyn RowSource>, sources::SourceInfo),
     options: &ImportOptions,
     ctx: &JobContext,
     (fingerprint, content_hash): (&str, &mut ContentHash),
-    size: u64,
     started_at: &str,
 ) -> Result<ImportOutcome, ImportError> {
-    ctx.set_message(format!("reading {}", display_name(path)));
-    let (mut source, info) = sources::open(path, options.sheet.as_deref())?;
+    let path = origin.name.as_path();
     let headers = source.headers().to_vec();
     let plan = make_plan(workspace.conn(), &headers, options)?;
     let sample = read_sample(source.as_mut(), 500)?;
@@ -221,7 +291,7 @@ fn import_checked(
         &tx,
         &NewImport {
             file: &path.display().to_string(),
-            file_size: size,
+            file_size: origin.size.unwrap_or(0),
             fingerprint,
             format: &info.format_name(),
             encoding: info.encoding.name(),
@@ -242,7 +312,7 @@ fn import_checked(
     let mut unused_columns: Vec<String> = Vec::new();
     let (table, mut converter): (String, Box<dyn Converter>) = match plan.target {
         Target::Raw => {
-            let wanted = options.table.clone().unwrap_or_else(|| file_stem(path));
+            let wanted = options.table.clone().unwrap_or_else(|| origin.stem.clone());
             let table = writer::unused_table_name(&tx, &wanted)?;
             (table, Box::new(RawConverter::new(&headers)))
         }
@@ -287,7 +357,7 @@ fn import_checked(
     let tracker = QualityTracker::new(plan.target, columns.clone());
     // Written batches travel back to the parser for reuse.
     let (recycle, recycled) = std::sync::mpsc::channel::<Batch>();
-    let ((mut report, raw_types, extra_rows), ()) = jobs::pipeline(
+    let ((mut report, raw_types, extra_rows, streamed_bytes), ()) = jobs::pipeline(
         4,
         |sender| {
             let (mut tracker, recycled) = (tracker, recycled);
@@ -320,7 +390,7 @@ fn import_checked(
             // Closing the channel lets the writer flush while the report is finished here.
             drop(sender);
             ctx.set_done(source.progress().1);
-            Ok((tracker.finish(source.repairs()), converter.column_types(), converter.extra_rows()))
+            Ok((tracker.finish(source.repairs()), converter.column_types(), converter.extra_rows(), source.progress().0))
         },
         |receiver| {
             let mut table_writer = writer::TableWriter::new(&tx, &table, &columns)?;
@@ -378,7 +448,7 @@ fn import_checked(
     }
     tx.execute(
         "UPDATE imports SET target_table = ?2, rows_read = ?3, rows_loaded = ?4, rows_rejected = ?5, report = ?6,
-                            finished_at = ?7, status = 'loaded', file_hash = ?8 WHERE id = ?1",
+                            finished_at = ?7, status = 'loaded', file_hash = ?8, file_size = ?9 WHERE id = ?1",
         params![
             import_id,
             table,
@@ -387,7 +457,8 @@ fn import_checked(
             report.rows_rejected as i64,
             report_json,
             now(),
-            hash
+            hash,
+            origin.size.unwrap_or(streamed_bytes) as i64
         ],
     )?;
     if plan.target == Target::CompetitorPrices {

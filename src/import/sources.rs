@@ -271,6 +271,25 @@ fn open_text(path: &Path, size: u64, packing: Packing) -> Result<(Box<dyn RowSou
     Ok((source, info))
 }
 
+/// CSV text streamed from elsewhere (a server's `COPY … TO STDOUT (FORMAT csv, HEADER)`):
+/// UTF-8, commas, LF line ends, a header row. `bytes_read` counts what arrived and `expected`
+/// is an estimate of the total for progress (0 when unknown).
+pub fn csv_stream(
+    name: &Path,
+    text: Box<dyn Read + Send>,
+    bytes_read: Arc<AtomicU64>,
+    expected: u64,
+) -> Result<(Box<dyn RowSource>, SourceInfo), ImportError> {
+    let info = SourceInfo {
+        format: Format::Delimited { delimiter: b',' },
+        compression: None,
+        encoding: encoding_rs::UTF_8,
+        encoding_decision: "UTF-8 (the server was asked to send UTF-8)".into(),
+    };
+    let source = DelimitedSource::new(name, text, b',', false, Progress { bytes_read, size: expected })?;
+    Ok((Box::new(source), info))
+}
+
 struct Progress {
     bytes_read: Arc<AtomicU64>,
     size: u64,
@@ -278,7 +297,13 @@ struct Progress {
 
 impl Progress {
     fn get(&self) -> (u64, u64) {
-        (self.bytes_read.load(Ordering::Relaxed).min(self.size), self.size)
+        let read = self.bytes_read.load(Ordering::Relaxed);
+        // A stream of unknown length (size 0) reports what arrived as both.
+        if self.size == 0 {
+            (read, read)
+        } else {
+            (read.min(self.size), self.size)
+        }
     }
 }
 

@@ -21,6 +21,15 @@ pub fn money(value: f64) -> String {
     }
 }
 
+/// A size in bytes: `512 B`, `12.3 KB`, `4.1 MB`, `2.0 GB` (powers of 1,000, as networks count).
+pub fn bytes(n: u64) -> String {
+    let units = [("GB", 1e9), ("MB", 1e6), ("KB", 1e3)];
+    match units.iter().find(|(_, size)| n as f64 >= *size) {
+        Some((unit, size)) => format!("{:.1} {unit}", n as f64 / size),
+        None => format!("{n} B"),
+    }
+}
+
 pub fn percent(value: f64) -> String {
     format!("{value:+.1}%")
 }

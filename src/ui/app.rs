@@ -522,6 +522,16 @@ impl ShoplensApp {
                 self.ask(rfd::FileDialog::new().add_filter("Events CSV", &["csv"]), Pick::File, Chosen::Watch)
             }
             Request::PickWatchTarget { folder: true } => self.ask(rfd::FileDialog::new(), Pick::Folder, Chosen::Watch),
+            Request::ImportFromSource { source, relation } => {
+                if self.import_job.is_some() {
+                    self.error("An import is running; import from the server when it has finished.");
+                    return;
+                }
+                if let Some((_, job)) = self.models.get::<crate::ui::panels::warehouse::WarehouseModels>().import_job(&source, relation) {
+                    self.track(&job);
+                    self.import_job = Some(job);
+                }
+            }
         }
     }
 

@@ -10,7 +10,14 @@ pub mod report;
 pub mod schema;
 pub mod settings;
 pub mod snapshot;
+pub mod sources;
 pub mod views;
+
+/// The time now in UTC as `YYYY-MM-DD HH:MM:SS`, for rows the workspace stamps (saved views,
+/// sources).
+pub fn now_utc() -> String {
+    chrono::Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S").to_string()
+}
 
 use std::path::{Path, PathBuf};
 

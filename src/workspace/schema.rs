@@ -331,6 +331,28 @@ WHERE listed_at IS NOT NULL AND sold_at IS NULL GROUP BY category ORDER BY activ
         PRIMARY KEY (competitor, competitor_product)
     );
     "#,
+    // 9: warehouse sources (PostgreSQL-protocol servers). Never a password: that comes from
+    // PGPASSWORD, ~/.pgpass or a prompt each time. `source_tables` remembers how a server
+    // table maps to order_lines or events, so push-down runs need the mapping once.
+    r#"
+    CREATE TABLE sources (
+        name      TEXT PRIMARY KEY,
+        host      TEXT    NOT NULL,
+        port      INTEGER NOT NULL,
+        database  TEXT    NOT NULL,
+        user_name TEXT    NOT NULL,
+        tls       INTEGER NOT NULL DEFAULT 0,
+        added_at  TEXT    NOT NULL
+    );
+    CREATE TABLE source_tables (
+        source       TEXT NOT NULL REFERENCES sources(name) ON DELETE CASCADE,
+        server_table TEXT NOT NULL,   -- as written: schema.table or table
+        target       TEXT NOT NULL,   -- 'order_lines' or 'events'
+        mapping      TEXT NOT NULL,   -- JSON: target column -> server column
+        saved_at     TEXT NOT NULL,
+        PRIMARY KEY (source, server_table, target)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

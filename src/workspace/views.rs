@@ -28,10 +28,6 @@ pub struct SavedView {
     pub view: View,
 }
 
-fn now() -> String {
-    chrono::Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
 fn json_error(e: serde_json::Error) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(e))
 }
@@ -41,7 +37,7 @@ pub fn story(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
     if let Some(id) = conn.query_row("SELECT id FROM stories WHERE name = ?1", [name], |r| r.get(0)).optional()? {
         return Ok(id);
     }
-    conn.execute("INSERT INTO stories (name, created_at) VALUES (?1, ?2)", params![name, now()])?;
+    conn.execute("INSERT INTO stories (name, created_at) VALUES (?1, ?2)", params![name, super::now_utc()])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -67,7 +63,7 @@ pub fn save_view(conn: &mut Connection, story_name: &str, view: &View) -> rusqli
             view.state.to_string(),
             serde_json::to_string(&view.dates).map_err(json_error)?,
             view.country,
-            now()
+            super::now_utc()
         ],
     )?;
     let id = tx.last_insert_rowid();

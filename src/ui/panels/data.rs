@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use eframe::egui::{self, RichText};
 use egui_extras::{Column, TableBuilder};
 
-use super::{Panel, PanelContext};
+use super::{Panel, PanelContext, Request};
 use crate::jobs::{Job, JobError, JobMonitor};
 use crate::ui::models::{DataChange, PanelModels, PollContext};
 use crate::ui::widgets;
@@ -129,7 +129,7 @@ impl Panel for DataPanel {
     }
 
     fn hint(&self) -> &'static str {
-        "Tables, imports, quality reports, rejected rows"
+        "Tables, imports, quality reports, rejected rows, warehouse sources"
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
@@ -137,15 +137,20 @@ impl Panel for DataPanel {
             ui.spinner();
             return;
         };
-        let models = cx.models.get::<DataModels>();
         let mut started: Vec<JobMonitor> = Vec::new();
+        let (mut picked_local, mut picked_source) = (false, false);
         egui::Panel::left("data_tables").resizable(true).default_size(260.0).show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
+                // Short, and where a warehouse user looks first.
+                picked_source = super::warehouse::list_ui(ui, cx);
+                ui.separator();
+                let models = cx.models.get::<DataModels>();
                 ui.heading("Tables");
                 egui::Grid::new("tables").striped(true).num_columns(2).show(ui, |ui| {
                     for (name, count) in &snapshot.tables {
                         if ui.selectable_label(models.table.as_deref() == Some(name.as_str()), name).clicked() {
                             models.select_table(name);
+                            picked_local = true;
                         }
                         ui.label(widgets::number(*count as f64, 0));
                         ui.end_row();
@@ -159,11 +164,30 @@ impl Panel for DataPanel {
                     let text = if import.status == "loaded" { RichText::new(label) } else { RichText::new(label).color(widgets::BAD) };
                     if ui.selectable_label(selected, text).on_hover_text(&import.file).clicked() {
                         models.import_id = Some(import.id);
+                        picked_local = true;
                     }
                 }
             });
         });
+        // One thing is shown at a time: a workspace table or import, or a warehouse source.
+        if picked_local {
+            let sources = cx.models.get::<super::warehouse::WarehouseModels>();
+            sources.selected = None;
+            sources.close_form();
+        }
+        if picked_source {
+            let models = cx.models.get::<DataModels>();
+            models.table = None;
+            models.import_id = None;
+        }
         egui::CentralPanel::default().show(ui, |ui| {
+            if let Some(action) = super::warehouse::detail_ui(ui, cx) {
+                if let Some(super::warehouse::SourceAction::Import { source, relation }) = action {
+                    cx.request(Request::ImportFromSource { source, relation });
+                }
+                return;
+            }
+            let models = cx.models.get::<DataModels>();
             if let Some(import) = models.import_id.and_then(|id| snapshot.imports.iter().find(|i| i.id == id)) {
                 egui::CollapsingHeader::new(RichText::new(format!("Import #{}: {}", import.id, file_name(&import.file))).strong())
                     .id_salt(("import", import.id))
@@ -200,8 +224,13 @@ impl Panel for DataPanel {
                     // Keep drawing until the page arrives.
                     ui.ctx().request_repaint_after(std::time::Duration::from_millis(30));
                 }
-            } else {
-                ui.label(RichText::new("Pick a table on the left to browse its rows, or an import to see its quality report.").weak());
+            } else if models.import_id.is_none() {
+                ui.label(
+                    RichText::new(
+                        "Pick a table on the left to browse its rows, an import to see its quality report, or a warehouse source.",
+                    )
+                    .weak(),
+                );
             }
         });
         cx.track(started);

@@ -18,6 +18,7 @@ pub mod pricing_models;
 pub mod segments;
 pub mod sellers;
 pub mod sql;
+pub mod warehouse;
 
 use eframe::egui;
 
@@ -120,6 +121,8 @@ pub enum Request {
     Track(JobMonitor),
     /// Ask for an events file (or folder of files) to follow in live mode.
     PickWatchTarget { folder: bool },
+    /// Import a table or a query's result from a saved warehouse source, as a file is imported.
+    ImportFromSource { source: String, relation: crate::warehouse::browse::Relation },
 }
 
 /// What a panel gets each frame: the global filters, the loaded workspace, every family's

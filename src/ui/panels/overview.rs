@@ -8,6 +8,7 @@ use std::sync::Arc;
 use eframe::egui::{self, RichText};
 use egui_plot::{Bar, BarChart, Plot};
 
+use super::warehouse::WarehouseModels;
 use super::{Panel, PanelContext, Request};
 use crate::analytics::order_frame::OrderFrame;
 use crate::analytics::overview::{self, OverviewResult};
@@ -136,16 +137,37 @@ impl Panel for OverviewPanel {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
-        let Some(orders) = cx.data.orders.clone() else {
-            widgets::waiting(ui, cx.data.orders_waiting_text());
-            return;
+        // Where the figures come from: the workspace's copy, or a server table chosen in the
+        // Data panel (computed there; only totals travel). The panel always says which.
+        let on_server = where_computed_ui(ui, cx.models.get::<WarehouseModels>());
+        let shown = if on_server {
+            let models = cx.models.get::<WarehouseModels>();
+            let started = models.request_overview(cx.filters);
+            let shown = models.shown_overview(cx.filters);
+            let error = models.overview_error(cx.filters).map(str::to_string);
+            cx.track(started);
+            if let Some(error) = error {
+                ui.colored_label(widgets::BAD, format!("The server could not compute the Overview: {error}"));
+                return;
+            }
+            shown.map(|(server, current)| {
+                let note = format!("Computed on the server: {} transferred.", widgets::bytes(server.bytes));
+                ui.label(RichText::new(note).weak());
+                (Arc::new(server.result.clone()), current)
+            })
+        } else {
+            let Some(orders) = cx.data.orders.clone() else {
+                widgets::waiting(ui, cx.data.orders_waiting_text());
+                return;
+            };
+            let models = cx.models.get::<OverviewModels>();
+            let started = models.request(&orders, cx.filters);
+            let shown = models.shown(&orders, cx.filters);
+            cx.track(started);
+            shown
         };
-        let models = cx.models.get::<OverviewModels>();
-        let started = models.request(&orders, cx.filters);
-        let shown = models.shown(&orders, cx.filters);
-        cx.track(started);
         let Some((result, current)) = shown else {
-            widgets::waiting(ui, "Computing the overview…");
+            widgets::waiting(ui, if on_server { "The server is computing the overview…" } else { "Computing the overview…" });
             return;
         };
         let action = egui::ScrollArea::vertical()
@@ -172,6 +194,19 @@ impl Panel for OverviewPanel {
             None => {}
         }
     }
+}
+
+/// The "computed on" choice, shown once a server table is set for the Overview; true when the
+/// server's figures are to be shown.
+fn where_computed_ui(ui: &mut egui::Ui, warehouse: &mut WarehouseModels) -> bool {
+    let Some(on) = warehouse.overview_on.clone() else { return false };
+    ui.horizontal(|ui| {
+        ui.label("Computed on:");
+        ui.radio_value(&mut warehouse.overview_on_server, false, "this workspace's copy");
+        ui.radio_value(&mut warehouse.overview_on_server, true, format!("the server: {} › {}", on.source, on.table))
+            .on_hover_text("The server sums and counts; only monthly totals, rankings and order values travel");
+    });
+    warehouse.overview_on_server
 }
 
 impl OverviewPanel {

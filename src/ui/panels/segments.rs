@@ -203,7 +203,7 @@ impl SegmentsPanel {
             {
                 requests.push(Request::ExportTable {
                     file_name: "customers_rfm.csv".into(),
-                    table: rfm::customer_table(frame, &result, None, value.as_deref()),
+                    table: rfm::customer_table(&rfm::CustomerNames::of(frame), &result, None, value.as_deref()),
                 });
             }
             if value.is_none() {
@@ -341,7 +341,7 @@ impl SegmentsPanel {
         };
         let stale = self.list.as_ref().is_none_or(|(r, s, v, _)| !Arc::ptr_eq(r, result) || *s != name || *v != value.is_some());
         if stale {
-            let table = rfm::customer_table(&result.input, result, Some(index), value);
+            let table = rfm::customer_table(&rfm::CustomerNames::of(&result.input), result, Some(index), value);
             self.list = Some((result.clone(), name.clone(), value.is_some(), table));
         }
         let Some((_, _, _, (header, rows))) = &self.list else { return };

@@ -1,0 +1,514 @@
+//! Warehouse sources in the window: the saved connections (listed in the Data panel), adding and
+//! testing one, browsing its tables, previewing a table or a query, importing either, and
+//! running the Overview on a server table. [`WarehouseModels`] owns every job; each job opens
+//! its own read-only session and a cancel reaches the server.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eframe::egui::{self, RichText};
+
+use super::PanelContext;
+use crate::analytics::overview::OverviewResult;
+use crate::analytics::Filters;
+use crate::import::kinds::Target;
+use crate::jobs::{take_finished, Job, JobMonitor, JobResult, Latest};
+use crate::ui::models::{DataChange, PanelModels, PollContext};
+use crate::ui::widgets;
+use crate::warehouse::browse::{self, Preview, Relation, ServerTable};
+use crate::warehouse::{self, pushdown, Server};
+use crate::workspace::sources::{self, SourceConfig};
+use crate::workspace::{self, Workspace};
+
+/// A server table the Overview runs on, chosen in the Data panel.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ServerOrders {
+    pub source: String,
+    pub table: String,
+}
+
+/// The Overview computed on a server, with what crossed the network.
+pub struct ServerOverview {
+    pub result: OverviewResult,
+    pub bytes: u64,
+}
+
+/// The new-connection form.
+#[derive(Clone)]
+struct AddForm {
+    name: String,
+    host: String,
+    port: String,
+    database: String,
+    user: String,
+    tls: bool,
+}
+
+impl Default for AddForm {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            host: "localhost".into(),
+            port: "5432".into(),
+            database: String::new(),
+            user: String::new(),
+            tls: false,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct WarehouseModels {
+    workspace: Option<PathBuf>,
+    sources: Vec<SourceConfig>,
+    sources_job: Option<Job<Vec<SourceConfig>>>,
+    /// The source shown in the Data panel (a workspace table or import clears it).
+    pub selected: Option<String>,
+    /// Passwords typed this session, by source: kept in memory only, never written anywhere.
+    passwords: HashMap<String, String>,
+    form: Option<AddForm>,
+    save_job: Option<Job<String>>,
+    test: Option<(String, Result<String, String>)>,
+    test_job: Option<(String, Job<String>)>,
+    tables: Option<(String, Result<Vec<ServerTable>, String>)>,
+    tables_job: Option<(String, Job<Vec<ServerTable>>)>,
+    table: Option<String>,
+    query: String,
+    preview: Option<(Relation, Result<Preview, String>)>,
+    preview_job: Option<(Relation, Job<Preview>)>,
+    /// Where the Overview runs when the user picks the server.
+    pub overview_on: Option<ServerOrders>,
+    /// True: the Overview shows the server's figures; false: the workspace's copy.
+    pub overview_on_server: bool,
+    overview: Latest<(ServerOrders, Filters), ServerOverview>,
+    overviews: HashMap<(ServerOrders, Filters), Arc<ServerOverview>>,
+}
+
+impl WarehouseModels {
+    pub fn close_form(&mut self) {
+        self.form = None;
+    }
+
+    fn source(&self, name: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    /// The password typed for `source`, else PGPASSWORD or ~/.pgpass (found in the job).
+    fn password(&self, source: &SourceConfig) -> Option<String> {
+        let typed = self.passwords.get(&source.name).filter(|p| !p.is_empty()).cloned();
+        warehouse::find_password(source, typed).0
+    }
+
+    /// Reads the saved sources of `workspace`, once (a save reads them again).
+    fn load(&mut self, workspace: &std::path::Path) -> Option<JobMonitor> {
+        if self.workspace.as_deref() == Some(workspace) {
+            return None;
+        }
+        self.workspace = Some(workspace.to_path_buf());
+        let path = workspace.to_path_buf();
+        let job = Job::spawn("read warehouse sources", move |_| Ok(sources::list(&workspace::open_read_only(&path)?)?));
+        let monitor = job.monitor();
+        self.sources_job = Some(job);
+        Some(monitor)
+    }
+
+    fn connected<T: Send + 'static>(
+        &self,
+        name: &str,
+        what: &str,
+        work: impl FnOnce(&Server, &crate::jobs::JobContext) -> Result<T, warehouse::WarehouseError> + Send + 'static,
+    ) -> Option<Job<T>> {
+        let source = self.source(name)?.clone();
+        let password = self.password(&source);
+        Some(Job::spawn(format!("{what} on {}", source.name), move |ctx| {
+            let server = Server::connect(&source, password.as_deref(), ctx)?;
+            Ok(work(&server, ctx)?)
+        }))
+    }
+
+    fn request_tables(&mut self, name: &str) -> Option<JobMonitor> {
+        let job = self.connected(name, "list tables", browse::tables)?;
+        let monitor = job.monitor();
+        self.tables_job = Some((name.to_string(), job));
+        Some(monitor)
+    }
+
+    fn request_test(&mut self, name: &str) -> Option<JobMonitor> {
+        let job = self.connected(name, "test connection", |server, ctx| {
+            let tables = browse::tables(server, ctx)?.len();
+            Ok(format!("{} · {tables} tables and views readable · read-only session", server.version))
+        })?;
+        let monitor = job.monitor();
+        self.test_job = Some((name.to_string(), job));
+        Some(monitor)
+    }
+
+    fn request_preview(&mut self, name: &str, relation: Relation) -> Option<JobMonitor> {
+        let for_job = relation.clone();
+        let job = self.connected(name, "preview", move |server, ctx| browse::preview(server, ctx, &for_job, 100))?;
+        let monitor = job.monitor();
+        self.preview_job = Some((relation, job));
+        Some(monitor)
+    }
+
+    /// An import job of `relation`, in the shape the shell's import flow takes.
+    pub fn import_job(&self, name: &str, relation: Relation) -> Option<(PathBuf, ImportJob)> {
+        let workspace = self.workspace.clone()?;
+        let source = self.source(name)?.clone();
+        let password = self.password(&source);
+        let label = PathBuf::from(format!("{} {}", source.name, relation.describe()));
+        let file = label.clone();
+        let job = Job::spawn(format!("import from {}", source.name), move |ctx| {
+            let result = (|| {
+                let mut ws = Workspace::open(&workspace)?;
+                let server = Server::connect(&source, password.as_deref(), ctx)?;
+                warehouse::pull::import(&mut ws, &server, &relation, &Default::default(), ctx)
+            })();
+            Ok(vec![(file, result.map_err(|e| e.to_string()))])
+        });
+        Some((label, job))
+    }
+
+    /// Makes sure the Overview of `filters` on the server table is known or on its way.
+    pub fn request_overview(&mut self, filters: &Filters) -> Option<JobMonitor> {
+        let on = self.overview_on.clone()?;
+        let key = (on.clone(), filters.clone());
+        if self.overviews.contains_key(&key) {
+            return None;
+        }
+        let source = self.source(&on.source)?.clone();
+        let (password, workspace, filters) = (self.password(&source), self.workspace.clone()?, filters.clone());
+        self.overview.request(&key, move || {
+            Job::spawn("overview on the server", move |ctx| {
+                let saved =
+                    sources::table_mapping(&workspace::open_read_only(&workspace)?, &on.source, &on.table, Target::OrderLines.table())?;
+                let server = Server::connect(&source, password.as_deref(), ctx)?;
+                let table = pushdown::map_table(&server, ctx, &on.table, Target::OrderLines, saved.as_deref(), &[])?;
+                let before = server.bytes_transferred();
+                let result = pushdown::overview(&server, ctx, &table, &filters, true)?;
+                Ok(ServerOverview { result, bytes: server.bytes_transferred() - before })
+            })
+        })
+    }
+
+    /// The server's Overview for `filters`, or the last one finished (not current).
+    pub fn shown_overview(&self, filters: &Filters) -> Option<(Arc<ServerOverview>, bool)> {
+        let key = (self.overview_on.clone()?, filters.clone());
+        match self.overviews.get(&key) {
+            Some(result) => Some((result.clone(), true)),
+            None => self.overview.get().map(|r| (r.clone(), false)),
+        }
+    }
+
+    pub fn overview_error(&self, filters: &Filters) -> Option<&str> {
+        self.overview.error_for(&(self.overview_on.clone()?, filters.clone()))
+    }
+}
+
+/// What the shell's import flow runs: one outcome per item.
+pub type ImportJob = Job<Vec<(PathBuf, Result<crate::import::ImportOutcome, String>)>>;
+
+impl PanelModels for WarehouseModels {
+    fn poll(&mut self, cx: &mut PollContext<'_>) {
+        if let Some(result) = take_finished(&mut self.sources_job) {
+            match result {
+                Ok(list) => self.sources = list,
+                Err(e) => cx.report("Reading warehouse sources failed", e.message().map(str::to_string)),
+            }
+        }
+        if cx.chore_outcome(take_finished(&mut self.save_job), "Saving the connection failed") {
+            self.form = None;
+            if let Some(path) = self.workspace.take() {
+                self.sources.clear();
+                if let Some(monitor) = self.load(&path) {
+                    cx.track(monitor);
+                }
+            }
+        }
+        fn finish<T: Send + 'static>(slot: &mut Option<(String, Job<T>)>) -> Option<(String, JobResult<T>)> {
+            let (name, job) = slot.as_mut()?;
+            let result = job.try_take()?;
+            let name = name.clone();
+            *slot = None;
+            Some((name, result))
+        }
+        if let Some((name, result)) = finish(&mut self.test_job) {
+            self.test = Some((name, result.map_err(|e| e.to_string())));
+        }
+        if let Some((name, result)) = finish(&mut self.tables_job) {
+            self.tables = Some((name, result.map_err(|e| e.to_string())));
+        }
+        if let Some((relation, job)) = &mut self.preview_job {
+            if let Some(result) = job.try_take() {
+                self.preview = Some((relation.clone(), result.map_err(|e| e.to_string())));
+                self.preview_job = None;
+            }
+        }
+        cx.report("Overview on the server failed", self.overview.poll());
+        if let Some((key, result)) = self.overview.get_with_key() {
+            self.overviews.entry(key.clone()).or_insert_with(|| result.clone());
+        }
+    }
+
+    fn data_changed(&mut self, change: &DataChange, _: &mut PollContext<'_>) {
+        // Another workspace has other sources; an import changes nothing on a server.
+        if matches!(change, DataChange::Workspace) {
+            *self = Self::default();
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.sources_job.is_some()
+            || self.save_job.is_some()
+            || self.test_job.is_some()
+            || self.tables_job.is_some()
+            || self.preview_job.is_some()
+            || self.overview.is_running()
+    }
+}
+
+/// What the Data panel should do after drawing the sources.
+pub enum SourceAction {
+    Import { source: String, relation: Relation },
+}
+
+/// The saved sources in the Data panel's left column.
+pub fn list_ui(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> bool {
+    let Some(path) = cx.data.path.clone() else { return false };
+    let models = cx.models.get::<WarehouseModels>();
+    let started = models.load(&path);
+    let mut picked = false;
+    ui.heading("Warehouse sources");
+    if models.sources.is_empty() && models.sources_job.is_none() {
+        ui.label(RichText::new("None saved. Add a PostgreSQL (or Citus, Greenplum) connection to browse and import its tables.").weak());
+    }
+    let names: Vec<(String, String)> = models.sources.iter().map(|s| (s.name.clone(), s.address())).collect();
+    for (name, address) in names {
+        let selected = models.selected.as_deref() == Some(name.as_str());
+        if ui.selectable_label(selected, format!("{name}  ·  {address}")).clicked() {
+            models.selected = Some(name.clone());
+            models.form = None;
+            picked = true;
+        }
+    }
+    if ui.button("Add connection…").on_hover_text("Host, port, database, user; the password is never saved").clicked() {
+        models.form = Some(AddForm::default());
+        models.selected = None;
+        picked = true;
+    }
+    cx.track(started);
+    picked
+}
+
+/// The central view of the selected source (or the new-connection form); `None` when neither
+/// is shown.
+pub fn detail_ui(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> Option<Option<SourceAction>> {
+    let models = cx.models.get::<WarehouseModels>();
+    let mut started: Vec<JobMonitor> = Vec::new();
+    if let Some(mut form) = models.form.take() {
+        let mut keep = true;
+        ui.heading("New warehouse connection");
+        egui::Grid::new("source_form").num_columns(2).show(ui, |ui| {
+            for (label, value) in [
+                ("Name", &mut form.name),
+                ("Host", &mut form.host),
+                ("Port", &mut form.port),
+                ("Database", &mut form.database),
+                ("User", &mut form.user),
+            ] {
+                let label = ui.label(label);
+                ui.text_edit_singleline(value).labelled_by(label.id);
+                ui.end_row();
+            }
+            ui.label("TLS");
+            ui.checkbox(&mut form.tls, "require TLS (certificate checked against the system's roots)");
+            ui.end_row();
+        });
+        ui.label(
+            RichText::new("The password is not saved: shoplens reads PGPASSWORD or ~/.pgpass, or you type it when you connect.").weak(),
+        );
+        let port = form.port.trim().parse::<u16>();
+        if port.is_err() {
+            ui.colored_label(widgets::BAD, "The port is a number such as 5432.");
+        }
+        let ready = !form.name.trim().is_empty() && !form.database.trim().is_empty() && !form.user.trim().is_empty() && port.is_ok();
+        ui.horizontal(|ui| {
+            if ui.add_enabled(ready && models.save_job.is_none(), egui::Button::new("Save connection")).clicked() {
+                let source = SourceConfig {
+                    name: form.name.trim().to_string(),
+                    host: form.host.trim().to_string(),
+                    port: port.clone().unwrap_or(5432),
+                    database: form.database.trim().to_string(),
+                    user: form.user.trim().to_string(),
+                    tls: form.tls,
+                };
+                if let Some(path) = models.workspace.clone() {
+                    let job = Job::spawn("save connection", move |_| {
+                        sources::add(Workspace::open(&path)?.conn(), &source)?;
+                        Ok(format!("Saved the connection {} ({}).", source.name, source.address()))
+                    });
+                    started.push(job.monitor());
+                    models.save_job = Some(job);
+                }
+            }
+            if ui.button("Cancel").clicked() {
+                keep = false;
+            }
+        });
+        if keep {
+            models.form = Some(form);
+        }
+        cx.track(started);
+        return Some(None);
+    }
+    let name = models.selected.clone()?;
+    let source = models.source(&name)?.clone();
+    let mut action = None;
+    ui.heading(format!("{}  ·  {}", source.name, source.address()));
+    ui.horizontal(|ui| {
+        let label = ui.label("Password");
+        let password = models.passwords.entry(name.clone()).or_default();
+        ui.add(egui::TextEdit::singleline(password).password(true).desired_width(160.0).hint_text("PGPASSWORD / ~/.pgpass"))
+            .labelled_by(label.id)
+            .on_hover_text("Kept only while the app runs; never written to the workspace");
+        if ui.add_enabled(models.test_job.is_none(), egui::Button::new("Test")).clicked() {
+            started.extend(models.request_test(&name));
+        }
+        if ui.add_enabled(models.tables_job.is_none(), egui::Button::new("Browse tables")).clicked() {
+            started.extend(models.request_tables(&name));
+        }
+    });
+    match &models.test {
+        Some((n, Ok(text))) if *n == name => {
+            ui.colored_label(widgets::GOOD, format!("Connected: {text}"));
+        }
+        Some((n, Err(e))) if *n == name => {
+            ui.colored_label(widgets::BAD, e);
+        }
+        _ => {}
+    }
+    if models.test_job.is_some() || models.tables_job.is_some() {
+        ui.spinner();
+    }
+    ui.separator();
+    let tables = match &models.tables {
+        Some((n, Ok(tables))) if *n == name => Some(tables.clone()),
+        Some((n, Err(e))) if *n == name => {
+            ui.colored_label(widgets::BAD, e);
+            None
+        }
+        _ => None,
+    };
+    ui.columns(2, |columns| {
+        let ui = &mut columns[0];
+        ui.strong("Tables and views (row estimates from the server's statistics)");
+        match &tables {
+            Some(tables) => {
+                egui::ScrollArea::vertical().id_salt("server_tables").max_height(260.0).show(ui, |ui| {
+                    egui::Grid::new("server_tables_grid").striped(true).num_columns(3).show(ui, |ui| {
+                        for t in tables {
+                            let qualified = t.qualified();
+                            if ui.selectable_label(models.table.as_deref() == Some(qualified.as_str()), &qualified).clicked() {
+                                models.table = Some(qualified.clone());
+                                started.extend(models.request_preview(&name, Relation::Table(qualified.clone())));
+                            }
+                            ui.label(RichText::new(&t.kind).weak());
+                            ui.label(t.rows_estimate.map_or("—".to_string(), |n| widgets::number(n as f64, 0)));
+                            ui.end_row();
+                        }
+                    });
+                });
+            }
+            None => {
+                ui.label(RichText::new("Browse tables to list them.").weak());
+            }
+        }
+        let ui = &mut columns[1];
+        ui.strong("Or a query (read-only)");
+        ui.add(egui::TextEdit::multiline(&mut models.query).code_editor().desired_rows(4).desired_width(f32::INFINITY));
+        ui.horizontal(|ui| {
+            let has_query = !models.query.trim().is_empty();
+            if ui.add_enabled(has_query, egui::Button::new("Preview query")).clicked() {
+                started.extend(models.request_preview(&name, Relation::Query(models.query.clone())));
+            }
+            if ui.add_enabled(has_query, egui::Button::new("Import result")).clicked() {
+                action = Some(SourceAction::Import { source: name.clone(), relation: Relation::Query(models.query.clone()) });
+            }
+        });
+    });
+    if let Some(table) = models.table.clone() {
+        ui.separator();
+        ui.horizontal(|ui| {
+            ui.strong(&table);
+            if ui
+                .button("Import into the workspace")
+                .on_hover_text("Streamed with COPY; the same quality report and all-or-nothing import as a file")
+                .clicked()
+            {
+                action = Some(SourceAction::Import { source: name.clone(), relation: Relation::Table(table.clone()) });
+            }
+            let on = ServerOrders { source: name.clone(), table: table.clone() };
+            let chosen = models.overview_on.as_ref() == Some(&on);
+            if ui
+                .add_enabled(
+                    !chosen,
+                    egui::Button::new(if chosen { "The Overview can run on this table" } else { "Run the Overview on this table" }),
+                )
+                .on_hover_text("The Overview computed by the server over this table (order lines): only totals travel")
+                .clicked()
+            {
+                models.overview_on = Some(on);
+                models.overview_on_server = true;
+            }
+        });
+    }
+    match &models.preview {
+        Some((relation, Ok(preview))) => {
+            ui.label(RichText::new(format!("First {} rows of {}", preview.rows.len(), relation.describe())).weak());
+            preview_grid(ui, preview);
+        }
+        Some((_, Err(e))) => {
+            ui.colored_label(widgets::BAD, e);
+        }
+        None if models.preview_job.is_some() => {
+            ui.spinner();
+        }
+        None => {}
+    }
+    cx.track(started);
+    Some(action)
+}
+
+fn preview_grid(ui: &mut egui::Ui, preview: &Preview) {
+    use egui_extras::{Column, TableBuilder};
+    egui::ScrollArea::horizontal().id_salt("server_preview").show(ui, |ui| {
+        let mut builder = TableBuilder::new(ui).striped(true).resizable(true).max_scroll_height(f32::INFINITY);
+        for _ in &preview.columns {
+            builder = builder.column(Column::initial(120.0).at_least(50.0).clip(true));
+        }
+        builder
+            .header(22.0, |mut header| {
+                for name in &preview.columns {
+                    header.col(|ui| {
+                        ui.strong(name);
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(20.0, preview.rows.len(), |mut row| {
+                    let values = &preview.rows[row.index()];
+                    for value in values {
+                        row.col(|ui| match value {
+                            Some(v) => {
+                                ui.label(v);
+                            }
+                            None => {
+                                ui.label(RichText::new("NULL").weak());
+                            }
+                        });
+                    }
+                });
+            });
+    });
+}
