@@ -39,9 +39,10 @@ pub fn run(dir: &Path, quick: bool, what: &str) -> Result<(), String> {
         "events" => events(dir, quick),
         "pricing" => pricing(dir, quick),
         "sellers" => sellers(dir, quick),
+        "warehouse" => warehouse(dir, quick),
         "all" => import(dir, quick).and_then(|_| overview(dir, quick)).and_then(|_| customers(dir, quick)).and_then(|_| events(dir, quick)),
         other => Err(format!(
-            "unknown benchmark '{other}' (use import, import-memory, overview, customers, clv, events, pricing, sellers or all)"
+            "unknown benchmark '{other}' (use import, import-memory, overview, customers, clv, events, pricing, sellers, warehouse or all)"
         )),
     }
 }
@@ -379,6 +380,111 @@ fn sellers(dir: &Path, quick: bool) -> Result<(), String> {
     println!("| users | interactions | listings | load copy | features + fits + scores (median of 3) | AUC |");
     println!("|---|---|---|---|---|---|");
     println!("| {} | {} | {} | {load:.2} s | {total:.2} s | {auc:.3} |", data.users.len(), data.interactions.len(), data.listings.len());
+    Ok(())
+}
+
+/// Push-down against pulling: the Overview and RFM over generated order lines in a PostgreSQL
+/// table, computed on the server (only aggregates travel) versus the table imported (COPY) and
+/// computed on the local copy. The server is the libpq environment's (`PGHOST`, `PGPORT`,
+/// `PGUSER`, `PGDATABASE`, `PGPASSWORD`); without one the benchmark says it was skipped.
+fn warehouse(dir: &Path, quick: bool) -> Result<(), String> {
+    use crate::analytics::{overview, rfm, Filters};
+    use crate::import::kinds::Target;
+    use crate::warehouse::{browse::Relation, pull, pushdown, Server};
+    let Ok(host) = std::env::var("PGHOST") else {
+        println!("warehouse benchmark skipped: no PostgreSQL server (set PGHOST etc., or run under pg_virtualenv)");
+        return Ok(());
+    };
+    let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_string());
+    let source = crate::workspace::sources::SourceConfig {
+        name: "bench".into(),
+        host,
+        port: env("PGPORT", "5432").parse().map_err(|_| "PGPORT is not a port")?,
+        database: env("PGDATABASE", "postgres"),
+        user: env("PGUSER", "postgres"),
+        tls: false,
+    };
+    let password = crate::warehouse::find_password(&source, None).0;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let rows: u64 = if quick { 100_000 } else { 10_000_000 };
+    let file = generated(&exe, dir, "orders", rows)?;
+    let table = format!("shoplens_bench.order_lines_{rows}");
+    let ctx = crate::jobs::JobContext::detached();
+    let connect = || Server::connect(&source, password.as_deref(), &ctx).map_err(|e| e.to_string());
+    let loaded = connect()?
+        .query(&ctx, &format!("SELECT count(*) FROM {table}"), &[])
+        .ok()
+        .and_then(|r| r.first().map(|r| r.get::<_, i64>(0) as u64));
+    if loaded != Some(rows) {
+        // The session shoplens opens is read-only: the table is written with psql.
+        eprintln!("loading {} into {table} with psql ...", file.display());
+        let status = Command::new("psql")
+            .args(["-v", "ON_ERROR_STOP=1", "-q"])
+            .arg("-c")
+            .arg(format!(
+                "DROP SCHEMA IF EXISTS shoplens_bench CASCADE; CREATE SCHEMA shoplens_bench;
+                 CREATE TABLE {table} (\"Invoice\" text, \"StockCode\" text, \"Description\" text, \"Quantity\" integer,
+                     \"InvoiceDate\" timestamp, \"Price\" numeric(12, 2), \"Customer ID\" double precision, \"Country\" text)"
+            ))
+            .arg("-c")
+            .arg(format!("\\copy {table} FROM '{}' WITH (FORMAT csv, HEADER)", file.display()))
+            .arg("-c")
+            .arg(format!("ANALYZE {table}"))
+            .status()
+            .map_err(|e| format!("psql: {e}"))?;
+        if !status.success() {
+            return Err("loading the benchmark table with psql failed".into());
+        }
+    }
+    let filters = Filters::default();
+    let grid = rfm::SegmentGrid::default();
+    // On the server: each run connects, maps the table and computes, as `--source` does.
+    let mut pushed = Vec::new();
+    for what in ["overview", "rfm"] {
+        let mut runs = Vec::new();
+        for _ in 0..3 {
+            let started = Instant::now();
+            let server = connect()?;
+            let mapped = pushdown::map_table(&server, &ctx, &table, Target::OrderLines, None, &[]).map_err(|e| e.to_string())?;
+            let before = server.bytes_transferred();
+            match what {
+                "overview" => pushdown::overview(&server, &ctx, &mapped, &filters, false).map(|_| ()),
+                _ => pushdown::rfm(&server, &ctx, &mapped, &filters, None, &grid).map(|_| ()),
+            }
+            .map_err(|e| e.to_string())?;
+            runs.push((started.elapsed().as_secs_f64(), server.bytes_transferred() - before));
+        }
+        runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        pushed.push(runs[1]);
+    }
+    // Pulled: the table imported into a new workspace, its copy loaded, then computed locally.
+    let db = fresh(dir, "warehouse-pull.db");
+    let started = Instant::now();
+    let server = connect()?;
+    let mut ws = crate::workspace::Workspace::open(&db).map_err(|e| e.to_string())?;
+    pull::import(&mut ws, &server, &Relation::Table(table.clone()), &Default::default(), &ctx).map_err(|e| e.to_string())?;
+    let (pull_seconds, pull_bytes) = (started.elapsed().as_secs_f64(), server.bytes_transferred());
+    drop(ws);
+    let conn = crate::workspace::open_read_only(&db).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let frame = crate::workspace::copies::load_order_lines(&conn, &ctx).map_err(|e| e.to_string())?;
+    let load_seconds = started.elapsed().as_secs_f64();
+    let overview_ms = median_ms(|| overview::compute(&frame, &filters, &ctx).map(|_| ()).map_err(|e| e.to_string()))?;
+    let rfm_ms = median_ms(|| rfm::compute(&frame, &filters, None, &grid).map(|_| ()).map_err(|e| e.to_string()))?;
+    let bytes = crate::present::format::bytes;
+    println!("{} order lines in {table} (PostgreSQL on this machine), medians", crate::import::report::group(rows));
+    println!();
+    println!("| work | pushed down: time | transferred | pulled: import (COPY) | + load copy | + compute | total | transferred |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for ((what, (seconds, sent)), local_ms) in ["Overview", "RFM"].iter().zip(&pushed).zip([overview_ms, rfm_ms]) {
+        let total = pull_seconds + load_seconds + local_ms / 1000.0;
+        println!(
+            "| {what} | {seconds:.2} s | {} | {pull_seconds:.1} s | {load_seconds:.1} s | {local_ms:.0} ms | {total:.1} s | {} |",
+            bytes(*sent),
+            bytes(pull_bytes)
+        );
+    }
+    let _ = std::fs::remove_file(&db);
     Ok(())
 }
 

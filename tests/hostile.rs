@@ -129,25 +129,27 @@ struct Line {
 /// record as the import said it decoded the file.
 fn lines_in(bytes: &[u8], encoding: &str) -> Option<HashMap<Line, (usize, NumberFamily)>> {
     let encoding = encoding_rs::Encoding::for_label(encoding.split(' ').next().unwrap_or("").as_bytes()).unwrap_or(encoding_rs::UTF_8);
-    let text: String = if encoding == encoding_rs::UTF_8 {
-        // Row by row, as documented: a record that is not UTF-8 is read as Windows-1252.
-        bytes
-            .split_inclusive(|&b| b == b'\n')
-            .map(|line| match std::str::from_utf8(line) {
-                Ok(s) => s.to_string(),
-                Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(line).0.into_owned(),
-            })
-            .collect()
+    // Field by field, as documented: a field that is not UTF-8 is read as Windows-1252 (a
+    // quoted field may run over lines, so neither the line nor the record is the unit).
+    let utf8 = encoding == encoding_rs::UTF_8;
+    let text: Vec<u8> = if utf8 {
+        bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes).to_vec()
     } else {
-        encoding.decode(bytes).0.into_owned()
+        encoding.decode(bytes).0.trim_start_matches('\u{feff}').as_bytes().to_vec()
     };
-    let text = text.trim_start_matches('\u{feff}').replace('\0', "");
+    let decode = |field: &[u8]| -> String {
+        let text = match std::str::from_utf8(field) {
+            Ok(s) => s.to_string(),
+            Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(field).0.into_owned(),
+        };
+        text.replace('\0', "")
+    };
     // Every delimiter a shop export uses: the records of each reading are all candidates.
     let mut lines = HashMap::new();
     let mut has_header = false;
     for delimiter in [b',', b';', b'\t', b'|'] {
-        let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(false).delimiter(delimiter).from_reader(text.as_bytes());
-        let mut records = reader.records();
+        let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(false).delimiter(delimiter).from_reader(&text[..]);
+        let mut records = reader.byte_records().map(|r| r.map(|r| r.iter().map(decode).collect::<csv::StringRecord>()));
         // Values are known only under the standard header; a damaged header is another layout.
         match records.next() {
             Some(Ok(header)) if header.iter().map(str::trim).eq(HEADER.trim().split(',')) => has_header = true,

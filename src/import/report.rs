@@ -265,7 +265,10 @@ impl QualityTracker {
             ));
         }
         if r.repairs.rows_decoded_as_windows_1252 > 0 {
-            r.warnings.push(format!("{} rows were not valid UTF-8 and were read as Windows-1252", r.repairs.rows_decoded_as_windows_1252));
+            r.warnings.push(format!(
+                "{} rows held fields that were not valid UTF-8; those fields were read as Windows-1252",
+                r.repairs.rows_decoded_as_windows_1252
+            ));
         }
         if r.repairs.json_values_without_column > 0 {
             r.warnings.push(format!(

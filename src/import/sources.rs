@@ -386,10 +386,18 @@ impl RowSource for DelimitedSource {
         // character into one the file does not hold.
         match StringRecord::from_byte_record(bytes) {
             Ok(fields) => row.fields = fields,
+            // Field by field: a stray byte in one field must not re-read another field (a quoted
+            // field can run over several lines) that is valid UTF-8.
             Err(err) => {
                 let bytes = err.into_byte_record();
                 self.repairs.rows_decoded_as_windows_1252 += 1;
-                row.fields = bytes.iter().map(|f| encoding_rs::WINDOWS_1252.decode_without_bom_handling(f).0.into_owned()).collect();
+                row.fields = bytes
+                    .iter()
+                    .map(|f| match std::str::from_utf8(f) {
+                        Ok(text) => text.to_string(),
+                        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(f).0.into_owned(),
+                    })
+                    .collect();
             }
         }
         if has_nul {

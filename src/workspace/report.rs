@@ -50,7 +50,8 @@ pub struct QualityReport {
 pub struct RepairCounts {
     /// NUL bytes removed from text fields.
     pub nul_bytes_removed: u64,
-    /// Rows of a mostly-UTF-8 file whose bytes were not UTF-8 and were read as Windows-1252.
+    /// Rows of a mostly-UTF-8 file with fields that were not UTF-8 (those fields were read as
+    /// Windows-1252).
     pub rows_decoded_as_windows_1252: u64,
     /// JSON lines: values under keys that first appeared after the rows that fixed the columns.
     #[serde(default)]
