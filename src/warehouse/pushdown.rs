@@ -211,27 +211,43 @@ fn month_index(time: &str) -> String {
     format!("(extract(year FROM {time}) * 12 + extract(month FROM {time}) - 1)::int4")
 }
 
-/// Revenue, orders, customers, cancelled invoices and all invoices of `lines`, per `key` when
-/// given: (an expression over the lines grouped on as `k`, the expression over `k` returned). Distinct invoices and customers are counted as rows
-/// of a grouping (one pass with hash tables) rather than `count(DISTINCT …)` (a sort each).
-fn order_counts(lines: &str, key: Option<(&str, &str)>) -> String {
-    let (key_select, key_group) = if key.is_some() { ("k, ", "k, ") } else { ("", "") };
-    let keyed = key.map_or(String::new(), |(inner, _)| format!("{inner} AS k, "));
-    let outer = key.map_or(String::new(), |(_, outer)| format!("{outer}, "));
-    let grouped = if key.is_some() { "GROUP BY k ORDER BY k" } else { "" };
+/// Revenue, orders, customers, cancelled invoices and all invoices of `lines`: one row for the
+/// whole period (month NULL) and, with `by_month`, one per month, from the same scan. Distinct
+/// invoices and customers are counted as rows of a grouping (hash tables, one pass) rather
+/// than with `count(DISTINCT …)` (a sort each).
+fn order_counts(lines: &str, by_month: bool) -> String {
+    let (sets, per_month, k) = if by_month {
+        ("(invoice, cancelled), (customer, cancelled), (k, invoice, cancelled), (k, customer, cancelled)", "GROUPING(k) = 0", "k")
+    } else {
+        ("(invoice, cancelled), (customer, cancelled)", "false", "NULL::timestamp AS k")
+    };
     format!(
-        "SELECT {outer}coalesce(sum(value) FILTER (WHERE by_invoice AND NOT cancelled), 0)::float8,
+        "SELECT CASE WHEN per_month THEN {month} END,
+                coalesce(sum(value) FILTER (WHERE by_invoice AND NOT cancelled), 0)::float8,
                 count(*) FILTER (WHERE by_invoice AND NOT cancelled)::int8,
                 count(*) FILTER (WHERE NOT by_invoice AND NOT cancelled AND customer IS NOT NULL)::int8,
                 count(*) FILTER (WHERE by_invoice AND cancelled)::int8,
                 count(*) FILTER (WHERE by_invoice)::int8
-           FROM (SELECT {key_select}customer, cancelled, sum(value) AS value, GROUPING(invoice) = 0 AS by_invoice
-                   FROM (SELECT {keyed}* FROM {lines}) l
-                  GROUP BY GROUPING SETS (({key_group}invoice, cancelled), ({key_group}customer, cancelled))) g
-          {grouped}"
+           FROM (SELECT {k}, customer, cancelled, sum(value) AS value, GROUPING(invoice) = 0 AS by_invoice, {per_month} AS per_month
+                   FROM (SELECT date_trunc('month', t) AS k, * FROM {lines}) l
+                  GROUP BY GROUPING SETS ({sets})) g
+          GROUP BY per_month, k ORDER BY per_month, k",
+        month = month_index("k"),
     )
 }
 
+/// A row of [`order_counts`] as period totals.
+fn period_totals(row: &tokio_postgres::Row) -> PeriodTotals {
+    PeriodTotals {
+        revenue: row.get(1),
+        orders: row.get::<_, i64>(2) as u64,
+        customers: row.get::<_, i64>(3) as u64,
+        cancelled_invoices: row.get::<_, i64>(4) as u64,
+        invoices: row.get::<_, i64>(5) as u64,
+    }
+}
+
+/// Totals of the period before (the current period's come with its months).
 fn totals(
     server: &Server,
     ctx: &JobContext,
@@ -239,16 +255,9 @@ fn totals(
     days: Days,
     country: Option<&str>,
 ) -> Result<PeriodTotals, WarehouseError> {
-    let sql = order_counts(&lines(table, Some(days.0), Some(days.1), country)?, None);
-    let row = server.query(ctx, &sql, &[])?;
-    let row = row.first().ok_or_else(|| WarehouseError::Server { message: "no totals row".into() })?;
-    Ok(PeriodTotals {
-        revenue: row.get(0),
-        orders: row.get::<_, i64>(1) as u64,
-        customers: row.get::<_, i64>(2) as u64,
-        cancelled_invoices: row.get::<_, i64>(3) as u64,
-        invoices: row.get::<_, i64>(4) as u64,
-    })
+    let sql = order_counts(&lines(table, Some(days.0), Some(days.1), country)?, false);
+    let rows = server.query(ctx, &sql, &[])?;
+    Ok(rows.first().map(period_totals).unwrap_or_default())
 }
 
 /// The Overview of `table` on the server. `for_panel` also fetches what only the panel draws:
@@ -272,18 +281,22 @@ pub fn overview(
         ctx.set_done(1);
         let previous = previous_period.map(|p| totals(server, ctx, table, p, country)).transpose()?;
         ctx.set_done(2);
-        let current = totals(server, ctx, table, days, country)?;
-        ctx.set_done(3);
         let current_lines = lines(table, Some(days.0), Some(days.1), country)?;
-        let months = server
-            .query(ctx, &order_counts(&current_lines, Some(("date_trunc('month', t)", &month_index("k")))), &[])?
+        let rows = server.query(ctx, &order_counts(&current_lines, true), &[])?;
+        // The period's row (month NULL) sorts first; an empty period has none.
+        let current = rows.iter().find(|r| r.get::<_, Option<i32>>(0).is_none()).map(period_totals).unwrap_or_default();
+        ctx.set_done(3);
+        let months = rows
             .iter()
-            .map(|r| MonthTotals {
-                month: r.get(0),
-                revenue: r.get(1),
-                placed_orders: r.get::<_, i64>(2) as u64,
-                active_customers: r.get::<_, i64>(3) as u64,
-                cancelled_orders: r.get::<_, i64>(4) as u64,
+            .filter_map(|r| {
+                let totals = period_totals(r);
+                Some(MonthTotals {
+                    month: r.get::<_, Option<i32>>(0)?,
+                    revenue: totals.revenue,
+                    placed_orders: totals.orders,
+                    active_customers: totals.customers,
+                    cancelled_orders: totals.cancelled_invoices,
+                })
             })
             .collect();
         ctx.set_done(4);
