@@ -336,3 +336,89 @@ fn source_commands_list_test_and_never_store_a_password() {
         assert!(!bytes.windows(password.len()).any(|w| w == password.as_bytes()), "the password is in the workspace file");
     }
 }
+
+/// The window, as a person uses it: the Data panel browses the server, a table is chosen for the
+/// Funnel and the Overview, and both panels compute on the server and say so; their figures are
+/// the CLI's server run's (which equal the local ones, above).
+#[test]
+fn panels_run_on_a_server_table_chosen_in_the_data_panel() {
+    use eframe::egui;
+    use egui_kittest::kittest::{NodeT, Queryable};
+    use std::time::{Duration, Instant};
+    let Some(s) = server() else { return };
+    let ws = s.dir.path().join("window.shoplens");
+    ok(&[
+        "source",
+        "add",
+        &ws.display().to_string(),
+        "shop",
+        "--host",
+        &s.host,
+        "--port",
+        &s.port,
+        "--database",
+        &s.database,
+        "--user",
+        &s.user,
+    ]);
+    let path = ws.clone();
+    let mut harness = egui_kittest::Harness::builder()
+        .with_size(egui::vec2(1440.0, 900.0))
+        .build_eframe(move |cc| shoplens::ui::app::ShoplensApp::with_settings(&cc.egui_ctx, Default::default(), Some(path)));
+    let labels = |h: &egui_kittest::Harness<'static, shoplens::ui::app::ShoplensApp>| -> Vec<String> {
+        h.root()
+            .children_recursive()
+            .filter_map(|n| n.accesskit_node().label().or(n.accesskit_node().value()).map(|l| l.to_string()))
+            .collect()
+    };
+    let wait = |h: &mut egui_kittest::Harness<'static, shoplens::ui::app::ShoplensApp>, what: &str, ready: &dyn Fn(&[String]) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            h.step();
+            let shown = labels(h);
+            if ready(&shown) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}; the window shows {shown:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let has = |shown: &[String], text: &str| shown.iter().any(|l| l.contains(text));
+    let click = |h: &egui_kittest::Harness<'static, shoplens::ui::app::ShoplensApp>, text: &str| {
+        let node = h.root().children_recursive().find(|n| n.accesskit_node().label().is_some_and(|l| l.contains(text)));
+        node.unwrap_or_else(|| panic!("nothing labelled '{text}'")).click_accesskit();
+    };
+    wait(&mut harness, "the window", &|_| true);
+    harness.get_by_role_and_label(egui::accesskit::Role::Button, "Data").click_accesskit();
+    wait(&mut harness, "the source", &|l| has(l, "shop  ·  "));
+    click(&harness, "shop  ·  ");
+    wait(&mut harness, "the source view", &|l| has(l, "Browse tables"));
+    harness.get_by_role_and_label(egui::accesskit::Role::Button, "Browse tables").click_accesskit();
+    let events = s.table("events");
+    wait(&mut harness, "the server's tables", &|l| has(l, &events));
+    click(&harness, &events);
+    wait(&mut harness, "the table's buttons", &|l| has(l, "Run the Funnel on this table"));
+    harness.get_by_role_and_label(egui::accesskit::Role::Button, "Run the Funnel on this table").click_accesskit();
+    harness.get_by_role_and_label(egui::accesskit::Role::Button, "Funnel").click_accesskit();
+    wait(&mut harness, "the funnel computed on the server", &|l| has(l, "Computed on the server:") && has(l, "Funnel (sessions)"));
+    // The panel's step counts are the server run's.
+    let cli = ok(&["funnel", &s.remote(), "--source", "shop", "--table", &events]);
+    let first_step: u64 = cli.lines().nth(1).and_then(|l| l.split_whitespace().nth(2)).and_then(|n| n.parse().ok()).unwrap();
+    let shown = shoplens::ui::widgets::number(first_step as f64, 0);
+    wait(&mut harness, "the first step's count", &|l| has(l, &shown));
+    assert!(labels(&harness).iter().any(|l| l.contains("the server: shop › ")), "the panel says where it computed");
+
+    // The Overview on the order lines: its revenue is the CLI's server run's.
+    harness.get_by_role_and_label(egui::accesskit::Role::Button, "Data").click_accesskit();
+    let orders = s.table("online_retail");
+    wait(&mut harness, "the server's tables again", &|l| has(l, &orders));
+    click(&harness, &orders);
+    wait(&mut harness, "the table's buttons", &|l| has(l, "Run the Overview on this table"));
+    harness.get_by_role_and_label(egui::accesskit::Role::Button, "Run the Overview on this table").click_accesskit();
+    harness.get_by_role_and_label(egui::accesskit::Role::Button, "Overview").click_accesskit();
+    let cli = ok(&["overview", &s.remote(), "--source", "shop", "--table", &orders]);
+    let revenue: f64 =
+        cli.lines().find(|l| l.starts_with("revenue")).and_then(|l| l.split_whitespace().nth(1)).and_then(|n| n.parse().ok()).unwrap();
+    let shown = shoplens::ui::widgets::money(revenue);
+    wait(&mut harness, "the Overview computed on the server", &|l| has(l, "Computed on the server:") && has(l, &shown));
+}

@@ -4,7 +4,8 @@
 use eframe::egui::{self, RichText};
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
 
-use super::event_models::{CartOutput, EventModels, ForecastOutput, FunnelOutput};
+use super::event_models::{CartOutput, EventModels, ForecastOutput};
+use super::warehouse::{ChosenTable, WarehouseModels};
 use super::{Panel, PanelContext, Request};
 use crate::analytics::carts;
 use crate::analytics::customers::format_time;
@@ -106,14 +107,42 @@ impl Panel for FunnelPanel {
 
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
         let mut requests = Vec::new();
+        // A server table chosen in the Data panel: the funnel may be computed there instead.
+        let warehouse = cx.models.get::<WarehouseModels>();
+        let mut server = warehouse.events_on.clone().map(|on| (on, warehouse.funnel_on_server));
         let models = cx.models.get::<EventModels>();
         requests.extend(models.ensure_loaded(cx.data).map(Request::Track));
-        let live = self.draw(ui, models, cx.filters, &mut requests);
+        let (live, server_settings) = self.draw(ui, models, cx.filters, &mut requests, server.as_mut());
         match live {
             Some(LiveRequest::PickFile) => requests.push(Request::PickWatchTarget { folder: false }),
             Some(LiveRequest::PickFolder) => requests.push(Request::PickWatchTarget { folder: true }),
             Some(LiveRequest::Stop) => models.stop_watch(),
             None => {}
+        }
+        if let Some((_, on_server)) = server {
+            cx.models.get::<WarehouseModels>().funnel_on_server = on_server;
+        }
+        if let Some(settings) = server_settings {
+            let warehouse = cx.models.get::<WarehouseModels>();
+            requests.extend(warehouse.request_funnel(cx.filters, &settings).map(Request::Track));
+            let error = warehouse.funnel_error(cx.filters, &settings).map(str::to_string);
+            let shown = warehouse.shown_funnel(cx.filters, &settings);
+            egui::ScrollArea::vertical().id_salt("server_funnel_scroll").show(ui, |ui| match (error, shown) {
+                (Some(error), _) => {
+                    ui.colored_label(widgets::BAD, format!("The server could not compute the funnel: {error}"));
+                }
+                (None, Some((result, current))) => {
+                    if !current {
+                        ui.horizontal(|ui| {
+                            ui.spinner();
+                            ui.label("updating…");
+                        });
+                    }
+                    let note = format!("Computed on the server: {} transferred.", widgets::bytes(result.bytes));
+                    self.funnel_ui(ui, &result.result, None, &note, &mut requests);
+                }
+                (None, None) => widgets::waiting(ui, "The server is computing the funnel…"),
+            });
         }
         for request in requests {
             cx.request(request);
@@ -122,13 +151,20 @@ impl Panel for FunnelPanel {
 }
 
 impl FunnelPanel {
+    /// Draws the panel from the workspace's events. With `server` (a server table and whether
+    /// to use it) set to the server on the Funnel tab, it draws only the controls and returns
+    /// the settings for the caller to run there.
+    /// Draws the panel from the workspace's events. With `server` (a server table and whether
+    /// to use it) set to the server on the Funnel tab, it draws only the controls and returns
+    /// the settings for the caller to run there.
     fn draw(
         &mut self,
         ui: &mut egui::Ui,
         models: &mut EventModels,
         filters: &crate::analytics::Filters,
         requests: &mut Vec<Request>,
-    ) -> Option<LiveRequest> {
+        server: Option<&mut (ChosenTable, bool)>,
+    ) -> (Option<LiveRequest>, Option<funnel::FunnelSettings>) {
         let mut live = None;
         ui.horizontal(|ui| {
             for (tab, name) in TABS {
@@ -147,17 +183,29 @@ impl FunnelPanel {
             }
         });
         ui.separator();
+        if let (Tab::Funnel, Some((on, on_server))) = (self.tab, server) {
+            ui.horizontal(|ui| {
+                ui.label("Computed on:");
+                ui.radio_value(on_server, false, "this workspace's events");
+                ui.radio_value(on_server, true, format!("the server: {} › {}", on.source, on.table))
+                    .on_hover_text("The server counts the steps; only counts per step, day and breakdown travel");
+            });
+            if *on_server {
+                self.funnel_controls(ui, models);
+                return (None, Some(models.funnel_settings.clone()));
+            }
+        }
         let Some(frame) = models.frame.as_ref().map(|f| f.data.clone()) else {
             ui.vertical_centered(|ui| {
                 ui.add_space(60.0);
                 ui.spinner();
                 ui.label("Loading events…");
             });
-            return live;
+            return (live, None);
         };
         if frame.is_empty() && self.tab != Tab::Live {
             ui.label("This workspace has no events yet. Import a REES46-style events export (event_time, event_type, product_id, …, user_session), or watch a growing file in Live mode.");
-            return live;
+            return (live, None);
         }
         if models.loading() || models.busy() {
             ui.horizontal(|ui| {
@@ -170,7 +218,10 @@ impl FunnelPanel {
                 self.funnel_controls(ui, models);
                 requests.extend(models.request_funnel(filters).map(Request::Track));
                 egui::ScrollArea::vertical().id_salt("funnel_scroll").show(ui, |ui| match models.funnel.get().cloned() {
-                    Some(result) => self.funnel_ui(ui, &result, &models.source, requests),
+                    Some(result) => {
+                        let source = format!("{} events from {}", widgets::number(result.input.len() as f64, 0), models.source);
+                        self.funnel_ui(ui, &result.result, Some(&result.input), &source, requests)
+                    }
                     None => widgets::waiting(ui, "Computing the funnel…"),
                 });
             }
@@ -199,7 +250,7 @@ impl FunnelPanel {
                 live = live_ui(ui, models);
             }
         }
-        live
+        (live, None)
     }
 
     fn funnel_controls(&mut self, ui: &mut egui::Ui, models: &mut EventModels) {
@@ -266,13 +317,21 @@ impl FunnelPanel {
         ui.separator();
     }
 
-    fn funnel_ui(&mut self, ui: &mut egui::Ui, output: &FunnelOutput, source: &str, requests: &mut Vec<Request>) {
-        let (frame, result): (&EventFrame, &FunnelResult) = (&output.input, &output.result);
+    /// The funnel's figures; `frame` is the copy they were counted on (a server's result has
+    /// none, and no list of who dropped off).
+    fn funnel_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        result: &FunnelResult,
+        frame: Option<&EventFrame>,
+        source: &str,
+        requests: &mut Vec<Request>,
+    ) {
         let unit = match result.settings.count_by {
             CountBy::Sessions => "sessions",
             CountBy::Users => "users",
         };
-        ui.label(RichText::new(format!("{} events from {source}", widgets::number(frame.len() as f64, 0))).weak());
+        ui.label(RichText::new(source).weak());
         let width = ui.available_width();
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| {
@@ -295,8 +354,8 @@ impl FunnelPanel {
                         ui.label(widgets::number(s.count as f64, 0));
                         ui.label(format!("{:.1}%", s.from_first * 100.0));
                         ui.label(if i == 0 { "–".to_string() } else { format!("{:.1}%", s.from_previous * 100.0) });
-                        match result.dropped.get(i) {
-                            Some(list) => {
+                        match (result.dropped.get(i), frame) {
+                            (Some(list), Some(frame)) => {
                                 if ui
                                     .small_button(format!("{} (CSV)", widgets::number(list.len() as f64, 0)))
                                     .on_hover_text("Who stopped after this step")
@@ -311,7 +370,7 @@ impl FunnelPanel {
                                     });
                                 }
                             }
-                            None => {
+                            _ => {
                                 ui.label("");
                             }
                         }

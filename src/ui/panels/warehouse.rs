@@ -1,6 +1,6 @@
 //! Warehouse sources in the window: the saved connections (listed in the Data panel), adding and
 //! testing one, browsing its tables, previewing a table or a query, importing either, and
-//! running the Overview on a server table. [`WarehouseModels`] owns every job; each job opens
+//! running the Overview or the Funnel on a server table. [`WarehouseModels`] owns every job; each job opens
 //! its own read-only session and a cancel reaches the server.
 
 use std::collections::HashMap;
@@ -10,6 +10,7 @@ use std::sync::Arc;
 use eframe::egui::{self, RichText};
 
 use super::PanelContext;
+use crate::analytics::funnel::{FunnelResult, FunnelSettings};
 use crate::analytics::overview::OverviewResult;
 use crate::analytics::Filters;
 use crate::import::kinds::Target;
@@ -21,18 +22,20 @@ use crate::warehouse::{self, pushdown, Server};
 use crate::workspace::sources::{self, SourceConfig};
 use crate::workspace::{self, Workspace};
 
-/// A server table the Overview runs on, chosen in the Data panel.
+/// A server table a panel runs on, chosen in the Data panel.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ServerOrders {
+pub struct ChosenTable {
     pub source: String,
     pub table: String,
 }
 
-/// The Overview computed on a server, with what crossed the network.
-pub struct ServerOverview {
-    pub result: OverviewResult,
+/// A result computed on a server, with what crossed the network.
+pub struct OnServer<T> {
+    pub result: T,
     pub bytes: u64,
 }
+
+type FunnelKey = (ChosenTable, Filters, FunnelSettings);
 
 /// The new-connection form.
 #[derive(Clone)]
@@ -78,11 +81,16 @@ pub struct WarehouseModels {
     preview: Option<(Relation, Result<Preview, String>)>,
     preview_job: Option<(Relation, Job<Preview>)>,
     /// Where the Overview runs when the user picks the server.
-    pub overview_on: Option<ServerOrders>,
+    pub overview_on: Option<ChosenTable>,
     /// True: the Overview shows the server's figures; false: the workspace's copy.
     pub overview_on_server: bool,
-    overview: Latest<(ServerOrders, Filters), ServerOverview>,
-    overviews: HashMap<(ServerOrders, Filters), Arc<ServerOverview>>,
+    overview: Latest<(ChosenTable, Filters), OnServer<OverviewResult>>,
+    overviews: HashMap<(ChosenTable, Filters), Arc<OnServer<OverviewResult>>>,
+    /// Where the funnel runs when the user picks the server (an events table).
+    pub events_on: Option<ChosenTable>,
+    pub funnel_on_server: bool,
+    funnel: Latest<FunnelKey, OnServer<FunnelResult>>,
+    funnels: HashMap<FunnelKey, Arc<OnServer<FunnelResult>>>,
 }
 
 impl WarehouseModels {
@@ -187,13 +195,13 @@ impl WarehouseModels {
                 let table = pushdown::map_table(&server, ctx, &on.table, Target::OrderLines, saved.as_deref(), &[])?;
                 let before = server.bytes_transferred();
                 let result = pushdown::overview(&server, ctx, &table, &filters, true)?;
-                Ok(ServerOverview { result, bytes: server.bytes_transferred() - before })
+                Ok(OnServer { result, bytes: server.bytes_transferred() - before })
             })
         })
     }
 
     /// The server's Overview for `filters`, or the last one finished (not current).
-    pub fn shown_overview(&self, filters: &Filters) -> Option<(Arc<ServerOverview>, bool)> {
+    pub fn shown_overview(&self, filters: &Filters) -> Option<(Arc<OnServer<OverviewResult>>, bool)> {
         let key = (self.overview_on.clone()?, filters.clone());
         match self.overviews.get(&key) {
             Some(result) => Some((result.clone(), true)),
@@ -203,6 +211,41 @@ impl WarehouseModels {
 
     pub fn overview_error(&self, filters: &Filters) -> Option<&str> {
         self.overview.error_for(&(self.overview_on.clone()?, filters.clone()))
+    }
+
+    /// Makes sure the funnel of `settings` and `filters` on the server's events table is known
+    /// or on its way.
+    pub fn request_funnel(&mut self, filters: &Filters, settings: &FunnelSettings) -> Option<JobMonitor> {
+        let on = self.events_on.clone()?;
+        let key = (on.clone(), filters.clone(), settings.clone());
+        if self.funnels.contains_key(&key) {
+            return None;
+        }
+        let source = self.source(&on.source)?.clone();
+        let (password, workspace, filters, settings) = (self.password(&source), self.workspace.clone()?, filters.clone(), settings.clone());
+        self.funnel.request(&key, move || {
+            Job::spawn("funnel on the server", move |ctx| {
+                let saved = sources::table_mapping(&workspace::open_read_only(&workspace)?, &on.source, &on.table, Target::Events.table())?;
+                let server = Server::connect(&source, password.as_deref(), ctx)?;
+                let table = pushdown::map_table(&server, ctx, &on.table, Target::Events, saved.as_deref(), &[])?;
+                let before = server.bytes_transferred();
+                let result = pushdown::funnel(&server, ctx, &table, &filters, &settings)?;
+                Ok(OnServer { result, bytes: server.bytes_transferred() - before })
+            })
+        })
+    }
+
+    /// The server's funnel for these inputs, or the last one finished (not current).
+    pub fn shown_funnel(&self, filters: &Filters, settings: &FunnelSettings) -> Option<(Arc<OnServer<FunnelResult>>, bool)> {
+        let key = (self.events_on.clone()?, filters.clone(), settings.clone());
+        match self.funnels.get(&key) {
+            Some(result) => Some((result.clone(), true)),
+            None => self.funnel.get().map(|r| (r.clone(), false)),
+        }
+    }
+
+    pub fn funnel_error(&self, filters: &Filters, settings: &FunnelSettings) -> Option<&str> {
+        self.funnel.error_for(&(self.events_on.clone()?, filters.clone(), settings.clone()))
     }
 }
 
@@ -249,6 +292,10 @@ impl PanelModels for WarehouseModels {
         if let Some((key, result)) = self.overview.get_with_key() {
             self.overviews.entry(key.clone()).or_insert_with(|| result.clone());
         }
+        cx.report("Funnel on the server failed", self.funnel.poll());
+        if let Some((key, result)) = self.funnel.get_with_key() {
+            self.funnels.entry(key.clone()).or_insert_with(|| result.clone());
+        }
     }
 
     fn data_changed(&mut self, change: &DataChange, _: &mut PollContext<'_>) {
@@ -265,6 +312,7 @@ impl PanelModels for WarehouseModels {
             || self.tables_job.is_some()
             || self.preview_job.is_some()
             || self.overview.is_running()
+            || self.funnel.is_running()
     }
 }
 
@@ -448,7 +496,7 @@ pub fn detail_ui(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> Option<Option<
             {
                 action = Some(SourceAction::Import { source: name.clone(), relation: Relation::Table(table.clone()) });
             }
-            let on = ServerOrders { source: name.clone(), table: table.clone() };
+            let on = ChosenTable { source: name.clone(), table: table.clone() };
             let chosen = models.overview_on.as_ref() == Some(&on);
             if ui
                 .add_enabled(
@@ -458,8 +506,20 @@ pub fn detail_ui(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> Option<Option<
                 .on_hover_text("The Overview computed by the server over this table (order lines): only totals travel")
                 .clicked()
             {
-                models.overview_on = Some(on);
+                models.overview_on = Some(on.clone());
                 models.overview_on_server = true;
+            }
+            let chosen = models.events_on.as_ref() == Some(&on);
+            if ui
+                .add_enabled(
+                    !chosen,
+                    egui::Button::new(if chosen { "The Funnel can run on this table" } else { "Run the Funnel on this table" }),
+                )
+                .on_hover_text("The funnel counted by the server over this table (events): only counts travel")
+                .clicked()
+            {
+                models.events_on = Some(on);
+                models.funnel_on_server = true;
             }
         });
     }
