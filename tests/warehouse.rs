@@ -413,12 +413,20 @@ fn panels_run_on_a_server_table_chosen_in_the_data_panel() {
     let orders = s.table("online_retail");
     wait(&mut harness, "the server's tables again", &|l| has(l, &orders));
     click(&harness, &orders);
-    wait(&mut harness, "the table's buttons", &|l| has(l, "Run the Overview on this table"));
-    harness.get_by_role_and_label(egui::accesskit::Role::Button, "Run the Overview on this table").click_accesskit();
+    wait(&mut harness, "the table's buttons", &|l| has(l, "Run the Overview and Segments on this table"));
+    harness.get_by_role_and_label(egui::accesskit::Role::Button, "Run the Overview and Segments on this table").click_accesskit();
     harness.get_by_role_and_label(egui::accesskit::Role::Button, "Overview").click_accesskit();
     let cli = ok(&["overview", &s.remote(), "--source", "shop", "--table", &orders]);
     let revenue: f64 =
         cli.lines().find(|l| l.starts_with("revenue")).and_then(|l| l.split_whitespace().nth(1)).and_then(|n| n.parse().ok()).unwrap();
     let shown = shoplens::ui::widgets::money(revenue);
     wait(&mut harness, "the Overview computed on the server", &|l| has(l, "Computed on the server:") && has(l, &shown));
+
+    // Segments: the server's RFM, its customers per segment as the CLI's server run counts them.
+    harness.get_by_role_and_label(egui::accesskit::Role::Button, "Segments").click_accesskit();
+    let cli = ok(&["rfm", &s.remote(), "--source", "shop", "--table", &orders]);
+    let champions: f64 =
+        cli.lines().find(|l| l.starts_with("Champions,")).and_then(|l| l.split(',').nth(1)).and_then(|n| n.parse().ok()).unwrap();
+    let shown = shoplens::ui::widgets::number(champions, 0);
+    wait(&mut harness, "RFM computed on the server", &|l| has(l, "Computed on the server:") && has(l, "Champions") && has(l, &shown));
 }

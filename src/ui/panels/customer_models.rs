@@ -59,7 +59,7 @@ impl CustomerModels {
     /// Reads the segment map once per workspace. Once read it changes only through
     /// [`set_grid`](Self::set_grid), so reading it again could only bring back a map whose edit is
     /// still being saved.
-    fn ensure_grid(&mut self, workspace: Option<&PathBuf>) {
+    pub fn ensure_grid(&mut self, workspace: Option<&PathBuf>) {
         let Some(path) = workspace.filter(|_| self.grid.is_none() && self.grid_job.is_none()).cloned() else { return };
         self.grid_job = Some(Job::spawn("read segment map", move |_| {
             let conn = workspace::open_read_only(&path)?;

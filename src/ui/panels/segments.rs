@@ -7,14 +7,15 @@ use std::sync::Arc;
 use eframe::egui::{self, RichText};
 use egui_plot::{Line, Plot, PlotPoints, Points};
 
-use super::customer_models::{CustomerModels, RfmOutput};
+use super::customer_models::CustomerModels;
+use super::warehouse::{OnServer, WarehouseModels};
 use super::{Panel, PanelContext, Request};
 use crate::analytics::clusters;
 use crate::analytics::cohorts::{self, CohortResult};
 use crate::analytics::rfm::{self, RfmResult, SegmentGrid};
-use crate::analytics::Filters;
 use crate::ui::models::PanelModels;
 use crate::ui::widgets::{self, category_colour, HeatCell};
+use crate::warehouse::pushdown::ServerRfm;
 
 const RULES: &str = "How RFM scores work\n\
 • Purchases: non-cancelled order lines with a customer id, inside the filters.\n\
@@ -47,7 +48,28 @@ pub struct SegmentsPanel {
     cohort_revenue: bool,
     /// The listed customers, rebuilt when the selection or the results change. Holding the
     /// result it was built from keeps that result alive, so comparing it by address is sound.
-    list: Option<(Arc<RfmOutput>, String, bool, crate::analytics::Table)>,
+    list: Option<(Arc<dyn std::any::Any + Send + Sync>, String, bool, crate::analytics::Table)>,
+}
+
+/// Where the Segments tab's RFM comes from.
+enum RfmSource {
+    /// The workspace's copy.
+    Copy,
+    /// The server, which is still computing (or its segment map is still being read).
+    ServerWaiting,
+    ServerFailed(String),
+    Server(Arc<OnServer<ServerRfm>>),
+}
+
+/// The RFM result the Segments tab draws: from the workspace's copy or from a server, with what
+/// names its codes, what keeps it alive (for the list cache) and the CLV columns (copy only).
+struct ShownRfm<'a> {
+    rfm: &'a RfmResult,
+    names: rfm::CustomerNames<'a>,
+    owner: Arc<dyn std::any::Any + Send + Sync>,
+    value: Option<Arc<std::collections::HashMap<u32, rfm::ValueColumns>>>,
+    /// Where it was computed, for the panel to say.
+    note: Option<String>,
 }
 
 impl Default for SegmentsPanel {
@@ -115,6 +137,8 @@ impl Panel for SegmentsPanel {
         });
         ui.separator();
         let mut requests = Vec::new();
+        // A server table chosen in the Data panel: RFM segments may be computed there instead.
+        let server = if self.tab == Tab::Segments { self.server_rfm(ui, cx, &mut requests) } else { RfmSource::Copy };
         let models = cx.models.get::<CustomerModels>();
         match self.tab {
             Tab::Segments | Tab::Clusters => {
@@ -131,8 +155,34 @@ impl Panel for SegmentsPanel {
         let workspace = cx.data.path.as_ref();
         egui::ScrollArea::vertical().id_salt("segments_scroll").show(ui, |ui| match self.tab {
             Tab::Segments => {
-                if let Some(edited) = self.segments_tab(ui, models, cx.filters, &mut requests) {
-                    models.set_grid(edited, workspace);
+                let local = models.rfm.get().cloned();
+                let shown = match (&server, &local) {
+                    (RfmSource::Server(on_server), _) => Some(ShownRfm {
+                        rfm: &on_server.result.result,
+                        names: on_server.result.names(),
+                        owner: on_server.clone(),
+                        value: None,
+                        note: Some(format!("Computed on the server: {} transferred.", widgets::bytes(on_server.bytes))),
+                    }),
+                    (RfmSource::Copy, Some(result)) => Some(ShownRfm {
+                        rfm: &result.result,
+                        names: rfm::CustomerNames::of(&result.input),
+                        owner: result.clone(),
+                        value: models.value_columns(result, cx.filters),
+                        note: None,
+                    }),
+                    _ => None,
+                };
+                match &server {
+                    RfmSource::ServerFailed(error) => {
+                        ui.colored_label(widgets::BAD, error);
+                    }
+                    RfmSource::ServerWaiting => widgets::waiting(ui, "The server is computing RFM segments…"),
+                    RfmSource::Copy | RfmSource::Server(_) => {
+                        if let Some(edited) = self.segments_tab(ui, models, shown, &mut requests) {
+                            models.set_grid(edited, workspace);
+                        }
+                    }
                 }
             }
             Tab::Clusters => self.clusters_tab(ui, models, &mut requests),
@@ -148,24 +198,65 @@ impl Panel for SegmentsPanel {
 }
 
 impl SegmentsPanel {
+    /// The "Computed on" choice once a server table is set for Segments; when the server is
+    /// chosen, its RFM for the current inputs (requested if need be).
+    fn server_rfm(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>, requests: &mut Vec<Request>) -> RfmSource {
+        let (date, grid) = {
+            let models = cx.models.get::<CustomerModels>();
+            models.ensure_grid(cx.data.path.as_ref());
+            (models.analysis_date, models.grid.clone())
+        };
+        let warehouse = cx.models.get::<WarehouseModels>();
+        let Some(on) = warehouse.overview_on.clone() else { return RfmSource::Copy };
+        ui.horizontal(|ui| {
+            ui.label("Computed on:");
+            ui.radio_value(&mut warehouse.segments_on_server, false, "this workspace's copy");
+            ui.radio_value(&mut warehouse.segments_on_server, true, format!("the server: {} › {}", on.source, on.table))
+                .on_hover_text("The server sums each customer's purchases; one row per customer travels, scores are computed here");
+        });
+        if !warehouse.segments_on_server {
+            return RfmSource::Copy;
+        }
+        let Some(grid) = grid else { return RfmSource::ServerWaiting };
+        requests.extend(warehouse.request_rfm(cx.filters, date, &grid).map(Request::Track));
+        if let Some(error) = warehouse.rfm_error(cx.filters, date, &grid) {
+            return RfmSource::ServerFailed(format!("The server could not compute RFM: {error}"));
+        }
+        match warehouse.shown_rfm(cx.filters, date, &grid) {
+            Some((result, current)) => {
+                if !current {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("updating…");
+                    });
+                }
+                RfmSource::Server(result)
+            }
+            None => RfmSource::ServerWaiting,
+        }
+    }
+
     /// Draws the RFM tab; returns an edited segment map to save.
     fn segments_tab(
         &mut self,
         ui: &mut egui::Ui,
         models: &mut CustomerModels,
-        filters: &Filters,
+        shown: Option<ShownRfm<'_>>,
         requests: &mut Vec<Request>,
     ) -> Option<SegmentGrid> {
-        let (Some(result), Some(grid)) = (models.rfm.get().cloned(), models.grid.clone()) else {
+        let (Some(shown), Some(grid)) = (shown, models.grid.clone()) else {
             widgets::waiting(ui, "Computing RFM segments…");
             return None;
         };
+        let result = shown.rfm;
+        if let Some(note) = &shown.note {
+            ui.label(RichText::new(note).weak());
+        }
         if result.customers.is_empty() {
             ui.label("No purchases with a customer id in the selected period: import order lines (File › Import) or widen the filters.");
             return None;
         }
-        let frame = &result.input;
-        let value = models.value_columns(&result, filters);
+        let value = shown.value.clone();
         let mean_clv = value
             .as_ref()
             .map(|v| result.segment_means(&v.iter().map(|(&c, v)| (c, v.clv)).collect()))
@@ -203,10 +294,12 @@ impl SegmentsPanel {
             {
                 requests.push(Request::ExportTable {
                     file_name: "customers_rfm.csv".into(),
-                    table: rfm::customer_table(&rfm::CustomerNames::of(frame), &result, None, value.as_deref()),
+                    table: rfm::customer_table(&shown.names, result, None, value.as_deref()),
                 });
             }
-            if value.is_none() {
+            if shown.note.is_some() {
+                ui.label(RichText::new("No CLV columns on a server run: CLV is fitted on the workspace's copy").weak());
+            } else if value.is_none() {
                 ui.label(RichText::new("CLV columns fill in once Customer value has been computed").weak());
             }
         });
@@ -233,7 +326,7 @@ impl SegmentsPanel {
             });
             ui.vertical(|ui| {
                 ui.strong("R × F: customers per score pair (click a cell to list its segment)");
-                if let Some(name) = heat_map_rf(ui, &result, &grid) {
+                if let Some(name) = heat_map_rf(ui, result, &grid) {
                     self.selected = Some(name);
                 }
                 ui.checkbox(&mut self.edit_map, "Edit the segment map");
@@ -243,7 +336,7 @@ impl SegmentsPanel {
             save = self.edit_map_ui(ui, &grid);
         }
         ui.add_space(8.0);
-        if let Some((edited, commit)) = self.segment_table(ui, &result, &grid, &mean_clv, requests) {
+        if let Some((edited, commit)) = self.segment_table(ui, result, &grid, &mean_clv, requests) {
             if commit {
                 save = Some(edited);
             } else {
@@ -252,7 +345,7 @@ impl SegmentsPanel {
             }
         }
         ui.add_space(8.0);
-        self.customer_list(ui, &result, value.as_deref(), requests);
+        self.customer_list(ui, &shown, value.as_deref(), requests);
         save
     }
 
@@ -327,10 +420,11 @@ impl SegmentsPanel {
     fn customer_list(
         &mut self,
         ui: &mut egui::Ui,
-        result: &Arc<RfmOutput>,
+        shown: &ShownRfm<'_>,
         value: Option<&std::collections::HashMap<u32, rfm::ValueColumns>>,
         requests: &mut Vec<Request>,
     ) {
+        let result = shown.rfm;
         let Some(name) = self.selected.clone() else {
             ui.label(RichText::new("Select a segment to list its customers.").weak());
             return;
@@ -339,10 +433,10 @@ impl SegmentsPanel {
             self.selected = None;
             return;
         };
-        let stale = self.list.as_ref().is_none_or(|(r, s, v, _)| !Arc::ptr_eq(r, result) || *s != name || *v != value.is_some());
+        let stale = self.list.as_ref().is_none_or(|(r, s, v, _)| !Arc::ptr_eq(r, &shown.owner) || *s != name || *v != value.is_some());
         if stale {
-            let table = rfm::customer_table(&rfm::CustomerNames::of(&result.input), result, Some(index), value);
-            self.list = Some((result.clone(), name.clone(), value.is_some(), table));
+            let table = rfm::customer_table(&shown.names, result, Some(index), value);
+            self.list = Some((shown.owner.clone(), name.clone(), value.is_some(), table));
         }
         let Some((_, _, _, (header, rows))) = &self.list else { return };
         ui.horizontal(|ui| {

@@ -1,6 +1,6 @@
 //! Warehouse sources in the window: the saved connections (listed in the Data panel), adding and
 //! testing one, browsing its tables, previewing a table or a query, importing either, and
-//! running the Overview or the Funnel on a server table. [`WarehouseModels`] owns every job; each job opens
+//! running the Overview, Segments or the Funnel on a server table. [`WarehouseModels`] owns every job; each job opens
 //! its own read-only session and a cancel reaches the server.
 
 use std::collections::HashMap;
@@ -12,6 +12,7 @@ use eframe::egui::{self, RichText};
 use super::PanelContext;
 use crate::analytics::funnel::{FunnelResult, FunnelSettings};
 use crate::analytics::overview::OverviewResult;
+use crate::analytics::rfm::SegmentGrid;
 use crate::analytics::Filters;
 use crate::import::kinds::Target;
 use crate::jobs::{take_finished, Job, JobMonitor, JobResult, Latest};
@@ -36,6 +37,8 @@ pub struct OnServer<T> {
 }
 
 type FunnelKey = (ChosenTable, Filters, FunnelSettings);
+/// The table, filters, analysis date and the segment map (as JSON: the map is not hashable).
+type RfmKey = (ChosenTable, Filters, Option<chrono::NaiveDate>, String);
 
 /// The new-connection form.
 #[derive(Clone)]
@@ -86,6 +89,10 @@ pub struct WarehouseModels {
     pub overview_on_server: bool,
     overview: Latest<(ChosenTable, Filters), OnServer<OverviewResult>>,
     overviews: HashMap<(ChosenTable, Filters), Arc<OnServer<OverviewResult>>>,
+    /// True: Segments shows the server's RFM over the same order-lines table as the Overview.
+    pub segments_on_server: bool,
+    rfm: Latest<RfmKey, OnServer<pushdown::ServerRfm>>,
+    rfms: HashMap<RfmKey, Arc<OnServer<pushdown::ServerRfm>>>,
     /// Where the funnel runs when the user picks the server (an events table).
     pub events_on: Option<ChosenTable>,
     pub funnel_on_server: bool,
@@ -213,6 +220,50 @@ impl WarehouseModels {
         self.overview.error_for(&(self.overview_on.clone()?, filters.clone()))
     }
 
+    fn rfm_key(&self, filters: &Filters, date: Option<chrono::NaiveDate>, grid: &SegmentGrid) -> Option<RfmKey> {
+        Some((self.overview_on.clone()?, filters.clone(), date, serde_json::to_string(grid).ok()?))
+    }
+
+    /// Makes sure RFM of `filters` on the server's order-lines table is known or on its way.
+    pub fn request_rfm(&mut self, filters: &Filters, date: Option<chrono::NaiveDate>, grid: &SegmentGrid) -> Option<JobMonitor> {
+        let key = self.rfm_key(filters, date, grid)?;
+        if self.rfms.contains_key(&key) {
+            return None;
+        }
+        let on = key.0.clone();
+        let source = self.source(&on.source)?.clone();
+        let (password, workspace, filters, grid) = (self.password(&source), self.workspace.clone()?, filters.clone(), grid.clone());
+        self.rfm.request(&key, move || {
+            Job::spawn("RFM on the server", move |ctx| {
+                let saved =
+                    sources::table_mapping(&workspace::open_read_only(&workspace)?, &on.source, &on.table, Target::OrderLines.table())?;
+                let server = Server::connect(&source, password.as_deref(), ctx)?;
+                let table = pushdown::map_table(&server, ctx, &on.table, Target::OrderLines, saved.as_deref(), &[])?;
+                let before = server.bytes_transferred();
+                let result = pushdown::rfm(&server, ctx, &table, &filters, date, &grid)?;
+                Ok(OnServer { result, bytes: server.bytes_transferred() - before })
+            })
+        })
+    }
+
+    /// The server's RFM for these inputs, or the last one finished (not current).
+    pub fn shown_rfm(
+        &self,
+        filters: &Filters,
+        date: Option<chrono::NaiveDate>,
+        grid: &SegmentGrid,
+    ) -> Option<(Arc<OnServer<pushdown::ServerRfm>>, bool)> {
+        let key = self.rfm_key(filters, date, grid)?;
+        match self.rfms.get(&key) {
+            Some(result) => Some((result.clone(), true)),
+            None => self.rfm.get().map(|r| (r.clone(), false)),
+        }
+    }
+
+    pub fn rfm_error(&self, filters: &Filters, date: Option<chrono::NaiveDate>, grid: &SegmentGrid) -> Option<&str> {
+        self.rfm.error_for(&self.rfm_key(filters, date, grid)?)
+    }
+
     /// Makes sure the funnel of `settings` and `filters` on the server's events table is known
     /// or on its way.
     pub fn request_funnel(&mut self, filters: &Filters, settings: &FunnelSettings) -> Option<JobMonitor> {
@@ -292,6 +343,10 @@ impl PanelModels for WarehouseModels {
         if let Some((key, result)) = self.overview.get_with_key() {
             self.overviews.entry(key.clone()).or_insert_with(|| result.clone());
         }
+        cx.report("RFM on the server failed", self.rfm.poll());
+        if let Some((key, result)) = self.rfm.get_with_key() {
+            self.rfms.entry(key.clone()).or_insert_with(|| result.clone());
+        }
         cx.report("Funnel on the server failed", self.funnel.poll());
         if let Some((key, result)) = self.funnel.get_with_key() {
             self.funnels.entry(key.clone()).or_insert_with(|| result.clone());
@@ -313,6 +368,7 @@ impl PanelModels for WarehouseModels {
             || self.preview_job.is_some()
             || self.overview.is_running()
             || self.funnel.is_running()
+            || self.rfm.is_running()
     }
 }
 
@@ -501,13 +557,18 @@ pub fn detail_ui(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> Option<Option<
             if ui
                 .add_enabled(
                     !chosen,
-                    egui::Button::new(if chosen { "The Overview can run on this table" } else { "Run the Overview on this table" }),
+                    egui::Button::new(if chosen {
+                        "The Overview and Segments can run on this table"
+                    } else {
+                        "Run the Overview and Segments on this table"
+                    }),
                 )
-                .on_hover_text("The Overview computed by the server over this table (order lines): only totals travel")
+                .on_hover_text("The Overview and RFM segments computed by the server over this table (order lines): only totals travel")
                 .clicked()
             {
                 models.overview_on = Some(on.clone());
                 models.overview_on_server = true;
+                models.segments_on_server = true;
             }
             let chosen = models.events_on.as_ref() == Some(&on);
             if ui
