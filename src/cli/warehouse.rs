@@ -216,15 +216,8 @@ pub fn on_server<T: Send + 'static>(
     let (source, password, _) = prepare(workspace_path, &name)?;
     let path = workspace_path.to_path_buf();
     let result = wait_with_progress(Job::spawn(format!("run on {name}"), move |ctx| {
-        let saved = sources::table_mapping(&workspace::open_read_only(&path)?, &name, &table, target.table())?;
-        let server = Server::connect(&source, password.as_deref(), ctx)?;
-        let mapped = pushdown::map_table(&server, ctx, &table, target, saved.as_deref(), &map)?;
-        if !map.is_empty() {
-            sources::save_table_mapping(Workspace::open(&path)?.conn(), &name, &table, target.table(), &mapped.mapping)?;
-        }
-        let before = server.bytes_transferred();
-        let result = work(&server, ctx, &mapped)?;
-        Ok((result, server.bytes_transferred() - before))
+        let run = pushdown::TableRun { workspace: &path, source: &source, password: password.as_deref(), table: &table, target, map: &map };
+        Ok(pushdown::on_table(run, ctx, work)?)
     }))?;
     eprintln!("computed on the server ({} transferred)", crate::present::format::bytes(result.1));
     Ok(result.0)

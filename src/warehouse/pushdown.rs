@@ -73,6 +73,39 @@ pub fn map_table(
     Ok(MappedTable { table: table.to_string(), target, mapping: pairs, from: quote_table(table)?, columns })
 }
 
+/// A server table of a saved source, as a push-down run names it.
+pub struct TableRun<'a> {
+    /// The workspace holding the source and the table's saved mapping.
+    pub workspace: &'a std::path::Path,
+    pub source: &'a crate::workspace::sources::SourceConfig,
+    pub password: Option<&'a str>,
+    pub table: &'a str,
+    pub target: Target,
+    /// `--map` pairs over the saved mapping; remembered when given.
+    pub map: &'a [(String, String)],
+}
+
+/// Connects, maps the table (saved mapping, then `map`, which is saved) and runs `work` on it;
+/// returns the result and the bytes that crossed the network for it. The CLI's `--source` runs
+/// and the panels' server runs all go through here.
+pub fn on_table<T>(
+    run: TableRun<'_>,
+    ctx: &JobContext,
+    work: impl FnOnce(&Server, &JobContext, &MappedTable) -> Result<T, WarehouseError>,
+) -> Result<(T, u64), WarehouseError> {
+    use crate::workspace::sources;
+    let saved = sources::table_mapping(&crate::workspace::open_read_only(run.workspace)?, &run.source.name, run.table, run.target.table())?;
+    let server = Server::connect(run.source, run.password, ctx)?;
+    let mapped = map_table(&server, ctx, run.table, run.target, saved.as_deref(), run.map)?;
+    if !run.map.is_empty() {
+        let workspace = crate::workspace::Workspace::open(run.workspace)?;
+        sources::save_table_mapping(workspace.conn(), &run.source.name, run.table, run.target.table(), &mapped.mapping)?;
+    }
+    let before = server.bytes_transferred();
+    let result = work(&server, ctx, &mapped)?;
+    Ok((result, server.bytes_transferred() - before))
+}
+
 impl MappedTable {
     fn column(&self, name: &str) -> Option<&(String, String)> {
         self.columns.get(name)

@@ -185,6 +185,32 @@ impl WarehouseModels {
         Some((label, job))
     }
 
+    /// What starts a job running `work` on `on`'s table (read as `target`) on its server.
+    fn table_job<T: Send + Sync + 'static>(
+        &self,
+        what: &'static str,
+        on: ChosenTable,
+        target: Target,
+        work: impl FnOnce(&Server, &crate::jobs::JobContext, &pushdown::MappedTable) -> Result<T, warehouse::WarehouseError> + Send + 'static,
+    ) -> Option<impl FnOnce() -> Job<OnServer<T>>> {
+        let source = self.source(&on.source)?.clone();
+        let (password, workspace) = (self.password(&source), self.workspace.clone()?);
+        Some(move || {
+            Job::spawn(what, move |ctx| {
+                let run = pushdown::TableRun {
+                    workspace: &workspace,
+                    source: &source,
+                    password: password.as_deref(),
+                    table: &on.table,
+                    target,
+                    map: &[],
+                };
+                let (result, bytes) = pushdown::on_table(run, ctx, work)?;
+                Ok(OnServer { result, bytes })
+            })
+        })
+    }
+
     /// Makes sure the Overview of `filters` on the server table is known or on its way.
     pub fn request_overview(&mut self, filters: &Filters) -> Option<JobMonitor> {
         let on = self.overview_on.clone()?;
@@ -192,19 +218,11 @@ impl WarehouseModels {
         if self.overviews.contains_key(&key) {
             return None;
         }
-        let source = self.source(&on.source)?.clone();
-        let (password, workspace, filters) = (self.password(&source), self.workspace.clone()?, filters.clone());
-        self.overview.request(&key, move || {
-            Job::spawn("overview on the server", move |ctx| {
-                let saved =
-                    sources::table_mapping(&workspace::open_read_only(&workspace)?, &on.source, &on.table, Target::OrderLines.table())?;
-                let server = Server::connect(&source, password.as_deref(), ctx)?;
-                let table = pushdown::map_table(&server, ctx, &on.table, Target::OrderLines, saved.as_deref(), &[])?;
-                let before = server.bytes_transferred();
-                let result = pushdown::overview(&server, ctx, &table, &filters, true)?;
-                Ok(OnServer { result, bytes: server.bytes_transferred() - before })
-            })
-        })
+        let filters = filters.clone();
+        let spawn = self.table_job("overview on the server", on, Target::OrderLines, move |server, ctx, table| {
+            pushdown::overview(server, ctx, table, &filters, true)
+        })?;
+        self.overview.request(&key, spawn)
     }
 
     /// The server's Overview for `filters`, or the last one finished (not current).
@@ -230,20 +248,11 @@ impl WarehouseModels {
         if self.rfms.contains_key(&key) {
             return None;
         }
-        let on = key.0.clone();
-        let source = self.source(&on.source)?.clone();
-        let (password, workspace, filters, grid) = (self.password(&source), self.workspace.clone()?, filters.clone(), grid.clone());
-        self.rfm.request(&key, move || {
-            Job::spawn("RFM on the server", move |ctx| {
-                let saved =
-                    sources::table_mapping(&workspace::open_read_only(&workspace)?, &on.source, &on.table, Target::OrderLines.table())?;
-                let server = Server::connect(&source, password.as_deref(), ctx)?;
-                let table = pushdown::map_table(&server, ctx, &on.table, Target::OrderLines, saved.as_deref(), &[])?;
-                let before = server.bytes_transferred();
-                let result = pushdown::rfm(&server, ctx, &table, &filters, date, &grid)?;
-                Ok(OnServer { result, bytes: server.bytes_transferred() - before })
-            })
-        })
+        let (filters, grid) = (filters.clone(), grid.clone());
+        let spawn = self.table_job("RFM on the server", key.0.clone(), Target::OrderLines, move |server, ctx, table| {
+            pushdown::rfm(server, ctx, table, &filters, date, &grid)
+        })?;
+        self.rfm.request(&key, spawn)
     }
 
     /// The server's RFM for these inputs, or the last one finished (not current).
@@ -272,18 +281,11 @@ impl WarehouseModels {
         if self.funnels.contains_key(&key) {
             return None;
         }
-        let source = self.source(&on.source)?.clone();
-        let (password, workspace, filters, settings) = (self.password(&source), self.workspace.clone()?, filters.clone(), settings.clone());
-        self.funnel.request(&key, move || {
-            Job::spawn("funnel on the server", move |ctx| {
-                let saved = sources::table_mapping(&workspace::open_read_only(&workspace)?, &on.source, &on.table, Target::Events.table())?;
-                let server = Server::connect(&source, password.as_deref(), ctx)?;
-                let table = pushdown::map_table(&server, ctx, &on.table, Target::Events, saved.as_deref(), &[])?;
-                let before = server.bytes_transferred();
-                let result = pushdown::funnel(&server, ctx, &table, &filters, &settings)?;
-                Ok(OnServer { result, bytes: server.bytes_transferred() - before })
-            })
-        })
+        let (filters, settings) = (filters.clone(), settings.clone());
+        let spawn = self.table_job("funnel on the server", on, Target::Events, move |server, ctx, table| {
+            pushdown::funnel(server, ctx, table, &filters, &settings)
+        })?;
+        self.funnel.request(&key, spawn)
     }
 
     /// The server's funnel for these inputs, or the last one finished (not current).
