@@ -115,7 +115,7 @@ pub fn run(command: SourceCommand) -> Result<(), CliError> {
             let (version, tables) = wait_with_progress(Job::spawn("test connection", move |ctx| {
                 let server = Server::connect(&source, password.as_deref(), ctx)?;
                 let tables = browse::tables(&server, ctx)?.len();
-                Ok((server.version.clone(), tables))
+                Ok((server.version(ctx)?, tables))
             }))?;
             let from = match from {
                 PasswordSource::Given => "typed at the prompt",

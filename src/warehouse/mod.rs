@@ -39,19 +39,13 @@ pub enum WarehouseError {
     Cancelled(#[from] crate::jobs::Cancelled),
     #[error(transparent)]
     Source(#[from] crate::workspace::sources::SourceError),
+    /// An import from the server failed as a file's would (its cancel stays in the source chain).
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     #[error(transparent)]
     Workspace(#[from] crate::workspace::WorkspaceError),
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
-}
-
-impl From<crate::import::ImportError> for WarehouseError {
-    fn from(err: crate::import::ImportError) -> Self {
-        match err {
-            crate::import::ImportError::Cancelled(c) => WarehouseError::Cancelled(c),
-            other => WarehouseError::Server { message: other.to_string() },
-        }
-    }
 }
 
 impl WarehouseError {

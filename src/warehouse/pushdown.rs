@@ -111,6 +111,11 @@ impl MappedTable {
         self.columns.get(name)
     }
 
+    /// The server column of a target column the SQL cannot do without.
+    fn required(&self, name: &str) -> Result<String, WarehouseError> {
+        self.column(name).map(|(c, _)| c.clone()).ok_or_else(|| WarehouseError::Mapping(format!("no column for {name}")))
+    }
+
     /// The column's value as text, or a NULL text where it is not mapped.
     fn text(&self, name: &str) -> String {
         self.column(name).map_or("NULL::text".to_string(), |(c, _)| format!("{c}::text"))
@@ -189,9 +194,11 @@ fn and(conditions: &[String]) -> String {
 /// out.
 fn customer_id(table: &MappedTable) -> String {
     let Some((c, ty)) = table.column("customer_id") else { return "NULL::text".into() };
-    match ty.as_str() {
+    if table.is_whole_number_type("customer_id") {
         // Whole numbers print as they are.
-        "smallint" | "integer" | "bigint" => return format!("{c}::text"),
+        return format!("{c}::text");
+    }
+    match ty.as_str() {
         // A float prints without a trailing `.0` (shortest exact form); NaN is a missing id.
         "double precision" | "real" => return format!("CASE WHEN {c} = 'NaN' THEN NULL ELSE {c}::text END"),
         _ => {}
@@ -209,9 +216,7 @@ fn customer_id(table: &MappedTable) -> String {
 /// The order lines of `table` inside `days` and `country` as a FROM item with the columns
 /// `invoice, cancelled, customer, country, stock_code, description, quantity, value, t`.
 fn lines(table: &MappedTable, from: Option<NaiveDate>, to: Option<NaiveDate>, country: Option<&str>) -> Result<String, WarehouseError> {
-    let need =
-        |name: &str| table.column(name).map(|(c, _)| c.clone()).ok_or_else(|| WarehouseError::Mapping(format!("no column for {name}")));
-    let (invoice, quantity, price) = (need("invoice")?, need("quantity")?, need("unit_price")?);
+    let (invoice, quantity, price) = (table.required("invoice")?, table.required("quantity")?, table.required("unit_price")?);
     let country_text = format!("coalesce({}, '')", table.text("country"));
     let mut conditions = table.required_present();
     if !table.is_whole_number_type("quantity") {
@@ -529,9 +534,7 @@ fn events(
     sessions_only: bool,
     steps: &[EventKind],
 ) -> Result<String, WarehouseError> {
-    let need =
-        |name: &str| table.column(name).map(|(c, _)| c.clone()).ok_or_else(|| WarehouseError::Mapping(format!("no column for {name}")));
-    let user = need("user_id")?;
+    let user = table.required("user_id")?;
     let session = match table.column("user_session") {
         Some((c, _)) => format!("CASE WHEN btrim({c}::text) = '' THEN NULL ELSE {c}::text END"),
         None => "NULL::text".into(),
@@ -539,12 +542,12 @@ fn events(
     let mut conditions = table.required_present();
     conditions.extend(table.days("event_time", filters.from, filters.to));
     let kinds: Vec<String> = steps.iter().map(|k| literal(k.name())).collect();
-    conditions.push(format!("{}::text IN ({})", need("event_type")?, kinds.join(", ")));
+    conditions.push(format!("{}::text IN ({})", table.required("event_type")?, kinds.join(", ")));
     let key = key.map_or(String::new(), |d| format!(", {} AS key", breakdown_key(table, d)));
     let inner = format!(
         "SELECT {session} AS session, {user}::int8 AS usr, {epoch} AS t, {kind}::text AS kind{key} FROM {from} WHERE {conditions}",
         epoch = table.epoch("event_time"),
-        kind = need("event_type")?,
+        kind = table.required("event_type")?,
         from = table.from,
         conditions = and(&conditions),
     );

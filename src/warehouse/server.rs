@@ -67,8 +67,6 @@ pub struct Server {
     source: SourceConfig,
     tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     bytes: Arc<AtomicU64>,
-    /// The server's `version()`, for `source test` and the Data panel.
-    pub version: String,
 }
 
 impl Server {
@@ -108,7 +106,7 @@ impl Server {
         };
         let client = jobs::block_on(ctx, connecting, async {})??;
         let cancel = client.cancel_token();
-        let mut server = Server { client, cancel, source: source.clone(), tls, bytes, version: String::new() };
+        let server = Server { client, cancel, source: source.clone(), tls, bytes };
         server.execute(
             ctx,
             &format!(
@@ -117,8 +115,13 @@ impl Server {
                 STATEMENT_TIMEOUT.as_millis()
             ),
         )?;
-        server.version = server.query(ctx, "SELECT version()", &[])?.first().map(|r| r.get::<_, String>(0)).unwrap_or_default();
         Ok(server)
+    }
+
+    /// The server's `version()`, for `source test` and the Data panel's Test (a round trip
+    /// no other run needs).
+    pub fn version(&self, ctx: &JobContext) -> Result<String, WarehouseError> {
+        Ok(self.query(ctx, "SELECT version()", &[])?.first().map(|r| r.get::<_, String>(0)).unwrap_or_default())
     }
 
     pub fn source(&self) -> &SourceConfig {

@@ -184,12 +184,8 @@ impl FunnelPanel {
         });
         ui.separator();
         if let (Tab::Funnel, Some((on, on_server))) = (self.tab, server) {
-            ui.horizontal(|ui| {
-                ui.label("Computed on:");
-                ui.radio_value(on_server, false, "this workspace's events");
-                ui.radio_value(on_server, true, format!("the server: {} › {}", on.source, on.table))
-                    .on_hover_text("The server counts the steps; only counts per step, day and breakdown travel");
-            });
+            let travels = "The server counts the steps; only counts per step, day and breakdown travel";
+            super::warehouse::computed_on_ui(ui, on, on_server, "this workspace's events", travels);
             if *on_server {
                 self.funnel_controls(ui, models);
                 return (None, Some(models.funnel_settings.clone()));

@@ -200,12 +200,8 @@ impl Panel for OverviewPanel {
 /// server's figures are to be shown.
 fn where_computed_ui(ui: &mut egui::Ui, warehouse: &mut WarehouseModels) -> bool {
     let Some(on) = warehouse.overview_on.clone() else { return false };
-    ui.horizontal(|ui| {
-        ui.label("Computed on:");
-        ui.radio_value(&mut warehouse.overview_on_server, false, "this workspace's copy");
-        ui.radio_value(&mut warehouse.overview_on_server, true, format!("the server: {} › {}", on.source, on.table))
-            .on_hover_text("The server sums and counts; only monthly totals, rankings and order values travel");
-    });
+    let travels = "The server sums and counts; only monthly totals, rankings and order values travel";
+    super::warehouse::computed_on_ui(ui, &on, &mut warehouse.overview_on_server, "this workspace's copy", travels);
     warehouse.overview_on_server
 }
 

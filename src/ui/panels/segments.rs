@@ -208,12 +208,8 @@ impl SegmentsPanel {
         };
         let warehouse = cx.models.get::<WarehouseModels>();
         let Some(on) = warehouse.overview_on.clone() else { return RfmSource::Copy };
-        ui.horizontal(|ui| {
-            ui.label("Computed on:");
-            ui.radio_value(&mut warehouse.segments_on_server, false, "this workspace's copy");
-            ui.radio_value(&mut warehouse.segments_on_server, true, format!("the server: {} › {}", on.source, on.table))
-                .on_hover_text("The server sums each customer's purchases; one row per customer travels, scores are computed here");
-        });
+        let travels = "The server sums each customer's purchases; one row per customer travels, scores are computed here";
+        super::warehouse::computed_on_ui(ui, &on, &mut warehouse.segments_on_server, "this workspace's copy", travels);
         if !warehouse.segments_on_server {
             return RfmSource::Copy;
         }

@@ -152,7 +152,7 @@ impl WarehouseModels {
     fn request_test(&mut self, name: &str) -> Option<JobMonitor> {
         let job = self.connected(name, "test connection", |server, ctx| {
             let tables = browse::tables(server, ctx)?.len();
-            Ok(format!("{} · {tables} tables and views readable · read-only session", server.version))
+            Ok(format!("{} · {tables} tables and views readable · read-only session", server.version(ctx)?))
         })?;
         let monitor = job.monitor();
         self.test_job = Some((name.to_string(), job));
@@ -372,6 +372,17 @@ impl PanelModels for WarehouseModels {
             || self.funnel.is_running()
             || self.rfm.is_running()
     }
+}
+
+/// The "Computed on: the copy / the server: source › table" row a panel shows once a server
+/// table is chosen for it; `on_server` is the choice. `local` names the copy, `travels` says
+/// what comes back from the server.
+pub fn computed_on_ui(ui: &mut egui::Ui, on: &ChosenTable, on_server: &mut bool, local: &str, travels: &str) {
+    ui.horizontal(|ui| {
+        ui.label("Computed on:");
+        ui.radio_value(on_server, false, local);
+        ui.radio_value(on_server, true, format!("the server: {} › {}", on.source, on.table)).on_hover_text(travels);
+    });
 }
 
 /// What the Data panel should do after drawing the sources.
