@@ -85,8 +85,7 @@ fn the_cli_runs_headless() {
 
 #[test]
 fn only_jobs_starts_threads() {
-    let mut files =
-        layer(&["analytics", "import", "workspace", "warehouse", "ui", "cli", "present", "timestamp.rs", "demo.rs", "bench.rs"]);
+    let mut files = layer(&["analytics", "import", "workspace", "warehouse", "ui", "cli", "present", "timestamp.rs", "demo.rs", "bench"]);
     files.retain(|f| !f.ends_with("jobs.rs"));
     let found: Vec<String> = mentions(&files, &["thread::spawn", "thread::scope", "Builder::new().name", "spawn_scoped"])
         .into_iter()
@@ -98,7 +97,7 @@ fn only_jobs_starts_threads() {
 
 #[test]
 fn only_jobs_owns_the_tokio_runtime() {
-    let mut files = layer(&["analytics", "import", "workspace", "warehouse", "ui", "cli", "present", "demo.rs", "bench.rs"]);
+    let mut files = layer(&["analytics", "import", "workspace", "warehouse", "ui", "cli", "present", "demo.rs", "bench"]);
     files.retain(|f| !f.ends_with("jobs.rs"));
     let found = mentions(&files, &["new_multi_thread", "new_current_thread", "Runtime::new", "tokio::main", "tokio::spawn", ".block_on("]);
     assert!(found.is_empty(), "network I/O runs on crate::jobs::runtime(), waited on with jobs::block_on:\n{}", found.join("\n"));
@@ -106,7 +105,7 @@ fn only_jobs_owns_the_tokio_runtime() {
 
 #[test]
 fn only_the_warehouse_layer_talks_to_servers() {
-    let mut files = layer(&["analytics", "import", "workspace", "ui", "cli", "present", "demo.rs", "bench.rs"]);
+    let mut files = layer(&["analytics", "import", "workspace", "ui", "cli", "present", "demo.rs", "bench"]);
     files.retain(|f| !f.ends_with("jobs.rs"));
     let found = mentions(&files, &["tokio_postgres", "postgres::", "crate::warehouse::server::"]);
     assert!(found.is_empty(), "servers are reached through crate::warehouse:\n{}", found.join("\n"));

@@ -180,3 +180,77 @@ fn a_period_outside_the_data_is_empty_not_an_error() {
     assert!(result.months.is_empty() && result.order_values.is_empty());
     assert_eq!(result.kpis.revenue.current, 0.0);
 }
+
+/// The copy keeps its lines in month order (what lets the Overview count a month's distinct
+/// invoices and customers in one pass); lines that arrive in any other order give the same
+/// figures. The reference is the workspace's own order, itself checked against SQL above.
+#[test]
+fn the_overview_does_not_depend_on_the_order_lines_arrive_in() {
+    use shoplens::analytics::order_frame::{OrderFrameBuilder, OrderLine};
+    use shoplens::timestamp::{SlashOrder, Timestamp};
+    let (_dir, ws) = uci_workspace();
+    let ctx = JobContext::detached();
+    let in_order = shoplens::workspace::copies::load_order_lines(ws.conn(), &ctx).unwrap();
+    // Every line, newest first: months arrive backwards.
+    let mut stmt = ws
+        .conn()
+        .prepare(
+            "SELECT invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country, cancelled
+             FROM order_lines ORDER BY rowid DESC",
+        )
+        .unwrap();
+    let mut rows = stmt.query([]).unwrap();
+    let mut builder = OrderFrameBuilder::default();
+    while let Some(r) = rows.next().unwrap() {
+        let text = |i: usize| r.get::<_, Option<String>>(i).unwrap();
+        let (invoice, code, description, customer, country) =
+            (text(0).unwrap(), text(1).unwrap_or_default(), text(2).unwrap_or_default(), text(6), text(7));
+        builder.push(OrderLine {
+            invoice: &invoice,
+            stock_code: &code,
+            description: &description,
+            quantity: r.get(3).unwrap(),
+            invoice_date: Timestamp::parse(&r.get::<_, String>(4).unwrap(), SlashOrder::MonthFirst).unwrap(),
+            unit_price: r.get(5).unwrap(),
+            customer_id: customer.as_deref(),
+            country: country.as_deref().unwrap_or("Unspecified"),
+            cancelled: r.get::<_, i64>(8).unwrap() != 0,
+        });
+    }
+    let reversed = builder.finish().unwrap();
+    reversed.check().unwrap();
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    for filters in [
+        Filters::default(),
+        Filters { from: Some(d(2010, 3, 1)), to: Some(d(2010, 5, 31)), country: Some("United Kingdom".into()) },
+        Filters { from: Some(d(2010, 6, 15)), to: Some(d(2010, 9, 10)), country: Some("Germany".into()) },
+    ] {
+        let (a, b) = (overview::compute(&in_order, &filters, &ctx).unwrap(), overview::compute(&reversed, &filters, &ctx).unwrap());
+        assert_eq!((a.period, a.previous_period), (b.period, b.previous_period));
+        assert_eq!(a.months.len(), b.months.len());
+        for (x, y) in a.months.iter().zip(&b.months) {
+            assert_eq!(
+                (x.month, x.placed_orders, x.cancelled_orders, x.active_customers, x.new_customers),
+                (y.month, y.placed_orders, y.cancelled_orders, y.active_customers, y.new_customers)
+            );
+            assert!(close(x.revenue, y.revenue), "{} {} vs {}", x.label(), x.revenue, y.revenue);
+        }
+        for (x, y) in [
+            (a.kpis.revenue, b.kpis.revenue),
+            (a.kpis.orders, b.kpis.orders),
+            (a.kpis.customers, b.kpis.customers),
+            (a.kpis.cancellation_rate, b.kpis.cancellation_rate),
+        ] {
+            assert!(close(x.current, y.current) && x.previous.is_some() == y.previous.is_some(), "{x:?} vs {y:?}");
+        }
+        let (mut va, mut vb) = (a.order_values.clone(), b.order_values.clone());
+        va.sort_by(f64::total_cmp);
+        vb.sort_by(f64::total_cmp);
+        assert_eq!(va.len(), vb.len());
+        assert!(va.iter().zip(&vb).all(|(x, y)| close(*x, *y)));
+        let names =
+            |r: &[overview::Ranked]| r.iter().map(|r| (r.name.clone(), r.count, (r.revenue * 100.0).round() as i64)).collect::<Vec<_>>();
+        assert_eq!(names(&a.top_countries), names(&b.top_countries));
+        assert_eq!(names(&a.top_products_with_services), names(&b.top_products_with_services));
+    }
+}

@@ -20,7 +20,10 @@ pub struct LineView<'a> {
     /// Lines without a customer id are unset.
     customer_valid: Option<&'a Bitmap>,
     pub country: &'a [u32],
+    pub product: &'a [u32],
     pub time: &'a [i64],
+    pub month: &'a [i32],
+    pub quantity: &'a [i64],
     pub value: &'a [f64],
     cancelled: &'a Bitmap,
     start: i64,
@@ -46,7 +49,10 @@ impl<'a> LineView<'a> {
             customer: customer.values(),
             customer_valid: customer.validity(),
             country: one_chunk(lines.column(col::COUNTRY)?.u32()?)?.values(),
+            product: one_chunk(lines.column(col::PRODUCT)?.u32()?)?.values(),
             time: one_chunk(lines.column(col::TIME)?.i64()?)?.values(),
+            month: one_chunk(lines.column(col::MONTH)?.i32()?)?.values(),
+            quantity: one_chunk(lines.column(col::QUANTITY)?.i64()?)?.values(),
             value: one_chunk(lines.column(col::VALUE)?.f64()?)?.values(),
             cancelled: cancelled.downcast_as_array().values(),
             start,
@@ -61,6 +67,18 @@ impl<'a> LineView<'a> {
 
     pub fn is_empty(&self) -> bool {
         self.time.is_empty()
+    }
+
+    /// Whether line `i` belongs to a cancelled invoice.
+    #[inline]
+    pub fn is_cancelled(&self, i: usize) -> bool {
+        self.cancelled.get_bit(i)
+    }
+
+    /// The customer of line `i`, whether or not it is inside the filters.
+    #[inline]
+    pub fn customer_of(&self, i: usize) -> Option<u32> {
+        self.customer_valid.is_none_or(|v| v.get_bit(i)).then(|| self.customer[i])
     }
 
     /// The customer of line `i` if it is a purchase inside the filters.

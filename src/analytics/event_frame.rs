@@ -483,6 +483,31 @@ impl EventFrameBuilder {
     }
 }
 
+/// An [`EventFrame`]'s columns and dictionaries as plain vectors: what the workspace's copy
+/// cache stores and reads back ([`EventFrame::from_parts`] checks they fit together).
+pub struct EventParts {
+    pub time: Vec<i64>,
+    pub kind: Vec<u8>,
+    pub product: Vec<u32>,
+    pub category: Vec<u32>,
+    pub brand: Vec<u32>,
+    pub user: Vec<u32>,
+    pub price: Vec<f32>,
+    pub session_start: Vec<u32>,
+    pub sessions: Vec<String>,
+    pub users: Vec<i64>,
+    pub products: Vec<Product>,
+    pub categories: Vec<String>,
+    pub brands: Vec<String>,
+    pub workspace_rowid: Option<i64>,
+}
+
+/// Parts that do not make a frame: a column of another length, a code past its dictionary,
+/// sessions out of order. A damaged cache file is refused here rather than read as wrong data.
+#[derive(Debug, thiserror::Error)]
+#[error("the events' columns do not fit together: {0}")]
+pub struct InconsistentParts(pub &'static str);
+
 impl EventFrame {
     pub fn empty() -> Self {
         EventFrameBuilder::new().finish()
@@ -563,6 +588,63 @@ impl EventFrame {
     /// Rows grouped by user, each user's rows in time order (built once, on first use).
     pub fn user_runs(&self) -> &Runs {
         self.user_runs.get_or_init(|| group_rows(&self.user, self.users.len(), &self.time))
+    }
+
+    /// Every row's event kind code (see [`EventKind`]).
+    pub fn kind_codes(&self) -> &[u8] {
+        &self.kind
+    }
+
+    /// Where each session's rows start, then where the events without a session start.
+    pub fn session_starts(&self) -> &[u32] {
+        &self.session_start
+    }
+
+    /// A frame from its parts, checked: every column as long as `time`, every code inside its
+    /// dictionary, sessions' rows contiguous and in order.
+    pub fn from_parts(parts: EventParts) -> Result<Self, InconsistentParts> {
+        let n = parts.time.len();
+        let lengths = [parts.kind.len(), parts.product.len(), parts.category.len(), parts.brand.len(), parts.user.len(), parts.price.len()];
+        if lengths.iter().any(|&l| l != n) {
+            return Err(InconsistentParts("columns of different lengths"));
+        }
+        let starts = &parts.session_start;
+        if starts.first().is_some_and(|&s| s != 0)
+            || starts.windows(2).any(|w| w[0] > w[1])
+            || starts.last().is_some_and(|&s| s as usize > n)
+            || starts.len() != parts.sessions.len() + 1
+        {
+            return Err(InconsistentParts("session rows out of order"));
+        }
+        let fits = |codes: &[u32], len: usize| codes.iter().copied().max().is_none_or(|m| (m as usize) < len);
+        if !fits(&parts.product, parts.products.len())
+            || !fits(&parts.category, parts.categories.len())
+            || !fits(&parts.brand, parts.brands.len())
+            || !fits(&parts.user, parts.users.len())
+            || parts.products.iter().any(|p| p.category as usize >= parts.categories.len() || p.brand as usize >= parts.brands.len())
+            || parts.categories.first().is_none_or(|c| !c.is_empty())
+            || parts.brands.first().is_none_or(|b| !b.is_empty())
+        {
+            return Err(InconsistentParts("a code outside its dictionary"));
+        }
+        Ok(EventFrame {
+            time: parts.time,
+            kind: parts.kind,
+            product: parts.product,
+            category: parts.category,
+            brand: parts.brand,
+            user: parts.user,
+            price: parts.price,
+            session_start: parts.session_start,
+            sessions: parts.sessions,
+            users: parts.users,
+            products: parts.products,
+            categories: parts.categories,
+            brands: parts.brands,
+            workspace_rowid: parts.workspace_rowid,
+            user_runs: Default::default(),
+            tops: Default::default(),
+        })
     }
 
     pub fn kind_code(&self, row: usize) -> u8 {

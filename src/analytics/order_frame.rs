@@ -26,6 +26,9 @@ pub mod col {
 }
 
 pub struct OrderFrame {
+    /// One row per order line, in month order ([`col::MONTH`] never decreases; lines of a month
+    /// keep the workspace's order): the Overview counts distinct invoices and customers per
+    /// month in one pass thanks to it.
     pub lines: DataFrame,
     pub invoices: Vec<String>,
     /// Product code and the first description seen for it.
@@ -109,19 +112,27 @@ impl OrderFrameBuilder {
         self.cancelled.push(line.cancelled);
     }
 
+    /// The frame, its lines put in month order (see [`OrderFrame::lines`]).
     pub fn finish(self) -> PolarsResult<OrderFrame> {
+        let order = month_order(&self.month);
+        fn permute<T: Copy>(values: Vec<T>, order: &Option<Vec<u32>>) -> Vec<T> {
+            match order {
+                Some(order) => order.iter().map(|&i| values[i as usize]).collect(),
+                None => values,
+            }
+        }
         let lines = DataFrame::new(
             self.invoice.len(),
             vec![
-                Column::new(col::INVOICE.into(), self.invoice),
-                Column::new(col::PRODUCT.into(), self.product),
-                Column::new(col::CUSTOMER.into(), self.customer),
-                Column::new(col::COUNTRY.into(), self.country),
-                Column::new(col::TIME.into(), self.time),
-                Column::new(col::MONTH.into(), self.month),
-                Column::new(col::QUANTITY.into(), self.quantity),
-                Column::new(col::VALUE.into(), self.value),
-                Column::new(col::CANCELLED.into(), self.cancelled),
+                Column::new(col::INVOICE.into(), permute(self.invoice, &order)),
+                Column::new(col::PRODUCT.into(), permute(self.product, &order)),
+                Column::new(col::CUSTOMER.into(), permute(self.customer, &order)),
+                Column::new(col::COUNTRY.into(), permute(self.country, &order)),
+                Column::new(col::TIME.into(), permute(self.time, &order)),
+                Column::new(col::MONTH.into(), permute(self.month, &order)),
+                Column::new(col::QUANTITY.into(), permute(self.quantity, &order)),
+                Column::new(col::VALUE.into(), permute(self.value, &order)),
+                Column::new(col::CANCELLED.into(), permute(self.cancelled, &order)),
             ],
         )?;
         Ok(OrderFrame {
@@ -134,7 +145,97 @@ impl OrderFrameBuilder {
     }
 }
 
+/// The rows in month order, lines of a month in their original order (a counting sort on the
+/// month); `None` when they are in month order already (exports usually are).
+fn month_order(month: &[i32]) -> Option<Vec<u32>> {
+    if month.windows(2).all(|w| w[0] <= w[1]) {
+        return None;
+    }
+    let (low, high) = (month.iter().copied().min()?, month.iter().copied().max()?);
+    let mut starts = vec![0u32; (high - low) as usize + 2];
+    for &m in month {
+        starts[(m - low) as usize + 1] += 1;
+    }
+    for k in 1..starts.len() {
+        starts[k] += starts[k - 1];
+    }
+    let mut order = vec![0u32; month.len()];
+    for (row, &m) in month.iter().enumerate() {
+        let next = &mut starts[(m - low) as usize];
+        order[*next as usize] = row as u32;
+        *next += 1;
+    }
+    Some(order)
+}
+
+impl OrderFrameBuilder {
+    /// A builder holding every line of `frame`, ready for more (a cached copy catching up with
+    /// lines imported since): same codes, dictionaries rebuilt.
+    pub fn from_frame(frame: &OrderFrame) -> PolarsResult<Self> {
+        let lines = &frame.lines;
+        let values = |name: &str| -> PolarsResult<Vec<u32>> { Ok(lines.column(name)?.u32()?.into_no_null_iter().collect()) };
+        let mut builder = Self {
+            invoice: values(col::INVOICE)?,
+            product: values(col::PRODUCT)?,
+            customer: lines.column(col::CUSTOMER)?.u32()?.iter().collect(),
+            country: values(col::COUNTRY)?,
+            time: lines.column(col::TIME)?.i64()?.into_no_null_iter().collect(),
+            month: lines.column(col::MONTH)?.i32()?.into_no_null_iter().collect(),
+            quantity: lines.column(col::QUANTITY)?.i64()?.into_no_null_iter().collect(),
+            value: lines.column(col::VALUE)?.f64()?.into_no_null_iter().collect(),
+            cancelled: lines.column(col::CANCELLED)?.bool()?.iter().map(|c| c.unwrap_or(false)).collect(),
+            ..Default::default()
+        };
+        for invoice in &frame.invoices {
+            builder.invoices.code(invoice);
+        }
+        for (code, description) in &frame.products {
+            builder.products.code(code);
+            builder.descriptions.push(description.clone());
+        }
+        for customer in &frame.customers {
+            builder.customers.code(customer);
+        }
+        for country in &frame.countries {
+            builder.countries.code(country);
+        }
+        Ok(builder)
+    }
+}
+
 impl OrderFrame {
+    /// Checks that a frame read back from elsewhere (the workspace's copy cache) fits together:
+    /// the columns this module names with their types, one chunk each (the analyses read the
+    /// buffers directly), and every code inside its dictionary.
+    pub fn check(&self) -> PolarsResult<()> {
+        let lines = &self.lines;
+        let codes = [
+            (col::INVOICE, self.invoices.len()),
+            (col::PRODUCT, self.products.len()),
+            (col::CUSTOMER, self.customers.len()),
+            (col::COUNTRY, self.countries.len()),
+        ];
+        for (name, len) in codes {
+            let column = lines.column(name)?.u32()?;
+            polars_ensure!(column.max().is_none_or(|m| (m as usize) < len), ComputeError: "column '{name}' has a code outside its dictionary");
+        }
+        lines.column(col::TIME)?.i64()?;
+        let months = lines.column(col::MONTH)?.i32()?;
+        let in_order = months.downcast_iter().flat_map(|a| a.values().windows(2)).all(|w| w[0] <= w[1]);
+        polars_ensure!(in_order, ComputeError: "the order lines are not in month order");
+        lines.column(col::QUANTITY)?.i64()?;
+        lines.column(col::VALUE)?.f64()?;
+        lines.column(col::CANCELLED)?.bool()?;
+        for column in lines.columns() {
+            polars_ensure!(column.n_chunks() == 1, ComputeError: "column '{}' is not in one piece", column.name());
+            polars_ensure!(
+                column.null_count() == 0 || column.name().as_str() == col::CUSTOMER,
+                ComputeError: "column '{}' has missing values", column.name()
+            );
+        }
+        Ok(())
+    }
+
     /// The code of a country; an unknown country gets a code no line has, so a filter on it
     /// matches nothing rather than everything.
     pub fn country_code(&self, name: &str) -> u32 {

@@ -12,7 +12,8 @@
 use chrono::NaiveDate;
 use polars::prelude::*;
 
-use super::order_frame::{col, month_start, OrderFrame};
+use super::customers::LineView;
+use super::order_frame::{month_start, OrderFrame};
 use super::Filters;
 use crate::jobs::JobContext;
 
@@ -110,50 +111,6 @@ pub const TOP_N: u32 = 10;
 /// are left out.
 pub const TOP_PRODUCTS_FETCHED: u32 = TOP_N + 40;
 
-fn not_cancelled() -> Expr {
-    col(col::CANCELLED).not()
-}
-
-/// Lines of the given days (inclusive) and country.
-fn filtered(frame: &OrderFrame, days: Option<(NaiveDate, NaiveDate)>, country: Option<&str>) -> LazyFrame {
-    let mut lf = frame.lines.clone().lazy();
-    if let Some((from, to)) = days {
-        let (start, end) = super::customers::day_bounds(Some(from), Some(to));
-        lf = lf.filter(col(col::TIME).gt_eq(lit(start)).and(col(col::TIME).lt(lit(end))));
-    }
-    if let Some(name) = country {
-        lf = lf.filter(col(col::COUNTRY).eq(lit(frame.country_code(name))));
-    }
-    lf
-}
-
-fn number(df: &DataFrame, name: &str, row: usize) -> PolarsResult<f64> {
-    Ok(df.column(name)?.cast(&DataType::Float64)?.f64()?.get(row).unwrap_or(0.0))
-}
-
-fn count(df: &DataFrame, name: &str, row: usize) -> PolarsResult<u64> {
-    Ok(df.column(name)?.cast(&DataType::UInt64)?.u64()?.get(row).unwrap_or(0))
-}
-
-fn period_totals(lf: LazyFrame) -> PolarsResult<PeriodTotals> {
-    let df = lf
-        .select([
-            col(col::VALUE).filter(not_cancelled()).sum().alias("revenue"),
-            col(col::INVOICE).filter(not_cancelled()).n_unique().alias("orders"),
-            col(col::CUSTOMER).filter(not_cancelled().and(col(col::CUSTOMER).is_not_null())).n_unique().alias("customers"),
-            col(col::INVOICE).filter(col(col::CANCELLED)).n_unique().alias("cancelled"),
-            col(col::INVOICE).n_unique().alias("invoices"),
-        ])
-        .collect()?;
-    Ok(PeriodTotals {
-        revenue: number(&df, "revenue", 0)?,
-        orders: count(&df, "orders", 0)?,
-        customers: count(&df, "customers", 0)?,
-        cancelled_invoices: count(&df, "cancelled", 0)?,
-        invoices: count(&df, "invoices", 0)?,
-    })
-}
-
 fn kpis(current: PeriodTotals, previous: Option<PeriodTotals>) -> Kpis {
     let aov = |t: &PeriodTotals| if t.orders > 0 { t.revenue / t.orders as f64 } else { 0.0 };
     let cancel_rate = |t: &PeriodTotals| if t.invoices > 0 { t.cancelled_invoices as f64 / t.invoices as f64 * 100.0 } else { 0.0 };
@@ -176,42 +133,13 @@ pub enum OverviewError {
     Cancelled(#[from] crate::jobs::Cancelled),
 }
 
-/// The Overview for `filters`. Each of its six queries is a step of `ctx`'s progress, and a
-/// cancel (the filters changed again) stops it between queries.
+/// The Overview for `filters`: one pass over the lines (see [`tally`]), then [`assemble`].
+/// Cancelling (the filters changed again) stops the pass.
 pub fn compute(frame: &OrderFrame, filters: &Filters, ctx: &JobContext) -> Result<OverviewResult, OverviewError> {
     let (period, previous_period) = periods(frame.date_span(), filters);
     let Some(days) = period else { return Ok(empty()) };
-    let country = filters.country.as_deref();
-    let current = filtered(frame, Some(days), country);
-    ctx.set_total(6);
-    let step = |done: u64| -> Result<(), crate::jobs::Cancelled> {
-        ctx.check()?;
-        ctx.set_done(done);
-        Ok(())
-    };
-    let previous_totals = previous_period.map(|p| period_totals(filtered(frame, Some(p), country))).transpose()?;
-    step(1)?;
-    let current_totals = period_totals(current.clone())?;
-    step(2)?;
-    let (month_totals, new_by_month) = monthly(frame, current.clone(), country)?;
-    step(3)?;
-    let order_values = order_values(current.clone())?;
-    step(4)?;
-    let top_countries = top_countries(frame, current.clone())?;
-    step(5)?;
-    let top_products = top_products(frame, current)?;
-    step(6)?;
-    Ok(assemble(OverviewAggregates {
-        period: days,
-        previous_period,
-        current: current_totals,
-        previous: previous_totals,
-        months: month_totals,
-        new_by_month,
-        order_values,
-        top_countries,
-        top_products,
-    }))
+    let country = filters.country.as_deref().map(|name| frame.country_code(name));
+    Ok(assemble(tally(frame, days, previous_period, country, ctx)?))
 }
 
 /// The figures the Overview is assembled from, whoever computed them: polars over the local
@@ -312,47 +240,206 @@ pub fn assemble(aggregates: OverviewAggregates) -> OverviewResult {
     }
 }
 
-/// Totals per month of `lf`, and new customers per month (first purchase month over all dates
-/// in the chosen country: a date filter must not make an old customer look new).
-fn monthly(
+/// A sum of many `f64`s with Neumaier's compensation: revenue over millions of lines comes out
+/// to the cent whatever the order of the lines (a plain running sum drifts by cents at 10M).
+#[derive(Debug, Default, Clone, Copy)]
+struct Sum {
+    total: f64,
+    carry: f64,
+}
+
+impl Sum {
+    #[inline]
+    fn add(&mut self, x: f64) {
+        let t = self.total + x;
+        self.carry += if self.total.abs() >= x.abs() { (self.total - t) + x } else { (x - t) + self.total };
+        self.total = t;
+    }
+
+    fn value(self) -> f64 {
+        self.total + self.carry
+    }
+}
+
+/// What an invoice or customer did in the two periods (bit flags).
+const CURRENT_PLACED: u8 = 1;
+const CURRENT_CANCELLED: u8 = 2;
+const PREVIOUS_PLACED: u8 = 4;
+const PREVIOUS_CANCELLED: u8 = 8;
+
+/// A month of the period being tallied.
+struct MonthTally {
+    month: i32,
+    revenue: Sum,
+    placed: u64,
+    cancelled: u64,
+    active: u64,
+}
+
+/// Rows between progress reports and cancel checks.
+const CHECK_EVERY: usize = 1 << 20;
+
+/// Every aggregate of the Overview in one pass over the lines, into arrays indexed by
+/// dictionary code (nothing is hashed per line).
+///
+/// Distinct counts: a period's are flags per invoice and customer, counted at the end. A
+/// month's use the frame's month order: a code whose last month seen is not this one is new
+/// to this month. Orders per country: each invoice's first country, plus the rare (country,
+/// invoice) pairs of an invoice seen in a second country. New customers: the month of each
+/// customer's first purchase over all dates (in the chosen country), which in month order is
+/// the first one met.
+fn tally(
     frame: &OrderFrame,
-    lf: LazyFrame,
-    country: Option<&str>,
-) -> PolarsResult<(Vec<MonthTotals>, std::collections::HashMap<i32, u64>)> {
-    let by_month = lf
-        .group_by([col(col::MONTH)])
-        .agg([
-            col(col::VALUE).filter(not_cancelled()).sum().alias("revenue"),
-            col(col::INVOICE).filter(not_cancelled()).n_unique().alias("placed"),
-            col(col::INVOICE).filter(col(col::CANCELLED)).n_unique().alias("cancelled"),
-            col(col::CUSTOMER).filter(not_cancelled().and(col(col::CUSTOMER).is_not_null())).n_unique().alias("active"),
-        ])
-        .sort([col::MONTH], SortMultipleOptions::default())
-        .collect()?;
-    let first_months = filtered(frame, None, country)
-        .filter(not_cancelled().and(col(col::CUSTOMER).is_not_null()))
-        .group_by([col(col::CUSTOMER)])
-        .agg([col(col::MONTH).min().alias("first")])
-        .group_by([col("first")])
-        .agg([len().alias("new")])
-        .collect()?;
-    let first = first_months.column("first")?.i32()?;
-    let new = first_months.column("new")?.cast(&DataType::UInt64)?;
-    let new = new.u64()?;
-    let new_by_month = (0..first.len()).filter_map(|i| Some((first.get(i)?, new.get(i)?))).collect();
-    let months = by_month.column(col::MONTH)?.i32()?;
-    let totals = (0..by_month.height())
-        .map(|i| {
-            Ok(MonthTotals {
-                month: months.get(i).unwrap_or_default(),
-                revenue: number(&by_month, "revenue", i)?,
-                placed_orders: count(&by_month, "placed", i)?,
-                cancelled_orders: count(&by_month, "cancelled", i)?,
-                active_customers: count(&by_month, "active", i)?,
+    period: Days,
+    previous_period: Option<Days>,
+    country: Option<u32>,
+    ctx: &JobContext,
+) -> Result<OverviewAggregates, OverviewError> {
+    let lines = LineView::new(frame, &Filters::default())?;
+    let in_days = |days: Option<Days>| match days {
+        Some((from, to)) => super::customers::day_bounds(Some(from), Some(to)),
+        None => (i64::MAX, i64::MIN),
+    };
+    let ((start, end), (previous_start, previous_end)) = (in_days(Some(period)), in_days(previous_period));
+    let (invoices, customers) = (frame.invoices.len(), frame.customers.len());
+    let mut invoice_flags = vec![0u8; invoices];
+    let mut customer_flags = vec![0u8; customers];
+    let (mut placed_month, mut cancelled_month, mut active_month) =
+        (vec![i32::MIN; invoices], vec![i32::MIN; invoices], vec![i32::MIN; customers]);
+    let mut first_month = vec![i32::MAX; customers];
+    let mut invoice_value = vec![0f64; invoices];
+    let mut country_revenue = vec![Sum::default(); frame.countries.len()];
+    let mut invoice_country = vec![u32::MAX; invoices];
+    let mut other_countries: std::collections::HashSet<(u32, u32)> = Default::default();
+    let mut product_revenue = vec![Sum::default(); frame.products.len()];
+    let mut product_quantity = vec![0i64; frame.products.len()];
+    let mut product_sold = vec![false; frame.products.len()];
+    let (mut revenue, mut previous_revenue) = (Sum::default(), Sum::default());
+    let mut months: Vec<MonthTally> = Vec::new();
+    ctx.set_total(lines.len() as u64);
+    for i in 0..lines.len() {
+        if i % CHECK_EVERY == 0 {
+            ctx.check()?;
+            ctx.set_done(i as u64);
+        }
+        let line_country = lines.country[i];
+        if country.is_some_and(|c| c != line_country) {
+            continue;
+        }
+        let (cancelled, customer, month, time) = (lines.is_cancelled(i), lines.customer_of(i), lines.month[i], lines.time[i]);
+        let invoice = lines.invoice[i] as usize;
+        if let Some(c) = customer.filter(|_| !cancelled) {
+            let first = &mut first_month[c as usize];
+            *first = (*first).min(month);
+        }
+        if time >= start && time < end {
+            if months.last().is_none_or(|m| m.month != month) {
+                months.push(MonthTally { month, revenue: Sum::default(), placed: 0, cancelled: 0, active: 0 });
+            }
+            let tally = months.last_mut().expect("pushed above");
+            if cancelled {
+                invoice_flags[invoice] |= CURRENT_CANCELLED;
+                if std::mem::replace(&mut cancelled_month[invoice], month) != month {
+                    tally.cancelled += 1;
+                }
+                continue;
+            }
+            let value = lines.value[i];
+            revenue.add(value);
+            tally.revenue.add(value);
+            invoice_flags[invoice] |= CURRENT_PLACED;
+            if std::mem::replace(&mut placed_month[invoice], month) != month {
+                tally.placed += 1;
+            }
+            if let Some(c) = customer {
+                customer_flags[c as usize] |= CURRENT_PLACED;
+                if std::mem::replace(&mut active_month[c as usize], month) != month {
+                    tally.active += 1;
+                }
+            }
+            invoice_value[invoice] += value;
+            country_revenue[line_country as usize].add(value);
+            match invoice_country[invoice] {
+                u32::MAX => invoice_country[invoice] = line_country,
+                first if first != line_country => {
+                    other_countries.insert((line_country, invoice as u32));
+                }
+                _ => {}
+            }
+            let product = lines.product[i] as usize;
+            product_revenue[product].add(lines.value[i]);
+            product_quantity[product] += lines.quantity[i];
+            product_sold[product] = true;
+        } else if time >= previous_start && time < previous_end {
+            if cancelled {
+                invoice_flags[invoice] |= PREVIOUS_CANCELLED;
+            } else {
+                previous_revenue.add(lines.value[i]);
+                invoice_flags[invoice] |= PREVIOUS_PLACED;
+                if let Some(c) = customer {
+                    customer_flags[c as usize] |= PREVIOUS_PLACED;
+                }
+            }
+        }
+    }
+    ctx.set_done(lines.len() as u64);
+    let count = |flags: &[u8], mask: u8| flags.iter().filter(|&&f| f & mask != 0).count() as u64;
+    let totals = |revenue: Sum, placed: u8, cancelled: u8| PeriodTotals {
+        revenue: revenue.value(),
+        orders: count(&invoice_flags, placed),
+        customers: count(&customer_flags, placed),
+        cancelled_invoices: count(&invoice_flags, cancelled),
+        invoices: count(&invoice_flags, placed | cancelled),
+    };
+    let mut new_by_month = std::collections::HashMap::new();
+    for &month in first_month.iter().filter(|&&m| m != i32::MAX) {
+        *new_by_month.entry(month).or_insert(0u64) += 1;
+    }
+    let mut country_orders = vec![0i64; frame.countries.len()];
+    for &c in invoice_country.iter().filter(|&&c| c != u32::MAX) {
+        country_orders[c as usize] += 1;
+    }
+    for &(c, _) in &other_countries {
+        country_orders[c as usize] += 1;
+    }
+    let top_countries = top(country_orders.iter().map(|&n| n > 0), &country_revenue, TOP_N, |c| Ranked {
+        name: frame.countries[c].clone(),
+        detail: String::new(),
+        revenue: country_revenue[c].value(),
+        count: country_orders[c],
+    });
+    let top_products = top(product_sold.iter().copied(), &product_revenue, TOP_PRODUCTS_FETCHED, |p| {
+        let (name, detail) = frame.products[p].clone();
+        Ranked { name, detail, revenue: product_revenue[p].value(), count: product_quantity[p] }
+    });
+    Ok(OverviewAggregates {
+        period,
+        previous_period,
+        current: totals(revenue, CURRENT_PLACED, CURRENT_CANCELLED),
+        previous: previous_period.map(|_| totals(previous_revenue, PREVIOUS_PLACED, PREVIOUS_CANCELLED)),
+        months: months
+            .into_iter()
+            .map(|m| MonthTotals {
+                month: m.month,
+                revenue: m.revenue.value(),
+                placed_orders: m.placed,
+                cancelled_orders: m.cancelled,
+                active_customers: m.active,
             })
-        })
-        .collect::<PolarsResult<_>>()?;
-    Ok((totals, new_by_month))
+            .collect(),
+        new_by_month,
+        order_values: invoice_value.iter().zip(&invoice_flags).filter(|(_, &f)| f & CURRENT_PLACED != 0).map(|(&v, _)| v).collect(),
+        top_countries,
+        top_products,
+    })
+}
+
+/// The `limit` codes with the most revenue among those `present`, most first (ties by code),
+/// made into rows.
+fn top(present: impl Iterator<Item = bool>, revenue: &[Sum], limit: u32, row: impl Fn(usize) -> Ranked) -> Vec<Ranked> {
+    let mut codes: Vec<usize> = present.enumerate().filter(|(_, p)| *p).map(|(code, _)| code).collect();
+    codes.sort_by(|&a, &b| revenue[b].value().total_cmp(&revenue[a].value()).then(a.cmp(&b)));
+    codes.into_iter().take(limit as usize).map(row).collect()
 }
 
 /// Month rows from month totals: growth against the month before (not for partial months),
@@ -381,43 +468,6 @@ fn month_rows(months: &[MonthTotals], new_by_month: &std::collections::HashMap<i
         });
     }
     rows
-}
-
-fn order_values(lf: LazyFrame) -> PolarsResult<Vec<f64>> {
-    let df = lf.filter(not_cancelled()).group_by([col(col::INVOICE)]).agg([col(col::VALUE).sum()]).collect()?;
-    Ok(df.column(col::VALUE)?.f64()?.into_no_null_iter().collect())
-}
-
-/// The `limit` values of `key` by revenue of non-cancelled lines, with one more aggregate
-/// named "count".
-fn top_by_revenue(lf: LazyFrame, key: &str, count: Expr, limit: u32) -> PolarsResult<DataFrame> {
-    lf.filter(not_cancelled())
-        .group_by([col(key)])
-        .agg([col(col::VALUE).sum().alias("revenue"), count.alias("count")])
-        .sort(["revenue"], SortMultipleOptions::default().with_order_descending(true))
-        .limit(limit)
-        .collect()
-}
-
-/// Rows of a [`top_by_revenue`] frame, named through `name_of(code)` → (name, detail).
-fn ranked(df: &DataFrame, key: &str, name_of: impl Fn(u32) -> Option<(String, String)>) -> PolarsResult<Vec<Ranked>> {
-    let codes = df.column(key)?.u32()?;
-    (0..df.height())
-        .map(|i| {
-            let (name, detail) = codes.get(i).and_then(&name_of).unwrap_or_default();
-            Ok(Ranked { name, detail, revenue: number(df, "revenue", i)?, count: number(df, "count", i)? as i64 })
-        })
-        .collect()
-}
-
-fn top_countries(frame: &OrderFrame, lf: LazyFrame) -> PolarsResult<Vec<Ranked>> {
-    let df = top_by_revenue(lf, col::COUNTRY, col(col::INVOICE).n_unique(), TOP_N)?;
-    ranked(&df, col::COUNTRY, |c| Some((frame.countries.get(c as usize)?.clone(), String::new())))
-}
-
-fn top_products(frame: &OrderFrame, lf: LazyFrame) -> PolarsResult<Vec<Ranked>> {
-    let df = top_by_revenue(lf, col::PRODUCT, col(col::QUANTITY).sum(), TOP_PRODUCTS_FETCHED)?;
-    ranked(&df, col::PRODUCT, |c| frame.products.get(c as usize).cloned())
 }
 
 /// The monthly figures as a table (header, rows) for CSV: the panel's export and `shoplens overview`.

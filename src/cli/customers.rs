@@ -11,14 +11,22 @@ use crate::analytics::{clusters, cohorts, write_csv, write_csv_to, Filters};
 use crate::jobs::{Job, JobContext};
 use crate::workspace;
 
-/// The workspace's order lines in memory, with progress on the terminal.
+/// The workspace's order lines in memory, with progress on the terminal: from the workspace's
+/// cache when it is current, else read from the workspace and saved to the cache before the
+/// command goes on (so the next command starts fast).
 pub fn load_frame(path: &Path) -> Result<OrderFrame, CliError> {
     let path = path.to_path_buf();
     let job = Job::spawn("load order lines", move |ctx| {
-        let conn = workspace::open_read_only(&path)?;
-        Ok(workspace::copies::load_order_lines(&conn, ctx)?)
+        let (frame, pending) = workspace::cache::load_order_lines(&path, ctx)?.into_frame(&path);
+        let saved = pending.map(|save| {
+            ctx.set_message("saving the copy for a faster next start");
+            save.order_lines(&frame)
+        });
+        Ok((frame, saved))
     });
-    wait_with_progress(job)
+    let (frame, saved) = wait_with_progress(job)?;
+    super::warn_unsaved_cache(saved);
+    Ok(frame)
 }
 
 pub fn rfm(

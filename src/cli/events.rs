@@ -14,13 +14,20 @@ use crate::analytics::{forecast, write_csv, Filters};
 use crate::jobs::{Job, JobContext};
 use crate::workspace::{self, Workspace};
 
+/// The workspace's events in memory, from its cache like [`super::customers::load_frame`].
 pub fn load_events(path: &Path) -> Result<EventFrame, CliError> {
     let path = path.to_path_buf();
     let job = Job::spawn("load events", move |ctx| {
-        let conn = workspace::open_read_only(&path)?;
-        Ok(workspace::copies::load_events(&conn, ctx)?)
+        let (frame, pending) = workspace::cache::load_events(&path, ctx)?.into_frame(&path);
+        let saved = pending.map(|save| {
+            ctx.set_message("saving the copy for a faster next start");
+            save.events(&frame)
+        });
+        Ok((frame, saved))
     });
-    wait_with_progress(job)
+    let (frame, saved) = wait_with_progress(job)?;
+    super::warn_unsaved_cache(saved);
+    Ok(frame)
 }
 
 /// `view,cart,purchase` → steps.

@@ -34,6 +34,10 @@ pub enum Command {
         /// Start live mode on this events CSV (or folder of them), as Funnel › Live mode does.
         #[arg(long)]
         watch: Option<PathBuf>,
+        /// Open on this panel: overview, segments, customer_value, funnel, pricing, sellers,
+        /// listings, data or sql.
+        #[arg(long)]
+        panel: Option<String>,
     },
     /// Build (or rebuild) the demo workspace: UCI Online Retail II 2009-2010 plus synthetic events.
     Demo {
@@ -321,6 +325,14 @@ pub enum Command {
     },
     /// List a workspace's tables with row counts, and its import history.
     Info { workspace: PathBuf },
+    /// Show the columnar cache kept beside a workspace (the in-memory copies saved for a fast
+    /// reopen: whether each is current, and its size), or remove it with --clear.
+    Cache {
+        workspace: PathBuf,
+        /// Remove the cache; the next command reads the workspace and saves a new one.
+        #[arg(long)]
+        clear: bool,
+    },
     /// Copy whatever still reads from a damaged workspace file into a new one, table by table
     /// and around the unreadable pages, and report what was lost.
     Recover {
@@ -346,9 +358,18 @@ pub enum Command {
         /// Small sizes only, to check that the benchmark runs.
         #[arg(long)]
         quick: bool,
-        /// Which benchmark: import, import-memory, overview, customers, clv, events, pricing or all.
+        /// Which benchmark: import, import-memory, overview, customers, clv, events, pricing,
+        /// sellers, warehouse, instant or all.
         #[arg(long, default_value = "all")]
         what: String,
+        /// With `--what instant`: run DuckDB and polars (Python, in a virtualenv made from
+        /// bench/requirements.txt) on the same files in the same run.
+        #[arg(long)]
+        peers: bool,
+        /// With `--what instant`: write the results into this Markdown file (its "instant"
+        /// section is replaced), e.g. docs/PERFORMANCE.md.
+        #[arg(long)]
+        doc: Option<PathBuf>,
     },
 }
 
@@ -453,8 +474,8 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
         stop_requested();
     }
     match cli.command {
-        None => crate::ui::run(None, None).map_err(CliError::Failed),
-        Some(Command::Open { workspace, watch }) => crate::ui::run(Some(workspace), watch).map_err(CliError::Failed),
+        None => crate::ui::run(None, None, None).map_err(CliError::Failed),
+        Some(Command::Open { workspace, watch, panel }) => crate::ui::run(Some(workspace), watch, panel).map_err(CliError::Failed),
         Some(Command::Demo { workspace }) => {
             let path = workspace.unwrap_or_else(crate::demo::demo_path);
             let job = Job::spawn("build demo workspace", move |ctx| {
@@ -547,6 +568,7 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
         }
         Some(Command::Query { workspace, sql }) => Ok(workspace::snapshot::query_to_csv(&workspace, &sql, std::io::stdout().lock())?),
         Some(Command::Info { workspace }) => info(&workspace),
+        Some(Command::Cache { workspace, clear }) => copy_cache(&workspace, clear),
         Some(Command::Pricing { command }) => pricing::run(command),
         Some(Command::Report { workspace, story, html, pdf }) => report(&workspace, &story, html, pdf),
         Some(Command::Stories { workspace }) => stories(&workspace),
@@ -559,7 +581,9 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
         }
         Some(Command::Recover { damaged, to }) => recover(&damaged, &to),
         Some(Command::Gen { what, out, rows, seed }) => generate(what, &out, rows, seed),
-        Some(Command::Bench { dir, quick, what }) => crate::bench::run(&dir, quick, &what).map_err(CliError::Failed),
+        Some(Command::Bench { dir, quick, what, peers, doc }) => {
+            crate::bench::run(&dir, quick, &what, &crate::bench::Options { peers, doc }).map_err(CliError::Failed)
+        }
     }
 }
 
@@ -624,6 +648,14 @@ fn stop_requested() -> &'static std::sync::atomic::AtomicBool {
 
 /// Shows a job's progress on stderr (when it is a terminal) until the job ends. Ctrl-C and
 /// SIGTERM cancel the job; it then ends the way a cancel from the app does.
+/// A cache that could not be saved costs the next start its speed, not this command its result:
+/// said on stderr, and the command goes on.
+fn warn_unsaved_cache(saved: Option<Result<(), workspace::cache::CacheError>>) {
+    if let Some(Err(e)) = saved {
+        eprintln!("warning: could not save the copy for a faster next start: {e}");
+    }
+}
+
 fn wait_with_progress<T: Send + 'static>(mut job: Job<T>) -> Result<T, CliError> {
     let stop = stop_requested();
     let bar = indicatif::ProgressBar::new(0);
@@ -765,6 +797,27 @@ fn info(path: &Path) -> Result<(), CliError> {
     writeln!(out, "imports:")?;
     for line in imports {
         writeln!(out, "{}", line?)?;
+    }
+    Ok(())
+}
+
+fn copy_cache(path: &Path, clear: bool) -> Result<(), CliError> {
+    use workspace::cache::Freshness;
+    let mut out = std::io::stdout().lock();
+    if clear {
+        let freed = workspace::cache::clear(path)?;
+        writeln!(out, "removed {} ({:.1} MB)", workspace::cache::cache_dir(path).display(), freed as f64 / 1e6)?;
+        return Ok(());
+    }
+    writeln!(out, "cache {}", workspace::cache::cache_dir(path).display())?;
+    for copy in workspace::cache::status(path)? {
+        let state = match copy.freshness {
+            Freshness::Current => "current",
+            Freshness::Behind => "behind (the rows added since are read from the workspace, then it is saved again)",
+            Freshness::Stale => "stale (the next command reads the workspace and saves a new one)",
+            Freshness::Missing => "none yet (the first command that needs it saves it)",
+        };
+        writeln!(out, "  {:<12} {:>9.1} MB  {state}", copy.table.table(), copy.bytes as f64 / 1e6)?;
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ use crate::import::{self, ImportOptions, ImportOutcome};
 use crate::jobs::{take_finished, Job, JobContext, JobError, JobMonitor, JobResult};
 use crate::ui::file_dialog::{PendingDialog, Pick};
 use crate::ui::mapping_dialog::{MappingChoice, MappingDialog};
-use crate::ui::models::{DataChange, Message, Models, PollContext, Versioned, WorkspaceData};
+use crate::ui::models::{CacheSave, DataChange, Message, Models, PollContext, Versioned, WorkspaceData};
 use crate::ui::panels::data::DataModels;
 use crate::ui::panels::event_models::EventModels;
 use crate::ui::panels::overview::OverviewModels;
@@ -67,7 +67,10 @@ pub struct ShoplensApp {
     /// The open workspace file is damaged: the offer to copy what still reads is shown.
     damaged: Option<DamagedWorkspace>,
     recover_job: Option<Job<workspace::recover::Recovery>>,
-    orders_job: Option<Job<OrderFrame>>,
+    /// The copy, and the save it needs when the cache lags behind it.
+    orders_job: Option<Job<(OrderFrame, Option<workspace::cache::PendingSave>)>>,
+    /// Saving the order-lines copy into the workspace's cache after it is shown.
+    orders_save: CacheSave,
     /// Reload the order lines once the listing job has (re)created the workspace.
     reload_orders_after_snapshot: bool,
     panels: Vec<Box<dyn Panel>>,
@@ -143,8 +146,11 @@ fn workspace_dialog() -> rfd::FileDialog {
 impl ShoplensApp {
     /// The app as `shoplens` starts it: settings from eframe storage, then `workspace`, the most
     /// recent one, or the demo workspace (built on first start).
-    pub fn new(cc: &eframe::CreationContext<'_>, workspace: Option<PathBuf>) -> Self {
-        let settings: Settings = cc.storage.and_then(|s| eframe::get_value(s, SETTINGS_KEY)).unwrap_or_default();
+    pub fn new(cc: &eframe::CreationContext<'_>, workspace: Option<PathBuf>, panel: Option<String>) -> Self {
+        let mut settings: Settings = cc.storage.and_then(|s| eframe::get_value(s, SETTINGS_KEY)).unwrap_or_default();
+        if let Some(id) = panel {
+            settings.panel_id = id;
+        }
         let start = workspace.or_else(|| settings.recent.first().filter(|p| p.exists()).cloned());
         // User data can hold any script; a character the fonts lack must draw as a box, never
         // stop the app (egui's tests make it panic instead, to catch our own labels).
@@ -173,6 +179,7 @@ impl ShoplensApp {
             damaged: None,
             recover_job: None,
             orders_job: None,
+            orders_save: CacheSave::default(),
             reload_orders_after_snapshot: false,
             panels: panels::all(),
             models: Models::default(),
@@ -306,10 +313,7 @@ impl ShoplensApp {
         if let Some(old) = self.orders_job.take() {
             old.cancel();
         }
-        let job = Job::spawn("load order lines", move |ctx| {
-            let conn = workspace::open_read_only(&path)?;
-            Ok(workspace::copies::load_order_lines(&conn, ctx)?)
-        });
+        let job = Job::spawn("load order lines", move |ctx| Ok(workspace::cache::load_order_lines(&path, ctx)?.into_frame(&path)));
         self.track(&job);
         self.orders_job = Some(job);
     }
@@ -427,13 +431,22 @@ impl ShoplensApp {
             None => {}
         }
         match take_finished(&mut self.orders_job) {
-            Some(Ok(frame)) => {
-                self.data.orders = Some(Versioned::new(frame));
+            Some(Ok((frame, unsaved))) => {
+                let orders = Versioned::new(frame);
+                if let Some(save) = unsaved {
+                    let frame = orders.data.clone();
+                    let monitor = self.orders_save.start("save order lines for a fast reopen", move |_| Ok(save.order_lines(&frame)?));
+                    self.monitors.push(monitor);
+                }
+                self.data.orders = Some(orders);
                 self.notify(DataChange::OrderLines);
             }
             Some(Err(JobError::Cancelled)) => {}
             Some(Err(e)) => self.error(format!("Could not load order lines: {e}")),
             None => {}
+        }
+        if let Some(failure) = self.orders_save.failure() {
+            self.error(failure);
         }
         self.with_families(|models, cx| models.poll(cx));
         self.poll_imports();

@@ -17,7 +17,37 @@ use std::path::PathBuf;
 
 /// Opens the main window on `workspace`, or on the last or demo workspace; with `watch`, in
 /// live mode on that file or folder.
-pub fn run(workspace: Option<PathBuf>, watch: Option<PathBuf>) -> Result<(), String> {
+/// When the window's process began (set by [`run`]).
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// The environment variable that makes the window report its first result and close: how
+/// `shoplens bench --what instant` measures "reopen to a visible Overview (or funnel)" in the
+/// real window. Unset in normal use.
+pub const REPORT_FIRST_RESULT: &str = "SHOPLENS_REPORT_FIRST_RESULT";
+
+/// Called by a panel each time it draws a result computed on the current copy: the first time,
+/// when [`REPORT_FIRST_RESULT`] is set, prints the milliseconds since the process began and
+/// closes the window.
+pub(crate) fn first_result_drawn(ctx: &eframe::egui::Context, panel: &str) {
+    static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let Some(started) = STARTED.get() else { return };
+    if std::env::var_os(REPORT_FIRST_RESULT).is_none() || REPORTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    println!("first_result panel={panel} ms={}", started.elapsed().as_millis());
+    ctx.send_viewport_cmd(eframe::egui::ViewportCommand::Close);
+}
+
+/// Opens the window on `workspace` (else the last one, else the demo), on `panel` when given
+/// (a [`panels::Panel::id`]), with live mode on `watch`.
+pub fn run(workspace: Option<PathBuf>, watch: Option<PathBuf>, panel: Option<String>) -> Result<(), String> {
+    STARTED.get_or_init(std::time::Instant::now);
+    if let Some(id) = &panel {
+        let ids: Vec<&str> = panels::all().iter().map(|p| p.id()).collect();
+        if !ids.contains(&id.as_str()) {
+            return Err(format!("no panel '{id}' (use {})", ids.join(", ")));
+        }
+    }
     let options = eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()
             .with_icon(eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")).unwrap_or_default())
@@ -32,7 +62,7 @@ pub fn run(workspace: Option<PathBuf>, watch: Option<PathBuf>) -> Result<(), Str
         "shoplens",
         options,
         Box::new(|cc| {
-            let mut app = app::ShoplensApp::new(cc, workspace);
+            let mut app = app::ShoplensApp::new(cc, workspace, panel);
             if let Some(target) = watch {
                 app.watch(target);
             }

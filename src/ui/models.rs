@@ -36,6 +36,32 @@ impl<T> Versioned<T> {
     }
 }
 
+/// Saving an in-memory copy into the workspace's cache (`workspace::cache`) once it is on
+/// screen, so the next open reads it back in a fraction of the time. At most one runs per copy;
+/// a failure costs only speed, and is said once.
+#[derive(Default)]
+pub struct CacheSave {
+    job: Option<Job<()>>,
+}
+
+impl CacheSave {
+    pub fn start(&mut self, name: &str, save: impl FnOnce(&JobContext) -> JobResult<()> + Send + 'static) -> JobMonitor {
+        let job = Job::spawn(name, save);
+        let monitor = job.monitor();
+        // An earlier save still running finishes on its own: both write whole folders.
+        self.job = Some(job);
+        monitor
+    }
+
+    /// Why the last save failed, once it has.
+    pub fn failure(&mut self) -> Option<String> {
+        match crate::jobs::take_finished(&mut self.job)? {
+            Err(JobError::Failed(e)) => Some(format!("Could not save the copy for a faster next open: {e}")),
+            Ok(()) | Err(JobError::Cancelled) => None,
+        }
+    }
+}
+
 /// The job that loads a family's in-memory copy: at most one runs (a newer load cancels the
 /// older), and it is cancelled when the family lets it go (another workspace opened).
 pub struct CopyJob<T: Send + 'static> {

@@ -22,6 +22,8 @@ pub enum CopyError {
     BadTime { table: &'static str, text: String },
     #[error("cancelled")]
     Cancelled(#[from] Cancelled),
+    #[error(transparent)]
+    Workspace(Box<super::WorkspaceError>),
 }
 
 /// Rows between progress reports and cancel checks.
@@ -100,9 +102,15 @@ pub fn load_order_lines(conn: &Connection, ctx: &JobContext) -> Result<OrderFram
     let total = count(conn, "order lines", "SELECT count(*) FROM order_lines")?;
     start_progress(ctx, total, "loading order lines");
     let mut builder = OrderFrameBuilder::with_capacity(total as usize);
-    let sql =
-        "SELECT invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country, cancelled FROM order_lines";
-    each_row(conn, "order lines", sql, [], ctx, |cells| {
+    read_order_lines(conn, i64::MIN, &mut builder, ctx)?;
+    Ok(builder.finish()?)
+}
+
+/// Adds the order lines with a rowid above `after` to `builder`; returns how many.
+pub fn read_order_lines(conn: &Connection, after: i64, builder: &mut OrderFrameBuilder, ctx: &JobContext) -> Result<u64, CopyError> {
+    let sql = "SELECT invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country, cancelled
+               FROM order_lines WHERE rowid > ?1";
+    each_row(conn, "order lines", sql, [after], ctx, |cells| {
         builder.push(OrderLine {
             invoice: cells.text(0)?,
             stock_code: cells.text(1)?,
@@ -115,8 +123,7 @@ pub fn load_order_lines(conn: &Connection, ctx: &JobContext) -> Result<OrderFram
             cancelled: cells.get::<i64>(8)? != 0,
         });
         Ok(())
-    })?;
-    Ok(builder.finish()?)
+    })
 }
 
 /// Reads the catalogue, our price history and the competitor observations. Observations in a

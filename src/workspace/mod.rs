@@ -3,6 +3,7 @@
 //! [`Workspace`] is the writable handle used by imports; [`open_read_only`] is what queries and
 //! the SQL console use, so nothing a user types there can change the file.
 
+pub mod cache;
 pub mod copies;
 pub mod history;
 pub mod recover;

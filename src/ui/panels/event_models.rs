@@ -15,8 +15,9 @@ use crate::analytics::forecast::{self, ForecastResult, ProductDay, ProductSales}
 use crate::analytics::funnel::{self, FunnelResult, FunnelSettings};
 use crate::analytics::Filters;
 use crate::jobs::{Job, JobContext, JobError, JobMonitor, Latest};
-use crate::ui::models::{Computed, CopyJob, DataChange, PanelModels, PollContext, Versioned, WorkspaceData};
+use crate::ui::models::{CacheSave, Computed, CopyJob, DataChange, PanelModels, PollContext, Versioned, WorkspaceData};
 use crate::workspace;
+use crate::workspace::cache::PendingSave;
 
 /// A running live-mode watch.
 pub struct Watch {
@@ -45,7 +46,10 @@ pub type SalesOutput = Computed<EventFrame, Vec<ProductSales>>;
 #[derive(Default)]
 pub struct EventModels {
     pub frame: Option<Versioned<EventFrame>>,
-    frame_job: CopyJob<EventFrame>,
+    /// The copy on its way, and the save it needs when the cache lags behind it (a copy read
+    /// from the workspace; never one read from a file or caught up live).
+    frame_job: CopyJob<(EventFrame, Option<PendingSave>)>,
+    cache_save: CacheSave,
     /// Where the copy shown (or on its way) came from, for the panel's note.
     pub source: String,
     pub funnel_settings: FunnelSettings,
@@ -66,7 +70,7 @@ impl EventModels {
         &mut self,
         name: &str,
         source: String,
-        load: impl FnOnce(&JobContext) -> Result<EventFrame, JobError> + Send + 'static,
+        load: impl FnOnce(&JobContext) -> Result<(EventFrame, Option<PendingSave>), JobError> + Send + 'static,
     ) -> JobMonitor {
         self.source = source;
         self.frame_job.start(name, load)
@@ -75,8 +79,7 @@ impl EventModels {
     /// Reads the workspace's events into memory (after opening or changing it).
     pub fn reload(&mut self, workspace: PathBuf) -> JobMonitor {
         self.start_load("load events", "the workspace".into(), move |ctx| {
-            let conn = workspace::open_read_only(&workspace)?;
-            Ok(workspace::copies::load_events(&conn, ctx)?)
+            Ok(workspace::cache::load_events(&workspace, ctx)?.into_frame(&workspace))
         })
     }
 
@@ -100,8 +103,8 @@ impl EventModels {
         self.start_load("add new events", source, move |ctx| {
             let conn = workspace::open_read_only(&workspace)?;
             match workspace::copies::extend_events(&current, &conn, ctx)? {
-                Some(frame) => Ok(frame),
-                None => Ok(workspace::copies::load_events(&conn, ctx)?),
+                Some(frame) => Ok((frame, None)),
+                None => Ok((workspace::copies::load_events(&conn, ctx)?, None)),
             }
         })
     }
@@ -113,7 +116,7 @@ impl EventModels {
         self.start_load(
             "read events file into memory",
             format!("{name} (read directly; the workspace import is still running)"),
-            move |ctx| Ok(EventFrame::from_rees46_csv(&file, ctx)?),
+            move |ctx| Ok((EventFrame::from_rees46_csv(&file, ctx)?, None)),
         )
     }
 
@@ -243,10 +246,21 @@ impl PanelModels for EventModels {
     fn poll(&mut self, cx: &mut PollContext<'_>) {
         match self.frame_job.take_finished() {
             // Results of the old copy stay on screen (with the old copy) until new ones arrive.
-            Some(Ok(frame)) => self.frame = Some(Versioned::new(frame)),
+            Some(Ok((frame, unsaved))) => {
+                let frame = Versioned::new(frame);
+                if let Some(save) = unsaved {
+                    let copy = frame.data.clone();
+                    let monitor = self.cache_save.start("save events for a fast reopen", move |_| Ok(save.events(&copy)?));
+                    cx.track(monitor);
+                }
+                self.frame = Some(frame);
+            }
             Some(Err(JobError::Cancelled)) => {}
             Some(Err(JobError::Failed(e))) => cx.error(format!("Could not load events: {e}")),
             None => {}
+        }
+        if let Some(failure) = self.cache_save.failure() {
+            cx.error(failure);
         }
         cx.report("Funnel", self.funnel.poll());
         cx.report("Abandoned carts", self.carts.poll());

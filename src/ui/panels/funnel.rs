@@ -215,6 +215,9 @@ impl FunnelPanel {
                 requests.extend(models.request_funnel(filters).map(Request::Track));
                 egui::ScrollArea::vertical().id_salt("funnel_scroll").show(ui, |ui| match models.funnel.get().cloned() {
                     Some(result) => {
+                        if !models.loading() && !models.busy() {
+                            crate::ui::first_result_drawn(ui.ctx(), "funnel");
+                        }
                         let source = format!("{} events from {}", widgets::number(result.input.len() as f64, 0), models.source);
                         self.funnel_ui(ui, &result.result, Some(&result.input), &source, requests)
                     }

@@ -170,6 +170,9 @@ impl Panel for OverviewPanel {
             widgets::waiting(ui, if on_server { "The server is computing the overview…" } else { "Computing the overview…" });
             return;
         };
+        if current && !on_server {
+            crate::ui::first_result_drawn(ui.ctx(), "overview");
+        }
         let action = egui::ScrollArea::vertical()
             .show(ui, |ui| {
                 if !current {

@@ -9,6 +9,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+mod instant;
+
+/// What `shoplens bench` was asked for beyond the benchmark's name.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Also run DuckDB and polars (Python) on the same files (`--what instant`).
+    pub peers: bool,
+    /// Write the results into this Markdown file's section for the benchmark (`--what instant`).
+    pub doc: Option<PathBuf>,
+}
+
 struct Case {
     name: &'static str,
     kind: &'static str,
@@ -28,9 +39,10 @@ struct Measured {
     peak_rss_mib: Option<f64>,
 }
 
-pub fn run(dir: &Path, quick: bool, what: &str) -> Result<(), String> {
+pub fn run(dir: &Path, quick: bool, what: &str, options: &Options) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     match what {
+        "instant" => instant::run(dir, quick, options),
         "import" => import(dir, quick),
         "overview" => overview(dir, quick),
         "customers" => customers(dir, quick),
@@ -42,7 +54,7 @@ pub fn run(dir: &Path, quick: bool, what: &str) -> Result<(), String> {
         "warehouse" => warehouse(dir, quick),
         "all" => import(dir, quick).and_then(|_| overview(dir, quick)).and_then(|_| customers(dir, quick)).and_then(|_| events(dir, quick)),
         other => Err(format!(
-            "unknown benchmark '{other}' (use import, import-memory, overview, customers, clv, events, pricing, sellers, warehouse or all)"
+            "unknown benchmark '{other}' (use import, import-memory, overview, customers, clv, events, pricing, sellers, warehouse, instant or all)"
         )),
     }
 }
