@@ -530,3 +530,32 @@ fn the_read_only_console_cannot_touch_other_files() {
     assert!(!out.status.success(), "{}", text(&out.stdout));
     assert!(text(&out.stderr).contains("too many attached databases"), "{}", text(&out.stderr));
 }
+
+/// `shoplens bench --what instant --quick` runs end to end (import, reopen from the cache,
+/// recompute, live append) and writes its section into a Markdown file. No figure is judged
+/// here: speed is measured by the benchmark itself, on a release build.
+#[test]
+fn the_instant_benchmark_runs_and_writes_its_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let doc = dir.path().join("PERFORMANCE.md");
+    std::fs::write(&doc, "# Performance\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_shoplens"))
+        .args(["bench", "--what", "instant", "--quick", "--dir"])
+        .arg(dir.path().join("data"))
+        .arg("--doc")
+        .arg(&doc)
+        // No window, no peers: the run says what it skipped.
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("peers skipped"), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&doc).unwrap();
+    for row in
+        ["import 100,000 order lines", "reopen → visible Overview", "RFM + segments", "reopen → visible funnel", "live mode: 5,000 events"]
+    {
+        assert!(written.contains(row), "no row '{row}' in:\n{written}");
+    }
+    assert!(written.contains("the window was not measured"), "{written}");
+}

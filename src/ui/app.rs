@@ -54,6 +54,9 @@ impl Default for Settings {
     }
 }
 
+/// The order-lines copy, and the save it needs when the cache lags behind it.
+type LoadedOrders = (OrderFrame, Option<workspace::cache::PendingSave>);
+
 type ImportResults = Vec<(PathBuf, Result<ImportOutcome, String>)>;
 type Inspections = Vec<(PathBuf, Result<import::Inspection, String>)>;
 
@@ -67,8 +70,7 @@ pub struct ShoplensApp {
     /// The open workspace file is damaged: the offer to copy what still reads is shown.
     damaged: Option<DamagedWorkspace>,
     recover_job: Option<Job<workspace::recover::Recovery>>,
-    /// The copy, and the save it needs when the cache lags behind it.
-    orders_job: Option<Job<(OrderFrame, Option<workspace::cache::PendingSave>)>>,
+    orders_job: Option<Job<Option<LoadedOrders>>>,
     /// Saving the order-lines copy into the workspace's cache after it is shown.
     orders_save: CacheSave,
     /// Reload the order lines once the listing job has (re)created the workspace.
@@ -284,7 +286,9 @@ impl ShoplensApp {
         }
         self.notify(DataChange::Workspace);
         self.refresh_snapshot();
-        self.reload_orders_after_snapshot = true;
+        // The copy loads beside the listing, not after it: the listing counts every table's
+        // rows, which on a workspace of millions takes longer than reading the cached copy.
+        self.reload_orders();
     }
 
     /// Re-reads tables, import history, saved queries and schema.
@@ -313,7 +317,19 @@ impl ShoplensApp {
         if let Some(old) = self.orders_job.take() {
             old.cancel();
         }
-        let job = Job::spawn("load order lines", move |ctx| Ok(workspace::cache::load_order_lines(&path, ctx)?.into_frame(&path)));
+        // `None`: the file is damaged, which the listing's job reports with the way to recover.
+        let job = Job::spawn("load order lines", move |ctx| {
+            // Creates (or upgrades) the file first, as the listing's job does: whichever runs
+            // first does it, the other finds it done.
+            if let Err(e) = Workspace::open(&path) {
+                return if workspace::recover::is_damage(&e) { Ok(None) } else { Err(e.into()) };
+            }
+            match workspace::cache::load_order_lines(&path, ctx) {
+                Ok(loaded) => Ok(Some(loaded.into_frame(&path))),
+                Err(e) if workspace::recover::is_damage(&e) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        });
         self.track(&job);
         self.orders_job = Some(job);
     }
@@ -431,7 +447,8 @@ impl ShoplensApp {
             None => {}
         }
         match take_finished(&mut self.orders_job) {
-            Some(Ok((frame, unsaved))) => {
+            Some(Ok(None)) => {}
+            Some(Ok(Some((frame, unsaved)))) => {
                 let orders = Versioned::new(frame);
                 if let Some(save) = unsaved {
                     let frame = orders.data.clone();

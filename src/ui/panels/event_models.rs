@@ -28,6 +28,9 @@ pub struct Watch {
     pub seen_rows: u64,
 }
 
+/// The events copy, and the save it needs when the cache lags behind it.
+type LoadedEvents = (EventFrame, Option<PendingSave>);
+
 /// One product's daily history.
 pub struct ProductHistory {
     /// The product asked for, by id.
@@ -48,7 +51,7 @@ pub struct EventModels {
     pub frame: Option<Versioned<EventFrame>>,
     /// The copy on its way, and the save it needs when the cache lags behind it (a copy read
     /// from the workspace; never one read from a file or caught up live).
-    frame_job: CopyJob<(EventFrame, Option<PendingSave>)>,
+    frame_job: CopyJob<Option<LoadedEvents>>,
     cache_save: CacheSave,
     /// Where the copy shown (or on its way) came from, for the panel's note.
     pub source: String,
@@ -70,7 +73,7 @@ impl EventModels {
         &mut self,
         name: &str,
         source: String,
-        load: impl FnOnce(&JobContext) -> Result<(EventFrame, Option<PendingSave>), JobError> + Send + 'static,
+        load: impl FnOnce(&JobContext) -> Result<Option<LoadedEvents>, JobError> + Send + 'static,
     ) -> JobMonitor {
         self.source = source;
         self.frame_job.start(name, load)
@@ -79,15 +82,24 @@ impl EventModels {
     /// Reads the workspace's events into memory (after opening or changing it).
     pub fn reload(&mut self, workspace: PathBuf) -> JobMonitor {
         self.start_load("load events", "the workspace".into(), move |ctx| {
-            Ok(workspace::cache::load_events(&workspace, ctx)?.into_frame(&workspace))
+            // Creates (or upgrades) the file first, as the listing's job does. A damaged file
+            // is the listing's to report (with the way to recover): no copy, no second message.
+            if let Err(e) = workspace::Workspace::open(&workspace) {
+                return if workspace::recover::is_damage(&e) { Ok(None) } else { Err(e.into()) };
+            }
+            match workspace::cache::load_events(&workspace, ctx) {
+                Ok(loaded) => Ok(Some(loaded.into_frame(&workspace))),
+                Err(e) if workspace::recover::is_damage(&e) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
         })
     }
 
     /// Loads the workspace's events unless a copy is shown or on its way: the family is made
-    /// when the Funnel panel first asks, so that is when the copy loads.
+    /// when the Funnel panel first asks, so that is when the copy loads (beside the listing,
+    /// not after it: the listing counts every table's rows, which takes longer).
     pub fn ensure_loaded(&mut self, data: &WorkspaceData) -> Option<JobMonitor> {
-        // The listing is read after the workspace file exists (reading it creates a new one).
-        if self.frame.is_some() || self.frame_job.running() || data.snapshot.is_none() {
+        if self.frame.is_some() || self.frame_job.running() || data.building_demo {
             return None;
         }
         data.path.clone().map(|path| self.reload(path))
@@ -103,8 +115,8 @@ impl EventModels {
         self.start_load("add new events", source, move |ctx| {
             let conn = workspace::open_read_only(&workspace)?;
             match workspace::copies::extend_events(&current, &conn, ctx)? {
-                Some(frame) => Ok((frame, None)),
-                None => Ok((workspace::copies::load_events(&conn, ctx)?, None)),
+                Some(frame) => Ok(Some((frame, None))),
+                None => Ok(Some((workspace::copies::load_events(&conn, ctx)?, None))),
             }
         })
     }
@@ -116,7 +128,7 @@ impl EventModels {
         self.start_load(
             "read events file into memory",
             format!("{name} (read directly; the workspace import is still running)"),
-            move |ctx| Ok((EventFrame::from_rees46_csv(&file, ctx)?, None)),
+            move |ctx| Ok(Some((EventFrame::from_rees46_csv(&file, ctx)?, None))),
         )
     }
 
@@ -246,7 +258,9 @@ impl PanelModels for EventModels {
     fn poll(&mut self, cx: &mut PollContext<'_>) {
         match self.frame_job.take_finished() {
             // Results of the old copy stay on screen (with the old copy) until new ones arrive.
-            Some(Ok((frame, unsaved))) => {
+            // A damaged file: the listing says so.
+            Some(Ok(None)) => {}
+            Some(Ok(Some((frame, unsaved)))) => {
                 let frame = Versioned::new(frame);
                 if let Some(save) = unsaved {
                     let copy = frame.data.clone();
