@@ -398,6 +398,18 @@ impl<K: PartialEq + Clone, T: Send + 'static> Latest<K, T> {
     }
 }
 
+/// Runs `a` and `b` side by side on polars' pool (the one pool of worker threads) and returns
+/// both results.
+pub fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    polars_core::runtime::THREAD_POOL.install(|| rayon::join(a, b))
+}
+
+/// The worker threads [`parallel_ranges`] runs on (polars' pool): how many parts to split
+/// work into when the split must follow the data (whole months, say).
+pub fn worker_threads() -> usize {
+    polars_core::runtime::THREAD_POOL.current_num_threads()
+}
+
 /// Splits `0..len` into contiguous ranges and maps them on polars' rayon pool (the one pool of
 /// worker threads in the process), returning the results in range order. For data-parallel
 /// passes inside a job. One range per pool thread: each part builds its own tallies, and

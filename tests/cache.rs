@@ -104,8 +104,22 @@ fn a_cache_behind_the_workspace_reads_only_the_new_rows() {
     save_orders(&path, &load_orders(&path));
     let before = from_sqlite_orders(&path).lines.height();
 
+    // The listing takes the row count from a current copy; SQL's count is the reference.
+    let listed = |path: &Path| {
+        let conn = workspace::open_read_only(path).unwrap();
+        let counted: i64 = conn.query_row("SELECT count(*) FROM order_lines", [], |r| r.get(0)).unwrap();
+        let listed = workspace::table_counts(&conn).unwrap().into_iter().find(|(t, _)| t == "order_lines").unwrap().1;
+        (listed, counted)
+    };
+    let (shown, counted) = listed(&path);
+    assert_eq!(shown, counted);
+    assert_eq!(cache::current_rows(&path, &workspace::open_read_only(&path).unwrap(), "order_lines"), Some(counted as u64));
+
     // Another export of the same shop, imported since: the cache holds the first rows only.
     import(&path, "orders_small.csv.gz");
+    assert_eq!(cache::current_rows(&path, &workspace::open_read_only(&path).unwrap(), "order_lines"), None, "not current: counted");
+    let (shown, counted) = listed(&path);
+    assert_eq!(shown, counted);
     assert_eq!(cache::status(&path).unwrap()[0].freshness, Freshness::Behind);
     let caught_up = load_orders(&path);
     let reference = from_sqlite_orders(&path);

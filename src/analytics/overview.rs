@@ -259,6 +259,11 @@ impl Sum {
     fn value(self) -> f64 {
         self.total + self.carry
     }
+
+    fn merge(&mut self, other: Sum) {
+        self.add(other.total);
+        self.carry += other.carry;
+    }
 }
 
 /// What an invoice or customer did in the two periods (bit flags).
@@ -279,15 +284,177 @@ struct MonthTally {
 /// Rows between progress reports and cancel checks.
 const CHECK_EVERY: usize = 1 << 20;
 
-/// Every aggregate of the Overview in one pass over the lines, into arrays indexed by
-/// dictionary code (nothing is hashed per line).
+/// What one part of the lines adds up to (see [`tally`]).
+struct PartTally {
+    invoice_flags: Vec<u8>,
+    customer_flags: Vec<u8>,
+    /// The month each invoice (placed, cancelled) and customer was last counted in.
+    placed_month: Vec<i32>,
+    cancelled_month: Vec<i32>,
+    active_month: Vec<i32>,
+    first_month: Vec<i32>,
+    invoice_value: Vec<f64>,
+    country_revenue: Vec<Sum>,
+    invoice_country: Vec<u32>,
+    other_countries: std::collections::HashSet<(u32, u32)>,
+    product_revenue: Vec<Sum>,
+    product_quantity: Vec<i64>,
+    product_sold: Vec<bool>,
+    revenue: Sum,
+    previous_revenue: Sum,
+    months: Vec<MonthTally>,
+}
+
+impl PartTally {
+    fn new(frame: &OrderFrame) -> Self {
+        let (invoices, customers, products) = (frame.invoices.len(), frame.customers.len(), frame.products.len());
+        Self {
+            invoice_flags: vec![0; invoices],
+            customer_flags: vec![0; customers],
+            placed_month: vec![i32::MIN; invoices],
+            cancelled_month: vec![i32::MIN; invoices],
+            active_month: vec![i32::MIN; customers],
+            first_month: vec![i32::MAX; customers],
+            invoice_value: vec![0.0; invoices],
+            country_revenue: vec![Sum::default(); frame.countries.len()],
+            invoice_country: vec![u32::MAX; invoices],
+            other_countries: Default::default(),
+            product_revenue: vec![Sum::default(); products],
+            product_quantity: vec![0; products],
+            product_sold: vec![false; products],
+            revenue: Sum::default(),
+            previous_revenue: Sum::default(),
+            months: Vec::new(),
+        }
+    }
+
+    /// Adds lines `rows` (whole months: see [`month_parts`]); `current` and `previous` are
+    /// the periods' `[start, end)` in seconds.
+    fn count(
+        &mut self,
+        lines: &LineView<'_>,
+        rows: std::ops::Range<usize>,
+        (start, end): (i64, i64),
+        (previous_start, previous_end): (i64, i64),
+        country: Option<u32>,
+        ctx: &JobContext,
+    ) -> Result<(), crate::jobs::Cancelled> {
+        for i in rows {
+            if i % CHECK_EVERY == 0 {
+                ctx.check()?;
+            }
+            let line_country = lines.country[i];
+            if country.is_some_and(|c| c != line_country) {
+                continue;
+            }
+            let (cancelled, customer, month, time) = (lines.is_cancelled(i), lines.customer_of(i), lines.month[i], lines.time[i]);
+            let invoice = lines.invoice[i] as usize;
+            if let Some(c) = customer.filter(|_| !cancelled) {
+                let first = &mut self.first_month[c as usize];
+                *first = (*first).min(month);
+            }
+            if time >= start && time < end {
+                if self.months.last().is_none_or(|m| m.month != month) {
+                    self.months.push(MonthTally { month, revenue: Sum::default(), placed: 0, cancelled: 0, active: 0 });
+                }
+                let tally = self.months.last_mut().expect("pushed above");
+                if cancelled {
+                    self.invoice_flags[invoice] |= CURRENT_CANCELLED;
+                    if std::mem::replace(&mut self.cancelled_month[invoice], month) != month {
+                        tally.cancelled += 1;
+                    }
+                    continue;
+                }
+                let value = lines.value[i];
+                self.revenue.add(value);
+                tally.revenue.add(value);
+                self.invoice_flags[invoice] |= CURRENT_PLACED;
+                if std::mem::replace(&mut self.placed_month[invoice], month) != month {
+                    tally.placed += 1;
+                }
+                if let Some(c) = customer {
+                    self.customer_flags[c as usize] |= CURRENT_PLACED;
+                    if std::mem::replace(&mut self.active_month[c as usize], month) != month {
+                        tally.active += 1;
+                    }
+                }
+                self.invoice_value[invoice] += value;
+                self.country_revenue[line_country as usize].add(value);
+                match self.invoice_country[invoice] {
+                    u32::MAX => self.invoice_country[invoice] = line_country,
+                    first if first != line_country => {
+                        self.other_countries.insert((line_country, invoice as u32));
+                    }
+                    _ => {}
+                }
+                let product = lines.product[i] as usize;
+                self.product_revenue[product].add(value);
+                self.product_quantity[product] += lines.quantity[i];
+                self.product_sold[product] = true;
+            } else if time >= previous_start && time < previous_end {
+                if cancelled {
+                    self.invoice_flags[invoice] |= PREVIOUS_CANCELLED;
+                } else {
+                    self.previous_revenue.add(lines.value[i]);
+                    self.invoice_flags[invoice] |= PREVIOUS_PLACED;
+                    if let Some(c) = customer {
+                        self.customer_flags[c as usize] |= PREVIOUS_PLACED;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a later part's tally (its months follow this part's).
+    fn merge(&mut self, other: PartTally) {
+        let or = |a: &mut [u8], b: &[u8]| a.iter_mut().zip(b).for_each(|(x, y)| *x |= y);
+        or(&mut self.invoice_flags, &other.invoice_flags);
+        or(&mut self.customer_flags, &other.customer_flags);
+        self.first_month.iter_mut().zip(&other.first_month).for_each(|(x, y)| *x = (*x).min(*y));
+        self.invoice_value.iter_mut().zip(&other.invoice_value).for_each(|(x, y)| *x += y);
+        self.country_revenue.iter_mut().zip(&other.country_revenue).for_each(|(x, y)| x.merge(*y));
+        self.product_revenue.iter_mut().zip(&other.product_revenue).for_each(|(x, y)| x.merge(*y));
+        self.product_quantity.iter_mut().zip(&other.product_quantity).for_each(|(x, y)| *x += y);
+        self.product_sold.iter_mut().zip(&other.product_sold).for_each(|(x, y)| *x |= y);
+        for (invoice, (mine, &theirs)) in self.invoice_country.iter_mut().zip(&other.invoice_country).enumerate() {
+            if *mine == u32::MAX {
+                *mine = theirs;
+            } else if theirs != u32::MAX && theirs != *mine {
+                self.other_countries.insert((theirs, invoice as u32));
+            }
+        }
+        self.other_countries.extend(other.other_countries);
+        self.revenue.merge(other.revenue);
+        self.previous_revenue.merge(other.previous_revenue);
+        self.months.extend(other.months);
+    }
+}
+
+/// Splits the lines into one part per worker thread, each part whole months (the frame is in
+/// month order), so a month's distinct counts are counted within one part.
+fn month_parts(month: &[i32]) -> Vec<usize> {
+    let parts = crate::jobs::worker_threads().clamp(1, 16);
+    let mut bounds = vec![0];
+    for k in 1..parts {
+        let mut at = (month.len() * k / parts).max(*bounds.last().unwrap_or(&0));
+        while at > 0 && at < month.len() && month[at] == month[at - 1] {
+            at += 1;
+        }
+        bounds.push(at);
+    }
+    bounds.push(month.len());
+    bounds
+}
+
+/// Every aggregate of the Overview in one pass over the lines (in parallel, by whole months),
+/// into arrays indexed by dictionary code (nothing is hashed per line).
 ///
 /// Distinct counts: a period's are flags per invoice and customer, counted at the end. A
 /// month's use the frame's month order: a code whose last month seen is not this one is new
 /// to this month. Orders per country: each invoice's first country, plus the rare (country,
-/// invoice) pairs of an invoice seen in a second country. New customers: the month of each
-/// customer's first purchase over all dates (in the chosen country), which in month order is
-/// the first one met.
+/// invoice) pairs of an invoice seen in another country. New customers: the month of each
+/// customer's first purchase over all dates (in the chosen country).
 fn tally(
     frame: &OrderFrame,
     period: Days,
@@ -300,125 +467,68 @@ fn tally(
         Some((from, to)) => super::customers::day_bounds(Some(from), Some(to)),
         None => (i64::MAX, i64::MIN),
     };
-    let ((start, end), (previous_start, previous_end)) = (in_days(Some(period)), in_days(previous_period));
-    let (invoices, customers) = (frame.invoices.len(), frame.customers.len());
-    let mut invoice_flags = vec![0u8; invoices];
-    let mut customer_flags = vec![0u8; customers];
-    let (mut placed_month, mut cancelled_month, mut active_month) =
-        (vec![i32::MIN; invoices], vec![i32::MIN; invoices], vec![i32::MIN; customers]);
-    let mut first_month = vec![i32::MAX; customers];
-    let mut invoice_value = vec![0f64; invoices];
-    let mut country_revenue = vec![Sum::default(); frame.countries.len()];
-    let mut invoice_country = vec![u32::MAX; invoices];
-    let mut other_countries: std::collections::HashSet<(u32, u32)> = Default::default();
-    let mut product_revenue = vec![Sum::default(); frame.products.len()];
-    let mut product_quantity = vec![0i64; frame.products.len()];
-    let mut product_sold = vec![false; frame.products.len()];
-    let (mut revenue, mut previous_revenue) = (Sum::default(), Sum::default());
-    let mut months: Vec<MonthTally> = Vec::new();
+    let (current, previous) = (in_days(Some(period)), in_days(previous_period));
+    let bounds = month_parts(lines.month);
     ctx.set_total(lines.len() as u64);
-    for i in 0..lines.len() {
-        if i % CHECK_EVERY == 0 {
-            ctx.check()?;
-            ctx.set_done(i as u64);
-        }
-        let line_country = lines.country[i];
-        if country.is_some_and(|c| c != line_country) {
-            continue;
-        }
-        let (cancelled, customer, month, time) = (lines.is_cancelled(i), lines.customer_of(i), lines.month[i], lines.time[i]);
-        let invoice = lines.invoice[i] as usize;
-        if let Some(c) = customer.filter(|_| !cancelled) {
-            let first = &mut first_month[c as usize];
-            *first = (*first).min(month);
-        }
-        if time >= start && time < end {
-            if months.last().is_none_or(|m| m.month != month) {
-                months.push(MonthTally { month, revenue: Sum::default(), placed: 0, cancelled: 0, active: 0 });
-            }
-            let tally = months.last_mut().expect("pushed above");
-            if cancelled {
-                invoice_flags[invoice] |= CURRENT_CANCELLED;
-                if std::mem::replace(&mut cancelled_month[invoice], month) != month {
-                    tally.cancelled += 1;
-                }
-                continue;
-            }
-            let value = lines.value[i];
-            revenue.add(value);
-            tally.revenue.add(value);
-            invoice_flags[invoice] |= CURRENT_PLACED;
-            if std::mem::replace(&mut placed_month[invoice], month) != month {
-                tally.placed += 1;
-            }
-            if let Some(c) = customer {
-                customer_flags[c as usize] |= CURRENT_PLACED;
-                if std::mem::replace(&mut active_month[c as usize], month) != month {
-                    tally.active += 1;
-                }
-            }
-            invoice_value[invoice] += value;
-            country_revenue[line_country as usize].add(value);
-            match invoice_country[invoice] {
-                u32::MAX => invoice_country[invoice] = line_country,
-                first if first != line_country => {
-                    other_countries.insert((line_country, invoice as u32));
-                }
-                _ => {}
-            }
-            let product = lines.product[i] as usize;
-            product_revenue[product].add(lines.value[i]);
-            product_quantity[product] += lines.quantity[i];
-            product_sold[product] = true;
-        } else if time >= previous_start && time < previous_end {
-            if cancelled {
-                invoice_flags[invoice] |= PREVIOUS_CANCELLED;
-            } else {
-                previous_revenue.add(lines.value[i]);
-                invoice_flags[invoice] |= PREVIOUS_PLACED;
-                if let Some(c) = customer {
-                    customer_flags[c as usize] |= PREVIOUS_PLACED;
-                }
+    let parts = crate::jobs::parallel_ranges(bounds.len() - 1, |parts| -> Result<Vec<PartTally>, crate::jobs::Cancelled> {
+        parts
+            .map(|p| {
+                let mut part = PartTally::new(frame);
+                part.count(&lines, bounds[p]..bounds[p + 1], current, previous, country, ctx)?;
+                Ok(part)
+            })
+            .collect()
+    });
+    let mut all: Option<PartTally> = None;
+    for part in parts {
+        for part in part? {
+            match all.as_mut() {
+                None => all = Some(part),
+                Some(all) => all.merge(part),
             }
         }
     }
+    let all = all.unwrap_or_else(|| PartTally::new(frame));
     ctx.set_done(lines.len() as u64);
     let count = |flags: &[u8], mask: u8| flags.iter().filter(|&&f| f & mask != 0).count() as u64;
     let totals = |revenue: Sum, placed: u8, cancelled: u8| PeriodTotals {
         revenue: revenue.value(),
-        orders: count(&invoice_flags, placed),
-        customers: count(&customer_flags, placed),
-        cancelled_invoices: count(&invoice_flags, cancelled),
-        invoices: count(&invoice_flags, placed | cancelled),
+        orders: count(&all.invoice_flags, placed),
+        customers: count(&all.customer_flags, placed),
+        cancelled_invoices: count(&all.invoice_flags, cancelled),
+        invoices: count(&all.invoice_flags, placed | cancelled),
     };
     let mut new_by_month = std::collections::HashMap::new();
-    for &month in first_month.iter().filter(|&&m| m != i32::MAX) {
+    for &month in all.first_month.iter().filter(|&&m| m != i32::MAX) {
         *new_by_month.entry(month).or_insert(0u64) += 1;
     }
     let mut country_orders = vec![0i64; frame.countries.len()];
-    for &c in invoice_country.iter().filter(|&&c| c != u32::MAX) {
+    for &c in all.invoice_country.iter().filter(|&&c| c != u32::MAX) {
         country_orders[c as usize] += 1;
     }
-    for &(c, _) in &other_countries {
-        country_orders[c as usize] += 1;
+    for &(c, invoice) in &all.other_countries {
+        if all.invoice_country[invoice as usize] != c {
+            country_orders[c as usize] += 1;
+        }
     }
-    let top_countries = top(country_orders.iter().map(|&n| n > 0), &country_revenue, TOP_N, |c| Ranked {
+    let top_countries = top(country_orders.iter().map(|&n| n > 0), &all.country_revenue, TOP_N, |c| Ranked {
         name: frame.countries[c].clone(),
         detail: String::new(),
-        revenue: country_revenue[c].value(),
+        revenue: all.country_revenue[c].value(),
         count: country_orders[c],
     });
-    let top_products = top(product_sold.iter().copied(), &product_revenue, TOP_PRODUCTS_FETCHED, |p| {
+    let top_products = top(all.product_sold.iter().copied(), &all.product_revenue, TOP_PRODUCTS_FETCHED, |p| {
         let (name, detail) = frame.products[p].clone();
-        Ranked { name, detail, revenue: product_revenue[p].value(), count: product_quantity[p] }
+        Ranked { name, detail, revenue: all.product_revenue[p].value(), count: all.product_quantity[p] }
     });
     Ok(OverviewAggregates {
         period,
         previous_period,
-        current: totals(revenue, CURRENT_PLACED, CURRENT_CANCELLED),
-        previous: previous_period.map(|_| totals(previous_revenue, PREVIOUS_PLACED, PREVIOUS_CANCELLED)),
-        months: months
-            .into_iter()
+        current: totals(all.revenue, CURRENT_PLACED, CURRENT_CANCELLED),
+        previous: previous_period.map(|_| totals(all.previous_revenue, PREVIOUS_PLACED, PREVIOUS_CANCELLED)),
+        months: all
+            .months
+            .iter()
             .map(|m| MonthTotals {
                 month: m.month,
                 revenue: m.revenue.value(),
@@ -428,7 +538,7 @@ fn tally(
             })
             .collect(),
         new_by_month,
-        order_values: invoice_value.iter().zip(&invoice_flags).filter(|(_, &f)| f & CURRENT_PLACED != 0).map(|(&v, _)| v).collect(),
+        order_values: all.invoice_value.iter().zip(&all.invoice_flags).filter(|(_, &f)| f & CURRENT_PLACED != 0).map(|(&v, _)| v).collect(),
         top_countries,
         top_products,
     })

@@ -1,7 +1,8 @@
 //! The columnar cache of the in-memory copies, kept beside the workspace: `shop.shoplens` gets
 //! `shop.shoplens.cache/`, with one folder per copy (`order_lines/`, `events/`) holding Parquet
 //! files (the columns and their dictionaries, readable by polars or any Parquet tool) and a
-//! `stamp.json` saying what the copy was made from.
+//! `stamp.json` saying what the copy was made from (and how many rows it holds, which the
+//! workspace listing then need not count).
 //!
 //! Rebuilding a copy from SQLite reads and parses every row (about 12 s for 10M order lines);
 //! reading it back from Parquet is a fraction of a second. The SQLite file stays the single
@@ -256,9 +257,28 @@ pub fn status(workspace: &Path) -> Result<Vec<CopyStatus>, CacheError> {
         .collect()
 }
 
-fn read_stamp(dir: &Path) -> Option<Stamp> {
+/// What `stamp.json` holds: the stamp, and the rows the copy has.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Manifest {
+    stamp: Stamp,
+    rows: u64,
+}
+
+fn read_manifest(dir: &Path) -> Option<Manifest> {
     let text = std::fs::read(dir.join("stamp.json")).ok()?;
     serde_json::from_slice(&text).ok()
+}
+
+fn read_stamp(dir: &Path) -> Option<Stamp> {
+    read_manifest(dir).map(|m| m.stamp)
+}
+
+/// The rows of `table` in `workspace`, when its cached copy is current: the workspace listing
+/// takes them from here instead of counting millions of rows. `None`: count them.
+pub fn current_rows(workspace: &Path, conn: &Connection, table: &str) -> Option<u64> {
+    let cached = [CachedTable::OrderLines, CachedTable::Events].into_iter().find(|t| t.table() == table)?;
+    let manifest = read_manifest(&copy_dir(workspace, cached))?;
+    (Stamp::read(conn, cached).ok()? == manifest.stamp).then_some(manifest.rows)
 }
 
 /// Runs `read` inside one read transaction, so the stamp and the rows agree.
@@ -340,6 +360,7 @@ fn replace_copy(
     workspace: &Path,
     table: CachedTable,
     stamp: &Stamp,
+    rows: usize,
     write: impl FnOnce(&Path) -> Result<(), CacheError>,
 ) -> Result<(), CacheError> {
     let root = cache_dir(workspace);
@@ -348,7 +369,8 @@ fn replace_copy(
     let staging = tempfile::Builder::new().prefix(STAGING_PREFIX).tempdir_in(&root).map_err(io_error(&root))?;
     write(staging.path())?;
     let stamp_path = staging.path().join("stamp.json");
-    std::fs::write(&stamp_path, serde_json::to_vec_pretty(stamp)?).map_err(io_error(&stamp_path))?;
+    let manifest = Manifest { stamp: stamp.clone(), rows: rows as u64 };
+    std::fs::write(&stamp_path, serde_json::to_vec_pretty(&manifest)?).map_err(io_error(&stamp_path))?;
     let target = copy_dir(workspace, table);
     match std::fs::remove_dir_all(&target) {
         Ok(()) => {}
@@ -361,13 +383,16 @@ fn replace_copy(
 
 fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<(), CacheError> {
     let file = File::create(path).map_err(io_error(path))?;
-    ParquetWriter::new(file).with_compression(ParquetCompression::Lz4Raw).finish(df)?;
+    ParquetWriter::new(file).with_compression(ParquetCompression::Uncompressed).finish(df)?;
     Ok(())
 }
 
-fn read_parquet(path: &Path) -> Result<DataFrame, CacheError> {
+/// A Parquet file as a frame, each column in one piece when `rechunk` (the order lines: the
+/// analyses read the buffers directly), else in the file's row groups (columns copied out into
+/// vectors anyway, by [`one_column`]: joining them first would copy twice).
+fn read_parquet(path: &Path, rechunk: bool) -> Result<DataFrame, CacheError> {
     let file = File::open(path).map_err(io_error(path))?;
-    Ok(ParquetReader::new(file).set_rechunk(true).finish()?)
+    Ok(ParquetReader::new(file).set_rechunk(rechunk).finish()?)
 }
 
 fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>, CacheError> {
@@ -375,17 +400,22 @@ fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>, CacheError> {
     Ok(df.column(name)?.str()?.iter().map(|s| s.map(str::to_string).ok_or_else(missing)).collect::<Result<_, _>>()?)
 }
 
+/// A numeric column without missing values as a vector: one copy of each piece's buffer.
 fn one_column<T: PolarsNumericType>(df: &DataFrame, name: &str) -> Result<Vec<T::Native>, CacheError> {
     let values = df.column(name)?.as_materialized_series().unpack::<T>()?;
     if values.null_count() > 0 {
         return Err(PolarsError::ComputeError(format!("column '{name}' has missing values").into()).into());
     }
-    Ok(values.into_no_null_iter().collect())
+    let mut out = Vec::with_capacity(values.len());
+    for piece in values.downcast_iter() {
+        out.extend_from_slice(piece.values());
+    }
+    Ok(out)
 }
 
 /// Saves the order-lines copy (read or caught up under `stamp`).
 pub fn save_order_lines(workspace: &Path, frame: &OrderFrame, stamp: &Stamp) -> Result<(), CacheError> {
-    replace_copy(workspace, CachedTable::OrderLines, stamp, |dir| {
+    replace_copy(workspace, CachedTable::OrderLines, stamp, frame.lines.height(), |dir| {
         write_parquet(&dir.join("lines.parquet"), &mut frame.lines.clone())?;
         let text = |name: &str, values: &[String]| DataFrame::new(values.len(), vec![Column::new(name.into(), values)]);
         write_parquet(&dir.join("invoices.parquet"), &mut text("invoice", &frame.invoices)?)?;
@@ -399,13 +429,13 @@ pub fn save_order_lines(workspace: &Path, frame: &OrderFrame, stamp: &Stamp) -> 
 }
 
 fn read_order_lines(dir: &Path) -> Result<OrderFrame, CacheError> {
-    let products = read_parquet(&dir.join("products.parquet"))?;
+    let products = read_parquet(&dir.join("products.parquet"), false)?;
     let frame = OrderFrame {
-        lines: read_parquet(&dir.join("lines.parquet"))?,
-        invoices: strings(&read_parquet(&dir.join("invoices.parquet"))?, "invoice")?,
+        lines: read_parquet(&dir.join("lines.parquet"), true)?,
+        invoices: strings(&read_parquet(&dir.join("invoices.parquet"), false)?, "invoice")?,
         products: strings(&products, "code")?.into_iter().zip(strings(&products, "description")?).collect(),
-        customers: strings(&read_parquet(&dir.join("customers.parquet"))?, "customer")?,
-        countries: strings(&read_parquet(&dir.join("countries.parquet"))?, "country")?,
+        customers: strings(&read_parquet(&dir.join("customers.parquet"), false)?, "customer")?,
+        countries: strings(&read_parquet(&dir.join("countries.parquet"), false)?, "country")?,
     };
     frame.check()?;
     Ok(frame)
@@ -414,7 +444,7 @@ fn read_order_lines(dir: &Path) -> Result<OrderFrame, CacheError> {
 /// Saves the events copy (read or caught up under `stamp`). The rows are written in slices of
 /// [`EVENT_BATCH`], so saving 20M events holds one slice more in memory, not a second copy.
 pub fn save_events(workspace: &Path, frame: &EventFrame, stamp: &Stamp) -> Result<(), CacheError> {
-    replace_copy(workspace, CachedTable::Events, stamp, |dir| {
+    replace_copy(workspace, CachedTable::Events, stamp, frame.len(), |dir| {
         let path = dir.join("events.parquet");
         let file = File::create(&path).map_err(io_error(&path))?;
         let slice = |range: std::ops::Range<usize>| -> PolarsResult<DataFrame> {
@@ -433,7 +463,7 @@ pub fn save_events(workspace: &Path, frame: &EventFrame, stamp: &Stamp) -> Resul
             )
         };
         let first = slice(0..frame.len().min(EVENT_BATCH))?;
-        let mut writer = ParquetWriter::new(file).with_compression(ParquetCompression::Lz4Raw).batched(first.schema())?;
+        let mut writer = ParquetWriter::new(file).with_compression(ParquetCompression::Uncompressed).batched(first.schema())?;
         writer.write_batch(&first)?;
         for start in (EVENT_BATCH..frame.len()).step_by(EVENT_BATCH) {
             writer.write_batch(&slice(start..(start + EVENT_BATCH).min(frame.len()))?)?;
@@ -461,8 +491,17 @@ pub fn save_events(workspace: &Path, frame: &EventFrame, stamp: &Stamp) -> Resul
 
 /// The cached events; `last_rowid` is the highest workspace rowid they hold (live mode reads on from it).
 fn read_events(dir: &Path, last_rowid: Option<i64>) -> Result<EventFrame, CacheError> {
-    let rows = read_parquet(&dir.join("events.parquet"))?;
-    let products = read_parquet(&dir.join("products.parquet"))?;
+    // The rows and the session names (millions of strings) are read side by side.
+    let (rows, sessions) = crate::jobs::join(
+        || -> Result<_, CacheError> {
+            let rows = read_parquet(&dir.join("events.parquet"), false)?;
+            let kind = one_column::<UInt32Type>(&rows, "kind")?.into_iter().map(|k| k.min(u32::from(u8::MAX)) as u8).collect();
+            Ok((rows, kind))
+        },
+        || strings(&read_parquet(&dir.join("sessions.parquet"), false)?, "session"),
+    );
+    let ((rows, kind), sessions) = (rows?, sessions?);
+    let products = read_parquet(&dir.join("products.parquet"), false)?;
     let products = one_column::<Int64Type>(&products, "id")?
         .into_iter()
         .zip(one_column::<UInt32Type>(&products, "category")?)
@@ -471,18 +510,18 @@ fn read_events(dir: &Path, last_rowid: Option<i64>) -> Result<EventFrame, CacheE
         .collect();
     let parts = EventParts {
         time: one_column::<Int64Type>(&rows, "time")?,
-        kind: one_column::<UInt32Type>(&rows, "kind")?.into_iter().map(|k| k.min(u32::from(u8::MAX)) as u8).collect(),
+        kind,
         product: one_column::<UInt32Type>(&rows, "product")?,
         category: one_column::<UInt32Type>(&rows, "category")?,
         brand: one_column::<UInt32Type>(&rows, "brand")?,
         user: one_column::<UInt32Type>(&rows, "user")?,
         price: one_column::<Float32Type>(&rows, "price")?,
-        session_start: one_column::<UInt32Type>(&read_parquet(&dir.join("session_starts.parquet"))?, "start")?,
-        sessions: strings(&read_parquet(&dir.join("sessions.parquet"))?, "session")?,
-        users: one_column::<Int64Type>(&read_parquet(&dir.join("users.parquet"))?, "user")?,
+        session_start: one_column::<UInt32Type>(&read_parquet(&dir.join("session_starts.parquet"), false)?, "start")?,
+        sessions,
+        users: one_column::<Int64Type>(&read_parquet(&dir.join("users.parquet"), false)?, "user")?,
         products,
-        categories: strings(&read_parquet(&dir.join("categories.parquet"))?, "category")?,
-        brands: strings(&read_parquet(&dir.join("brands.parquet"))?, "brand")?,
+        categories: strings(&read_parquet(&dir.join("categories.parquet"), false)?, "category")?,
+        brands: strings(&read_parquet(&dir.join("brands.parquet"), false)?, "brand")?,
         workspace_rowid: Some(last_rowid.unwrap_or(0)),
     };
     Ok(EventFrame::from_parts(parts)?)
