@@ -120,6 +120,13 @@ struct Row {
     target: &'static str,
 }
 
+impl Row {
+    /// A figure with no peer to compare.
+    fn ours(figure: impl Into<String>, shoplens: f64, target: &'static str) -> Row {
+        Row { figure: figure.into(), shoplens, duckdb: None, polars: None, target }
+    }
+}
+
 fn seconds(s: f64) -> String {
     if s < 1.0 {
         format!("{:.0} ms", s * 1000.0)
@@ -147,6 +154,14 @@ pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
     let ctx = JobContext::detached();
     let mut rows: Vec<Row> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
+
+    // A peer's median time for a task on what its import kept.
+    let peer_median = |tool: &str, task: &str, store: &Path| -> Result<Option<f64>, String> {
+        let Some(peers) = peers else { return Ok(None) };
+        let (s, summary) = median_of(|| timed(peers.command(cores, tool, task, &[store])))?;
+        eprintln!("{tool} {task}: {summary}");
+        Ok(Some(s))
+    };
 
     // Import: each tool keeps the order lines its own way, from the same CSV.
     let workspace = dir.join(format!("instant-orders-{order_rows}.shoplens"));
@@ -187,26 +202,14 @@ pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
     cache::clear(&workspace).map_err(|e| e.to_string())?;
     let (cold, _) = timed(overview_command())?;
     let (warm, _) = median_of(|| timed(overview_command()))?;
-    let peer_overview = |tool: &str, store: &Path| -> Result<Option<f64>, String> {
-        let Some(peers) = peers else { return Ok(None) };
-        let (s, summary) = median_of(|| timed(peers.command(cores, tool, "overview", &[store])))?;
-        eprintln!("{tool} overview: {summary}");
-        Ok(Some(s))
-    };
     rows.push(Row {
         figure: "reopen → visible Overview: `shoplens overview W`, one process".into(),
         shoplens: warm,
-        duckdb: peer_overview("duckdb", &duckdb_store)?,
-        polars: peer_overview("polars", &polars_store)?,
+        duckdb: peer_median("duckdb", "overview", &duckdb_store)?,
+        polars: peer_median("polars", "overview", &polars_store)?,
         target: "≤ 1.5 s",
     });
-    rows.push(Row {
-        figure: "the same, first time after the import (reads SQLite, writes the cache)".into(),
-        shoplens: cold,
-        duckdb: None,
-        polars: None,
-        target: "",
-    });
+    rows.push(Row::ours("the same, first time after the import (reads SQLite, writes the cache)", cold, ""));
     let frame = std::cell::RefCell::new(None);
     let reopen = median_ms(|| {
         let loaded = cache::load_order_lines(&workspace, &ctx).map_err(|e| e.to_string())?;
@@ -219,33 +222,17 @@ pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
     })? / 1000.0;
     let frame = frame.into_inner().ok_or("no copy")?;
     match window_first_result(&exe, cores, &workspace, "overview", dir)? {
-        Some(s) => rows.push(Row {
-            figure: "reopen → visible Overview in the window (`shoplens open W`, until the figures are drawn)".into(),
-            shoplens: s,
-            duckdb: None,
-            polars: None,
-            target: "≤ 1.5 s",
-        }),
+        Some(s) => {
+            rows.push(Row::ours("reopen → visible Overview in the window (`shoplens open W`, until the figures are drawn)", s, "≤ 1.5 s"))
+        }
         None => notes.push("the window was not measured: no display (run under Xvfb)".into()),
     }
-    rows.push(Row {
-        figure: "reopen → Overview in the window's jobs: read the cached copy + compute".into(),
-        shoplens: reopen,
-        duckdb: None,
-        polars: None,
-        target: "≤ 1.5 s",
-    });
+    rows.push(Row::ours("reopen → Overview in the window's jobs: read the cached copy + compute", reopen, "≤ 1.5 s"));
     let recompute = median_ms(|| overview::compute(&frame, &Filters::default(), &ctx).map(|_| ()).map_err(|e| e.to_string()))? / 1000.0;
-    rows.push(Row {
-        figure: "Overview recompute, all dates (in memory)".into(),
-        shoplens: recompute,
-        duckdb: None,
-        polars: None,
-        target: "≤ 200 ms",
-    });
+    rows.push(Row::ours("Overview recompute, all dates (in memory)", recompute, "≤ 200 ms"));
     let grid = rfm::SegmentGrid::default();
     let rfm_time = median_ms(|| rfm::compute(&frame, &Filters::default(), None, &grid).map(|_| ()).map_err(|e| e.to_string()))? / 1000.0;
-    rows.push(Row { figure: "RFM + segments (in memory)".into(), shoplens: rfm_time, duckdb: None, polars: None, target: "≤ 250 ms" });
+    rows.push(Row::ours("RFM + segments (in memory)", rfm_time, "≤ 250 ms"));
     notes.push(format!("order lines' cache on disk: {:.0} MB", cache::size(&workspace) as f64 / 1e6));
     drop(frame);
 
@@ -279,26 +266,14 @@ pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
     let (cold, _) = timed(funnel_command())?;
     let (warm, summary) = median_of(|| timed(funnel_command()))?;
     eprintln!("shoplens funnel: {}", summary.lines().take(4).collect::<Vec<_>>().join(" | "));
-    let peer_funnel = |tool: &str, store: &Path| -> Result<Option<f64>, String> {
-        let Some(peers) = peers else { return Ok(None) };
-        let (s, summary) = median_of(|| timed(peers.command(cores, tool, "funnel", &[store])))?;
-        eprintln!("{tool} funnel: {summary}");
-        Ok(Some(s))
-    };
     rows.push(Row {
         figure: "reopen → visible funnel by top category: `shoplens funnel W`, one process".into(),
         shoplens: warm,
-        duckdb: peer_funnel("duckdb", &duckdb_events)?,
-        polars: peer_funnel("polars", &polars_events)?,
+        duckdb: peer_median("duckdb", "funnel", &duckdb_events)?,
+        polars: peer_median("polars", "funnel", &polars_events)?,
         target: "≤ 2 s",
     });
-    rows.push(Row {
-        figure: "the same, first time after the import (reads SQLite, writes the cache)".into(),
-        shoplens: cold,
-        duckdb: None,
-        polars: None,
-        target: "",
-    });
+    rows.push(Row::ours("the same, first time after the import (reads SQLite, writes the cache)", cold, ""));
     let reopen = median_ms(|| {
         let loaded = cache::load_events(&event_workspace, &ctx).map_err(|e| e.to_string())?;
         if loaded.origin != cache::Origin::Cache {
@@ -307,21 +282,9 @@ pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
         funnel::compute(&loaded.frame, &Filters::default(), &funnel::FunnelSettings::default(), &ctx).map_err(|e| e.to_string())?;
         Ok(())
     })? / 1000.0;
-    rows.push(Row {
-        figure: "reopen → funnel in the window's jobs: read the cached copy + compute".into(),
-        shoplens: reopen,
-        duckdb: None,
-        polars: None,
-        target: "≤ 2 s",
-    });
+    rows.push(Row::ours("reopen → funnel in the window's jobs: read the cached copy + compute", reopen, "≤ 2 s"));
     if let Some(s) = window_first_result(&exe, cores, &event_workspace, "funnel", dir)? {
-        rows.push(Row {
-            figure: "reopen → visible funnel in the window (`shoplens open W --panel funnel`)".into(),
-            shoplens: s,
-            duckdb: None,
-            polars: None,
-            target: "≤ 2 s",
-        });
+        rows.push(Row::ours("reopen → visible funnel in the window (`shoplens open W --panel funnel`)", s, "≤ 2 s"));
     }
     notes.push(format!("events' cache on disk: {:.0} MB", cache::size(&event_workspace) as f64 / 1e6));
     rows.push(live_append(dir, &events, &event_workspace, &ctx)?);
@@ -378,17 +341,12 @@ fn live_append(dir: &Path, events: &Path, workspace: &Path, ctx: &JobContext) ->
     let since = updated.time_span().map_or(0, |(_, last)| last - 86_400);
     crate::analytics::forecast::sales_since(&updated, since);
     crate::analytics::carts::compute(&updated, &all, &crate::analytics::carts::CartSettings::default(), None);
-    Ok(Row {
-        figure: format!(
-            "live mode: {} events appended to the {}-event copy → copy, funnel, sales and retargeting list updated",
-            crate::import::report::group(appended.rows),
-            crate::import::report::group(copy.len() as u64)
-        ),
-        shoplens: started.elapsed().as_secs_f64(),
-        duckdb: None,
-        polars: None,
-        target: "≤ 500 ms",
-    })
+    let figure = format!(
+        "live mode: {} events appended to the {}-event copy → copy, funnel, sales and retargeting list updated",
+        crate::import::report::group(appended.rows),
+        crate::import::report::group(copy.len() as u64)
+    );
+    Ok(Row::ours(figure, started.elapsed().as_secs_f64(), "≤ 500 ms"))
 }
 
 /// Milliseconds from starting `shoplens open W --panel PANEL` to the panel's first result on

@@ -11,22 +11,10 @@ use crate::analytics::{clusters, cohorts, write_csv, write_csv_to, Filters};
 use crate::jobs::{Job, JobContext};
 use crate::workspace;
 
-/// The workspace's order lines in memory, with progress on the terminal: from the workspace's
-/// cache when it is current, else read from the workspace and saved to the cache before the
-/// command goes on (so the next command starts fast).
+/// The workspace's order lines in memory, with progress on the terminal (see
+/// [`super::load_copy`]).
 pub fn load_frame(path: &Path) -> Result<OrderFrame, CliError> {
-    let path = path.to_path_buf();
-    let job = Job::spawn("load order lines", move |ctx| {
-        let (frame, pending) = workspace::cache::load_order_lines(&path, ctx)?.into_frame(&path);
-        let saved = pending.map(|save| {
-            ctx.set_message("saving the copy for a faster next start");
-            save.order_lines(&frame)
-        });
-        Ok((frame, saved))
-    });
-    let (frame, saved) = wait_with_progress(job)?;
-    super::warn_unsaved_cache(saved);
-    Ok(frame)
+    super::load_copy(path, "load order lines", workspace::cache::load_order_lines, |save, frame| save.order_lines(frame))
 }
 
 pub fn rfm(

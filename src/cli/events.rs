@@ -5,29 +5,18 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::{wait_with_progress, CliError};
+use super::CliError;
 use crate::analytics::carts::{self, CartSettings};
 use crate::analytics::customers::format_time;
 use crate::analytics::event_frame::{EventFrame, EventKind};
 use crate::analytics::funnel::{self, CountBy, Dimension, FunnelSettings, Window};
 use crate::analytics::{forecast, write_csv, Filters};
-use crate::jobs::{Job, JobContext};
+use crate::jobs::JobContext;
 use crate::workspace::{self, Workspace};
 
-/// The workspace's events in memory, from its cache like [`super::customers::load_frame`].
+/// The workspace's events in memory, with progress on the terminal (see [`super::load_copy`]).
 pub fn load_events(path: &Path) -> Result<EventFrame, CliError> {
-    let path = path.to_path_buf();
-    let job = Job::spawn("load events", move |ctx| {
-        let (frame, pending) = workspace::cache::load_events(&path, ctx)?.into_frame(&path);
-        let saved = pending.map(|save| {
-            ctx.set_message("saving the copy for a faster next start");
-            save.events(&frame)
-        });
-        Ok((frame, saved))
-    });
-    let (frame, saved) = wait_with_progress(job)?;
-    super::warn_unsaved_cache(saved);
-    Ok(frame)
+    super::load_copy(path, "load events", workspace::cache::load_events, |save, frame| save.events(frame))
 }
 
 /// `view,cart,purchase` → steps.

@@ -648,12 +648,30 @@ fn stop_requested() -> &'static std::sync::atomic::AtomicBool {
 
 /// Shows a job's progress on stderr (when it is a terminal) until the job ends. Ctrl-C and
 /// SIGTERM cancel the job; it then ends the way a cancel from the app does.
-/// A cache that could not be saved costs the next start its speed, not this command its result:
-/// said on stderr, and the command goes on.
-fn warn_unsaved_cache(saved: Option<Result<(), workspace::cache::CacheError>>) {
+/// An in-memory copy of the workspace at `path`, with progress on the terminal: from the
+/// workspace's cache when it is current, else read from the workspace and saved to the cache
+/// before the command goes on (so the next command starts fast). A cache that cannot be saved
+/// costs the next start its speed, not this command its result: said on stderr.
+fn load_copy<F: Send + Sync + 'static>(
+    path: &Path,
+    name: &str,
+    load: fn(&Path, &crate::jobs::JobContext) -> Result<workspace::cache::Loaded<F>, workspace::copies::CopyError>,
+    save: fn(&workspace::cache::PendingSave, &F) -> Result<(), workspace::cache::CacheError>,
+) -> Result<F, CliError> {
+    let path = path.to_path_buf();
+    let job = Job::spawn(name, move |ctx| {
+        let (frame, pending) = load(&path, ctx)?.into_frame(&path);
+        let saved = pending.map(|pending| {
+            ctx.set_message("saving the copy for a faster next start");
+            save(&pending, &frame)
+        });
+        Ok((frame, saved))
+    });
+    let (frame, saved) = wait_with_progress(job)?;
     if let Some(Err(e)) = saved {
         eprintln!("warning: could not save the copy for a faster next start: {e}");
     }
+    Ok(frame)
 }
 
 fn wait_with_progress<T: Send + 'static>(mut job: Job<T>) -> Result<T, CliError> {
