@@ -308,7 +308,7 @@ pub fn retargeting_table(frame: &EventFrame, result: &CartResult) -> crate::anal
                 .join("; ");
             vec![
                 frame.users[c.user as usize].to_string(),
-                frame.sessions[c.session as usize].clone(),
+                frame.sessions[c.session as usize].to_string(),
                 format_time(c.expired_at),
                 format_time(c.contact_by()),
                 items,
@@ -360,7 +360,7 @@ mod tests {
         assert!((result.rate() - 1.0 / 3.0).abs() < 1e-12);
         assert_eq!(result.list.len(), 1);
         let cart = &result.list[0];
-        assert_eq!(frame.sessions[cart.session as usize], "s1");
+        assert_eq!(&frame.sessions[cart.session as usize], "s1");
         assert_eq!(cart.expired_at, 2 * m + 30 * m);
         assert_eq!(cart.contact_by(), 2 * m + 33 * m);
         assert!((cart.value - 20.0).abs() < 1e-9);

@@ -50,6 +50,67 @@ impl Dictionary {
     }
 }
 
+/// Many short texts in one buffer, without an allocation per text: the millions of session
+/// ids of an events copy. Copying or reading the column back from the cache is a couple of
+/// memcpys rather than millions of small allocations.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Texts {
+    bytes: String,
+    /// Where each text ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl Texts {
+    pub fn with_capacity(texts: usize, bytes: usize) -> Self {
+        Self { bytes: String::with_capacity(bytes), ends: Vec::with_capacity(texts) }
+    }
+
+    pub fn push(&mut self, text: &str) {
+        self.bytes.push_str(text);
+        self.ends.push(self.bytes.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.bytes[start..end])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.len()).map(|i| &self[i])
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
+    }
+}
+
+impl std::ops::Index<usize> for Texts {
+    type Output = str;
+
+    fn index(&self, i: usize) -> &str {
+        self.get(i).unwrap_or_else(|| panic!("text {i} of a column of {}", self.len()))
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Texts {
+    fn from_iter<I: IntoIterator<Item = S>>(texts: I) -> Self {
+        let mut column = Texts::default();
+        for text in texts {
+            column.push(text.as_ref());
+        }
+        column
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Dictionary;
@@ -63,5 +124,13 @@ mod tests {
         assert_eq!(d.code("0000"), 4, "a value pushed without a key is not found by text");
         assert_eq!(d.get(1), "a");
         assert_eq!(d.into_values(), ["b", "a", "c", "0000", "0000"]);
+    }
+
+    #[test]
+    fn texts_come_back_as_pushed() {
+        let texts: super::Texts = ["", "ab", "é", "cde"].into_iter().collect();
+        assert_eq!(texts.len(), 4);
+        assert_eq!(texts.iter().collect::<Vec<_>>(), ["", "ab", "é", "cde"]);
+        assert_eq!((&texts[2], texts.get(4)), ("é", None));
     }
 }

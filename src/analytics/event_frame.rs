@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::dictionary::Dictionary;
+use super::dictionary::{Dictionary, Texts};
 use crate::jobs::{Cancelled, JobContext};
 use crate::timestamp::{SlashOrder, Timestamp};
 
@@ -82,7 +82,7 @@ pub struct EventFrame {
     /// entry on are events without a session (REES46 has some): they count for users and
     /// products, never as a session.
     session_start: Vec<u32>,
-    pub sessions: Vec<String>,
+    pub sessions: Texts,
     pub users: Vec<i64>,
     pub products: Vec<Product>,
     /// Full `category_code`s; index 0 is the empty code.
@@ -354,7 +354,7 @@ impl EventFrameBuilder {
         }
         b.session.extend(std::iter::repeat_n(NO_SESSION, frame.sessionless_events()));
         // Dictionaries: same codes, maps rebuilt.
-        for session in &frame.sessions {
+        for session in frame.sessions.iter() {
             b.session_code(session.as_bytes());
         }
         b.last_session = None;
@@ -471,7 +471,7 @@ impl EventFrameBuilder {
             user: permute(self.user, &order),
             price: permute(self.price, &order),
             session_start,
-            sessions: self.sessions.into_values(),
+            sessions: self.sessions.into_values().into_iter().collect(),
             users: self.users,
             products: self.products,
             categories: self.categories.into_values(),
@@ -494,7 +494,7 @@ pub struct EventParts {
     pub user: Vec<u32>,
     pub price: Vec<f32>,
     pub session_start: Vec<u32>,
-    pub sessions: Vec<String>,
+    pub sessions: Texts,
     pub users: Vec<i64>,
     pub products: Vec<Product>,
     pub categories: Vec<String>,
@@ -726,7 +726,7 @@ impl EventFrame {
                 + self.session_start.capacity())
                 * 4
             + self.price.capacity() * 4
-            + strings(&self.sessions)
+            + self.sessions.heap_bytes()
             + self.users.capacity() * 8
             + self.products.capacity() * std::mem::size_of::<Product>()
             + strings(&self.categories)
@@ -768,7 +768,7 @@ mod tests {
         }
         let f = b.finish();
         assert_eq!(f.session_count(), 3);
-        assert_eq!(f.sessions[0], "72d76fde-8bb3-4e00-8c23-a032dfed738c");
+        assert_eq!(&f.sessions[0], "72d76fde-8bb3-4e00-8c23-a032dfed738c");
     }
 
     #[test]

@@ -560,7 +560,7 @@ pub fn dropped_table(frame: &EventFrame, result: &FunnelResult) -> crate::analyt
                 result.steps[k].kind.name().to_string(),
                 result.steps[k + 1].kind.name().to_string(),
                 frame.users[user as usize].to_string(),
-                frame.sessions.get(session as usize).cloned().unwrap_or_default(),
+                frame.sessions.get(session as usize).map(str::to_string).unwrap_or_default(),
                 super::customers::format_time(start),
             ]);
         }

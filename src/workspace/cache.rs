@@ -25,6 +25,7 @@ use polars::prelude::*;
 use rusqlite::Connection;
 
 use super::copies::{self, CopyError};
+use crate::analytics::dictionary::Texts;
 use crate::analytics::event_frame::{EventFrame, EventParts, InconsistentParts, Product};
 use crate::analytics::order_frame::{OrderFrame, OrderFrameBuilder};
 use crate::jobs::JobContext;
@@ -400,6 +401,17 @@ fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>, CacheError> {
     Ok(df.column(name)?.str()?.iter().map(|s| s.map(str::to_string).ok_or_else(missing)).collect::<Result<_, _>>()?)
 }
 
+/// A text column without missing values into one buffer (no allocation per text).
+fn texts(df: &DataFrame, name: &str) -> Result<Texts, CacheError> {
+    let column = df.column(name)?.str()?;
+    // Session ids are 36-byte UUIDs in the usual exports: room for those up front.
+    let mut out = Texts::with_capacity(column.len(), column.len() * 36);
+    for text in column.iter() {
+        out.push(text.ok_or_else(|| PolarsError::ComputeError(format!("column '{name}' has missing values").into()))?);
+    }
+    Ok(out)
+}
+
 /// A numeric column without missing values as a vector: one copy of each piece's buffer.
 fn one_column<T: PolarsNumericType>(df: &DataFrame, name: &str) -> Result<Vec<T::Native>, CacheError> {
     let values = df.column(name)?.as_materialized_series().unpack::<T>()?;
@@ -471,7 +483,7 @@ pub fn save_events(workspace: &Path, frame: &EventFrame, stamp: &Stamp) -> Resul
         writer.finish()?;
         let single = |file: &str, column: Column| write_parquet(&dir.join(file), &mut DataFrame::new(column.len(), vec![column])?);
         single("session_starts.parquet", Column::new("start".into(), frame.session_starts()))?;
-        single("sessions.parquet", Column::new("session".into(), &frame.sessions))?;
+        single("sessions.parquet", StringChunked::from_iter_values("session".into(), frame.sessions.iter()).into_column())?;
         single("users.parquet", Column::new("user".into(), &frame.users))?;
         single("categories.parquet", Column::new("category".into(), &frame.categories))?;
         single("brands.parquet", Column::new("brand".into(), &frame.brands))?;
@@ -498,7 +510,7 @@ fn read_events(dir: &Path, last_rowid: Option<i64>) -> Result<EventFrame, CacheE
             let kind = one_column::<UInt32Type>(&rows, "kind")?.into_iter().map(|k| k.min(u32::from(u8::MAX)) as u8).collect();
             Ok((rows, kind))
         },
-        || strings(&read_parquet(&dir.join("sessions.parquet"), false)?, "session"),
+        || texts(&read_parquet(&dir.join("sessions.parquet"), false)?, "session"),
     );
     let ((rows, kind), sessions) = (rows?, sessions?);
     let products = read_parquet(&dir.join("products.parquet"), false)?;
