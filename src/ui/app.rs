@@ -210,6 +210,12 @@ impl ShoplensApp {
         app
     }
 
+    /// Takes over the events load `ui::run` started before the window existed.
+    pub fn adopt_events_load(&mut self, job: Job<Option<crate::ui::panels::event_models::LoadedEvents>>) {
+        let monitor = self.models.get::<EventModels>().adopt_load(job);
+        self.monitors.push(monitor);
+    }
+
     pub fn workspace(&self) -> Option<&Path> {
         self.data.path.as_deref()
     }

@@ -48,6 +48,14 @@ pub fn run(workspace: Option<PathBuf>, watch: Option<PathBuf>, panel: Option<Str
             return Err(format!("no panel '{id}' (use {})", ids.join(", ")));
         }
     }
+    // Opening on the Funnel: its copy starts loading now, while the window and its OpenGL
+    // context are still being made (a large share of a reopen), and the app takes the job over.
+    let events = match (&workspace, panel.as_deref()) {
+        (Some(path), Some("funnel")) => {
+            Some(crate::jobs::Job::spawn("load events", panels::event_models::load_from_workspace(path.clone())))
+        }
+        _ => None,
+    };
     let options = eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()
             .with_icon(eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")).unwrap_or_default())
@@ -63,6 +71,9 @@ pub fn run(workspace: Option<PathBuf>, watch: Option<PathBuf>, panel: Option<Str
         options,
         Box::new(|cc| {
             let mut app = app::ShoplensApp::new(cc, workspace, panel);
+            if let Some(job) = events {
+                app.adopt_events_load(job);
+            }
             if let Some(target) = watch {
                 app.watch(target);
             }

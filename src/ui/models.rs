@@ -84,6 +84,14 @@ impl<T: Send + 'static> CopyJob<T> {
         monitor
     }
 
+    /// Takes over a load started elsewhere (before the window existed), cancelling one on its way.
+    pub fn adopt(&mut self, job: Job<T>) -> JobMonitor {
+        self.cancel();
+        let monitor = job.monitor();
+        self.job = Some(job);
+        monitor
+    }
+
     pub fn running(&self) -> bool {
         self.job.is_some()
     }

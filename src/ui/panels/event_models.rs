@@ -29,7 +29,23 @@ pub struct Watch {
 }
 
 /// The events copy, and the save it needs when the cache lags behind it.
-type LoadedEvents = (EventFrame, Option<PendingSave>);
+pub type LoadedEvents = (EventFrame, Option<PendingSave>);
+
+/// Reads `workspace`'s events into memory, from its cache when current. `None`: the file is
+/// damaged, which the listing reports (with the way to recover): no copy, no second message.
+pub fn load_from_workspace(workspace: PathBuf) -> impl FnOnce(&JobContext) -> Result<Option<LoadedEvents>, JobError> + Send + 'static {
+    move |ctx| {
+        // Creates (or upgrades) the file first, as the listing's job does.
+        if let Err(e) = workspace::Workspace::open(&workspace) {
+            return if workspace::recover::is_damage(&e) { Ok(None) } else { Err(e.into()) };
+        }
+        match workspace::cache::load_events(&workspace, ctx) {
+            Ok(loaded) => Ok(Some(loaded.into_frame(&workspace))),
+            Err(e) if workspace::recover::is_damage(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
 
 /// One product's daily history.
 pub struct ProductHistory {
@@ -81,18 +97,14 @@ impl EventModels {
 
     /// Reads the workspace's events into memory (after opening or changing it).
     pub fn reload(&mut self, workspace: PathBuf) -> JobMonitor {
-        self.start_load("load events", "the workspace".into(), move |ctx| {
-            // Creates (or upgrades) the file first, as the listing's job does. A damaged file
-            // is the listing's to report (with the way to recover): no copy, no second message.
-            if let Err(e) = workspace::Workspace::open(&workspace) {
-                return if workspace::recover::is_damage(&e) { Ok(None) } else { Err(e.into()) };
-            }
-            match workspace::cache::load_events(&workspace, ctx) {
-                Ok(loaded) => Ok(Some(loaded.into_frame(&workspace))),
-                Err(e) if workspace::recover::is_damage(&e) => Ok(None),
-                Err(e) => Err(e.into()),
-            }
-        })
+        self.start_load("load events", "the workspace".into(), load_from_workspace(workspace))
+    }
+
+    /// Takes over a load of the workspace's events started before the window existed
+    /// ([`load_from_workspace`], when the window opens on the Funnel).
+    pub fn adopt_load(&mut self, job: Job<Option<LoadedEvents>>) -> JobMonitor {
+        self.source = "the workspace".into();
+        self.frame_job.adopt(job)
     }
 
     /// Loads the workspace's events unless a copy is shown or on its way: the family is made
