@@ -189,20 +189,22 @@ fn copy_dir(workspace: &Path, table: CachedTable) -> PathBuf {
     cache_dir(workspace).join(table.table())
 }
 
+/// Bytes the files under `dir` take (0 when there is no such folder).
+fn bytes_under(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => bytes_under(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
 /// Bytes the cache takes on disk.
 pub fn size(workspace: &Path) -> u64 {
-    fn walk(dir: &Path) -> u64 {
-        let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-        entries
-            .flatten()
-            .map(|e| match e.metadata() {
-                Ok(m) if m.is_dir() => walk(&e.path()),
-                Ok(m) => m.len(),
-                Err(_) => 0,
-            })
-            .sum()
-    }
-    walk(&cache_dir(workspace))
+    bytes_under(&cache_dir(workspace))
 }
 
 /// Removes the cache; returns the bytes freed. The next load reads the workspace again.
@@ -251,9 +253,7 @@ pub fn status(workspace: &Path) -> Result<Vec<CopyStatus>, CacheError> {
                 Some(cached) if cached.is_prefix_of(&now) => Freshness::Behind,
                 Some(_) => Freshness::Stale,
             };
-            let bytes =
-                std::fs::read_dir(&dir).map_or(0, |entries| entries.flatten().filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum());
-            Ok(CopyStatus { table, freshness, bytes })
+            Ok(CopyStatus { table, freshness, bytes: bytes_under(&dir) })
         })
         .collect()
 }
@@ -396,9 +396,13 @@ fn read_parquet(path: &Path, rechunk: bool) -> Result<DataFrame, CacheError> {
     Ok(ParquetReader::new(file).set_rechunk(rechunk).finish()?)
 }
 
+/// A cached column with a gap: the file is not what this build wrote.
+fn missing_values(name: &str) -> PolarsError {
+    PolarsError::ComputeError(format!("column '{name}' has missing values").into())
+}
+
 fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>, CacheError> {
-    let missing = || PolarsError::ComputeError(format!("column '{name}' has missing values").into());
-    Ok(df.column(name)?.str()?.iter().map(|s| s.map(str::to_string).ok_or_else(missing)).collect::<Result<_, _>>()?)
+    Ok(df.column(name)?.str()?.iter().map(|s| s.map(str::to_string).ok_or_else(|| missing_values(name))).collect::<Result<_, _>>()?)
 }
 
 /// A text column without missing values into one buffer (no allocation per text).
@@ -407,7 +411,7 @@ fn texts(df: &DataFrame, name: &str) -> Result<Texts, CacheError> {
     // Session ids are 36-byte UUIDs in the usual exports: room for those up front.
     let mut out = Texts::with_capacity(column.len(), column.len() * 36);
     for text in column.iter() {
-        out.push(text.ok_or_else(|| PolarsError::ComputeError(format!("column '{name}' has missing values").into()))?);
+        out.push(text.ok_or_else(|| missing_values(name))?);
     }
     Ok(out)
 }
@@ -416,7 +420,7 @@ fn texts(df: &DataFrame, name: &str) -> Result<Texts, CacheError> {
 fn one_column<T: PolarsNumericType>(df: &DataFrame, name: &str) -> Result<Vec<T::Native>, CacheError> {
     let values = df.column(name)?.as_materialized_series().unpack::<T>()?;
     if values.null_count() > 0 {
-        return Err(PolarsError::ComputeError(format!("column '{name}' has missing values").into()).into());
+        return Err(missing_values(name).into());
     }
     let mut out = Vec::with_capacity(values.len());
     for piece in values.downcast_iter() {
