@@ -243,9 +243,25 @@ fn funnel_panel_and_live_mode() {
     wait_for(&mut harness, "the appended purchase", |h| shows(h, "2 rows added"));
     // The sale shows in the live sales list (written 10:00:05, within the data's last 24 hours).
     wait_for(&mut harness, "the live sales list", |h| shows(h, "Sales per product") && shows(h, "4242") && shows(h, "2019-12-01 10:00:05"));
+    // With the funnel on screen, the next append updates it: live-1's view came with the first
+    // rows, a new session's view comes now.
+    {
+        use egui_kittest::kittest::NodeT;
+        let tabs: Vec<_> =
+            harness.root().children_recursive().filter(|n| n.accesskit_node().label().as_deref() == Some("Funnel")).collect();
+        tabs.last().expect("the Funnel tab").click_accesskit();
+    }
+    let views = |n: u64| shoplens::ui::widgets::number((expected.steps[0].count + n) as f64, 0);
+    wait_for(&mut harness, "the funnel with live-1", |h| shows(h, "1. view") && shows(h, &views(1)));
+    std::io::Write::write_all(&mut out, b"2019-12-01 10:01:00 UTC,view,4243,2,a.b,acme,6.00,78,live-2\n").unwrap();
+    wait_for(&mut harness, "the funnel updated with live-2", |h| shows(h, &views(2)));
+    click_text(&harness, "Live mode");
+    wait_for(&mut harness, "the live tab", |h| shows(h, "Stop watching"));
+    // A tab shown again lays out over a frame or two before its buttons take a click.
+    harness.run_steps(3);
     click_button(&harness, "Stop watching");
     wait_for(&mut harness, "the watch to stop", |h| shows(h, "Watch a file"));
-    assert_eq!(sql_f64(&ws, "SELECT count(*) FROM events"), 20_002.0);
+    assert_eq!(sql_f64(&ws, "SELECT count(*) FROM events"), 20_003.0);
 }
 
 /// Editing the segment map in the panel regroups customers at once and is saved in the

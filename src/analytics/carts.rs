@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 use super::customers::format_time;
 use super::event_frame::{EventFrame, EventKind};
+use super::sum::Sum;
 use super::Filters;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -58,7 +59,9 @@ pub struct AbandonedCart {
     pub user: u32,
     pub session: u32,
     pub expired_at: i64,
-    pub items: Vec<CartItem>,
+    /// Where its items are in [`CartResult::items`] (one buffer for every listed cart: half
+    /// a million small lists are slow to make and to free).
+    pub items: std::ops::Range<u32>,
     pub value: f64,
     pub bought_later: bool,
 }
@@ -118,12 +121,19 @@ pub struct CartResult {
     pub by_brand: Vec<RateRow>,
     /// The retargeting list, most recently expired first (respecting `exclude_bought_later`).
     pub list: Vec<AbandonedCart>,
+    /// The listed carts' items (see [`AbandonedCart::items`]).
+    pub items: Vec<CartItem>,
     /// Events in the date range recorded without a session: a cart is a session's, so these
     /// are left out (and said so).
     pub events_without_session: u64,
 }
 
 impl CartResult {
+    /// A listed cart's items.
+    pub fn items_of(&self, cart: &AbandonedCart) -> &[CartItem] {
+        &self.items[cart.items.start as usize..cart.items.end as usize]
+    }
+
     pub fn rate(&self) -> f64 {
         abandonment_rate(self.abandoned, self.carts)
     }
@@ -136,150 +146,265 @@ pub fn live_now(frame: &EventFrame) -> i64 {
 }
 
 /// Abandonment as of `now` (default: the last event in the data).
+///
+/// Sessions are tallied in parallel parts. Most have no cart and are passed over with a scan of
+/// their event kinds; live mode runs this on every append and every ten seconds.
 pub fn compute(frame: &EventFrame, filters: &Filters, settings: &CartSettings, now: Option<i64>) -> CartResult {
     let (from, to) = super::customers::time_bounds(filters);
     let now = now.or_else(|| frame.time_span().map(|s| s.1)).unwrap_or(0);
-    let expiry = (settings.expiry_minutes * 60.0).round() as i64;
 
-    // The last purchase of each user, for "bought later".
-    let mut last_purchase = vec![i64::MIN; frame.users.len()];
-    for row in 0..frame.len() {
-        if frame.kind(row) == EventKind::Purchase {
-            let u = frame.user[row] as usize;
-            last_purchase[u] = last_purchase[u].max(frame.time[row]);
-        }
-    }
-
-    let mut result = CartResult {
-        settings: settings.clone(),
-        now,
-        carts: 0,
-        abandoned: 0,
-        open: 0,
-        value_left: 0.0,
-        by_day: Vec::new(),
-        by_category: Vec::new(),
-        by_brand: Vec::new(),
-        list: Vec::new(),
-        events_without_session: frame.sessionless_events_between(from, to),
-    };
-    let mut by_day: HashMap<i64, RateRow> = HashMap::new();
-    let mut by_category: HashMap<u32, RateRow> = HashMap::new();
-    let mut by_brand: HashMap<u32, RateRow> = HashMap::new();
     let (top_of, top_names) = frame.top_categories();
-    // (product, quantity, price, category, brand) as on the product's last cart event.
-    let mut cart: Vec<(u32, i64, f32, u32, u32)> = Vec::new();
-    for s in 0..frame.session_count() {
-        let rows = frame.session_rows(s);
-        cart.clear();
-        let (mut purchased, mut last, mut had_cart) = (false, i64::MIN, false);
-        for row in rows.clone() {
-            let t = frame.time[row];
-            if !(from..to).contains(&t) {
-                continue;
-            }
-            last = last.max(t);
-            let product = frame.product[row];
-            match frame.kind(row) {
-                EventKind::Purchase => purchased = true,
-                EventKind::Cart => {
-                    had_cart = true;
-                    let (price, category, brand) = (frame.price[row], frame.category[row], frame.brand[row]);
-                    match cart.iter_mut().find(|c| c.0 == product) {
-                        Some(item) => *item = (product, item.1 + 1, price, category, brand),
-                        None => cart.push((product, 1, price, category, brand)),
-                    }
-                }
-                EventKind::RemoveFromCart => {
-                    if let Some(item) = cart.iter_mut().find(|c| c.0 == product) {
-                        item.1 = (item.1 - 1).max(0);
-                    }
-                }
-                _ => {}
-            }
-        }
-        if !had_cart {
-            continue;
-        }
-        let expired_at = last + expiry;
-        let left: Vec<CartItem> = cart
-            .iter()
-            .filter(|c| c.1 > 0)
-            .map(|&(product, q, price, _, _)| CartItem { product, quantity: q as u32, price: f64::from(price) })
-            .collect();
-        if expired_at > now {
-            if !left.is_empty() && !purchased {
-                result.open += 1;
-            }
-            continue;
-        }
-        let abandoned = !purchased && !left.is_empty();
-        let value: f64 = left.iter().map(|i| i.price * f64::from(i.quantity)).sum();
-        result.carts += 1;
-        let day = by_day.entry(expired_at.div_euclid(86_400)).or_insert_with(|| RateRow {
-            key: String::new(),
-            carts: 0,
-            abandoned: 0,
-            value_left: 0.0,
-        });
-        day.carts += 1;
-        // Per (session, category) and (session, brand): every carted product's category and brand.
-        let mut categories: Vec<(u32, bool, f64)> = Vec::new();
-        let mut brands: Vec<(u32, bool, f64)> = Vec::new();
-        for &(_, q, price, category, brand) in &cart {
-            let is_left = abandoned && q > 0;
-            let item_value = if is_left { f64::from(price) * q as f64 } else { 0.0 };
-            for (list, key) in [(&mut categories, top_of[category as usize]), (&mut brands, brand)] {
-                match list.iter_mut().find(|e| e.0 == key) {
-                    Some(e) => {
-                        e.1 |= is_left;
-                        e.2 += item_value;
-                    }
-                    None => list.push((key, is_left, item_value)),
-                }
-            }
-        }
-        for (map, list) in [(&mut by_category, &categories), (&mut by_brand, &brands)] {
-            for &(key, is_left, v) in list.iter() {
-                let row = map.entry(key).or_insert_with(|| RateRow { key: String::new(), carts: 0, abandoned: 0, value_left: 0.0 });
-                row.carts += 1;
-                row.abandoned += u64::from(is_left);
-                row.value_left += v;
-            }
-        }
-        if !abandoned {
-            continue;
-        }
-        result.abandoned += 1;
-        result.value_left += value;
-        day.abandoned += 1;
-        day.value_left += value;
-        let user = frame.user[rows.start];
-        let bought_later = last_purchase[user as usize] > expired_at;
-        if settings.exclude_bought_later && bought_later {
-            continue;
-        }
-        result.list.push(AbandonedCart { user, session: s as u32, expired_at, items: left, value, bought_later });
+    let pass = Pass {
+        frame,
+        from,
+        to,
+        now,
+        expiry: (settings.expiry_minutes * 60.0).round() as i64,
+        settings,
+        // The last purchase of each user, for "bought later".
+        last_purchase: frame.last_purchases(),
+        top_of,
+        tops: top_names.len(),
+    };
+    let mut tally = CartTally::new(pass.tops, frame.brands.len());
+    for part in crate::jobs::parallel_ranges(frame.session_count(), |sessions| pass.tally(sessions)) {
+        tally.merge(part);
     }
-    let rows = |map: HashMap<u32, RateRow>, name: &dyn Fn(u32) -> String| {
-        let mut rows: Vec<RateRow> = map
-            .into_iter()
-            .map(|(k, mut r)| {
-                r.key = name(k);
-                r
-            })
-            .collect();
+
+    let rows = |tallies: Vec<RateTally>, name: &dyn Fn(usize) -> String| {
+        let mut rows: Vec<RateRow> = tallies.into_iter().enumerate().filter(|(_, r)| r.carts > 0).map(|(k, r)| r.row(name(k))).collect();
         rows.sort_by(|a, b| b.carts.cmp(&a.carts).then_with(|| a.key.cmp(&b.key)));
         rows
     };
     let none = |s: &str| if s.is_empty() { "(none)".to_string() } else { s.to_string() };
-    result.by_category = rows(by_category, &|k| none(&top_names[k as usize]));
-    result.by_brand = rows(by_brand, &|k| none(&frame.brands[k as usize]));
-    let mut days: Vec<(i64, RateRow)> = by_day.into_iter().collect();
-    days.sort_by_key(|d| d.0);
-    result.by_day = days;
-    result.list.sort_by(|a, b| b.expired_at.cmp(&a.expired_at).then(a.session.cmp(&b.session)));
-    result
+    let mut by_day: Vec<(i64, RateRow)> = tally.by_day.into_iter().map(|(day, r)| (day, r.row(String::new()))).collect();
+    by_day.sort_by_key(|d| d.0);
+    let mut list = tally.list;
+    // Newest first; sessions are unique, so the unstable sort gives one order.
+    list.sort_unstable_by_key(|c| (std::cmp::Reverse(c.expired_at), c.session));
+    CartResult {
+        settings: settings.clone(),
+        now,
+        carts: tally.carts,
+        abandoned: tally.abandoned,
+        open: tally.open,
+        value_left: tally.value_left.value(),
+        by_day,
+        by_category: rows(tally.by_category, &|k| none(&top_names[k])),
+        by_brand: rows(tally.by_brand, &|k| none(&frame.brands[k])),
+        list,
+        items: tally.items,
+        events_without_session: frame.sessionless_events_between(from, to),
+    }
+}
+
+const CART: u8 = EventKind::Cart as u8;
+const REMOVE: u8 = EventKind::RemoveFromCart as u8;
+const PURCHASE: u8 = EventKind::Purchase as u8;
+
+/// Carts and abandoned carts of one key (a day, a category, a brand); money in compensated
+/// sums, so the parts' order does not move the cents.
+#[derive(Debug, Default, Clone, Copy)]
+struct RateTally {
+    carts: u64,
+    abandoned: u64,
+    value_left: Sum,
+}
+
+impl RateTally {
+    fn merge(&mut self, other: RateTally) {
+        self.carts += other.carts;
+        self.abandoned += other.abandoned;
+        self.value_left.merge(other.value_left);
+    }
+
+    fn row(self, key: String) -> RateRow {
+        RateRow { key, carts: self.carts, abandoned: self.abandoned, value_left: self.value_left.value() }
+    }
+}
+
+/// What one part of the sessions adds up to.
+struct CartTally {
+    carts: u64,
+    abandoned: u64,
+    open: u64,
+    value_left: Sum,
+    /// By day of expiry, in the order first met, with where each day is.
+    by_day: Vec<(i64, RateTally)>,
+    day_index: HashMap<i64, usize>,
+    /// By top-level category code and by brand code.
+    by_category: Vec<RateTally>,
+    by_brand: Vec<RateTally>,
+    list: Vec<AbandonedCart>,
+    items: Vec<CartItem>,
+}
+
+impl CartTally {
+    fn new(tops: usize, brands: usize) -> Self {
+        Self {
+            carts: 0,
+            abandoned: 0,
+            open: 0,
+            value_left: Sum::default(),
+            by_day: Vec::new(),
+            day_index: HashMap::new(),
+            by_category: vec![RateTally::default(); tops],
+            by_brand: vec![RateTally::default(); brands],
+            list: Vec::new(),
+            items: Vec::new(),
+        }
+    }
+
+    /// The tally of a day. Sessions come roughly in time order, so it is usually the last one.
+    fn day(&mut self, day: i64) -> &mut RateTally {
+        let at = match self.by_day.last() {
+            Some(&(last, _)) if last == day => self.by_day.len() - 1,
+            _ => *self.day_index.entry(day).or_insert_with(|| {
+                self.by_day.push((day, RateTally::default()));
+                self.by_day.len() - 1
+            }),
+        };
+        &mut self.by_day[at].1
+    }
+
+    fn merge(&mut self, other: CartTally) {
+        self.carts += other.carts;
+        self.abandoned += other.abandoned;
+        self.open += other.open;
+        self.value_left.merge(other.value_left);
+        for (day, tally) in other.by_day {
+            self.day(day).merge(tally);
+        }
+        for (rows, others) in [(&mut self.by_category, other.by_category), (&mut self.by_brand, other.by_brand)] {
+            for (row, other) in rows.iter_mut().zip(others) {
+                row.merge(other);
+            }
+        }
+        let shift = self.items.len() as u32;
+        self.list
+            .extend(other.list.into_iter().map(|cart| AbandonedCart { items: cart.items.start + shift..cart.items.end + shift, ..cart }));
+        self.items.extend(other.items);
+    }
+}
+
+/// What every part of the pass reads.
+struct Pass<'a> {
+    frame: &'a EventFrame,
+    from: i64,
+    to: i64,
+    now: i64,
+    expiry: i64,
+    settings: &'a CartSettings,
+    last_purchase: &'a [i64],
+    top_of: &'a [u32],
+    tops: usize,
+}
+
+impl Pass<'_> {
+    fn tally(&self, sessions: std::ops::Range<usize>) -> CartTally {
+        let frame = self.frame;
+        let kinds = frame.kind_codes();
+        let mut tally = CartTally::new(self.tops, frame.brands.len());
+        // (product, quantity, price, category, brand) as on the product's last cart event.
+        let mut cart: Vec<(u32, i64, f32, u32, u32)> = Vec::new();
+        // Per (session, category) and (session, brand): left in the cart, value left.
+        let mut categories: Vec<(u32, bool, f64)> = Vec::new();
+        let mut brands: Vec<(u32, bool, f64)> = Vec::new();
+        for s in sessions {
+            let rows = frame.session_rows(s);
+            if !kinds[rows.clone()].contains(&CART) {
+                continue;
+            }
+            cart.clear();
+            let (mut purchased, mut last, mut had_cart) = (false, i64::MIN, false);
+            for row in rows.clone() {
+                let t = frame.time[row];
+                if !(self.from..self.to).contains(&t) {
+                    continue;
+                }
+                last = last.max(t);
+                let product = frame.product[row];
+                match kinds[row] {
+                    PURCHASE => purchased = true,
+                    CART => {
+                        had_cart = true;
+                        let (price, category, brand) = (frame.price[row], frame.category[row], frame.brand[row]);
+                        match cart.iter_mut().find(|c| c.0 == product) {
+                            Some(item) => *item = (product, item.1 + 1, price, category, brand),
+                            None => cart.push((product, 1, price, category, brand)),
+                        }
+                    }
+                    REMOVE => {
+                        if let Some(item) = cart.iter_mut().find(|c| c.0 == product) {
+                            item.1 = (item.1 - 1).max(0);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if !had_cart {
+                continue;
+            }
+            let expired_at = last + self.expiry;
+            let has_items = cart.iter().any(|c| c.1 > 0);
+            if expired_at > self.now {
+                if has_items && !purchased {
+                    tally.open += 1;
+                }
+                continue;
+            }
+            let abandoned = !purchased && has_items;
+            let value: f64 = cart.iter().filter(|c| c.1 > 0).map(|&(_, q, price, _, _)| f64::from(price) * q as f64).sum();
+            tally.carts += 1;
+            tally.day(expired_at.div_euclid(86_400)).carts += 1;
+            // Per (session, category) and (session, brand): every carted product's category and brand.
+            categories.clear();
+            brands.clear();
+            for &(_, q, price, category, brand) in &cart {
+                let is_left = abandoned && q > 0;
+                let item_value = if is_left { f64::from(price) * q as f64 } else { 0.0 };
+                for (list, key) in [(&mut categories, self.top_of[category as usize]), (&mut brands, brand)] {
+                    match list.iter_mut().find(|e| e.0 == key) {
+                        Some(e) => {
+                            e.1 |= is_left;
+                            e.2 += item_value;
+                        }
+                        None => list.push((key, is_left, item_value)),
+                    }
+                }
+            }
+            for (rows, list) in [(&mut tally.by_category, &categories), (&mut tally.by_brand, &brands)] {
+                for &(key, is_left, v) in list.iter() {
+                    let row = &mut rows[key as usize];
+                    row.carts += 1;
+                    row.abandoned += u64::from(is_left);
+                    row.value_left.add(v);
+                }
+            }
+            if !abandoned {
+                continue;
+            }
+            tally.abandoned += 1;
+            tally.value_left.add(value);
+            let day = tally.day(expired_at.div_euclid(86_400));
+            day.abandoned += 1;
+            day.value_left.add(value);
+            let user = frame.user[rows.start];
+            let bought_later = self.last_purchase[user as usize] > expired_at;
+            if self.settings.exclude_bought_later && bought_later {
+                continue;
+            }
+            let first = tally.items.len() as u32;
+            tally.items.extend(cart.iter().filter(|c| c.1 > 0).map(|&(product, q, price, _, _)| CartItem {
+                product,
+                quantity: q as u32,
+                price: f64::from(price),
+            }));
+            let items = first..tally.items.len() as u32;
+            tally.list.push(AbandonedCart { user, session: s as u32, expired_at, items, value, bought_later });
+        }
+        tally
+    }
 }
 
 /// The retargeting list for an email tool: one row per abandoned cart.
@@ -290,8 +415,8 @@ pub fn retargeting_table(frame: &EventFrame, result: &CartResult) -> crate::anal
         .list
         .iter()
         .map(|c| {
-            let items = c
-                .items
+            let items = result
+                .items_of(c)
                 .iter()
                 .map(|i| {
                     let p = &frame.products[i.product as usize];

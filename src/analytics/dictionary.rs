@@ -70,6 +70,23 @@ impl Texts {
         self.ends.push(self.bytes.len());
     }
 
+    /// Appends `other`'s texts from index `from` on (two memcpys).
+    pub fn extend_from(&mut self, other: &Texts, from: usize) {
+        let Some(&last) = other.ends.last() else { return };
+        let start = if from == 0 { 0 } else { other.ends[from - 1] };
+        let shift = self.bytes.len();
+        self.bytes.push_str(&other.bytes[start..last]);
+        self.ends.extend(other.ends[from..].iter().map(|&end| end - start + shift));
+    }
+
+    /// Keeps the first `texts` texts.
+    pub fn truncate(&mut self, texts: usize) {
+        if texts < self.len() {
+            self.ends.truncate(texts);
+            self.bytes.truncate(self.ends.last().copied().unwrap_or(0));
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }
@@ -132,5 +149,13 @@ mod tests {
         assert_eq!(texts.len(), 4);
         assert_eq!(texts.iter().collect::<Vec<_>>(), ["", "ab", "é", "cde"]);
         assert_eq!((&texts[2], texts.get(4)), ("é", None));
+        let mut tail: super::Texts = ["x"].into_iter().collect();
+        tail.extend_from(&texts, 2);
+        assert_eq!(tail.iter().collect::<Vec<_>>(), ["x", "é", "cde"]);
+        tail.extend_from(&texts, 4);
+        assert_eq!(tail.len(), 3, "nothing past the end");
+        tail.truncate(2);
+        tail.extend_from(&texts, 3);
+        assert_eq!(tail.iter().collect::<Vec<_>>(), ["x", "é", "cde"]);
     }
 }

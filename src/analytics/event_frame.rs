@@ -9,6 +9,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+mod append;
+pub use append::Appended;
+
 use super::dictionary::{Dictionary, Texts};
 use crate::jobs::{Cancelled, JobContext};
 use crate::timestamp::{SlashOrder, Timestamp};
@@ -96,6 +99,14 @@ pub struct EventFrame {
     user_runs: std::sync::OnceLock<Runs>,
     /// Top-level category of each category code, and the top-level names.
     tops: std::sync::OnceLock<(Vec<u32>, Vec<String>)>,
+    /// First and last event time, and each user's last purchase (`i64::MIN`: none): found on
+    /// first use, and carried across live appends rather than found again.
+    span: std::sync::OnceLock<Option<(i64, i64)>>,
+    last_purchases: std::sync::OnceLock<Vec<i64>>,
+    /// This frame's identity, and the frame its first sessions are the same as: what lets live
+    /// mode append into an older frame's memory ([`append`]).
+    id: u64,
+    kin: Option<append::Kin>,
 }
 
 /// Rows grouped by a key: rows of key k are `order[starts[k]..starts[k + 1]]`, in time order.
@@ -479,6 +490,10 @@ impl EventFrameBuilder {
             workspace_rowid: None,
             user_runs: Default::default(),
             tops: Default::default(),
+            span: Default::default(),
+            last_purchases: Default::default(),
+            id: append::next_id(),
+            kin: None,
         }
     }
 }
@@ -558,9 +573,22 @@ impl EventFrame {
 
     /// First and last event time.
     pub fn time_span(&self) -> Option<(i64, i64)> {
-        let min = self.time.iter().copied().min()?;
-        let max = self.time.iter().copied().max()?;
-        Some((min, max))
+        *self.span.get_or_init(|| {
+            let first = *self.time.first()?;
+            Some(self.time.iter().fold((first, first), |(min, max), &t| (min.min(t), max.max(t))))
+        })
+    }
+
+    /// Each user's last purchase time, by user code (`i64::MIN`: none).
+    pub fn last_purchases(&self) -> &[i64] {
+        self.last_purchases.get_or_init(|| {
+            let mut last = vec![i64::MIN; self.users.len()];
+            for row in memchr::memchr_iter(EventKind::Purchase as u8, &self.kind) {
+                let user = &mut last[self.user[row] as usize];
+                *user = (*user).max(self.time[row]);
+            }
+            last
+        })
     }
 
     /// (top-level code of each category code, top-level names); code 0 is "no category".
@@ -644,6 +672,10 @@ impl EventFrame {
             workspace_rowid: parts.workspace_rowid,
             user_runs: Default::default(),
             tops: Default::default(),
+            span: Default::default(),
+            last_purchases: Default::default(),
+            id: append::next_id(),
+            kin: None,
         })
     }
 

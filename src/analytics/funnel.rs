@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use super::event_frame::{EventFrame, EventKind};
+use super::event_frame::{Appended, EventFrame, EventKind};
 use super::Filters;
 use crate::jobs::{Cancelled, JobContext};
 
@@ -149,8 +149,12 @@ pub struct FunnelResult {
     /// Completed units per [`CONVERT_BINS`] bin.
     pub time_to_convert: Vec<u64>,
     pub median_seconds_to_convert: Option<i64>,
+    /// Every completed unit's seconds from step 1 to the last step, ascending (what the median
+    /// is updated from in live mode; empty for a funnel counted by a server).
+    pub convert_seconds: Vec<i64>,
     /// For each step k (0-based) but the last: units that reached step k and no further,
-    /// as (user code, session code or `u32::MAX` when counting users, time of step 1).
+    /// as (user code, session code or `u32::MAX` when counting users, time of step 1), by
+    /// time of step 1 (then session, then user).
     pub dropped: Vec<Vec<(u32, u32, i64)>>,
     /// Events in the date range recorded without a session, left out because the funnel is
     /// counted in sessions (or within sessions); 0 when counting users across sessions.
@@ -313,12 +317,12 @@ fn key_label(frame: &EventFrame, dimension: Dimension, key: u32) -> String {
     }
 }
 
-/// Funnels for units `range` (session codes, or user codes when counting users).
+/// Funnels for `units` (session codes, or user codes when counting users).
 fn tally_units(
     frame: &EventFrame,
     filters: &Filters,
     settings: &FunnelSettings,
-    range: std::ops::Range<usize>,
+    units: impl Iterator<Item = usize>,
     ctx: &JobContext,
 ) -> Result<Tally, Cancelled> {
     let steps: Vec<u8> = settings.steps.iter().map(|&k| k as u8).collect();
@@ -348,7 +352,7 @@ fn tally_units(
     };
     match settings.count_by {
         CountBy::Sessions => {
-            for s in range {
+            for s in units {
                 if s % 65_536 == 0 {
                     ctx.check()?;
                 }
@@ -361,7 +365,7 @@ fn tally_units(
         }
         CountBy::Users => {
             let runs = frame.user_runs();
-            for u in range {
+            for u in units {
                 if u % 65_536 == 0 {
                     ctx.check()?;
                 }
@@ -413,6 +417,7 @@ pub fn compute(frame: &EventFrame, filters: &Filters, settings: &FunnelSettings,
             daily: Vec::new(),
             time_to_convert: vec![0; CONVERT_BINS.len()],
             median_seconds_to_convert: None,
+            convert_seconds: Vec::new(),
             dropped: Vec::new(),
             events_without_session: 0,
         });
@@ -432,14 +437,9 @@ pub fn compute(frame: &EventFrame, filters: &Filters, settings: &FunnelSettings,
             .collect(),
         None => Vec::new(),
     };
-    let median = if tally.convert_seconds.is_empty() {
-        None
-    } else {
-        let mid = tally.convert_seconds.len() / 2;
-        Some(*tally.convert_seconds.select_nth_unstable(mid).1)
-    };
+    tally.convert_seconds.sort_unstable();
     for list in &mut tally.dropped {
-        list.sort_unstable_by_key(|&(_, _, t)| t);
+        list.sort_unstable_by_key(dropped_order);
     }
     let by_session = settings.count_by == CountBy::Sessions || settings.window == Window::Session;
     let events_without_session = if by_session {
@@ -455,11 +455,135 @@ pub fn compute(frame: &EventFrame, filters: &Filters, settings: &FunnelSettings,
             breakdown,
             daily: tally.daily.into_iter().map(|(d, (e, c))| (d, e, c)).collect(),
             time_to_convert: tally.convert_bins,
-            median_seconds_to_convert: median,
+            median_seconds_to_convert: median(&tally.convert_seconds),
+            convert_seconds: tally.convert_seconds,
             dropped: tally.dropped,
             events_without_session,
         },
     ))
+}
+
+/// The element at index n / 2 of sorted times.
+fn median(sorted: &[i64]) -> Option<i64> {
+    sorted.get(sorted.len() / 2).copied()
+}
+
+/// The order of a dropped list: by time of step 1, then session, then user (one order,
+/// whichever thread found the unit first).
+fn dropped_order(&(user, session, start): &(u32, u32, i64)) -> (i64, u32, u32) {
+    (start, session, user)
+}
+
+/// The funnel after a live append, from `previous` (the funnel of `before` with these filters
+/// and its own settings): only the sessions the append touched are counted again, their old
+/// contribution taken away and the new one added. Equal to [`compute`] on `after` (tested).
+/// `None` when `previous` cannot be updated: counting users (a user's funnel spans sessions),
+/// or counted by a server (no times to convert to update the median from).
+pub fn update(
+    previous: &FunnelResult,
+    before: &EventFrame,
+    after: &EventFrame,
+    appended: &Appended,
+    filters: &Filters,
+    ctx: &JobContext,
+) -> Result<Option<FunnelResult>, Cancelled> {
+    let settings = &previous.settings;
+    let n_steps = settings.steps.len();
+    let completed = previous.steps.last().map_or(0, |s| s.count) as usize;
+    if settings.count_by != CountBy::Sessions || n_steps == 0 || previous.convert_seconds.len() != completed {
+        return Ok(None);
+    }
+    let touched = appended.touched.iter().map(|&s| s as usize);
+    let gone = tally_units(before, filters, settings, touched.clone(), ctx)?;
+    let came = tally_units(after, filters, settings, touched.chain(appended.new_sessions.clone()), ctx)?;
+
+    // Every sum: the old contribution out, the new one in (out first: the old is inside the sum).
+    let mut counts: Vec<u64> = previous.steps.iter().map(|s| s.count).collect();
+    for (k, count) in counts.iter_mut().enumerate() {
+        *count = *count - gone.counts[k] + came.counts[k];
+    }
+    let mut time_to_convert = previous.time_to_convert.clone();
+    for (bin, count) in time_to_convert.iter_mut().enumerate() {
+        *count = *count - gone.convert_bins[bin] + came.convert_bins[bin];
+    }
+    let mut daily: HashMap<i64, (u64, u64)> = previous.daily.iter().map(|&(day, e, c)| (day, (e, c))).collect();
+    for (day, (e, c)) in &gone.daily {
+        let d = daily.entry(*day).or_default();
+        *d = (d.0 - e, d.1 - c);
+    }
+    for (day, (e, c)) in &came.daily {
+        let d = daily.entry(*day).or_default();
+        *d = (d.0 + e, d.1 + c);
+    }
+    let mut breakdown: HashMap<String, Vec<u64>> = previous.breakdown.iter().map(|r| (r.key.clone(), r.counts.clone())).collect();
+    if let Some(dimension) = settings.breakdown {
+        for (frame, tally, add) in [(before, &gone, false), (after, &came, true)] {
+            for (key, by_step) in tally.breakdown.chunks(n_steps).enumerate().filter(|(_, c)| c[0] > 0) {
+                let row = breakdown.entry(key_label(frame, dimension, key as u32)).or_insert_with(|| vec![0; n_steps]);
+                for (sum, &n) in row.iter_mut().zip(by_step) {
+                    *sum = if add { *sum + n } else { *sum - n };
+                }
+            }
+        }
+    }
+
+    // The sorted lists: the touched sessions' entries out, the new ones merged in.
+    let mut is_touched = vec![false; after.session_count()];
+    for &s in &appended.touched {
+        is_touched[s as usize] = true;
+    }
+    let dropped = previous
+        .dropped
+        .iter()
+        .zip(came.dropped)
+        .map(|(list, mut came)| {
+            came.sort_unstable_by_key(dropped_order);
+            merge_sorted(list.iter().copied().filter(|e| !is_touched[e.1 as usize]), came, dropped_order)
+        })
+        .collect();
+    let mut came_seconds = came.convert_seconds;
+    came_seconds.sort_unstable();
+    let convert_seconds = merge_sorted(without_sorted(&previous.convert_seconds, gone.convert_seconds), came_seconds, |&t| t);
+
+    let (from, to) = super::customers::time_bounds(filters);
+    Ok(Some(assemble(
+        settings,
+        FunnelCounts {
+            counts,
+            breakdown: breakdown
+                .into_iter()
+                .filter(|(_, counts)| counts[0] > 0)
+                .map(|(key, counts)| BreakdownRow { key, counts })
+                .collect(),
+            daily: daily.into_iter().filter(|(_, (e, _))| *e > 0).map(|(d, (e, c))| (d, e, c)).collect(),
+            time_to_convert,
+            median_seconds_to_convert: median(&convert_seconds),
+            convert_seconds,
+            dropped,
+            events_without_session: after.sessionless_events_between(from, to),
+        },
+    )))
+}
+
+/// `sorted` without one occurrence of each of `remove` (all of which it holds), in order.
+fn without_sorted(sorted: &[i64], mut remove: Vec<i64>) -> impl Iterator<Item = i64> + '_ {
+    remove.sort_unstable();
+    let mut remove = remove.into_iter().peekable();
+    sorted.iter().copied().filter(move |value| remove.next_if_eq(value).is_none())
+}
+
+/// Two runs sorted by `key` as one (of a long run and a short one: no sort, one pass).
+fn merge_sorted<T: Copy, K: Ord>(long: impl Iterator<Item = T>, short: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {
+    let mut out = Vec::with_capacity(long.size_hint().0 + short.len());
+    let mut short = short.into_iter().peekable();
+    for item in long {
+        while let Some(next) = short.next_if(|s| key(s) < key(&item)) {
+            out.push(next);
+        }
+        out.push(item);
+    }
+    out.extend(short);
+    out
 }
 
 /// What a funnel is assembled from, whoever counted it: the local copy ([`compute`]) or a
@@ -477,14 +601,24 @@ pub struct FunnelCounts {
     pub time_to_convert: Vec<u64>,
     /// The middle time to convert: the element at index n / 2 of the sorted times.
     pub median_seconds_to_convert: Option<i64>,
+    /// Every completed unit's time to convert, ascending (empty from a server).
+    pub convert_seconds: Vec<i64>,
     pub dropped: Vec<Vec<(u32, u32, i64)>>,
     pub events_without_session: u64,
 }
 
 /// The funnel from its counts: conversions, the breakdown by size and the days in order.
 pub fn assemble(settings: &FunnelSettings, counts: FunnelCounts) -> FunnelResult {
-    let FunnelCounts { counts, mut breakdown, mut daily, time_to_convert, median_seconds_to_convert, dropped, events_without_session } =
-        counts;
+    let FunnelCounts {
+        counts,
+        mut breakdown,
+        mut daily,
+        time_to_convert,
+        median_seconds_to_convert,
+        convert_seconds,
+        dropped,
+        events_without_session,
+    } = counts;
     let first = counts.first().copied().unwrap_or(0);
     let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 0.0 };
     let steps = settings
@@ -508,6 +642,7 @@ pub fn assemble(settings: &FunnelSettings, counts: FunnelCounts) -> FunnelResult
         daily,
         time_to_convert,
         median_seconds_to_convert,
+        convert_seconds,
         dropped,
         events_without_session,
     }

@@ -22,6 +22,7 @@ pub mod pricing;
 pub mod recommend;
 pub mod rfm;
 pub mod special;
+pub mod sum;
 
 use chrono::NaiveDate;
 

@@ -14,6 +14,7 @@ use polars::prelude::*;
 
 use super::customers::LineView;
 use super::order_frame::{month_start, OrderFrame};
+use super::sum::Sum;
 use super::Filters;
 use crate::jobs::JobContext;
 
@@ -237,32 +238,6 @@ pub fn assemble(aggregates: OverviewAggregates) -> OverviewResult {
         top_products: products,
         top_products_with_services: top_products.into_iter().take(TOP_N as usize).collect(),
         services,
-    }
-}
-
-/// A sum of many `f64`s with Neumaier's compensation: revenue over millions of lines comes out
-/// to the cent whatever the order of the lines (a plain running sum drifts by cents at 10M).
-#[derive(Debug, Default, Clone, Copy)]
-struct Sum {
-    total: f64,
-    carry: f64,
-}
-
-impl Sum {
-    #[inline]
-    fn add(&mut self, x: f64) {
-        let t = self.total + x;
-        self.carry += if self.total.abs() >= x.abs() { (self.total - t) + x } else { (x - t) + self.total };
-        self.total = t;
-    }
-
-    fn value(self) -> f64 {
-        self.total + self.carry
-    }
-
-    fn merge(&mut self, other: Sum) {
-        self.add(other.total);
-        self.carry += other.carry;
     }
 }
 

@@ -298,55 +298,108 @@ pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
     Ok(())
 }
 
+/// The live-mode figure alone (`shoplens bench --what live`), on the events workspace the
+/// instant benchmark left in `dir` (imported first when missing).
+pub fn live_only(dir: &Path, quick: bool) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let event_rows = if quick { 100_000u64 } else { 20_000_000 };
+    let events = generated(&exe, dir, "events", event_rows)?;
+    let workspace = dir.join(format!("instant-events-{event_rows}.shoplens"));
+    if !workspace.exists() {
+        let mut command = pinned(&exe, None);
+        command.arg("import").arg(&events).arg("--workspace").arg(&workspace);
+        timed(command)?;
+    }
+    let row = live_append(dir, &events, &workspace, &JobContext::detached())?;
+    println!("{}: {}", row.figure, seconds(row.shoplens));
+    Ok(())
+}
+
 /// Events appended in the live-mode figure.
 const LIVE_EVENTS: usize = 5_000;
 
-/// Live mode: [`LIVE_EVENTS`] events appended to the workspace by the live-mode watcher (half
-/// of them the last lines of the events file again, which land in sessions the copy has; half
-/// new sessions), then what the window does next: bring the copy up to date and recompute the
-/// funnel, the sales of the last 24 hours and the abandoned carts with their retargeting list.
+/// Live mode, as the window runs it: the funnel is on screen and live mode has made its spare
+/// copy when the live-mode watcher appends [`LIVE_EVENTS`] events to the workspace (half of
+/// them lines from the end of the events file again, which land in sessions the copy has; half
+/// new sessions). Timed: the copy catching up ([`EventFrame::appended`], into the spare), the
+/// funnel updated, the sales of the last 24 hours and the abandoned carts with their
+/// retargeting list. Twice: the second append writes into the copy the first one left.
+///
+/// [`EventFrame::appended`]: crate::analytics::event_frame::EventFrame::appended
 fn live_append(dir: &Path, events: &Path, workspace: &Path, ctx: &JobContext) -> Result<Row, String> {
     use std::io::{Read, Seek, Write};
     let error = |e: &dyn std::fmt::Display| e.to_string();
     let live = dir.join("instant-live.csv");
     let mut file = std::fs::File::open(events).map_err(|e| error(&e))?;
     let size = file.metadata().map_err(|e| error(&e))?.len();
-    file.seek(std::io::SeekFrom::Start(size.saturating_sub(1 << 20))).map_err(|e| error(&e))?;
+    file.seek(std::io::SeekFrom::Start(size.saturating_sub(4 << 20))).map_err(|e| error(&e))?;
     let mut tail = String::new();
     file.read_to_string(&mut tail).map_err(|e| error(&e))?;
     let known: Vec<&str> = tail.lines().skip(1).collect();
-    let known = &known[known.len().saturating_sub(LIVE_EVENTS / 2)..];
-    let mut fresh_lines = Vec::new();
-    crate::generate::write_events(&mut fresh_lines, (LIVE_EVENTS / 2) as u64, 7).map_err(|e| error(&e))?;
-    let mut out = std::fs::File::create(&live).map_err(|e| error(&e))?;
-    out.write_all(&fresh_lines).map_err(|e| error(&e))?;
-    for line in known {
-        writeln!(out, "{line}").map_err(|e| error(&e))?;
-    }
-    drop(out);
+    let known = &known[known.len().saturating_sub(LIVE_EVENTS)..];
+    let mut fresh = Vec::new();
+    crate::generate::write_events(&mut fresh, LIVE_EVENTS as u64, 7).map_err(|e| error(&e))?;
+    let fresh = String::from_utf8(fresh).map_err(|e| error(&e))?;
+    let mut fresh = fresh.lines();
+    let header = fresh.next().ok_or("no header")?;
+    let fresh: Vec<&str> = fresh.collect();
+    let half = |lines: &[&str], part: usize| lines[lines.len() * part / 2..lines.len() * (part + 1) / 2].join("\n");
+    let _ = std::fs::remove_file(&live);
 
+    let all = Filters::default();
     let copy = cache::load_events(workspace, ctx).map_err(|e| error(&e))?.frame;
+    // On screen when the events arrive: the funnel, the sales and the carts of the copy.
+    let mut shown = funnel::compute(&copy, &all, &funnel::FunnelSettings::default(), ctx).map_err(|e| error(&e))?;
+    crate::analytics::forecast::sales_since(&copy, copy.time_span().map_or(0, |(_, last)| last - 86_400));
+    crate::analytics::carts::compute(&copy, &all, &crate::analytics::carts::CartSettings::default(), None);
+    let mut spare = Some(copy.spare());
+    let mut copy = copy;
     let mut ws = crate::workspace::Workspace::open(workspace).map_err(|e| error(&e))?;
     let mut watcher = crate::import::watch::Watcher::new(&live);
-    let appended = watcher.poll(ws.conn_mut()).map_err(|e| error(&e))?;
-    watcher.finish(ws.conn()).map_err(|e| error(&e))?;
-    if appended.rows == 0 {
-        return Err("live mode appended nothing".into());
+    let mut times = Vec::new();
+    for part in 0..2 {
+        let mut out = std::fs::OpenOptions::new().create(true).append(true).open(&live).map_err(|e| error(&e))?;
+        if part == 0 {
+            writeln!(out, "{header}").map_err(|e| error(&e))?;
+        }
+        writeln!(out, "{}\n{}", half(&fresh, part), half(known, part)).map_err(|e| error(&e))?;
+        drop(out);
+        let appended = watcher.poll(ws.conn_mut()).map_err(|e| error(&e))?;
+        if appended.rows as usize != LIVE_EVENTS {
+            return Err(format!("live mode appended {} events, not {LIVE_EVENTS}", appended.rows));
+        }
+        let conn = crate::workspace::open_read_only(workspace).map_err(|e| error(&e))?;
+        let started = Instant::now();
+        let mut stages = Vec::new();
+        let mut stage = |name: &str, since: &mut Instant| {
+            stages.push(format!("{name} {:.0} ms", since.elapsed().as_secs_f64() * 1000.0));
+            *since = Instant::now();
+        };
+        let mut since = Instant::now();
+        let (updated, changed) = crate::workspace::copies::extend_events(&copy, spare.take(), &conn, ctx)
+            .map_err(|e| error(&e))?
+            .ok_or("the copy has no rowid")?;
+        stage("copy", &mut since);
+        shown = funnel::update(&shown, &copy, &updated, &changed, &all, ctx).map_err(|e| error(&e))?.ok_or("the funnel was not updated")?;
+        stage("funnel", &mut since);
+        let last_day = updated.time_span().map_or(0, |(_, last)| last - 86_400);
+        crate::analytics::forecast::sales_since(&updated, last_day);
+        stage("sales", &mut since);
+        crate::analytics::carts::compute(&updated, &all, &crate::analytics::carts::CartSettings::default(), None);
+        stage("carts", &mut since);
+        times.push((started.elapsed().as_secs_f64(), stages.join(", ")));
+        spare = Some(std::mem::replace(&mut copy, updated));
     }
-    let conn = crate::workspace::open_read_only(workspace).map_err(|e| error(&e))?;
-    let started = Instant::now();
-    let updated = crate::workspace::copies::extend_events(&copy, &conn, ctx).map_err(|e| error(&e))?.ok_or("the copy has no rowid")?;
-    let all = Filters::default();
-    funnel::compute(&updated, &all, &funnel::FunnelSettings::default(), ctx).map_err(|e| error(&e))?;
-    let since = updated.time_span().map_or(0, |(_, last)| last - 86_400);
-    crate::analytics::forecast::sales_since(&updated, since);
-    crate::analytics::carts::compute(&updated, &all, &crate::analytics::carts::CartSettings::default(), None);
+    watcher.finish(ws.conn()).map_err(|e| error(&e))?;
+    let (slower, stages) = times.iter().cloned().fold((0.0, String::new()), |a, b| if b.0 > a.0 { b } else { a });
     let figure = format!(
-        "live mode: {} events appended to the {}-event copy → copy, funnel, sales and retargeting list updated",
-        crate::import::report::group(appended.rows),
-        crate::import::report::group(copy.len() as u64)
+        "live mode: {} events appended to the {}-event copy → copy, funnel, sales and retargeting list updated \
+         (the slower of two appends, {}: {stages})",
+        crate::import::report::group(LIVE_EVENTS as u64),
+        crate::import::report::group(copy.len() as u64 - 2 * LIVE_EVENTS as u64),
+        times.iter().map(|t| seconds(t.0)).collect::<Vec<_>>().join(" then ")
     );
-    Ok(Row::ours(figure, started.elapsed().as_secs_f64(), "≤ 500 ms"))
+    Ok(Row::ours(figure, slower, "≤ 500 ms"))
 }
 
 /// Milliseconds from starting `shoplens open W --panel PANEL` to the panel's first result on

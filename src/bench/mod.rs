@@ -43,6 +43,7 @@ pub fn run(dir: &Path, quick: bool, what: &str, options: &Options) -> Result<(),
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     match what {
         "instant" => instant::run(dir, quick, options),
+        "live" => instant::live_only(dir, quick),
         "import" => import(dir, quick),
         "overview" => overview(dir, quick),
         "customers" => customers(dir, quick),
@@ -54,7 +55,7 @@ pub fn run(dir: &Path, quick: bool, what: &str, options: &Options) -> Result<(),
         "warehouse" => warehouse(dir, quick),
         "all" => import(dir, quick).and_then(|_| overview(dir, quick)).and_then(|_| customers(dir, quick)).and_then(|_| events(dir, quick)),
         other => Err(format!(
-            "unknown benchmark '{other}' (use import, import-memory, overview, customers, clv, events, pricing, sellers, warehouse, instant or all)"
+            "unknown benchmark '{other}' (use import, import-memory, overview, customers, clv, events, pricing, sellers, warehouse, instant, live or all)"
         )),
     }
 }

@@ -185,6 +185,11 @@ pub fn watch(path: &Path, file: &Path, interval: Duration, expiry_minutes: f64, 
     let mut sold: HashMap<i64, u64> = HashMap::new();
     let mut first = true;
     let mut frame = EventFrame::empty();
+    // The frame before `frame`, which the next append writes into, and `frame`'s funnel, which
+    // the next append updates.
+    let mut spare: Option<EventFrame> = None;
+    let mut funnel_result: Option<funnel::FunnelResult> = None;
+    let funnel_settings = FunnelSettings { breakdown: None, ..Default::default() };
     let mut out = std::io::stdout();
     writeln!(out, "watching {} (every {:.0?}; Ctrl+C stops)", file.display(), interval)?;
     loop {
@@ -193,21 +198,30 @@ pub fn watch(path: &Path, file: &Path, interval: Duration, expiry_minutes: f64, 
             // Only the new rows are read; the first poll reads everything.
             let conn = workspace::open_read_only(path)?;
             let ctx = JobContext::detached();
-            frame = match workspace::copies::extend_events(&frame, &conn, &ctx)? {
-                Some(extended) => extended,
-                None => workspace::copies::load_events(&conn, &ctx)?,
-            };
+            match workspace::copies::extend_events(&frame, spare.take(), &conn, &ctx)? {
+                Some((extended, added)) => {
+                    let before = std::mem::replace(&mut frame, extended);
+                    funnel_result = match &funnel_result {
+                        Some(previous) => funnel::update(previous, &before, &frame, &added, &Filters::default(), &ctx)?,
+                        None => None,
+                    };
+                    spare = Some(before);
+                }
+                None => {
+                    frame = workspace::copies::load_events(&conn, &ctx)?;
+                    funnel_result = None;
+                }
+            }
         }
         if appended.rows > 0 || appended.rejected > 0 {
             writeln!(out, "+{} events ({} rejected), {} in the workspace", appended.rows, appended.rejected, frame.len())?;
-            let result = funnel::compute(
-                &frame,
-                &Filters::default(),
-                &FunnelSettings { breakdown: None, ..Default::default() },
-                &JobContext::detached(),
-            )?;
+            let result = match funnel_result.take() {
+                Some(result) => result,
+                None => funnel::compute(&frame, &Filters::default(), &funnel_settings, &JobContext::detached())?,
+            };
             let steps: Vec<String> = result.steps.iter().map(|s| format!("{} {}", s.kind.name(), s.count)).collect();
             writeln!(out, "funnel (sessions): {}", steps.join(" -> "))?;
+            funnel_result = Some(result);
             let purchases: HashMap<i64, u64> =
                 forecast::sales_since(&frame, i64::MIN).iter().map(|s| (frame.products[s.product as usize].id, s.purchases)).collect();
             let mut changed: Vec<(i64, u64)> = purchases.iter().filter(|(p, n)| sold.get(p) != Some(n)).map(|(&p, &n)| (p, n)).collect();

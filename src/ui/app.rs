@@ -409,8 +409,8 @@ impl ShoplensApp {
             self.error("Open or create a workspace before watching a file.");
             return;
         };
-        let monitor = self.models.get::<EventModels>().start_watch(path, target.clone());
-        self.monitors.push(monitor);
+        let monitors = self.models.get::<EventModels>().start_watch(path, target.clone());
+        self.monitors.extend(monitors);
         self.info(format!("Watching {} for new events", target.display()));
     }
 

@@ -329,7 +329,7 @@ pub fn load_events(workspace: &Path, ctx: &JobContext) -> Result<Loaded<EventFra
                     return Ok(Loaded { frame, origin: Origin::Cache, stamp });
                 }
                 let before = frame.len();
-                if let Some(extended) = copies::extend_events(&frame, &conn, ctx)? {
+                if let Some((extended, _)) = copies::extend_events(&frame, None, &conn, ctx)? {
                     let added = (extended.len() - before) as u64;
                     return Ok(Loaded { frame: extended, origin: Origin::CachePlusNew(added), stamp });
                 }

@@ -4,7 +4,7 @@
 
 use rusqlite::Connection;
 
-use crate::analytics::event_frame::{EventFrame, EventFrameBuilder, EventKind};
+use crate::analytics::event_frame::{Appended, EventFrame, EventFrameBuilder, EventKind};
 use crate::analytics::marketplace::{MarketplaceBuilder, MarketplaceData};
 use crate::analytics::order_frame::{OrderFrame, OrderFrameBuilder, OrderLine};
 use crate::analytics::pricing::{CatalogueProduct, PricingData, PricingDataBuilder};
@@ -374,16 +374,23 @@ pub fn load_events(conn: &Connection, ctx: &JobContext) -> Result<EventFrame, Co
     Ok(frame)
 }
 
-/// `frame` plus the events added to the workspace since it was read (live mode): only the new
-/// rows are read. `None` when `frame` did not come from the workspace.
-pub fn extend_events(frame: &EventFrame, conn: &Connection, ctx: &JobContext) -> Result<Option<EventFrame>, CopyError> {
+/// `frame` plus the events added to the workspace since it was read (live mode, or a cache that
+/// lags behind): only the new rows are read, and only the sessions they touch are regrouped
+/// ([`EventFrame::appended`], written into `spare` when it is of `frame`'s lineage). `None`
+/// when `frame` did not come from the workspace.
+pub fn extend_events(
+    frame: &EventFrame,
+    spare: Option<EventFrame>,
+    conn: &Connection,
+    ctx: &JobContext,
+) -> Result<Option<(EventFrame, Appended)>, CopyError> {
     let Some(since) = frame.workspace_rowid else { return Ok(None) };
     ctx.set_message("adding new events");
-    let mut builder = EventFrameBuilder::from_frame(frame);
-    let rowid = read_events(conn, since, &mut builder, ctx)?.max(since);
-    let mut extended = builder.finish();
+    let mut added = EventFrameBuilder::new();
+    let rowid = read_events(conn, since, &mut added, ctx)?.max(since);
+    let (mut extended, appended) = frame.appended(added, spare);
     extended.workspace_rowid = Some(rowid);
-    Ok(Some(extended))
+    Ok(Some((extended, appended)))
 }
 
 /// Adds the events with a rowid above `after` to `builder`; returns the highest rowid read

@@ -7,10 +7,11 @@
 //! is drawn with the old copy's names and ids, never with the new copy's codes.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::analytics::carts::{self, CartResult, CartSettings};
-use crate::analytics::event_frame::EventFrame;
+use crate::analytics::event_frame::{Appended, EventFrame};
 use crate::analytics::forecast::{self, ForecastResult, ProductDay, ProductSales};
 use crate::analytics::funnel::{self, FunnelResult, FunnelSettings};
 use crate::analytics::Filters;
@@ -62,12 +63,64 @@ pub type ForecastOutput = Computed<EventFrame, ForecastResult>;
 pub type ProductOutput = Computed<EventFrame, ProductHistory>;
 pub type SalesOutput = Computed<EventFrame, Vec<ProductSales>>;
 
+/// Memory live mode's next append writes into ([`EventFrame::appended`]): a copy of the events
+/// made when live mode starts, then each time the copy before the current one, once no result
+/// on screen reads it any more. What makes an append cost its new rows rather than a new 20M-row
+/// frame (0.3 s of page faults); the price is a second copy's memory while live mode runs.
+#[derive(Default)]
+enum Spare {
+    #[default]
+    None,
+    Making(Job<EventFrame>),
+    Retired(Arc<EventFrame>),
+}
+
+impl Spare {
+    /// The spare, if it is ready and nothing else holds it.
+    fn take(&mut self) -> Option<EventFrame> {
+        match std::mem::take(self) {
+            Spare::Retired(frame) => Arc::try_unwrap(frame).ok(),
+            Spare::Making(job) if job.is_finished() => job.join().ok(),
+            making @ Spare::Making(_) => {
+                *self = making;
+                None
+            }
+            Spare::None => None,
+        }
+    }
+}
+
+/// The last live append: which copy it made from which, and what it changed (what lets the
+/// funnel on screen be updated rather than computed again).
+struct LastAppend {
+    before: u64,
+    after: u64,
+    appended: Arc<Appended>,
+}
+
+/// Which results the panel asked for since the last poll: results it did not ask for (hidden
+/// tabs) are dropped when an append lands, so they do not keep the old copy alive.
+#[derive(Default, Clone, Copy)]
+struct Asked {
+    funnel: bool,
+    carts: bool,
+    forecast: bool,
+    product: bool,
+    sales: bool,
+}
+
 #[derive(Default)]
 pub struct EventModels {
     pub frame: Option<Versioned<EventFrame>>,
     /// The copy on its way, and the save it needs when the cache lags behind it (a copy read
     /// from the workspace; never one read from a file or caught up live).
     frame_job: CopyJob<Option<LoadedEvents>>,
+    /// Live mode's append of new events to the copy, and the copy it started from.
+    append_job: CopyJob<(EventFrame, Appended)>,
+    appending_to: u64,
+    spare: Spare,
+    last_append: Option<LastAppend>,
+    asked: Asked,
     cache_save: CacheSave,
     /// Where the copy shown (or on its way) came from, for the panel's note.
     pub source: String,
@@ -92,6 +145,7 @@ impl EventModels {
         load: impl FnOnce(&JobContext) -> Result<Option<LoadedEvents>, JobError> + Send + 'static,
     ) -> JobMonitor {
         self.source = source;
+        self.append_job.cancel();
         self.frame_job.start(name, load)
     }
 
@@ -117,20 +171,28 @@ impl EventModels {
         data.path.clone().map(|path| self.reload(path))
     }
 
-    /// After live mode appended rows: adds just the new rows to the copy (or reloads it, when the
-    /// copy came from a file rather than the workspace).
+    /// After live mode appended rows: adds just the new rows to the copy, into the spare when
+    /// it is free (or reloads the copy, when it came from a file rather than the workspace).
     fn catch_up(&mut self, workspace: PathBuf) -> JobMonitor {
-        let Some(current) = self.frame.as_ref().filter(|f| f.data.workspace_rowid.is_some()).map(|f| f.data.clone()) else {
+        let Some(current) = self.frame.clone().filter(|f| f.data.workspace_rowid.is_some()) else {
             return self.reload(workspace);
         };
-        let source = self.source.clone();
-        self.start_load("add new events", source, move |ctx| {
+        let spare = self.spare.take();
+        self.appending_to = current.id;
+        self.append_job.start("add new events", move |ctx| {
             let conn = workspace::open_read_only(&workspace)?;
-            match workspace::copies::extend_events(&current, &conn, ctx)? {
-                Some(frame) => Ok(Some((frame, None))),
-                None => Ok(Some((workspace::copies::load_events(&conn, ctx)?, None))),
-            }
+            workspace::copies::extend_events(&current.data, spare, &conn, ctx)?
+                .ok_or_else(|| JobError::Failed("the events copy did not come from the workspace".into()))
         })
+    }
+
+    /// Starts making the spare live mode's appends write into, from the current copy.
+    fn make_spare(&mut self) -> Option<JobMonitor> {
+        let frame = self.frame.clone().filter(|f| f.data.workspace_rowid.is_some())?;
+        let job = Job::spawn("prepare live mode", move |_| Ok(frame.data.spare()));
+        let monitor = job.monitor();
+        self.spare = Spare::Making(job);
+        Some(monitor)
     }
 
     /// Reads a REES46 CSV straight into memory while the import writes it to the workspace, so
@@ -151,16 +213,29 @@ impl EventModels {
     }
 
     pub fn loading(&self) -> bool {
-        self.frame_job.running()
+        self.frame_job.running() || self.append_job.running()
     }
 
+    /// The funnel for the copy shown. Just after a live append, the funnel on screen (the same
+    /// filters and settings, on the copy before) is updated with the sessions the append
+    /// touched rather than counted again.
     pub fn request_funnel(&mut self, filters: &Filters) -> Option<JobMonitor> {
+        self.asked.funnel = true;
         let frame = self.frame.clone()?;
         let settings = self.funnel_settings.clone();
         let key = (frame.id, filters.clone(), settings.clone());
+        let previous = self.last_append.as_ref().filter(|a| a.after == frame.id).and_then(|a| {
+            let (shown_key, shown) = self.funnel.get_with_key()?;
+            (*shown_key == (a.before, filters.clone(), settings.clone())).then(|| (shown.clone(), a.appended.clone()))
+        });
         let filters = filters.clone();
         self.funnel.request(&key, move || {
             Job::spawn("compute funnel", move |ctx| {
+                if let Some((shown, appended)) = previous {
+                    if let Some(result) = funnel::update(&shown.result, &shown.input, &frame.data, &appended, &filters, ctx)? {
+                        return Ok(Computed { input: frame.data, result });
+                    }
+                }
                 let result = funnel::compute(&frame.data, &filters, &settings, ctx)?;
                 Ok(Computed { input: frame.data, result })
             })
@@ -170,6 +245,7 @@ impl EventModels {
     /// Abandonment as of now: in live mode the wall clock moves sessions past their expiry, so
     /// the key includes the current 10-second tick.
     pub fn request_carts(&mut self, filters: &Filters) -> Option<JobMonitor> {
+        self.asked.carts = true;
         let frame = self.frame.clone()?;
         let settings = self.cart_settings.clone();
         let now = self.watch.as_ref().map(|_| carts::live_now(&frame.data) / 10 * 10);
@@ -184,6 +260,7 @@ impl EventModels {
     }
 
     pub fn request_forecast(&mut self, filters: &Filters) -> Option<JobMonitor> {
+        self.asked.forecast = true;
         let frame = self.frame.clone()?;
         let key = (frame.id, filters.clone());
         let filters = filters.clone();
@@ -197,6 +274,7 @@ impl EventModels {
 
     /// The daily history of the product with this id.
     pub fn request_product(&mut self, filters: &Filters, product_id: i64) -> Option<JobMonitor> {
+        self.asked.product = true;
         let frame = self.frame.clone()?;
         let key = (frame.id, filters.clone(), product_id);
         let filters = filters.clone();
@@ -212,6 +290,7 @@ impl EventModels {
 
     /// Sales per product over the last 24 hours of events.
     pub fn request_sales(&mut self) -> Option<JobMonitor> {
+        self.asked.sales = true;
         let frame = self.frame.clone()?;
         self.sales.request(&frame.id, move || {
             Job::spawn("sales per product", move |_| {
@@ -223,9 +302,10 @@ impl EventModels {
     }
 
     /// Starts live mode on `target` (a file or a folder), appending to `workspace`.
-    pub fn start_watch(&mut self, workspace: PathBuf, target: PathBuf) -> JobMonitor {
+    pub fn start_watch(&mut self, workspace: PathBuf, target: PathBuf) -> Vec<JobMonitor> {
         self.stop_watch();
         self.watch_error = None;
+        let spare = self.make_spare();
         let watched = target.clone();
         let job = Job::spawn("live mode: watching", move |ctx| {
             let mut ws = crate::workspace::Workspace::open(&workspace)?;
@@ -248,12 +328,47 @@ impl EventModels {
         });
         let monitor = job.monitor();
         self.watch = Some(Watch { target, job, started: Instant::now(), seen_rows: 0 });
-        monitor
+        spare.into_iter().chain([monitor]).collect()
     }
 
     pub fn stop_watch(&mut self) {
         if let Some(watch) = &self.watch {
             watch.job.cancel();
+        }
+        // Without appends to come, the spare is only memory.
+        self.spare = Spare::None;
+    }
+
+    /// A live append landed: the copy it made is shown, the copy before becomes the next
+    /// append's spare, and results the panel did not ask for lately (hidden tabs) are dropped
+    /// rather than keep that copy alive.
+    fn land_append(&mut self, frame: EventFrame, appended: Appended) {
+        // A copy loaded since the append started wins; the append is dropped.
+        if self.frame.as_ref().is_none_or(|f| f.id != self.appending_to) {
+            return;
+        }
+        let Some(before) = self.frame.take() else { return };
+        let after = Versioned::new(frame);
+        self.last_append = Some(LastAppend { before: before.id, after: after.id, appended: Arc::new(appended) });
+        self.frame = Some(after);
+        if self.watch.is_some() {
+            self.spare = Spare::Retired(before.data);
+        }
+        let asked = self.asked;
+        if !asked.funnel {
+            self.funnel.clear();
+        }
+        if !asked.carts {
+            self.carts.clear();
+        }
+        if !asked.forecast {
+            self.forecast.clear();
+        }
+        if !asked.product {
+            self.product_days.clear();
+        }
+        if !asked.sales {
+            self.sales.clear();
         }
     }
 
@@ -280,11 +395,24 @@ impl PanelModels for EventModels {
                     cx.track(monitor);
                 }
                 self.frame = Some(frame);
+                self.last_append = None;
+                if self.watch.is_some() {
+                    // A copy of another lineage: live mode's spare is made again from it.
+                    if let Some(monitor) = self.make_spare() {
+                        cx.track(monitor);
+                    }
+                }
             }
             Some(Err(JobError::Cancelled)) => {}
             Some(Err(JobError::Failed(e))) => cx.error(format!("Could not load events: {e}")),
             None => {}
         }
+        match self.append_job.take_finished() {
+            Some(Ok((frame, appended))) => self.land_append(frame, appended),
+            Some(Err(JobError::Cancelled)) | None => {}
+            Some(Err(JobError::Failed(e))) => cx.error(format!("Could not add the new events: {e}")),
+        }
+        self.asked = Asked::default();
         if let Some(failure) = self.cache_save.failure() {
             cx.error(failure);
         }
@@ -295,7 +423,7 @@ impl PanelModels for EventModels {
         cx.report("Sales", self.sales.poll());
         let Some(watch) = &mut self.watch else { return };
         let rows = watch.job.progress().done;
-        let appended = rows > watch.seen_rows && !self.frame_job.running();
+        let appended = rows > watch.seen_rows && !self.frame_job.running() && !self.append_job.running();
         if appended {
             watch.seen_rows = rows;
         }
@@ -319,7 +447,9 @@ impl PanelModels for EventModels {
             DataChange::Workspace => {
                 self.stop_watch();
                 self.frame_job.cancel();
+                self.append_job.cancel();
                 self.frame = None;
+                self.last_append = None;
                 self.clear_results();
             }
             // A copy read straight from an events file is replaced by the workspace's own,
@@ -336,6 +466,7 @@ impl PanelModels for EventModels {
 
     fn busy(&self) -> bool {
         self.frame_job.running()
+            || self.append_job.running()
             || self.funnel.is_running()
             || self.carts.is_running()
             || self.forecast.is_running()
