@@ -232,6 +232,21 @@ fn read_part(
     Ok(builder)
 }
 
+/// First and last of `times`.
+fn span_of(times: &[i64]) -> Option<(i64, i64)> {
+    let first = *times.first()?;
+    Some(times.iter().fold((first, first), |(min, max), &t| (min.min(t), max.max(t))))
+}
+
+/// Raises each user's last purchase time (`last`, by user code) to the purchases among these
+/// rows (kind, user code and time columns).
+fn note_purchases(last: &mut [i64], kind: &[u8], user: &[u32], time: &[i64]) {
+    for row in memchr::memchr_iter(EventKind::Purchase as u8, kind) {
+        let last = &mut last[user[row] as usize];
+        *last = (*last).max(time[row]);
+    }
+}
+
 /// The session code of an event without a session.
 const NO_SESSION: u32 = u32::MAX;
 
@@ -348,8 +363,10 @@ impl EventFrameBuilder {
         self.session.push(session);
     }
 
-    /// A builder holding every event of `frame`, ready for more (live mode).
-    pub fn from_frame(frame: &EventFrame) -> Self {
+    /// A builder holding every event of `frame`, ready for more: the full rebuild that live
+    /// mode's append is tested against ([`EventFrame::appended`] replaced it).
+    #[cfg(test)]
+    pub(crate) fn from_frame(frame: &EventFrame) -> Self {
         let mut b = Self::new();
         let n = frame.len();
         b.reserve(n);
@@ -573,20 +590,14 @@ impl EventFrame {
 
     /// First and last event time.
     pub fn time_span(&self) -> Option<(i64, i64)> {
-        *self.span.get_or_init(|| {
-            let first = *self.time.first()?;
-            Some(self.time.iter().fold((first, first), |(min, max), &t| (min.min(t), max.max(t))))
-        })
+        *self.span.get_or_init(|| span_of(&self.time))
     }
 
     /// Each user's last purchase time, by user code (`i64::MIN`: none).
     pub fn last_purchases(&self) -> &[i64] {
         self.last_purchases.get_or_init(|| {
             let mut last = vec![i64::MIN; self.users.len()];
-            for row in memchr::memchr_iter(EventKind::Purchase as u8, &self.kind) {
-                let user = &mut last[self.user[row] as usize];
-                *user = (*user).max(self.time[row]);
-            }
+            note_purchases(&mut last, &self.kind, &self.user, &self.time);
             last
         })
     }

@@ -328,10 +328,8 @@ pub fn load_events(workspace: &Path, ctx: &JobContext) -> Result<Loaded<EventFra
                 if cached == stamp {
                     return Ok(Loaded { frame, origin: Origin::Cache, stamp });
                 }
-                let before = frame.len();
-                if let Some((extended, _)) = copies::extend_events(&frame, None, &conn, ctx)? {
-                    let added = (extended.len() - before) as u64;
-                    return Ok(Loaded { frame: extended, origin: Origin::CachePlusNew(added), stamp });
+                if let Some((extended, appended)) = copies::extend_events(&frame, None, &conn, ctx)? {
+                    return Ok(Loaded { frame: extended, origin: Origin::CachePlusNew(appended.rows as u64), stamp });
                 }
             }
         }

@@ -139,26 +139,19 @@ impl EventFrame {
     /// A copy of this frame for a later [`EventFrame::appended`] to write into (live mode keeps
     /// one from its start, so even the first append does not fault in a new frame's memory).
     pub fn spare(&self) -> EventFrame {
-        let rows = with_room(self.len());
-        let column = |values: &[u32]| {
-            let mut v = Vec::with_capacity(rows);
-            v.extend_from_slice(values);
-            v
-        };
-        let mut time = Vec::with_capacity(rows);
-        time.extend_from_slice(&self.time);
-        let mut kind = Vec::with_capacity(rows);
-        kind.extend_from_slice(&self.kind);
-        let mut price = Vec::with_capacity(rows);
-        price.extend_from_slice(&self.price);
+        fn column<T: Copy>(values: &[T]) -> Vec<T> {
+            let mut column = Vec::with_capacity(with_room(values.len()));
+            column.extend_from_slice(values);
+            column
+        }
         EventFrame {
-            time,
-            kind,
+            time: column(&self.time),
+            kind: column(&self.kind),
             product: column(&self.product),
             category: column(&self.category),
             brand: column(&self.brand),
             user: column(&self.user),
-            price,
+            price: column(&self.price),
             session_start: self.session_start.clone(),
             sessions: self.sessions.clone(),
             users: self.users.clone(),
@@ -298,32 +291,27 @@ impl EventFrame {
             dest.extend_from(&new_names, 0);
         };
         grow_texts(&mut dest.sessions);
-        let grow = |dest: &mut Vec<_>, from: &[_]| {
-            let len = dest.len();
-            dest.extend_from_slice(&from[len..]);
-        };
-        grow(&mut dest.users, &self.users);
-        dest.users.extend(users.new);
-        fn grow_strings(dest: &mut Vec<String>, from: &[String], new: Vec<String>) {
-            dest.extend(from[dest.len()..].iter().cloned());
+        /// `dest` (a prefix of `from`) made `from`, then `new` added.
+        fn grow<T: Clone>(dest: &mut Vec<T>, from: &[T], new: impl IntoIterator<Item = T>) {
+            dest.extend_from_slice(&from[dest.len()..]);
             dest.extend(new);
         }
-        grow_strings(&mut dest.categories, &self.categories, categories.new);
-        grow_strings(&mut dest.brands, &self.brands, brands.new);
-        dest.products.extend(self.products[dest.products.len()..].iter().cloned());
-        dest.products.extend(products.new.into_iter().map(|p| Product {
+        grow(&mut dest.users, &self.users, users.new);
+        grow(&mut dest.categories, &self.categories, categories.new);
+        grow(&mut dest.brands, &self.brands, brands.new);
+        let new_products = products.new.into_iter().map(|p| Product {
             id: p.id,
             category: categories.codes[p.category as usize],
             brand: brands.codes[p.brand as usize],
-        }));
+        });
+        grow(&mut dest.products, &self.products, new_products);
 
         // What was found over every row, brought up to date with the new rows only.
-        let new_span = time.iter().fold(None, |span: Option<(i64, i64)>, &t| Some(span.map_or((t, t), |(a, b)| (a.min(t), b.max(t)))));
         dest.span = match self.span.get() {
-            Some(&old) => std::sync::OnceLock::from(match (old, new_span) {
-                (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
-                (old, new) => old.or(new),
-            }),
+            Some(&old) => {
+                let span = [old, super::span_of(&time)].into_iter().flatten().reduce(|(a, b), (c, d)| (a.min(c), b.max(d)));
+                std::sync::OnceLock::from(span)
+            }
             None => Default::default(),
         };
         let reused = dest.last_purchases.take();
@@ -333,10 +321,7 @@ impl EventFrame {
                 last.clear();
                 last.extend_from_slice(old);
                 last.resize(dest.users.len(), i64::MIN);
-                for row in memchr::memchr_iter(super::EventKind::Purchase as u8, &kind) {
-                    let user = &mut last[user[row] as usize];
-                    *user = (*user).max(time[row]);
-                }
+                super::note_purchases(&mut last, &kind, &user, &time);
                 std::sync::OnceLock::from(last)
             }
             None => Default::default(),

@@ -115,9 +115,9 @@ pub struct EventModels {
     /// The copy on its way, and the save it needs when the cache lags behind it (a copy read
     /// from the workspace; never one read from a file or caught up live).
     frame_job: CopyJob<Option<LoadedEvents>>,
-    /// Live mode's append of new events to the copy, and the copy it started from.
-    append_job: CopyJob<(EventFrame, Appended)>,
-    appending_to: u64,
+    /// Live mode's append of new events to the copy: the id of the copy it started from, the
+    /// copy it made and what changed.
+    append_job: CopyJob<(u64, EventFrame, Appended)>,
     spare: Spare,
     last_append: Option<LastAppend>,
     asked: Asked,
@@ -178,11 +178,11 @@ impl EventModels {
             return self.reload(workspace);
         };
         let spare = self.spare.take();
-        self.appending_to = current.id;
         self.append_job.start("add new events", move |ctx| {
             let conn = workspace::open_read_only(&workspace)?;
-            workspace::copies::extend_events(&current.data, spare, &conn, ctx)?
-                .ok_or_else(|| JobError::Failed("the events copy did not come from the workspace".into()))
+            let (frame, appended) = workspace::copies::extend_events(&current.data, spare, &conn, ctx)?
+                .ok_or_else(|| JobError::Failed("the events copy did not come from the workspace".into()))?;
+            Ok((current.id, frame, appended))
         })
     }
 
@@ -342,9 +342,9 @@ impl EventModels {
     /// A live append landed: the copy it made is shown, the copy before becomes the next
     /// append's spare, and results the panel did not ask for lately (hidden tabs) are dropped
     /// rather than keep that copy alive.
-    fn land_append(&mut self, frame: EventFrame, appended: Appended) {
+    fn land_append(&mut self, from: u64, frame: EventFrame, appended: Appended) {
         // A copy loaded since the append started wins; the append is dropped.
-        if self.frame.as_ref().is_none_or(|f| f.id != self.appending_to) {
+        if self.frame.as_ref().is_none_or(|f| f.id != from) {
             return;
         }
         let Some(before) = self.frame.take() else { return };
@@ -408,7 +408,7 @@ impl PanelModels for EventModels {
             None => {}
         }
         match self.append_job.take_finished() {
-            Some(Ok((frame, appended))) => self.land_append(frame, appended),
+            Some(Ok((from, frame, appended))) => self.land_append(from, frame, appended),
             Some(Err(JobError::Cancelled)) | None => {}
             Some(Err(JobError::Failed(e))) => cx.error(format!("Could not add the new events: {e}")),
         }
