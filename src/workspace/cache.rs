@@ -295,45 +295,62 @@ fn in_snapshot<T>(conn: &Connection, read: impl FnOnce() -> Result<T, CopyError>
 /// The order-lines copy: from the cache when it matches the workspace, caught up when rows
 /// were added since, else from the workspace.
 pub fn load_order_lines(workspace: &Path, ctx: &JobContext) -> Result<Loaded<OrderFrame>, CopyError> {
-    let conn = super::open_read_only(workspace).map_err(|e| CopyError::Workspace(Box::new(e)))?;
-    let dir = copy_dir(workspace, CachedTable::OrderLines);
-    in_snapshot(&conn, || {
-        let stamp = Stamp::read(&conn, CachedTable::OrderLines).map_err(|source| CopyError::Sqlite { table: "imports", source })?;
-        if let Some(cached) = read_stamp(&dir).filter(|c| c.is_prefix_of(&stamp)) {
-            ctx.set_message("reading the cached copy of the order lines");
-            // A cache that cannot be read is rebuilt, never trusted in part.
-            if let Ok(frame) = read_order_lines(&dir) {
-                if cached == stamp {
-                    return Ok(Loaded { frame, origin: Origin::Cache, stamp });
-                }
-                let mut builder = OrderFrameBuilder::from_frame(&frame)?;
-                let added = copies::read_order_lines(&conn, cached.last_rowid.unwrap_or(0), &mut builder, ctx)?;
-                return Ok(Loaded { frame: builder.finish()?, origin: Origin::CachePlusNew(added), stamp });
-            }
-        }
-        let frame = copies::load_order_lines(&conn, ctx)?;
-        Ok(Loaded { frame, origin: Origin::Workspace, stamp })
-    })
+    load_through_cache(
+        workspace,
+        CachedTable::OrderLines,
+        ctx,
+        |dir, _| read_order_lines(dir),
+        |frame, after, conn| {
+            let mut builder = OrderFrameBuilder::from_frame(&frame)?;
+            let added = copies::read_order_lines(conn, after, &mut builder, ctx)?;
+            Ok(Some((builder.finish()?, added)))
+        },
+        |conn| copies::load_order_lines(conn, ctx),
+    )
 }
 
-/// The events copy, like [`load_order_lines`].
+/// The events copy, like [`load_order_lines`]; caught up by live mode's append.
 pub fn load_events(workspace: &Path, ctx: &JobContext) -> Result<Loaded<EventFrame>, CopyError> {
+    load_through_cache(
+        workspace,
+        CachedTable::Events,
+        ctx,
+        read_events,
+        |frame, _, conn| Ok(copies::extend_events(&frame, None, conn, ctx)?.map(|(frame, appended)| (frame, appended.rows as u64))),
+        |conn| copies::load_events(conn, ctx),
+    )
+}
+
+/// A copy read the cache's way, in one snapshot of the workspace: the cached copy when its
+/// stamp matches (`read_cached`, given the folder and the last rowid the copy holds); caught up
+/// with the rows added since when it only lags (`catch_up`, given the copy and that rowid:
+/// the copy and the rows added, or `None` when it cannot be); else read from the workspace
+/// (`load`).
+fn load_through_cache<F>(
+    workspace: &Path,
+    table: CachedTable,
+    ctx: &JobContext,
+    read_cached: impl FnOnce(&Path, Option<i64>) -> Result<F, CacheError>,
+    catch_up: impl FnOnce(F, i64, &Connection) -> Result<Option<(F, u64)>, CopyError>,
+    load: impl FnOnce(&Connection) -> Result<F, CopyError>,
+) -> Result<Loaded<F>, CopyError> {
     let conn = super::open_read_only(workspace).map_err(|e| CopyError::Workspace(Box::new(e)))?;
-    let dir = copy_dir(workspace, CachedTable::Events);
+    let dir = copy_dir(workspace, table);
     in_snapshot(&conn, || {
-        let stamp = Stamp::read(&conn, CachedTable::Events).map_err(|source| CopyError::Sqlite { table: "imports", source })?;
+        let stamp = Stamp::read(&conn, table).map_err(|source| CopyError::Sqlite { table: "imports", source })?;
         if let Some(cached) = read_stamp(&dir).filter(|c| c.is_prefix_of(&stamp)) {
-            ctx.set_message("reading the cached copy of the events");
-            if let Ok(frame) = read_events(&dir, cached.last_rowid) {
+            ctx.set_message(format!("reading the cached copy of the {}", table.table().replace('_', " ")));
+            // A cache that cannot be read is rebuilt, never trusted in part.
+            if let Ok(frame) = read_cached(&dir, cached.last_rowid) {
                 if cached == stamp {
                     return Ok(Loaded { frame, origin: Origin::Cache, stamp });
                 }
-                if let Some((extended, appended)) = copies::extend_events(&frame, None, &conn, ctx)? {
-                    return Ok(Loaded { frame: extended, origin: Origin::CachePlusNew(appended.rows as u64), stamp });
+                if let Some((frame, added)) = catch_up(frame, cached.last_rowid.unwrap_or(0), &conn)? {
+                    return Ok(Loaded { frame, origin: Origin::CachePlusNew(added), stamp });
                 }
             }
         }
-        let frame = copies::load_events(&conn, ctx)?;
+        let frame = load(&conn)?;
         Ok(Loaded { frame, origin: Origin::Workspace, stamp })
     })
 }
