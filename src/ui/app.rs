@@ -323,19 +323,7 @@ impl ShoplensApp {
         if let Some(old) = self.orders_job.take() {
             old.cancel();
         }
-        // `None`: the file is damaged, which the listing's job reports with the way to recover.
-        let job = Job::spawn("load order lines", move |ctx| {
-            // Creates (or upgrades) the file first, as the listing's job does: whichever runs
-            // first does it, the other finds it done.
-            if let Err(e) = Workspace::open(&path) {
-                return if workspace::recover::is_damage(&e) { Ok(None) } else { Err(e.into()) };
-            }
-            match workspace::cache::load_order_lines(&path, ctx) {
-                Ok(loaded) => Ok(Some(loaded.into_frame(&path))),
-                Err(e) if workspace::recover::is_damage(&e) => Ok(None),
-                Err(e) => Err(e.into()),
-            }
-        });
+        let job = Job::spawn("load order lines", crate::ui::models::load_copy(path, workspace::cache::load_order_lines));
         self.track(&job);
         self.orders_job = Some(job);
     }

@@ -62,6 +62,29 @@ impl CacheSave {
     }
 }
 
+/// A job body that reads `workspace`'s in-memory copy through its cache (`load`:
+/// `cache::load_order_lines` or `cache::load_events`), with the save the cache needs when it
+/// lags. `None`: the file is damaged, which the listing reports (with the way to recover): no
+/// copy, no second message.
+pub fn load_copy<F: Send + 'static>(
+    workspace: PathBuf,
+    load: fn(&std::path::Path, &JobContext) -> Result<crate::workspace::cache::Loaded<F>, crate::workspace::copies::CopyError>,
+) -> impl FnOnce(&JobContext) -> JobResult<Option<(F, Option<crate::workspace::cache::PendingSave>)>> + Send + 'static {
+    use crate::workspace::{self, recover::is_damage};
+    move |ctx| {
+        // Creates (or upgrades) the file first, as the listing's job does: whichever runs first
+        // does it, the other finds it done.
+        if let Err(e) = workspace::Workspace::open(&workspace) {
+            return if is_damage(&e) { Ok(None) } else { Err(e.into()) };
+        }
+        match load(&workspace, ctx) {
+            Ok(loaded) => Ok(Some(loaded.into_frame(&workspace))),
+            Err(e) if is_damage(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 /// The job that loads a family's in-memory copy: at most one runs (a newer load cancels the
 /// older), and it is cancelled when the family lets it go (another workspace opened).
 pub struct CopyJob<T: Send + 'static> {

@@ -32,20 +32,10 @@ pub struct Watch {
 /// The events copy, and the save it needs when the cache lags behind it.
 pub type LoadedEvents = (EventFrame, Option<PendingSave>);
 
-/// Reads `workspace`'s events into memory, from its cache when current. `None`: the file is
-/// damaged, which the listing reports (with the way to recover): no copy, no second message.
+/// Reads `workspace`'s events into memory, from its cache when current (see
+/// [`crate::ui::models::load_copy`]).
 pub fn load_from_workspace(workspace: PathBuf) -> impl FnOnce(&JobContext) -> Result<Option<LoadedEvents>, JobError> + Send + 'static {
-    move |ctx| {
-        // Creates (or upgrades) the file first, as the listing's job does.
-        if let Err(e) = workspace::Workspace::open(&workspace) {
-            return if workspace::recover::is_damage(&e) { Ok(None) } else { Err(e.into()) };
-        }
-        match workspace::cache::load_events(&workspace, ctx) {
-            Ok(loaded) => Ok(Some(loaded.into_frame(&workspace))),
-            Err(e) if workspace::recover::is_damage(&e) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
-    }
+    crate::ui::models::load_copy(workspace, workspace::cache::load_events)
 }
 
 /// One product's daily history.
