@@ -121,8 +121,9 @@ struct Line {
     description: String,
     quantity: i64,
     invoice_date: String,
-    /// The price in units of 10^-6, so equality is exact.
-    price_micros: i64,
+    /// The price in units of 10^-15 (`exact`), so equality is exact for every price a
+    /// double's text can show.
+    price: i128,
 }
 
 /// The order lines of `bytes` as an independent reader (csv + chrono) reads them, decoding each
@@ -188,14 +189,14 @@ fn add_readings(record: &csv::StringRecord, lines: &mut HashMap<Line, (usize, Nu
     // An optional text that is blank is stored as missing (NULL).
     let optional = |field: &str| if field.trim().is_empty() { String::new() } else { field.to_string() };
     for date in dates {
-        for (price_micros, family) in price_readings(&record[5]) {
+        for (price, family) in price_readings(&record[5]) {
             let line = Line {
                 invoice: record[0].to_string(),
                 stock_code: optional(&record[1]),
                 description: optional(&record[2]),
                 quantity,
                 invoice_date: date.clone(),
-                price_micros,
+                price,
             };
             lines.entry(line).or_insert((0, family)).0 += 1;
         }
@@ -213,12 +214,12 @@ enum NumberFamily {
     Either,
 }
 
-/// The readings of a price field under each number format it is valid in, in millionths:
+/// The readings of a price field under each number format it is valid in, `exact`:
 /// `"12,000"` is 12000 with a decimal point and 12 with a decimal comma.
-fn price_readings(field: &str) -> Vec<(i64, NumberFamily)> {
+fn price_readings(field: &str) -> Vec<(i128, NumberFamily)> {
     let text = field.trim().trim_start_matches(['$', '€', '£']).trim_end_matches(['$', '€', '£']).trim();
     if text.bytes().all(|b| b.is_ascii_digit()) {
-        return micros(text).map(|m| vec![(m, NumberFamily::Either)]).unwrap_or_default();
+        return exact(text).map(|m| vec![(m, NumberFamily::Either)]).unwrap_or_default();
     }
     let grouped = |whole: &str, separator: char| {
         let groups: Vec<&str> = whole.split(separator).collect();
@@ -231,29 +232,37 @@ fn price_readings(field: &str) -> Vec<(i64, NumberFamily)> {
     // Decimal point, optional comma groups.
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     if !whole.contains(',') || grouped(whole, ',') {
-        if let Some(m) = micros(&format!("{}.{fraction}", whole.replace(',', ""))) {
+        if let Some(m) = exact(&format!("{}.{fraction}", whole.replace(',', ""))) {
             readings.push((m, NumberFamily::DecimalPoint));
         }
     }
     // Decimal comma, optional dot or space groups.
     let (whole, fraction) = text.split_once(',').unwrap_or((text, ""));
     if (!whole.contains(['.', ' ']) || grouped(whole, '.') || grouped(whole, ' ')) && !fraction.contains([',', '.']) {
-        if let Some(m) = micros(&format!("{}.{fraction}", whole.replace(['.', ' '], ""))) {
+        if let Some(m) = exact(&format!("{}.{fraction}", whole.replace(['.', ' '], ""))) {
             readings.push((m, NumberFamily::DecimalComma));
         }
     }
     readings
 }
 
-/// A plain decimal number (`12`, `12.5`, `.5`) in millionths, if it is one.
-fn micros(text: &str) -> Option<i64> {
+/// One in `exact`'s units.
+const UNIT: i128 = 1_000_000_000_000_000;
+
+/// A plain decimal number (`12`, `12.5`, `.5`) in units of 10^-15, if it is one. Fifteen
+/// places hold every fraction a stored double's text shows (SQLite prints 15 significant
+/// digits), so no price the importer keeps is beyond the oracle.
+fn exact(text: &str) -> Option<i128> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let whole = if whole.is_empty() && !fraction.is_empty() { "0" } else { whole };
-    if whole.is_empty() || fraction.len() > 6 || !whole.bytes().all(|b| b.is_ascii_digit()) || !fraction.bytes().all(|b| b.is_ascii_digit())
+    if whole.is_empty()
+        || fraction.len() > 15
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
     {
         return None;
     }
-    Some(whole.parse::<i64>().ok()? * 1_000_000 + format!("{fraction:0<6}").parse::<i64>().ok()?)
+    whole.parse::<i128>().ok()?.checked_mul(UNIT)?.checked_add(format!("{fraction:0<15}").parse::<i128>().ok()?)
 }
 
 fn counts(ws: &Workspace) -> (i64, i64) {
@@ -321,7 +330,7 @@ fn check_outcome(ws: &Workspace, outcome: &ImportOutcome, bytes: &[u8], before: 
                 description: row.get::<_, Option<String>>(2)?.unwrap_or_default(),
                 quantity: row.get(3)?,
                 invoice_date: row.get(4)?,
-                price_micros: micros(price.trim_end_matches(".0")).unwrap_or(i64::MIN),
+                price: exact(price.trim_end_matches(".0")).unwrap_or(i128::MIN),
             })
         })
         .unwrap();
@@ -365,10 +374,12 @@ fn an_undamaged_export_loads_every_line_exactly() {
     assert_eq!(lines_in(text.as_bytes(), "UTF-8").unwrap().values().map(|(n, _)| n).sum::<usize>(), 3);
     assert_eq!(
         price_readings("\"12,000\"".trim_matches('"')),
-        [(12_000_000_000, NumberFamily::DecimalPoint), (12_000_000, NumberFamily::DecimalComma)]
+        [(12_000 * UNIT, NumberFamily::DecimalPoint), (12 * UNIT, NumberFamily::DecimalComma)]
     );
-    assert_eq!(price_readings("1.234,50"), [(1_234_500_000, NumberFamily::DecimalComma)]);
-    assert_eq!(price_readings("$1,299.00"), [(1_299_000_000, NumberFamily::DecimalPoint)]);
+    assert_eq!(price_readings("1.234,50"), [(1_234_500 * UNIT / 1_000, NumberFamily::DecimalComma)]);
+    assert_eq!(price_readings("$1,299.00"), [(1_299 * UNIT, NumberFamily::DecimalPoint)]);
+    // More decimals than a cent or a micro: a fuzz run found 6,9301355 (CI, seed 1796339392).
+    assert_eq!(price_readings("6,9301355"), [(69_301_355 * UNIT / 10_000_000, NumberFamily::DecimalComma)]);
     check_import(text.as_bytes(), "export.csv").unwrap();
 }
 
