@@ -2,12 +2,20 @@
 //!
 //! The quality report counts duplicate rows and distinct customers exactly (up to 64-bit hash
 //! collisions, about one in 10^19 per pair). A set of every hash would grow with the file — 9 bytes
-//! a row, so a 6 GB export took a gigabyte — so hashes are gathered in a fixed buffer; a full
-//! buffer is sorted, deduplicated and, if still large, written to a temporary file as a sorted
-//! run. `finish` merges the runs. Memory is the buffer whatever the file size; disk is at most
-//! 8 bytes per distinct value, freed when the counter is dropped.
+//! a row, so a 6 GB export took a gigabyte — so memory is capped:
+//!
+//! - While the distinct values are few (customers, products: tens of thousands) they live in a
+//!   hash set, which costs a probe per value.
+//! - Past half the cap the set becomes a buffer of hashes. A full buffer is sorted,
+//!   deduplicated and, if still large, written to a temporary file as a sorted run. `finish`
+//!   merges the runs. Memory is the buffer whatever the file size; disk is at most 8 bytes per
+//!   distinct value, freed when the counter is dropped.
+//!
+//! The set replaced sorting the buffer for every million values, which for 10M order lines was
+//! a tenth of the parser thread's time spent on the customers' and products' counts.
 
 use std::cmp::Reverse;
+use std::collections::binary_heap::PeekMut;
 use std::collections::BinaryHeap;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 
@@ -15,11 +23,16 @@ use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 const BUFFER_HASHES: usize = 1 << 20;
 
 pub struct DistinctCounter {
+    /// The distinct values so far, while they are at most `capacity / 2`; `None` once the
+    /// counter has moved to `buffer` and `runs`.
+    set: Option<std::collections::HashSet<u64, foldhash::fast::FixedState>>,
     buffer: Vec<u64>,
     capacity: usize,
     /// Sorted, deduplicated runs on disk: (file, number of hashes).
     runs: Vec<(std::fs::File, usize)>,
     total: u64,
+    /// The value inserted last.
+    last: Option<u64>,
     /// Set when a run could not be written (a full disk): the count becomes a lower bound.
     spill_failed: bool,
 }
@@ -48,11 +61,26 @@ impl Default for DistinctCounter {
 
 impl DistinctCounter {
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { buffer: Vec::new(), capacity: capacity.max(2), runs: Vec::new(), total: 0, spill_failed: false }
+        let capacity = capacity.max(2);
+        Self { set: Some(Default::default()), buffer: Vec::new(), capacity, runs: Vec::new(), total: 0, last: None, spill_failed: false }
     }
 
     pub fn insert(&mut self, hash: u64) {
         self.total += 1;
+        // Exports repeat a customer or an invoice on consecutive lines: one comparison then.
+        if self.last == Some(hash) {
+            return;
+        }
+        self.last = Some(hash);
+        if let Some(set) = &mut self.set {
+            if set.insert(hash) && set.len() > self.capacity / 2 {
+                // Too many to keep as a set: from here on, sorted runs.
+                self.buffer = set.drain().collect();
+                self.buffer.reserve(self.capacity.saturating_sub(self.buffer.len()));
+                self.set = None;
+            }
+            return;
+        }
         self.buffer.push(hash);
         if self.buffer.len() >= self.capacity {
             self.compact();
@@ -75,6 +103,9 @@ impl DistinctCounter {
     }
 
     pub fn finish(mut self) -> DistinctCount {
+        if let Some(set) = &self.set {
+            return DistinctCount { total: self.total, distinct: set.len() as u64, exact: true };
+        }
         self.buffer.sort_unstable();
         self.buffer.dedup();
         let mut exact = !self.spill_failed;
@@ -124,7 +155,9 @@ fn merge_count(runs: Vec<(std::fs::File, usize)>, rest: &[u64]) -> std::io::Resu
         heap.push(Reverse((hash, memory)));
     }
     let (mut distinct, mut last) = (0u64, None);
-    while let Some(Reverse((hash, source))) = heap.pop() {
+    // The smallest head is replaced in place (one sift) rather than popped and pushed (two).
+    while let Some(mut top) = heap.peek_mut() {
+        let Reverse((hash, source)) = *top;
         if last != Some(hash) {
             distinct += 1;
             last = Some(hash);
@@ -135,8 +168,11 @@ fn merge_count(runs: Vec<(std::fs::File, usize)>, rest: &[u64]) -> std::io::Resu
             let (reader, left) = &mut readers[source];
             next_hash(reader, left)?
         };
-        if let Some(hash) = next {
-            heap.push(Reverse((hash, source)));
+        match next {
+            Some(hash) => *top = Reverse((hash, source)),
+            None => {
+                PeekMut::pop(top);
+            }
         }
     }
     Ok(distinct)
@@ -180,7 +216,7 @@ mod tests {
             counter.insert(v * 7919 % 1000);
             counter.insert(v);
         }
-        assert!(!counter.runs.is_empty(), "a buffer of 64 must have spilled");
+        assert!(counter.set.is_none() && !counter.runs.is_empty(), "a buffer of 64 must have spilled");
         let count = counter.finish();
         assert_eq!((count.total, count.distinct, count.repeats()), (2000, 1000, 1000));
     }

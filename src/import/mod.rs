@@ -393,7 +393,7 @@ fn import_checked(
             Ok((tracker.finish(source.repairs()), converter.column_types(), converter.extra_rows(), source.progress().0))
         },
         |receiver| {
-            let mut table_writer = writer::TableWriter::new(&tx, &table, &columns)?;
+            let mut table_writer = writer::TableWriter::new(&tx, &table, &columns, Some(import_id))?;
             for mut batch in receiver {
                 ctx.check()?;
                 table_writer.insert(&batch)?;
@@ -423,7 +423,7 @@ fn import_checked(
     }
     ctx.set_message("finishing");
     if let Some((extra_table, extra_columns, rows)) = extra_rows.filter(|(_, _, rows)| !rows.is_empty()) {
-        writer::TableWriter::new(&tx, extra_table, &extra_columns)?.insert(&rows)?;
+        writer::TableWriter::new(&tx, extra_table, &extra_columns, Some(import_id))?.insert(&rows)?;
         report.warnings.push(format!("{} prices of our own (unit_price) were loaded into {extra_table}", rows.len()));
     }
     if let Some(types) = &raw_types {

@@ -195,7 +195,7 @@ fn poll_file(conn: &mut Connection, path: &Path, tail: &mut Tail) -> Result<Appe
     let appended = Appended { rows: batch.len() as u64, rejected: rejects.len() as u64 };
     let tx = conn.transaction()?;
     {
-        let mut writer = TableWriter::new(&tx, "events", &columns)?;
+        let mut writer = TableWriter::new(&tx, "events", &columns, Some(import_id))?;
         writer.insert(&batch)?;
     }
     insert_rejects(&tx, import_id, &rejects)?;
