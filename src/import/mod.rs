@@ -29,7 +29,7 @@ use batch::{Batch, Reject};
 pub use error::ImportError;
 use kinds::{CdnowConverter, Converter, KnownKind, MappedConverter, Mapping, RawConverter, Target, WideCompetitorConverter};
 pub use report::QualityReport;
-use report::QualityTracker;
+use report::{DuplicateRows, QualityTracker};
 use sources::{RawRow, RowSource};
 
 /// Page cache for imports, in KiB (SQLite takes negative cache sizes as KiB): big enough that a
@@ -357,7 +357,7 @@ fn import_checked(
     let tracker = QualityTracker::new(plan.target, columns.clone());
     // Written batches travel back to the parser for reuse.
     let (recycle, recycled) = std::sync::mpsc::channel::<Batch>();
-    let ((mut report, raw_types, extra_rows, streamed_bytes), ()) = jobs::pipeline(
+    let ((tracker, repairs, raw_types, extra_rows, streamed_bytes), duplicates) = jobs::pipeline(
         4,
         |sender| {
             let (mut tracker, recycled) = (tracker, recycled);
@@ -390,13 +390,16 @@ fn import_checked(
             // Closing the channel lets the writer flush while the report is finished here.
             drop(sender);
             ctx.set_done(source.progress().1);
-            Ok((tracker.finish(source.repairs()), converter.column_types(), converter.extra_rows(), source.progress().0))
+            Ok((tracker, source.repairs(), converter.column_types(), converter.extra_rows(), source.progress().0))
         },
         |receiver| {
             let mut table_writer = writer::TableWriter::new(&tx, &table, &columns, Some(import_id))?;
+            // Duplicate rows are counted here, not on the parser thread: see `DuplicateRows`.
+            let mut duplicates = DuplicateRows::new(plan.target);
             for mut batch in receiver {
                 ctx.check()?;
                 table_writer.insert(&batch)?;
+                duplicates.observe(&batch);
                 writer::insert_rejects(&tx, import_id, &batch.rejects)?;
                 batch.clear();
                 let _ = recycle.send(batch); // the parser may be done already
@@ -404,9 +407,10 @@ fn import_checked(
             // Write the cached pages now, while the parser finishes its report, instead of
             // all at once in COMMIT.
             tx.cache_flush()?;
-            Ok::<(), ImportError>(())
+            Ok::<_, ImportError>(duplicates.finish())
         },
     )?;
+    let mut report = tracker.finish(repairs, duplicates);
     ctx.check()?;
 
     report.encoding = info.encoding_decision.clone();

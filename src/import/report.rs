@@ -5,7 +5,7 @@
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::batch::{Batch, Value};
-use super::distinct::DistinctCounter;
+use super::distinct::{DistinctCount, DistinctCounter};
 use super::kinds::Target;
 use super::sources::JSON_HEADER_SAMPLE_ROWS;
 pub use crate::workspace::report::{group, QualityReport, RepairCounts};
@@ -15,9 +15,8 @@ pub struct QualityTracker {
     target: Target,
     columns: Vec<String>,
     nulls: Vec<u64>,
-    /// Hashes of whole rows (duplicates) and of ids (distinct counts), each in bounded memory.
-    rows: DistinctCounter,
-    hash_buf: Vec<u8>,
+    /// Hashes of ids (distinct counts), each in bounded memory. Whole rows are counted by
+    /// [`DuplicateRows`].
     customers: DistinctCounter,
     products: DistinctCounter,
     cancelled_invoices: DistinctCounter,
@@ -50,8 +49,6 @@ impl QualityTracker {
             roles,
             columns,
             nulls: vec![0; n],
-            rows: DistinctCounter::default(),
-            hash_buf: Vec::new(),
             customers: DistinctCounter::default(),
             products: DistinctCounter::default(),
             cancelled_invoices: DistinctCounter::default(),
@@ -144,32 +141,9 @@ impl QualityTracker {
             self.table_rows += (batch.len() - from) as u64;
         }
         for row in (from..batch.len()).map(|i| batch.row(i)) {
-            self.hash_buf.clear();
-            // import_id is the same for every row; leave it out so duplicates mean the data.
-            let data = if self.target == Target::Raw { row } else { &row[..row.len() - 1] };
-            for (i, value) in data.iter().enumerate() {
-                match value {
-                    Value::Null => {
-                        self.nulls[i] += 1;
-                        self.hash_buf.push(0);
-                    }
-                    Value::Int(x) => {
-                        self.hash_buf.push(1);
-                        self.hash_buf.extend_from_slice(&x.to_le_bytes());
-                    }
-                    Value::Real(x) => {
-                        self.hash_buf.push(2);
-                        self.hash_buf.extend_from_slice(&x.to_le_bytes());
-                    }
-                    Value::Text { .. } => {
-                        let text = batch.text_of(value).unwrap_or_default();
-                        self.hash_buf.push(3);
-                        self.hash_buf.extend_from_slice(&(text.len() as u64).to_le_bytes());
-                        self.hash_buf.extend_from_slice(text.as_bytes());
-                    }
-                }
+            for (nulls, value) in self.nulls.iter_mut().zip(row) {
+                *nulls += (*value == Value::Null) as u64;
             }
-            self.rows.insert(xxh3_64(&self.hash_buf));
             if let Some(date) = roles.date.and_then(|i| batch.text_of(&row[i])) {
                 if r.first_date.as_deref().is_none_or(|d| date < d) {
                     r.first_date = Some(date.to_string());
@@ -216,7 +190,8 @@ impl QualityTracker {
         }
     }
 
-    pub fn finish(self, repairs: RepairCounts) -> QualityReport {
+    /// The report, given the file's repairs and the whole rows' count from [`DuplicateRows`].
+    pub fn finish(self, repairs: RepairCounts, rows: DistinctCount) -> QualityReport {
         let roles = self.roles;
         let mut r = self.report;
         r.repairs = repairs;
@@ -226,7 +201,6 @@ impl QualityTracker {
             ));
         }
         r.nulls_by_column = self.columns.iter().cloned().zip(self.nulls).filter(|(_, n)| *n > 0).collect();
-        let rows = self.rows.finish();
         let customers = self.customers.finish();
         let products = self.products.finish();
         let cancelled_invoices = self.cancelled_invoices.finish();
@@ -287,6 +261,57 @@ impl QualityTracker {
     }
 }
 
+/// Counts rows that repeat an earlier row exactly, for the quality report.
+///
+/// Apart from [`QualityTracker`] so that it can run on the import's writer thread: the parser
+/// thread is the import's bottleneck, while the writer has each batch in hand and time to spare
+/// (at 10M order lines, hashing the rows was a tenth of the parser's work).
+pub struct DuplicateRows {
+    /// Leave out the last column, the import id: the same in every row of an import, and
+    /// duplicates mean the data.
+    without_import_id: bool,
+    hash_buf: Vec<u8>,
+    rows: DistinctCounter,
+}
+
+impl DuplicateRows {
+    pub fn new(target: Target) -> Self {
+        Self { without_import_id: target != Target::Raw, hash_buf: Vec::new(), rows: DistinctCounter::default() }
+    }
+
+    /// Counts every row of `batch`.
+    pub fn observe(&mut self, batch: &Batch) {
+        for row in batch.rows() {
+            self.hash_buf.clear();
+            let data = if self.without_import_id { &row[..row.len() - 1] } else { row };
+            for value in data {
+                match value {
+                    Value::Null => self.hash_buf.push(0),
+                    Value::Int(x) => {
+                        self.hash_buf.push(1);
+                        self.hash_buf.extend_from_slice(&x.to_le_bytes());
+                    }
+                    Value::Real(x) => {
+                        self.hash_buf.push(2);
+                        self.hash_buf.extend_from_slice(&x.to_le_bytes());
+                    }
+                    Value::Text { .. } => {
+                        let text = batch.text_of(value).unwrap_or_default();
+                        self.hash_buf.push(3);
+                        self.hash_buf.extend_from_slice(&(text.len() as u64).to_le_bytes());
+                        self.hash_buf.extend_from_slice(text.as_bytes());
+                    }
+                }
+            }
+            self.rows.insert(xxh3_64(&self.hash_buf));
+        }
+    }
+
+    pub fn finish(self) -> DistinctCount {
+        self.rows.finish()
+    }
+}
+
 fn value_hash(batch: &Batch, value: &Value) -> u64 {
     match value {
         Value::Int(x) => xxh3_64(&x.to_le_bytes()),
@@ -308,6 +333,7 @@ mod tests {
                 .map(|s| s.to_string())
                 .collect();
         let mut tracker = QualityTracker::new(Target::OrderLines, columns);
+        let mut duplicates = DuplicateRows::new(Target::OrderLines);
         let mut batch = Batch::new(8);
         type Line<'a> = (&'a str, i64, &'a str, f64, Option<&'a str>, i64);
         let rows: [Line; 4] = [
@@ -333,7 +359,8 @@ mod tests {
             tracker.observe(&batch, from);
         }
         tracker.rejected("quantity: not a whole number");
-        let r = tracker.finish(RepairCounts::default());
+        duplicates.observe(&batch);
+        let r = tracker.finish(RepairCounts::default(), duplicates.finish());
         assert_eq!((r.rows_read, r.rows_loaded, r.rows_rejected), (5, 4, 1));
         assert_eq!(r.duplicate_rows, 1);
         assert_eq!(r.nulls_by_column, vec![("customer_id".to_string(), 1)]);
