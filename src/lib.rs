@@ -11,6 +11,10 @@
 //! - [`workspace`]: the SQLite file, its schema and migrations.
 //! - [`generate`]: seeded synthetic data for the demo and benchmarks.
 
+/// The version and the git commit it was built from (`build.rs`), as `shoplens --version` and
+/// Help › About show them: a figure shown in a meeting can be traced to its build.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("SHOPLENS_COMMIT"), ")");
+
 pub mod analytics;
 pub mod bench;
 pub mod cli;

@@ -57,6 +57,27 @@ fn errors_are_one_line_with_a_non_zero_exit() {
     }
 }
 
+/// `shoplens --version` names the version and the commit it was built from; files without a
+/// command (as the desktop entry's `shoplens %F` passes them) are files to open, and a command
+/// is still a command.
+#[test]
+fn version_names_the_commit_and_bare_files_are_files_to_open() {
+    let out = shoplens(&["--version"]);
+    assert!(out.status.success());
+    let version = text(&out.stdout);
+    assert!(version.starts_with(&format!("shoplens {} (commit ", env!("CARGO_PKG_VERSION"))), "{version}");
+    if std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".git").exists() {
+        assert!(!version.contains("commit unknown"), "built from a git checkout: {version}");
+    }
+
+    use clap::Parser;
+    let cli = shoplens::cli::Cli::try_parse_from(["shoplens", "a.shoplens", "export.csv"]).unwrap();
+    assert!(cli.command.is_none());
+    assert_eq!(cli.files, [std::path::PathBuf::from("a.shoplens"), "export.csv".into()]);
+    let cli = shoplens::cli::Cli::try_parse_from(["shoplens", "overview", "a.shoplens"]).unwrap();
+    assert!(cli.command.is_some() && cli.files.is_empty());
+}
+
 #[test]
 fn the_query_command_cannot_change_the_workspace() {
     let dir = tempfile::tempdir().unwrap();

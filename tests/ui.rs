@@ -130,6 +130,40 @@ fn import_by_drop_then_read_data_overview_and_sql() {
     assert!(shows(&harness, "revenue"), "result columns are labelled");
 }
 
+/// What the file manager hands over (a double-click, "Open with", or a drop): a workspace
+/// opens in the window, and a data file given with it is imported into that workspace.
+#[test]
+fn a_workspace_and_a_data_file_handed_over_open_and_import_into_it() {
+    let (dir, first, mut harness) = app_on_new_workspace("first.shoplens");
+    // A second workspace, made headless, with the UCI head in it.
+    let second = dir.path().join("second.shoplens");
+    {
+        let mut ws = shoplens::workspace::Workspace::open(&second).unwrap();
+        let options = shoplens::import::ImportOptions::default();
+        shoplens::import::import_file(
+            &mut ws,
+            &fixture("uci_online_retail_ii_2009-12_head.csv"),
+            &options,
+            &shoplens::jobs::JobContext::detached(),
+        )
+        .unwrap();
+    }
+    assert!(shoplens::workspace::is_workspace_file(&second) && !shoplens::workspace::is_workspace_file(&fixture("shop_export.csv")));
+
+    for file in [second.clone(), fixture("uci_online_retail_ii_2009-2010.parquet")] {
+        harness.input_mut().dropped_files.push(Arc::new(Dropped(file)));
+    }
+    wait_for(&mut harness, "the import into the second workspace", |h| {
+        shows(h, "Imported uci_online_retail_ii_2009-2010.parquet into order_lines") && !h.state().busy()
+    });
+    click_button(&harness, "Data");
+    wait_for(&mut harness, "the second workspace's tables", |h| shows(h, "#1 uci_online_retail_ii_2009-12_head.csv") && shows(h, "#2 uci"));
+    let lines = |path: &Path| sql_f64(path, "SELECT count(*) FROM order_lines");
+    assert_eq!(lines(&first), 0.0, "nothing went into the workspace that was open before");
+    let parquet_rows = sql_f64(&second, "SELECT rows_loaded FROM imports WHERE id = 2");
+    assert_eq!(lines(&second), 2000.0 + parquet_rows);
+}
+
 #[test]
 fn a_bad_file_shows_a_message_and_the_app_keeps_going() {
     let (_dir, _ws, mut harness) = app_on_new_workspace("bad.shoplens");

@@ -20,10 +20,20 @@ use crate::timestamp::Timestamp;
 use crate::workspace::{self, Workspace};
 
 #[derive(Debug, Parser)]
-#[command(name = "shoplens", version, about = "Analyse shop exports offline: import dumps into a SQLite workspace and explore them.")]
+#[command(
+    name = "shoplens",
+    version = crate::VERSION,
+    about = "Analyse shop exports offline: import dumps into a SQLite workspace and explore them.",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Without a command: workspaces (.shoplens) to open and data files to import, as the file
+    /// manager passes them. The first workspace opens in the window (else the last one, else the
+    /// demo), each further one in a window of its own; data files are imported into it.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -474,8 +484,8 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
         stop_requested();
     }
     match cli.command {
-        None => crate::ui::run(None, None, None).map_err(CliError::Failed),
-        Some(Command::Open { workspace, watch, panel }) => crate::ui::run(Some(workspace), watch, panel).map_err(CliError::Failed),
+        None => crate::ui::run(cli.files, None, None).map_err(CliError::Failed),
+        Some(Command::Open { workspace, watch, panel }) => crate::ui::run(vec![workspace], watch, panel).map_err(CliError::Failed),
         Some(Command::Demo { workspace }) => {
             let path = workspace.unwrap_or_else(crate::demo::demo_path);
             let job = Job::spawn("build demo workspace", move |ctx| {

@@ -82,6 +82,9 @@ pub struct ShoplensApp {
     inspect_job: Option<Job<Inspections>>,
     /// Files waiting for the running import to finish.
     import_queue: Vec<(PathBuf, ImportOptions)>,
+    /// Data files handed over before any workspace was open (the demo still being built):
+    /// imported into the first workspace that opens.
+    waiting_for_workspace: Vec<PathBuf>,
     /// Unrecognised files waiting for the user's mapping, shown one at a time.
     mapping_queue: VecDeque<MappingDialog>,
     demo_job: Option<Job<PathBuf>>,
@@ -188,6 +191,7 @@ impl ShoplensApp {
             import_job: None,
             inspect_job: None,
             import_queue: Vec::new(),
+            waiting_for_workspace: Vec::new(),
             mapping_queue: VecDeque::new(),
             demo_job: None,
             chores: Vec::new(),
@@ -295,6 +299,29 @@ impl ShoplensApp {
         // The copy loads beside the listing, not after it: the listing counts every table's
         // rows, which on a workspace of millions takes longer than reading the cached copy.
         self.reload_orders();
+        let waiting = std::mem::take(&mut self.waiting_for_workspace);
+        if !waiting.is_empty() {
+            self.import_files(waiting);
+        }
+    }
+
+    /// Files handed over by the command line, the file manager or a drop: the first workspace
+    /// among them opens here, every further one in a window of its own (a window shows one
+    /// workspace), and the data files are imported into the workspace open here.
+    pub fn open_files(&mut self, files: Vec<PathBuf>) {
+        let (workspaces, data): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(|f| workspace::is_workspace_file(f));
+        if let Some(first) = workspaces.first() {
+            self.open_workspace(first.clone());
+        }
+        for other in workspaces.iter().skip(1) {
+            let opened = std::env::current_exe().and_then(|exe| std::process::Command::new(exe).arg("open").arg(other).spawn());
+            if let Err(e) = opened {
+                self.error(format!("Cannot open {} in a new window: {e}", other.display()));
+            }
+        }
+        if !data.is_empty() {
+            self.import_files(data);
+        }
     }
 
     /// Re-reads tables, import history, saved queries and schema.
@@ -343,7 +370,12 @@ impl ShoplensApp {
     /// for the mapping dialog.
     pub fn import_files(&mut self, files: Vec<PathBuf>) {
         let Some(path) = self.data.path.clone() else {
-            self.error("Open or create a workspace before importing.");
+            if self.demo_job.is_some() {
+                // Imported once the demo workspace is built and open.
+                self.waiting_for_workspace.extend(files);
+            } else {
+                self.error("Open or create a workspace before importing.");
+            }
             return;
         };
         let job = Job::spawn("inspect files", move |_| {
@@ -562,7 +594,7 @@ impl ShoplensApp {
     fn handle_shortcuts_and_drops(&mut self, ctx: &egui::Context) {
         let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
         if !dropped.is_empty() {
-            self.import_files(dropped);
+            self.open_files(dropped);
         }
         let open = ctx.input_mut(|i| i.consume_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::O)));
         let import = ctx.input_mut(|i| i.consume_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::I)));
@@ -871,7 +903,7 @@ impl ShoplensApp {
         }
         let response = egui::Modal::new(egui::Id::unique("about")).show(ctx, |ui| {
             ui.heading("shoplens");
-            ui.label(format!("Version {} (build {})", env!("CARGO_PKG_VERSION"), env!("SHOPLENS_COMMIT")));
+            ui.label(format!("Version {}", crate::VERSION));
             ui.label("Desktop analytics for e-commerce marketing teams.");
             ui.separator();
             ui.label("The demo workspace contains the Online Retail II dataset (Year 2009-2010)");

@@ -38,10 +38,19 @@ pub(crate) fn first_result_drawn(ctx: &eframe::egui::Context, panel: &str) {
     ctx.send_viewport_cmd(eframe::egui::ViewportCommand::Close);
 }
 
-/// Opens the window on `workspace` (else the last one, else the demo), on `panel` when given
-/// (a [`panels::Panel::id`]), with live mode on `watch`.
-pub fn run(workspace: Option<PathBuf>, watch: Option<PathBuf>, panel: Option<String>) -> Result<(), String> {
+/// Opens the window on the first workspace among `files` (else the last one, else the demo), on
+/// `panel` when given (a [`panels::Panel::id`]), with live mode on `watch`. The other files are
+/// handed to [`app::ShoplensApp::open_files`]: further workspaces open in windows of their own,
+/// data files are imported.
+///
+/// Every start is a window of its own process: a second `shoplens file.shoplens` (a
+/// double-click in the file manager while shoplens runs) opens a second window rather than
+/// handing the file to the first. Two windows on one workspace are safe: SQLite's WAL lets one
+/// write while the other reads, and each keeps its own copy.
+pub fn run(files: Vec<PathBuf>, watch: Option<PathBuf>, panel: Option<String>) -> Result<(), String> {
     STARTED.get_or_init(std::time::Instant::now);
+    let mut files = files;
+    let workspace = files.iter().position(|f| crate::workspace::is_workspace_file(f)).map(|i| files.remove(i));
     if let Some(id) = &panel {
         let ids: Vec<&str> = panels::all().iter().map(|p| p.id()).collect();
         if !ids.contains(&id.as_str()) {
@@ -60,6 +69,9 @@ pub fn run(workspace: Option<PathBuf>, watch: Option<PathBuf>, panel: Option<Str
         viewport: eframe::egui::ViewportBuilder::default()
             .with_icon(eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icon.png")).unwrap_or_default())
             .with_title("shoplens")
+            // The desktop entry's name (shoplens.desktop): how the shell pairs the window with
+            // its menu entry and icon (Wayland app id, X11 WM_CLASS).
+            .with_app_id("shoplens")
             .with_inner_size([1440.0, 900.0])
             .with_min_inner_size([900.0, 600.0])
             .with_drag_and_drop(true),
@@ -71,6 +83,9 @@ pub fn run(workspace: Option<PathBuf>, watch: Option<PathBuf>, panel: Option<Str
         options,
         Box::new(|cc| {
             let mut app = app::ShoplensApp::new(cc, workspace, panel);
+            if !files.is_empty() {
+                app.open_files(files);
+            }
             if let Some(job) = events {
                 app.adopt_events_load(job);
             }

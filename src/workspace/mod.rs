@@ -29,6 +29,17 @@ pub use schema::SchemaError;
 /// File extension of workspace files.
 pub const EXTENSION: &str = "shoplens";
 
+/// Whether `path` names a workspace rather than a data file to import: a `.shoplens` file, or
+/// a SQLite database under another name (no importer reads those). A file the file manager or
+/// the command line hands over is opened or imported on this answer.
+pub fn is_workspace_file(path: &Path) -> bool {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case(EXTENSION)) {
+        return true;
+    }
+    let mut head = [0u8; 16];
+    std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head)).is_ok() && &head == b"SQLite format 3\0"
+}
+
 /// An open, migrated workspace file.
 pub struct Workspace {
     conn: Connection,
@@ -253,6 +264,20 @@ pub fn default_path() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_workspace_is_told_from_a_data_file_by_name_or_by_its_sqlite_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let named = dir.path().join("Q3 review.SHOPLENS");
+        let renamed = dir.path().join("copy of the workspace.db");
+        let csv = dir.path().join("export.csv");
+        Workspace::open(&renamed).unwrap();
+        std::fs::write(&csv, "Invoice,StockCode\n1,A\n").unwrap();
+        assert!(is_workspace_file(&named), "by extension, even before it exists");
+        assert!(is_workspace_file(&renamed), "by the SQLite header");
+        assert!(!is_workspace_file(&csv));
+        assert!(!is_workspace_file(&dir.path().join("missing.csv")));
+    }
 
     #[test]
     fn creates_canonical_tables_and_reads_back_read_only() {
