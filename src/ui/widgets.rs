@@ -7,6 +7,9 @@ pub use crate::present::format::{bytes, money, number, percent};
 pub const GOOD: Color32 = Color32::from_rgb(46, 160, 67);
 pub const BAD: Color32 = Color32::from_rgb(218, 54, 51);
 
+/// The KPI figure's text size when the card has room for it.
+const KPI_SIZE: f32 = 24.0;
+
 /// A KPI card: label, big value, change against the previous period, definition on hover.
 /// `higher_is_better` colours the change (a rising cancellation rate is bad news).
 pub fn kpi_card(ui: &mut egui::Ui, label: &str, value: &str, change_pct: Option<f64>, higher_is_better: bool, definition: &str) {
@@ -15,8 +18,12 @@ pub fn kpi_card(ui: &mut egui::Ui, label: &str, value: &str, change_pct: Option<
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
             ui.vertical(|ui| {
-                ui.label(RichText::new(label).weak());
-                ui.label(RichText::new(value).size(24.0).strong());
+                // A narrow card (a small window with the story sidebar open) shortens the label
+                // and shrinks the figure to fit: a number must never break over lines.
+                ui.add(egui::Label::new(RichText::new(label).weak()).truncate());
+                let natural = ui.painter().layout_no_wrap(value.to_string(), egui::FontId::proportional(KPI_SIZE), Color32::WHITE).size().x;
+                let size = (KPI_SIZE * (ui.available_width() / natural.max(1.0))).clamp(12.0, KPI_SIZE);
+                ui.add(egui::Label::new(RichText::new(value).size(size).strong()).extend());
                 match change_pct {
                     Some(change) => {
                         let good = (change >= 0.0) == higher_is_better;
