@@ -27,6 +27,9 @@ pub const DEMO_MARKET_USERS: usize = 8_000;
 pub const DEMO_PRICED_PRODUCTS: usize = 300;
 
 /// Where the demo workspace lives.
+/// The currency of the demo shop's orders.
+pub const DEMO_CURRENCY: &str = "GBP";
+
 pub fn demo_path() -> PathBuf {
     workspace::default_dir().join(format!("demo.{}", workspace::EXTENSION))
 }
@@ -43,7 +46,13 @@ pub fn build(path: &Path, ctx: &JobContext) -> Result<(), ImportError> {
     let orders = scratch.join("online_retail_II_2009-2010.parquet");
     std::fs::write(&orders, UCI_2009_2010).map_err(|source| ImportError::Io { path: orders.clone(), source })?;
     let mut ws = Workspace::open(path)?;
-    let result = import::import_file(&mut ws, &orders, &ImportOptions::default(), ctx)
+    // The UCI retailer is British and its prices are in pounds sterling (the dataset's
+    // documentation); the export itself does not say, so the import states it.
+    let in_pounds = ImportOptions {
+        price_feed: import::PriceFeed { currency: Some(DEMO_CURRENCY.into()), prices_include_tax: None },
+        ..ImportOptions::default()
+    };
+    let result = import::import_file(&mut ws, &orders, &in_pounds, ctx)
         .and_then(|_| import_shop_events(&mut ws, &scratch, ctx))
         .and_then(|_| import_pricing(&mut ws, &scratch, ctx))
         .and_then(|_| import_marketplace(&mut ws, &scratch, ctx))

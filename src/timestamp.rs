@@ -9,8 +9,8 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
 
-/// How to read day and month in slash dates like `3/4/2010`; decided once per column from a
-/// sample of its values (see [`SlashOrder::detect`]), never row by row.
+/// How to read day and month in slash or dash dates like `3/4/2010` or `03-04-2010`; decided
+/// once per column from a sample of its values (see [`SlashOrder::decide`]), never row by row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SlashOrder {
     /// `12/1/2009 7:45`: US and Excel re-saves of the UCI data.
@@ -23,18 +23,49 @@ pub enum SlashOrder {
 impl SlashOrder {
     /// Picks the order that every sample value allows; month-first when the sample cannot tell.
     pub fn detect<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
+        Self::decide(values).0
+    }
+
+    /// The order the whole sample allows, and for the quality report what decided it (`None`
+    /// when the sample has no day-month dates at all). Only dates that start with the day or
+    /// month count (`3/4/2010`, `03-04-2010 10:00`): ISO dates start with the year.
+    pub fn decide<'a>(values: impl IntoIterator<Item = &'a str>) -> (Self, Option<String>) {
+        let (mut seen, mut day_first, mut month_first) = (0usize, 0usize, 0usize);
         for value in values {
-            let mut parts = value.trim().split(['/', ' ']);
-            let (Some(a), Some(b)) = (parts.next(), parts.next()) else { continue };
+            let value = value.trim();
+            let mut parts = value.split(['/', '-', ' ']);
+            let (Some(a), Some(b), Some(year)) = (parts.next(), parts.next(), parts.next()) else { continue };
+            let two_digits = |p: &str| (1..=2).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit());
+            if !two_digits(a) || !two_digits(b) || !(year.len() == 4 || year.len() == 2) || !year.bytes().all(|c| c.is_ascii_digit()) {
+                continue;
+            }
             let (Ok(a), Ok(b)) = (a.parse::<u32>(), b.parse::<u32>()) else { continue };
-            if a > 12 && b <= 12 {
-                return SlashOrder::DayFirst;
-            }
-            if b > 12 && a <= 12 {
-                return SlashOrder::MonthFirst;
-            }
+            seen += 1;
+            day_first += (a > 12 && b <= 12) as usize;
+            month_first += (b > 12 && a <= 12) as usize;
         }
-        SlashOrder::MonthFirst
+        match (seen, day_first, month_first) {
+            (0, _, _) => (SlashOrder::MonthFirst, None),
+            (_, d, 0) if d > 0 => {
+                (SlashOrder::DayFirst, Some(format!("dates read day first (DD-MM-YYYY): {d} of {seen} sampled dates start with a day above 12")))
+            }
+            (_, 0, m) if m > 0 => (
+                SlashOrder::MonthFirst,
+                Some(format!("dates read month first (MM-DD-YYYY): {m} of {seen} sampled dates have a day above 12 in second place")),
+            ),
+            (_, 0, 0) => (
+                SlashOrder::MonthFirst,
+                Some(format!(
+                    "dates read month first (MM-DD-YYYY): none of the {seen} sampled dates tells the order (every day is 12 or less); check a few in the table"
+                )),
+            ),
+            (_, d, m) => (
+                SlashOrder::MonthFirst,
+                Some(format!(
+                    "the sampled dates disagree on their order ({d} read only day first, {m} only month first): read month first, and rows that do not fit are rejected"
+                )),
+            ),
+        }
     }
 }
 
@@ -90,6 +121,12 @@ impl Timestamp {
         NaiveDate::from_ymd_opt(self.year, self.month, self.day).expect("a Timestamp is a real date")
     }
 
+    /// This time `minutes` earlier (a local time with its offset, as UTC).
+    fn minus_minutes(&self, minutes: i64) -> Option<Self> {
+        let utc = DateTime::from_timestamp(self.epoch_seconds() - minutes * 60, 0)?;
+        Self::from_chrono(utc.naive_utc())
+    }
+
     fn from_chrono(dt: NaiveDateTime) -> Option<Self> {
         // chrono reads second 60 as a leap second (nanoseconds past 10⁹); no export means one.
         if dt.nanosecond() >= 1_000_000_000 {
@@ -106,7 +143,10 @@ impl std::fmt::Display for Timestamp {
     }
 }
 
-/// `YYYY-MM-DD[ T]HH:MM:SS`, then optionally `.digits`, then optionally ` UTC`, ` GMT` or `Z`.
+/// `YYYY-MM-DD[ T]HH:MM:SS`, then optionally `.digits`, then optionally ` UTC`, ` GMT`, `Z` or
+/// an offset from UTC (`+02:00`, `+0200`, `+02`, with or without a space before it: Shopify
+/// writes `2025-10-07 09:50:26 +0200`, PostgreSQL's `timestamptz` `2019-10-01 00:00:00+00`).
+/// A time with an offset is the instant it names, stored in UTC.
 fn parse_iso(b: &[u8]) -> Option<Timestamp> {
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b' ' || b[10] == b'T') || b[13] != b':' || b[16] != b':' {
         return None;
@@ -122,10 +162,30 @@ fn parse_iso(b: &[u8]) -> Option<Timestamp> {
         }
         rest = &fraction[n..];
     }
-    if !matches!(rest, b"" | b" UTC" | b" GMT" | b"Z") {
-        return None;
+    let local = Timestamp::new(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?, digits(11..13)?, digits(14..16)?, digits(17..19)?)?;
+    match rest {
+        b"" | b" UTC" | b" GMT" | b"Z" => Some(local),
+        _ => local.minus_minutes(utc_offset_minutes(rest)?),
     }
-    Timestamp::new(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?, digits(11..13)?, digits(14..16)?, digits(17..19)?)
+}
+
+/// Minutes east of UTC of an offset suffix: ` +02:00`, `+0200`, `-08`, `+05:30`.
+pub fn utc_offset_minutes(suffix: &[u8]) -> Option<i64> {
+    let suffix = suffix.strip_prefix(b" ").unwrap_or(suffix);
+    let (&sign, rest) = suffix.split_first()?;
+    let sign = match sign {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let number = |d: &[u8]| d.iter().try_fold(0i64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')));
+    let (hours, minutes) = match rest.len() {
+        2 => (number(rest)?, 0),
+        4 => (number(&rest[..2])?, number(&rest[2..])?),
+        5 if rest[2] == b':' => (number(&rest[..2])?, number(&rest[3..])?),
+        _ => return None,
+    };
+    (hours <= 14 && minutes < 60).then_some(sign * (hours * 60 + minutes))
 }
 
 /// Every form but plain ISO, through chrono.
@@ -141,8 +201,8 @@ fn parse_other(value: &str, slash: SlashOrder) -> Option<Timestamp> {
     }
     const ISO: &[&str] = &["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S%.fZ"];
     let slash_formats: &[&str] = match slash {
-        SlashOrder::MonthFirst => &["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%y %H:%M"],
-        SlashOrder::DayFirst => &["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%y %H:%M"],
+        SlashOrder::MonthFirst => &["%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%y %H:%M", "%m-%d-%Y %H:%M:%S", "%m-%d-%Y %H:%M"],
+        SlashOrder::DayFirst => &["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%y %H:%M", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M"],
     };
     const DOTTED: &[&str] = &["%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M"];
     for format in ISO.iter().chain(slash_formats).chain(DOTTED) {
@@ -151,8 +211,8 @@ fn parse_other(value: &str, slash: SlashOrder) -> Option<Timestamp> {
         }
     }
     let date_formats: &[&str] = match slash {
-        SlashOrder::MonthFirst => &["%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%Y%m%d"],
-        SlashOrder::DayFirst => &["%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y", "%Y%m%d"],
+        SlashOrder::MonthFirst => &["%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y", "%d.%m.%Y", "%Y%m%d"],
+        SlashOrder::DayFirst => &["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y%m%d"],
     };
     date_formats
         .iter()
@@ -221,10 +281,33 @@ mod tests {
             ("01.12.2009 07:45", "2009-12-01 07:45:00"),
             ("2009-12-01", "2009-12-01 00:00:00"),
             ("2020-02-29 12:00:00", "2020-02-29 12:00:00"),
+            // Offsets: the instant, in UTC (Shopify, PostgreSQL's timestamptz as COPY writes it).
+            ("2025-10-07 09:50:26 +0200", "2025-10-07 07:50:26"),
+            ("2025-10-07 00:50:26 +0200", "2025-10-06 22:50:26"),
+            ("2019-10-01 00:00:00+00", "2019-10-01 00:00:00"),
+            ("2019-10-01 00:00:00.25-08", "2019-10-01 08:00:00"),
+            ("2019-12-31 23:30:00-05:30", "2020-01-01 05:00:00"),
+            ("12-01-2009 07:45", "2009-12-01 07:45:00"),
         ] {
             assert_eq!(parse(input).as_deref(), Some(expected), "{input}");
         }
         assert_eq!(Timestamp::parse("1/12/2009 7:45", SlashOrder::DayFirst).map(|t| t.to_string()).as_deref(), Some("2009-12-01 07:45:00"));
+        assert_eq!(Timestamp::parse("01-05-2017", SlashOrder::DayFirst).map(|t| t.to_string()).as_deref(), Some("2017-05-01 00:00:00"));
+    }
+
+    #[test]
+    fn day_month_order_is_decided_from_the_whole_sample() {
+        let decide = |values: &[&str]| SlashOrder::decide(values.iter().copied());
+        // Kaggle's month_year: every value is the first of a month, one sampled day above 12.
+        assert_eq!(decide(&["01-05-2017", "01-06-2017", "13-06-2017"]).0, SlashOrder::DayFirst);
+        assert_eq!(decide(&["05/01/2017 10:00", "06/13/2017 10:00"]).0, SlashOrder::MonthFirst);
+        // ISO dates are not day-month dates: no decision to report.
+        assert_eq!(decide(&["2017-05-01", "2017-05-13 10:00:00"]), (SlashOrder::MonthFirst, None));
+        let (order, note) = decide(&["01-05-2017", "02-05-2017"]);
+        assert_eq!(order, SlashOrder::MonthFirst);
+        assert!(note.unwrap().contains("none of the 2 sampled dates tells the order"));
+        let (_, note) = decide(&["13/01/2017", "01/13/2017"]);
+        assert!(note.unwrap().contains("disagree"));
     }
 
     #[test]
@@ -240,6 +323,8 @@ mod tests {
             "2019-10-01 23:59:60",
             "2019-10-01 00:00:0x",
             "2019-10-01 00:00:00 CET",
+            "2019-10-01 00:00:00+25",
+            "2019-10-01 00:00:00 +02:0",
             "2019-10-01 00:00:00.",
             "2/31/2019 10:00",
             "31.02.2019 10:00",

@@ -315,6 +315,13 @@ fn mistakes_on_the_command_line_are_refused_not_guessed() {
     assert!(info.contains("failed"), "{info}");
 }
 
+/// A read-only command worked: it succeeded, or `overview` said the workspace has no order
+/// lines yet (it exits non-zero: a script must not take zeros for figures), never that the file
+/// is damaged.
+fn readable(out: &std::process::Output) -> bool {
+    out.status.success() || text(&out.stderr).contains("has no order lines: import an orders export first")
+}
+
 /// Hostile input, interrupted imports: SIGTERM and Ctrl-C (SIGINT) cancel an import, which rolls
 /// back and is recorded as cancelled; after SIGKILL mid-write (a hot rollback journal left
 /// behind) the read-only commands still work and show the workspace as it was.
@@ -356,7 +363,7 @@ fn interrupted_imports_leave_the_workspace_readable_and_unchanged() {
     assert!(!out.status.success());
     for args in [vec!["info", &w], vec!["overview", &w]] {
         let out = shoplens(&args);
-        assert!(out.status.success(), "{args:?} after a killed import: {}", text(&out.stderr));
+        assert!(readable(&out), "{args:?} after a killed import: {}", text(&out.stderr));
     }
     assert_eq!(order_lines(), "count(*)\n0\n");
 
@@ -438,7 +445,7 @@ fn imports_killed_at_random_moments_leave_the_workspace_as_it_was() {
         let context = format!("round {round} (SIG{signal}, seed {seed})");
         for args in [vec!["info", w.as_str()], vec!["overview", w.as_str()]] {
             let out = shoplens(&args);
-            assert!(out.status.success(), "{context}: {args:?}: {}", text(&out.stderr));
+            assert!(readable(&out), "{context}: {args:?}: {}", text(&out.stderr));
         }
         let after = order_lines();
         // The history says whether this file's import committed; the rows must agree with it.

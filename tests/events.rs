@@ -307,8 +307,12 @@ fn extending_the_copy_equals_reloading_it() {
     assert_eq!(extended.workspace_rowid, fresh.workspace_rowid);
     assert!(appended.touched.len() > 20, "the repeated lines land in sessions the copy has");
     assert_eq!(appended.new_sessions.end, fresh.session_count());
-    let october =
-        Filters { from: chrono::NaiveDate::from_ymd_opt(2019, 10, 2), to: chrono::NaiveDate::from_ymd_opt(2019, 10, 20), country: None };
+    let october = Filters {
+        from: chrono::NaiveDate::from_ymd_opt(2019, 10, 2),
+        to: chrono::NaiveDate::from_ymd_opt(2019, 10, 20),
+        country: None,
+        ..Default::default()
+    };
     let mut settings = vec![FunnelSettings::default(), FunnelSettings { strict: false, window: Window::Hours(2), ..Default::default() }];
     for breakdown in [Some(Dimension::Brand), Some(Dimension::Product), Some(Dimension::Category), Some(Dimension::PriceBand), None] {
         settings.push(FunnelSettings { breakdown, ..FunnelSettings::default() });

@@ -933,3 +933,32 @@ fn json_lines_keep_long_numbers_exact_or_reject_them_and_name_unused_keys() {
     assert_eq!(out.report.unused_columns, ["coupon"]);
     assert!(out.report.to_string().contains("not loaded     columns"), "{}", out.report);
 }
+
+/// A 300-column export (marketing exports this wide are common) loads every value; one wider
+/// than a workspace table can be is refused by name, leaving nothing behind. Reference: the
+/// values written, read back with SQL.
+#[test]
+fn wide_files_load_up_to_the_column_limit_and_wider_ones_are_refused_by_name() {
+    let (dir, mut ws) = workspace();
+    let write = |name: &str, columns: usize, rows: usize| {
+        let path = dir.path().join(name);
+        let mut text = (0..columns).map(|c| format!("metric_{c}")).collect::<Vec<_>>().join(",");
+        text.push('\n');
+        for row in 0..rows {
+            text.push_str(&(0..columns).map(|c| format!("{}", row * 1000 + c)).collect::<Vec<_>>().join(","));
+            text.push('\n');
+        }
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let out = import_with(&mut ws, &write("wide.csv", 300, 1_000), &ImportOptions::default()).unwrap();
+    assert_accounted(&ws, &out);
+    assert_eq!((out.table.as_str(), out.report.rows_loaded), ("wide", 1_000));
+    assert_eq!(scalar::<i64>(&ws, "SELECT metric_299 FROM wide WHERE metric_0 = 999000"), 999_299);
+    assert_eq!(scalar::<i64>(&ws, "SELECT sum(metric_150) FROM wide"), (0..1_000).map(|r| r * 1000 + 150).sum::<i64>());
+
+    let err = import_with(&mut ws, &write("too_wide.csv", 2_001, 2), &ImportOptions::default()).unwrap_err();
+    assert!(matches!(err, ImportError::TooManyColumns { columns: 2_001, limit: 2_000, .. }), "{err}");
+    assert!(err.to_string().contains("2001 columns; a workspace table holds at most 2000"), "{err}");
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM sqlite_schema WHERE name = 'too_wide'"), 0);
+}

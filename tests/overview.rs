@@ -30,13 +30,22 @@ fn window(from: &str, to_exclusive: &str, country: Option<&str>) -> String {
     format!("invoice_date >= '{from}' AND invoice_date < '{to_exclusive}'{country}")
 }
 
+/// Non-cancelled invoices under `cond` with their value and whether any line has a customer;
+/// an adjustment (not an order) is worth 0 or less in cents and has no customer.
+fn invoices(cond: &str) -> String {
+    format!(
+        "(SELECT invoice, sum(quantity * unit_price) AS value, round(sum(quantity * unit_price), 2) <= 0 AND count(customer_id) = 0 AS adjustment
+          FROM order_lines WHERE cancelled = 0 AND {cond} GROUP BY invoice)"
+    )
+}
+
 fn check_totals(ws: &Workspace, kpis: [f64; 5], cond: &str) {
     let revenue = sql_f64(ws, &format!("SELECT sum(quantity * unit_price) FROM order_lines WHERE cancelled = 0 AND {cond}"));
-    let orders = sql_f64(ws, &format!("SELECT count(DISTINCT invoice) FROM order_lines WHERE cancelled = 0 AND {cond}"));
+    let orders = sql_f64(ws, &format!("SELECT count(*) FROM {} WHERE NOT adjustment", invoices(cond)));
+    let order_value = sql_f64(ws, &format!("SELECT sum(value) FROM {} WHERE NOT adjustment", invoices(cond)));
     let customers = sql_f64(ws, &format!("SELECT count(DISTINCT customer_id) FROM order_lines WHERE cancelled = 0 AND {cond}"));
     let cancelled = sql_f64(ws, &format!("SELECT count(DISTINCT invoice) FROM order_lines WHERE cancelled = 1 AND {cond}"));
-    let invoices = sql_f64(ws, &format!("SELECT count(DISTINCT invoice) FROM order_lines WHERE {cond}"));
-    let expected = [revenue, orders, customers, revenue / orders, cancelled / invoices * 100.0];
+    let expected = [revenue, orders, customers, order_value / orders, cancelled / (orders + cancelled) * 100.0];
     for (name, (got, want)) in ["revenue", "orders", "customers", "aov", "cancel rate"].iter().zip(kpis.iter().zip(expected)) {
         assert!(close(*got, want), "{name}: {got} vs SQL {want} ({cond})");
     }
@@ -61,7 +70,8 @@ fn overview_figures_equal_sql_over_the_same_workspace() {
     assert_eq!(k.revenue.previous, None);
 
     // Spring 2010 in the UK, against the 92 days before.
-    let filters = Filters { from: Some(d(2010, 3, 1)), to: Some(d(2010, 5, 31)), country: Some("United Kingdom".into()) };
+    let filters =
+        Filters { from: Some(d(2010, 3, 1)), to: Some(d(2010, 5, 31)), country: Some("United Kingdom".into()), ..Default::default() };
     let spring = overview::compute(&frame, &filters, &JobContext::detached()).unwrap();
     assert_eq!(spring.previous_period, Some((d(2009, 11, 29), d(2010, 2, 28))));
     let k = &spring.kpis;
@@ -85,10 +95,7 @@ fn overview_figures_equal_sql_over_the_same_workspace() {
             m.revenue,
             sql_f64(&ws, &format!("SELECT sum(quantity * unit_price) FROM order_lines WHERE cancelled = 0 AND {cond}"))
         ));
-        assert_eq!(
-            m.placed_orders as f64,
-            sql_f64(&ws, &format!("SELECT count(DISTINCT invoice) FROM order_lines WHERE cancelled = 0 AND {cond}"))
-        );
+        assert_eq!(m.placed_orders as f64, sql_f64(&ws, &format!("SELECT count(*) FROM {} WHERE NOT adjustment", invoices(&cond))));
         assert_eq!(
             m.cancelled_orders as f64,
             sql_f64(&ws, &format!("SELECT count(DISTINCT invoice) FROM order_lines WHERE cancelled = 1 AND {cond}"))
@@ -123,9 +130,22 @@ fn overview_figures_equal_sql_over_the_same_workspace() {
     assert_eq!(rows.last().unwrap()[2..].first().map(String::as_str), Some(""), "growth_pct empty for the partial month");
     assert_eq!(rows.last().unwrap().last().map(String::as_str), Some("true"));
 
-    // Orders: one value per non-cancelled invoice, adding up to the revenue.
+    // Orders: one value per order, adding up to the revenue without the adjustments.
     assert_eq!(spring.order_values.len() as f64, k.orders.current);
-    assert!(close(spring.order_values.iter().sum::<f64>(), k.revenue.current));
+    assert!(close(spring.order_values.iter().sum::<f64>() + spring.adjustments.value, k.revenue.current));
+
+    // Adjustments (the UCI data's stock write-offs and bad-debt entries): counted and valued
+    // as SQL counts them, and left out of the orders.
+    let (count, value) = (
+        sql_f64(&ws, &format!("SELECT count(*) FROM {} WHERE adjustment", invoices("1 = 1"))),
+        sql_f64(&ws, &format!("SELECT sum(value) FROM {} WHERE adjustment", invoices("1 = 1"))),
+    );
+    assert!(count > 3_000.0, "{count}");
+    assert_eq!(all.adjustments.invoices as f64, count);
+    assert!(close(all.adjustments.value, value), "{} vs {value}", all.adjustments.value);
+    // Orders per country leave them out too.
+    let uk_orders = sql_f64(&ws, &format!("SELECT count(*) FROM {} WHERE NOT adjustment", invoices("country = 'United Kingdom'")));
+    assert_eq!(all.top_countries[0].count as f64, uk_orders);
 
     // Top tables.
     let top_country = &all.top_countries[0];
@@ -174,7 +194,8 @@ fn overview_figures_equal_sql_over_the_same_workspace() {
 fn a_period_outside_the_data_is_empty_not_an_error() {
     let (_dir, ws) = uci_workspace();
     let frame = shoplens::workspace::copies::load_order_lines(ws.conn(), &JobContext::detached()).unwrap();
-    let filters = Filters { from: NaiveDate::from_ymd_opt(2030, 1, 1), to: NaiveDate::from_ymd_opt(2030, 2, 1), country: None };
+    let filters =
+        Filters { from: NaiveDate::from_ymd_opt(2030, 1, 1), to: NaiveDate::from_ymd_opt(2030, 2, 1), country: None, ..Default::default() };
     let result = overview::compute(&frame, &filters, &JobContext::detached()).unwrap();
     assert_eq!(result.period, None);
     assert!(result.months.is_empty() && result.order_values.is_empty());
@@ -215,6 +236,7 @@ fn the_overview_does_not_depend_on_the_order_lines_arrive_in() {
             customer_id: customer.as_deref(),
             country: country.as_deref().unwrap_or("Unspecified"),
             cancelled: r.get::<_, i64>(8).unwrap() != 0,
+            currency: "",
         });
     }
     let reversed = builder.finish().unwrap();
@@ -222,8 +244,8 @@ fn the_overview_does_not_depend_on_the_order_lines_arrive_in() {
     let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
     for filters in [
         Filters::default(),
-        Filters { from: Some(d(2010, 3, 1)), to: Some(d(2010, 5, 31)), country: Some("United Kingdom".into()) },
-        Filters { from: Some(d(2010, 6, 15)), to: Some(d(2010, 9, 10)), country: Some("Germany".into()) },
+        Filters { from: Some(d(2010, 3, 1)), to: Some(d(2010, 5, 31)), country: Some("United Kingdom".into()), ..Default::default() },
+        Filters { from: Some(d(2010, 6, 15)), to: Some(d(2010, 9, 10)), country: Some("Germany".into()), ..Default::default() },
     ] {
         let (a, b) = (overview::compute(&in_order, &filters, &ctx).unwrap(), overview::compute(&reversed, &filters, &ctx).unwrap());
         assert_eq!((a.period, a.previous_period), (b.period, b.previous_period));

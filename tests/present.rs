@@ -45,8 +45,9 @@ fn year_in_review_prints_every_view_with_the_workspace_figures() {
         }
     }
 
-    // The figures are the workspace's, recomputed: SQL over the same order lines.
-    let money = shoplens::present::format::money;
+    // The figures are the workspace's, recomputed: SQL over the same order lines, in the demo
+    // shop's pounds.
+    let money = |value: f64| shoplens::present::format::money_in(value, Some(shoplens::demo::DEMO_CURRENCY));
     let year = sql_f64(&ws, "SELECT sum(quantity * unit_price) FROM order_lines WHERE cancelled = 0");
     assert_eq!(figure(&slides[0], "Revenue"), money(year));
     // The last full month of data that ends on 2010-12-09 is November 2010.

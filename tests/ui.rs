@@ -200,6 +200,48 @@ fn an_unknown_layout_asks_for_a_mapping_and_the_next_file_does_not() {
     assert!(!shows(&harness, "How should shoplens read"));
 }
 
+/// Related files dropped together: Olist's three files import as one (no dialog), and files of
+/// a layout nobody knows are joined in the mapping dialog (the join guessed from the shared
+/// column names, the joined columns then mapped), imported as one, the other files' dialogs
+/// gone. Reference: SQL over the workspace.
+#[test]
+fn related_files_dropped_together_are_joined() {
+    let (dir, ws, mut harness) = app_on_new_workspace("joins.shoplens");
+    let olist = dir.path().join("olist");
+    std::fs::create_dir_all(&olist).unwrap();
+    let files = shoplens::generate::exports::write_olist(&olist, 300, 3).unwrap();
+    harness.state_mut().import_files(vec![files.orders, files.customers, files.items]);
+    wait_for(&mut harness, "the joined import", |h| {
+        shows(h, "Imported olist_order_items_dataset.csv into order_lines") && !h.state().busy()
+    });
+    assert!(!shows(&harness, "How should shoplens read"), "a known dump needs no dialog");
+    let people = sql_f64(&ws, "SELECT count(DISTINCT customer_id) FROM order_lines");
+    assert!(people > 250.0, "customers are people (customer_unique_id): {people}");
+
+    let write = |name: &str, body: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        path
+    };
+    let lines = write("lines.csv", "order_id,sku,qty,unit_price\nA1,p1,2,5.00\nA1,p2,1,3.50\nB2,p1,1,5.00\n");
+    let orders = write("orders.csv", "order_id,order_date,client_id\nA1,2024-03-01 10:00:00,k1\nB2,2024-03-02 11:00:00,k2\n");
+    let clients = write("clients.csv", "client_id,email,country\nk1,a@example.com,NL\nk2,b@example.com,BE\n");
+    harness.state_mut().import_files(vec![lines, orders, clients]);
+    wait_for(&mut harness, "the mapping dialog", |h| shows(h, "How should shoplens read lines.csv?"));
+    click_text(&harness, "+ orders.csv");
+    wait_for(&mut harness, "the orders join", |h| shows(h, "orders.csv: where") && shows(h, "+ clients.csv"));
+    click_text(&harness, "+ clients.csv");
+    wait_for(&mut harness, "the clients join", |h| shows(h, "clients.csv: where"));
+    // The joined columns are mapped by their names: the order's date, the client's country.
+    assert!(shows(&harness, "2024-03-01 10:00:00"), "{:?}", labels(&harness));
+    click_button(&harness, "Import");
+    wait_for(&mut harness, "the joined import", |h| shows(h, "Imported lines.csv into order_lines: 3 rows loaded") && !h.state().busy());
+    assert!(!shows(&harness, "How should shoplens read"), "the joined files are part of the import");
+    let joined =
+        sql_f64(&ws, "SELECT count(*) FROM order_lines WHERE invoice = 'A1' AND country = 'NL' AND invoice_date = '2024-03-01 10:00:00'");
+    assert_eq!(joined, 2.0);
+}
+
 /// The customer panels on the UCI data: segment sizes equal the headless RFM, a click lists a
 /// segment's customers, clusters and cohorts draw, and the CLV fit shows its parameters.
 #[test]

@@ -275,6 +275,34 @@ fn a_server_table_imports_like_the_file_and_twice_is_refused() {
     assert_eq!(brands.lines().nth(1), Some(expected.to_string().as_str()), "{brands}");
 }
 
+/// A `timestamptz` column (instants, which COPY writes with an offset: `2010-03-01 08:26:00+00`)
+/// imports as the push-down reads it: the same instants in UTC, so the Overview of the imported
+/// copy and the Overview computed on the server are the same. The times are Berlin wall-clock
+/// times made instants, so a local-time misreading would move lines across days and months.
+#[test]
+fn a_timestamptz_table_imports_as_the_push_down_reads_it() {
+    let Some(s) = server() else { return };
+    let table = s.table("online_retail_tz");
+    admin()
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS {table};
+             CREATE TABLE {table} AS SELECT \"Invoice\", \"StockCode\", \"Description\", \"Quantity\",
+                    \"InvoiceDate\" AT TIME ZONE 'Europe/Berlin' AS \"InvoiceDate\", \"Price\", \"Customer ID\", \"Country\"
+               FROM {} WHERE \"InvoiceDate\" < '2010-03-01'",
+            s.table("online_retail")
+        ))
+        .unwrap();
+    let ws = s.dir.path().join("tz.shoplens").display().to_string();
+    ok(&["source", "add", &ws, "shop", "--host", &s.host, "--port", &s.port, "--database", &s.database, "--user", &s.user]);
+    let report = ok(&["import", "--workspace", &ws, "--source", "shop", "--table", &table]);
+    assert!(!report.contains("not a date"), "every instant is read: {report}");
+    // 1 December 2009 07:45 in Berlin is 06:45 UTC.
+    let first = ok(&["query", &ws, "SELECT min(invoice_date) FROM order_lines"]);
+    assert_eq!(first.lines().nth(1), Some("2009-12-01 06:45:00"), "{first}");
+    let (local, remote) = (ok(&["overview", &ws]), ok(&["overview", &s.remote(), "--source", "shop", "--table", &table]));
+    assert_eq!(remote, local);
+}
+
 #[test]
 fn sessions_are_read_only_and_a_cancel_stops_the_server() {
     use shoplens::jobs::{Job, JobError};

@@ -29,6 +29,8 @@ pub struct LineView<'a> {
     start: i64,
     end: i64,
     country_code: Option<u32>,
+    /// The lines' currency codes when there are several, and the one the filters sum.
+    currency: Option<(&'a [u32], u32)>,
 }
 
 /// The filtered order lines that count as purchases: not cancelled, with a customer id.
@@ -44,7 +46,12 @@ impl<'a> LineView<'a> {
         polars_ensure!(cancelled.chunks().len() == 1, ComputeError: "column 'cancelled' is not contiguous");
         let (start, end) = time_bounds(filters);
         let country_code = filters.country.as_deref().map(|name| frame.country_code(name));
+        let currency = match frame.currency_code(filters) {
+            Some(code) => Some((one_chunk(lines.column(col::CURRENCY)?.u32()?)?.values().as_slice(), code)),
+            None => None,
+        };
         Ok(Self {
+            currency,
             invoice: one_chunk(lines.column(col::INVOICE)?.u32()?)?.values(),
             customer: customer.values(),
             customer_valid: customer.validity(),
@@ -88,10 +95,16 @@ impl<'a> LineView<'a> {
             return None;
         }
         let t = self.time[i];
-        if t < self.start || t >= self.end || self.country_code.is_some_and(|c| c != self.country[i]) {
+        if t < self.start || t >= self.end || self.country_code.is_some_and(|c| c != self.country[i]) || !self.in_currency(i) {
             return None;
         }
         Some(self.customer[i])
+    }
+
+    /// Whether line `i`'s money is in the currency the filters sum (always, with one currency).
+    #[inline]
+    pub fn in_currency(&self, i: usize) -> bool {
+        self.currency.is_none_or(|(codes, code)| codes[i] == code)
     }
 }
 

@@ -35,6 +35,11 @@ pub struct Filters {
     pub to: Option<NaiveDate>,
     /// Order lines of this country only.
     pub country: Option<String>,
+    /// Order lines in this currency only. Money in different currencies is never summed: when
+    /// the lines are in several and none is chosen, the analyses take the one with the most
+    /// lines ([`order_frame::OrderFrame::currency_code`]) and say what they left out.
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 /// A result table as exported: column names and text cells.

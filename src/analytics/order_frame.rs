@@ -23,6 +23,9 @@ pub mod col {
     /// quantity × unit price.
     pub const VALUE: &str = "value";
     pub const CANCELLED: &str = "cancelled";
+    /// Code into [`super::OrderFrame::currencies`]; only present when the lines are in more than
+    /// one currency (with one, every line is in it).
+    pub const CURRENCY: &str = "currency";
 }
 
 pub struct OrderFrame {
@@ -35,6 +38,10 @@ pub struct OrderFrame {
     pub products: Vec<(String, String)>,
     pub customers: Vec<String>,
     pub countries: Vec<String>,
+    /// The currencies of the lines' money (ISO codes; `""`: not stated), most lines first.
+    pub currencies: Vec<String>,
+    /// Lines per currency, as `currencies`.
+    pub currency_lines: Vec<u64>,
 }
 
 /// Months since year 0 for a `YYYY-MM-DD ...` timestamp.
@@ -58,6 +65,8 @@ pub struct OrderLine<'a> {
     pub customer_id: Option<&'a str>,
     pub country: &'a str,
     pub cancelled: bool,
+    /// ISO code of the line's money; `""` when the import did not say.
+    pub currency: &'a str,
 }
 
 /// Builds an [`OrderFrame`] one line at a time (the workspace layer reads the lines).
@@ -72,8 +81,10 @@ pub struct OrderFrameBuilder {
     quantity: Vec<i64>,
     value: Vec<f64>,
     cancelled: Vec<bool>,
+    currency: Vec<u32>,
     invoices: Dictionary,
     products: Dictionary,
+    currencies: Dictionary,
     /// The first description seen for each product code.
     descriptions: Vec<String>,
     customers: Dictionary,
@@ -92,6 +103,7 @@ impl OrderFrameBuilder {
             quantity: Vec::with_capacity(lines),
             value: Vec::with_capacity(lines),
             cancelled: Vec::with_capacity(lines),
+            currency: Vec::with_capacity(lines),
             ..Default::default()
         }
     }
@@ -110,6 +122,12 @@ impl OrderFrameBuilder {
         self.customer.push(line.customer_id.map(|c| self.customers.code(c)));
         self.country.push(self.countries.code(line.country));
         self.cancelled.push(line.cancelled);
+        // Nearly every line repeats the one before's currency.
+        let currency = match self.currency.last() {
+            Some(&c) if self.currencies.get(c) == line.currency => c,
+            _ => self.currencies.code(line.currency),
+        };
+        self.currency.push(currency);
     }
 
     /// The frame, its lines put in month order (see [`OrderFrame::lines`]).
@@ -121,26 +139,44 @@ impl OrderFrameBuilder {
                 None => values,
             }
         }
-        let lines = DataFrame::new(
-            self.invoice.len(),
-            vec![
-                Column::new(col::INVOICE.into(), permute(self.invoice, &order)),
-                Column::new(col::PRODUCT.into(), permute(self.product, &order)),
-                Column::new(col::CUSTOMER.into(), permute(self.customer, &order)),
-                Column::new(col::COUNTRY.into(), permute(self.country, &order)),
-                Column::new(col::TIME.into(), permute(self.time, &order)),
-                Column::new(col::MONTH.into(), permute(self.month, &order)),
-                Column::new(col::QUANTITY.into(), permute(self.quantity, &order)),
-                Column::new(col::VALUE.into(), permute(self.value, &order)),
-                Column::new(col::CANCELLED.into(), permute(self.cancelled, &order)),
-            ],
-        )?;
+        // Currencies most lines first, so code 0 is the main one.
+        let names = self.currencies.into_values();
+        let mut counts = vec![0u64; names.len()];
+        for &c in &self.currency {
+            counts[c as usize] += 1;
+        }
+        let mut ranked: Vec<usize> = (0..names.len()).collect();
+        ranked.sort_by(|&a, &b| counts[b].cmp(&counts[a]).then(names[a].cmp(&names[b])));
+        let mut recode = vec![0u32; names.len()];
+        for (new, &old) in ranked.iter().enumerate() {
+            recode[old] = new as u32;
+        }
+        let currencies: Vec<String> = ranked.iter().map(|&c| names[c].clone()).collect();
+        let currency_lines: Vec<u64> = ranked.iter().map(|&c| counts[c]).collect();
+        let mut columns = vec![
+            Column::new(col::INVOICE.into(), permute(self.invoice, &order)),
+            Column::new(col::PRODUCT.into(), permute(self.product, &order)),
+            Column::new(col::CUSTOMER.into(), permute(self.customer, &order)),
+            Column::new(col::COUNTRY.into(), permute(self.country, &order)),
+            Column::new(col::TIME.into(), permute(self.time, &order)),
+            Column::new(col::MONTH.into(), permute(self.month, &order)),
+            Column::new(col::QUANTITY.into(), permute(self.quantity, &order)),
+            Column::new(col::VALUE.into(), permute(self.value, &order)),
+            Column::new(col::CANCELLED.into(), permute(self.cancelled, &order)),
+        ];
+        if currencies.len() > 1 {
+            let codes: Vec<u32> = self.currency.iter().map(|&c| recode[c as usize]).collect();
+            columns.push(Column::new(col::CURRENCY.into(), permute(codes, &order)));
+        }
+        let lines = DataFrame::new(columns[0].len(), columns)?;
         Ok(OrderFrame {
             lines,
             invoices: self.invoices.into_values(),
             products: self.products.into_values().into_iter().zip(self.descriptions).collect(),
             customers: self.customers.into_values(),
             countries: self.countries.into_values(),
+            currencies,
+            currency_lines,
         })
     }
 }
@@ -184,8 +220,16 @@ impl OrderFrameBuilder {
             quantity: lines.column(col::QUANTITY)?.i64()?.into_no_null_iter().collect(),
             value: lines.column(col::VALUE)?.f64()?.into_no_null_iter().collect(),
             cancelled: lines.column(col::CANCELLED)?.bool()?.iter().map(|c| c.unwrap_or(false)).collect(),
+            // One currency: no column, every line has code 0.
+            currency: match lines.column(col::CURRENCY) {
+                Ok(column) => column.u32()?.into_no_null_iter().collect(),
+                Err(_) => vec![0; lines.height()],
+            },
             ..Default::default()
         };
+        for currency in &frame.currencies {
+            builder.currencies.code(currency);
+        }
         for invoice in &frame.invoices {
             builder.invoices.code(invoice);
         }
@@ -226,6 +270,14 @@ impl OrderFrame {
         lines.column(col::QUANTITY)?.i64()?;
         lines.column(col::VALUE)?.f64()?;
         lines.column(col::CANCELLED)?.bool()?;
+        polars_ensure!(
+            self.currencies.len() == self.currency_lines.len() && (self.currencies.len() <= 1 || lines.column(col::CURRENCY).is_ok()),
+            ComputeError: "the copy's currencies do not fit together"
+        );
+        if let Ok(currency) = lines.column(col::CURRENCY) {
+            let max = currency.u32()?.max();
+            polars_ensure!(max.is_none_or(|m| (m as usize) < self.currencies.len()), ComputeError: "column 'currency' has a code outside its dictionary");
+        }
         for column in lines.columns() {
             polars_ensure!(column.n_chunks() == 1, ComputeError: "column '{}' is not in one piece", column.name());
             polars_ensure!(
@@ -240,6 +292,32 @@ impl OrderFrame {
     /// matches nothing rather than everything.
     pub fn country_code(&self, name: &str) -> u32 {
         self.countries.iter().position(|c| c == name).map_or(u32::MAX, |i| i as u32)
+    }
+
+    /// The code of the currency the analyses of `filters` sum, when the lines are in more than
+    /// one: the chosen one (an unknown one matches no line), else the one with the most lines.
+    /// `None`: one currency (or none stated), nothing to leave out.
+    pub fn currency_code(&self, filters: &super::Filters) -> Option<u32> {
+        if self.currencies.len() <= 1 {
+            return None;
+        }
+        Some(match filters.currency.as_deref() {
+            Some(name) => self.currencies.iter().position(|c| c.eq_ignore_ascii_case(name)).map_or(u32::MAX, |i| i as u32),
+            None => 0,
+        })
+    }
+
+    /// The currency the figures for `filters` are in (`None`: not stated), and the lines left out
+    /// because they are in others.
+    pub fn money_currency(&self, filters: &super::Filters) -> (Option<String>, u64) {
+        let stated = |name: Option<&String>| name.filter(|c| !c.is_empty()).cloned();
+        match self.currency_code(filters) {
+            None => (stated(self.currencies.first()), 0),
+            Some(code) => {
+                let others: u64 = self.currency_lines.iter().enumerate().filter(|(i, _)| *i as u32 != code).map(|(_, n)| n).sum();
+                (stated(self.currencies.get(code as usize)).or_else(|| filters.currency.clone()), others)
+            }
+        }
     }
 
     /// Countries by name, for the filter bar.

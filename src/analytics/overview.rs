@@ -4,7 +4,15 @@
 //!
 //! Definitions (also shown in the panel's hover text):
 //! - revenue = Σ quantity × unit price over lines of non-cancelled invoices;
-//! - an order is a distinct non-cancelled invoice; a cancellation is a distinct `C` invoice;
+//! - an order is a distinct non-cancelled invoice, except *adjustments*: invoices worth 0 or
+//!   less (rounded to cents) with no customer on any of their lines in the period, such as the
+//!   UCI data's stock write-offs and bad-debt entries. They keep their value in revenue but are
+//!   not orders, so they are left out of orders, average order value (the mean value of the
+//!   orders), the cancellation rate, the order values and the orders per country, and named in a
+//!   note instead;
+//! - a cancellation is a distinct invoice the import's cancellation rule marked (the quality
+//!   report names the rule); the cancellation rate is cancellations over orders and
+//!   cancellations;
 //! - a customer is *new* in the month of their first non-cancelled invoice in the data and
 //!   *returning* in later months; lines without a customer id count in sales, not in customer
 //!   metrics.
@@ -77,12 +85,26 @@ pub struct Ranked {
     pub count: i64,
 }
 
+/// Invoices that are adjustments, not orders (see the module's definitions).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Adjustments {
+    pub invoices: u64,
+    /// Their value (0 or less), which stays in revenue.
+    pub value: f64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct OverviewResult {
     /// The days covered (inclusive), after applying the filters to the data's span.
     pub period: Option<(NaiveDate, NaiveDate)>,
     pub previous_period: Option<(NaiveDate, NaiveDate)>,
     pub kpis: Kpis,
+    /// The period's adjustments, left out of the orders.
+    pub adjustments: Adjustments,
+    /// The currency the money is in (`None`: the import did not say), and the order lines left
+    /// out because their money is in another.
+    pub currency: Option<String>,
+    pub lines_in_other_currencies: u64,
     pub months: Vec<MonthRow>,
     /// Value of each order (non-cancelled invoice) in the period.
     pub order_values: Vec<f64>,
@@ -112,8 +134,14 @@ pub const TOP_N: u32 = 10;
 /// are left out.
 pub const TOP_PRODUCTS_FETCHED: u32 = TOP_N + 40;
 
+/// Whether an invoice of this value and without any customer is an adjustment, not an order
+/// (see the module's definitions): its value rounded to cents is 0 or less.
+pub fn is_adjustment(value: f64, with_customer: bool) -> bool {
+    !with_customer && (value * 100.0).round() <= 0.0
+}
+
 fn kpis(current: PeriodTotals, previous: Option<PeriodTotals>) -> Kpis {
-    let aov = |t: &PeriodTotals| if t.orders > 0 { t.revenue / t.orders as f64 } else { 0.0 };
+    let aov = |t: &PeriodTotals| if t.orders > 0 { (t.revenue - t.adjustment_value) / t.orders as f64 } else { 0.0 };
     let cancel_rate = |t: &PeriodTotals| if t.invoices > 0 { t.cancelled_invoices as f64 / t.invoices as f64 * 100.0 } else { 0.0 };
     let kpi = |f: &dyn Fn(&PeriodTotals) -> f64| Kpi { current: f(&current), previous: previous.as_ref().map(f) };
     Kpis {
@@ -140,7 +168,11 @@ pub fn compute(frame: &OrderFrame, filters: &Filters, ctx: &JobContext) -> Resul
     let (period, previous_period) = periods(frame.date_span(), filters);
     let Some(days) = period else { return Ok(empty()) };
     let country = filters.country.as_deref().map(|name| frame.country_code(name));
-    Ok(assemble(tally(frame, days, previous_period, country, ctx)?))
+    let mut result = assemble(tally(frame, days, previous_period, (country, &filters.currency), ctx)?);
+    let (currency, other) = frame.money_currency(filters);
+    result.currency = currency;
+    result.lines_in_other_currencies = other;
+    Ok(result)
 }
 
 /// The figures the Overview is assembled from, whoever computed them: polars over the local
@@ -169,11 +201,17 @@ pub type Days = (NaiveDate, NaiveDate);
 /// Totals over a period (see the module's definitions).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct PeriodTotals {
+    /// Every non-cancelled line, adjustments included.
     pub revenue: f64,
+    /// Non-cancelled invoices that are not adjustments.
     pub orders: u64,
     pub customers: u64,
     pub cancelled_invoices: u64,
+    /// Orders and cancelled invoices.
     pub invoices: u64,
+    /// Adjustments: how many, and their value (part of `revenue`).
+    pub adjustments: u64,
+    pub adjustment_value: f64,
 }
 
 /// Totals of one month.
@@ -212,6 +250,9 @@ pub fn empty() -> OverviewResult {
         period: None,
         previous_period: None,
         kpis: kpis(PeriodTotals::default(), None),
+        adjustments: Adjustments::default(),
+        currency: None,
+        lines_in_other_currencies: 0,
         months: Vec::new(),
         order_values: Vec::new(),
         top_countries: Vec::new(),
@@ -231,6 +272,9 @@ pub fn assemble(aggregates: OverviewAggregates) -> OverviewResult {
     OverviewResult {
         period: Some(period),
         previous_period,
+        adjustments: Adjustments { invoices: current.adjustments, value: current.adjustment_value },
+        currency: None,
+        lines_in_other_currencies: 0,
         kpis: kpis(current, previous),
         months: month_rows(&months, &new_by_month, period),
         order_values,
@@ -246,11 +290,16 @@ const CURRENT_PLACED: u8 = 1;
 const CURRENT_CANCELLED: u8 = 2;
 const PREVIOUS_PLACED: u8 = 4;
 const PREVIOUS_CANCELLED: u8 = 8;
+/// A line of the invoice in the period has a customer (an invoice without one may be an
+/// adjustment).
+const CURRENT_WITH_CUSTOMER: u8 = 16;
+const PREVIOUS_WITH_CUSTOMER: u8 = 32;
 
 /// A month of the period being tallied.
 struct MonthTally {
     month: i32,
     revenue: Sum,
+    /// Invoices placed in the month, adjustments included until [`PartTally::close_month`].
     placed: u64,
     cancelled: u64,
     active: u64,
@@ -269,6 +318,13 @@ struct PartTally {
     active_month: Vec<i32>,
     first_month: Vec<i32>,
     invoice_value: Vec<f64>,
+    previous_invoice_value: Vec<f64>,
+    /// The current month's value of each invoice placed in it, whether one of its lines there
+    /// has a customer, and the invoices placed in it: a month's adjustments are known when it
+    /// closes.
+    month_value: Vec<f64>,
+    month_with_customer: Vec<bool>,
+    month_invoices: Vec<u32>,
     country_revenue: Vec<Sum>,
     invoice_country: Vec<u32>,
     other_countries: std::collections::HashSet<(u32, u32)>,
@@ -291,6 +347,10 @@ impl PartTally {
             active_month: vec![i32::MIN; customers],
             first_month: vec![i32::MAX; customers],
             invoice_value: vec![0.0; invoices],
+            previous_invoice_value: vec![0.0; invoices],
+            month_value: vec![0.0; invoices],
+            month_with_customer: vec![false; invoices],
+            month_invoices: Vec::new(),
             country_revenue: vec![Sum::default(); frame.countries.len()],
             invoice_country: vec![u32::MAX; invoices],
             other_countries: Default::default(),
@@ -319,7 +379,7 @@ impl PartTally {
                 ctx.check()?;
             }
             let line_country = lines.country[i];
-            if country.is_some_and(|c| c != line_country) {
+            if country.is_some_and(|c| c != line_country) || !lines.in_currency(i) {
                 continue;
             }
             let (cancelled, customer, month, time) = (lines.is_cancelled(i), lines.customer_of(i), lines.month[i], lines.time[i]);
@@ -330,6 +390,7 @@ impl PartTally {
             }
             if time >= start && time < end {
                 if self.months.last().is_none_or(|m| m.month != month) {
+                    self.close_month();
                     self.months.push(MonthTally { month, revenue: Sum::default(), placed: 0, cancelled: 0, active: 0 });
                 }
                 let tally = self.months.last_mut().expect("pushed above");
@@ -346,8 +407,12 @@ impl PartTally {
                 self.invoice_flags[invoice] |= CURRENT_PLACED;
                 if std::mem::replace(&mut self.placed_month[invoice], month) != month {
                     tally.placed += 1;
+                    self.month_invoices.push(invoice as u32);
                 }
+                self.month_value[invoice] += value;
                 if let Some(c) = customer {
+                    self.invoice_flags[invoice] |= CURRENT_WITH_CUSTOMER;
+                    self.month_with_customer[invoice] = true;
                     self.customer_flags[c as usize] |= CURRENT_PLACED;
                     if std::mem::replace(&mut self.active_month[c as usize], month) != month {
                         tally.active += 1;
@@ -371,14 +436,31 @@ impl PartTally {
                     self.invoice_flags[invoice] |= PREVIOUS_CANCELLED;
                 } else {
                     self.previous_revenue.add(lines.value[i]);
+                    self.previous_invoice_value[invoice] += lines.value[i];
                     self.invoice_flags[invoice] |= PREVIOUS_PLACED;
                     if let Some(c) = customer {
+                        self.invoice_flags[invoice] |= PREVIOUS_WITH_CUSTOMER;
                         self.customer_flags[c as usize] |= PREVIOUS_PLACED;
                     }
                 }
             }
         }
+        self.close_month();
         Ok(())
+    }
+
+    /// Takes the adjustments placed in the last month tallied out of its placed orders (their
+    /// month value is complete: the lines are in month order and a part holds whole months).
+    fn close_month(&mut self) {
+        let Some(tally) = self.months.last_mut() else { return };
+        for invoice in self.month_invoices.drain(..) {
+            let i = invoice as usize;
+            if is_adjustment(self.month_value[i], self.month_with_customer[i]) {
+                tally.placed -= 1;
+            }
+            self.month_value[i] = 0.0;
+            self.month_with_customer[i] = false;
+        }
     }
 
     /// Adds a later part's tally (its months follow this part's).
@@ -388,6 +470,7 @@ impl PartTally {
         or(&mut self.customer_flags, &other.customer_flags);
         self.first_month.iter_mut().zip(&other.first_month).for_each(|(x, y)| *x = (*x).min(*y));
         self.invoice_value.iter_mut().zip(&other.invoice_value).for_each(|(x, y)| *x += y);
+        self.previous_invoice_value.iter_mut().zip(&other.previous_invoice_value).for_each(|(x, y)| *x += y);
         self.country_revenue.iter_mut().zip(&other.country_revenue).for_each(|(x, y)| x.merge(*y));
         self.product_revenue.iter_mut().zip(&other.product_revenue).for_each(|(x, y)| x.merge(*y));
         self.product_quantity.iter_mut().zip(&other.product_quantity).for_each(|(x, y)| *x += y);
@@ -434,10 +517,11 @@ fn tally(
     frame: &OrderFrame,
     period: Days,
     previous_period: Option<Days>,
-    country: Option<u32>,
+    (country, currency): (Option<u32>, &Option<String>),
     ctx: &JobContext,
 ) -> Result<OverviewAggregates, OverviewError> {
-    let lines = LineView::new(frame, &Filters::default())?;
+    // The period and country are the tally's own; the currency is the filters'.
+    let lines = LineView::new(frame, &Filters { currency: currency.clone(), ..Filters::default() })?;
     let in_days = |days: Option<Days>| match days {
         Some((from, to)) => super::customers::day_bounds(Some(from), Some(to)),
         None => (i64::MAX, i64::MIN),
@@ -466,27 +550,49 @@ fn tally(
     let all = all.unwrap_or_else(|| PartTally::new(frame));
     ctx.set_done(lines.len() as u64);
     let count = |flags: &[u8], mask: u8| flags.iter().filter(|&&f| f & mask != 0).count() as u64;
-    let totals = |revenue: Sum, placed: u8, cancelled: u8| PeriodTotals {
-        revenue: revenue.value(),
-        orders: count(&all.invoice_flags, placed),
-        customers: count(&all.customer_flags, placed),
-        cancelled_invoices: count(&all.invoice_flags, cancelled),
-        invoices: count(&all.invoice_flags, placed | cancelled),
+    // Which placed invoices of each period are adjustments.
+    let adjustment = |values: &[f64], placed: u8, with_customer: u8| -> Vec<bool> {
+        values.iter().zip(&all.invoice_flags).map(|(&v, &f)| f & placed != 0 && is_adjustment(v, f & with_customer != 0)).collect()
+    };
+    let current_adjustments = adjustment(&all.invoice_value, CURRENT_PLACED, CURRENT_WITH_CUSTOMER);
+    let previous_adjustments = adjustment(&all.previous_invoice_value, PREVIOUS_PLACED, PREVIOUS_WITH_CUSTOMER);
+    let totals = |revenue: Sum, placed: u8, cancelled: u8, adjustments: &[bool], values: &[f64]| {
+        let (mut n, mut value) = (0u64, Sum::default());
+        for (_, v) in adjustments.iter().zip(values).filter(|(a, _)| **a) {
+            n += 1;
+            value.add(*v);
+        }
+        let cancelled_invoices = count(&all.invoice_flags, cancelled);
+        let orders = count(&all.invoice_flags, placed) - n;
+        PeriodTotals {
+            revenue: revenue.value(),
+            orders,
+            customers: count(&all.customer_flags, placed),
+            cancelled_invoices,
+            invoices: count(&all.invoice_flags, placed | cancelled) - n,
+            adjustments: n,
+            adjustment_value: value.value(),
+        }
     };
     let mut new_by_month = std::collections::HashMap::new();
     for &month in all.first_month.iter().filter(|&&m| m != i32::MAX) {
         *new_by_month.entry(month).or_insert(0u64) += 1;
     }
-    let mut country_orders = vec![0i64; frame.countries.len()];
-    for &c in all.invoice_country.iter().filter(|&&c| c != u32::MAX) {
-        country_orders[c as usize] += 1;
+    // Countries with a placed invoice are ranked; their orders leave adjustments out.
+    let (mut country_orders, mut country_placed) = (vec![0i64; frame.countries.len()], vec![false; frame.countries.len()]);
+    let mut place = |c: u32, invoice: usize| {
+        country_placed[c as usize] = true;
+        country_orders[c as usize] += !current_adjustments[invoice] as i64;
+    };
+    for (invoice, &c) in all.invoice_country.iter().enumerate().filter(|(_, &c)| c != u32::MAX) {
+        place(c, invoice);
     }
     for &(c, invoice) in &all.other_countries {
         if all.invoice_country[invoice as usize] != c {
-            country_orders[c as usize] += 1;
+            place(c, invoice as usize);
         }
     }
-    let top_countries = top(country_orders.iter().map(|&n| n > 0), &all.country_revenue, TOP_N, |c| Ranked {
+    let top_countries = top(country_placed.iter().copied(), &all.country_revenue, TOP_N, |c| Ranked {
         name: frame.countries[c].clone(),
         detail: String::new(),
         revenue: all.country_revenue[c].value(),
@@ -499,8 +605,9 @@ fn tally(
     Ok(OverviewAggregates {
         period,
         previous_period,
-        current: totals(all.revenue, CURRENT_PLACED, CURRENT_CANCELLED),
-        previous: previous_period.map(|_| totals(all.previous_revenue, PREVIOUS_PLACED, PREVIOUS_CANCELLED)),
+        current: totals(all.revenue, CURRENT_PLACED, CURRENT_CANCELLED, &current_adjustments, &all.invoice_value),
+        previous: previous_period
+            .map(|_| totals(all.previous_revenue, PREVIOUS_PLACED, PREVIOUS_CANCELLED, &previous_adjustments, &all.previous_invoice_value)),
         months: all
             .months
             .iter()
@@ -513,7 +620,14 @@ fn tally(
             })
             .collect(),
         new_by_month,
-        order_values: all.invoice_value.iter().zip(&all.invoice_flags).filter(|(_, &f)| f & CURRENT_PLACED != 0).map(|(&v, _)| v).collect(),
+        order_values: all
+            .invoice_value
+            .iter()
+            .zip(&all.invoice_flags)
+            .zip(&current_adjustments)
+            .filter(|((_, &f), &adjustment)| f & CURRENT_PLACED != 0 && !adjustment)
+            .map(|((&v, _), _)| v)
+            .collect(),
         top_countries,
         top_products,
     })

@@ -92,6 +92,7 @@ fn overview(dir: &Path, quick: bool) -> Result<(), String> {
             from: first.checked_add_days(chrono::Days::new(90)),
             to: first.checked_add_days(chrono::Days::new(181)),
             country: Some("Germany".into()),
+            ..Filters::default()
         };
         let time = |filters: &Filters| {
             median_ms(|| overview::compute(&frame, filters, &crate::jobs::JobContext::detached()).map(|_| ()).map_err(|e| e.to_string()))

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{emit, wait_with_progress, CliError, FilterArgs};
+use super::{emit, wait_with_progress, CliError, DateArgs};
 use crate::analytics::marketplace::listings::{self, GroupBy};
 use crate::analytics::marketplace::MarketplaceData;
 use crate::analytics::Filters;
@@ -29,7 +29,7 @@ pub fn load(path: &Path) -> Result<MarketplaceData, CliError> {
 /// `shoplens listings W --by brand|category`: one row per group.
 pub fn listings(
     workspace: &Path,
-    filters: FilterArgs,
+    filters: DateArgs,
     by: &str,
     min_listings: u64,
     out: Option<PathBuf>,
@@ -56,6 +56,18 @@ pub fn listings(
             String::new()
         }
     );
+    if result.undated_counted > 0 {
+        eprintln!(
+            "note: {} listings come from a snapshot without dates: listed, sold as the export says; figures that need dates are left empty for them, and their conversion is sales per like",
+            result.undated_counted
+        );
+    }
+    if result.undated_left_out > 0 {
+        eprintln!(
+            "note: {} listings of a snapshot without dates are left out: they cannot be placed in --from/--to",
+            result.undated_left_out
+        );
+    }
     if let Some(file) = users_out {
         emit(Some(&file), "users", listings::active_users_table(&data, &result))?;
     }

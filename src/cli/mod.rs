@@ -161,7 +161,9 @@ pub enum Command {
         /// Workspace file (default: the default workspace in the OS data folder).
         #[arg(long, short)]
         workspace: Option<PathBuf>,
-        /// Load into this table kind instead of detecting it: order_lines, events or raw.
+        /// Load into this table kind instead of detecting it: order_lines, events, products,
+        /// our_prices, competitor_prices, named_prices, users, collection_items, listings,
+        /// marketplace_orders, interactions or raw.
         #[arg(long)]
         kind: Option<String>,
         /// Column mapping for --kind: target=source pairs separated by commas.
@@ -177,6 +179,22 @@ pub enum Command {
         /// Import even if the same file was imported before.
         #[arg(long)]
         force: bool,
+        /// Order lines: what marks a cancelled line. invoice-prefix: an invoice C followed by
+        /// its number (the UCI rule); status: the status column (--map status=COLUMN) holds a
+        /// cancelled value; none. Default: decided from the layout and said in the report.
+        #[arg(long, value_parser = ["invoice-prefix", "status", "none"])]
+        cancelled_by: Option<String>,
+        /// With a status column: the values that mean cancelled, comma-separated (default:
+        /// canceled, cancelled, unavailable, voided, refunded).
+        #[arg(long)]
+        cancelled_values: Option<String>,
+        /// Join FILE to the lines file on KEY (a column of the lines, or of a file joined
+        /// before) = THEIR_KEY (FILE's column; default the same name): FILE:KEY or
+        /// FILE:KEY=THEIR_KEY, repeated for each file (an orders file, then a customers file).
+        /// Remembered: the same layouts given together later are joined without asking.
+        /// Olist's items, orders and customers files are joined without it.
+        #[arg(long, conflicts_with = "source")]
+        join: Vec<String>,
         /// A competitor price feed's currency (e.g. GBP), where the file does not say.
         #[arg(long)]
         currency: Option<String>,
@@ -194,7 +212,7 @@ pub enum Command {
     Funnel {
         workspace: PathBuf,
         #[command(flatten)]
-        filters: FilterArgs,
+        filters: DateArgs,
         /// Steps in order, comma-separated: view, cart, remove_from_cart, purchase.
         #[arg(long, default_value = "view,cart,purchase")]
         steps: String,
@@ -223,7 +241,7 @@ pub enum Command {
     Abandoned {
         workspace: PathBuf,
         #[command(flatten)]
-        filters: FilterArgs,
+        filters: DateArgs,
         /// Minutes without events after which a session has ended.
         #[arg(long, default_value_t = 30.0)]
         expiry: f64,
@@ -246,7 +264,7 @@ pub enum Command {
     Forecast {
         workspace: PathBuf,
         #[command(flatten)]
-        filters: FilterArgs,
+        filters: DateArgs,
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -272,7 +290,7 @@ pub enum Command {
     Listings {
         workspace: PathBuf,
         #[command(flatten)]
-        filters: FilterArgs,
+        filters: DateArgs,
         /// Group by `brand` or `category`.
         #[arg(long, default_value = "category")]
         by: String,
@@ -395,6 +413,28 @@ pub struct FilterArgs {
     /// Only this country's order lines.
     #[arg(long)]
     country: Option<String>,
+    /// Only order lines in this currency (ISO code). Lines in several currencies are never
+    /// summed together: without it, the currency with the most lines is used, and said.
+    #[arg(long)]
+    currency: Option<String>,
+}
+
+/// `--from` and `--to` alone, for analyses of rows that carry no country (events, listings):
+/// a `--country` there would be accepted and ignored.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DateArgs {
+    /// First day, YYYY-MM-DD.
+    #[arg(long, value_parser = parse_date_arg)]
+    from: Option<chrono::NaiveDate>,
+    /// Last day, YYYY-MM-DD.
+    #[arg(long, value_parser = parse_date_arg)]
+    to: Option<chrono::NaiveDate>,
+}
+
+impl From<DateArgs> for Filters {
+    fn from(f: DateArgs) -> Self {
+        Filters { from: f.from, to: f.to, ..Filters::default() }
+    }
 }
 
 /// `--from`, `--to`, `--date`, `--split`: a real calendar date, read by the one date parser.
@@ -409,7 +449,7 @@ fn parse_time_arg(text: &str) -> Result<Timestamp, crate::timestamp::InvalidDate
 
 impl From<FilterArgs> for Filters {
     fn from(f: FilterArgs) -> Self {
-        Filters { from: f.from, to: f.to, country: f.country }
+        Filters { from: f.from, to: f.to, country: f.country, currency: f.currency }
     }
 }
 
@@ -423,6 +463,10 @@ pub enum GenKind {
     /// A folder of marketplace files: users, collection items, listings, orders and
     /// interactions (`--rows` is the number of users; 2023–2024).
     Marketplace,
+    /// A folder with an Olist-layout dump: order items, orders and customers (`--rows` orders).
+    Olist,
+    /// A Vestiaire-layout listing snapshot, without dates (`--rows` listings).
+    Vestiaire,
 }
 
 /// Why a command failed, for one line on stderr. Not a `std::error::Error` itself, so any
@@ -519,6 +563,9 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
             sheet,
             table,
             force,
+            cancelled_by,
+            cancelled_values,
+            join,
             currency,
             prices_include_tax,
             prices_exclude_tax,
@@ -526,9 +573,13 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
         }) => {
             let target = kind
                 .map(|k| {
-                    Target::parse(&k).ok_or_else(|| CliError::Failed(format!("unknown --kind '{k}' (use order_lines, events or raw)")))
+                    Target::parse(&k).ok_or_else(|| {
+                        let kinds: Vec<&str> = Target::ALL.iter().map(|t| t.table()).collect();
+                        CliError::Failed(format!("unknown --kind '{k}' (use {})", kinds.join(", ")))
+                    })
                 })
                 .transpose()?;
+            let cancellation = cancellation_rule(cancelled_by.as_deref(), cancelled_values.as_deref());
             let mapping = map.map(|m| import::kinds::parse_mapping_arg(&m)).transpose().map_err(CliError::Failed)?.unwrap_or_default();
             let price_feed = import::PriceFeed {
                 currency: currency.map(|c| c.trim().to_uppercase()),
@@ -537,11 +588,15 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
             let path = workspace.unwrap_or_else(workspace::default_path);
             let result = match source {
                 Some(source) => {
-                    let options = ImportOptions { target, mapping, sheet, force, table: None, price_feed };
+                    let options = ImportOptions { target, mapping, sheet, force, table: None, price_feed, cancellation };
                     warehouse::import(&path, &source, table, query, options)
                         .and_then(|outcome| Ok(print_outcome(&mut std::io::stdout().lock(), &outcome, &path)?))
                 }
-                None => import_files(&path, &files, &ImportOptions { target, mapping, sheet, force, table, price_feed }),
+                None => {
+                    let joins =
+                        join.iter().map(|j| import::join::parse_join_arg(j)).collect::<Result<Vec<_>, _>>().map_err(CliError::Failed)?;
+                    import_files(&path, &files, &joins, &ImportOptions { target, mapping, sheet, force, table, price_feed, cancellation })
+                }
             };
             if print_peak_rss {
                 if let Some(kib) = peak_rss_kib() {
@@ -597,15 +652,66 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-fn import_files(workspace_path: &Path, files: &[PathBuf], options: &ImportOptions) -> Result<(), CliError> {
+/// `--cancelled-by` and `--cancelled-values` as a rule; `None` lets the layout decide.
+fn cancellation_rule(by: Option<&str>, values: Option<&str>) -> Option<import::kinds::CancellationRule> {
+    use import::kinds::{CancellationRule, CANCELLED_STATUSES};
+    let listed = values.map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>());
+    match (by, listed) {
+        (Some("none"), _) => Some(CancellationRule::None),
+        (Some("invoice-prefix"), _) => Some(CancellationRule::InvoicePrefix),
+        (_, Some(values)) => Some(CancellationRule::Status(values)),
+        (Some("status"), None) => Some(CancellationRule::Status(CANCELLED_STATUSES.iter().map(|s| s.to_string()).collect())),
+        _ => None,
+    }
+}
+
+fn import_files(
+    workspace_path: &Path,
+    files: &[PathBuf],
+    joins: &[import::join::Related],
+    options: &ImportOptions,
+) -> Result<(), CliError> {
+    use import::join::{self, JoinSpec};
+    // What to import: with --join, the one lines file joined as told (and remembered); else
+    // files that a known or remembered join puts together go as one import, the rest alone.
+    let (joined, alone): (Vec<JoinSpec>, Vec<PathBuf>) = if joins.is_empty() {
+        let recipes = join::recipes(workspace::open_read_only(workspace_path).ok().as_ref())?;
+        join::group_files(files, &recipes)?
+    } else {
+        match files {
+            [lines] => (vec![JoinSpec { lines: lines.clone(), related: joins.to_vec() }], Vec::new()),
+            _ => {
+                return Err(CliError::Failed(
+                    "--join joins files to one lines file: give exactly one FILE before the --join options".into(),
+                ))
+            }
+        }
+    };
+    let remember = !joins.is_empty();
+    let inputs = joined.into_iter().map(Ok).chain(alone.into_iter().map(Err));
+    let total = files.len();
     let mut failures = Vec::new();
-    for file in files {
-        let (ws_path, file_path, opts) = (workspace_path.to_path_buf(), file.clone(), options.clone());
+    for input in inputs {
+        let name = match &input {
+            Ok(spec) => {
+                let related: Vec<String> = spec.related.iter().map(|r| r.path.display().to_string()).collect();
+                format!("{} joined to {}", spec.lines.display(), related.join(" and "))
+            }
+            Err(file) => file.display().to_string(),
+        };
+        let (ws_path, opts) = (workspace_path.to_path_buf(), options.clone());
         // The import's own error is reported per file (and the next file still imported).
-        let job = Job::spawn(format!("import {}", file.display()), move |ctx| {
-            let result = Workspace::open(&ws_path)
-                .map_err(import::ImportError::from)
-                .and_then(|mut ws| import::import_file(&mut ws, &file_path, &opts, ctx));
+        let job = Job::spawn(format!("import {name}"), move |ctx| {
+            let result = Workspace::open(&ws_path).map_err(import::ImportError::from).and_then(|mut ws| match &input {
+                Ok(spec) => {
+                    let outcome = import::import_joined(&mut ws, spec, &opts, ctx)?;
+                    if remember {
+                        join::remember(ws.conn(), &join::Recipe::of(spec)?)?;
+                    }
+                    Ok(outcome)
+                }
+                Err(file) => import::import_file(&mut ws, file, &opts, ctx),
+            });
             Ok(result)
         });
         let result = wait_with_progress(job)?;
@@ -613,17 +719,17 @@ fn import_files(workspace_path: &Path, files: &[PathBuf], options: &ImportOption
             Ok(outcome) => print_outcome(&mut std::io::stdout().lock(), &outcome, workspace_path)?,
             Err(err) => {
                 eprintln!("error: {err}");
-                failures.push(file.display().to_string());
+                failures.push(name);
             }
         }
     }
     match failures.len() {
         0 => Ok(()),
         // The data is untouched, but the attempt is in the import history: say both.
-        1 if files.len() == 1 => {
+        1 if total == 1 || !joins.is_empty() => {
             Err(CliError::Failed("the import failed; no rows were loaded (the failed attempt is listed by `shoplens info`)".into()))
         }
-        _ => Err(CliError::Failed(format!("{} of {} imports failed: {}", failures.len(), files.len(), failures.join(", ")))),
+        _ => Err(CliError::Failed(format!("{} imports failed: {}", failures.len(), failures.join(", ")))),
     }
 }
 
@@ -734,11 +840,22 @@ fn overview(path: &Path, filters: Filters, server: &warehouse::ServerArgs) -> Re
                 crate::warehouse::pushdown::overview(server, ctx, table, &filters, false)
             })?
         }
-        None => overview::compute(&customers::load_frame(path)?, &filters, &crate::jobs::JobContext::detached())?,
+        None => {
+            let frame = customers::load_frame(path)?;
+            if frame.lines.height() == 0 {
+                return Err(CliError::Failed(format!(
+                    "{} has no order lines: import an orders export first (shoplens import FILE --workspace {})",
+                    path.display(),
+                    path.display()
+                )));
+            }
+            overview::compute(&frame, &filters, &crate::jobs::JobContext::detached())?
+        }
     };
     let mut out = std::io::stdout().lock();
-    if let Some((from, to)) = result.period {
-        writeln!(out, "period {from} to {to}")?;
+    match result.period {
+        Some((from, to)) => writeln!(out, "period {from} to {to}")?,
+        None => return Err(CliError::Failed("no order lines in the chosen dates and country".into())),
     }
     let k = &result.kpis;
     for (name, kpi) in [
@@ -750,6 +867,17 @@ fn overview(path: &Path, filters: Filters, server: &warehouse::ServerArgs) -> Re
     ] {
         let change = kpi.change_pct().map_or("n/a".to_string(), |c| format!("{c:+.1}%"));
         writeln!(out, "{name:<22} {:>14.2}  change vs previous period: {change}", kpi.current)?;
+    }
+    if let Some(note) = crate::present::format::adjustments_note(&result.adjustments, |v| format!("{v:.2}")) {
+        writeln!(out, "note: {note}")?;
+    }
+    match crate::present::format::other_currencies_note(result.currency.as_deref(), result.lines_in_other_currencies) {
+        Some(note) => writeln!(out, "note: {note}")?,
+        None => {
+            if let Some(currency) = &result.currency {
+                writeln!(out, "note: money in {currency}")?;
+            }
+        }
     }
     writeln!(out)?;
     let (header, rows) = overview::months_table(&result);
@@ -868,6 +996,17 @@ fn generate(what: GenKind, out: &Path, rows: u64, seed: u64) -> Result<(), CliEr
                 planted.short_categories.join(", ")
             );
         }
+        GenKind::Olist => {
+            std::fs::create_dir_all(out).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", out.display())))?;
+            let files = crate::generate::exports::write_olist(out, rows as usize, seed)?;
+            eprintln!(
+                "wrote {rows} orders in Olist's layout: {}, {}, {}",
+                files.items.display(),
+                files.orders.display(),
+                files.customers.display()
+            );
+        }
+        GenKind::Vestiaire => crate::generate::exports::write_vestiaire(out, rows as usize, seed)?,
     }
     Ok(())
 }

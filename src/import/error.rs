@@ -20,6 +20,8 @@ pub enum ImportError {
     UnknownSheet { path: PathBuf, sheet: String, available: String },
     #[error("{0}")]
     Mapping(String),
+    #[error("{path} has {columns} columns; a workspace table holds at most {limit}. Import only the columns you need (map them with --kind/--map), or split the file")]
+    TooManyColumns { path: PathBuf, columns: usize, limit: usize },
     #[error("{path}: none of its {rejected} rows could be loaded; most were rejected for \"{reason}\" ({count} rows). Nothing was imported: check the file, or map its columns with --kind/--map")]
     NothingLoaded { path: PathBuf, rejected: u64, reason: String, count: u64 },
     #[error("{path} was already imported (import #{import_id} on {at}); use --force to import it again")]

@@ -61,7 +61,14 @@ pub const ORDER_LINE_COLUMNS: &[TargetColumn] = &[
     ),
     col("stock_code", ValueKind::Text, false, &["stockcode", "sku", "productid", "productcode", "itemcode", "itemid", "article"]),
     col("description", ValueKind::Text, false, &["description", "productname", "itemname", "item", "product", "name", "title"]),
-    col("quantity", ValueKind::Int, true, &["quantity", "qty", "units", "amount", "count"]),
+    // Without a quantity column every line is one unit (Olist: a row per item); the report says so.
+    TargetColumn {
+        name: "quantity",
+        kind: ValueKind::Int,
+        required: false,
+        empty_allowed: false,
+        synonyms: &["quantity", "qty", "units", "amount", "count"],
+    },
     col(
         "invoice_date",
         ValueKind::DateTime,
@@ -71,7 +78,91 @@ pub const ORDER_LINE_COLUMNS: &[TargetColumn] = &[
     col("unit_price", ValueKind::Real, true, &["price", "unitprice", "itemprice", "priceeach", "unitcost"]),
     col("customer_id", ValueKind::CustomerId, false, &["customerid", "customer", "client", "clientid", "buyerid", "userid", "customerno"]),
     col("country", ValueKind::Text, false, &["country", "countrycode", "shippingcountry", "shipto", "billingcountry"]),
+    // The order's status as exported (`delivered`, `canceled`, ...): which values mean a
+    // cancellation is the import's [`CancellationRule`].
+    col("status", ValueKind::Text, false, &["status", "orderstatus", "financialstatus", "paymentstatus"]),
+    // Shipping charged on the line, kept apart: never revenue.
+    col("freight", ValueKind::Real, false, &["freight", "freightvalue", "shippingcost", "shippingprice", "shippingfee"]),
+    // ISO code (`GBP`) of the line's money; empty: the import's currency (`--currency`), if any.
+    col("currency", ValueKind::Text, false, &["currency", "currencycode"]),
 ];
+
+/// Status values that mean a cancelled order when a mapped import names a status column and no
+/// values of its own: Olist's `canceled` and `unavailable`, Shopify's `voided` and `refunded`.
+pub const CANCELLED_STATUSES: &[&str] = &["canceled", "cancelled", "unavailable", "voided", "refunded"];
+
+/// How an order line is marked cancelled: a property of the layout, decided once per import
+/// and named in the quality report. No id is ever read as a status.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancellationRule {
+    /// Nothing in the layout marks a cancellation (CDNOW; ids that are not invoice numbers).
+    #[default]
+    None,
+    /// The UCI rule: the invoice is an uppercase `C` followed by the invoice number's digits
+    /// (`C489449`).
+    InvoicePrefix,
+    /// The `status` column holds one of these values (trimmed, any case).
+    Status(Vec<String>),
+}
+
+impl CancellationRule {
+    /// Whether a line with this invoice and status is a cancellation.
+    pub fn cancels(&self, invoice: &str, status: &str) -> bool {
+        match self {
+            CancellationRule::None => false,
+            CancellationRule::InvoicePrefix => is_cancellation_invoice(invoice),
+            CancellationRule::Status(values) => {
+                let status = status.trim();
+                !status.is_empty() && values.iter().any(|v| v.eq_ignore_ascii_case(status))
+            }
+        }
+    }
+
+    /// For the quality report.
+    pub fn describe(&self) -> String {
+        match self {
+            CancellationRule::None => "nothing in this layout marks a cancellation: no line is cancelled".into(),
+            CancellationRule::InvoicePrefix => "invoice is an uppercase C followed by the invoice number".into(),
+            CancellationRule::Status(values) => format!("status is {}", values.join(" or ")),
+        }
+    }
+
+    /// The rule for a mapped import that names no status column: the UCI rule when every
+    /// sampled invoice is an invoice number or a C followed by one (the UCI numbering), else none,
+    /// and the sentence that says why.
+    pub fn decide_from_invoices<'a>(invoices: impl IntoIterator<Item = &'a str>) -> (Self, String) {
+        let mut seen = 0usize;
+        let mut odd: Option<&str> = None;
+        for invoice in invoices.into_iter().map(str::trim).filter(|i| !i.is_empty()) {
+            seen += 1;
+            let number = invoice.strip_prefix('C').unwrap_or(invoice);
+            let numbered = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit());
+            if odd.is_none() && !numbered {
+                odd = Some(invoice);
+            }
+        }
+        match odd {
+            None if seen > 0 => (
+                CancellationRule::InvoicePrefix,
+                "every sampled invoice is a number or C and a number (the UCI numbering): invoices C + number are cancellations".into(),
+            ),
+            None => (CancellationRule::None, "no invoice in the sample: no line is read as cancelled".into()),
+            Some(example) => (
+                CancellationRule::None,
+                format!(
+                    "invoices are not numbered like UCI's (e.g. '{}'), and no status column is mapped: no line is read as cancelled (map one with --map status=COLUMN)",
+                    example.chars().take(40).collect::<String>()
+                ),
+            ),
+        }
+    }
+}
+
+/// The UCI cancellation invoice: `C` then one or more digits, nothing else.
+pub fn is_cancellation_invoice(invoice: &str) -> bool {
+    invoice.trim().strip_prefix('C').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
 
 pub const EVENT_COLUMNS: &[TargetColumn] = &[
     col("event_time", ValueKind::DateTime, true, &["eventtime", "timestamp", "time", "datetime", "eventdate", "createdat"]),
@@ -90,7 +181,9 @@ pub const EVENT_COLUMNS: &[TargetColumn] = &[
 pub const PRODUCT_COLUMNS: &[TargetColumn] = &[
     col("product_id", ValueKind::Text, true, &["productid", "sku", "itemid", "stockcode", "articleid", "productcode"]),
     col("name", ValueKind::Text, false, &["name", "productname", "title", "description", "itemname"]),
-    col("category", ValueKind::Text, false, &["category", "categoryname", "productcategory", "productcategoryname"]),
+    col("category", ValueKind::Text, false, &["category", "categorycode", "categoryname", "productcategory", "productcategoryname"]),
+    // The shop system's category id (REES46's 19-digit ids: exact, never a float).
+    col("category_id", ValueKind::ExactId, false, &["categoryid"]),
     col("brand", ValueKind::Text, false, &["brand", "brandname", "manufacturer"]),
     col("cost", ValueKind::Real, false, &["cost", "unitcost", "costprice", "purchaseprice", "cogs"]),
     col("price", ValueKind::Real, false, &["price", "unitprice", "listprice", "retailprice", "currentprice"]),
@@ -151,7 +244,9 @@ pub const COLLECTION_COLUMNS: &[TargetColumn] = &[
     col("added_at", ValueKind::DateTime, false, &["addedat", "createdat", "date"]),
 ];
 
-/// Listings put up for sale; `listed_at` empty for a draft never submitted.
+/// Listings put up for sale: dated (`listed_at`, empty for a draft never submitted; `sold_at`)
+/// or a snapshot without dates (Vestiaire's export: a `sold` 0/1 and like counts). An import
+/// maps `listed_at` or `sold` (see [`check_mapping`]).
 pub const LISTING_COLUMNS: &[TargetColumn] = &[
     col("listing_id", ValueKind::Text, true, LISTING_ID),
     col("seller_id", ValueKind::Text, true, &["sellerid", "userid", "vendorid"]),
@@ -159,8 +254,11 @@ pub const LISTING_COLUMNS: &[TargetColumn] = &[
     col("brand", ValueKind::Text, false, &["brand", "brandname"]),
     col("price", ValueKind::Real, false, &["price", "listingprice", "askingprice", "priceusd"]),
     col("created_at", ValueKind::DateTime, false, &["createdat", "draftat", "startedat"]),
-    sometimes_empty("listed_at", ValueKind::DateTime, &["listedat", "publishedat", "submittedat"]),
+    col("listed_at", ValueKind::DateTime, false, &["listedat", "publishedat", "submittedat"]),
     col("sold_at", ValueKind::DateTime, false, &["soldat", "solddate"]),
+    // A snapshot's state instead of dates: sold or not as of the export, and its likes.
+    col("sold", ValueKind::Flag, false, &["sold", "issold"]),
+    col("likes", ValueKind::Int, false, &["likes", "likecount", "productlikecount", "favourites", "favorites", "wishlistcount"]),
 ];
 
 /// Orders between users on the marketplace.
@@ -201,6 +299,22 @@ pub enum Target {
 }
 
 impl Target {
+    /// Every target, in the order `--help` lists them.
+    pub const ALL: [Target; 12] = [
+        Target::OrderLines,
+        Target::Events,
+        Target::Products,
+        Target::OurPrices,
+        Target::CompetitorPrices,
+        Target::NamedPrices,
+        Target::Users,
+        Target::CollectionItems,
+        Target::Listings,
+        Target::MarketplaceOrders,
+        Target::Interactions,
+        Target::Raw,
+    ];
+
     pub fn table(&self) -> &'static str {
         match self {
             Target::OrderLines => "order_lines",
@@ -268,8 +382,20 @@ pub enum KnownKind {
     /// One row per product and month with our `unit_price` and competitors' `comp_1..comp_3`
     /// (the Kaggle "Retail Price Optimization" layout).
     CompetitorFeedWide,
+    /// Olist's orders dump joined into one table (order items + orders + customers, see
+    /// `import::join`): read with [`KnownKind::preset_mapping`].
+    OlistOrders,
+    /// Shopify's standard orders export: one row per line item, order-level fields on each
+    /// order's first row (`import::shopify`).
+    ShopifyOrders,
+    /// A product table without prices: product id with category and/or brand (REES46's
+    /// `item.csv`, Olist's products), joined onto events and order lines by product id.
+    ProductTable,
     /// Competitor prices keyed by product name, no id we share (Project Hammer's layout).
     NamedCompetitorFeed,
+    /// Listings as of one moment, without dates: one row per product with `sold` 0/1, brand,
+    /// category, likes, price and seller (Vestiaire Collective's export).
+    ListingSnapshot,
     MarketplaceUsers,
     CollectionItems,
     Listings,
@@ -285,7 +411,10 @@ impl KnownKind {
             KnownKind::CdnowMaster => "cdnow_master",
             KnownKind::CdnowSample => "cdnow_sample",
             KnownKind::Rees46Events => "rees46_events",
+            KnownKind::OlistOrders => "olist_orders",
+            KnownKind::ShopifyOrders => "shopify_orders",
             KnownKind::Catalogue => "catalogue",
+            KnownKind::ProductTable => "products",
             KnownKind::OurPriceHistory => "our_price_history",
             KnownKind::CompetitorFeed => "competitor_prices",
             KnownKind::CompetitorFeedWide => "competitor_prices_wide",
@@ -293,6 +422,7 @@ impl KnownKind {
             KnownKind::MarketplaceUsers => "users",
             KnownKind::CollectionItems => "collection_items",
             KnownKind::Listings => "listings",
+            KnownKind::ListingSnapshot => "listing_snapshot",
             KnownKind::MarketplaceOrders => "marketplace_orders",
             KnownKind::Interactions => "interactions",
         }
@@ -301,17 +431,39 @@ impl KnownKind {
     pub fn target(&self) -> Target {
         match self {
             KnownKind::Rees46Events => Target::Events,
-            KnownKind::Catalogue => Target::Products,
+            KnownKind::Catalogue | KnownKind::ProductTable => Target::Products,
             KnownKind::OurPriceHistory => Target::OurPrices,
             KnownKind::CompetitorFeed | KnownKind::CompetitorFeedWide => Target::CompetitorPrices,
             KnownKind::NamedCompetitorFeed => Target::NamedPrices,
             KnownKind::MarketplaceUsers => Target::Users,
             KnownKind::CollectionItems => Target::CollectionItems,
-            KnownKind::Listings => Target::Listings,
+            KnownKind::Listings | KnownKind::ListingSnapshot => Target::Listings,
             KnownKind::MarketplaceOrders => Target::MarketplaceOrders,
             KnownKind::Interactions => Target::Interactions,
             _ => Target::OrderLines,
         }
+    }
+
+    /// A known layout whose columns the name guess would read wrong: the mapping that reads
+    /// it right, in the file's own header names. Olist's customer is `customer_unique_id` (its
+    /// `customer_id` is per order: every order would be a new customer), its time the purchase,
+    /// its country the customer's state; an item row is one unit.
+    pub fn preset_mapping(&self, headers: &[String]) -> Option<Mapping> {
+        let pairs: &[(&str, &str)] = match self {
+            KnownKind::OlistOrders => &[
+                ("invoice", "orderid"),
+                ("stock_code", "productid"),
+                ("invoice_date", "orderpurchasetimestamp"),
+                ("unit_price", "price"),
+                ("customer_id", "customeruniqueid"),
+                ("country", "customerstate"),
+                ("status", "orderstatus"),
+                ("freight", "freightvalue"),
+            ],
+            _ => return None,
+        };
+        let header = |name: &str| headers.iter().find(|h| normalize_header(h) == name).cloned();
+        Some(pairs.iter().filter_map(|(target, source)| Some((target.to_string(), header(source)?))).collect())
     }
 
     /// Recognises a dataset by its normalised header names.
@@ -322,6 +474,19 @@ impl KnownKind {
             Some(KnownKind::CdnowMaster)
         } else if names == ["customerid", "sampleid", "date", "numberofcds", "dollarvalue"] {
             Some(KnownKind::CdnowSample)
+        } else if has_all(&[
+            "orderid",
+            "orderitemid",
+            "productid",
+            "price",
+            "freightvalue",
+            "orderstatus",
+            "orderpurchasetimestamp",
+            "customeruniqueid",
+        ]) {
+            Some(KnownKind::OlistOrders)
+        } else if has_all(super::shopify::SIGNATURE) {
+            Some(KnownKind::ShopifyOrders)
         } else if has_all(&["invoice", "stockcode", "quantity", "invoicedate", "price", "customerid"]) {
             Some(KnownKind::UciOnlineRetailII)
         } else if has_all(&["invoiceno", "stockcode", "quantity", "invoicedate", "unitprice", "customerid"]) {
@@ -332,6 +497,11 @@ impl KnownKind {
             Some(KnownKind::MarketplaceOrders)
         } else if has_all(&["listingid", "sellerid", "listedat"]) {
             Some(KnownKind::Listings)
+        } else if has_all(&["sellerid", "sold"])
+            && (has_all(&["productid"]) || has_all(&["listingid"]))
+            && ["brand", "brandname", "productcategory", "category"].iter().any(|c| names.iter().any(|n| n == c))
+        {
+            Some(KnownKind::ListingSnapshot)
         } else if has_all(&["userid", "listingid", "kind", "at"]) {
             Some(KnownKind::Interactions)
         } else if has_all(&["userid", "itemid", "addedat"]) {
@@ -350,6 +520,15 @@ impl KnownKind {
             Some(KnownKind::OurPriceHistory)
         } else if has_all(&["productid", "cost", "price"]) {
             Some(KnownKind::Catalogue)
+        } else if has_all(&["productid"])
+            && ["brand", "brandname", "category", "categorycode", "categoryid", "categoryname", "productcategoryname"]
+                .iter()
+                .any(|c| names.iter().any(|n| n == c))
+            && !["eventtype", "eventtime", "quantity", "qty", "price", "unitprice", "orderid", "invoice", "invoiceno"]
+                .iter()
+                .any(|c| names.iter().any(|n| n == c))
+        {
+            Some(KnownKind::ProductTable)
         } else {
             None
         }
@@ -446,6 +625,18 @@ pub fn resolve_mapping(target: Target, mapping: &Mapping, headers: &[String]) ->
     Ok(indices)
 }
 
+/// What a target needs beyond its required columns: listings need dates (`listed_at`) or a
+/// snapshot's `sold` flag.
+pub fn check_mapping(target: Target, mapping: &Mapping, headers: &[String]) -> Result<(), String> {
+    if target == Target::Listings && !mapping.contains_key("listed_at") && !mapping.contains_key("sold") {
+        return Err(format!(
+            "cannot import as listings: no column for listed_at (when each was listed) nor for sold (a snapshot's 0/1) (columns in the file: {}); map one with --map listed_at=<column> or --map sold=<column>",
+            headers.join(", ")
+        ));
+    }
+    Ok(())
+}
+
 /// Why a row was not loaded: a short key for grouping in the report and a detail for the row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowError {
@@ -454,12 +645,12 @@ pub struct RowError {
 }
 
 impl RowError {
-    fn bad_value(column: &str, problem: &str, value: &str) -> Self {
+    pub fn bad_value(column: &str, problem: &str, value: &str) -> Self {
         let shown: String = value.chars().take(60).collect();
         Self { key: format!("{column}: {problem}"), detail: format!("{column}: {problem} ('{shown}')") }
     }
 
-    fn missing(column: &str) -> Self {
+    pub fn missing(column: &str) -> Self {
         Self { key: format!("{column}: missing"), detail: format!("{column}: missing required value") }
     }
 
@@ -483,11 +674,16 @@ pub trait Converter: Send {
     fn extra_rows(&mut self) -> Option<(&'static str, Vec<String>, Batch)> {
         None
     }
+    /// What the quality report should say about how the rows were read (once every row has
+    /// been seen).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Rows must have as many fields as the header; extra fields are tolerated only when empty
 /// (a trailing delimiter).
-fn check_width(fields: &StringRecord, expected: usize) -> Result<(), RowError> {
+pub fn check_width(fields: &StringRecord, expected: usize) -> Result<(), RowError> {
     let found = fields.len();
     if found == expected || (found > expected && fields.iter().skip(expected).all(|f| f.trim().is_empty())) {
         Ok(())
@@ -502,6 +698,16 @@ pub struct MappedConverter {
     sources: Vec<Option<usize>>,
     width: usize,
     slash: SlashOrder,
+    /// Order lines without a quantity column: the target column written as 1 (one unit a line).
+    one_unit: Option<usize>,
+    /// Order lines: the currency target column, and the import's stated currency for lines
+    /// that do not say (`--currency`).
+    currency_column: Option<usize>,
+    stated_currency: Option<String>,
+    /// Order lines: what marks a cancelled line, and the file's columns it reads.
+    cancellation: CancellationRule,
+    invoice_source: Option<usize>,
+    status_source: Option<usize>,
     /// How each target column writes numbers (used by `Real` columns), decided from the sample.
     numbers: Vec<NumberFormat>,
     import_id: i64,
@@ -537,7 +743,41 @@ impl MappedConverter {
     pub fn new(target: Target, sources: Vec<Option<usize>>, width: usize, slash: SlashOrder, import_id: i64) -> Self {
         let numbers = vec![NumberFormat::default(); target.columns().len()];
         let last = std::iter::repeat_with(LastValue::default).take(target.columns().len()).collect();
-        Self { target, sources, width, slash, numbers, import_id, last }
+        let source_of = |name: &str| {
+            let index = target.columns().iter().position(|c| c.name == name)?;
+            sources.get(index).copied().flatten()
+        };
+        let (invoice_source, status_source) = (source_of("invoice"), source_of("status"));
+        let quantity = target.columns().iter().position(|c| c.name == "quantity");
+        let one_unit = quantity.filter(|&i| target == Target::OrderLines && sources.get(i).copied().flatten().is_none());
+        let currency_column = target.columns().iter().position(|c| c.name == "currency").filter(|_| target == Target::OrderLines);
+        Self {
+            target,
+            sources,
+            width,
+            slash,
+            one_unit,
+            currency_column,
+            stated_currency: None,
+            cancellation: CancellationRule::None,
+            invoice_source,
+            status_source,
+            numbers,
+            import_id,
+            last,
+        }
+    }
+
+    /// Order lines: the currency of lines that do not state one (`--currency`).
+    pub fn with_currency(mut self, currency: Option<String>) -> Self {
+        self.stated_currency = currency.map(|c| c.trim().to_uppercase()).filter(|c| !c.is_empty());
+        self
+    }
+
+    /// Order lines: marks cancelled lines by `rule`.
+    pub fn with_cancellation(mut self, rule: CancellationRule) -> Self {
+        self.cancellation = rule;
+        self
     }
 
     /// Reads target column i's numbers with `formats[i]`.
@@ -618,12 +858,27 @@ impl Converter for MappedConverter {
     fn convert(&mut self, fields: &StringRecord, batch: &mut Batch) -> Result<(), RowError> {
         check_width(fields, self.width)?;
         for (index, column) in self.target.columns().iter().enumerate() {
+            if Some(index) == self.one_unit {
+                batch.push(Value::Int(1));
+                continue;
+            }
+            if Some(index) == self.currency_column {
+                // ISO codes, in upper case; a line that does not say is in the stated currency.
+                let raw = self.sources.get(index).copied().flatten().and_then(|i| fields.get(i)).unwrap_or("").trim();
+                match (raw, &self.stated_currency) {
+                    ("", Some(stated)) => batch.push_text(stated),
+                    ("", None) => batch.push(Value::Null),
+                    (code, _) if code.bytes().any(|b| b.is_ascii_lowercase()) => batch.push_text(&code.to_uppercase()),
+                    (code, _) => batch.push_text(code),
+                }
+                continue;
+            }
             let raw = self.sources.get(index).copied().flatten().and_then(|i| fields.get(i)).unwrap_or("");
             self.convert_value(index, column, raw, batch)?;
         }
         if self.target == Target::OrderLines {
-            let invoice = self.sources[0].and_then(|i| fields.get(i)).unwrap_or("").trim();
-            let cancelled = invoice.starts_with(['C', 'c']);
+            let field = |source: Option<usize>| source.and_then(|i| fields.get(i)).unwrap_or("");
+            let cancelled = self.cancellation.cancels(field(self.invoice_source), field(self.status_source));
             batch.push(Value::Int(cancelled as i64));
         }
         batch.push(Value::Int(self.import_id));
@@ -778,12 +1033,14 @@ pub struct CdnowConverter {
     date_index: usize,
     width: usize,
     import_id: i64,
+    /// The import's stated currency (`--currency`), if any.
+    currency: Option<String>,
 }
 
 impl CdnowConverter {
-    pub fn new(kind: KnownKind, import_id: i64) -> Self {
+    pub fn new(kind: KnownKind, import_id: i64, currency: Option<String>) -> Self {
         let (date_index, width) = if kind == KnownKind::CdnowSample { (2, 5) } else { (1, 4) };
-        Self { date_index, width, import_id }
+        Self { date_index, width, import_id, currency }
     }
 }
 
@@ -815,6 +1072,12 @@ impl Converter for CdnowConverter {
         batch.push(Value::Real(if cds != 0 { dollars / cds as f64 } else { 0.0 }));
         batch.push_text(customer);
         batch.push(Value::Null); // country
+        batch.push(Value::Null); // status
+        batch.push(Value::Null); // freight
+        match &self.currency {
+            Some(currency) => batch.push_text(currency),
+            None => batch.push(Value::Null),
+        }
         batch.push(Value::Int(0));
         batch.push(Value::Int(self.import_id));
         Ok(())
@@ -932,6 +1195,11 @@ mod tests {
         assert_eq!(KnownKind::detect(&cosmetics), Some(KnownKind::Rees46Events));
         assert_eq!(KnownKind::detect(&headers(&["customer_id", "date", "number_of_cds", "dollar_value"])), Some(KnownKind::CdnowMaster));
         assert_eq!(KnownKind::detect(&headers(&["a", "b"])), None);
+        // REES46's item table and Olist's products: product tables, not events or orders.
+        assert_eq!(KnownKind::detect(&headers(&["product_id", "category_id", "category_code", "brand"])), Some(KnownKind::ProductTable));
+        let olist_products = headers(&["product_id", "product_category_name", "product_name_lenght", "product_weight_g"]);
+        assert_eq!(KnownKind::detect(&olist_products), Some(KnownKind::ProductTable));
+        assert_eq!(KnownKind::detect(&headers(&["product_id", "brand", "price", "qty"])), None);
     }
 
     #[test]
@@ -956,7 +1224,8 @@ mod tests {
     fn order_line_conversion_types_values_and_rejects_with_reasons() {
         let h = headers(&["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]);
         let sources = resolve_mapping(Target::OrderLines, &guess_mapping(Target::OrderLines, &h), &h).unwrap();
-        let mut conv = MappedConverter::new(Target::OrderLines, sources, 8, SlashOrder::MonthFirst, 7);
+        let mut conv = MappedConverter::new(Target::OrderLines, sources, 8, SlashOrder::MonthFirst, 7)
+            .with_cancellation(CancellationRule::InvoicePrefix);
         let mut batch = Batch::new(conv.output_columns().len());
         let row =
             StringRecord::from(vec!["C489449", "22087", " PAPER BUNTING ", "-12", "2009-12-01 10:33:00", "2.95", "16321.0", "Australia"]);
@@ -967,7 +1236,8 @@ mod tests {
         assert_eq!(values[3], Value::Int(-12));
         assert_eq!(values[5], Value::Real(2.95));
         assert_eq!(batch.text_of(&values[6]), Some("16321"));
-        assert_eq!(&values[8..], &[Value::Int(1), Value::Int(7)]);
+        // status, freight and currency are not in the file; the C invoice is a cancellation.
+        assert_eq!(&values[8..], &[Value::Null, Value::Null, Value::Null, Value::Int(1), Value::Int(7)]);
 
         let bad_qty = StringRecord::from(vec!["1", "x", "d", "12x", "2009-12-01 10:33:00", "2.95", "", "UK"]);
         assert_eq!(batch.push_row(|b| conv.convert(&bad_qty, b)).unwrap_err().key, "quantity: not a whole number");
@@ -982,8 +1252,29 @@ mod tests {
     }
 
     #[test]
+    fn cancellations_only_where_the_layout_says_so() {
+        let uci = CancellationRule::InvoicePrefix;
+        assert!(uci.cancels("C489449", ""));
+        assert!(uci.cancels(" C489449 ", ""));
+        // Olist's hex ids and Kaggle's invoice names are not cancellations, nor is a bare C.
+        for id in ["c0a7f3e1b2d4", "computers1-2017-05", "C", "CX12", "489449", "A506401", "c489449"] {
+            assert!(!uci.cancels(id, ""), "{id}");
+        }
+        let status = CancellationRule::Status(vec!["canceled".into(), "unavailable".into()]);
+        assert!(status.cancels("c0a7", " Canceled "));
+        assert!(!status.cancels("C489449", "delivered"));
+        assert!(!CancellationRule::None.cancels("C489449", "canceled"));
+
+        let decide = |invoices: &[&str]| CancellationRule::decide_from_invoices(invoices.iter().copied()).0;
+        assert_eq!(decide(&["489434", "C489449", " 489435"]), CancellationRule::InvoicePrefix);
+        assert_eq!(decide(&["489434", "c0a7f3e1b2d4"]), CancellationRule::None);
+        assert_eq!(decide(&["computers1-2017-05", "C12"]), CancellationRule::None);
+        assert_eq!(decide(&[]), CancellationRule::None);
+    }
+
+    #[test]
     fn cdnow_rows_become_one_invoice_per_customer_day() {
-        let mut conv = CdnowConverter::new(KnownKind::CdnowSample, 1);
+        let mut conv = CdnowConverter::new(KnownKind::CdnowSample, 1, None);
         let mut batch = Batch::new(10);
         conv.convert(&StringRecord::from(vec!["00004", "0001", "19970118", "2", "29.73"]), &mut batch).unwrap();
         let row = batch.row(0);

@@ -8,9 +8,11 @@
 pub mod batch;
 pub mod distinct;
 pub mod error;
+pub mod join;
 pub mod kinds;
 pub mod numbers;
 pub mod report;
+pub mod shopify;
 pub mod sniff;
 pub mod sources;
 pub mod values;
@@ -83,6 +85,9 @@ pub struct ImportOptions {
     pub table: Option<String>,
     /// What a competitor price feed's prices are: recorded with the import (`price_feeds`).
     pub price_feed: PriceFeed,
+    /// Order lines: what marks a cancellation, when the user says (else the layout decides:
+    /// see [`cancellation_rule`]).
+    pub cancellation: Option<kinds::CancellationRule>,
 }
 
 /// A competitor feed's currency and whether its prices include tax, as the user states them at
@@ -106,6 +111,10 @@ impl PriceFeed {
         format!("{currency}, {tax}")
     }
 }
+
+/// Rows read before the import starts, from which a column's format, date order and the
+/// cancellation rule are decided (and shown in the quality report).
+pub const SAMPLE_ROWS: usize = 500;
 
 /// A finished import.
 #[derive(Debug, Clone)]
@@ -154,6 +163,44 @@ pub fn import_file(
     if let Err(err) = &result {
         content_hash.abandon();
         // The data transaction is gone; keep a line in the history so the user sees what happened.
+        let _ = record_failure(workspace.conn(), path, size, &fingerprint, &started_at, err);
+    }
+    result
+}
+
+/// Imports a lines file joined to the files it refers to (see [`join`]) as one import: one
+/// transaction, one history row (named after the lines file; the report names the others). The
+/// same set of files again is refused like a file imported twice.
+pub fn import_joined(
+    workspace: &mut Workspace,
+    spec: &join::JoinSpec,
+    options: &ImportOptions,
+    ctx: &JobContext,
+) -> Result<ImportOutcome, ImportError> {
+    let started_at = now();
+    let path = spec.lines.as_path();
+    ctx.set_message(format!("checking {} and the files joined to it", display_name(path)));
+    let (mut size, mut fingerprints, mut contents) = (0u64, blake3::Hasher::new(), blake3::Hasher::new());
+    for file in std::iter::once(path).chain(spec.related.iter().map(|r| r.path.as_path())) {
+        let file_size = std::fs::metadata(file).map_err(|source| ImportError::Io { path: file.to_path_buf(), source })?.len();
+        size += file_size;
+        fingerprints.update(fingerprint(file, file_size)?.as_bytes());
+        contents.update(hash_file(file, ctx)?.as_bytes());
+    }
+    let fingerprint = fingerprints.finalize().to_hex().to_string();
+    let hash = contents.finalize().to_hex().to_string();
+    if !options.force {
+        refuse_if_imported(path, &previous_imports(workspace.conn(), &fingerprint)?, &hash)?;
+    }
+    let mut content_hash = ContentHash::Known(hash);
+    let bulk = BulkLoad::enter(workspace.conn());
+    let origin = Origin { name: path.to_path_buf(), stem: file_stem(path), size: Some(size) };
+    ctx.set_message(format!("reading {} and the files joined to it", display_name(path)));
+    let result = join::JoinedSource::open(spec, options.sheet.as_deref())
+        .map(|(source, info)| (Box::new(source) as Box<dyn RowSource>, info))
+        .and_then(|opened| import_checked(workspace, &origin, opened, options, ctx, (&fingerprint, &mut content_hash), &started_at));
+    bulk.leave(workspace.conn());
+    if let Err(err) = &result {
         let _ = record_failure(workspace.conn(), path, size, &fingerprint, &started_at, err);
     }
     result
@@ -283,7 +330,7 @@ fn import_checked(
     let path = origin.name.as_path();
     let headers = source.headers().to_vec();
     let plan = make_plan(workspace.conn(), &headers, options)?;
-    let sample = read_sample(source.as_mut(), 500)?;
+    let sample = read_sample(source.as_mut(), SAMPLE_ROWS)?;
 
     let tx = workspace.conn_mut().transaction()?;
     let mapping = plan.mapping.as_ref().map(|m| serde_json::to_string(m).unwrap_or_default());
@@ -310,6 +357,10 @@ fn import_checked(
     let mut number_notes: Vec<String> = Vec::new();
     // The file's columns the mapping leaves out: said, not silently dropped.
     let mut unused_columns: Vec<String> = Vec::new();
+    // Order lines: the cancellation rule and why it was chosen.
+    let mut cancellation: Option<(kinds::CancellationRule, String)> = None;
+    // The currency the user stated for this import (`--currency`).
+    let stated_currency = options.price_feed.currency.as_ref().map(|c| c.trim().to_uppercase()).filter(|c| !c.is_empty());
     let (table, mut converter): (String, Box<dyn Converter>) = match plan.target {
         Target::Raw => {
             let wanted = options.table.clone().unwrap_or_else(|| origin.stem.clone());
@@ -321,25 +372,51 @@ fn import_checked(
                 Some(known @ (KnownKind::CdnowMaster | KnownKind::CdnowSample))
                     if options.mapping.is_empty() && options.target.is_none_or(|t| t == known.target()) =>
                 {
-                    Box::new(CdnowConverter::new(known, import_id))
+                    Box::new(CdnowConverter::new(known, import_id, stated_currency.clone()))
+                }
+                Some(KnownKind::ShopifyOrders) if options.mapping.is_empty() && options.target.is_none_or(|t| t == target) => {
+                    let rule = kinds::CancellationRule::Status(vec!["voided".into(), "refunded".into()]);
+                    cancellation = Some((rule, "Shopify's export; also when Cancelled at is set".into()));
+                    let converter = shopify::ShopifyConverter::new(&headers, import_id)
+                        .ok_or_else(|| ImportError::Mapping("not a complete Shopify orders export".into()))?;
+                    Box::new(converter)
                 }
                 Some(KnownKind::CompetitorFeedWide) if options.mapping.is_empty() && options.target.is_none_or(|t| t == target) => {
                     let month = headers.iter().position(|h| kinds::normalize_header(h) == "monthyear");
                     let (day_first, note) = kinds::month_order(sample.iter().filter_map(|row| month.and_then(|i| row.fields.get(i))));
                     number_notes.push(note);
                     let converter = WideCompetitorConverter::new(&headers, day_first, import_id);
+                    if headers.iter().any(|h| matches!(kinds::normalize_header(h).as_str(), "qty" | "quantity")) {
+                        number_notes.push(
+                            "qty (units sold per product and month) is not loaded: price elasticity needs daily sales, i.e. the shop's order lines with dates and stock codes equal to product_id; import those for elasticity".into(),
+                        );
+                    }
                     let used = converter.used_columns();
                     unused_columns = headers.iter().enumerate().filter(|(i, _)| !used.contains(i)).map(|(_, h)| h.clone()).collect();
                     Box::new(converter)
                 }
-                _ => {
+                known => {
+                    if target == Target::OrderLines {
+                        let (rule, note) = cancellation_rule(known, &plan.sources, &sample, options)?;
+                        cancellation = Some((rule, note));
+                        let quantity = Target::OrderLines.columns().iter().position(|c| c.name == "quantity");
+                        if quantity.is_some_and(|i| plan.sources[i].is_none()) {
+                            number_notes.push("no quantity column: each line is one unit (quantity 1)".into());
+                        }
+                    }
                     let date_source = plan.sources[date_column(target)];
-                    let slash = values::SlashOrder::detect(sample.iter().filter_map(|row| date_source.and_then(|i| row.fields.get(i))));
+                    let (slash, order_note) =
+                        values::SlashOrder::decide(sample.iter().filter_map(|row| date_source.and_then(|i| row.fields.get(i))));
+                    number_notes.extend(order_note);
                     let formats = decide_number_formats(target, &plan.sources, &sample, &mut number_formats, &mut number_notes);
                     unused_columns =
                         headers.iter().enumerate().filter(|(i, _)| !plan.sources.contains(&Some(*i))).map(|(_, h)| h.clone()).collect();
+                    let rule = cancellation.as_ref().map(|(rule, _)| rule.clone()).unwrap_or_default();
                     Box::new(
-                        MappedConverter::new(target, plan.sources.clone(), headers.len(), slash, import_id).with_number_formats(formats),
+                        MappedConverter::new(target, plan.sources.clone(), headers.len(), slash, import_id)
+                            .with_number_formats(formats)
+                            .with_cancellation(rule)
+                            .with_currency(stated_currency.clone()),
                     )
                 }
             };
@@ -348,6 +425,10 @@ fn import_checked(
     };
     let columns = converter.output_columns();
     if plan.target == Target::Raw {
+        let limit = writer::max_columns(&tx);
+        if columns.len() > limit {
+            return Err(ImportError::TooManyColumns { path: path.to_path_buf(), columns: columns.len(), limit });
+        }
         writer::create_text_table(&tx, &table, &columns)?;
     }
 
@@ -357,7 +438,7 @@ fn import_checked(
     let tracker = QualityTracker::new(plan.target, columns.clone());
     // Written batches travel back to the parser for reuse.
     let (recycle, recycled) = std::sync::mpsc::channel::<Batch>();
-    let ((tracker, repairs, raw_types, extra_rows, streamed_bytes), duplicates) = jobs::pipeline(
+    let ((tracker, (repairs, raw_types, extra_rows, streamed_bytes), converter_notes, unmatched), duplicates) = jobs::pipeline(
         4,
         |sender| {
             let (mut tracker, recycled) = (tracker, recycled);
@@ -390,7 +471,10 @@ fn import_checked(
             // Closing the channel lets the writer flush while the report is finished here.
             drop(sender);
             ctx.set_done(source.progress().1);
-            Ok((tracker, source.repairs(), converter.column_types(), converter.extra_rows(), source.progress().0))
+            let mut notes = source.join_notes();
+            notes.extend(converter.notes());
+            let done = (source.repairs(), converter.column_types(), converter.extra_rows(), source.progress().0);
+            Ok((tracker, done, notes, source.unmatched()))
         },
         |receiver| {
             let mut table_writer = writer::TableWriter::new(&tx, &table, &columns, Some(import_id))?;
@@ -418,8 +502,21 @@ fn import_checked(
         report.prices = Some(options.price_feed.describe());
     }
     report.unused_columns = unused_columns;
+    if let Some((rule, why)) = &cancellation {
+        report.cancellation = Some(format!("{} ({why})", rule.describe()));
+    }
+    if plan.target == Target::OrderLines {
+        report.currency = Some(match (&stated_currency, report.currencies.is_empty()) {
+            (Some(c), _) if report.currencies.keys().all(|k| k == c) => format!("{c}, as stated for this import"),
+            (_, false) if report.currencies.len() == 1 => "from the file's currency column".into(),
+            (_, false) => "several, from the file's currency column: figures sum one currency at a time, never several".into(),
+            (_, true) => "not stated: money is shown without a symbol (state it with --currency, e.g. --currency GBP)".into(),
+        });
+    }
     report.number_formats = number_formats;
     report.warnings.extend(number_notes);
+    report.warnings.extend(converter_notes);
+    report.without_lines = unmatched_rows(&unmatched, plan.mapping.as_ref());
     // Every row rejected is a file read the wrong way (or the wrong file), not a success.
     if report.rows_loaded == 0 && report.rows_rejected > 0 {
         let (reason, count) = report.rejected_by_reason.iter().max_by_key(|(_, n)| **n).map(|(r, n)| (r.clone(), *n)).unwrap_or_default();
@@ -488,9 +585,10 @@ fn import_checked(
 /// Converts one row, or records why it cannot be loaded.
 fn convert_row(row: &RawRow, converter: &mut dyn Converter, batch: &mut Batch, tracker: &mut QualityTracker) {
     batch.rows_read += 1;
-    let outcome = match &row.malformed {
-        Some((raw, reason)) => Err((raw.clone(), kinds::RowError { key: "unreadable row".into(), detail: reason.clone() })),
-        None => {
+    let outcome = match (&row.malformed, &row.rejected) {
+        (Some((raw, reason)), _) => Err((raw.clone(), kinds::RowError { key: "unreadable row".into(), detail: reason.clone() })),
+        (None, Some(reason)) => Err((row.original.clone().unwrap_or_else(|| record_to_csv(&row.fields)), reason.clone())),
+        (None, None) => {
             let before = batch.len();
             match batch.push_row(|b| converter.convert(&row.fields, b)) {
                 Ok(()) => {
@@ -518,6 +616,62 @@ fn convert_row(row: &RawRow, converter: &mut dyn Converter, batch: &mut Batch, t
     }
 }
 
+/// The rows of joined files that no line referred to (orders without items), counted by the
+/// status column where the mapping names one: the report says what was not loaded.
+fn unmatched_rows(unmatched: &[join::Unmatched], mapping: Option<&Mapping>) -> Vec<report::WithoutLines> {
+    unmatched
+        .iter()
+        .filter(|u| u.rows > 0)
+        .map(|u| {
+            let status = mapping.and_then(|m| m.get("status")).and_then(|column| u.headers.iter().position(|h| h == column));
+            let mut by_status = std::collections::BTreeMap::new();
+            if let Some(i) = status {
+                for row in &u.values {
+                    *by_status.entry(row.get(i).map_or(String::new(), |s| s.trim().to_string())).or_insert(0u64) += 1;
+                }
+            }
+            report::WithoutLines { file: u.file.clone(), rows: u.rows, by_status }
+        })
+        .collect()
+}
+
+/// What marks a cancelled order line in this import, and why: the user's rule if given; the
+/// UCI rule for the UCI layouts; the status column's cancelled values when one is mapped; else
+/// decided from the sampled invoices ([`kinds::CancellationRule::decide_from_invoices`]).
+fn cancellation_rule(
+    known: Option<KnownKind>,
+    sources: &[Option<usize>],
+    sample: &[RawRow],
+    options: &ImportOptions,
+) -> Result<(kinds::CancellationRule, String), ImportError> {
+    use kinds::CancellationRule;
+    let source_of = |name: &str| {
+        let index = Target::OrderLines.columns().iter().position(|c| c.name == name)?;
+        sources.get(index).copied().flatten()
+    };
+    let status = source_of("status");
+    match &options.cancellation {
+        Some(CancellationRule::Status(_)) if status.is_none() => {
+            Err(ImportError::Mapping("cancellations by status need a status column: add --map status=<column>".into()))
+        }
+        Some(rule) => Ok((rule.clone(), "as stated for this import".into())),
+        None if matches!(known, Some(KnownKind::UciOnlineRetailII | KnownKind::UciOnlineRetail)) => {
+            Ok((CancellationRule::InvoicePrefix, "the UCI Online Retail layout".into()))
+        }
+        None if known == Some(KnownKind::OlistOrders) => {
+            Ok((CancellationRule::Status(vec!["canceled".into(), "unavailable".into()]), "Olist's order_status".into()))
+        }
+        None if status.is_some() => Ok((
+            CancellationRule::Status(kinds::CANCELLED_STATUSES.iter().map(|s| s.to_string()).collect()),
+            "a status column is mapped; name other values with --cancelled-values".into(),
+        )),
+        None => {
+            let invoice = source_of("invoice");
+            Ok(CancellationRule::decide_from_invoices(sample.iter().filter_map(|row| invoice.and_then(|i| row.fields.get(i)))))
+        }
+    }
+}
+
 fn date_column(target: Target) -> usize {
     let name = match target {
         Target::Events => "event_time",
@@ -536,6 +690,7 @@ fn date_column(target: Target) -> usize {
 fn make_plan(conn: &Connection, headers: &[String], options: &ImportOptions) -> Result<Plan, ImportError> {
     let mapped = |target: Target, mapping: Mapping, kind: String, remember: bool| -> Result<Plan, ImportError> {
         let sources = kinds::resolve_mapping(target, &mapping, headers).map_err(ImportError::Mapping)?;
+        kinds::check_mapping(target, &mapping, headers).map_err(ImportError::Mapping)?;
         Ok(Plan { kind, target, mapping: Some(mapping), remember, sources })
     };
     let raw = || Plan { kind: "raw".into(), target: Target::Raw, mapping: None, remember: false, sources: vec![] };
@@ -556,10 +711,14 @@ fn make_plan(conn: &Connection, headers: &[String], options: &ImportOptions) -> 
         _ => {
             if let Some(known) = known {
                 let (target, kind) = (known.target(), known.label().to_string());
-                if matches!(known, KnownKind::CdnowMaster | KnownKind::CdnowSample | KnownKind::CompetitorFeedWide) {
+                if matches!(
+                    known,
+                    KnownKind::CdnowMaster | KnownKind::CdnowSample | KnownKind::CompetitorFeedWide | KnownKind::ShopifyOrders
+                ) {
                     return Ok(Plan { kind, target, mapping: None, remember: false, sources: vec![] });
                 }
-                return mapped(target, kinds::guess_mapping(target, headers), kind, false);
+                let mapping = known.preset_mapping(headers).unwrap_or_else(|| kinds::guess_mapping(target, headers));
+                return mapped(target, mapping, kind, false);
             }
             if let Some((target, mapping)) = saved_mapping(conn, headers)? {
                 return mapped(target, mapping, format!("saved mapping for {}", target.table()), false);

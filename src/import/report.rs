@@ -8,7 +8,7 @@ use super::batch::{Batch, Value};
 use super::distinct::{DistinctCount, DistinctCounter};
 use super::kinds::Target;
 use super::sources::JSON_HEADER_SAMPLE_ROWS;
-pub use crate::workspace::report::{group, QualityReport, RepairCounts};
+pub use crate::workspace::report::{group, QualityReport, RepairCounts, WithoutLines};
 
 /// Accumulates a [`QualityReport`] row by row on the parsing thread.
 pub struct QualityTracker {
@@ -36,6 +36,9 @@ struct Roles {
     price: Option<usize>,
     invoice: Option<usize>,
     cancelled: Option<usize>,
+    /// Order lines: the status as exported (lines per status go in the report), the currency.
+    status: Option<usize>,
+    currency: Option<usize>,
     event_type: Option<usize>,
     session: Option<usize>,
 }
@@ -70,6 +73,8 @@ impl Roles {
                 price: at("unit_price"),
                 invoice: at("invoice"),
                 cancelled: at("cancelled"),
+                status: at("status"),
+                currency: at("currency"),
                 event_type: None,
                 session: None,
             },
@@ -81,6 +86,8 @@ impl Roles {
                 price: at("price"),
                 invoice: None,
                 cancelled: None,
+                status: None,
+                currency: None,
                 event_type: at("event_type"),
                 session: at("user_session"),
             },
@@ -92,6 +99,8 @@ impl Roles {
                 price: at("price"),
                 invoice: None,
                 cancelled: None,
+                status: None,
+                currency: None,
                 event_type: None,
                 session: None,
             },
@@ -103,6 +112,8 @@ impl Roles {
                 price: at("price").or_else(|| at("amount")),
                 invoice: None,
                 cancelled: None,
+                status: None,
+                currency: None,
                 event_type: at("kind"),
                 session: None,
             },
@@ -114,6 +125,8 @@ impl Roles {
                 price: None,
                 invoice: None,
                 cancelled: None,
+                status: None,
+                currency: None,
                 event_type: None,
                 session: None,
             },
@@ -178,6 +191,12 @@ impl QualityTracker {
             if let (Some(Value::Int(1)), Some(invoice)) = (roles.cancelled.map(|i| row[i]), roles.invoice) {
                 *r.cancelled_lines.get_or_insert(0) += 1;
                 self.cancelled_invoices.insert(value_hash(batch, &row[invoice]));
+            }
+            if let Some(status) = roles.status.and_then(|i| batch.text_of(&row[i])) {
+                count_value(&mut r.statuses, status.trim());
+            }
+            if let Some(currency) = roles.currency.and_then(|i| batch.text_of(&row[i])) {
+                count_value(&mut r.currencies, currency);
             }
             if let Some(kind) = roles.event_type.and_then(|i| batch.text_of(&row[i])) {
                 match r.event_types.get_mut(kind) {
@@ -311,6 +330,22 @@ impl DuplicateRows {
         self.rows.finish()
     }
 }
+
+/// Values of a column with few values (statuses): counted each, up to [`MAX_LISTED_VALUES`];
+/// any further value is counted under "(other values)", so a column of ids cannot fill the report.
+fn count_value(counts: &mut std::collections::BTreeMap<String, u64>, value: &str) {
+    if let Some(n) = counts.get_mut(value) {
+        *n += 1;
+    } else if counts.len() < MAX_LISTED_VALUES {
+        counts.insert(value.to_string(), 1);
+    } else {
+        *counts.entry(OTHER_VALUES.to_string()).or_default() += 1;
+    }
+}
+
+/// Distinct values a report lists by name (statuses).
+const MAX_LISTED_VALUES: usize = 40;
+const OTHER_VALUES: &str = "(other values)";
 
 fn value_hash(batch: &Batch, value: &Value) -> u64 {
     match value {

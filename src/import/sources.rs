@@ -27,6 +27,9 @@ pub struct RawRow {
     /// The row exactly as in the file, where fields are not the file's text (JSON lines): a
     /// rejected row is stored as written, not as its converted fields.
     pub original: Option<String>,
+    /// Set by a source that reads the row but cannot load it as it stands (a line whose order is
+    /// not in the joined orders file): rejected with this reason.
+    pub rejected: Option<super::kinds::RowError>,
 }
 
 pub trait RowSource: Send {
@@ -37,6 +40,14 @@ pub trait RowSource: Send {
     fn progress(&self) -> (u64, u64);
     fn repairs(&self) -> RepairCounts {
         RepairCounts::default()
+    }
+    /// Several files read as one (`import::join`): what the report says about the join.
+    fn join_notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Several files read as one: the related files' rows no line referred to.
+    fn unmatched(&self) -> Vec<super::join::Unmatched> {
+        Vec::new()
     }
 }
 

@@ -19,12 +19,21 @@ use super::batch::{Batch, Reject, Value};
 use crate::workspace::quote_ident;
 
 /// Rows per INSERT statement. SQLite's per-statement overhead dominates single-row inserts;
-/// the gain flattens past a few hundred rows, while the parameters (2,304 for an order line)
-/// stay far below SQLite's limit of 32,766.
+/// the gain flattens past a few hundred rows. A wide table gets fewer, so that a statement's
+/// parameters stay within SQLite's limit (32,766): see [`rows_per_statement`].
 const ROWS_PER_STATEMENT: usize = 256;
+
+/// Rows per multi-row INSERT of `bound` parameters a row, within the connection's limit on a
+/// statement's parameters.
+fn rows_per_statement(conn: &Connection, bound: usize) -> usize {
+    let limit = conn.limit(rusqlite::limits::Limit::SQLITE_LIMIT_VARIABLE_NUMBER).unwrap_or(32_766).max(1) as usize;
+    (limit / bound.max(1)).clamp(1, ROWS_PER_STATEMENT)
+}
 
 pub struct TableWriter<'c> {
     width: usize,
+    /// Rows per execution of `many`.
+    rows_per_statement: usize,
     /// Values bound per row: `width`, or one less when the last column is a fixed import id.
     bound: usize,
     /// The import id written into the statements, if the last column is `import_id`.
@@ -51,11 +60,13 @@ impl<'c> TableWriter<'c> {
         let insert = |rows: usize| {
             format!("INSERT OR FAIL INTO {} ({column_list}) VALUES {}", quote_ident(table), vec![row.as_str(); rows].join(", "))
         };
+        let rows_per_statement = rows_per_statement(conn, bound);
         Ok(Self {
             width,
+            rows_per_statement,
             bound,
             import_id,
-            many: RawInsert::prepare(conn, &insert(ROWS_PER_STATEMENT))?,
+            many: RawInsert::prepare(conn, &insert(rows_per_statement))?,
             one: RawInsert::prepare(conn, &insert(1))?,
         })
     }
@@ -71,15 +82,15 @@ impl<'c> TableWriter<'c> {
     }
 
     fn insert_rows(&mut self, batch: &Batch) -> rusqlite::Result<()> {
-        let rows = batch.len();
-        let full_chunks = rows / ROWS_PER_STATEMENT;
+        let (rows, per_statement) = (batch.len(), self.rows_per_statement);
+        let full_chunks = rows / per_statement;
         for chunk in 0..full_chunks {
-            for r in 0..ROWS_PER_STATEMENT {
-                self.many.bind_row(&batch.row(chunk * ROWS_PER_STATEMENT + r)[..self.bound], batch, r * self.bound)?;
+            for r in 0..per_statement {
+                self.many.bind_row(&batch.row(chunk * per_statement + r)[..self.bound], batch, r * self.bound)?;
             }
             self.many.execute()?;
         }
-        for r in full_chunks * ROWS_PER_STATEMENT..rows {
+        for r in full_chunks * per_statement..rows {
             self.one.bind_row(&batch.row(r)[..self.bound], batch, 0)?;
             self.one.execute()?;
         }
@@ -203,6 +214,11 @@ pub fn unused_table_name(conn: &Connection, wanted: &str) -> rusqlite::Result<St
     Ok(name)
 }
 
+/// The most columns a table of this connection can have (SQLite's `SQLITE_MAX_COLUMN`, 2,000).
+pub fn max_columns(conn: &Connection) -> usize {
+    conn.limit(rusqlite::limits::Limit::SQLITE_LIMIT_COLUMN).unwrap_or(2000).max(1) as usize
+}
+
 pub fn create_text_table(conn: &Connection, table: &str, columns: &[String]) -> rusqlite::Result<()> {
     let defs: Vec<String> = columns.iter().map(|c| format!("{} TEXT", quote_ident(c))).collect();
     conn.execute_batch(&format!("CREATE TABLE {} ({})", quote_ident(table), defs.join(", ")))
@@ -265,6 +281,29 @@ mod tests {
         let rows: Vec<(String, Option<i64>, f64, i64)> =
             statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect();
         assert_eq!(rows, expected);
+    }
+
+    /// Reference: a 300-column table (more parameters a row than 256 rows of them fit in a
+    /// statement) reads back as written, every row and column.
+    #[test]
+    fn wide_rows_fit_in_a_statement() {
+        let conn = Connection::open_in_memory().unwrap();
+        let columns: Vec<String> = (0..300).map(|i| format!("c{i}")).collect();
+        create_text_table(&conn, "wide", &columns).unwrap();
+        let mut writer = TableWriter::new(&conn, "wide", &columns, None).unwrap();
+        assert_eq!(writer.rows_per_statement, 32_766 / 300);
+        let mut batch = Batch::new(300);
+        for row in 0..250 {
+            for column in 0..300 {
+                batch.push_text(&format!("{row}:{column}"));
+            }
+        }
+        writer.insert(&batch).unwrap();
+        drop(writer);
+        let count: i64 = conn.query_row("SELECT count(*) FROM wide", [], |r| r.get(0)).unwrap();
+        let corner: String = conn.query_row("SELECT c299 FROM wide WHERE c0 = '249:0'", [], |r| r.get(0)).unwrap();
+        assert_eq!((count, corner.as_str()), (250, "249:299"));
+        assert_eq!(max_columns(&conn), 2000);
     }
 
     #[test]

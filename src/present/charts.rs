@@ -7,8 +7,9 @@ use crate::analytics::funnel::FunnelResult;
 use crate::analytics::overview::OverviewResult;
 
 pub const REVENUE_DEF: &str = "Revenue = Σ quantity × unit price over lines of non-cancelled invoices.";
-pub const ORDERS_DEF: &str = "An order is a distinct non-cancelled invoice.";
-pub const CANCEL_DEF: &str = "Cancellation rate = cancellation invoices (starting with C) / all invoices.";
+pub const ORDERS_DEF: &str = "An order is a distinct non-cancelled invoice; invoices worth 0 or less without a customer (stock adjustments, write-offs) are not orders.";
+pub const CANCEL_DEF: &str =
+    "Cancellation rate = cancelled invoices / (orders + cancelled invoices). What marks a cancellation is the import's rule, named in its quality report (UCI: an invoice C + number; Olist, Shopify: the order status).";
 pub const NEW_DEF: &str = "A customer is new in the month of their first order in the data, returning in later months.";
 
 /// Revenue per month; a partial month (the data ends, or the filter cuts it) is its own pale

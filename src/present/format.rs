@@ -21,6 +21,46 @@ pub fn money(value: f64) -> String {
     }
 }
 
+/// The sign people write before an amount in this currency (ISO code, any case), where one is
+/// unambiguous and every report font has it.
+pub fn currency_symbol(code: &str) -> Option<&'static str> {
+    Some(match code.trim().to_ascii_uppercase().as_str() {
+        "GBP" => "£",
+        "EUR" => "€",
+        "USD" => "$",
+        "JPY" => "¥",
+        "BRL" => "R$",
+        "CAD" => "CA$",
+        "AUD" => "A$",
+        _ => return None,
+    })
+}
+
+/// Money with its currency: `£1,234`, `-€12.50`, `1,234 CHF` (a code without a sign follows
+/// the amount); without a currency, as [`money`].
+pub fn money_in(value: f64, currency: Option<&str>) -> String {
+    let amount = money(value.abs());
+    let sign = if value < 0.0 && amount.chars().any(|c| c.is_ascii_digit() && c != '0') { "-" } else { "" };
+    match currency.map(str::trim).filter(|c| !c.is_empty()) {
+        None => money(value),
+        Some(code) => match currency_symbol(code) {
+            Some(symbol) => format!("{sign}{symbol}{amount}"),
+            None => format!("{sign}{amount} {}", code.to_ascii_uppercase()),
+        },
+    }
+}
+
+/// What the figures leave out when the lines are in several currencies, `None` when nothing.
+pub fn other_currencies_note(currency: Option<&str>, lines_left_out: u64) -> Option<String> {
+    (lines_left_out > 0).then(|| {
+        format!(
+            "Figures in {}: {} order lines in other currencies are left out (money in different currencies is never added up; choose the currency in the top bar, or --currency)",
+            currency.unwrap_or("the main currency"),
+            number(lines_left_out as f64, 0)
+        )
+    })
+}
+
 /// A size in bytes: `512 B`, `12.3 KB`, `4.1 MB`, `2.0 GB` (powers of 1,000, as networks count).
 pub fn bytes(n: u64) -> String {
     let units = [("GB", 1e9), ("MB", 1e6), ("KB", 1e3)];
@@ -32,4 +72,32 @@ pub fn bytes(n: u64) -> String {
 
 pub fn percent(value: f64) -> String {
     format!("{value:+.1}%")
+}
+
+/// The note the Overview, the CLI and reports show about invoices that are adjustments, not
+/// orders (`analytics::overview`'s definitions); `None` when there are none.
+pub fn adjustments_note(adjustments: &crate::analytics::overview::Adjustments, money: impl Fn(f64) -> String) -> Option<String> {
+    let n = adjustments.invoices;
+    (n > 0).then(|| {
+        let (noun, verb) = if n == 1 { ("invoice", "is") } else { ("invoices", "are") };
+        format!(
+            "{} {noun} worth 0 or less without a customer (stock adjustments, write-offs; {} in all) {verb} not counted as orders; their value stays in revenue",
+            number(n as f64, 0),
+            money(adjustments.value),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_carries_its_currency() {
+        assert_eq!(money_in(1234.6, Some("GBP")), "£1,235");
+        assert_eq!(money_in(-12.5, Some("eur")), "-€12.50");
+        assert_eq!(money_in(729.51, Some("CHF")), "729.51 CHF");
+        assert_eq!(money_in(729.51, None), "729.51");
+        assert_eq!(money_in(-0.001, Some("USD")), "$0.00");
+    }
 }

@@ -154,7 +154,7 @@ impl StorySource {
 /// The filters a view applies now: its date range resolved against the data's last day.
 pub fn view_filters(view: &View, span: Option<(NaiveDate, NaiveDate)>) -> Filters {
     let (from, to) = span.map_or((None, None), |(_, last)| view.dates.resolve(last));
-    Filters { from, to, country: view.country.clone() }
+    Filters { from, to, country: view.country.clone(), ..Filters::default() }
 }
 
 /// The panel titles a view can name, for the page's "where it comes from".
@@ -224,6 +224,8 @@ fn overview_slide(view: &View, source: &mut StorySource, filters: &Filters, slid
     let result = overview::compute(&frame, filters, ctx).map_err(|e| SlideError::Compute(e.to_string()))?;
     let k = &result.kpis;
     let figure = |label: &str, value: String, change: Option<String>| Figure { label: label.into(), value, change };
+    let currency = result.currency.as_deref();
+    let money = |value: f64| super::format::money_in(value, currency);
     slide.figures = vec![
         figure("Revenue", money(k.revenue.current), change(k.revenue)),
         figure("Orders", number(k.orders.current, 0), change(k.orders)),
@@ -234,6 +236,8 @@ fn overview_slide(view: &View, source: &mut StorySource, filters: &Filters, slid
     if let Some((from, to)) = result.previous_period {
         slide.notes.push(format!("Changes compare with {from} to {to}."));
     }
+    slide.notes.extend(crate::present::format::adjustments_note(&result.adjustments, money));
+    slide.notes.extend(crate::present::format::other_currencies_note(currency, result.lines_in_other_currencies));
     slide.charts = vec![charts::monthly_revenue(&result), charts::customers_per_month(&result)];
     let with_services: bool = field(view, "services_in_ranking").unwrap_or(false);
     let products = if with_services { &result.top_products_with_services } else { &result.top_products };

@@ -46,11 +46,40 @@ pub struct Settings {
     pub panel_id: String,
     /// The Story sidebar is open.
     pub story_open: bool,
+    /// The currency of imported money where a file does not say (ISO code; empty: not stated).
+    pub import_currency: String,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { recent: Vec::new(), dark: false, presentation: false, panel_id: "overview".into(), story_open: true }
+        Self {
+            recent: Vec::new(),
+            dark: false,
+            presentation: false,
+            panel_id: "overview".into(),
+            story_open: true,
+            import_currency: String::new(),
+        }
+    }
+}
+
+/// One import the app runs: a file, or a lines file joined to others (as one import).
+enum ImportItem {
+    File(PathBuf, ImportOptions),
+    /// `remember`: the user made the join; save it for files with the same columns.
+    Joined {
+        spec: import::join::JoinSpec,
+        options: ImportOptions,
+        remember: bool,
+    },
+}
+
+impl ImportItem {
+    fn file(&self) -> &Path {
+        match self {
+            ImportItem::File(file, _) => file,
+            ImportItem::Joined { spec, .. } => &spec.lines,
+        }
     }
 }
 
@@ -58,7 +87,9 @@ impl Default for Settings {
 type LoadedOrders = (OrderFrame, Option<workspace::cache::PendingSave>);
 
 type ImportResults = Vec<(PathBuf, Result<ImportOutcome, String>)>;
-type Inspections = Vec<(PathBuf, Result<import::Inspection, String>)>;
+/// Files given together: the sets a known or remembered join puts together, and each other
+/// file with what inspecting it found.
+type Inspections = (Vec<import::join::JoinSpec>, Vec<(PathBuf, Result<import::Inspection, String>)>);
 
 pub struct ShoplensApp {
     settings: Settings,
@@ -81,7 +112,7 @@ pub struct ShoplensApp {
     /// Files being looked at before import, to decide whether to ask for a mapping.
     inspect_job: Option<Job<Inspections>>,
     /// Files waiting for the running import to finish.
-    import_queue: Vec<(PathBuf, ImportOptions)>,
+    import_queue: Vec<ImportItem>,
     /// Data files handed over before any workspace was open (the demo still being built):
     /// imported into the first workspace that opens.
     waiting_for_workspace: Vec<PathBuf>,
@@ -380,21 +411,32 @@ impl ShoplensApp {
         };
         let job = Job::spawn("inspect files", move |_| {
             let conn = workspace::open_read_only(&path).map_err(|e| e.to_string());
-            Ok(files
+            // Files a known or remembered join puts together import as one.
+            let recipes = import::join::recipes(conn.as_ref().ok())?;
+            let (joined, alone) = import::join::group_files(&files, &recipes)?;
+            let inspected = alone
                 .into_iter()
                 .map(|file| {
                     let inspection =
                         conn.as_ref().map_err(Clone::clone).and_then(|c| import::inspect(c, &file, None).map_err(|e| e.to_string()));
                     (file, inspection)
                 })
-                .collect())
+                .collect();
+            Ok((joined, inspected))
         });
         self.track(&job);
         self.inspect_job = Some(job);
     }
 
+    /// The options of an import the app starts: the currency set for imports, where a file does
+    /// not state its own.
+    fn import_options(&self) -> ImportOptions {
+        let currency = Some(self.settings.import_currency.trim().to_uppercase()).filter(|c| !c.is_empty());
+        ImportOptions { price_feed: import::PriceFeed { currency, prices_include_tax: None }, ..Default::default() }
+    }
+
     /// Imports files one after the other, each in its own transaction.
-    fn start_imports(&mut self, items: Vec<(PathBuf, ImportOptions)>) {
+    fn start_imports(&mut self, items: Vec<ImportItem>) {
         let Some(path) = self.data.path.clone() else { return };
         if self.import_job.is_some() {
             self.import_queue.extend(items);
@@ -406,16 +448,22 @@ impl ShoplensApp {
         let job = Job::spawn("import", move |ctx| {
             let mut ws = match Workspace::open(&path) {
                 Ok(ws) => ws,
-                Err(e) => return Ok(items.into_iter().map(|(f, _)| (f, Err(e.to_string()))).collect()),
+                Err(e) => return Ok(items.into_iter().map(|item| (item.file().to_path_buf(), Err(e.to_string()))).collect()),
             };
             let mut results = Vec::new();
-            for (file, options) in items {
+            for item in items {
                 // Each file reports its own outcome: a cancel leaves the rest unimported.
-                let result = match ctx.check() {
-                    Ok(()) => import::import_file(&mut ws, &file, &options, ctx).map_err(|e| e.to_string()),
-                    Err(cancelled) => Err(import::ImportError::from(cancelled).to_string()),
-                };
-                results.push((file, result));
+                let result = ctx.check().map_err(import::ImportError::from).and_then(|()| match &item {
+                    ImportItem::File(file, options) => import::import_file(&mut ws, file, options, ctx),
+                    ImportItem::Joined { spec, options, remember } => {
+                        let outcome = import::import_joined(&mut ws, spec, options, ctx)?;
+                        if *remember {
+                            import::join::remember(ws.conn(), &import::join::Recipe::of(spec)?)?;
+                        }
+                        Ok(outcome)
+                    }
+                });
+                results.push((item.file().to_path_buf(), result.map_err(|e| e.to_string())));
             }
             Ok(results)
         });
@@ -513,11 +561,20 @@ impl ShoplensApp {
 
     fn poll_imports(&mut self) {
         if let Some(result) = take_finished(&mut self.inspect_job) {
-            let mut ready = Vec::new();
-            for (file, inspection) in result.unwrap_or_default() {
+            let (joined, inspected) = result.unwrap_or_default();
+            let options = self.import_options();
+            let mut ready: Vec<ImportItem> =
+                joined.into_iter().map(|spec| ImportItem::Joined { spec, options: options.clone(), remember: false }).collect();
+            // Files dropped together can be joined in the mapping dialog.
+            let companions: Vec<(PathBuf, import::Inspection)> =
+                inspected.iter().filter_map(|(f, i)| Some((f.clone(), i.as_ref().ok()?.clone()))).collect();
+            for (file, inspection) in inspected {
                 match inspection {
                     // Errors surface from the import itself, with the same message as the CLI.
-                    Ok(inspection) if inspection.recognised.is_none() => self.mapping_queue.push_back(MappingDialog::new(file, inspection)),
+                    Ok(inspection) if inspection.recognised.is_none() => {
+                        let others = companions.iter().filter(|(f, _)| *f != file).cloned().collect();
+                        self.mapping_queue.push_back(MappingDialog::new(file, inspection, others))
+                    }
                     // Events in CSV: read them into memory at once, so the funnel shows while
                     // the import is still writing them to the workspace.
                     Ok(inspection)
@@ -526,9 +583,9 @@ impl ShoplensApp {
                     {
                         let monitor = self.models.get::<EventModels>().load_csv_first(file.clone());
                         self.monitors.push(monitor);
-                        ready.push((file, ImportOptions::default()));
+                        ready.push(ImportItem::File(file, options.clone()));
                     }
-                    _ => ready.push((file, ImportOptions::default())),
+                    _ => ready.push(ImportItem::File(file, options.clone())),
                 }
             }
             self.start_imports(ready);
@@ -754,6 +811,18 @@ impl ShoplensApp {
                 if ui.add_enabled(self.data.path.is_some(), egui::Button::new("Import…  (Ctrl+I)")).clicked() {
                     self.import_dialog();
                 }
+                ui.menu_button("Currency of imports", |ui| {
+                    ui.label("The currency of a file's money when the file does not say (an ISO code):");
+                    ui.horizontal(|ui| {
+                        for code in ["GBP", "EUR", "USD"] {
+                            ui.selectable_value(&mut self.settings.import_currency, code.to_string(), code);
+                        }
+                        ui.selectable_value(&mut self.settings.import_currency, String::new(), "not stated");
+                    });
+                    let label = ui.label("Other:");
+                    ui.add(egui::TextEdit::singleline(&mut self.settings.import_currency).desired_width(60.0).char_limit(3))
+                        .labelled_by(label.id);
+                });
                 ui.menu_button("Export", |ui| {
                     let overview = self.models.find::<OverviewModels>().and_then(OverviewModels::last);
                     if ui.add_enabled(overview.is_some(), egui::Button::new("Overview: monthly figures (CSV)…")).clicked() {
@@ -824,6 +893,26 @@ impl ShoplensApp {
                 self.view_dates = None;
             }
             self.filters.country = country;
+            // Money in different currencies is never added up: with several, one is chosen.
+            if let Some(frame) = self.data.orders.as_ref().map(|f| &f.data).filter(|f| f.currencies.len() > 1) {
+                let label = ui.label("Currency");
+                let mut currency = self.filters.currency.clone();
+                let name = |code: &str| if code.is_empty() { "not stated".to_string() } else { code.to_string() };
+                egui::ComboBox::from_id_salt("currency_filter")
+                    .selected_text(currency.clone().unwrap_or_else(|| format!("{} (most lines)", name(&frame.currencies[0]))))
+                    .width(150.0)
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut currency, None, format!("{} (most lines)", name(&frame.currencies[0])));
+                        for (code, lines) in frame.currencies.iter().zip(&frame.currency_lines) {
+                            let text = format!("{} ({} lines)", name(code), widgets::number(*lines as f64, 0));
+                            ui.selectable_value(&mut currency, Some(code.clone()), text);
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id)
+                    .on_hover_text("The order lines are in several currencies; figures sum one at a time, never several.");
+                self.filters.currency = currency;
+            }
             if ui.button("Reset filters").clicked() {
                 self.view_dates = None;
                 self.filters = Filters::default();
@@ -964,7 +1053,7 @@ impl ShoplensApp {
             (_, Some(last)) => dates.resolve(last),
             (_, None) => (None, None),
         };
-        self.filters = Filters { from, to, country };
+        self.filters = Filters { from, to, country, currency: self.filters.currency.clone() };
         self.from_text = from.map(|d| d.to_string()).unwrap_or_default();
         self.to_text = to.map(|d| d.to_string()).unwrap_or_default();
         self.view_dates = Some((dates.clone(), last));
@@ -1154,9 +1243,17 @@ impl eframe::App for ShoplensApp {
         self.damaged_window(&ctx);
         if let Some(dialog) = self.mapping_queue.front_mut() {
             match dialog.ui(&ctx) {
-                Some(MappingChoice::Import(file, options)) => {
+                Some(MappingChoice::Import { file, mut options, joins }) => {
                     self.mapping_queue.pop_front();
-                    self.start_imports(vec![(file, options)]);
+                    options.price_feed = self.import_options().price_feed;
+                    let item = if joins.is_empty() {
+                        ImportItem::File(file, options)
+                    } else {
+                        // The joined files are part of this import, not imports of their own.
+                        self.mapping_queue.retain(|d| !joins.iter().any(|j| j.path == d.file));
+                        ImportItem::Joined { spec: import::join::JoinSpec { lines: file, related: joins }, options, remember: true }
+                    };
+                    self.start_imports(vec![item]);
                 }
                 Some(MappingChoice::Skip(file)) => {
                     self.mapping_queue.pop_front();

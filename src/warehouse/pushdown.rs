@@ -41,6 +41,11 @@ pub struct MappedTable {
     pub mapping: Vec<(String, String)>,
     from: String,
     columns: HashMap<&'static str, (String, String)>,
+    /// Order lines: what marks a cancellation, decided as a file import decides it.
+    cancellation: kinds::CancellationRule,
+    /// Order lines whose money is in several currencies: the one summed (the filter's, else
+    /// the one with the most rows), as the local copy does. `None`: one currency.
+    sum_currency: Option<String>,
 }
 
 /// Maps `table` on `server` to `target`: columns recognised by name as in a file import, then
@@ -70,7 +75,52 @@ pub fn map_table(
             pairs.push((column.name.to_string(), server_column.name.clone()));
         }
     }
-    Ok(MappedTable { table: table.to_string(), target, mapping: pairs, from: quote_table(table)?, columns })
+    let mut mapped = MappedTable {
+        table: table.to_string(),
+        target,
+        mapping: pairs,
+        from: quote_table(table)?,
+        columns,
+        cancellation: kinds::CancellationRule::None,
+        sum_currency: None,
+    };
+    if target == Target::OrderLines {
+        mapped.cancellation = cancellation_rule(server, ctx, &mapped, &headers)?;
+        if mapped.column("currency").is_some() {
+            let sql = format!(
+                "SELECT {} AS c, count(*) FROM {} GROUP BY c ORDER BY count(*) DESC, c COLLATE \"C\" LIMIT 2",
+                mapped.currency()?,
+                mapped.from
+            );
+            let rows = server.query(ctx, &sql, &[])?;
+            if rows.len() > 1 {
+                mapped.sum_currency = Some(rows[0].get(0));
+            }
+        }
+    }
+    Ok(mapped)
+}
+
+/// The cancellation rule of an order-lines table, as the importer decides it for a file
+/// (`import::cancellation_rule`): the UCI rule for the UCI layouts, the status column's
+/// cancelled values where one is mapped, else judged from the first rows' invoices.
+fn cancellation_rule(
+    server: &Server,
+    ctx: &JobContext,
+    table: &MappedTable,
+    headers: &[String],
+) -> Result<kinds::CancellationRule, WarehouseError> {
+    use kinds::{CancellationRule, KnownKind};
+    if matches!(KnownKind::detect(headers), Some(KnownKind::UciOnlineRetailII | KnownKind::UciOnlineRetail)) {
+        return Ok(CancellationRule::InvoicePrefix);
+    }
+    if table.column("status").is_some() {
+        return Ok(CancellationRule::Status(kinds::CANCELLED_STATUSES.iter().map(|s| s.to_string()).collect()));
+    }
+    let invoice = table.required("invoice")?;
+    let rows = server.query(ctx, &format!("SELECT {invoice}::text FROM {} LIMIT {}", table.from, crate::import::SAMPLE_ROWS), &[])?;
+    let invoices: Vec<String> = rows.iter().filter_map(|r| r.get::<_, Option<String>>(0)).collect();
+    Ok(CancellationRule::decide_from_invoices(invoices.iter().map(String::as_str)).0)
 }
 
 /// A server table of a saved source, as a push-down run names it.
@@ -114,6 +164,33 @@ impl MappedTable {
     /// The server column of a target column the SQL cannot do without.
     fn required(&self, name: &str) -> Result<String, WarehouseError> {
         self.column(name).map(|(c, _)| c.clone()).ok_or_else(|| WarehouseError::Mapping(format!("no column for {name}")))
+    }
+
+    /// A line's currency as the local copy keys it: trimmed, upper case, `''` when missing.
+    fn currency(&self) -> Result<String, WarehouseError> {
+        Ok(format!("coalesce(upper(btrim({})), '')", self.text("currency")))
+    }
+
+    /// The table as the filters sum it: their currency, where the table has several.
+    fn for_filters(&self, filters: &Filters) -> MappedTable {
+        let mut table = self.clone();
+        if let (Some(chosen), Some(_)) = (&filters.currency, &self.sum_currency) {
+            table.sum_currency = Some(chosen.trim().to_uppercase());
+        }
+        table
+    }
+
+    /// Whether a line is cancelled, by the table's [`kinds::CancellationRule`].
+    fn cancelled(&self) -> Result<String, WarehouseError> {
+        use kinds::CancellationRule;
+        Ok(match &self.cancellation {
+            CancellationRule::None => "false".into(),
+            CancellationRule::InvoicePrefix => format!("btrim({}::text) ~ '^C[0-9]+$'", self.required("invoice")?),
+            CancellationRule::Status(values) => {
+                let listed: Vec<String> = values.iter().map(|v| literal(&v.to_lowercase())).collect();
+                format!("coalesce(lower(btrim({})) IN ({}), false)", self.text("status"), listed.join(", "))
+            }
+        })
     }
 
     /// The column's value as text, or a NULL text where it is not mapped.
@@ -216,10 +293,19 @@ fn customer_id(table: &MappedTable) -> String {
 /// The order lines of `table` inside `days` and `country` as a FROM item with the columns
 /// `invoice, cancelled, customer, country, stock_code, description, quantity, value, t`.
 fn lines(table: &MappedTable, from: Option<NaiveDate>, to: Option<NaiveDate>, country: Option<&str>) -> Result<String, WarehouseError> {
-    let (invoice, quantity, price) = (table.required("invoice")?, table.required("quantity")?, table.required("unit_price")?);
+    let (invoice, price) = (table.required("invoice")?, table.required("unit_price")?);
+    // Without a quantity column every line is one unit, as the importer reads it.
+    let quantity = table.column("quantity").map_or_else(|| "1".to_string(), |(c, _)| c.clone());
     let country_text = format!("coalesce({}, '')", table.text("country"));
     let mut conditions = table.required_present();
-    if !table.is_whole_number_type("quantity") {
+    if let Some((_, ty)) = table.column("quantity") {
+        // The importer rejects a missing quantity where the file has the column.
+        conditions.push(format!("{quantity} IS NOT NULL"));
+        if is_text_type(ty) {
+            conditions.push(format!("btrim({quantity}) <> ''"));
+        }
+    }
+    if table.column("quantity").is_some() && !table.is_whole_number_type("quantity") {
         // The importer rejects a fractional quantity.
         conditions.push(format!("{quantity}::numeric = trunc({quantity}::numeric)"));
     }
@@ -227,15 +313,19 @@ fn lines(table: &MappedTable, from: Option<NaiveDate>, to: Option<NaiveDate>, co
     if let Some(country) = country {
         conditions.push(format!("{country_text} = {}", literal(country)));
     }
+    if let Some(currency) = &table.sum_currency {
+        conditions.push(format!("{} = {}", table.currency()?, literal(currency)));
+    }
     Ok(format!(
         // Text compared byte by byte ("C"): the same equality the local copy uses, and sorting for
         // count(DISTINCT …) several times faster than under a language's collation.
-        "(SELECT {invoice}::text COLLATE \"C\" AS invoice, upper(left(btrim({invoice}::text), 1)) = 'C' AS cancelled, \
+        "(SELECT {invoice}::text COLLATE \"C\" AS invoice, {cancelled} AS cancelled, \
                  ({customer}) COLLATE \"C\" AS customer, {country_text} COLLATE \"C\" AS country, \
                  coalesce({stock}, '') COLLATE \"C\" AS stock_code, btrim(coalesce({description}, '')) COLLATE \"C\" AS description, \
                  {quantity}::numeric AS quantity, {quantity}::numeric * {price}::numeric AS value, {time} AS t \
             FROM {from_table} WHERE {conditions}) AS lines",
         customer = customer_id(table),
+        cancelled = table.cancelled()?,
         stock = table.text("stock_code"),
         description = table.text("description"),
         time = table.time("invoice_date"),
@@ -262,17 +352,25 @@ fn order_counts(lines: &str, by_month: bool) -> String {
     format!(
         "SELECT CASE WHEN per_month THEN {month} END,
                 coalesce(sum(value) FILTER (WHERE by_invoice AND NOT cancelled), 0)::float8,
-                count(*) FILTER (WHERE by_invoice AND NOT cancelled)::int8,
+                count(*) FILTER (WHERE by_invoice AND NOT cancelled AND NOT adjustment)::int8,
                 count(*) FILTER (WHERE NOT by_invoice AND NOT cancelled AND customer IS NOT NULL)::int8,
                 count(*) FILTER (WHERE by_invoice AND cancelled)::int8,
-                count(*) FILTER (WHERE by_invoice)::int8
-           FROM (SELECT {k}, customer, cancelled, sum(value) AS value, GROUPING(invoice) = 0 AS by_invoice, {per_month} AS per_month
+                count(*) FILTER (WHERE by_invoice AND NOT adjustment)::int8,
+                count(*) FILTER (WHERE by_invoice AND adjustment)::int8,
+                coalesce(sum(value) FILTER (WHERE by_invoice AND adjustment), 0)::float8
+           FROM (SELECT {k}, customer, cancelled, sum(value) AS value, GROUPING(invoice) = 0 AS by_invoice, {per_month} AS per_month,
+                        {adjustment} AS adjustment
                    FROM (SELECT date_trunc('month', t) AS k, * FROM {lines}) l
                   GROUP BY GROUPING SETS ({sets})) g
           GROUP BY per_month, k ORDER BY per_month, k",
         month = month_index("k"),
+        adjustment = ADJUSTMENT,
     )
 }
+
+/// Whether a group of one invoice's lines is an adjustment, not an order
+/// (`overview::is_adjustment`): not cancelled, worth 0 or less in cents, no customer.
+const ADJUSTMENT: &str = "(NOT cancelled AND round(sum(value), 2) <= 0 AND NOT bool_or(customer IS NOT NULL))";
 
 /// A row of [`order_counts`] as period totals.
 fn period_totals(row: &tokio_postgres::Row) -> PeriodTotals {
@@ -282,6 +380,8 @@ fn period_totals(row: &tokio_postgres::Row) -> PeriodTotals {
         customers: row.get::<_, i64>(3) as u64,
         cancelled_invoices: row.get::<_, i64>(4) as u64,
         invoices: row.get::<_, i64>(5) as u64,
+        adjustments: row.get::<_, i64>(6) as u64,
+        adjustment_value: row.get(7),
     }
 }
 
@@ -308,6 +408,7 @@ pub fn overview(
     filters: &Filters,
     for_panel: bool,
 ) -> Result<OverviewResult, WarehouseError> {
+    let table = &table.for_filters(filters);
     server.snapshot(ctx, |server| {
         ctx.set_total(7);
         let span_row = server.query(ctx, &format!("SELECT min(t)::date::text, max(t)::date::text FROM {}", lines(table, None, None, None)?), &[])?;
@@ -356,7 +457,11 @@ pub fn overview(
         ctx.set_done(5);
         let order_values = if for_panel {
             server
-                .query(ctx, &format!("SELECT sum(value)::float8 FROM {current_lines} WHERE NOT cancelled GROUP BY invoice"), &[])?
+                .query(
+                    ctx,
+                    &format!("SELECT sum(value)::float8 FROM {current_lines} WHERE NOT cancelled GROUP BY invoice, cancelled HAVING NOT {ADJUSTMENT}"),
+                    &[],
+                )?
                 .iter()
                 .map(|r| r.get::<_, f64>(0))
                 .collect()
@@ -365,7 +470,7 @@ pub fn overview(
         };
         let (top_countries, top_products) = if for_panel { rankings(server, ctx, &current_lines)? } else { (Vec::new(), Vec::new()) };
         ctx.set_done(7);
-        Ok(overview::assemble(OverviewAggregates {
+        let mut result = overview::assemble(OverviewAggregates {
             period: days,
             previous_period,
             current,
@@ -375,7 +480,9 @@ pub fn overview(
             order_values,
             top_countries,
             top_products,
-        }))
+        });
+        result.currency = table.sum_currency.clone();
+        Ok(result)
     })
 }
 
@@ -385,8 +492,10 @@ fn rankings(server: &Server, ctx: &JobContext, current_lines: &str) -> Result<(V
         .query(
             ctx,
             &format!(
-                "SELECT country, sum(value)::float8 AS revenue, count(*)::int8 FROM
+                "SELECT country, sum(value)::float8 AS revenue, count(*) FILTER (WHERE NOT adjustment)::int8 FROM
                    (SELECT country, invoice, sum(value) AS value FROM {current_lines} WHERE NOT cancelled GROUP BY country, invoice) i
+                   JOIN (SELECT invoice, {ADJUSTMENT} AS adjustment FROM {current_lines} WHERE NOT cancelled GROUP BY invoice, cancelled) a
+                     USING (invoice)
                   GROUP BY country ORDER BY revenue DESC LIMIT {}",
                 overview::TOP_N
             ),
@@ -437,6 +546,7 @@ pub fn rfm(
     analysis_date: Option<NaiveDate>,
     grid: &SegmentGrid,
 ) -> Result<ServerRfm, WarehouseError> {
+    let table = &table.for_filters(filters);
     let sql = format!(
         "SELECT customer, (array_agg(country ORDER BY t DESC))[1], floor(extract(epoch FROM max(t)))::int8,
                 count(*)::int8, sum(value)::float8

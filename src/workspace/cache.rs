@@ -32,7 +32,7 @@ use crate::jobs::JobContext;
 
 /// Bumped whenever what a copy holds or how it is laid out changes, so an older cache is
 /// rebuilt rather than misread.
-const CACHE_FORMAT: u32 = 1;
+const CACHE_FORMAT: u32 = 2;
 
 /// Rows per Parquet row group of the events: one group is one slice copied at a time while
 /// writing, and groups are read in parallel.
@@ -93,6 +93,10 @@ pub struct Stamp {
     first_rowid: Option<i64>,
     last_rowid: Option<i64>,
     imports: Vec<ImportMark>,
+    /// Imports of the tables the copy joins in (the events copy's categories and brands come
+    /// from the product table where the events have none): any change rebuilds the copy.
+    #[serde(default)]
+    joined: Vec<ImportMark>,
 }
 
 impl Stamp {
@@ -106,12 +110,29 @@ impl Stamp {
             conn.query_row(&format!("SELECT (SELECT min(rowid) FROM {name}), (SELECT max(rowid) FROM {name})"), [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?;
-        let mut stmt =
-            conn.prepare("SELECT id, file_hash, status, rows_loaded FROM imports WHERE target_table = ?1 AND rows_loaded > 0 ORDER BY id")?;
-        let imports = stmt
-            .query_map([name], |r| Ok(ImportMark { id: r.get(0)?, file_hash: r.get(1)?, status: r.get(2)?, rows_loaded: r.get(3)? }))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(Stamp { format: CACHE_FORMAT, shoplens: env!("CARGO_PKG_VERSION").to_string(), schema, first_rowid, last_rowid, imports })
+        let marks = |target: &str| -> rusqlite::Result<Vec<ImportMark>> {
+            let mut stmt = conn.prepare(
+                "SELECT id, file_hash, status, rows_loaded FROM imports WHERE target_table = ?1 AND rows_loaded > 0 ORDER BY id",
+            )?;
+            let marks = stmt
+                .query_map([target], |r| Ok(ImportMark { id: r.get(0)?, file_hash: r.get(1)?, status: r.get(2)?, rows_loaded: r.get(3)? }))?
+                .collect::<rusqlite::Result<_>>();
+            marks
+        };
+        let imports = marks(name)?;
+        let joined = match table {
+            CachedTable::Events => marks("products")?,
+            CachedTable::OrderLines => Vec::new(),
+        };
+        Ok(Stamp {
+            format: CACHE_FORMAT,
+            shoplens: env!("CARGO_PKG_VERSION").to_string(),
+            schema,
+            first_rowid,
+            last_rowid,
+            imports,
+            joined,
+        })
     }
 
     /// Whether a copy stamped `self` holds the first rows of a table stamped `now`, so reading
@@ -123,6 +144,7 @@ impl Stamp {
             now.imports.iter().any(|i| i.id == cached.id && i.file_hash == cached.file_hash && i.rows_loaded >= cached.rows_loaded)
         });
         self.format == now.format
+            && self.joined == now.joined
             && self.shoplens == now.shoplens
             && self.schema == now.schema
             && (self.first_rowid == now.first_rowid || self.first_rowid.is_none())
@@ -452,6 +474,12 @@ pub fn save_order_lines(workspace: &Path, frame: &OrderFrame, stamp: &Stamp) -> 
         write_parquet(&dir.join("invoices.parquet"), &mut text("invoice", &frame.invoices)?)?;
         write_parquet(&dir.join("customers.parquet"), &mut text("customer", &frame.customers)?)?;
         write_parquet(&dir.join("countries.parquet"), &mut text("country", &frame.countries)?)?;
+        let lines: Vec<u64> = frame.currency_lines.clone();
+        let mut currencies = DataFrame::new(
+            frame.currencies.len(),
+            vec![Column::new("currency".into(), &frame.currencies), Column::new("lines".into(), lines)],
+        )?;
+        write_parquet(&dir.join("currencies.parquet"), &mut currencies)?;
         let (codes, descriptions): (Vec<&str>, Vec<&str>) = frame.products.iter().map(|(c, d)| (c.as_str(), d.as_str())).unzip();
         let mut products =
             DataFrame::new(codes.len(), vec![Column::new("code".into(), codes), Column::new("description".into(), descriptions)])?;
@@ -461,7 +489,10 @@ pub fn save_order_lines(workspace: &Path, frame: &OrderFrame, stamp: &Stamp) -> 
 
 fn read_order_lines(dir: &Path) -> Result<OrderFrame, CacheError> {
     let products = read_parquet(&dir.join("products.parquet"), false)?;
+    let currencies = read_parquet(&dir.join("currencies.parquet"), false)?;
     let frame = OrderFrame {
+        currencies: strings(&currencies, "currency")?,
+        currency_lines: one_column::<UInt64Type>(&currencies, "lines")?,
         lines: read_parquet(&dir.join("lines.parquet"), true)?,
         invoices: strings(&read_parquet(&dir.join("invoices.parquet"), false)?, "invoice")?,
         products: strings(&products, "code")?.into_iter().zip(strings(&products, "description")?).collect(),

@@ -108,7 +108,7 @@ pub fn load_order_lines(conn: &Connection, ctx: &JobContext) -> Result<OrderFram
 
 /// Adds the order lines with a rowid above `after` to `builder`; returns how many.
 pub fn read_order_lines(conn: &Connection, after: i64, builder: &mut OrderFrameBuilder, ctx: &JobContext) -> Result<u64, CopyError> {
-    let sql = "SELECT invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country, cancelled
+    let sql = "SELECT invoice, stock_code, description, quantity, invoice_date, unit_price, customer_id, country, cancelled, currency
                FROM order_lines WHERE rowid > ?1";
     each_row(conn, "order lines", sql, [after], ctx, |cells| {
         builder.push(OrderLine {
@@ -121,6 +121,7 @@ pub fn read_order_lines(conn: &Connection, after: i64, builder: &mut OrderFrameB
             customer_id: cells.text_or_null(6)?,
             country: cells.text_or_null(7)?.unwrap_or("Unspecified"),
             cancelled: cells.get::<i64>(8)? != 0,
+            currency: cells.text(9)?,
         });
         Ok(())
     })
@@ -138,19 +139,9 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
     )?;
     start_progress(ctx, total, "loading prices");
     let mut builder = PricingDataBuilder::default();
-    let sql = "SELECT product_id, name, category, brand, cost, price, stock FROM products ORDER BY rowid";
-    each_row(conn, "products", sql, [], ctx, |cells| {
-        builder.product(CatalogueProduct {
-            id: cells.text(0)?.to_string(),
-            name: cells.text(1)?.to_string(),
-            category: cells.text(2)?.to_string(),
-            brand: cells.text(3)?.to_string(),
-            cost: cells.get(4)?,
-            price: cells.get(5)?,
-            stock: cells.get(6)?,
-        });
-        Ok(())
-    })?;
+    for product in read_products(conn, ctx)? {
+        builder.product(product);
+    }
     each_row(conn, "our prices", "SELECT product_id, price, valid_from FROM our_prices ORDER BY rowid", [], ctx, |cells| {
         builder.our_price(cells.text(0)?, cells.time(2)?.epoch_seconds(), cells.get(1)?);
         Ok(())
@@ -236,6 +227,67 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
     Ok(builder.finish())
 }
 
+/// The product table, one entry per product in the order first seen. A product on several rows
+/// (a newer catalogue export, or REES46's `item.csv`, which spreads a product's attributes over
+/// rows) keeps, column by column, the value of its latest row that has one.
+pub fn read_products(conn: &Connection, ctx: &JobContext) -> Result<Vec<CatalogueProduct>, CopyError> {
+    let mut products: Vec<CatalogueProduct> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let sql = "SELECT product_id, name, category, brand, cost, price, stock FROM products ORDER BY rowid";
+    each_row(conn, "products", sql, [], ctx, |cells| {
+        let id = cells.text(0)?;
+        let i = *index.entry(id.to_string()).or_insert_with(|| {
+            products.push(CatalogueProduct::unnamed(id));
+            products.len() - 1
+        });
+        let product = &mut products[i];
+        let text = |column: usize, value: &mut String| -> Result<(), CopyError> {
+            if let Some(new) = cells.text_or_null(column)?.filter(|t| !t.trim().is_empty()) {
+                *value = new.to_string();
+            }
+            Ok(())
+        };
+        text(1, &mut product.name)?;
+        text(2, &mut product.category)?;
+        text(3, &mut product.brand)?;
+        product.cost = cells.get::<Option<f64>>(4)?.or(product.cost);
+        product.price = cells.get::<Option<f64>>(5)?.or(product.price);
+        product.stock = cells.get::<Option<i64>>(6)?.or(product.stock);
+        Ok(())
+    })?;
+    Ok(products)
+}
+
+/// Category and brand by events' (integer) product id, from the product table: what fills an
+/// event that leaves them empty (REES46's cosmetics events carry neither; its `item.csv` does).
+#[derive(Default)]
+struct ProductAttributes(std::collections::HashMap<i64, (String, String)>);
+
+impl ProductAttributes {
+    fn read(conn: &Connection, ctx: &JobContext) -> Result<Self, CopyError> {
+        let products = read_products(conn, ctx)?;
+        Ok(Self(
+            products
+                .into_iter()
+                .filter(|p| !p.category.is_empty() || !p.brand.is_empty())
+                // Events' product ids are integers; a product table keeps them as text.
+                .filter_map(|p| Some((p.id.trim().parse::<i64>().ok()?, (p.category, p.brand))))
+                .collect(),
+        ))
+    }
+
+    /// The event's category and brand, each from the product table where the event has none.
+    fn fill<'a>(&'a self, product: i64, category: &'a str, brand: &'a str) -> (&'a str, &'a str) {
+        if !category.trim().is_empty() && !brand.trim().is_empty() {
+            return (category, brand);
+        }
+        match self.0.get(&product) {
+            Some((c, b)) => (if category.trim().is_empty() { c } else { category }, if brand.trim().is_empty() { b } else { brand }),
+            None => (category, brand),
+        }
+    }
+}
+
 /// Reads the marketplace tables: users, collections, listings, orders and interactions.
 pub fn load_marketplace(conn: &Connection, ctx: &JobContext) -> Result<MarketplaceData, CopyError> {
     let total = count(
@@ -261,10 +313,12 @@ pub fn load_marketplace(conn: &Connection, ctx: &JobContext) -> Result<Marketpla
         builder.item(cells.text(0)?, cells.text_or_null(1)?, cells.text_or_null(2)?, epoch(cells, 3)?);
         Ok(())
     })?;
-    let sql = "SELECT listing_id, seller_id, category, brand, price, created_at, listed_at, sold_at FROM listings ORDER BY rowid";
+    let sql =
+        "SELECT listing_id, seller_id, category, brand, price, created_at, listed_at, sold_at, sold, likes FROM listings ORDER BY rowid";
     each_row(conn, "listings", sql, [], ctx, |cells| {
+        let id = cells.text(0)?;
         builder.listing(
-            cells.text(0)?,
+            id,
             cells.text(1)?,
             cells.text_or_null(2)?,
             cells.text_or_null(3)?,
@@ -273,6 +327,10 @@ pub fn load_marketplace(conn: &Connection, ctx: &JobContext) -> Result<Marketpla
             epoch(cells, 6)?,
             epoch(cells, 7)?,
         );
+        let (sold, likes): (Option<i64>, Option<i64>) = (cells.get(8)?, cells.get(9)?);
+        if sold.is_some() || likes.is_some() {
+            builder.listing_state(id, sold.map(|s| s != 0), likes.map(|l| l.max(0) as u64));
+        }
         Ok(())
     })?;
     let sql = "SELECT listing_id, buyer_id, seller_id, amount, ordered_at FROM marketplace_orders ORDER BY rowid";
@@ -399,13 +457,24 @@ fn read_events(conn: &Connection, after: i64, builder: &mut EventFrameBuilder, c
     let sql =
         "SELECT event_time, event_type, product_id, category_code, brand, price, user_id, user_session, rowid FROM events WHERE rowid > ?1";
     let mut last = after;
+    // Read once, and only when an event lacks a category or brand.
+    let mut products: Option<ProductAttributes> = None;
     each_row(conn, "events", sql, [after], ctx, |cells| {
+        let (product, category, brand) = (cells.get(2)?, cells.text(3)?, cells.text(4)?);
+        let (category, brand) = if category.trim().is_empty() || brand.trim().is_empty() {
+            if products.is_none() {
+                products = Some(ProductAttributes::read(conn, &JobContext::detached())?);
+            }
+            products.as_ref().map_or((category, brand), |p| p.fill(product, category, brand))
+        } else {
+            (category, brand)
+        };
         builder.push(
             cells.time(0)?.epoch_seconds(),
             EventKind::parse(cells.text(1)?.as_bytes()),
-            cells.get(2)?,
-            cells.text(3)?,
-            cells.text(4)?,
+            product,
+            category,
+            brand,
             cells.get::<Option<f64>>(5)?.unwrap_or(0.0),
             cells.get(6)?,
             cells.text(7)?,

@@ -42,7 +42,32 @@ pub struct QualityReport {
     /// A competitor price feed: its currency and whether its prices include tax, as stated.
     #[serde(default)]
     pub prices: Option<String>,
+    /// Order lines: the rule that marked cancellations, and why it applies to this file.
+    #[serde(default)]
+    pub cancellation: Option<String>,
+    /// Order lines: their currency and where it came from (the file, or stated at import).
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Order lines: lines per currency (none: not stated).
+    #[serde(default)]
+    pub currencies: BTreeMap<String, u64>,
+    /// Order lines with a status column: lines per status as exported.
+    #[serde(default)]
+    pub statuses: BTreeMap<String, u64>,
+    /// Several files joined into one (an orders file joined to its items): the related rows no
+    /// line referred to (orders without items), which load nothing.
+    #[serde(default)]
+    pub without_lines: Vec<WithoutLines>,
     pub warnings: Vec<String>,
+}
+
+/// Rows of a joined file that no line referred to.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WithoutLines {
+    pub file: String,
+    pub rows: u64,
+    /// By the mapped status column's value, when there is one.
+    pub by_status: BTreeMap<String, u64>,
 }
 
 /// Counters about text repairs made while reading, for the quality report.
@@ -109,6 +134,24 @@ impl fmt::Display for QualityReport {
         }
         if let Some(prices) = &self.prices {
             writeln!(f, "  prices         {prices}")?;
+        }
+        if let Some(rule) = &self.cancellation {
+            writeln!(f, "  cancelled when {rule}")?;
+        }
+        if let Some(currency) = &self.currency {
+            let lines: Vec<String> = self.currencies.iter().map(|(k, n)| format!("{k} {}", group(*n))).collect();
+            let lines = if lines.is_empty() { String::new() } else { format!(" ({} lines)", lines.join(", ")) };
+            writeln!(f, "  currency       {currency}{lines}")?;
+        }
+        if !self.statuses.is_empty() {
+            let parts: Vec<String> = self.statuses.iter().map(|(k, n)| format!("{k} {}", group(*n))).collect();
+            writeln!(f, "  statuses       {}", parts.join(", "))?;
+        }
+        for w in &self.without_lines {
+            let statuses: Vec<String> =
+                w.by_status.iter().map(|(k, n)| format!("{} {}", if k.is_empty() { "(empty)" } else { k }, group(*n))).collect();
+            let statuses = if statuses.is_empty() { String::new() } else { format!(" (status: {})", statuses.join(", ")) };
+            writeln!(f, "  without lines  {} rows of {} have no lines, so nothing of them is loaded{statuses}", group(w.rows), w.file)?;
         }
         for warning in &self.warnings {
             writeln!(f, "  note: {warning}")?;

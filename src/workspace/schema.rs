@@ -353,6 +353,31 @@ WHERE listed_at IS NOT NULL AND sold_at IS NULL GROUP BY category ORDER BY activ
         PRIMARY KEY (source, server_table, target)
     );
     "#,
+    // 10: real shop exports. An order line keeps the order's status as exported (Olist's
+    // `order_status`, Shopify's financial status), the freight charged on it (never revenue)
+    // and the currency of its money (NULL: not stated). `cancelled` now follows the import's
+    // stated rule (the quality report names it) instead of an invoice's first letter.
+    r#"
+    ALTER TABLE order_lines ADD COLUMN status TEXT;
+    ALTER TABLE order_lines ADD COLUMN freight REAL;
+    ALTER TABLE order_lines ADD COLUMN currency TEXT;
+    -- A product table (REES46's item.csv) carries the shop system's category id. A product on
+    -- several rows keeps, column by column, the value of its latest row that has one
+    -- (workspace::copies::read_products).
+    ALTER TABLE products ADD COLUMN category_id INTEGER;
+    -- Listings exported as a snapshot (Vestiaire Collective): no dates, but whether each had
+    -- sold by the export (1/0) and its likes. A listing with listed_at NULL and sold set is such
+    -- a listing, not a draft.
+    ALTER TABLE listings ADD COLUMN sold INTEGER;
+    ALTER TABLE listings ADD COLUMN likes INTEGER;
+    -- Joins the user made between related files (a lines file and the orders and customers
+    -- files it refers to): import::join::Recipe as JSON, found again by the files' columns.
+    CREATE TABLE joins (
+        lines_signature TEXT PRIMARY KEY,  -- the lines file's normalised column names
+        recipe          TEXT NOT NULL,
+        saved_at        TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -11,6 +11,14 @@
 //! - **active** listings when the range ends (listed before, not sold by then), their **days on
 //!   market**, and **months of supply** = active / the range's sales per month.
 //!
+//! A **snapshot** export (Vestiaire Collective's: no dates, a `sold` 0/1 and like counts per
+//! listing) has *undated* listings: each is listed, sold as its flag says, active when unsold,
+//! and its likes count. Without a date they cannot be placed in a range, so they count only when
+//! no dates are chosen (the result says how many a range left out), and the figures that need
+//! dates (days to sell, sell-through, days on market, months of supply) are left empty for them
+//! rather than 0. Their **conversion** is sales per like (`conversion_of` = likes), where a
+//! group has no views to count orders against.
+//!
 //! The country filter does not apply: marketplace rows carry no order country.
 
 use super::{median, InteractionKind, MarketplaceData, DAY};
@@ -42,14 +50,35 @@ pub struct ListingGroup {
     pub sold: u64,
     pub success_rate: f64,
     pub median_days_to_sell: Option<f64>,
-    pub sell_through_30: f64,
+    /// `None` when no listing of the group has dates.
+    pub sell_through_30: Option<f64>,
     pub views: u64,
     pub likes: u64,
     pub orders: u64,
     pub conversion: Option<f64>,
+    /// What `conversion` is over.
+    pub conversion_of: ConversionOf,
     pub active: u64,
     pub median_days_on_market: Option<f64>,
     pub months_of_supply: Option<f64>,
+}
+
+/// What a group's conversion counts sales against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConversionOf {
+    /// Orders per view (dated interactions).
+    Views,
+    /// Sales per like: a snapshot's listings, which have likes but no views.
+    Likes,
+}
+
+impl ConversionOf {
+    pub fn name(self) -> &'static str {
+        match self {
+            ConversionOf::Views => "views",
+            ConversionOf::Likes => "likes",
+        }
+    }
 }
 
 /// Started → submitted → sold, for listings started in the range.
@@ -85,6 +114,9 @@ pub struct ListingsResult {
     pub flow: ListingFlow,
     /// The 20 most active users (listings + purchases + interactions).
     pub most_active: Vec<ActiveUser>,
+    /// Listings of a snapshot without dates: counted (no range chosen), or left out by a range.
+    pub undated_counted: u64,
+    pub undated_left_out: u64,
 }
 
 /// The filter's days as epoch seconds `[from, to)`; open ends take the data's span.
@@ -112,9 +144,15 @@ pub fn compute(data: &MarketplaceData, filters: &Filters, by: GroupBy) -> Listin
         })
         .map(|g| g.map_or(group_count - 1, |g| g as usize))
         .collect();
+    // Undated listings cannot be placed inside a chosen range.
+    let range_chosen = filters.from.is_some() || filters.to.is_some();
+    let (mut undated_counted, mut undated_left_out) = (0u64, 0u64);
     #[derive(Default, Clone)]
     struct Acc {
         listed: u64,
+        /// Of `listed`, the ones with dates.
+        dated: u64,
+        undated: u64,
         sold: u64,
         within_30: u64,
         views: u64,
@@ -129,6 +167,27 @@ pub fn compute(data: &MarketplaceData, filters: &Filters, by: GroupBy) -> Listin
     let mut users = vec![ActiveUser { user: 0, listed: 0, sold: 0, bought: 0, interactions: 0 }; data.users.len()];
     for (i, listing) in data.listings.iter().enumerate() {
         let a = &mut acc[group_of[i]];
+        if listing.is_undated() {
+            if range_chosen {
+                undated_left_out += 1;
+                continue;
+            }
+            undated_counted += 1;
+            a.listed += 1;
+            a.undated += 1;
+            a.likes += listing.likes.unwrap_or(0);
+            users[listing.seller as usize].listed += 1;
+            if listing.is_sold() {
+                a.sold += 1;
+                users[listing.seller as usize].sold += 1;
+            } else {
+                a.active += 1;
+            }
+            continue;
+        }
+        if !range_chosen {
+            a.likes += listing.likes.unwrap_or(0);
+        }
         flow.has_drafts |= listing.created.is_some() || listing.listed.is_none();
         if listing.created.or(listing.listed).is_some_and(inside) {
             flow.started += 1;
@@ -143,6 +202,7 @@ pub fn compute(data: &MarketplaceData, filters: &Filters, by: GroupBy) -> Listin
         let sold = listing.sold.filter(|&t| t < to);
         if inside(listed) {
             a.listed += 1;
+            a.dated += 1;
             users[listing.seller as usize].listed += 1;
             if let Some(sold) = sold {
                 a.sold += 1;
@@ -200,17 +260,24 @@ pub fn compute(data: &MarketplaceData, filters: &Filters, by: GroupBy) -> Listin
         .map(|(g, mut a)| {
             all_days.extend_from_slice(&a.days_to_sell);
             let monthly_sales = if span_days > 0.0 { a.orders as f64 / (span_days / MONTH_DAYS) } else { 0.0 };
+            // Sales per like for a snapshot's listings, where there are no views.
+            let (conversion, conversion_of) = if a.views == 0 && a.undated > 0 {
+                (ratio(a.sold, a.likes), ConversionOf::Likes)
+            } else {
+                (ratio(a.orders, a.views), ConversionOf::Views)
+            };
             ListingGroup {
                 group: names(g),
                 listed: a.listed,
                 sold: a.sold,
                 success_rate: ratio(a.sold, a.listed).unwrap_or(0.0),
                 median_days_to_sell: median(&mut a.days_to_sell),
-                sell_through_30: ratio(a.within_30, a.listed).unwrap_or(0.0),
+                sell_through_30: ratio(a.within_30, a.dated),
                 views: a.views,
                 likes: a.likes,
                 orders: a.orders,
-                conversion: ratio(a.orders, a.views),
+                conversion,
+                conversion_of,
                 active: a.active,
                 median_days_on_market: median(&mut a.days_on_market),
                 months_of_supply: (monthly_sales > 0.0).then(|| a.active as f64 / monthly_sales),
@@ -225,7 +292,7 @@ pub fn compute(data: &MarketplaceData, filters: &Filters, by: GroupBy) -> Listin
     users.retain(|u| u.listed + u.bought + u.interactions > 0);
     users.sort_by(|a, b| (b.listed + b.bought + b.interactions).cmp(&(a.listed + a.bought + a.interactions)).then(a.user.cmp(&b.user)));
     users.truncate(20);
-    ListingsResult { by, range: (from, to), groups, days_to_sell: all_days, flow, most_active: users }
+    ListingsResult { by, range: (from, to), groups, days_to_sell: all_days, flow, most_active: users, undated_counted, undated_left_out }
 }
 
 fn ratio(part: u64, whole: u64) -> Option<f64> {
@@ -253,6 +320,7 @@ pub fn groups_table(result: &ListingsResult, min_listings: u64) -> Table {
         "active",
         "median_days_on_market",
         "months_of_supply",
+        "conversion_of",
     ]
     .map(String::from)
     .to_vec();
@@ -271,10 +339,11 @@ pub fn groups_table(result: &ListingsResult, min_listings: u64) -> Table {
                 g.likes.to_string(),
                 g.orders.to_string(),
                 optional(g.conversion, 4),
-                format!("{:.4}", g.sell_through_30),
+                optional(g.sell_through_30, 4),
                 g.active.to_string(),
                 optional(g.median_days_on_market, 1),
                 optional(g.months_of_supply, 2),
+                g.conversion_of.name().to_string(),
             ]
         })
         .collect();
@@ -325,7 +394,12 @@ mod tests {
         b.order(Some("old"), "u", "s", Some(10.0), d(2.0));
         let data = b.finish();
         let day0 = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
-        let filters = Filters { from: Some(day0 + chrono::Duration::days(10)), to: Some(day0 + chrono::Duration::days(19)), country: None };
+        let filters = Filters {
+            from: Some(day0 + chrono::Duration::days(10)),
+            to: Some(day0 + chrono::Duration::days(19)),
+            country: None,
+            ..Default::default()
+        };
         let result = compute(&data, &filters, GroupBy::Category);
         let watches = result.groups.iter().find(|g| g.group == "watches").unwrap();
         assert_eq!((watches.listed, watches.sold, watches.views, watches.likes, watches.orders), (3, 2, 3, 1, 2));
@@ -341,5 +415,36 @@ mod tests {
         let (header, rows) = groups_table(&result, 2);
         assert_eq!(header[..9].join(","), "group,listed,sold,success_rate,median_days_to_sell,views,likes,orders,conversion");
         assert_eq!(rows.len(), 1, "the minimum-listings filter drops groups listed fewer than 2 times");
+    }
+
+    /// Hand-checked: a snapshot without dates (Vestiaire's layout). Bags: 3 listed, 1 sold, 40
+    /// likes; shoes: 1 listed, sold, 0 likes. No dates: the dated figures stay empty, and a
+    /// chosen range leaves every listing out, saying so.
+    #[test]
+    fn a_snapshot_without_dates_by_hand() {
+        let mut b = MarketplaceBuilder::default();
+        for (id, category, sold, likes) in
+            [("a", "bags", true, 10), ("b", "bags", false, 30), ("c", "bags", false, 0), ("d", "shoes", true, 0)]
+        {
+            b.listing(id, "s", Some(category), Some("chanel"), Some(100.0), None, None, None);
+            b.listing_state(id, Some(sold), Some(likes));
+        }
+        let data = b.finish();
+        let result = compute(&data, &Filters::default(), GroupBy::Category);
+        let bags = result.groups.iter().find(|g| g.group == "bags").unwrap();
+        assert_eq!((bags.listed, bags.sold, bags.likes, bags.active, bags.orders), (3, 1, 40, 2, 0));
+        assert!((bags.success_rate - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!((bags.conversion, bags.conversion_of), (Some(1.0 / 40.0), ConversionOf::Likes));
+        assert_eq!((bags.median_days_to_sell, bags.sell_through_30, bags.months_of_supply), (None, None, None));
+        let shoes = result.groups.iter().find(|g| g.group == "shoes").unwrap();
+        assert_eq!((shoes.success_rate, shoes.conversion), (1.0, None), "no likes: no sales per like");
+        assert_eq!((result.undated_counted, result.undated_left_out), (4, 0));
+        assert!(!result.flow.has_drafts, "a snapshot's listings are not drafts");
+        let (_, rows) = groups_table(&result, 1);
+        assert_eq!(rows[0][9], "", "sell-through needs dates: empty, not 0");
+
+        let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 1);
+        let ranged = compute(&data, &Filters { from: day, to: None, country: None, ..Default::default() }, GroupBy::Category);
+        assert_eq!((ranged.undated_counted, ranged.undated_left_out, ranged.groups.len()), (0, 4, 0));
     }
 }

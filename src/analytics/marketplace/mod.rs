@@ -42,9 +42,27 @@ pub struct Listing {
     pub price: Option<f64>,
     /// The draft was started (when the export says).
     pub created: Option<i64>,
-    /// Submitted; `None` for a draft never submitted.
+    /// Submitted; `None` for a draft never submitted, or a snapshot's listing (see
+    /// [`Listing::is_undated`]).
     pub listed: Option<i64>,
     pub sold: Option<i64>,
+    /// A snapshot's state as of its export: sold or not (`None` when the export has dates).
+    pub sold_flag: Option<bool>,
+    /// Likes the export counted on the listing (a snapshot's engagement).
+    pub likes: Option<u64>,
+}
+
+impl Listing {
+    /// A listing from a snapshot without dates: listed (it is in the export), sold or not as the
+    /// export says, but when is unknown, so it counts only where no date range is asked for.
+    pub fn is_undated(&self) -> bool {
+        self.listed.is_none() && self.sold_flag.is_some()
+    }
+
+    /// Sold, by its date or the snapshot's flag.
+    pub fn is_sold(&self) -> bool {
+        self.sold.is_some() || self.sold_flag == Some(true)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -198,7 +216,7 @@ impl MarketplaceBuilder {
     ) {
         let seller = self.user_code(seller);
         let (category, brand) = (self.category(category), self.brand(brand));
-        let listing = Listing { id: id.to_string(), seller, category, brand, price, created, listed, sold };
+        let listing = Listing { id: id.to_string(), seller, category, brand, price, created, listed, sold, sold_flag: None, likes: None };
         // A later export of the same listing replaces it (it may have sold since).
         match self.listings.get(id) {
             Some(&c) => self.data.listings[c as usize] = listing,
@@ -206,6 +224,16 @@ impl MarketplaceBuilder {
                 self.listings.insert(id.to_string(), self.data.listings.len() as u32);
                 self.data.listings.push(listing);
             }
+        }
+    }
+
+    /// A snapshot's state of listing `id` (added with [`Self::listing`] before): sold or not as
+    /// of the export, and its likes.
+    pub fn listing_state(&mut self, id: &str, sold: Option<bool>, likes: Option<u64>) {
+        if let Some(&c) = self.listings.get(id) {
+            let listing = &mut self.data.listings[c as usize];
+            listing.sold_flag = sold;
+            listing.likes = likes;
         }
     }
 

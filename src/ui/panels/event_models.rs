@@ -443,8 +443,9 @@ impl PanelModels for EventModels {
                 self.clear_results();
             }
             // A copy read straight from an events file is replaced by the workspace's own,
-            // whether its import succeeded or not.
-            DataChange::Imported { tables } if tables.iter().any(|t| t == "events") || self.unconfirmed() => {
+            // whether its import succeeded or not. A product table fills the events' categories
+            // and brands: the copy is read again with them.
+            DataChange::Imported { tables } if tables.iter().any(|t| t == "events" || t == "products") || self.unconfirmed() => {
                 if let Some(path) = cx.data.path.clone() {
                     let monitor = self.reload(path);
                     cx.track(monitor);

@@ -16,6 +16,7 @@ const LISTINGS_HELP: &str = "How listings are counted (over the date filter)\n\
 • Days to sell: sold − listed, in days, over the sold ones (median). Sell-through 30 d: sold within 30 days / listed.\n\
 • Views, likes, orders: dated in the range, on the group's listings. Conversion = orders / views.\n\
 • Active: listed before the range ends and not sold by then. Months of supply = active / sales per month in the range.\n\
+• A snapshot without dates (one row per listing with sold 0/1 and likes): every listing is listed, sold as its flag says; conversion = sales / likes. It counts only when no dates are chosen, and the figures that need dates stay empty.\n\
 The country filter does not apply: marketplace rows carry no country.";
 
 pub struct ListingsPanel {
@@ -100,9 +101,34 @@ impl ListingsPanel {
         let sold: u64 = result.groups.iter().map(|g| g.sold).sum();
         let views: u64 = result.groups.iter().map(|g| g.views).sum();
         let orders: u64 = result.groups.iter().map(|g| g.orders).sum();
+        let likes: u64 = result.groups.iter().map(|g| g.likes).sum();
+        let snapshot = result.undated_counted > 0 && views == 0;
         let mut days = result.days_to_sell.clone();
+        if result.undated_counted > 0 {
+            ui.label(
+                RichText::new(format!(
+                    "{} listings come from a snapshot without dates: each counts as listed, sold as the export says; days to sell, sell-through, days on market and months of supply need dates and are left empty for them.",
+                    widgets::number(result.undated_counted as f64, 0)
+                ))
+                .weak(),
+            );
+        }
+        if result.undated_left_out > 0 {
+            ui.label(
+                RichText::new(format!(
+                    "{} listings of a snapshot without dates are left out: they cannot be placed in the chosen dates. Clear the dates to count them.",
+                    widgets::number(result.undated_left_out as f64, 0)
+                ))
+                .color(ui.visuals().warn_fg_color),
+            );
+        }
         ui.columns(5, |cols| {
-            widgets::stat_card(&mut cols[0], "Listed", &widgets::number(listed as f64, 0), "Listings submitted in the date range.");
+            let listed_help = if result.undated_counted > 0 {
+                "Listings submitted in the date range, and every listing of a snapshot without dates."
+            } else {
+                "Listings submitted in the date range."
+            };
+            widgets::stat_card(&mut cols[0], "Listed", &widgets::number(listed as f64, 0), listed_help);
             widgets::stat_card(
                 &mut cols[1],
                 "Success rate",
@@ -115,12 +141,21 @@ impl ListingsPanel {
                 &median(&mut days).map_or_else(|| "–".into(), |m| format!("{m:.1}")),
                 "sold_at − listed_at in days over the listings sold (an even count: the mean of the two middle values).",
             );
-            widgets::stat_card(
-                &mut cols[3],
-                "Conversion",
-                &if views > 0 { format!("{:.2}%", orders as f64 / views as f64 * 100.0) } else { "–".into() },
-                "Orders / views, both dated in the range.",
-            );
+            if snapshot {
+                widgets::stat_card(
+                    &mut cols[3],
+                    "Sales per like",
+                    &if likes > 0 { format!("{:.2}%", sold as f64 / likes as f64 * 100.0) } else { "–".into() },
+                    "A snapshot has likes but no views: its conversion is listings sold / likes.",
+                );
+            } else {
+                widgets::stat_card(
+                    &mut cols[3],
+                    "Conversion",
+                    &if views > 0 { format!("{:.2}%", orders as f64 / views as f64 * 100.0) } else { "–".into() },
+                    "Orders / views, both dated in the range.",
+                );
+            }
             let active: u64 = result.groups.iter().map(|g| g.active).sum();
             widgets::stat_card(
                 &mut cols[4],
@@ -150,7 +185,11 @@ impl ListingsPanel {
                     ui.set_width(width * 0.5 - 8.0);
                     let chart = crate::present::charts::days_to_sell(&result.days_to_sell);
                     ui.strong(chart.title.as_str());
-                    crate::ui::chart_view::show(ui, &chart, result.range, 220.0);
+                    if result.days_to_sell.is_empty() && result.undated_counted > 0 {
+                        ui.label("Days to sell need listing and sale dates; this snapshot has none.");
+                    } else {
+                        crate::ui::chart_view::show(ui, &chart, result.range, 220.0);
+                    }
                 });
                 ui.vertical(|ui| {
                     ui.strong("Listing flow");
@@ -182,6 +221,8 @@ impl ListingsPanel {
                             flow.submitted as f64 / flow.started.max(1) as f64 * 100.0,
                             flow.sold as f64 / flow.submitted.max(1) as f64 * 100.0
                         ));
+                    } else if snapshot {
+                        ui.label("A snapshot has no flow: it shows each listing as it was when exported.");
                     } else {
                         ui.label("The listings carry no drafts (no created_at, every listing submitted): the flow starts at submission.");
                     }

@@ -80,7 +80,7 @@ impl PanelModels for OverviewModels {
 }
 
 const CUSTOMERS_DEF: &str = "Distinct customer ids with an order in the period. Lines without a customer id count in sales, not here.";
-const AOV_DEF: &str = "Average order value = revenue / orders.";
+const AOV_DEF: &str = "Average order value = the value of the orders / orders (adjustments left out).";
 
 pub struct OverviewPanel {
     pub log_scale: bool,
@@ -220,16 +220,24 @@ impl OverviewPanel {
             ui.label("No order lines in the chosen period.");
             return None;
         }
+        let currency = result.currency.as_deref();
+        let money = |value: f64| widgets::money_in(value, currency);
         // Equal columns always fit the window (a wrapping row of frames would widen the page).
         ui.columns(5, |columns| {
-            kpi_card(&mut columns[0], "Revenue", &widgets::money(k.revenue.current), k.revenue.change_pct(), true, REVENUE_DEF);
+            kpi_card(&mut columns[0], "Revenue", &money(k.revenue.current), k.revenue.change_pct(), true, REVENUE_DEF);
             kpi_card(&mut columns[1], "Orders", &widgets::number(k.orders.current, 0), k.orders.change_pct(), true, ORDERS_DEF);
             kpi_card(&mut columns[2], "Customers", &widgets::number(k.customers.current, 0), k.customers.change_pct(), true, CUSTOMERS_DEF);
-            let aov = widgets::money(k.average_order_value.current);
+            let aov = money(k.average_order_value.current);
             kpi_card(&mut columns[3], "Average order value", &aov, k.average_order_value.change_pct(), true, AOV_DEF);
             let rate = format!("{:.1}%", k.cancellation_rate.current);
             kpi_card(&mut columns[4], "Cancellation rate", &rate, k.cancellation_rate.change_pct(), false, CANCEL_DEF);
         });
+        if let Some(note) = crate::present::format::adjustments_note(&result.adjustments, money) {
+            ui.label(RichText::new(note).weak().small());
+        }
+        if let Some(note) = crate::present::format::other_currencies_note(currency, result.lines_in_other_currencies) {
+            ui.label(RichText::new(note).color(ui.visuals().warn_fg_color).small());
+        }
         ui.add_space(8.0);
 
         // One mark per month; the year only under January keeps the axis short.

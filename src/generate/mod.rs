@@ -6,6 +6,8 @@
 //! 5% of lines on cancellation invoices, about 20% of invoices without a customer id, and event
 //! sessions that view far more than they cart and cart more than they buy.
 
+pub mod exports;
+
 use std::io::{self, Write};
 
 use rand::{Rng, SeedableRng};
@@ -119,11 +121,11 @@ const BRANDS: &[&str] = &[
     "karcher", "makita", "stels", "lego", "mattel", "casio", "garmin", "dyson", "zara", "hermès", "chloé",
 ];
 
-fn rng(seed: u64) -> Pcg64Mcg {
+pub(crate) fn rng(seed: u64) -> Pcg64Mcg {
     Pcg64Mcg::seed_from_u64(seed)
 }
 
-fn weighted<'a, R: Rng>(rng: &mut R, items: &'a [(&'a str, u32)]) -> &'a str {
+pub(crate) fn weighted<'a, R: Rng>(rng: &mut R, items: &'a [(&'a str, u32)]) -> &'a str {
     let total: u32 = items.iter().map(|(_, w)| w).sum();
     let mut pick = rng.random_range(0..total);
     for (item, weight) in items {
@@ -149,7 +151,7 @@ fn session_uuid(rng: &mut Pcg64Mcg) -> String {
     )
 }
 
-fn timestamp(base: chrono::NaiveDateTime, seconds: i64) -> String {
+pub(crate) fn timestamp(base: chrono::NaiveDateTime, seconds: i64) -> String {
     (base + chrono::Duration::seconds(seconds)).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
