@@ -410,15 +410,17 @@ impl ShoplensApp {
             return;
         };
         let job = Job::spawn("inspect files", move |_| {
-            let conn = workspace::open_read_only(&path).map_err(|e| e.to_string());
+            // Opened (made, for a new workspace) here: files handed over with a workspace that
+            // does not exist yet must still be looked at, not imported blind.
+            let workspace = Workspace::open(&path).map_err(|e| e.to_string());
+            let conn = workspace.as_ref().map(Workspace::conn).map_err(Clone::clone);
             // Files a known or remembered join puts together import as one.
-            let recipes = import::join::recipes(conn.as_ref().ok())?;
+            let recipes = import::join::recipes(conn.as_ref().ok().copied())?;
             let (joined, alone) = import::join::group_files(&files, &recipes)?;
             let inspected = alone
                 .into_iter()
                 .map(|file| {
-                    let inspection =
-                        conn.as_ref().map_err(Clone::clone).and_then(|c| import::inspect(c, &file, None).map_err(|e| e.to_string()));
+                    let inspection = conn.clone().and_then(|c| import::inspect(c, &file, None).map_err(|e| e.to_string()));
                     (file, inspection)
                 })
                 .collect();
