@@ -10,7 +10,7 @@ use rusqlite::Connection;
 
 use super::chart::Chart;
 use super::charts;
-use super::format::{money, number};
+use super::format::number;
 use crate::analytics::event_frame::EventFrame;
 use crate::analytics::marketplace::MarketplaceData;
 use crate::analytics::order_frame::OrderFrame;
@@ -299,7 +299,9 @@ fn clv_slide(view: &View, source: &mut StorySource, filters: &Filters, slide: &m
     }
     if result.has_clv() {
         let total: f64 = result.customers.iter().filter_map(|c| c.clv).sum();
-        slide.figures.push(Figure { label: "Total predicted CLV".into(), value: money(total), change: None });
+        let currency = frame.money_currency(filters).0;
+        let value = super::format::money_in(total, currency.as_deref());
+        slide.figures.push(Figure { label: "Total predicted CLV".into(), value, change: None });
     }
     if let Ok(holdout) = &result.holdout {
         slide.charts.push(charts::clv_holdout(holdout));

@@ -8,6 +8,7 @@ use super::customer_models::CustomerModels;
 use super::{Panel, PanelContext, Request};
 use crate::analytics::clv::{self, ClvResult, TimeUnit};
 use crate::analytics::order_frame::OrderFrame;
+use crate::analytics::Filters;
 use crate::ui::widgets::{self, HeatCell};
 
 const MODEL_HELP: &str = "BG/NBD: while 'alive' a customer buys at a steady random rate; after each purchase they may leave for good. \
@@ -76,7 +77,7 @@ impl Panel for CustomerValuePanel {
         } else if let Some(fit) = models.clv.get().cloned() {
             egui::ScrollArea::vertical()
                 .id_salt("value_scroll")
-                .show(ui, |ui| self.result_ui(ui, &fit.input, &fit.result.result, &mut requests));
+                .show(ui, |ui| self.result_ui(ui, (&fit.input, cx.filters), &fit.result.result, &mut requests));
         } else {
             widgets::waiting(ui, "Fitting BG/NBD and Gamma-Gamma…");
         }
@@ -143,7 +144,9 @@ impl CustomerValuePanel {
         ui.separator();
     }
 
-    fn result_ui(&mut self, ui: &mut egui::Ui, frame: &OrderFrame, result: &ClvResult, requests: &mut Vec<Request>) {
+    fn result_ui(&mut self, ui: &mut egui::Ui, (frame, filters): (&OrderFrame, &Filters), result: &ClvResult, requests: &mut Vec<Request>) {
+        let currency = frame.money_currency(filters).0;
+        let money = |value: f64| widgets::money_in(value, currency.as_deref());
         let unit = result.settings.unit.plural();
         let horizon = result.settings.horizon;
         for warning in &result.warnings {
@@ -183,7 +186,7 @@ impl CustomerValuePanel {
                 widgets::stat_card(
                     &mut cols[3],
                     &format!("Total CLV, next {horizon} {unit}"),
-                    &total_clv.map_or("–".into(), widgets::money),
+                    &total_clv.map_or("–".into(), money),
                     "Σ of discounted expected value over the horizon. Shown only when Gamma-Gamma is usable.",
                 );
             });
@@ -241,7 +244,7 @@ impl CustomerValuePanel {
         ui.add_space(8.0);
         self.holdout(ui, result);
         ui.add_space(8.0);
-        self.top_customers(ui, frame, result, requests);
+        self.top_customers(ui, (frame, currency.as_deref()), result, requests);
     }
 
     fn parameters(&self, ui: &mut egui::Ui, result: &ClvResult) {
@@ -307,7 +310,13 @@ impl CustomerValuePanel {
         }
     }
 
-    fn top_customers(&mut self, ui: &mut egui::Ui, frame: &OrderFrame, result: &ClvResult, requests: &mut Vec<Request>) {
+    fn top_customers(
+        &mut self,
+        ui: &mut egui::Ui,
+        (frame, currency): (&OrderFrame, Option<&str>),
+        result: &ClvResult,
+        requests: &mut Vec<Request>,
+    ) {
         if result.customers.is_empty() {
             return;
         }
@@ -338,8 +347,8 @@ impl CustomerValuePanel {
                     format!("{:.1}", c.big_t),
                     format!("{:.1}%", c.p_alive * 100.0),
                     format!("{:.2}", c.expected_purchases),
-                    c.expected_value.map_or("–".into(), widgets::money),
-                    c.clv.map_or("–".into(), widgets::money),
+                    c.expected_value.map_or("–".into(), |v| widgets::money_in(v, currency)),
+                    c.clv.map_or("–".into(), |v| widgets::money_in(v, currency)),
                 ]
             })
             .collect();

@@ -70,6 +70,8 @@ struct ShownRfm<'a> {
     value: Option<Arc<std::collections::HashMap<u32, rfm::ValueColumns>>>,
     /// Where it was computed, for the panel to say.
     note: Option<String>,
+    /// The currency of the money shown (`None`: not stated).
+    currency: Option<String>,
 }
 
 impl Default for SegmentsPanel {
@@ -163,6 +165,7 @@ impl Panel for SegmentsPanel {
                         owner: on_server.clone(),
                         value: None,
                         note: Some(format!("Computed on the server: {} transferred.", widgets::bytes(on_server.bytes))),
+                        currency: None,
                     }),
                     (RfmSource::Copy, Some(result)) => Some(ShownRfm {
                         rfm: &result.result,
@@ -170,6 +173,7 @@ impl Panel for SegmentsPanel {
                         owner: result.clone(),
                         value: models.value_columns(result, cx.filters),
                         note: None,
+                        currency: result.input.money_currency(cx.filters).0,
                     }),
                     _ => None,
                 };
@@ -332,7 +336,7 @@ impl SegmentsPanel {
             save = self.edit_map_ui(ui, &grid);
         }
         ui.add_space(8.0);
-        if let Some((edited, commit)) = self.segment_table(ui, result, &grid, &mean_clv, requests) {
+        if let Some((edited, commit)) = self.segment_table(ui, (result, shown.currency.as_deref()), &grid, &mean_clv, requests) {
             if commit {
                 save = Some(edited);
             } else {
@@ -348,7 +352,7 @@ impl SegmentsPanel {
     fn segment_table(
         &mut self,
         ui: &mut egui::Ui,
-        result: &RfmResult,
+        (result, currency): (&RfmResult, Option<&str>),
         grid: &SegmentGrid,
         mean_clv: &[Option<f64>],
         requests: &mut Vec<Request>,
@@ -391,8 +395,8 @@ impl SegmentsPanel {
                 ui.label(format!("{:.1}%", s.revenue_share * 100.0));
                 ui.label(widgets::number(s.mean_recency, 0));
                 ui.label(widgets::number(s.mean_frequency, 1));
-                ui.label(widgets::money(s.mean_monetary));
-                ui.label(mean_clv.get(i).copied().flatten().map_or("–".into(), widgets::money));
+                ui.label(widgets::money_in(s.mean_monetary, currency));
+                ui.label(mean_clv.get(i).copied().flatten().map_or("–".into(), |v| widgets::money_in(v, currency)));
                 let mut action = grid.action(&s.name).to_string();
                 let response = ui.add(egui::TextEdit::singleline(&mut action).desired_width(420.0).id_salt(("action", i)));
                 if response.changed() {
