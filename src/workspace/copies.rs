@@ -199,10 +199,12 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
     }
     builder.other_currency(other_currency);
     builder.other_tax_basis(other_tax_basis);
-    // Sales of catalogue products (stock_code = product_id), cancellations left out.
+    // Sales of catalogue products (stock_code = product_id), cancellations left out, and lines
+    // in a currency other than ours (when both are stated): money is never summed across them.
     let sql = "SELECT stock_code, invoice_date, quantity, unit_price FROM order_lines
-               WHERE cancelled = 0 AND stock_code IN (SELECT product_id FROM products)";
-    each_row(conn, "order lines", sql, [], ctx, |cells| {
+               WHERE cancelled = 0 AND stock_code IN (SELECT product_id FROM products)
+                 AND (?1 IS NULL OR currency IS NULL OR upper(currency) = upper(?1))";
+    each_row(conn, "order lines", sql, [ours.as_deref()], ctx, |cells| {
         builder.sale(cells.text(0)?, cells.time(1)?.epoch_seconds(), cells.get::<i64>(2)? as f64, cells.get(3)?);
         Ok(())
     })?;
