@@ -71,6 +71,19 @@ impl<E: std::error::Error + 'static> From<E> for JobError {
     }
 }
 
+thread_local! {
+    /// The job running on this thread, if any.
+    static CURRENT_JOB: std::cell::RefCell<Option<JobContext>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Whether the job running on this thread has been asked to stop. Every workspace connection's
+/// progress handler asks this (`workspace::configure`), so a long SQLite statement (an endless
+/// recursive query, a report over a huge table) stops within a fraction of a second of a cancel:
+/// Ctrl-C and SIGTERM in a command, Cancel in the window.
+pub fn current_job_cancelled() -> bool {
+    CURRENT_JOB.with(|current| current.borrow().as_ref().is_some_and(JobContext::is_cancelled))
+}
+
 /// Shared view of a job's progress and cancel flag; cheap to clone into worker code.
 #[derive(Clone, Default)]
 pub struct JobContext {
@@ -212,7 +225,13 @@ impl<T: Send + 'static> Job<T> {
             .name(format!("job: {name}"))
             .spawn(move || {
                 let _guard = guard;
-                work(&worker_context)
+                CURRENT_JOB.with(|current| *current.borrow_mut() = Some(worker_context.clone()));
+                match work(&worker_context) {
+                    // A statement SQLite stopped because the job was cancelled (see
+                    // `current_job_cancelled`) fails with its own error: it is a cancel.
+                    Err(JobError::Failed(_)) if worker_context.is_cancelled() => Err(JobError::Cancelled),
+                    other => other,
+                }
             })
             .expect("the OS refused to start a thread");
         let monitor = JobMonitor { name: name.as_str().into(), context, started: Instant::now(), finished };
@@ -388,6 +407,11 @@ impl<K: PartialEq + Clone, T: Send + 'static> Latest<K, T> {
         self.running.is_some()
     }
 
+    /// Forgets a failure, so the next request for its inputs runs again (Retry).
+    pub fn forget_error(&mut self) {
+        self.error = None;
+    }
+
     /// Forgets everything (the data underneath changed).
     pub fn clear(&mut self) {
         if let Some((_, job)) = self.running.take() {
@@ -395,6 +419,49 @@ impl<K: PartialEq + Clone, T: Send + 'static> Latest<K, T> {
         }
         self.shown = None;
         self.error = None;
+    }
+}
+
+/// Jobs that run one after another in the order they were asked for, never side by side: a
+/// panel family's writes (an Acknowledge and its Undo land in that order, a save cannot overtake
+/// the one before it).
+pub struct Serial<T> {
+    queue: std::collections::VecDeque<(String, SerialWork<T>)>,
+    running: Option<Job<T>>,
+}
+
+type SerialWork<T> = Box<dyn FnOnce(&JobContext) -> JobResult<T> + Send>;
+
+impl<T> Default for Serial<T> {
+    fn default() -> Self {
+        Self { queue: Default::default(), running: None }
+    }
+}
+
+impl<T: Send + 'static> Serial<T> {
+    /// Queues `work`; it starts when every job queued before it has finished.
+    pub fn push(&mut self, name: impl Into<String>, work: impl FnOnce(&JobContext) -> JobResult<T> + Send + 'static) {
+        self.queue.push_back((name.into(), Box::new(work)));
+    }
+
+    /// Collects the running job's outcome when it has finished and starts the next one; returns
+    /// the outcome (in the order queued) and the monitor of a job just started.
+    pub fn poll(&mut self) -> (Option<JobResult<T>>, Option<JobMonitor>) {
+        let outcome = take_finished(&mut self.running);
+        let mut started = None;
+        if self.running.is_none() {
+            if let Some((name, work)) = self.queue.pop_front() {
+                let job = Job::spawn(name, work);
+                started = Some(job.monitor());
+                self.running = Some(job);
+            }
+        }
+        (outcome, started)
+    }
+
+    /// Whether a job runs or waits.
+    pub fn is_busy(&self) -> bool {
+        self.running.is_some() || !self.queue.is_empty()
     }
 }
 

@@ -20,7 +20,8 @@ fn main() -> std::process::ExitCode {
     match shoplens::cli::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
+            // A message can quote what a workspace stores: inert on the terminal.
+            eprintln!("error: {}", shoplens::cli::output::inert(&err.to_string()));
             std::process::ExitCode::FAILURE
         }
     }

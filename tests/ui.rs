@@ -29,6 +29,9 @@ impl egui::DroppedFile for Dropped {
 }
 
 fn app_on(workspace: &Path) -> Harness<'static, ShoplensApp> {
+    // Connections the tests add are trusted in a folder of their own, not the user's settings.
+    static CONFIG: std::sync::Once = std::sync::Once::new();
+    CONFIG.call_once(|| std::env::set_var("SHOPLENS_CONFIG_DIR", std::env::temp_dir().join(format!("shoplens-ui-tests-{}", std::process::id()))));
     let workspace = workspace.to_path_buf();
     Harness::builder()
         .with_size(egui::vec2(1440.0, 900.0))

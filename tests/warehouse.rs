@@ -40,6 +40,10 @@ fn server() -> Option<&'static Setup> {
                 eprintln!("warehouse integration tests skipped: no PostgreSQL server (set PGHOST etc., or run under pg_virtualenv)");
                 return None;
             }
+            // Sources added by these tests are trusted in a folder of their own, not in the
+            // user's settings. Set before any test thread reads it: they all wait here first.
+            let config = std::env::temp_dir().join(format!("shoplens-warehouse-tests-{}", std::process::id()));
+            std::env::set_var("SHOPLENS_CONFIG_DIR", &config);
             Some(Setup::new())
         })
         .as_ref()
@@ -314,7 +318,8 @@ fn sessions_are_read_only_and_a_cancel_stops_the_server() {
         port: s.port.parse().unwrap(),
         database: s.database.clone(),
         user: s.user.clone(),
-        tls: false,
+        connect_timeout: Some(15),
+        ..Default::default()
     };
     let password = std::env::var("PGPASSWORD").ok();
     let ctx = shoplens::jobs::JobContext::detached();

@@ -147,3 +147,9 @@ pub fn customer_order_key(id: &str) -> (u8, f64, &str) {
 pub fn format_time(time: i64) -> String {
     chrono::DateTime::from_timestamp(time, 0).map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
 }
+
+/// `YYYY-MM-DD` of seconds since 1970, or "an unreadable date" for a time no calendar holds (a
+/// stored date that could not be read): never a slice of an empty string.
+pub fn format_day(time: i64) -> String {
+    chrono::DateTime::from_timestamp(time, 0).map_or_else(|| "an unreadable date".to_string(), |t| t.format("%Y-%m-%d").to_string())
+}

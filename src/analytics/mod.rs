@@ -61,17 +61,31 @@ pub struct WriteCsvError {
     pub source: csv::Error,
 }
 
-/// Writes `rows` under `header` as CSV to any writer (a file, stdout).
+/// Writes `rows` under `header` as CSV to any writer (a file, stdout), every cell
+/// [`inert_cell`]: exports carry names from outside (products of a competitor feed, customers,
+/// campaign lists) into spreadsheets.
 pub fn write_csv_to(out: impl std::io::Write, header: &[String], rows: impl IntoIterator<Item = Vec<String>>) -> Result<usize, csv::Error> {
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(header)?;
+    writer.write_record(header.iter().map(|c| inert_cell(c).into_owned()))?;
     let mut n = 0;
     for row in rows {
-        writer.write_record(&row)?;
+        writer.write_record(row.iter().map(|c| inert_cell(c).into_owned()))?;
         n += 1;
     }
     writer.flush()?;
     Ok(n)
+}
+
+/// A CSV cell a spreadsheet will not run as a formula (OWASP's CSV-injection advice): text that
+/// begins with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`. Numbers
+/// (`-12.5`, `+3`) stay numbers.
+pub fn inert_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.trim().parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
 }
 
 /// A duration for people: `45 s`, `12 min`, `3.5 h`, `2.0 days`.

@@ -416,8 +416,10 @@ fn warehouse(dir: &Path, quick: bool) -> Result<(), String> {
         port: env("PGPORT", "5432").parse().map_err(|_| "PGPORT is not a port")?,
         database: env("PGDATABASE", "postgres"),
         user: env("PGUSER", "postgres"),
-        tls: false,
+        ..Default::default()
     };
+    // The benchmark's own throw-away server, named by the environment it was started in.
+    crate::warehouse::trust::trust(&source).map_err(|e| e.to_string())?;
     let password = crate::warehouse::find_password(&source, None).0;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let rows: u64 = if quick { 100_000 } else { 10_000_000 };

@@ -1,8 +1,10 @@
 //! `shoplens rfm | clusters | cohorts | clv`: the Segments and Customer value panels, headless.
 
+use crate::{errln};
 use std::io::Write;
 use std::path::Path;
 
+use super::output;
 use super::{emit, wait_with_progress, CliError};
 use crate::analytics::clv::{self, ClvSettings};
 use crate::analytics::order_frame::OrderFrame;
@@ -56,13 +58,13 @@ pub fn rfm(
     let value = if let (true, Some(frame)) = (with_clv, &frame) {
         let clv = clv::compute(frame, filters, &ClvSettings::default(), &JobContext::detached())?;
         for warning in &clv.warnings {
-            eprintln!("warning: {warning}");
+            errln!("warning: {warning}");
         }
         Some(ValueColumns::by_customer(&clv))
     } else {
         None
     };
-    eprintln!("analysis date {}, {} customers", result.analysis_date, result.customers.len());
+    errln!("analysis date {}, {} customers", result.analysis_date, result.customers.len());
     match out {
         Some(_) => {
             let names = match (&frame, &server_result) {
@@ -119,7 +121,7 @@ pub fn segments(path: &Path, set: &[String], rename: &[String], action: &[String
     if reset || !set.is_empty() || !rename.is_empty() || !action.is_empty() {
         workspace::settings::save_segment_grid(ws.conn_mut(), &grid)?;
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = output::stdout();
     writeln!(out, "      F1 .. F5")?;
     for r in (1..=5u8).rev() {
         let row: Vec<&str> = (1..=5u8).map(|f| grid.segment(r, f)).collect();
@@ -137,7 +139,7 @@ pub fn clusters(path: &Path, filters: &Filters, k: Option<usize>, out: Option<&P
     let frame = load_frame(path)?;
     let rfm_result = rfm::compute(&frame, filters, None, &grid)?;
     let result = clusters::compute(&rfm_result, k, &JobContext::detached())?;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = output::stdout();
     writeln!(stdout, "k  inertia  silhouette")?;
     for c in &result.candidates {
         let mark = if c.k == result.suggested_k { "  <- suggested" } else { "" };
@@ -152,7 +154,7 @@ pub fn clusters(path: &Path, filters: &Filters, k: Option<usize>, out: Option<&P
             vec![frame.customers[c.customer as usize].clone(), cluster.to_string(), rfm_result.segments[c.segment].name.clone()]
         });
         let n = write_csv(path, &header, rows)?;
-        eprintln!("wrote {n} rows to {}", path.display());
+        errln!("wrote {n} rows to {}", path.display());
     }
     Ok(())
 }
@@ -169,7 +171,7 @@ pub fn clv(path: &Path, filters: &Filters, settings: &ClvSettings, out: Option<&
     let job_frame = frame.clone();
     let job = Job::spawn("fit CLV models", move |ctx| Ok(clv::compute(&job_frame, &filters_owned, &settings_owned, ctx)?));
     let result = wait_with_progress(job)?;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = output::stdout();
     for line in clv::describe_fits(&result) {
         writeln!(stdout, "{line}")?;
     }

@@ -1,10 +1,12 @@
 //! `shoplens funnel | abandoned | forecast | watch`: the Funnel panel, headless.
 
+use crate::{errln};
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::output;
 use super::CliError;
 use crate::analytics::carts::{self, CartSettings};
 use crate::analytics::customers::format_time;
@@ -84,7 +86,7 @@ pub fn funnel(path: &Path, filters: &Filters, args: &FunnelArgs<'_>, server: &su
             (funnel::compute(&frame, filters, &settings, &JobContext::detached())?, Some(frame))
         }
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = output::stdout();
     let unit = if args.by_users { "users" } else { "sessions" };
     writeln!(out, "step  event             {unit:>12}  from step 1  from previous")?;
     for (i, s) in result.steps.iter().enumerate() {
@@ -107,12 +109,12 @@ pub fn funnel(path: &Path, filters: &Filters, args: &FunnelArgs<'_>, server: &su
     if let Some(file) = args.out {
         let (header, rows) = funnel::breakdown_table(&result);
         let n = write_csv(file, &header, rows)?;
-        eprintln!("wrote {n} breakdown rows to {}", file.display());
+        errln!("wrote {n} breakdown rows to {}", file.display());
     }
     if let (Some(file), Some(frame)) = (args.dropped, &frame) {
         let (header, rows) = funnel::dropped_table(frame, &result);
         let n = write_csv(file, &header, rows)?;
-        eprintln!("wrote {n} drop-offs to {}", file.display());
+        errln!("wrote {n} drop-offs to {}", file.display());
     }
     Ok(())
 }
@@ -121,7 +123,7 @@ pub fn abandoned(path: &Path, filters: &Filters, settings: &CartSettings, now: O
     let frame = load_events(path)?;
     let result = carts::compute(&frame, filters, settings, now);
     writeln!(
-        std::io::stdout().lock(),
+        output::stdout(),
         "as of {}: {} carts in ended sessions, {} abandoned ({:.1}%), {:.2} left in carts, {} sessions still open",
         format_time(result.now),
         result.carts,
@@ -132,21 +134,21 @@ pub fn abandoned(path: &Path, filters: &Filters, settings: &CartSettings, now: O
     )?;
     if result.events_without_session > 0 {
         writeln!(
-            std::io::stdout().lock(),
+            output::stdout(),
             "{} events without a session were left out (a cart belongs to a session)",
             result.events_without_session
         )?;
     }
     let (header, rows) = carts::retargeting_table(&frame, &result);
     let n = write_csv(out, &header, rows)?;
-    eprintln!("wrote {n} abandoned carts to {}", out.display());
+    errln!("wrote {n} abandoned carts to {}", out.display());
     Ok(())
 }
 
 pub fn forecast(path: &Path, filters: &Filters, out: Option<&Path>) -> Result<(), CliError> {
     let frame = load_events(path)?;
     let result = forecast::compute(&frame, filters).map_err(CliError::Failed)?;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = output::stdout();
     match &result.backtest {
         Some(b) => writeln!(
             stdout,
@@ -169,7 +171,7 @@ pub fn forecast(path: &Path, filters: &Filters, out: Option<&Path>) -> Result<()
     if let Some(file) = out {
         let (header, rows) = forecast::forecast_table(&frame, &result);
         let n = write_csv(file, &header, rows)?;
-        eprintln!("wrote {n} products to {}", file.display());
+        errln!("wrote {n} products to {}", file.display());
     }
     Ok(())
 }

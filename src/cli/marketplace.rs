@@ -1,8 +1,10 @@
 //! `shoplens listings` and `shoplens sellers`: the Listings and Sellers panels headless. The
 //! column names of their CSV files are kept stable for scripts.
 
+use crate::{errln};
 use std::path::{Path, PathBuf};
 
+use super::output;
 use super::{emit, wait_with_progress, CliError, DateArgs};
 use crate::analytics::marketplace::listings::{self, GroupBy};
 use crate::analytics::marketplace::MarketplaceData;
@@ -45,7 +47,7 @@ pub fn listings(
     let result = listings::compute(&data, &filters, by);
     let flow = result.flow;
     let mut days = result.days_to_sell.clone();
-    eprintln!(
+    errln!(
         "{} listed, {} sold; median days to sell {}{}",
         result.groups.iter().map(|g| g.listed).sum::<u64>(),
         result.groups.iter().map(|g| g.sold).sum::<u64>(),
@@ -57,13 +59,13 @@ pub fn listings(
         }
     );
     if result.undated_counted > 0 {
-        eprintln!(
+        errln!(
             "note: {} listings come from a snapshot without dates: listed, sold as the export says; figures that need dates are left empty for them, and their conversion is sales per like",
             result.undated_counted
         );
     }
     if result.undated_left_out > 0 {
-        eprintln!(
+        errln!(
             "note: {} listings of a snapshot without dates are left out: they cannot be placed in --from/--to",
             result.undated_left_out
         );
@@ -108,7 +110,7 @@ pub fn sellers(workspace: &Path, args: SellersArgs) -> Result<(), CliError> {
     let result = wait_with_progress(job)?;
     let r = &result.report;
     let auc = |a: Option<f64>| a.map_or_else(|| "–".into(), |a| format!("{a:.3}"));
-    eprintln!(
+    errln!(
         "as of {}: {} active sellers (≥{} sales in 12 months) among {} users; {} candidates",
         crate::analytics::marketplace::format_time(result.as_of),
         result.active_sellers,
@@ -116,21 +118,21 @@ pub fn sellers(workspace: &Path, args: SellersArgs) -> Result<(), CliError> {
         r.users,
         result.candidates.len()
     );
-    eprintln!(
+    errln!(
         "model: {} (cross-validated AUC: logistic regression {}, random forest {})",
         r.chosen.name(),
         auc(r.auc_logistic),
         auc(r.auc_forest)
     );
     for warning in &r.warnings {
-        eprintln!("warning: {warning}");
+        errln!("warning: {warning}");
     }
     let selected: Vec<&str> =
         result.shortages.iter().filter(|s| s.selected).map(|s| data.categories[s.category as usize].as_str()).collect();
-    eprintln!("short categories matched: {}", selected.join(", "));
+    errln!("short categories matched: {}", selected.join(", "));
     if args.report {
         use std::io::Write;
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = output::stdout();
         writeln!(stdout, "metric,value")?;
         writeln!(stdout, "model,{}", r.chosen.name())?;
         writeln!(stdout, "auc_logistic,{}", auc(r.auc_logistic))?;

@@ -1,5 +1,6 @@
 //! The command line: everything the app does, headless. Tests and benchmarks drive it too.
 
+use crate::{outln, errln};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod customers;
+pub mod output;
 mod events;
 mod marketplace;
 mod pricing;
@@ -537,7 +539,7 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
                 Ok(path)
             });
             let path = wait_with_progress(job)?;
-            println!("demo workspace ready: {}", path.display());
+            outln!("demo workspace ready: {}", path.display())?;
             Ok(())
         }
         Some(Command::Overview { workspace, filters, server }) => overview(&workspace, filters.into(), &server),
@@ -590,7 +592,7 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
                 Some(source) => {
                     let options = ImportOptions { target, mapping, sheet, force, table: None, price_feed, cancellation };
                     warehouse::import(&path, &source, table, query, options)
-                        .and_then(|outcome| Ok(print_outcome(&mut std::io::stdout().lock(), &outcome, &path)?))
+                        .and_then(|outcome| Ok(print_outcome(&mut output::stdout(), &outcome, &path)?))
                 }
                 None => {
                     let joins =
@@ -600,7 +602,7 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
             };
             if print_peak_rss {
                 if let Some(kib) = peak_rss_kib() {
-                    eprintln!("peak_rss_kib={kib}");
+                    errln!("peak_rss_kib={kib}");
                 }
             }
             result
@@ -631,7 +633,19 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
         Some(Command::Watch { workspace, file, interval, expiry, seconds }) => {
             events::watch(&workspace, &file, Duration::from_secs_f64(interval.max(0.1)), expiry, seconds.map(Duration::from_secs_f64))
         }
-        Some(Command::Query { workspace, sql }) => Ok(workspace::snapshot::query_to_csv(&workspace, &sql, std::io::stdout().lock())?),
+        Some(Command::Query { workspace, sql }) => {
+            // In a job, so Ctrl-C and SIGTERM stop a statement that would run for ever.
+            let job = Job::spawn("query", move |ctx| {
+                let out = output::Inert::new(std::io::BufWriter::new(std::io::stdout()));
+                match workspace::snapshot::query_to_csv(&workspace, &sql, out) {
+                    // Interrupted by the cancel: a cancel, not a failure of the query.
+                    Err(_) if ctx.is_cancelled() => Err(crate::jobs::Cancelled.into()),
+                    // Typed, so a closed output pipe is told apart from a failure.
+                    other => Ok(other),
+                }
+            });
+            Ok(wait_with_progress(job)??)
+        }
         Some(Command::Info { workspace }) => info(&workspace),
         Some(Command::Cache { workspace, clear }) => copy_cache(&workspace, clear),
         Some(Command::Pricing { command }) => pricing::run(command),
@@ -716,9 +730,9 @@ fn import_files(
         });
         let result = wait_with_progress(job)?;
         match result {
-            Ok(outcome) => print_outcome(&mut std::io::stdout().lock(), &outcome, workspace_path)?,
+            Ok(outcome) => print_outcome(&mut output::stdout(), &outcome, workspace_path)?,
             Err(err) => {
-                eprintln!("error: {err}");
+                errln!("error: {err}");
                 failures.push(name);
             }
         }
@@ -738,10 +752,10 @@ fn emit(out: Option<&Path>, what: &str, (header, rows): crate::analytics::Table)
     match out {
         Some(path) => {
             let n = crate::analytics::write_csv(path, &header, rows)?;
-            eprintln!("wrote {n} {what} to {}", path.display());
+            errln!("wrote {n} {what} to {}", path.display());
         }
         None => {
-            crate::analytics::write_csv_to(std::io::stdout().lock(), &header, rows)?;
+            crate::analytics::write_csv_to(output::stdout(), &header, rows)?;
         }
     }
     Ok(())
@@ -785,7 +799,7 @@ fn load_copy<F: Send + Sync + 'static>(
     });
     let (frame, saved) = wait_with_progress(job)?;
     if let Some(Err(e)) = saved {
-        eprintln!("warning: could not save the copy for a faster next start: {e}");
+        errln!("warning: could not save the copy for a faster next start: {e}");
     }
     Ok(frame)
 }
@@ -852,7 +866,7 @@ fn overview(path: &Path, filters: Filters, server: &warehouse::ServerArgs) -> Re
             overview::compute(&frame, &filters, &crate::jobs::JobContext::detached())?
         }
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = output::stdout();
     match result.period {
         Some((from, to)) => writeln!(out, "period {from} to {to}")?,
         None => return Err(CliError::Failed("no order lines in the chosen dates and country".into())),
@@ -881,12 +895,7 @@ fn overview(path: &Path, filters: Filters, server: &warehouse::ServerArgs) -> Re
     }
     writeln!(out)?;
     let (header, rows) = overview::months_table(&result);
-    let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(&header)?;
-    for row in rows {
-        writer.write_record(&row)?;
-    }
-    writer.flush()?;
+    crate::analytics::write_csv_to(out, &header, rows)?;
     Ok(())
 }
 
@@ -898,14 +907,14 @@ fn report(path: &Path, story: &str, html: Option<PathBuf>, pdf: Option<PathBuf>)
     let (path, story) = (path.to_path_buf(), story.to_string());
     let job = Job::spawn("write report", move |ctx| Ok(crate::present::report(&path, &story, &targets, ctx)?));
     for file in wait_with_progress(job)? {
-        writeln!(std::io::stdout().lock(), "wrote {}", file.display())?;
+        writeln!(output::stdout(), "wrote {}", file.display())?;
     }
     Ok(())
 }
 
 fn stories(path: &Path) -> Result<(), CliError> {
     let conn = workspace::open_read_only(path)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = output::stdout();
     for story in workspace::views::stories(&conn)? {
         writeln!(out, "{story}")?;
         for saved in workspace::views::views(&conn, &story)? {
@@ -920,16 +929,16 @@ fn recover(damaged: &Path, to: &Path) -> Result<(), CliError> {
     let (damaged, to) = (damaged.to_path_buf(), to.to_path_buf());
     let job = Job::spawn("recover workspace", move |ctx| Ok(workspace::recover::recover(&damaged, &to, ctx)?));
     let recovery = wait_with_progress(job)?;
-    write!(std::io::stdout().lock(), "{recovery}")?;
+    write!(output::stdout(), "{recovery}")?;
     if !recovery.complete() {
-        eprintln!("some rows could not be read; the copy holds everything else");
+        errln!("some rows could not be read; the copy holds everything else");
     }
     Ok(())
 }
 
 fn info(path: &Path) -> Result<(), CliError> {
     let conn = workspace::open_read_only(path)?;
-    let mut out = std::io::stdout().lock();
+    let mut out = output::stdout();
     writeln!(out, "workspace {}", path.display())?;
     writeln!(out, "tables:")?;
     for (name, count) in workspace::table_counts(&conn)? {
@@ -959,7 +968,7 @@ fn info(path: &Path) -> Result<(), CliError> {
 
 fn copy_cache(path: &Path, clear: bool) -> Result<(), CliError> {
     use workspace::cache::Freshness;
-    let mut out = std::io::stdout().lock();
+    let mut out = output::stdout();
     if clear {
         let freed = workspace::cache::clear(path)?;
         writeln!(out, "removed {} ({:.1} MB)", workspace::cache::cache_dir(path).display(), freed as f64 / 1e6)?;
@@ -985,12 +994,12 @@ fn generate(what: GenKind, out: &Path, rows: u64, seed: u64) -> Result<(), CliEr
         GenKind::Pricing => {
             std::fs::create_dir_all(out).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", out.display())))?;
             let planted = crate::generate::write_pricing(out, rows as usize, 180, seed)?;
-            eprintln!("wrote {} products' pricing files to {} ({} planted competitor drops)", rows, out.display(), planted.drops.len());
+            errln!("wrote {} products' pricing files to {} ({} planted competitor drops)", rows, out.display(), planted.drops.len());
         }
         GenKind::Marketplace => {
             std::fs::create_dir_all(out).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", out.display())))?;
             let planted = crate::generate::write_marketplace(out, rows as usize, crate::generate::MARKET_INTERACTIONS_PER_USER, seed)?;
-            eprintln!(
+            errln!(
                 "wrote a marketplace of {rows} users to {} (short categories: {})",
                 out.display(),
                 planted.short_categories.join(", ")
@@ -999,7 +1008,7 @@ fn generate(what: GenKind, out: &Path, rows: u64, seed: u64) -> Result<(), CliEr
         GenKind::Olist => {
             std::fs::create_dir_all(out).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", out.display())))?;
             let files = crate::generate::exports::write_olist(out, rows as usize, seed)?;
-            eprintln!(
+            errln!(
                 "wrote {rows} orders in Olist's layout: {}, {}, {}",
                 files.items.display(),
                 files.orders.display(),

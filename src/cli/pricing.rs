@@ -1,11 +1,13 @@
 //! `shoplens pricing ...`: the Pricing panel headless. Users script these: the commands and the
 //! column names of their CSV files are kept stable.
 
+use crate::{outln, errln};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
+use super::output;
 use super::{emit, parse_time_arg, wait_with_progress, CliError};
 use crate::analytics::pricing::{self, PricingData, PricingSettings};
 use crate::analytics::recommend::{self as recommendations, Anchor, PositionRule, RecommendSettings};
@@ -220,7 +222,7 @@ fn match_names(path: &Path, min: f64, confirm: Option<f64>, out: Option<&Path>) 
     let confirmed = confirm.map(|c| matching::confirm_above(&mut rows, c));
     workspace::settings::save_matches(ws.conn_mut(), &rows)?;
     let count = |status| rows.iter().filter(|r| r.status == status).count();
-    eprintln!(
+    errln!(
         "{} competitor products{}: {} suggested, {} confirmed{}, {} rejected",
         rows.len(),
         if ours.is_empty() { " grouped across competitors (no catalogue of ours)" } else { " matched to our catalogue" },
@@ -272,7 +274,7 @@ fn abtest(
     };
     let arm = |products: Vec<u32>, (from, to): (chrono::NaiveDate, chrono::NaiveDate)| Arm { products, from, to };
     let result = abtest::compare(data, &arm(products_a, days_a), &arm(products_b, days_b)).map_err(|e| CliError::Failed(e.to_string()))?;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = output::stdout();
     let price = |p: Option<f64>| p.map_or("–".to_string(), |p| format!("{p:.2}"));
     writeln!(
         stdout,
@@ -325,10 +327,10 @@ fn load(path: &Path) -> Result<Loaded, CliError> {
         ));
     }
     if data.other_currency > 0 {
-        eprintln!("{} competitor observations in another currency than ours were left out", data.other_currency);
+        errln!("{} competitor observations in another currency than ours were left out", data.other_currency);
     }
     if data.other_tax_basis > 0 {
-        eprintln!(
+        errln!(
             "{} competitor observations with tax included where ours exclude it (or the reverse) were left out",
             data.other_tax_basis
         );
@@ -360,7 +362,7 @@ fn monitor(path: &Path, as_of: Option<i64>, vs: Option<String>, out: Option<&Pat
         settings.reference_competitor = Some(name);
     }
     let monitor = pricing::monitor(&data, &settings, as_of);
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = output::stdout();
     let compared: Vec<f64> = monitor.positions.iter().filter_map(|p| p.index).collect();
     writeln!(
         stdout,
@@ -403,7 +405,7 @@ fn monitor(path: &Path, as_of: Option<i64>, vs: Option<String>, out: Option<&Pat
     if let Some(file) = out {
         let (header, rows) = pricing::monitor_table(&data, &monitor);
         let n = write_csv(file, &header, rows)?;
-        eprintln!("wrote {n} products to {}", file.display());
+        errln!("wrote {n} products to {}", file.display());
     }
     Ok(())
 }
@@ -420,7 +422,7 @@ fn elasticity(path: &Path, out: Option<&Path>) -> Result<(), CliError> {
     let Loaded { data, .. } = load(path)?;
     let estimates = elasticity::estimate(&elasticity::product_sales(&data));
     let count = |verdict| estimates.iter().filter(|e| e.verdict == verdict).count();
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = output::stdout();
     writeln!(
         stdout,
         "{} products with sales: {} identified, {} pooled toward their category, {} not identified",
@@ -463,7 +465,7 @@ fn recommend(path: &Path, settings: &RecommendSettings, out: Option<&Path>) -> R
     let priced = proposals.iter().filter(|r| r.recommended.is_some()).count();
     let changed = proposals.iter().filter(|r| r.recommended.zip(r.current).is_some_and(|(a, b)| (a - b).abs() > 0.005)).count();
     writeln!(
-        std::io::stdout().lock(),
+        output::stdout(),
         "{} products: {priced} priced ({changed} changes), {} without a cost or price; band cost × {:.2}–{:.2}",
         proposals.len(),
         proposals.len() - priced,
@@ -546,10 +548,10 @@ fn decide(path: &Path, accept: &[String], reject: &[String], set: &[String], by:
     let mut ws = workspace::Workspace::open(path)?;
     settings::record_decisions(ws.conn_mut(), &decisions)?;
     let accepted = decisions.iter().filter(|d| d.accepted).count();
-    println!(
+    outln!(
         "{accepted} prices accepted (our prices from {decided_at} UTC), {} rejected; logged as decided by {decided_by}",
         decisions.len() - accepted
-    );
+    )?;
     Ok(())
 }
 
@@ -567,7 +569,7 @@ fn basis(path: &Path, currency: Option<String>, include_tax: bool, exclude_tax: 
     let conn = workspace::open_read_only(path)?;
     let currency = workspace::settings::our_currency(&conn)?;
     let tax: Option<bool> = load_pricing_setting(&conn, OUR_PRICES_INCLUDE_TAX)?;
-    println!(
+    outln!(
         "our prices: {}, {}",
         currency.map_or_else(|| "currency unknown".to_string(), |c| format!("in {c}")),
         match tax {
@@ -575,6 +577,6 @@ fn basis(path: &Path, currency: Option<String>, include_tax: bool, exclude_tax: 
             Some(false) => "excluding tax",
             None => "tax not stated",
         }
-    );
+    )?;
     Ok(())
 }

@@ -1,9 +1,11 @@
 //! `shoplens source add | list | test | tables | preview | remove`, `import --source`, and
 //! `--source/--table/--map` on `overview`, `rfm` and `funnel`: warehouse sources, headless.
 
+use crate::{outln, errln};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
+use super::output;
 use super::{wait_with_progress, CliError};
 use crate::import::kinds::{self, Target};
 use crate::import::{ImportOptions, ImportOutcome};
@@ -29,10 +31,24 @@ pub enum SourceCommand {
         database: String,
         #[arg(long)]
         user: String,
-        /// Require TLS (the server's certificate is checked against the system's roots).
+        /// TLS on this machine too (every other host always gets TLS, the server's certificate
+        /// checked against the system's roots or --ca).
         #[arg(long)]
         tls: bool,
+        /// A private certificate authority's certificate (PEM) to check the server's against.
+        #[arg(long)]
+        ca: Option<std::path::PathBuf>,
+        /// Connect to another machine WITHOUT encryption. Nothing sent is private on the way, so
+        /// no password is ever sent over such a connection (a login without password only).
+        #[arg(long, conflicts_with_all = ["tls", "ca"])]
+        plain_text_without_encryption: bool,
+        /// Seconds to wait for the connection, TLS, login and the first answer.
+        #[arg(long, default_value_t = 15)]
+        timeout: u32,
     },
+    /// Confirm a source a workspace names (one you received, or whose host changed) as yours:
+    /// only then does shoplens connect to it and send it a password.
+    Trust { workspace: std::path::PathBuf, name: String },
     /// List the saved connections.
     List { workspace: std::path::PathBuf },
     /// Connect, and say what the server is and how many tables it shows.
@@ -91,19 +107,32 @@ impl ServerArgs {
 
 pub fn run(command: SourceCommand) -> Result<(), CliError> {
     match command {
-        SourceCommand::Add { workspace, name, host, port, database, user, tls } => {
-            let source = SourceConfig { name, host, port, database, user, tls };
+        SourceCommand::Add { workspace, name, host, port, database, user, tls, ca, plain_text_without_encryption, timeout } => {
+            let ca_file = ca.map(|path| std::path::absolute(&path).unwrap_or(path).display().to_string());
+            let source = SourceConfig {
+                name,
+                host,
+                port,
+                database,
+                user,
+                tls,
+                plain_text: plain_text_without_encryption,
+                ca_file,
+                connect_timeout: Some(timeout),
+            };
             sources::add(Workspace::open(&workspace)?.conn(), &source)?;
-            println!(
+            // Added here by the user: a connection a password may go to.
+            crate::warehouse::trust::trust(&source)?;
+            outln!(
                 "saved source {} ({}); its password is not saved: shoplens reads PGPASSWORD or ~/.pgpass, or asks",
                 source.name,
                 source.address()
-            );
+            )?;
             Ok(())
         }
         SourceCommand::List { workspace } => {
             let conn = workspace::open_read_only(&workspace)?;
-            let mut out = std::io::stdout().lock();
+            let mut out = output::stdout();
             for source in sources::list(&conn)? {
                 writeln!(out, "{:<20} {}", source.name, source.address())?;
             }
@@ -123,9 +152,9 @@ pub fn run(command: SourceCommand) -> Result<(), CliError> {
                 PasswordSource::PgPass => "from ~/.pgpass",
                 PasswordSource::None => "none",
             };
-            println!("connected to {name} in {:.0} ms (password: {from}; read-only session)", started.elapsed().as_secs_f64() * 1000.0);
-            println!("{version}");
-            println!("{tables} tables and views readable");
+            outln!("connected to {name} in {:.0} ms (password: {from}; read-only session)", started.elapsed().as_secs_f64() * 1000.0)?;
+            outln!("{version}")?;
+            outln!("{tables} tables and views readable")?;
             Ok(())
         }
         SourceCommand::Tables { workspace, name } => {
@@ -134,12 +163,9 @@ pub fn run(command: SourceCommand) -> Result<(), CliError> {
                 let server = Server::connect(&source, password.as_deref(), ctx)?;
                 Ok(browse::tables(&server, ctx)?)
             }))?;
-            let mut writer = csv::Writer::from_writer(std::io::stdout().lock());
-            writer.write_record(["table", "kind", "rows_estimate"])?;
-            for t in tables {
-                writer.write_record([t.qualified(), t.kind, t.rows_estimate.map_or(String::new(), |n| n.to_string())])?;
-            }
-            writer.flush()?;
+            let header = ["table", "kind", "rows_estimate"].map(String::from);
+            let rows = tables.into_iter().map(|t| vec![t.qualified(), t.kind, t.rows_estimate.map_or(String::new(), |n| n.to_string())]);
+            crate::analytics::write_csv_to(output::stdout(), &header, rows)?;
             Ok(())
         }
         SourceCommand::Preview { workspace, name, table, query, rows } => {
@@ -149,17 +175,19 @@ pub fn run(command: SourceCommand) -> Result<(), CliError> {
                 let server = Server::connect(&source, password.as_deref(), ctx)?;
                 Ok(browse::preview(&server, ctx, &relation, rows)?)
             }))?;
-            let mut writer = csv::Writer::from_writer(std::io::stdout().lock());
-            writer.write_record(&preview.columns)?;
-            for row in preview.rows {
-                writer.write_record(row.into_iter().map(Option::unwrap_or_default))?;
-            }
-            writer.flush()?;
+            let rows = preview.rows.into_iter().map(|row| row.into_iter().map(Option::unwrap_or_default).collect());
+            crate::analytics::write_csv_to(output::stdout(), &preview.columns, rows)?;
+            Ok(())
+        }
+        SourceCommand::Trust { workspace, name } => {
+            let source = sources::get(&workspace::open_read_only(&workspace)?, &name)?;
+            crate::warehouse::trust::trust(&source)?;
+            outln!("{name} ({}) is confirmed: shoplens may connect to it and send it a password", source.address())?;
             Ok(())
         }
         SourceCommand::Remove { workspace, name } => {
             sources::remove(Workspace::open(&workspace)?.conn(), &name)?;
-            println!("removed source {name}");
+            outln!("removed source {name}")?;
             Ok(())
         }
     }
@@ -177,6 +205,10 @@ fn relation(table: Option<String>, query: Option<String>) -> Result<Relation, Cl
 /// neither PGPASSWORD nor ~/.pgpass has one; Enter alone means none.
 fn prepare(workspace: &Path, name: &str) -> Result<(SourceConfig, Option<String>, PasswordSource), CliError> {
     let source = sources::get(&workspace::open_read_only(workspace)?, name)?;
+    // Before any password is looked up or asked for.
+    if !crate::warehouse::trust::is_trusted(&source) {
+        return Err(WarehouseError::NotConfirmed { name: source.name.clone(), address: source.address() }.into());
+    }
     let (password, from) = warehouse::find_password(&source, None);
     if password.is_none() && std::io::stdin().is_terminal() {
         let typed = rpassword::prompt_password(format!("password for {} (Enter for none): ", source.address()))?;
@@ -219,6 +251,6 @@ pub fn on_server<T: Send + 'static>(
         let run = pushdown::TableRun { workspace: &path, source: &source, password: password.as_deref(), table: &table, target, map: &map };
         Ok(pushdown::on_table(run, ctx, work)?)
     }))?;
-    eprintln!("computed on the server ({} transferred)", crate::present::format::bytes(result.1));
+    errln!("computed on the server ({} transferred)", crate::present::format::bytes(result.1));
     Ok(result.0)
 }

@@ -160,6 +160,7 @@ pub fn import_file(
     let result = sources::open(path, options.sheet.as_deref())
         .and_then(|opened| import_checked(workspace, &origin, opened, options, ctx, (&fingerprint, &mut content_hash), &started_at));
     bulk.leave(workspace.conn());
+    let result = cancelled_when_interrupted(result, ctx);
     if let Err(err) = &result {
         content_hash.abandon();
         // The data transaction is gone; keep a line in the history so the user sees what happened.
@@ -200,10 +201,24 @@ pub fn import_joined(
         .map(|(source, info)| (Box::new(source) as Box<dyn RowSource>, info))
         .and_then(|opened| import_checked(workspace, &origin, opened, options, ctx, (&fingerprint, &mut content_hash), &started_at));
     bulk.leave(workspace.conn());
+    let result = cancelled_when_interrupted(result, ctx);
     if let Err(err) = &result {
         let _ = record_failure(workspace.conn(), path, size, &fingerprint, &started_at, err);
     }
     result
+}
+
+/// A statement SQLite stopped because the job was cancelled (the connection's progress
+/// handler) fails with SQLite's "interrupted": it is the cancel, and is recorded as one.
+fn cancelled_when_interrupted(result: Result<ImportOutcome, ImportError>, ctx: &JobContext) -> Result<ImportOutcome, ImportError> {
+    match result {
+        Err(ImportError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)))
+            if failure.code == rusqlite::ErrorCode::OperationInterrupted && ctx.is_cancelled() =>
+        {
+            Err(crate::jobs::Cancelled.into())
+        }
+        other => other,
+    }
 }
 
 /// Rows streamed from somewhere other than a file (a warehouse's COPY): named `name` in the
@@ -251,6 +266,7 @@ pub fn import_stream(
     let result =
         import_checked(workspace, &origin, (input.source, input.info), options, ctx, (&fingerprint, &mut content_hash), &started_at);
     bulk.leave(workspace.conn());
+    let result = cancelled_when_interrupted(result, ctx);
     if let Err(err) = &result {
         let _ = record_failure(workspace.conn(), &origin.name, 0, &fingerprint, &started_at, err);
     }
@@ -529,7 +545,12 @@ fn import_checked(
     }
     if let Some(types) = &raw_types {
         writer::retype_columns(&tx, &table, &columns, types)?;
-        tx.execute("INSERT INTO raw_tables (name, import_id) VALUES (?1, ?2)", params![table, import_id])?;
+        // The columns are recorded: opening the workspace checks the table against them.
+        let recorded: Vec<(&String, &&str)> = columns.iter().zip(types.iter()).collect();
+        tx.execute(
+            "INSERT INTO raw_tables (name, import_id, columns) VALUES (?1, ?2, ?3)",
+            params![table, import_id, serde_json::to_string(&recorded).unwrap_or_default()],
+        )?;
     }
     if plan.remember {
         if let Some(mapping) = &plan.mapping {

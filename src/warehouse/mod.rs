@@ -16,6 +16,7 @@ pub mod browse;
 pub mod pull;
 pub mod pushdown;
 pub mod server;
+pub mod trust;
 
 pub use server::{find_password, PasswordSource, Server};
 
@@ -33,6 +34,12 @@ pub enum WarehouseError {
     Server { message: String },
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("{name} ({address}) was not added or confirmed on this machine, so shoplens will not connect to it or send it a password: a workspace you received may name any server. If it is yours, confirm it with `shoplens source trust WORKSPACE {name}` (or Trust in the Data panel)")]
+    NotConfirmed { name: String, address: String },
+    #[error("{address} did not answer within {seconds} s (connect, TLS, login or the first answer); is it the right host and port? (`source add --timeout` waits longer)")]
+    NoAnswer { address: String, seconds: u64 },
+    #[error("{address} asked for a password, which shoplens does not send over a connection without TLS to another machine; use TLS (leave out --plain-text), or a login without password")]
+    PasswordOverPlainText { address: String },
     #[error("{0}")]
     Mapping(String),
     #[error("cancelled")]

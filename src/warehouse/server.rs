@@ -16,7 +16,7 @@ use tokio_postgres::tls::NoTls;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row};
 
-use super::WarehouseError;
+use super::{trust, WarehouseError};
 use crate::jobs::{self, Cancelled, JobContext};
 use crate::workspace::sources::SourceConfig;
 
@@ -70,16 +70,28 @@ pub struct Server {
 }
 
 impl Server {
-    /// Connects and prepares the session; waits in `ctx`'s job, cancellable.
+    /// Connects and prepares the session; waits in `ctx`'s job, cancellable. Only to a source
+    /// the user added or confirmed on this machine (`trust`), over TLS to any other machine
+    /// unless the source says plain text (then without a password), and within the source's
+    /// bound on waiting for the connection, TLS, login and the first answer.
     pub fn connect(source: &SourceConfig, password: Option<&str>, ctx: &JobContext) -> Result<Self, WarehouseError> {
-        let tls = if source.tls { Some(tls_connector()?) } else { None };
+        if !trust::is_trusted(source) {
+            return Err(WarehouseError::NotConfirmed { name: source.name.clone(), address: source.address() });
+        }
+        let tls = match trust::transport(source) {
+            trust::Transport::Tls { ca_file } => Some(tls_connector(ca_file.as_deref())?),
+            trust::Transport::Plain => None,
+        };
+        let password = password.filter(|_| trust::password_allowed(source));
+        let wait = Duration::from_secs(u64::from(source.connect_timeout.unwrap_or(CONNECT_TIMEOUT.as_secs() as u32).max(1)));
         let mut config = tokio_postgres::Config::new();
-        config.user(&source.user).dbname(&source.database).application_name("shoplens").connect_timeout(CONNECT_TIMEOUT);
+        config.user(&source.user).dbname(&source.database).application_name("shoplens").connect_timeout(wait);
         if let Some(password) = password {
             config.password(password);
         }
-        config.ssl_mode(if source.tls { tokio_postgres::config::SslMode::Require } else { tokio_postgres::config::SslMode::Disable });
+        config.ssl_mode(if tls.is_some() { tokio_postgres::config::SslMode::Require } else { tokio_postgres::config::SslMode::Disable });
         let bytes = Arc::new(AtomicU64::new(0));
+        let no_answer = || WarehouseError::NoAnswer { address: source.address(), seconds: wait.as_secs() };
         let connecting = {
             let (source, tls, bytes) = (source.clone(), tls.clone(), bytes.clone());
             async move {
@@ -104,17 +116,30 @@ impl Server {
                 Ok::<Client, WarehouseError>(client)
             }
         };
-        let client = jobs::block_on(ctx, connecting, async {})??;
+        // A server that accepts the connection and never answers must not hold the job for ever.
+        let bounded = async move { tokio::time::timeout(wait, connecting).await };
+        let client = match jobs::block_on(ctx, bounded, async {})? {
+            Ok(connected) => connected.map_err(|e| match e {
+                WarehouseError::Connect { message, .. } if password.is_none() && !trust::password_allowed(source) && message.contains("password missing") => {
+                    WarehouseError::PasswordOverPlainText { address: source.address() }
+                }
+                other => other,
+            })?,
+            Err(_) => return Err(no_answer()),
+        };
         let cancel = client.cancel_token();
         let server = Server { client, cancel, source: source.clone(), tls, bytes };
-        server.execute(
-            ctx,
-            &format!(
-                "SET default_transaction_read_only = on; SET statement_timeout = {}; SET TimeZone = 'UTC'; \
-                 SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'; SET extra_float_digits = 3",
-                STATEMENT_TIMEOUT.as_millis()
-            ),
-        )?;
+        let settings = format!(
+            "SET default_transaction_read_only = on; SET statement_timeout = {}; SET TimeZone = 'UTC'; \
+             SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'; SET extra_float_digits = 3",
+            STATEMENT_TIMEOUT.as_millis()
+        );
+        // The first answer is bounded too.
+        let first = async { tokio::time::timeout(wait, server.client.batch_execute(&settings)).await };
+        match jobs::block_on(ctx, first, async {})? {
+            Ok(done) => done.map_err(WarehouseError::server)?,
+            Err(_) => return Err(no_answer()),
+        }
         Ok(server)
     }
 
@@ -197,12 +222,32 @@ async fn send_cancel(cancel: &tokio_postgres::CancelToken, source: &SourceConfig
     };
 }
 
-/// rustls with the system's root certificates (the server's certificate is checked).
-fn tls_connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect, WarehouseError> {
-    tokio_postgres_rustls::MakeRustlsConnect::with_native_certs().map(|(connector, _unreadable)| connector).map_err(|errors| {
-        let why = errors.first().map_or("none were found".to_string(), ToString::to_string);
-        WarehouseError::Tls(format!("cannot load the system's trusted root certificates: {why}"))
-    })
+/// rustls checking the server's certificate against the system's root certificates, or against
+/// a private certificate authority's (`ca_file`, PEM) when the source names one.
+fn tls_connector(ca_file: Option<&str>) -> Result<tokio_postgres_rustls::MakeRustlsConnect, WarehouseError> {
+    let Some(ca_file) = ca_file else {
+        return tokio_postgres_rustls::MakeRustlsConnect::with_native_certs().map(|(connector, _unreadable)| connector).map_err(|errors| {
+            let why = errors.first().map_or("none were found".to_string(), ToString::to_string);
+            WarehouseError::Tls(format!("cannot load the system's trusted root certificates: {why}"))
+        });
+    };
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let certificates = rustls::pki_types::CertificateDer::pem_file_iter(ca_file)
+        .map_err(|e| WarehouseError::Tls(format!("cannot read the CA certificate {ca_file}: {e}")))?;
+    for certificate in certificates {
+        let certificate = certificate.map_err(|e| WarehouseError::Tls(format!("{ca_file}: {e}")))?;
+        roots.add(certificate).map_err(|e| WarehouseError::Tls(format!("{ca_file}: {e}")))?;
+    }
+    if roots.is_empty() {
+        return Err(WarehouseError::Tls(format!("{ca_file} holds no certificate")));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| WarehouseError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
 /// A TCP connection, or a Unix socket when the host is a directory (as libpq reads `host`).

@@ -32,7 +32,7 @@ use crate::jobs::JobContext;
 
 /// Bumped whenever what a copy holds or how it is laid out changes, so an older cache is
 /// rebuilt rather than misread.
-const CACHE_FORMAT: u32 = 2;
+const CACHE_FORMAT: u32 = 3;
 
 /// Rows per Parquet row group of the events: one group is one slice copied at a time while
 /// writing, and groups are read in parallel.
@@ -97,6 +97,44 @@ pub struct Stamp {
     /// from the product table where the events have none): any change rebuilds the copy.
     #[serde(default)]
     joined: Vec<ImportMark>,
+    /// The files as they were when the rows were read: a write by anyone changes this.
+    #[serde(default)]
+    file: FileMark,
+}
+
+/// The workspace file and its write-ahead log as the file system sees them: sizes, modification
+/// times (nanoseconds) and the log header's checkpoint sequence and salts. Every write by any
+/// program changes one of these (in WAL mode too, where the database header's change counter
+/// does not move until a checkpoint), so a copy whose mark no longer matches, while its table
+/// gained no import, was changed behind shoplens' back: it is rebuilt. shoplens' own writes to
+/// other tables (settings, saved views) move the mark too; the handle that made them carries the
+/// copies that were current over to the new mark ([`vouch_for_own_writes`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct FileMark {
+    db: (u64, u64),
+    wal: Option<(u64, u64, [u32; 3])>,
+}
+
+impl FileMark {
+    /// The mark of the workspace at `path` now (all zeros for an in-memory database).
+    pub fn of(path: Option<&Path>) -> Self {
+        let Some(path) = path else { return Self::default() };
+        let stat = |p: &Path| -> Option<(u64, u64)> {
+            let meta = std::fs::metadata(p).ok()?;
+            let nanos = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos() as u64;
+            Some((meta.len(), nanos))
+        };
+        let mut wal_path = path.as_os_str().to_owned();
+        wal_path.push("-wal");
+        let wal_path = PathBuf::from(wal_path);
+        let wal = stat(&wal_path).map(|(len, nanos)| {
+            let mut header = [0u8; 32];
+            let read = File::open(&wal_path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header)).is_ok();
+            let word = |at: usize| u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+            (len, nanos, if read { [word(12), word(16), word(20)] } else { [0; 3] })
+        });
+        Self { db: stat(path).unwrap_or_default(), wal }
+    }
 }
 
 impl Stamp {
@@ -132,7 +170,26 @@ impl Stamp {
             last_rowid,
             imports,
             joined,
+            file: FileMark::of(conn.path().filter(|p| !p.is_empty()).map(Path::new)),
         })
+    }
+
+    /// The same rows and history, whatever the files' mark.
+    fn same_rows(&self, other: &Stamp) -> bool {
+        Stamp { file: FileMark::default(), ..self.clone() } == Stamp { file: FileMark::default(), ..other.clone() }
+    }
+
+    /// How a copy stamped `self` stands against the table stamped `now`.
+    fn freshness(&self, now: &Stamp) -> Freshness {
+        if self == now {
+            Freshness::Current
+        } else if self.is_prefix_of(now) && !self.same_rows(now) {
+            // Rows were added (an import, live mode): read them and add them.
+            Freshness::Behind
+        } else {
+            // Other rows, or the same history but the file changed: written by another program.
+            Freshness::Stale
+        }
     }
 
     /// Whether a copy stamped `self` holds the first rows of a table stamped `now`, so reading
@@ -269,12 +326,7 @@ pub fn status(workspace: &Path) -> Result<Vec<CopyStatus>, CacheError> {
         .map(|table| {
             let dir = copy_dir(workspace, table);
             let now = Stamp::read(&conn, table)?;
-            let freshness = match read_stamp(&dir) {
-                None => Freshness::Missing,
-                Some(cached) if cached == now => Freshness::Current,
-                Some(cached) if cached.is_prefix_of(&now) => Freshness::Behind,
-                Some(_) => Freshness::Stale,
-            };
+            let freshness = read_stamp(&dir).map_or(Freshness::Missing, |cached| cached.freshness(&now));
             Ok(CopyStatus { table, freshness, bytes: bytes_under(&dir) })
         })
         .collect()
@@ -360,7 +412,7 @@ fn load_through_cache<F>(
     let dir = copy_dir(workspace, table);
     in_snapshot(&conn, || {
         let stamp = Stamp::read(&conn, table).map_err(|source| CopyError::Sqlite { table: "imports", source })?;
-        if let Some(cached) = read_stamp(&dir).filter(|c| c.is_prefix_of(&stamp)) {
+        if let Some(cached) = read_stamp(&dir).filter(|c| c.freshness(&stamp) != Freshness::Stale) {
             ctx.set_message(format!("reading the cached copy of the {}", table.table().replace('_', " ")));
             // A cache that cannot be read is rebuilt, never trusted in part.
             if let Ok(frame) = read_cached(&dir, cached.last_rowid) {
@@ -375,6 +427,49 @@ fn load_through_cache<F>(
         let frame = load(&conn)?;
         Ok(Loaded { frame, origin: Origin::Workspace, stamp })
     })
+}
+
+/// The copies of `workspace` that are current on `conn` now: what a writable handle checks when
+/// it opens, to carry them over its own writes ([`vouch_for_own_writes`]).
+pub fn current_copies(workspace: &Path, conn: &Connection) -> Vec<(CachedTable, Stamp)> {
+    [CachedTable::OrderLines, CachedTable::Events]
+        .into_iter()
+        .filter_map(|table| {
+            let cached = read_stamp(&copy_dir(workspace, table))?;
+            (Stamp::read(conn, table).ok()? == cached).then_some((table, cached))
+        })
+        .collect()
+}
+
+/// After a handle's own writes: the copies that were current when it opened (`current`) and
+/// whose table it did not change (same rows and history on `conn` now) are stamped with the
+/// files' new mark, so shoplens' own settings writes do not cost the next open a rebuild. Call
+/// with the handle's connection, which it closes (a checkpoint may then rewrite the file) before
+/// the new mark is taken. A write by another program in the same moments would be carried over
+/// with them: the one gap, as narrow as the handle's life.
+pub fn vouch_for_own_writes(workspace: &Path, conn: Connection, current: &[(CachedTable, Stamp)]) {
+    let unchanged: Vec<&(CachedTable, Stamp)> =
+        current.iter().filter(|(table, stamp)| Stamp::read(&conn, *table).is_ok_and(|now| now.same_rows(stamp))).collect();
+    drop(conn.close());
+    if unchanged.is_empty() {
+        return;
+    }
+    let mark = FileMark::of(Some(workspace));
+    for (table, stamp) in unchanged {
+        let dir = copy_dir(workspace, *table);
+        let Some(manifest) = read_manifest(&dir).filter(|m| &m.stamp == stamp) else { continue };
+        if manifest.stamp.file == mark {
+            continue;
+        }
+        let updated = Manifest { stamp: Stamp { file: mark.clone(), ..manifest.stamp }, rows: manifest.rows };
+        // Written beside, then moved over: a reader sees the old stamp or the new, whole.
+        let staging = dir.join("stamp.json.writing");
+        if let Ok(bytes) = serde_json::to_vec_pretty(&updated) {
+            if std::fs::write(&staging, bytes).is_ok() {
+                let _ = std::fs::rename(&staging, dir.join("stamp.json"));
+            }
+        }
+    }
 }
 
 const STAGING_PREFIX: &str = ".writing-";

@@ -12,6 +12,7 @@ pub mod schema;
 pub mod settings;
 pub mod snapshot;
 pub mod sources;
+pub mod trust;
 pub mod views;
 
 /// The time now in UTC as `YYYY-MM-DD HH:MM:SS`, for rows the workspace stamps (saved views,
@@ -44,6 +45,21 @@ pub fn is_workspace_file(path: &Path) -> bool {
 pub struct Workspace {
     conn: Connection,
     path: PathBuf,
+    /// The cached copies that were current when it opened: carried over its own writes when it
+    /// closes (`cache::vouch_for_own_writes`).
+    current_copies: Vec<(cache::CachedTable, cache::Stamp)>,
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        if self.current_copies.is_empty() {
+            return;
+        }
+        let Ok(placeholder) = Connection::open_in_memory() else { return };
+        let conn = std::mem::replace(&mut self.conn, placeholder);
+        let current = std::mem::take(&mut self.current_copies);
+        cache::vouch_for_own_writes(&self.path, conn, &current);
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +74,8 @@ pub enum WorkspaceError {
     NoFolder { path: PathBuf },
     #[error("the workspace {path} is damaged ({detail}); `shoplens recover {path} --to NEW.shoplens` copies whatever still reads into a new workspace")]
     Damaged { path: PathBuf, detail: String },
+    #[error("{path} holds what shoplens does not make, so it is not opened: {found}. Nothing of it was read or run; `shoplens recover {path} --to CLEAN.shoplens` copies its data alone into a clean workspace")]
+    Untrusted { path: PathBuf, found: trust::Untrusted },
     #[error(transparent)]
     Schema(#[from] SchemaError),
     #[error(transparent)]
@@ -82,7 +100,9 @@ impl Workspace {
         let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
         let conn = loop {
             let opened = Connection::open(path).map_err(open_err).and_then(|mut conn| {
-                configure(&conn).map_err(open_err)?;
+                configure(&mut conn).map_err(open_err)?;
+                // Judged before anything of ours runs on it (the migrations included).
+                refuse_untrusted(&conn, path)?;
                 schema::migrate(&mut conn)?;
                 Ok(conn)
             });
@@ -91,7 +111,8 @@ impl Workspace {
                 other => break other.map_err(|e| damaged(path, e))?,
             }
         };
-        Ok(Self { conn, path: path.to_path_buf() })
+        let current_copies = cache::current_copies(path, &conn);
+        Ok(Self { conn, path: path.to_path_buf(), current_copies })
     }
 
     pub fn path(&self) -> &Path {
@@ -136,7 +157,9 @@ pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 ///
 /// WAL lets the console read while an import writes; an uncommitted import is simply absent from
 /// the file after a crash, which is what makes imports all-or-nothing even under `kill -9`.
-fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
+fn configure(conn: &mut Connection) -> Result<(), rusqlite::Error> {
+    trust::harden(conn)?;
+    interruptible(conn)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // Larger pages mean fewer B-tree pages to allocate on bulk loads and to visit on scans.
     // This only takes effect on a new, empty file, so it must come before the WAL switch.
@@ -147,6 +170,23 @@ fn configure(conn: &Connection) -> Result<(), rusqlite::Error> {
     // Keep the WAL from staying gigabytes large after a big import has been checkpointed.
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     Ok(())
+}
+
+/// SQLite virtual-machine steps between looks at whether the running job was cancelled: a few
+/// milliseconds of work at most.
+const STEPS_BETWEEN_CANCEL_CHECKS: i32 = 20_000;
+
+/// Lets a cancel stop the connection's running statement (see `jobs::current_job_cancelled`).
+fn interruptible(conn: &mut Connection) -> Result<(), rusqlite::Error> {
+    conn.progress_handler(STEPS_BETWEEN_CANCEL_CHECKS, Some(crate::jobs::current_job_cancelled))
+}
+
+/// `Untrusted` when the file holds anything shoplens does not make (`trust::check`).
+fn refuse_untrusted(conn: &Connection, path: &Path) -> Result<(), WorkspaceError> {
+    match trust::check(conn)? {
+        None => Ok(()),
+        Some(found) => Err(WorkspaceError::Untrusted { path: path.to_path_buf(), found }),
+    }
 }
 
 /// The rollback journal SQLite keeps beside a workspace during a write transaction.
@@ -196,21 +236,28 @@ fn open_read_only_unchecked(path: &Path) -> Result<Connection, WorkspaceError> {
     if journal_path(path).exists() {
         let open_err = |source| WorkspaceError::Open { path: path.to_path_buf(), source };
         let conn = Connection::open(path).map_err(open_err)?;
+        trust::harden(&conn)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // SQLite rolls a hot journal back on the first read; a live writer's is left alone.
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(open_err)?;
     }
-    let conn =
+    let mut conn =
         Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI)
             .map_err(|source| WorkspaceError::Open { path: path.to_path_buf(), source })?;
+    // No file but this one (`ATTACH` and `VACUUM INTO` fail before SQLite opens or creates any
+    // other file), no trigger, no view, an untrusted schema.
+    trust::harden(&conn)?;
+    interruptible(&mut conn)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // A second guard: even statements that slip past the read-only open cannot write.
     conn.pragma_update(None, "query_only", true)?;
-    // No file but this one: `ATTACH` and `VACUUM INTO` (which attaches its target) fail before
-    // SQLite opens or creates any other file.
-    conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0)?;
     // Read the header and schema now, so a file too damaged to open says so here, by name.
     conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))?;
+    refuse_untrusted(&conn, path)?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > schema::current_version() {
+        return Err(SchemaError::TooNew { found: version, supported: schema::current_version() }.into());
+    }
     Ok(conn)
 }
 

@@ -7,9 +7,16 @@
 //! ranges that could not be read. Rows that break the schema's constraints are garbage read off a
 //! damaged page and count as lost. SQLite keeps no page checksums, so damage inside a page that
 //! still parses cannot be seen; a page cut short by truncation can, and is left out whole.
+//!
+//! Nothing stored in the file is run: the new workspace is made by our own migrations, a raw
+//! table is created from its column names and types by our own SQL (only tables the import
+//! history lists, in the importer's shape), and only values travel. Tables shoplens does not
+//! make (and triggers, views, anything else) are left out and named in the report. So
+//! `recover` is also how a workspace refused as untrusted (`trust`) becomes a clean one.
 
 use std::path::{Path, PathBuf};
 
+use rusqlite::config::DbConfig;
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
@@ -161,12 +168,22 @@ pub fn recover(damaged: &Path, target: &Path, ctx: &JobContext) -> Result<Recove
     // Read-only and immutable: SQLite must not try to roll back or checkpoint a damaged file.
     let uri = format!("file:{}?immutable=1", readable.display());
     let source = Connection::open_with_flags(uri, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI).map_err(unreadable)?;
-    // SQLite refuses a file shorter than its header says unless the schema is "writable": a
-    // flag that here only lets it read the pages that are there (the connection is read-only).
+    // No trigger, no view, no other file, an untrusted schema. Defensive mode stays off for this
+    // one connection: SQLite refuses a file shorter than its header says unless the schema is
+    // "writable", a flag that here only lets it read the pages that are there (the connection
+    // is read-only, and nothing from the file is executed).
+    for (config, on) in [
+        (DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false),
+        (DbConfig::SQLITE_DBCONFIG_ENABLE_TRIGGER, false),
+        (DbConfig::SQLITE_DBCONFIG_ENABLE_VIEW, false),
+    ] {
+        source.set_db_config(config, on).map_err(unreadable)?;
+    }
+    source.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED, 0).map_err(unreadable)?;
     source.pragma_update(None, "writable_schema", true).map_err(unreadable)?;
-    let schema: Vec<(String, String)> = source
+    let schema: Vec<(String, Option<String>)> = source
         .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rootpage")
-        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())))?.collect())
+        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?)))?.collect())
         .map_err(unreadable)?;
     let mut out = Workspace::open(target)?;
     let mut tables = Vec::new();
@@ -175,16 +192,31 @@ pub fn recover(damaged: &Path, target: &Path, ctx: &JobContext) -> Result<Recove
         ctx.check()?;
         ctx.set_message(format!("copying {table}"));
         ctx.set_done(done as u64);
+        if !super::trust::copyable_table(&source, table, create.as_deref()).unwrap_or(false) {
+            let error = "not a table shoplens makes: left out (nothing of it was copied or run)".to_string();
+            tables.push(TableRecovery { table: table.clone(), rows_copied: 0, unreadable: Vec::new(), error: Some(error) });
+            continue;
+        }
         let exists: bool = out.conn().query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1", [table], |r| {
             r.get::<_, i64>(0).map(|n| n > 0)
         })?;
         if !exists {
-            // A raw table (or one a newer shoplens made): recreate it as it was.
-            out.conn().execute_batch(create)?;
+            // A raw table: made again from its columns by our own SQL, never the file's.
+            create_raw_table(&source, out.conn(), table)?;
         }
         tables.push(copy_table(&source, out.conn_mut(), table, ctx)?);
     }
     Ok(Recovery { target: target.to_path_buf(), tables })
+}
+
+/// Creates raw table `table` in `out` with the columns (names and types) it has in `source`.
+fn create_raw_table(source: &Connection, out: &Connection, table: &str) -> Result<(), RecoveryError> {
+    let mut stmt = source.prepare(&format!("PRAGMA table_xinfo({})", super::quote_ident(table)))?;
+    let columns: Vec<(String, String)> = stmt.query_map([], |r| Ok((r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+    // `trust::copyable_table` checked the types: TEXT, INTEGER or REAL.
+    let defs: Vec<String> = columns.iter().map(|(name, ty)| format!("{} {ty}", super::quote_ident(name))).collect();
+    out.execute_batch(&format!("CREATE TABLE {} ({})", super::quote_ident(table), defs.join(", ")))?;
+    Ok(())
 }
 
 /// A temporary copy of `path` without its last, partial page, when it ends mid-page.
@@ -207,17 +239,30 @@ fn whole_pages_copy(path: &Path) -> std::io::Result<Option<tempfile::NamedTempFi
 }
 
 fn copy_table(source: &Connection, out: &mut Connection, table: &str, ctx: &JobContext) -> Result<TableRecovery, RecoveryError> {
-    let quoted = format!("\"{}\"", table.replace('"', "\"\""));
+    let quoted = super::quote_ident(table);
     let mut report = TableRecovery { table: table.to_string(), rows_copied: 0, unreadable: Vec::new(), error: None };
-    let columns: Vec<String> = match source.prepare(&format!("SELECT * FROM {quoted} LIMIT 0")) {
-        Ok(statement) => statement.column_names().map(str::to_string).collect(),
+    let column_names = |conn: &Connection| -> rusqlite::Result<Vec<String>> {
+        Ok(conn.prepare(&format!("SELECT * FROM {quoted} LIMIT 0"))?.column_names().into_iter().map(str::to_string).collect())
+    };
+    let source_columns = match column_names(source) {
+        Ok(columns) => columns,
         Err(e) => {
             report.error = Some(e.to_string());
             return Ok(report);
         }
     };
+    // The columns both have (a workspace of an older or newer shoplens has fewer or more).
+    let target_columns = column_names(out)?;
+    let columns: Vec<String> = source_columns.into_iter().filter(|c| target_columns.contains(c)).collect();
+    // A table's own column may be called rowid (a raw export's): the row's id is then read
+    // through another of SQLite's names for it.
+    let taken = |alias: &str| columns.iter().any(|c| c.eq_ignore_ascii_case(alias));
+    let Some(rowid) = ["rowid", "_rowid_", "oid"].into_iter().find(|alias| !taken(alias)) else {
+        report.error = Some("its columns take every name of SQLite's row id (rowid, _rowid_, oid): it cannot be copied by ranges".into());
+        return Ok(report);
+    };
     // The rowid bounds; when the B-tree's edges are damaged, probe the whole rowid space.
-    let bounds = source.query_row(&format!("SELECT min(rowid), max(rowid) FROM {quoted}"), [], |r| {
+    let bounds = source.query_row(&format!("SELECT min({rowid}), max({rowid}) FROM {quoted}"), [], |r| {
         Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
     });
     let (low, high) = match bounds {
@@ -229,10 +274,10 @@ fn copy_table(source: &Connection, out: &mut Connection, table: &str, ctx: &JobC
     // their own; the recovered ones replace them.
     let tx = out.transaction()?;
     tx.execute(&format!("DELETE FROM {quoted}"), [])?;
-    let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
-    let select = format!("SELECT rowid, {} FROM {quoted} WHERE rowid BETWEEN ?1 AND ?2 ORDER BY rowid", names.join(", "));
+    let names: Vec<String> = columns.iter().map(|c| super::quote_ident(c)).collect();
+    let select = format!("SELECT {rowid}, {} FROM {quoted} WHERE {rowid} BETWEEN ?1 AND ?2 ORDER BY {rowid}", names.join(", "));
     let insert = format!(
-        "INSERT INTO {quoted} (rowid, {}) VALUES ({})",
+        "INSERT INTO {quoted} ({rowid}, {}) VALUES ({})",
         names.join(", "),
         (1..=columns.len() + 1).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
     );

@@ -378,6 +378,16 @@ WHERE listed_at IS NOT NULL AND sold_at IS NULL GROUP BY category ORDER BY activ
         saved_at        TEXT NOT NULL
     );
     "#,
+    // 11: a workspace is data, never code. Raw tables record their columns at import (the open
+    // checks the table against them); sources say how they may be reached: plain text to another
+    // machine only when asked in so many words (never with a password), a private CA, a bound
+    // on waiting. All nullable: older files open as they are.
+    r#"
+    ALTER TABLE raw_tables ADD COLUMN columns TEXT;   -- JSON [[name, type], ...]
+    ALTER TABLE sources ADD COLUMN plain_text INTEGER;
+    ALTER TABLE sources ADD COLUMN ca_file TEXT;
+    ALTER TABLE sources ADD COLUMN connect_timeout INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -216,7 +216,7 @@ pub fn query_to_csv(workspace: &std::path::Path, sql: &str, out: impl std::io::W
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(&names)?;
     let mut failed = None;
-    for_each_row(&mut stmt, |_, values| match writer.write_record(values) {
+    for_each_row(&mut stmt, |_, values| match writer.write_record(values.iter().map(|v| crate::analytics::inert_cell(v).into_owned())) {
         Ok(()) => Ok(true),
         Err(e) => {
             failed = Some(e);

@@ -6,21 +6,39 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// One saved connection to a PostgreSQL-protocol server.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SourceConfig {
     pub name: String,
     pub host: String,
     pub port: u16,
     pub database: String,
     pub user: String,
-    /// Require TLS, with the server's certificate checked against the system's roots.
+    /// TLS on this machine too (it is always on for other hosts, unless `plain_text`), with the
+    /// server's certificate checked against the system's roots or `ca_file`.
     pub tls: bool,
+    /// The user asked for a connection without TLS to another machine, in so many words; no
+    /// password is ever sent over it (migration 11).
+    #[serde(default)]
+    pub plain_text: bool,
+    /// A private certificate authority's certificate (PEM) to check the server's against.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+    /// Seconds to wait for the connection, TLS, login and the first answer (default 15).
+    #[serde(default)]
+    pub connect_timeout: Option<u32>,
 }
 
 impl SourceConfig {
     /// `user@host:port/database`, for lists and messages (no password, ever).
     pub fn address(&self) -> String {
-        format!("{}@{}:{}/{}{}", self.user, self.host, self.port, self.database, if self.tls { " (TLS)" } else { "" })
+        let how = if self.plain_text {
+            " (plain text)"
+        } else if self.tls || self.ca_file.is_some() {
+            " (TLS)"
+        } else {
+            ""
+        };
+        format!("{}@{}:{}/{}{how}", self.user, self.host, self.port, self.database)
     }
 }
 
@@ -44,8 +62,20 @@ pub fn add(conn: &Connection, source: &SourceConfig) -> Result<(), SourceError> 
         return Err(SourceError::Exists(source.name.clone()));
     }
     conn.execute(
-        "INSERT INTO sources (name, host, port, database, user_name, tls, added_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![source.name, source.host, source.port, source.database, source.user, source.tls, super::now_utc()],
+        "INSERT INTO sources (name, host, port, database, user_name, tls, added_at, plain_text, ca_file, connect_timeout)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            source.name,
+            source.host,
+            source.port,
+            source.database,
+            source.user,
+            source.tls,
+            super::now_utc(),
+            source.plain_text,
+            source.ca_file,
+            source.connect_timeout
+        ],
     )?;
     Ok(())
 }
@@ -59,18 +89,30 @@ pub fn remove(conn: &Connection, name: &str) -> Result<(), SourceError> {
 }
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SourceConfig> {
-    Ok(SourceConfig { name: row.get(0)?, host: row.get(1)?, port: row.get(2)?, database: row.get(3)?, user: row.get(4)?, tls: row.get(5)? })
+    Ok(SourceConfig {
+        name: row.get(0)?,
+        host: row.get(1)?,
+        port: row.get(2)?,
+        database: row.get(3)?,
+        user: row.get(4)?,
+        tls: row.get(5)?,
+        plain_text: row.get::<_, Option<bool>>(6)?.unwrap_or(false),
+        ca_file: row.get(7)?,
+        connect_timeout: row.get(8)?,
+    })
 }
+
+const COLUMNS: &str = "name, host, port, database, user_name, tls, plain_text, ca_file, connect_timeout";
 
 /// Every saved source, by name.
 pub fn list(conn: &Connection) -> Result<Vec<SourceConfig>, SourceError> {
-    let mut stmt = conn.prepare("SELECT name, host, port, database, user_name, tls FROM sources ORDER BY name")?;
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM sources ORDER BY name"))?;
     let rows = stmt.query_map([], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 pub fn get(conn: &Connection, name: &str) -> Result<SourceConfig, SourceError> {
-    conn.query_row("SELECT name, host, port, database, user_name, tls FROM sources WHERE name = ?1", [name], from_row)
+    conn.query_row(&format!("SELECT {COLUMNS} FROM sources WHERE name = ?1"), [name], from_row)
         .optional()?
         .ok_or_else(|| SourceError::Unknown(name.to_string()))
 }
@@ -117,6 +159,8 @@ mod tests {
             database: "sales".into(),
             user: "analyst".into(),
             tls: true,
+            ca_file: Some("/etc/ssl/corp.pem".into()),
+            ..Default::default()
         };
         add(&conn, &shop).unwrap();
         assert!(matches!(add(&conn, &shop), Err(SourceError::Exists(_))));

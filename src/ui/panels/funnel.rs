@@ -127,9 +127,13 @@ impl Panel for FunnelPanel {
             requests.extend(warehouse.request_funnel(cx.filters, &settings).map(Request::Track));
             let error = warehouse.funnel_error(cx.filters, &settings).map(str::to_string);
             let shown = warehouse.shown_funnel(cx.filters, &settings);
+            let mut retry = false;
             egui::ScrollArea::vertical().id_salt("server_funnel_scroll").show(ui, |ui| match (error, shown) {
                 (Some(error), _) => {
                     ui.colored_label(widgets::BAD, format!("The server could not compute the funnel: {error}"));
+                    if ui.button("Retry").clicked() {
+                        retry = true;
+                    }
                 }
                 (None, Some((result, current))) => {
                     if !current {
@@ -143,6 +147,9 @@ impl Panel for FunnelPanel {
                 }
                 (None, None) => widgets::waiting(ui, "The server is computing the funnel…"),
             });
+            if retry {
+                cx.models.get::<WarehouseModels>().retry();
+            }
         }
         for request in requests {
             cx.request(request);

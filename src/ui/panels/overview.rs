@@ -148,6 +148,9 @@ impl Panel for OverviewPanel {
             cx.track(started);
             if let Some(error) = error {
                 ui.colored_label(widgets::BAD, format!("The server could not compute the Overview: {error}"));
+                if ui.button("Retry").clicked() {
+                    cx.models.get::<WarehouseModels>().retry();
+                }
                 return;
             }
             shown.map(|(server, current)| {

@@ -193,7 +193,7 @@ impl Panel for PricingPanel {
         }
         match self.tab {
             Tab::Monitor => {
-                requests.extend(self.basis_ui(ui, models, path.as_ref()).map(Request::Track));
+                self.basis_ui(ui, models, path.as_ref());
                 requests.extend(models.request_market().map(Request::Track));
                 match models.market.get().cloned() {
                     Some(market) => self.monitor_ui(ui, &market, models, &mut requests),
@@ -324,19 +324,15 @@ fn matches_ui(
     });
     if let Some((index, status)) = decision {
         let key = rows[index].product.clone();
-        requests.extend(models.decide_matches(|r| (r.product == key).then_some(status), path).map(Request::Track));
+        models.decide_matches(|r| (r.product == key).then_some(status), path);
     }
     if let Some(threshold) = confirm_all {
-        requests.extend(
-            models
-                .decide_matches(
-                    |r| {
-                        (r.status == MatchStatus::Suggested && !r.product_id.is_empty() && r.similarity.is_some_and(|s| s >= threshold))
-                            .then_some(MatchStatus::Confirmed)
-                    },
-                    path,
-                )
-                .map(Request::Track),
+        models.decide_matches(
+            |r| {
+                (r.status == MatchStatus::Suggested && !r.product_id.is_empty() && r.similarity.is_some_and(|s| s >= threshold))
+                    .then_some(MatchStatus::Confirmed)
+            },
+            path,
         );
     }
 }
@@ -515,8 +511,7 @@ impl PricingPanel {
         ui: &mut egui::Ui,
         models: &mut PricingModels,
         path: Option<&std::path::PathBuf>,
-    ) -> Option<crate::jobs::JobMonitor> {
-        let mut started = None;
+    ) {
         ui.horizontal(|ui| {
             let basis = &models.basis;
             let tax = |t: Option<bool>| match t {
@@ -547,7 +542,7 @@ impl PricingPanel {
                         }
                     });
                     if ui.button("Save").clicked() {
-                        started = models.set_basis(edit.clone(), path);
+                        models.set_basis(edit.clone(), path);
                         self.basis_edit = None;
                     } else if ui.button("Cancel").clicked() {
                         self.basis_edit = None;
@@ -555,7 +550,6 @@ impl PricingPanel {
                 }
             }
         });
-        started
     }
 
     fn monitor_ui(&mut self, ui: &mut egui::Ui, output: &MarketOutput, models: &mut PricingModels, requests: &mut Vec<Request>) {
@@ -996,18 +990,26 @@ impl PricingPanel {
                 }
             }
             let pending = self.queue.len();
-            let apply = ui.add_enabled(pending > 0 && !models.writing(), egui::Button::new(format!("Record {pending} decisions")));
-            if apply.on_hover_text("Writes the decision log; accepted prices become our prices from now.").clicked() {
+            // Proposals of the previous rules are not what the user sees asked for: wait.
+            let current = models.proposals_current();
+            let apply =
+                ui.add_enabled(pending > 0 && current && !models.writing(), egui::Button::new(format!("Record {pending} decisions")));
+            let hover = if current {
+                "Writes the decision log; accepted prices become our prices from now."
+            } else {
+                "Waiting for the proposals of the rules as they are now"
+            };
+            if apply.on_hover_text(hover).on_disabled_hover_text(hover).clicked() {
                 let decisions = self.decisions(data, proposals);
                 self.queue.clear();
-                requests.extend(models.decide(decisions, path).map(Request::Track));
+                models.decide(decisions, path);
             }
             if ui.add_enabled(pending > 0, egui::Button::new("Clear")).clicked() {
                 self.queue.clear();
             }
             ui.separator();
             if ui
-                .button("Export new price list (CSV)")
+                .add_enabled(current, egui::Button::new("Export new price list (CSV)"))
                 .on_hover_text("Every product at its price after the decisions in the queue")
                 .clicked()
             {
@@ -1015,7 +1017,7 @@ impl PricingPanel {
                 let table = recommend::price_list_table(data, proposals, &decided_prices(data, &pending));
                 requests.push(Request::ExportTable { file_name: "price_list.csv".into(), table });
             }
-            if ui.button("Export proposals (CSV)").on_hover_text("As `shoplens pricing recommend --out`").clicked() {
+            if ui.add_enabled(current, egui::Button::new("Export proposals (CSV)")).on_hover_text("As `shoplens pricing recommend --out`").clicked() {
                 requests.push(Request::ExportTable {
                     file_name: "price_recommendations.csv".into(),
                     table: recommend::recommendation_table(data, proposals),
@@ -1122,7 +1124,7 @@ fn review_buttons(ui: &mut egui::Ui, review: Option<&Review>, key: &SignalKey, n
         Some(review) => {
             ui.label(match review {
                 Review::Acknowledged => "acknowledged".to_string(),
-                Review::SnoozedUntil(until) => format!("snoozed to {}", &format_time(*until)[..10]),
+                Review::SnoozedUntil(until) => format!("snoozed to {}", crate::analytics::customers::format_day(*until)),
             });
             if ui.small_button("Undo").clicked() {
                 *action = Some((key.clone(), None));

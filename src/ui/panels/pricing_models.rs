@@ -81,11 +81,9 @@ pub struct PricingModels {
     pub basis: PriceBasis,
     /// The decision log, newest first.
     pub decisions: Vec<PriceDecision>,
-    /// Saves (settings, reviews) in the order they were made; each reports when done.
-    chores: Vec<Job<String>>,
-    /// A write that changes what the prices copy holds (decisions, our price basis): the
-    /// prices are read again when it is done.
-    write_then_reload: Option<Job<String>>,
+    /// Every write of the family (settings, reviews, decisions, matches, our price basis), one
+    /// at a time in the order made.
+    writes: crate::jobs::Serial<Written>,
     pub market: Latest<(u64, PricingSettings), MarketOutput>,
     pub elasticity: Latest<u64, ElasticityOutput>,
     pub proposals: Latest<(u64, PricingSettings, RecommendSettings), ProposalsOutput>,
@@ -163,6 +161,13 @@ impl PricingModels {
         })
     }
 
+    /// Whether the proposals shown were computed for the copy, thresholds and rules on screen
+    /// now: only then may they be recorded or exported (a rule just changed recomputes them).
+    pub fn proposals_current(&self) -> bool {
+        let Some(data) = self.ready() else { return false };
+        self.proposals.get_for(&(data.id, self.thresholds.clone(), self.rules.clone())).is_some()
+    }
+
     /// Proposals from the monitor and the elasticities of the current copy, once both are in.
     pub fn request_proposals(&mut self) -> Vec<JobMonitor> {
         let mut monitors: Vec<JobMonitor> = self.request_market().into_iter().chain(self.request_elasticity()).collect();
@@ -202,9 +207,8 @@ impl PricingModels {
 
     /// Confirms or rejects matches; saved, then the prices are read again (only confirmed
     /// matches are compared).
-    pub fn decide_matches(&mut self, decide: impl Fn(&MatchRow) -> Option<MatchStatus>, workspace: Option<&PathBuf>) -> Option<JobMonitor> {
-        let path = workspace.cloned()?;
-        let rows = self.matches.as_mut()?;
+    pub fn decide_matches(&mut self, decide: impl Fn(&MatchRow) -> Option<MatchStatus>, workspace: Option<&PathBuf>) {
+        let (Some(path), Some(rows)) = (workspace.cloned(), self.matches.as_mut()) else { return };
         let mut changed = 0;
         for row in rows.iter_mut() {
             if let Some(status) = decide(row).filter(|s| *s != row.status) {
@@ -213,17 +217,14 @@ impl PricingModels {
             }
         }
         if changed == 0 {
-            return None;
+            return;
         }
         let rows = rows.clone();
-        let job = Job::spawn("save name matches", move |_| {
+        self.writes.push("save name matches", move |_| {
             let mut ws = Workspace::open(&path)?;
             saved::save_matches(ws.conn_mut(), &rows)?;
-            Ok(format!("Saved {changed} match decisions; confirmed matches are now compared"))
+            Ok(Written::said(format!("Saved {changed} match decisions; confirmed matches are now compared"), true))
         });
-        let monitor = job.monitor();
-        self.write_then_reload = Some(job);
-        Some(monitor)
     }
 
     pub fn matching(&self) -> bool {
@@ -250,14 +251,14 @@ impl PricingModels {
     pub fn save_settings(&mut self, workspace: Option<&PathBuf>) {
         let Some(path) = workspace.cloned() else { return };
         let settings = (self.thresholds.clone(), self.alerts.clone(), self.rules.clone());
-        self.saved = settings.clone();
-        self.chores.push(Job::spawn("save pricing settings", move |_| {
+        // Counted as saved once the write succeeded, not before.
+        self.writes.push("save pricing settings", move |_| {
             let ws = Workspace::open(&path)?;
             saved::save_pricing_setting(ws.conn(), saved::SIGNAL_THRESHOLDS, &settings.0)?;
             saved::save_pricing_setting(ws.conn(), saved::ALERTS, &settings.1)?;
             saved::save_pricing_setting(ws.conn(), saved::RECOMMEND_RULES, &settings.2)?;
-            Ok("Saved the pricing thresholds and rules in the workspace".to_string())
-        }));
+            Ok(Written { message: "Saved the pricing thresholds and rules in the workspace".into(), saved: Some(settings), reload: false })
+        });
     }
 
     /// Acknowledges or snoozes an alert (or, with `None`, takes that back): at once on screen,
@@ -268,45 +269,40 @@ impl PricingModels {
             None => self.reviews.remove(&key),
         };
         let Some(path) = workspace.cloned() else { return };
-        self.chores.push(Job::spawn("save alert review", move |_| {
+        self.writes.push("save alert review", move |_| {
             let ws = Workspace::open(&path)?;
             saved::save_signal_review(ws.conn(), &key, review)?;
-            Ok(String::new())
-        }));
+            Ok(Written::said("", false))
+        });
     }
 
     /// Writes the decisions to the log (and accepted prices into our price history), then
     /// reloads the prices so the queue shows the new current prices.
-    pub fn decide(&mut self, decisions: Vec<PriceDecision>, workspace: Option<&PathBuf>) -> Option<JobMonitor> {
-        let path = workspace.cloned()?;
-        let job = Job::spawn("record price decisions", move |_| {
+    pub fn decide(&mut self, decisions: Vec<PriceDecision>, workspace: Option<&PathBuf>) {
+        let Some(path) = workspace.cloned() else { return };
+        self.writes.push("record price decisions", move |_| {
             let mut ws = Workspace::open(&path)?;
             saved::record_decisions(ws.conn_mut(), &decisions)?;
             let accepted = decisions.iter().filter(|d| d.accepted).count();
-            Ok(format!("Recorded {accepted} accepted and {} rejected prices in the decision log", decisions.len() - accepted))
+            let message = format!("Recorded {accepted} accepted and {} rejected prices in the decision log", decisions.len() - accepted);
+            Ok(Written::said(message, true))
         });
-        let monitor = job.monitor();
-        self.write_then_reload = Some(job);
-        Some(monitor)
     }
 
     /// Saves what our prices are, then reloads the prices (which feeds compare depends on it).
-    pub fn set_basis(&mut self, basis: PriceBasis, workspace: Option<&PathBuf>) -> Option<JobMonitor> {
-        let path = workspace.cloned()?;
+    pub fn set_basis(&mut self, basis: PriceBasis, workspace: Option<&PathBuf>) {
+        let Some(path) = workspace.cloned() else { return };
         self.basis = basis.clone();
-        let job = Job::spawn("save our price basis", move |_| {
+        self.writes.push("save our price basis", move |_| {
             let ws = Workspace::open(&path)?;
             saved::save_pricing_setting(ws.conn(), saved::OUR_CURRENCY, &basis.currency)?;
             saved::save_pricing_setting(ws.conn(), saved::OUR_PRICES_INCLUDE_TAX, &basis.include_tax)?;
-            Ok("Saved what our prices are; competitor prices are compared on that basis".to_string())
+            Ok(Written::said("Saved what our prices are; competitor prices are compared on that basis", true))
         });
-        let monitor = job.monitor();
-        self.write_then_reload = Some(job);
-        Some(monitor)
     }
 
     pub fn writing(&self) -> bool {
-        self.write_then_reload.is_some()
+        self.writes.is_busy()
     }
 }
 
@@ -327,26 +323,29 @@ impl PanelModels for PricingModels {
             Some(Err(JobError::Failed(e))) => cx.error(format!("Could not load prices: {e}")),
             None => {}
         }
-        let mut i = 0;
-        while i < self.chores.len() {
-            match self.chores[i].try_take() {
-                Some(outcome) => {
-                    self.chores.remove(i);
-                    // Reviews save silently; a failure is still shown.
-                    if !matches!(&outcome, Ok(message) if message.is_empty()) {
-                        cx.chore_outcome(Some(outcome), "Could not save");
+        let (written, started) = self.writes.poll();
+        if let Some(monitor) = started {
+            cx.track(monitor);
+        }
+        match written {
+            Some(Ok(written)) => {
+                if let Some(settings) = written.saved {
+                    self.saved = settings;
+                }
+                // Reviews save silently.
+                if !written.message.is_empty() {
+                    cx.info(written.message);
+                }
+                if written.reload {
+                    if let Some(path) = cx.data.path.clone() {
+                        let monitor = self.reload(path);
+                        cx.track(monitor);
+                        cx.listing_changed();
                     }
                 }
-                None => i += 1,
             }
-        }
-        let written = crate::jobs::take_finished(&mut self.write_then_reload);
-        if cx.chore_outcome(written, "Could not save") {
-            if let Some(path) = cx.data.path.clone() {
-                let monitor = self.reload(path);
-                cx.track(monitor);
-                cx.listing_changed();
-            }
+            Some(Err(JobError::Failed(e))) => cx.error(format!("Could not save: {e}")),
+            Some(Err(JobError::Cancelled)) | None => {}
         }
         cx.report("Price monitor", self.market.poll());
         cx.report("Elasticity", self.elasticity.poll());
@@ -375,13 +374,29 @@ impl PanelModels for PricingModels {
 
     fn busy(&self) -> bool {
         self.load.running()
-            || !self.chores.is_empty()
-            || self.write_then_reload.is_some()
+            || self.writes.is_busy()
             || self.market.is_running()
             || self.elasticity.is_running()
             || self.proposals.is_running()
             || self.abtest.is_running()
             || self.match_job.is_some()
+    }
+}
+
+/// What a write of the pricing family did.
+pub struct Written {
+    /// For the status line; empty: nothing to say (a review).
+    message: String,
+    /// Settings now saved in the workspace: what "unsaved edits" is measured against.
+    saved: Option<(PricingSettings, AlertSettings, RecommendSettings)>,
+    /// The write changed what the prices copy holds (decisions, matches, our price basis): read
+    /// the prices again.
+    reload: bool,
+}
+
+impl Written {
+    fn said(message: impl Into<String>, reload: bool) -> Self {
+        Self { message: message.into(), saved: None, reload }
     }
 }
 

@@ -155,6 +155,7 @@ impl Panel for SegmentsPanel {
             });
         }
         let workspace = cx.data.path.as_ref();
+        let mut retry = false;
         egui::ScrollArea::vertical().id_salt("segments_scroll").show(ui, |ui| match self.tab {
             Tab::Segments => {
                 let local = models.rfm.get().cloned();
@@ -180,6 +181,7 @@ impl Panel for SegmentsPanel {
                 match &server {
                     RfmSource::ServerFailed(error) => {
                         ui.colored_label(widgets::BAD, error);
+                        retry = ui.button("Retry").clicked();
                     }
                     RfmSource::ServerWaiting => widgets::waiting(ui, "The server is computing RFM segments…"),
                     RfmSource::Copy | RfmSource::Server(_) => {
@@ -195,6 +197,9 @@ impl Panel for SegmentsPanel {
                 None => widgets::waiting(ui, "Computing cohorts…"),
             },
         });
+        if retry {
+            cx.models.get::<super::warehouse::WarehouseModels>().retry();
+        }
         for request in requests {
             cx.request(request);
         }

@@ -9,7 +9,7 @@ use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
 use super::marketplace_models::{MarketplaceModels, SellersOutput};
 use super::{Panel, PanelContext, Request};
 use crate::analytics::marketplace::sellers::{self, FEATURES};
-use crate::analytics::marketplace::{format_time, MarketplaceData};
+use crate::analytics::marketplace::MarketplaceData;
 use crate::analytics::order_frame::month_start;
 use crate::ui::models::PanelModels;
 use crate::ui::widgets::{self, category_colour};
@@ -166,7 +166,7 @@ impl SellersPanel {
         let auc = |a: Option<f64>| a.map_or_else(|| "–".into(), |a| format!("{a:.2}"));
         ui.label(format!(
             "As of {}: {} active sellers (≥{} sales in 12 months) among {} users. Model: {} (cross-validated AUC {}; logistic regression {}, random forest {}).",
-            &format_time(result.as_of)[..10],
+            &crate::analytics::customers::format_day(result.as_of),
             widgets::number(result.active_sellers as f64, 0),
             result.active_min,
             widgets::number(r.users as f64, 0),

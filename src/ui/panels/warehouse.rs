@@ -3,7 +3,7 @@
 //! running the Overview, Segments or the Funnel on a server table. [`WarehouseModels`] owns every job; each job opens
 //! its own read-only session and a cancel reaches the server.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -64,11 +64,20 @@ impl Default for AddForm {
     }
 }
 
+/// The password for `source` (typed, else PGPASSWORD or ~/.pgpass), looked up on the job's
+/// thread, and only for a source the user confirmed: `Server::connect` refuses the others.
+fn password(source: &SourceConfig, typed: Option<String>) -> Option<String> {
+    warehouse::trust::is_trusted(source).then(|| warehouse::find_password(source, typed).0).flatten()
+}
+
 #[derive(Default)]
 pub struct WarehouseModels {
     workspace: Option<PathBuf>,
     sources: Vec<SourceConfig>,
-    sources_job: Option<Job<Vec<SourceConfig>>>,
+    sources_job: Option<Job<(Vec<SourceConfig>, HashSet<String>)>>,
+    /// Sources the user has not added or confirmed on this machine (a received workspace's):
+    /// nothing connects to them until the user trusts them.
+    untrusted: HashSet<String>,
     /// The source shown in the Data panel (a workspace table or import clears it).
     pub selected: Option<String>,
     /// Passwords typed this session, by source: kept in memory only, never written anywhere.
@@ -109,10 +118,17 @@ impl WarehouseModels {
         self.sources.iter().find(|s| s.name == name)
     }
 
-    /// The password typed for `source`, else PGPASSWORD or ~/.pgpass (found in the job).
-    fn password(&self, source: &SourceConfig) -> Option<String> {
-        let typed = self.passwords.get(&source.name).filter(|p| !p.is_empty()).cloned();
-        warehouse::find_password(source, typed).0
+    /// The password typed for `source` this session, if any. PGPASSWORD and ~/.pgpass are read
+    /// by the job that connects ([`password`]), never on the UI thread.
+    fn typed_password(&self, source: &SourceConfig) -> Option<String> {
+        self.passwords.get(&source.name).filter(|p| !p.is_empty()).cloned()
+    }
+
+    /// Lets the failed server runs (Overview, RFM, funnel) run again when next asked (Retry).
+    pub fn retry(&mut self) {
+        self.overview.forget_error();
+        self.rfm.forget_error();
+        self.funnel.forget_error();
     }
 
     /// Reads the saved sources of `workspace`, once (a save reads them again).
@@ -122,7 +138,11 @@ impl WarehouseModels {
         }
         self.workspace = Some(workspace.to_path_buf());
         let path = workspace.to_path_buf();
-        let job = Job::spawn("read warehouse sources", move |_| Ok(sources::list(&workspace::open_read_only(&path)?)?));
+        let job = Job::spawn("read warehouse sources", move |_| {
+            let list = sources::list(&workspace::open_read_only(&path)?)?;
+            let untrusted = list.iter().filter(|s| !warehouse::trust::is_trusted(s)).map(|s| s.name.clone()).collect();
+            Ok((list, untrusted))
+        });
         let monitor = job.monitor();
         self.sources_job = Some(job);
         Some(monitor)
@@ -135,8 +155,9 @@ impl WarehouseModels {
         work: impl FnOnce(&Server, &crate::jobs::JobContext) -> Result<T, warehouse::WarehouseError> + Send + 'static,
     ) -> Option<Job<T>> {
         let source = self.source(name)?.clone();
-        let password = self.password(&source);
+        let typed = self.typed_password(&source);
         Some(Job::spawn(format!("{what} on {}", source.name), move |ctx| {
+            let password = password(&source, typed);
             let server = Server::connect(&source, password.as_deref(), ctx)?;
             Ok(work(&server, ctx)?)
         }))
@@ -171,11 +192,12 @@ impl WarehouseModels {
     pub fn import_job(&self, name: &str, relation: Relation) -> Option<(PathBuf, ImportJob)> {
         let workspace = self.workspace.clone()?;
         let source = self.source(name)?.clone();
-        let password = self.password(&source);
+        let typed = self.typed_password(&source);
         let label = PathBuf::from(format!("{} {}", source.name, relation.describe()));
         let file = label.clone();
         let job = Job::spawn(format!("import from {}", source.name), move |ctx| {
             let result = (|| {
+                let password = password(&source, typed);
                 let mut ws = Workspace::open(&workspace)?;
                 let server = Server::connect(&source, password.as_deref(), ctx)?;
                 warehouse::pull::import(&mut ws, &server, &relation, &Default::default(), ctx)
@@ -194,9 +216,10 @@ impl WarehouseModels {
         work: impl FnOnce(&Server, &crate::jobs::JobContext, &pushdown::MappedTable) -> Result<T, warehouse::WarehouseError> + Send + 'static,
     ) -> Option<impl FnOnce() -> Job<OnServer<T>>> {
         let source = self.source(&on.source)?.clone();
-        let (password, workspace) = (self.password(&source), self.workspace.clone()?);
+        let (typed, workspace) = (self.typed_password(&source), self.workspace.clone()?);
         Some(move || {
             Job::spawn(what, move |ctx| {
+                let password = password(&source, typed);
                 let run = pushdown::TableRun {
                     workspace: &workspace,
                     source: &source,
@@ -309,7 +332,10 @@ impl PanelModels for WarehouseModels {
     fn poll(&mut self, cx: &mut PollContext<'_>) {
         if let Some(result) = take_finished(&mut self.sources_job) {
             match result {
-                Ok(list) => self.sources = list,
+                Ok((list, untrusted)) => {
+                    self.sources = list;
+                    self.untrusted = untrusted;
+                }
                 Err(e) => cx.report("Reading warehouse sources failed", e.message().map(str::to_string)),
             }
         }
@@ -459,10 +485,13 @@ pub fn detail_ui(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> Option<Option<
                     database: form.database.trim().to_string(),
                     user: form.user.trim().to_string(),
                     tls: form.tls,
+                    ..Default::default()
                 };
                 if let Some(path) = models.workspace.clone() {
                     let job = Job::spawn("save connection", move |_| {
                         sources::add(Workspace::open(&path)?.conn(), &source)?;
+                        // Added here by the user: a connection a password may go to.
+                        crate::warehouse::trust::trust(&source)?;
                         Ok(format!("Saved the connection {} ({}).", source.name, source.address()))
                     });
                     started.push(job.monitor());
@@ -483,6 +512,23 @@ pub fn detail_ui(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> Option<Option<
     let source = models.source(&name)?.clone();
     let mut action = None;
     ui.heading(format!("{}  ·  {}", source.name, source.address()));
+    if models.untrusted.contains(&name) {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            "This connection was not added or confirmed on this computer: a workspace you received may name any server, to collect \
+             the password shoplens would send it. shoplens does not connect to it until you confirm it is yours.",
+        );
+        if ui.add_enabled(models.save_job.is_none(), egui::Button::new("Trust this connection")).clicked() {
+            let job = Job::spawn("trust connection", move |_| {
+                warehouse::trust::trust(&source)?;
+                Ok(format!("Trusted {} ({}).", source.name, source.address()))
+            });
+            started.push(job.monitor());
+            models.save_job = Some(job);
+        }
+        cx.track(started);
+        return Some(None);
+    }
     ui.horizontal(|ui| {
         let label = ui.label("Password");
         let password = models.passwords.entry(name.clone()).or_default();
