@@ -10,6 +10,10 @@
 //! - [`import`]: files → typed rows → the workspace, all or nothing.
 //! - [`workspace`]: the SQLite file, its schema and migrations.
 //! - [`generate`]: seeded synthetic data for the demo and benchmarks.
+//!
+//! No `unsafe` anywhere but the import writer's binding of texts (`import::writer`, see its
+//! notes), where every unsafe call says why it is sound.
+#![deny(unsafe_code)]
 
 /// The version and the git commit it was built from (`build.rs`), as `shoplens --version` and
 /// Help › About show them: a figure shown in a meeting can be traced to its build.

@@ -121,9 +121,9 @@ struct Line {
     description: String,
     quantity: i64,
     invoice_date: String,
-    /// The price in units of 10^-15 (`exact`), so equality is exact for every price a
-    /// double's text can show.
-    price: i128,
+    /// The price as a plain decimal without redundant zeros (`exact`): equal texts are equal
+    /// numbers, at any number of digits.
+    price: String,
 }
 
 /// The order lines of `bytes` as an independent reader (csv + chrono) reads them, decoding each
@@ -216,7 +216,7 @@ enum NumberFamily {
 
 /// The readings of a price field under each number format it is valid in, `exact`:
 /// `"12,000"` is 12000 with a decimal point and 12 with a decimal comma.
-fn price_readings(field: &str) -> Vec<(i128, NumberFamily)> {
+fn price_readings(field: &str) -> Vec<(String, NumberFamily)> {
     let text = field.trim().trim_start_matches(['$', '€', '£']).trim_end_matches(['$', '€', '£']).trim();
     if text.bytes().all(|b| b.is_ascii_digit()) {
         return exact(text).map(|m| vec![(m, NumberFamily::Either)]).unwrap_or_default();
@@ -246,23 +246,27 @@ fn price_readings(field: &str) -> Vec<(i128, NumberFamily)> {
     readings
 }
 
-/// One in `exact`'s units.
-const UNIT: i128 = 1_000_000_000_000_000;
-
-/// A plain decimal number (`12`, `12.5`, `.5`) in units of 10^-15, if it is one. Fifteen
-/// places hold every fraction a stored double's text shows (SQLite prints 15 significant
-/// digits), so no price the importer keeps is beyond the oracle.
-fn exact(text: &str) -> Option<i128> {
+/// A plain decimal number (`12`, `12.50`, `.5`, `-3`), if it is one, as its canonical text:
+/// no leading zeros before the point, no trailing zeros after it (`12.5`, `0.5`, `-3`). A
+/// stored double is read back as its shortest round-trip text, which is canonical too, so
+/// the two compare digit for digit: a price the importer rounded never matches its file.
+fn exact(text: &str) -> Option<String> {
+    let (negative, text) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let whole = if whole.is_empty() && !fraction.is_empty() { "0" } else { whole };
-    if whole.is_empty()
-        || fraction.len() > 15
+    if (whole.is_empty() && fraction.is_empty())
         || !whole.bytes().all(|b| b.is_ascii_digit())
         || !fraction.bytes().all(|b| b.is_ascii_digit())
     {
         return None;
     }
-    whole.parse::<i128>().ok()?.checked_mul(UNIT)?.checked_add(format!("{fraction:0<15}").parse::<i128>().ok()?)
+    let whole = whole.trim_start_matches('0');
+    let fraction = fraction.trim_end_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    let unsigned = if fraction.is_empty() { whole.to_string() } else { format!("{whole}.{fraction}") };
+    Some(if negative && unsigned != "0" { format!("-{unsigned}") } else { unsigned })
 }
 
 fn counts(ws: &Workspace) -> (i64, i64) {
@@ -317,20 +321,19 @@ fn check_outcome(ws: &Workspace, outcome: &ImportOutcome, bytes: &[u8], before: 
     let Some(mut expected) = lines_in(bytes, &outcome.encoding) else { return Ok(()) };
     let mut statement = ws
         .conn()
-        .prepare(
-            "SELECT invoice, stock_code, description, quantity, invoice_date, CAST(unit_price AS TEXT) FROM order_lines WHERE import_id = ?1",
-        )
+        .prepare("SELECT invoice, stock_code, description, quantity, invoice_date, unit_price FROM order_lines WHERE import_id = ?1")
         .unwrap();
     let loaded = statement
         .query_map([outcome.import_id], |row| -> rusqlite::Result<Line> {
-            let price: String = row.get(5)?;
+            // Rust writes a double as its shortest round-trip text, never in exponent form.
+            let price: f64 = row.get(5)?;
             Ok(Line {
                 invoice: row.get(0)?,
                 stock_code: row.get::<_, Option<String>>(1)?.unwrap_or_default(),
                 description: row.get::<_, Option<String>>(2)?.unwrap_or_default(),
                 quantity: row.get(3)?,
                 invoice_date: row.get(4)?,
-                price: exact(price.trim_end_matches(".0")).unwrap_or(i128::MIN),
+                price: exact(&price.to_string()).unwrap_or_else(|| format!("unreadable {price}")),
             })
         })
         .unwrap();
@@ -374,12 +377,15 @@ fn an_undamaged_export_loads_every_line_exactly() {
     assert_eq!(lines_in(text.as_bytes(), "UTF-8").unwrap().values().map(|(n, _)| n).sum::<usize>(), 3);
     assert_eq!(
         price_readings("\"12,000\"".trim_matches('"')),
-        [(12_000 * UNIT, NumberFamily::DecimalPoint), (12 * UNIT, NumberFamily::DecimalComma)]
+        [("12000".to_string(), NumberFamily::DecimalPoint), ("12".to_string(), NumberFamily::DecimalComma)]
     );
-    assert_eq!(price_readings("1.234,50"), [(1_234_500 * UNIT / 1_000, NumberFamily::DecimalComma)]);
-    assert_eq!(price_readings("$1,299.00"), [(1_299 * UNIT, NumberFamily::DecimalPoint)]);
+    assert_eq!(price_readings("1.234,50"), [("1234.5".to_string(), NumberFamily::DecimalComma)]);
+    assert_eq!(price_readings("$1,299.00"), [("1299".to_string(), NumberFamily::DecimalPoint)]);
     // More decimals than a cent or a micro: a fuzz run found 6,9301355 (CI, seed 1796339392).
-    assert_eq!(price_readings("6,9301355"), [(69_301_355 * UNIT / 10_000_000, NumberFamily::DecimalComma)]);
+    assert_eq!(price_readings("6,9301355"), [("6.9301355".to_string(), NumberFamily::DecimalComma)]);
+    // A price with more digits than a double keeps reads as written: a rounded load would
+    // not match it (`fuzz-found/f4fea70651ef3a58-ragged_rows.csv`).
+    assert_eq!(price_readings("6.1487580011585077248"), [("6.1487580011585077248".to_string(), NumberFamily::DecimalPoint)]);
     check_import(text.as_bytes(), "export.csv").unwrap();
 }
 

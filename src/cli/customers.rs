@@ -1,6 +1,6 @@
 //! `shoplens rfm | clusters | cohorts | clv`: the Segments and Customer value panels, headless.
 
-use crate::{errln};
+use crate::errln;
 use std::io::Write;
 use std::path::Path;
 

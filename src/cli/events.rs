@@ -1,6 +1,6 @@
 //! `shoplens funnel | abandoned | forecast | watch`: the Funnel panel, headless.
 
-use crate::{errln};
+use crate::errln;
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `shoplens listings` and `shoplens sellers`: the Listings and Sellers panels headless. The
 //! column names of their CSV files are kept stable for scripts.
 
-use crate::{errln};
+use crate::errln;
 use std::path::{Path, PathBuf};
 
 use super::output;
@@ -65,10 +65,7 @@ pub fn listings(
         );
     }
     if result.undated_left_out > 0 {
-        errln!(
-            "note: {} listings of a snapshot without dates are left out: they cannot be placed in --from/--to",
-            result.undated_left_out
-        );
+        errln!("note: {} listings of a snapshot without dates are left out: they cannot be placed in --from/--to", result.undated_left_out);
     }
     if let Some(file) = users_out {
         emit(Some(&file), "users", listings::active_users_table(&data, &result))?;

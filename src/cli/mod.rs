@@ -1,6 +1,6 @@
 //! The command line: everything the app does, headless. Tests and benchmarks drive it too.
 
-use crate::{outln, errln};
+use crate::{errln, outln};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,9 +8,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod customers;
-pub mod output;
 mod events;
 mod marketplace;
+pub mod output;
 mod pricing;
 mod warehouse;
 
@@ -999,11 +999,7 @@ fn generate(what: GenKind, out: &Path, rows: u64, seed: u64) -> Result<(), CliEr
         GenKind::Marketplace => {
             std::fs::create_dir_all(out).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", out.display())))?;
             let planted = crate::generate::write_marketplace(out, rows as usize, crate::generate::MARKET_INTERACTIONS_PER_USER, seed)?;
-            errln!(
-                "wrote a marketplace of {rows} users to {} (short categories: {})",
-                out.display(),
-                planted.short_categories.join(", ")
-            );
+            errln!("wrote a marketplace of {rows} users to {} (short categories: {})", out.display(), planted.short_categories.join(", "));
         }
         GenKind::Olist => {
             std::fs::create_dir_all(out).map_err(|e| CliError::Failed(format!("cannot create {}: {e}", out.display())))?;

@@ -56,7 +56,13 @@ impl<W: Write> Write for Inert<W> {
         let (head, tail) = bytes.split_at(whole);
         match std::str::from_utf8(head) {
             Ok(text) => self.inner.write_all(inert(text).as_bytes())?,
-            Err(_) => self.inner.write_all(&String::from_utf8_lossy(head).chars().map(|c| if is_control(c) { escape(c) } else { c.to_string() }).collect::<String>().into_bytes())?,
+            Err(_) => self.inner.write_all(
+                &String::from_utf8_lossy(head)
+                    .chars()
+                    .map(|c| if is_control(c) { escape(c) } else { c.to_string() })
+                    .collect::<String>()
+                    .into_bytes(),
+            )?,
         }
         self.partial = tail[..rest].to_vec();
         Ok(buf.len())

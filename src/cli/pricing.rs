@@ -1,7 +1,7 @@
 //! `shoplens pricing ...`: the Pricing panel headless. Users script these: the commands and the
 //! column names of their CSV files are kept stable.
 
-use crate::{outln, errln};
+use crate::{errln, outln};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -330,10 +330,7 @@ fn load(path: &Path) -> Result<Loaded, CliError> {
         errln!("{} competitor observations in another currency than ours were left out", data.other_currency);
     }
     if data.other_tax_basis > 0 {
-        errln!(
-            "{} competitor observations with tax included where ours exclude it (or the reverse) were left out",
-            data.other_tax_basis
-        );
+        errln!("{} competitor observations with tax included where ours exclude it (or the reverse) were left out", data.other_tax_basis);
     }
     Ok(loaded)
 }

@@ -1,7 +1,7 @@
 //! `shoplens source add | list | test | tables | preview | remove`, `import --source`, and
 //! `--source/--table/--map` on `overview`, `rfm` and `funnel`: warehouse sources, headless.
 
-use crate::{outln, errln};
+use crate::{errln, outln};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use csv::StringRecord;
 
 use super::batch::{Batch, Value};
-use super::numbers::NumberFormat;
+use super::numbers::{NotANumber, NumberFormat};
 use super::values::{self, SlashOrder};
 
 /// How a target column's text is parsed.
@@ -803,16 +803,16 @@ impl MappedConverter {
                 .push(Value::Int(values::parse_int(trimmed).ok_or_else(|| RowError::bad_value(column.name, "not a whole number", raw))?)),
             ValueKind::Real => {
                 let format = self.numbers.get(index).copied().unwrap_or_default();
-                let value = format.parse(trimmed).ok_or_else(|| {
+                let value = format.parse(trimmed).map_err(|why| {
                     let other = if format == NumberFormat::POINT { NumberFormat::COMMA } else { NumberFormat::POINT };
                     // A number in the other format is named as such: never reinterpreted.
-                    match other.parse(trimmed) {
-                        Some(_) => RowError::bad_value(
+                    match (why, other.parse(trimmed)) {
+                        (NotANumber::NotThisFormat, Ok(_)) => RowError::bad_value(
                             column.name,
                             &format!("written differently from the column's other numbers ({})", format.describe()),
                             raw,
                         ),
-                        None => RowError::bad_value(column.name, "not a number", raw),
+                        (why, _) => RowError::bad_value(column.name, why.reason(), raw),
                     }
                 })?;
                 batch.push(Value::Real(value))
@@ -984,8 +984,10 @@ impl Converter for WideCompetitorConverter {
             return Err(RowError::missing("product_id"));
         }
         let observed_at = self.month(field(self.month))?;
-        let number = |column: &str, raw: &str| {
-            NumberFormat::POINT.parse(raw.trim()).filter(|p| *p >= 0.0).ok_or_else(|| RowError::bad_value(column, "not a price", raw))
+        let number = |column: &str, raw: &str| match NumberFormat::POINT.parse(raw.trim()) {
+            Ok(price) if price >= 0.0 => Ok(price),
+            Ok(_) | Err(NotANumber::NotThisFormat) => Err(RowError::bad_value(column, "not a price", raw)),
+            Err(why) => Err(RowError::bad_value(column, why.reason(), raw)),
         };
         let ours = match field(self.our_price).trim() {
             "" => None,
@@ -1063,7 +1065,7 @@ impl Converter for CdnowConverter {
             .ok_or_else(|| RowError::bad_value("date", "not a yyyymmdd date", date_raw))?;
         let cds = values::parse_int(cds_raw).ok_or_else(|| RowError::bad_value("number_of_cds", "not a whole number", cds_raw))?;
         // CDNOW's layout is fixed: dollars with a decimal point.
-        let dollars = NumberFormat::POINT.parse(value_raw).ok_or_else(|| RowError::bad_value("dollar_value", "not a number", value_raw))?;
+        let dollars = NumberFormat::POINT.parse(value_raw).map_err(|why| RowError::bad_value("dollar_value", why.reason(), value_raw))?;
         batch.push_text(&format!("{customer}-{date_raw}"));
         batch.push(Value::Null); // stock_code
         batch.push(Value::Null); // description

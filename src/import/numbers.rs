@@ -41,14 +41,14 @@ impl NumberFormat {
         format!("{name}, '{}' or a space groups thousands", self.grouping())
     }
 
-    /// Reads `value` (a leading sign and currency symbol allowed) in this format; `None` when it
-    /// is not a number written this way.
-    pub fn parse(&self, value: &str) -> Option<f64> {
+    /// Reads `value` (a leading sign and currency symbol allowed) in this format. A value with
+    /// more significant digits than a stored number keeps is refused rather than rounded.
+    pub fn parse(&self, value: &str) -> Result<f64, NotANumber> {
         let value = value.trim();
         if self.decimal == '.' {
             if let Ok(x) = value.parse::<f64>() {
                 // Plain Rust syntax: `6.95`, `-3`, `1e5`; but not `inf` or `NaN`.
-                return x.is_finite().then_some(x);
+                return if x.is_finite() { kept_exactly(value, x) } else { Err(NotANumber::NotThisFormat) };
             }
         }
         let (negative, unsigned) = match value.strip_prefix('-') {
@@ -62,15 +62,56 @@ impl NumberFormat {
         };
         let fraction = fraction.filter(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()));
         if unsigned.contains(self.decimal) && fraction.is_none() {
-            return None;
+            return Err(NotANumber::NotThisFormat);
         }
-        let digits = ungroup(whole, self.grouping())?;
+        let digits = ungroup(whole, self.grouping()).ok_or(NotANumber::NotThisFormat)?;
         let text = match fraction {
             Some(fraction) => format!("{digits}.{fraction}"),
             None => digits,
         };
-        let x: f64 = text.parse().ok()?;
-        x.is_finite().then_some(if negative { -x } else { x })
+        let x: f64 = text.parse().map_err(|_| NotANumber::NotThisFormat)?;
+        if !x.is_finite() {
+            return Err(NotANumber::NotThisFormat);
+        }
+        kept_exactly(&text, x).map(|x| if negative { -x } else { x })
+    }
+}
+
+/// Why a value is not read as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotANumber {
+    /// Not a number written in this format.
+    NotThisFormat,
+    /// More significant digits than a stored number (a double) keeps: storing it would change
+    /// it (`6.1487580011585077248` would come back as `6.148758001158508`).
+    TooPrecise,
+}
+
+impl NotANumber {
+    /// For reject reasons, where the caller has no better word for the first case.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::NotThisFormat => "not a number",
+            Self::TooPrecise => "more digits than a number keeps exactly (15 to 17 significant digits)",
+        }
+    }
+}
+
+/// `x` when it is the number `written` says (a plain decimal, maybe with a sign or an
+/// exponent), digit for digit. Doubles keep any 15 significant digits and some of 16 or 17;
+/// the shortest text that reads back as `x` has the same significant digits as `written`
+/// exactly when nothing was rounded away (two different decimals with the same digits are
+/// a power of ten apart, so they never read as the same double).
+fn kept_exactly(written: &str, x: f64) -> Result<f64, NotANumber> {
+    let significant = |text: &str| -> String {
+        let mantissa = text.split(['e', 'E']).next().unwrap_or("");
+        let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+        digits.trim_start_matches('0').trim_end_matches('0').to_string()
+    };
+    if significant(written) == significant(&format!("{:e}", x.abs())) {
+        Ok(x)
+    } else {
+        Err(NotANumber::TooPrecise)
     }
 }
 
@@ -208,10 +249,10 @@ mod tests {
         for (text, want) in
             [("12,000", 12000.0), ("1,234.50", 1234.5), ("1,234,567", 1234567.0), ("6.95", 6.95), ("-3", -3.0), ("£3.50", 3.5)]
         {
-            assert_eq!(f.parse(text), Some(want), "{text}");
+            assert_eq!(f.parse(text), Ok(want), "{text}");
         }
         for bad in ["3,5", "1,23", "12,0000", "1.234,50", "1,234,5", "NaN", "inf", "", "1,,234", ",5"] {
-            assert_eq!(f.parse(bad), None, "{bad}");
+            assert_eq!(f.parse(bad), Err(NotANumber::NotThisFormat), "{bad}");
         }
     }
 
@@ -221,10 +262,36 @@ mod tests {
         for (text, want) in
             [("3,50", 3.5), ("1.234,50", 1234.5), ("1 234,50", 1234.5), ("1\u{a0}234", 1234.0), ("12", 12.0), ("-0,5", -0.5)]
         {
-            assert_eq!(f.parse(text), Some(want), "{text}");
+            assert_eq!(f.parse(text), Ok(want), "{text}");
         }
         for bad in ["6.95", "1,234.50", "3,", "1.23,4"] {
-            assert_eq!(f.parse(bad), None, "{bad}");
+            assert_eq!(f.parse(bad), Err(NotANumber::NotThisFormat), "{bad}");
+        }
+    }
+
+    /// Hand-checked against the shortest round-trip text of each double (Python's `repr`):
+    /// a value is loaded only when the stored double reads back as the digits written.
+    #[test]
+    fn a_number_with_more_digits_than_a_double_keeps_is_refused_not_rounded() {
+        for (text, want) in [
+            ("0.30000000000000004", 0.30000000000000004),
+            ("6.950000000000000000", 6.95),
+            ("123456789012345", 123456789012345.0),
+            ("1e5", 100000.0),
+            ("-0.000", 0.0),
+            ("1.5E-3", 0.0015),
+        ] {
+            assert_eq!(NumberFormat::POINT.parse(text), Ok(want), "{text}");
+        }
+        for (format, text) in [
+            (NumberFormat::POINT, "6.1487580011585077248"),
+            (NumberFormat::POINT, "0.1000000000000000001"),
+            (NumberFormat::POINT, "12345678901234567890"),
+            (NumberFormat::POINT, "9007199254740993"),
+            (NumberFormat::COMMA, "1.234,5678901234567891"),
+            (NumberFormat::POINT, "£1,234.5678901234567891"),
+        ] {
+            assert_eq!(format.parse(text), Err(NotANumber::TooPrecise), "{text}");
         }
     }
 

@@ -170,7 +170,7 @@ fn amount(column: &str, raw: &str) -> Result<Option<f64>, RowError> {
     if raw.is_empty() {
         return Ok(None);
     }
-    NumberFormat::POINT.parse(raw).map(Some).ok_or_else(|| RowError::bad_value(column, "not a number", raw))
+    NumberFormat::POINT.parse(raw).map(Some).map_err(|why| RowError::bad_value(column, why.reason(), raw))
 }
 
 impl Converter for ShopifyConverter {

@@ -10,6 +10,9 @@
 //! [`TableWriter::insert`]; the bindings are cleared before it returns, so the statement never
 //! holds a pointer the batch no longer backs. The unsafe code is this file's `RawInsert` alone.
 
+// The one exception to the crate's `deny(unsafe_code)`: see the module's notes.
+#![allow(unsafe_code)]
+
 use std::ffi::{c_int, CStr};
 use std::marker::PhantomData;
 
@@ -158,6 +161,7 @@ impl<'c> RawInsert<'c> {
         // SAFETY: `stmt` is live; the reset leaves it ready for the next rows.
         let rc = unsafe { ffi::sqlite3_step(self.stmt) };
         // A failed step's error is the one to report; reset then returns the same code.
+        // SAFETY: `stmt` is live (finalized only on drop).
         let reset = unsafe { ffi::sqlite3_reset(self.stmt) };
         match rc {
             ffi::SQLITE_DONE if reset == ffi::SQLITE_OK => Ok(()),

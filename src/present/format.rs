@@ -1,15 +1,31 @@
 //! Numbers as people read them, the same in the window and in reports.
 
-/// `1234567.891` → `1,234,568` (no decimals) or `1,234,567.89`.
+/// `1234567.891` → `1,234,568` (no decimals) or `1,234,567.89`; every digit of a large number
+/// (`18,446,744,073,709,551,616,000`), and "–" for what is not a number (NaN, infinity).
 pub fn number(value: f64, decimals: usize) -> String {
+    if !value.is_finite() {
+        return "–".to_string();
+    }
     let text = format!("{:.*}", decimals, value.abs());
     let (whole, fraction) = text.split_once('.').map_or((text.as_str(), None), |(w, f)| (w, Some(f)));
-    let grouped = crate::import::report::group(whole.parse().unwrap_or(0));
+    let grouped = group_digits(whole);
     let sign = if value < 0.0 && text.chars().any(|c| c != '0' && c != '.') { "-" } else { "" };
     match fraction {
         Some(f) => format!("{sign}{grouped}.{f}"),
         None => format!("{sign}{grouped}"),
     }
+}
+
+/// `"1234567"` → `"1,234,567"`: digits grouped in threes from the right, however many.
+fn group_digits(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Money without a currency sign (exports carry no currency); two decimals under 1,000.
@@ -39,6 +55,9 @@ pub fn currency_symbol(code: &str) -> Option<&'static str> {
 /// Money with its currency: `£1,234`, `-€12.50`, `1,234 CHF` (a code without a sign follows
 /// the amount); without a currency, as [`money`].
 pub fn money_in(value: f64, currency: Option<&str>) -> String {
+    if !value.is_finite() {
+        return "–".to_string();
+    }
     let amount = money(value.abs());
     let sign = if value < 0.0 && amount.chars().any(|c| c.is_ascii_digit() && c != '0') { "-" } else { "" };
     match currency.map(str::trim).filter(|c| !c.is_empty()) {
@@ -71,6 +90,9 @@ pub fn bytes(n: u64) -> String {
 }
 
 pub fn percent(value: f64) -> String {
+    if !value.is_finite() {
+        return "–".to_string();
+    }
     format!("{value:+.1}%")
 }
 
@@ -99,5 +121,16 @@ mod tests {
         assert_eq!(money_in(729.51, Some("CHF")), "729.51 CHF");
         assert_eq!(money_in(729.51, None), "729.51");
         assert_eq!(money_in(-0.001, Some("USD")), "$0.00");
+    }
+
+    #[test]
+    fn every_digit_and_no_number_said_as_such() {
+        assert_eq!(number(1.8e19, 0), "18,000,000,000,000,000,000");
+        assert_eq!(number(123.0, 0), "123");
+        assert_eq!(number(-1234.5, 1), "-1,234.5");
+        assert_eq!(number(f64::NAN, 2), "–");
+        assert_eq!(number(f64::INFINITY, 0), "–");
+        assert_eq!(money(f64::NEG_INFINITY), "–");
+        assert_eq!(percent(f64::NAN), "–");
     }
 }

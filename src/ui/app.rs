@@ -98,7 +98,7 @@ pub struct ShoplensApp {
     from_text: String,
     to_text: String,
     snapshot_job: Option<Job<SnapshotRead>>,
-    /// The open workspace file is damaged: the offer to copy what still reads is shown.
+    /// The open workspace file is damaged or untrusted: the offer to copy its data is shown.
     damaged: Option<DamagedWorkspace>,
     recover_job: Option<Job<workspace::recover::Recovery>>,
     orders_job: Option<Job<Option<LoadedOrders>>>,
@@ -153,21 +153,38 @@ enum Chosen {
     SavePng(egui::Rect),
     /// Live mode: follow this file or folder.
     Watch,
-    /// Where to copy what still reads of a damaged workspace.
+    /// Where to copy what still reads of a damaged (or untrusted) workspace.
     Recover,
     /// The story report's HTML file (the PDF goes beside it).
     Report,
 }
 
-/// Reading the workspace listing either works or finds the file damaged (which the app offers
-/// to recover from, instead of showing one more error).
+/// Reading the workspace listing either works or finds the file damaged or holding what
+/// shoplens does not make (both of which the app offers to copy into a clean workspace,
+/// instead of showing one more error).
 enum SnapshotRead {
     Read(WorkspaceSnapshot),
-    Damaged(String),
+    Unreadable(UnreadableWorkspace),
+}
+
+/// Why a workspace was not opened; both are answered by copying its data into a new file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unreadable {
+    /// SQLite cannot read it as a whole.
+    Damaged,
+    /// It reads, but holds objects shoplens does not make (a trigger, a view, a changed
+    /// table), so it is not opened at all: it came from elsewhere and may carry code.
+    Untrusted,
+}
+
+struct UnreadableWorkspace {
+    why: Unreadable,
+    detail: String,
 }
 
 struct DamagedWorkspace {
     path: PathBuf,
+    why: Unreadable,
     detail: String,
 }
 
@@ -367,8 +384,15 @@ impl ShoplensApp {
             };
             match read() {
                 Ok(snapshot) => Ok(SnapshotRead::Read(snapshot)),
-                Err(workspace::WorkspaceError::Damaged { detail, .. }) => Ok(SnapshotRead::Damaged(detail)),
-                Err(e) if workspace::recover::is_damage(&e) => Ok(SnapshotRead::Damaged(e.to_string())),
+                Err(workspace::WorkspaceError::Damaged { detail, .. }) => {
+                    Ok(SnapshotRead::Unreadable(UnreadableWorkspace { why: Unreadable::Damaged, detail }))
+                }
+                Err(workspace::WorkspaceError::Untrusted { found, .. }) => {
+                    Ok(SnapshotRead::Unreadable(UnreadableWorkspace { why: Unreadable::Untrusted, detail: found.to_string() }))
+                }
+                Err(e) if workspace::recover::is_damage(&e) => {
+                    Ok(SnapshotRead::Unreadable(UnreadableWorkspace { why: Unreadable::Damaged, detail: e.to_string() }))
+                }
                 Err(e) => Err(e.into()),
             }
         });
@@ -508,9 +532,9 @@ impl ShoplensApp {
             None => {}
         }
         match take_finished(&mut self.snapshot_job) {
-            Some(Ok(SnapshotRead::Damaged(detail))) => {
+            Some(Ok(SnapshotRead::Unreadable(UnreadableWorkspace { why, detail }))) => {
                 if let Some(path) = self.data.path.clone() {
-                    self.damaged = Some(DamagedWorkspace { path, detail });
+                    self.damaged = Some(DamagedWorkspace { path, why, detail });
                 }
             }
             Some(Ok(SnapshotRead::Read(snapshot))) => {
@@ -749,27 +773,40 @@ impl ShoplensApp {
         self.recover_job = Some(job);
     }
 
-    /// The offer shown when the open workspace turned out to be damaged on disk.
+    /// The offer shown when the open workspace turned out damaged on disk, or holding what
+    /// shoplens does not make.
     fn damaged_window(&mut self, ctx: &egui::Context) {
         let Some(damaged) = &self.damaged else { return };
         let mut recover = false;
         let mut close = false;
-        egui::Window::new("This workspace file is damaged").collapsible(false).resizable(false).anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0]).show(
-            ctx,
-            |ui| {
-                ui.label(format!("{} cannot be read as a whole:", widgets::display_name(&damaged.path)));
-                ui.label(RichText::new(&damaged.detail).weak());
-                ui.add_space(6.0);
-                ui.label("shoplens can copy every table and row that still reads into a new workspace, and list what was lost. The damaged file is left as it is.");
-                ui.add_space(6.0);
-                ui.horizontal(|ui| {
-                    recover = ui.button("Copy what still reads into a new workspace…").clicked();
-                    close = ui.button("Not now").clicked();
-                });
-            },
-        );
+        let (title, intro, offer, button) = match damaged.why {
+            Unreadable::Damaged => (
+                "This workspace file is damaged",
+                "cannot be read as a whole:",
+                "shoplens can copy every table and row that still reads into a new workspace, and list what was lost. The damaged file is left as it is.",
+                "Copy what still reads into a new workspace…",
+            ),
+            Unreadable::Untrusted => (
+                "This workspace file was not opened",
+                "holds what shoplens does not make, so nothing of it was read or run:",
+                "A workspace from someone else can carry code that runs when it is read. shoplens can copy its tables and rows alone (never its code) into a clean workspace, and list what was left out. The file is left as it is.",
+                "Copy its data into a clean workspace…",
+            ),
+        };
+        egui::Window::new(title).collapsible(false).resizable(false).anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0]).show(ctx, |ui| {
+            ui.label(format!("{} {intro}", widgets::display_name(&damaged.path)));
+            ui.label(RichText::new(&damaged.detail).weak());
+            ui.add_space(6.0);
+            ui.label(offer);
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                recover = ui.button(button).clicked();
+                close = ui.button("Not now").clicked();
+            });
+        });
         if recover {
-            let name = damaged.path.file_stem().map_or_else(|| "recovered".into(), |s| format!("{}-recovered", s.to_string_lossy()));
+            let suffix = if damaged.why == Unreadable::Untrusted { "clean" } else { "recovered" };
+            let name = damaged.path.file_stem().map_or_else(|| suffix.into(), |s| format!("{}-{suffix}", s.to_string_lossy()));
             let dialog = workspace_dialog().set_file_name(format!("{name}.{}", workspace::EXTENSION));
             self.ask(dialog, Pick::Save, Chosen::Recover);
         }

@@ -120,7 +120,9 @@ impl Server {
         let bounded = async move { tokio::time::timeout(wait, connecting).await };
         let client = match jobs::block_on(ctx, bounded, async {})? {
             Ok(connected) => connected.map_err(|e| match e {
-                WarehouseError::Connect { message, .. } if password.is_none() && !trust::password_allowed(source) && message.contains("password missing") => {
+                WarehouseError::Connect { message, .. }
+                    if password.is_none() && !trust::password_allowed(source) && message.contains("password missing") =>
+                {
                     WarehouseError::PasswordOverPlainText { address: source.address() }
                 }
                 other => other,

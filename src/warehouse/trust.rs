@@ -124,7 +124,14 @@ mod tests {
     use super::*;
 
     fn source(host: &str) -> SourceConfig {
-        SourceConfig { name: "s".into(), host: host.into(), port: 5432, database: "shop".into(), user: "analyst".into(), ..Default::default() }
+        SourceConfig {
+            name: "s".into(),
+            host: host.into(),
+            port: 5432,
+            database: "shop".into(),
+            user: "analyst".into(),
+            ..Default::default()
+        }
     }
 
     #[test]

@@ -242,7 +242,7 @@ fn copy_table(source: &Connection, out: &mut Connection, table: &str, ctx: &JobC
     let quoted = super::quote_ident(table);
     let mut report = TableRecovery { table: table.to_string(), rows_copied: 0, unreadable: Vec::new(), error: None };
     let column_names = |conn: &Connection| -> rusqlite::Result<Vec<String>> {
-        Ok(conn.prepare(&format!("SELECT * FROM {quoted} LIMIT 0"))?.column_names().into_iter().map(str::to_string).collect())
+        Ok(conn.prepare(&format!("SELECT * FROM {quoted} LIMIT 0"))?.column_names().map(str::to_string).collect())
     };
     let source_columns = match column_names(source) {
         Ok(columns) => columns,

@@ -46,15 +46,18 @@ fn objects(conn: &Connection) -> rusqlite::Result<Vec<SchemaObject>> {
     rows.collect()
 }
 
+/// Schema objects keyed by their name.
+type SchemaByName = HashMap<String, SchemaObject>;
+
 /// The objects our first `version` migrations create, by name: those migrations run on an
 /// empty database, once per version.
-fn expected(version: usize) -> Arc<HashMap<String, SchemaObject>> {
-    static BY_VERSION: OnceLock<Mutex<HashMap<usize, Arc<HashMap<String, SchemaObject>>>>> = OnceLock::new();
+fn expected(version: usize) -> Arc<SchemaByName> {
+    static BY_VERSION: OnceLock<Mutex<HashMap<usize, Arc<SchemaByName>>>> = OnceLock::new();
     let cache = BY_VERSION.get_or_init(Default::default);
     if let Some(found) = cache.lock().ok().and_then(|c| c.get(&version).cloned()) {
         return found;
     }
-    let built = (|| -> rusqlite::Result<HashMap<String, SchemaObject>> {
+    let built = (|| -> rusqlite::Result<SchemaByName> {
         let conn = Connection::open_in_memory()?;
         for sql in &schema::MIGRATIONS[..version.min(schema::MIGRATIONS.len())] {
             conn.execute_batch(sql)?;
@@ -172,14 +175,16 @@ fn check_snapshot(conn: &Connection) -> rusqlite::Result<Option<Untrusted>> {
     for object in &found {
         let ours = expected.get(&object.name);
         let same = ours.is_some_and(|o| {
-            o.kind == object.kind
-                && o.table == object.table
-                && o.sql.as_deref().map(normalized) == object.sql.as_deref().map(normalized)
+            o.kind == object.kind && o.table == object.table && o.sql.as_deref().map(normalized) == object.sql.as_deref().map(normalized)
         });
         if same || is_sqlite_internal(object) {
             continue;
         }
-        if ours.is_none() && object.kind == "table" && raw_tables.contains(&object.name) && is_raw_shape(conn, &object.name, object.sql.as_deref())? {
+        if ours.is_none()
+            && object.kind == "table"
+            && raw_tables.contains(&object.name)
+            && is_raw_shape(conn, &object.name, object.sql.as_deref())?
+        {
             continue;
         }
         let what = match object.kind.as_str() {
@@ -203,9 +208,7 @@ pub fn copyable_table(conn: &Connection, name: &str, sql: Option<&str>) -> rusql
     if expected.get(name).is_some_and(|o| o.kind == "table") {
         return Ok(true);
     }
-    let listed: bool = conn
-        .query_row("SELECT count(*) > 0 FROM raw_tables WHERE name = ?1", [name], |r| r.get(0))
-        .unwrap_or(false);
+    let listed: bool = conn.query_row("SELECT count(*) > 0 FROM raw_tables WHERE name = ?1", [name], |r| r.get(0)).unwrap_or(false);
     Ok(listed && is_raw_shape(conn, name, sql)?)
 }
 

@@ -506,12 +506,7 @@ fn steps(points: &[(f64, f64)], end: f64) -> Vec<[f64; 2]> {
 impl PricingPanel {
     /// What our prices are (currency, tax): shown, and editable, since it decides which
     /// competitor prices are compared.
-    fn basis_ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        models: &mut PricingModels,
-        path: Option<&std::path::PathBuf>,
-    ) {
+    fn basis_ui(&mut self, ui: &mut egui::Ui, models: &mut PricingModels, path: Option<&std::path::PathBuf>) {
         ui.horizontal(|ui| {
             let basis = &models.basis;
             let tax = |t: Option<bool>| match t {
@@ -1017,7 +1012,11 @@ impl PricingPanel {
                 let table = recommend::price_list_table(data, proposals, &decided_prices(data, &pending));
                 requests.push(Request::ExportTable { file_name: "price_list.csv".into(), table });
             }
-            if ui.add_enabled(current, egui::Button::new("Export proposals (CSV)")).on_hover_text("As `shoplens pricing recommend --out`").clicked() {
+            if ui
+                .add_enabled(current, egui::Button::new("Export proposals (CSV)"))
+                .on_hover_text("As `shoplens pricing recommend --out`")
+                .clicked()
+            {
                 requests.push(Request::ExportTable {
                     file_name: "price_recommendations.csv".into(),
                     table: recommend::recommendation_table(data, proposals),
