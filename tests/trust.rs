@@ -303,6 +303,45 @@ fn an_endless_query_stops_on_sigterm_and_sigint() {
     assert!(shoplens_in(dir.path(), &["overview", &w]).status.success(), "the workspace is as it was");
 }
 
+/// Hole 5 (reports): `report` answers SIGTERM within a second at any point of its work
+/// (slides, then the HTML and PDF), writing no half a report.
+#[test]
+fn a_report_stops_on_sigterm_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("demo.shoplens");
+    shoplens::demo::build(&w, &shoplens::jobs::JobContext::detached()).unwrap();
+    let (html, pdf) = (dir.path().join("r.html"), dir.path().join("r.pdf"));
+    // The whole report takes about two seconds here: stop it early, midway and late.
+    let mut stopped = 0;
+    for after in [200, 700, 1200] {
+        let child = Command::new(env!("CARGO_BIN_EXE_shoplens"))
+            .arg("report")
+            .arg(&w)
+            .args(["--story", "Year in review", "--html"])
+            .arg(&html)
+            .arg("--pdf")
+            .arg(&pdf)
+            .env("SHOPLENS_CONFIG_DIR", dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(after));
+        let sent = Instant::now();
+        assert!(Command::new("kill").args(["-s", "TERM", &child.id().to_string()]).status().unwrap().success());
+        let out = child.wait_with_output().unwrap();
+        if out.status.success() {
+            // Finished before the signal (a fast machine): nothing to check at this point.
+            continue;
+        }
+        assert!(sent.elapsed() < Duration::from_secs(1), "stopped {after} ms in, after {:?}", sent.elapsed());
+        assert!(text(&out.stderr).contains("cancelled"), "{}", text(&out.stderr));
+        assert!(!html.exists() && !pdf.exists(), "a cancelled report leaves no file ({after} ms in)");
+        stopped += 1;
+    }
+    assert!(stopped > 0, "no run was still working when stopped");
+}
+
 /// Hole 6: `recover` on an undamaged file dropped every row of a raw table with its own column
 /// named `rowid`, calling it complete. Now the table comes through whole.
 #[test]

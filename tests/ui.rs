@@ -454,10 +454,12 @@ fn a_damaged_workspace_offers_to_recover_what_still_reads() {
     std::fs::write(&damaged, bytes).unwrap();
 
     let mut harness = app_on(&damaged);
-    wait_for(&mut harness, "the offer to recover", |h| shows(h, "This workspace file is damaged"));
+    // The window lays itself out over its first frame: wait for its buttons.
+    wait_for(&mut harness, "the offer to recover", |h| shows(h, "This workspace file is damaged") && shows(h, "Not now"));
     assert!(shows(&harness, "Copy what still reads into a new workspace"));
     click_button(&harness, "Not now");
-    wait_for(&mut harness, "the offer to close", |h| !shows(h, "This workspace file is damaged"));
+    wait_for(&mut harness, "the offer window to close", |h| !shows(h, "Not now"));
+    assert!(shows(&harness, "Copy what still reads into a new workspace"), "the central area keeps the offer");
 }
 
 /// A workspace carrying a trigger (a file from someone else) is not opened: the window says so
@@ -477,11 +479,15 @@ fn a_workspace_with_a_planted_trigger_is_refused_and_offers_a_clean_copy() {
     drop(conn);
 
     let mut harness = app_on(&ws);
-    wait_for(&mut harness, "the refusal", |h| shows(h, "This workspace file was not opened"));
+    wait_for(&mut harness, "the refusal", |h| shows(h, "This workspace file was not opened") && shows(h, "Not now"));
     assert!(shows(&harness, "Copy its data into a clean workspace"), "the offer of a clean copy");
     assert!(!shows(&harness, "This workspace file is damaged"), "an untrusted file is not called damaged");
+    assert!(!shows(&harness, "Loading order lines"), "no panel reads a refused file");
     click_button(&harness, "Not now");
-    wait_for(&mut harness, "the refusal to close", |h| !shows(h, "This workspace file was not opened"));
+    // The window closes; the central area keeps the offer, and no panel draws.
+    wait_for(&mut harness, "the refusal window to close", |h| !shows(h, "Not now"));
+    assert!(shows(&harness, "This workspace file was not opened") && shows(&harness, "Open another workspace"));
+    assert!(!labels(&harness).iter().any(|l| l.starts_with("Could not")), "no error lines beside it: {:?}", labels(&harness));
 }
 
 /// A workspace of the pricing generator's files (30 products, 90 days).

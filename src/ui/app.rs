@@ -97,8 +97,12 @@ pub struct ShoplensApp {
     filters: Filters,
     from_text: String,
     to_text: String,
+    /// Opening a workspace checks it first (our schema, nothing else: `workspace::trust`);
+    /// nothing reads it, and no panel draws, until the check has passed.
+    vet_job: Option<Job<Option<UnreadableWorkspace>>>,
     snapshot_job: Option<Job<SnapshotRead>>,
-    /// The open workspace file is damaged or untrusted: the offer to copy its data is shown.
+    /// The open workspace file is damaged or untrusted: no panel draws, and the offer to copy
+    /// its data is shown.
     damaged: Option<DamagedWorkspace>,
     recover_job: Option<Job<workspace::recover::Recovery>>,
     orders_job: Option<Job<Option<LoadedOrders>>>,
@@ -182,10 +186,44 @@ struct UnreadableWorkspace {
     detail: String,
 }
 
+impl UnreadableWorkspace {
+    /// The errors that make a workspace unreadable as a whole (any other is a plain error).
+    fn from_error(e: &workspace::WorkspaceError) -> Option<Self> {
+        match e {
+            workspace::WorkspaceError::Damaged { detail, .. } => Some(Self { why: Unreadable::Damaged, detail: detail.clone() }),
+            workspace::WorkspaceError::Untrusted { found, .. } => Some(Self { why: Unreadable::Untrusted, detail: found.to_string() }),
+            e if workspace::recover::is_damage(e) => Some(Self { why: Unreadable::Damaged, detail: e.to_string() }),
+            _ => None,
+        }
+    }
+}
+
 struct DamagedWorkspace {
     path: PathBuf,
     why: Unreadable,
     detail: String,
+    /// "Not now" closes the window; the central area keeps the offer.
+    dismissed: bool,
+}
+
+impl DamagedWorkspace {
+    /// The window's title, what it says of the file, the offer, and the offer's button.
+    fn wording(&self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self.why {
+            Unreadable::Damaged => (
+                "This workspace file is damaged",
+                "cannot be read as a whole:",
+                "shoplens can copy every table and row that still reads into a new workspace, and list what was lost. The damaged file is left as it is.",
+                "Copy what still reads into a new workspace…",
+            ),
+            Unreadable::Untrusted => (
+                "This workspace file was not opened",
+                "holds what shoplens does not make, so nothing of it was read or run:",
+                "A workspace from someone else can carry code that runs when it is read. shoplens can copy its tables and rows alone (never its code) into a clean workspace, and list what was left out. The file is left as it is.",
+                "Copy its data into a clean workspace…",
+            ),
+        }
+    }
 }
 
 fn csv_dialog(name: &str) -> rfd::FileDialog {
@@ -228,6 +266,7 @@ impl ShoplensApp {
             filters: Filters::default(),
             from_text: String::new(),
             to_text: String::new(),
+            vet_job: None,
             snapshot_job: None,
             damaged: None,
             recover_job: None,
@@ -343,6 +382,33 @@ impl ShoplensApp {
             panel.reset();
         }
         self.notify(DataChange::Workspace);
+        self.vet_workspace();
+    }
+
+    /// Checks the workspace just opened (creating it if new) before anything reads it: a file
+    /// that is damaged or holds what shoplens does not make gets the offer of a clean copy.
+    fn vet_workspace(&mut self) {
+        let Some(path) = self.data.path.clone() else { return };
+        if let Some(old) = self.vet_job.take() {
+            old.cancel();
+        }
+        let job = Job::spawn("open workspace", move |_| match Workspace::open(&path) {
+            Ok(workspace) => {
+                drop(workspace);
+                Ok(None)
+            }
+            Err(e) => match UnreadableWorkspace::from_error(&e) {
+                Some(unreadable) => Ok(Some(unreadable)),
+                None => Err(e.into()),
+            },
+        });
+        self.track(&job);
+        self.vet_job = Some(job);
+    }
+
+    /// The workspace passed its check: the listing and the order lines load, and files that
+    /// waited for it are imported.
+    fn workspace_vetted(&mut self) {
         self.refresh_snapshot();
         // The copy loads beside the listing, not after it: the listing counts every table's
         // rows, which on a workspace of millions takes longer than reading the cached copy.
@@ -384,16 +450,10 @@ impl ShoplensApp {
             };
             match read() {
                 Ok(snapshot) => Ok(SnapshotRead::Read(snapshot)),
-                Err(workspace::WorkspaceError::Damaged { detail, .. }) => {
-                    Ok(SnapshotRead::Unreadable(UnreadableWorkspace { why: Unreadable::Damaged, detail }))
-                }
-                Err(workspace::WorkspaceError::Untrusted { found, .. }) => {
-                    Ok(SnapshotRead::Unreadable(UnreadableWorkspace { why: Unreadable::Untrusted, detail: found.to_string() }))
-                }
-                Err(e) if workspace::recover::is_damage(&e) => {
-                    Ok(SnapshotRead::Unreadable(UnreadableWorkspace { why: Unreadable::Damaged, detail: e.to_string() }))
-                }
-                Err(e) => Err(e.into()),
+                Err(e) => match UnreadableWorkspace::from_error(&e) {
+                    Some(unreadable) => Ok(SnapshotRead::Unreadable(unreadable)),
+                    None => Err(e.into()),
+                },
             }
         });
         self.track(&job);
@@ -531,10 +591,21 @@ impl ShoplensApp {
             Some(Err(e)) => self.error(format!("Recovery failed: {e}")),
             None => {}
         }
+        match take_finished(&mut self.vet_job) {
+            Some(Ok(None)) => self.workspace_vetted(),
+            Some(Ok(Some(UnreadableWorkspace { why, detail }))) => {
+                if let Some(path) = self.data.path.clone() {
+                    self.damaged = Some(DamagedWorkspace { path, why, detail, dismissed: false });
+                }
+            }
+            Some(Err(JobError::Cancelled)) => {}
+            Some(Err(e)) => self.error(format!("Could not open the workspace: {e}")),
+            None => {}
+        }
         match take_finished(&mut self.snapshot_job) {
             Some(Ok(SnapshotRead::Unreadable(UnreadableWorkspace { why, detail }))) => {
                 if let Some(path) = self.data.path.clone() {
-                    self.damaged = Some(DamagedWorkspace { path, why, detail });
+                    self.damaged = Some(DamagedWorkspace { path, why, detail, dismissed: false });
                 }
             }
             Some(Ok(SnapshotRead::Read(snapshot))) => {
@@ -776,23 +847,10 @@ impl ShoplensApp {
     /// The offer shown when the open workspace turned out damaged on disk, or holding what
     /// shoplens does not make.
     fn damaged_window(&mut self, ctx: &egui::Context) {
-        let Some(damaged) = &self.damaged else { return };
+        let Some(damaged) = self.damaged.as_ref().filter(|d| !d.dismissed) else { return };
+        let (title, intro, offer, button) = damaged.wording();
         let mut recover = false;
         let mut close = false;
-        let (title, intro, offer, button) = match damaged.why {
-            Unreadable::Damaged => (
-                "This workspace file is damaged",
-                "cannot be read as a whole:",
-                "shoplens can copy every table and row that still reads into a new workspace, and list what was lost. The damaged file is left as it is.",
-                "Copy what still reads into a new workspace…",
-            ),
-            Unreadable::Untrusted => (
-                "This workspace file was not opened",
-                "holds what shoplens does not make, so nothing of it was read or run:",
-                "A workspace from someone else can carry code that runs when it is read. shoplens can copy its tables and rows alone (never its code) into a clean workspace, and list what was left out. The file is left as it is.",
-                "Copy its data into a clean workspace…",
-            ),
-        };
         egui::Window::new(title).collapsible(false).resizable(false).anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0]).show(ctx, |ui| {
             ui.label(format!("{} {intro}", widgets::display_name(&damaged.path)));
             ui.label(RichText::new(&damaged.detail).weak());
@@ -805,13 +863,45 @@ impl ShoplensApp {
             });
         });
         if recover {
-            let suffix = if damaged.why == Unreadable::Untrusted { "clean" } else { "recovered" };
-            let name = damaged.path.file_stem().map_or_else(|| suffix.into(), |s| format!("{}-{suffix}", s.to_string_lossy()));
-            let dialog = workspace_dialog().set_file_name(format!("{name}.{}", workspace::EXTENSION));
-            self.ask(dialog, Pick::Save, Chosen::Recover);
+            self.ask_where_to_recover();
         }
         if close {
-            self.damaged = None;
+            if let Some(damaged) = &mut self.damaged {
+                damaged.dismissed = true;
+            }
+        }
+    }
+
+    /// Where the clean copy of the damaged or refused workspace goes.
+    fn ask_where_to_recover(&mut self) {
+        let Some(damaged) = &self.damaged else { return };
+        let suffix = if damaged.why == Unreadable::Untrusted { "clean" } else { "recovered" };
+        let name = damaged.path.file_stem().map_or_else(|| suffix.into(), |s| format!("{}-{suffix}", s.to_string_lossy()));
+        let dialog = workspace_dialog().set_file_name(format!("{name}.{}", workspace::EXTENSION));
+        self.ask(dialog, Pick::Save, Chosen::Recover);
+    }
+
+    /// The central area while the open workspace cannot be used: what happened and the ways on
+    /// (no panel draws over a file that was not opened).
+    fn unopened_page(&mut self, ui: &mut egui::Ui) {
+        let Some(damaged) = &self.damaged else { return };
+        let (title, intro, _, button) = damaged.wording();
+        let (mut recover, mut open) = (false, false);
+        ui.add_space(40.0);
+        ui.vertical_centered(|ui| {
+            ui.heading(title);
+            ui.add_space(6.0);
+            ui.label(format!("{} {intro}", widgets::display_name(&damaged.path)));
+            ui.label(RichText::new(&damaged.detail).weak());
+            ui.add_space(12.0);
+            recover = ui.button(button).clicked();
+            open = ui.button("Open another workspace…").clicked();
+        });
+        if recover {
+            self.ask_where_to_recover();
+        }
+        if open {
+            self.open_dialog();
         }
     }
 
@@ -1067,6 +1157,22 @@ impl ShoplensApp {
     /// Draws the selected panel (the first one if the remembered id is unknown) and carries out
     /// what it asks for.
     fn central(&mut self, ui: &mut egui::Ui) {
+        if let Some(damaged) = &self.damaged {
+            // While the window says it, the area stays empty rather than say it twice.
+            if damaged.dismissed {
+                self.unopened_page(ui);
+            }
+            return;
+        }
+        if self.vet_job.is_some() {
+            let name = self.data.path.as_deref().map(widgets::display_name).unwrap_or_default();
+            ui.add_space(40.0);
+            ui.vertical_centered(|ui| {
+                ui.spinner();
+                ui.label(format!("Opening {name}…"));
+            });
+            return;
+        }
         let index = self.panels.iter().position(|p| p.id() == self.settings.panel_id).unwrap_or(0);
         let mut requests = Vec::new();
         let mut cx = PanelContext::new(&self.filters, &self.data, &mut self.models, &mut requests);

@@ -429,7 +429,13 @@ pub fn list_ui(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> bool {
     let names: Vec<(String, String)> = models.sources.iter().map(|s| (s.name.clone(), s.address())).collect();
     for (name, address) in names {
         let selected = models.selected.as_deref() == Some(name.as_str());
-        if ui.selectable_label(selected, format!("{name}  ·  {address}")).clicked() {
+        // A source not confirmed on this computer says so in the list, not only when picked.
+        let label = if models.untrusted.contains(&name) {
+            RichText::new(format!("{name}  ·  {address}  ·  not confirmed")).color(ui.visuals().warn_fg_color)
+        } else {
+            RichText::new(format!("{name}  ·  {address}"))
+        };
+        if ui.selectable_label(selected, label).clicked() {
             models.selected = Some(name.clone());
             models.form = None;
             picked = true;
