@@ -406,12 +406,8 @@ pub enum Command {
 /// The global filters, as every analysis command takes them.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FilterArgs {
-    /// First day, YYYY-MM-DD.
-    #[arg(long, value_parser = parse_date_arg)]
-    from: Option<chrono::NaiveDate>,
-    /// Last day, YYYY-MM-DD.
-    #[arg(long, value_parser = parse_date_arg)]
-    to: Option<chrono::NaiveDate>,
+    #[command(flatten)]
+    dates: DateArgs,
     /// Only this country's order lines.
     #[arg(long)]
     country: Option<String>,
@@ -451,7 +447,7 @@ fn parse_time_arg(text: &str) -> Result<Timestamp, crate::timestamp::InvalidDate
 
 impl From<FilterArgs> for Filters {
     fn from(f: FilterArgs) -> Self {
-        Filters { from: f.from, to: f.to, country: f.country, currency: f.currency }
+        Filters { country: f.country, currency: f.currency, ..f.dates.into() }
     }
 }
 

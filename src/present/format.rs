@@ -17,7 +17,7 @@ pub fn number(value: f64, decimals: usize) -> String {
 }
 
 /// `"1234567"` → `"1,234,567"`: digits grouped in threes from the right, however many.
-fn group_digits(digits: &str) -> String {
+pub fn group_digits(digits: &str) -> String {
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
