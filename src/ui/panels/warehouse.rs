@@ -49,6 +49,12 @@ struct AddForm {
     database: String,
     user: String,
     tls: bool,
+    /// A private CA's certificate (PEM), optional.
+    ca_file: String,
+    /// Another machine without encryption (then no password is sent).
+    plain_text: bool,
+    /// Seconds to wait for the connection, TLS, login and the first answer.
+    timeout: String,
 }
 
 impl Default for AddForm {
@@ -60,6 +66,9 @@ impl Default for AddForm {
             database: String::new(),
             user: String::new(),
             tls: false,
+            ca_file: String::new(),
+            plain_text: false,
+            timeout: "15".into(),
         }
     }
 }
@@ -470,8 +479,22 @@ pub fn detail_ui(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> Option<Option<
                 ui.text_edit_singleline(value).labelled_by(label.id);
                 ui.end_row();
             }
-            ui.label("TLS");
-            ui.checkbox(&mut form.tls, "require TLS (certificate checked against the system's roots)");
+            ui.label("Encryption");
+            ui.vertical(|ui| {
+                ui.label(RichText::new("Always TLS to another machine, its certificate checked against the system's roots.").weak());
+                ui.add_enabled(!form.plain_text, egui::Checkbox::new(&mut form.tls, "TLS on this computer too"));
+                ui.checkbox(&mut form.plain_text, "No encryption to another machine (then no password is ever sent)");
+            });
+            ui.end_row();
+            let label = ui.label("Private CA");
+            ui.add_enabled(
+                !form.plain_text,
+                egui::TextEdit::singleline(&mut form.ca_file).hint_text("optional: the CA certificate's PEM file").desired_width(260.0),
+            )
+            .labelled_by(label.id);
+            ui.end_row();
+            let label = ui.label("Wait up to (s)");
+            ui.add(egui::TextEdit::singleline(&mut form.timeout).desired_width(60.0)).labelled_by(label.id);
             ui.end_row();
         });
         ui.label(
@@ -481,7 +504,16 @@ pub fn detail_ui(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> Option<Option<
         if port.is_err() {
             ui.colored_label(widgets::BAD, "The port is a number such as 5432.");
         }
-        let ready = !form.name.trim().is_empty() && !form.database.trim().is_empty() && !form.user.trim().is_empty() && port.is_ok();
+        let timeout = form.timeout.trim().parse::<u32>().ok().filter(|s| (1..=600).contains(s));
+        if timeout.is_none() {
+            ui.colored_label(widgets::BAD, "The wait is a number of seconds from 1 to 600.");
+        }
+        let ca_file = Some(form.ca_file.trim()).filter(|f| !f.is_empty() && !form.plain_text).map(str::to_string);
+        let ready = !form.name.trim().is_empty()
+            && !form.database.trim().is_empty()
+            && !form.user.trim().is_empty()
+            && port.is_ok()
+            && timeout.is_some();
         ui.horizontal(|ui| {
             if ui.add_enabled(ready && models.save_job.is_none(), egui::Button::new("Save connection")).clicked() {
                 let source = SourceConfig {
@@ -490,11 +522,18 @@ pub fn detail_ui(ui: &mut egui::Ui, cx: &mut PanelContext<'_>) -> Option<Option<
                     port: port.clone().unwrap_or(5432),
                     database: form.database.trim().to_string(),
                     user: form.user.trim().to_string(),
-                    tls: form.tls,
-                    ..Default::default()
+                    tls: form.tls && !form.plain_text,
+                    plain_text: form.plain_text,
+                    ca_file,
+                    connect_timeout: timeout,
                 };
                 if let Some(path) = models.workspace.clone() {
                     let job = Job::spawn("save connection", move |_| {
+                        if let Some(ca) = &source.ca_file {
+                            if !std::path::Path::new(ca).is_file() {
+                                return Err(crate::jobs::JobError::failed(format!("the CA certificate {ca} is not a file")));
+                            }
+                        }
                         sources::add(Workspace::open(&path)?.conn(), &source)?;
                         // Added here by the user: a connection a password may go to.
                         crate::warehouse::trust::trust(&source)?;
