@@ -242,6 +242,8 @@ fn clv_is_the_discounted_sum_of_expected_monthly_value() {
     assert!((flat - bg.expected_purchases(12.0, s.x, s.t_x, s.big_t) * value).abs() < 1e-9);
 }
 
+/// Reference: testdata/reference/make_uci_rfm_reference.py (pandas: `rank(method="average",
+/// pct=True)` cut at 0.2 .. 0.8, recency reversed), on the same file.
 #[test]
 fn rfm_on_uci_equals_the_pandas_recipe() {
     let (_dir, ws) = workspace_with("uci_online_retail_ii_2009-2010.parquet");

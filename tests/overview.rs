@@ -69,11 +69,11 @@ fn overview_figures_equal_sql_over_the_same_workspace() {
     );
     assert_eq!(k.revenue.previous, None);
 
-    // Spring 2010 in the UK, against the 92 days before.
+    // Spring 2010 (three whole months) in the UK, against the three months before.
     let filters =
         Filters { from: Some(d(2010, 3, 1)), to: Some(d(2010, 5, 31)), country: Some("United Kingdom".into()), ..Default::default() };
     let spring = overview::compute(&frame, &filters, &JobContext::detached()).unwrap();
-    assert_eq!(spring.previous_period, Some((d(2009, 11, 29), d(2010, 2, 28))));
+    assert_eq!(spring.previous_period, Some((d(2009, 12, 1), d(2010, 2, 28))));
     let k = &spring.kpis;
     check_totals(
         &ws,
@@ -84,7 +84,7 @@ fn overview_figures_equal_sql_over_the_same_workspace() {
     check_totals(
         &ws,
         [previous(k.revenue), previous(k.orders), previous(k.customers), previous(k.average_order_value), previous(k.cancellation_rate)],
-        &window("2009-11-29", "2010-03-01", Some("United Kingdom")),
+        &window("2009-12-01", "2010-03-01", Some("United Kingdom")),
     );
 
     // Months.

@@ -1,4 +1,4 @@
-//! The Overview: KPIs with their change against the previous period of equal length, monthly
+//! The Overview: KPIs with their change against the previous period ([`Comparison`]), monthly
 //! sales and growth, placed vs cancelled orders, active / new / returning customers, order value
 //! distribution, top countries and products.
 //!
@@ -17,7 +17,7 @@
 //!   *returning* in later months; lines without a customer id count in sales, not in customer
 //!   metrics.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use polars::prelude::*;
 
 use super::customers::LineView;
@@ -224,21 +224,58 @@ pub struct MonthTotals {
     pub active_customers: u64,
 }
 
+/// What a period is compared with: whole calendar months with the same number of whole months
+/// before (November with all of October, a quarter with the quarter before, a year with the
+/// year before), any other range with the same number of days before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    Months(u32),
+    Days(u64),
+}
+
+impl Comparison {
+    /// How `period` is compared (see the type).
+    pub fn of(period: Days) -> Self {
+        let (from, to) = period;
+        let ends_a_month = to.succ_opt().is_none_or(|next| next.day() == 1);
+        if from.day() == 1 && ends_a_month {
+            let months = (to.year() * 12 + to.month() as i32) - (from.year() * 12 + from.month() as i32) + 1;
+            Comparison::Months(months as u32)
+        } else {
+            Comparison::Days((to - from).num_days() as u64 + 1)
+        }
+    }
+
+    /// The period before `period` it is compared with.
+    fn before(self, period: Days) -> Option<Days> {
+        let end = period.0.pred_opt()?;
+        let start = match self {
+            Comparison::Months(n) => period.0.checked_sub_months(chrono::Months::new(n))?,
+            Comparison::Days(n) => period.0.checked_sub_days(chrono::Days::new(n))?,
+        };
+        Some((start, end))
+    }
+
+    /// "the month before", "the 3 months before", "the 30 days before", for captions.
+    pub fn describe(self) -> String {
+        match self {
+            Comparison::Months(1) => "the month before".into(),
+            Comparison::Months(12) => "the year before".into(),
+            Comparison::Months(n) => format!("the {n} months before"),
+            Comparison::Days(1) => "the day before".into(),
+            Comparison::Days(n) => format!("the {n} days before"),
+        }
+    }
+}
+
 /// The period the filters choose inside the data's `span` (first and last day), and the period
-/// of equal length before it when the data covers it at least in part.
+/// before it ([`Comparison`]) when the data covers it at least in part.
 pub fn periods(span: Option<(NaiveDate, NaiveDate)>, filters: &Filters) -> (Option<Days>, Option<Days>) {
     let period = span.map(|(first, last)| (filters.from.unwrap_or(first).max(first), filters.to.unwrap_or(last).min(last)));
     let period = period.filter(|(from, to)| from <= to);
     let previous_period = match (period, span) {
-        (Some((from, to)), Some((first, _))) => {
-            let days = (to - from).num_days() as u64 + 1;
-            let previous = (from.checked_sub_days(chrono::Days::new(days)), from.checked_sub_days(chrono::Days::new(1)));
-            match previous {
-                // Only compare with a period the data covers at least in part.
-                (Some(start), Some(end)) if end >= first => Some((start, end)),
-                _ => None,
-            }
-        }
+        // Only compare with a period the data covers at least in part.
+        (Some(period), Some((first, _))) => Comparison::of(period).before(period).filter(|(_, end)| *end >= first),
         _ => None,
     };
     (period, previous_period)
@@ -772,5 +809,33 @@ mod tests {
         assert_eq!(Kpi { current: 150.0, previous: Some(100.0) }.change_pct(), Some(50.0));
         assert_eq!(Kpi { current: 1.0, previous: Some(0.0) }.change_pct(), None);
         assert_eq!(Kpi { current: 1.0, previous: None }.change_pct(), None);
+    }
+
+    /// Hand-checked against the calendar: a whole month is compared with the whole month
+    /// before (November with 1-31 October, not 2-31), a quarter with the quarter before, a
+    /// year with the year before, and any other range with as many days before it.
+    #[test]
+    fn a_whole_month_is_compared_with_the_whole_month_before() {
+        let d = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+        let span = Some((d("2009-01-01"), d("2010-12-09")));
+        let previous = |from: &str, to: &str| {
+            let filters = Filters { from: Some(d(from)), to: Some(d(to)), ..Filters::default() };
+            let (period, previous) = periods(span, &filters);
+            (Comparison::of(period.unwrap()), previous.map(|(a, b)| (a.to_string(), b.to_string())))
+        };
+        let days = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
+        assert_eq!(previous("2010-11-01", "2010-11-30"), (Comparison::Months(1), days("2010-10-01", "2010-10-31")));
+        assert_eq!(previous("2010-03-01", "2010-03-31"), (Comparison::Months(1), days("2010-02-01", "2010-02-28")));
+        assert_eq!(previous("2010-09-01", "2010-11-30"), (Comparison::Months(3), days("2010-06-01", "2010-08-31")));
+        // The data ends 2010-12-09: the year is cut there, so it is compared day for day.
+        assert_eq!(previous("2010-01-01", "2010-12-31"), (Comparison::Days(343), days("2009-01-23", "2009-12-31")));
+        assert_eq!(previous("2010-11-10", "2010-11-16"), (Comparison::Days(7), days("2010-11-03", "2010-11-09")));
+        let year = periods(
+            Some((d("2008-01-01"), d("2010-12-31"))),
+            &Filters { from: Some(d("2010-01-01")), to: Some(d("2010-12-31")), ..Filters::default() },
+        );
+        assert_eq!(year.1, Some((d("2009-01-01"), d("2009-12-31"))));
+        assert_eq!(Comparison::Months(12).describe(), "the year before");
+        assert_eq!(Comparison::Months(1).describe(), "the month before");
     }
 }

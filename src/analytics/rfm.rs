@@ -5,12 +5,13 @@
 //! - recency = days from the customer's last purchase day to the analysis date (default: the day
 //!   after the last purchase in the data); frequency = distinct invoices; monetary = Σ quantity ×
 //!   unit price;
-//! - scores are quintiles computed the way the widespread pandas recipe does:
-//!   `R = qcut(recency, 5, labels=[5,4,3,2,1])`, `F = qcut(frequency.rank(method="first"), 5,
-//!   labels=[1..5])`, `M = qcut(monetary, 5, labels=[1..5])`. Bin edges are numpy's linear
-//!   percentiles; bins are right-closed, the first also holds the minimum. Frequency is ranked
-//!   first-come (customers in id order) before cutting, so ties never collapse its bins. Where
-//!   ties make two R or M edges equal, the bin between them stays empty rather than failing.
+//! - scores: equal values get equal scores. Each customer's score is the quintile of the
+//!   average rank of their value, pandas' `rank(method="average", pct=True)` cut at 0.2, 0.4,
+//!   0.6 and 0.8 (right-closed); recency is reversed (the most recent score R5). The widespread
+//!   recipe that ranks frequency first-come (`rank(method="first")`) put one-time buyers in
+//!   every F score by the order of their ids; here they share one;
+//! - a dimension where more than half of the customers share one value cannot tell them apart
+//!   ([`ThinSpread`]): the result says so, by name, wherever the scores are shown;
 //! - the segment is looked up from (R, F) in a 5×5 grid the user can edit.
 
 use std::collections::HashMap;
@@ -144,7 +145,56 @@ pub struct RfmResult {
     pub segments: Vec<SegmentSummary>,
     /// Customers by R (index 0 = R1) and F (index 0 = F1).
     pub heat: [[u64; 5]; 5],
+    /// The dimensions with too little spread to score (most customers share one value).
+    pub thin: Vec<ThinSpread>,
 }
+
+/// One of the three scored dimensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    Recency,
+    Frequency,
+    Monetary,
+}
+
+/// A dimension in which more than half of the customers share one value: they all get one
+/// score, so that score says little about them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThinSpread {
+    pub dimension: Dimension,
+    /// The shared value (days, orders or money).
+    pub value: f64,
+    /// The share of customers holding it, 0..=1.
+    pub share: f64,
+    /// The score they all get.
+    pub score: u8,
+}
+
+impl std::fmt::Display for ThinSpread {
+    /// "frequency: most customers bought once (99.6% of them, all scored F3)".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pct = self.share * 100.0;
+        match self.dimension {
+            Dimension::Frequency if self.value == 1.0 => {
+                write!(f, "frequency: most customers bought once ({pct:.1}% of them, all scored F{})", self.score)
+            }
+            Dimension::Frequency => {
+                write!(f, "frequency: most customers placed {} orders ({pct:.1}% of them, all scored F{})", self.value, self.score)
+            }
+            Dimension::Recency => write!(
+                f,
+                "recency: most customers last bought {} days before the analysis date ({pct:.1}% of them, all scored R{})",
+                self.value, self.score
+            ),
+            Dimension::Monetary => {
+                write!(f, "monetary: most customers spent the same, {:.2} ({pct:.1}% of them, all scored M{})", self.value, self.score)
+            }
+        }
+    }
+}
+
+/// Share of customers above which one value makes a dimension too thin to score.
+const THIN_SHARE: f64 = 0.5;
 
 /// Per-customer recency, frequency and monetary of the filtered purchases.
 struct Totals {
@@ -177,44 +227,51 @@ fn totals(frame: &OrderFrame, view: &LineView<'_>) -> Totals {
     t
 }
 
-/// Quintile edges the way `numpy.percentile` (linear interpolation) computes them.
-pub fn quintile_edges(sorted: &[f64]) -> [f64; 6] {
-    let mut edges = [0.0; 6];
-    if sorted.is_empty() {
-        return edges;
+/// Scores 1..=5 of `values`, higher for larger values: the quintile of each value's average
+/// rank as a share of the count (pandas `rank(method="average", pct=True)`), cut right-closed
+/// at 0.2, 0.4, 0.6 and 0.8. Equal values get equal scores.
+pub fn average_rank_quintiles(values: &[f64]) -> Vec<u8> {
+    let n = values.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let mut scores = vec![0u8; n];
+    let mut start = 0;
+    while start < n {
+        let mut end = start + 1;
+        while end < n && values[order[end]] == values[order[start]] {
+            end += 1;
+        }
+        // Ranks start+1 ..= end (1-based) share their mean.
+        let average_rank = (start + 1 + end) as f64 / 2.0;
+        let pct = average_rank / n as f64;
+        let score = 1 + [0.2, 0.4, 0.6, 0.8].iter().filter(|&&cut| pct > cut).count() as u8;
+        for &i in &order[start..end] {
+            scores[i] = score;
+        }
+        start = end;
     }
-    for (k, edge) in edges.iter_mut().enumerate() {
-        let position = k as f64 / 5.0 * (sorted.len() - 1) as f64;
-        let below = position.floor() as usize;
-        let above = (below + 1).min(sorted.len() - 1);
-        *edge = sorted[below] + (sorted[above] - sorted[below]) * (position - below as f64);
-    }
-    edges
+    scores
 }
 
-/// The 0-based bin of `value` for `pandas.cut(..., right=True, include_lowest=True)` on `edges`.
-pub fn quintile_bin(edges: &[f64; 6], value: f64) -> u8 {
-    edges[1..5].iter().filter(|&&e| e < value).count() as u8
-}
-
-/// Scores R, F, M for each customer (inputs in customer id order).
+/// Scores R, F, M for each customer.
 pub fn scores(recency: &[f64], frequency: &[f64], monetary: &[f64]) -> Vec<[u8; 3]> {
-    let sorted = |v: &[f64]| {
-        let mut s = v.to_vec();
-        s.sort_by(f64::total_cmp);
-        s
-    };
-    // rank(method="first"): ascending by value, ties in the order given.
-    let mut order: Vec<usize> = (0..frequency.len()).collect();
-    order.sort_by(|&a, &b| frequency[a].total_cmp(&frequency[b]).then(a.cmp(&b)));
-    let mut rank = vec![0.0; frequency.len()];
-    for (position, &i) in order.iter().enumerate() {
-        rank[i] = (position + 1) as f64;
+    // Money is equal to the cent: sums in another order (a server's, or 0.1 + 0.2) must not
+    // break a tie by their last bit.
+    let cents: Vec<f64> = monetary.iter().map(|m| (m * 100.0).round()).collect();
+    let (r, f, m) = (average_rank_quintiles(recency), average_rank_quintiles(frequency), average_rank_quintiles(&cents));
+    (0..recency.len()).map(|i| [6 - r[i], f[i], m[i]]).collect()
+}
+
+/// The most common value of `values` when more than [`THIN_SHARE`] of them hold it, with its
+/// share and one index holding it.
+fn most_common(values: &[f64]) -> Option<(f64, f64, usize)> {
+    let mut counts: HashMap<u64, (usize, usize)> = HashMap::new();
+    for (i, v) in values.iter().enumerate() {
+        counts.entry(v.to_bits()).or_insert((0, i)).0 += 1;
     }
-    let edges = [quintile_edges(&sorted(recency)), quintile_edges(&sorted(&rank)), quintile_edges(&sorted(monetary))];
-    (0..recency.len())
-        .map(|i| [5 - quintile_bin(&edges[0], recency[i]), 1 + quintile_bin(&edges[1], rank[i]), 1 + quintile_bin(&edges[2], monetary[i])])
-        .collect()
+    let (bits, (count, at)) = counts.into_iter().max_by_key(|(_, (count, _))| *count)?;
+    let share = count as f64 / values.len() as f64;
+    (share > THIN_SHARE).then_some((f64::from_bits(bits), share, at))
 }
 
 /// RFM for every customer with a purchase in the filters. `analysis_date` defaults to the day
@@ -254,8 +311,8 @@ pub struct PurchaseTotals {
     pub monetary: f64,
 }
 
-/// Scores and segments customers from their totals (`customer_ids[t.customer]` is the id, for
-/// the first-come order of the frequency ranking). Customers are taken in id order.
+/// Scores and segments customers from their totals (`customer_ids[t.customer]` is the id).
+/// Customers are listed in id order; their scores do not depend on it.
 pub fn score_totals(
     mut purchases: Vec<PurchaseTotals>,
     customer_ids: &[String],
@@ -275,6 +332,13 @@ pub fn score_totals(
     let frequency: Vec<f64> = purchases.iter().map(|t| f64::from(t.frequency)).collect();
     let monetary: Vec<f64> = purchases.iter().map(|t| t.monetary).collect();
     let scores = scores(&recency, &frequency, &monetary);
+    let thin = [(Dimension::Recency, &recency, 0), (Dimension::Frequency, &frequency, 1), (Dimension::Monetary, &monetary, 2)]
+        .into_iter()
+        .filter_map(|(dimension, values, which)| {
+            let (value, share, at) = most_common(values)?;
+            Some(ThinSpread { dimension, value, share, score: scores[at][which] })
+        })
+        .collect();
 
     let names = grid.names();
     let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
@@ -300,7 +364,7 @@ pub fn score_totals(
         })
         .collect();
     let segments = summarise(&names, &customers);
-    RfmResult { analysis_date, customers, segments, heat }
+    RfmResult { analysis_date, customers, segments, heat, thin }
 }
 
 fn summarise(names: &[String], customers: &[CustomerRfm]) -> Vec<SegmentSummary> {
@@ -464,24 +528,21 @@ pub fn segment_table(rfm: &RfmResult, grid: &SegmentGrid, mean_clv: &[Option<f64
 mod tests {
     use super::*;
 
-    /// Hand-checked against pandas 2.2: `pd.qcut(x, 5, labels=False)` and numpy percentiles.
+    /// Hand-checked with pandas 2.2: `pd.cut(x.rank(method="average", pct=True), [0, .2, .4,
+    /// .6, .8, 1], labels=[1, 2, 3, 4, 5])`.
     #[test]
-    fn quintiles_match_pandas_qcut() {
+    fn average_rank_quintiles_match_pandas() {
         let values: Vec<f64> = (1..=10).map(f64::from).collect();
-        let edges = quintile_edges(&values);
-        // np.percentile(range(1, 11), [0, 20, 40, 60, 80, 100]) = 1, 2.8, 4.6, 6.4, 8.2, 10
-        for (e, want) in edges.iter().zip([1.0, 2.8, 4.6, 6.4, 8.2, 10.0]) {
-            assert!((e - want).abs() < 1e-12, "{edges:?}");
-        }
-        // qcut(range(1, 11), 5, labels=False) = [0,0,1,1,2,2,3,3,4,4]
-        let bins: Vec<u8> = values.iter().map(|&v| quintile_bin(&edges, v)).collect();
-        assert_eq!(bins, [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
+        // pct ranks 0.1 .. 1.0: 0.2 is in the first bin (right-closed).
+        assert_eq!(average_rank_quintiles(&values), [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
+        // Four ties at the bottom share the average rank 2.5 (pct 0.25): all score 2.
+        assert_eq!(average_rank_quintiles(&[1.0, 1.0, 1.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]), [2, 2, 2, 2, 3, 3, 4, 4, 5, 5]);
     }
 
-    /// A hand-checked table of ten customers (ids in order). Frequencies tie heavily: ranked
-    /// first-come they still fill all five bins, two customers each.
+    /// A hand-checked table of ten customers. Frequencies tie heavily: equal frequencies get
+    /// equal scores, whatever the customers' order.
     #[test]
-    fn scores_follow_the_pandas_recipe_on_a_hand_checked_table() {
+    fn equal_values_get_equal_scores_on_a_hand_checked_table() {
         let recency = [1.0, 5.0, 10.0, 30.0, 60.0, 90.0, 120.0, 200.0, 300.0, 365.0];
         let frequency = [1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 5.0, 1.0, 8.0];
         let monetary = [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0];
@@ -491,9 +552,34 @@ mod tests {
         let m: Vec<u8> = scores.iter().map(|s| s[2]).collect();
         // Recency is reversed: the two most recent score 5.
         assert_eq!(r, [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]);
-        // rank(method="first") of the frequencies = 1,2,3,4,6,7,8,9,5,10.
-        assert_eq!(f, [1, 1, 2, 2, 3, 4, 4, 5, 3, 5]);
+        // Five customers with one order: average rank 3 of 10 (pct 0.3) → F2; two with two
+        // orders: rank 6.5 (0.65) → F4; 3 orders: rank 8 (0.8) → F4; 5 and 8 → F5.
+        assert_eq!(f, [2, 2, 2, 2, 4, 4, 4, 5, 2, 5]);
         assert_eq!(m, [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
+    }
+
+    /// Olist's shape: almost everyone bought once. They all score F3 (average rank about half
+    /// the count), and the result names the dimension.
+    #[test]
+    fn most_customers_buying_once_is_named_and_scored_alike() {
+        let n = 1000;
+        let purchases: Vec<PurchaseTotals> = (0..n)
+            .map(|i| PurchaseTotals {
+                customer: i,
+                country: 0,
+                last_time: i64::from(i) * 86_400,
+                frequency: if i % 250 == 0 { 2 } else { 1 },
+                monetary: f64::from(i),
+            })
+            .collect();
+        let ids: Vec<String> = (0..n).map(|i| format!("c{i:04}")).collect();
+        let result = score_totals(purchases, &ids, None, &SegmentGrid::default());
+        assert_eq!(result.thin.len(), 1, "{:?}", result.thin);
+        let thin = result.thin[0];
+        assert_eq!((thin.dimension, thin.value, thin.share, thin.score), (Dimension::Frequency, 1.0, 0.996, 3));
+        assert_eq!(thin.to_string(), "frequency: most customers bought once (99.6% of them, all scored F3)");
+        assert!(result.customers.iter().filter(|c| c.frequency == 1).all(|c| c.f == 3));
+        assert!(result.customers.iter().filter(|c| c.frequency == 2).all(|c| c.f == 5));
     }
 
     #[test]

@@ -65,6 +65,9 @@ pub fn rfm(
         None
     };
     errln!("analysis date {}, {} customers", result.analysis_date, result.customers.len());
+    for thin in &result.thin {
+        errln!("warning: too little spread to score {thin}");
+    }
     match out {
         Some(_) => {
             let names = match (&frame, &server_result) {

@@ -867,6 +867,8 @@ fn overview(path: &Path, filters: Filters, server: &warehouse::ServerArgs) -> Re
         Some((from, to)) => writeln!(out, "period {from} to {to}")?,
         None => return Err(CliError::Failed("no order lines in the chosen dates and country".into())),
     }
+    let compared = crate::present::format::compared_with(&result).unwrap_or_else(|| "no earlier data".into());
+    writeln!(out, "compared with {compared}")?;
     let k = &result.kpis;
     for (name, kpi) in [
         ("revenue", k.revenue),

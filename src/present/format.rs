@@ -96,6 +96,13 @@ pub fn percent(value: f64) -> String {
     format!("{value:+.1}%")
 }
 
+/// "the month before (2010-10-01 to 2010-10-31)": what the Overview's changes compare with,
+/// for the panel, the CLI and reports; `None` without an earlier period in the data.
+pub fn compared_with(result: &crate::analytics::overview::OverviewResult) -> Option<String> {
+    let (period, (from, to)) = (result.period?, result.previous_period?);
+    Some(format!("{} ({from} to {to})", crate::analytics::overview::Comparison::of(period).describe()))
+}
+
 /// The note the Overview, the CLI and reports show about invoices that are adjustments, not
 /// orders (`analytics::overview`'s definitions); `None` when there are none.
 pub fn adjustments_note(adjustments: &crate::analytics::overview::Adjustments, money: impl Fn(f64) -> String) -> Option<String> {

@@ -233,8 +233,8 @@ fn overview_slide(view: &View, source: &mut StorySource, filters: &Filters, slid
         figure("Average order value", money(k.average_order_value.current), change(k.average_order_value)),
         figure("Cancellation rate", format!("{:.1}%", k.cancellation_rate.current), change(k.cancellation_rate)),
     ];
-    if let Some((from, to)) = result.previous_period {
-        slide.notes.push(format!("Changes compare with {from} to {to}."));
+    if let Some(compared) = crate::present::format::compared_with(&result) {
+        slide.notes.push(format!("Changes compare with {compared}."));
     }
     slide.notes.extend(crate::present::format::adjustments_note(&result.adjustments, money));
     slide.notes.extend(crate::present::format::other_currencies_note(currency, result.lines_in_other_currencies));
@@ -262,6 +262,7 @@ fn rfm_slide(source: &mut StorySource, filters: &Filters, slide: &mut Slide, ctx
         Figure { label: "Analysis date".into(), value: result.analysis_date.to_string(), change: None },
     ];
     slide.tables.push(SlideTable::top("RFM segments", rfm::segment_table(&result, &grid, &vec![None; result.segments.len()]), 12));
+    slide.notes.extend(result.thin.iter().map(|thin| format!("Too little spread to score {thin}.")));
     Ok(())
 }
 

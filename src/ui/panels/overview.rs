@@ -216,8 +216,8 @@ impl OverviewPanel {
         let mut action = None;
         let k = &result.kpis;
         if let Some((from, to)) = result.period {
-            let previous =
-                result.previous_period.map_or("no earlier data to compare with".to_string(), |(a, b)| format!("compared with {a} to {b}"));
+            let previous = crate::present::format::compared_with(result)
+                .map_or("no earlier data to compare with".to_string(), |compared| format!("compared with {compared}"));
             ui.label(RichText::new(format!("{from} to {to}, {previous}")).weak());
         } else {
             ui.label("No order lines in the chosen period.");

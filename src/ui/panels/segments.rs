@@ -309,6 +309,10 @@ impl SegmentsPanel {
             }
         });
         ui.add_space(6.0);
+        // A dimension most customers share one value of cannot tell them apart: said first.
+        for thin in &result.thin {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("Too little spread to score {thin}."));
+        }
 
         let width = ui.available_width();
         ui.horizontal_top(|ui| {
