@@ -176,7 +176,7 @@ fn forecast_backtest_is_reported_honestly() {
     let file = dir.path().join("e.csv");
     shoplens::generate::write_events(std::fs::File::create(&file).unwrap(), 150_000, 3).unwrap();
     let frame = EventFrame::from_rees46_csv(&file, &JobContext::detached()).unwrap();
-    let result = forecast::compute(&frame, &Filters::default()).unwrap();
+    let result = forecast::compute(&frame, &Filters::default(), &Default::default()).unwrap();
     let backtest = result.backtest.as_ref().expect("a month of data is enough for a backtest");
     // The naive error recomputed by hand from daily purchases: |week 1 − week 0| per product.
     assert!(backtest.products > 100);
@@ -186,9 +186,75 @@ fn forecast_backtest_is_reported_honestly() {
 
     // Too little history: a note, no numbers.
     let short = EventFrame::from_rees46_csv(&testdata("rees46_2019-Oct_head.csv"), &JobContext::detached()).unwrap();
-    let result = forecast::compute(&short, &Filters::default()).unwrap();
+    let result = forecast::compute(&short, &Filters::default(), &Default::default()).unwrap();
     assert!(result.backtest.is_none() && result.products.is_empty());
     assert!(result.note.unwrap().contains("at least 3 full weeks"));
+}
+
+/// An export that holds only some days (REES46's cosmetics files: weeks without a single
+/// event). Hand-checked: the empty weeks are named, never counted as zero sales; the backtest
+/// moves to the newest week with two weeks of events before it, and its naive error is
+/// |week 5 − week 4| per product counted here from the rows written; without the last two
+/// weeks no forecast is made, and the product table's names label the products.
+#[test]
+fn gaps_in_the_history_are_named_and_never_counted_as_zero_sales() {
+    use chrono::{Duration, NaiveDate};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gappy.csv");
+    let header = "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n";
+    // `text` leaves out weeks 1 to 3; `whole` has every day.
+    let (mut text, mut whole) = (String::from(header), String::from(header));
+    let first = NaiveDate::from_ymd_opt(2022, 10, 1).unwrap();
+    let last_day = 62; // day index of the last day: 9 weeks of days 0..=62
+    let week_of = |day: i64| ((last_day - day) / 7) as usize;
+    let mut purchases = [[0u32; 9]; 12];
+    for day in 0..=last_day {
+        let week = week_of(day);
+        let gap = (1..=3).contains(&week);
+        let date = first + Duration::days(day);
+        for product in 0..12i64 {
+            let bought = (product + day) % 3 == 0 || (product < 4 && day % 2 == 0);
+            for (i, kind) in ["view", "view", "cart", "purchase"].iter().enumerate() {
+                if *kind == "purchase" && !bought {
+                    continue;
+                }
+                let line = format!("{date} 10:0{i}:00 UTC,{kind},{},1,a.b,acme,5.00,{},s{day}-{product}\n", 1000 + product, 500 + product);
+                whole += &line;
+                if !gap {
+                    text += &line;
+                }
+            }
+            if bought && !gap {
+                purchases[product as usize][week] += 1;
+            }
+        }
+    }
+    std::fs::write(&file, text).unwrap();
+    let frame = EventFrame::from_rees46_csv(&file, &JobContext::detached()).unwrap();
+    let names: forecast::ProductNames = [(1000, "Lip balm".to_string())].into_iter().collect();
+    let result = forecast::compute(&frame, &Filters::default(), &names).unwrap();
+    assert_eq!(result.gaps, [1, 2, 3]);
+    let backtest = result.backtest.as_ref().expect("weeks 4 to 7 have events: week 4 is tested");
+    assert_eq!(backtest.week, 4);
+    let naive: f64 = purchases.iter().map(|w| (f64::from(w[5]) - f64::from(w[4])).abs()).sum::<f64>() / 12.0;
+    assert!((backtest.naive_mae - naive).abs() < 1e-12, "{} vs {naive}", backtest.naive_mae);
+    assert!(result.products.is_empty(), "week 1 is a gap: no forecast from it");
+    let note = result.note.unwrap();
+    assert!(note.contains("gaps") && note.contains("No forecast"), "{note}");
+
+    // Every day written: no gap, a forecast, named where the table names the product.
+    let every_day = dir.path().join("whole.csv");
+    std::fs::write(&every_day, whole).unwrap();
+    let frame = EventFrame::from_rees46_csv(&every_day, &JobContext::detached()).unwrap();
+    let result = forecast::compute(&frame, &Filters::default(), &names).unwrap();
+    assert!(result.gaps.is_empty() && !result.products.is_empty(), "{:?}", result.note);
+    for p in &result.products {
+        let id = frame.products[p.product as usize].id;
+        assert_eq!(p.name.as_deref(), (id == 1000).then_some("Lip balm"), "product {id}");
+    }
+    let (header, rows) = forecast::forecast_table(&frame, &result);
+    assert_eq!(header[..2], ["product_id", "name"]);
+    assert!(rows.iter().any(|r| r[0] == "1000" && r[1] == "Lip balm"));
 }
 
 /// Lines a child process prints, read on a helper thread so the test can wait for a line with

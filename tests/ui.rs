@@ -311,7 +311,7 @@ fn funnel_panel_and_live_mode() {
     let heading = format!("Retargeting list: {} carts", shoplens::ui::widgets::number(abandoned as f64, 0));
     wait_for(&mut harness, "the retargeting list", |h| shows(h, &heading));
     click_text(&harness, "Demand forecast");
-    wait_for(&mut harness, "the backtest", |h| shows(h, "Backtest on the last week"));
+    wait_for(&mut harness, "the backtest", |h| shows(h, "Backtest on the week ending"));
 
     // Live mode on a second file: rows appended to it reach the workspace and the panel.
     let live = dir.path().join("live.csv");

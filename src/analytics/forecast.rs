@@ -6,9 +6,17 @@
 //! and the week before that, plus the log mean price. One row per product and week; weeks are
 //! counted back from the last day in the data (week 0 = the last 7 days).
 //!
-//! Backtest: fit on targets up to week 1, forecast week 0 from weeks 1–2, and compare the mean
-//! absolute error with the naive forecast "same as the week before". The panel says plainly when
-//! the model does not beat the naive one. The forecast for next week refits on every week.
+//! Backtest: fit on the targets older than the test week, forecast the test week from the two
+//! weeks before it, and compare the mean absolute error with the naive forecast "same as the
+//! week before". The test week is the newest week that has events and two weeks with events
+//! before it (week 0, unless the history has gaps). The panel says plainly when the model does
+//! not beat the naive one. The forecast for next week refits on every usable week.
+//!
+//! Gaps: a week without a single event (of any product, in the filters) inside the data's span
+//! is missing data, not a week of zero sales (exports sampled by days, like REES46's cosmetics
+//! files, have them). Such weeks are named in the result and no row that reads one is used to
+//! learn, test or forecast; the naive forecast is then compared only where the week before it
+//! has events.
 
 use std::collections::HashMap;
 
@@ -34,10 +42,16 @@ pub struct WeekCounts {
     pub price_n: u32,
 }
 
+/// Product names by events' product id, from the workspace's product table (empty when it has
+/// none): shown wherever a product id would be.
+pub type ProductNames = HashMap<i64, String>;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductForecast {
     /// Code into `EventFrame::products`.
     pub product: u32,
+    /// The product's name, when the product table gives one.
+    pub name: Option<String>,
     pub last_week: u32,
     pub forecast: f64,
     pub views_last_week: u32,
@@ -53,6 +67,8 @@ impl ProductForecast {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backtest {
+    /// The week tested (0 = the last 7 days of data).
+    pub week: usize,
     pub products: usize,
     pub model_mae: f64,
     pub naive_mae: f64,
@@ -83,6 +99,8 @@ pub struct ForecastResult {
     pub backtest: Option<Backtest>,
     /// Every modelled product, highest forecast first.
     pub products: Vec<ProductForecast>,
+    /// Weeks (0 = the last 7 days) inside the data's span without a single event.
+    pub gaps: Vec<usize>,
     pub note: Option<String>,
 }
 
@@ -186,35 +204,54 @@ fn predict(model: &Model, rows: &[[f64; FEATURES]]) -> Result<Vec<f64>, String> 
     Ok(rows.iter().map(|x| (model[0] + x.iter().zip(&model[1..]).map(|(a, b)| a * b).sum::<f64>()).min(50.0).exp()).collect())
 }
 
-pub fn compute(frame: &EventFrame, filters: &Filters) -> Result<ForecastResult, String> {
+/// The last day (days since 1970) of the 7-day week `week` counted back from `last_day`.
+pub fn week_end(last_day: i64, week: usize) -> i64 {
+    last_day - 7 * week as i64
+}
+
+pub fn compute(frame: &EventFrame, filters: &Filters, names: &ProductNames) -> Result<ForecastResult, String> {
     let (_, to) = super::customers::time_bounds(filters);
     let last_time = (0..frame.len()).map(|r| frame.time[r]).filter(|&t| t < to).max().ok_or("no events in the selected period")?;
     let last_day = last_time.div_euclid(86_400);
     let first_day = frame.time_span().map_or(last_day, |s| s.0.div_euclid(86_400));
     let weeks_of_data = ((last_day - first_day + 1) / 7) as usize;
     let weeks = weekly(frame, filters, last_day);
+    let usable = weeks_of_data.min(WEEKS);
+    // A week of the span without any event at all is missing, not a week without sales.
+    let gaps: Vec<usize> =
+        (0..usable).filter(|&w| weeks.values().all(|counts| counts[w].views + counts[w].carts + counts[w].purchases == 0)).collect();
     let mut products: Vec<(u32, [WeekCounts; WEEKS])> =
         weeks.into_iter().filter(|(_, w)| w.iter().map(|c| c.views + c.carts + c.purchases).sum::<u32>() >= MIN_EVENTS).collect();
     products.sort_by_key(|p| p.0);
+    let gap_note = (!gaps.is_empty()).then(|| {
+        let ends: Vec<String> = gaps
+            .iter()
+            .map(|&w| super::customers::date_of_day(week_end(last_day, w)).format("%Y-%m-%d").to_string())
+            .collect();
+        format!(
+            "The history has gaps: no events at all in the week(s) ending {} (the export may hold only some days). Those weeks are left out of learning and testing, not counted as weeks without sales.",
+            ends.join(", ")
+        )
+    });
+    let with_notes = |result: ForecastResult, note: Option<String>| {
+        let note = [gap_note.clone(), note].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        ForecastResult { note: (!note.is_empty()).then_some(note), ..result }
+    };
     if weeks_of_data < 3 || products.is_empty() {
-        return Ok(ForecastResult {
-            last_day,
-            backtest: None,
-            products: Vec::new(),
-            note: Some(format!(
-                "The data covers {} day(s); forecasting needs at least 3 full weeks of events (two to learn from, one to test).",
-                last_day - first_day + 1
-            )),
-        });
+        let note = format!(
+            "The data covers {} day(s); forecasting needs at least 3 full weeks of events (two to learn from, one to test).",
+            last_day - first_day + 1
+        );
+        return Ok(with_notes(ForecastResult { last_day, backtest: None, products: Vec::new(), gaps, note: None }, Some(note)));
     }
-    let usable = weeks_of_data.min(WEEKS);
-    // Training rows: targets from week 1 (backtest) or week 0 (final) up to the oldest week that
-    // still has two weeks of features behind it.
-    let rows_for = |newest_target: usize| {
+    // A row predicts week `target` from the two weeks before it: all three must have events.
+    let complete = |target: usize| target + 2 < usable && ![target, target + 1, target + 2].iter().any(|w| gaps.contains(w));
+    let rows_for = |targets: &mut dyn Iterator<Item = usize>| {
+        let targets: Vec<usize> = targets.collect();
         let mut x = Vec::new();
         let mut y = Vec::new();
         for (_, w) in &products {
-            for target in newest_target..usable.saturating_sub(2) {
+            for &target in &targets {
                 x.push(features(w, target));
                 y.push(f64::from(w[target].purchases));
             }
@@ -222,27 +259,46 @@ pub fn compute(frame: &EventFrame, filters: &Filters) -> Result<ForecastResult, 
         (x, y)
     };
 
-    let (train_x, train_y) = rows_for(1);
-    let backtest = if train_x.is_empty() || usable < 4 {
-        None
-    } else {
-        let model = fit_poisson(&train_x, &train_y, RIDGE)?;
-        let test_x: Vec<[f64; FEATURES]> = products.iter().map(|(_, w)| features(w, 0)).collect();
-        let predicted = predict(&model, &test_x)?;
-        let n = products.len() as f64;
-        let (mut model_err, mut naive_err, mut actual_total, mut model_total) = (0.0, 0.0, 0u64, 0.0);
-        for ((_, w), p) in products.iter().zip(&predicted) {
-            let actual = f64::from(w[0].purchases);
-            model_err += (p - actual).abs();
-            naive_err += (f64::from(w[1].purchases) - actual).abs();
-            actual_total += u64::from(w[0].purchases);
-            model_total += p;
+    // The test week: the newest week a complete row can predict, learning from older rows.
+    let test_week = (0..usable).find(|&t| complete(t));
+    let backtest = match test_week {
+        Some(test) => {
+            let (train_x, train_y) = rows_for(&mut (test + 1..usable).filter(|&t| complete(t)));
+            if train_x.is_empty() {
+                None
+            } else {
+                let model = fit_poisson(&train_x, &train_y, RIDGE)?;
+                let test_x: Vec<[f64; FEATURES]> = products.iter().map(|(_, w)| features(w, test)).collect();
+                let predicted = predict(&model, &test_x)?;
+                let n = products.len() as f64;
+                let (mut model_err, mut naive_err, mut actual_total, mut model_total) = (0.0, 0.0, 0u64, 0.0);
+                for ((_, w), p) in products.iter().zip(&predicted) {
+                    let actual = f64::from(w[test].purchases);
+                    model_err += (p - actual).abs();
+                    // "Same as the week before": the week before has events (a complete row).
+                    naive_err += (f64::from(w[test + 1].purchases) - actual).abs();
+                    actual_total += u64::from(w[test].purchases);
+                    model_total += p;
+                }
+                Some(Backtest {
+                    week: test,
+                    products: products.len(),
+                    model_mae: model_err / n,
+                    naive_mae: naive_err / n,
+                    actual_total,
+                    model_total,
+                })
+            }
         }
-        Some(Backtest { products: products.len(), model_mae: model_err / n, naive_mae: naive_err / n, actual_total, model_total })
+        None => None,
     };
 
-    // Final model: also learn from the newest week, then forecast next week from weeks 0–1.
-    let (all_x, all_y) = rows_for(0);
+    // Final model: every complete row, then next week from weeks 0–1 (both must have events).
+    let (all_x, all_y) = rows_for(&mut (0..usable).filter(|&t| complete(t)));
+    if all_x.is_empty() || gaps.contains(&0) || gaps.contains(&1) {
+        let note = "No forecast: it needs the last two weeks and three weeks in a row with events to learn from.".to_string();
+        return Ok(with_notes(ForecastResult { last_day, backtest, products: Vec::new(), gaps, note: None }, Some(note)));
+    }
     let model = fit_poisson(&all_x, &all_y, RIDGE)?;
     let next_x: Vec<[f64; FEATURES]> = products
         .iter()
@@ -259,6 +315,7 @@ pub fn compute(frame: &EventFrame, filters: &Filters) -> Result<ForecastResult, 
         .zip(forecasts)
         .map(|((p, w), f)| ProductForecast {
             product: *p,
+            name: names.get(&frame.products[*p as usize].id).cloned(),
             last_week: w[0].purchases,
             forecast: f,
             views_last_week: w[0].views,
@@ -268,11 +325,11 @@ pub fn compute(frame: &EventFrame, filters: &Filters) -> Result<ForecastResult, 
     out.sort_by(|a, b| b.forecast.total_cmp(&a.forecast));
     let note = backtest.as_ref().filter(|b| !b.model_wins()).map(|b| {
         format!(
-            "The model does not beat the naive forecast on the last week (error {:.3} vs {:.3} purchases per product): use \"same as last week\" instead.",
+            "The model does not beat the naive forecast on the week tested (error {:.3} vs {:.3} purchases per product): use \"same as last week\" instead.",
             b.model_mae, b.naive_mae
         )
     });
-    Ok(ForecastResult { last_day, backtest, products: out, note })
+    Ok(with_notes(ForecastResult { last_day, backtest, products: out, gaps, note: None }, note))
 }
 
 /// Purchases per product since `since` (seconds), most sold first, with the latest sale time.
@@ -370,10 +427,18 @@ pub fn product_days(frame: &EventFrame, filters: &Filters, product: u32) -> Vec<
 }
 
 pub fn forecast_table(frame: &EventFrame, result: &ForecastResult) -> crate::analytics::Table {
-    let header =
-        ["product_id", "category", "brand", "purchases_last_7_days", "forecast_next_7_days", "views_last_7_days", "carts_last_7_days"]
-            .map(String::from)
-            .to_vec();
+    let header = [
+        "product_id",
+        "name",
+        "category",
+        "brand",
+        "purchases_last_7_days",
+        "forecast_next_7_days",
+        "views_last_7_days",
+        "carts_last_7_days",
+    ]
+    .map(String::from)
+    .to_vec();
     let rows = result
         .products
         .iter()
@@ -381,6 +446,7 @@ pub fn forecast_table(frame: &EventFrame, result: &ForecastResult) -> crate::ana
             let product = &frame.products[p.product as usize];
             vec![
                 product.id.to_string(),
+                p.name.clone().unwrap_or_default(),
                 frame.categories[product.category as usize].clone(),
                 frame.brands[product.brand as usize].clone(),
                 p.last_week.to_string(),

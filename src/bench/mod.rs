@@ -224,7 +224,7 @@ fn events(dir: &Path, quick: bool) -> Result<(), String> {
     })?;
     println!("| abandoned carts and retargeting list | {abandon:.0} ms |");
     let started = Instant::now();
-    forecast::compute(&frame, &filters)?;
+    forecast::compute(&frame, &filters, &Default::default())?;
     println!("| demand forecast (features, backtest, fit) | {:.0} ms |", started.elapsed().as_secs_f64() * 1000.0);
     let rss = |key: &str| {
         std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {

@@ -147,12 +147,14 @@ pub fn abandoned(path: &Path, filters: &Filters, settings: &CartSettings, now: O
 
 pub fn forecast(path: &Path, filters: &Filters, out: Option<&Path>) -> Result<(), CliError> {
     let frame = load_events(path)?;
-    let result = forecast::compute(&frame, filters).map_err(CliError::Failed)?;
+    let names = workspace::copies::product_names(&workspace::open_read_only(path)?, &crate::jobs::JobContext::detached())?;
+    let result = forecast::compute(&frame, filters, &names).map_err(CliError::Failed)?;
     let mut stdout = output::stdout();
     match &result.backtest {
         Some(b) => writeln!(
             stdout,
-            "backtest on the last week ({} products): mean absolute error {:.3} (model) vs {:.3} (same as the week before), lift {:+.1}%",
+            "backtest on the week ending {} ({} products): mean absolute error {:.3} (model) vs {:.3} (same as the week before), lift {:+.1}%",
+            crate::analytics::customers::date_of_day(forecast::week_end(result.last_day, b.week)),
             b.products,
             b.model_mae,
             b.naive_mae,
@@ -165,7 +167,9 @@ pub fn forecast(path: &Path, filters: &Filters, out: Option<&Path>) -> Result<()
     }
     writeln!(stdout, "rising products (forecast vs last week):")?;
     for p in result.rising(10) {
-        writeln!(stdout, "  {}  last week {}  forecast {:.1}", frame.products[p.product as usize].id, p.last_week, p.forecast)?;
+        let id = frame.products[p.product as usize].id;
+        let name = p.name.as_deref().map(|n| format!(" {n}")).unwrap_or_default();
+        writeln!(stdout, "  {id}{name}  last week {}  forecast {:.1}", p.last_week, p.forecast)?;
     }
     drop(stdout);
     if let Some(file) = out {

@@ -260,6 +260,15 @@ pub fn read_products(conn: &Connection, ctx: &JobContext) -> Result<Vec<Catalogu
     Ok(products)
 }
 
+/// Product names by events' (integer) product id, from the product table (empty without one).
+pub fn product_names(conn: &Connection, ctx: &JobContext) -> Result<crate::analytics::forecast::ProductNames, CopyError> {
+    Ok(read_products(conn, ctx)?
+        .into_iter()
+        .filter(|p| !p.name.trim().is_empty())
+        .filter_map(|p| Some((p.id.trim().parse::<i64>().ok()?, p.name)))
+        .collect())
+}
+
 /// Category and brand by events' (integer) product id, from the product table: what fills an
 /// event that leaves them empty (REES46's cosmetics events carry neither; its `item.csv` does).
 #[derive(Default)]

@@ -114,6 +114,8 @@ pub struct EventModels {
     cache_save: CacheSave,
     /// Where the copy shown (or on its way) came from, for the panel's note.
     pub source: String,
+    /// The workspace the copy was read from (product names are read from it too).
+    workspace: Option<PathBuf>,
     pub funnel_settings: FunnelSettings,
     pub cart_settings: CartSettings,
     pub funnel: Latest<(u64, Filters, FunnelSettings), FunnelOutput>,
@@ -141,6 +143,7 @@ impl EventModels {
 
     /// Reads the workspace's events into memory (after opening or changing it).
     pub fn reload(&mut self, workspace: PathBuf) -> JobMonitor {
+        self.workspace = Some(workspace.clone());
         self.start_load("load events", "the workspace".into(), load_from_workspace(workspace))
     }
 
@@ -249,14 +252,20 @@ impl EventModels {
         })
     }
 
+    /// The demand forecast, with product names from the workspace's product table.
     pub fn request_forecast(&mut self, filters: &Filters) -> Option<JobMonitor> {
         self.asked.forecast = true;
         let frame = self.frame.clone()?;
+        let workspace = self.workspace.clone().filter(|_| frame.data.workspace_rowid.is_some());
         let key = (frame.id, filters.clone());
         let filters = filters.clone();
         self.forecast.request(&key, move || {
-            Job::spawn("forecast demand", move |_| {
-                let result = forecast::compute(&frame.data, &filters).map_err(JobError::Failed)?;
+            Job::spawn("forecast demand", move |ctx| {
+                let names = match &workspace {
+                    Some(path) => workspace::copies::product_names(&workspace::open_read_only(path)?, ctx)?,
+                    None => Default::default(),
+                };
+                let result = forecast::compute(&frame.data, &filters, &names).map_err(JobError::Failed)?;
                 Ok(Computed { input: frame.data, result })
             })
         })

@@ -489,8 +489,9 @@ impl FunnelPanel {
             .weak(),
         );
         if let Some(b) = &result.backtest {
+            let week = crate::analytics::customers::date_of_day(forecast::week_end(result.last_day, b.week));
             let text = format!(
-                "Backtest on the last week ({} products): mean absolute error {:.3} purchases per product; \"same as the week before\": {:.3}. {}",
+                "Backtest on the week ending {week} ({} products): mean absolute error {:.3} purchases per product; \"same as the week before\": {:.3}. {}",
                 widgets::number(b.products as f64, 0),
                 b.model_mae,
                 b.naive_mae,
@@ -533,9 +534,11 @@ impl FunnelPanel {
                     let product = *product;
                     let p = &frame.products[product as usize];
                     let brand = &frame.brands[p.brand as usize];
+                    let name =
+                        result.products.iter().find(|f| frame_id(&output.input, f.product) == Some(p.id)).and_then(|f| f.name.clone());
                     ui.strong(format!(
-                        "Product {} · {} · {}",
-                        p.id,
+                        "{} · {} · {}",
+                        name.map_or_else(|| format!("Product {}", p.id), |n| format!("{n} (product {})", p.id)),
                         short(&frame.categories[p.category as usize]),
                         if brand.is_empty() { "no brand" } else { brand }
                     ));
@@ -588,6 +591,11 @@ impl FunnelPanel {
     }
 }
 
+/// The id of the product with `code` in `frame`.
+fn frame_id(frame: &EventFrame, code: u32) -> Option<i64> {
+    frame.products.get(code as usize).map(|p| p.id)
+}
+
 impl FunnelPanel {
     /// Products with last week's and next week's purchases; a click selects one.
     fn product_grid(&mut self, ui: &mut egui::Ui, id: &str, frame: &EventFrame, rows: Vec<&forecast::ProductForecast>) {
@@ -598,7 +606,13 @@ impl FunnelPanel {
             ui.end_row();
             for p in rows {
                 let product = &frame.products[p.product as usize];
-                if ui.selectable_label(self.selected_product == Some(product.id), product.id.to_string()).clicked() {
+                // The name where the product table gives one; the id is on hover.
+                let label = p.name.clone().unwrap_or_else(|| product.id.to_string());
+                let clicked = ui
+                    .selectable_label(self.selected_product == Some(product.id), label)
+                    .on_hover_text(format!("product {}", product.id))
+                    .clicked();
+                if clicked {
                     self.selected_product = Some(product.id);
                 }
                 ui.label(short(&frame.categories[product.category as usize]));
