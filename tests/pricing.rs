@@ -23,6 +23,9 @@ fn workspace(products: usize, days: i64) -> (tempfile::TempDir, Workspace, shopl
         assert_eq!(out.kind, kind, "{file} is recognised from its header");
         assert_eq!(out.report.rows_rejected, 0, "{file}");
     }
+    // The feed states GBP; ours are said to be GBP too (else they are not compared).
+    let currency = shoplens::workspace::settings::OUR_CURRENCY;
+    shoplens::workspace::settings::save_pricing_setting(ws.conn(), currency, &Some("GBP")).unwrap();
     (dir, ws, planted)
 }
 

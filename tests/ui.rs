@@ -499,6 +499,9 @@ fn pricing_workspace(dir: &Path) -> PathBuf {
         let options = shoplens::import::ImportOptions::default();
         shoplens::import::import_file(&mut workspace, &dir.join(file), &options, &shoplens::jobs::JobContext::detached()).unwrap();
     }
+    // The feed states GBP; ours are said to be GBP too (else they are not compared).
+    let currency = shoplens::workspace::settings::OUR_CURRENCY;
+    shoplens::workspace::settings::save_pricing_setting(workspace.conn(), currency, &Some("GBP")).unwrap();
     ws
 }
 
@@ -614,10 +617,13 @@ fn pricing_panel_monitor_alerts_and_decisions() {
 
     // Saying our prices are in euros leaves the pound feeds out of every comparison.
     click_text(&harness, "Monitor");
-    wait_for(&mut harness, "the monitor again", |h| shows(h, "Our prices: currency as the feeds'"));
+    wait_for(&mut harness, "the monitor again", |h| shows(h, "Our prices: in GBP"));
     click_button(&harness, "Change");
     harness.run_steps(2);
     harness.get_by_role_and_label(egui::accesskit::Role::TextInput, "Our prices are in").focus();
+    harness.run_steps(1);
+    // Replace the GBP in the field.
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     harness.run_steps(1);
     harness.get_by_role_and_label(egui::accesskit::Role::TextInput, "Our prices are in").type_text("eur");
     harness.run_steps(2);

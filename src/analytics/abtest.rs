@@ -51,6 +51,8 @@ pub enum AbError {
     NoDays(char),
     #[error("arm {0} has no products")]
     NoProducts(char),
+    #[error("arm {arm} ({from} to {to}) lies outside the sales data ({first} to {last}): there is nothing to compare")]
+    OutsideData { arm: char, from: NaiveDate, to: NaiveDate, first: NaiveDate, last: NaiveDate },
 }
 
 /// An arm's days as typed, `2010-01-01..2010-03-31` (both days included), for the CLI and
@@ -159,7 +161,15 @@ fn daily(data: &PricingData, arm: &Arm) -> Daily {
     d
 }
 
-/// Compares arm B with arm A over `data`.
+/// The first and last day of our sales in `data`.
+fn sales_span(data: &PricingData) -> Option<(NaiveDate, NaiveDate)> {
+    let first = data.sales.iter().map(|s| s.day).min()?;
+    let last = data.sales.iter().map(|s| s.day).max()?;
+    Some((super::customers::date_of_day(first), super::customers::date_of_day(last)))
+}
+
+/// Compares arm B with arm A over `data`. Days outside the sales data are not days without
+/// sales: each arm is clipped to the data's span, and the result says so.
 pub fn compare(data: &PricingData, a: &Arm, b: &Arm) -> Result<AbResult, AbError> {
     for (arm, name) in [(a, 'A'), (b, 'B')] {
         if arm.to < arm.from {
@@ -169,6 +179,27 @@ pub fn compare(data: &PricingData, a: &Arm, b: &Arm) -> Result<AbResult, AbError
             return Err(AbError::NoProducts(name));
         }
     }
+    let mut clipped = Vec::new();
+    let (a, b) = match sales_span(data) {
+        Some((first, last)) => {
+            let mut clip = |arm: &Arm, name: char| -> Result<Arm, AbError> {
+                let (from, to) = (arm.from.max(first), arm.to.min(last));
+                if from > to {
+                    return Err(AbError::OutsideData { arm: name, from: arm.from, to: arm.to, first, last });
+                }
+                if (from, to) != (arm.from, arm.to) {
+                    clipped.push(format!(
+                        "Arm {name} ({} to {}) reaches beyond the sales data ({first} to {last}): only {from} to {to} is compared, as days without data are not days without sales.",
+                        arm.from, arm.to
+                    ));
+                }
+                Ok(Arm { products: arm.products.clone(), from, to })
+            };
+            (clip(a, 'A')?, clip(b, 'B')?)
+        }
+        None => (a.clone(), b.clone()),
+    };
+    let (a, b) = (&a, &b);
     let (da, db) = (daily(data, a), daily(data, b));
     let mut metrics = Vec::new();
     let mut per_day = |name: &'static str, xa: &[f64], xb: &[f64]| {
@@ -205,7 +236,8 @@ pub fn compare(data: &PricingData, a: &Arm, b: &Arm) -> Result<AbResult, AbError
         (units > 0.0).then(|| d.revenue.iter().sum::<f64>() / units)
     };
     let prices = (price(&da), price(&db));
-    let warnings = warnings(data, a, b, &da, &db, prices);
+    let mut warnings = warnings(data, a, b, &da, &db, prices);
+    warnings.splice(0..0, clipped);
     let verdict = verdict(&metrics[0], &warnings);
     Ok(AbResult { days: (da.units.len(), db.units.len()), prices, metrics, warnings, verdict, units: (da.units, db.units) })
 }
@@ -226,6 +258,21 @@ fn warnings(data: &PricingData, a: &Arm, b: &Arm, da: &Daily, db: &Daily, prices
     }
     if a.products != b.products {
         out.push("The arms are different products: they differ in more than price (what they are, who buys them), so a difference is not the price's alone.".into());
+        let shared: Vec<&str> =
+            a.products.iter().filter(|p| b.products.contains(p)).map(|&p| data.products[p as usize].id.as_str()).collect();
+        if !shared.is_empty() {
+            out.push(format!(
+                "{} in both groups ({}): its sales count in both arms, which pulls them together.",
+                if shared.len() == 1 { "A product is" } else { "Products are" },
+                shared.iter().take(5).copied().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    let (overlap_from, overlap_to) = (a.from.max(b.from), a.to.min(b.to));
+    if overlap_from <= overlap_to && a.products.iter().any(|p| b.products.contains(p)) {
+        out.push(format!(
+            "The arms overlap from {overlap_from} to {overlap_to} with the same products: those days count in both, so the arms are not apart."
+        ));
     }
     match prices {
         (Some(pa), Some(pb)) if (pb - pa).abs() < 0.005 * pa.abs().max(0.01) => {

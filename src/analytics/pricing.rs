@@ -80,6 +80,12 @@ pub struct PricingData {
     pub other_currency: u64,
     /// Observations left out because their prices include tax where ours do not, or the reverse.
     pub other_tax_basis: u64,
+    /// Observations left out because their currency is stated and ours is not, by their
+    /// currency: comparing them would take their currency for ours (the app asks instead).
+    pub unknown_basis: std::collections::BTreeMap<String, u64>,
+    /// Observations left out because the same competitor, product and instant has another
+    /// price too: which one is right cannot be told, so neither moves a signal or the monitor.
+    pub conflicting: u64,
     /// Our daily sales of catalogue products (from `order_lines`), sorted by product and day.
     pub sales: Vec<DailySales>,
     /// Product views per day from the events, where the shop has them (days without a view
@@ -181,6 +187,12 @@ impl PricingDataBuilder {
         self.data.other_currency += rows;
     }
 
+    pub fn unknown_basis(&mut self, by_currency: std::collections::BTreeMap<String, u64>) {
+        for (currency, rows) in by_currency {
+            *self.data.unknown_basis.entry(currency).or_default() += rows;
+        }
+    }
+
     pub fn other_tax_basis(&mut self, rows: u64) {
         self.data.other_tax_basis += rows;
     }
@@ -200,11 +212,29 @@ impl PricingDataBuilder {
         // Stable sorts: rows with equal keys keep their order in the workspace.
         self.data.our_prices.sort_by_key(|p| (p.product, p.time));
         self.data.observations.sort_by_key(|o| (o.product, o.competitor, o.time));
+        self.data.conflicting = drop_conflicts(&mut self.data.observations);
         self.data.sales = self.sales.into_values().collect();
         self.data.sales.sort_by_key(|s| (s.product, s.day));
         self.data.views.sort_by_key(|v| (v.product, v.day));
         self.data
     }
+}
+
+/// Removes every observation whose competitor, product and instant also has another price
+/// (`observations` sorted by those); identical repeats are kept once. Returns how many went.
+fn drop_conflicts(observations: &mut Vec<Observation>) -> u64 {
+    let before = observations.len();
+    let mut kept = Vec::with_capacity(before);
+    let mut conflicting = 0;
+    for same in observations.chunk_by(|a, b| (a.product, a.competitor, a.time) == (b.product, b.competitor, b.time)) {
+        if same.iter().all(|o| o.price == same[0].price) {
+            kept.push(same[0]);
+        } else {
+            conflicting += same.len() as u64;
+        }
+    }
+    *observations = kept;
+    conflicting
 }
 
 impl PricingData {

@@ -56,6 +56,27 @@ pub struct RecommendSettings {
     pub ending_99: bool,
 }
 
+impl RecommendSettings {
+    /// Why these settings cannot make a band of prices (`None`: they can). The app and the CLI
+    /// refuse such settings rather than propose prices from them.
+    pub fn problem(&self) -> Option<String> {
+        let finite = [self.min_markup, self.max_markup].iter().chain(&self.max_change).all(|x| x.is_finite());
+        let position = match self.position {
+            PositionRule::Within(x) | PositionRule::Beat(x) => x.is_finite() && (0.0..=1.0).contains(&x),
+            _ => true,
+        };
+        if !finite || !position {
+            Some("every setting must be a finite number (a position margin from 0 to 100%)".into())
+        } else if self.min_markup < -1.0 || self.min_markup > self.max_markup {
+            Some(format!("the markup band is empty: minimum {:.0}% above maximum {:.0}%", self.min_markup * 100.0, self.max_markup * 100.0))
+        } else if self.max_change.is_some_and(|c| !(0.0..=1.0).contains(&c)) {
+            Some("the largest change per step is a share from 0 to 100% of the current price".into())
+        } else {
+            None
+        }
+    }
+}
+
 impl Default for RecommendSettings {
     fn default() -> Self {
         Self {
@@ -109,10 +130,11 @@ pub fn recommend(data: &PricingData, monitor: &Monitor, estimates: &[Estimate], 
         .iter()
         .map(|position| {
             let product = position.product;
-            let cost = data.products[product as usize].cost.filter(|c| *c > 0.0);
+            let cost = data.products[product as usize].cost.filter(|c| c.is_finite() && *c > 0.0);
             // The price we sell at now: the latest in our history, which includes decisions
             // taken after the market data's last day (the monitor judges position as of then).
-            let current = data.our_history(product).last().map(|p| p.price).or(position.ours);
+            // Only a positive price is one (the importer refuses others; a stored one is data).
+            let current = data.our_history(product).last().map(|p| p.price).or(position.ours).filter(|p| p.is_finite() && *p > 0.0);
             let mut r = Recommendation {
                 product,
                 cost,
@@ -169,11 +191,11 @@ pub fn recommend(data: &PricingData, monitor: &Monitor, estimates: &[Estimate], 
                 Anchor::Average => "the market average".to_string(),
                 Anchor::Competitor(name) => name.clone(),
             };
-            if let Some(anchor) = anchor {
+            if let Some(anchor) = anchor.filter(|a| a.is_finite() && *a > 0.0) {
                 match settings.position {
                     PositionRule::Off => {}
                     PositionRule::Within(x) => {
-                        let target = steps.price.clamp(anchor * (1.0 - x), anchor * (1.0 + x));
+                        let target = within(steps.price, anchor * (1.0 - x), anchor * (1.0 + x));
                         steps.apply(
                             &mut r,
                             "position",
@@ -197,7 +219,7 @@ pub fn recommend(data: &PricingData, monitor: &Monitor, estimates: &[Estimate], 
             }
             // Max change per step.
             if let (Some(limit), Some(current)) = (settings.max_change, current) {
-                let target = steps.price.clamp(current * (1.0 - limit), current * (1.0 + limit));
+                let target = within(steps.price, current * (1.0 - limit), current * (1.0 + limit));
                 steps.apply(
                     &mut r,
                     "max change",
@@ -247,6 +269,12 @@ fn band_reason(price: f64, high: f64, settings: &RecommendSettings) -> String {
 }
 
 /// The price as the steps move it, always inside the band.
+/// `x` moved into `low..=high`; never panics (`f64::clamp` does when `low > high`, which a
+/// negative anchor or price would make): the upper bound wins then.
+fn within(x: f64, low: f64, high: f64) -> f64 {
+    x.max(low).min(high)
+}
+
 struct Steps<'a> {
     price: f64,
     low: f64,
@@ -257,7 +285,7 @@ struct Steps<'a> {
 impl Steps<'_> {
     /// Moves the price to `target` (clamped into the band); records why if it moved.
     fn apply(&mut self, r: &mut Recommendation, name: &'static str, target: f64, why: String) {
-        let bounded = target.clamp(self.low, self.high);
+        let bounded = within(target, self.low, self.high);
         if (bounded - self.price).abs() <= 1e-9 {
             return;
         }

@@ -330,6 +330,12 @@ fn pricing(dir: &Path, quick: bool) -> Result<(), String> {
     let db = folder.join("pricing.shoplens");
     let files = ["catalogue.csv", "our_prices.csv", "competitor_prices.csv", "orders.csv"];
     generated_workspace(&folder, &db, &files, |folder| crate::generate::write_pricing(folder, products, days, 42).map(|_| ()))?;
+    // The generated feed states GBP: our prices are said to be in it too, as a user would.
+    {
+        let ws = crate::workspace::Workspace::open(&db).map_err(|e| e.to_string())?;
+        crate::workspace::settings::save_pricing_setting(ws.conn(), crate::workspace::settings::OUR_CURRENCY, &Some("GBP"))
+            .map_err(|e| e.to_string())?;
+    }
     let conn = crate::workspace::open_read_only(&db).map_err(|e| e.to_string())?;
     let started = Instant::now();
     let data = crate::workspace::copies::load_pricing(&conn, &crate::jobs::JobContext::detached()).map_err(|e| e.to_string())?;

@@ -67,6 +67,9 @@ pub fn listings(
     if result.undated_left_out > 0 {
         errln!("note: {} listings of a snapshot without dates are left out: they cannot be placed in --from/--to", result.undated_left_out);
     }
+    for note in data.contradictions.notes() {
+        errln!("note: {note}");
+    }
     if let Some(file) = users_out {
         emit(Some(&file), "users", listings::active_users_table(&data, &result))?;
     }

@@ -136,10 +136,10 @@ pub enum Command {
         #[arg(long, default_value = "month")]
         period: crate::analytics::clv::TimeUnit,
         /// Discount rate per period.
-        #[arg(long, default_value_t = 0.01)]
+        #[arg(long, value_parser = parse_finite, default_value_t = 0.01)]
         discount: f64,
         /// L2 penalty on the parameters (0 = plain maximum likelihood).
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, value_parser = parse_finite, default_value_t = 0.0)]
         penalty: f64,
         /// Calibration/holdout split date for the check, YYYY-MM-DD (default: two thirds in).
         #[arg(long, value_parser = parse_date_arg)]
@@ -245,10 +245,10 @@ pub enum Command {
         #[command(flatten)]
         filters: DateArgs,
         /// Minutes without events after which a session has ended.
-        #[arg(long, default_value_t = 30.0)]
+        #[arg(long, value_parser = parse_finite, default_value_t = 30.0)]
         expiry: f64,
         /// Carts worth at least this get the coupon; others get free shipping.
-        #[arg(long, default_value_t = 100.0)]
+        #[arg(long, value_parser = parse_finite, default_value_t = 100.0)]
         coupon_threshold: f64,
         /// Coupon size in percent.
         #[arg(long, default_value_t = 10)]
@@ -276,13 +276,13 @@ pub enum Command {
         workspace: PathBuf,
         file: PathBuf,
         /// Seconds between polls.
-        #[arg(long, default_value_t = 2.0)]
+        #[arg(long, value_parser = parse_finite, default_value_t = 2.0)]
         interval: f64,
         /// Minutes without events after which a session has ended.
-        #[arg(long, default_value_t = 30.0)]
+        #[arg(long, value_parser = parse_finite, default_value_t = 30.0)]
         expiry: f64,
         /// Stop after this many seconds (default: run until stopped).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_finite)]
         seconds: Option<f64>,
     },
     /// Run a read-only SQL query and print the result as CSV.
@@ -438,6 +438,17 @@ impl From<DateArgs> for Filters {
 /// `--from`, `--to`, `--date`, `--split`: a real calendar date, read by the one date parser.
 fn parse_date_arg(text: &str) -> Result<chrono::NaiveDate, crate::timestamp::InvalidDate> {
     crate::timestamp::parse_date(text)
+}
+
+/// Every numeric option: a finite number (`NaN`, `inf` and `1e309` would flow into models and
+/// prices as values no one meant).
+pub(crate) fn parse_finite(text: &str) -> Result<f64, String> {
+    let value: f64 = text.trim().parse().map_err(|_| format!("'{text}' is not a number"))?;
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(format!("'{text}' is not a finite number"))
+    }
 }
 
 /// `--now`: a time in any form the importer reads.

@@ -45,10 +45,10 @@ pub enum PricingCommand {
     Recommend {
         workspace: PathBuf,
         /// Lowest price as a markup on cost (0.05: cost × 1.05).
-        #[arg(long, default_value_t = 0.05)]
+        #[arg(long, value_parser = super::parse_finite, default_value_t = 0.05)]
         min_markup: f64,
         /// Highest price as a markup on cost (0.30: cost × 1.30).
-        #[arg(long, default_value_t = 0.30)]
+        #[arg(long, value_parser = super::parse_finite, default_value_t = 0.30)]
         max_markup: f64,
         /// Position against the market: `within:0.05`, `beat:0.02` or `match`.
         #[arg(long, value_parser = parse_position)]
@@ -57,7 +57,7 @@ pub enum PricingCommand {
         #[arg(long, default_value = "cheapest")]
         anchor: String,
         /// Most a price may move per step (0.10 = 10%); 0 for no limit.
-        #[arg(long, default_value_t = 0.10)]
+        #[arg(long, value_parser = super::parse_finite, default_value_t = 0.10)]
         max_change: f64,
         /// End prices in .99.
         #[arg(long)]
@@ -124,10 +124,10 @@ pub enum PricingCommand {
     /// Only confirmed matches feed the monitor and the signals.
     Match {
         workspace: PathBuf,
-        #[arg(long, default_value_t = 0.8)]
+        #[arg(long, value_parser = super::parse_finite, default_value_t = 0.8)]
         min_similarity: f64,
         /// Confirm every suggestion at least this similar.
-        #[arg(long)]
+        #[arg(long, value_parser = super::parse_finite)]
         confirm_above: Option<f64>,
         #[arg(long)]
         out: Option<PathBuf>,
@@ -332,6 +332,17 @@ fn load(path: &Path) -> Result<Loaded, CliError> {
     if data.other_tax_basis > 0 {
         errln!("{} competitor observations with tax included where ours exclude it (or the reverse) were left out", data.other_tax_basis);
     }
+    for (currency, rows) in &data.unknown_basis {
+        errln!(
+            "{rows} competitor observations in {currency} were left out: our prices' currency is not stated (`shoplens pricing basis W --currency CODE`)"
+        );
+    }
+    if data.conflicting > 0 {
+        errln!(
+            "{} competitor observations that disagree (one competitor, product and time, different prices) were left out",
+            data.conflicting
+        );
+    }
     Ok(loaded)
 }
 
@@ -453,6 +464,9 @@ fn parse_position(text: &str) -> Result<PositionRule, String> {
 }
 
 fn recommend(path: &Path, settings: &RecommendSettings, out: Option<&Path>) -> Result<(), CliError> {
+    if let Some(problem) = settings.problem() {
+        return Err(CliError::Failed(problem));
+    }
     let loaded = load(path)?;
     if let Anchor::Competitor(name) = &settings.anchor {
         known_competitor(&loaded.data, name)?;
@@ -486,8 +500,8 @@ fn decide(path: &Path, accept: &[String], reject: &[String], set: &[String], by:
                 .trim()
                 .parse()
                 .ok()
-                .filter(|p: &f64| *p > 0.0)
-                .ok_or_else(|| CliError::Failed(format!("'{price}' is not a price")))?;
+                .filter(|p: &f64| p.is_finite() && *p > 0.0)
+                .ok_or_else(|| CliError::Failed(format!("'{price}' is not a price (a positive, finite number)")))?;
             Ok((id.trim().to_string(), price))
         })
         .collect::<Result<_, CliError>>()?;

@@ -880,7 +880,10 @@ pub fn write_marketplace(dir: &std::path::Path, users: usize, interactions_per_u
                 }
             }
             if let Some(when) = sold {
-                if let Some(buyer) = someone(&mut rng, s, when) {
+                // A sold listing has its order: when the weighted draw finds no one, the first
+                // person who had signed up by then buys (no draw, so the seeded data stays).
+                let buyer = someone(&mut rng, s, when).or_else(|| (0..people.len()).find(|&i| i != s && people[i].signup <= when));
+                if let Some(buyer) = buyer {
                     order += 1;
                     orders_csv.write_record([
                         &format!("O{order:07}"),

@@ -41,15 +41,39 @@ pub struct TargetColumn {
     /// Normalised header names (lowercase letters and digits) that usually mean this column;
     /// used to pre-guess mappings.
     pub synonyms: &'static [&'static str],
+    /// Which numbers the column may hold (a price of ours or a competitor's is positive).
+    pub bounds: Bounds,
+}
+
+/// Numbers a column may hold; a row with another is rejected with the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bounds {
+    Any,
+    /// More than zero: a price someone asks.
+    Positive,
+    /// Zero or more: a cost.
+    NonNegative,
 }
 
 const fn col(name: &'static str, kind: ValueKind, required: bool, synonyms: &'static [&'static str]) -> TargetColumn {
-    TargetColumn { name, kind, required, empty_allowed: !required, synonyms }
+    TargetColumn { name, kind, required, empty_allowed: !required, synonyms, bounds: Bounds::Any }
 }
 
 /// A column the file must have, though some rows leave it empty.
 const fn sometimes_empty(name: &'static str, kind: ValueKind, synonyms: &'static [&'static str]) -> TargetColumn {
-    TargetColumn { name, kind, required: true, empty_allowed: true, synonyms }
+    TargetColumn { name, kind, required: true, empty_allowed: true, synonyms, bounds: Bounds::Any }
+}
+
+impl TargetColumn {
+    /// Only numbers above zero (prices).
+    const fn positive(self) -> Self {
+        TargetColumn { bounds: Bounds::Positive, ..self }
+    }
+
+    /// Only zero or more (costs).
+    const fn non_negative(self) -> Self {
+        TargetColumn { bounds: Bounds::NonNegative, ..self }
+    }
 }
 
 pub const ORDER_LINE_COLUMNS: &[TargetColumn] = &[
@@ -68,6 +92,7 @@ pub const ORDER_LINE_COLUMNS: &[TargetColumn] = &[
         required: false,
         empty_allowed: false,
         synonyms: &["quantity", "qty", "units", "amount", "count"],
+        bounds: Bounds::Any,
     },
     col(
         "invoice_date",
@@ -185,15 +210,15 @@ pub const PRODUCT_COLUMNS: &[TargetColumn] = &[
     // The shop system's category id (REES46's 19-digit ids: exact, never a float).
     col("category_id", ValueKind::ExactId, false, &["categoryid"]),
     col("brand", ValueKind::Text, false, &["brand", "brandname", "manufacturer"]),
-    col("cost", ValueKind::Real, false, &["cost", "unitcost", "costprice", "purchaseprice", "cogs"]),
-    col("price", ValueKind::Real, false, &["price", "unitprice", "listprice", "retailprice", "currentprice"]),
+    col("cost", ValueKind::Real, false, &["cost", "unitcost", "costprice", "purchaseprice", "cogs"]).non_negative(),
+    col("price", ValueKind::Real, false, &["price", "unitprice", "listprice", "retailprice", "currentprice"]).positive(),
     col("stock", ValueKind::Int, false, &["stock", "stocklevel", "inventory", "onhand", "quantityonhand", "qtyonhand"]),
 ];
 
 /// Our own price history: a price from a moment on.
 pub const OUR_PRICE_COLUMNS: &[TargetColumn] = &[
     col("product_id", ValueKind::Text, true, &["productid", "sku", "itemid", "stockcode", "productcode"]),
-    col("price", ValueKind::Real, true, &["price", "unitprice", "ourprice", "newprice"]),
+    col("price", ValueKind::Real, true, &["price", "unitprice", "ourprice", "newprice"]).positive(),
     col(
         "valid_from",
         ValueKind::DateTime,
@@ -206,7 +231,7 @@ pub const OUR_PRICE_COLUMNS: &[TargetColumn] = &[
 pub const COMPETITOR_PRICE_COLUMNS: &[TargetColumn] = &[
     col("product_id", ValueKind::Text, true, &["productid", "sku", "itemid", "stockcode", "productcode"]),
     col("competitor", ValueKind::Text, true, &["competitor", "vendor", "seller", "retailer", "shop", "store", "merchant"]),
-    col("price", ValueKind::Real, true, &["price", "competitorprice", "currentprice", "observedprice"]),
+    col("price", ValueKind::Real, true, &["price", "competitorprice", "currentprice", "observedprice"]).positive(),
     col("observed_at", ValueKind::DateTime, true, &["observedat", "observed", "scrapedat", "timestamp", "date", "nowtime", "time"]),
     col("in_stock", ValueKind::Flag, false, &["instock", "stockstatus", "available", "availability"]),
     col("url", ValueKind::Text, false, &["url", "link", "detailurl"]),
@@ -218,9 +243,9 @@ pub const COMPETITOR_PRICE_COLUMNS: &[TargetColumn] = &[
 pub const NAMED_PRICE_COLUMNS: &[TargetColumn] = &[
     col("competitor", ValueKind::Text, true, &["competitor", "vendor", "seller", "retailer", "shop", "store", "merchant"]),
     col("product_name", ValueKind::Text, true, &["productname", "name", "title", "product", "itemname"]),
-    col("price", ValueKind::Real, true, &["currentprice", "price", "observedprice"]),
+    col("price", ValueKind::Real, true, &["currentprice", "price", "observedprice"]).positive(),
     col("observed_at", ValueKind::DateTime, true, &["nowtime", "observedat", "observed", "scrapedat", "timestamp", "date", "time"]),
-    col("old_price", ValueKind::Real, false, &["oldprice", "wasprice", "regularprice", "listprice"]),
+    col("old_price", ValueKind::Real, false, &["oldprice", "wasprice", "regularprice", "listprice"]).positive(),
     col("price_decrease", ValueKind::Real, false, &["pricedecrease", "discount", "saving"]),
     col("in_stock", ValueKind::Flag, false, &["stockstatus", "instock", "available", "availability"]),
 ];
@@ -815,6 +840,11 @@ impl MappedConverter {
                         (why, _) => RowError::bad_value(column.name, why.reason(), raw),
                     }
                 })?;
+                match column.bounds {
+                    Bounds::Positive if value <= 0.0 => return Err(RowError::bad_value(column.name, "not a positive price", raw)),
+                    Bounds::NonNegative if value < 0.0 => return Err(RowError::bad_value(column.name, "negative", raw)),
+                    _ => {}
+                }
                 batch.push(Value::Real(value))
             }
             ValueKind::ExactId => batch.push(Value::Int(
@@ -985,8 +1015,9 @@ impl Converter for WideCompetitorConverter {
         }
         let observed_at = self.month(field(self.month))?;
         let number = |column: &str, raw: &str| match NumberFormat::POINT.parse(raw.trim()) {
-            Ok(price) if price >= 0.0 => Ok(price),
-            Ok(_) | Err(NotANumber::NotThisFormat) => Err(RowError::bad_value(column, "not a price", raw)),
+            Ok(price) if price > 0.0 => Ok(price),
+            Ok(_) => Err(RowError::bad_value(column, "not a positive price", raw)),
+            Err(NotANumber::NotThisFormat) => Err(RowError::bad_value(column, "not a price", raw)),
             Err(why) => Err(RowError::bad_value(column, why.reason(), raw)),
         };
         let ours = match field(self.our_price).trim() {

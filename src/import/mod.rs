@@ -11,6 +11,7 @@ pub mod error;
 pub mod join;
 pub mod kinds;
 pub mod numbers;
+pub mod plausible;
 pub mod report;
 pub mod shopify;
 pub mod sniff;
@@ -533,6 +534,8 @@ fn import_checked(
     report.warnings.extend(number_notes);
     report.warnings.extend(converter_notes);
     report.without_lines = unmatched_rows(&unmatched, plan.mapping.as_ref());
+    ctx.set_message("checking plausibility");
+    plausible::check(&tx, plan.target, import_id, &mut report)?;
     // Every row rejected is a file read the wrong way (or the wrong file), not a success.
     if report.rows_loaded == 0 && report.rows_rejected > 0 {
         let (reason, count) = report.rejected_by_reason.iter().max_by_key(|(_, n)| **n).map(|(r, n)| (r.clone(), *n)).unwrap_or_default();

@@ -385,5 +385,6 @@ fn listings_slide(view: &View, source: &mut StorySource, filters: &Filters, slid
     }
     slide.charts.push(charts::days_to_sell(&result.days_to_sell));
     slide.tables.push(SlideTable::top(format!("By {}", by.name()), listings::groups_table(&result, min_listings), 12));
+    slide.notes.extend(data.contradictions.notes().into_iter().map(|n| format!("{n}.")));
     Ok(())
 }

@@ -154,12 +154,20 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
                       pf.prices_include_tax
                FROM competitor_prices cp LEFT JOIN price_feeds pf ON pf.import_id = cp.import_id ORDER BY cp.rowid";
     let (mut other_currency, mut other_tax_basis) = (0, 0);
+    let mut unknown_basis: std::collections::BTreeMap<String, u64> = Default::default();
     each_row(conn, "competitor prices", sql, [], ctx, |cells| {
-        if let (Some(theirs), Some(ours)) = (cells.text_or_null(5)?, ours.as_deref()) {
-            if !theirs.trim().eq_ignore_ascii_case(ours) {
+        match (cells.text_or_null(5)?.map(|c| c.trim().to_uppercase()).filter(|c| !c.is_empty()), ours.as_deref()) {
+            (Some(theirs), Some(ours)) if !theirs.eq_ignore_ascii_case(ours) => {
                 other_currency += 1;
                 return Ok(());
             }
+            // Their currency is stated, ours is not: comparing would assume it is ours. Left
+            // out until the user says, and asked (`PricingData::unknown_basis`).
+            (Some(theirs), None) => {
+                *unknown_basis.entry(theirs).or_default() += 1;
+                return Ok(());
+            }
+            _ => {}
         }
         // Known on both sides and different: gross and net prices are not compared.
         if let (Some(theirs), Some(ours)) = (cells.get::<Option<bool>>(6)?, our_tax) {
@@ -198,6 +206,7 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
         })?;
     }
     builder.other_currency(other_currency);
+    builder.unknown_basis(unknown_basis);
     builder.other_tax_basis(other_tax_basis);
     // Sales of catalogue products (stock_code = product_id), cancellations left out, and lines
     // in a currency other than ours (when both are stated): money is never summed across them.

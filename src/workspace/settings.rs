@@ -74,20 +74,22 @@ pub fn save_pricing_setting<T: serde::Serialize>(conn: &Connection, name: &str, 
     Ok(())
 }
 
-/// The currency our prices are in: the `currency` setting, else the competitor feeds' most
-/// common one (as stated per row or per import), else unknown.
+/// The currency our prices are in: the `currency` setting, else the one currency our order lines
+/// were stated in, else unknown.
 pub fn our_currency(conn: &Connection) -> rusqlite::Result<Option<String>> {
     if let Some(currency) = load_pricing_setting::<Option<String>>(conn, OUR_CURRENCY)? {
         return Ok(Some(currency));
     }
-    conn.query_row(
-        "SELECT upper(trim(coalesce(cp.currency, pf.currency))) AS c FROM competitor_prices cp
-         LEFT JOIN price_feeds pf ON pf.import_id = cp.import_id
-         WHERE c IS NOT NULL GROUP BY c ORDER BY count(*) DESC, c LIMIT 1",
-        [],
-        |r| r.get(0),
-    )
-    .optional()
+    // Else the currency our order lines were stated in, when they were stated in one. Never a
+    // competitor feed's: that would take their prices as ours.
+    let stated: Vec<String> = conn
+        .prepare("SELECT DISTINCT upper(trim(currency)) FROM order_lines WHERE currency IS NOT NULL LIMIT 2")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(match stated.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    })
 }
 
 /// A decision on one price proposal.
@@ -278,6 +280,13 @@ mod tests {
         // What does not parse is the default, not an error.
         conn.execute("UPDATE pricing_settings SET value = 'not json' WHERE name = ?1", [RECOMMEND_RULES]).unwrap();
         assert_eq!(load_pricing_setting::<RecommendSettings>(conn, RECOMMEND_RULES).unwrap(), RecommendSettings::default());
+        // A competitor feed's currency is never taken as ours; a stated one is.
+        conn.execute(
+            "INSERT INTO competitor_prices (product_id, competitor, price, observed_at, currency, import_id) VALUES ('P1', 'X', 1.0, '2024-01-01 00:00:00', 'USD', 1)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(our_currency(conn).unwrap(), None);
         save_pricing_setting(conn, OUR_CURRENCY, &"EUR").unwrap();
         // Reviews: saved, replaced, taken back.
         let key = SignalKey {

@@ -207,10 +207,14 @@ pub fn compute(data: &MarketplaceData, filters: &Filters, by: GroupBy) -> Listin
             if let Some(sold) = sold {
                 a.sold += 1;
                 users[listing.seller as usize].sold += 1;
-                let days = (sold - listed) as f64 / DAY as f64;
-                a.days_to_sell.push(days);
-                if days <= 30.0 {
-                    a.within_30 += 1;
+                // Sold before listed contradicts itself: no days to sell from it
+                // (`Contradictions`).
+                if sold >= listed {
+                    let days = (sold - listed) as f64 / DAY as f64;
+                    a.days_to_sell.push(days);
+                    if days <= 30.0 {
+                        a.within_30 += 1;
+                    }
                 }
             }
         }

@@ -116,6 +116,45 @@ pub struct MarketplaceData {
     pub listings: Vec<Listing>,
     pub orders: Vec<MarketOrder>,
     pub interactions: Vec<Interaction>,
+    /// Rows that contradict each other, counted when the data is read.
+    pub contradictions: Contradictions,
+}
+
+/// Marketplace rows that contradict each other: counted, said wherever the figures are shown,
+/// and kept out of the figures they would corrupt.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Contradictions {
+    /// Sold before listed: no days to sell (nor the 30-day sell-through) are counted for them.
+    pub sold_before_listed: u64,
+    /// Sold by their date, though no order names them, in data that has orders at all.
+    pub sold_without_order: u64,
+    /// Orders naming a listing the data does not have: counted for the buyer, not any group.
+    pub orders_for_unknown_listings: u64,
+    /// Users listed more than once in the users table: the first signup date, the last country.
+    pub duplicate_users: u64,
+}
+
+impl Contradictions {
+    /// The plain sentences for the panel, the CLI and reports (empty when nothing contradicts).
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.sold_before_listed > 0 {
+            notes.push(format!("{} listings were sold before they were listed: their days to sell are left out", self.sold_before_listed));
+        }
+        if self.sold_without_order > 0 {
+            notes.push(format!("{} listings are sold by their date but no order names them", self.sold_without_order));
+        }
+        if self.orders_for_unknown_listings > 0 {
+            notes.push(format!(
+                "{} orders name a listing the data does not have: they count for their buyers, in no group",
+                self.orders_for_unknown_listings
+            ));
+        }
+        if self.duplicate_users > 0 {
+            notes.push(format!("{} users appear more than once in the users table: each is counted once", self.duplicate_users));
+        }
+        notes
+    }
 }
 
 impl MarketplaceData {
@@ -154,6 +193,8 @@ pub struct MarketplaceBuilder {
     /// Orders and interactions name listings that may come later (or never): resolved at the end.
     order_listings: Vec<Option<String>>,
     interaction_listings: Vec<Option<String>>,
+    /// Users already read from the users table (a second row of one is a duplicate).
+    users_seen: std::collections::HashSet<u32>,
 }
 
 fn code(map: &mut HashMap<String, u32>, names: &mut Vec<String>, name: &str) -> u32 {
@@ -188,7 +229,11 @@ impl MarketplaceBuilder {
     }
 
     pub fn user(&mut self, id: &str, signup: Option<i64>, country: Option<&str>) {
-        let c = self.user_code(id) as usize;
+        let c = self.user_code(id);
+        if !self.users_seen.insert(c) {
+            self.data.contradictions.duplicate_users += 1;
+        }
+        let c = c as usize;
         let user = &mut self.data.users[c];
         user.signup = signup.or(user.signup);
         if let Some(country) = country {
@@ -252,6 +297,20 @@ impl MarketplaceBuilder {
     pub fn finish(mut self) -> MarketplaceData {
         for (order, listing) in self.data.orders.iter_mut().zip(&self.order_listings) {
             order.listing = listing.as_ref().and_then(|id| self.listings.get(id)).copied();
+            if listing.is_some() && order.listing.is_none() {
+                self.data.contradictions.orders_for_unknown_listings += 1;
+            }
+        }
+        let data = &mut self.data;
+        data.contradictions.sold_before_listed =
+            data.listings.iter().filter(|l| matches!((l.listed, l.sold), (Some(listed), Some(sold)) if sold < listed)).count() as u64;
+        if !data.orders.is_empty() {
+            let mut ordered = vec![false; data.listings.len()];
+            for listing in data.orders.iter().filter_map(|o| o.listing) {
+                ordered[listing as usize] = true;
+            }
+            data.contradictions.sold_without_order =
+                data.listings.iter().zip(&ordered).filter(|(l, ordered)| l.sold.is_some() && !**ordered).count() as u64;
         }
         for (interaction, listing) in self.data.interactions.iter_mut().zip(&self.interaction_listings) {
             interaction.listing = listing.as_ref().and_then(|id| self.listings.get(id)).copied();

@@ -122,6 +122,9 @@ impl ListingsPanel {
                 .color(ui.visuals().warn_fg_color),
             );
         }
+        for note in data.contradictions.notes() {
+            ui.colored_label(ui.visuals().warn_fg_color, format!("{note}."));
+        }
         ui.columns(5, |cols| {
             let listed_help = if result.undated_counted > 0 {
                 "Listings submitted in the date range, and every listing of a snapshot without dates."

@@ -182,14 +182,24 @@ impl Panel for PricingPanel {
         for (left_out, why) in [
             (data.data.other_currency, "in another currency than ours"),
             (data.data.other_tax_basis, "with tax included where ours exclude it (or the reverse)"),
+            (data.data.conflicting, "that disagree (one competitor, product and time, different prices)"),
         ] {
             if left_out > 0 {
                 let text = format!(
-                    "{} competitor observations {why} are left out: prices are compared like with like.",
+                    "{} competitor observations {why} are left out: only prices that can be trusted are compared.",
                     widgets::number(left_out as f64, 0)
                 );
                 ui.label(RichText::new(text).color(widgets::BAD));
             }
+        }
+        if !data.data.unknown_basis.is_empty() {
+            let feeds: Vec<String> =
+                data.data.unknown_basis.iter().map(|(c, n)| format!("{} in {c}", widgets::number(*n as f64, 0))).collect();
+            let text = format!(
+                "Which currency are our prices in? Competitor prices are stated ({}) and ours are not, so they are left out until you say (Change, above).",
+                feeds.join(", ")
+            );
+            ui.colored_label(ui.visuals().warn_fg_color, text);
         }
         match self.tab {
             Tab::Monitor => {
@@ -348,7 +358,16 @@ impl PricingPanel {
         }
         if self.ab.a.is_empty() && self.ab.b.is_empty() {
             if let Some(code) = data.product_named(&self.ab.product) {
-                let change = data.our_history(code).iter().skip(1).last().map(|c| date_of_day(c.time.div_euclid(86_400)));
+                // A change after the sales data ends (a decision taken today) has no sales to
+                // test: the last change inside the data.
+                let sales_end = data.sales.iter().map(|s| s.day).max().unwrap_or(i64::MAX);
+                let change = data
+                    .our_history(code)
+                    .iter()
+                    .skip(1)
+                    .filter(|c| c.time.div_euclid(86_400) <= sales_end)
+                    .last()
+                    .map(|c| date_of_day(c.time.div_euclid(86_400)));
                 let last_sale = data.sales_of(code).last().map(|s| date_of_day(s.day) + chrono::Duration::days(1));
                 if let Some(split) = change.or_else(|| last_sale.map(|d| d - chrono::Duration::days(28))) {
                     let (day, weeks) = (chrono::Duration::days(1), chrono::Duration::days(28));
@@ -359,7 +378,7 @@ impl PricingPanel {
         }
         ui.label(
             "Compare one product before and after a price change, or two groups of products over the same days. \
-             Days without a sale count as zero; intervals are 95% (Welch).",
+             Days without a sale inside the data count as zero; days beyond the data are not compared; intervals are 95% (Welch).",
         );
         ui.horizontal(|ui| {
             ui.selectable_value(&mut self.ab.groups, false, "one product, two periods");
@@ -518,7 +537,10 @@ impl PricingPanel {
                 None => {
                     ui.label(format!(
                         "Our prices: {}, {}.",
-                        basis.currency.as_deref().map_or("currency as the feeds' (not set)".to_string(), |c| format!("in {c}")),
+                        basis
+                            .currency
+                            .as_deref()
+                            .map_or("currency not set (the order lines' own, when stated)".to_string(), |c| format!("in {c}")),
                         tax(basis.include_tax)
                     ))
                     .on_hover_text("Competitor prices in another currency, or on another tax basis, are left out of every comparison.");

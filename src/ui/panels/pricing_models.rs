@@ -181,6 +181,10 @@ impl PricingModels {
         let key = (data.id, self.thresholds.clone(), rules.clone());
         monitors.extend(self.proposals.request(&key, move || {
             Job::spawn("recommend prices", move |_| {
+                // Rules from a workspace are data: ones that make no band are said, not used.
+                if let Some(problem) = rules.problem() {
+                    return Err(JobError::Failed(format!("the pricing rules cannot be used: {problem}")));
+                }
                 let result = recommend::recommend(&data.data, &market.monitor, &estimates.estimates, &rules);
                 Ok(Computed { input: data.data, result })
             })
