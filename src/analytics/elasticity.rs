@@ -1,40 +1,72 @@
-//! Price elasticity of demand per product, from our own price changes and daily units.
+//! Price elasticity of demand per product, from our own price changes and units sold.
 //!
-//! The model is a Poisson GLM, `log E[units] = a + e·log(price) + day-of-week`, fitted by
-//! iteratively reweighted least squares (Newton's method on the log-likelihood), as statsmodels'
-//! `GLM(family=Poisson())` does; the interval is `e ± 1.96·se` from the inverse Fisher information
-//! (`tests/pricing.rs` checks both against statsmodels on a committed fixture).
+//! The model is a Poisson GLM, `log E[units] = a + e·log(price) + calendar terms`, fitted by
+//! [`super::glm`] (IRLS with step-halving, as statsmodels' `GLM(family=Poisson())`), one row per
+//! period of the product's active span (from its first sale or price to the last day of the
+//! data), periods without a sale counted as zeros. The period is the **day**, or the **month**
+//! when every sale in the data falls on a month's first day (an export of monthly totals, like
+//! the Kaggle retail-price file: 29 zeros after each total would be invented). Monthly exports
+//! list only months with a record, so there a period is a month with a sale or a price of ours.
 //!
-//! Days with no sale count, as zeros, over the product's active period: from its first sale or
-//! price to the last day of the data. A product's verdict is exactly one of:
-//! - `identified`: at least three price spells, log price varying by 2% or more, and a standard
-//!   error of at most 0.5 — its own data suffice;
-//! - `pooled`: it moved its price but its own estimate is too uncertain; the estimate is shrunk
-//!   toward its category's (precision-weighted), and shown as such;
-//! - `not identified`: prices barely moved or too few spells; no elasticity is a finding.
+//! Calendar terms: the weekday (daily sales), and the month of the year only when the history
+//! spans at least a year and every month has at least two periods, so that a Christmas peak is
+//! not read as a response to the Christmas price. A weekday or month in which the product never
+//! sold has a coefficient of −∞ (statsmodels walks it toward −30 until it stops): its periods are
+//! fitted exactly and say nothing about price, so they are left out of the design, which gives
+//! the limit of statsmodels' fit; they still count as residual degrees of freedom, as there.
+//!
+//! The interval is `e ± 1.96·se` with the **quasi-Poisson** standard error (the covariance scaled
+//! by Pearson's χ² over residual degrees of freedom, statsmodels' `scale="X2"`): real daily
+//! sales vary more than a Poisson count. `tests/pricing.rs` checks estimates and both standard
+//! errors against statsmodels on committed fixtures.
+//!
+//! A product's verdict is exactly one of, each with its reason:
+//! - `identified`: at least three price spells, log price varying by 2% or more, and a
+//!   quasi-Poisson standard error of at most 0.5 — its own data suffice;
+//! - `pooled`: it has its own fit but too uncertain, and its category has at least three
+//!   identified products: the estimate is shrunk toward the category's random-effects mean
+//!   (DerSimonian–Laird, as statsmodels' `combine_effects`), and its interval carries both the
+//!   spread between products and the uncertainty of that mean;
+//! - `not identified`: prices barely moved, too few spells, no fit, or too uncertain without a
+//!   category to pool with; no elasticity is claimed.
 
 use std::collections::HashMap;
 
-use linfa_linalg::cholesky::{InverseC, SolveC};
+use chrono::Datelike;
 use ndarray::{Array1, Array2};
 
 /// The normal quantile of a two-sided 95% interval (statsmodels' `conf_int()` default).
 pub const Z95: f64 = 1.959_963_984_540_054;
 
-/// One product-day: the price that day and the units sold (0 for a day without a sale).
+/// One period of a product: the price then and the units sold (0 for a period without a sale).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SalesDay {
-    /// Days since 1970-01-01.
+    /// Days since 1970-01-01 (at monthly grain, the month's first day).
     pub day: i64,
     pub price: f64,
     pub units: f64,
+}
+
+/// The period of one row of the fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain {
+    Day,
+    /// Every sale in the data is dated on a month's first day: monthly totals.
+    Month,
 }
 
 /// A fitted elasticity.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fit {
     pub elasticity: f64,
+    /// The model-based standard error (Poisson variance).
+    pub poisson_standard_error: f64,
+    /// The quasi-Poisson standard error: the one intervals and verdicts use.
     pub standard_error: f64,
+    /// Pearson's χ² per residual degree of freedom.
+    pub dispersion: f64,
+    /// Month-of-year terms were in the model.
+    pub seasonal: bool,
 }
 
 impl Fit {
@@ -45,10 +77,14 @@ impl Fit {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FitError {
-    #[error("too few days ({0})")]
+    #[error("too few periods with data ({0})")]
     TooFewDays(usize),
     #[error("the price never changed")]
     NoPriceVariation,
+    #[error("it never sold")]
+    NoSales,
+    #[error("its price moved only with the calendar: the season and the price cannot be told apart")]
+    Confounded,
     #[error("the fit did not converge")]
     NoConvergence,
 }
@@ -58,10 +94,29 @@ fn weekday(day: i64) -> usize {
     (day + 3).rem_euclid(7) as usize
 }
 
-/// Fits the Poisson GLM on `days` by IRLS.
-pub fn fit(days: &[SalesDay]) -> Result<Fit, FitError> {
-    const COLUMNS: usize = 8; // intercept, log price, six weekday indicators (Monday is the base)
-    if days.len() < COLUMNS + 2 {
+/// Month of the year of a day number, 0 = January.
+fn month(day: i64) -> usize {
+    chrono::DateTime::from_timestamp(day * 86_400, 0).map_or(0, |t| t.month0() as usize)
+}
+
+/// Whether `day` is the first of its month.
+fn first_of_month(day: i64) -> bool {
+    chrono::DateTime::from_timestamp(day * 86_400, 0).is_some_and(|t| t.day() == 1)
+}
+
+/// The first day of the month of `day`.
+fn month_start(day: i64) -> i64 {
+    chrono::DateTime::from_timestamp(day * 86_400, 0).map_or(day, |t| day - i64::from(t.day0()))
+}
+
+/// A categorical calendar term: each row's level.
+struct Factor {
+    levels: Vec<usize>,
+}
+
+/// Fits the Poisson GLM on `days` at `grain`.
+pub fn fit(days: &[SalesDay], grain: Grain) -> Result<Fit, FitError> {
+    if days.len() < 4 {
         return Err(FitError::TooFewDays(days.len()));
     }
     let logs: Vec<f64> = days.iter().map(|d| d.price.ln()).collect();
@@ -70,42 +125,83 @@ pub fn fit(days: &[SalesDay]) -> Result<Fit, FitError> {
     if (hi - lo).is_nan() || hi - lo <= 1e-9 {
         return Err(FitError::NoPriceVariation);
     }
-    // A weekday that never occurs (a short span) would make the system singular: leave it out.
-    let mut present = [false; 7];
-    for d in days {
-        present[weekday(d.day)] = true;
+    if days.iter().all(|d| d.units <= 0.0) {
+        return Err(FitError::NoSales);
     }
-    let weekdays: Vec<usize> = (1..7).filter(|&w| present[w]).collect();
-    let width = 2 + weekdays.len();
-    debug_assert!(width <= COLUMNS);
-    let x = Array2::from_shape_fn((days.len(), width), |(i, j)| match j {
-        0 => 1.0,
-        1 => logs[i],
-        _ => f64::from(weekday(days[i].day) == weekdays[j - 2]),
-    });
-    let y = Array1::from_iter(days.iter().map(|d| d.units));
-    let mean = y.mean().unwrap_or(0.0).max(1e-3);
-    let mut beta = Array1::zeros(width);
-    beta[0] = mean.ln();
-    for _ in 0..100 {
-        let eta = x.dot(&beta);
-        let mu = eta.mapv(|e: f64| e.min(50.0).exp());
-        // X'WX with W = diag(mu), and the score X'(y − mu).
-        let weighted = &x * &mu.view().insert_axis(ndarray::Axis(1));
-        let information = x.t().dot(&weighted);
-        let score = x.t().dot(&(&y - &mu));
-        // `solvec` factors its matrix in place: solve on a copy, keep the information for the
-        // covariance.
-        let step =
-            information.clone().solvec(&score.view().insert_axis(ndarray::Axis(1)).to_owned()).map_err(|_| FitError::NoConvergence)?;
-        let step = step.column(0).to_owned();
-        beta = &beta + &step;
-        if step.iter().all(|s| s.abs() < 1e-10) {
-            let covariance = information.invc().map_err(|_| FitError::NoConvergence)?;
-            return Ok(Fit { elasticity: beta[1], standard_error: covariance[[1, 1]].max(0.0).sqrt() });
+    let mut factors = Vec::new();
+    if grain == Grain::Day {
+        factors.push(Factor { levels: days.iter().map(|d| weekday(d.day)).collect() });
+    }
+    let span = days.last().map_or(0, |d| d.day) - days.first().map_or(0, |d| d.day);
+    let months: Vec<usize> = days.iter().map(|d| month(d.day)).collect();
+    let mut per_month = [0usize; 12];
+    months.iter().for_each(|&m| per_month[m] += 1);
+    let seasonal = span >= 365 && per_month.iter().all(|&n| n >= 2);
+    if seasonal {
+        factors.push(Factor { levels: months });
+    }
+    // Levels without a sale have an MLE of −∞: leave their rows out (see the module docs),
+    // repeatedly, since leaving out a weekday can empty a month.
+    let mut kept = vec![true; days.len()];
+    let mut dropped_levels = 0;
+    loop {
+        let mut changed = false;
+        for factor in &factors {
+            let mut units = [0.0; 12];
+            let mut present = [false; 12];
+            for (i, &level) in factor.levels.iter().enumerate().filter(|(i, _)| kept[*i]) {
+                units[level] += days[i].units;
+                present[level] = true;
+            }
+            for level in (0..12).filter(|&l| present[l] && units[l] <= 0.0) {
+                factor.levels.iter().enumerate().filter(|(_, &l)| l == level).for_each(|(i, _)| kept[i] = false);
+                dropped_levels += 1;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
         }
     }
-    Err(FitError::NoConvergence)
+    let rows: Vec<usize> = (0..days.len()).filter(|&i| kept[i]).collect();
+    // Each factor's levels present in the kept rows, less its first (the base level).
+    let indicators: Vec<(usize, usize)> = factors
+        .iter()
+        .enumerate()
+        .flat_map(|(f, factor)| {
+            let mut present = [false; 12];
+            rows.iter().for_each(|&i| present[factor.levels[i]] = true);
+            (0..12).filter(move |&l| present[l]).skip(1).map(move |l| (f, l))
+        })
+        .collect();
+    let width = 2 + indicators.len();
+    if rows.len() < width + 2 {
+        return Err(FitError::TooFewDays(rows.len()));
+    }
+    let x = Array2::from_shape_fn((rows.len(), width), |(r, j)| match j {
+        0 => 1.0,
+        1 => logs[rows[r]],
+        _ => {
+            let (f, level) = indicators[j - 2];
+            f64::from(factors[f].levels[rows[r]] == level)
+        }
+    });
+    let y = Array1::from_iter(rows.iter().map(|&i| days[i].units));
+    let fit = super::glm::fit_poisson(x.view(), y.view(), 0.0).map_err(|e| match e {
+        super::glm::GlmError::Singular => FitError::Confounded,
+        super::glm::GlmError::TooFewObservations { observations, .. } => FitError::TooFewDays(observations),
+        _ => FitError::NoConvergence,
+    })?;
+    // Degrees of freedom as in the full design: every left-out row, less one coefficient per
+    // left-out level.
+    let residual_df = fit.residual_df + (days.len() - rows.len()) - dropped_levels;
+    let dispersion = if residual_df > 0 { fit.pearson_chi2 / residual_df as f64 } else { f64::NAN };
+    let poisson_standard_error = fit.standard_error(1);
+    let standard_error = poisson_standard_error * dispersion.sqrt();
+    if !fit.coefficients[1].is_finite() || !standard_error.is_finite() {
+        return Err(FitError::NoConvergence);
+    }
+    Ok(Fit { elasticity: fit.coefficients[1], poisson_standard_error, standard_error, dispersion, seasonal })
 }
 
 /// Exactly one per product; the CLI's `verdict` column.
@@ -136,31 +232,48 @@ pub struct Estimate {
     pub interval: Option<(f64, f64)>,
     /// The product's own fit, when there is one (also behind a pooled estimate).
     pub own: Option<Fit>,
-    /// Price spells (runs of days at one price) in the active period.
+    /// Price spells (runs of periods at one price) in the active span.
     pub spells: usize,
+    /// Periods (days, or months at monthly grain) in the active span.
     pub days: usize,
-    /// Why it is not identified, or what it was pooled toward.
-    pub note: String,
+    /// Why the verdict is what it is: every verdict has one (the CLI's `reason` column).
+    pub reason: String,
     /// The product sold at different unit prices on one day (volume tiers): the daily price is a
     /// quantity-weighted mean, which the estimate depends on.
     pub volume_tiers: bool,
 }
 
-/// What the estimates need per product: its category and its days.
+/// What the estimates need per product: its category and its periods.
 pub struct ProductSales<'a> {
     pub product: u32,
     pub category: &'a str,
     pub days: Vec<SalesDay>,
+    pub grain: Grain,
     pub volume_tiers: bool,
 }
 
-/// Every catalogue product's days over its active period (first sale or price to the last day
-/// of the data), zeros included. The day's price is ours (the price history, else the catalogue
-/// price); a product without either is priced from its own sales: the day's quantity-weighted
-/// mean unit price, carried over days without a sale.
+/// The period of the data's sales: months when every sale is dated on a month's first day and
+/// they span at least two months, else days.
+pub fn grain(data: &super::pricing::PricingData) -> Grain {
+    let mut months = data.sales.iter().map(|s| s.day);
+    let first = months.next();
+    let all_firsts = data.sales.iter().all(|s| first_of_month(s.day));
+    let several = first.is_some_and(|f| data.sales.iter().any(|s| s.day != f));
+    if all_firsts && several {
+        Grain::Month
+    } else {
+        Grain::Day
+    }
+}
+
+/// Every catalogue product's periods over its active span (first sale or price to the last day
+/// of the data), zeros included. The period's price is ours (the price history, else the
+/// catalogue price) at the end of its first day; a product without either is priced from its own
+/// sales: the quantity-weighted mean unit price, carried over periods without a sale.
 pub fn product_sales(data: &super::pricing::PricingData) -> Vec<ProductSales<'_>> {
     const DAY: i64 = 86_400;
     let Some(last_day) = data.sales.iter().map(|s| s.day).max() else { return Vec::new() };
+    let grain = grain(data);
     let mut out = Vec::new();
     for product in 0..data.products.len() as u32 {
         let sales = data.sales_of(product);
@@ -171,7 +284,13 @@ pub fn product_sales(data: &super::pricing::PricingData) -> Vec<ProductSales<'_>
         let mut days = Vec::with_capacity((last_day - first + 1).max(0) as usize);
         let mut sold = sales.iter().peekable();
         let mut carried: Option<f64> = None;
+        // Monthly totals list only months with a record: a month without a sale or a price of
+        // ours is unknown (the product may not have been listed), not a month of zero sales.
+        let recorded: std::collections::HashSet<i64> = history.iter().map(|p| month_start(p.time.div_euclid(DAY))).collect();
         for day in first..=last_day {
+            if grain == Grain::Month && (!first_of_month(day) || !(recorded.contains(&day) || sales.iter().any(|s| s.day == day))) {
+                continue;
+            }
             let sale = sold.next_if(|s| s.day == day);
             let units = sale.map_or(0.0, |s| s.units);
             let price = if own_prices {
@@ -187,7 +306,7 @@ pub fn product_sales(data: &super::pricing::PricingData) -> Vec<ProductSales<'_>
             }
         }
         let volume_tiers = sales.iter().any(|s| s.highest_price > s.lowest_price);
-        out.push(ProductSales { product, category: &data.products[product as usize].category, days, volume_tiers });
+        out.push(ProductSales { product, category: &data.products[product as usize].category, days, grain, volume_tiers });
     }
     out
 }
@@ -198,53 +317,92 @@ const MAX_OWN_SE: f64 = 0.5;
 const MIN_LOG_PRICE_SD: f64 = 0.02;
 /// Least number of price spells (two changes).
 const MIN_SPELLS: usize = 3;
+/// Least identified products in a category for its products to be pooled toward it.
+pub const MIN_POOL: usize = 3;
 
-/// Estimates every product: own fits first, then the pooled ones toward their category's
-/// identified estimates (or all identified ones, when the category has none).
+/// A category's identified estimates combined as random effects (DerSimonian–Laird).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CategoryPool {
+    /// The random-effects mean.
+    pub mean: f64,
+    /// Its variance.
+    pub mean_variance: f64,
+    /// The between-product variance of true elasticities (τ²).
+    pub between_variance: f64,
+    pub products: usize,
+}
+
+/// Combines `(estimate, standard error)` pairs as statsmodels'
+/// `combine_effects(method_re="dl")` does: τ² by DerSimonian–Laird's method of moments, then the
+/// mean weighted by 1/(se² + τ²).
+pub fn pool(estimates: &[(f64, f64)]) -> Option<CategoryPool> {
+    if estimates.len() < 2 {
+        return None;
+    }
+    let weights: Vec<f64> = estimates.iter().map(|(_, se)| 1.0 / se.powi(2)).collect();
+    let total: f64 = weights.iter().sum();
+    let fixed = estimates.iter().zip(&weights).map(|((e, _), w)| w * e).sum::<f64>() / total;
+    let q: f64 = estimates.iter().zip(&weights).map(|((e, _), w)| w * (e - fixed).powi(2)).sum();
+    let c = total - weights.iter().map(|w| w * w).sum::<f64>() / total;
+    let between_variance = ((q - (estimates.len() - 1) as f64) / c).max(0.0);
+    let random: Vec<f64> = estimates.iter().map(|(_, se)| 1.0 / (se.powi(2) + between_variance)).collect();
+    let random_total: f64 = random.iter().sum();
+    let mean = estimates.iter().zip(&random).map(|((e, _), w)| w * e).sum::<f64>() / random_total;
+    Some(CategoryPool { mean, mean_variance: 1.0 / random_total, between_variance, products: estimates.len() })
+}
+
+/// An own estimate `(e, se)` shrunk toward its category: the posterior mean under a normal prior
+/// N(mean, τ²), `B·mean + (1 − B)·e` with `B = se²/(se² + τ²)`, and variance
+/// `se²(1 − B) + B²·Var(mean)` (Morris 1983), so the interval carries the spread between
+/// products and the uncertainty of the category's mean.
+pub fn shrink(own: (f64, f64), toward: &CategoryPool) -> (f64, f64) {
+    let (e, se) = own;
+    let b = se.powi(2) / (se.powi(2) + toward.between_variance);
+    let estimate = b * toward.mean + (1.0 - b) * e;
+    let variance = se.powi(2) * (1.0 - b) + b * b * toward.mean_variance;
+    (estimate, variance.sqrt())
+}
+
+/// Estimates every product: own fits first, then the uncertain ones pooled toward their
+/// category when it has at least [`MIN_POOL`] identified products.
 pub fn estimate(products: &[ProductSales<'_>]) -> Vec<Estimate> {
     let mut out: Vec<Estimate> = products.iter().map(own_estimate).collect();
-    // Category targets: the precision-weighted mean of identified estimates and their spread.
     let mut by_category: HashMap<&str, Vec<(f64, f64)>> = HashMap::new();
-    let mut all = Vec::new();
     for (p, e) in products.iter().zip(&out) {
         if let (Verdict::Identified, Some(fit)) = (e.verdict, e.own) {
             by_category.entry(p.category).or_default().push((fit.elasticity, fit.standard_error));
-            all.push((fit.elasticity, fit.standard_error));
         }
     }
-    let target = |values: &[(f64, f64)]| -> Option<(f64, f64)> {
-        if values.len() < 2 {
-            return None;
-        }
-        let mean = values.iter().map(|v| v.0).sum::<f64>() / values.len() as f64;
-        let spread = (values.iter().map(|v| (v.0 - mean).powi(2)).sum::<f64>() / (values.len() - 1) as f64).sqrt();
-        // The spread of true elasticities in the group, floored so one tight group does not
-        // overrule every product's own data.
-        Some((mean, spread.max(0.25)))
-    };
-    let overall = target(&all);
+    let pools: HashMap<&str, CategoryPool> =
+        by_category.iter().filter(|(_, v)| v.len() >= MIN_POOL).filter_map(|(c, v)| Some((*c, pool(v)?))).collect();
     for (p, e) in products.iter().zip(out.iter_mut()) {
         if e.verdict != Verdict::Pooled {
             continue;
         }
         let own = e.own.expect("a pooled product has its own fit");
-        let (toward, group) = match target(by_category.get(p.category).map_or(&[][..], Vec::as_slice)) {
-            Some(t) => (t, format!("its category '{}'", p.category)),
-            None => match overall {
-                Some(t) => (t, "all products".to_string()),
-                None => {
-                    e.verdict = Verdict::NotIdentified;
-                    e.note = "too uncertain on its own, and no identified products to pool with".into();
-                    continue;
-                }
-            },
+        let Some(toward) = pools.get(p.category) else {
+            let identified = by_category.get(p.category).map_or(0, Vec::len);
+            e.verdict = Verdict::NotIdentified;
+            e.reason = format!(
+                "too uncertain on its own ({:.2} ± {:.2}), and its category '{}' has {identified} identified products ({MIN_POOL} needed to pool)",
+                own.elasticity,
+                Z95 * own.standard_error,
+                p.category
+            );
+            continue;
         };
-        let (own_precision, group_precision) = (1.0 / own.standard_error.powi(2), 1.0 / toward.1.powi(2));
-        let pooled = (own.elasticity * own_precision + toward.0 * group_precision) / (own_precision + group_precision);
-        let se = (1.0 / (own_precision + group_precision)).sqrt();
+        let (pooled, se) = shrink((own.elasticity, own.standard_error), toward);
         e.elasticity = Some(pooled);
         e.interval = Some((pooled - Z95 * se, pooled + Z95 * se));
-        e.note = format!("own estimate {:.2} ± {:.2}, shrunk toward {group} ({:.2})", own.elasticity, Z95 * own.standard_error, toward.0);
+        e.reason = format!(
+            "own estimate {:.2} ± {:.2} too uncertain: shrunk toward its category '{}' ({:.2}, {} identified products, spread {:.2})",
+            own.elasticity,
+            Z95 * own.standard_error,
+            p.category,
+            toward.mean,
+            toward.products,
+            toward.between_variance.sqrt()
+        );
     }
     out
 }
@@ -262,40 +420,52 @@ fn own_estimate(p: &ProductSales<'_>) -> Estimate {
         own: None,
         spells,
         days: p.days.len(),
-        note: String::new(),
+        reason: String::new(),
         volume_tiers: p.volume_tiers,
     };
     if p.days.is_empty() {
-        estimate.note = "no sales".into();
+        estimate.reason = "no sales".into();
         return estimate;
     }
     if spells < MIN_SPELLS || sd < MIN_LOG_PRICE_SD {
-        estimate.note = if spells < MIN_SPELLS {
+        estimate.reason = if spells < MIN_SPELLS {
             format!("too few price spells ({spells}; {MIN_SPELLS} needed): one price change cannot be told from a change in demand")
         } else {
-            format!("price barely moved (log-price spread {sd:.3})")
+            format!("price barely moved (log-price spread {sd:.3}; {MIN_LOG_PRICE_SD} needed)")
         };
         return estimate;
     }
-    match fit(&p.days) {
+    let period = match p.grain {
+        Grain::Day => "days",
+        Grain::Month => "months",
+    };
+    match fit(&p.days, p.grain) {
         Ok(own) => {
             estimate.own = Some(own);
+            let season = if own.seasonal { ", month of year in the model" } else { "" };
             if own.standard_error <= MAX_OWN_SE {
                 estimate.verdict = Verdict::Identified;
                 estimate.elasticity = Some(own.elasticity);
                 estimate.interval = Some(own.interval());
+                estimate.reason = format!(
+                    "own fit over {} {period} and {spells} price spells; standard error {:.2} (quasi-Poisson, dispersion {:.1}){season}",
+                    p.days.len(),
+                    own.standard_error,
+                    own.dispersion
+                );
             } else {
                 estimate.verdict = Verdict::Pooled;
+                estimate.reason = format!("own standard error {:.2} above {MAX_OWN_SE}{season}", own.standard_error);
             }
         }
-        Err(e) => estimate.note = e.to_string(),
+        Err(e) => estimate.reason = format!("no fit: {e}"),
     }
     estimate
 }
 
 /// Estimates as exported (`shoplens pricing elasticity`).
 pub fn elasticity_table(product_ids: &[String], estimates: &[Estimate]) -> super::Table {
-    let header = ["product_id", "elasticity", "ci_low", "ci_high", "verdict"].map(String::from).to_vec();
+    let header = ["product_id", "elasticity", "ci_low", "ci_high", "verdict", "reason"].map(String::from).to_vec();
     let number = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v:.4}"));
     let rows = estimates
         .iter()
@@ -306,6 +476,7 @@ pub fn elasticity_table(product_ids: &[String], estimates: &[Estimate]) -> super
                 number(e.interval.map(|i| i.0)),
                 number(e.interval.map(|i| i.1)),
                 e.verdict.name().to_string(),
+                e.reason.clone(),
             ]
         })
         .collect();
@@ -326,6 +497,6 @@ mod tests {
     #[test]
     fn a_constant_price_is_not_a_fit() {
         let days: Vec<SalesDay> = (0..30).map(|d| SalesDay { day: d, price: 5.0, units: 3.0 }).collect();
-        assert_eq!(fit(&days), Err(FitError::NoPriceVariation));
+        assert_eq!(fit(&days, Grain::Day), Err(FitError::NoPriceVariation));
     }
 }

@@ -1,7 +1,7 @@
 //! Product demand: purchases per product next week, from last weeks' views, carts, purchases,
 //! price and their trends.
 //!
-//! Model: a Poisson regression (log link), fitted by maximum likelihood with argmin's L-BFGS, on
+//! Model: a Poisson regression (log link), fitted by maximum likelihood (`analytics::glm`, shared with the price elasticity), on
 //! `ln(1 + x)` of each product's views, carts and purchases in the week before the target week
 //! and the week before that, plus the log mean price. One row per product and week; weeks are
 //! counted back from the last day in the data (week 0 = the last 7 days).
@@ -20,7 +20,6 @@
 
 use std::collections::HashMap;
 
-use super::clv::optimise::{self, LogLikelihood};
 use super::event_frame::{EventFrame, EventKind};
 use super::sum::Sum;
 use super::Filters;
@@ -151,36 +150,6 @@ fn features(w: &[WeekCounts; WEEKS], target: usize) -> [f64; FEATURES] {
     [l(a.purchases), l(a.views), l(a.carts), l(b.purchases), l(b.views), l(b.carts), price]
 }
 
-/// Poisson log-likelihood Σ y·η − e^η (dropping the constant −ln y!), η = β₀ + β·x.
-struct PoissonData<'a> {
-    rows: &'a [[f64; FEATURES]],
-    targets: &'a [f64],
-}
-
-impl LogLikelihood for PoissonData<'_> {
-    const POSITIVE: bool = false;
-
-    fn observations(&self) -> f64 {
-        self.rows.len() as f64
-    }
-
-    fn value_and_gradient(&self, beta: &[f64]) -> (f64, Vec<f64>) {
-        let mut ll = 0.0;
-        let mut g = vec![0.0; FEATURES + 1];
-        for (x, &y) in self.rows.iter().zip(self.targets) {
-            let eta = (beta[0] + x.iter().zip(&beta[1..]).map(|(a, b)| a * b).sum::<f64>()).min(50.0);
-            let mu = eta.exp();
-            ll += y * eta - mu;
-            let residual = y - mu;
-            g[0] += residual;
-            for (gi, xi) in g[1..].iter_mut().zip(x) {
-                *gi += residual * xi;
-            }
-        }
-        (ll, g)
-    }
-}
-
 /// Coefficients: intercept, then one per feature.
 type Model = Vec<f64>;
 
@@ -189,15 +158,14 @@ type Model = Vec<f64>;
 /// move a fit by far less than its standard errors (`tests/events.rs` checks).
 pub const RIDGE: f64 = 1e-6;
 
-/// Fits the Poisson regression of `targets` on `rows`: maximum likelihood, with `penalty` × Σβ²
-/// added to the mean negative log-likelihood (0 for the plain MLE, [`RIDGE`] in the forecast).
+/// Fits the Poisson regression of `targets` on `rows` ([`super::glm`], the routine the price
+/// elasticity uses): maximum likelihood, minus `penalty` × n × Σβ² (0 for the plain MLE,
+/// [`RIDGE`] in the forecast).
 pub fn fit_poisson(rows: &[[f64; FEATURES]], targets: &[f64], penalty: f64) -> Result<Model, String> {
-    let data = PoissonData { rows, targets };
-    let mean = targets.iter().sum::<f64>() / targets.len().max(1) as f64;
-    let mut start = vec![0.0; FEATURES + 1];
-    start[0] = (mean + 1e-3).ln();
-    let outcome = optimise::fit(&data, &start, penalty).map_err(|e| format!("the Poisson model could not be fitted: {e}"))?;
-    Ok(outcome.params)
+    let x = ndarray::Array2::from_shape_fn((rows.len(), FEATURES + 1), |(i, j)| if j == 0 { 1.0 } else { rows[i][j - 1] });
+    let y = ndarray::Array1::from(targets.to_vec());
+    let fit = super::glm::fit_poisson(x.view(), y.view(), penalty).map_err(|e| format!("the Poisson model could not be fitted: {e}"))?;
+    Ok(fit.coefficients.to_vec())
 }
 
 fn predict(model: &Model, rows: &[[f64; FEATURES]]) -> Result<Vec<f64>, String> {

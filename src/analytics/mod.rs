@@ -13,6 +13,7 @@ pub mod elasticity;
 pub mod event_frame;
 pub mod forecast;
 pub mod funnel;
+pub mod glm;
 pub mod marketplace;
 pub mod matching;
 pub mod order_frame;

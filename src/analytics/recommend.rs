@@ -388,7 +388,7 @@ mod tests {
             own: None,
             spells: 4,
             days: 100,
-            note: String::new(),
+            reason: String::new(),
             volume_tiers: false,
         };
         (b.finish(), vec![estimate])

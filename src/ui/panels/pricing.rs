@@ -365,8 +365,8 @@ impl PricingPanel {
                     .our_history(code)
                     .iter()
                     .skip(1)
-                    .filter(|c| c.time.div_euclid(86_400) <= sales_end)
-                    .last()
+                    .rev()
+                    .find(|c| c.time.div_euclid(86_400) <= sales_end)
                     .map(|c| date_of_day(c.time.div_euclid(86_400)));
                 let last_sale = data.sales_of(code).last().map(|s| date_of_day(s.day) + chrono::Duration::days(1));
                 if let Some(split) = change.or_else(|| last_sale.map(|d| d - chrono::Duration::days(28))) {
@@ -881,9 +881,12 @@ impl PricingPanel {
                 count(Verdict::NotIdentified)
             ))
             .on_hover_text(
-                "Poisson GLM per product: log E[units] = a + e·log(price) + day of week, over every day of its active period \
-                 (days without a sale included). 95% interval from the model's standard error. Pooled: too little data, \
-                 shrunk toward the category's estimate. Not identified: the price barely moved or changed too few times; no elasticity is claimed.",
+                "Poisson GLM per product: log E[units] = a + e·log(price) + day of week (+ month of year with a year of history), \
+                 over every day of its active period, days without a sale included (months, when the data holds monthly totals). \
+                 95% interval from the quasi-Poisson standard error (real sales vary more than a Poisson count). \
+                 Pooled: too uncertain alone, shrunk toward its category's random-effects mean (at least 3 identified products there); \
+                 the interval carries the spread between products. Not identified: the price barely moved, changed too few times, \
+                 or nothing to pool with; no elasticity is claimed. Every row says why.",
             );
             if ui.small_button("CSV").clicked() {
                 let ids: Vec<String> = data.products.iter().map(|p| p.id.clone()).collect();
@@ -906,7 +909,7 @@ impl PricingPanel {
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| {
                 ui.set_width((width * 0.55).max(420.0));
-                let header = ["product", "elasticity", "95% interval", "verdict", "spells", "days", "note"].map(String::from);
+                let header = ["product", "elasticity", "95% interval", "verdict", "spells", "periods", "reason"].map(String::from);
                 let rows: Vec<Vec<String>> = estimates
                     .iter()
                     .map(|e| {
@@ -917,7 +920,7 @@ impl PricingPanel {
                             format!("{}{}", e.verdict.name(), if e.volume_tiers { " (tiers)" } else { "" }),
                             e.spells.to_string(),
                             e.days.to_string(),
-                            e.note.clone(),
+                            e.reason.clone(),
                         ]
                     })
                     .collect();
@@ -963,7 +966,7 @@ impl PricingPanel {
                             );
                         }
                     });
-                ui.label(RichText::new(estimate.note.clone()).weak());
+                ui.label(RichText::new(estimate.reason.clone()).weak());
             });
         });
     }
