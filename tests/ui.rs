@@ -771,10 +771,12 @@ fn pricing_matches_by_name_are_confirmed_in_the_panel() {
         shows(h, "21 competitor products: 21 suggested, 0 confirmed, 0 rejected.") && !h.state().busy()
     });
     click_button(&harness, "Confirm every suggestion from 0.90");
-    wait_for(&mut harness, "the decisions", |h| shows(h, "Saved 16 match decisions") && !h.state().busy());
+    // Tofu, brown rice, flake oats, quick oats and chewy bars; the Cheerios (516 g at one grocer,
+    // no size at the others) and the Bob's Red Mill spellings stay for a person to decide.
+    wait_for(&mut harness, "the decisions", |h| shows(h, "Saved 12 match decisions") && !h.state().busy());
     let conn = shoplens::workspace::open_read_only(&ws).unwrap();
     let confirmed: i64 = conn.query_row("SELECT count(*) FROM name_matches WHERE status = 'confirmed'", [], |r| r.get(0)).unwrap();
-    assert_eq!(confirmed, 16);
+    assert_eq!(confirmed, 12);
     click_button(&harness, "Monitor");
     wait_for(&mut harness, "the grouped products", |h| shows(h, "G0006 Firm Tofu") && !h.state().busy());
     click_button(&harness, "Signals");

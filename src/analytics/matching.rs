@@ -1,112 +1,292 @@
 //! Matching competitor products to ours by name, for feeds that share no product id with us
 //! (a scraper's output, Project Hammer). Names are normalised — case, punctuation, repeated
-//! words, word order, and sizes in one unit ("1.36 kg" = "1360 g") — then compared with the
-//! Sørensen–Dice coefficient of their letter pairs (`strsim`). Two sizes that differ (907 g
-//! against 794 g, a club pack against the plain pack) are never the same product.
+//! words, word order — and what a name says about the package is read apart from its words:
+//! every amount ("907 g", "1.36 kg", "190 mL", "2 lb"), count ("12 count", "30 Each", "56 ct",
+//! "12 Pack") and multipack ("4 x 95 g", "24gx20", "210G*3"), pack words ("Club Size", "Family
+//! Pack") and a brand where the name shows one (a house brand such as "Great Value" or "No
+//! Name", or the "Brand - Product" layout of Save-On-Foods). The words are then compared with the
+//! Sørensen–Dice coefficient of their letter pairs (`strsim`).
+//!
+//! The package size, by a stated rule: an amount followed by a nutrient ("9g Protein", "5 g
+//! fibre") is a claim, not a size; a multipack's size is count × amount; of several sizes left,
+//! the largest (the package, not a portion). Two names are then
+//! - **different products** (similarity 0) when both state a size and they differ by more than
+//!   2%, both state a count and they differ, one names a pack size the other does not, or they
+//!   name different house brands;
+//! - **in doubt** (similarity at most [`DOUBT_CAP`], below any sensible confirmation threshold)
+//!   when one states a size, count or brand the other does not, one is sold by the bag and the
+//!   other not (without sizes that agree), or their sizes are in
+//!   different dimensions (grams against millilitres): they may be one product, a person decides.
 //!
 //! With a catalogue of ours, each competitor product is suggested its most similar product of
 //! ours; without one, the competitors' products are grouped: products of different competitors
-//! that are one product share a group id.
+//! that are one product share a group id, one product per competitor unless a competitor lists
+//! the same normalised name twice.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// The most similar a pair in doubt can be: below the usual confirmation thresholds (0.9), so
+/// it is never confirmed in bulk.
+pub const DOUBT_CAP: f64 = 0.85;
 
 /// A product name made comparable.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Normalised {
-    /// Lower-case words, sizes taken out, each once, in alphabetical order.
+    /// Lower-case words, sizes, counts and pack words taken out, each once, in alphabetical order.
     pub words: String,
-    /// The amount in grams, millilitres or items, if the name states one.
+    /// The package's amount in grams or millilitres, if the name states one.
     pub size: Option<(f64, &'static str)>,
-    /// A pack the name states without an amount ("club pack", "family size").
+    /// How many items the package holds, if the name says (more than one).
+    pub count: Option<u32>,
+    /// A pack the name states without an amount ("club size", "family pack").
     pub pack: Option<String>,
+    /// The brand, where the name shows one.
+    pub brand: Option<String>,
+    /// Sold by the bag ("Bag Of Spartan Apples", "4 lb bag"), against loose produce.
+    pub bagged: bool,
 }
 
+/// Units of amount: the word, its factor to the base unit, the base unit.
 const UNITS: &[(&str, f64, &str)] = &[
     ("kg", 1000.0, "g"),
+    ("kgs", 1000.0, "g"),
     ("kilogram", 1000.0, "g"),
     ("kilograms", 1000.0, "g"),
     ("g", 1.0, "g"),
     ("gr", 1.0, "g"),
+    ("gm", 1.0, "g"),
     ("gram", 1.0, "g"),
     ("grams", 1.0, "g"),
     ("lb", 453.592, "g"),
     ("lbs", 453.592, "g"),
+    ("pound", 453.592, "g"),
+    ("pounds", 453.592, "g"),
     ("oz", 28.3495, "g"),
     ("l", 1000.0, "ml"),
     ("litre", 1000.0, "ml"),
     ("liter", 1000.0, "ml"),
+    ("litres", 1000.0, "ml"),
+    ("liters", 1000.0, "ml"),
     ("ml", 1.0, "ml"),
-    ("ct", 1.0, "items"),
-    ("count", 1.0, "items"),
-    ("pk", 1.0, "items"),
-    ("pack", 1.0, "items"),
+    ("millilitre", 1.0, "ml"),
+    ("milliliter", 1.0, "ml"),
+    ("millilitres", 1.0, "ml"),
+    ("milliliters", 1.0, "ml"),
 ];
 
-const PACKS: &[&str] = &["club pack", "value pack", "family size", "family pack", "bulk", "multipack", "jumbo pack"];
+/// Words that count items.
+const COUNTS: &[&str] = &["each", "ea", "count", "ct", "pack", "pk", "pcs", "pieces", "bars", "eggs", "pouches", "cups"];
 
-const STOP_WORDS: &[&str] = &["the", "and", "of", "with", "a", "an", "for", "in"];
+/// After an amount, these make it a nutrition claim, not a size.
+const NUTRIENTS: &[&str] = &["protein", "fibre", "fiber", "fat", "sugar", "sugars", "carbs", "carbohydrates", "sodium", "whole", "of"];
 
-/// Splits "907g" into ("907", "g").
-fn split_amount(token: &str) -> Option<(f64, &str)> {
-    let digits = token.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(token.len());
-    let amount: f64 = token[..digits].parse().ok()?;
-    Some((amount, &token[digits..]))
+const PACKS: &[&str] =
+    &["club pack", "club size", "value pack", "value size", "family size", "family pack", "bulk", "multipack", "jumbo pack", "jumbo size"];
+
+/// Grocers' own brands: a name with one is that grocer's product.
+const HOUSE_BRANDS: &[&str] = &[
+    "great value",
+    "no name",
+    "president's choice",
+    "pc",
+    "blue menu",
+    "selection",
+    "irresistibles",
+    "compliments",
+    "western family",
+    "our finest",
+    "sensations",
+    "t&t",
+    "kirkland",
+];
+
+const STOP_WORDS: &[&str] = &["the", "and", "of", "with", "a", "an", "for", "in", "bag", "x"];
+
+/// "4 x 95 g", "24gx20", "210g*3": a multipack (count and amount each, either order).
+static MULTIPACK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:(\d+)\s*[x×*]\s*(\d+(?:\.\d+)?)\s*([a-z]+)\b|(\d+(?:\.\d+)?)\s*([a-z]+)\s*[x×*]\s*(\d+)\b)").expect("a valid pattern")
+});
+/// "Pack of 3".
+static PACK_OF: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bpack of (\d+)\b").expect("a valid pattern"));
+/// "907 g", "1.36kg", "2 lb": an amount and its unit, with the word after it.
+static AMOUNT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(\d+(?:\.\d+)?)\s*([a-z]+)\b\.?(?:[\s,]+([a-z]+))?").expect("a valid pattern"));
+
+fn unit(word: &str) -> Option<(f64, &'static str)> {
+    UNITS.iter().find(|(u, _, _)| *u == word).map(|(_, f, b)| (*f, *b))
 }
 
 pub fn normalise(name: &str) -> Normalised {
-    let lower = name.to_lowercase().replace(['’', '`'], "'");
+    let lower = name.to_lowercase().replace(['’', '`'], "'").replace("millilitre", "ml").replace("milliliter", "ml");
     let pack = PACKS.iter().find(|p| lower.contains(*p)).map(|p| p.to_string());
+    let brand = brand_of(name, &lower);
+    // Sizes and counts first, from the whole name; what they matched is blanked out of the words.
+    let mut blank: Vec<(usize, usize)> = Vec::new();
+    let mut sizes: Vec<(f64, &'static str)> = Vec::new();
+    let mut count: Option<u32> = None;
+    for m in MULTIPACK.captures_iter(&lower) {
+        let (n, amount, word) = match (m.get(1), m.get(4)) {
+            (Some(n), _) => (n.as_str(), &m[2], &m[3]),
+            (None, Some(amount)) => (&m[6], amount.as_str(), &m[5]),
+            _ => continue,
+        };
+        let (Ok(n), Ok(amount), Some((factor, base))) = (n.parse::<u32>(), amount.parse::<f64>(), unit(word)) else { continue };
+        sizes.push((f64::from(n) * amount * factor, base));
+        count = Some(n);
+        let whole = m.get(0).expect("the whole match");
+        blank.push((whole.start(), whole.end()));
+    }
+    if let Some(m) = PACK_OF.captures(&lower) {
+        count = m[1].parse::<u32>().ok().filter(|n| *n >= 2).or(count);
+        let whole = m.get(0).expect("the whole match");
+        blank.push((whole.start(), whole.end()));
+    }
+    for m in AMOUNT.captures_iter(&lower) {
+        let whole = m.get(0).expect("the whole match");
+        if blank.iter().any(|(s, e)| whole.start() < *e && *s < whole.end()) {
+            continue;
+        }
+        let (Ok(amount), word) = (m[1].parse::<f64>(), &m[2]) else { continue };
+        let next = m.get(3).map(|w| w.as_str());
+        let unit_end = m.get(2).expect("a unit").end();
+        if let Some((factor, base)) = unit(word) {
+            if next.is_some_and(|w| NUTRIENTS.contains(&w)) {
+                blank.push((whole.start(), unit_end));
+                continue;
+            }
+            sizes.push((amount * factor, base));
+            blank.push((whole.start(), unit_end));
+        } else if COUNTS.contains(&word) {
+            if amount >= 2.0 && amount.fract() == 0.0 && count.is_none() {
+                count = Some(amount as u32);
+            }
+            blank.push((whole.start(), unit_end));
+        }
+    }
+    // The package: the largest amount, in the dimension stated most (ties: weight).
+    let grams = sizes.iter().filter(|s| s.1 == "g").count();
+    let dimension = if sizes.len() - grams > grams { "ml" } else { "g" };
+    let size = sizes.iter().copied().filter(|s| s.1 == dimension).max_by(|a, b| a.0.total_cmp(&b.0));
+    let mut text = lower.clone().into_bytes();
+    for (s, e) in blank {
+        text[s..e].iter_mut().for_each(|b| *b = b' ');
+    }
+    let text = String::from_utf8(text).unwrap_or_default();
     // Letters, digits and decimal points stay; everything else separates words.
-    let cleaned: String = lower.chars().map(|c| if c.is_alphanumeric() || c == '.' || c == '\'' { c } else { ' ' }).collect();
-    let tokens: Vec<&str> =
-        cleaned.split_whitespace().map(|t| t.trim_matches(|c| c == '.' || c == '\'')).filter(|t| !t.is_empty()).collect();
-    let mut size = None;
+    let cleaned: String = text.chars().map(|c| if c.is_alphanumeric() || c == '.' || c == '\'' || c == '%' { c } else { ' ' }).collect();
     let mut words: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < tokens.len() {
-        let token = tokens[i];
-        // "907 g", "907g", "1.36 kg".
-        let amount = split_amount(token).and_then(|(amount, unit)| {
-            let unit = if unit.is_empty() { tokens.get(i + 1).copied()? } else { unit };
-            let (_, factor, base) = UNITS.iter().find(|(u, _, _)| *u == unit)?;
-            Some((amount * factor, *base, unit == token.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.')))
-        });
-        match amount {
-            Some((amount, base, joined)) => {
-                size = Some((amount, base));
-                i += if joined { 1 } else { 2 };
-            }
-            None => {
-                if !STOP_WORDS.contains(&token) && !words.iter().any(|w| w == token) {
-                    words.push(token.to_string());
-                }
-                i += 1;
-            }
+    for token in cleaned.split_whitespace().map(|t| t.trim_matches(|c| c == '.' || c == '\'')) {
+        if !token.is_empty() && !STOP_WORDS.contains(&token) && !COUNTS.contains(&token) && !words.iter().any(|w| w == token) {
+            words.push(token.to_string());
         }
     }
     if let Some(p) = &pack {
         words.retain(|w| !p.split(' ').any(|part| part == w));
     }
     words.sort();
-    Normalised { words: words.join(" "), size, pack }
+    let bagged = cleaned.split_whitespace().any(|w| w == "bag" || w == "bagged");
+    Normalised { words: words.join(" "), size, count, pack, brand, bagged }
+}
+
+/// The brand a name shows: a house brand anywhere in it, else the part before " - " in the
+/// "Brand - Product" layout.
+fn brand_of(name: &str, lower: &str) -> Option<String> {
+    let padded = format!(" {} ", lower.replace([',', '(', ')', '-', '®', '™'], " "));
+    if let Some(house) = HOUSE_BRANDS.iter().find(|b| padded.contains(&format!(" {b} "))) {
+        return Some(house.to_string());
+    }
+    let (before, _) = name.split_once(" - ")?;
+    let before = before.trim().to_lowercase();
+    (!before.is_empty() && before.split_whitespace().count() <= 4).then_some(before)
+}
+
+/// What two names' packages and brands say about their being one product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agreement {
+    /// Nothing contradicts.
+    Agree,
+    /// Something is stated on one side only, or cannot be compared: a person decides.
+    Doubt,
+    /// Different sizes, counts, packs or house brands.
+    Different,
+}
+
+/// Whether two names' sizes, counts, packs and brands agree.
+pub fn agreement(a: &Normalised, b: &Normalised) -> Agreement {
+    let mut doubt = false;
+    let sizes_agree = match (a.size, b.size) {
+        (Some((x, ux)), Some((y, uy))) if ux == uy => {
+            if (x - y).abs() > 0.02 * x.max(y) {
+                return Agreement::Different;
+            }
+            true
+        }
+        (Some(_), Some(_)) => {
+            doubt = true;
+            false
+        }
+        (None, None) => false,
+        _ => {
+            doubt = true;
+            false
+        }
+    };
+    match (a.count, b.count) {
+        (Some(x), Some(y)) if x != y => return Agreement::Different,
+        (Some(_), None) | (None, Some(_)) if !sizes_agree => doubt = true,
+        _ => {}
+    }
+    if a.pack != b.pack {
+        return Agreement::Different;
+    }
+    // A bag against loose produce, with no size to tell: a person decides.
+    doubt |= a.bagged != b.bagged && !sizes_agree;
+    let house = |n: &Normalised| n.brand.as_deref().is_some_and(|b| HOUSE_BRANDS.contains(&b));
+    match (&a.brand, &b.brand) {
+        (Some(x), Some(y)) if x != y => {
+            if house(a) || house(b) {
+                return Agreement::Different;
+            }
+            // Two brands read from the layout: the words decide.
+            doubt |= !(names_brand(a, y) || names_brand(b, x));
+        }
+        (Some(x), None) => doubt |= !names_brand(b, x),
+        (None, Some(y)) => doubt |= !names_brand(a, y),
+        _ => {}
+    }
+    if doubt {
+        Agreement::Doubt
+    } else {
+        Agreement::Agree
+    }
+}
+
+/// Whether every word of `brand` is among the name's words.
+fn names_brand(name: &Normalised, brand: &str) -> bool {
+    brand.split(|c: char| !(c.is_alphanumeric() || c == '\'')).filter(|w| !w.is_empty()).all(|w| name.words.split(' ').any(|n| n == w))
 }
 
 /// Whether two names' sizes rule them out as one product.
 pub fn sizes_differ(a: &Normalised, b: &Normalised) -> bool {
-    let amounts = match (a.size, b.size) {
-        (Some((x, ux)), Some((y, uy))) => ux != uy || (x - y).abs() > 0.02 * x.max(y),
-        _ => false,
-    };
-    amounts || a.pack != b.pack
+    agreement(a, b) == Agreement::Different
 }
 
-/// Similarity in 0..=1; 0 when the sizes differ.
+/// Similarity in 0..=1: 0 for different products, at most [`DOUBT_CAP`] in doubt.
 pub fn similarity(a: &Normalised, b: &Normalised) -> f64 {
-    if sizes_differ(a, b) {
-        0.0
-    } else {
-        strsim::sorensen_dice(&a.words, &b.words)
+    let words = strsim::sorensen_dice(&a.words, &b.words);
+    match agreement(a, b) {
+        Agreement::Agree => words,
+        Agreement::Doubt => words.min(DOUBT_CAP),
+        Agreement::Different => 0.0,
     }
+}
+
+/// The same product, listed twice: every normalised part equal.
+fn identical(a: &Normalised, b: &Normalised) -> bool {
+    a == b
 }
 
 /// A competitor's product as its feed names it.
@@ -143,7 +323,8 @@ pub fn suggest(ours: &[(String, String)], theirs: &[CompetitorProduct], min: f64
 
 /// Groups the competitors' products without a catalogue: the most similar pairs of different
 /// competitors first, at least `min` similar, a group holding at most one product per
-/// competitor. `kept` maps products to the group ids they had before, so ids stay put from run
+/// competitor unless it lists the same normalised name twice, and no two members contradicting
+/// each other. `kept` maps products to the group ids they had before, so ids stay put from run
 /// to run (a group takes the first kept id no other group took); new groups are numbered from
 /// `next_id`. A product alone in its group is returned with its own id and no similarity.
 pub fn group(theirs: &[CompetitorProduct], min: f64, kept: &HashMap<CompetitorProduct, String>, mut next: u32) -> Vec<Suggestion> {
@@ -159,6 +340,9 @@ pub fn group(theirs: &[CompetitorProduct], min: f64, kept: &HashMap<CompetitorPr
                 if s >= min {
                     pairs.push((s, i, j));
                 }
+            } else if identical(&names[i], &names[j]) {
+                // The competitor lists one product twice.
+                pairs.push((1.0, i, j));
             }
         }
     }
@@ -174,23 +358,35 @@ pub fn group(theirs: &[CompetitorProduct], min: f64, kept: &HashMap<CompetitorPr
         }
         i
     }
-    let mut best = vec![None::<f64>; products.len()];
+    // A group's similarity is its weakest link: the least similar merge that built it, capped
+    // when any two of its members are in doubt. Every member shows it, so confirming "at least
+    // 0.9" confirms only groups that hold together at 0.9 throughout.
+    let mut weakest = vec![None::<f64>; products.len()];
     for (s, i, j) in pairs {
         let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
         if ri == rj {
-            best[i] = Some(best[i].map_or(s, |b: f64| b.max(s)));
-            best[j] = Some(best[j].map_or(s, |b: f64| b.max(s)));
             continue;
         }
-        let shared = members[ri].iter().any(|&a| members[rj].iter().any(|&b| products[a].competitor == products[b].competitor));
-        if shared {
+        // One product per competitor (unless listed twice), and nothing in one group that
+        // contradicts a member of the other: a chain of doubtful links cannot join 1 lb and 15 oz.
+        let mut doubt = false;
+        let clash = members[ri].iter().any(|&a| {
+            members[rj].iter().any(|&b| {
+                let (x, y) = (&names[a], &names[b]);
+                let agreement = agreement(x, y);
+                doubt |= agreement == Agreement::Doubt;
+                (products[a].competitor == products[b].competitor && !identical(x, y)) || agreement == Agreement::Different
+            })
+        });
+        if clash {
             continue;
         }
+        let link = if doubt { s.min(DOUBT_CAP) } else { s };
+        let weakest_of = |r: usize| weakest[r].unwrap_or(f64::INFINITY);
+        weakest[ri] = Some(link.min(weakest_of(ri)).min(weakest_of(rj)));
         parent[rj] = ri;
         let moved = std::mem::take(&mut members[rj]);
         members[ri].extend(moved);
-        best[i] = Some(best[i].map_or(s, |b: f64| b.max(s)));
-        best[j] = Some(best[j].map_or(s, |b: f64| b.max(s)));
     }
     // Ids: a group keeps an id one of its members had; the others are numbered on.
     let mut ids: HashMap<usize, String> = HashMap::new();
@@ -213,7 +409,7 @@ pub fn group(theirs: &[CompetitorProduct], min: f64, kept: &HashMap<CompetitorPr
     (0..products.len())
         .map(|k| {
             let r = root(&mut parent, k);
-            Suggestion { product: products[k].clone(), product_id: ids[&r].clone(), similarity: best[k] }
+            Suggestion { product: products[k].clone(), product_id: ids[&r].clone(), similarity: weakest[r] }
         })
         .collect()
 }

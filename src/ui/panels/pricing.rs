@@ -258,8 +258,10 @@ fn matches_ui(
         models.min_similarity = 0.8;
     }
     ui.label(
-        "Competitor feeds without our product ids are matched by name: units and sizes normalised, word order ignored, \
-         other sizes never matched. Only confirmed matches feed the monitor and the signals.",
+        "Competitor feeds without our product ids are matched by name: units and sizes normalised, word order ignored. \
+         Other sizes, counts, packs or house brands are never matched; a size, count or brand stated on one side only \
+         stays at most 85% similar, for you to decide. A group's similarity is its weakest link. \
+         Only confirmed matches feed the monitor and the signals.",
     );
     ui.horizontal(|ui| {
         ui.label("Suggest from a similarity of");
