@@ -31,8 +31,9 @@ pub enum PricingCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Price elasticity per product from our price changes and daily units: product_id,
-    /// elasticity, ci_low, ci_high, verdict (identified, pooled or not identified).
+    /// Price elasticity per product from our price changes and units sold (per day, or per
+    /// month for monthly totals): product_id, elasticity, ci_low, ci_high (quasi-Poisson 95%),
+    /// verdict (identified, pooled or not identified) and reason.
     Elasticity {
         workspace: PathBuf,
         /// Write them as CSV; without it a summary is printed.
