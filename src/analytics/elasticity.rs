@@ -9,8 +9,10 @@
 //! list only months with a record, so there a period is a month with a sale or a price of ours.
 //!
 //! Calendar terms: the weekday (daily sales), and the month of the year only when the history
-//! spans at least a year and every month has at least two periods, so that a Christmas peak is
-//! not read as a response to the Christmas price. A weekday or month in which the product never
+//! spans at least a year and shows every month in at least two different years, so that a
+//! Christmas peak is not read as a response to the Christmas price (with a single year, a
+//! month's term would absorb every price change made at a month's turn; the reason then says
+//! that the season is not separated). A weekday or month in which the product never
 //! sold has a coefficient of −∞ (statsmodels walks it toward −30 until it stops): its periods are
 //! fitted exactly and say nothing about price, so they are left out of the design, which gives
 //! the limit of statsmodels' fit; they still count as residual degrees of freedom, as there.
@@ -99,6 +101,11 @@ fn month(day: i64) -> usize {
     chrono::DateTime::from_timestamp(day * 86_400, 0).map_or(0, |t| t.month0() as usize)
 }
 
+/// The calendar year of a day number.
+fn year(day: i64) -> i32 {
+    chrono::DateTime::from_timestamp(day * 86_400, 0).map_or(1970, |t| t.year())
+}
+
 /// Whether `day` is the first of its month.
 fn first_of_month(day: i64) -> bool {
     chrono::DateTime::from_timestamp(day * 86_400, 0).is_some_and(|t| t.day() == 1)
@@ -134,9 +141,13 @@ pub fn fit(days: &[SalesDay], grain: Grain) -> Result<Fit, FitError> {
     }
     let span = days.last().map_or(0, |d| d.day) - days.first().map_or(0, |d| d.day);
     let months: Vec<usize> = days.iter().map(|d| month(d.day)).collect();
-    let mut per_month = [0usize; 12];
-    months.iter().for_each(|&m| per_month[m] += 1);
-    let seasonal = span >= 365 && per_month.iter().all(|&n| n >= 2);
+    // Each month of the year in at least two different years: with one year, a month's term
+    // would absorb every price change made at a month's turn.
+    let mut years_per_month: [std::collections::BTreeSet<i32>; 12] = Default::default();
+    for (d, &m) in days.iter().zip(&months) {
+        years_per_month[m].insert(year(d.day));
+    }
+    let seasonal = span >= 365 && years_per_month.iter().all(|years| years.len() >= 2);
     if seasonal {
         factors.push(Factor { levels: months });
     }
@@ -442,7 +453,8 @@ fn own_estimate(p: &ProductSales<'_>) -> Estimate {
     match fit(&p.days, p.grain) {
         Ok(own) => {
             estimate.own = Some(own);
-            let season = if own.seasonal { ", month of year in the model" } else { "" };
+            let season =
+                if own.seasonal { ", month of year in the model" } else { ", season not separated (needs every month in two years)" };
             if own.standard_error <= MAX_OWN_SE {
                 estimate.verdict = Verdict::Identified;
                 estimate.elasticity = Some(own.elasticity);

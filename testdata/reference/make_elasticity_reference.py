@@ -8,7 +8,7 @@ Christmas peak while its price is higher in November and December (month-of-year
 
 Then fits each product with statsmodels' GLM(family=Poisson()),
 `units ~ log(price) + C(weekday)` (+ `C(month)` for E8, the rule in src/analytics/elasticity.rs:
-a year of history and every month twice), and writes the elasticity, its model-based standard
+a year of history and every month in two different years), and writes the elasticity, its model-based standard
 error, the quasi-Poisson one (`fit(scale="X2")`) and the 95% quasi-Poisson interval: an
 independent fitter for src/analytics/glm.rs and src/analytics/elasticity.rs.
 
