@@ -34,9 +34,10 @@ rng = np.random.default_rng(20261129)
 start = dt.date(2024, 1, 1)
 weekday_effect = np.array([0.9, 0.95, 1.0, 1.0, 1.1, 1.3, 1.2])
 rows = []
-for product, (elasticity, demand, list_price) in enumerate(
-    [(-2.5, 12.0, 10.0), (-1.2, 4.0, 25.0), (-0.6, 30.0, 3.5), (-3.0, 2.0, 80.0), (-1.8, 8.0, 12.0), (-1.0, 0.6, 40.0)]
-):
+
+
+def spelled_product(product_id, elasticity, demand, list_price, closed_weekday=None):
+    """150 days at prices in spells of 2-6 weeks around `list_price`; no sale on `closed_weekday`."""
     day, price = 0, list_price
     spells = []
     while day < 150:
@@ -49,23 +50,17 @@ for product, (elasticity, demand, list_price) in enumerate(
             spell += 1
         p = spells[spell][1]
         date = start + dt.timedelta(days=d)
-        mean = demand * (p / list_price) ** elasticity * weekday_effect[date.weekday()]
-        rows.append((f"E{product + 1}", date.isoformat(), p, int(rng.poisson(mean))))
+        mean = 0.0 if date.weekday() == closed_weekday else demand * (p / list_price) ** elasticity * weekday_effect[date.weekday()]
+        rows.append((product_id, date.isoformat(), p, int(rng.poisson(mean))))
+
+
+for product, (elasticity, demand, list_price) in enumerate(
+    [(-2.5, 12.0, 10.0), (-1.2, 4.0, 25.0), (-0.6, 30.0, 3.5), (-3.0, 2.0, 80.0), (-1.8, 8.0, 12.0), (-1.0, 0.6, 40.0)]
+):
+    spelled_product(f"E{product + 1}", elasticity, demand, list_price)
 
 # E7: like the others but closed on Sundays (never a sale).
-day, price, list_price, spells = 0, 20.0, 20.0, []
-while day < 150:
-    spells.append((day, price))
-    day += int(rng.integers(14, 42))
-    price = round(list_price * rng.uniform(0.8, 1.2), 2)
-spell = 0
-for d in range(150):
-    while spell + 1 < len(spells) and spells[spell + 1][0] <= d:
-        spell += 1
-    p = spells[spell][1]
-    date = start + dt.timedelta(days=d)
-    mean = 0.0 if date.weekday() == 6 else 5.0 * (p / list_price) ** -1.5 * weekday_effect[date.weekday()]
-    rows.append(("E7", date.isoformat(), p, int(rng.poisson(mean))))
+spelled_product("E7", -1.5, 5.0, 20.0, closed_weekday=6)
 
 # E8: two years; demand triples in November and December, when the price is the higher tier.
 for d in range(730):
