@@ -35,6 +35,8 @@
 use std::collections::HashMap;
 
 use chrono::Datelike;
+
+use super::customers::date_of_day;
 use ndarray::{Array1, Array2};
 
 /// The normal quantile of a two-sided 95% interval (statsmodels' `conf_int()` default).
@@ -98,22 +100,22 @@ fn weekday(day: i64) -> usize {
 
 /// Month of the year of a day number, 0 = January.
 fn month(day: i64) -> usize {
-    chrono::DateTime::from_timestamp(day * 86_400, 0).map_or(0, |t| t.month0() as usize)
+    date_of_day(day).month0() as usize
 }
 
 /// The calendar year of a day number.
 fn year(day: i64) -> i32 {
-    chrono::DateTime::from_timestamp(day * 86_400, 0).map_or(1970, |t| t.year())
+    date_of_day(day).year()
 }
 
 /// Whether `day` is the first of its month.
 fn first_of_month(day: i64) -> bool {
-    chrono::DateTime::from_timestamp(day * 86_400, 0).is_some_and(|t| t.day() == 1)
+    date_of_day(day).day() == 1
 }
 
 /// The first day of the month of `day`.
 fn month_start(day: i64) -> i64 {
-    chrono::DateTime::from_timestamp(day * 86_400, 0).map_or(day, |t| day - i64::from(t.day0()))
+    day - i64::from(date_of_day(day).day0())
 }
 
 /// A categorical calendar term: each row's level.
@@ -299,7 +301,7 @@ pub fn product_sales(data: &super::pricing::PricingData) -> Vec<ProductSales<'_>
         // ours is unknown (the product may not have been listed), not a month of zero sales.
         let recorded: std::collections::HashSet<i64> = history.iter().map(|p| month_start(p.time.div_euclid(DAY))).collect();
         for day in first..=last_day {
-            if grain == Grain::Month && (!first_of_month(day) || !(recorded.contains(&day) || sales.iter().any(|s| s.day == day))) {
+            if grain == Grain::Month && (!first_of_month(day) || !(recorded.contains(&day) || sold.peek().is_some_and(|s| s.day == day))) {
                 continue;
             }
             let sale = sold.next_if(|s| s.day == day);

@@ -84,9 +84,8 @@ pub fn fit_poisson(x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>, ridge: f64) -
     // Whether a log-likelihood is no worse than `than` (to rounding); NaN never is.
     let no_worse = |value: f64, than: f64| value >= than - 1e-12 * than.abs();
     for iteration in 1..=MAX_ITERATIONS {
-        let mu = x.dot(&beta).mapv(|e| e.min(MAX_ETA).exp());
-        let mut information = x.t().dot(&(&x * &mu.view().insert_axis(Axis(1))));
-        information.diag_mut().mapv_inplace(|d| d + penalty);
+        let mu = means(x, &beta);
+        let information = information(x, &mu, penalty);
         let score = x.t().dot(&(&y - &mu)) - penalty * &beta;
         // `solvec` factors its matrix in place: solve on a copy.
         let step = information.clone().solvec(&score.view().insert_axis(Axis(1)).to_owned()).map_err(|_| GlmError::Singular)?;
@@ -118,6 +117,18 @@ pub fn fit_poisson(x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>, ridge: f64) -
     Err(GlmError::NoConvergence(MAX_ITERATIONS))
 }
 
+/// The fitted means e^(X·β).
+fn means(x: ArrayView2<'_, f64>, beta: &Array1<f64>) -> Array1<f64> {
+    x.dot(beta).mapv(|e| e.min(MAX_ETA).exp())
+}
+
+/// The (penalised) Fisher information X'WX + penalty·I, W = diag(μ).
+fn information(x: ArrayView2<'_, f64>, mu: &Array1<f64>, penalty: f64) -> Array2<f64> {
+    let mut information = x.t().dot(&(&x * &mu.view().insert_axis(Axis(1))));
+    information.diag_mut().mapv_inplace(|d| d + penalty);
+    information
+}
+
 fn finish(
     x: ArrayView2<'_, f64>,
     y: ArrayView1<'_, f64>,
@@ -125,10 +136,8 @@ fn finish(
     penalty: f64,
     iterations: usize,
 ) -> Result<PoissonFit, GlmError> {
-    let mu = x.dot(&beta).mapv(|e| e.min(MAX_ETA).exp());
-    let mut information = x.t().dot(&(&x * &mu.view().insert_axis(Axis(1))));
-    information.diag_mut().mapv_inplace(|d| d + penalty);
-    let covariance = information.invc().map_err(|_| GlmError::Singular)?;
+    let mu = means(x, &beta);
+    let covariance = information(x, &mu, penalty).invc().map_err(|_| GlmError::Singular)?;
     let pearson_chi2 = y.iter().zip(&mu).map(|(y, m)| (y - m).powi(2) / m.max(1e-300)).sum();
     let (n, width) = x.dim();
     Ok(PoissonFit { coefficients: beta, covariance, pearson_chi2, residual_df: n - width, iterations })

@@ -268,13 +268,13 @@ fn band_reason(price: f64, high: f64, settings: &RecommendSettings) -> String {
     }
 }
 
-/// The price as the steps move it, always inside the band.
 /// `x` moved into `low..=high`; never panics (`f64::clamp` does when `low > high`, which a
 /// negative anchor or price would make): the upper bound wins then.
 fn within(x: f64, low: f64, high: f64) -> f64 {
     x.max(low).min(high)
 }
 
+/// The price as the steps move it, always inside the band.
 struct Steps<'a> {
     price: f64,
     low: f64,

@@ -155,13 +155,8 @@ fn absurd_prices(conn: &Connection, table: &str, price: &str, product: &[&str], 
     let reason = format!("{price}: more than {PRICE_RATIO} times above or below the product's median price in this file");
     let mut rejected = Vec::new();
     for prices in by_product.values().filter(|p| p.len() >= MIN_PRICES) {
-        let mut sorted: Vec<f64> = prices.iter().map(|p| p.1).collect();
-        sorted.sort_by(f64::total_cmp);
-        let n = sorted.len();
-        let median = if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 };
-        if median <= 0.0 || !median.is_finite() {
-            continue;
-        }
+        let mut values: Vec<f64> = prices.iter().map(|p| p.1).collect();
+        let Some(median) = crate::analytics::marketplace::median(&mut values).filter(|m| *m > 0.0 && m.is_finite()) else { continue };
         rejected.extend(
             prices
                 .iter()
