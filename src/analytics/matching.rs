@@ -120,7 +120,7 @@ fn unit(word: &str) -> Option<(f64, &'static str)> {
 }
 
 pub fn normalise(name: &str) -> Normalised {
-    let lower = name.to_lowercase().replace(['’', '`'], "'").replace("millilitre", "ml").replace("milliliter", "ml");
+    let lower = name.to_lowercase().replace(['’', '`'], "'");
     let pack = PACKS.iter().find(|p| lower.contains(*p)).map(|p| p.to_string());
     let brand = brand_of(name, &lower);
     // Sizes and counts first, from the whole name; what they matched is blanked out of the words.
@@ -533,6 +533,9 @@ mod tests {
         let club = normalise("100% Whole Grain Large Flake Oats, Club Pack");
         assert_eq!(similarity(&normalise("100% Whole Grain Large Flake Oats"), &club), 0.0, "a club pack is another size");
         assert_eq!(normalise("Walmart Walmart Oats").words, "oats walmart", "repeated words count once");
+        // Units spelled out, singular and plural, read as the unit (Save-On-Foods writes them so).
+        assert_eq!(normalise("Oikos - Drinkable Yogurt, 190 Millilitre").size, Some((190.0, "ml")));
+        assert_eq!(normalise("Drinkable Yogurt 190 Millilitres").size, Some((190.0, "ml")));
     }
 
     #[test]
