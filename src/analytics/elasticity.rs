@@ -268,10 +268,8 @@ pub struct ProductSales<'a> {
 /// The period of the data's sales: months when every sale is dated on a month's first day and
 /// they span at least two months, else days.
 pub fn grain(data: &super::pricing::PricingData) -> Grain {
-    let mut months = data.sales.iter().map(|s| s.day);
-    let first = months.next();
     let all_firsts = data.sales.iter().all(|s| first_of_month(s.day));
-    let several = first.is_some_and(|f| data.sales.iter().any(|s| s.day != f));
+    let several = data.sales.first().is_some_and(|first| data.sales.iter().any(|s| s.day != first.day));
     if all_firsts && several {
         Grain::Month
     } else {
