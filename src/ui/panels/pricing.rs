@@ -298,42 +298,67 @@ fn matches_ui(
         }
     });
     let ours: std::collections::HashMap<&str, &str> = data.products.iter().map(|p| (p.id.as_str(), p.name.as_str())).collect();
-    egui::ScrollArea::vertical().show(ui, |ui| {
-        egui::Grid::new("name_matches").striped(true).num_columns(6).show(ui, |ui| {
+    // Thousands of rows (Hammer: 4,549): a table that lays out only the visible rows, with
+    // clipped columns so a 200-character name cannot push similarity and status off screen.
+    let height = ui.available_height().max(200.0);
+    let column = |width: f32| egui_extras::Column::initial(width).at_least(60.0).clip(true);
+    egui_extras::TableBuilder::new(ui)
+        .id_salt("name_matches")
+        .striped(true)
+        .resizable(true)
+        .max_scroll_height(height)
+        .column(column(100.0))
+        .column(column(320.0))
+        .column(column(220.0))
+        .column(column(80.0))
+        .column(column(80.0))
+        .column(egui_extras::Column::remainder().at_least(130.0))
+        .header(22.0, |mut header| {
             for h in ["Competitor", "Their product", "Matched to", "Similarity", "Status", ""] {
-                ui.strong(h);
+                header.col(|ui| {
+                    ui.strong(h);
+                });
             }
-            ui.end_row();
-            for (i, row) in rows.iter().enumerate() {
-                ui.label(&row.product.competitor);
-                ui.label(&row.product.name);
+        })
+        .body(|body| {
+            body.rows(22.0, rows.len(), |mut table_row| {
+                let i = table_row.index();
+                let row = &rows[i];
                 let target = match ours.get(row.product_id.as_str()) {
                     Some(name) if !name.is_empty() => format!("{} {name}", row.product_id),
                     _ if row.product_id.is_empty() => "(nothing similar enough)".to_string(),
                     _ => row.product_id.clone(),
                 };
-                ui.label(target);
-                ui.label(row.similarity.map_or("–".to_string(), |s| format!("{:.0}%", s * 100.0)));
-                let colour = match row.status {
-                    MatchStatus::Confirmed => widgets::GOOD,
-                    MatchStatus::Rejected => widgets::BAD,
-                    MatchStatus::Suggested => ui.visuals().weak_text_color(),
-                };
-                ui.colored_label(colour, row.status.name());
-                ui.horizontal(|ui| {
+                for text in [&row.product.competitor, &row.product.name, &target] {
+                    table_row.col(|ui| {
+                        ui.add(egui::Label::new(text.as_str()).truncate());
+                    });
+                }
+                table_row.col(|ui| {
+                    ui.label(row.similarity.map_or("–".to_string(), |s| format!("{:.0}%", s * 100.0)));
+                });
+                table_row.col(|ui| {
+                    let colour = match row.status {
+                        MatchStatus::Confirmed => widgets::GOOD,
+                        MatchStatus::Rejected => widgets::BAD,
+                        MatchStatus::Suggested => ui.visuals().weak_text_color(),
+                    };
+                    ui.colored_label(colour, row.status.name());
+                });
+                table_row.col(|ui| {
                     ui.push_id(i, |ui| {
-                        if !row.product_id.is_empty() && row.similarity.is_some() && ui.small_button("Confirm").clicked() {
-                            decision = Some((i, MatchStatus::Confirmed));
-                        }
-                        if ui.small_button("Reject").clicked() {
-                            decision = Some((i, MatchStatus::Rejected));
-                        }
+                        ui.horizontal(|ui| {
+                            if !row.product_id.is_empty() && row.similarity.is_some() && ui.small_button("Confirm").clicked() {
+                                decision = Some((i, MatchStatus::Confirmed));
+                            }
+                            if ui.small_button("Reject").clicked() {
+                                decision = Some((i, MatchStatus::Rejected));
+                            }
+                        });
                     });
                 });
-                ui.end_row();
-            }
+            });
         });
-    });
     if let Some((index, status)) = decision {
         let key = rows[index].product.clone();
         models.decide_matches(|r| (r.product == key).then_some(status), path);
