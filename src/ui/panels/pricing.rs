@@ -936,15 +936,16 @@ impl PricingPanel {
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| {
                 ui.set_width((width * 0.55).max(420.0));
-                let header = ["product", "elasticity", "95% interval", "verdict", "spells", "periods", "reason"].map(String::from);
+                // The verdict beside the product: in a narrow window the later columns scroll.
+                let header = ["product", "verdict", "elasticity", "95% interval", "spells", "periods", "reason"].map(String::from);
                 let rows: Vec<Vec<String>> = estimates
                     .iter()
                     .map(|e| {
                         vec![
                             product_label(data, e.product),
+                            format!("{}{}", e.verdict.name(), if e.volume_tiers { " (tiers)" } else { "" }),
                             e.elasticity.map_or_else(|| "–".into(), |v| format!("{v:.2}")),
                             e.interval.map_or_else(|| "–".into(), |(lo, hi)| format!("{lo:.2} … {hi:.2}")),
-                            format!("{}{}", e.verdict.name(), if e.volume_tiers { " (tiers)" } else { "" }),
                             e.spells.to_string(),
                             e.days.to_string(),
                             e.reason.clone(),
@@ -956,7 +957,7 @@ impl PricingPanel {
                         estimates.iter().find(|e| e.verdict == Verdict::Identified).map(|e| data.products[e.product as usize].id.clone());
                 }
                 let selected = estimates.iter().position(|e| Some(&data.products[e.product as usize].id) == self.product.as_ref());
-                let numeric = [false, true, true, false, true, true, false];
+                let numeric = [false, false, true, true, true, true, false];
                 if let Some(i) = widgets::pick_table(ui, "elasticities", &header, &rows, &numeric, 460.0, selected) {
                     self.product = Some(data.products[estimates[i].product as usize].id.clone());
                 }
