@@ -51,7 +51,7 @@ fn year_in_review_prints_every_view_with_the_workspace_figures() {
     let year = sql_f64(&ws, "SELECT sum(quantity * unit_price) FROM order_lines WHERE cancelled = 0");
     assert_eq!(figure(&slides[0], "Revenue"), money(year));
     // The last full month of data that ends on 2010-12-09 is November 2010.
-    assert!(slides[1].dates.contains("2010-11-01 to 2010-11-30"), "{}", slides[1].dates);
+    assert_eq!(slides[1].dates, "The last full month (1 Nov 2010 – 30 Nov 2010)");
     let november = sql_f64(
         &ws,
         "SELECT sum(quantity * unit_price) FROM order_lines WHERE cancelled = 0 AND invoice_date >= '2010-11-01' AND invoice_date < '2010-12-01'",
@@ -62,7 +62,43 @@ fn year_in_review_prints_every_view_with_the_workspace_figures() {
     // The funnel's first step: sessions with a view.
     let funnel = slides.iter().find(|s| s.place.starts_with("Funnel")).unwrap();
     let viewed = sql_f64(&ws, "SELECT count(DISTINCT user_session) FROM events WHERE event_type = 'view'");
-    assert_eq!(funnel.tables[0].rows[0][2], (viewed as u64).to_string(), "{:?}", funnel.tables[0]);
+    assert_eq!(funnel.tables[0].rows[0][2], shoplens::present::format::number(viewed, 0), "{:?}", funnel.tables[0]);
+
+    // Tables for people: headings in words, every column formatted alike.
+    for slide in &slides {
+        for table in &slide.tables {
+            for heading in &table.header {
+                assert!(
+                    !heading.contains('_') && heading.chars().next().is_some_and(|c| !c.is_lowercase()),
+                    "'{heading}' on '{}'",
+                    slide.title
+                );
+            }
+        }
+    }
+    let column = |slide: &present::slide::Slide, heading: &str| -> Vec<String> {
+        let table = slide.tables.iter().find(|t| t.header.iter().any(|h| h == heading)).unwrap_or_else(|| panic!("no {heading}"));
+        let i = table.header.iter().position(|h| h == heading).unwrap();
+        table.rows.iter().map(|r| r[i].clone()).collect()
+    };
+    let segments = &slides[3];
+    assert!(column(segments, "Share of customers").iter().all(|c| c.ends_with('%') && c.parse::<f64>().is_err()));
+    assert!(column(segments, "CLV").iter().all(|c| c.starts_with('£')), "the segment table's CLV is filled");
+    assert!(column(&slides[4], "Cohort").iter().any(|c| c == "Dec 2009"));
+    assert!(column(&slides[5], "CLV").iter().all(|c| c.starts_with('£') && !c.contains('.')), "{:?}", column(&slides[5], "CLV"));
+    assert!(slides[3].charts.iter().any(|c| c.title.starts_with("Share of customers")), "the RFM page has its chart");
+    assert!(slides[4].tables[0].shade.is_some(), "the cohort table is a heat map");
+    // The "Save view" dialog offers exactly the slide's charts and tables.
+    let conn = shoplens::workspace::open_read_only(&ws).unwrap();
+    let saved = shoplens::workspace::views::views(&conn, shoplens::demo::DEMO_STORY).unwrap();
+    for (view, slide) in saved.iter().zip(&slides) {
+        let offered = present::slide::elements(&view.view.panel, &view.view.state);
+        assert_eq!(offered.len(), slide.charts.len() + slide.tables.len(), "'{}'", slide.title);
+        assert!(slide.focused().is_some(), "'{}' has something to present", slide.title);
+    }
+    // Marketplace pages carry the marketplace's own days, not the shop's.
+    let market = slides.iter().find(|s| s.place.starts_with("Sellers")).unwrap();
+    assert!(market.data_range.contains("2023") && !market.data_range.contains("2010"), "{}", market.data_range);
 
     // The files: one section / page per view, every chart as inline SVG, nothing fetched.
     let targets = ReportTargets { html: Some(dir.path().join("story.html")), pdf: Some(dir.path().join("story.pdf")) };
@@ -78,16 +114,21 @@ fn year_in_review_prints_every_view_with_the_workspace_figures() {
         }
     }
     assert!(!html.contains("<script") && !html.contains("src=\"http") && !html.contains("href=\"http"), "self-contained");
-    assert!(html.contains(&money(year)) && html.contains("relative: the last full month (2010-11-01 to 2010-11-30)"));
-    let pdf = std::fs::read(dir.path().join("story.pdf")).unwrap();
-    let pages = pdf.windows(11).filter(|w| w == b"/Type /Page").count() - pdf.windows(12).filter(|w| w == b"/Type /Pages").count();
-    assert_eq!(pages, slides.len(), "one page per view");
+    assert!(html.contains(&money(year)) && html.contains("The last full month (1 Nov 2010 – 30 Nov 2010)"));
+    // Each view starts a page; what does not fit continues on the next.
+    let sheets = present::pdf::report_sheets(shoplens::demo::DEMO_STORY, &slides);
+    let starts: Vec<usize> = (0..sheets.len()).filter(|&k| k == 0 || sheets[k].view != sheets[k - 1].view).collect();
+    assert_eq!(starts.len(), slides.len());
 
     if have("pdftotext") {
-        // Page k reads as view k: its title, and the first view's revenue.
+        let info = Command::new("pdfinfo").arg(dir.path().join("story.pdf")).output().unwrap();
+        let info = String::from_utf8_lossy(&info.stdout);
+        assert!(info.lines().any(|l| l.starts_with("Pages:") && l.ends_with(&format!(" {}", sheets.len()))), "{info}");
+        // The page starting view k reads as view k: its title, and the first view's revenue.
         for (k, slide) in slides.iter().enumerate() {
+            let page = (starts[k] + 1).to_string();
             let out = Command::new("pdftotext")
-                .args(["-f", &(k + 1).to_string(), "-l", &(k + 1).to_string(), "-layout"])
+                .args(["-f", &page, "-l", &page, "-layout"])
                 .arg(dir.path().join("story.pdf"))
                 .arg("-")
                 .output()
@@ -109,7 +150,7 @@ fn year_in_review_prints_every_view_with_the_workspace_figures() {
             .unwrap()
             .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("page"))
             .count();
-        assert_eq!(images, slides.len());
+        assert_eq!(images, sheets.len());
     } else {
         eprintln!("poppler-utils not installed: the PDF was not rendered (CI installs it)");
     }
@@ -157,4 +198,74 @@ fn report_command_writes_html_and_pdf() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no story named 'Nope' in this workspace (stories: Year in review)"));
+}
+
+/// Runs a poppler tool on `pdf`, or `None` when poppler-utils is not installed.
+fn poppler(tool: &str, args: &[&str], pdf: &Path) -> Option<String> {
+    let mut command = Command::new(tool);
+    command.args(args).arg(pdf);
+    if tool == "pdftotext" {
+        command.arg("-");
+    }
+    let out = command.output().ok()?;
+    assert!(out.status.success(), "{tool}: {}", String::from_utf8_lossy(&out.stderr));
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The PDF carries its own font, gives its text back exactly, and keeps every word on its
+/// page. Reference: poppler's `pdffonts` and `pdftotext`, an independent PDF reader.
+#[test]
+fn the_pdf_embeds_its_font_and_gives_every_script_back() {
+    use present::slide::{Figure, Slide, SlideTable};
+    let dir = tempfile::tempdir().unwrap();
+    let long_title = "Sales of every product line in every region, with the long title a manager gives a page the night before";
+    let slide = Slide {
+        title: long_title.into(),
+        caption: "São Paulo, Øre, Ελληνικά, Кириллица — and a decomposed Sa\u{303}o. ".to_string()
+            + &"A caption that goes on. ".repeat(150),
+        place: "Overview".into(),
+        dates: "All the data".into(),
+        filters: "All countries".into(),
+        data_range: "Data: 1 Dec 2009 – 9 Dec 2010".into(),
+        figures: vec![Figure { label: "Revenue".into(), value: "£10,169,340".into(), change: None }],
+        charts: Vec::new(),
+        tables: vec![SlideTable {
+            title: "Top products".into(),
+            header: vec!["Product".into(), "Revenue".into()],
+            rows: vec![vec!["日本語 teapot".into(), "£1,234".into()], vec!["Tasse à café".into(), "£99.50".into()]],
+            numeric: vec![false, true],
+            more: 0,
+            shade: None,
+        }],
+        notes: vec!["Churn is not identified from this window.".into()],
+        focus: None,
+    };
+    let pdf = dir.path().join("scripts.pdf");
+    std::fs::write(&pdf, present::pdf::report_pdf("Scripts", &[slide]).unwrap()).unwrap();
+    let Some(fonts) = poppler("pdffonts", &[], &pdf) else {
+        eprintln!("poppler-utils not installed: the PDF was not read back (CI installs it)");
+        return;
+    };
+    // Embedded (the "emb" column) subsets of DejaVu Sans, regular and bold.
+    let dejavu: Vec<&str> = fonts.lines().filter(|l| l.contains("DejaVuSans")).collect();
+    assert!(dejavu.len() >= 2 && dejavu.iter().all(|l| l.contains(" yes ")), "{fonts}");
+    let text = poppler("pdftotext", &[], &pdf).unwrap();
+    assert!(text.contains("São Paulo, Øre, Ελληνικά, Кириллица"), "{text}");
+    assert!(text.contains("decomposed São."), "{text}");
+    // 日本語 is not in the font: printed as □ with a notice naming the characters.
+    assert!(text.contains("日本語 teapot") || (text.contains("□□□ teapot") && text.contains("U+65E5 U+672C U+8A9E")), "{text}");
+    assert!(text.contains("(continued)"), "the long caption continues on a second page");
+    // No word lies outside its page (A4 landscape: 842 × 595 points).
+    let boxes = poppler("pdftotext", &["-bbox"], &pdf).unwrap();
+    let mut words = 0;
+    for line in boxes.lines().filter(|l| l.trim_start().starts_with("<word ")) {
+        let attr = |name: &str| -> f64 {
+            let start = line.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+            line[start..].split('"').next().unwrap().parse().unwrap()
+        };
+        let (x_min, y_min, x_max, y_max) = (attr("xMin"), attr("yMin"), attr("xMax"), attr("yMax"));
+        assert!(x_min >= 0.0 && y_min >= 0.0 && x_max <= 842.0 && y_max <= 595.0, "{line}");
+        words += 1;
+    }
+    assert!(words > 500, "{words} words");
 }

@@ -201,7 +201,7 @@ fn an_unknown_layout_asks_for_a_mapping_and_the_next_file_does_not() {
     )
     .unwrap();
     harness.state_mut().import_files(vec![next_week]);
-    wait_for(&mut harness, "the second import", |h| shows(h, "Imported shop_export_next_week.csv into order_lines: 1 rows loaded"));
+    wait_for(&mut harness, "the second import", |h| shows(h, "Imported shop_export_next_week.csv into order_lines: 1 row loaded"));
     assert!(!shows(&harness, "How should shoplens read"));
 }
 
@@ -318,7 +318,7 @@ fn funnel_panel_and_live_mode() {
     std::fs::write(&live, "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session\n2019-12-01 10:00:00 UTC,view,4242,2,a.b,acme,5.00,77,live-1\n").unwrap();
     harness.state_mut().watch(live.clone());
     click_text(&harness, "Live mode");
-    wait_for(&mut harness, "the watch", |h| shows(h, "1 rows added"));
+    wait_for(&mut harness, "the watch", |h| shows(h, "1 row added"));
     let mut out = std::fs::OpenOptions::new().append(true).open(&live).unwrap();
     std::io::Write::write_all(&mut out, b"2019-12-01 10:00:05 UTC,purchase,4242,2,a.b,acme,5.00,77,live-1\n").unwrap();
     wait_for(&mut harness, "the appended purchase", |h| shows(h, "2 rows added"));
@@ -705,10 +705,34 @@ fn story_sidebar_opens_presents_and_saves_views() {
 
     // Present from the first view; Right (and PageDown) step, Left steps back, Esc leaves.
     click_button(&harness, "Present");
-    wait_for(&mut harness, "the first slide", |h| h.state().presenting() == Some(0) && shows(h, "1 / 10"));
+    wait_for(&mut harness, "the first slide", |h| {
+        h.state().presenting() == Some(0) && shows(h, "1 / 10") && shows(h, "Revenue builds through the autumn")
+    });
     assert!(!shows(&harness, "Save view"), "no side panels while presenting");
-    assert!(shows(&harness, "Revenue builds through the autumn"), "the caption on the slide");
-    harness.key_press(egui::Key::ArrowRight);
+    // Each slide shows its chosen chart or table alone: no other chart or table of its view,
+    // and no editing controls (reference: the report's slides, computed headless).
+    let slides = shoplens::present::story_slides(&ws, shoplens::demo::DEMO_STORY, &shoplens::jobs::JobContext::detached()).unwrap();
+    for (k, slide) in slides.iter().enumerate() {
+        let chosen = match slide.focused().expect("every demo slide presents something") {
+            shoplens::present::slide::Focused::Chart(c) => c.title.clone(),
+            shoplens::present::slide::Focused::Table(t) => t.title.clone(),
+        };
+        let page = format!("{} / 10", k + 1);
+        wait_for(&mut harness, &chosen, |h| shows(h, &page) && shows(h, &chosen) && shows(h, &slide.title));
+        let others = slide.charts.iter().map(|c| &c.title).chain(slide.tables.iter().map(|t| &t.title)).filter(|t| **t != chosen);
+        for other in others {
+            assert!(!labels(&harness).iter().any(|l| l == other), "slide {} shows '{other}' besides '{chosen}'", k + 1);
+        }
+        for control in ["PNG", "CSV", "Save view…"] {
+            assert!(!labels(&harness).iter().any(|l| l == control), "slide {} has a '{control}' button", k + 1);
+        }
+        harness.key_press(egui::Key::ArrowRight);
+    }
+    wait_for(&mut harness, "the last slide", |h| h.state().presenting() == Some(9));
+    for _ in 0..8 {
+        harness.key_press(egui::Key::ArrowLeft);
+        harness.step();
+    }
     wait_for(&mut harness, "the second slide", |h| h.state().presenting() == Some(1));
     // "November, our biggest month" is the last full month of the data.
     let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();

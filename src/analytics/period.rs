@@ -43,6 +43,29 @@ impl DateRange {
         }
     }
 
+    /// What the view shows, for a slide or a report page: "All the data", "The last full month
+    /// (1 Nov 2010 – 30 Nov 2010)", "1 Mar 2010 – 31 May 2010".
+    pub fn for_people(&self, last_day: Option<NaiveDate>) -> String {
+        let day = |d: NaiveDate| d.format("%-d %b %Y").to_string();
+        let days = |range: (Option<NaiveDate>, Option<NaiveDate>)| match range {
+            (None, None) => "all dates".to_string(),
+            (Some(from), None) => format!("from {}", day(from)),
+            (None, Some(to)) => format!("up to {}", day(to)),
+            (Some(from), Some(to)) => format!("{} – {}", day(from), day(to)),
+        };
+        let name = match self {
+            DateRange::Fixed { from, to } => return days((*from, *to)),
+            DateRange::AllData => return "All the data".to_string(),
+            DateRange::LastFullMonth => "The last full month",
+            DateRange::LastThreeMonths => "The last three full months",
+            DateRange::YearToDate => "Year to date",
+        };
+        match last_day {
+            Some(last) => format!("{name} ({})", days(self.resolve(last))),
+            None => name.to_string(),
+        }
+    }
+
     /// What the view shows, for its caption: "fixed: 2010-03-01 to 2010-05-31" or
     /// "relative: the last full month (2010-11-01 to 2010-11-30)".
     pub fn describe(&self, last_day: Option<NaiveDate>) -> String {

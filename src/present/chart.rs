@@ -41,6 +41,8 @@ pub enum ValueFormat {
     Growth,
     /// A plain number with this many decimals.
     Decimal(usize),
+    /// A share already in percent (`51.4%`), without a sign.
+    Percent,
 }
 
 impl ValueFormat {
@@ -50,6 +52,7 @@ impl ValueFormat {
             ValueFormat::Money => super::format::money(value),
             ValueFormat::Growth => format!("{value:+.1}%"),
             ValueFormat::Decimal(d) => super::format::number(value, d),
+            ValueFormat::Percent => format!("{}%", super::format::number(value, 1)),
         }
     }
 
@@ -57,7 +60,7 @@ impl ValueFormat {
     pub fn axis(self, value: f64) -> String {
         match self {
             ValueFormat::Money | ValueFormat::Count => super::format::number(value, 0),
-            ValueFormat::Growth => format!("{value:.0}%"),
+            ValueFormat::Growth | ValueFormat::Percent => format!("{value:.0}%"),
             ValueFormat::Decimal(d) => super::format::number(value, d),
         }
     }

@@ -84,6 +84,19 @@ pub fn clv_holdout(holdout: &HoldoutCheck) -> Chart {
         .series(Series::bars("predicted", category_colour(1), at(|r| r.mean_predicted)))
 }
 
+/// Each RFM segment's share of customers beside its share of revenue: where the money is.
+pub fn segment_shares(result: &crate::analytics::rfm::RfmResult) -> Chart {
+    let names = result.segments.iter().map(|s| s.name.clone()).collect();
+    let at = |f: fn(&crate::analytics::rfm::SegmentSummary) -> f64| {
+        result.segments.iter().enumerate().map(|(i, s)| (i as f64, f(s) * 100.0)).collect()
+    };
+    Chart::new("Share of customers and of revenue by segment", XAxis::Categories(names), ValueFormat::Percent)
+        .note("Each segment's customers and revenue as a share of all customers and all revenue in the period.")
+        .layout(BarLayout::Grouped)
+        .series(Series::bars("Customers", category_colour(0), at(|s| s.customer_share)))
+        .series(Series::bars("Revenue", category_colour(1), at(|s| s.revenue_share)))
+}
+
 /// Demand per listing in each of the last seven months, one line per selected category.
 pub fn shortage_trend(trends: &[(String, Vec<f64>)]) -> Chart {
     let mut chart = Chart::new(

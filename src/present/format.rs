@@ -55,13 +55,19 @@ pub fn currency_symbol(code: &str) -> Option<&'static str> {
 /// Money with its currency: `£1,234`, `-€12.50`, `1,234 CHF` (a code without a sign follows
 /// the amount); without a currency, as [`money`].
 pub fn money_in(value: f64, currency: Option<&str>) -> String {
+    money_with_decimals(value, currency, if value.abs() >= 1000.0 { 0 } else { 2 })
+}
+
+/// Money with its currency and a fixed number of decimals (a table column writes every amount
+/// alike, so `£6,852.00` never sits above `£729.51` as `6,852`).
+pub fn money_with_decimals(value: f64, currency: Option<&str>, decimals: usize) -> String {
     if !value.is_finite() {
         return "–".to_string();
     }
-    let amount = money(value.abs());
+    let amount = number(value.abs(), decimals);
     let sign = if value < 0.0 && amount.chars().any(|c| c.is_ascii_digit() && c != '0') { "-" } else { "" };
     match currency.map(str::trim).filter(|c| !c.is_empty()) {
-        None => money(value),
+        None => format!("{sign}{amount}"),
         Some(code) => match currency_symbol(code) {
             Some(symbol) => format!("{sign}{symbol}{amount}"),
             None => format!("{sign}{amount} {}", code.to_ascii_uppercase()),
@@ -78,6 +84,188 @@ pub fn other_currencies_note(currency: Option<&str>, lines_left_out: u64) -> Opt
             number(lines_left_out as f64, 0)
         )
     })
+}
+
+/// How a table column's cells are written for people (reports, slides). CSV exports keep the
+/// machine form: `0.5144`, `260522.7774`, `2010-12`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnFormat {
+    Text,
+    /// Whole numbers with thousands separators.
+    Count,
+    /// A plain number with this many decimals and thousands separators.
+    Decimal(usize),
+    /// Money in the figures' currency.
+    Money,
+    /// A fraction shown as a percentage: `0.5144` → `51.4%`.
+    Ratio,
+    /// A number that already is a percentage: `35.29` → `35.3%`.
+    Percent,
+    /// A month `2010-12` → `Dec 2010`.
+    Month,
+    /// A day `2010-12-09` (or a timestamp starting with one) → `9 Dec 2010`.
+    Day,
+    /// A machine list (`14.160;15.209;…`): a chart shows it, a table for people leaves it out.
+    Hidden,
+}
+
+impl ColumnFormat {
+    /// Numbers are right-aligned so their digits line up.
+    pub fn is_numeric(self) -> bool {
+        !matches!(self, ColumnFormat::Text | ColumnFormat::Month | ColumnFormat::Day | ColumnFormat::Hidden)
+    }
+
+    /// A whole column for people, alike from row to row: money in a column with an amount of
+    /// 1,000 or more has no decimals in any row, else two.
+    pub fn column(self, cells: &[&str], currency: Option<&str>) -> Vec<String> {
+        if self == ColumnFormat::Money {
+            let large = cells.iter().filter_map(|c| c.trim().parse::<f64>().ok()).any(|v| v.is_finite() && v.abs() >= 1000.0);
+            let decimals = if large { 0 } else { 2 };
+            return cells
+                .iter()
+                .map(|c| match c.trim().parse::<f64>() {
+                    Ok(v) if v.is_finite() => money_with_decimals(v, currency, decimals),
+                    _ => c.to_string(),
+                })
+                .collect();
+        }
+        cells.iter().map(|c| self.cell(c, currency)).collect()
+    }
+
+    /// `cell` (as the analytics table wrote it) for people; a cell that does not read as this
+    /// format is shown as it is, never altered.
+    pub fn cell(self, cell: &str, currency: Option<&str>) -> String {
+        let trimmed = cell.trim();
+        if trimmed.is_empty() {
+            return String::new();
+        }
+        let value = trimmed.parse::<f64>().ok().filter(|v| v.is_finite());
+        match (self, value) {
+            (ColumnFormat::Count, Some(v)) => number(v, 0),
+            (ColumnFormat::Decimal(d), Some(v)) => number(v, d),
+            (ColumnFormat::Money, Some(v)) => money_in(v, currency),
+            (ColumnFormat::Ratio, Some(v)) => format!("{}%", number(v * 100.0, 1)),
+            (ColumnFormat::Percent, Some(v)) => format!("{}%", number(v, 1)),
+            (ColumnFormat::Month, _) => {
+                chrono::NaiveDate::parse_from_str(&format!("{}-01", trimmed.get(..7).unwrap_or(trimmed)), "%Y-%m-%d")
+                    .map_or_else(|_| cell.to_string(), |d| d.format("%b %Y").to_string())
+            }
+            (ColumnFormat::Day, _) => chrono::NaiveDate::parse_from_str(trimmed.get(..10).unwrap_or(trimmed), "%Y-%m-%d")
+                .map_or_else(|_| cell.to_string(), |d| d.format("%-d %b %Y").to_string()),
+            _ => cell.to_string(),
+        }
+    }
+}
+
+/// How the column an analytics table names `name` is written for people. One dictionary for
+/// every table a report or slide shows; a name it does not know stays text.
+pub fn column_format(name: &str) -> ColumnFormat {
+    use ColumnFormat::*;
+    if let Some(months) = name.strip_prefix("month_") {
+        if months.parse::<u32>().is_ok() {
+            // Cohort tables: the share of the cohort active (already ×100); the revenue table
+            // overrides it as money.
+            return Percent;
+        }
+    }
+    match name {
+        "revenue"
+        | "mean_monetary"
+        | "mean_clv"
+        | "monetary"
+        | "clv"
+        | "expected_average_order_value"
+        | "average_order_value"
+        | "value"
+        | "cart_value"
+        | "price"
+        | "our_price"
+        | "old_price"
+        | "new_price"
+        | "profit" => Money,
+        "share_of_customers"
+        | "share_of_revenue"
+        | "p_alive"
+        | "conversion_from_first"
+        | "conversion_from_previous"
+        | "success_rate"
+        | "conversion"
+        | "sell_through_30d"
+        | "p_sell"
+        | "share"
+        | "rate"
+        | "abandonment_rate"
+        | "cancellation_rate" => Ratio,
+        "customers" | "units" | "count" | "products" | "demand" | "supply" | "listed" | "sold" | "views" | "likes" | "orders"
+        | "active" | "purchases" | "collection_size" | "frequency" | "quantity" | "carts" | "sessions" | "users" | "lines" | "rows" => {
+            Count
+        }
+        "mean_recency_days"
+        | "mean_frequency"
+        | "recency_months"
+        | "T_months"
+        | "expected_purchases_12_months"
+        | "median_days_to_sell"
+        | "median_days_on_market"
+        | "months_of_supply"
+        | "shortage_ratio"
+        | "new_listings_per_month"
+        | "index"
+        | "recency_days" => Decimal(1),
+        "score" | "match" => Decimal(2),
+        "cohort" | "month" => Month,
+        "date" | "day" | "decided_at" | "first_order" | "last_order" => Day,
+        "trend_7_months" => Hidden,
+        _ => Text,
+    }
+}
+
+/// A column's heading for people: `share_of_customers` → "Share of customers", with the
+/// names a marketer would use where the machine name is terse.
+pub fn column_label(name: &str) -> String {
+    if let Some(months) = name.strip_prefix("month_").and_then(|m| m.parse::<u32>().ok()) {
+        return format!("Month {months}");
+    }
+    let known = match name {
+        "stock_code" => "Code",
+        "customer_id" => "Customer",
+        "user_id" => "User",
+        "product_id" => "Product",
+        "p_alive" => "P(alive)",
+        "p_sell" => "P(sells)",
+        "T_months" => "Age (months)",
+        "recency_months" => "Last purchase (months)",
+        "mean_recency_days" => "Days since last order",
+        "mean_frequency" => "Orders",
+        "mean_monetary" => "Spend",
+        "mean_clv" => "CLV",
+        "clv" => "CLV",
+        "expected_purchases_12_months" => "Purchases next 12 months",
+        "expected_average_order_value" => "Expected order value",
+        "conversion_from_first" => "From first step",
+        "conversion_from_previous" => "From previous step",
+        "sell_through_30d" => "Sold in 30 days",
+        "median_days_to_sell" => "Days to sell",
+        "median_days_on_market" => "Days on market",
+        "new_listings_per_month" => "New listings a month",
+        "shortage_ratio" => "Demand per listing",
+        "conversion_of" => "Conversion of",
+        "index" => "Price index",
+        "selected" => "Short",
+        "event" => "Event",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.to_string();
+    }
+    let words = name.replace('_', " ");
+    let mut chars = words.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+}
+
+/// A count with its noun, singular or plural: `1 row`, `2,417 rows`.
+pub fn count_of(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", number(n as f64, 0), if n == 1 { one } else { many })
 }
 
 /// A size in bytes: `512 B`, `12.3 KB`, `4.1 MB`, `2.0 GB` (powers of 1,000, as networks count).
@@ -128,6 +316,33 @@ mod tests {
         assert_eq!(money_in(729.51, Some("CHF")), "729.51 CHF");
         assert_eq!(money_in(729.51, None), "729.51");
         assert_eq!(money_in(-0.001, Some("USD")), "$0.00");
+    }
+
+    #[test]
+    fn columns_are_written_for_people() {
+        assert_eq!(column_label("share_of_customers"), "Share of customers");
+        assert_eq!(column_label("month_3"), "Month 3");
+        assert_eq!(column_label("p_alive"), "P(alive)");
+        assert_eq!(column_format("share_of_revenue").cell("0.5144", None), "51.4%");
+        assert_eq!(column_format("clv").cell("260522.7774", Some("GBP")), "£260,523");
+        assert_eq!(column_format("mean_monetary").cell("729.514", Some("GBP")), "£729.51");
+        assert_eq!(column_format("month_1").cell("35.29", None), "35.3%");
+        assert_eq!(column_format("cohort").cell("2010-12", None), "Dec 2010");
+        assert_eq!(column_format("decided_at").cell("2010-12-09 07:00", None), "9 Dec 2010");
+        assert_eq!(column_format("customers").cell("13395", None), "13,395");
+        assert_eq!(ColumnFormat::Money.column(&["6852.2", "729.51", "x"], Some("GBP")), ["£6,852", "£730", "x"]);
+        assert_eq!(ColumnFormat::Money.column(&["68.2", "729.514"], None), ["68.20", "729.51"]);
+        // What does not read as the column's format is shown as it is.
+        assert_eq!(column_format("revenue").cell("n/a", None), "n/a");
+        assert_eq!(column_format("cohort").cell("early", None), "early");
+        assert_eq!(column_format("trend_7_months"), ColumnFormat::Hidden);
+    }
+
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(count_of(1, "decision", "decisions"), "1 decision");
+        assert_eq!(count_of(0, "row", "rows"), "0 rows");
+        assert_eq!(count_of(2417, "row", "rows"), "2,417 rows");
     }
 
     #[test]

@@ -22,14 +22,14 @@ fn esc(text: &str) -> String {
 }
 
 const STYLE: &str = "
-body { font-family: Helvetica, Arial, sans-serif; color: #282828; margin: 0; background: #f4f4f4; }
+body { font-family: 'DejaVu Sans', Helvetica, Arial, sans-serif; color: #282828; margin: 0; background: #f4f4f4; }
 header.report { padding: 24px 40px 8px; }
 header.report h1 { margin: 0 0 4px; font-size: 28px; }
 section.view { background: white; margin: 16px 40px; padding: 24px 32px; border-radius: 6px; box-shadow: 0 1px 3px rgba(0,0,0,.12); }
 section.view h2 { margin: 0 0 6px; font-size: 24px; }
 p.caption { font-size: 16px; margin: 0 0 8px; }
 p.meta { color: #6e6e6e; font-size: 12px; margin: 0 0 10px; }
-ul.notes { color: #8a5a00; font-size: 13px; margin: 0 0 10px; padding-left: 18px; }
+ul.notes { color: #785a1e; font-size: 12px; margin: 14px 0 0; padding-left: 18px; }
 div.figures { display: flex; gap: 12px; margin: 8px 0 14px; flex-wrap: wrap; }
 div.figure { border: 1px solid #ddd; border-radius: 6px; padding: 8px 14px; min-width: 120px; }
 div.figure .label { color: #6e6e6e; font-size: 12px; }
@@ -63,17 +63,25 @@ fn table_html(table: &SlideTable, out: &mut String) {
         out.push_str(&format!("<th{class}>{}</th>", esc(h)));
     }
     out.push_str("</tr></thead><tbody>");
-    for row in &table.rows {
+    for (r, row) in table.rows.iter().enumerate() {
         out.push_str("<tr>");
         for (i, cell) in row.iter().enumerate() {
             let class = if numeric.get(i).copied().unwrap_or(false) { " class=\"num\"" } else { "" };
-            out.push_str(&format!("<td{class}>{}</td>", esc(cell)));
+            let shade = table.shade.as_ref().and_then(|s| s.get(r)?.get(i).copied().flatten());
+            let style = shade.map_or(String::new(), |v| {
+                let [red, green, blue] = super::pdf::heat_colour(v);
+                format!(" style=\"background:rgb({red},{green},{blue})\"")
+            });
+            out.push_str(&format!("<td{class}{style}>{}</td>", esc(cell)));
         }
         out.push_str("</tr>");
     }
     out.push_str("</tbody></table>");
     if table.more > 0 {
-        out.push_str(&format!("<p class=\"more\">and {} more rows (in the app and in the CLI export)</p>", table.more));
+        out.push_str(&format!(
+            "<p class=\"more\">and {} more rows (in the app and in the CLI export)</p>",
+            super::format::number(table.more as f64, 0)
+        ));
     }
 }
 
@@ -95,20 +103,9 @@ pub fn report_html(story: &str, workspace: &str, created: &str, slides: &[Slide]
         if !slide.caption.is_empty() {
             out.push_str(&format!("<p class=\"caption\">{}</p>", esc(&slide.caption)));
         }
-        out.push_str(&format!(
-            "<p class=\"meta\">{} · dates: {} · {} · data: {}</p>",
-            esc(&slide.place),
-            esc(&slide.dates),
-            esc(&slide.filters),
-            esc(&slide.data_range)
-        ));
-        if !slide.notes.is_empty() {
-            out.push_str("<ul class=\"notes\">");
-            for note in &slide.notes {
-                out.push_str(&format!("<li>{}</li>", esc(note)));
-            }
-            out.push_str("</ul>");
-        }
+        let meta: Vec<String> =
+            [&slide.place, &slide.dates, &slide.filters, &slide.data_range].into_iter().filter(|s| !s.is_empty()).map(|s| esc(s)).collect();
+        out.push_str(&format!("<p class=\"meta\">{}</p>", meta.join(" · ")));
         if !slide.figures.is_empty() {
             out.push_str("<div class=\"figures\">");
             for f in &slide.figures {
@@ -141,6 +138,14 @@ pub fn report_html(story: &str, workspace: &str, created: &str, slides: &[Slide]
                 out.push_str("</div>");
             }
             out.push_str("</div>");
+        }
+        // The analyst's warnings come after what the view shows, as footnotes.
+        if !slide.notes.is_empty() {
+            out.push_str("<ul class=\"notes\">");
+            for note in &slide.notes {
+                out.push_str(&format!("<li>{}</li>", esc(note)));
+            }
+            out.push_str("</ul>");
         }
         out.push_str("</section>\n");
     }

@@ -22,9 +22,10 @@ const MUTED: Rgb = [110, 110, 110];
 const GRID: Rgb = [225, 225, 225];
 const AXIS_TEXT: f64 = 8.0;
 
-/// Approximate width of `text` at `size` points in a sans-serif face (for spacing only).
+/// Width of `text` at `size` points in the report's font (the PDF sets it in that font; a
+/// browser's sans-serif for the SVG is close enough for spacing).
 pub fn text_width(text: &str, size: f64) -> f64 {
-    text.chars().count() as f64 * size * 0.52
+    super::typeset::width(text, size, super::typeset::Weight::Regular)
 }
 
 /// Lays `chart` out in a `width` × `height` box at the origin (the chart's title is printed
@@ -32,6 +33,8 @@ pub fn text_width(text: &str, size: f64) -> f64 {
 pub fn layout(chart: &Chart, width: f64, height: f64) -> Vec<Mark> {
     let mut marks = Vec::new();
     let ([mut x_min, mut x_max], [y_min, y_max]) = chart.bounds();
+    // Marks name only the data's own slots: the padding below is space, not empty months.
+    let data_slots = (x_min.ceil() as i64, x_max.floor() as i64);
     // A month or two would be drawn as a wall of colour: show at least half a year's width.
     if chart.x == XAxis::Months && x_max - x_min < 6.0 {
         let centre = (x_min + x_max) / 2.0;
@@ -66,20 +69,32 @@ pub fn layout(chart: &Chart, width: f64, height: f64) -> Vec<Mark> {
         let y = legend_height + y_label_height;
         marks.push(Mark::Text { x: 2.0, y, text: chart.y_label.clone(), size: AXIS_TEXT, anchor: Anchor::Start, fill: MUTED });
     }
-    // X marks: every slot while they fit, else every k-th.
+    // X marks: every slot while they fit (names on two lines if that makes them fit), else
+    // every k-th.
+    let mut two_lines = false;
     let x_ticks: Vec<f64> = match &chart.x {
         XAxis::Numbers { .. } => nice_ticks(x_lo, x_hi, 8),
         _ => {
-            let (first, last) = (x_min.ceil() as i64, x_max.floor() as i64);
+            let (first, last) = data_slots;
             let slots: Vec<f64> = (first..=last).map(|i| i as f64).collect();
             let widest = slots.iter().map(|x| text_width(&chart.x.label(*x), AXIS_TEXT)).fold(1.0, f64::max);
             let room = (right - left) / slots.len().max(1) as f64;
-            let every = (widest / room).ceil().max(1.0) as usize;
+            let widest_split = slots
+                .iter()
+                .map(|x| split_in_two(&chart.x.label(*x)).iter().map(|l| text_width(l, AXIS_TEXT)).fold(1.0, f64::max))
+                .fold(1.0, f64::max);
+            two_lines = matches!(chart.x, XAxis::Categories(_)) && widest > room * 0.95 && widest_split <= room * 0.95;
+            let every = if two_lines { 1 } else { (widest / room).ceil().max(1.0) as usize };
             slots.into_iter().enumerate().filter(|(i, _)| i % every == 0).map(|(_, x)| x).collect()
         }
     };
     for x in x_ticks {
-        marks.push(Mark::Text { x: sx(x), y: bottom + 11.0, text: chart.x.label(x), size: AXIS_TEXT, anchor: Anchor::Middle, fill: MUTED });
+        let label = chart.x.label(x);
+        let lines = if two_lines { split_in_two(&label) } else { vec![label] };
+        for (k, line) in lines.into_iter().enumerate() {
+            let y = bottom + 11.0 + k as f64 * 9.0;
+            marks.push(Mark::Text { x: sx(x), y, text: line, size: AXIS_TEXT, anchor: Anchor::Middle, fill: MUTED });
+        }
     }
     if let XAxis::Numbers { label, .. } = &chart.x {
         marks.push(Mark::Text {
@@ -119,6 +134,17 @@ pub fn layout(chart: &Chart, width: f64, height: f64) -> Vec<Mark> {
         }
     }
     marks
+}
+
+/// A name on two lines, broken at the space nearest its middle ("Potential" / "Loyalists");
+/// one line when it has no space.
+fn split_in_two(name: &str) -> Vec<String> {
+    let middle = name.len() / 2;
+    let best = name.match_indices(' ').map(|(i, _)| i).min_by_key(|&i| i.abs_diff(middle));
+    match best {
+        Some(i) => vec![name[..i].to_string(), name[i + 1..].to_string()],
+        None => vec![name.to_string()],
+    }
 }
 
 #[cfg(test)]

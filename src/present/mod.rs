@@ -10,6 +10,7 @@ pub mod marks;
 pub mod pdf;
 pub mod slide;
 pub mod svg;
+pub mod typeset;
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,8 @@ pub enum ReportError {
     Source(#[from] SlideError),
     #[error("reading the story: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Pdf(#[from] pdf::PdfError),
     #[error("writing {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
 }
@@ -80,7 +83,7 @@ pub fn write_report(workspace: &Path, story: &str, slides: &[Slide], targets: &R
         written.push(path.clone());
     }
     if let Some(path) = &targets.pdf {
-        write(path, &pdf::report_pdf(story, slides))?;
+        write(path, &pdf::report_pdf(story, slides)?)?;
         written.push(path.clone());
     }
     Ok(written)

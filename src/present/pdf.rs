@@ -1,324 +1,535 @@
-//! The report as a PDF, one A4 landscape page per view, written with `pdf-writer`. Text is set
-//! in the standard Helvetica (every PDF reader has it, so nothing is embedded); charts are the
-//! same marks the SVG writer draws.
+//! The report as a PDF: A4 landscape pages, each view starting a page of its own. Text is set
+//! in the bundled DejaVu Sans, embedded as a subset with its real metrics and a ToUnicode map
+//! (so copying or `pdftotext` gives the exact text back), wrapped to the page. What does not
+//! fit a page continues on the next one under the view's title ("continued"): nothing is cut
+//! off at the bottom or runs off the side. Charts are the same marks the SVG writer draws.
+//!
+//! Pages are laid out first as plain drawing instructions ([`Sheet`]s), then written with
+//! krilla: the layout can be tested without a PDF, and the writer only translates.
 
-use std::io::Write;
+use std::collections::BTreeSet;
 
-use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+use krilla::color::rgb;
+use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::metadata::Metadata;
+use krilla::num::NormalizedF32;
+use krilla::page::PageSettings;
+use krilla::paint::{Fill, FillRule, Stroke};
+use krilla::text::{Font, TextDirection};
+use krilla::Document;
 
 use super::chart::Rgb;
 use super::marks::{layout, Anchor, Mark};
 use super::slide::{Slide, SlideTable};
+use super::typeset::{self, Weight};
 
-const PAGE_WIDTH: f64 = 842.0;
-const PAGE_HEIGHT: f64 = 595.0;
+pub const PAGE_WIDTH: f64 = 842.0;
+pub const PAGE_HEIGHT: f64 = 595.0;
 const MARGIN: f64 = 36.0;
-const REGULAR: Name = Name(b"F1");
-const BOLD: Name = Name(b"F2");
+const INNER: f64 = PAGE_WIDTH - 2.0 * MARGIN;
+/// Content stops here; below are the notice of characters not shown and the footer.
+const BOTTOM: f64 = PAGE_HEIGHT - MARGIN - 16.0;
 const INK: Rgb = [40, 40, 40];
 const MUTED: Rgb = [110, 110, 110];
-const WARN: Rgb = [138, 90, 0];
+const NOTE: Rgb = [120, 90, 30];
 
-/// `text` in the standard fonts' WinAnsi encoding; a character it lacks is spelled out or
-/// becomes '?' (the HTML report carries the exact text).
-fn win_ansi(text: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            ' '..='~' => out.push(c as u8),
-            '\u{a0}'..='\u{ff}' => out.push(c as u32 as u8),
-            '€' => out.push(0x80),
-            '…' => out.push(0x85),
-            '‹' => out.push(0x8b),
-            '‘' => out.push(0x91),
-            '’' => out.push(0x92),
-            '“' => out.push(0x93),
-            '”' => out.push(0x94),
-            '•' => out.push(0x95),
-            '–' => out.push(0x96),
-            '—' => out.push(0x97),
-            '›' => out.push(0x9b),
-            'Σ' => out.extend_from_slice(b"sum"),
-            '≥' => out.extend_from_slice(b">="),
-            '≤' => out.extend_from_slice(b"<="),
-            '→' => out.extend_from_slice(b"->"),
-            _ => out.push(b'?'),
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    #[error("the report font could not be loaded")]
+    Font,
+    #[error("writing the PDF: {0:?}")]
+    Write(krilla::error::KrillaError),
+}
+
+/// One drawing instruction, top-left origin, in points. Text is placed by its baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Ink {
+    Text { x: f64, y: f64, text: String, size: f64, weight: Weight, colour: Rgb, anchor: Anchor },
+    Rect { x: f64, y: f64, width: f64, height: f64, colour: Rgb },
+    Line { points: Vec<(f64, f64)>, colour: Rgb, width: f64 },
+}
+
+/// A page laid out: what to draw, the view it belongs to, and the characters its text has that
+/// the font cannot show.
+#[derive(Debug, Clone, Default)]
+pub struct Sheet {
+    pub ink: Vec<Ink>,
+    pub view: String,
+    pub missing: BTreeSet<char>,
+}
+
+impl Sheet {
+    /// The text of the page, in drawing order (what a reader of the PDF gets back).
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.ink.iter().filter_map(|i| if let Ink::Text { text, .. } = i { Some(text.as_str()) } else { None })
+    }
+}
+
+/// Lays a view out on one page or more, top to bottom.
+struct Typesetter {
+    sheets: Vec<Sheet>,
+    y: f64,
+    title: String,
+}
+
+impl Typesetter {
+    fn sheet(&mut self) -> &mut Sheet {
+        self.sheets.last_mut().expect("a view starts with a page")
+    }
+
+    fn text(&mut self, (x, y): (f64, f64), text: &str, size: f64, weight: Weight, colour: Rgb, anchor: Anchor) {
+        let (shown, missing) = typeset::printable(text, weight);
+        let sheet = self.sheet();
+        sheet.missing.extend(missing);
+        sheet.ink.push(Ink::Text { x, y, text: shown, size, weight, colour, anchor });
+    }
+
+    fn rect(&mut self, x: f64, y: f64, width: f64, height: f64, colour: Rgb) {
+        self.sheet().ink.push(Ink::Rect { x, y, width, height, colour });
+    }
+
+    /// A new page for the same view, headed "Title (continued)".
+    fn continue_on_next_page(&mut self) {
+        let view = self.title.clone();
+        self.sheets.push(Sheet { view, ..Sheet::default() });
+        self.y = MARGIN;
+        let suffix = " (continued)";
+        let room = INNER - typeset::width(suffix, 12.0, Weight::Bold);
+        let heading = typeset::fit(&self.title, 12.0, room, Weight::Bold) + suffix;
+        self.text((MARGIN, self.y + 12.0), &heading, 12.0, Weight::Bold, MUTED, Anchor::Start);
+        self.y += 22.0;
+    }
+
+    /// Makes room for `height` points, on a new page when this one has too little left.
+    fn room(&mut self, height: f64) {
+        if self.y + height > BOTTOM {
+            self.continue_on_next_page();
         }
     }
-    out
-}
 
-/// Width of `text` in Helvetica at `size`: exact for digits and the marks around numbers (so
-/// right-aligned columns line up), an average for letters.
-fn width(text: &str, size: f64) -> f64 {
-    let em: f64 = text
-        .chars()
-        .map(|c| match c {
-            '0'..='9' => 0.556,
-            ',' | '.' | ' ' | ':' => 0.278,
-            '-' => 0.333,
-            '+' => 0.584,
-            '%' => 0.889,
-            'i' | 'l' | 'j' | 't' | 'f' | 'I' | '(' | ')' | '\'' => 0.3,
-            'm' | 'w' | 'M' | 'W' => 0.85,
-            'A'..='Z' => 0.68,
-            _ => 0.53,
-        })
-        .sum();
-    em * size
-}
-
-/// Cuts `text` to fit `room` points, ending in "…".
-fn fit(text: &str, size: f64, room: f64) -> String {
-    if width(text, size) <= room {
-        return text.to_string();
-    }
-    let mut out = String::new();
-    for c in text.chars() {
-        if width(&format!("{out}{c}…"), size) > room {
-            break;
-        }
-        out.push(c);
-    }
-    out.push('…');
-    out
-}
-
-/// Splits `text` into lines of at most `room` points.
-fn wrap(text: &str, size: f64, room: f64) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
-        if width(&candidate, size) > room && !line.is_empty() {
-            lines.push(std::mem::replace(&mut line, word.to_string()));
-        } else {
-            line = candidate;
+    /// Left-aligned lines of wrapped text, each on a new page when this one is full.
+    fn paragraph(&mut self, text: &str, size: f64, weight: Weight, colour: Rgb, leading: f64) {
+        for line in typeset::wrap(text, size, INNER, weight) {
+            self.room(leading);
+            self.text((MARGIN, self.y + size), &line, size, weight, colour, Anchor::Start);
+            self.y += leading;
         }
     }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
-}
 
-/// Draws on a page with a top-left origin, as the layout thinks.
-struct Page {
-    content: Content,
-}
-
-impl Page {
-    fn fill(&mut self, [r, g, b]: Rgb) {
-        self.content.set_fill_rgb(r as f32 / 255.0, g as f32 / 255.0, b as f32 / 255.0);
-    }
-
-    fn text(&mut self, (x, y): (f64, f64), text: &str, size: f64, bold: bool, colour: Rgb, anchor: Anchor) {
-        let shift = match anchor {
-            Anchor::Start => 0.0,
-            Anchor::Middle => width(text, size) / 2.0,
-            Anchor::End => width(text, size),
-        };
-        self.fill(colour);
-        self.content
-            .begin_text()
-            .set_font(if bold { BOLD } else { REGULAR }, size as f32)
-            .next_line((x - shift) as f32, (PAGE_HEIGHT - y) as f32)
-            .show(Str(&win_ansi(text)))
-            .end_text();
-    }
-
-    fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, colour: Rgb) {
-        self.fill(colour);
-        self.content.rect(x as f32, (PAGE_HEIGHT - y - h) as f32, w as f32, h as f32).fill_nonzero();
-    }
-
-    fn line(&mut self, points: &[(f64, f64)], [r, g, b]: Rgb, line_width: f64) {
-        let Some(&(x0, y0)) = points.first() else { return };
-        self.content.set_stroke_rgb(r as f32 / 255.0, g as f32 / 255.0, b as f32 / 255.0).set_line_width(line_width as f32);
-        self.content.move_to(x0 as f32, (PAGE_HEIGHT - y0) as f32);
-        for &(x, y) in &points[1..] {
-            self.content.line_to(x as f32, (PAGE_HEIGHT - y) as f32);
-        }
-        self.content.stroke();
-    }
-
-    /// Draws `marks` laid out for a box whose top-left corner is at (`x`, `y`).
-    fn marks(&mut self, marks: &[Mark], x: f64, y: f64) {
-        for mark in marks {
-            match mark {
-                Mark::Rect { x: mx, y: my, width, height, fill } => self.rect(x + mx, y + my, *width, *height, *fill),
-                Mark::Polyline { points, stroke, width } => {
-                    let moved: Vec<(f64, f64)> = points.iter().map(|(px, py)| (x + px, y + py)).collect();
-                    self.line(&moved, *stroke, *width);
+    fn figures(&mut self, slide: &Slide) {
+        const GAP: f64 = 8.0;
+        const HEIGHT: f64 = 46.0;
+        let widest = slide.figures.iter().map(|f| typeset::width(&f.value, 15.0, Weight::Bold) + 12.0).fold(110.0, f64::max);
+        let box_width = widest.min(INNER);
+        let per_row = (((INNER + GAP) / (box_width + GAP)).floor() as usize).max(1);
+        let box_width = box_width.max(((INNER + GAP) / per_row as f64 - GAP).min(170.0));
+        for row in slide.figures.chunks(per_row) {
+            self.room(HEIGHT + GAP);
+            for (i, f) in row.iter().enumerate() {
+                let x = MARGIN + i as f64 * (box_width + GAP);
+                let y = self.y;
+                self.rect(x, y, box_width, HEIGHT, [244, 244, 244]);
+                self.text(
+                    (x + 6.0, y + 12.0),
+                    &typeset::fit(&f.label, 8.0, box_width - 12.0, Weight::Regular),
+                    8.0,
+                    Weight::Regular,
+                    MUTED,
+                    Anchor::Start,
+                );
+                self.text(
+                    (x + 6.0, y + 30.0),
+                    &typeset::fit(&f.value, 15.0, box_width - 12.0, Weight::Bold),
+                    15.0,
+                    Weight::Bold,
+                    INK,
+                    Anchor::Start,
+                );
+                if let Some(change) = &f.change {
+                    let text = typeset::fit(&format!("{change} vs previous"), 7.0, box_width - 12.0, Weight::Regular);
+                    self.text((x + 6.0, y + 41.0), &text, 7.0, Weight::Regular, MUTED, Anchor::Start);
                 }
-                Mark::Text { x: tx, y: ty, text, size, anchor, fill } => self.text((x + tx, y + ty), text, *size, false, *fill, *anchor),
+            }
+            self.y += HEIGHT + GAP;
+        }
+    }
+
+    /// The height the view's tables and notes will take (to leave them room beside charts).
+    fn after_charts(slide: &Slide) -> f64 {
+        let tables: f64 =
+            slide.tables.iter().map(|t| 15.0 + 24.0 + 12.5 * t.rows.len() as f64 + if t.more > 0 { 12.0 } else { 0.0 } + 10.0).sum();
+        let notes: f64 = if slide.notes.is_empty() {
+            0.0
+        } else {
+            11.0 + slide
+                .notes
+                .iter()
+                .map(|n| 10.5 * typeset::wrap(&format!("• {n}"), 8.0, INNER, Weight::Regular).len() as f64)
+                .sum::<f64>()
+        };
+        // The notes' own room check and spacing.
+        tables + notes + if slide.notes.is_empty() { 0.0 } else { 24.0 }
+    }
+
+    fn charts(&mut self, slide: &Slide) {
+        const MIN_HEIGHT: f64 = 170.0;
+        let charts: Vec<_> = slide.charts.iter().take(2).collect();
+        if charts.is_empty() {
+            return;
+        }
+        let n = charts.len() as f64;
+        let chart_width = (INNER - 16.0 * (n - 1.0)) / n;
+        let notes: Vec<Vec<String>> =
+            charts.iter().map(|c| typeset::wrap(&c.note, 7.0, chart_width, Weight::Regular).into_iter().take(3).collect()).collect();
+        let note_height = notes.iter().map(|n| n.len()).max().unwrap_or(0) as f64 * 9.0;
+        let wanted = if slide.tables.is_empty() { 330.0 } else { 200.0 };
+        if BOTTOM - self.y < MIN_HEIGHT + note_height {
+            self.continue_on_next_page();
+        }
+        // Charts give way to the tables and notes below them, down to a readable height.
+        let height = (BOTTOM - self.y - note_height - 12.0 - Self::after_charts(slide))
+            .clamp(MIN_HEIGHT, wanted)
+            .min(BOTTOM - self.y - note_height - 8.0);
+        for (i, chart) in charts.iter().enumerate() {
+            let x = MARGIN + i as f64 * (chart_width + 16.0);
+            let y = self.y;
+            self.text((x, y + 10.0), &typeset::fit(&chart.title, 10.0, chart_width, Weight::Bold), 10.0, Weight::Bold, INK, Anchor::Start);
+            for mark in layout(chart, chart_width, height - 14.0) {
+                self.mark(mark, x, y + 14.0);
+            }
+            for (k, line) in notes[i].iter().enumerate() {
+                self.text((x, y + height + 8.0 + k as f64 * 9.0), line, 7.0, Weight::Regular, MUTED, Anchor::Start);
+            }
+        }
+        self.y += height + note_height + 12.0;
+    }
+
+    fn mark(&mut self, mark: Mark, x: f64, y: f64) {
+        match mark {
+            Mark::Rect { x: mx, y: my, width, height, fill } => self.rect(x + mx, y + my, width, height, fill),
+            Mark::Polyline { points, stroke, width } => {
+                let points = points.iter().map(|(px, py)| (x + px, y + py)).collect();
+                self.sheet().ink.push(Ink::Line { points, colour: stroke, width });
+            }
+            Mark::Text { x: tx, y: ty, text, size, anchor, fill } => {
+                self.text((x + tx, y + ty), &text, size, Weight::Regular, fill, anchor)
             }
         }
     }
 
-    /// A table in a box `room` wide starting at `top`, as many rows as fit above `bottom`.
-    fn table(&mut self, table: &SlideTable, x: f64, top: f64, room: f64, bottom: f64) {
+    /// A table across the page: numbers right-aligned in columns as wide as their widest
+    /// figure, text sharing what is left; headings wrap rather than being cut; rows that do not
+    /// fit continue on the next page under the headings again.
+    fn table(&mut self, table: &SlideTable) {
         const SIZE: f64 = 8.0;
-        const ROW: f64 = 12.0;
-        self.text((x, top + 10.0), &table.title, 10.0, true, INK, Anchor::Start);
+        const ROW: f64 = 12.5;
+        const PAD: f64 = 8.0;
         let columns = table.header.len().max(1);
-        // Columns share the width by their longest text (header included), within limits.
-        let wanted: Vec<f64> = (0..columns)
-            .map(|i| {
-                let longest =
-                    table.rows.iter().filter_map(|r| r.get(i)).chain(table.header.get(i)).map(|c| width(c, SIZE)).fold(20.0, f64::max);
-                longest.min(room * 0.45) + 10.0
+        let cell = |r: &Vec<String>, i: usize| r.get(i).cloned().unwrap_or_default();
+        let widest = |i: usize, weight| table.rows.iter().map(|r| typeset::width(&cell(r, i), SIZE, weight)).fold(0.0, f64::max);
+        let longest_word = |i: usize| table.header[i].split_whitespace().map(|w| typeset::width(w, SIZE, Weight::Bold)).fold(0.0, f64::max);
+        // Numbers get their full width; text columns share the rest by their widest cell.
+        let needed: Vec<f64> = (0..columns).map(|i| widest(i, Weight::Regular).max(longest_word(i)) + PAD).collect();
+        let numeric_total: f64 = (0..columns).filter(|&i| table.numeric(i)).map(|i| needed[i]).sum();
+        let text_total: f64 = (0..columns).filter(|&i| !table.numeric(i)).map(|i| needed[i]).sum();
+        let text_room = (INNER - numeric_total).max(0.0);
+        let widths: Vec<f64> = (0..columns)
+            .map(|i| match (table.numeric(i), text_total > text_room) {
+                (true, _) if numeric_total > INNER => needed[i] * INNER / numeric_total,
+                (true, _) => needed[i],
+                (false, true) => needed[i] * text_room / text_total,
+                (false, false) => needed[i],
             })
             .collect();
-        let scale = (room / wanted.iter().sum::<f64>()).min(1.5);
-        let widths: Vec<f64> = wanted.iter().map(|w| w * scale).collect();
-        let numeric: Vec<bool> = (0..columns).map(|i| table.numeric(i)).collect();
-        let mut y = top + 16.0;
-        let draw_row = |page: &mut Page, cells: &[String], y: f64, bold: bool| {
-            let mut cx = x;
-            for (i, cell) in cells.iter().enumerate().take(columns) {
-                let w = widths[i];
-                let text = fit(cell, SIZE, w - 8.0);
-                if numeric[i] {
-                    page.text((cx + w - 4.0, y + 8.5), &text, SIZE, bold, INK, Anchor::End);
-                } else {
-                    page.text((cx + 4.0, y + 8.5), &text, SIZE, bold, INK, Anchor::Start);
+        // Spare width goes to the last text column (or stays at the right).
+        let total: f64 = widths.iter().sum();
+        let headings: Vec<Vec<String>> = (0..columns)
+            .map(|i| typeset::wrap(&table.header[i], SIZE, widths[i] - PAD, Weight::Bold).into_iter().take(3).collect())
+            .collect();
+        let heading_height = headings.iter().map(|h| h.len()).max().unwrap_or(1).max(1) as f64 * 10.0 + 3.0;
+
+        let heading = |me: &mut Self| {
+            let y = me.y;
+            me.rect(MARGIN, y, total, heading_height, [238, 238, 238]);
+            let mut x = MARGIN;
+            for i in 0..columns {
+                for (k, line) in headings[i].iter().enumerate() {
+                    let baseline = y + 9.0 + k as f64 * 10.0;
+                    if table.numeric(i) {
+                        me.text((x + widths[i] - PAD / 2.0, baseline), line, SIZE, Weight::Bold, INK, Anchor::End);
+                    } else {
+                        me.text((x + PAD / 2.0, baseline), line, SIZE, Weight::Bold, INK, Anchor::Start);
+                    }
                 }
-                cx += w;
+                x += widths[i];
             }
+            me.y += heading_height;
         };
-        self.rect(x, y, widths.iter().sum(), ROW, [240, 240, 240]);
-        draw_row(self, &table.header, y, true);
-        y += ROW;
-        let fits = ((bottom - y) / ROW).floor().max(0.0) as usize;
-        let shown = table.rows.len().min(fits.saturating_sub(usize::from(table.more > 0 || fits < table.rows.len())));
-        for (i, row) in table.rows.iter().take(shown).enumerate() {
-            if i % 2 == 1 {
-                self.rect(x, y, widths.iter().sum(), ROW, [248, 248, 248]);
+        self.room(14.0 + heading_height + 3.0 * ROW);
+        self.text((MARGIN, self.y + 10.0), &typeset::fit(&table.title, 10.0, INNER, Weight::Bold), 10.0, Weight::Bold, INK, Anchor::Start);
+        self.y += 15.0;
+        heading(self);
+        for (r, row) in table.rows.iter().enumerate() {
+            if self.y + ROW > BOTTOM {
+                self.continue_on_next_page();
+                heading(self);
             }
-            draw_row(self, row, y, false);
-            y += ROW;
+            let y = self.y;
+            if r % 2 == 1 {
+                self.rect(MARGIN, y, total, ROW, [248, 248, 248]);
+            }
+            let mut x = MARGIN;
+            for (i, &width) in widths.iter().enumerate() {
+                if let Some(v) = table.shade.as_ref().and_then(|s| s.get(r)).and_then(|s| s.get(i).copied().flatten()) {
+                    self.rect(x, y, width, ROW, heat_colour(v));
+                }
+                let text = typeset::fit(&cell(row, i), SIZE, width - PAD, Weight::Regular);
+                if table.numeric(i) {
+                    self.text((x + width - PAD / 2.0, y + 9.0), &text, SIZE, Weight::Regular, INK, Anchor::End);
+                } else {
+                    self.text((x + PAD / 2.0, y + 9.0), &text, SIZE, Weight::Regular, INK, Anchor::Start);
+                }
+                x += width;
+            }
+            self.y += ROW;
         }
-        let left_out = table.more + table.rows.len() - shown;
-        if left_out > 0 {
-            self.text(
-                (x + 4.0, y + 9.0),
-                &format!("and {left_out} more rows (in the app and in the CLI export)"),
-                7.5,
-                false,
-                MUTED,
-                Anchor::Start,
-            );
+        if table.more > 0 {
+            self.room(12.0);
+            let more = format!("and {} more rows (in the app and in the CLI export)", super::format::number(table.more as f64, 0));
+            self.text((MARGIN + 4.0, self.y + 9.0), &more, 7.5, Weight::Regular, MUTED, Anchor::Start);
+            self.y += 12.0;
         }
+        self.y += 10.0;
     }
 }
 
-/// One page for `slide`.
-fn page_content(slide: &Slide, number: usize, count: usize, story: &str) -> Content {
-    let mut page = Page { content: Content::new() };
-    let inner = PAGE_WIDTH - 2.0 * MARGIN;
-    let mut y = MARGIN;
-    page.text((MARGIN, y + 18.0), &slide.title, 20.0, true, INK, Anchor::Start);
-    y += 28.0;
-    for line in wrap(&slide.caption, 12.0, inner) {
-        page.text((MARGIN, y + 12.0), &line, 12.0, false, INK, Anchor::Start);
-        y += 15.0;
+/// A heat map cell's colour: pale to the palette's blue as `v` goes from 0 to 1.
+pub fn heat_colour(v: f64) -> Rgb {
+    let (low, high) = ([240.0, 245.0, 251.0], [120.0, 165.0, 210.0]);
+    let mix = |i: usize| (low[i] + (high[i] - low[i]) * v.clamp(0.0, 1.0)).round() as u8;
+    [mix(0), mix(1), mix(2)]
+}
+
+/// The pages of one view: title, caption, what it shows, figures, charts, tables, then the
+/// analyst's notes as footnotes (never first).
+pub fn view_sheets(slide: &Slide) -> Vec<Sheet> {
+    let mut t = Typesetter { sheets: vec![Sheet { view: slide.title.clone(), ..Sheet::default() }], y: MARGIN, title: slide.title.clone() };
+    t.paragraph(&slide.title, 20.0, Weight::Bold, INK, 24.0);
+    t.y += 4.0;
+    if !slide.caption.is_empty() {
+        t.paragraph(&slide.caption, 12.0, Weight::Regular, INK, 15.0);
     }
-    let meta = format!("{} · dates: {} · {} · data: {}", slide.place, slide.dates, slide.filters, slide.data_range);
-    page.text((MARGIN, y + 10.0), &fit(&meta, 8.0, inner), 8.0, false, MUTED, Anchor::Start);
-    y += 14.0;
-    for note in &slide.notes {
-        for line in wrap(note, 8.5, inner) {
-            page.text((MARGIN, y + 9.0), &line, 8.5, false, WARN, Anchor::Start);
-            y += 11.0;
-        }
-    }
+    let meta: Vec<&str> =
+        [slide.place.as_str(), &slide.dates, &slide.filters, &slide.data_range].into_iter().filter(|s| !s.is_empty()).collect();
+    t.paragraph(&meta.join(" · "), 8.0, Weight::Regular, MUTED, 11.0);
+    t.y += 6.0;
     if !slide.figures.is_empty() {
-        y += 4.0;
-        let n = slide.figures.len() as f64;
-        let box_width = ((inner - 8.0 * (n - 1.0)) / n).min(150.0);
-        for (i, f) in slide.figures.iter().enumerate() {
-            let x = MARGIN + i as f64 * (box_width + 8.0);
-            page.rect(x, y, box_width, 44.0, [244, 244, 244]);
-            page.text((x + 6.0, y + 11.0), &fit(&f.label, 8.0, box_width - 12.0), 8.0, false, MUTED, Anchor::Start);
-            page.text((x + 6.0, y + 29.0), &fit(&f.value, 15.0, box_width - 12.0), 15.0, true, INK, Anchor::Start);
-            if let Some(change) = &f.change {
-                page.text((x + 6.0, y + 40.0), &format!("{change} vs previous"), 7.0, false, MUTED, Anchor::Start);
+        t.figures(slide);
+    }
+    t.charts(slide);
+    for table in &slide.tables {
+        t.table(table);
+    }
+    if !slide.notes.is_empty() {
+        t.room(24.0);
+        t.paragraph("Notes", 8.5, Weight::Bold, NOTE, 11.0);
+        for note in &slide.notes {
+            t.paragraph(&format!("• {note}"), 8.0, Weight::Regular, NOTE, 10.5);
+        }
+    }
+    t.sheets
+}
+
+/// Every page of the report, with footers and the notice of characters not shown.
+pub fn report_sheets(story: &str, slides: &[Slide]) -> Vec<Sheet> {
+    let mut sheets: Vec<Sheet> = slides.iter().flat_map(view_sheets).collect();
+    let count = sheets.len();
+    for (i, sheet) in sheets.iter_mut().enumerate() {
+        if !sheet.missing.is_empty() {
+            let chars: Vec<char> = sheet.missing.iter().copied().collect();
+            let codes: Vec<String> = chars.iter().take(12).map(|c| format!("U+{:04X}", *c as u32)).collect();
+            let notice = format!(
+                "{} {} ({} text) {} printed as {} on this page: this PDF's font cannot show {}; the HTML report has the exact text.",
+                chars.len(),
+                if chars.len() == 1 { "character" } else { "characters" },
+                typeset::scripts(&chars).join(", "),
+                if chars.len() == 1 { "is" } else { "are" },
+                typeset::MISSING,
+                codes.join(" ") + if chars.len() > 12 { " …" } else { "" },
+            );
+            let notice = typeset::fit(&notice, 7.0, INNER, Weight::Regular);
+            sheet.ink.push(Ink::Text {
+                x: MARGIN,
+                y: BOTTOM + 9.0,
+                text: notice,
+                size: 7.0,
+                weight: Weight::Regular,
+                colour: NOTE,
+                anchor: Anchor::Start,
+            });
+        }
+        let footer = typeset::fit(&format!("{story} · {} · {} / {count}", sheet.view, i + 1), 7.5, INNER, Weight::Regular);
+        let footer = typeset::printable(&footer, Weight::Regular).0;
+        sheet.ink.push(Ink::Text {
+            x: PAGE_WIDTH - MARGIN,
+            y: PAGE_HEIGHT - MARGIN + 14.0,
+            text: footer,
+            size: 7.5,
+            weight: Weight::Regular,
+            colour: MUTED,
+            anchor: Anchor::End,
+        });
+    }
+    sheets
+}
+
+fn fill([r, g, b]: Rgb) -> Fill {
+    Fill { paint: rgb::Color::new(r, g, b).into(), opacity: NormalizedF32::ONE, rule: FillRule::NonZero }
+}
+
+/// The report: every view from a new page.
+pub fn report_pdf(story: &str, slides: &[Slide]) -> Result<Vec<u8>, PdfError> {
+    let regular = Font::new(typeset::REGULAR_TTF.into(), 0).ok_or(PdfError::Font)?;
+    let bold = Font::new(typeset::BOLD_TTF.into(), 0).ok_or(PdfError::Font)?;
+    let mut document = Document::new();
+    for sheet in report_sheets(story, slides) {
+        let settings = PageSettings::from_wh(PAGE_WIDTH as f32, PAGE_HEIGHT as f32).ok_or(PdfError::Font)?;
+        let mut page = document.start_page_with(settings);
+        let mut surface = page.surface();
+        for ink in &sheet.ink {
+            match ink {
+                Ink::Rect { x, y, width, height, colour } => {
+                    let Some(rect) = Rect::from_xywh(*x as f32, *y as f32, *width as f32, *height as f32) else { continue };
+                    let mut path = PathBuilder::new();
+                    path.push_rect(rect);
+                    let Some(path) = path.finish() else { continue };
+                    surface.set_stroke(None);
+                    surface.set_fill(Some(fill(*colour)));
+                    surface.draw_path(&path);
+                }
+                Ink::Line { points, colour: [r, g, b], width } => {
+                    let mut path = PathBuilder::new();
+                    for (k, (x, y)) in points.iter().enumerate() {
+                        if k == 0 {
+                            path.move_to(*x as f32, *y as f32);
+                        } else {
+                            path.line_to(*x as f32, *y as f32);
+                        }
+                    }
+                    let Some(path) = path.finish() else { continue };
+                    surface.set_fill(None);
+                    surface.set_stroke(Some(Stroke {
+                        paint: rgb::Color::new(*r, *g, *b).into(),
+                        width: *width as f32,
+                        ..Stroke::default()
+                    }));
+                    surface.draw_path(&path);
+                }
+                Ink::Text { x, y, text, size, weight, colour, anchor } => {
+                    let shift = match anchor {
+                        Anchor::Start => 0.0,
+                        Anchor::Middle => typeset::width(text, *size, *weight) / 2.0,
+                        Anchor::End => typeset::width(text, *size, *weight),
+                    };
+                    let font = if *weight == Weight::Bold { bold.clone() } else { regular.clone() };
+                    surface.set_stroke(None);
+                    surface.set_fill(Some(fill(*colour)));
+                    surface.draw_text(
+                        Point::from_xy((x - shift) as f32, *y as f32),
+                        font,
+                        *size as f32,
+                        text,
+                        false,
+                        TextDirection::LeftToRight,
+                    );
+                }
             }
         }
-        y += 52.0;
-    }
-    let bottom = PAGE_HEIGHT - MARGIN - 10.0;
-    if !slide.charts.is_empty() {
-        let n = slide.charts.len().min(2) as f64;
-        let chart_width = (inner - 16.0 * (n - 1.0)) / n;
-        let height = if slide.tables.is_empty() { (bottom - y - 16.0).min(330.0) } else { 190.0 };
-        for (i, chart) in slide.charts.iter().take(2).enumerate() {
-            let x = MARGIN + i as f64 * (chart_width + 16.0);
-            page.text((x, y + 10.0), &fit(&chart.title, 10.0, chart_width), 10.0, true, INK, Anchor::Start);
-            page.marks(&layout(chart, chart_width, height - 14.0), x, y + 14.0);
-        }
-        y += height + 8.0;
-    }
-    if !slide.tables.is_empty() {
-        let n = slide.tables.len().min(2) as f64;
-        let table_width = (inner - 16.0 * (n - 1.0)) / n;
-        for (i, table) in slide.tables.iter().take(2).enumerate() {
-            page.table(table, MARGIN + i as f64 * (table_width + 16.0), y, table_width, bottom);
-        }
-    }
-    let footer = format!("{story} · {number} / {count}");
-    page.text((PAGE_WIDTH - MARGIN, PAGE_HEIGHT - MARGIN + 14.0), &footer, 7.5, false, MUTED, Anchor::End);
-    page.content
-}
-
-fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-    // Writing to a Vec cannot fail.
-    let _ = encoder.write_all(data);
-    encoder.finish().unwrap_or_default()
-}
-
-/// The report: one page per slide.
-pub fn report_pdf(story: &str, slides: &[Slide]) -> Vec<u8> {
-    let mut pdf = Pdf::new();
-    let catalog = Ref::new(1);
-    let tree = Ref::new(2);
-    let regular = Ref::new(3);
-    let bold = Ref::new(4);
-    let info = Ref::new(5);
-    let first = 6;
-    pdf.catalog(catalog).pages(tree);
-    pdf.type1_font(regular).base_font(Name(b"Helvetica")).encoding_predefined(Name(b"WinAnsiEncoding"));
-    pdf.type1_font(bold).base_font(Name(b"Helvetica-Bold")).encoding_predefined(Name(b"WinAnsiEncoding"));
-    pdf.document_info(info).title(TextStr(story)).creator(TextStr("shoplens"));
-    let mut kids = Vec::new();
-    for (i, slide) in slides.iter().enumerate() {
-        let page_id = Ref::new(first + 2 * i as i32);
-        let content_id = Ref::new(first + 2 * i as i32 + 1);
-        kids.push(page_id);
-        let mut page = pdf.page(page_id);
-        page.media_box(Rect::new(0.0, 0.0, PAGE_WIDTH as f32, PAGE_HEIGHT as f32)).parent(tree).contents(content_id);
-        page.resources().fonts().pair(REGULAR, regular).pair(BOLD, bold);
+        surface.finish();
         page.finish();
-        let content = page_content(slide, i + 1, slides.len(), story).finish();
-        pdf.stream(content_id, &deflate(&content)).filter(Filter::FlateDecode);
     }
-    pdf.pages(tree).count(kids.len() as i32).kids(kids);
-    pdf.finish()
+    document.set_metadata(Metadata::new().title(story.to_string()).creator("shoplens".to_string()));
+    document.finish().map_err(PdfError::Write)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::present::slide::Figure;
+
+    fn slide(title: &str, caption: &str) -> Slide {
+        Slide {
+            title: title.into(),
+            caption: caption.into(),
+            place: "Overview".into(),
+            dates: "All the data".into(),
+            filters: "All countries".into(),
+            data_range: "Data: 1 Dec 2009 – 9 Dec 2010".into(),
+            figures: vec![Figure { label: "Revenue".into(), value: "£10,169,340".into(), change: Some("+4.2%".into()) }],
+            charts: Vec::new(),
+            tables: Vec::new(),
+            notes: vec!["A note".into()],
+            focus: None,
+        }
+    }
+
+    /// Every piece of text lies inside the page (measured with the font's own widths).
+    fn inside(sheet: &Sheet) -> bool {
+        sheet.ink.iter().all(|ink| match ink {
+            Ink::Text { x, y, text, size, weight, anchor, .. } => {
+                let w = typeset::width(text, *size, *weight);
+                let left = match anchor {
+                    Anchor::Start => *x,
+                    Anchor::Middle => x - w / 2.0,
+                    Anchor::End => x - w,
+                };
+                left >= MARGIN - 0.5 && left + w <= PAGE_WIDTH - MARGIN + 0.5 && y - size >= 0.0 && *y <= PAGE_HEIGHT - MARGIN / 2.0
+            }
+            _ => true,
+        })
+    }
 
     #[test]
-    fn text_fits_the_standard_font() {
-        assert_eq!(win_ansi("£1,234 – Café"), b"\xa31,234 \x96 Caf\xe9");
-        assert_eq!(win_ansi("Σ q × p"), b"sum q \xd7 p");
-        // Digits are 0.556 em in Helvetica.
-        assert!((width("1,234", 10.0) - (4.0 * 5.56 + 2.78)).abs() < 1e-9);
-        assert_eq!(wrap("one two three", 10.0, width("one two", 10.0) + 0.1), ["one two", "three"]);
-        assert!(fit("a long product description", 8.0, 40.0).ends_with('…'));
+    fn a_long_title_wraps_and_a_long_caption_continues_on_the_next_page() {
+        let title = "A very long title for a view that a marketer wrote without thinking of the width of a page at all, twice over";
+        let caption = "Revenue builds through the autumn to the November peak. ".repeat(60);
+        let sheets = report_sheets("Story", &[slide(title, &caption)]);
+        assert!(sheets.len() >= 2, "the caption continues");
+        assert!(sheets.iter().all(inside), "nothing outside the page");
+        assert!(sheets[1].texts().any(|t| t.ends_with("(continued)")));
+        // The whole caption is there, in order.
+        let words: usize = sheets.iter().flat_map(|s| s.texts()).map(|t| t.matches("November").count()).sum();
+        assert_eq!(words, 60);
+        // The figure and the note still come after the caption, not over it.
+        let last = sheets.last().unwrap();
+        assert!(last.texts().any(|t| t == "£10,169,340") && last.texts().any(|t| t.contains("A note")));
+    }
+
+    #[test]
+    fn a_table_too_long_for_a_page_continues_under_its_headings() {
+        let mut view = slide("Table", "Short.");
+        let rows = (0..80).map(|i| vec![format!("product {i}"), format!("{i}.00")]).collect();
+        view.tables.push(SlideTable {
+            title: "Products".into(),
+            header: vec!["Product".into(), "Revenue".into()],
+            rows,
+            numeric: vec![false, true],
+            more: 0,
+            shade: None,
+        });
+        let sheets = report_sheets("Story", &[view]);
+        assert!(sheets.len() >= 2);
+        assert!(sheets.iter().all(inside));
+        assert_eq!(sheets.iter().flat_map(|s| s.texts()).filter(|t| t.starts_with("product ")).count(), 80);
+        assert!(sheets.iter().all(|s| s.texts().any(|t| t == "Revenue")), "headings on every page");
+    }
+
+    #[test]
+    fn characters_the_font_lacks_are_named_on_their_page() {
+        let sheets = report_sheets("Story", &[slide("日本語 sales", "Fine")]);
+        assert_eq!(sheets[0].missing.len(), 3);
+        assert!(sheets[0].texts().any(|t| t.contains("U+65E5 U+672C U+8A9E") && t.contains("Chinese/Japanese/Korean")));
+        let pdf = report_pdf("Story", &[slide("São Paulo", "Ελληνικά")]).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
     }
 }

@@ -10,7 +10,7 @@ use rusqlite::Connection;
 
 use super::chart::Chart;
 use super::charts;
-use super::format::number;
+use super::format::{self, number, ColumnFormat};
 use crate::analytics::event_frame::EventFrame;
 use crate::analytics::marketplace::MarketplaceData;
 use crate::analytics::order_frame::OrderFrame;
@@ -28,29 +28,80 @@ pub struct Figure {
     pub change: Option<String>,
 }
 
+/// A table as people read it: headings in words, every column formatted alike (money with
+/// its currency, ratios as percentages, months by name). CSV exports keep the analytics
+/// table's machine form.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlideTable {
     pub title: String,
     pub header: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    /// Which columns hold numbers (right-aligned, so digits line up).
+    pub numeric: Vec<bool>,
     /// Rows of the full table left out to fit the page.
     pub more: usize,
+    /// Cells shaded by value, as a heat map: per row, the value behind each cell (0 to 1 of the
+    /// table's range), `None` for a cell left white.
+    pub shade: Option<Vec<Vec<Option<f64>>>>,
 }
 
 impl SlideTable {
-    /// The first `limit` rows of `table`.
-    pub fn top(title: impl Into<String>, (header, mut rows): Table, limit: usize) -> Self {
+    /// The first `limit` rows of `table`, each column written as [`format::column_format`]
+    /// says for its name; columns with nothing in them and machine lists are left out.
+    pub fn top(title: impl Into<String>, table: Table, limit: usize, currency: Option<&str>) -> Self {
+        Self::top_with(title, table, limit, currency, format::column_format)
+    }
+
+    /// As [`SlideTable::top`], with the column formats chosen by `format_of`.
+    pub fn top_with(
+        title: impl Into<String>,
+        (header, mut rows): Table,
+        limit: usize,
+        currency: Option<&str>,
+        format_of: impl Fn(&str) -> ColumnFormat,
+    ) -> Self {
         let more = rows.len().saturating_sub(limit);
         rows.truncate(limit);
-        Self { title: title.into(), header, rows, more }
+        fn cell(row: &[String], i: usize) -> &str {
+            row.get(i).map_or("", |c| c.as_str())
+        }
+        let kept: Vec<(usize, ColumnFormat)> = header
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (i, format_of(name)))
+            .filter(|&(i, f)| f != ColumnFormat::Hidden && rows.iter().any(|r| !cell(r, i).trim().is_empty()))
+            .collect();
+        let columns: Vec<Vec<String>> =
+            kept.iter().map(|&(i, f)| f.column(&rows.iter().map(|r| cell(r, i)).collect::<Vec<_>>(), currency)).collect();
+        Self {
+            title: title.into(),
+            header: kept.iter().map(|&(i, _)| format::column_label(&header[i])).collect(),
+            rows: (0..rows.len()).map(|r| columns.iter().map(|c| c[r].clone()).collect()).collect(),
+            numeric: kept.iter().map(|&(_, f)| f.is_numeric()).collect(),
+            more,
+            shade: None,
+        }
     }
 
     /// Whether column `i` holds numbers (right-aligned).
     pub fn numeric(&self, i: usize) -> bool {
-        let cells: Vec<&str> = self.rows.iter().filter_map(|r| r.get(i)).map(|c| c.trim()).filter(|c| !c.is_empty()).collect();
-        !cells.is_empty()
-            && cells.iter().all(|c| c.trim_start_matches(['-', '+']).trim_end_matches('%').replace(',', "").parse::<f64>().is_ok())
+        self.numeric.get(i).copied().unwrap_or(false)
     }
+}
+
+/// The one chart or table a slide shows when presented, by its place among the slide's
+/// charts or tables (saved in the view's state as `"slide": {"chart": 0}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlideElement {
+    Chart(usize),
+    Table(usize),
+}
+
+/// What a presented slide shows below its figures.
+pub enum Focused<'a> {
+    Chart(&'a Chart),
+    Table(&'a SlideTable),
 }
 
 /// One page of a report.
@@ -69,8 +120,52 @@ pub struct Slide {
     pub figures: Vec<Figure>,
     pub charts: Vec<Chart>,
     pub tables: Vec<SlideTable>,
-    /// Warnings and remarks, printed under the caption.
+    /// Warnings and remarks: footnotes on the page, never first.
     pub notes: Vec<String>,
+    /// The chart or table presentation mode shows (the report prints them all).
+    pub focus: Option<SlideElement>,
+}
+
+impl Slide {
+    /// The chart or table chosen for presenting.
+    pub fn focused(&self) -> Option<Focused<'_>> {
+        match self.focus? {
+            SlideElement::Chart(i) => self.charts.get(i).map(Focused::Chart),
+            SlideElement::Table(i) => self.tables.get(i).map(Focused::Table),
+        }
+    }
+}
+
+/// The charts and tables a view of `panel` with `state` puts on its slide, in the order the
+/// slide holds them, named for the "Save view" dialog's choice of what to present.
+pub fn elements(panel: &str, state: &serde_json::Value) -> Vec<(SlideElement, &'static str)> {
+    use SlideElement::{Chart, Table};
+    let tab = state.get("tab").and_then(|t| t.as_str());
+    match (panel, tab) {
+        ("overview", _) => vec![(Chart(0), "Monthly revenue"), (Chart(1), "New and returning customers"), (Table(0), "Top products")],
+        ("segments", None | Some("RFM segments")) => vec![(Chart(0), "Segment shares chart"), (Table(0), "RFM segment table")],
+        ("segments", Some("Cohorts")) => vec![(Table(0), "Cohort heat map")],
+        ("customer_value", _) => vec![(Chart(0), "Holdout check"), (Table(0), "Most valuable customers")],
+        ("funnel", None | Some("Funnel")) => vec![(Chart(0), "Funnel chart"), (Table(0), "Funnel steps table")],
+        ("pricing", None | Some("Monitor")) => vec![(Table(0), "Price index by category")],
+        ("sellers", Some("Short categories") | Some("Candidates") | None) => {
+            vec![(Chart(0), "Demand per listing"), (Table(0), if tab == Some("Candidates") { "Candidates" } else { "Short categories" })]
+        }
+        ("listings", _) => vec![(Chart(0), "Days to sell"), (Table(0), "Listings by group")],
+        _ => Vec::new(),
+    }
+}
+
+/// The saved choice when the slide has it, else its first chart, else its first table.
+fn choose_focus(saved: Option<SlideElement>, slide: &Slide) -> Option<SlideElement> {
+    let exists = |e: &SlideElement| match *e {
+        SlideElement::Chart(i) => i < slide.charts.len(),
+        SlideElement::Table(i) => i < slide.tables.len(),
+    };
+    saved
+        .filter(exists)
+        .or_else(|| (!slide.charts.is_empty()).then_some(SlideElement::Chart(0)))
+        .or_else(|| (!slide.tables.is_empty()).then_some(SlideElement::Table(0)))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,12 +196,15 @@ pub struct StorySource {
     events: Option<Arc<EventFrame>>,
     marketplace: Option<Arc<MarketplaceData>>,
     pricing: Option<Arc<pricing::PricingData>>,
+    /// Customer value fits by filters and settings: the RFM page's CLV column and a Customer
+    /// value page with the same settings share one fit.
+    clv: Vec<(String, Arc<clv::ClvResult>)>,
 }
 
 impl StorySource {
     pub fn open(path: &Path) -> Result<Self, SlideError> {
         let conn = workspace::open_read_only(path)?;
-        Ok(Self { path: path.to_path_buf(), conn, orders: None, events: None, marketplace: None, pricing: None })
+        Ok(Self { path: path.to_path_buf(), conn, orders: None, events: None, marketplace: None, pricing: None, clv: Vec::new() })
     }
 
     pub fn path(&self) -> &Path {
@@ -143,6 +241,20 @@ impl StorySource {
             self.pricing = Some(Arc::new(copies::load_pricing(&self.conn, ctx)?));
         }
         Ok(self.pricing.clone().expect("loaded above"))
+    }
+
+    fn clv(&mut self, filters: &Filters, settings: &clv::ClvSettings, ctx: &JobContext) -> Result<Arc<clv::ClvResult>, SlideError> {
+        let key = format!("{filters:?}|{}", serde_json::to_string(settings).unwrap_or_default());
+        if let Some((_, fit)) = self.clv.iter().find(|(k, _)| *k == key) {
+            return Ok(fit.clone());
+        }
+        let frame = self.orders(ctx)?;
+        let fit = Arc::new(clv::compute(&frame, filters, settings, ctx).map_err(|e| match e {
+            clv::ClvError::Cancelled(c) => SlideError::Cancelled(c),
+            other => SlideError::Compute(other.to_string()),
+        })?);
+        self.clv.push((key, fit.clone()));
+        Ok(fit)
     }
 
     /// The days the data covers: the order lines' span (relative dates count from its last day).
@@ -190,13 +302,14 @@ pub fn build(view: &View, source: &mut StorySource, ctx: &JobContext) -> Result<
             Some(tab) => format!("{} › {tab}", panel_title(&view.panel)),
             None => panel_title(&view.panel).to_string(),
         },
-        dates: view.dates.describe(span.map(|s| s.1)),
-        filters: view.country.as_ref().map_or("all countries".to_string(), |c| format!("country: {c}")),
-        data_range: span.map_or("no order lines".to_string(), |(a, b)| format!("{a} to {b}")),
+        dates: view.dates.for_people(span.map(|s| s.1)),
+        filters: view.country.as_ref().map_or("All countries".to_string(), |c| format!("Country: {c}")),
+        data_range: data_range(span),
         figures: Vec::new(),
         charts: Vec::new(),
         tables: Vec::new(),
         notes: Vec::new(),
+        focus: None,
     };
     ctx.check()?;
     match (view.panel.as_str(), tab.as_deref()) {
@@ -212,7 +325,21 @@ pub fn build(view: &View, source: &mut StorySource, ctx: &JobContext) -> Result<
         ("listings", _) => listings_slide(view, source, &filters, &mut slide, ctx)?,
         _ => slide.notes.push(format!("Reports do not print {} yet: open this view in shoplens to see it.", slide.place)),
     }
+    slide.focus = choose_focus(field(view, "slide"), &slide);
     Ok(slide)
+}
+
+/// "Data: 1 Dec 2009 – 9 Dec 2010": the days the page's own business covers.
+fn data_range(span: Option<(NaiveDate, NaiveDate)>) -> String {
+    let day = |d: NaiveDate| d.format("%-d %b %Y").to_string();
+    span.map_or("No data".to_string(), |(a, b)| format!("Data: {} – {}", day(a), day(b)))
+}
+
+/// A marketplace page covers the marketplace's own days, not the shop's.
+fn marketplace_page(data: &MarketplaceData, slide: &mut Slide) {
+    slide.data_range = data_range(data.date_span());
+    slide.dates = "All the data".to_string();
+    slide.filters = String::new();
 }
 
 fn change(kpi: overview::Kpi) -> Option<String> {
@@ -245,6 +372,7 @@ fn overview_slide(view: &View, source: &mut StorySource, filters: &Filters, slid
         "Top products",
         overview::ranked_table(products, ["stock_code", "description", "revenue", "units"]),
         10,
+        currency,
     ));
     if !with_services && !result.services.is_empty() {
         let names: Vec<String> = result.services.iter().take(6).map(|r| format!("{} ({})", r.name, money(r.revenue))).collect();
@@ -257,11 +385,18 @@ fn rfm_slide(source: &mut StorySource, filters: &Filters, slide: &mut Slide, ctx
     let grid = workspace::settings::load_segment_grid(source.conn())?;
     let frame = source.orders(ctx)?;
     let result = rfm::compute(&frame, filters, None, &grid)?;
+    let currency = frame.money_currency(filters).0;
+    // The segment table's CLV column, from the fit a Customer value view with default settings
+    // would show.
+    let value = source.clv(filters, &clv::ClvSettings::default(), ctx)?;
+    let by_customer: std::collections::HashMap<u32, f64> = value.customers.iter().filter_map(|c| Some((c.customer, c.clv?))).collect();
+    let mean_clv = result.segment_means(&by_customer);
     slide.figures = vec![
         Figure { label: "Customers".into(), value: number(result.customers.len() as f64, 0), change: None },
         Figure { label: "Analysis date".into(), value: result.analysis_date.to_string(), change: None },
     ];
-    slide.tables.push(SlideTable::top("RFM segments", rfm::segment_table(&result, &grid, &vec![None; result.segments.len()]), 12));
+    slide.charts.push(charts::segment_shares(&result));
+    slide.tables.push(SlideTable::top("RFM segments", rfm::segment_table(&result, &grid, &mean_clv), 12, currency.as_deref()));
     slide.notes.extend(result.thin.iter().map(|thin| format!("Too little spread to score {thin}.")));
     Ok(())
 }
@@ -275,22 +410,23 @@ fn cohorts_slide(view: &View, source: &mut StorySource, filters: &Filters, slide
     let columns = header.len().min(15);
     header.truncate(columns);
     rows.iter_mut().for_each(|r| r.truncate(columns));
-    let title = if revenue {
-        "Revenue per customer by months since the first order"
-    } else {
-        "Active customers (%) by months since the first order"
-    };
-    slide.tables.push(SlideTable::top(title, (header, rows), 14));
+    let title =
+        if revenue { "Revenue per customer by months since the first order" } else { "Active customers by months since the first order" };
+    let currency = frame.money_currency(filters).0;
+    let cells: Vec<Vec<Option<f64>>> =
+        rows.iter().map(|r| r.iter().enumerate().map(|(i, c)| if i < 2 { None } else { c.trim().parse::<f64>().ok() }).collect()).collect();
+    let months = |name: &str| if revenue && name.starts_with("month_") { ColumnFormat::Money } else { format::column_format(name) };
+    let mut table = SlideTable::top_with(title, (header, rows), 14, currency.as_deref(), months);
+    table.shade = Some(heat(&cells, table.rows.len(), !revenue));
+    slide.tables.push(table);
     Ok(())
 }
 
 fn clv_slide(view: &View, source: &mut StorySource, filters: &Filters, slide: &mut Slide, ctx: &JobContext) -> Result<(), SlideError> {
     let settings: clv::ClvSettings = field(view, "settings").unwrap_or_default();
     let frame = source.orders(ctx)?;
-    let result = clv::compute(&frame, filters, &settings, ctx).map_err(|e| match e {
-        clv::ClvError::Cancelled(c) => SlideError::Cancelled(c),
-        other => SlideError::Compute(other.to_string()),
-    })?;
+    let result = source.clv(filters, &settings, ctx)?;
+    let currency = frame.money_currency(filters).0;
     slide.notes.extend(result.warnings.iter().cloned());
     let alive: Vec<f64> = result.customers.iter().map(|c| c.p_alive).collect();
     slide.figures.push(Figure { label: "Customers".into(), value: number(result.customers.len() as f64, 0), change: None });
@@ -300,7 +436,6 @@ fn clv_slide(view: &View, source: &mut StorySource, filters: &Filters, slide: &m
     }
     if result.has_clv() {
         let total: f64 = result.customers.iter().filter_map(|c| c.clv).sum();
-        let currency = frame.money_currency(filters).0;
         let value = super::format::money_in(total, currency.as_deref());
         slide.figures.push(Figure { label: "Total predicted CLV".into(), value, change: None });
     }
@@ -308,7 +443,7 @@ fn clv_slide(view: &View, source: &mut StorySource, filters: &Filters, slide: &m
         slide.charts.push(charts::clv_holdout(holdout));
     }
     let top: usize = field(view, "top").unwrap_or(20);
-    slide.tables.push(SlideTable::top("Most valuable customers", clv::customer_table(&frame, &result, top), 10));
+    slide.tables.push(SlideTable::top("Most valuable customers", clv::customer_table(&frame, &result, top), 10, currency.as_deref()));
     Ok(())
 }
 
@@ -325,7 +460,7 @@ fn funnel_slide(view: &View, source: &mut StorySource, filters: &Filters, slide:
         slide.figures.push(Figure { label: "Converted".into(), value: format!("{:.1}%", last.from_first * 100.0), change: None });
     }
     slide.charts.push(charts::funnel_steps(&result));
-    slide.tables.push(SlideTable::top("Funnel steps", funnel::steps_table(&result), 10));
+    slide.tables.push(SlideTable::top("Funnel steps", funnel::steps_table(&result), 10, None));
     Ok(())
 }
 
@@ -343,7 +478,7 @@ fn pricing_slide(source: &mut StorySource, slide: &mut Slide, ctx: &JobContext) 
     }
     slide.figures.push(figure("We are cheapest", number(monitor.positions.iter().filter(|p| p.rank == Some(1)).count() as f64, 0)));
     let table = pricing::groups_table(&monitor.by_category, "category");
-    slide.tables.push(SlideTable::top("Price index by category (100 = market mean)", table, 12));
+    slide.tables.push(SlideTable::top("Price index by category (100 = market mean)", table, 12, None));
     Ok(())
 }
 
@@ -356,15 +491,16 @@ fn sellers_slide(view: &View, candidates: bool, source: &mut StorySource, slide:
     }
     settings.short_categories = field(view, "short_categories").unwrap_or(None);
     let result = sellers::compute(&data, &settings, ctx).map_err(|e| SlideError::Compute(e.to_string()))?;
+    marketplace_page(&data, slide);
     slide.figures.push(Figure { label: "Active sellers".into(), value: number(result.active_sellers as f64, 0), change: None });
     slide.figures.push(Figure { label: "Candidates".into(), value: number(result.candidates.len() as f64, 0), change: None });
     let trends: Vec<(String, Vec<f64>)> =
         result.shortages.iter().filter(|s| s.selected).map(|s| (data.categories[s.category as usize].clone(), s.trend.clone())).collect();
     slide.charts.push(charts::shortage_trend(&trends));
     if candidates {
-        slide.tables.push(SlideTable::top("Most likely to start selling", sellers::candidates_table(&data, &result, Some(10)), 10));
+        slide.tables.push(SlideTable::top("Most likely to start selling", sellers::candidates_table(&data, &result, Some(10)), 10, None));
     } else {
-        slide.tables.push(SlideTable::top("Categories in short supply", sellers::categories_table(&data, &result), 10));
+        slide.tables.push(SlideTable::top("Categories in short supply", sellers::categories_table(&data, &result), 10, None));
     }
     Ok(())
 }
@@ -375,6 +511,7 @@ fn listings_slide(view: &View, source: &mut StorySource, filters: &Filters, slid
     let by = if field::<String>(view, "by").as_deref() == Some("brand") { GroupBy::Brand } else { GroupBy::Category };
     let min_listings: u64 = field(view, "min_listings").unwrap_or(1);
     let result = listings::compute(&data, filters, by);
+    marketplace_page(&data, slide);
     let listed: u64 = result.groups.iter().map(|g| g.listed).sum();
     let sold: u64 = result.groups.iter().map(|g| g.sold).sum();
     let mut days = result.days_to_sell.clone();
@@ -384,7 +521,26 @@ fn listings_slide(view: &View, source: &mut StorySource, filters: &Filters, slid
         slide.figures.push(Figure { label: "Median days to sell".into(), value: format!("{median:.1}"), change: None });
     }
     slide.charts.push(charts::days_to_sell(&result.days_to_sell));
-    slide.tables.push(SlideTable::top(format!("By {}", by.name()), listings::groups_table(&result, min_listings), 12));
+    slide.tables.push(SlideTable::top(format!("By {}", by.name()), listings::groups_table(&result, min_listings), 12, None));
     slide.notes.extend(data.contradictions.notes().into_iter().map(|n| format!("{n}.")));
     Ok(())
+}
+
+/// A heat map's shades: each numeric cell's place (0 to 1) in the range of the shaded cells,
+/// for the first `rows` rows. A retention table leaves its first month out of the range (it is
+/// 100% by definition and would wash out every other cell).
+fn heat(cells: &[Vec<Option<f64>>], rows: usize, skip_first_month: bool) -> Vec<Vec<Option<f64>>> {
+    let shaded = |i: usize| i >= 2 + usize::from(skip_first_month);
+    let values = || cells.iter().take(rows).flat_map(|r| r.iter().enumerate().filter(|(i, _)| shaded(*i)).filter_map(|(_, v)| *v));
+    let (low, high) = (values().fold(f64::INFINITY, f64::min), values().fold(f64::NEG_INFINITY, f64::max));
+    cells
+        .iter()
+        .take(rows)
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .map(|(i, v)| v.filter(|_| shaded(i) && high > low).map(|v| ((v - low) / (high - low)).clamp(0.0, 1.0)))
+                .collect()
+        })
+        .collect()
 }

@@ -134,6 +134,9 @@ pub struct ShoplensApp {
     screenshots: (Sender<Screenshot>, Receiver<Screenshot>),
     sidebar: Sidebar,
     save_view: Option<SaveViewDialog>,
+    /// The Story sidebar was opened by hand in this session: it stays open in a narrow window
+    /// (where it would otherwise start collapsed, leaving the panel its width).
+    story_opened_here: bool,
     presentation: Option<Presentation>,
     /// The dates of the view last opened, re-resolved when the data's last day changes (a
     /// relative view opened before the order lines arrived, or after an import); cleared when
@@ -289,6 +292,7 @@ impl ShoplensApp {
             dialog: None,
             sidebar: Sidebar::default(),
             save_view: None,
+            story_opened_here: false,
             presentation: None,
             view_dates: None,
         };
@@ -695,10 +699,10 @@ impl ShoplensApp {
                 Ok(o) => {
                     let r = &o.report;
                     self.info(format!(
-                        "Imported {} into {}: {} rows loaded, {} rejected.",
+                        "Imported {} into {}: {} loaded, {} rejected.",
                         widgets::display_name(&file),
                         o.table,
-                        widgets::number(r.rows_loaded as f64, 0),
+                        widgets::count_of(r.rows_loaded, "row", "rows"),
                         widgets::number(r.rows_rejected as f64, 0)
                     ));
                     self.models.get::<DataModels>().import_id = Some(o.import_id);
@@ -797,7 +801,7 @@ impl ShoplensApp {
             Chosen::SaveAs => self.save_as(first),
             Chosen::ExportTable { header, rows } => self.chore("export table", move |_| {
                 let n = crate::analytics::write_csv(&first, &header, rows)?;
-                Ok(format!("Saved {n} rows to {}", first.display()))
+                Ok(format!("Saved {} to {}", widgets::count_of(n as u64, "row", "rows"), first.display()))
             }),
             Chosen::ExportQuery(sql) => self.export_query(sql, first),
             Chosen::Watch => self.watch(first),
@@ -1151,7 +1155,11 @@ impl ShoplensApp {
             self.import_dialog();
         }
         ui.add_space(6.0);
-        ui.toggle_value(&mut self.settings.story_open, "Story").on_hover_text("Saved views and stories: open, present, export");
+        let mut shown = self.story_sidebar_shown(ui.ctx());
+        if ui.toggle_value(&mut shown, "Story").on_hover_text("Saved views and stories: open, present, export").changed() {
+            self.settings.story_open = shown;
+            self.story_opened_here = shown;
+        }
     }
 
     /// Draws the selected panel (the first one if the remembered id is unknown) and carries out
@@ -1235,6 +1243,8 @@ impl ShoplensApp {
         self.presentation = Some(Presentation { views, index, zoom_before: ctx.zoom_factor() });
         ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(true));
         self.open_view(&first);
+        let started = self.models.get::<StoryModels>().prepare_slides();
+        self.monitors.extend(started);
     }
 
     fn stop_presentation(&mut self, ctx: &egui::Context) {
@@ -1242,6 +1252,13 @@ impl ShoplensApp {
             ctx.set_zoom_factor(p.zoom_before);
             ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(false));
         }
+    }
+
+    /// Whether the Story sidebar is on screen: open, and either the window is wide enough for
+    /// it beside the panel (1,400 points: at 1280 it would clip the panels' tables) or the user
+    /// opened it in this session.
+    fn story_sidebar_shown(&self, ctx: &egui::Context) -> bool {
+        self.settings.story_open && (self.story_opened_here || ctx.content_rect().width() >= 1400.0)
     }
 
     /// The global filters (for tests).
@@ -1286,12 +1303,27 @@ impl ShoplensApp {
         if (ctx.zoom_factor() - zoom).abs() > 0.01 {
             ctx.set_zoom_factor(zoom);
         }
-        let last_day = self.last_day();
+        let story = self.models.get::<StoryModels>();
+        if story.slides.is_none() && !story.preparing_slides() {
+            // The data changed under the slides: compute them again.
+            let started = story.prepare_slides();
+            self.monitors.extend(started);
+        }
+        let story = self.models.get::<StoryModels>();
+        let Some(p) = &self.presentation else { return };
         egui::CentralPanel::default().show(ui, |ui| {
-            if let Some(p) = &self.presentation {
-                crate::ui::story::slide_header(ui, p, last_day);
+            match story.slides.as_ref().and_then(|s| s.slides.get(p.index).map(|slide| (s, slide))) {
+                Some((prepared, slide)) if prepared.story == story.story => {
+                    crate::ui::slide_view::show(ui, slide, p.index + 1, prepared.slides.len())
+                }
+                _ => {
+                    ui.heading(RichText::new(&p.views[p.index].view.title).size(30.0).strong());
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label(format!("Preparing the slides… {} / {}", p.index + 1, p.views.len()));
+                    });
+                }
             }
-            self.central(ui);
         });
     }
 
@@ -1306,7 +1338,9 @@ impl ShoplensApp {
                 let index = self.panels.iter().position(|p| p.id() == self.settings.panel_id).unwrap_or(0);
                 let fixed = self.filters.from.is_some() || self.filters.to.is_some();
                 let story = self.models.get::<StoryModels>().story.clone();
-                self.save_view = Some(SaveViewDialog::new(&story, self.panels[index].title(), fixed));
+                let panel = &self.panels[index];
+                let elements = crate::present::slide::elements(panel.id(), &panel.view_state(&self.models).to_json());
+                self.save_view = Some(SaveViewDialog::new(&story, panel.title(), fixed, elements));
             }
             Some(SidebarAction::ExportReport) => {
                 let story = self.models.get::<StoryModels>().story.clone();
@@ -1336,11 +1370,15 @@ impl ShoplensApp {
             Some(true) => {
                 let index = self.panels.iter().position(|p| p.id() == self.settings.panel_id).unwrap_or(0);
                 let panel = &self.panels[index];
+                let mut state = panel.view_state(&self.models).to_json();
+                if let (Some(element), Some(fields)) = (dialog.element, state.as_object_mut()) {
+                    fields.insert("slide".into(), serde_json::to_value(element).unwrap_or_default());
+                }
                 let view = crate::workspace::views::View {
                     title: dialog.title.trim().to_string(),
                     caption: dialog.caption.trim().to_string(),
                     panel: panel.id().to_string(),
-                    state: panel.view_state(&self.models).to_json(),
+                    state,
                     dates: dialog.date_range(self.filters.from, self.filters.to),
                     country: self.filters.country.clone(),
                 };
@@ -1379,7 +1417,7 @@ impl eframe::App for ShoplensApp {
             self.status_bar(ui);
         });
         egui::Panel::left("nav").resizable(false).exact_size(130.0).show(ui, |ui| self.navigation(ui));
-        if self.settings.story_open {
+        if self.story_sidebar_shown(&ctx) {
             egui::Panel::right("story").resizable(true).default_size(280.0).show(ui, |ui| self.story_sidebar(ui, &ctx));
         }
         egui::CentralPanel::default().show(ui, |ui| self.central(ui));

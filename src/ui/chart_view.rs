@@ -15,10 +15,19 @@ fn colour([r, g, b]: Rgb) -> Color32 {
 pub fn show(ui: &mut egui::Ui, chart: &Chart, id_salt: impl std::hash::Hash + std::fmt::Debug, height: f32) -> egui_plot::PlotResponse<()> {
     let x_axis = chart.x.clone();
     let y_format = chart.y_format;
+    let ([data_min, data_max], _) = chart.bounds();
     let mut plot = Plot::new((chart.title.as_str(), id_salt))
         .height(height)
         .allow_scroll(false)
-        .x_axis_formatter(move |mark, _| x_axis.label(mark.value))
+        // Months padded around a short range are space, not empty months: no names there.
+        .x_axis_formatter(move |mark, _| {
+            let outside = x_axis == XAxis::Months && (mark.value < data_min - 0.01 || mark.value > data_max + 0.01);
+            if outside {
+                String::new()
+            } else {
+                x_axis.label(mark.value)
+            }
+        })
         .y_axis_formatter(move |mark, _| y_format.axis(mark.value));
     let ([x_min, x_max], _) = chart.bounds();
     if chart.x == XAxis::Months && x_max - x_min < 6.0 {

@@ -9,6 +9,7 @@ pub mod file_dialog;
 pub mod mapping_dialog;
 pub mod models;
 pub mod panels;
+pub mod slide_view;
 pub mod sql_highlight;
 pub mod story;
 pub mod widgets;

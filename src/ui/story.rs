@@ -1,6 +1,6 @@
 //! Saved views and stories in the window: the Story sidebar (open, reorder, rename, edit,
 //! delete views; pick or start a story), the "Save view" dialog, the report export job, and the
-//! presentation mode's slide header. [`StoryModels`] owns the views as read from the workspace
+//! presentation mode's slides. [`StoryModels`] owns the views as read from the workspace
 //! and every job that reads or changes them; the shell restores a view into its panel.
 
 use std::path::PathBuf;
@@ -32,7 +32,16 @@ pub struct StoryModels {
     /// A change (save, move, edit, delete): the listing is read again when it is done.
     change: Option<Job<String>>,
     report: Option<Job<Vec<PathBuf>>>,
+    /// Presentation mode's slides: the story's views recomputed as the report does.
+    pub slides: Option<PreparedSlides>,
+    preparing: Option<Job<PreparedSlides>>,
     workspace: Option<PathBuf>,
+}
+
+/// A story's slides and the story they were computed for.
+pub struct PreparedSlides {
+    pub story: String,
+    pub slides: Vec<crate::present::slide::Slide>,
 }
 
 /// A change to the saved views, run off the UI thread.
@@ -118,6 +127,26 @@ impl StoryModels {
         Some(monitor)
     }
 
+    /// Recomputes the shown story's slides for presenting.
+    pub fn prepare_slides(&mut self) -> Option<JobMonitor> {
+        let path = self.workspace.clone()?;
+        let story = self.story.clone();
+        let job = Job::spawn("prepare slides", move |ctx| {
+            let slides = crate::present::story_slides(&path, &story, ctx)?;
+            Ok(PreparedSlides { story, slides })
+        });
+        let monitor = job.monitor();
+        if let Some(old) = self.preparing.replace(job) {
+            old.cancel();
+        }
+        Some(monitor)
+    }
+
+    /// Whether the slides are being computed.
+    pub fn preparing_slides(&self) -> bool {
+        self.preparing.is_some()
+    }
+
     pub fn writing_report(&self) -> bool {
         self.report.is_some()
     }
@@ -161,16 +190,24 @@ impl PanelModels for StoryModels {
             Some(Err(JobError::Failed(e))) => cx.error(format!("Writing the report failed: {e}")),
             _ => {}
         }
+        match crate::jobs::take_finished(&mut self.preparing) {
+            Some(Ok(prepared)) => self.slides = Some(prepared),
+            Some(Err(JobError::Failed(e))) => cx.error(format!("Preparing the slides failed: {e}")),
+            _ => {}
+        }
     }
 
     fn data_changed(&mut self, change: &DataChange, _: &mut PollContext<'_>) {
         if *change == DataChange::Workspace {
             *self = Self::default();
+        } else {
+            // Slides are drawn only against the data they were computed from.
+            self.slides = None;
         }
     }
 
     fn busy(&self) -> bool {
-        self.read.is_some() || self.change.is_some() || self.report.is_some()
+        self.read.is_some() || self.change.is_some() || self.report.is_some() || self.preparing.is_some()
     }
 }
 
@@ -322,11 +359,17 @@ pub struct SaveViewDialog {
     pub caption: String,
     pub story: String,
     pub dates: DateMode,
+    /// What the slide presents: one of the panel's charts or tables.
+    pub element: Option<crate::present::slide::SlideElement>,
+    /// The panel's charts and tables, for the choice.
+    pub elements: Vec<(crate::present::slide::SlideElement, &'static str)>,
 }
 
 impl SaveViewDialog {
-    pub fn new(story: &str, panel_title: &str, fixed: bool) -> Self {
+    pub fn new(story: &str, panel_title: &str, fixed: bool, elements: Vec<(crate::present::slide::SlideElement, &'static str)>) -> Self {
         Self {
+            element: elements.first().map(|(e, _)| *e),
+            elements,
             title: panel_title.to_string(),
             caption: String::new(),
             story: if story.is_empty() { crate::demo::DEMO_STORY.to_string() } else { story.to_string() },
@@ -366,6 +409,16 @@ impl SaveViewDialog {
                 let label = ui.label("In the story");
                 ui.add(egui::TextEdit::singleline(&mut self.story).desired_width(320.0)).labelled_by(label.id);
                 ui.end_row();
+                if !self.elements.is_empty() {
+                    ui.label("On the slide");
+                    let chosen = self.elements.iter().find(|(e, _)| Some(*e) == self.element).map_or("", |(_, name)| name);
+                    egui::ComboBox::from_id_salt("slide_element").selected_text(chosen).show_ui(ui, |ui| {
+                        for (element, name) in &self.elements {
+                            ui.selectable_value(&mut self.element, Some(*element), *name);
+                        }
+                    });
+                    ui.end_row();
+                }
             });
             ui.label("Dates");
             ui.radio_value(&mut self.dates, DateMode::Fixed, format!("Fixed: these dates ({filter_days})"));
@@ -401,24 +454,4 @@ pub struct Presentation {
     pub index: usize,
     /// The zoom to go back to when it ends.
     pub zoom_before: f32,
-}
-
-/// The slide's header: title, caption, and where its figures come from.
-pub fn slide_header(ui: &mut egui::Ui, presentation: &Presentation, last_day: Option<chrono::NaiveDate>) {
-    let Some(saved) = presentation.views.get(presentation.index) else { return };
-    let v = &saved.view;
-    ui.horizontal(|ui| {
-        ui.heading(RichText::new(&v.title).size(30.0).strong());
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            ui.label(
-                RichText::new(format!("{} / {}   arrow keys step · Esc leaves", presentation.index + 1, presentation.views.len())).weak(),
-            );
-        });
-    });
-    if !v.caption.is_empty() {
-        ui.label(RichText::new(&v.caption).size(19.0));
-    }
-    let country = v.country.as_ref().map_or("all countries".to_string(), |c| format!("country: {c}"));
-    ui.label(RichText::new(format!("dates {} · {country}", v.dates.describe(last_day))).weak());
-    ui.separator();
 }

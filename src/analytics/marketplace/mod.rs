@@ -165,12 +165,24 @@ impl MarketplaceData {
     /// The last moment in the data (orders, listings, interactions, collection adds, signups):
     /// what "now" means for the models. Never the wall clock.
     pub fn last_time(&self) -> Option<i64> {
+        self.moments().max()
+    }
+
+    /// The days the marketplace's data covers (its own, not the shop's: a report labels its
+    /// pages with it).
+    pub fn date_span(&self) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
+        let day = |t: i64| crate::analytics::customers::date_of_day(t.div_euclid(DAY));
+        Some((day(self.moments().min()?), day(self.moments().max()?)))
+    }
+
+    /// Every dated moment: orders, listings, interactions, collection adds, signups.
+    fn moments(&self) -> impl Iterator<Item = i64> + '_ {
         let listings = self.listings.iter().flat_map(|l| [l.created, l.listed, l.sold]).flatten();
         let orders = self.orders.iter().map(|o| o.at);
         let interactions = self.interactions.iter().map(|i| i.at);
         let items = self.items.iter().filter_map(|i| i.added);
         let signups = self.users.iter().filter_map(|u| u.signup);
-        listings.chain(orders).chain(interactions).chain(items).chain(signups).max()
+        listings.chain(orders).chain(interactions).chain(items).chain(signups)
     }
 
     pub fn category_name(&self, category: Option<u32>) -> &str {

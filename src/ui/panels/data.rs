@@ -214,7 +214,7 @@ impl Panel for DataPanel {
                 let total = snapshot.tables.iter().find(|(n, _)| *n == table).map_or(0, |(_, c)| *c as usize);
                 ui.horizontal(|ui| {
                     ui.heading(&table);
-                    ui.label(format!("{} rows", widgets::number(total as f64, 0)));
+                    ui.label(widgets::count_of(total as u64, "row", "rows"));
                 });
                 if let Some(error) = &models.error {
                     ui.colored_label(widgets::BAD, error);

@@ -182,9 +182,9 @@ impl FunnelPanel {
                 ui.colored_label(
                     widgets::GOOD,
                     format!(
-                        "live: watching {} ({} rows added)",
+                        "live: watching {} ({} added)",
                         widgets::display_name(&watch.target),
-                        widgets::number(watch.job.progress().done as f64, 0)
+                        widgets::count_of(watch.job.progress().done, "row", "rows")
                     ),
                 );
             }
@@ -734,10 +734,10 @@ fn live_ui(ui: &mut egui::Ui, models: &EventModels) -> Option<LiveRequest> {
     match &models.watch {
         Some(watch) => {
             ui.label(format!(
-                "Watching {} for {}: {} rows added.",
+                "Watching {} for {}: {} added.",
                 watch.target.display(),
                 human(watch.started.elapsed().as_secs() as i64),
-                widgets::number(watch.job.progress().done as f64, 0)
+                widgets::count_of(watch.job.progress().done, "row", "rows")
             ));
             if ui.button("Stop watching").clicked() {
                 request = Some(LiveRequest::Stop);

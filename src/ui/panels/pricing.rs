@@ -1333,7 +1333,11 @@ fn rules_ui(ui: &mut egui::Ui, models: &mut PricingModels, competitors: &[String
 fn decisions_ui(ui: &mut egui::Ui, decisions: &[PriceDecision], requests: &mut Vec<Request>) {
     ui.horizontal(|ui| {
         let accepted = decisions.iter().filter(|d| d.accepted).count();
-        ui.label(format!("{} decisions: {accepted} accepted, {} rejected. Newest first.", decisions.len(), decisions.len() - accepted));
+        ui.label(format!(
+            "{}: {accepted} accepted, {} rejected. Newest first.",
+            widgets::count_of(decisions.len() as u64, "decision", "decisions"),
+            decisions.len() - accepted
+        ));
         if ui.small_button("CSV").clicked() {
             requests.push(Request::ExportTable { file_name: "price_decisions.csv".into(), table: decisions_table(decisions) });
         }

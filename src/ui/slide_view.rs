@@ -1,0 +1,138 @@
+//! A story's slide in presentation mode, drawn from the same [`Slide`] the HTML and PDF reports
+//! print: the view's title and caption, its headline figures, the one chart or table it was
+//! saved to show (large, fitted to the screen, no buttons), and the analyst's notes as a
+//! footnote at the bottom, never first.
+
+use eframe::egui::{self, Align, Color32, Layout, RichText};
+use egui_extras::{Column, TableBuilder};
+
+use crate::present::chart::Chart;
+use crate::present::slide::{Focused, Slide, SlideTable};
+
+/// Draws `slide`, number `number` of `count`, in the whole of `ui`.
+pub fn show(ui: &mut egui::Ui, slide: &Slide, number: usize, count: usize) {
+    ui.horizontal(|ui| {
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            ui.label(RichText::new(format!("{number} / {count}   arrow keys step · Esc leaves")).weak());
+            ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
+                ui.add(egui::Label::new(RichText::new(&slide.title).size(30.0).strong()).wrap());
+            });
+        });
+    });
+    if !slide.caption.is_empty() {
+        ui.add(egui::Label::new(RichText::new(&slide.caption).size(19.0)).wrap());
+    }
+    let meta: Vec<&str> = [slide.dates.as_str(), &slide.filters, &slide.data_range].into_iter().filter(|s| !s.is_empty()).collect();
+    ui.label(RichText::new(meta.join(" · ")).weak());
+    ui.add_space(8.0);
+    if !slide.figures.is_empty() {
+        figures(ui, slide);
+        ui.add_space(8.0);
+    }
+    // The footnote's lines are kept free at the bottom; the chart or table takes the rest.
+    let notes: Vec<&String> = slide.notes.iter().take(3).collect();
+    let footnote = if notes.is_empty() { 0.0 } else { 8.0 + 18.0 * notes.len() as f32 };
+    match slide.focused() {
+        Some(Focused::Chart(chart)) => chart_with_legend_above(ui, chart, footnote),
+        Some(Focused::Table(table)) => table_fitted(ui, table, footnote),
+        None => {}
+    }
+    if !notes.is_empty() {
+        ui.add_space(8.0);
+        for note in notes {
+            ui.add(egui::Label::new(RichText::new(format!("Note: {note}")).small().weak()).truncate());
+        }
+    }
+}
+
+fn figures(ui: &mut egui::Ui, slide: &Slide) {
+    ui.horizontal_wrapped(|ui| {
+        for f in &slide.figures {
+            egui::Frame::group(ui.style()).inner_margin(egui::Margin::symmetric(14, 8)).show(ui, |ui| {
+                ui.vertical(|ui| {
+                    ui.label(RichText::new(&f.label).weak());
+                    ui.label(RichText::new(&f.value).size(28.0).strong());
+                    if let Some(change) = &f.change {
+                        ui.label(RichText::new(format!("{change} vs previous")).weak());
+                    }
+                });
+            });
+        }
+    });
+}
+
+/// The chart's title, its legend on a line of its own above the plot (a legend inside would
+/// cover the bars the caption is about), then the plot down to `footnote` above the bottom.
+fn chart_with_legend_above(ui: &mut egui::Ui, chart: &Chart, footnote: f32) {
+    ui.label(RichText::new(&chart.title).size(18.0).strong());
+    if chart.legend {
+        ui.horizontal_wrapped(|ui| {
+            for series in &chart.series {
+                let [r, g, b] = series.colour;
+                let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+                ui.painter().rect_filled(rect, 2.0, Color32::from_rgb(r, g, b));
+                ui.label(&series.name);
+                ui.add_space(10.0);
+            }
+        });
+    }
+    let mut plain = chart.clone();
+    plain.legend = false;
+    let height = (ui.available_height() - footnote - 8.0).max(100.0);
+    super::chart_view::show(ui, &plain, "slide", height);
+}
+
+/// The table, as many rows as fit above `footnote`, the rest counted below it.
+fn table_fitted(ui: &mut egui::Ui, table: &SlideTable, footnote: f32) {
+    const ROW: f32 = 24.0;
+    ui.label(RichText::new(&table.title).size(18.0).strong());
+    let fits = (((ui.available_height() - footnote - ROW - 30.0) / ROW).floor().max(3.0)) as usize;
+    let shown = table.rows.len().min(fits);
+    let columns = table.header.len();
+    let mut builder = TableBuilder::new(ui).striped(true).vscroll(false).cell_layout(Layout::left_to_right(Align::Center));
+    for i in 0..columns {
+        builder = builder.column(if i + 1 == columns { Column::remainder().clip(true) } else { Column::auto().clip(true) });
+    }
+    let cell = |ui: &mut egui::Ui, text: &str, numeric: bool, shade: Option<f64>, heading: bool| {
+        if let Some(v) = shade {
+            let [r, g, b] = crate::present::pdf::heat_colour(v);
+            ui.painter().rect_filled(ui.max_rect(), 0.0, Color32::from_rgb(r, g, b));
+        }
+        let text = if heading {
+            RichText::new(text).strong()
+        } else {
+            RichText::new(text).color(if shade.is_some() { Color32::from_gray(30) } else { ui.visuals().text_color() })
+        };
+        if numeric {
+            ui.with_layout(Layout::right_to_left(Align::Center), |ui| ui.label(text));
+        } else {
+            ui.label(text);
+        }
+    };
+    builder
+        .header(ROW, |mut header| {
+            for (i, heading) in table.header.iter().enumerate() {
+                header.col(|ui| cell(ui, heading, table.numeric(i), None, true));
+            }
+        })
+        .body(|mut body| {
+            for (r, row) in table.rows.iter().take(shown).enumerate() {
+                body.row(ROW, |mut cells| {
+                    for (i, text) in row.iter().enumerate().take(columns) {
+                        let shade = table.shade.as_ref().and_then(|s| s.get(r)?.get(i).copied().flatten());
+                        cells.col(|ui| cell(ui, text, table.numeric(i), shade, false));
+                    }
+                });
+            }
+        });
+    let left_out = table.rows.len() - shown + table.more;
+    if left_out > 0 {
+        ui.label(
+            RichText::new(format!(
+                "and {} (in the app and in the CLI export)",
+                crate::present::format::count_of(left_out as u64, "more row", "more rows")
+            ))
+            .weak(),
+        );
+    }
+}
