@@ -804,7 +804,7 @@ fn pricing_matches_by_name_are_confirmed_in_the_panel() {
     click_button(&harness, "Monitor");
     wait_for(&mut harness, "the grouped products", |h| shows(h, "G0006 Firm Tofu") && !h.state().busy());
     click_button(&harness, "Signals");
-    wait_for(&mut harness, "a promotion among the signals", |h| shows(h, "competitor_drop (promoted price)") && !h.state().busy());
+    wait_for(&mut harness, "a promotion among the signals", |h| shows(h, "Competitor price drop (promoted price)") && !h.state().busy());
 }
 
 #[test]

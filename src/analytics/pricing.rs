@@ -574,6 +574,22 @@ impl SignalKind {
             SignalKind::DemandSurge => "demand_surge",
         }
     }
+
+    /// The kind for people (the window); [`SignalKind::name`] stays the CSV's and the
+    /// settings' key.
+    pub fn label(&self) -> &'static str {
+        match self {
+            SignalKind::CompetitorDrop => "Competitor price drop",
+            SignalKind::CompetitorRise => "Competitor price rise",
+            SignalKind::OwnChange => "Our price changed",
+            SignalKind::LowStock => "Low stock",
+            SignalKind::CompetitorOutOfStock => "Competitor out of stock",
+            SignalKind::Undercut => "Undercut",
+            SignalKind::Overpriced => "Overpriced",
+            SignalKind::Anomaly => "Unusual price",
+            SignalKind::DemandSurge => "Demand surge",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

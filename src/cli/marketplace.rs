@@ -149,7 +149,7 @@ pub fn sellers(workspace: &Path, args: SellersArgs) -> Result<(), CliError> {
         return Ok(());
     }
     if let Some(file) = &args.categories_out {
-        emit(Some(file), "categories", sellers::categories_table(&data, &result))?;
+        emit(Some(file), "categories", sellers::categories_table(&data, &result.shortages))?;
     }
     if args.categories_out.is_none() || args.out.is_some() {
         emit(args.out.as_deref(), "candidates", sellers::candidates_table(&data, &result, args.top))?;

@@ -389,7 +389,7 @@ pub enum Command {
         #[arg(long)]
         quick: bool,
         /// Which benchmark: import, import-memory, overview, customers, clv, events, pricing,
-        /// sellers, warehouse, instant or all.
+        /// sellers, warehouse, report, instant or all.
         #[arg(long, default_value = "all")]
         what: String,
         /// With `--what instant`: run DuckDB and polars (Python, in a virtualenv made from

@@ -100,8 +100,8 @@ pub fn segment_shares(result: &crate::analytics::rfm::RfmResult) -> Chart {
 /// Demand per listing in each of the last seven months, one line per selected category.
 pub fn shortage_trend(trends: &[(String, Vec<f64>)]) -> Chart {
     let mut chart = Chart::new(
-        "Demand per listing, last 7 months",
-        XAxis::Numbers { label: "months back (0 = the last month)".into(), format: ValueFormat::Count },
+        "Demand per listing, last 7 full months",
+        XAxis::Numbers { label: "months back (0 = the last full month)".into(), format: ValueFormat::Count },
         ValueFormat::Decimal(1),
     )
     .note("Views, likes and orders per listing active at each month's end, for the categories in short supply.");

@@ -129,25 +129,14 @@ impl Typesetter {
                 let x = MARGIN + i as f64 * (box_width + GAP);
                 let y = self.y;
                 self.rect(x, y, box_width, HEIGHT, [244, 244, 244]);
-                self.text(
-                    (x + 6.0, y + 12.0),
-                    &typeset::fit(&f.label, 8.0, box_width - 12.0, Weight::Regular),
-                    8.0,
-                    Weight::Regular,
-                    MUTED,
-                    Anchor::Start,
-                );
-                self.text(
-                    (x + 6.0, y + 30.0),
-                    &typeset::fit(&f.value, 15.0, box_width - 12.0, Weight::Bold),
-                    15.0,
-                    Weight::Bold,
-                    INK,
-                    Anchor::Start,
-                );
-                if let Some(change) = &f.change {
-                    let text = typeset::fit(&format!("{change} vs previous"), 7.0, box_width - 12.0, Weight::Regular);
-                    self.text((x + 6.0, y + 41.0), &text, 7.0, Weight::Regular, MUTED, Anchor::Start);
+                let lines = [
+                    Some((f.label.clone(), 12.0, 8.0, Weight::Regular, MUTED)),
+                    Some((f.value.clone(), 30.0, 15.0, Weight::Bold, INK)),
+                    f.change.as_ref().map(|change| (format!("{change} vs previous"), 41.0, 7.0, Weight::Regular, MUTED)),
+                ];
+                for (text, down, size, weight, colour) in lines.into_iter().flatten() {
+                    let text = typeset::fit(&text, size, box_width - 12.0, weight);
+                    self.text((x + 6.0, y + down), &text, size, weight, colour, Anchor::Start);
                 }
             }
             self.y += HEIGHT + GAP;
@@ -161,18 +150,14 @@ impl Typesetter {
         let notes: f64 = if slide.notes.is_empty() {
             0.0
         } else {
-            11.0 + slide
-                .notes
-                .iter()
-                .map(|n| 10.5 * typeset::wrap(&format!("• {n}"), 8.0, INNER, Weight::Regular).len() as f64)
-                .sum::<f64>()
+            11.0 + slide.notes.iter().map(|n| 9.0 * typeset::wrap(&format!("• {n}"), 7.5, INNER, Weight::Regular).len() as f64).sum::<f64>()
         };
         // The notes' own room check and spacing.
         tables + notes + if slide.notes.is_empty() { 0.0 } else { 24.0 }
     }
 
     fn charts(&mut self, slide: &Slide) {
-        const MIN_HEIGHT: f64 = 170.0;
+        const MIN_HEIGHT: f64 = 140.0;
         let charts: Vec<_> = slide.charts.iter().take(2).collect();
         if charts.is_empty() {
             return;
@@ -334,7 +319,7 @@ pub fn view_sheets(slide: &Slide) -> Vec<Sheet> {
         t.room(24.0);
         t.paragraph("Notes", 8.5, Weight::Bold, NOTE, 11.0);
         for note in &slide.notes {
-            t.paragraph(&format!("• {note}"), 8.0, Weight::Regular, NOTE, 10.5);
+            t.paragraph(&format!("• {note}"), 7.5, Weight::Regular, NOTE, 9.0);
         }
     }
     t.sheets

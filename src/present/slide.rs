@@ -490,17 +490,19 @@ fn sellers_slide(view: &View, candidates: bool, source: &mut StorySource, slide:
         settings.active_min = active_min;
     }
     settings.short_categories = field(view, "short_categories").unwrap_or(None);
-    let result = sellers::compute(&data, &settings, ctx).map_err(|e| SlideError::Compute(e.to_string()))?;
     marketplace_page(&data, slide);
-    slide.figures.push(Figure { label: "Active sellers".into(), value: number(result.active_sellers as f64, 0), change: None });
-    slide.figures.push(Figure { label: "Candidates".into(), value: number(result.candidates.len() as f64, 0), change: None });
+    // The short categories need no propensity model: it is fitted only for the candidates.
+    let supply = sellers::supply(&data, &settings);
+    slide.figures.push(Figure { label: "Active sellers".into(), value: number(supply.active_sellers as f64, 0), change: None });
+    slide.figures.push(Figure { label: "Candidates".into(), value: number(supply.candidates as f64, 0), change: None });
     let trends: Vec<(String, Vec<f64>)> =
-        result.shortages.iter().filter(|s| s.selected).map(|s| (data.categories[s.category as usize].clone(), s.trend.clone())).collect();
+        supply.shortages.iter().filter(|s| s.selected).map(|s| (data.categories[s.category as usize].clone(), s.trend.clone())).collect();
     slide.charts.push(charts::shortage_trend(&trends));
     if candidates {
+        let result = sellers::compute(&data, &settings, ctx).map_err(|e| SlideError::Compute(e.to_string()))?;
         slide.tables.push(SlideTable::top("Most likely to start selling", sellers::candidates_table(&data, &result, Some(10)), 10, None));
     } else {
-        slide.tables.push(SlideTable::top("Categories in short supply", sellers::categories_table(&data, &result), 10, None));
+        slide.tables.push(SlideTable::top("Categories in short supply", sellers::categories_table(&data, &supply.shortages), 10, None));
     }
     Ok(())
 }

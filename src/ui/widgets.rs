@@ -236,7 +236,8 @@ fn squarify(areas: &[(usize, f64)], rect: egui::Rect, out: &mut Vec<(usize, egui
 }
 
 /// A virtualised table of text cells: only the visible rows are laid out, so lists of tens of
-/// thousands of customers scroll smoothly. `numeric` columns are right-aligned.
+/// thousands of customers scroll smoothly. `numeric` columns are right-aligned; headings are
+/// shown in words.
 pub fn text_table(ui: &mut egui::Ui, id: &str, header: &[String], rows: &[Vec<String>], numeric: &[bool], height: f32) {
     draw_table(ui, id, header, rows, numeric, height, false, None);
 }
@@ -284,7 +285,9 @@ fn draw_table(
                 .header(22.0, |mut row| {
                     for name in header {
                         row.col(|ui| {
-                            ui.strong(name);
+                            // Machine names (the CSV's) read as words: "share_of_customers" →
+                            // "Share of customers"; headings already in words are unchanged.
+                            ui.strong(crate::present::format::column_label(name));
                         });
                     }
                 })

@@ -231,7 +231,7 @@ impl Panel for PricingPanel {
                     None => widgets::waiting(ui, "Working out prices…"),
                 }
             }
-            Tab::Decisions => decisions_ui(ui, &models.decisions, &mut requests),
+            Tab::Decisions => decisions_ui(ui, &data.data, &models.decisions, &mut requests),
             Tab::AbTest => self.abtest_ui(ui, &data.data, models, &mut requests),
             Tab::Matches => matches_ui(ui, &data.data, models, path.as_ref(), &mut requests),
         }
@@ -778,7 +778,7 @@ impl PricingPanel {
                 for kind in SignalKind::ALL {
                     let mut listed = !models.alerts.hidden_kinds.iter().any(|k| k == kind.name());
                     let count = signals.iter().filter(|s| s.kind == kind).count();
-                    if ui.checkbox(&mut listed, format!("{} ({count})", kind.name())).changed() {
+                    if ui.checkbox(&mut listed, format!("{} ({count})", kind.label())).changed() {
                         models.alerts.hidden_kinds.retain(|k| k != kind.name());
                         if !listed {
                             models.alerts.hidden_kinds.push(kind.name().to_string());
@@ -852,13 +852,13 @@ impl PricingPanel {
                     row.col(|ui| match data.promotion_at(signal) {
                         // A drop to a promoted price says so: the regular price has not moved.
                         Some(was) => {
-                            ui.label(format!("{} (promoted price)", signal.kind.name())).on_hover_text(format!(
+                            ui.label(format!("{} (promoted price)", signal.kind.label())).on_hover_text(format!(
                                 "The competitor shows {} struck through: a promotion, not a new regular price",
                                 widgets::money(was)
                             ));
                         }
                         None => {
-                            ui.label(signal.kind.name());
+                            ui.label(signal.kind.label());
                         }
                     });
                     row.col(|ui| {
@@ -1330,7 +1330,7 @@ fn rules_ui(ui: &mut egui::Ui, models: &mut PricingModels, competitors: &[String
     });
 }
 
-fn decisions_ui(ui: &mut egui::Ui, decisions: &[PriceDecision], requests: &mut Vec<Request>) {
+fn decisions_ui(ui: &mut egui::Ui, data: &PricingData, decisions: &[PriceDecision], requests: &mut Vec<Request>) {
     ui.horizontal(|ui| {
         let accepted = decisions.iter().filter(|d| d.accepted).count();
         ui.label(format!(
@@ -1346,7 +1346,13 @@ fn decisions_ui(ui: &mut egui::Ui, decisions: &[PriceDecision], requests: &mut V
         ui.label("No decisions yet: accept or reject proposals on the Recommendations tab.");
         return;
     }
-    let (header, rows) = decisions_table(decisions);
+    let (header, mut rows) = decisions_table(decisions);
+    // The product by its name where the catalogue has one (the CSV keeps the id alone).
+    for row in &mut rows {
+        if let Some(code) = data.product_named(&row[0]) {
+            row[0] = product_label(data, code);
+        }
+    }
     widgets::text_table(ui, "price_decisions", &header, &rows, &[false, true, true, false, false, false, false], 600.0);
 }
 
@@ -1363,7 +1369,10 @@ fn price_history_chart(ui: &mut egui::Ui, data: &PricingData, product: u32, moni
             position.rank.map_or_else(|| "–".into(), |r| format!("{r} of {}", position.sellers)),
         ));
     }
-    let ours: Vec<(f64, f64)> = data.our_history(product).iter().map(|o| (o.time as f64 / DAY, o.price)).collect();
+    // The chart spans the data; a price decided after it (a decision taken today on last
+    // year's export) is a labelled marker at the right edge, not a line running into the future.
+    let history = data.our_history(product).iter().map(|o| (o.time as f64 / DAY, o.price));
+    let (ours, later): (Vec<_>, Vec<_>) = history.partition(|&(day, _)| day <= end);
     let observations = data.observations_of(product);
     let start = observations.first().map(|o| o.time as f64 / DAY);
     // A catalogue price without a history holds over the whole chart.
@@ -1407,6 +1416,16 @@ fn price_history_chart(ui: &mut egui::Ui, data: &PricingData, product: u32, moni
                         .shape(MarkerShape::Diamond)
                         .radius(3.5)
                         .color(Color32::from_rgb(230, 150, 30)),
+                );
+            }
+            if let Some(&(day, new_price)) = later.last() {
+                let decided = crate::analytics::customers::date_of_day(day.floor() as i64);
+                let name = format!("decided after the data: {} on {}", price(Some(new_price)), decided.format("%-d %b %Y"));
+                plot.points(
+                    Points::new(name, PlotPoints::from(vec![[end, new_price]]))
+                        .shape(MarkerShape::Right)
+                        .radius(7.0)
+                        .color(Color32::from_rgb(30, 30, 30)),
                 );
             }
         });

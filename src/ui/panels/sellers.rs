@@ -249,7 +249,7 @@ fn shortage_ui(ui: &mut egui::Ui, output: &SellersOutput, models: &mut Marketpla
     ui.horizontal_wrapped(|ui| {
         ui.label("Demand = views, likes and orders on a category's listings over the last 90 days; supply = listings active on the last date. Tick the categories to match collections against.");
         if ui.small_button("CSV").clicked() {
-            requests.push(Request::ExportTable { file_name: "short_categories.csv".into(), table: sellers::categories_table(data, result) });
+            requests.push(Request::ExportTable { file_name: "short_categories.csv".into(), table: sellers::categories_table(data, &result.shortages) });
         }
         let by_hand = models.seller_settings.short_categories.is_some();
         if ui.add_enabled(by_hand, egui::Button::new("Use the three shortest")).clicked() {
@@ -289,7 +289,7 @@ fn shortage_ui(ui: &mut egui::Ui, output: &SellersOutput, models: &mut Marketpla
             });
         });
         ui.vertical(|ui| {
-            ui.strong("Demand per listing, last 7 months (selected categories)");
+            ui.strong("Demand per listing, last 7 full months (selected categories)");
             let trends: Vec<(String, Vec<f64>)> = result
                 .shortages
                 .iter()
@@ -297,7 +297,7 @@ fn shortage_ui(ui: &mut egui::Ui, output: &SellersOutput, models: &mut Marketpla
                 .map(|s| (data.categories[s.category as usize].clone(), s.trend.clone()))
                 .collect();
             crate::ui::chart_view::show(ui, &crate::present::charts::shortage_trend(&trends), result.as_of, 260.0);
-            ui.label(RichText::new("0 = the last month; −6 = seven months back").weak());
+            ui.label(RichText::new("0 = the last full month; −6 = seven months back").weak());
         });
     });
     if changed {
