@@ -19,6 +19,8 @@ pub const DEMO_WEB_SHARE: f64 = 0.2;
 
 /// The story a first start can present at once.
 pub const DEMO_STORY: &str = "Year in review";
+/// The demo marketplace's story (a different business from the shop).
+pub const MARKETPLACE_STORY: &str = "Marketplace review";
 
 /// Users of the demo's synthetic resale marketplace (Sellers and Listings panels).
 pub const DEMO_MARKET_USERS: usize = 8_000;
@@ -141,6 +143,29 @@ fn add_story(ws: &mut Workspace) -> rusqlite::Result<()> {
             json!({ "tab": "Monitor", "slide": { "table": 0 } }),
             DateRange::AllData,
         ),
+        View {
+            country: Some("Germany".into()),
+            ..view(
+                "Germany, our widest market abroad",
+                "More customers than any other country outside the UK: what they buy, and when.",
+                "overview",
+                json!({ "log_scale": true, "services_in_ranking": false, "slide": { "table": 0 } }),
+                DateRange::AllData,
+            )
+        },
+        view(
+            "What a new customer brings",
+            "Revenue per customer of each month's new customers, in the months after their first order.",
+            "segments",
+            json!({ "tab": "Cohorts", "cohort_revenue": true, "slide": { "table": 0 } }),
+            DateRange::AllData,
+        ),
+    ];
+    for v in &views {
+        save_view(ws.conn_mut(), DEMO_STORY, v)?;
+    }
+    // The marketplace is another business: its views make a story of their own.
+    let marketplace = [
         view(
             "Marketplace: where supply is short",
             "The resale marketplace (2023-2024): categories with the most demand per listing, and their trend.",
@@ -156,8 +181,8 @@ fn add_story(ws: &mut Workspace) -> rusqlite::Result<()> {
             DateRange::AllData,
         ),
     ];
-    for v in &views {
-        save_view(ws.conn_mut(), DEMO_STORY, v)?;
+    for v in &marketplace {
+        save_view(ws.conn_mut(), MARKETPLACE_STORY, v)?;
     }
     Ok(())
 }

@@ -96,9 +96,21 @@ fn year_in_review_prints_every_view_with_the_workspace_figures() {
         assert_eq!(offered.len(), slide.charts.len() + slide.tables.len(), "'{}'", slide.title);
         assert!(slide.focused().is_some(), "'{}' has something to present", slide.title);
     }
-    // Marketplace pages carry the marketplace's own days, not the shop's.
-    let market = slides.iter().find(|s| s.place.starts_with("Sellers")).unwrap();
-    assert!(market.data_range.contains("2023") && !market.data_range.contains("2010"), "{}", market.data_range);
+    // The shop's story is the shop's; the marketplace, another business, has a story of its own,
+    // whose pages carry the marketplace's own days.
+    assert!(slides.iter().all(|s| !s.place.starts_with("Sellers") && !s.place.starts_with("Listings")));
+    let market = present::story_slides(&ws, shoplens::demo::MARKETPLACE_STORY, &JobContext::detached()).unwrap();
+    assert_eq!(market.len(), 2);
+    for page in &market {
+        assert!(page.data_range.contains("2023") && !page.data_range.contains("2010"), "{}", page.data_range);
+        // The shortage trend ends on the last full month: no partial month reads as a collapse.
+        for chart in &page.charts {
+            assert!(!chart.is_empty());
+        }
+    }
+    let germany = slides.iter().find(|s| s.filters == "Country: Germany").expect("a view filtered to one country");
+    let german_revenue = sql_f64(&ws, "SELECT sum(quantity * unit_price) FROM order_lines WHERE cancelled = 0 AND country = 'Germany'");
+    assert_eq!(figure(germany, "Revenue"), money(german_revenue));
 
     // The files: one section / page per view, every chart as inline SVG, nothing fetched.
     let targets = ReportTargets { html: Some(dir.path().join("story.html")), pdf: Some(dir.path().join("story.pdf")) };
@@ -197,7 +209,8 @@ fn report_command_writes_html_and_pdf() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no story named 'Nope' in this workspace (stories: Year in review)"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("no story named 'Nope' in this workspace (stories: Year in review, Marketplace review)"));
 }
 
 /// Runs a poppler tool on `pdf`, or `None` when poppler-utils is not installed.

@@ -19,19 +19,23 @@ use super::sum::Sum;
 use super::Filters;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct CartSettings {
     /// Minutes without events after which a session has ended.
     pub expiry_minutes: f64,
-    /// Carts worth at least this get the coupon offer; smaller ones get free shipping.
+    /// Carts worth at least this get the coupon offer.
     pub coupon_threshold: f64,
     pub coupon_percent: u32,
+    /// Smaller carts worth at least this get free shipping; below it a reminder alone (a shop
+    /// does not ship a 0.42 cart for free).
+    pub free_shipping_minimum: f64,
     /// Leave out users who bought in a later session.
     pub exclude_bought_later: bool,
 }
 
 impl Default for CartSettings {
     fn default() -> Self {
-        Self { expiry_minutes: 30.0, coupon_threshold: 100.0, coupon_percent: 10, exclude_bought_later: false }
+        Self { expiry_minutes: 30.0, coupon_threshold: 100.0, coupon_percent: 10, free_shipping_minimum: 15.0, exclude_bought_later: false }
     }
 }
 
@@ -39,7 +43,14 @@ impl Eq for CartSettings {}
 
 impl std::hash::Hash for CartSettings {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (self.expiry_minutes.to_bits(), self.coupon_threshold.to_bits(), self.coupon_percent, self.exclude_bought_later).hash(state);
+        (
+            self.expiry_minutes.to_bits(),
+            self.coupon_threshold.to_bits(),
+            self.coupon_percent,
+            self.free_shipping_minimum.to_bits(),
+            self.exclude_bought_later,
+        )
+            .hash(state);
     }
 }
 
@@ -74,8 +85,10 @@ impl AbandonedCart {
     pub fn offer(&self, settings: &CartSettings) -> String {
         if self.value >= settings.coupon_threshold {
             format!("{}% coupon", settings.coupon_percent)
-        } else {
+        } else if self.value >= settings.free_shipping_minimum {
             "free shipping".to_string()
+        } else {
+            "reminder".to_string()
         }
     }
 }
@@ -491,6 +504,9 @@ mod tests {
         assert!((cart.value - 20.0).abs() < 1e-9);
         assert!(cart.bought_later);
         assert_eq!(cart.offer(&settings), "free shipping");
+        // Below the free-shipping minimum a shop sends a reminder alone.
+        assert_eq!(cart.offer(&CartSettings { free_shipping_minimum: 25.0, ..settings.clone() }), "reminder");
+        assert_eq!(cart.offer(&CartSettings { coupon_threshold: 20.0, ..settings.clone() }), "10% coupon");
         // Category "a": carted in s1 and s2, left in s1 → 1 of 2; "b": carted in s1 and s3, left in neither.
         let a = result.by_category.iter().find(|r| r.key == "a").unwrap();
         assert_eq!((a.carts, a.abandoned), (2, 1));

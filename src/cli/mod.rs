@@ -247,9 +247,12 @@ pub enum Command {
         /// Minutes without events after which a session has ended.
         #[arg(long, value_parser = parse_finite, default_value_t = 30.0)]
         expiry: f64,
-        /// Carts worth at least this get the coupon; others get free shipping.
+        /// Carts worth at least this get the coupon.
         #[arg(long, value_parser = parse_finite, default_value_t = 100.0)]
         coupon_threshold: f64,
+        /// Smaller carts worth at least this get free shipping; below it, a reminder alone.
+        #[arg(long, value_parser = parse_finite, default_value_t = 15.0)]
+        free_shipping_min: f64,
         /// Coupon size in percent.
         #[arg(long, default_value_t = 10)]
         coupon: u32,
@@ -626,12 +629,23 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
             };
             events::funnel(&workspace, &filters.into(), &args, &server)
         }
-        Some(Command::Abandoned { workspace, filters, expiry, coupon_threshold, coupon, exclude_bought_later, now, out }) => {
+        Some(Command::Abandoned {
+            workspace,
+            filters,
+            expiry,
+            coupon_threshold,
+            free_shipping_min,
+            coupon,
+            exclude_bought_later,
+            now,
+            out,
+        }) => {
             let now = now.map(|t| t.epoch_seconds());
             let settings = crate::analytics::carts::CartSettings {
                 expiry_minutes: expiry,
                 coupon_threshold,
                 coupon_percent: coupon,
+                free_shipping_minimum: free_shipping_min,
                 exclude_bought_later,
             };
             events::abandoned(&workspace, &filters.into(), &settings, now, &out)

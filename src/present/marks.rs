@@ -138,7 +138,7 @@ pub fn layout(chart: &Chart, width: f64, height: f64) -> Vec<Mark> {
 
 /// A name on two lines, broken at the space nearest its middle ("Potential" / "Loyalists");
 /// one line when it has no space.
-fn split_in_two(name: &str) -> Vec<String> {
+pub fn split_in_two(name: &str) -> Vec<String> {
     let middle = name.len() / 2;
     let best = name.match_indices(' ').map(|(i, _)| i).min_by_key(|&i| i.abs_diff(middle));
     match best {

@@ -22,10 +22,13 @@ pub fn show(ui: &mut egui::Ui, chart: &Chart, id_salt: impl std::hash::Hash + st
         // Months padded around a short range are space, not empty months: no names there.
         .x_axis_formatter(move |mark, _| {
             let outside = x_axis == XAxis::Months && (mark.value < data_min - 0.01 || mark.value > data_max + 0.01);
-            if outside {
-                String::new()
-            } else {
-                x_axis.label(mark.value)
+            match &x_axis {
+                _ if outside => String::new(),
+                // A long category name on two lines: egui_plot leaves out a mark it cannot fit.
+                XAxis::Categories(_) if x_axis.label(mark.value).chars().count() > 12 => {
+                    crate::present::marks::split_in_two(&x_axis.label(mark.value)).join("\n")
+                }
+                _ => x_axis.label(mark.value),
             }
         })
         .y_axis_formatter(move |mark, _| y_format.axis(mark.value));

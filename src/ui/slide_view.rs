@@ -89,9 +89,33 @@ fn table_fitted(ui: &mut egui::Ui, table: &SlideTable, footnote: f32) {
     let fits = (((ui.available_height() - footnote - ROW - 30.0) / ROW).floor().max(3.0)) as usize;
     let shown = table.rows.len().min(fits);
     let columns = table.header.len();
+    // Each column as wide as its widest text; when they do not all fit the screen, the text
+    // columns give way (cut in their cells) so that no column is pushed off the slide.
+    let measure = |ui: &egui::Ui, text: &str, strong: bool| {
+        let font = egui::TextStyle::Body.resolve(ui.style());
+        let colour = ui.visuals().text_color();
+        let text = if strong { format!("{text}  ") } else { text.to_string() };
+        ui.fonts_mut(|f| f.layout_no_wrap(text, font, colour).size().x) + 12.0
+    };
+    let wanted: Vec<f32> = (0..columns)
+        .map(|i| {
+            let cells = table.rows.iter().take(shown).filter_map(|r| r.get(i)).map(|c| measure(ui, c, false));
+            cells.fold(measure(ui, &table.header[i], true), f32::max)
+        })
+        .collect();
+    let room = ui.available_width() - 8.0 * columns as f32;
+    let numbers: f32 = (0..columns).filter(|&i| table.numeric(i)).map(|i| wanted[i]).sum();
+    let texts: f32 = (0..columns).filter(|&i| !table.numeric(i)).map(|i| wanted[i]).sum();
+    let widths: Vec<f32> = (0..columns)
+        .map(|i| match (table.numeric(i), numbers + texts > room) {
+            (_, false) => wanted[i],
+            (false, true) if room > numbers => wanted[i] * (room - numbers) / texts.max(1.0),
+            (_, true) => wanted[i] * room / (numbers + texts),
+        })
+        .collect();
     let mut builder = TableBuilder::new(ui).striped(true).vscroll(false).cell_layout(Layout::left_to_right(Align::Center));
-    for i in 0..columns {
-        builder = builder.column(if i + 1 == columns { Column::remainder().clip(true) } else { Column::auto().clip(true) });
+    for width in &widths {
+        builder = builder.column(Column::exact(*width).clip(true));
     }
     let cell = |ui: &mut egui::Ui, text: &str, numeric: bool, shade: Option<f64>, heading: bool| {
         if let Some(v) = shade {

@@ -633,13 +633,18 @@ fn cart_controls(ui: &mut egui::Ui, models: &mut EventModels) {
         ui.label("Coupon for carts from");
         ui.add(egui::DragValue::new(&mut s.coupon_threshold).range(0.0..=100_000.0).speed(5.0));
         ui.add(egui::DragValue::new(&mut s.coupon_percent).range(1..=90).suffix("% off"));
-        ui.label("(smaller carts: free shipping)");
+        ui.label("· free shipping from");
+        ui.add(egui::DragValue::new(&mut s.free_shipping_minimum).range(0.0..=100_000.0).speed(1.0));
+        ui.label("(smaller carts: a reminder)");
         ui.separator();
         ui.checkbox(&mut s.exclude_bought_later, "Leave out users who bought later");
         ui.label(RichText::new("How it counts").underline()).on_hover_text(CART_HELP);
     });
     ui.separator();
 }
+
+/// How a cart holding several categories (or brands) is counted in the per-group tables.
+const CART_PER_GROUP: &str = "A cart counts once in each group it holds items of, so the groups' rates do not average to the total rate, and their carts add up to more than the total.";
 
 fn carts_ui(ui: &mut egui::Ui, output: &CartOutput, requests: &mut Vec<Request>) {
     let (frame, result): (&EventFrame, &carts::CartResult) = (&output.input, &output.result);
@@ -709,6 +714,7 @@ fn carts_ui(ui: &mut egui::Ui, output: &CartOutput, requests: &mut Vec<Request>)
                     })
                     .collect();
                 widgets::text_table(ui, title, &header, &cells, &[false, true, true, true, true], 200.0);
+                ui.label(RichText::new(CART_PER_GROUP).weak().small());
             });
         }
     });
