@@ -58,6 +58,16 @@ pub fn money_in(value: f64, currency: Option<&str>) -> String {
     money_with_decimals(value, currency, if value.abs() >= 1000.0 { 0 } else { 2 })
 }
 
+/// The decimals a column of amounts is written with: none when any amount reaches 1,000, else
+/// two, so every row of a column reads alike.
+pub fn money_decimals(amounts: impl IntoIterator<Item = f64>) -> usize {
+    if amounts.into_iter().any(|v| v.is_finite() && v.abs() >= 1000.0) {
+        0
+    } else {
+        2
+    }
+}
+
 /// Money with its currency and a fixed number of decimals (a table column writes every amount
 /// alike, so `£6,852.00` never sits above `£729.51` as `6,852`).
 pub fn money_with_decimals(value: f64, currency: Option<&str>, decimals: usize) -> String {
@@ -119,8 +129,7 @@ impl ColumnFormat {
     /// 1,000 or more has no decimals in any row, else two.
     pub fn column(self, cells: &[&str], currency: Option<&str>) -> Vec<String> {
         if self == ColumnFormat::Money {
-            let large = cells.iter().filter_map(|c| c.trim().parse::<f64>().ok()).any(|v| v.is_finite() && v.abs() >= 1000.0);
-            let decimals = if large { 0 } else { 2 };
+            let decimals = money_decimals(cells.iter().filter_map(|c| c.trim().parse::<f64>().ok()));
             return cells
                 .iter()
                 .map(|c| match c.trim().parse::<f64>() {

@@ -2,7 +2,7 @@
 //! prints (`present::svg`, `present::pdf`), placed by the same `Chart::bar_boxes`.
 
 use eframe::egui::{self, Color32};
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
+use egui_plot::{Bar, BarChart, Line, PlotPoints};
 
 use crate::present::chart::{Chart, Rgb, SeriesKind, XAxis};
 
@@ -16,9 +16,8 @@ pub fn show(ui: &mut egui::Ui, chart: &Chart, id_salt: impl std::hash::Hash + st
     let x_axis = chart.x.clone();
     let y_format = chart.y_format;
     let ([data_min, data_max], _) = chart.bounds();
-    let mut plot = Plot::new((chart.title.as_str(), id_salt))
+    let mut plot = super::widgets::plot((chart.title.as_str(), id_salt))
         .height(height)
-        .allow_scroll(false)
         // Months padded around a short range are space, not empty months: no names there.
         .x_axis_formatter(move |mark, _| {
             let outside = x_axis == XAxis::Months && (mark.value < data_min - 0.01 || mark.value > data_max + 0.01);
@@ -49,8 +48,11 @@ pub fn show(ui: &mut egui::Ui, chart: &Chart, id_salt: impl std::hash::Hash + st
     if !chart.y_label.is_empty() {
         plot = plot.y_axis_label(chart.y_label.clone());
     }
+    let mut legend = None;
     if chart.legend {
-        plot = plot.legend(Legend::default());
+        // The legend on a line of its own above the plot: inside, it would cover the bars (and
+        // the hover text) the chart is about.
+        legend = Some(legend_above(ui, chart));
     }
     let hover_x = chart.x.clone();
     plot = plot.label_formatter(move |hover| match hover {
@@ -59,7 +61,7 @@ pub fn show(ui: &mut egui::Ui, chart: &Chart, id_salt: impl std::hash::Hash + st
         }
         egui_plot::HoverPosition::Elsewhere { .. } => None,
     });
-    plot.show(ui, |plot_ui| {
+    let mut shown = plot.show(ui, |plot_ui| {
         let mut bar_index = 0;
         for series in &chart.series {
             match series.kind {
@@ -87,7 +89,26 @@ pub fn show(ui: &mut egui::Ui, chart: &Chart, id_salt: impl std::hash::Hash + st
                 }
             }
         }
+    });
+    // A saved PNG (the caller's rect) keeps the legend with the plot.
+    if let Some(legend) = legend {
+        shown.response.rect = shown.response.rect.union(legend);
+    }
+    shown
+}
+
+/// A swatch and the name of each series, in a row; returns where it was drawn.
+fn legend_above(ui: &mut egui::Ui, chart: &Chart) -> egui::Rect {
+    ui.horizontal_wrapped(|ui| {
+        for series in &chart.series {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+            ui.painter().rect_filled(rect, 2.0, colour(series.colour));
+            ui.label(&series.name);
+            ui.add_space(8.0);
+        }
     })
+    .response
+    .rect
 }
 
 /// A chart's title (its definition on hover) with a PNG button; true when the button was clicked.

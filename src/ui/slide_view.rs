@@ -61,25 +61,13 @@ fn figures(ui: &mut egui::Ui, slide: &Slide) {
     });
 }
 
-/// The chart's title, its legend on a line of its own above the plot (a legend inside would
-/// cover the bars the caption is about), then the plot down to `footnote` above the bottom.
+/// The chart's title, then the chart (its legend above the plot) down to `footnote` above the
+/// bottom.
 fn chart_with_legend_above(ui: &mut egui::Ui, chart: &Chart, footnote: f32) {
     ui.label(RichText::new(&chart.title).size(18.0).strong());
-    if chart.legend {
-        ui.horizontal_wrapped(|ui| {
-            for series in &chart.series {
-                let [r, g, b] = series.colour;
-                let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
-                ui.painter().rect_filled(rect, 2.0, Color32::from_rgb(r, g, b));
-                ui.label(&series.name);
-                ui.add_space(10.0);
-            }
-        });
-    }
-    let mut plain = chart.clone();
-    plain.legend = false;
-    let height = (ui.available_height() - footnote - 8.0).max(100.0);
-    super::chart_view::show(ui, &plain, "slide", height);
+    let legend = if chart.legend { 24.0 } else { 0.0 };
+    let height = (ui.available_height() - footnote - legend - 8.0).max(100.0);
+    super::chart_view::show(ui, chart, "slide", height);
 }
 
 /// The table, as many rows as fit above `footnote`, the rest counted below it.

@@ -2,7 +2,7 @@
 
 use eframe::egui::{self, Color32, RichText};
 
-pub use crate::present::format::{bytes, count_of, money, money_in, number, percent};
+pub use crate::present::format::{bytes, count_of, money, money_decimals, money_in, money_with_decimals, number, percent};
 
 pub const GOOD: Color32 = Color32::from_rgb(46, 160, 67);
 pub const BAD: Color32 = Color32::from_rgb(218, 54, 51);
@@ -233,6 +233,24 @@ fn squarify(areas: &[(usize, f64)], rect: egui::Rect, out: &mut Vec<(usize, egui
         egui::Rect::from_min_max(egui::pos2(rect.min.x, rect.min.y + thickness), rect.max)
     };
     squarify(&areas[n..], rest, out);
+}
+
+/// A plot as the window draws every plot: labelled y marks at round steps of 1, 2 or 5 times a
+/// power of ten (a short range still gets several, not a single "13"), and the scroll wheel
+/// scrolling the page rather than panning the plot (drag and Ctrl+wheel still move and zoom it).
+pub fn plot<'a>(id: impl egui::AsIdSalt) -> egui_plot::Plot<'a> {
+    egui_plot::Plot::new(id).y_grid_spacer(egui_plot::uniform_grid_spacer(round_steps)).allow_scroll(false)
+}
+
+/// Grid steps for a plot axis: the labelled step is the round step (1, 2 or 5 × 10^k) giving
+/// about five marks, never closer than egui_plot can label (five of its minimal steps); a fine
+/// step below it and a coarse one above.
+fn round_steps(input: egui_plot::GridInput) -> [f64; 3] {
+    let (low, high) = input.bounds;
+    let wanted = ((high - low).abs() / 5.0).max(input.base_step_size * 5.0).max(f64::MIN_POSITIVE);
+    let power = 10f64.powf(wanted.log10().floor());
+    let labelled = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * power).find(|step| *step >= wanted).unwrap_or(10.0 * power);
+    [labelled / 5.0, labelled, labelled * 10.0]
 }
 
 /// A virtualised table of text cells: only the visible rows are laid out, so lists of tens of

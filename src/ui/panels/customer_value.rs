@@ -335,10 +335,11 @@ impl CustomerValuePanel {
             "Expected order value".to_string(),
             "CLV".to_string(),
         ];
-        let rows: Vec<Vec<String>> = result
-            .customers
-            .iter()
-            .take(self.top)
+        // Each money column with the same decimals in every row.
+        let shown = || result.customers.iter().take(self.top);
+        let value_decimals = widgets::money_decimals(shown().filter_map(|c| c.expected_value));
+        let clv_decimals = widgets::money_decimals(shown().filter_map(|c| c.clv));
+        let rows: Vec<Vec<String>> = shown()
             .map(|c| {
                 vec![
                     frame.customers[c.customer as usize].clone(),
@@ -347,8 +348,8 @@ impl CustomerValuePanel {
                     format!("{:.1}", c.big_t),
                     format!("{:.1}%", c.p_alive * 100.0),
                     format!("{:.2}", c.expected_purchases),
-                    c.expected_value.map_or("–".into(), |v| widgets::money_in(v, currency)),
-                    c.clv.map_or("–".into(), |v| widgets::money_in(v, currency)),
+                    c.expected_value.map_or("–".into(), |v| widgets::money_with_decimals(v, currency, value_decimals)),
+                    c.clv.map_or("–".into(), |v| widgets::money_with_decimals(v, currency, clv_decimals)),
                 ]
             })
             .collect();

@@ -2,7 +2,7 @@
 //! list, demand forecast, and live mode. Results come from [`EventModels`].
 
 use eframe::egui::{self, RichText};
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
+use egui_plot::{Bar, BarChart, Legend, Line, PlotPoints};
 
 use super::event_models::{CartOutput, EventModels, ForecastOutput};
 use super::warehouse::{ChosenTable, WarehouseModels};
@@ -403,7 +403,7 @@ impl FunnelPanel {
                     ui.selectable_value(&mut self.weekly, true, "weekly");
                 });
                 let points = conversion_series(result, self.weekly);
-                Plot::new("conversion_time")
+                widgets::plot("conversion_time")
                     .height(200.0)
                     .allow_scroll(false)
                     .x_axis_formatter(|mark, _| {
@@ -414,7 +414,7 @@ impl FunnelPanel {
                 ui.strong("Time to convert");
                 let bars: Vec<Bar> =
                     result.time_to_convert.iter().enumerate().map(|(i, &n)| Bar::new(i as f64, n as f64).width(0.8)).collect();
-                Plot::new("time_to_convert")
+                widgets::plot("time_to_convert")
                     .height(170.0)
                     .allow_scroll(false)
                     .allow_drag(false)
@@ -545,7 +545,7 @@ impl FunnelPanel {
                     let series = |pick: fn(&forecast::ProductDay) -> f64| -> Vec<[f64; 2]> {
                         days.iter().map(|d| [d.day as f64, pick(d)]).collect()
                     };
-                    Plot::new(("product_days", product))
+                    widgets::plot(("product_days", product))
                         .height(200.0)
                         .legend(Legend::default())
                         .allow_scroll(false)
@@ -563,13 +563,13 @@ impl FunnelPanel {
                     let prices: Vec<[f64; 2]> = days.iter().filter_map(|d| d.mean_price.map(|p| [d.day as f64, p])).collect();
                     ui.columns(2, |cols| {
                         cols[0].strong("Mean price per day");
-                        Plot::new(("product_price", product))
+                        widgets::plot(("product_price", product))
                             .height(150.0)
                             .allow_scroll(false)
                             .x_axis_formatter(date_axis)
                             .show(&mut cols[0], |plot| plot.line(Line::new("mean price", PlotPoints::from(prices))));
                         cols[1].strong("Revenue per day");
-                        Plot::new(("product_revenue", product))
+                        widgets::plot(("product_revenue", product))
                             .height(150.0)
                             .allow_scroll(false)
                             .x_axis_formatter(date_axis)
@@ -681,7 +681,7 @@ fn carts_ui(ui: &mut egui::Ui, output: &CartOutput, requests: &mut Vec<Request>)
     let width = ui.available_width();
     ui.strong("Abandonment rate by day");
     let bars: Vec<Bar> = result.by_day.iter().map(|(day, r)| Bar::new(*day as f64, r.rate() * 100.0).width(0.8)).collect();
-    Plot::new("abandon_by_day")
+    widgets::plot("abandon_by_day")
         .height(170.0)
         .allow_scroll(false)
         .x_axis_formatter(|mark, _| crate::analytics::customers::date_of_day(mark.value.round() as i64).format("%b %d").to_string())

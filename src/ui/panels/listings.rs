@@ -3,7 +3,7 @@
 //! listing flow and the most active users. Results come from [`MarketplaceModels`].
 
 use eframe::egui::{self, RichText};
-use egui_plot::{Bar, BarChart, Plot};
+use egui_plot::{Bar, BarChart};
 
 use super::marketplace_models::{ListingsOutput, MarketplaceModels};
 use super::{Panel, PanelContext, Request};
@@ -204,7 +204,7 @@ impl ListingsPanel {
                             .enumerate()
                             .map(|(i, (name, n))| Bar::new(i as f64, *n as f64).width(0.6).name(*name).fill(category_colour(i)))
                             .collect();
-                        Plot::new("listing_flow")
+                        widgets::plot("listing_flow")
                             .height(180.0)
                             .allow_scroll(false)
                             .allow_drag(false)

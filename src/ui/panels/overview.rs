@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use eframe::egui::{self, RichText};
-use egui_plot::{Bar, BarChart, Plot};
+use egui_plot::{Bar, BarChart};
 
 use super::warehouse::WarehouseModels;
 use super::{Panel, PanelContext, Request};
@@ -318,7 +318,7 @@ impl OverviewPanel {
                     })
                     .collect();
                 let edges: Vec<(f64, f64)> = bins.iter().map(|b| (b.low, b.high)).collect();
-                let plot = Plot::new(("order_values", view))
+                let plot = widgets::plot(("order_values", view))
                     .y_axis_formatter(thousands_axis)
                     .height(chart_height)
                     .x_axis_formatter(move |mark, _| {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use eframe::egui::{self, Color32, RichText};
-use egui_plot::{Bar, BarChart, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
+use egui_plot::{Bar, BarChart, Legend, Line, MarkerShape, PlotPoints, Points};
 
 use super::pricing_models::{decided_prices, ElasticityOutput, MarketOutput, PriceBasis, PricingModels, ProposalsOutput};
 use super::{Panel, PanelContext, Request};
@@ -974,7 +974,7 @@ impl PricingPanel {
                 let mean_units = days.iter().map(|d| d.units).sum::<f64>() / days.len().max(1) as f64;
                 let log_mean_price = days.iter().map(|d| d.price.ln()).sum::<f64>() / days.len().max(1) as f64;
                 let (low, high) = days.iter().fold((f64::MAX, f64::MIN), |(lo, hi), d| (lo.min(d.price), hi.max(d.price)));
-                Plot::new(("elasticity_chart", estimate.product))
+                widgets::plot(("elasticity_chart", estimate.product))
                     .height(320.0)
                     .legend(Legend::default())
                     .x_axis_label("our price")
@@ -1393,7 +1393,7 @@ fn price_history_chart(ui: &mut egui::Ui, data: &PricingData, product: u32, moni
         stock_outs.extend(series.iter().filter(|o| o.in_stock == Some(false)).map(|o| [o.time as f64 / DAY, o.price]));
         promotions.extend(series.iter().filter(|o| o.was.is_some()).map(|o| [o.time as f64 / DAY, o.price]));
     }
-    Plot::new(("price_history", product))
+    widgets::plot(("price_history", product))
         .height(330.0)
         .legend(Legend::default())
         .x_axis_formatter(|mark, _| date_axis(mark))
@@ -1440,7 +1440,7 @@ fn moves_chart(ui: &mut egui::Ui, monitor: &pricing::Monitor) {
     let down = BarChart::new("down", bars(|d| d.down)).color(widgets::BAD);
     let up = BarChart::new("up", bars(|d| d.up)).color(widgets::GOOD).stack_on(&[&down]);
     let unchanged = BarChart::new("unchanged", bars(|d| d.unchanged)).color(Color32::from_gray(170)).stack_on(&[&down, &up]);
-    Plot::new("price_moves")
+    widgets::plot("price_moves")
         .height(180.0)
         .legend(Legend::default())
         .allow_scroll(false)

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use eframe::egui::{self, RichText};
-use egui_plot::{Line, Plot, PlotPoints, Points};
+use egui_plot::{Line, PlotPoints, Points};
 
 use super::customer_models::CustomerModels;
 use super::warehouse::{OnServer, WarehouseModels};
@@ -375,6 +375,8 @@ impl SegmentsPanel {
         });
         let mut edited_grid: Option<SegmentGrid> = None;
         let mut commit = false;
+        let spend_decimals = widgets::money_decimals(result.segments.iter().map(|s| s.mean_monetary));
+        let clv_decimals = widgets::money_decimals(mean_clv.iter().flatten().copied());
         egui::Grid::new("segment_table").striped(true).num_columns(9).show(ui, |ui| {
             for h in [
                 "Segment",
@@ -404,8 +406,10 @@ impl SegmentsPanel {
                 ui.label(format!("{:.1}%", s.revenue_share * 100.0));
                 ui.label(widgets::number(s.mean_recency, 0));
                 ui.label(widgets::number(s.mean_frequency, 1));
-                ui.label(widgets::money_in(s.mean_monetary, currency));
-                ui.label(mean_clv.get(i).copied().flatten().map_or("–".into(), |v| widgets::money_in(v, currency)));
+                ui.label(widgets::money_with_decimals(s.mean_monetary, currency, spend_decimals));
+                ui.label(
+                    mean_clv.get(i).copied().flatten().map_or("–".into(), |v| widgets::money_with_decimals(v, currency, clv_decimals)),
+                );
                 let mut action = grid.action(&s.name).to_string();
                 let response = ui.add(egui::TextEdit::singleline(&mut action).desired_width(420.0).id_salt(("action", i)));
                 if response.changed() {
@@ -559,7 +563,7 @@ impl SegmentsPanel {
                     let points: Vec<[f64; 2]> =
                         result.candidates.iter().map(|c| [c.k as f64, if pick == 0 { c.inertia } else { c.silhouette }]).collect();
                     let chosen: Vec<[f64; 2]> = points.iter().copied().filter(|p| p[0] as usize == result.k).collect();
-                    Plot::new(("k_plot", pick))
+                    widgets::plot(("k_plot", pick))
                         .width((width / 2.0 - 20.0).max(250.0))
                         .height(200.0)
                         .allow_scroll(false)

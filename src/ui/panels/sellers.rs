@@ -4,7 +4,7 @@
 //! from [`MarketplaceModels`].
 
 use eframe::egui::{self, Color32, RichText};
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Bar, BarChart, Legend, Line, PlotPoints, Points};
 
 use super::marketplace_models::{MarketplaceModels, SellersOutput};
 use super::{Panel, PanelContext, Request};
@@ -358,7 +358,7 @@ fn model_ui(ui: &mut egui::Ui, output: &SellersOutput) {
             "Feature weights (logistic regression, standardised features: a weight is the change in log-odds per standard deviation)",
         );
         let bars: Vec<Bar> = r.weights.iter().enumerate().map(|(j, w)| Bar::new(j as f64, *w).width(0.7).name(FEATURES[j].name)).collect();
-        Plot::new("weights")
+        widgets::plot("weights")
             .height(200.0)
             .allow_scroll(false)
             .allow_drag(false)
@@ -393,7 +393,7 @@ fn curve(ui: &mut egui::Ui, size: egui::Vec2, c: Curve<'_>) {
     ui.vertical(|ui| {
         ui.set_width(size.x);
         ui.strong(c.title);
-        Plot::new(c.title).width(size.x).height(size.y).allow_scroll(false).x_axis_label(c.axes.0).y_axis_label(c.axes.1).show(
+        widgets::plot(c.title).width(size.x).height(size.y).allow_scroll(false).x_axis_label(c.axes.0).y_axis_label(c.axes.1).show(
             ui,
             |plot| {
                 if c.diagonal {
@@ -412,7 +412,7 @@ fn curve(ui: &mut egui::Ui, size: egui::Vec2, c: Curve<'_>) {
 fn overview_ui(ui: &mut egui::Ui, output: &SellersOutput) {
     let months = &output.result.months;
     ui.label("New users, new sellers (first sale), orders, collection adds and likes per month.");
-    Plot::new("marketplace_months")
+    widgets::plot("marketplace_months")
         .height(ui.available_height() - 20.0)
         .legend(Legend::default())
         .allow_scroll(false)
