@@ -64,6 +64,22 @@ fn year_in_review_prints_every_view_with_the_workspace_figures() {
     let viewed = sql_f64(&ws, "SELECT count(DISTINCT user_session) FROM events WHERE event_type = 'view'");
     assert_eq!(funnel.tables[0].rows[0][2], shoplens::present::format::number(viewed, 0), "{:?}", funnel.tables[0]);
 
+    // The Funnel says which share of the shop's customers the web events cover; reference: the
+    // same count in SQL.
+    let conn = shoplens::workspace::open_read_only(&ws).unwrap();
+    let ctx = JobContext::detached();
+    let (events, orders) = (
+        shoplens::workspace::copies::load_events(&conn, &ctx).unwrap(),
+        shoplens::workspace::copies::load_order_lines(&conn, &ctx).unwrap(),
+    );
+    let coverage = shoplens::analytics::funnel::customer_coverage(&events, &orders).unwrap();
+    let covered = sql_f64(
+        &ws,
+        "SELECT count(DISTINCT customer_id) FROM order_lines WHERE cancelled = 0 AND CAST(customer_id AS INTEGER) IN (SELECT user_id FROM events)",
+    );
+    assert_eq!((coverage.customers, coverage.with_events), (customers as u64, covered as u64));
+    drop(conn);
+
     // Tables for people: headings in words, every column formatted alike.
     for slide in &slides {
         for table in &slide.tables {

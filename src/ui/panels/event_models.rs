@@ -125,6 +125,8 @@ pub struct EventModels {
     pub product_days: Latest<(u64, Filters, i64), ProductOutput>,
     /// Sales per product over the last 24 hours of data (live mode).
     pub sales: Latest<u64, SalesOutput>,
+    /// The order lines' customers the events cover, keyed on both copies' ids.
+    pub coverage: Latest<(u64, u64), funnel::Coverage>,
     pub watch: Option<Watch>,
     pub watch_error: Option<String>,
 }
@@ -231,6 +233,16 @@ impl EventModels {
                 }
                 let result = funnel::compute(&frame.data, &filters, &settings, ctx)?;
                 Ok(Computed { input: frame.data, result })
+            })
+        })
+    }
+
+    /// Which share of the order lines' customers the events cover (none without order lines).
+    pub fn request_coverage(&mut self, orders: Option<&Versioned<crate::analytics::order_frame::OrderFrame>>) -> Option<JobMonitor> {
+        let (events, orders) = (self.frame.clone()?, orders?.clone());
+        self.coverage.request(&(events.id, orders.id), move || {
+            Job::spawn("events' coverage of customers", move |_| {
+                funnel::customer_coverage(&events.data, &orders.data).map_err(|e| JobError::Failed(e.to_string()))
             })
         })
     }
@@ -420,6 +432,7 @@ impl PanelModels for EventModels {
         cx.report("Forecast", self.forecast.poll());
         cx.report("Product", self.product_days.poll());
         cx.report("Sales", self.sales.poll());
+        cx.report("Coverage", self.coverage.poll());
         let Some(watch) = &mut self.watch else { return };
         let rows = watch.job.progress().done;
         let appended = rows > watch.seen_rows && !self.frame_job.running() && !self.append_job.running();

@@ -112,6 +112,7 @@ impl Panel for FunnelPanel {
         let mut server = warehouse.events_on.clone().map(|on| (on, warehouse.funnel_on_server));
         let models = cx.models.get::<EventModels>();
         requests.extend(models.ensure_loaded(cx.data).map(Request::Track));
+        requests.extend(models.request_coverage(cx.data.orders.as_ref()).map(Request::Track));
         let (live, server_settings) = self.draw(ui, models, cx.filters, &mut requests, server.as_mut());
         match live {
             Some(LiveRequest::PickFile) => requests.push(Request::PickWatchTarget { folder: false }),
@@ -225,7 +226,15 @@ impl FunnelPanel {
                         if !models.loading() && !models.busy() {
                             crate::ui::first_result_drawn(ui.ctx(), "funnel");
                         }
-                        let source = format!("{} events from {}", widgets::number(result.input.len() as f64, 0), models.source);
+                        let mut source = format!("{} events from {}", widgets::number(result.input.len() as f64, 0), models.source);
+                        if let Some(c) = models.coverage.get().filter(|c| c.customers > 0) {
+                            source.push_str(&format!(
+                                " · they cover {} of the {} customers in the order lines ({:.0}%): the funnel's purchases are theirs, not every order",
+                                widgets::number(c.with_events as f64, 0),
+                                widgets::number(c.customers as f64, 0),
+                                c.with_events as f64 / c.customers as f64 * 100.0
+                            ));
+                        }
                         self.funnel_ui(ui, &result.result, Some(&result.input), &source, requests)
                     }
                     None => widgets::waiting(ui, "Computing the funnel…"),
