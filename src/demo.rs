@@ -147,7 +147,7 @@ fn add_story(ws: &mut Workspace) -> rusqlite::Result<()> {
             country: Some("Germany".into()),
             ..view(
                 "Germany, our widest market abroad",
-                "More customers than any other country outside the UK: what they buy, and when.",
+                "More customers than any other country outside the UK, and what they buy.",
                 "overview",
                 json!({ "log_scale": true, "services_in_ranking": false, "slide": { "table": 0 } }),
                 DateRange::AllData,

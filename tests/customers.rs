@@ -328,6 +328,13 @@ fn cohorts_equal_sql_and_clusters_cover_every_customer() {
         assert_eq!(month_index(&c.label()) + c.active.len() as i32 - 1, month_index("2010-12"), "{}", c.label());
     }
     assert!(later > 60, "retention after the first month is checked ({later} cells)");
+    // The data ends on 9 Dec 2010: December is each cohort's partial month, and only December.
+    assert_eq!(result.last_day, NaiveDate::from_ymd_opt(2010, 12, 9));
+    let december = result.cohorts.iter().map(|c| (c, month_index("2010-12") - c.month)).filter(|&(_, k)| k >= 0);
+    assert!(december.clone().all(|(c, k)| result.is_partial(c, k as usize) && (k == 0 || !result.is_partial(c, k as usize - 1))));
+    // A period that ends with its month has no partial month.
+    let november = Filters { to: NaiveDate::from_ymd_opt(2010, 11, 30), ..Filters::default() };
+    assert_eq!(cohorts::compute(&frame, &november).unwrap().partial_month, None);
 
     // The retention table the panel and `shoplens cohorts` show: % of the cohort active in each
     // later month, from SQL's counts.

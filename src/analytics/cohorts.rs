@@ -43,6 +43,18 @@ pub struct CohortResult {
     pub cohorts: Vec<Cohort>,
     /// Number of month columns (the oldest cohort's age + 1).
     pub months: usize,
+    /// The period's last month when the period ends before that month does (the data ends on
+    /// the 9th): every cohort's cell in it covers part of a month, and would read as a fall.
+    pub partial_month: Option<i32>,
+    /// The period's last day, for saying so.
+    pub last_day: Option<chrono::NaiveDate>,
+}
+
+impl CohortResult {
+    /// Whether `cohort`'s cell `offset` months after its first covers only part of its month.
+    pub fn is_partial(&self, cohort: &Cohort, offset: usize) -> bool {
+        self.partial_month == Some(cohort.month + offset as i32)
+    }
 }
 
 pub fn compute(frame: &OrderFrame, filters: &Filters) -> PolarsResult<CohortResult> {
@@ -58,7 +70,9 @@ pub fn compute(frame: &OrderFrame, filters: &Filters) -> PolarsResult<CohortResu
         }
     }
     let last_month = (0..view.len()).filter(|&i| view.purchase(i).is_some()).map(|i| month[i]).max();
-    let Some(last_month) = last_month else { return Ok(CohortResult { cohorts: Vec::new(), months: 0 }) };
+    let Some(last_month) = last_month else {
+        return Ok(CohortResult { cohorts: Vec::new(), months: 0, partial_month: None, last_day: None });
+    };
     let first_month = first.iter().copied().filter(|&m| m != i32::MAX).min().unwrap_or(last_month);
     let width = (last_month - first_month + 1) as usize;
     let cohort_of = |c: usize| (first[c] - first_month) as usize;
@@ -87,7 +101,17 @@ pub fn compute(frame: &OrderFrame, filters: &Filters) -> PolarsResult<CohortResu
             Cohort { month: first_month + k as i32, size: size[k], active: active[k][..age].to_vec(), revenue: revenue[k][..age].to_vec() }
         })
         .collect();
-    Ok(CohortResult { cohorts, months: width })
+    // The period ends on the filter's last day or the data's, whichever is earlier.
+    let data_end = frame.date_span().map(|(_, last)| last);
+    let last_day = match (filters.to, data_end) {
+        (Some(to), Some(end)) => Some(to.min(end)),
+        (to, end) => to.or(end),
+    };
+    let partial_month = last_day
+        .filter(|d| d.succ_opt().is_some_and(|next| chrono::Datelike::month(&next) == chrono::Datelike::month(d)))
+        .map(|d| super::order_frame::month_index(chrono::Datelike::year(&d), chrono::Datelike::month(&d)))
+        .filter(|&m| m == last_month);
+    Ok(CohortResult { cohorts, months: width, partial_month, last_day })
 }
 
 /// The heat map as exported: one row per cohort, one column per month since acquisition.

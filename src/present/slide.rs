@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use rusqlite::Connection;
 
 use super::chart::Chart;
@@ -418,14 +418,11 @@ fn cohorts_slide(view: &View, source: &mut StorySource, filters: &Filters, slide
     let months = |name: &str| if revenue && name.starts_with("month_") { ColumnFormat::Money } else { format::column_format(name) };
     let mut table = SlideTable::top_with(title, (header, rows), 14, currency.as_deref(), months);
     let mut shade = heat(&cells, table.rows.len(), !revenue);
-    // The diagonal of the data's last month: when the data ends before that month does, each
-    // cohort's cell there covers part of a month and would read as a fall. Marked, not shaded.
-    let end = filters.to.or_else(|| frame.date_span().map(|s| s.1));
-    if let Some(end) = end.filter(|d| d.succ_opt().is_some_and(|next| next.month() == d.month())) {
-        let end_month = crate::analytics::order_frame::month_index(end.year(), end.month());
+    // The diagonal of a partial last month is marked, not shaded (it would read as a fall).
+    if let (Some(partial), Some(end)) = (result.partial_month, result.last_day) {
         for (r, row) in table.rows.iter_mut().enumerate() {
             let Some(cohort) = result.cohorts.get(r) else { continue };
-            let k = end_month - cohort.month;
+            let k = partial - cohort.month;
             let column = table.header.iter().position(|h| *h == format!("Month {k}"));
             if let Some(cell) = column.and_then(|c| row.get_mut(c)).filter(|c| !c.is_empty()) {
                 cell.push('*');

@@ -642,24 +642,41 @@ impl SegmentsPanel {
             .fold(0.0, f64::max)
             .max(1e-9);
         let revenue = self.cohort_revenue;
+        if let (Some(_), Some(end)) = (result.partial_month, result.last_day) {
+            ui.label(
+                RichText::new(format!(
+                    "* A partial month: the period ends on {}, so each cohort's last cell covers part of that month (left unshaded).",
+                    end.format("%-d %b %Y")
+                ))
+                .weak(),
+            );
+        }
         let cell_width = ((ui.available_width() - 120.0) / result.months.max(1) as f32).clamp(44.0, 70.0);
         widgets::heat_map(ui, &rows, &columns, egui::vec2(cell_width, 22.0), |r, k| {
             let cohort = &result.cohorts[r];
+            let partial = result.is_partial(cohort, k);
+            let mark = if partial { "*" } else { "" };
+            let (unshaded, partial_note) = if partial { (0.0, " (a partial month)") } else { (1.0, "") };
             if revenue {
                 let v = cohort.revenue_per_customer(k)?;
                 // Month 0 is the first order itself: shade the later months on their own scale.
                 let intensity = if k == 0 { 0.0 } else { (v / max_revenue) as f32 };
                 Some(HeatCell {
-                    intensity,
-                    text: widgets::number(v, 0),
-                    hover: format!("{} cohort, month {k}: {} per acquired customer", cohort.label(), widgets::money(v)),
+                    intensity: intensity * unshaded,
+                    text: format!("{}{mark}", widgets::number(v, 0)),
+                    hover: format!("{} cohort, month {k}{partial_note}: {} per acquired customer", cohort.label(), widgets::money(v)),
                 })
             } else {
                 let pct = cohort.retention_pct(k)?;
                 Some(HeatCell {
-                    intensity: if k == 0 { 0.0 } else { (pct / 50.0).min(1.0) as f32 },
-                    text: format!("{pct:.0}%"),
-                    hover: format!("{} cohort, month {k}: {} of {} customers bought", cohort.label(), cohort.active[k], cohort.size),
+                    intensity: if k == 0 { 0.0 } else { (pct / 50.0).min(1.0) as f32 * unshaded },
+                    text: format!("{pct:.0}%{mark}"),
+                    hover: format!(
+                        "{} cohort, month {k}{partial_note}: {} of {} customers bought",
+                        cohort.label(),
+                        cohort.active[k],
+                        cohort.size
+                    ),
                 })
             }
         });
