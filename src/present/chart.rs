@@ -255,6 +255,18 @@ impl Chart {
         self.series.iter().all(|s| s.points.is_empty())
     }
 
+    /// What a reader should be told instead of being shown bare axes: no data, or every value
+    /// 0 (the selected period has none of it); `None` when there is something to draw.
+    pub fn nothing_to_draw(&self) -> Option<&'static str> {
+        if self.is_empty() {
+            Some("Nothing to draw: no data for this chart in the selected period and filters.")
+        } else if self.series.iter().all(|s| s.points.iter().all(|&(_, y)| y == 0.0)) {
+            Some("Every value is 0 in the selected period and filters.")
+        } else {
+            None
+        }
+    }
+
     /// The chart's figures as a table (x, then one column per series), for the report's
     /// structure tests and for readers who want the numbers.
     pub fn table(&self) -> (Vec<String>, Vec<Vec<String>>) {

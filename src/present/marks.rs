@@ -31,6 +31,11 @@ pub fn text_width(text: &str, size: f64) -> f64 {
 /// Lays `chart` out in a `width` × `height` box at the origin (the chart's title is printed
 /// by the page, not here).
 pub fn layout(chart: &Chart, width: f64, height: f64) -> Vec<Mark> {
+    if let Some(text) = chart.nothing_to_draw() {
+        // Said in words, as the window does, rather than bare axes around nothing.
+        let text = text.to_string();
+        return vec![Mark::Text { x: width / 2.0, y: height / 2.0, text, size: 9.0, anchor: Anchor::Middle, fill: MUTED }];
+    }
     let mut marks = Vec::new();
     let ([mut x_min, mut x_max], [y_min, y_max]) = chart.bounds();
     // Marks name only the data's own slots: the padding below is space, not empty months.
@@ -169,5 +174,19 @@ mod tests {
         let texts: Vec<&str> =
             marks.iter().filter_map(|m| if let Mark::Text { text, .. } = m { Some(text.as_str()) } else { None }).collect();
         assert!(texts.contains(&"a") && texts.contains(&"b") && texts.contains(&"100"));
+    }
+
+    /// A chart with no data, or only zeros, is said in words instead of drawn as bare axes.
+    #[test]
+    fn nothing_to_draw_is_said() {
+        let zeros = Chart::new("t", XAxis::Categories(vec!["a".into()]), ValueFormat::Count).series(Series::bars(
+            "n",
+            PALETTE[0],
+            vec![(0.0, 0.0)],
+        ));
+        let marks = layout(&zeros, 300.0, 200.0);
+        assert!(matches!(&marks[..], [Mark::Text { text, .. }] if text.starts_with("Every value is 0")));
+        let empty = Chart::new("t", XAxis::Months, ValueFormat::Count).series(Series::bars("n", PALETTE[0], Vec::new()));
+        assert!(matches!(&layout(&empty, 300.0, 200.0)[..], [Mark::Text { text, .. }] if text.starts_with("Nothing to draw")));
     }
 }

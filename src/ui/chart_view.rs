@@ -54,6 +54,15 @@ pub fn show(ui: &mut egui::Ui, chart: &Chart, id_salt: impl std::hash::Hash + st
         // the hover text) the chart is about.
         legend = Some(legend_above(ui, chart));
     }
+    let nothing = chart.nothing_to_draw();
+    if nothing.is_some() {
+        // A positive unit box without value marks, rather than an axis running negative around
+        // nothing (or whole-number marks reading 0, 0, 1, 1).
+        plot = plot.default_y_bounds(0.0, 1.0).show_axes([true, false]);
+    }
+    if chart.is_empty() {
+        plot = plot.default_x_bounds(0.0, 1.0).show_axes(false).show_grid(false);
+    }
     let hover_x = chart.x.clone();
     plot = plot.label_formatter(move |hover| match hover {
         egui_plot::HoverPosition::NearDataPoint { plot_name, position, .. } => {
@@ -90,6 +99,10 @@ pub fn show(ui: &mut egui::Ui, chart: &Chart, id_salt: impl std::hash::Hash + st
             }
         }
     });
+    if let Some(text) = nothing {
+        let colour = ui.visuals().weak_text_color();
+        ui.painter().text(shown.response.rect.center(), egui::Align2::CENTER_CENTER, text, egui::FontId::proportional(14.0), colour);
+    }
     // A saved PNG (the caller's rect) keeps the legend with the plot.
     if let Some(legend) = legend {
         shown.response.rect = shown.response.rect.union(legend);
