@@ -175,6 +175,9 @@ pub struct MonthActivity {
     pub orders: u64,
     pub collection_adds: u64,
     pub likes: u64,
+    /// The data ends before this month does (its last month, cut short): its counts are not a
+    /// fall.
+    pub partial: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -629,7 +632,15 @@ pub fn months(data: &MarketplaceData) -> Vec<MonthActivity> {
     let mut months: std::collections::BTreeMap<i32, MonthActivity> = std::collections::BTreeMap::new();
     let mut add = |t: i64, field: fn(&mut MonthActivity)| {
         let m = month_of(t);
-        field(months.entry(m).or_insert(MonthActivity { month: m, new_users: 0, new_sellers: 0, orders: 0, collection_adds: 0, likes: 0 }));
+        field(months.entry(m).or_insert(MonthActivity {
+            month: m,
+            new_users: 0,
+            new_sellers: 0,
+            orders: 0,
+            collection_adds: 0,
+            likes: 0,
+            partial: false,
+        }));
     };
     for t in data.users.iter().filter_map(|u| u.signup) {
         add(t, |m| m.new_users += 1);
@@ -649,7 +660,12 @@ pub fn months(data: &MarketplaceData) -> Vec<MonthActivity> {
     for x in data.interactions.iter().filter(|x| x.kind == InteractionKind::Like) {
         add(x.at, |m| m.likes += 1);
     }
-    months.into_values().collect()
+    let mut months: Vec<MonthActivity> = months.into_values().collect();
+    let last_day = data.last_time().map(|t| crate::analytics::customers::date_of_day(t.div_euclid(DAY)));
+    if let (Some(last), Some(day)) = (months.last_mut(), last_day) {
+        last.partial = day.succ_opt().is_some_and(|next| chrono::Datelike::month(&next) == chrono::Datelike::month(&day));
+    }
+    months
 }
 
 /// Everything the Sellers panel shows.
@@ -802,5 +818,9 @@ mod tests {
         assert_eq!(seller[5], log2, "one like, on someone else's listing");
         assert_eq!((seller[6], seller[7], seller[8]), (0.0, 0.0, 0.0), "no views or carts of others' listings");
         assert_eq!(f.purchases[0], 1);
+        // The data runs from 1 Jan to 10 Feb 1970: February is partial, January is not.
+        let months = months(&data);
+        assert_eq!(months.iter().map(|m| m.partial).collect::<Vec<_>>(), [false, true]);
+        assert_eq!(data.date_span().map(|(a, b)| (a.to_string(), b.to_string())), Some(("1970-01-01".into(), "1970-02-10".into())));
     }
 }

@@ -412,6 +412,12 @@ fn curve(ui: &mut egui::Ui, size: egui::Vec2, c: Curve<'_>) {
 fn overview_ui(ui: &mut egui::Ui, output: &SellersOutput) {
     let months = &output.result.months;
     ui.label("New users, new sellers (first sale), orders, collection adds and likes per month.");
+    if months.last().is_some_and(|m| m.partial) {
+        ui.label(
+            RichText::new("The last month is partial (the data ends before it does): its counts are pale points, not the lines' fall.")
+                .weak(),
+        );
+    }
     widgets::plot("marketplace_months")
         .height(ui.available_height() - 20.0)
         .legend(Legend::default())
@@ -427,8 +433,15 @@ fn overview_ui(ui: &mut egui::Ui, output: &SellersOutput) {
                 ("likes", |m| m.likes),
             ];
             for (i, (name, value)) in series.into_iter().enumerate() {
-                let points: Vec<[f64; 2]> = months.iter().map(|m| [m.month as f64, value(m) as f64]).collect();
+                // A last month the data covers in part is a pale point, not the line's fall.
+                let points: Vec<[f64; 2]> = months.iter().filter(|m| !m.partial).map(|m| [m.month as f64, value(m) as f64]).collect();
                 plot.line(Line::new(name, PlotPoints::from(points)).color(category_colour(i)).width(2.0));
+                let partial: Vec<[f64; 2]> = months.iter().filter(|m| m.partial).map(|m| [m.month as f64, value(m) as f64]).collect();
+                if !partial.is_empty() {
+                    let pale = category_colour(i).gamma_multiply(0.45);
+                    // Unnamed: egui_plot keeps it out of the legend (the note above the chart says it).
+                    plot.points(Points::new("", PlotPoints::from(partial)).radius(4.0).color(pale));
+                }
             }
         });
 }
