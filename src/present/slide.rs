@@ -393,7 +393,7 @@ fn rfm_slide(source: &mut StorySource, filters: &Filters, slide: &mut Slide, ctx
     let mean_clv = result.segment_means(&by_customer);
     slide.figures = vec![
         Figure { label: "Customers".into(), value: number(result.customers.len() as f64, 0), change: None },
-        Figure { label: "Analysis date".into(), value: result.analysis_date.to_string(), change: None },
+        Figure { label: "Analysis date".into(), value: result.analysis_date.format("%-d %b %Y").to_string(), change: None },
     ];
     slide.charts.push(charts::segment_shares(&result));
     slide.tables.push(SlideTable::top("RFM segments", rfm::segment_table(&result, &grid, &mean_clv), 12, currency.as_deref()));
@@ -490,7 +490,9 @@ fn pricing_slide(source: &mut StorySource, slide: &mut Slide, ctx: &JobContext) 
     let monitor = pricing::monitor(&data, &settings, None);
     let compared: Vec<f64> = monitor.positions.iter().filter_map(|p| p.index).collect();
     let figure = |label: &str, value: String| Figure { label: label.into(), value, change: None };
-    slide.figures.push(figure("As of", pricing::format_time(monitor.as_of)));
+    // The day of the last competitor observation: its hour and seconds mean nothing on a slide.
+    let as_of = crate::analytics::customers::date_of_day(monitor.as_of.div_euclid(86_400));
+    slide.figures.push(figure("As of", as_of.format("%-d %b %Y").to_string()));
     slide.figures.push(figure("Products compared", number(compared.len() as f64, 0)));
     if !compared.is_empty() {
         slide.figures.push(figure("Price index", format!("{:.1}", compared.iter().sum::<f64>() / compared.len() as f64)));
