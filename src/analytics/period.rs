@@ -43,49 +43,37 @@ impl DateRange {
         }
     }
 
-    /// What the view shows, for a slide or a report page: "All the data", "The last full month
-    /// (1 Nov 2010 – 30 Nov 2010)", "1 Mar 2010 – 31 May 2010".
-    pub fn for_people(&self, last_day: Option<NaiveDate>) -> String {
-        let day = |d: NaiveDate| d.format("%-d %b %Y").to_string();
-        let days = |range: (Option<NaiveDate>, Option<NaiveDate>)| match range {
-            (None, None) => "all dates".to_string(),
-            (Some(from), None) => format!("from {}", day(from)),
-            (None, Some(to)) => format!("up to {}", day(to)),
-            (Some(from), Some(to)) => format!("{} – {}", day(from), day(to)),
-        };
-        let name = match self {
-            DateRange::Fixed { from, to } => return days((*from, *to)),
-            DateRange::AllData => return "All the data".to_string(),
-            DateRange::LastFullMonth => "The last full month",
-            DateRange::LastThreeMonths => "The last three full months",
-            DateRange::YearToDate => "Year to date",
-        };
-        match last_day {
-            Some(last) => format!("{name} ({})", days(self.resolve(last))),
-            None => name.to_string(),
+    /// The range's name: "the last full month" ("fixed dates" for days chosen by hand).
+    pub fn name(&self) -> &'static str {
+        match self {
+            DateRange::Fixed { .. } => "fixed dates",
+            DateRange::AllData => "all the data",
+            DateRange::LastFullMonth => "the last full month",
+            DateRange::LastThreeMonths => "the last three full months",
+            DateRange::YearToDate => "year to date",
         }
     }
 
     /// What the view shows, for its caption: "fixed: 2010-03-01 to 2010-05-31" or
     /// "relative: the last full month (2010-11-01 to 2010-11-30)".
     pub fn describe(&self, last_day: Option<NaiveDate>) -> String {
-        let days = |range: (Option<NaiveDate>, Option<NaiveDate>)| match range {
-            (None, None) => "all dates".to_string(),
-            (Some(from), None) => format!("from {from}"),
-            (None, Some(to)) => format!("up to {to}"),
-            (Some(from), Some(to)) => format!("{from} to {to}"),
-        };
-        let name = match self {
-            DateRange::Fixed { from, to } => return format!("fixed: {}", days((*from, *to))),
-            DateRange::AllData => "all the data",
-            DateRange::LastFullMonth => "the last full month",
-            DateRange::LastThreeMonths => "the last three full months",
-            DateRange::YearToDate => "year to date",
-        };
-        match last_day {
-            Some(last) if *self != DateRange::AllData => format!("relative: {name} ({})", days(self.resolve(last))),
-            _ => format!("relative: {name}"),
+        let iso = |d: NaiveDate| d.to_string();
+        match (self, last_day) {
+            (DateRange::Fixed { from, to }, _) => format!("fixed: {}", days_text((*from, *to), iso, " to ")),
+            (DateRange::AllData, _) | (_, None) => format!("relative: {}", self.name()),
+            (_, Some(last)) => format!("relative: {} ({})", self.name(), days_text(self.resolve(last), iso, " to ")),
         }
+    }
+}
+
+/// Days `from` and `to` (either end open) as text, each day written by `day`: "all dates",
+/// "from X", "up to Y", "X{between}Y".
+pub fn days_text((from, to): (Option<NaiveDate>, Option<NaiveDate>), day: impl Fn(NaiveDate) -> String, between: &str) -> String {
+    match (from, to) {
+        (None, None) => "all dates".to_string(),
+        (Some(from), None) => format!("from {}", day(from)),
+        (None, Some(to)) => format!("up to {}", day(to)),
+        (Some(from), Some(to)) => format!("{}{between}{}", day(from), day(to)),
     }
 }
 

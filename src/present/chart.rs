@@ -25,6 +25,13 @@ pub fn category_colour(index: usize) -> Rgb {
     PALETTE[index % PALETTE.len()]
 }
 
+/// A heat map cell's colour: pale to the palette's blue as `v` goes from 0 to 1.
+pub fn heat_colour(v: f64) -> Rgb {
+    let (low, high) = ([240.0, 245.0, 251.0], [120.0, 165.0, 210.0]);
+    let mix = |i: usize| (low[i] + (high[i] - low[i]) * v.clamp(0.0, 1.0)).round() as u8;
+    [mix(0), mix(1), mix(2)]
+}
+
 pub const GOOD: Rgb = [46, 160, 67];
 pub const BAD: Rgb = [218, 54, 51];
 /// What is there but not comparable (a partial month).

@@ -30,11 +30,7 @@ pub fn group_digits(digits: &str) -> String {
 
 /// Money without a currency sign (exports carry no currency); two decimals under 1,000.
 pub fn money(value: f64) -> String {
-    if value.abs() >= 1000.0 {
-        number(value, 0)
-    } else {
-        number(value, 2)
-    }
+    money_in(value, None)
 }
 
 /// The sign people write before an amount in this currency (ISO code, any case), where one is
@@ -55,7 +51,7 @@ pub fn currency_symbol(code: &str) -> Option<&'static str> {
 /// Money with its currency: `£1,234`, `-€12.50`, `1,234 CHF` (a code without a sign follows
 /// the amount); without a currency, as [`money`].
 pub fn money_in(value: f64, currency: Option<&str>) -> String {
-    money_with_decimals(value, currency, if value.abs() >= 1000.0 { 0 } else { 2 })
+    money_with_decimals(value, currency, money_decimals([value]))
 }
 
 /// The decimals a column of amounts is written with: none when any amount reaches 1,000, else
@@ -159,8 +155,9 @@ impl ColumnFormat {
                 chrono::NaiveDate::parse_from_str(&format!("{}-01", trimmed.get(..7).unwrap_or(trimmed)), "%Y-%m-%d")
                     .map_or_else(|_| cell.to_string(), |d| d.format("%b %Y").to_string())
             }
-            (ColumnFormat::Day, _) => chrono::NaiveDate::parse_from_str(trimmed.get(..10).unwrap_or(trimmed), "%Y-%m-%d")
-                .map_or_else(|_| cell.to_string(), |d| d.format("%-d %b %Y").to_string()),
+            (ColumnFormat::Day, _) => {
+                chrono::NaiveDate::parse_from_str(trimmed.get(..10).unwrap_or(trimmed), "%Y-%m-%d").map_or_else(|_| cell.to_string(), day)
+            }
             _ => cell.to_string(),
         }
     }
@@ -272,6 +269,36 @@ pub fn column_label(name: &str) -> String {
     chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
 }
 
+/// A day as people write it: `9 Dec 2010`.
+pub fn day(date: chrono::NaiveDate) -> String {
+    date.format("%-d %b %Y").to_string()
+}
+
+/// What a view's date range shows, for a slide or a report page: "All the data", "The last full
+/// month (1 Nov 2010 – 30 Nov 2010)", "1 Mar 2010 – 31 May 2010".
+pub fn dates_for_people(range: &crate::analytics::period::DateRange, last_day: Option<chrono::NaiveDate>) -> String {
+    use crate::analytics::period::{days_text, DateRange};
+    let mut name = range.name().to_string();
+    if let Some(first) = name.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    match (range, last_day) {
+        (DateRange::Fixed { from, to }, _) => days_text((*from, *to), day, " – "),
+        (DateRange::AllData, _) | (_, None) => name,
+        (_, Some(last)) => format!("{name} ({})", days_text(range.resolve(last), day, " – ")),
+    }
+}
+
+/// The note under a cohort table whose last month the period covers only in part (its cells
+/// there are marked `*`); `None` when every month is whole.
+pub fn cohort_partial_note(result: &crate::analytics::cohorts::CohortResult) -> Option<String> {
+    let end = result.last_day.filter(|_| result.partial_month.is_some())?;
+    Some(format!(
+        "* A partial month: the period ends on {}, so each cohort's cell in that month covers part of it (marked *, left unshaded).",
+        day(end)
+    ))
+}
+
 /// A count with its noun, singular or plural: `1 row`, `2,417 rows`.
 pub fn count_of(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", number(n as f64, 0), if n == 1 { one } else { many })
@@ -345,6 +372,18 @@ mod tests {
         assert_eq!(column_format("revenue").cell("n/a", None), "n/a");
         assert_eq!(column_format("cohort").cell("early", None), "early");
         assert_eq!(column_format("trend_7_months"), ColumnFormat::Hidden);
+    }
+
+    /// Hand-checked: the range names the report prints, from the data's last day 9 Dec 2010.
+    #[test]
+    fn date_ranges_for_people() {
+        use crate::analytics::period::DateRange;
+        let last = chrono::NaiveDate::from_ymd_opt(2010, 12, 9);
+        assert_eq!(dates_for_people(&DateRange::AllData, last), "All the data");
+        assert_eq!(dates_for_people(&DateRange::LastFullMonth, last), "The last full month (1 Nov 2010 – 30 Nov 2010)");
+        assert_eq!(dates_for_people(&DateRange::YearToDate, None), "Year to date");
+        let fixed = DateRange::Fixed { from: chrono::NaiveDate::from_ymd_opt(2010, 3, 1), to: None };
+        assert_eq!(dates_for_people(&fixed, last), "from 1 Mar 2010");
     }
 
     #[test]

@@ -69,7 +69,7 @@ fn table_html(table: &SlideTable, out: &mut String) {
             let class = if numeric.get(i).copied().unwrap_or(false) { " class=\"num\"" } else { "" };
             let shade = table.shade.as_ref().and_then(|s| s.get(r)?.get(i).copied().flatten());
             let style = shade.map_or(String::new(), |v| {
-                let [red, green, blue] = super::pdf::heat_colour(v);
+                let [red, green, blue] = super::chart::heat_colour(v);
                 format!(" style=\"background:rgb({red},{green},{blue})\"")
             });
             out.push_str(&format!("<td{class}{style}>{}</td>", esc(cell)));
@@ -77,11 +77,8 @@ fn table_html(table: &SlideTable, out: &mut String) {
         out.push_str("</tr>");
     }
     out.push_str("</tbody></table>");
-    if table.more > 0 {
-        out.push_str(&format!(
-            "<p class=\"more\">and {} more rows (in the app and in the CLI export)</p>",
-            super::format::number(table.more as f64, 0)
-        ));
+    if let Some(note) = super::slide::left_out_note(table.more) {
+        out.push_str(&format!("<p class=\"more\">{}</p>", esc(&note)));
     }
 }
 
@@ -103,9 +100,7 @@ pub fn report_html(story: &str, workspace: &str, created: &str, slides: &[Slide]
         if !slide.caption.is_empty() {
             out.push_str(&format!("<p class=\"caption\">{}</p>", esc(&slide.caption)));
         }
-        let meta: Vec<String> =
-            [&slide.place, &slide.dates, &slide.filters, &slide.data_range].into_iter().filter(|s| !s.is_empty()).map(|s| esc(s)).collect();
-        out.push_str(&format!("<p class=\"meta\">{}</p>", meta.join(" · ")));
+        out.push_str(&format!("<p class=\"meta\">{}</p>", esc(&slide.meta_line(true))));
         if !slide.figures.is_empty() {
             out.push_str("<div class=\"figures\">");
             for f in &slide.figures {

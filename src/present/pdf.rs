@@ -29,6 +29,13 @@ const MARGIN: f64 = 36.0;
 const INNER: f64 = PAGE_WIDTH - 2.0 * MARGIN;
 /// Content stops here; below are the notice of characters not shown and the footer.
 const BOTTOM: f64 = PAGE_HEIGHT - MARGIN - 16.0;
+/// A table's text, its rows' height and its cells' padding.
+const TABLE_TEXT: f64 = 8.0;
+const TABLE_ROW: f64 = 12.5;
+const CELL_PAD: f64 = 8.0;
+/// The analyst's notes at the end of a view: their text and line height.
+const NOTE_TEXT: f64 = 7.5;
+const NOTE_LEADING: f64 = 9.0;
 const INK: Rgb = [40, 40, 40];
 const MUTED: Rgb = [110, 110, 110];
 const NOTE: Rgb = [120, 90, 30];
@@ -37,6 +44,8 @@ const NOTE: Rgb = [120, 90, 30];
 pub enum PdfError {
     #[error("the report font could not be loaded")]
     Font,
+    #[error("the page size is not one a PDF can have")]
+    PageSize,
     #[error("writing the PDF: {0:?}")]
     Write(krilla::error::KrillaError),
 }
@@ -47,6 +56,19 @@ pub enum Ink {
     Text { x: f64, y: f64, text: String, size: f64, weight: Weight, colour: Rgb, anchor: Anchor },
     Rect { x: f64, y: f64, width: f64, height: f64, colour: Rgb },
     Line { points: Vec<(f64, f64)>, colour: Rgb, width: f64 },
+}
+
+impl Ink {
+    /// Where a text's left edge is, with the font's own width (`None` for other ink).
+    pub fn text_left(&self) -> Option<f64> {
+        let Ink::Text { x, text, size, weight, anchor, .. } = self else { return None };
+        let width = || typeset::width(text, *size, *weight);
+        Some(match anchor {
+            Anchor::Start => *x,
+            Anchor::Middle => x - width() / 2.0,
+            Anchor::End => x - width(),
+        })
+    }
 }
 
 /// A page laid out: what to draw, the view it belongs to, and the characters its text has that
@@ -146,11 +168,12 @@ impl Typesetter {
     /// The height the view's tables and notes will take (to leave them room beside charts).
     fn after_charts(slide: &Slide) -> f64 {
         let tables: f64 =
-            slide.tables.iter().map(|t| 15.0 + 24.0 + 12.5 * t.rows.len() as f64 + if t.more > 0 { 12.0 } else { 0.0 } + 10.0).sum();
+            slide.tables.iter().map(|t| 15.0 + 24.0 + TABLE_ROW * t.rows.len() as f64 + if t.more > 0 { 12.0 } else { 0.0 } + 10.0).sum();
         let notes: f64 = if slide.notes.is_empty() {
             0.0
         } else {
-            11.0 + slide.notes.iter().map(|n| 9.0 * typeset::wrap(&format!("• {n}"), 7.5, INNER, Weight::Regular).len() as f64).sum::<f64>()
+            let lines = |note: &String| typeset::wrap(&bullet(note), NOTE_TEXT, INNER, Weight::Regular).len() as f64;
+            11.0 + slide.notes.iter().map(|n| NOTE_LEADING * lines(n)).sum::<f64>()
         };
         // The notes' own room check and spacing.
         tables + notes + if slide.notes.is_empty() { 0.0 } else { 24.0 }
@@ -189,6 +212,16 @@ impl Typesetter {
         self.y += height + note_height + 12.0;
     }
 
+    /// `text` in a table cell `width` wide at `x`: a number against the cell's right edge, text
+    /// against its left, so digits line up down a column.
+    fn cell(&mut self, x: f64, width: f64, baseline: f64, text: &str, weight: Weight, numeric: bool) {
+        if numeric {
+            self.text((x + width - CELL_PAD / 2.0, baseline), text, TABLE_TEXT, weight, INK, Anchor::End);
+        } else {
+            self.text((x + CELL_PAD / 2.0, baseline), text, TABLE_TEXT, weight, INK, Anchor::Start);
+        }
+    }
+
     fn mark(&mut self, mark: Mark, x: f64, y: f64) {
         match mark {
             Mark::Rect { x: mx, y: my, width, height, fill } => self.rect(x + mx, y + my, width, height, fill),
@@ -206,30 +239,18 @@ impl Typesetter {
     /// figure, text sharing what is left; headings wrap rather than being cut; rows that do not
     /// fit continue on the next page under the headings again.
     fn table(&mut self, table: &SlideTable) {
-        const SIZE: f64 = 8.0;
-        const ROW: f64 = 12.5;
-        const PAD: f64 = 8.0;
-        let columns = table.header.len().max(1);
+        let columns = table.header.len();
         let cell = |r: &Vec<String>, i: usize| r.get(i).cloned().unwrap_or_default();
-        let widest = |i: usize, weight| table.rows.iter().map(|r| typeset::width(&cell(r, i), SIZE, weight)).fold(0.0, f64::max);
-        let longest_word = |i: usize| table.header[i].split_whitespace().map(|w| typeset::width(w, SIZE, Weight::Bold)).fold(0.0, f64::max);
+        let widest = |i: usize, weight| table.rows.iter().map(|r| typeset::width(&cell(r, i), TABLE_TEXT, weight)).fold(0.0, f64::max);
+        let longest_word =
+            |i: usize| table.header[i].split_whitespace().map(|w| typeset::width(w, TABLE_TEXT, Weight::Bold)).fold(0.0, f64::max);
         // Numbers get their full width; text columns share the rest by their widest cell.
-        let needed: Vec<f64> = (0..columns).map(|i| widest(i, Weight::Regular).max(longest_word(i)) + PAD).collect();
-        let numeric_total: f64 = (0..columns).filter(|&i| table.numeric(i)).map(|i| needed[i]).sum();
-        let text_total: f64 = (0..columns).filter(|&i| !table.numeric(i)).map(|i| needed[i]).sum();
-        let text_room = (INNER - numeric_total).max(0.0);
-        let widths: Vec<f64> = (0..columns)
-            .map(|i| match (table.numeric(i), text_total > text_room) {
-                (true, _) if numeric_total > INNER => needed[i] * INNER / numeric_total,
-                (true, _) => needed[i],
-                (false, true) => needed[i] * text_room / text_total,
-                (false, false) => needed[i],
-            })
-            .collect();
-        // Spare width goes to the last text column (or stays at the right).
+        let needed: Vec<f64> = (0..columns).map(|i| widest(i, Weight::Regular).max(longest_word(i)) + CELL_PAD).collect();
+        let widths = table.fit_widths(&needed, INNER);
+        // The table is as wide as its columns; spare width stays at the right.
         let total: f64 = widths.iter().sum();
         let headings: Vec<Vec<String>> = (0..columns)
-            .map(|i| typeset::wrap(&table.header[i], SIZE, widths[i] - PAD, Weight::Bold).into_iter().take(3).collect())
+            .map(|i| typeset::wrap(&table.header[i], TABLE_TEXT, widths[i] - CELL_PAD, Weight::Bold).into_iter().take(3).collect())
             .collect();
         let heading_height = headings.iter().map(|h| h.len()).max().unwrap_or(1).max(1) as f64 * 10.0 + 3.0;
 
@@ -239,48 +260,50 @@ impl Typesetter {
             let mut x = MARGIN;
             for i in 0..columns {
                 for (k, line) in headings[i].iter().enumerate() {
-                    let baseline = y + 9.0 + k as f64 * 10.0;
-                    if table.numeric(i) {
-                        me.text((x + widths[i] - PAD / 2.0, baseline), line, SIZE, Weight::Bold, INK, Anchor::End);
-                    } else {
-                        me.text((x + PAD / 2.0, baseline), line, SIZE, Weight::Bold, INK, Anchor::Start);
-                    }
+                    me.cell(x, widths[i], y + 9.0 + k as f64 * 10.0, line, Weight::Bold, table.numeric(i));
                 }
                 x += widths[i];
             }
             me.y += heading_height;
         };
-        self.room(14.0 + heading_height + 3.0 * ROW);
+        self.room(14.0 + heading_height + 3.0 * TABLE_ROW);
         self.text((MARGIN, self.y + 10.0), &typeset::fit(&table.title, 10.0, INNER, Weight::Bold), 10.0, Weight::Bold, INK, Anchor::Start);
         self.y += 15.0;
+        if table.rows.is_empty() {
+            self.text(
+                (MARGIN + 4.0, self.y + 9.0),
+                "No rows in the selected period and filters.",
+                7.5,
+                Weight::Regular,
+                MUTED,
+                Anchor::Start,
+            );
+            self.y += 22.0;
+            return;
+        }
         heading(self);
         for (r, row) in table.rows.iter().enumerate() {
-            if self.y + ROW > BOTTOM {
+            if self.y + TABLE_ROW > BOTTOM {
                 self.continue_on_next_page();
                 heading(self);
             }
             let y = self.y;
             if r % 2 == 1 {
-                self.rect(MARGIN, y, total, ROW, [248, 248, 248]);
+                self.rect(MARGIN, y, total, TABLE_ROW, [248, 248, 248]);
             }
             let mut x = MARGIN;
             for (i, &width) in widths.iter().enumerate() {
                 if let Some(v) = table.shade.as_ref().and_then(|s| s.get(r)).and_then(|s| s.get(i).copied().flatten()) {
-                    self.rect(x, y, width, ROW, heat_colour(v));
+                    self.rect(x, y, width, TABLE_ROW, super::chart::heat_colour(v));
                 }
-                let text = typeset::fit(&cell(row, i), SIZE, width - PAD, Weight::Regular);
-                if table.numeric(i) {
-                    self.text((x + width - PAD / 2.0, y + 9.0), &text, SIZE, Weight::Regular, INK, Anchor::End);
-                } else {
-                    self.text((x + PAD / 2.0, y + 9.0), &text, SIZE, Weight::Regular, INK, Anchor::Start);
-                }
+                let text = typeset::fit(&cell(row, i), TABLE_TEXT, width - CELL_PAD, Weight::Regular);
+                self.cell(x, width, y + 9.0, &text, Weight::Regular, table.numeric(i));
                 x += width;
             }
-            self.y += ROW;
+            self.y += TABLE_ROW;
         }
-        if table.more > 0 {
+        if let Some(more) = super::slide::left_out_note(table.more) {
             self.room(12.0);
-            let more = format!("and {} more rows (in the app and in the CLI export)", super::format::number(table.more as f64, 0));
             self.text((MARGIN + 4.0, self.y + 9.0), &more, 7.5, Weight::Regular, MUTED, Anchor::Start);
             self.y += 12.0;
         }
@@ -288,11 +311,9 @@ impl Typesetter {
     }
 }
 
-/// A heat map cell's colour: pale to the palette's blue as `v` goes from 0 to 1.
-pub fn heat_colour(v: f64) -> Rgb {
-    let (low, high) = ([240.0, 245.0, 251.0], [120.0, 165.0, 210.0]);
-    let mix = |i: usize| (low[i] + (high[i] - low[i]) * v.clamp(0.0, 1.0)).round() as u8;
-    [mix(0), mix(1), mix(2)]
+/// A note as a list item.
+fn bullet(note: &str) -> String {
+    format!("• {note}")
 }
 
 /// The pages of one view: title, caption, what it shows, figures, charts, tables, then the
@@ -304,9 +325,7 @@ pub fn view_sheets(slide: &Slide) -> Vec<Sheet> {
     if !slide.caption.is_empty() {
         t.paragraph(&slide.caption, 12.0, Weight::Regular, INK, 15.0);
     }
-    let meta: Vec<&str> =
-        [slide.place.as_str(), &slide.dates, &slide.filters, &slide.data_range].into_iter().filter(|s| !s.is_empty()).collect();
-    t.paragraph(&meta.join(" · "), 8.0, Weight::Regular, MUTED, 11.0);
+    t.paragraph(&slide.meta_line(true), 8.0, Weight::Regular, MUTED, 11.0);
     t.y += 6.0;
     if !slide.figures.is_empty() {
         t.figures(slide);
@@ -319,7 +338,7 @@ pub fn view_sheets(slide: &Slide) -> Vec<Sheet> {
         t.room(24.0);
         t.paragraph("Notes", 8.5, Weight::Bold, NOTE, 11.0);
         for note in &slide.notes {
-            t.paragraph(&format!("• {note}"), 7.5, Weight::Regular, NOTE, 9.0);
+            t.paragraph(&bullet(note), NOTE_TEXT, Weight::Regular, NOTE, NOTE_LEADING);
         }
     }
     t.sheets
@@ -376,10 +395,10 @@ fn fill([r, g, b]: Rgb) -> Fill {
 pub fn report_pdf(story: &str, slides: &[Slide]) -> Result<Vec<u8>, PdfError> {
     let regular = Font::new(typeset::REGULAR_TTF.into(), 0).ok_or(PdfError::Font)?;
     let bold = Font::new(typeset::BOLD_TTF.into(), 0).ok_or(PdfError::Font)?;
+    let settings = PageSettings::from_wh(PAGE_WIDTH as f32, PAGE_HEIGHT as f32).ok_or(PdfError::PageSize)?;
     let mut document = Document::new();
     for sheet in report_sheets(story, slides) {
-        let settings = PageSettings::from_wh(PAGE_WIDTH as f32, PAGE_HEIGHT as f32).ok_or(PdfError::Font)?;
-        let mut page = document.start_page_with(settings);
+        let mut page = document.start_page_with(settings.clone());
         let mut surface = page.surface();
         for ink in &sheet.ink {
             match ink {
@@ -410,23 +429,12 @@ pub fn report_pdf(story: &str, slides: &[Slide]) -> Result<Vec<u8>, PdfError> {
                     }));
                     surface.draw_path(&path);
                 }
-                Ink::Text { x, y, text, size, weight, colour, anchor } => {
-                    let shift = match anchor {
-                        Anchor::Start => 0.0,
-                        Anchor::Middle => typeset::width(text, *size, *weight) / 2.0,
-                        Anchor::End => typeset::width(text, *size, *weight),
-                    };
+                Ink::Text { x, y, text, size, weight, colour, .. } => {
+                    let left = ink.text_left().unwrap_or(*x);
                     let font = if *weight == Weight::Bold { bold.clone() } else { regular.clone() };
                     surface.set_stroke(None);
                     surface.set_fill(Some(fill(*colour)));
-                    surface.draw_text(
-                        Point::from_xy((x - shift) as f32, *y as f32),
-                        font,
-                        *size as f32,
-                        text,
-                        false,
-                        TextDirection::LeftToRight,
-                    );
+                    surface.draw_text(Point::from_xy(left as f32, *y as f32), font, *size as f32, text, false, TextDirection::LeftToRight);
                 }
             }
         }
@@ -461,13 +469,9 @@ mod tests {
     /// Every piece of text lies inside the page (measured with the font's own widths).
     fn inside(sheet: &Sheet) -> bool {
         sheet.ink.iter().all(|ink| match ink {
-            Ink::Text { x, y, text, size, weight, anchor, .. } => {
+            Ink::Text { y, text, size, weight, .. } => {
                 let w = typeset::width(text, *size, *weight);
-                let left = match anchor {
-                    Anchor::Start => *x,
-                    Anchor::Middle => x - w / 2.0,
-                    Anchor::End => x - w,
-                };
+                let left = ink.text_left().unwrap_or_default();
                 left >= MARGIN - 0.5 && left + w <= PAGE_WIDTH - MARGIN + 0.5 && y - size >= 0.0 && *y <= PAGE_HEIGHT - MARGIN / 2.0
             }
             _ => true,
@@ -507,6 +511,19 @@ mod tests {
         assert!(sheets.iter().all(inside));
         assert_eq!(sheets.iter().flat_map(|s| s.texts()).filter(|t| t.starts_with("product ")).count(), 80);
         assert!(sheets.iter().all(|s| s.texts().any(|t| t == "Revenue")), "headings on every page");
+    }
+
+    /// A table with no rows in the period (a quiet month) says so instead of drawing empty
+    /// headings, and a table that lost every column does not stop the report.
+    #[test]
+    fn a_table_without_rows_says_so() {
+        let mut view = slide("Quiet", "Nothing sold.");
+        view.tables.push(SlideTable::top("Top products", (vec!["stock_code".into(), "revenue".into()], Vec::new()), 10, None));
+        assert_eq!(view.tables[0].header, ["Code", "Revenue"], "headings are kept without rows");
+        view.tables.push(SlideTable { header: Vec::new(), numeric: Vec::new(), ..view.tables[0].clone() });
+        let sheets = report_sheets("Story", &[view]);
+        assert_eq!(sheets.iter().flat_map(|s| s.texts()).filter(|t| t.starts_with("No rows in the selected period")).count(), 2);
+        assert!(sheets.iter().all(inside));
     }
 
     #[test]

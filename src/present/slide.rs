@@ -69,7 +69,8 @@ impl SlideTable {
             .iter()
             .enumerate()
             .map(|(i, name)| (i, format_of(name)))
-            .filter(|&(i, f)| f != ColumnFormat::Hidden && rows.iter().any(|r| !cell(r, i).trim().is_empty()))
+            // A column with nothing in it is left out; a table with no rows keeps its headings.
+            .filter(|&(i, f)| f != ColumnFormat::Hidden && (rows.is_empty() || rows.iter().any(|r| !cell(r, i).trim().is_empty())))
             .collect();
         let columns: Vec<Vec<String>> =
             kept.iter().map(|&(i, f)| f.column(&rows.iter().map(|r| cell(r, i)).collect::<Vec<_>>(), currency)).collect();
@@ -87,6 +88,28 @@ impl SlideTable {
     pub fn numeric(&self, i: usize) -> bool {
         self.numeric.get(i).copied().unwrap_or(false)
     }
+
+    /// Column widths within `room`: each column as `wanted` while they all fit; else numbers
+    /// keep their width and the text columns give way (cut in their cells), and when even the
+    /// numbers do not fit, every column shrinks alike. No column is pushed off the page.
+    pub fn fit_widths(&self, wanted: &[f64], room: f64) -> Vec<f64> {
+        let total = |numeric: bool| -> f64 { wanted.iter().enumerate().filter(|&(i, _)| self.numeric(i) == numeric).map(|(_, w)| w).sum() };
+        let (numbers, texts) = (total(true), total(false));
+        wanted
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| match (self.numeric(i), numbers + texts > room) {
+                (_, false) => w,
+                (false, true) if room > numbers => w * (room - numbers) / texts.max(1.0),
+                (_, true) => w * room / (numbers + texts),
+            })
+            .collect()
+    }
+}
+
+/// "and 12 more rows (in the app and in the CLI export)" under a table cut to fit, or `None`.
+pub fn left_out_note(rows: usize) -> Option<String> {
+    (rows > 0).then(|| format!("and {} (in the app and in the CLI export)", format::count_of(rows as u64, "more row", "more rows")))
 }
 
 /// The one chart or table a slide shows when presented, by its place among the slide's
@@ -127,6 +150,12 @@ pub struct Slide {
 }
 
 impl Slide {
+    /// Where the page comes from, in one line: (its panel ›) dates · filters · the data's days.
+    pub fn meta_line(&self, with_place: bool) -> String {
+        let place = if with_place { self.place.as_str() } else { "" };
+        [place, &self.dates, &self.filters, &self.data_range].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" · ")
+    }
+
     /// The chart or table chosen for presenting.
     pub fn focused(&self) -> Option<Focused<'_>> {
         match self.focus? {
@@ -302,7 +331,7 @@ pub fn build(view: &View, source: &mut StorySource, ctx: &JobContext) -> Result<
             Some(tab) => format!("{} › {tab}", panel_title(&view.panel)),
             None => panel_title(&view.panel).to_string(),
         },
-        dates: view.dates.for_people(span.map(|s| s.1)),
+        dates: format::dates_for_people(&view.dates, span.map(|s| s.1)),
         filters: view.country.as_ref().map_or("All countries".to_string(), |c| format!("Country: {c}")),
         data_range: data_range(span),
         figures: Vec::new(),
@@ -331,8 +360,7 @@ pub fn build(view: &View, source: &mut StorySource, ctx: &JobContext) -> Result<
 
 /// "Data: 1 Dec 2009 – 9 Dec 2010": the days the page's own business covers.
 fn data_range(span: Option<(NaiveDate, NaiveDate)>) -> String {
-    let day = |d: NaiveDate| d.format("%-d %b %Y").to_string();
-    span.map_or("No data".to_string(), |(a, b)| format!("Data: {} – {}", day(a), day(b)))
+    span.map_or("No data".to_string(), |(a, b)| format!("Data: {} – {}", format::day(a), format::day(b)))
 }
 
 /// A marketplace page covers the marketplace's own days, not the shop's.
@@ -393,7 +421,7 @@ fn rfm_slide(source: &mut StorySource, filters: &Filters, slide: &mut Slide, ctx
     let mean_clv = result.segment_means(&by_customer);
     slide.figures = vec![
         Figure { label: "Customers".into(), value: number(result.customers.len() as f64, 0), change: None },
-        Figure { label: "Analysis date".into(), value: result.analysis_date.format("%-d %b %Y").to_string(), change: None },
+        Figure { label: "Analysis date".into(), value: format::day(result.analysis_date), change: None },
     ];
     slide.charts.push(charts::segment_shares(&result));
     slide.tables.push(SlideTable::top("RFM segments", rfm::segment_table(&result, &grid, &mean_clv), 12, currency.as_deref()));
@@ -419,7 +447,7 @@ fn cohorts_slide(view: &View, source: &mut StorySource, filters: &Filters, slide
     let mut table = SlideTable::top_with(title, (header, rows), 14, currency.as_deref(), months);
     let mut shade = heat(&cells, table.rows.len(), !revenue);
     // The diagonal of a partial last month is marked, not shaded (it would read as a fall).
-    if let (Some(partial), Some(end)) = (result.partial_month, result.last_day) {
+    if let Some(partial) = result.partial_month {
         for (r, row) in table.rows.iter_mut().enumerate() {
             let Some(cohort) = result.cohorts.get(r) else { continue };
             let k = partial - cohort.month;
@@ -431,11 +459,8 @@ fn cohorts_slide(view: &View, source: &mut StorySource, filters: &Filters, slide
                 }
             }
         }
-        slide.notes.push(format!(
-            "* A partial month: the data ends on {}, so each cohort's last cell covers part of that month.",
-            end.format("%-d %b %Y")
-        ));
     }
+    slide.notes.extend(format::cohort_partial_note(&result));
     table.shade = Some(shade);
     slide.tables.push(table);
     Ok(())
@@ -492,7 +517,7 @@ fn pricing_slide(source: &mut StorySource, slide: &mut Slide, ctx: &JobContext) 
     let figure = |label: &str, value: String| Figure { label: label.into(), value, change: None };
     // The day of the last competitor observation: its hour and seconds mean nothing on a slide.
     let as_of = crate::analytics::customers::date_of_day(monitor.as_of.div_euclid(86_400));
-    slide.figures.push(figure("As of", as_of.format("%-d %b %Y").to_string()));
+    slide.figures.push(figure("As of", format::day(as_of)));
     slide.figures.push(figure("Products compared", number(compared.len() as f64, 0)));
     if !compared.is_empty() {
         slide.figures.push(figure("Price index", format!("{:.1}", compared.iter().sum::<f64>() / compared.len() as f64)));

@@ -1243,8 +1243,6 @@ impl ShoplensApp {
         self.presentation = Some(Presentation { views, index, zoom_before: ctx.zoom_factor() });
         ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(true));
         self.open_view(&first);
-        let started = self.models.get::<StoryModels>().prepare_slides();
-        self.monitors.extend(started);
     }
 
     fn stop_presentation(&mut self, ctx: &egui::Context) {
@@ -1303,12 +1301,9 @@ impl ShoplensApp {
         if (ctx.zoom_factor() - zoom).abs() > 0.01 {
             ctx.set_zoom_factor(zoom);
         }
-        let story = self.models.get::<StoryModels>();
-        if story.slides.is_none() && !story.preparing_slides() {
-            // The data changed under the slides: compute them again.
-            let started = story.prepare_slides();
-            self.monitors.extend(started);
-        }
+        // Computed on the first slide, and again only after the data or the views changed.
+        let started = self.models.get::<StoryModels>().ensure_slides();
+        self.monitors.extend(started);
         let story = self.models.get::<StoryModels>();
         let Some(p) = &self.presentation else { return };
         egui::CentralPanel::default().show(ui, |ui| {

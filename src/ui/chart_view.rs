@@ -15,23 +15,22 @@ fn colour([r, g, b]: Rgb) -> Color32 {
 pub fn show(ui: &mut egui::Ui, chart: &Chart, id_salt: impl std::hash::Hash + std::fmt::Debug, height: f32) -> egui_plot::PlotResponse<()> {
     let x_axis = chart.x.clone();
     let y_format = chart.y_format;
-    let ([data_min, data_max], _) = chart.bounds();
+    let ([x_min, x_max], _) = chart.bounds();
     let mut plot = super::widgets::plot((chart.title.as_str(), id_salt))
         .height(height)
-        // Months padded around a short range are space, not empty months: no names there.
         .x_axis_formatter(move |mark, _| {
-            let outside = x_axis == XAxis::Months && (mark.value < data_min - 0.01 || mark.value > data_max + 0.01);
+            // Months padded around a short range are space, not empty months: no names there.
+            if x_axis == XAxis::Months && (mark.value < x_min - 0.01 || mark.value > x_max + 0.01) {
+                return String::new();
+            }
+            let label = x_axis.label(mark.value);
+            // A long category name on two lines: egui_plot leaves out a mark it cannot fit.
             match &x_axis {
-                _ if outside => String::new(),
-                // A long category name on two lines: egui_plot leaves out a mark it cannot fit.
-                XAxis::Categories(_) if x_axis.label(mark.value).chars().count() > 12 => {
-                    crate::present::marks::split_in_two(&x_axis.label(mark.value)).join("\n")
-                }
-                _ => x_axis.label(mark.value),
+                XAxis::Categories(_) if label.chars().count() > 12 => crate::present::marks::split_in_two(&label).join("\n"),
+                _ => label,
             }
         })
         .y_axis_formatter(move |mark, _| y_format.axis(mark.value));
-    let ([x_min, x_max], _) = chart.bounds();
     if chart.x == XAxis::Months && x_max - x_min < 6.0 {
         // As the report does: a month or two is not drawn as a wall of colour.
         let centre = (x_min + x_max) / 2.0;

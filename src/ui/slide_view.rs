@@ -22,8 +22,7 @@ pub fn show(ui: &mut egui::Ui, slide: &Slide, number: usize, count: usize) {
     if !slide.caption.is_empty() {
         ui.add(egui::Label::new(RichText::new(&slide.caption).size(19.0)).wrap());
     }
-    let meta: Vec<&str> = [slide.dates.as_str(), &slide.filters, &slide.data_range].into_iter().filter(|s| !s.is_empty()).collect();
-    ui.label(RichText::new(meta.join(" · ")).weak());
+    ui.label(RichText::new(slide.meta_line(false)).weak());
     ui.add_space(8.0);
     if !slide.figures.is_empty() {
         figures(ui, slide);
@@ -85,29 +84,21 @@ fn table_fitted(ui: &mut egui::Ui, table: &SlideTable, footnote: f32) {
         let text = if strong { format!("{text}  ") } else { text.to_string() };
         ui.fonts_mut(|f| f.layout_no_wrap(text, font, colour).size().x) + 12.0
     };
-    let wanted: Vec<f32> = (0..columns)
+    let wanted: Vec<f64> = (0..columns)
         .map(|i| {
             let cells = table.rows.iter().take(shown).filter_map(|r| r.get(i)).map(|c| measure(ui, c, false));
-            cells.fold(measure(ui, &table.header[i], true), f32::max)
+            f64::from(cells.fold(measure(ui, &table.header[i], true), f32::max))
         })
         .collect();
     let room = ui.available_width() - 8.0 * columns as f32;
-    let numbers: f32 = (0..columns).filter(|&i| table.numeric(i)).map(|i| wanted[i]).sum();
-    let texts: f32 = (0..columns).filter(|&i| !table.numeric(i)).map(|i| wanted[i]).sum();
-    let widths: Vec<f32> = (0..columns)
-        .map(|i| match (table.numeric(i), numbers + texts > room) {
-            (_, false) => wanted[i],
-            (false, true) if room > numbers => wanted[i] * (room - numbers) / texts.max(1.0),
-            (_, true) => wanted[i] * room / (numbers + texts),
-        })
-        .collect();
+    let widths = table.fit_widths(&wanted, f64::from(room));
     let mut builder = TableBuilder::new(ui).striped(true).vscroll(false).cell_layout(Layout::left_to_right(Align::Center));
     for width in &widths {
-        builder = builder.column(Column::exact(*width).clip(true));
+        builder = builder.column(Column::exact(*width as f32).clip(true));
     }
     let cell = |ui: &mut egui::Ui, text: &str, numeric: bool, shade: Option<f64>, heading: bool| {
         if let Some(v) = shade {
-            let [r, g, b] = crate::present::pdf::heat_colour(v);
+            let [r, g, b] = crate::present::chart::heat_colour(v);
             ui.painter().rect_filled(ui.max_rect(), 0.0, Color32::from_rgb(r, g, b));
         }
         let text = if heading {
@@ -137,14 +128,7 @@ fn table_fitted(ui: &mut egui::Ui, table: &SlideTable, footnote: f32) {
                 });
             }
         });
-    let left_out = table.rows.len() - shown + table.more;
-    if left_out > 0 {
-        ui.label(
-            RichText::new(format!(
-                "and {} (in the app and in the CLI export)",
-                crate::present::format::count_of(left_out as u64, "more row", "more rows")
-            ))
-            .weak(),
-        );
+    if let Some(note) = crate::present::slide::left_out_note(table.rows.len() - shown + table.more) {
+        ui.label(RichText::new(note).weak());
     }
 }

@@ -127,8 +127,13 @@ impl StoryModels {
         Some(monitor)
     }
 
-    /// Recomputes the shown story's slides for presenting.
-    pub fn prepare_slides(&mut self) -> Option<JobMonitor> {
+    /// Makes sure the shown story's slides are ready or on their way: computed once per story,
+    /// again only after the data or the story's views changed (which drops them).
+    pub fn ensure_slides(&mut self) -> Option<JobMonitor> {
+        let current = self.slides.as_ref().is_some_and(|s| s.story == self.story);
+        if current || self.preparing.is_some() {
+            return None;
+        }
         let path = self.workspace.clone()?;
         let story = self.story.clone();
         let job = Job::spawn("prepare slides", move |ctx| {
@@ -136,15 +141,8 @@ impl StoryModels {
             Ok(PreparedSlides { story, slides })
         });
         let monitor = job.monitor();
-        if let Some(old) = self.preparing.replace(job) {
-            old.cancel();
-        }
+        self.preparing = Some(job);
         Some(monitor)
-    }
-
-    /// Whether the slides are being computed.
-    pub fn preparing_slides(&self) -> bool {
-        self.preparing.is_some()
     }
 
     pub fn writing_report(&self) -> bool {
@@ -166,6 +164,8 @@ impl PanelModels for StoryModels {
             Some(Ok(listing)) => {
                 self.story = listing.story.clone();
                 self.listing = listing;
+                // The views may have changed: slides are made again when next presented.
+                self.slides = None;
             }
             Some(Err(JobError::Failed(e))) => cx.error(format!("Reading the stories failed: {e}")),
             _ => {}

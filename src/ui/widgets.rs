@@ -2,7 +2,7 @@
 
 use eframe::egui::{self, Color32, RichText};
 
-pub use crate::present::format::{bytes, count_of, money, money_decimals, money_in, money_with_decimals, number, percent};
+pub use crate::present::format::{bytes, count_of, day, money, money_decimals, money_in, money_with_decimals, number, percent};
 
 pub const GOOD: Color32 = Color32::from_rgb(46, 160, 67);
 pub const BAD: Color32 = Color32::from_rgb(218, 54, 51);

@@ -414,7 +414,6 @@ impl FunnelPanel {
                 let points = conversion_series(result, self.weekly);
                 widgets::plot("conversion_time")
                     .height(200.0)
-                    .allow_scroll(false)
                     .x_axis_formatter(|mark, _| {
                         crate::analytics::customers::date_of_day(mark.value.round() as i64).format("%b %d").to_string()
                     })
@@ -425,7 +424,6 @@ impl FunnelPanel {
                     result.time_to_convert.iter().enumerate().map(|(i, &n)| Bar::new(i as f64, n as f64).width(0.8)).collect();
                 widgets::plot("time_to_convert")
                     .height(170.0)
-                    .allow_scroll(false)
                     .allow_drag(false)
                     .allow_zoom(false)
                     .x_axis_formatter(|mark, _| {
@@ -557,7 +555,6 @@ impl FunnelPanel {
                     widgets::plot(("product_days", product))
                         .height(200.0)
                         .legend(Legend::default())
-                        .allow_scroll(false)
                         .x_axis_formatter(|mark, _| {
                             crate::analytics::customers::date_of_day(mark.value.round() as i64).format("%b %d").to_string()
                         })
@@ -574,13 +571,11 @@ impl FunnelPanel {
                         cols[0].strong("Mean price per day");
                         widgets::plot(("product_price", product))
                             .height(150.0)
-                            .allow_scroll(false)
                             .x_axis_formatter(date_axis)
                             .show(&mut cols[0], |plot| plot.line(Line::new("mean price", PlotPoints::from(prices))));
                         cols[1].strong("Revenue per day");
                         widgets::plot(("product_revenue", product))
                             .height(150.0)
-                            .allow_scroll(false)
                             .x_axis_formatter(date_axis)
                             .y_axis_formatter(|mark, _| widgets::number(mark.value, 0))
                             .show(&mut cols[1], |plot| {
@@ -692,7 +687,6 @@ fn carts_ui(ui: &mut egui::Ui, output: &CartOutput, requests: &mut Vec<Request>)
     let bars: Vec<Bar> = result.by_day.iter().map(|(day, r)| Bar::new(*day as f64, r.rate() * 100.0).width(0.8)).collect();
     widgets::plot("abandon_by_day")
         .height(170.0)
-        .allow_scroll(false)
         .x_axis_formatter(|mark, _| crate::analytics::customers::date_of_day(mark.value.round() as i64).format("%b %d").to_string())
         .y_axis_formatter(|mark, _| format!("{:.0}%", mark.value))
         .show(ui, |plot| plot.bar_chart(BarChart::new("abandonment %", bars).color(widgets::BAD)));

@@ -206,7 +206,6 @@ impl ListingsPanel {
                             .collect();
                         widgets::plot("listing_flow")
                             .height(180.0)
-                            .allow_scroll(false)
                             .allow_drag(false)
                             .allow_zoom(false)
                             .x_axis_formatter(move |mark, _| {

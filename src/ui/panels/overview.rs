@@ -324,7 +324,6 @@ impl OverviewPanel {
                     .x_axis_formatter(move |mark, _| {
                         edges.get(mark.value.round().max(0.0) as usize).map_or(String::new(), |(low, _)| widgets::money(*low))
                     })
-                    .allow_scroll(false)
                     .show(ui, |plot| {
                         plot.bar_chart(
                             BarChart::new("Orders", bars).element_formatter(Box::new(|b, _| format!("{}\n{} orders", b.name, b.value))),

@@ -1420,7 +1420,7 @@ fn price_history_chart(ui: &mut egui::Ui, data: &PricingData, product: u32, moni
             }
             if let Some(&(day, new_price)) = later.last() {
                 let decided = crate::analytics::customers::date_of_day(day.floor() as i64);
-                let name = format!("decided after the data: {} on {}", price(Some(new_price)), decided.format("%-d %b %Y"));
+                let name = format!("decided after the data: {} on {}", price(Some(new_price)), widgets::day(decided));
                 plot.points(
                     Points::new(name, PlotPoints::from(vec![[end, new_price]]))
                         .shape(MarkerShape::Right)
@@ -1443,7 +1443,6 @@ fn moves_chart(ui: &mut egui::Ui, monitor: &pricing::Monitor) {
     widgets::plot("price_moves")
         .height(180.0)
         .legend(Legend::default())
-        .allow_scroll(false)
         .x_axis_formatter(|mark, _| date_axis(mark))
         .y_axis_label("observations")
         .show(ui, |plot| {

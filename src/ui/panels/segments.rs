@@ -566,7 +566,6 @@ impl SegmentsPanel {
                     widgets::plot(("k_plot", pick))
                         .width((width / 2.0 - 20.0).max(250.0))
                         .height(200.0)
-                        .allow_scroll(false)
                         .allow_drag(false)
                         .allow_zoom(false)
                         .show(ui, |plot| {
@@ -642,14 +641,8 @@ impl SegmentsPanel {
             .fold(0.0, f64::max)
             .max(1e-9);
         let revenue = self.cohort_revenue;
-        if let (Some(_), Some(end)) = (result.partial_month, result.last_day) {
-            ui.label(
-                RichText::new(format!(
-                    "* A partial month: the period ends on {}, so each cohort's last cell covers part of that month (left unshaded).",
-                    end.format("%-d %b %Y")
-                ))
-                .weak(),
-            );
+        if let Some(note) = crate::present::format::cohort_partial_note(result) {
+            ui.label(RichText::new(note).weak());
         }
         let cell_width = ((ui.available_width() - 120.0) / result.months.max(1) as f32).clamp(44.0, 70.0);
         widgets::heat_map(ui, &rows, &columns, egui::vec2(cell_width, 22.0), |r, k| {

@@ -360,7 +360,6 @@ fn model_ui(ui: &mut egui::Ui, output: &SellersOutput) {
         let bars: Vec<Bar> = r.weights.iter().enumerate().map(|(j, w)| Bar::new(j as f64, *w).width(0.7).name(FEATURES[j].name)).collect();
         widgets::plot("weights")
             .height(200.0)
-            .allow_scroll(false)
             .allow_drag(false)
             .x_axis_formatter(|mark, _| {
                 let i = mark.value.round();
@@ -393,19 +392,16 @@ fn curve(ui: &mut egui::Ui, size: egui::Vec2, c: Curve<'_>) {
     ui.vertical(|ui| {
         ui.set_width(size.x);
         ui.strong(c.title);
-        widgets::plot(c.title).width(size.x).height(size.y).allow_scroll(false).x_axis_label(c.axes.0).y_axis_label(c.axes.1).show(
-            ui,
-            |plot| {
-                if c.diagonal {
-                    plot.line(Line::new("y = x", PlotPoints::from(vec![[0.0, 0.0], [1.0, 1.0]])).color(Color32::GRAY));
-                }
-                let points: Vec<[f64; 2]> = c.points.iter().map(|&(x, y)| [x, y]).collect();
-                plot.line(Line::new("model", PlotPoints::from(points.clone())).width(2.0));
-                if points.len() <= 12 {
-                    plot.points(Points::new("points", PlotPoints::from(points)).radius(4.0));
-                }
-            },
-        );
+        widgets::plot(c.title).width(size.x).height(size.y).x_axis_label(c.axes.0).y_axis_label(c.axes.1).show(ui, |plot| {
+            if c.diagonal {
+                plot.line(Line::new("y = x", PlotPoints::from(vec![[0.0, 0.0], [1.0, 1.0]])).color(Color32::GRAY));
+            }
+            let points: Vec<[f64; 2]> = c.points.iter().map(|&(x, y)| [x, y]).collect();
+            plot.line(Line::new("model", PlotPoints::from(points.clone())).width(2.0));
+            if points.len() <= 12 {
+                plot.points(Points::new("points", PlotPoints::from(points)).radius(4.0));
+            }
+        });
     });
 }
 
@@ -421,7 +417,6 @@ fn overview_ui(ui: &mut egui::Ui, output: &SellersOutput) {
     widgets::plot("marketplace_months")
         .height(ui.available_height() - 20.0)
         .legend(Legend::default())
-        .allow_scroll(false)
         .x_axis_formatter(|mark, _| month_start(mark.value.round() as i32).format("%b %y").to_string())
         .show(ui, |plot| {
             type Count = fn(&sellers::MonthActivity) -> u64;
