@@ -3,8 +3,9 @@
 //! Definitions (shown in the Funnel panel's help):
 //! - a session expires `expiry_minutes` after its last event (REES46's `user_session` groups the
 //!   events; the expiry is ours);
-//! - a session's cart is, per product, `cart` events minus `remove_from_cart` events (never below
-//!   zero); the price of an item is the price on its last `cart` event;
+//! - a session's cart is, per product, the units of its `cart` events minus the units of its
+//!   `remove_from_cart` events (never below zero); an event is one unit unless the export has a
+//!   quantity column; the price of an item is the price on its last `cart` event;
 //! - a cart is *abandoned* when its session has expired (at or before `now`), has items left and
 //!   has no purchase; sessions not yet expired are *open* and not counted either way;
 //! - the abandonment rate is abandoned carts / expired sessions that had a cart; by category and
@@ -342,14 +343,15 @@ impl Pass<'_> {
                     CART => {
                         had_cart = true;
                         let (price, category, brand) = (frame.price[row], frame.category[row], frame.brand[row]);
+                        let units = i64::from(frame.quantity.get(row));
                         match cart.iter_mut().find(|c| c.0 == product) {
-                            Some(item) => *item = (product, item.1 + 1, price, category, brand),
-                            None => cart.push((product, 1, price, category, brand)),
+                            Some(item) => *item = (product, item.1 + units, price, category, brand),
+                            None => cart.push((product, units, price, category, brand)),
                         }
                     }
                     REMOVE => {
                         if let Some(item) = cart.iter_mut().find(|c| c.0 == product) {
-                            item.1 = (item.1 - 1).max(0);
+                            item.1 = (item.1 - i64::from(frame.quantity.get(row))).max(0);
                         }
                     }
                     _ => {}
@@ -420,8 +422,9 @@ impl Pass<'_> {
     }
 }
 
-/// The retargeting list for an email tool: one row per abandoned cart.
-pub fn retargeting_table(frame: &EventFrame, result: &CartResult) -> crate::analytics::Table {
+/// The retargeting list for an email tool: one row per abandoned cart. Items read
+/// "name #id (brand, price x units)", the name where `names` has one, the brand where known.
+pub fn retargeting_table(frame: &EventFrame, result: &CartResult, names: &super::forecast::ProductNames) -> crate::analytics::Table {
     let header =
         ["user_id", "user_session", "expired_at", "contact_by", "items", "cart_value", "offer", "bought_later"].map(String::from).to_vec();
     let rows = result
@@ -433,14 +436,16 @@ pub fn retargeting_table(frame: &EventFrame, result: &CartResult) -> crate::anal
                 .iter()
                 .map(|i| {
                     let p = &frame.products[i.product as usize];
-                    let brand = &frame.brands[p.brand as usize];
-                    let brand = if brand.is_empty() { "-" } else { brand };
-                    format!(
-                        "{} ({brand}, {:.2}{})",
-                        p.id,
-                        i.price,
-                        if i.quantity > 1 { format!(" x{}", i.quantity) } else { String::new() }
-                    )
+                    let product = match names.get(&p.id) {
+                        Some(name) => format!("{} #{}", name.trim(), p.id),
+                        None => p.id.to_string(),
+                    };
+                    let brand = match frame.brands[p.brand as usize].as_str() {
+                        "" => String::new(),
+                        brand => format!("{brand}, "),
+                    };
+                    let units = if i.quantity > 1 { format!(" x{}", i.quantity) } else { String::new() };
+                    format!("{product} ({brand}{:.2}{units})", i.price)
                 })
                 .collect::<Vec<_>>()
                 .join("; ");
@@ -515,5 +520,33 @@ mod tests {
         let excluded = compute(&frame, &Filters::default(), &CartSettings { exclude_bought_later: true, ..settings }, Some(230 * m));
         assert!(excluded.list.is_empty());
         assert_eq!(excluded.abandoned, 1, "excluding changes the list, not the rate");
+    }
+
+    /// Hand-checked with quantities (a wholesale cart): s1 carts 48 of A at 2.10 and 12 of B
+    /// at 0.42, then removes 5 of B: 48 × 2.10 + 7 × 0.42 = 100.80 + 2.94 = 103.74 left, which
+    /// earns the coupon. s2 carts 3 of B and removes 4: nothing left (never below zero).
+    #[test]
+    fn a_cart_counts_units_not_events() {
+        let mut b = EventFrameBuilder::new();
+        let m = 60;
+        b.push(0, EventKind::Cart, 100, "a.x", "acme", 2.10, 1, "s1");
+        b.set_last_quantity(48);
+        b.push(m, EventKind::Cart, 101, "b.y", "zed", 0.42, 1, "s1");
+        b.set_last_quantity(12);
+        b.push(2 * m, EventKind::RemoveFromCart, 101, "b.y", "zed", 0.42, 1, "s1");
+        b.set_last_quantity(5);
+        b.push(0, EventKind::Cart, 101, "b.y", "zed", 0.42, 2, "s2");
+        b.set_last_quantity(3);
+        b.push(m, EventKind::RemoveFromCart, 101, "b.y", "zed", 0.42, 2, "s2");
+        b.set_last_quantity(4);
+        let frame = b.finish();
+        let result = compute(&frame, &Filters::default(), &CartSettings::default(), Some(1000 * m));
+        assert_eq!((result.carts, result.abandoned), (2, 1));
+        let cart = &result.list[0];
+        let items: Vec<(i64, u32)> = result.items_of(cart).iter().map(|i| (frame.products[i.product as usize].id, i.quantity)).collect();
+        assert_eq!(items, [(100, 48), (101, 7)]);
+        // Prices are f32 in the frame: 2.10 and 0.42 to within 1e-6 each.
+        assert!((cart.value - 103.74).abs() < 1e-4, "{}", cart.value);
+        assert_eq!(cart.offer(&CartSettings::default()), "10% coupon");
     }
 }

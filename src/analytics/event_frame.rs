@@ -81,6 +81,8 @@ pub struct EventFrame {
     pub brand: Vec<u32>,
     pub user: Vec<u32>,
     pub price: Vec<f32>,
+    /// Units per event, where the export says (an optional column; see [`Quantities`]).
+    pub quantity: Quantities,
     /// Rows of session `s` are `session_start[s]..session_start[s + 1]`. Rows from the last
     /// entry on are events without a session (REES46 has some): they count for users and
     /// products, never as a session.
@@ -166,6 +168,8 @@ struct Columns {
     price: usize,
     user: usize,
     session: usize,
+    /// The optional quantity column.
+    quantity: Option<usize>,
 }
 
 /// The offset just after the first newline at or after `offset`.
@@ -217,6 +221,14 @@ fn read_part(
         else {
             continue;
         };
+        // A quantity that is there must be a positive whole number, as the import requires.
+        let quantity = match columns.quantity.map(|i| text(&record, i).trim()).filter(|q| !q.is_empty()) {
+            None => 1,
+            Some(q) => match q.parse::<u32>() {
+                Ok(q) if q > 0 => q,
+                _ => continue,
+            },
+        };
         let session = record.get(columns.session).unwrap_or_default();
         builder.push(
             time,
@@ -228,6 +240,7 @@ fn read_part(
             user,
             session,
         );
+        builder.set_last_quantity(quantity);
     }
     Ok(builder)
 }
@@ -250,6 +263,63 @@ fn note_purchases(last: &mut [i64], kind: &[u8], user: &[u32], time: &[i64]) {
 /// The session code of an event without a session.
 const NO_SESSION: u32 = u32::MAX;
 
+/// How many units each event is about: a wholesale cart of 48 is one `cart` event of 48 units.
+/// The quantity column is optional (REES46 has none: every event is one unit), so the column
+/// is held only once some event says other than 1. Either empty or one entry per row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Quantities(Vec<u32>);
+
+impl Quantities {
+    /// Units of event `row` (1 when the export gave none).
+    pub fn get(&self, row: usize) -> u32 {
+        self.0.get(row).copied().unwrap_or(1)
+    }
+
+    /// Whether every event is one unit (no column held).
+    pub fn all_one(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// One entry per row, or empty when every event is one unit: what the copy cache stores.
+    pub fn as_slice(&self) -> &[u32] {
+        &self.0
+    }
+
+    /// Quantities read back from the cache, checked against the row count by
+    /// [`EventFrame::from_parts`].
+    pub fn from_vec(values: Vec<u32>) -> Self {
+        Quantities(values)
+    }
+
+    /// Adds `other`'s `other_rows` rows after this one's `rows`.
+    fn extend(&mut self, rows: usize, other: Quantities, other_rows: usize) {
+        if self.0.is_empty() && other.0.is_empty() {
+            return;
+        }
+        self.0.resize(rows, 1);
+        match other.0.is_empty() {
+            true => self.0.resize(rows + other_rows, 1),
+            false => self.0.extend(other.0),
+        }
+    }
+
+    fn into_vec(self) -> Vec<u32> {
+        self.0
+    }
+
+    /// Every row's quantity, `rows` long (a column of ones when none is held).
+    fn dense(&self, rows: usize) -> std::borrow::Cow<'_, [u32]> {
+        match self.0.is_empty() {
+            true => std::borrow::Cow::Owned(vec![1; rows]),
+            false => std::borrow::Cow::Borrowed(&self.0),
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.0.capacity() * 4
+    }
+}
+
 /// Collects events in any order and builds the session-ordered frame.
 #[derive(Default)]
 pub struct EventFrameBuilder {
@@ -260,6 +330,7 @@ pub struct EventFrameBuilder {
     brand: Vec<u32>,
     user: Vec<u32>,
     price: Vec<f32>,
+    quantity: Quantities,
     session: Vec<u32>,
     /// The previous row's session and user codes: exports write a session's events together,
     /// and comparing with the last one skips a lookup in a map of millions (a cache miss).
@@ -359,8 +430,22 @@ impl EventFrameBuilder {
         };
         self.user.push(user);
         self.price.push(price as f32);
+        if !self.quantity.all_one() {
+            self.quantity.0.push(1);
+        }
         let session = self.session_code(session.as_ref());
         self.session.push(session);
+    }
+
+    /// Sets the units of the event pushed last (1 until said): an export's optional quantity.
+    pub fn set_last_quantity(&mut self, quantity: u32) {
+        let Some(row) = self.time.len().checked_sub(1) else { return };
+        if self.quantity.all_one() && quantity == 1 {
+            return;
+        }
+        // Held from now on: every earlier row was one unit.
+        self.quantity.0.resize(row + 1, 1);
+        self.quantity.0[row] = quantity;
     }
 
     /// A builder holding every event of `frame`, ready for more: the full rebuild that live
@@ -377,6 +462,7 @@ impl EventFrameBuilder {
         b.brand.extend_from_slice(&frame.brand);
         b.user.extend_from_slice(&frame.user);
         b.price.extend_from_slice(&frame.price);
+        b.quantity = frame.quantity.clone();
         for s in 0..frame.session_count() {
             b.session.extend(std::iter::repeat_n(s as u32, frame.session_rows(s).len()));
         }
@@ -466,6 +552,7 @@ impl EventFrameBuilder {
                 }
             })
             .collect();
+        self.quantity.extend(self.time.len(), other.quantity, other.time.len());
         self.time.extend(other.time);
         self.kind.extend(other.kind);
         self.price.extend(other.price);
@@ -498,6 +585,10 @@ impl EventFrameBuilder {
             brand: permute(self.brand, &order),
             user: permute(self.user, &order),
             price: permute(self.price, &order),
+            quantity: match self.quantity.all_one() {
+                true => Quantities::default(),
+                false => Quantities(permute(self.quantity.0, &order)),
+            },
             session_start,
             sessions: self.sessions.into_values().into_iter().collect(),
             users: self.users,
@@ -525,6 +616,8 @@ pub struct EventParts {
     pub brand: Vec<u32>,
     pub user: Vec<u32>,
     pub price: Vec<f32>,
+    /// Empty when every event is one unit.
+    pub quantity: Vec<u32>,
     pub session_start: Vec<u32>,
     pub sessions: Texts,
     pub users: Vec<i64>,
@@ -647,6 +740,9 @@ impl EventFrame {
         if lengths.iter().any(|&l| l != n) {
             return Err(InconsistentParts("columns of different lengths"));
         }
+        if !parts.quantity.is_empty() && parts.quantity.len() != n {
+            return Err(InconsistentParts("a quantity column of another length"));
+        }
         let starts = &parts.session_start;
         if starts.first().is_some_and(|&s| s != 0)
             || starts.windows(2).any(|w| w[0] > w[1])
@@ -674,6 +770,7 @@ impl EventFrame {
             brand: parts.brand,
             user: parts.user,
             price: parts.price,
+            quantity: Quantities(parts.quantity),
             session_start: parts.session_start,
             sessions: parts.sessions,
             users: parts.users,
@@ -721,6 +818,7 @@ impl EventFrame {
             price: index("price")?,
             user: index("user_id")?,
             session: index("user_session")?,
+            quantity: index("quantity").ok(),
         };
         // Part boundaries: evenly spaced, each moved forward to just after a newline. (A quoted
         // field with an embedded newline at a boundary would split a row; REES46 exports have
@@ -769,6 +867,7 @@ impl EventFrame {
                 + self.session_start.capacity())
                 * 4
             + self.price.capacity() * 4
+            + self.quantity.heap_bytes()
             + self.sessions.heap_bytes()
             + self.users.capacity() * 8
             + self.products.capacity() * std::mem::size_of::<Product>()

@@ -127,10 +127,11 @@ fn weekly(frame: &EventFrame, filters: &Filters, last_day: i64) -> HashMap<u32, 
             continue;
         }
         let w = &mut weeks.entry(frame.product[row]).or_insert([WeekCounts::default(); WEEKS])[(age / 7) as usize];
+        // Demand is in units: a purchase event of 12 is 12 sold (one where the export has no quantity).
         match frame.kind(row) {
             EventKind::View => w.views += 1,
-            EventKind::Cart => w.carts += 1,
-            EventKind::Purchase => w.purchases += 1,
+            EventKind::Cart => w.carts = w.carts.saturating_add(frame.quantity.get(row)),
+            EventKind::Purchase => w.purchases = w.purchases.saturating_add(frame.quantity.get(row)),
             _ => {}
         }
         if frame.price[row] > 0.0 {
@@ -305,7 +306,11 @@ pub fn compute(frame: &EventFrame, filters: &Filters, names: &ProductNames) -> R
 pub struct ProductSales {
     /// Code into `EventFrame::products`.
     pub product: u32,
+    /// Purchase events.
     pub purchases: u64,
+    /// Units sold (each purchase's quantity; one where the export has none).
+    pub units: u64,
+    /// Price × units.
     pub revenue: f64,
     pub last_sale: i64,
 }
@@ -316,31 +321,40 @@ pub struct ProductSales {
 pub fn sales_since(frame: &EventFrame, since: i64) -> Vec<ProductSales> {
     let kinds = frame.kind_codes();
     let parts = crate::jobs::parallel_ranges(frame.len(), |rows| {
-        let mut by_product: HashMap<u32, (u64, Sum, i64)> = HashMap::new();
+        let mut by_product: HashMap<u32, (u64, u64, Sum, i64)> = HashMap::new();
         for row in memchr::memchr_iter(EventKind::Purchase as u8, &kinds[rows.clone()]).map(|i| rows.start + i) {
             let time = frame.time[row];
             if time < since {
                 continue;
             }
-            let entry = by_product.entry(frame.product[row]).or_insert((0, Sum::default(), i64::MIN));
+            let units = frame.quantity.get(row);
+            let entry = by_product.entry(frame.product[row]).or_insert((0, 0, Sum::default(), i64::MIN));
             entry.0 += 1;
-            entry.1.add(f64::from(frame.price[row]));
-            entry.2 = entry.2.max(time);
+            entry.1 += u64::from(units);
+            entry.2.add(f64::from(frame.price[row]) * f64::from(units));
+            entry.3 = entry.3.max(time);
         }
         by_product
     });
-    let mut by_product: HashMap<u32, (u64, Sum, i64)> = HashMap::new();
+    let mut by_product: HashMap<u32, (u64, u64, Sum, i64)> = HashMap::new();
     for part in parts {
-        for (product, (purchases, revenue, last)) in part {
-            let entry = by_product.entry(product).or_insert((0, Sum::default(), i64::MIN));
+        for (product, (purchases, units, revenue, last)) in part {
+            let entry = by_product.entry(product).or_insert((0, 0, Sum::default(), i64::MIN));
             entry.0 += purchases;
-            entry.1.merge(revenue);
-            entry.2 = entry.2.max(last);
+            entry.1 += units;
+            entry.2.merge(revenue);
+            entry.3 = entry.3.max(last);
         }
     }
     let mut rows: Vec<ProductSales> = by_product
         .into_iter()
-        .map(|(product, (purchases, revenue, last_sale))| ProductSales { product, purchases, revenue: revenue.value(), last_sale })
+        .map(|(product, (purchases, units, revenue, last_sale))| ProductSales {
+            product,
+            purchases,
+            units,
+            revenue: revenue.value(),
+            last_sale,
+        })
         .collect();
     rows.sort_by(|a, b| b.purchases.cmp(&a.purchases).then(b.last_sale.cmp(&a.last_sale)).then(a.product.cmp(&b.product)));
     rows
@@ -352,13 +366,14 @@ pub struct ProductDay {
     /// Days since 1970-01-01.
     pub day: i64,
     pub views: u32,
+    /// Units carted and bought (an event is one unit where the export has no quantity).
     pub carts: u32,
     pub purchases: u32,
     pub revenue: f64,
     pub mean_price: Option<f64>,
 }
 
-/// One product's daily views, carts, purchases, revenue and mean price.
+/// One product's daily views, carts, purchases (units), revenue and mean price.
 pub fn product_days(frame: &EventFrame, filters: &Filters, product: u32) -> Vec<ProductDay> {
     let (from, to) = super::customers::time_bounds(filters);
     let mut days: std::collections::BTreeMap<i64, (u32, u32, u32, f64, f64, u32)> = Default::default();
@@ -367,13 +382,13 @@ pub fn product_days(frame: &EventFrame, filters: &Filters, product: u32) -> Vec<
             continue;
         }
         let d = days.entry(frame.time[row].div_euclid(86_400)).or_default();
-        let price = f64::from(frame.price[row]);
+        let (price, units) = (f64::from(frame.price[row]), frame.quantity.get(row));
         match frame.kind(row) {
             EventKind::View => d.0 += 1,
-            EventKind::Cart => d.1 += 1,
+            EventKind::Cart => d.1 = d.1.saturating_add(units),
             EventKind::Purchase => {
-                d.2 += 1;
-                d.3 += price;
+                d.2 = d.2.saturating_add(units);
+                d.3 += price * f64::from(units);
             }
             _ => {}
         }

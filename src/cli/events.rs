@@ -139,7 +139,8 @@ pub fn abandoned(path: &Path, filters: &Filters, settings: &CartSettings, now: O
             result.events_without_session
         )?;
     }
-    let (header, rows) = carts::retargeting_table(&frame, &result);
+    let names = workspace::copies::product_names(&workspace::open_read_only(path)?, &crate::jobs::JobContext::detached())?;
+    let (header, rows) = carts::retargeting_table(&frame, &result, &names);
     let n = write_csv(out, &header, rows)?;
     errln!("wrote {n} abandoned carts to {}", out.display());
     Ok(())

@@ -920,6 +920,8 @@ pub struct ShopLine {
     pub stock_code: String,
     pub description: String,
     pub unit_price: f64,
+    /// Units ordered: the events' carts and purchases carry it, so cart values compare with orders.
+    pub quantity: u32,
 }
 
 /// The events table's integer product id of a UCI stock code: the five digits times 1000 plus
@@ -940,8 +942,10 @@ pub fn stock_code_number(code: &str) -> Option<u64> {
 /// customers shop on the web site, and each of their orders is a session that views and carts
 /// every product it buys (and browses a few more) before one purchase event per product at the
 /// invoice's time and price. Their other visits, and visitors who never buy, view and cart
-/// without buying. Written in the REES46 CSV layout; product ids are [`stock_code_number`],
-/// users are the UCI customer ids (visitors from 900000 up).
+/// without buying. Written in the REES46 CSV layout plus `quantity` (carts and purchases carry
+/// the order line's units; a browsed cart, the units of the line it was drawn from) and
+/// `product_name` (the line's description); product ids are [`stock_code_number`], users are the UCI customer ids (visitors from
+/// 900000 up).
 pub fn write_shop_events(out: impl Write, orders: &[ShopOrder], web_share: f64, seed: u64) -> io::Result<u64> {
     let mut rng = rng(seed);
     let parse = |t: &str| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").ok();
@@ -956,18 +960,21 @@ pub fn write_shop_events(out: impl Write, orders: &[ShopOrder], web_share: f64, 
     }
     let mut web: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
     let mut out = io::BufWriter::with_capacity(1 << 20, out);
-    writeln!(out, "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session")?;
+    writeln!(out, "event_time,event_type,product_id,category_id,category_code,brand,price,user_id,user_session,quantity,product_name")?;
     let mut written = 0u64;
     let mut write =
         |out: &mut io::BufWriter<_>, at: chrono::NaiveDateTime, kind: &str, line: &ShopLine, user: &str, session: &str| -> io::Result<()> {
             let Some(id) = stock_code_number(&line.stock_code) else { return Ok(()) };
             let category = demo_category(&line.description);
             let category_id = 2_100_000_000_000_000_000u64 + category.bytes().map(u64::from).sum::<u64>();
+            // A view is of the product, not of units: its quantity stays empty (one).
+            let units = if kind == "view" { String::new() } else { line.quantity.to_string() };
             writeln!(
                 out,
-                "{} UTC,{kind},{id},{category_id},{category},,{:.2},{user},{session}",
+                "{} UTC,{kind},{id},{category_id},{category},,{:.2},{user},{session},{units},\"{}\"",
                 at.format("%Y-%m-%d %H:%M:%S"),
-                line.unit_price
+                line.unit_price,
+                line.description.trim().replace('"', "\"\"")
             )?;
             written += 1;
             Ok(())
@@ -982,10 +989,15 @@ pub fn write_shop_events(out: impl Write, orders: &[ShopOrder], web_share: f64, 
             continue;
         }
         let session = session_uuid(&mut rng);
-        let products: Vec<&ShopLine> = {
-            let mut seen = std::collections::HashSet::new();
-            order.lines.iter().filter(|l| seen.insert(l.stock_code.as_str())).collect()
-        };
+        // One cart and one purchase per product: an invoice listing a product twice buys the
+        // sum of its lines (at the first line's price).
+        let mut products: Vec<ShopLine> = Vec::new();
+        for line in &order.lines {
+            match products.iter_mut().find(|p| p.stock_code == line.stock_code) {
+                Some(product) => product.quantity = product.quantity.saturating_add(line.quantity),
+                None => products.push(line.clone()),
+            }
+        }
         // Browse, view and cart each product, then buy everything at the invoice's time.
         let mut clock = time - chrono::Duration::seconds(90 * (products.len() as i64 + 3));
         for line in &products {

@@ -53,6 +53,8 @@ pub enum Bounds {
     Positive,
     /// Zero or more: a cost.
     NonNegative,
+    /// A whole number of units from 1 to 4,294,967,295: what an event's quantity may be.
+    Units,
 }
 
 const fn col(name: &'static str, kind: ValueKind, required: bool, synonyms: &'static [&'static str]) -> TargetColumn {
@@ -73,6 +75,11 @@ impl TargetColumn {
     /// Only zero or more (costs).
     const fn non_negative(self) -> Self {
         TargetColumn { bounds: Bounds::NonNegative, ..self }
+    }
+
+    /// Only whole numbers of units, at least one (an event's quantity).
+    const fn units(self) -> Self {
+        TargetColumn { bounds: Bounds::Units, ..self }
     }
 }
 
@@ -200,6 +207,9 @@ pub const EVENT_COLUMNS: &[TargetColumn] = &[
     col("user_id", ValueKind::ExactId, true, &["userid", "customerid", "visitorid", "clientid"]),
     // REES46 has real events without a session: they load with a NULL session.
     sometimes_empty("user_session", ValueKind::Text, &["usersession", "sessionid", "session"]),
+    // Units the event is about (a cart of 48); absent or empty: one.
+    col("quantity", ValueKind::Int, false, &["quantity", "qty", "units"]).units(),
+    col("product_name", ValueKind::Text, false, &["productname", "itemname", "producttitle"]),
 ];
 
 /// A product catalogue with costs (the Pricing panel's products).
@@ -824,8 +834,13 @@ impl MappedConverter {
             // Text stays exactly as exported: `47503J ` and `47503J` are different codes in the
             // source system, and trimming would merge them silently.
             ValueKind::Text => batch.push_text(raw),
-            ValueKind::Int => batch
-                .push(Value::Int(values::parse_int(trimmed).ok_or_else(|| RowError::bad_value(column.name, "not a whole number", raw))?)),
+            ValueKind::Int => {
+                let value = values::parse_int(trimmed).ok_or_else(|| RowError::bad_value(column.name, "not a whole number", raw))?;
+                if column.bounds == Bounds::Units && u32::try_from(value).map_or(true, |units| units == 0) {
+                    return Err(RowError::bad_value(column.name, "not a number of units (1 or more)", raw));
+                }
+                batch.push(Value::Int(value))
+            }
             ValueKind::Real => {
                 let format = self.numbers.get(index).copied().unwrap_or_default();
                 let value = format.parse(trimmed).map_err(|why| {

@@ -307,7 +307,8 @@ impl ShoplensApp {
 
     /// Takes over the events load `ui::run` started before the window existed.
     pub fn adopt_events_load(&mut self, job: Job<Option<crate::ui::panels::event_models::LoadedEvents>>) {
-        let monitor = self.models.get::<EventModels>().adopt_load(job);
+        let workspace = self.data.path.clone();
+        let monitor = self.models.get::<EventModels>().adopt_load(job, workspace);
         self.monitors.push(monitor);
     }
 

@@ -628,6 +628,10 @@ pub fn save_events(workspace: &Path, frame: &EventFrame, stamp: &Stamp) -> Resul
         writer.finish()?;
         let single = |file: &str, column: Column| write_parquet(&dir.join(file), &mut DataFrame::new(column.len(), vec![column])?);
         single("session_starts.parquet", Column::new("start".into(), frame.session_starts()))?;
+        // Only when some event is not one unit (most event exports have no quantity).
+        if !frame.quantity.all_one() {
+            single("quantities.parquet", Column::new("quantity".into(), frame.quantity.as_slice()))?;
+        }
         single("sessions.parquet", StringChunked::from_iter_values("session".into(), frame.sessions.iter()).into_column())?;
         single("users.parquet", Column::new("user".into(), &frame.users))?;
         single("categories.parquet", Column::new("category".into(), &frame.categories))?;
@@ -673,6 +677,10 @@ fn read_events(dir: &Path, last_rowid: Option<i64>) -> Result<EventFrame, CacheE
         brand: one_column::<UInt32Type>(&rows, "brand")?,
         user: one_column::<UInt32Type>(&rows, "user")?,
         price: one_column::<Float32Type>(&rows, "price")?,
+        quantity: match dir.join("quantities.parquet") {
+            path if path.exists() => one_column::<UInt32Type>(&read_parquet(&path, false)?, "quantity")?,
+            _ => Vec::new(),
+        },
         session_start: one_column::<UInt32Type>(&read_parquet(&dir.join("session_starts.parquet"), false)?, "start")?,
         sessions,
         users: one_column::<Int64Type>(&read_parquet(&dir.join("users.parquet"), false)?, "user")?,

@@ -20,6 +20,8 @@ pub enum CopyError {
     Polars(#[from] polars::prelude::PolarsError),
     #[error("{table} holds an invalid time '{text}'")]
     BadTime { table: &'static str, text: String },
+    #[error("{table} holds an invalid {column} '{value}'")]
+    BadValue { table: &'static str, column: &'static str, value: String },
     #[error("cancelled")]
     Cancelled(#[from] Cancelled),
     #[error(transparent)]
@@ -269,13 +271,27 @@ pub fn read_products(conn: &Connection, ctx: &JobContext) -> Result<Vec<Catalogu
     Ok(products)
 }
 
-/// Product names by events' (integer) product id, from the product table (empty without one).
+/// Product names by events' (integer) product id: the name the events themselves give (their
+/// optional `product_name`; the alphabetically first where a product's events disagree), else
+/// the product table's.
 pub fn product_names(conn: &Connection, ctx: &JobContext) -> Result<crate::analytics::forecast::ProductNames, CopyError> {
-    Ok(read_products(conn, ctx)?
+    let mut names: crate::analytics::forecast::ProductNames = read_products(conn, ctx)?
         .into_iter()
         .filter(|p| !p.name.trim().is_empty())
         .filter_map(|p| Some((p.id.trim().parse::<i64>().ok()?, p.name)))
-        .collect())
+        .collect();
+    // Read through the partial index `events_product_names` (named events only). A workspace
+    // from before migration 12, read without upgrading, has no names in its events.
+    if !has_column(conn, "events", "product_name")? {
+        return Ok(names);
+    }
+    let sql = "SELECT product_id, min(product_name) FROM events WHERE product_name IS NOT NULL AND trim(product_name) <> ''
+               GROUP BY product_id";
+    each_row(conn, "events", sql, [], ctx, |cells| {
+        names.insert(cells.get(0)?, cells.text(1)?.to_string());
+        Ok(())
+    })?;
+    Ok(names)
 }
 
 /// Category and brand by events' (integer) product id, from the product table: what fills an
@@ -379,8 +395,8 @@ pub struct BestSeller {
 /// lines (real product codes only, as in [`best_sellers`]): what the demo's shop events are built around.
 pub fn shop_orders(conn: &Connection) -> Result<Vec<crate::generate::ShopOrder>, CopyError> {
     use crate::generate::{ShopLine, ShopOrder};
-    let sql = "SELECT invoice, invoice_date, customer_id, stock_code, coalesce(description, ''), unit_price FROM order_lines
-               WHERE cancelled = 0 AND quantity > 0 AND unit_price > 0 AND customer_id IS NOT NULL
+    let sql = "SELECT invoice, invoice_date, customer_id, stock_code, coalesce(description, ''), unit_price, quantity FROM order_lines
+               WHERE cancelled = 0 AND quantity BETWEEN 1 AND 4294967295 AND unit_price > 0 AND customer_id IS NOT NULL
                  AND stock_code GLOB '[0-9][0-9][0-9][0-9][0-9]*'
                ORDER BY invoice_date, invoice";
     let sqlite = |source| CopyError::Sqlite { table: "order lines", source };
@@ -398,6 +414,7 @@ pub fn shop_orders(conn: &Connection) -> Result<Vec<crate::generate::ShopOrder>,
             stock_code: row.get(3).map_err(sqlite)?,
             description: row.get(4).map_err(sqlite)?,
             unit_price: row.get(5).map_err(sqlite)?,
+            quantity: row.get(6).map_err(sqlite)?,
         };
         orders.last_mut().expect("pushed above").lines.push(line);
     }
@@ -441,6 +458,12 @@ pub fn best_sellers(conn: &Connection, limit: usize) -> Result<Vec<BestSeller>, 
     Ok(out)
 }
 
+/// Whether `table` has `column` (a workspace read without upgrading may predate it).
+fn has_column(conn: &Connection, table: &'static str, column: &str) -> Result<bool, CopyError> {
+    conn.query_row("SELECT count(*) > 0 FROM pragma_table_info(?1) WHERE name = ?2", [table, column], |r| r.get(0))
+        .map_err(|source| CopyError::Sqlite { table, source })
+}
+
 /// Reads every event. Progress is reported in rows.
 pub fn load_events(conn: &Connection, ctx: &JobContext) -> Result<EventFrame, CopyError> {
     start_progress(ctx, count(conn, "events", "SELECT count(*) FROM events")?, "loading events");
@@ -474,12 +497,15 @@ pub fn extend_events(
 /// Adds the events with a rowid above `after` to `builder`; returns the highest rowid read
 /// (or `after`).
 fn read_events(conn: &Connection, after: i64, builder: &mut EventFrameBuilder, ctx: &JobContext) -> Result<i64, CopyError> {
-    let sql =
-        "SELECT event_time, event_type, product_id, category_code, brand, price, user_id, user_session, rowid FROM events WHERE rowid > ?1";
+    // A workspace from before migration 12, read without upgrading, has no quantities: one unit each.
+    let quantity = if has_column(conn, "events", "quantity")? { "quantity" } else { "NULL" };
+    let sql = format!(
+        "SELECT event_time, event_type, product_id, category_code, brand, price, user_id, user_session, rowid, {quantity} FROM events WHERE rowid > ?1"
+    );
     let mut last = after;
     // Read once, and only when an event lacks a category or brand.
     let mut products: Option<ProductAttributes> = None;
-    each_row(conn, "events", sql, [after], ctx, |cells| {
+    each_row(conn, "events", &sql, [after], ctx, |cells| {
         let (product, category, brand) = (cells.get(2)?, cells.text(3)?, cells.text(4)?);
         let (category, brand) = if category.trim().is_empty() || brand.trim().is_empty() {
             if products.is_none() {
@@ -500,6 +526,15 @@ fn read_events(conn: &Connection, after: i64, builder: &mut EventFrameBuilder, c
             cells.text(7)?,
         );
         last = last.max(cells.get(8)?);
+        // The import keeps quantities to 1..=u32::MAX; a file edited outside it is refused here.
+        if let Some(units) = cells.get::<Option<i64>>(9)? {
+            let units = u32::try_from(units).ok().filter(|&u| u > 0).ok_or(CopyError::BadValue {
+                table: "events",
+                column: "quantity",
+                value: units.to_string(),
+            })?;
+            builder.set_last_quantity(units);
+        }
         Ok(())
     })?;
     Ok(last)

@@ -388,6 +388,16 @@ WHERE listed_at IS NOT NULL AND sold_at IS NULL GROUP BY category ORDER BY activ
     ALTER TABLE sources ADD COLUMN ca_file TEXT;
     ALTER TABLE sources ADD COLUMN connect_timeout INTEGER;
     "#,
+    // 12: events may say how many units they are about (a wholesale cart of 48 is one event;
+    // NULL, as in every older file, is one unit) and name their product (GA4's item_name): the
+    // panels show names where the shop has no catalogue keyed by the events' ids. The partial
+    // index holds only named events, so an export without names pays nothing for it and the
+    // names are read without scanning every event.
+    r#"
+    ALTER TABLE events ADD COLUMN quantity INTEGER;
+    ALTER TABLE events ADD COLUMN product_name TEXT;
+    CREATE INDEX events_product_names ON events(product_id, product_name) WHERE product_name IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -19,7 +19,7 @@ use std::hash::Hash;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{EventFrame, EventFrameBuilder, Product, NO_SESSION};
+use super::{EventFrame, EventFrameBuilder, Product, Quantities, NO_SESSION};
 use crate::analytics::dictionary::Texts;
 
 /// A new frame identity.
@@ -152,6 +152,7 @@ impl EventFrame {
             brand: column(&self.brand),
             user: column(&self.user),
             price: column(&self.price),
+            quantity: self.quantity.clone(),
             session_start: self.session_start.clone(),
             sessions: self.sessions.clone(),
             users: self.users.clone(),
@@ -197,6 +198,7 @@ impl EventFrame {
             brand,
             user,
             price,
+            quantity,
             session,
             sessions,
             users,
@@ -278,6 +280,19 @@ impl EventFrame {
                 fill(&mut dest.brand, keep_rows, total, &self.brand, &brand, &pieces);
             },
         );
+        // Quantities are held only when some event is not one unit (see `Quantities`).
+        if self.quantity.all_one() && quantity.all_one() {
+            dest.quantity = Quantities::default();
+        } else {
+            let (old, new) = (self.quantity.dense(self.len()), quantity.dense(time.len()));
+            let mut column = std::mem::take(&mut dest.quantity).into_vec();
+            if column.len() < keep_rows {
+                column.clear();
+                column.extend_from_slice(&old[..keep_rows]);
+            }
+            fill(&mut column, keep_rows, total, &old, &new, &pieces);
+            dest.quantity = Quantities::from_vec(column);
+        }
         // Dictionaries only grow: the spare's begin with this frame's, or this frame's with the
         // spare's (cut to this frame's, a spare made from it may have grown its own).
         dest.sessions.truncate(self.sessions.len());
@@ -351,6 +366,7 @@ mod tests {
         assert_eq!(a.brand, b.brand, "brand");
         assert_eq!(a.user, b.user, "user");
         assert_eq!(a.price, b.price, "price");
+        assert_eq!(a.quantity, b.quantity, "quantity");
         assert_eq!(a.session_start, b.session_start, "session starts");
         assert_eq!(a.sessions, b.sessions, "sessions");
         assert_eq!(a.users, b.users, "users");
@@ -381,6 +397,10 @@ mod tests {
             (r(8) % 30) as i64,
             session,
         );
+        // Now and then an event of several units, so some frames hold quantities and some not.
+        if seed % 37 == 36 {
+            b.set_last_quantity((r(9) % 4 + 2) as u32);
+        }
     }
 
     /// Reference: the frame rebuilt with every event (`from_frame`, the new events pushed,
@@ -403,8 +423,10 @@ mod tests {
 
     #[test]
     fn an_append_equals_the_rebuilt_frame() {
-        for (old, added, sessions) in [(200u64, 40u64, 25u64), (50, 300, 60), (0, 20, 5), (100, 0, 10), (300, 5, 400)] {
+        for (old, added, sessions) in [(200u64, 40u64, 25u64), (50, 300, 60), (0, 20, 5), (100, 0, 10), (300, 5, 400), (30, 40, 25)] {
             let frame = builder(0..old, sessions).finish();
+            // Seed 36 carries a quantity: (30, 40) appends the first quantities to a frame of units.
+            assert_eq!(frame.quantity.all_one(), old <= 36);
             if old % 100 == 0 {
                 // Found before the append: carried across it rather than found again.
                 frame.time_span();

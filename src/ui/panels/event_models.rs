@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::analytics::carts::{self, CartResult, CartSettings};
 use crate::analytics::event_frame::{Appended, EventFrame};
-use crate::analytics::forecast::{self, ForecastResult, ProductDay, ProductSales};
+use crate::analytics::forecast::{self, ForecastResult, ProductDay, ProductNames, ProductSales};
 use crate::analytics::funnel::{self, FunnelResult, FunnelSettings};
 use crate::analytics::Filters;
 use crate::jobs::{Job, JobContext, JobError, JobMonitor, Latest};
@@ -127,6 +127,9 @@ pub struct EventModels {
     pub sales: Latest<u64, SalesOutput>,
     /// The order lines' customers the events cover, keyed on both copies' ids.
     pub coverage: Latest<(u64, u64), funnel::Coverage>,
+    /// Product names by id for the copy's workspace (the events' own names, else the product
+    /// table's), keyed on the copy (a product import reads the copy again).
+    pub names: Latest<u64, ProductNames>,
     pub watch: Option<Watch>,
     pub watch_error: Option<String>,
 }
@@ -150,9 +153,10 @@ impl EventModels {
     }
 
     /// Takes over a load of the workspace's events started before the window existed
-    /// ([`load_from_workspace`], when the window opens on the Funnel).
-    pub fn adopt_load(&mut self, job: Job<Option<LoadedEvents>>) -> JobMonitor {
+    /// ([`load_from_workspace`], when the window opens on the Funnel) from `workspace`.
+    pub fn adopt_load(&mut self, job: Job<Option<LoadedEvents>>, workspace: Option<PathBuf>) -> JobMonitor {
         self.source = "the workspace".into();
+        self.workspace = workspace;
         self.frame_job.adopt(job)
     }
 
@@ -283,6 +287,20 @@ impl EventModels {
         })
     }
 
+    /// Product names for the copy on screen (none for a copy read straight from a file).
+    pub fn request_names(&mut self) -> Option<JobMonitor> {
+        let frame = self.frame.clone()?;
+        let workspace = self.workspace.clone().filter(|_| frame.data.workspace_rowid.is_some())?;
+        self.names.request(&frame.id, move || {
+            Job::spawn("product names", move |ctx| Ok(workspace::copies::product_names(&workspace::open_read_only(&workspace)?, ctx)?))
+        })
+    }
+
+    /// The name of the product with this id, when the workspace has one.
+    pub fn product_name(&self, id: i64) -> Option<&str> {
+        self.names.get()?.get(&id).map(String::as_str)
+    }
+
     /// The daily history of the product with this id.
     pub fn request_product(&mut self, filters: &Filters, product_id: i64) -> Option<JobMonitor> {
         self.asked.product = true;
@@ -389,6 +407,7 @@ impl EventModels {
         self.forecast.clear();
         self.product_days.clear();
         self.sales.clear();
+        self.names.clear();
     }
 }
 
@@ -433,6 +452,7 @@ impl PanelModels for EventModels {
         cx.report("Product", self.product_days.poll());
         cx.report("Sales", self.sales.poll());
         cx.report("Coverage", self.coverage.poll());
+        cx.report("Product names", self.names.poll());
         let Some(watch) = &mut self.watch else { return };
         let rows = watch.job.progress().done;
         let appended = rows > watch.seen_rows && !self.frame_job.running() && !self.append_job.running();
@@ -484,6 +504,7 @@ impl PanelModels for EventModels {
             || self.carts.is_running()
             || self.forecast.is_running()
             || self.product_days.is_running()
+            || self.names.is_running()
             || self.sales.is_running()
     }
 }

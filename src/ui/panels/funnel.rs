@@ -1,6 +1,8 @@
 //! The Funnel panel: conversion funnel with breakdowns, abandoned carts and the retargeting
 //! list, demand forecast, and live mode. Results come from [`EventModels`].
 
+use std::sync::Arc;
+
 use eframe::egui::{self, RichText};
 use egui_plot::{Bar, BarChart, Legend, Line, PlotPoints};
 
@@ -10,7 +12,7 @@ use super::{Panel, PanelContext, Request};
 use crate::analytics::carts;
 use crate::analytics::customers::format_time;
 use crate::analytics::event_frame::{EventFrame, EventKind};
-use crate::analytics::forecast;
+use crate::analytics::forecast::{self, ProductNames};
 use crate::analytics::funnel::{self, CountBy, Dimension, FunnelResult, Window, CONVERT_BINS};
 use crate::ui::models::PanelModels;
 use crate::ui::widgets::{self, category_colour};
@@ -53,11 +55,22 @@ pub struct FunnelPanel {
     window_hours: u32,
     /// The product whose history is shown, by id: codes differ between copies of the events.
     selected_product: Option<i64>,
+    /// The retargeting list as drawn, built once per cart result and names (a list can run to
+    /// 100,000 carts: formatting it every frame would stall the window).
+    retargeting: Option<Retargeting>,
+}
+
+/// The retargeting list's text (for the export, and as shown), and the results it was made from.
+struct Retargeting {
+    carts: std::sync::Weak<CartOutput>,
+    names: Option<std::sync::Weak<ProductNames>>,
+    table: crate::analytics::Table,
+    shown: crate::analytics::Table,
 }
 
 impl Default for FunnelPanel {
     fn default() -> Self {
-        Self { tab: Tab::Funnel, weekly: false, sort: SortBy::Entered, window_hours: 24, selected_product: None }
+        Self { tab: Tab::Funnel, weekly: false, sort: SortBy::Entered, window_hours: 24, selected_product: None, retargeting: None }
     }
 }
 
@@ -243,8 +256,11 @@ impl FunnelPanel {
             Tab::Carts => {
                 cart_controls(ui, models);
                 requests.extend(models.request_carts(filters).map(Request::Track));
+                requests.extend(models.request_names().map(Request::Track));
+                let names = models.names.get().cloned();
+                let cache = &mut self.retargeting;
                 egui::ScrollArea::vertical().id_salt("carts_scroll").show(ui, |ui| match models.carts.get().cloned() {
-                    Some(result) => carts_ui(ui, &result, requests),
+                    Some(result) => carts_ui(ui, &result, names, cache, requests),
                     None => widgets::waiting(ui, "Finding abandoned carts…"),
                 });
             }
@@ -262,6 +278,7 @@ impl FunnelPanel {
                 // The live view lists sales and the latest abandoned carts.
                 requests.extend(models.request_carts(filters).map(Request::Track));
                 requests.extend(models.request_sales().map(Request::Track));
+                requests.extend(models.request_names().map(Request::Track));
                 live = live_ui(ui, models);
             }
         }
@@ -650,7 +667,13 @@ fn cart_controls(ui: &mut egui::Ui, models: &mut EventModels) {
 /// How a cart holding several categories (or brands) is counted in the per-group tables.
 const CART_PER_GROUP: &str = "A cart counts once in each group it holds items of, so the groups' rates do not average to the total rate, and their carts add up to more than the total.";
 
-fn carts_ui(ui: &mut egui::Ui, output: &CartOutput, requests: &mut Vec<Request>) {
+fn carts_ui(
+    ui: &mut egui::Ui,
+    output: &Arc<CartOutput>,
+    names: Option<Arc<ProductNames>>,
+    cache: &mut Option<Retargeting>,
+    requests: &mut Vec<Request>,
+) {
     let (frame, result): (&EventFrame, &carts::CartResult) = (&output.input, &output.result);
     let left_out = if result.events_without_session > 0 {
         format!(
@@ -722,15 +745,28 @@ fn carts_ui(ui: &mut egui::Ui, output: &CartOutput, requests: &mut Vec<Request>)
         }
     });
     ui.add_space(6.0);
-    let (header, rows) = carts::retargeting_table(frame, result);
+    let current = |c: &Retargeting| {
+        c.carts.ptr_eq(&Arc::downgrade(output)) && c.names.as_ref().map(|w| w.as_ptr()) == names.as_ref().map(Arc::as_ptr)
+    };
+    if !cache.as_ref().is_some_and(current) {
+        let no_names = ProductNames::new();
+        let table = carts::retargeting_table(frame, result, names.as_deref().unwrap_or(&no_names));
+        // On screen the session id (a 36-character UUID, for the email tool) gives its width
+        // to the items; the export keeps it.
+        let kept: Vec<usize> = (0..table.0.len()).filter(|&i| table.0[i] != "user_session").collect();
+        let pick = |row: &Vec<String>| -> Vec<String> { kept.iter().map(|&i| row[i].clone()).collect() };
+        let shown = (pick(&table.0), table.1.iter().map(pick).collect());
+        *cache = Some(Retargeting { carts: Arc::downgrade(output), names: names.as_ref().map(Arc::downgrade), table, shown });
+    }
+    let Retargeting { table: (header, rows), shown, .. } = cache.as_ref().expect("filled above");
     ui.horizontal(|ui| {
         ui.strong(format!("Retargeting list: {} carts", widgets::number(rows.len() as f64, 0)));
         if ui.button("Export for the email tool (CSV)").clicked() {
             requests.push(Request::ExportTable { file_name: "retargeting.csv".into(), table: (header.clone(), rows.clone()) });
         }
     });
-    let numeric: Vec<bool> = header.iter().map(|h| h == "cart_value").collect();
-    widgets::text_table(ui, "retargeting", &header, &rows, &numeric, 320.0);
+    let numeric: Vec<bool> = shown.0.iter().map(|h| h == "cart_value").collect();
+    widgets::text_table(ui, "retargeting", &shown.0, &shown.1, &numeric, 320.0);
 }
 
 fn live_ui(ui: &mut egui::Ui, models: &EventModels) -> Option<LiveRequest> {
@@ -771,13 +807,18 @@ fn live_ui(ui: &mut egui::Ui, models: &EventModels) -> Option<LiveRequest> {
         ui.add_space(6.0);
         ui.strong("Sales per product, last 24 hours of data");
         egui::Grid::new("live_sales").striped(true).show(ui, |ui| {
-            for h in ["Product", "Purchases", "Revenue", "Last sale (UTC)"] {
+            for h in ["Product", "Purchases", "Units", "Revenue", "Last sale (UTC)"] {
                 ui.strong(h);
             }
             ui.end_row();
             for row in sales.result.iter().take(10) {
-                ui.label(frame.products[row.product as usize].id.to_string());
+                let id = frame.products[row.product as usize].id;
+                match models.product_name(id) {
+                    Some(name) => ui.label(name).on_hover_text(format!("product {id}")),
+                    None => ui.label(id.to_string()),
+                };
                 ui.label(widgets::number(row.purchases as f64, 0));
+                ui.label(widgets::number(row.units as f64, 0));
                 ui.label(widgets::money(row.revenue));
                 ui.label(format_time(row.last_sale));
                 ui.end_row();
@@ -790,8 +831,21 @@ fn live_ui(ui: &mut egui::Ui, models: &EventModels) -> Option<LiveRequest> {
         {
             let frame = &result.input;
             for cart in result.list.iter().take(8) {
+                // The cart's first product by name (id without one), and how many more.
+                let items = result.items_of(cart);
+                let first = items.first().map_or_else(String::new, |item| {
+                    let id = frame.products[item.product as usize].id;
+                    let name = models.product_name(id).map_or_else(|| format!("product {id}"), |n| n.trim().to_string());
+                    let units = if item.quantity > 1 { format!(" ×{}", item.quantity) } else { String::new() };
+                    let more = if items.len() > 1 {
+                        format!(" and {} more", widgets::count_of(items.len() as u64 - 1, "item", "items"))
+                    } else {
+                        String::new()
+                    };
+                    format!(" · {name}{units}{more}")
+                });
                 ui.label(format!(
-                    "user {} · ended {} · contact by {} · {} · {}",
+                    "user {} · ended {} · contact by {} · {}{first} · {}",
                     frame.users[cart.user as usize],
                     format_time(cart.expired_at),
                     format_time(cart.contact_by()),
