@@ -852,3 +852,29 @@ fn name_groups_agree_with_hand_labels() {
     // A chain of doubts cannot put 1 lb and 15 oz together.
     assert_ne!(group_of("Loblaws", "Organic Mini Carrots, 1 lb bag"), group_of("Walmart", "Carrots, Mini Organic, 15 oz"));
 }
+
+/// Hand-checked: a stock write-off (UCI's "damaged", -90 at 0.00 with no customer) is not a
+/// sale at a price. The day it shares with 40 sold at 12.75 has 40 units at a lowest price of
+/// 12.75, not -50 units at 0.00 (which put a day at -50 units on the elasticity chart).
+#[test]
+fn write_offs_at_no_price_are_not_sales() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalogue = dir.path().join("catalogue.csv");
+    std::fs::write(&catalogue, "product_id,name,category,cost,price\n22423,REGENCY CAKESTAND 3 TIER,kitchen,6.50,12.75\n").unwrap();
+    let lines = dir.path().join("lines.csv");
+    std::fs::write(
+        &lines,
+        "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n\
+         507700,22423,REGENCY CAKESTAND 3 TIER,40,2010-05-11 10:00:00,12.75,13085,United Kingdom\n\
+         507708,22423,damaged,-90,2010-05-11 15:00:00,0.00,,United Kingdom\n\
+         507800,22423,REGENCY CAKESTAND 3 TIER,10,2010-05-12 10:00:00,12.75,13085,United Kingdom\n",
+    )
+    .unwrap();
+    let mut ws = Workspace::open(&dir.path().join("w.shoplens")).unwrap();
+    for file in [&catalogue, &lines] {
+        import::import_file(&mut ws, file, &ImportOptions::default(), &JobContext::detached()).unwrap();
+    }
+    let data = shoplens::workspace::copies::load_pricing(ws.conn(), &JobContext::detached()).unwrap();
+    let days: Vec<(f64, f64)> = data.sales_of(0).iter().map(|d| (d.units, d.lowest_price)).collect();
+    assert_eq!(days, [(40.0, 12.75), (10.0, 12.75)]);
+}

@@ -341,6 +341,24 @@ pub fn adjustments_note(adjustments: &crate::analytics::overview::Adjustments, m
     })
 }
 
+/// Column widths that fit `room`: as wanted when they fit; else the text columns give way
+/// first (numbers keep their width, so no figure is cut mid-digit), and only when the numbers
+/// alone overflow does every column shrink alike. Slides, reports and the window's tables.
+pub fn fit_widths(wanted: &[f64], numeric: &[bool], room: f64) -> Vec<f64> {
+    let is_number = |i: usize| numeric.get(i).copied().unwrap_or(false);
+    let total = |number: bool| -> f64 { wanted.iter().enumerate().filter(|&(i, _)| is_number(i) == number).map(|(_, w)| w).sum() };
+    let (numbers, texts) = (total(true), total(false));
+    wanted
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| match (is_number(i), numbers + texts > room) {
+            (_, false) => w,
+            (false, true) if room > numbers => w * (room - numbers) / texts.max(1.0),
+            (_, true) => w * room / (numbers + texts),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

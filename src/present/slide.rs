@@ -93,17 +93,8 @@ impl SlideTable {
     /// keep their width and the text columns give way (cut in their cells), and when even the
     /// numbers do not fit, every column shrinks alike. No column is pushed off the page.
     pub fn fit_widths(&self, wanted: &[f64], room: f64) -> Vec<f64> {
-        let total = |numeric: bool| -> f64 { wanted.iter().enumerate().filter(|&(i, _)| self.numeric(i) == numeric).map(|(_, w)| w).sum() };
-        let (numbers, texts) = (total(true), total(false));
-        wanted
-            .iter()
-            .enumerate()
-            .map(|(i, &w)| match (self.numeric(i), numbers + texts > room) {
-                (_, false) => w,
-                (false, true) if room > numbers => w * (room - numbers) / texts.max(1.0),
-                (_, true) => w * room / (numbers + texts),
-            })
-            .collect()
+        let numeric: Vec<bool> = (0..wanted.len()).map(|i| self.numeric(i)).collect();
+        format::fit_widths(wanted, &numeric, room)
     }
 }
 

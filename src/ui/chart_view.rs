@@ -16,7 +16,7 @@ pub fn show(ui: &mut egui::Ui, chart: &Chart, id_salt: impl std::hash::Hash + st
     let x_axis = chart.x.clone();
     let y_format = chart.y_format;
     let ([x_min, x_max], _) = chart.bounds();
-    let mut plot = super::widgets::plot((chart.title.as_str(), id_salt))
+    let mut plot = super::widgets::plot(ui, (chart.title.as_str(), id_salt))
         .height(height)
         .x_axis_formatter(move |mark, _| {
             // Months padded around a short range are space, not empty months: no names there.
@@ -111,16 +111,8 @@ pub fn show(ui: &mut egui::Ui, chart: &Chart, id_salt: impl std::hash::Hash + st
 
 /// A swatch and the name of each series, in a row; returns where it was drawn.
 fn legend_above(ui: &mut egui::Ui, chart: &Chart) -> egui::Rect {
-    ui.horizontal_wrapped(|ui| {
-        for series in &chart.series {
-            let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
-            ui.painter().rect_filled(rect, 2.0, colour(series.colour));
-            ui.label(&series.name);
-            ui.add_space(8.0);
-        }
-    })
-    .response
-    .rect
+    let entries: Vec<(&str, Color32)> = chart.series.iter().map(|s| (s.name.as_str(), colour(s.colour))).collect();
+    super::widgets::legend_row(ui, &entries)
 }
 
 /// A chart's title (its definition on hover) with a PNG button; true when the button was clicked.

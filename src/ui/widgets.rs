@@ -237,9 +237,43 @@ fn squarify(areas: &[(usize, f64)], rect: egui::Rect, out: &mut Vec<(usize, egui
 
 /// A plot as the window draws every plot: labelled y marks at round steps of 1, 2 or 5 times a
 /// power of ten (a short range still gets several, not a single "13"), and the scroll wheel
-/// scrolling the page rather than panning the plot (drag and Ctrl+wheel still move and zoom it).
-pub fn plot<'a>(id: impl egui::AsIdSalt) -> egui_plot::Plot<'a> {
-    egui_plot::Plot::new(id).y_grid_spacer(egui_plot::uniform_grid_spacer(round_steps)).allow_scroll(false)
+/// scrolling the page, not panning the plot, until the plot is clicked into (a press inside
+/// it; a press anywhere else hands the wheel back to the page). Drag and Ctrl+wheel always
+/// move and zoom it.
+pub fn plot<'a>(ui: &egui::Ui, id_salt: impl egui::AsIdSalt) -> egui_plot::Plot<'a> {
+    let id = ui.make_persistent_id(id_salt);
+    egui_plot::Plot::new(id).id(id).y_grid_spacer(egui_plot::uniform_grid_spacer(round_steps)).allow_scroll(takes_wheel(ui, id))
+}
+
+/// Whether the plot `id` has been clicked into, noting this frame's press: the plot's frame as
+/// last drawn (its memory) says whether the press was inside it.
+fn takes_wheel(ui: &egui::Ui, id: egui::Id) -> bool {
+    let engaged_key = egui::Id::unique("shoplens_engaged_plot");
+    let engaged = ui.ctx().data(|d| d.get_temp::<egui::Id>(engaged_key)) == Some(id);
+    let press = ui.input(|i| i.pointer.any_pressed().then(|| i.pointer.press_origin()).flatten());
+    let Some(press) = press else { return engaged };
+    let inside = egui_plot::PlotMemory::load(ui.ctx(), id).is_some_and(|m| m.transform().frame().contains(press));
+    if inside {
+        ui.ctx().data_mut(|d| d.insert_temp(engaged_key, id));
+    } else if engaged {
+        ui.ctx().data_mut(|d| d.remove::<egui::Id>(engaged_key));
+    }
+    inside
+}
+
+/// A plot's legend on a line of its own above it (a swatch and the name of each series):
+/// inside the plot a legend covers the data and the hover label. Returns where it was drawn.
+pub fn legend_row(ui: &mut egui::Ui, entries: &[(&str, egui::Color32)]) -> egui::Rect {
+    ui.horizontal_wrapped(|ui| {
+        for &(name, colour) in entries {
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+            ui.painter().rect_filled(rect, 2.0, colour);
+            ui.label(name);
+            ui.add_space(8.0);
+        }
+    })
+    .response
+    .rect
 }
 
 /// Grid steps for a plot axis: the labelled step is the round step (1, 2 or 5 × 10^k) giving
@@ -287,17 +321,31 @@ fn draw_table(
 ) -> Option<usize> {
     let mut clicked = None;
     ui.push_id(id, |ui| {
+        let (available, spacing) = (ui.available_width(), ui.spacing().item_spacing.x);
         egui::ScrollArea::horizontal().id_salt("h").show(ui, |ui| {
             let mut builder = egui_extras::TableBuilder::new(ui)
                 .striped(true)
                 .resizable(true)
                 .max_scroll_height(height)
                 .min_scrolled_height(height.min(200.0));
-            for (i, name) in header.iter().enumerate() {
-                // As wide as the header or the first rows' text, within reason.
-                let widest = rows.iter().take(50).filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0).max(name.len());
-                builder =
-                    builder.column(egui_extras::Column::initial((widest as f32 * 7.5 + 12.0).clamp(60.0, 300.0)).at_least(40.0).clip(true));
+            // As wide as the header or the first rows' text, within reason; in a narrow window
+            // the text columns give way first, so the figures are not cut (the rest scrolls).
+            let wanted: Vec<f64> = header
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    let widest = rows.iter().take(50).filter_map(|r| r.get(i)).map(|c| c.chars().count()).max().unwrap_or(0);
+                    let widest = widest.max(crate::present::format::column_label(name).chars().count());
+                    f64::from((widest as f32 * 7.5 + 12.0).clamp(60.0, 300.0))
+                })
+                .collect();
+            // Each column adds its spacing to the width it is given.
+            let room = f64::from(available) - header.len() as f64 * f64::from(spacing);
+            // A text column keeps enough to be read (up to 110 px); what still does not fit scrolls.
+            let fitted = crate::present::format::fit_widths(&wanted, numeric, room);
+            for (width, wanted) in fitted.into_iter().zip(&wanted) {
+                let width = width.max(wanted.min(110.0)) as f32;
+                builder = builder.column(egui_extras::Column::initial(width.max(40.0)).at_least(40.0).clip(true));
             }
             builder
                 .header(22.0, |mut row| {

@@ -137,7 +137,7 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
         conn,
         "pricing",
         "SELECT (SELECT count(*) FROM products) + (SELECT count(*) FROM our_prices) + (SELECT count(*) FROM competitor_prices)
-              + (SELECT count(*) FROM order_lines WHERE cancelled = 0 AND stock_code IN (SELECT product_id FROM products))",
+              + (SELECT count(*) FROM order_lines WHERE cancelled = 0 AND unit_price > 0 AND stock_code IN (SELECT product_id FROM products))",
     )?;
     start_progress(ctx, total, "loading prices");
     let mut builder = PricingDataBuilder::default();
@@ -212,8 +212,10 @@ pub fn load_pricing(conn: &Connection, ctx: &JobContext) -> Result<PricingData, 
     builder.other_tax_basis(other_tax_basis);
     // Sales of catalogue products (stock_code = product_id), cancellations left out, and lines
     // in a currency other than ours (when both are stated): money is never summed across them.
+    // Lines at no price are not sales at a price: UCI's stock write-offs ("damaged", -90 at
+    // 0.00) would make a day's units negative and its lowest price 0.
     let sql = "SELECT stock_code, invoice_date, quantity, unit_price FROM order_lines
-               WHERE cancelled = 0 AND stock_code IN (SELECT product_id FROM products)
+               WHERE cancelled = 0 AND unit_price > 0 AND stock_code IN (SELECT product_id FROM products)
                  AND (?1 IS NULL OR currency IS NULL OR upper(currency) = upper(?1))";
     each_row(conn, "order lines", sql, [ours.as_deref()], ctx, |cells| {
         builder.sale(cells.text(0)?, cells.time(1)?.epoch_seconds(), cells.get::<i64>(2)? as f64, cells.get(3)?);

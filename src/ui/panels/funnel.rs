@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use eframe::egui::{self, RichText};
-use egui_plot::{Bar, BarChart, Legend, Line, PlotPoints};
+use egui_plot::{Bar, BarChart, Line, PlotPoints};
 
 use super::event_models::{CartOutput, EventModels, ForecastOutput};
 use super::warehouse::{ChosenTable, WarehouseModels};
@@ -429,7 +429,7 @@ impl FunnelPanel {
                     ui.selectable_value(&mut self.weekly, true, "weekly");
                 });
                 let points = conversion_series(result, self.weekly);
-                widgets::plot("conversion_time")
+                widgets::plot(ui, "conversion_time")
                     .height(200.0)
                     .x_axis_formatter(|mark, _| {
                         crate::analytics::customers::date_of_day(mark.value.round() as i64).format("%b %d").to_string()
@@ -439,7 +439,7 @@ impl FunnelPanel {
                 ui.strong("Time to convert");
                 let bars: Vec<Bar> =
                     result.time_to_convert.iter().enumerate().map(|(i, &n)| Bar::new(i as f64, n as f64).width(0.8)).collect();
-                widgets::plot("time_to_convert")
+                widgets::plot(ui, "time_to_convert")
                     .height(170.0)
                     .allow_drag(false)
                     .allow_zoom(false)
@@ -569,16 +569,22 @@ impl FunnelPanel {
                     let series = |pick: fn(&forecast::ProductDay) -> f64| -> Vec<[f64; 2]> {
                         days.iter().map(|d| [d.day as f64, pick(d)]).collect()
                     };
-                    widgets::plot(("product_days", product))
+                    let lines: [(&str, fn(&forecast::ProductDay) -> f64); 3] = [
+                        ("views", |d| f64::from(d.views)),
+                        ("units carted", |d| f64::from(d.carts)),
+                        ("units bought", |d| f64::from(d.purchases)),
+                    ];
+                    let entries: Vec<(&str, egui::Color32)> = lines.iter().enumerate().map(|(i, l)| (l.0, category_colour(i))).collect();
+                    widgets::legend_row(ui, &entries);
+                    widgets::plot(ui, ("product_days", product))
                         .height(200.0)
-                        .legend(Legend::default())
                         .x_axis_formatter(|mark, _| {
                             crate::analytics::customers::date_of_day(mark.value.round() as i64).format("%b %d").to_string()
                         })
                         .show(ui, |plot| {
-                            plot.line(Line::new("views", PlotPoints::from(series(|d| f64::from(d.views)))));
-                            plot.line(Line::new("carts", PlotPoints::from(series(|d| f64::from(d.carts)))));
-                            plot.line(Line::new("purchases", PlotPoints::from(series(|d| f64::from(d.purchases)))));
+                            for (i, (name, pick)) in lines.into_iter().enumerate() {
+                                plot.line(Line::new(name, PlotPoints::from(series(pick))).color(category_colour(i)));
+                            }
                         });
                     let date_axis = |mark: egui_plot::GridMark, _: &std::ops::RangeInclusive<f64>| {
                         crate::analytics::customers::date_of_day(mark.value.round() as i64).format("%b %d").to_string()
@@ -586,12 +592,12 @@ impl FunnelPanel {
                     let prices: Vec<[f64; 2]> = days.iter().filter_map(|d| d.mean_price.map(|p| [d.day as f64, p])).collect();
                     ui.columns(2, |cols| {
                         cols[0].strong("Mean price per day");
-                        widgets::plot(("product_price", product))
+                        widgets::plot(&cols[0], ("product_price", product))
                             .height(150.0)
                             .x_axis_formatter(date_axis)
                             .show(&mut cols[0], |plot| plot.line(Line::new("mean price", PlotPoints::from(prices))));
                         cols[1].strong("Revenue per day");
-                        widgets::plot(("product_revenue", product))
+                        widgets::plot(&cols[1], ("product_revenue", product))
                             .height(150.0)
                             .x_axis_formatter(date_axis)
                             .y_axis_formatter(|mark, _| widgets::number(mark.value, 0))
@@ -708,7 +714,7 @@ fn carts_ui(
     let width = ui.available_width();
     ui.strong("Abandonment rate by day");
     let bars: Vec<Bar> = result.by_day.iter().map(|(day, r)| Bar::new(*day as f64, r.rate() * 100.0).width(0.8)).collect();
-    widgets::plot("abandon_by_day")
+    widgets::plot(ui, "abandon_by_day")
         .height(170.0)
         .x_axis_formatter(|mark, _| crate::analytics::customers::date_of_day(mark.value.round() as i64).format("%b %d").to_string())
         .y_axis_formatter(|mark, _| format!("{:.0}%", mark.value))

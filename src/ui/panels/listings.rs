@@ -204,7 +204,7 @@ impl ListingsPanel {
                             .enumerate()
                             .map(|(i, (name, n))| Bar::new(i as f64, *n as f64).width(0.6).name(*name).fill(category_colour(i)))
                             .collect();
-                        widgets::plot("listing_flow")
+                        widgets::plot(ui, "listing_flow")
                             .height(180.0)
                             .allow_drag(false)
                             .allow_zoom(false)

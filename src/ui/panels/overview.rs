@@ -318,7 +318,7 @@ impl OverviewPanel {
                     })
                     .collect();
                 let edges: Vec<(f64, f64)> = bins.iter().map(|b| (b.low, b.high)).collect();
-                let plot = widgets::plot(("order_values", view))
+                let plot = widgets::plot(ui, ("order_values", view))
                     .y_axis_formatter(thousands_axis)
                     .height(chart_height)
                     .x_axis_formatter(move |mark, _| {

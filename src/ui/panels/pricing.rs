@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use eframe::egui::{self, Color32, RichText};
-use egui_plot::{Bar, BarChart, Legend, Line, MarkerShape, PlotPoints, Points};
+use egui_plot::{Bar, BarChart, Line, MarkerShape, PlotPoints, Points};
 
 use super::pricing_models::{decided_prices, ElasticityOutput, MarketOutput, PriceBasis, PricingModels, ProposalsOutput};
 use super::{Panel, PanelContext, Request};
@@ -602,7 +602,8 @@ impl PricingPanel {
         let cheapest = monitor.positions.iter().filter(|p| p.rank == Some(1)).count();
         let dearest = monitor.positions.iter().filter(|p| p.rank.is_some_and(|r| r == p.sellers && r > 1)).count();
         ui.horizontal(|ui| {
-            ui.label(RichText::new(format!("As of {} (the last competitor observation)", format_time(monitor.as_of))).weak());
+            let as_of = crate::analytics::customers::date_of_day(monitor.as_of.div_euclid(86_400));
+            ui.label(RichText::new(format!("As of {} (the last competitor observation)", widgets::day(as_of))).weak());
             ui.separator();
             let vs_label = ui.label("Index also against");
             let mut reference = models.thresholds.reference_competitor.clone();
@@ -974,9 +975,17 @@ impl PricingPanel {
                 let mean_units = days.iter().map(|d| d.units).sum::<f64>() / days.len().max(1) as f64;
                 let log_mean_price = days.iter().map(|d| d.price.ln()).sum::<f64>() / days.len().max(1) as f64;
                 let (low, high) = days.iter().fold((f64::MAX, f64::MIN), |(lo, hi), d| (lo.min(d.price), hi.max(d.price)));
-                widgets::plot(("elasticity_chart", estimate.product))
+                let curve_name = estimate.elasticity.filter(|_| high > low).map(|e| format!("fitted curve (elasticity {e:.2})"));
+                let mut entries = vec![("days", category_colour(0))];
+                entries.extend(curve_name.as_deref().map(|name| (name, category_colour(1))));
+                widgets::legend_row(ui, &entries);
+                // Around the prices seen (a single price would otherwise span -200..200) and from zero units.
+                let (from, to) = if days.is_empty() { (0.0, 1.0) } else { (low * 0.9, high * 1.1) };
+                widgets::plot(ui, ("elasticity_chart", estimate.product))
                     .height(320.0)
-                    .legend(Legend::default())
+                    .include_x(from)
+                    .include_x(to)
+                    .include_y(0.0)
                     .x_axis_label("our price")
                     .y_axis_label("units per day")
                     .show(ui, |plot| {
@@ -1393,12 +1402,24 @@ fn price_history_chart(ui: &mut egui::Ui, data: &PricingData, product: u32, moni
         stock_outs.extend(series.iter().filter(|o| o.in_stock == Some(false)).map(|o| [o.time as f64 / DAY, o.price]));
         promotions.extend(series.iter().filter(|o| o.was.is_some()).map(|o| [o.time as f64 / DAY, o.price]));
     }
-    widgets::plot(("price_history", product))
-        .height(330.0)
-        .legend(Legend::default())
-        .x_axis_formatter(|mark, _| date_axis(mark))
-        .y_axis_label("price")
-        .show(ui, |plot| {
+    let decided_after = later.last().map(|&(day, new_price)| {
+        let decided = crate::analytics::customers::date_of_day(day.floor() as i64);
+        (format!("decided after the data: {} on {}", price(Some(new_price)), widgets::day(decided)), new_price)
+    });
+    let mut entries: Vec<(&str, Color32)> = lines.iter().map(|(name, _, colour)| (name.as_str(), *colour)).collect();
+    if !stock_outs.is_empty() {
+        entries.push(("out of stock", widgets::BAD));
+    }
+    if !promotions.is_empty() {
+        entries.push(("on promotion (a struck-through price shown)", PROMOTION));
+    }
+    if let Some((name, _)) = &decided_after {
+        entries.push((name.as_str(), DECIDED_AFTER));
+    }
+    widgets::legend_row(ui, &entries);
+    widgets::plot(ui, ("price_history", product)).height(330.0).x_axis_formatter(|mark, _| date_axis(mark)).y_axis_label("price").show(
+        ui,
+        |plot| {
             for (name, points, colour) in lines {
                 let width = if name == "our price" { 2.5 } else { 1.5 };
                 // egui_plot merges points that share a pixel column into a filled band, which
@@ -1415,21 +1436,21 @@ fn price_history_chart(ui: &mut egui::Ui, data: &PricingData, product: u32, moni
                     Points::new("on promotion (a struck-through price shown)", PlotPoints::from(promotions))
                         .shape(MarkerShape::Diamond)
                         .radius(3.5)
-                        .color(Color32::from_rgb(230, 150, 30)),
+                        .color(PROMOTION),
                 );
             }
-            if let Some(&(day, new_price)) = later.last() {
-                let decided = crate::analytics::customers::date_of_day(day.floor() as i64);
-                let name = format!("decided after the data: {} on {}", price(Some(new_price)), widgets::day(decided));
+            if let Some((name, new_price)) = decided_after {
                 plot.points(
-                    Points::new(name, PlotPoints::from(vec![[end, new_price]]))
-                        .shape(MarkerShape::Right)
-                        .radius(7.0)
-                        .color(Color32::from_rgb(30, 30, 30)),
+                    Points::new(name, PlotPoints::from(vec![[end, new_price]])).shape(MarkerShape::Right).radius(7.0).color(DECIDED_AFTER),
                 );
             }
-        });
+        },
+    );
 }
+
+/// Observations on promotion, and a price decided after the data ends, in the price history.
+const PROMOTION: Color32 = Color32::from_rgb(230, 150, 30);
+const DECIDED_AFTER: Color32 = Color32::from_rgb(30, 30, 30);
 
 /// Competitor price moves per day (the last 120 days): up, down, unchanged, stacked.
 fn moves_chart(ui: &mut egui::Ui, monitor: &pricing::Monitor) {
@@ -1440,16 +1461,15 @@ fn moves_chart(ui: &mut egui::Ui, monitor: &pricing::Monitor) {
     let down = BarChart::new("down", bars(|d| d.down)).color(widgets::BAD);
     let up = BarChart::new("up", bars(|d| d.up)).color(widgets::GOOD).stack_on(&[&down]);
     let unchanged = BarChart::new("unchanged", bars(|d| d.unchanged)).color(Color32::from_gray(170)).stack_on(&[&down, &up]);
-    widgets::plot("price_moves")
-        .height(180.0)
-        .legend(Legend::default())
-        .x_axis_formatter(|mark, _| date_axis(mark))
-        .y_axis_label("observations")
-        .show(ui, |plot| {
+    widgets::legend_row(ui, &[("down", widgets::BAD), ("up", widgets::GOOD), ("unchanged", Color32::from_gray(170))]);
+    widgets::plot(ui, "price_moves").height(180.0).x_axis_formatter(|mark, _| date_axis(mark)).y_axis_label("observations").show(
+        ui,
+        |plot| {
             plot.bar_chart(down);
             plot.bar_chart(up);
             plot.bar_chart(unchanged);
-        });
+        },
+    );
 }
 
 #[cfg(test)]

@@ -563,7 +563,7 @@ impl SegmentsPanel {
                     let points: Vec<[f64; 2]> =
                         result.candidates.iter().map(|c| [c.k as f64, if pick == 0 { c.inertia } else { c.silhouette }]).collect();
                     let chosen: Vec<[f64; 2]> = points.iter().copied().filter(|p| p[0] as usize == result.k).collect();
-                    widgets::plot(("k_plot", pick))
+                    widgets::plot(ui, ("k_plot", pick))
                         .width((width / 2.0 - 20.0).max(250.0))
                         .height(200.0)
                         .allow_drag(false)

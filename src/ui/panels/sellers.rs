@@ -4,7 +4,7 @@
 //! from [`MarketplaceModels`].
 
 use eframe::egui::{self, Color32, RichText};
-use egui_plot::{Bar, BarChart, Legend, Line, PlotPoints, Points};
+use egui_plot::{Bar, BarChart, Line, PlotPoints, Points};
 
 use super::marketplace_models::{MarketplaceModels, SellersOutput};
 use super::{Panel, PanelContext, Request};
@@ -358,7 +358,7 @@ fn model_ui(ui: &mut egui::Ui, output: &SellersOutput) {
             "Feature weights (logistic regression, standardised features: a weight is the change in log-odds per standard deviation)",
         );
         let bars: Vec<Bar> = r.weights.iter().enumerate().map(|(j, w)| Bar::new(j as f64, *w).width(0.7).name(FEATURES[j].name)).collect();
-        widgets::plot("weights")
+        widgets::plot(ui, "weights")
             .height(200.0)
             .allow_drag(false)
             .x_axis_formatter(|mark, _| {
@@ -392,7 +392,7 @@ fn curve(ui: &mut egui::Ui, size: egui::Vec2, c: Curve<'_>) {
     ui.vertical(|ui| {
         ui.set_width(size.x);
         ui.strong(c.title);
-        widgets::plot(c.title).width(size.x).height(size.y).x_axis_label(c.axes.0).y_axis_label(c.axes.1).show(ui, |plot| {
+        widgets::plot(ui, c.title).width(size.x).height(size.y).x_axis_label(c.axes.0).y_axis_label(c.axes.1).show(ui, |plot| {
             if c.diagonal {
                 plot.line(Line::new("y = x", PlotPoints::from(vec![[0.0, 0.0], [1.0, 1.0]])).color(Color32::GRAY));
             }
@@ -414,19 +414,20 @@ fn overview_ui(ui: &mut egui::Ui, output: &SellersOutput) {
                 .weak(),
         );
     }
-    widgets::plot("marketplace_months")
+    type Count = fn(&sellers::MonthActivity) -> u64;
+    let series: [(&str, Count); 5] = [
+        ("new users", |m| m.new_users),
+        ("new sellers", |m| m.new_sellers),
+        ("orders", |m| m.orders),
+        ("collection adds", |m| m.collection_adds),
+        ("likes", |m| m.likes),
+    ];
+    let entries: Vec<(&str, egui::Color32)> = series.iter().enumerate().map(|(i, s)| (s.0, category_colour(i))).collect();
+    widgets::legend_row(ui, &entries);
+    widgets::plot(ui, "marketplace_months")
         .height(ui.available_height() - 20.0)
-        .legend(Legend::default())
         .x_axis_formatter(|mark, _| month_start(mark.value.round() as i32).format("%b %y").to_string())
         .show(ui, |plot| {
-            type Count = fn(&sellers::MonthActivity) -> u64;
-            let series: [(&str, Count); 5] = [
-                ("new users", |m| m.new_users),
-                ("new sellers", |m| m.new_sellers),
-                ("orders", |m| m.orders),
-                ("collection adds", |m| m.collection_adds),
-                ("likes", |m| m.likes),
-            ];
             for (i, (name, value)) in series.into_iter().enumerate() {
                 // A last month the data covers in part is a pale point, not the line's fall.
                 let points: Vec<[f64; 2]> = months.iter().filter(|m| !m.partial).map(|m| [m.month as f64, value(m) as f64]).collect();
