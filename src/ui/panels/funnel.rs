@@ -569,7 +569,8 @@ impl FunnelPanel {
                     let series = |pick: fn(&forecast::ProductDay) -> f64| -> Vec<[f64; 2]> {
                         days.iter().map(|d| [d.day as f64, pick(d)]).collect()
                     };
-                    let lines: [(&str, fn(&forecast::ProductDay) -> f64); 3] = [
+                    type Pick = fn(&forecast::ProductDay) -> f64;
+                    let lines: [(&str, Pick); 3] = [
                         ("views", |d| f64::from(d.views)),
                         ("units carted", |d| f64::from(d.carts)),
                         ("units bought", |d| f64::from(d.purchases)),
