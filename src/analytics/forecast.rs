@@ -1,5 +1,6 @@
-//! Product demand: purchases per product next week, from last weeks' views, carts, purchases,
-//! price and their trends.
+//! Product demand: units sold per product next week (a purchase event is one unit where the
+//! events have no quantity column), from last weeks' views, carts, purchases, price and their
+//! trends.
 //!
 //! Model: a Poisson regression (log link), fitted by maximum likelihood (`analytics::glm`, shared with the price elasticity), on
 //! `ln(1 + x)` of each product's views, carts and purchases in the week before the target week
@@ -294,7 +295,7 @@ pub fn compute(frame: &EventFrame, filters: &Filters, names: &ProductNames) -> R
     out.sort_by(|a, b| b.forecast.total_cmp(&a.forecast));
     let note = backtest.as_ref().filter(|b| !b.model_wins()).map(|b| {
         format!(
-            "The model does not beat the naive forecast on the week tested (error {:.3} vs {:.3} purchases per product): use \"same as last week\" instead.",
+            "The model does not beat the naive forecast on the week tested (error {:.3} vs {:.3} units per product): use \"same as last week\" instead.",
             b.model_mae, b.naive_mae
         )
     });

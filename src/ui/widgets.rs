@@ -242,7 +242,17 @@ fn squarify(areas: &[(usize, f64)], rect: egui::Rect, out: &mut Vec<(usize, egui
 /// move and zoom it.
 pub fn plot<'a>(ui: &egui::Ui, id_salt: impl egui::AsIdSalt) -> egui_plot::Plot<'a> {
     let id = ui.make_persistent_id(id_salt);
-    egui_plot::Plot::new(id).id(id).y_grid_spacer(egui_plot::uniform_grid_spacer(round_steps)).allow_scroll(takes_wheel(ui, id))
+    egui_plot::Plot::new(id)
+        .id(id)
+        .y_grid_spacer(egui_plot::uniform_grid_spacer(round_steps))
+        .y_axis_formatter(|mark, _| axis_number(mark))
+        .allow_scroll(takes_wheel(ui, id))
+}
+
+/// A y mark with thousands separators and as many decimals as its step needs ("5,600", "0.25").
+fn axis_number(mark: egui_plot::GridMark) -> String {
+    let decimals = (-mark.step_size.log10().floor()).clamp(0.0, 6.0) as usize;
+    number(mark.value, decimals)
 }
 
 /// Whether the plot `id` has been clicked into, noting this frame's press: the plot's frame as
@@ -412,5 +422,14 @@ mod tests {
         assert_eq!(money(999.5), "999.50");
         assert_eq!(money(9_539_484.63), "9,539,485");
         assert_eq!(percent(12.345), "+12.3%");
+    }
+
+    #[test]
+    fn axis_marks_group_thousands_and_keep_the_decimals_their_step_needs() {
+        let mark = |value, step_size| axis_number(egui_plot::GridMark { value, step_size });
+        assert_eq!(mark(5600.0, 400.0), "5,600");
+        assert_eq!(mark(0.25, 0.05), "0.25");
+        assert_eq!(mark(12.0, 0.5), "12.0");
+        assert_eq!(mark(-40.0, 20.0), "-40");
     }
 }

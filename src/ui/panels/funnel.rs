@@ -507,7 +507,7 @@ impl FunnelPanel {
         let (frame, result): (&EventFrame, &forecast::ForecastResult) = (&output.input, &output.result);
         ui.label(
             RichText::new(
-                "Purchases per product next week from last weeks' views, carts, purchases, price and trends (a Poisson regression). \
+                "Units sold per product next week (one per purchase where the events have no quantity) from last weeks' views, carts, purchases, price and trends (a Poisson regression). \
                  Tested by forecasting the last week from the weeks before it.",
             )
             .weak(),
@@ -515,7 +515,7 @@ impl FunnelPanel {
         if let Some(b) = &result.backtest {
             let week = crate::analytics::customers::date_of_day(forecast::week_end(result.last_day, b.week));
             let text = format!(
-                "Backtest on the week ending {week} ({} products): mean absolute error {:.3} purchases per product; \"same as the week before\": {:.3}. {}",
+                "Backtest on the week ending {week} ({} products): mean absolute error {:.3} units per product; \"same as the week before\": {:.3}. {}",
                 widgets::number(b.products as f64, 0),
                 b.model_mae,
                 b.naive_mae,
