@@ -30,7 +30,9 @@ pub fn show(ui: &mut egui::Ui, chart: &Chart, id_salt: impl std::hash::Hash + st
                 _ => label,
             }
         })
-        .y_axis_formatter(move |mark, _| y_format.axis(mark.value));
+        .y_axis_formatter(
+            move |mark, range| if super::widgets::labelled_mark(mark, range) { y_format.axis(mark.value) } else { String::new() },
+        );
     if chart.x == XAxis::Months && x_max - x_min < 6.0 {
         // As the report does: a month or two is not drawn as a wall of colour.
         let centre = (x_min + x_max) / 2.0;

@@ -245,8 +245,18 @@ pub fn plot<'a>(ui: &egui::Ui, id_salt: impl egui::AsIdSalt) -> egui_plot::Plot<
     egui_plot::Plot::new(id)
         .id(id)
         .y_grid_spacer(egui_plot::uniform_grid_spacer(round_steps))
-        .y_axis_formatter(|mark, _| axis_number(mark))
+        .y_axis_formatter(|mark, range| if labelled_mark(mark, range) { axis_number(mark) } else { String::new() })
         .allow_scroll(takes_wheel(ui, id))
+}
+
+/// Whether a y mark is one of the round steps [`round_steps`] labels (0, 500,000, 1,000,000),
+/// not a fine line between them: a label on every fine line reads as a wall of numbers.
+pub fn labelled_mark(mark: egui_plot::GridMark, range: &std::ops::RangeInclusive<f64>) -> bool {
+    let wanted = ((range.end() - range.start()).abs() / 5.0).max(f64::MIN_POSITIVE);
+    let power = 10f64.powf(wanted.log10().floor());
+    let labelled = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * power).find(|step| *step >= wanted).unwrap_or(10.0 * power);
+    // The spacer may have chosen a coarser labelled step (tiny plots): never hide those.
+    mark.step_size >= labelled * 0.999
 }
 
 /// A y mark with thousands separators and as many decimals as its step needs ("5,600", "0.25").
@@ -422,6 +432,15 @@ mod tests {
         assert_eq!(money(999.5), "999.50");
         assert_eq!(money(9_539_484.63), "9,539,485");
         assert_eq!(percent(12.345), "+12.3%");
+    }
+
+    #[test]
+    fn only_the_round_steps_are_labelled() {
+        // 0..1,600,000: the labelled step is 500,000 (about five marks), fine lines every 100,000.
+        let range = 0.0..=1_600_000.0;
+        assert!(labelled_mark(egui_plot::GridMark { value: 500_000.0, step_size: 500_000.0 }, &range));
+        assert!(!labelled_mark(egui_plot::GridMark { value: 300_000.0, step_size: 100_000.0 }, &range));
+        assert!(labelled_mark(egui_plot::GridMark { value: 0.0, step_size: 5_000_000.0 }, &range));
     }
 
     #[test]

@@ -271,7 +271,7 @@ impl OverviewPanel {
                 if growth.is_empty() {
                     ui.label(RichText::new("No month-over-month growth: the period holds no two whole months in a row.").weak());
                 } else {
-                    rect = rect.union(chart_view::show(ui, &growth, view, chart_height * 0.35).response.rect);
+                    rect = rect.union(chart_view::show(ui, &growth, view, chart_height * 0.5).response.rect);
                 }
                 if png {
                     action = Some(OverviewAction::SavePng { name: "monthly_revenue.png", rect });
