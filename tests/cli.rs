@@ -587,3 +587,22 @@ fn the_instant_benchmark_runs_and_writes_its_section() {
     }
     assert!(written.contains("the window was not measured"), "{written}");
 }
+
+/// `import --then rfm --out F` writes the same customer table as `rfm --out F` run after a
+/// plain import (the reference), from the copy the import built; that copy is saved, so the
+/// next command reads it from the cache instead of every row.
+#[test]
+fn import_then_rfm_equals_rfm_after_the_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let uci = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/uci_online_retail_ii_2009-2010.parquet");
+    let (with_then, plain) = (dir.path().join("then.shoplens"), dir.path().join("plain.shoplens"));
+    let (then_csv, plain_csv) = (dir.path().join("then.csv"), dir.path().join("plain.csv"));
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let out = shoplens(&["import", &s(&uci), "--workspace", &s(&with_then), "--then", "rfm", "--out", &s(&then_csv)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(shoplens(&["import", &s(&uci), "--workspace", &s(&plain)]).status.success());
+    assert!(shoplens(&["rfm", &s(&plain), "--out", &s(&plain_csv)]).status.success());
+    assert_eq!(std::fs::read_to_string(&then_csv).unwrap(), std::fs::read_to_string(&plain_csv).unwrap());
+    let loaded = shoplens::workspace::cache::load_order_lines(&with_then, &shoplens::jobs::JobContext::detached()).unwrap();
+    assert!(matches!(loaded.origin, shoplens::workspace::cache::Origin::Cache), "the copy the import built was saved");
+}

@@ -962,3 +962,52 @@ fn wide_files_load_up_to_the_column_limit_and_wider_ones_are_refused_by_name() {
     assert!(err.to_string().contains("2001 columns; a workspace table holds at most 2000"), "{err}");
     assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM sqlite_schema WHERE name = 'too_wide'"), 0);
 }
+
+/// The copy an import builds from the rows it writes equals the copy read back from the
+/// workspace afterwards (reference: `workspace::copies`, which reads SQLite): every figure of
+/// the Overview and the RFM table for the UCI year, and every column of the events' copy for
+/// both REES46 samples. A second import into the same table builds none, and says why.
+#[test]
+fn the_copy_built_while_importing_equals_the_copy_read_back() {
+    use shoplens::analytics::{overview, rfm, Filters};
+    use shoplens::import::copy::{ImportedCopy, NoCopy};
+    let keep = ImportOptions { keep_copy: true, ..Default::default() };
+    let (_dir, mut ws) = workspace();
+    let out = import_with(&mut ws, &fixture("uci_online_retail_ii_2009-2010.parquet"), &keep).unwrap();
+    let Some(Ok(ImportedCopy::OrderLines(built))) = out.copy else { panic!("no order-lines copy: {:?}", out.copy) };
+    let read = shoplens::workspace::copies::load_order_lines(ws.conn(), &JobContext::detached()).unwrap();
+    assert_eq!(built.lines, read.lines, "the lines");
+    let ctx = JobContext::detached();
+    let (a, b) =
+        (overview::compute(&built, &Filters::default(), &ctx).unwrap(), overview::compute(&read, &Filters::default(), &ctx).unwrap());
+    assert_eq!(overview::months_table(&a), overview::months_table(&b));
+    let grid = rfm::SegmentGrid::default();
+    let (a, b) =
+        (rfm::compute(&built, &Filters::default(), None, &grid).unwrap(), rfm::compute(&read, &Filters::default(), None, &grid).unwrap());
+    let table = |frame, result| rfm::customer_table(&rfm::CustomerNames::of(frame), result, None, None);
+    assert_eq!(table(&built, &a), table(&read, &b));
+    // The same file again (forced): the table holds rows, so the copy is the cache's.
+    let again =
+        import_with(&mut ws, &fixture("uci_online_retail_ii_2009-2010.parquet"), &ImportOptions { force: true, ..keep.clone() }).unwrap();
+    assert!(matches!(again.copy, Some(Err(NoCopy::TableNotEmpty("order_lines")))), "{:?}", again.copy);
+
+    for file in ["rees46_2019-Oct_head.csv", "rees46_cosmetics_2022-10_head.csv"] {
+        let (_dir, mut ws) = workspace();
+        let out = import_with(&mut ws, &fixture(file), &keep).unwrap();
+        let Some(Ok(ImportedCopy::Events(built))) = out.copy else { panic!("no events copy: {:?}", out.copy) };
+        let read = shoplens::workspace::copies::load_events(ws.conn(), &JobContext::detached()).unwrap();
+        assert_eq!(built.len(), read.len(), "{file}");
+        assert_eq!(built.time, read.time, "{file}");
+        assert_eq!(built.kind_codes(), read.kind_codes(), "{file}");
+        assert_eq!((&built.product, &built.category, &built.brand, &built.user), (&read.product, &read.category, &read.brand, &read.user));
+        assert_eq!(built.price, read.price, "{file}");
+        assert_eq!(built.quantity, read.quantity, "{file}");
+        assert_eq!(built.session_starts(), read.session_starts(), "{file}");
+        assert_eq!(built.sessions, read.sessions, "{file}");
+        assert_eq!(
+            (&built.users, &built.products, &built.categories, &built.brands),
+            (&read.users, &read.products, &read.categories, &read.brands)
+        );
+        assert_eq!(built.workspace_rowid, read.workspace_rowid, "{file}");
+    }
+}

@@ -19,15 +19,21 @@ pub fn load_frame(path: &Path) -> Result<OrderFrame, CliError> {
     super::load_copy(path, "load order lines", workspace::cache::load_order_lines, |save, frame| save.order_lines(frame))
 }
 
-pub fn rfm(
-    path: &Path,
-    filters: &Filters,
-    date: Option<chrono::NaiveDate>,
-    segment: Option<&str>,
-    with_clv: bool,
-    out: Option<&Path>,
-    server: &super::warehouse::ServerArgs,
-) -> Result<(), CliError> {
+/// What `rfm` prints, besides the filters.
+pub struct RfmArgs<'a> {
+    /// The analysis date (default: the day after the last purchase).
+    pub date: Option<chrono::NaiveDate>,
+    /// Only this segment's customers.
+    pub segment: Option<&'a str>,
+    /// Add the CLV columns.
+    pub with_clv: bool,
+    pub out: Option<&'a Path>,
+    /// The copy `import --then rfm` built while importing (else the workspace's is read).
+    pub held: Option<std::sync::Arc<OrderFrame>>,
+}
+
+pub fn rfm(path: &Path, filters: &Filters, args: RfmArgs<'_>, server: &super::warehouse::ServerArgs) -> Result<(), CliError> {
+    let RfmArgs { date, segment, with_clv, out, held } = args;
     let grid = workspace::settings::load_segment_grid(&workspace::open_read_only(path)?)?;
     // Computed locally (the copy names the codes) or on a server (its result does).
     let (result, frame, server_result) = match server.target()? {
@@ -43,7 +49,11 @@ pub fn rfm(
             (on_server.result.clone(), None, Some(on_server))
         }
         None => {
-            let frame = load_frame(path)?;
+            // The copy `import --then rfm` built while importing, else the workspace's.
+            let frame = match held {
+                Some(frame) => frame,
+                None => std::sync::Arc::new(load_frame(path)?),
+            };
             (rfm::compute(&frame, filters, date, &grid)?, Some(frame), None)
         }
     };

@@ -50,6 +50,8 @@ pub struct FunnelArgs<'a> {
     pub breakdown: Option<&'a str>,
     pub out: Option<&'a Path>,
     pub dropped: Option<&'a Path>,
+    /// The copy `import --then funnel` built while importing (else the workspace's is read).
+    pub held: Option<std::sync::Arc<EventFrame>>,
 }
 
 pub fn funnel(path: &Path, filters: &Filters, args: &FunnelArgs<'_>, server: &super::warehouse::ServerArgs) -> Result<(), CliError> {
@@ -82,7 +84,10 @@ pub fn funnel(path: &Path, filters: &Filters, args: &FunnelArgs<'_>, server: &su
             (result, None)
         }
         None => {
-            let frame = load_events(path)?;
+            let frame = match &args.held {
+                Some(frame) => frame.clone(),
+                None => std::sync::Arc::new(load_events(path)?),
+            };
             (funnel::compute(&frame, filters, &settings, &JobContext::detached())?, Some(frame))
         }
     };

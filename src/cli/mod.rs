@@ -206,6 +206,16 @@ pub enum Command {
         /// A competitor feed's prices exclude tax.
         #[arg(long)]
         prices_exclude_tax: bool,
+        /// Then print these figures from the copy the import built as it wrote the rows
+        /// (an import into an empty table; else from the workspace's copy): rfm (the segment
+        /// table, or with --out the customer table), overview or funnel (default settings).
+        /// The process ends only after the import's commit, so what it printed is saved.
+        #[arg(long, value_parser = ["rfm", "overview", "funnel"], conflicts_with = "source")]
+        then: Option<String>,
+        /// With --then: write the figures' table to this CSV file (rfm: one row per customer;
+        /// overview: the monthly figures; funnel: the breakdown).
+        #[arg(long, requires = "then")]
+        out: Option<PathBuf>,
         /// Print the process's peak memory when done (used by `shoplens bench`).
         #[arg(long, hide = true)]
         print_peak_rss: bool,
@@ -552,9 +562,10 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
             outln!("demo workspace ready: {}", path.display())?;
             Ok(())
         }
-        Some(Command::Overview { workspace, filters, server }) => overview(&workspace, filters.into(), &server),
+        Some(Command::Overview { workspace, filters, server }) => overview(&workspace, filters.into(), &server, None, None),
         Some(Command::Rfm { workspace, filters, date, segment, clv, out, server }) => {
-            customers::rfm(&workspace, &filters.into(), date, segment.as_deref(), clv, out.as_deref(), &server)
+            let args = customers::RfmArgs { date, segment: segment.as_deref(), with_clv: clv, out: out.as_deref(), held: None };
+            customers::rfm(&workspace, &filters.into(), args, &server)
         }
         Some(Command::Segments { workspace, set, rename, action, reset }) => customers::segments(&workspace, &set, &rename, &action, reset),
         Some(Command::Clusters { workspace, filters, k, out }) => customers::clusters(&workspace, &filters.into(), k, out.as_deref()),
@@ -581,6 +592,8 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
             currency,
             prices_include_tax,
             prices_exclude_tax,
+            then,
+            out,
             print_peak_rss,
         }) => {
             let target = kind
@@ -600,14 +613,19 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
             let path = workspace.unwrap_or_else(workspace::default_path);
             let result = match source {
                 Some(source) => {
-                    let options = ImportOptions { target, mapping, sheet, force, table: None, price_feed, cancellation };
+                    let options = ImportOptions { target, mapping, sheet, force, table: None, price_feed, cancellation, keep_copy: false };
                     warehouse::import(&path, &source, table, query, options)
                         .and_then(|outcome| Ok(print_outcome(&mut output::stdout(), &outcome, &path)?))
                 }
                 None => {
                     let joins =
                         join.iter().map(|j| import::join::parse_join_arg(j)).collect::<Result<Vec<_>, _>>().map_err(CliError::Failed)?;
-                    import_files(&path, &files, &joins, &ImportOptions { target, mapping, sheet, force, table, price_feed, cancellation })
+                    let options =
+                        ImportOptions { target, mapping, sheet, force, table, price_feed, cancellation, keep_copy: then.is_some() };
+                    import_files(&path, &files, &joins, &options).and_then(|copies| match then.as_deref() {
+                        Some(figures) => then_figures(&path, figures, copies, out.as_deref()),
+                        None => Ok(()),
+                    })
                 }
             };
             if print_peak_rss {
@@ -626,6 +644,7 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
                 breakdown: Some(breakdown.as_str()),
                 out: out.as_deref(),
                 dropped: dropped.as_deref(),
+                held: None,
             };
             events::funnel(&workspace, &filters.into(), &args, &server)
         }
@@ -700,12 +719,14 @@ fn cancellation_rule(by: Option<&str>, values: Option<&str>) -> Option<import::k
     }
 }
 
+/// Imports the files; returns the copies the imports built (with `ImportOptions::keep_copy`),
+/// each saved as the workspace's cached copy for the next start.
 fn import_files(
     workspace_path: &Path,
     files: &[PathBuf],
     joins: &[import::join::Related],
     options: &ImportOptions,
-) -> Result<(), CliError> {
+) -> Result<Vec<import::copy::ImportedCopy>, CliError> {
     use import::join::{self, JoinSpec};
     // What to import: with --join, the one lines file joined as told (and remembered); else
     // files that a known or remembered join puts together go as one import, the rest alone.
@@ -726,6 +747,7 @@ fn import_files(
     let inputs = joined.into_iter().map(Ok).chain(alone.into_iter().map(Err));
     let total = files.len();
     let mut failures = Vec::new();
+    let mut copies = Vec::new();
     for input in inputs {
         let name = match &input {
             Ok(spec) => {
@@ -751,15 +773,29 @@ fn import_files(
         });
         let result = wait_with_progress(job)?;
         match result {
-            Ok(outcome) => print_outcome(&mut output::stdout(), &outcome, workspace_path)?,
+            Ok(outcome) => {
+                print_outcome(&mut output::stdout(), &outcome, workspace_path)?;
+                match outcome.copy {
+                    Some(Ok(copy)) => copies.push(copy),
+                    Some(Err(why)) => errln!("note: no copy was built during the import ({why})"),
+                    None => {}
+                }
+            }
             Err(err) => {
                 errln!("error: {err}");
                 failures.push(name);
             }
         }
     }
+    // Saved once the import's handle is closed, under the workspace's stamp as it now is: the
+    // next start reads the copy instead of every row.
+    for copy in &copies {
+        if let Err(e) = save_imported_copy(workspace_path, copy) {
+            errln!("warning: could not save the copy for a faster next start: {e}");
+        }
+    }
     match failures.len() {
-        0 => Ok(()),
+        0 => Ok(copies),
         // The data is untouched, but the attempt is in the import history: say both.
         1 if total == 1 || !joins.is_empty() => {
             Err(CliError::Failed("the import failed; no rows were loaded (the failed attempt is listed by `shoplens info`)".into()))
@@ -866,7 +902,61 @@ fn print_outcome(out: &mut impl Write, outcome: &ImportOutcome, workspace: &Path
     write!(out, "{}", outcome.report)
 }
 
-fn overview(path: &Path, filters: Filters, server: &warehouse::ServerArgs) -> Result<(), CliError> {
+/// Saves a copy an import built as the workspace's cached copy, stamped as the workspace is now.
+fn save_imported_copy(path: &Path, copy: &import::copy::ImportedCopy) -> Result<(), CliError> {
+    use workspace::cache::{self, CachedTable};
+    match copy {
+        import::copy::ImportedCopy::OrderLines(frame) => {
+            cache::save_order_lines(path, frame, &cache::stamp_now(path, CachedTable::OrderLines)?)?
+        }
+        import::copy::ImportedCopy::Events(frame) => cache::save_events(path, frame, &cache::stamp_now(path, CachedTable::Events)?)?,
+    }
+    Ok(())
+}
+
+/// `import --then FIGURES`: the figures from the copies the import built (the workspace's copy
+/// where it built none).
+fn then_figures(path: &Path, figures: &str, copies: Vec<import::copy::ImportedCopy>, out: Option<&Path>) -> Result<(), CliError> {
+    use import::copy::ImportedCopy;
+    let orders = copies.iter().find_map(|c| match c {
+        ImportedCopy::OrderLines(frame) => Some(frame.clone()),
+        ImportedCopy::Events(_) => None,
+    });
+    let events = copies.iter().find_map(|c| match c {
+        ImportedCopy::Events(frame) => Some(frame.clone()),
+        ImportedCopy::OrderLines(_) => None,
+    });
+    let local = warehouse::ServerArgs::default();
+    match figures {
+        "rfm" => {
+            let args = customers::RfmArgs { date: None, segment: None, with_clv: false, out, held: orders };
+            customers::rfm(path, &Filters::default(), args, &local)
+        }
+        "overview" => overview(path, Filters::default(), &local, orders, out),
+        "funnel" => {
+            let args = events::FunnelArgs {
+                steps: "view,cart,purchase",
+                by_users: false,
+                window: "session",
+                any_order: false,
+                breakdown: Some("category"),
+                out,
+                dropped: None,
+                held: events,
+            };
+            events::funnel(path, &Filters::default(), &args, &local)
+        }
+        other => Err(CliError::Failed(format!("unknown --then '{other}' (use rfm, overview or funnel)"))),
+    }
+}
+
+fn overview(
+    path: &Path,
+    filters: Filters,
+    server: &warehouse::ServerArgs,
+    held: Option<std::sync::Arc<crate::analytics::order_frame::OrderFrame>>,
+    out_file: Option<&Path>,
+) -> Result<(), CliError> {
     use crate::analytics::overview;
     let result = match server.target()? {
         Some(target) => {
@@ -876,7 +966,11 @@ fn overview(path: &Path, filters: Filters, server: &warehouse::ServerArgs) -> Re
             })?
         }
         None => {
-            let frame = customers::load_frame(path)?;
+            // The copy `import --then overview` built while importing, else the workspace's.
+            let frame = match held {
+                Some(frame) => frame,
+                None => std::sync::Arc::new(customers::load_frame(path)?),
+            };
             if frame.lines.height() == 0 {
                 return Err(CliError::Failed(format!(
                     "{} has no order lines: import an orders export first (shoplens import FILE --workspace {})",
@@ -916,9 +1010,17 @@ fn overview(path: &Path, filters: Filters, server: &warehouse::ServerArgs) -> Re
             }
         }
     }
-    writeln!(out)?;
     let (header, rows) = overview::months_table(&result);
-    crate::analytics::write_csv_to(out, &header, rows)?;
+    match out_file {
+        Some(file) => {
+            let n = crate::analytics::write_csv(file, &header, rows)?;
+            errln!("wrote {n} months to {}", file.display());
+        }
+        None => {
+            writeln!(out)?;
+            crate::analytics::write_csv_to(out, &header, rows)?;
+        }
+    }
     Ok(())
 }
 

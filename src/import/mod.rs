@@ -6,6 +6,7 @@
 //! nothing. Rows that cannot be represented go to `rejects` with their line and reason.
 
 pub mod batch;
+pub mod copy;
 pub mod distinct;
 pub mod error;
 pub mod join;
@@ -89,6 +90,9 @@ pub struct ImportOptions {
     /// Order lines: what marks a cancellation, when the user says (else the layout decides:
     /// see [`cancellation_rule`]).
     pub cancellation: Option<kinds::CancellationRule>,
+    /// Build the table's in-memory copy from the rows as they are written (order lines and
+    /// events into an empty table): `ImportOutcome::copy`. Holds the copy in memory.
+    pub keep_copy: bool,
 }
 
 /// A competitor feed's currency and whether its prices include tax, as the user states them at
@@ -127,6 +131,9 @@ pub struct ImportOutcome {
     pub format: String,
     pub encoding: String,
     pub report: QualityReport,
+    /// The table's copy built during the import, when asked (`ImportOptions::keep_copy`), or
+    /// why there is none; `None` when not asked.
+    pub copy: Option<Result<copy::ImportedCopy, copy::NoCopy>>,
 }
 
 /// How a file will be loaded, decided from its header (and saved mappings).
@@ -453,9 +460,14 @@ fn import_checked(
     ctx.set_total(size_total.max(size_done));
     ctx.set_message(format!("importing {}", display_name(path)));
     let tracker = QualityTracker::new(plan.target, columns.clone());
+    // The copy, built from the batches as they are written, where asked and possible.
+    let copy_builder = match options.keep_copy {
+        false => None,
+        true => Some(copy_builder(&tx, plan.target, &columns)?),
+    };
     // Written batches travel back to the parser for reuse.
     let (recycle, recycled) = std::sync::mpsc::channel::<Batch>();
-    let ((tracker, (repairs, raw_types, extra_rows, streamed_bytes), converter_notes, unmatched), duplicates) = jobs::pipeline(
+    let ((tracker, (repairs, raw_types, extra_rows, streamed_bytes), converter_notes, unmatched), (duplicates, copy)) = jobs::pipeline(
         4,
         |sender| {
             let (mut tracker, recycled) = (tracker, recycled);
@@ -497,10 +509,16 @@ fn import_checked(
             let mut table_writer = writer::TableWriter::new(&tx, &table, &columns, Some(import_id))?;
             // Duplicate rows are counted here, not on the parser thread: see `DuplicateRows`.
             let mut duplicates = DuplicateRows::new(plan.target);
+            let mut copy_builder = copy_builder;
             for mut batch in receiver {
                 ctx.check()?;
                 table_writer.insert(&batch)?;
                 duplicates.observe(&batch);
+                if let Some(Ok(builder)) = &mut copy_builder {
+                    if let Err(why) = builder.observe(&batch) {
+                        copy_builder = Some(Err(why));
+                    }
+                }
                 writer::insert_rejects(&tx, import_id, &batch.rejects)?;
                 batch.clear();
                 let _ = recycle.send(batch); // the parser may be done already
@@ -508,7 +526,16 @@ fn import_checked(
             // Write the cached pages now, while the parser finishes its report, instead of
             // all at once in COMMIT.
             tx.cache_flush()?;
-            Ok::<_, ImportError>(duplicates.finish())
+            let copy = match copy_builder {
+                Some(Ok(builder)) => {
+                    ctx.set_message("finishing the copy in memory");
+                    let last_rowid: Option<i64> = tx.query_row(&format!("SELECT max(rowid) FROM {table}"), [], |r| r.get(0))?;
+                    Some(builder.finish(last_rowid.unwrap_or(0)))
+                }
+                Some(Err(why)) => Some(Err(why)),
+                None => None,
+            };
+            Ok::<_, ImportError>((duplicates.finish(), copy))
         },
     )?;
     let mut report = tracker.finish(repairs, duplicates);
@@ -603,7 +630,24 @@ fn import_checked(
         format: info.format_name(),
         encoding: info.encoding.name().to_string(),
         report,
+        copy,
     })
+}
+
+/// The builder of `target`'s copy, or why it cannot be built from this import's rows.
+fn copy_builder(tx: &Connection, target: Target, columns: &[String]) -> Result<Result<copy::CopyBuilder, copy::NoCopy>, ImportError> {
+    if !matches!(target, Target::OrderLines | Target::Events) {
+        return Ok(Err(copy::NoCopy::NotCopied(target.table())));
+    }
+    let has_rows =
+        |table: &str| -> rusqlite::Result<bool> { tx.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {table})"), [], |r| r.get(0)) };
+    if has_rows(target.table())? {
+        return Ok(Err(copy::NoCopy::TableNotEmpty(target.table())));
+    }
+    if target == Target::Events && has_rows(Target::Products.table())? {
+        return Ok(Err(copy::NoCopy::JoinsProducts));
+    }
+    Ok(copy::CopyBuilder::new(target, columns))
 }
 
 /// Converts one row, or records why it cannot be loaded.

@@ -523,7 +523,9 @@ impl ShoplensApp {
     /// not state its own.
     fn import_options(&self) -> ImportOptions {
         let currency = Some(self.settings.import_currency.trim().to_uppercase()).filter(|c| !c.is_empty());
-        ImportOptions { price_feed: import::PriceFeed { currency, prices_include_tax: None }, ..Default::default() }
+        // The copy is built from the rows as they are written: the panels show a dropped file's
+        // figures without reading every row back out of the workspace.
+        ImportOptions { price_feed: import::PriceFeed { currency, prices_include_tax: None }, keep_copy: true, ..Default::default() }
     }
 
     /// Imports files one after the other, each in its own transaction.
@@ -693,7 +695,7 @@ impl ShoplensApp {
             self.start_imports(ready);
         }
         let Some(result) = take_finished(&mut self.import_job) else { return };
-        let mut tables = Vec::new();
+        let (mut tables, mut copies) = (Vec::new(), Vec::new());
         let outcomes = result.unwrap_or_else(|e| vec![(PathBuf::new(), Err(e.to_string()))]);
         for (file, outcome) in outcomes {
             match outcome {
@@ -708,17 +710,53 @@ impl ShoplensApp {
                     ));
                     self.models.get::<DataModels>().import_id = Some(o.import_id);
                     tables.push(o.table);
+                    if let Some(Ok(copy)) = o.copy {
+                        copies.push(copy);
+                    }
                 }
                 Err(e) => self.error(format!("{}: {e}", widgets::display_name(&file))),
             }
         }
-        // Cached Overview results stay until the new copy arrives: clearing them now would
-        // only recompute them on the old copy.
-        self.reload_orders_after_snapshot |= tables.iter().any(|t| t == "order_lines");
+        // A copy the import built is shown at once (and saved for the next open); otherwise the
+        // copy is read again. Cached Overview results stay until the new copy arrives: clearing
+        // them now would only recompute them on the old copy.
+        let mut orders_copied = false;
+        for copy in copies {
+            self.adopt_imported_copy(copy, &mut orders_copied);
+        }
+        self.reload_orders_after_snapshot |= !orders_copied && tables.iter().any(|t| t == "order_lines");
         self.refresh_snapshot();
         self.notify(DataChange::Imported { tables });
+        if orders_copied {
+            self.notify(DataChange::OrderLines);
+        }
         let queued = std::mem::take(&mut self.import_queue);
         self.start_imports(queued);
+    }
+
+    /// Shows the copy an import built and saves it for the next open.
+    fn adopt_imported_copy(&mut self, copy: import::copy::ImportedCopy, orders_copied: &mut bool) {
+        let Some(path) = self.data.path.clone() else { return };
+        match copy {
+            import::copy::ImportedCopy::OrderLines(frame) => {
+                if let Some(old) = self.orders_job.take() {
+                    old.cancel();
+                }
+                let orders = Versioned::shared(frame);
+                let (copy, save_path) = (orders.data.clone(), path);
+                let monitor = self.orders_save.start("save order lines for a fast reopen", move |_| {
+                    let stamp = workspace::cache::stamp_now(&save_path, workspace::cache::CachedTable::OrderLines)?;
+                    Ok(workspace::cache::save_order_lines(&save_path, &copy, &stamp)?)
+                });
+                self.monitors.push(monitor);
+                self.data.orders = Some(orders);
+                *orders_copied = true;
+            }
+            import::copy::ImportedCopy::Events(frame) => {
+                let monitors = self.models.get::<EventModels>().adopt_imported(frame, path);
+                self.monitors.extend(monitors);
+            }
+        }
     }
 
     /// Carries out what a panel asked for.

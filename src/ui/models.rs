@@ -31,8 +31,13 @@ impl<T> Clone for Versioned<T> {
 
 impl<T> Versioned<T> {
     pub fn new(data: T) -> Self {
+        Self::shared(Arc::new(data))
+    }
+
+    /// A copy already shared (one an import built), under a new id.
+    pub fn shared(data: Arc<T>) -> Self {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-        Self { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), data: Arc::new(data) }
+        Self { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), data }
     }
 }
 

@@ -598,6 +598,14 @@ fn read_order_lines(dir: &Path) -> Result<OrderFrame, CacheError> {
     Ok(frame)
 }
 
+/// The stamp `table`'s copy would carry if it were read now, read on a connection of its own
+/// (after the writer closed, as every later reader sees the files): what a copy made without
+/// reading the workspace (an import built it from the rows it wrote) is saved under.
+pub fn stamp_now(workspace: &Path, table: CachedTable) -> Result<Stamp, CacheError> {
+    let conn = super::open_read_only(workspace).map_err(|e| CacheError::Workspace(Box::new(e)))?;
+    Ok(Stamp::read(&conn, table)?)
+}
+
 /// Saves the events copy (read or caught up under `stamp`). The rows are written in slices of
 /// [`EVENT_BATCH`], so saving 20M events holds one slice more in memory, not a second copy.
 pub fn save_events(workspace: &Path, frame: &EventFrame, stamp: &Stamp) -> Result<(), CacheError> {

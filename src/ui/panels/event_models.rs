@@ -116,6 +116,9 @@ pub struct EventModels {
     pub source: String,
     /// The workspace the copy was read from (product names are read from it too).
     workspace: Option<PathBuf>,
+    /// The copy shown was built by the import that is about to be announced: that import
+    /// needs no reload.
+    adopted_import: bool,
     pub funnel_settings: FunnelSettings,
     pub cart_settings: CartSettings,
     pub funnel: Latest<(u64, Filters, FunnelSettings), FunnelOutput>,
@@ -203,6 +206,25 @@ impl EventModels {
             format!("{name} (read directly; the workspace import is still running)"),
             move |ctx| Ok(Some((EventFrame::from_rees46_csv(&file, ctx)?, None))),
         )
+    }
+
+    /// Shows the copy an import of `workspace` built from the rows it wrote (instead of reading
+    /// them back), and saves it for the next open.
+    pub fn adopt_imported(&mut self, frame: Arc<EventFrame>, workspace: PathBuf) -> Vec<JobMonitor> {
+        self.frame_job.cancel();
+        self.append_job.cancel();
+        self.source = "the workspace".into();
+        self.workspace = Some(workspace.clone());
+        self.adopted_import = true;
+        let frame = Versioned::shared(frame);
+        let copy = frame.data.clone();
+        let save = self.cache_save.start("save events for a fast reopen", move |_| {
+            let stamp = workspace::cache::stamp_now(&workspace, workspace::cache::CachedTable::Events)?;
+            Ok(workspace::cache::save_events(&workspace, &copy, &stamp)?)
+        });
+        self.frame = Some(frame);
+        self.last_append = None;
+        vec![save]
     }
 
     /// Whether the copy shown (or on its way) may not match the workspace: read straight from a
@@ -487,6 +509,8 @@ impl PanelModels for EventModels {
             // A copy read straight from an events file is replaced by the workspace's own,
             // whether its import succeeded or not. A product table fills the events' categories
             // and brands: the copy is read again with them.
+            // The import built the copy shown: nothing to read again.
+            DataChange::Imported { tables } if std::mem::take(&mut self.adopted_import) && !tables.iter().any(|t| t == "products") => {}
             DataChange::Imported { tables } if tables.iter().any(|t| t == "events" || t == "products") || self.unconfirmed() => {
                 if let Some(path) = cx.data.path.clone() {
                     let monitor = self.reload(path);
