@@ -12,6 +12,10 @@ own commands (interpreter and library start-up included, as a user's script woul
     python peers.py polars import-events EVENTS.csv STORE.parquet
     python peers.py duckdb funnel STORE.duckdb
     python peers.py polars funnel STORE.parquet
+    python peers.py duckdb first-rfm ORDERS.csv STORE.duckdb OUT.csv
+    python peers.py polars first-rfm ORDERS.csv STORE.parquet OUT.csv
+    python peers.py duckdb first-funnel EVENTS.csv STORE.duckdb
+    python peers.py polars first-funnel EVENTS.csv STORE.parquet
 
 "Import" is each tool's own way to keep the data: DuckDB loads the CSV into its database file,
 polars reads the CSV and writes Parquet. "Overview" and "funnel" then open what the import kept
@@ -25,10 +29,19 @@ and compute what shoplens's Overview and default funnel show:
   first cart at or after it; the first purchase at or after that), overall and per top-level
   category (the funnel run per session and category).
 
+The "first-" tasks are a user's first look at a new export (`shoplens bench --what first-look`):
+import into the tool's durable store and compute the figures in one process, as
+`shoplens import FILE --then rfm|funnel` does:
+
+- RFM: per customer (not cancelled, with a customer id) the days from the last purchase to the
+  day after the data's last, the number of invoices and the revenue, each scored 1-5 by
+  quintile; written as CSV, one row per customer.
+
 Each prints a one-line summary of what it computed, so a run can be checked by eye against
-shoplens's own figures.
+shoplens's own figures, and then its peak memory (`peak_rss_kib=N`).
 """
 
+import resource
 import sys
 
 TOP_COUNTRIES = 10
@@ -209,6 +222,64 @@ def polars_funnel(store):
     print(f"sessions view/cart/purchase {tuple(counts[:3])}; per session and top category {tuple(counts[3:])}")
 
 
+RFM = """
+    WITH l AS (SELECT "Customer ID" AS customer, Invoice AS invoice, InvoiceDate AS t, Quantity * Price AS value
+               FROM order_lines WHERE NOT starts_with(CAST(Invoice AS VARCHAR), 'C') AND "Customer ID" IS NOT NULL),
+    c AS (SELECT customer, max(t) AS last, count(DISTINCT invoice) AS frequency, sum(value) AS monetary FROM l GROUP BY customer),
+    r AS (SELECT customer, date_diff('day', last, (SELECT max(t) FROM l) + INTERVAL 1 DAY) AS recency, frequency, monetary FROM c)
+    SELECT customer, recency, frequency, monetary, ntile(5) OVER (ORDER BY recency DESC) AS r_score,
+           ntile(5) OVER (ORDER BY frequency) AS f_score, ntile(5) OVER (ORDER BY monetary) AS m_score
+    FROM r
+"""
+
+
+def duckdb_first_rfm(csv, store, out):
+    import duckdb
+
+    duckdb_import(csv, store, "order_lines")
+    con = duckdb.connect(store, read_only=True)
+    con.execute(f"COPY ({RFM}) TO '{out}' (HEADER, DELIMITER ',')")
+    customers = con.execute(f"SELECT count(*) FROM ({RFM})").fetchone()[0]
+    print(f"{customers} customers")
+
+
+def polars_first_rfm(csv, store, out):
+    import polars as pl
+
+    polars_import(csv, store)
+    lines = pl.scan_parquet(store).filter(
+        ~pl.col("Invoice").cast(pl.String).str.starts_with("C") & pl.col("Customer ID").is_not_null()
+    )
+    end = lines.select(pl.col("InvoiceDate").max()).collect().item()
+    rfm = (
+        lines.group_by("Customer ID")
+        .agg(
+            last=pl.col("InvoiceDate").max(),
+            frequency=pl.col("Invoice").n_unique(),
+            monetary=(pl.col("Quantity") * pl.col("Price")).sum(),
+        )
+        .with_columns(recency=((end - pl.col("last")).dt.total_days() + 1))
+        .with_columns(
+            r_score=pl.col("recency").qcut(5, labels=["5", "4", "3", "2", "1"], allow_duplicates=True),
+            f_score=pl.col("frequency").rank("ordinal").qcut(5, labels=["1", "2", "3", "4", "5"]),
+            m_score=pl.col("monetary").qcut(5, labels=["1", "2", "3", "4", "5"], allow_duplicates=True),
+        )
+        .drop("last")
+        .collect()
+    )
+    rfm.write_csv(out)
+    print(f"{rfm.height} customers")
+
+
+def first_funnel(tool, csv, store):
+    if tool == "duckdb":
+        duckdb_import(csv, store, "events")
+        duckdb_funnel(store)
+    else:
+        polars_import_events(csv, store)
+        polars_funnel(store)
+
+
 def main(argv):
     tool, task, *args = argv
     tasks = {
@@ -220,8 +291,13 @@ def main(argv):
         ("polars", "overview"): polars_overview,
         ("duckdb", "funnel"): duckdb_funnel,
         ("polars", "funnel"): polars_funnel,
+        ("duckdb", "first-rfm"): duckdb_first_rfm,
+        ("polars", "first-rfm"): polars_first_rfm,
+        ("duckdb", "first-funnel"): lambda csv, store: first_funnel("duckdb", csv, store),
+        ("polars", "first-funnel"): lambda csv, store: first_funnel("polars", csv, store),
     }
     tasks[(tool, task)](*args)
+    print(f"peak_rss_kib={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}")
 
 
 if __name__ == "__main__":

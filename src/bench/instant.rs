@@ -18,17 +18,17 @@ use crate::jobs::JobContext;
 use crate::workspace::cache;
 
 /// Runs per command-line figure.
-const RUNS: usize = 3;
+pub(super) const RUNS: usize = 3;
 
 /// The cores every measured process is pinned to: the first two (or the only one).
-fn cores() -> Option<String> {
+pub(super) fn cores() -> Option<String> {
     let available = std::thread::available_parallelism().map_or(1, |n| n.get());
     let found = Command::new("taskset").arg("--version").output().is_ok_and(|o| o.status.success());
     found.then(|| if available >= 2 { "0,1".to_string() } else { "0".to_string() })
 }
 
 /// A command pinned to the benchmark's cores.
-fn pinned(program: &Path, cores: Option<&str>) -> Command {
+pub(super) fn pinned(program: &Path, cores: Option<&str>) -> Command {
     match cores {
         Some(list) => {
             let mut command = Command::new("taskset");
@@ -40,19 +40,25 @@ fn pinned(program: &Path, cores: Option<&str>) -> Command {
 }
 
 /// Wall-clock seconds of a whole process, which must succeed; its stdout (a peer's one-line
-/// summary) is returned too.
-fn timed(mut command: Command) -> Result<(f64, String), String> {
+/// summary) is returned too, with the `peak_rss_kib=` line shoplens prints on stderr (with
+/// `--print-peak-rss`) added at its end.
+pub(super) fn timed(mut command: Command) -> Result<(f64, String), String> {
     let started = Instant::now();
     let output = command.output().map_err(|e| format!("{command:?}: {e}"))?;
     let seconds = started.elapsed().as_secs_f64();
     if !output.status.success() {
         return Err(format!("{command:?} failed: {}", String::from_utf8_lossy(&output.stderr)));
     }
-    Ok((seconds, String::from_utf8_lossy(&output.stdout).trim().to_string()))
+    let mut summary = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    if let Some(rss) = String::from_utf8_lossy(&output.stderr).lines().find(|l| l.starts_with("peak_rss_kib=")) {
+        summary.push('\n');
+        summary.push_str(rss);
+    }
+    Ok((seconds, summary))
 }
 
 /// The median of `RUNS` runs of `run` (each after a `sync`), in seconds, and the last summary.
-fn median_of(mut run: impl FnMut() -> Result<(f64, String), String>) -> Result<(f64, String), String> {
+pub(super) fn median_of(mut run: impl FnMut() -> Result<(f64, String), String>) -> Result<(f64, String), String> {
     let mut seconds = Vec::with_capacity(RUNS);
     let mut summary = String::new();
     for _ in 0..RUNS {
@@ -67,14 +73,14 @@ fn median_of(mut run: impl FnMut() -> Result<(f64, String), String>) -> Result<(
 
 /// DuckDB and polars in a Python virtualenv made from `bench/requirements.txt` (once; remade
 /// when the requirements change).
-struct Peers {
+pub(super) struct Peers {
     python: PathBuf,
     script: PathBuf,
 }
 
 impl Peers {
     /// The peers, or why they were skipped.
-    fn prepare(dir: &Path) -> Result<Peers, String> {
+    pub(super) fn prepare(dir: &Path) -> Result<Peers, String> {
         let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench");
         let requirements = std::fs::read_to_string(bench.join("requirements.txt"))
             .map_err(|e| format!("no {}: {e}", bench.join("requirements.txt").display()))?;
@@ -104,7 +110,7 @@ impl Peers {
         Ok(Peers { python: venv.join("bin/python"), script: bench.join("peers.py") })
     }
 
-    fn command(&self, cores: Option<&str>, tool: &str, task: &str, args: &[&Path]) -> Command {
+    pub(super) fn command(&self, cores: Option<&str>, tool: &str, task: &str, args: &[&Path]) -> Command {
         let mut command = pinned(&self.python, cores);
         command.arg(&self.script).args([tool, task]).args(args);
         command
@@ -127,7 +133,7 @@ impl Row {
     }
 }
 
-fn seconds(s: f64) -> String {
+pub(super) fn seconds(s: f64) -> String {
     if s < 1.0 {
         format!("{:.0} ms", s * 1000.0)
     } else {
@@ -292,7 +298,7 @@ pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
     let text = report(&rows, &notes, order_rows, event_rows, cores, peers.is_some(), options.peers);
     println!("{text}");
     if let Some(doc) = &options.doc {
-        write_section(doc, &text)?;
+        write_section(doc, "instant", &text)?;
         eprintln!("wrote the results into {}", doc.display());
     }
     Ok(())
@@ -485,15 +491,14 @@ fn parse_target(target: &str) -> Option<f64> {
     rest.strip_suffix(" s")?.parse().ok()
 }
 
-const SECTION_BEGIN: &str = "<!-- shoplens bench --what instant: begin -->";
-const SECTION_END: &str = "<!-- shoplens bench --what instant: end -->";
-
-/// Replaces the benchmark's section of `doc` (between its markers), or adds it at the end.
-fn write_section(doc: &Path, text: &str) -> Result<(), String> {
+/// Replaces benchmark `what`'s section of `doc` (between its markers), or adds it at the end.
+pub(super) fn write_section(doc: &Path, what: &str, text: &str) -> Result<(), String> {
+    let (begin_marker, end_marker) =
+        (format!("<!-- shoplens bench --what {what}: begin -->"), format!("<!-- shoplens bench --what {what}: end -->"));
     let old = std::fs::read_to_string(doc).unwrap_or_default();
-    let section = format!("{SECTION_BEGIN}\n{text}{SECTION_END}");
-    let new = match (old.find(SECTION_BEGIN), old.find(SECTION_END)) {
-        (Some(begin), Some(end)) if begin < end => format!("{}{section}{}", &old[..begin], &old[end + SECTION_END.len()..]),
+    let section = format!("{begin_marker}\n{text}{end_marker}");
+    let new = match (old.find(&begin_marker), old.find(&end_marker)) {
+        (Some(begin), Some(end)) if begin < end => format!("{}{section}{}", &old[..begin], &old[end + end_marker.len()..]),
         _ => format!("{}\n{section}\n", old.trim_end()),
     };
     std::fs::write(doc, new).map_err(|e| format!("writing {}: {e}", doc.display()))
@@ -515,9 +520,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let doc = dir.path().join("PERF.md");
         std::fs::write(&doc, "# Perf\n\nbefore\n").unwrap();
-        write_section(&doc, "first\n").unwrap();
+        write_section(&doc, "instant", "first\n").unwrap();
         std::fs::write(&doc, std::fs::read_to_string(&doc).unwrap() + "\nafter\n").unwrap();
-        write_section(&doc, "second\n").unwrap();
+        write_section(&doc, "instant", "second\n").unwrap();
         let text = std::fs::read_to_string(&doc).unwrap();
         assert!(text.starts_with("# Perf\n\nbefore\n") && text.contains("second\n") && !text.contains("first"), "{text}");
         assert!(text.trim_end().ends_with("after"), "{text}");

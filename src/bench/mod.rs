@@ -9,14 +9,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+mod first_look;
 mod instant;
 
 /// What `shoplens bench` was asked for beyond the benchmark's name.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Also run DuckDB and polars (Python) on the same files (`--what instant`).
+    /// Also run DuckDB and polars (Python) on the same files (`--what instant`, `first-look`).
     pub peers: bool,
-    /// Write the results into this Markdown file's section for the benchmark (`--what instant`).
+    /// Write the results into this Markdown file's section for the benchmark (`--what instant`,
+    /// `first-look`).
     pub doc: Option<PathBuf>,
 }
 
@@ -43,6 +45,7 @@ pub fn run(dir: &Path, quick: bool, what: &str, options: &Options) -> Result<(),
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     match what {
         "instant" => instant::run(dir, quick, options),
+        "first-look" => first_look::run(dir, quick, options),
         "live" => instant::live_only(dir, quick),
         "import" => import(dir, quick),
         "overview" => overview(dir, quick),
@@ -56,7 +59,7 @@ pub fn run(dir: &Path, quick: bool, what: &str, options: &Options) -> Result<(),
         "report" => report(dir),
         "all" => import(dir, quick).and_then(|_| overview(dir, quick)).and_then(|_| customers(dir, quick)).and_then(|_| events(dir, quick)),
         other => Err(format!(
-            "unknown benchmark '{other}' (use import, import-memory, overview, customers, clv, events, pricing, sellers, warehouse, report, instant, live or all)"
+            "unknown benchmark '{other}' (use import, import-memory, overview, customers, clv, events, pricing, sellers, warehouse, report, instant, first-look, live or all)"
         )),
     }
 }

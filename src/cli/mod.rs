@@ -402,15 +402,15 @@ pub enum Command {
         #[arg(long)]
         quick: bool,
         /// Which benchmark: import, import-memory, overview, customers, clv, events, pricing,
-        /// sellers, warehouse, report, instant or all.
+        /// sellers, warehouse, report, instant, first-look or all.
         #[arg(long, default_value = "all")]
         what: String,
-        /// With `--what instant`: run DuckDB and polars (Python, in a virtualenv made from
-        /// bench/requirements.txt) on the same files in the same run.
+        /// With `--what instant` or `first-look`: run DuckDB and polars (Python, in a virtualenv
+        /// made from bench/requirements.txt) on the same files in the same run.
         #[arg(long)]
         peers: bool,
-        /// With `--what instant`: write the results into this Markdown file (its "instant"
-        /// section is replaced), e.g. docs/PERFORMANCE.md.
+        /// With `--what instant` or `first-look`: write the results into this Markdown file (the
+        /// benchmark's section is replaced), e.g. docs/PERFORMANCE.md.
         #[arg(long)]
         doc: Option<PathBuf>,
     },
