@@ -158,18 +158,19 @@ pub fn parse_timestamp(text: &[u8]) -> Option<i64> {
     Timestamp::parse(std::str::from_utf8(text).ok()?, SlashOrder::MonthFirst).map(|t| t.epoch_seconds())
 }
 
-/// Where the REES46 columns are in a file.
-struct Columns {
-    time: usize,
-    kind: usize,
-    product: usize,
-    category: usize,
-    brand: usize,
-    price: usize,
-    user: usize,
-    session: usize,
+/// Where the REES46 columns are in a row (a file's, or an import batch's); a missing category
+/// or brand is `usize::MAX`.
+pub struct EventColumns {
+    pub time: usize,
+    pub kind: usize,
+    pub product: usize,
+    pub category: usize,
+    pub brand: usize,
+    pub price: usize,
+    pub user: usize,
+    pub session: usize,
     /// The optional quantity column.
-    quantity: Option<usize>,
+    pub quantity: Option<usize>,
 }
 
 /// The offset just after the first newline at or after `offset`.
@@ -187,7 +188,7 @@ fn read_part(
     path: &Path,
     start: u64,
     end: u64,
-    columns: &Columns,
+    columns: &EventColumns,
     ctx: &JobContext,
     done: &std::sync::atomic::AtomicU64,
 ) -> Result<EventFrameBuilder, EventFrameError> {
@@ -809,7 +810,7 @@ impl EventFrame {
         let index = |name: &str| {
             headers.iter().position(|h| h.eq_ignore_ascii_case(name.as_bytes())).ok_or_else(|| file_error(format!("no column '{name}'")))
         };
-        let columns = Columns {
+        let columns = EventColumns {
             time: index("event_time")?,
             kind: index("event_type")?,
             product: index("product_id")?,

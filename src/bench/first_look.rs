@@ -9,8 +9,8 @@
 
 use std::path::Path;
 
-use super::instant::{cores, median_of, pinned, seconds, timed, write_section, Peers, RUNS};
-use super::{fresh, generated, Options};
+use super::instant::{median_of, pinned, seconds, setup, timed, write_section, Setup, RUNS};
+use super::{fresh, Options};
 
 /// One figure: seconds and peak memory (MiB) for shoplens and each peer.
 struct Row {
@@ -32,17 +32,8 @@ fn peak_mib(summary: &str) -> Option<f64> {
 }
 
 pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let (order_rows, event_rows) = if quick { (100_000u64, 100_000u64) } else { (10_000_000, 20_000_000) };
-    let cores = cores();
-    let cores = cores.as_deref();
-    let peers = if options.peers { Peers::prepare(dir) } else { Err("not asked for (--peers)".to_string()) };
-    if let Err(why) = &peers {
-        eprintln!("peers skipped: {why}");
-    }
-    let peers = peers.as_ref().ok();
-    let orders = generated(&exe, dir, "orders", order_rows)?;
-    let events = generated(&exe, dir, "events", event_rows)?;
+    let Setup { exe, order_rows, event_rows, cores, peers, orders, events } = setup(dir, quick, options)?;
+    let (cores, peers) = (cores.as_deref(), peers.as_ref());
     let mut rows = Vec::new();
 
     // Runs `command()` `runs` times (each into fresh stores), median seconds and its run's memory.

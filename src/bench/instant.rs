@@ -145,18 +145,33 @@ fn ratio(peer: Option<f64>, ours: f64) -> String {
     peer.map_or("–".into(), |p| format!("{} ({:.1}×)", seconds(p), p / ours))
 }
 
-pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
+/// What the instant and first-look benchmarks run on: our executable, the cores, the peers
+/// (when asked and available) and the generated files at the benchmark's sizes.
+pub(super) struct Setup {
+    pub exe: std::path::PathBuf,
+    pub order_rows: u64,
+    pub event_rows: u64,
+    pub cores: Option<String>,
+    pub peers: Option<Peers>,
+    pub orders: std::path::PathBuf,
+    pub events: std::path::PathBuf,
+}
+
+pub(super) fn setup(dir: &Path, quick: bool, options: &Options) -> Result<Setup, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let (order_rows, event_rows) = if quick { (100_000u64, 100_000u64) } else { (10_000_000, 20_000_000) };
-    let cores = cores();
-    let cores = cores.as_deref();
     let peers = if options.peers { Peers::prepare(dir) } else { Err("not asked for (--peers)".to_string()) };
     if let Err(why) = &peers {
         eprintln!("peers skipped: {why}");
     }
-    let peers = peers.as_ref().ok();
     let orders = generated(&exe, dir, "orders", order_rows)?;
     let events = generated(&exe, dir, "events", event_rows)?;
+    Ok(Setup { exe, order_rows, event_rows, cores: cores(), peers: peers.ok(), orders, events })
+}
+
+pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
+    let Setup { exe, order_rows, event_rows, cores, peers, orders, events } = setup(dir, quick, options)?;
+    let (cores, peers) = (cores.as_deref(), peers.as_ref());
     let ctx = JobContext::detached();
     let mut rows: Vec<Row> = Vec::new();
     let mut notes: Vec<String> = Vec::new();

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::batch::{Batch, Value};
 use super::kinds::Target;
-use crate::analytics::event_frame::{EventFrame, EventFrameBuilder, EventKind};
+use crate::analytics::event_frame::{EventColumns, EventFrame, EventFrameBuilder, EventKind};
 use crate::analytics::order_frame::{OrderFrame, OrderFrameBuilder, OrderLine};
 use crate::timestamp::{SlashOrder, Timestamp};
 
@@ -68,19 +68,6 @@ pub struct OrderColumns {
     currency: usize,
 }
 
-/// Where each event field is in a batch row.
-pub struct EventColumns {
-    time: usize,
-    kind: usize,
-    product: usize,
-    category: usize,
-    brand: usize,
-    price: usize,
-    user: usize,
-    session: usize,
-    quantity: usize,
-}
-
 impl CopyBuilder {
     /// A builder for `target`'s copy, given the batches' column names.
     pub fn new(target: Target, columns: &[String]) -> Result<Self, NoCopy> {
@@ -112,7 +99,7 @@ impl CopyBuilder {
                     price: at("price")?,
                     user: at("user_id")?,
                     session: at("user_session")?,
-                    quantity: at("quantity")?,
+                    quantity: Some(at("quantity")?),
                 },
             }),
             other => Err(NoCopy::NotCopied(other.table())),
@@ -178,7 +165,7 @@ impl CopyBuilder {
                         int(row, c.user)?.ok_or_else(|| missing("user id"))?,
                         text(row, c.session)?.unwrap_or(""),
                     );
-                    if let Some(units) = int(row, c.quantity)? {
+                    if let Some(units) = c.quantity.map(|i| int(row, i)).transpose()?.flatten() {
                         let units = u32::try_from(units).map_err(|_| NoCopy::Unreadable(format!("the quantity {units}")))?;
                         builder.set_last_quantity(units);
                     }

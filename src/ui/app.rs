@@ -687,7 +687,9 @@ impl ShoplensApp {
                     {
                         let monitor = self.models.get::<EventModels>().load_csv_first(file.clone());
                         self.monitors.push(monitor);
-                        ready.push(ImportItem::File(file, options.clone()));
+                        // That read is the early copy: a second one built by the import would
+                        // hold the events twice in memory.
+                        ready.push(ImportItem::File(file, ImportOptions { keep_copy: false, ..options.clone() }));
                     }
                     _ => ready.push(ImportItem::File(file, options.clone())),
                 }
