@@ -1,8 +1,8 @@
 //! The in-memory copy of a table, built from the batches the import writes to SQLite, so the
 //! first figures after an import do not read every row back out of the workspace.
 //!
-//! Fed on the writer thread after each batch is inserted (a batch whose insert failed never
-//! reaches it, and a failed import drops the copy with its transaction). The copy equals what
+//! Fed on a thread of its own with each batch on its way to the SQLite writer (a batch whose
+//! write fails fails the import, and the copy is dropped with its transaction). The copy equals what
 //! `workspace::copies` reads from the table afterwards because it is built from the very values
 //! bound to SQLite, through the same builders and the same timestamp parser (`tests/import.rs`
 //! compares the two). It covers this import's rows only, so it is kept only when the table was

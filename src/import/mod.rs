@@ -506,26 +506,51 @@ fn import_checked(
             Ok((tracker, done, notes, source.unmatched()))
         },
         |receiver| {
-            let mut table_writer = writer::TableWriter::new(&tx, &table, &columns, Some(import_id))?;
-            // Duplicate rows are counted here, not on the parser thread: see `DuplicateRows`.
-            let mut duplicates = DuplicateRows::new(plan.target);
-            let mut copy_builder = copy_builder;
-            for mut batch in receiver {
-                ctx.check()?;
-                table_writer.insert(&batch)?;
-                duplicates.observe(&batch);
-                if let Some(Ok(builder)) = &mut copy_builder {
-                    if let Err(why) = builder.observe(&batch) {
-                        copy_builder = Some(Err(why));
-                    }
+            // The writer: inserts each batch, then hands it back to the parser for reuse.
+            let write = |batches: &mut dyn Iterator<Item = Batch>| {
+                let mut table_writer = writer::TableWriter::new(&tx, &table, &columns, Some(import_id))?;
+                // Duplicate rows are counted here, not on the parser thread: see `DuplicateRows`.
+                let mut duplicates = DuplicateRows::new(plan.target);
+                for mut batch in batches {
+                    ctx.check()?;
+                    table_writer.insert(&batch)?;
+                    duplicates.observe(&batch);
+                    writer::insert_rejects(&tx, import_id, &batch.rejects)?;
+                    batch.clear();
+                    let _ = recycle.send(batch); // the parser may be done already
                 }
-                writer::insert_rejects(&tx, import_id, &batch.rejects)?;
-                batch.clear();
-                let _ = recycle.send(batch); // the parser may be done already
-            }
-            // Write the cached pages now, while the parser finishes its report, instead of
-            // all at once in COMMIT.
-            tx.cache_flush()?;
+                // Write the cached pages now, while the parser finishes its report, instead of
+                // all at once in COMMIT.
+                tx.cache_flush()?;
+                Ok::<_, ImportError>(duplicates.finish())
+            };
+            let (duplicates, copy_builder) = match copy_builder {
+                // The copy is built on a thread of its own from each batch on its way to the
+                // writer, the import's busiest thread. A batch whose write fails fails the
+                // import, and its copy is dropped with the transaction.
+                Some(Ok(builder)) => {
+                    let (built, duplicates) = jobs::pipeline(
+                        4,
+                        |to_writer| {
+                            let mut builder = Ok(builder);
+                            for batch in receiver {
+                                if let Ok(copy) = &mut builder {
+                                    if let Err(why) = copy.observe(&batch) {
+                                        builder = Err(why);
+                                    }
+                                }
+                                if to_writer.send(batch).is_err() {
+                                    break; // the writer stopped; its error is the one to report
+                                }
+                            }
+                            Ok::<_, ImportError>(builder)
+                        },
+                        |from_copy| write(&mut from_copy.into_iter()),
+                    )?;
+                    (duplicates, Some(built))
+                }
+                not_built => (write(&mut receiver.into_iter())?, not_built),
+            };
             let copy = match copy_builder {
                 Some(Ok(builder)) => {
                     ctx.set_message("finishing the copy in memory");
@@ -535,7 +560,7 @@ fn import_checked(
                 Some(Err(why)) => Some(Err(why)),
                 None => None,
             };
-            Ok::<_, ImportError>((duplicates.finish(), copy))
+            Ok::<_, ImportError>((duplicates, copy))
         },
     )?;
     let mut report = tracker.finish(repairs, duplicates);
