@@ -69,6 +69,24 @@ fn chart_with_legend_above(ui: &mut egui::Ui, chart: &Chart, footnote: f32) {
     super::chart_view::show(ui, chart, "slide", height);
 }
 
+/// Fitted widths where each text column keeps enough to be read (its wanted width, up to
+/// 110 px: "Dec 2009", not "Dec …"), taken from the number columns in proportion: their
+/// wanted widths carry a heading's margin, so a few pixels each cost no digit.
+fn readable_text(mut widths: Vec<f64>, wanted: &[f64], numeric: &[bool]) -> Vec<f64> {
+    let short: f64 = (0..widths.len()).filter(|&i| !numeric[i]).map(|i| (wanted[i].min(110.0) - widths[i]).max(0.0)).sum();
+    let numbers: f64 = (0..widths.len()).filter(|&i| numeric[i]).map(|i| widths[i]).sum();
+    if short <= 0.0 || numbers <= short * 4.0 {
+        return widths;
+    }
+    for i in 0..widths.len() {
+        widths[i] = match numeric[i] {
+            true => widths[i] * (1.0 - short / numbers),
+            false => widths[i].max(wanted[i].min(110.0)),
+        };
+    }
+    widths
+}
+
 /// The table, as many rows as fit above `footnote`, the rest counted below it.
 fn table_fitted(ui: &mut egui::Ui, table: &SlideTable, footnote: f32) {
     const ROW: f32 = 24.0;
@@ -91,7 +109,8 @@ fn table_fitted(ui: &mut egui::Ui, table: &SlideTable, footnote: f32) {
         })
         .collect();
     let room = ui.available_width() - 8.0 * columns as f32;
-    let widths = table.fit_widths(&wanted, f64::from(room));
+    let numeric: Vec<bool> = (0..columns).map(|i| table.numeric(i)).collect();
+    let widths = readable_text(table.fit_widths(&wanted, f64::from(room)), &wanted, &numeric);
     let mut builder = TableBuilder::new(ui).striped(true).vscroll(false).cell_layout(Layout::left_to_right(Align::Center));
     for width in &widths {
         builder = builder.column(Column::exact(*width as f32).clip(true));
