@@ -24,6 +24,16 @@ impl Dictionary {
         code
     }
 
+    /// [`Dictionary::code`], comparing with `likely` first (the line before's code: an
+    /// invoice's lines repeat its number, customer and country): a repeat skips the hash lookup.
+    pub fn code_or_likely(&mut self, likely: Option<u32>, text: impl AsRef<[u8]>) -> u32 {
+        let text = text.as_ref();
+        match likely {
+            Some(code) if self.get(code).as_bytes() == text => code,
+            _ => self.code(text),
+        }
+    }
+
     /// Adds a value whose code the caller keys some other way (sessions keyed by their UUID's
     /// number): it shares the code space, but `code` will not find it by text.
     pub fn push_value(&mut self, text: &[u8]) -> u32 {

@@ -109,10 +109,9 @@ impl OrderFrameBuilder {
     }
 
     pub fn push(&mut self, line: OrderLine<'_>) {
-        // An invoice's lines come together and repeat its number, customer and country:
-        // comparing with the line before skips three hash lookups on most lines.
-        let same = |dictionary: &Dictionary, last: Option<&u32>, text: &str| last.copied().filter(|&c| dictionary.get(c) == text);
-        let invoice = same(&self.invoices, self.invoice.last(), line.invoice).unwrap_or_else(|| self.invoices.code(line.invoice));
+        // An invoice's lines come together and repeat its number, customer, country and
+        // currency: each is compared with the line before's before it is looked up.
+        let invoice = self.invoices.code_or_likely(self.invoice.last().copied(), line.invoice);
         self.invoice.push(invoice);
         let product = self.products.code(line.stock_code);
         if product as usize == self.descriptions.len() {
@@ -123,19 +122,12 @@ impl OrderFrameBuilder {
         self.month.push(month_index(line.invoice_date.year, line.invoice_date.month));
         self.quantity.push(line.quantity);
         self.value.push(line.quantity as f64 * line.unit_price);
-        let customer = line.customer_id.map(|c| {
-            let last = self.customer.last().copied().flatten();
-            same(&self.customers, last.as_ref(), c).unwrap_or_else(|| self.customers.code(c))
-        });
+        let customer = line.customer_id.map(|c| self.customers.code_or_likely(self.customer.last().copied().flatten(), c));
         self.customer.push(customer);
-        let country = same(&self.countries, self.country.last(), line.country).unwrap_or_else(|| self.countries.code(line.country));
+        let country = self.countries.code_or_likely(self.country.last().copied(), line.country);
         self.country.push(country);
         self.cancelled.push(line.cancelled);
-        // Nearly every line repeats the one before's currency.
-        let currency = match self.currency.last() {
-            Some(&c) if self.currencies.get(c) == line.currency => c,
-            _ => self.currencies.code(line.currency),
-        };
+        let currency = self.currencies.code_or_likely(self.currency.last().copied(), line.currency);
         self.currency.push(currency);
     }
 
