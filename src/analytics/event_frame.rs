@@ -222,12 +222,12 @@ fn read_part(
         else {
             continue;
         };
-        // A quantity that is there must be a positive whole number, as the import requires.
+        // A quantity that is there must be a number of units, as the import requires.
         let quantity = match columns.quantity.map(|i| text(&record, i).trim()).filter(|q| !q.is_empty()) {
             None => 1,
-            Some(q) => match q.parse::<u32>() {
-                Ok(q) if q > 0 => q,
-                _ => continue,
+            Some(q) => match parse_quantity(q) {
+                Some(q) => q,
+                None => continue,
             },
         };
         let session = record.get(columns.session).unwrap_or_default();
@@ -263,6 +263,19 @@ fn note_purchases(last: &mut [i64], kind: &[u8], user: &[u32], time: &[i64]) {
 
 /// The session code of an event without a session.
 const NO_SESSION: u32 = u32::MAX;
+
+/// An event's quantity as exported: a whole number of units from 1 to 4,294,967,295 ("12" or
+/// "12.0"). The one rule for the import (which rejects anything else with its reason) and for
+/// the events file read straight into memory (which skips the row, as the import would).
+pub fn parse_quantity(text: &str) -> Option<u32> {
+    let text = text.trim_ascii();
+    let whole = match text.split_once('.') {
+        Some((whole, fraction)) if !fraction.is_empty() && fraction.bytes().all(|b| b == b'0') => whole,
+        Some(_) => return None,
+        None => text,
+    };
+    whole.parse::<u64>().ok().and_then(|n| u32::try_from(n).ok()).filter(|&n| n > 0)
+}
 
 /// How many units each event is about: a wholesale cart of 48 is one `cart` event of 48 units.
 /// The quantity column is optional (REES46 has none: every event is one unit), so the column
@@ -412,9 +425,8 @@ impl EventFrameBuilder {
         // those before hashing.
         let known = &self.products[product as usize];
         let (known_category, known_brand) = (known.category, known.brand);
-        let category =
-            if self.categories.get(known_category).as_bytes() == category { known_category } else { self.categories.code(category) };
-        let brand = if self.brands.get(known_brand).as_bytes() == brand { known_brand } else { self.brands.code(brand) };
+        let category = self.categories.code_or_likely(Some(known_category), category);
+        let brand = self.brands.code_or_likely(Some(known_brand), brand);
         self.category.push(category);
         self.brand.push(brand);
         self.product.push(product);
@@ -894,6 +906,16 @@ mod tests {
         // a bare date is midnight.
         assert_eq!(parse_timestamp(b"2019-02-31 00:00:00 UTC"), None);
         assert_eq!(parse_timestamp(b"2019-10-01"), parse_timestamp(b"2019-10-01 00:00:00"));
+    }
+
+    #[test]
+    fn quantities_are_whole_numbers_of_units() {
+        assert_eq!(parse_quantity("12"), Some(12));
+        assert_eq!(parse_quantity(" 12.00 "), Some(12));
+        assert_eq!(parse_quantity("4294967295"), Some(u32::MAX));
+        for bad in ["0", "2.5", "-3", "4294967296", "12.", "", "x"] {
+            assert_eq!(parse_quantity(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -836,7 +836,7 @@ impl MappedConverter {
             ValueKind::Text => batch.push_text(raw),
             ValueKind::Int => {
                 let value = values::parse_int(trimmed).ok_or_else(|| RowError::bad_value(column.name, "not a whole number", raw))?;
-                if column.bounds == Bounds::Units && u32::try_from(value).map_or(true, |units| units == 0) {
+                if column.bounds == Bounds::Units && crate::analytics::event_frame::parse_quantity(trimmed).is_none() {
                     return Err(RowError::bad_value(column.name, "not a number of units (1 or more)", raw));
                 }
                 batch.push(Value::Int(value))
