@@ -904,12 +904,9 @@ fn print_outcome(out: &mut impl Write, outcome: &ImportOutcome, workspace: &Path
 
 /// Saves a copy an import built as the workspace's cached copy, stamped as the workspace is now.
 fn save_imported_copy(path: &Path, copy: &import::copy::ImportedCopy) -> Result<(), CliError> {
-    use workspace::cache::{self, CachedTable};
     match copy {
-        import::copy::ImportedCopy::OrderLines(frame) => {
-            cache::save_order_lines(path, frame, &cache::stamp_now(path, CachedTable::OrderLines)?)?
-        }
-        import::copy::ImportedCopy::Events(frame) => cache::save_events(path, frame, &cache::stamp_now(path, CachedTable::Events)?)?,
+        import::copy::ImportedCopy::OrderLines(frame) => workspace::cache::save_order_lines_as_current(path, frame)?,
+        import::copy::ImportedCopy::Events(frame) => workspace::cache::save_events_as_current(path, frame)?,
     }
     Ok(())
 }

@@ -724,7 +724,7 @@ impl ShoplensApp {
         // them now would only recompute them on the old copy.
         let mut orders_copied = false;
         for copy in copies {
-            self.adopt_imported_copy(copy, &mut orders_copied);
+            orders_copied |= self.adopt_imported_copy(copy);
         }
         self.reload_orders_after_snapshot |= !orders_copied && tables.iter().any(|t| t == "order_lines");
         self.refresh_snapshot();
@@ -736,27 +736,27 @@ impl ShoplensApp {
         self.start_imports(queued);
     }
 
-    /// Shows the copy an import built and saves it for the next open.
-    fn adopt_imported_copy(&mut self, copy: import::copy::ImportedCopy, orders_copied: &mut bool) {
-        let Some(path) = self.data.path.clone() else { return };
+    /// Shows the copy an import built and saves it for the next open; true for the order lines.
+    fn adopt_imported_copy(&mut self, copy: import::copy::ImportedCopy) -> bool {
+        let Some(path) = self.data.path.clone() else { return false };
         match copy {
             import::copy::ImportedCopy::OrderLines(frame) => {
                 if let Some(old) = self.orders_job.take() {
                     old.cancel();
                 }
                 let orders = Versioned::shared(frame);
-                let (copy, save_path) = (orders.data.clone(), path);
-                let monitor = self.orders_save.start("save order lines for a fast reopen", move |_| {
-                    let stamp = workspace::cache::stamp_now(&save_path, workspace::cache::CachedTable::OrderLines)?;
-                    Ok(workspace::cache::save_order_lines(&save_path, &copy, &stamp)?)
-                });
+                let copy = orders.data.clone();
+                let monitor = self
+                    .orders_save
+                    .start("save order lines for a fast reopen", move |_| Ok(workspace::cache::save_order_lines_as_current(&path, &copy)?));
                 self.monitors.push(monitor);
                 self.data.orders = Some(orders);
-                *orders_copied = true;
+                true
             }
             import::copy::ImportedCopy::Events(frame) => {
                 let monitors = self.models.get::<EventModels>().adopt_imported(frame, path);
                 self.monitors.extend(monitors);
+                false
             }
         }
     }

@@ -601,9 +601,20 @@ fn read_order_lines(dir: &Path) -> Result<OrderFrame, CacheError> {
 /// The stamp `table`'s copy would carry if it were read now, read on a connection of its own
 /// (after the writer closed, as every later reader sees the files): what a copy made without
 /// reading the workspace (an import built it from the rows it wrote) is saved under.
-pub fn stamp_now(workspace: &Path, table: CachedTable) -> Result<Stamp, CacheError> {
+fn stamp_now(workspace: &Path, table: CachedTable) -> Result<Stamp, CacheError> {
     let conn = super::open_read_only(workspace).map_err(|e| CacheError::Workspace(Box::new(e)))?;
     Ok(Stamp::read(&conn, table)?)
+}
+
+/// Saves an order-lines copy made without reading the workspace (an import built it from the
+/// rows it wrote, into an empty table) under the workspace's stamp as it is now.
+pub fn save_order_lines_as_current(workspace: &Path, frame: &OrderFrame) -> Result<(), CacheError> {
+    save_order_lines(workspace, frame, &stamp_now(workspace, CachedTable::OrderLines)?)
+}
+
+/// [`save_order_lines_as_current`] for the events.
+pub fn save_events_as_current(workspace: &Path, frame: &EventFrame) -> Result<(), CacheError> {
+    save_events(workspace, frame, &stamp_now(workspace, CachedTable::Events)?)
 }
 
 /// Saves the events copy (read or caught up under `stamp`). The rows are written in slices of

@@ -218,10 +218,9 @@ impl EventModels {
         self.adopted_import = true;
         let frame = Versioned::shared(frame);
         let copy = frame.data.clone();
-        let save = self.cache_save.start("save events for a fast reopen", move |_| {
-            let stamp = workspace::cache::stamp_now(&workspace, workspace::cache::CachedTable::Events)?;
-            Ok(workspace::cache::save_events(&workspace, &copy, &stamp)?)
-        });
+        let save = self
+            .cache_save
+            .start("save events for a fast reopen", move |_| Ok(workspace::cache::save_events_as_current(&workspace, &copy)?));
         self.frame = Some(frame);
         self.last_append = None;
         vec![save]
@@ -290,29 +289,40 @@ impl EventModels {
         })
     }
 
-    /// The demand forecast, with product names from the workspace's product table.
+    /// The demand forecast, named with the copy's product names ([`Self::request_names`], asked
+    /// for first while they are on their way).
     pub fn request_forecast(&mut self, filters: &Filters) -> Option<JobMonitor> {
         self.asked.forecast = true;
         let frame = self.frame.clone()?;
-        let workspace = self.workspace.clone().filter(|_| frame.data.workspace_rowid.is_some());
+        let names: Arc<ProductNames> = match self.names_workspace(&frame) {
+            None => Arc::default(),
+            Some(_) => match self.names.get_for(&frame.id) {
+                Some(names) => names.clone(),
+                // Names that could not be read leave the products by id, not the forecast undone.
+                None if self.names.error_for(&frame.id).is_some() => Arc::default(),
+                None => return self.request_names(),
+            },
+        };
         let key = (frame.id, filters.clone());
         let filters = filters.clone();
         self.forecast.request(&key, move || {
-            Job::spawn("forecast demand", move |ctx| {
-                let names = match &workspace {
-                    Some(path) => workspace::copies::product_names(&workspace::open_read_only(path)?, ctx)?,
-                    None => Default::default(),
-                };
+            Job::spawn("forecast demand", move |_| {
                 let result = forecast::compute(&frame.data, &filters, &names).map_err(JobError::Failed)?;
                 Ok(Computed { input: frame.data, result })
             })
         })
     }
 
-    /// Product names for the copy on screen (none for a copy read straight from a file).
+    /// The workspace `frame`'s product names are read from: none for a copy read straight from
+    /// a file.
+    fn names_workspace(&self, frame: &Versioned<EventFrame>) -> Option<PathBuf> {
+        self.workspace.clone().filter(|_| frame.data.workspace_rowid.is_some())
+    }
+
+    /// Product names for the copy on screen (the events' own names, else the product table's).
     pub fn request_names(&mut self) -> Option<JobMonitor> {
         let frame = self.frame.clone()?;
-        let workspace = self.workspace.clone().filter(|_| frame.data.workspace_rowid.is_some())?;
+        let workspace = self.names_workspace(&frame)?;
         self.names.request(&frame.id, move || {
             Job::spawn("product names", move |ctx| Ok(workspace::copies::product_names(&workspace::open_read_only(&workspace)?, ctx)?))
         })
