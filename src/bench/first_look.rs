@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use super::instant::{median_of, pinned, seconds, setup, timed, write_section, Setup, RUNS};
+use super::instant::{median_of_runs, pinned, seconds, setup, timed, write_section, Setup, RUNS};
 use super::{fresh, Options};
 
 /// One figure: seconds and peak memory (MiB) for shoplens and each peer.
@@ -38,7 +38,7 @@ pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
 
     // Runs `command()` `runs` times (each into fresh stores), median seconds and its run's memory.
     let measure = |runs: usize, what: &str, command: &mut dyn FnMut() -> Result<(f64, String), String>| -> Result<Measured, String> {
-        let (seconds, summary) = if runs == 1 { timed_once(command)? } else { median_of(&mut *command)? };
+        let (seconds, summary) = median_of_runs(runs, &mut *command)?;
         eprintln!("{what}: {:.2} s; {}", seconds, summary.replace('\n', "; "));
         Ok(Measured { seconds, mib: peak_mib(&summary) })
     };
@@ -49,17 +49,14 @@ pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
         command.args(args).arg("--workspace").arg(&ws).arg("--print-peak-rss");
         timed(command)
     };
-    let peer = |tool: &str, task: &str, args: &[&Path], store: &Path| -> Option<Result<(f64, String), String>> {
-        let peers = peers?;
-        let _ = std::fs::remove_file(store);
-        let _ = std::fs::remove_file(store.with_extension("duckdb.wal"));
-        Some(timed(peers.command(cores, tool, task, args)))
-    };
+    // A peer's task, each run into a fresh store (DuckDB's file and its log removed first).
     let peer_measure = |runs: usize, tool: &str, task: &str, args: &[&Path], store: &Path| -> Result<Option<Measured>, String> {
-        if peers.is_none() {
-            return Ok(None);
-        }
-        let mut command = || peer(tool, task, args, store).unwrap_or_else(|| Err("no peers".into()));
+        let Some(peers) = peers else { return Ok(None) };
+        let mut command = || {
+            let _ = std::fs::remove_file(store);
+            let _ = std::fs::remove_file(store.with_extension("duckdb.wal"));
+            timed(peers.command(cores, tool, task, args))
+        };
         Ok(Some(measure(runs, &format!("{tool} {task}"), &mut command)?))
     };
 
@@ -115,12 +112,6 @@ pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
         eprintln!("wrote the results into {}", doc.display());
     }
     Ok(())
-}
-
-/// One run (after a `sync`), as [`median_of`] would report it.
-fn timed_once(command: &mut dyn FnMut() -> Result<(f64, String), String>) -> Result<(f64, String), String> {
-    let _ = std::process::Command::new("sync").status();
-    command()
 }
 
 fn cell(m: Option<Measured>, ours: &Measured) -> String {

@@ -58,17 +58,23 @@ pub(super) fn timed(mut command: Command) -> Result<(f64, String), String> {
 }
 
 /// The median of `RUNS` runs of `run` (each after a `sync`), in seconds, and the last summary.
-pub(super) fn median_of(mut run: impl FnMut() -> Result<(f64, String), String>) -> Result<(f64, String), String> {
-    let mut seconds = Vec::with_capacity(RUNS);
+pub(super) fn median_of(run: impl FnMut() -> Result<(f64, String), String>) -> Result<(f64, String), String> {
+    median_of_runs(RUNS, run)
+}
+
+/// [`median_of`] over `runs` runs (at least one).
+pub(super) fn median_of_runs(runs: usize, mut run: impl FnMut() -> Result<(f64, String), String>) -> Result<(f64, String), String> {
+    let runs = runs.max(1);
+    let mut seconds = Vec::with_capacity(runs);
     let mut summary = String::new();
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let _ = Command::new("sync").status();
         let (s, text) = run()?;
         seconds.push(s);
         summary = text;
     }
     seconds.sort_by(f64::total_cmp);
-    Ok((seconds[RUNS / 2], summary))
+    Ok((seconds[runs / 2], summary))
 }
 
 /// DuckDB and polars in a Python virtualenv made from `bench/requirements.txt` (once; remade

@@ -8,6 +8,7 @@ use egui_extras::{Column, TableBuilder};
 
 use crate::present::chart::Chart;
 use crate::present::slide::{Focused, Slide, SlideTable};
+use crate::ui::widgets::READABLE_TEXT;
 
 /// Draws `slide`, number `number` of `count`, in the whole of `ui`.
 pub fn show(ui: &mut egui::Ui, slide: &Slide, number: usize, count: usize) {
@@ -70,10 +71,10 @@ fn chart_with_legend_above(ui: &mut egui::Ui, chart: &Chart, footnote: f32) {
 }
 
 /// Fitted widths where each text column keeps enough to be read (its wanted width, up to
-/// 110 px: "Dec 2009", not "Dec …"), taken from the number columns in proportion: their
+/// [`READABLE_TEXT`]: "Dec 2009", not "Dec …"), taken from the number columns in proportion: their
 /// wanted widths carry a heading's margin, so a few pixels each cost no digit.
 fn readable_text(mut widths: Vec<f64>, wanted: &[f64], numeric: &[bool]) -> Vec<f64> {
-    let short: f64 = (0..widths.len()).filter(|&i| !numeric[i]).map(|i| (wanted[i].min(110.0) - widths[i]).max(0.0)).sum();
+    let short: f64 = (0..widths.len()).filter(|&i| !numeric[i]).map(|i| (wanted[i].min(READABLE_TEXT) - widths[i]).max(0.0)).sum();
     let numbers: f64 = (0..widths.len()).filter(|&i| numeric[i]).map(|i| widths[i]).sum();
     if short <= 0.0 || numbers <= short * 4.0 {
         return widths;
@@ -81,7 +82,7 @@ fn readable_text(mut widths: Vec<f64>, wanted: &[f64], numeric: &[bool]) -> Vec<
     for i in 0..widths.len() {
         widths[i] = match numeric[i] {
             true => widths[i] * (1.0 - short / numbers),
-            false => widths[i].max(wanted[i].min(110.0)),
+            false => widths[i].max(wanted[i].min(READABLE_TEXT)),
         };
     }
     widths

@@ -252,11 +252,8 @@ pub fn plot<'a>(ui: &egui::Ui, id_salt: impl egui::AsIdSalt) -> egui_plot::Plot<
 /// Whether a y mark is one of the round steps [`round_steps`] labels (0, 500,000, 1,000,000),
 /// not a fine line between them: a label on every fine line reads as a wall of numbers.
 pub fn labelled_mark(mark: egui_plot::GridMark, range: &std::ops::RangeInclusive<f64>) -> bool {
-    let wanted = ((range.end() - range.start()).abs() / 5.0).max(f64::MIN_POSITIVE);
-    let power = 10f64.powf(wanted.log10().floor());
-    let labelled = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * power).find(|step| *step >= wanted).unwrap_or(10.0 * power);
     // The spacer may have chosen a coarser labelled step (tiny plots): never hide those.
-    mark.step_size >= labelled * 0.999
+    mark.step_size >= round_step((range.end() - range.start()).abs() / 5.0) * 0.999
 }
 
 /// A y mark with thousands separators and as many decimals as its step needs ("5,600", "0.25").
@@ -301,11 +298,20 @@ pub fn legend_row(ui: &mut egui::Ui, entries: &[(&str, egui::Color32)]) -> egui:
 /// step below it and a coarse one above.
 fn round_steps(input: egui_plot::GridInput) -> [f64; 3] {
     let (low, high) = input.bounds;
-    let wanted = ((high - low).abs() / 5.0).max(input.base_step_size * 5.0).max(f64::MIN_POSITIVE);
-    let power = 10f64.powf(wanted.log10().floor());
-    let labelled = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * power).find(|step| *step >= wanted).unwrap_or(10.0 * power);
+    let labelled = round_step(((high - low).abs() / 5.0).max(input.base_step_size * 5.0));
     [labelled / 5.0, labelled, labelled * 10.0]
 }
+
+/// The smallest round step (1, 2 or 5 times a power of ten) at least `wanted`.
+fn round_step(wanted: f64) -> f64 {
+    let wanted = wanted.max(f64::MIN_POSITIVE);
+    let power = 10f64.powf(wanted.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * power).find(|step| *step >= wanted).unwrap_or(10.0 * power)
+}
+
+/// The width a text column keeps when a table is squeezed ("Dec 2009", a product name's start),
+/// or its whole width when narrower.
+pub const READABLE_TEXT: f64 = 110.0;
 
 /// A virtualised table of text cells: only the visible rows are laid out, so lists of tens of
 /// thousands of customers scroll smoothly. `numeric` columns are right-aligned; headings are
@@ -361,10 +367,10 @@ fn draw_table(
                 .collect();
             // Each column adds its spacing to the width it is given.
             let room = f64::from(available) - header.len() as f64 * f64::from(spacing);
-            // A text column keeps enough to be read (up to 110 px); what still does not fit scrolls.
+            // A text column keeps enough to be read; what still does not fit scrolls.
             let fitted = crate::present::format::fit_widths(&wanted, numeric, room);
             for (width, wanted) in fitted.into_iter().zip(&wanted) {
-                let width = width.max(wanted.min(110.0)) as f32;
+                let width = width.max(wanted.min(READABLE_TEXT)) as f32;
                 builder = builder.column(egui_extras::Column::initial(width.max(40.0)).at_least(40.0).clip(true));
             }
             builder
