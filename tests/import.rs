@@ -963,6 +963,45 @@ fn wide_files_load_up_to_the_column_limit_and_wider_ones_are_refused_by_name() {
     assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM sqlite_schema WHERE name = 'too_wide'"), 0);
 }
 
+/// The window shows an import's copy before the rows are committed (`early_copy`): the copy
+/// sent early is the very copy the outcome carries. When the commit then fails (forced here by
+/// a commit hook that turns the COMMIT into a ROLLBACK, as a full disk or a kill would), the
+/// import fails, nothing of it is in the workspace, and the copy already sent is what the
+/// window then marks as not saved (`ui::early_copies`, unit-tested there).
+#[test]
+fn the_copy_is_sent_before_the_commit_and_a_failed_commit_keeps_nothing() {
+    use shoplens::import::copy::ImportedCopy;
+    let (sender, early) = std::sync::mpsc::channel::<ImportedCopy>();
+    let options = ImportOptions { keep_copy: true, early_copy: Some(sender), ..Default::default() };
+    let (_dir, mut ws) = workspace();
+    let out = import_with(&mut ws, &fixture("uci_online_retail_ii_2009-2010.parquet"), &options).unwrap();
+    let sent = early.try_recv().expect("the copy was sent during the import");
+    let Some(Ok(kept)) = &out.copy else { panic!("no copy: {:?}", out.copy) };
+    assert!(sent.is(kept), "the copy sent early is the outcome's");
+    assert!(early.try_recv().is_err(), "sent once");
+
+    let (_dir, mut ws) = workspace();
+    ws.conn_mut().commit_hook(Some(|| true)).unwrap();
+    let err = import_with(&mut ws, &fixture("uci_online_retail_ii_2009-2010.parquet"), &options).unwrap_err();
+    ws.conn_mut().commit_hook(None::<fn() -> bool>).unwrap();
+    let sent = early.try_recv().expect("the copy was sent before the commit failed");
+    let ImportedCopy::OrderLines(frame) = sent else { panic!("not the order lines") };
+    assert!(frame.lines.height() > 0);
+    assert_eq!(scalar::<i64>(&ws, "SELECT count(*) FROM order_lines"), 0, "rolled back: {err}");
+
+    // A file whose every row is rejected sends nothing: there are no figures to show.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("orders.csv");
+    std::fs::write(
+        &bad,
+        "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n1,A,x,many,2010-01-01 10:00:00,1.0,1,UK\n",
+    )
+    .unwrap();
+    let (_dir, mut ws) = workspace();
+    assert!(import_with(&mut ws, &bad, &options).is_err());
+    assert!(early.try_recv().is_err(), "nothing sent for a file with no row loaded");
+}
+
 /// The copy an import builds from the rows it writes equals the copy read back from the
 /// workspace afterwards (reference: `workspace::copies`, which reads SQLite): every figure of
 /// the Overview and the RFM table for the UCI year, and every column of the events' copy for

@@ -613,17 +613,41 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
             let path = workspace.unwrap_or_else(workspace::default_path);
             let result = match source {
                 Some(source) => {
-                    let options = ImportOptions { target, mapping, sheet, force, table: None, price_feed, cancellation, keep_copy: false };
+                    let options = ImportOptions {
+                        target,
+                        mapping,
+                        sheet,
+                        force,
+                        table: None,
+                        price_feed,
+                        cancellation,
+                        keep_copy: false,
+                        early_copy: None,
+                    };
                     warehouse::import(&path, &source, table, query, options)
                         .and_then(|outcome| Ok(print_outcome(&mut output::stdout(), &outcome, &path)?))
                 }
                 None => {
                     let joins =
                         join.iter().map(|j| import::join::parse_join_arg(j)).collect::<Result<Vec<_>, _>>().map_err(CliError::Failed)?;
-                    let options =
-                        ImportOptions { target, mapping, sheet, force, table, price_feed, cancellation, keep_copy: then.is_some() };
+                    let options = ImportOptions {
+                        target,
+                        mapping,
+                        sheet,
+                        force,
+                        table,
+                        price_feed,
+                        cancellation,
+                        keep_copy: then.is_some(),
+                        early_copy: None,
+                    };
                     import_files(&path, &files, &joins, &options).and_then(|copies| match then.as_deref() {
-                        Some(figures) => then_figures(&path, figures, copies, out.as_deref()),
+                        // The copies are saved while the figures are computed from them: the
+                        // figures need not wait for the cache, and the process ends after both.
+                        Some(figures) => std::thread::scope(|scope| {
+                            scope.spawn(|| save_imported_copies(&path, &copies));
+                            then_figures(&path, figures, &copies, out.as_deref())
+                        }),
                         None => Ok(()),
                     })
                 }
@@ -720,7 +744,7 @@ fn cancellation_rule(by: Option<&str>, values: Option<&str>) -> Option<import::k
 }
 
 /// Imports the files; returns the copies the imports built (with `ImportOptions::keep_copy`),
-/// each saved as the workspace's cached copy for the next start.
+/// for the caller to save with [`save_imported_copies`].
 fn import_files(
     workspace_path: &Path,
     files: &[PathBuf],
@@ -785,13 +809,6 @@ fn import_files(
                 errln!("error: {err}");
                 failures.push(name);
             }
-        }
-    }
-    // Saved once the import's handle is closed, under the workspace's stamp as it now is: the
-    // next start reads the copy instead of every row.
-    for copy in &copies {
-        if let Err(e) = save_imported_copy(workspace_path, copy) {
-            errln!("warning: could not save the copy for a faster next start: {e}");
         }
     }
     match failures.len() {
@@ -902,18 +919,24 @@ fn print_outcome(out: &mut impl Write, outcome: &ImportOutcome, workspace: &Path
     write!(out, "{}", outcome.report)
 }
 
-/// Saves a copy an import built as the workspace's cached copy, stamped as the workspace is now.
-fn save_imported_copy(path: &Path, copy: &import::copy::ImportedCopy) -> Result<(), CliError> {
-    match copy {
-        import::copy::ImportedCopy::OrderLines(frame) => workspace::cache::save_order_lines_as_current(path, frame)?,
-        import::copy::ImportedCopy::Events(frame) => workspace::cache::save_events_as_current(path, frame)?,
+/// Saves the copies the imports built as the workspace's cached copies, once the imports'
+/// handles are closed and under the workspace's stamp as it now is: the next start reads a
+/// copy instead of every row. A copy not saved costs only that, so it is a warning.
+fn save_imported_copies(path: &Path, copies: &[import::copy::ImportedCopy]) {
+    for copy in copies {
+        let saved = match copy {
+            import::copy::ImportedCopy::OrderLines(frame) => workspace::cache::save_order_lines_as_current(path, frame),
+            import::copy::ImportedCopy::Events(frame) => workspace::cache::save_events_as_current(path, frame),
+        };
+        if let Err(e) = saved {
+            errln!("warning: could not save the copy for a faster next start: {e}");
+        }
     }
-    Ok(())
 }
 
 /// `import --then FIGURES`: the figures from the copies the import built (the workspace's copy
 /// where it built none).
-fn then_figures(path: &Path, figures: &str, copies: Vec<import::copy::ImportedCopy>, out: Option<&Path>) -> Result<(), CliError> {
+fn then_figures(path: &Path, figures: &str, copies: &[import::copy::ImportedCopy], out: Option<&Path>) -> Result<(), CliError> {
     use import::copy::ImportedCopy;
     let orders = copies.iter().find_map(|c| match c {
         ImportedCopy::OrderLines(frame) => Some(frame.clone()),

@@ -23,6 +23,18 @@ pub enum ImportedCopy {
     Events(Arc<EventFrame>),
 }
 
+impl ImportedCopy {
+    /// Whether `other` is this very copy (not an equal one): how the window matches a copy it
+    /// showed early with the one the import's outcome carries.
+    pub fn is(&self, other: &ImportedCopy) -> bool {
+        match (self, other) {
+            (ImportedCopy::OrderLines(a), ImportedCopy::OrderLines(b)) => Arc::ptr_eq(a, b),
+            (ImportedCopy::Events(a), ImportedCopy::Events(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
 impl std::fmt::Debug for ImportedCopy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -175,17 +187,34 @@ impl CopyBuilder {
         Ok(())
     }
 
-    /// The finished copy; `last_rowid` is the table's highest rowid after the import (live
-    /// mode and the cache read on from it).
-    pub fn finish(self, last_rowid: i64) -> Result<ImportedCopy, NoCopy> {
+    /// The copy, built as far as the rows go: ordered and encoded, with only the table's last
+    /// rowid left to add ([`BuiltCopy::ending_at_rowid`]). This is the heavy part, so it runs on
+    /// the copy's own thread while the writer flushes its pages.
+    pub fn finish(self) -> Result<BuiltCopy, NoCopy> {
         match self {
             CopyBuilder::OrderLines { builder, .. } => {
-                Ok(ImportedCopy::OrderLines(Arc::new(builder.finish().map_err(|e| NoCopy::Polars(e.to_string()))?)))
+                Ok(BuiltCopy::OrderLines(Box::new(builder.finish().map_err(|e| NoCopy::Polars(e.to_string()))?)))
             }
-            CopyBuilder::Events { builder, .. } => {
-                let mut frame = builder.finish();
+            CopyBuilder::Events { builder, .. } => Ok(BuiltCopy::Events(Box::new(builder.finish()))),
+        }
+    }
+}
+
+/// A finished copy waiting for the table's last rowid, known once the writer is done.
+pub enum BuiltCopy {
+    OrderLines(Box<OrderFrame>),
+    Events(Box<EventFrame>),
+}
+
+impl BuiltCopy {
+    /// The copy, `last_rowid` being the table's highest rowid after the import (live mode and
+    /// the cache read on from it).
+    pub fn ending_at_rowid(self, last_rowid: i64) -> ImportedCopy {
+        match self {
+            BuiltCopy::OrderLines(frame) => ImportedCopy::OrderLines(Arc::from(frame)),
+            BuiltCopy::Events(mut frame) => {
                 frame.workspace_rowid = Some(last_rowid);
-                Ok(ImportedCopy::Events(Arc::new(frame)))
+                ImportedCopy::Events(Arc::from(frame))
             }
         }
     }

@@ -93,6 +93,10 @@ pub struct ImportOptions {
     /// Build the table's in-memory copy from the rows as they are written (order lines and
     /// events into an empty table): `ImportOutcome::copy`. Holds the copy in memory.
     pub keep_copy: bool,
+    /// With `keep_copy`: the copy is also sent here as soon as it is built, before the import's
+    /// checks and its commit, so the window can show the figures while the rows are saved. The
+    /// import's outcome then says whether they were kept.
+    pub early_copy: Option<std::sync::mpsc::Sender<copy::ImportedCopy>>,
 }
 
 /// A competitor feed's currency and whether its prices include tax, as the user states them at
@@ -524,7 +528,7 @@ fn import_checked(
                 tx.cache_flush()?;
                 Ok::<_, ImportError>(duplicates.finish())
             };
-            let (duplicates, copy_builder) = match copy_builder {
+            let (duplicates, built) = match copy_builder {
                 // The copy is built on a thread of its own from each batch on its way to the
                 // writer, the import's busiest thread. A batch whose write fails fails the
                 // import, and its copy is dropped with the transaction.
@@ -543,19 +547,21 @@ fn import_checked(
                                     break; // the writer stopped; its error is the one to report
                                 }
                             }
-                            Ok::<_, ImportError>(builder)
+                            drop(to_writer);
+                            ctx.set_message("finishing the copy in memory");
+                            Ok::<_, ImportError>(builder.and_then(copy::CopyBuilder::finish))
                         },
                         |from_copy| write(&mut from_copy.into_iter()),
                     )?;
                     (duplicates, Some(built))
                 }
-                not_built => (write(&mut receiver.into_iter())?, not_built),
+                Some(Err(why)) => (write(&mut receiver.into_iter())?, Some(Err(why))),
+                None => (write(&mut receiver.into_iter())?, None),
             };
-            let copy = match copy_builder {
-                Some(Ok(builder)) => {
-                    ctx.set_message("finishing the copy in memory");
+            let copy = match built {
+                Some(Ok(built)) => {
                     let last_rowid: Option<i64> = tx.query_row(&format!("SELECT max(rowid) FROM {table}"), [], |r| r.get(0))?;
-                    Some(builder.finish(last_rowid.unwrap_or(0)))
+                    Some(Ok(built.ending_at_rowid(last_rowid.unwrap_or(0))))
                 }
                 Some(Err(why)) => Some(Err(why)),
                 None => None,
@@ -564,6 +570,10 @@ fn import_checked(
         },
     )?;
     let mut report = tracker.finish(repairs, duplicates);
+    // A file whose every row was rejected is refused below: no figures to show for it.
+    if let (Some(Ok(copy)), Some(early), true) = (&copy, &options.early_copy, report.rows_loaded > 0) {
+        let _ = early.send(copy.clone()); // the window may have closed meanwhile
+    }
     ctx.check()?;
 
     report.encoding = info.encoding_decision.clone();

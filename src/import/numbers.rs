@@ -103,6 +103,21 @@ impl NotANumber {
 /// exactly when nothing was rounded away (two different decimals with the same digits are
 /// a power of ten apart, so they never read as the same double).
 fn kept_exactly(written: &str, x: f64) -> Result<f64, NotANumber> {
+    // Any decimal of at most 15 significant digits reads back as itself (f64's DBL_DIG) while
+    // it stays in the normal range: the common case, decided without formatting `x`.
+    let mantissa = written.split(['e', 'E']).next().unwrap_or("").as_bytes();
+    let first = mantissa.iter().position(|b| (b'1'..=b'9').contains(b));
+    let last = mantissa.iter().rposition(|b| (b'1'..=b'9').contains(b));
+    match (first, last) {
+        (None, _) | (_, None) if x == 0.0 => Ok(x),
+        (Some(first), Some(last)) if x.is_normal() && mantissa[first..=last].iter().filter(|b| b.is_ascii_digit()).count() <= 15 => Ok(x),
+        _ => kept_exactly_by_shortest_text(written, x),
+    }
+}
+
+/// [`kept_exactly`] the long way: compares the significant digits written with those of the
+/// shortest text that reads back as `x`.
+fn kept_exactly_by_shortest_text(written: &str, x: f64) -> Result<f64, NotANumber> {
     let significant = |text: &str| -> String {
         let mantissa = text.split(['e', 'E']).next().unwrap_or("");
         let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
@@ -292,6 +307,27 @@ mod tests {
             (NumberFormat::POINT, "£1,234.5678901234567891"),
         ] {
             assert_eq!(format.parse(text), Err(NotANumber::TooPrecise), "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The shortcut for numbers of at most 15 significant digits decides as the long way
+        /// (reference: the shortest round-trip text of the double, Rust's `{:e}`) on random
+        /// decimals of 1 to 20 digits, any point position and exponent.
+        #[test]
+        fn the_fifteen_digit_shortcut_agrees_with_the_shortest_text(
+            digits in "[0-9]{1,20}", point in 0usize..21, exponent in proptest::option::of(-330i32..330), negative: bool,
+        ) {
+            let point = point.min(digits.len());
+            let mut written = format!("{}{}.{}", if negative { "-" } else { "" }, &digits[..point], &digits[point..]);
+            if let Some(e) = exponent {
+                written.push_str(&format!("e{e}"));
+            }
+            if let Ok(x) = written.parse::<f64>() {
+                if x.is_finite() {
+                    proptest::prop_assert_eq!(kept_exactly(&written, x), kept_exactly_by_shortest_text(&written, x), "{}", written);
+                }
+            }
         }
     }
 

@@ -17,6 +17,7 @@ use crate::analytics::period::DateRange;
 use crate::analytics::Filters;
 use crate::import::{self, ImportOptions, ImportOutcome};
 use crate::jobs::{take_finished, Job, JobContext, JobError, JobMonitor, JobResult};
+use crate::ui::early_copies::{CopyKind, EarlyCopies};
 use crate::ui::file_dialog::{PendingDialog, Pick};
 use crate::ui::mapping_dialog::{MappingChoice, MappingDialog};
 use crate::ui::models::{CacheSave, DataChange, Message, Models, PollContext, Versioned, WorkspaceData};
@@ -113,6 +114,8 @@ pub struct ShoplensApp {
     panels: Vec<Box<dyn Panel>>,
     models: Models,
     import_job: Option<Job<ImportResults>>,
+    /// Imports' copies shown before their commit, and those then not kept.
+    early_copies: EarlyCopies,
     /// Files being looked at before import, to decide whether to ask for a mapping.
     inspect_job: Option<Job<Inspections>>,
     /// Files waiting for the running import to finish.
@@ -279,6 +282,7 @@ impl ShoplensApp {
             panels: panels::all(),
             models: Models::default(),
             import_job: None,
+            early_copies: EarlyCopies::default(),
             inspect_job: None,
             import_queue: Vec::new(),
             waiting_for_workspace: Vec::new(),
@@ -386,6 +390,7 @@ impl ShoplensApp {
         for panel in &mut self.panels {
             panel.reset();
         }
+        self.early_copies.forget();
         self.notify(DataChange::Workspace);
         self.vet_workspace();
     }
@@ -525,7 +530,12 @@ impl ShoplensApp {
         let currency = Some(self.settings.import_currency.trim().to_uppercase()).filter(|c| !c.is_empty());
         // The copy is built from the rows as they are written: the panels show a dropped file's
         // figures without reading every row back out of the workspace.
-        ImportOptions { price_feed: import::PriceFeed { currency, prices_include_tax: None }, keep_copy: true, ..Default::default() }
+        ImportOptions {
+            price_feed: import::PriceFeed { currency, prices_include_tax: None },
+            keep_copy: true,
+            early_copy: Some(self.early_copies.sender()),
+            ..Default::default()
+        }
     }
 
     /// Imports files one after the other, each in its own transaction.
@@ -664,6 +674,14 @@ impl ShoplensApp {
     }
 
     fn poll_imports(&mut self) {
+        // An import's figures, shown while its rows are still being saved.
+        let mut orders_shown = false;
+        for copy in self.early_copies.arrived() {
+            orders_shown |= self.show_imported_copy(copy);
+        }
+        if orders_shown {
+            self.notify(DataChange::OrderLines);
+        }
         if let Some(result) = take_finished(&mut self.inspect_job) {
             let (joined, inspected) = result.unwrap_or_default();
             let options = self.import_options();
@@ -719,14 +737,27 @@ impl ShoplensApp {
                 Err(e) => self.error(format!("{}: {e}", widgets::display_name(&file))),
             }
         }
-        // A copy the import built is shown at once (and saved for the next open); otherwise the
-        // copy is read again. Cached Overview results stay until the new copy arrives: clearing
-        // them now would only recompute them on the old copy.
+        // A copy the import built is shown (if it was not already, before the commit) and saved
+        // for the next open; otherwise the copy is read again. Cached Overview results stay
+        // until the new copy arrives: clearing them now would only recompute them on the old
+        // copy.
+        let settled = self.early_copies.settle(copies);
+        let orders_in_hand = settled.to_show.iter().chain(&settled.to_save).any(|c| CopyKind::of(c) == CopyKind::OrderLines);
         let mut orders_copied = false;
-        for copy in copies {
-            orders_copied |= self.adopt_imported_copy(copy);
+        for copy in settled.to_show {
+            orders_copied |= self.show_imported_copy(copy.clone());
+            self.save_imported_copy(copy);
         }
-        self.reload_orders_after_snapshot |= !orders_copied && tables.iter().any(|t| t == "order_lines");
+        for copy in settled.to_save {
+            self.save_imported_copy(copy);
+        }
+        for kind in settled.not_kept {
+            self.error(format!(
+                "The import did not finish and was rolled back: the {} on screen were read from the file but are not in the workspace (marked \"not saved\" below). Import the file again to keep them.",
+                kind.table()
+            ));
+        }
+        self.reload_orders_after_snapshot |= !orders_in_hand && tables.iter().any(|t| t == "order_lines");
         self.refresh_snapshot();
         self.notify(DataChange::Imported { tables });
         if orders_copied {
@@ -736,29 +767,34 @@ impl ShoplensApp {
         self.start_imports(queued);
     }
 
-    /// Shows the copy an import built and saves it for the next open; true for the order lines.
-    fn adopt_imported_copy(&mut self, copy: import::copy::ImportedCopy) -> bool {
+    /// Shows the copy an import built, maybe before its commit; true for the order lines.
+    fn show_imported_copy(&mut self, copy: import::copy::ImportedCopy) -> bool {
         let Some(path) = self.data.path.clone() else { return false };
         match copy {
             import::copy::ImportedCopy::OrderLines(frame) => {
                 if let Some(old) = self.orders_job.take() {
                     old.cancel();
                 }
-                let orders = Versioned::shared(frame);
-                let copy = orders.data.clone();
-                let monitor = self
-                    .orders_save
-                    .start("save order lines for a fast reopen", move |_| Ok(workspace::cache::save_order_lines_as_current(&path, &copy)?));
-                self.monitors.push(monitor);
-                self.data.orders = Some(orders);
+                self.data.orders = Some(Versioned::shared(frame));
                 true
             }
             import::copy::ImportedCopy::Events(frame) => {
-                let monitors = self.models.get::<EventModels>().adopt_imported(frame, path);
-                self.monitors.extend(monitors);
+                self.models.get::<EventModels>().show_imported(frame, path);
                 false
             }
         }
+    }
+
+    /// Saves a committed import's copy for the next open.
+    fn save_imported_copy(&mut self, copy: import::copy::ImportedCopy) {
+        let Some(path) = self.data.path.clone() else { return };
+        let monitor = match copy {
+            import::copy::ImportedCopy::OrderLines(frame) => self
+                .orders_save
+                .start("save order lines for a fast reopen", move |_| Ok(workspace::cache::save_order_lines_as_current(&path, &frame)?)),
+            import::copy::ImportedCopy::Events(frame) => self.models.get::<EventModels>().save_imported(frame, path),
+        };
+        self.monitors.push(monitor);
     }
 
     /// Carries out what a panel asked for.
@@ -1124,6 +1160,19 @@ impl ShoplensApp {
                         ui.label(format!("{table}: {}", widgets::number(*count as f64, 0)));
                     }
                 }
+            }
+            if self.early_copies.saving() {
+                ui.separator();
+                ui.label("saving…").on_hover_text(
+                    "The figures shown come from the file just imported; its rows are being saved into the workspace.",
+                );
+            }
+            for kind in self.early_copies.not_kept() {
+                ui.separator();
+                ui.colored_label(widgets::BAD, format!("{} not saved", kind.table())).on_hover_text(format!(
+                    "The {} shown were read from a file whose import was rolled back: they are not in the workspace. Import the file again to keep them.",
+                    kind.table()
+                ));
             }
             for monitor in self.monitors.iter().filter(|m| m.is_running() && m.elapsed() > SHOW_JOBS_AFTER) {
                 ui.separator();

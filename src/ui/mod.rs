@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod chart_view;
+pub mod early_copies;
 pub mod file_dialog;
 pub mod mapping_dialog;
 pub mod models;

@@ -209,21 +209,21 @@ impl EventModels {
     }
 
     /// Shows the copy an import of `workspace` built from the rows it wrote (instead of reading
-    /// them back), and saves it for the next open.
-    pub fn adopt_imported(&mut self, frame: Arc<EventFrame>, workspace: PathBuf) -> Vec<JobMonitor> {
+    /// them back), maybe before the import has committed them.
+    pub fn show_imported(&mut self, frame: Arc<EventFrame>, workspace: PathBuf) {
         self.frame_job.cancel();
         self.append_job.cancel();
         self.source = "the workspace".into();
-        self.workspace = Some(workspace.clone());
+        self.workspace = Some(workspace);
         self.adopted_import = true;
-        let frame = Versioned::shared(frame);
-        let copy = frame.data.clone();
-        let save = self
-            .cache_save
-            .start("save events for a fast reopen", move |_| Ok(workspace::cache::save_events_as_current(&workspace, &copy)?));
-        self.frame = Some(frame);
+        self.frame = Some(Versioned::shared(frame));
         self.last_append = None;
-        vec![save]
+    }
+
+    /// Saves an import's copy (shown by [`EventModels::show_imported`]) for a fast reopen, once
+    /// its import has committed.
+    pub fn save_imported(&mut self, frame: Arc<EventFrame>, workspace: PathBuf) -> JobMonitor {
+        self.cache_save.start("save events for a fast reopen", move |_| Ok(workspace::cache::save_events_as_current(&workspace, &frame)?))
     }
 
     /// Whether the copy shown (or on its way) may not match the workspace: read straight from a
