@@ -136,6 +136,28 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The stored text (`YYYY-MM-DD HH:MM:SS`, as [`Display`](std::fmt::Display) writes it)
+    /// without the formatter, for the importer's hot path; `None` for years outside 0..=9999.
+    pub fn stored_bytes(&self) -> Option<[u8; 19]> {
+        let year = u32::try_from(self.year).ok().filter(|&y| y <= 9999)?;
+        let mut text = *b"0000-00-00 00:00:00";
+        let mut put = |at: usize, width: usize, mut value: u32| {
+            for i in (at..at + width).rev() {
+                text[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, self.month);
+        put(8, 2, self.day);
+        put(11, 2, self.hour);
+        put(14, 2, self.minute);
+        put(17, 2, self.second);
+        Some(text)
+    }
+}
+
 impl std::fmt::Display for Timestamp {
     /// `YYYY-MM-DD HH:MM:SS`: how the workspace stores times (SQLite's date functions read it).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -359,6 +381,18 @@ mod tests {
     /// chrono's answer for the fields: the time, or `None` where no such time exists.
     fn chrono_time(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> Option<NaiveDateTime> {
         NaiveDate::from_ymd_opt(y, mo, d)?.and_hms_opt(h, mi, s)
+    }
+
+    proptest! {
+        /// The importer's unformatted text of a time is the `Display` text.
+        #[test]
+        fn stored_bytes_are_the_display_text(y in -20i32..10_050, mo in 1u32..13, d in 1u32..29, h in 0u32..24, mi in 0u32..60, s in 0u32..60) {
+            let time = Timestamp { year: y, month: mo, day: d, hour: h, minute: mi, second: s };
+            match time.stored_bytes() {
+                Some(bytes) => prop_assert_eq!(std::str::from_utf8(&bytes).unwrap(), time.to_string()),
+                None => prop_assert!(!(0..=9999).contains(&y)),
+            }
+        }
     }
 
     proptest! {

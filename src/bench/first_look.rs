@@ -105,6 +105,27 @@ pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
         polars: peer_measure(event_runs, "polars", "first-funnel", &[&events, &polars_events], &polars_events)?,
     });
 
+    // The same first looks in the window: the file imported into a new workspace as if dropped
+    // on it, to the first figures drawn. DuckDB's and polars' runs are the rows' above (their
+    // CSV to the same figures), not measured again.
+    let window_rows = [
+        (&orders, "first-look-window-orders.shoplens", "overview", "order lines CSV → visible Overview in the window", 0),
+        (&events, "first-look-window-events.shoplens", "funnel", "events CSV → visible funnel in the window", 2),
+    ];
+    for (file, workspace, panel, what, peer_row) in window_rows {
+        let rows_of = if panel == "overview" { order_rows } else { event_rows };
+        if let Some(seconds) = super::instant::window_first_result(&exe, cores, &dir.join(workspace), panel, dir, Some(file))? {
+            eprintln!("shoplens window {panel}: {seconds:.2} s");
+            let (duckdb, polars) = (rows[peer_row].duckdb, rows[peer_row].polars);
+            rows.push(Row {
+                figure: format!("{} {what} (`open W --import FILE`; the peers' figures are their runs above)", label(rows_of)),
+                shoplens: Measured { seconds, mib: None },
+                duckdb,
+                polars,
+            });
+        }
+    }
+
     let text = report(&rows, order_rows, event_rows, cores, peers.is_some(), options.peers);
     println!("{text}");
     if let Some(doc) = &options.doc {

@@ -248,7 +248,7 @@ pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
         Ok(())
     })? / 1000.0;
     let frame = frame.into_inner().ok_or("no copy")?;
-    match window_first_result(&exe, cores, &workspace, "overview", dir)? {
+    match window_first_result(&exe, cores, &workspace, "overview", dir, None)? {
         Some(s) => {
             rows.push(Row::ours("reopen → visible Overview in the window (`shoplens open W`, until the figures are drawn)", s, "≤ 1.5 s"))
         }
@@ -310,7 +310,7 @@ pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
         Ok(())
     })? / 1000.0;
     rows.push(Row::ours("reopen → funnel in the window's jobs: read the cached copy + compute", reopen, "≤ 2 s"));
-    if let Some(s) = window_first_result(&exe, cores, &event_workspace, "funnel", dir)? {
+    if let Some(s) = window_first_result(&exe, cores, &event_workspace, "funnel", dir, None)? {
         rows.push(Row::ours("reopen → visible funnel in the window (`shoplens open W --panel funnel`)", s, "≤ 2 s"));
     }
     notes.push(format!("events' cache on disk: {:.0} MB", cache::size(&event_workspace) as f64 / 1e6));
@@ -429,10 +429,19 @@ fn live_append(dir: &Path, events: &Path, workspace: &Path, ctx: &JobContext) ->
     Ok(Row::ours(figure, slower, "≤ 500 ms"))
 }
 
-/// Milliseconds from starting `shoplens open W --panel PANEL` to the panel's first result on
+/// Seconds from starting `shoplens open W --panel PANEL` to the panel's first result on
 /// screen, as the window itself reports it ([`crate::ui::REPORT_FIRST_RESULT`]); in its own
-/// data folders, so no remembered state interferes. `None` without a display.
-fn window_first_result(exe: &Path, cores: Option<&str>, workspace: &Path, panel: &str, dir: &Path) -> Result<Option<f64>, String> {
+/// data folders, so no remembered state interferes. With `import`, W is made anew each run and
+/// the file is imported as if dropped on it (`--import`): the first look at a new export.
+/// `None` without a display.
+pub(super) fn window_first_result(
+    exe: &Path,
+    cores: Option<&str>,
+    workspace: &Path,
+    panel: &str,
+    dir: &Path,
+    import: Option<&Path>,
+) -> Result<Option<f64>, String> {
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         return Ok(None);
     }
@@ -440,10 +449,13 @@ fn window_first_result(exe: &Path, cores: Option<&str>, workspace: &Path, panel:
     let (seconds, _) = median_of(|| {
         let _ = std::fs::remove_dir_all(&home);
         let mut command = pinned(exe, cores);
+        command.arg("open").arg(workspace).args(["--panel", panel]);
+        if let Some(file) = import {
+            let workspace = super::fresh(dir, &workspace.file_name().unwrap_or_default().to_string_lossy());
+            let _ = crate::workspace::cache::clear(&workspace);
+            command.arg("--import").arg(file);
+        }
         command
-            .arg("open")
-            .arg(workspace)
-            .args(["--panel", panel])
             .env(crate::ui::REPORT_FIRST_RESULT, "1")
             .env("XDG_DATA_HOME", home.join("data"))
             .env("XDG_CONFIG_HOME", home.join("config"));

@@ -50,6 +50,10 @@ pub enum Command {
         /// listings, data or sql.
         #[arg(long)]
         panel: Option<String>,
+        /// Import this data file once the workspace is open, as dropping it on the window does
+        /// (repeatable).
+        #[arg(long = "import", value_name = "FILE")]
+        imports: Vec<PathBuf>,
     },
     /// Build (or rebuild) the demo workspace: UCI Online Retail II 2009-2010 plus synthetic events.
     Demo {
@@ -551,7 +555,9 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
     }
     match cli.command {
         None => crate::ui::run(cli.files, None, None).map_err(CliError::Failed),
-        Some(Command::Open { workspace, watch, panel }) => crate::ui::run(vec![workspace], watch, panel).map_err(CliError::Failed),
+        Some(Command::Open { workspace, watch, panel, imports }) => {
+            crate::ui::run(std::iter::once(workspace).chain(imports).collect(), watch, panel).map_err(CliError::Failed)
+        }
         Some(Command::Demo { workspace }) => {
             let path = workspace.unwrap_or_else(crate::demo::demo_path);
             let job = Job::spawn("build demo workspace", move |ctx| {

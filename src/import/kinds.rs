@@ -4,7 +4,6 @@
 //! Types come from the target schema, never from the first rows of a file: `Invoice` is text
 //! even when its first thousand values look numeric.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use csv::StringRecord;
@@ -756,20 +755,27 @@ pub struct MappedConverter {
 #[derive(Debug, Default)]
 struct LastValue {
     raw: String,
-    /// What `raw` is stored as; `None` for missing (NULL).
-    stored: Option<String>,
+    /// What `raw` is stored as, when `present` (else NULL); its buffer is reused row to row.
+    stored: String,
+    present: bool,
+    /// Whether `raw` and `stored` belong together (not after a failed conversion).
+    valid: bool,
 }
 
 impl LastValue {
-    /// What `raw` is stored as: the remembered value when `raw` is the last one, else
-    /// `convert(raw)`, remembered unless it failed.
-    fn get<E>(&mut self, raw: &str, convert: impl FnOnce(&str) -> Result<Option<String>, E>) -> Result<Option<&str>, E> {
-        if self.raw != raw {
-            self.stored = convert(raw)?;
+    /// What `raw` is stored as: the remembered value when `raw` is the last one, else what
+    /// `convert(raw, into)` writes into the emptied buffer (returning whether there is a value
+    /// at all), remembered unless it failed.
+    fn get<E>(&mut self, raw: &str, convert: impl FnOnce(&str, &mut String) -> Result<bool, E>) -> Result<Option<&str>, E> {
+        if !self.valid || self.raw != raw {
+            self.valid = false;
+            self.stored.clear();
+            self.present = convert(raw, &mut self.stored)?;
             self.raw.clear();
             self.raw.push_str(raw);
+            self.valid = true;
         }
-        Ok(self.stored.as_deref())
+        Ok(self.present.then_some(self.stored.as_str()))
     }
 }
 
@@ -867,17 +873,21 @@ impl MappedConverter {
             )),
             ValueKind::DateTime => {
                 let slash = self.slash;
-                let parsed = self.last[index].get(trimmed, |trimmed| {
+                let parsed = self.last[index].get(trimmed, |trimmed, stored| {
                     let parsed =
                         values::parse_datetime(trimmed, slash).ok_or_else(|| RowError::bad_value(column.name, "not a date", raw))?;
-                    Ok(Some(parsed.into_owned()))
+                    stored.push_str(&parsed);
+                    Ok(true)
                 })?;
                 batch.push_text(parsed.unwrap_or_default())
             }
             ValueKind::CustomerId => {
-                match self.last[index]
-                    .get(trimmed, |trimmed| Ok::<_, RowError>(values::normalize_customer_id(trimmed).map(Cow::into_owned)))?
-                {
+                let normalized = |trimmed: &str, stored: &mut String| {
+                    let id = values::normalize_customer_id(trimmed);
+                    stored.push_str(id.as_deref().unwrap_or(""));
+                    Ok::<_, RowError>(id.is_some())
+                };
+                match self.last[index].get(trimmed, normalized)? {
                     Some(id) => batch.push_text(id),
                     None => batch.push(Value::Null),
                 }

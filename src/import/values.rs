@@ -10,24 +10,15 @@ use crate::timestamp::Timestamp;
 pub use crate::timestamp::SlashOrder;
 
 /// Parses a timestamp into `YYYY-MM-DD HH:MM:SS` with [`crate::timestamp`], the one parser.
-/// Text already in that form is borrowed, not copied (most rows of most files).
+/// Text that starts with that form of the time it names is borrowed, not copied: most rows of
+/// most files, and REES46's `2019-10-01 00:00:00 UTC`. (`2024-01- 5 11:00:00` parses, but must
+/// be stored as `2024-01-05`; `…+02:00` names another hour in UTC.)
 pub fn parse_datetime(value: &str, slash: SlashOrder) -> Option<Cow<'_, str>> {
     let value = value.trim_ascii();
     let time = Timestamp::parse(value, slash)?;
-    let b = value.as_bytes();
-    // Kept as written only when it already is the stored form: separators where they belong and
-    // digits everywhere else (`2024-01- 5 11:00:00` parses, but must be stored as `2024-01-05`).
-    let canonical = b.len() == 19
-        && b.iter().enumerate().all(|(i, &c)| match i {
-            4 | 7 => c == b'-',
-            10 => c == b' ',
-            13 | 16 => c == b':',
-            _ => c.is_ascii_digit(),
-        });
-    if canonical {
-        Some(Cow::Borrowed(value))
-    } else {
-        Some(Cow::Owned(time.to_string()))
+    match time.stored_bytes() {
+        Some(stored) if value.as_bytes().starts_with(&stored) => Some(Cow::Borrowed(&value[..stored.len()])),
+        _ => Some(Cow::Owned(time.to_string())),
     }
 }
 

@@ -1163,7 +1163,7 @@ impl ShoplensApp {
             }
             if self.early_copies.saving() {
                 ui.separator();
-                ui.label("saving…").on_hover_text(
+                ui.label("saving into the workspace…").on_hover_text(
                     "The figures shown come from the file just imported; its rows are being saved into the workspace.",
                 );
             }

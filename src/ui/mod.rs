@@ -27,13 +27,14 @@ static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::n
 /// real window. Unset in normal use.
 pub const REPORT_FIRST_RESULT: &str = "SHOPLENS_REPORT_FIRST_RESULT";
 
-/// Called by a panel each time it draws a result computed on the current copy: the first time,
-/// when [`REPORT_FIRST_RESULT`] is set, prints the milliseconds since the process began and
-/// closes the window.
-pub(crate) fn first_result_drawn(ctx: &eframe::egui::Context, panel: &str) {
+/// Called by a panel each time it draws a result computed on the current copy of `rows` rows:
+/// the first time there are rows, when [`REPORT_FIRST_RESULT`] is set, prints the milliseconds
+/// since the process began and closes the window. (A new workspace's empty copy is not a first
+/// look: the figures of the file being imported into it are.)
+pub(crate) fn first_result_drawn(ctx: &eframe::egui::Context, panel: &str, rows: usize) {
     static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     let Some(started) = STARTED.get() else { return };
-    if std::env::var_os(REPORT_FIRST_RESULT).is_none() || REPORTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+    if rows == 0 || std::env::var_os(REPORT_FIRST_RESULT).is_none() || REPORTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         return;
     }
     println!("first_result panel={panel} ms={}", started.elapsed().as_millis());

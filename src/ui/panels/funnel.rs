@@ -237,7 +237,7 @@ impl FunnelPanel {
                 egui::ScrollArea::vertical().id_salt("funnel_scroll").show(ui, |ui| match models.funnel.get().cloned() {
                     Some(result) => {
                         if !models.loading() && !models.busy() {
-                            crate::ui::first_result_drawn(ui.ctx(), "funnel");
+                            crate::ui::first_result_drawn(ui.ctx(), "funnel", result.input.len());
                         }
                         let mut source = format!("{} events from {}", widgets::number(result.input.len() as f64, 0), models.source);
                         if let Some(c) = models.coverage.get().filter(|c| c.customers > 0) {

@@ -174,7 +174,7 @@ impl Panel for OverviewPanel {
             return;
         };
         if current && !on_server {
-            crate::ui::first_result_drawn(ui.ctx(), "overview");
+            crate::ui::first_result_drawn(ui.ctx(), "overview", result.months.len());
         }
         let action = egui::ScrollArea::vertical()
             .show(ui, |ui| {
