@@ -580,6 +580,9 @@ impl EventFrameBuilder {
     /// and a stable sort of each (short) session by time, so events in the same second keep
     /// their file order (view before cart).
     pub fn finish(mut self) -> EventFrame {
+        // The lookup maps are done with: freed before the columns are reordered, the import's
+        // peak of memory (at 20M events they hold about 150 MB).
+        (self.uuid_sessions, self.user_codes, self.product_codes) = Default::default();
         // Events without a session are grouped after every real session, then cut off.
         let real_sessions = self.sessions.len();
         for code in self.session.iter_mut().filter(|c| **c == NO_SESSION) {

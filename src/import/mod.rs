@@ -36,9 +36,10 @@ pub use report::QualityReport;
 use report::{DuplicateRows, QualityTracker};
 use sources::{RawRow, RowSource};
 
-/// Page cache for imports, in KiB (SQLite takes negative cache sizes as KiB): big enough that a
-/// large transaction rarely has to spill pages before its commit.
-const IMPORT_CACHE_KIB: i64 = -256 * 1024;
+/// Page cache for imports, in KiB (SQLite takes negative cache sizes as KiB). A bulk insert only
+/// appends pages, so a bigger cache barely helps: 256 MiB imported 10M order lines and 20M
+/// events no faster than 64 MiB (same runs, alternating) and held 200 MB more at the peak.
+const IMPORT_CACHE_KIB: i64 = -64 * 1024;
 /// SQLite's default page cache, restored after an import.
 const DEFAULT_CACHE_KIB: i64 = -2000;
 
