@@ -650,10 +650,13 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
                     import_files(&path, &files, &joins, &options).and_then(|copies| match then.as_deref() {
                         // The copies are saved while the figures are computed from them: the
                         // figures need not wait for the cache, and the process ends after both.
-                        Some(figures) => std::thread::scope(|scope| {
-                            scope.spawn(|| save_imported_copies(&path, &copies));
-                            then_figures(&path, figures, &copies, out.as_deref())
-                        }),
+                        Some(figures) => {
+                            crate::jobs::join(
+                                || save_imported_copies(&path, &copies),
+                                || then_figures(&path, figures, &copies, out.as_deref()),
+                            )
+                            .1
+                        }
                         None => Ok(()),
                     })
                 }

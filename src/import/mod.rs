@@ -472,104 +472,102 @@ fn import_checked(
     };
     // Written batches travel back to the parser for reuse.
     let (recycle, recycled) = std::sync::mpsc::channel::<Batch>();
-    let ((tracker, (repairs, raw_types, extra_rows, streamed_bytes), converter_notes, unmatched), (duplicates, copy)) = jobs::pipeline(
-        4,
-        |sender| {
-            let (mut tracker, recycled) = (tracker, recycled);
-            let mut batch = Batch::new(columns.len());
-            let mut row = RawRow::default();
-            let mut sample = sample.into_iter();
-            loop {
-                let next = match sample.next() {
-                    Some(sampled) => {
-                        row = sampled;
-                        true
+    let ((tracker, (repairs, raw_types, extra_rows, streamed_bytes), converter_notes, unmatched), ((duplicates, built), ())) =
+        jobs::pipeline(
+            4,
+            |sender| {
+                let (mut tracker, recycled) = (tracker, recycled);
+                let mut batch = Batch::new(columns.len());
+                let mut row = RawRow::default();
+                let mut sample = sample.into_iter();
+                loop {
+                    let next = match sample.next() {
+                        Some(sampled) => {
+                            row = sampled;
+                            true
+                        }
+                        None => source.read_row(&mut row)?,
+                    };
+                    if !next {
+                        break;
                     }
-                    None => source.read_row(&mut row)?,
-                };
-                if !next {
-                    break;
-                }
-                convert_row(&row, converter.as_mut(), &mut batch, &mut tracker);
-                if batch.is_full() {
-                    ctx.check()?;
-                    ctx.set_done(source.progress().0);
-                    let empty = recycled.try_recv().unwrap_or_else(|_| Batch::new(columns.len()));
-                    let full = std::mem::replace(&mut batch, empty);
-                    if sender.send(full).is_err() {
-                        break; // the writer stopped; its error is the one to report
+                    convert_row(&row, converter.as_mut(), &mut batch, &mut tracker);
+                    if batch.is_full() {
+                        ctx.check()?;
+                        ctx.set_done(source.progress().0);
+                        let empty = recycled.try_recv().unwrap_or_else(|_| Batch::new(columns.len()));
+                        let full = std::mem::replace(&mut batch, empty);
+                        if sender.send(full).is_err() {
+                            break; // the writer stopped; its error is the one to report
+                        }
                     }
                 }
-            }
-            let _ = sender.send(batch);
-            // Closing the channel lets the writer flush while the report is finished here.
-            drop(sender);
-            ctx.set_done(source.progress().1);
-            let mut notes = source.join_notes();
-            notes.extend(converter.notes());
-            let done = (source.repairs(), converter.column_types(), converter.extra_rows(), source.progress().0);
-            Ok((tracker, done, notes, source.unmatched()))
-        },
-        |receiver| {
-            // The writer: inserts each batch, then hands it back to the parser for reuse.
-            let write = |batches: &mut dyn Iterator<Item = Batch>| {
-                let mut table_writer = writer::TableWriter::new(&tx, &table, &columns, Some(import_id))?;
-                // Duplicate rows are counted here, not on the parser thread: see `DuplicateRows`.
-                let mut duplicates = DuplicateRows::new(plan.target);
-                for mut batch in batches {
-                    ctx.check()?;
-                    table_writer.insert(&batch)?;
-                    duplicates.observe(&batch);
-                    writer::insert_rejects(&tx, import_id, &batch.rejects)?;
-                    batch.clear();
-                    let _ = recycle.send(batch); // the parser may be done already
-                }
-                // Write the cached pages now, while the parser finishes its report, instead of
-                // all at once in COMMIT.
-                tx.cache_flush()?;
-                Ok::<_, ImportError>(duplicates.finish())
-            };
-            let (duplicates, built) = match copy_builder {
-                // The copy is built on a thread of its own from each batch on its way to the
-                // writer, the import's busiest thread. A batch whose write fails fails the
-                // import, and its copy is dropped with the transaction.
-                Some(Ok(builder)) => {
-                    let (built, duplicates) = jobs::pipeline(
-                        4,
-                        |to_writer| {
-                            let mut builder = Ok(builder);
-                            for batch in receiver {
-                                if let Ok(copy) = &mut builder {
-                                    if let Err(why) = copy.observe(&batch) {
-                                        builder = Err(why);
-                                    }
-                                }
-                                if to_writer.send(batch).is_err() {
-                                    break; // the writer stopped; its error is the one to report
+                let _ = sender.send(batch);
+                // Closing the channel lets the writer flush while the report is finished here.
+                drop(sender);
+                ctx.set_done(source.progress().1);
+                let mut notes = source.join_notes();
+                notes.extend(converter.notes());
+                let done = (source.repairs(), converter.column_types(), converter.extra_rows(), source.progress().0);
+                Ok((tracker, done, notes, source.unmatched()))
+            },
+            |receiver| {
+                // Between parser and writer, a stage of its own counts duplicate rows (see
+                // `DuplicateRows`) and builds the copy where asked, from each batch on its way to the
+                // writer, the import's busiest thread: three threads that keep two cores busy. A
+                // batch whose write fails fails the import, and its copy is dropped with the
+                // transaction.
+                jobs::pipeline(
+                    4,
+                    |to_writer| {
+                        let mut builder = copy_builder;
+                        let mut duplicates = DuplicateRows::new(plan.target);
+                        for batch in receiver {
+                            if let Some(Ok(copy)) = &mut builder {
+                                if let Err(why) = copy.observe(&batch) {
+                                    builder = Some(Err(why));
                                 }
                             }
-                            drop(to_writer);
+                            duplicates.observe(&batch);
+                            if to_writer.send(batch).is_err() {
+                                break; // the writer stopped; its error is the one to report
+                            }
+                        }
+                        drop(to_writer);
+                        if matches!(builder, Some(Ok(_))) {
                             ctx.set_message("finishing the copy in memory");
-                            Ok::<_, ImportError>(builder.and_then(copy::CopyBuilder::finish))
-                        },
-                        |from_copy| write(&mut from_copy.into_iter()),
-                    )?;
-                    (duplicates, Some(built))
-                }
-                Some(Err(why)) => (write(&mut receiver.into_iter())?, Some(Err(why))),
-                None => (write(&mut receiver.into_iter())?, None),
-            };
-            let copy = match built {
-                Some(Ok(built)) => {
-                    let last_rowid: Option<i64> = tx.query_row(&format!("SELECT max(rowid) FROM {table}"), [], |r| r.get(0))?;
-                    Some(Ok(built.ending_at_rowid(last_rowid.unwrap_or(0))))
-                }
-                Some(Err(why)) => Some(Err(why)),
-                None => None,
-            };
-            Ok::<_, ImportError>((duplicates, copy))
-        },
-    )?;
+                        }
+                        // Both finish side by side, while the writer flushes its pages.
+                        let (duplicates, built) =
+                            jobs::join(|| duplicates.finish(), || builder.map(|built| built.and_then(copy::CopyBuilder::finish)));
+                        Ok::<_, ImportError>((duplicates, built))
+                    },
+                    |from_middle| {
+                        // The writer: inserts each batch, then hands it back to the parser for reuse.
+                        let mut table_writer = writer::TableWriter::new(&tx, &table, &columns, Some(import_id))?;
+                        for mut batch in from_middle {
+                            ctx.check()?;
+                            table_writer.insert(&batch)?;
+                            writer::insert_rejects(&tx, import_id, &batch.rejects)?;
+                            batch.clear();
+                            let _ = recycle.send(batch); // the parser may be done already
+                        }
+                        // Write the cached pages now, while the parser finishes its report, instead
+                        // of all at once in COMMIT.
+                        tx.cache_flush()?;
+                        Ok::<_, ImportError>(())
+                    },
+                )
+            },
+        )?;
+    let copy = match built {
+        Some(Ok(built)) => {
+            let last_rowid: Option<i64> = tx.query_row(&format!("SELECT max(rowid) FROM {table}"), [], |r| r.get(0))?;
+            Some(Ok(built.ending_at_rowid(last_rowid.unwrap_or(0))))
+        }
+        Some(Err(why)) => Some(Err(why)),
+        None => None,
+    };
     let mut report = tracker.finish(repairs, duplicates);
     // A file whose every row was rejected is refused below: no figures to show for it.
     if let (Some(Ok(copy)), Some(early), true) = (&copy, &options.early_copy, report.rows_loaded > 0) {
