@@ -66,9 +66,21 @@ impl<E: std::error::Error + 'static> From<E> for JobError {
             }
             cause = e.source();
         }
-        let hint = crate::workspace::recover::damage_hint(&error).unwrap_or_default();
+        let hint = FAILURE_HINT.get().and_then(|hint| hint(&error)).unwrap_or_default();
         JobError::Failed(format!("{error}{hint}"))
     }
+}
+
+/// What to add to a failure's message, given the error: set by a layer that can say more than
+/// the error itself (the workspace layer: "the workspace file is damaged: recover it…"), so
+/// that this module needs no knowledge of the layers above it.
+pub type FailureHint = fn(&(dyn std::error::Error + 'static)) -> Option<&'static str>;
+
+static FAILURE_HINT: std::sync::OnceLock<FailureHint> = std::sync::OnceLock::new();
+
+/// Sets the [`FailureHint`] every job failure's message is given (the first one set stays).
+pub fn hint_failures_with(hint: FailureHint) {
+    let _ = FAILURE_HINT.set(hint);
 }
 
 thread_local! {

@@ -7,6 +7,7 @@
 //! - [`demo`]: the demo workspace.
 //! - [`jobs`]: the only place that starts threads; progress and cancellation.
 //! - [`timestamp`]: the one parser for dates and times, wherever they come from.
+//! - [`text`]: plain-text helpers every layer shares (digit grouping).
 //! - [`import`]: files → typed rows → the workspace, all or nothing.
 //! - [`workspace`]: the SQLite file, its schema and migrations.
 //! - [`generate`]: seeded synthetic data for the demo and benchmarks.
@@ -27,6 +28,7 @@ pub mod generate;
 pub mod import;
 pub mod jobs;
 pub mod present;
+pub mod text;
 pub mod timestamp;
 pub mod ui;
 pub mod warehouse;

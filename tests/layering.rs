@@ -124,3 +124,138 @@ fn presenting_knows_nothing_of_the_window_and_runs_no_sql() {
     let found: Vec<String> = mentions(&files, UI).into_iter().chain(mentions(&files, &[".prepare(", ".execute(", "query_row("])).collect();
     assert!(found.is_empty(), "reports are written headless, from the workspace layer's reads:\n{}", found.join("\n"));
 }
+
+/// The top-level modules of `src/` (a folder or a file beside `lib.rs`) each file belongs to.
+fn top_level_modules() -> Vec<(String, Vec<PathBuf>)> {
+    let mut modules = Vec::new();
+    for entry in std::fs::read_dir(src("")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        if matches!(name.as_str(), "lib" | "main") {
+            continue;
+        }
+        if path.is_dir() {
+            modules.push((name, rust_files(&path)));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            modules.push((name, vec![path]));
+        }
+    }
+    modules.sort();
+    modules
+}
+
+/// The top-level modules a line of code names through `crate::`: `crate::jobs::Job` and each
+/// first name in `crate::{jobs, workspace::Workspace}`.
+fn crate_paths(code: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("crate::") {
+        rest = &rest[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            // Names at the group's top level (nested braces belong to a name already taken).
+            let (mut depth, mut start) = (0usize, true);
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => start = true,
+                    c if start && (c.is_alphanumeric() || c == '_') => {
+                        let name: String = group[i..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                        names.push(name);
+                        start = false;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// Edges `from → to` between top-level modules, each with the first line that makes it.
+fn module_edges() -> std::collections::BTreeMap<(String, String), String> {
+    let modules = top_level_modules();
+    let names: Vec<&String> = modules.iter().map(|(n, _)| n).collect();
+    let mut edges = std::collections::BTreeMap::new();
+    for (from, files) in &modules {
+        for file in files {
+            let text = std::fs::read_to_string(file).unwrap();
+            for (i, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or("");
+                for to in crate_paths(code) {
+                    if &to != from && names.contains(&&to) {
+                        edges.entry((from.clone(), to)).or_insert_with(|| format!("{}:{}: {}", file.display(), i + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    edges
+}
+
+/// Groups of modules that reach each other through `edges` (Tarjan's strongly connected
+/// components), those of two modules or more: each is a cycle.
+fn cycles(edges: &std::collections::BTreeMap<(String, String), String>) -> Vec<Vec<String>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let nodes: BTreeSet<&String> = edges.keys().flat_map(|(a, b)| [a, b]).collect();
+    let next: BTreeMap<&String, Vec<&String>> =
+        nodes.iter().map(|n| (*n, edges.keys().filter(|(a, _)| a == *n).map(|(_, b)| b).collect())).collect();
+    // Which nodes each node reaches (the graph has a dozen nodes: a plain search is enough).
+    let reaches = |start: &String| -> BTreeSet<String> {
+        let (mut seen, mut stack) = (BTreeSet::new(), vec![start]);
+        while let Some(n) = stack.pop() {
+            for m in &next[n] {
+                if seen.insert((*m).clone()) {
+                    stack.push(m);
+                }
+            }
+        }
+        seen
+    };
+    let reach: BTreeMap<&String, BTreeSet<String>> = nodes.iter().map(|n| (*n, reaches(n))).collect();
+    let mut groups: BTreeSet<Vec<String>> = BTreeSet::new();
+    for n in &nodes {
+        let group: Vec<String> =
+            nodes.iter().filter(|m| reach[*n].contains(**m) && reach[**m].contains(*n)).map(|m| (*m).clone()).collect();
+        if group.len() > 1 {
+            groups.insert(group);
+        }
+    }
+    groups.into_iter().collect()
+}
+
+/// No two top-level modules use each other, directly or round a longer loop: every arrow in
+/// docs/ARCHITECTURE.md's "Which way the arrows run" points one way.
+#[test]
+fn top_level_modules_form_no_cycle() {
+    let edges = module_edges();
+    assert!(edges.contains_key(&("ui".to_string(), "analytics".to_string())), "the module graph was read: {edges:?}");
+    let found = cycles(&edges);
+    let explain = |group: &Vec<String>| -> String {
+        edges
+            .iter()
+            .filter(|((a, b), _)| group.contains(a) && group.contains(b))
+            .map(|((a, b), line)| format!("  {a} → {b}: {line}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(found.is_empty(), "modules that use each other:\n{}", found.iter().map(explain).collect::<Vec<_>>().join("\n\n"));
+}
+
+/// The cycle check finds a cycle: a loop made on purpose in a small graph, and `crate::{…}`
+/// groups read name by name.
+#[test]
+fn the_cycle_check_finds_a_loop_made_on_purpose() {
+    assert_eq!(crate_paths("use crate::{jobs::{Job, JobContext}, workspace};"), ["jobs", "workspace"]);
+    assert_eq!(crate_paths("let x = crate::analytics::rfm::compute(crate::jobs::x());"), ["analytics", "jobs"]);
+    let edge = |a: &str, b: &str| ((a.to_string(), b.to_string()), String::new());
+    let acyclic: std::collections::BTreeMap<_, _> = [edge("ui", "jobs"), edge("jobs", "timestamp"), edge("ui", "timestamp")].into();
+    assert!(cycles(&acyclic).is_empty());
+    let mut looped = acyclic.clone();
+    looped.insert(edge("timestamp", "ui").0, String::new());
+    assert_eq!(cycles(&looped), vec![vec!["jobs".to_string(), "timestamp".to_string(), "ui".to_string()]]);
+}

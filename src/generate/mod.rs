@@ -579,6 +579,17 @@ fn demo_category(description: &str) -> &'static str {
     WORDS.iter().find(|(_, words)| words.iter().any(|w| description.contains(w))).map_or("gifts", |(category, _)| category)
 }
 
+/// One of the shop's best-selling products with the unit price it sold at most each month
+/// (by order lines: the list price, not a volume tier). The demo's pricing data starts here;
+/// `workspace::copies::best_sellers` reads them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BestSeller {
+    pub stock_code: String,
+    pub description: String,
+    /// (first day of the month, the month's most frequent unit price), in month order.
+    pub monthly_prices: Vec<(chrono::NaiveDate, f64)>,
+}
+
 /// The demo's pricing data for the shop's own best sellers (`crate::workspace::copies::
 /// best_sellers` over the real UCI order lines), written to `dir` as `catalogue.csv`,
 /// `our_prices.csv` and `competitor_prices.csv`:
@@ -587,7 +598,7 @@ fn demo_category(description: &str) -> &'static str {
 ///   brand, a cost below the last price (mostly inside the default markup band), seeded stock;
 /// - three synthetic competitors observed twice a week around our prices, with stock-outs,
 ///   gaps and a few planted price drops near the end, so every tab has something to show.
-pub fn write_demo_pricing(dir: &std::path::Path, sellers: &[crate::workspace::copies::BestSeller], seed: u64) -> io::Result<()> {
+pub fn write_demo_pricing(dir: &std::path::Path, sellers: &[BestSeller], seed: u64) -> io::Result<()> {
     use chrono::Datelike;
     const SUPPLIERS: &[&str] = &["Hartley & Co", "Bloom Home", "Kettering Crafts", "Little Lark"];
     let mut rng = rng(seed);

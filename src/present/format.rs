@@ -1,5 +1,7 @@
 //! Numbers as people read them, the same in the window and in reports.
 
+use crate::text::group_digits;
+
 /// `1234567.891` → `1,234,568` (no decimals) or `1,234,567.89`; every digit of a large number
 /// (`18,446,744,073,709,551,616,000`), and "–" for what is not a number (NaN, infinity).
 pub fn number(value: f64, decimals: usize) -> String {
@@ -14,18 +16,6 @@ pub fn number(value: f64, decimals: usize) -> String {
         Some(f) => format!("{sign}{grouped}.{f}"),
         None => format!("{sign}{grouped}"),
     }
-}
-
-/// `"1234567"` → `"1,234,567"`: digits grouped in threes from the right, however many.
-pub fn group_digits(digits: &str) -> String {
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Money without a currency sign (exports carry no currency); two decimals under 1,000.

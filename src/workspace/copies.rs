@@ -383,15 +383,9 @@ pub fn load_marketplace(conn: &Connection, ctx: &JobContext) -> Result<Marketpla
     Ok(builder.finish())
 }
 
-/// One of the shop's best-selling products with the unit price it sold at most each month
-/// (by order lines: the list price, not a volume tier). The demo's pricing data starts here.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BestSeller {
-    pub stock_code: String,
-    pub description: String,
-    /// (first day of the month, the month's most frequent unit price), in month order.
-    pub monthly_prices: Vec<(chrono::NaiveDate, f64)>,
-}
+// The demo generator's inputs (`generate::BestSeller`, `generate::ShopOrder`) are read here:
+// the generator is pure and knows nothing of workspaces.
+use crate::generate::BestSeller;
 
 /// The shop's orders with a customer id, one per invoice in time order, with their product
 /// lines (real product codes only, as in [`best_sellers`]): what the demo's shop events are built around.

@@ -178,6 +178,8 @@ const STEPS_BETWEEN_CANCEL_CHECKS: i32 = 20_000;
 
 /// Lets a cancel stop the connection's running statement (see `jobs::current_job_cancelled`).
 fn interruptible(conn: &mut Connection) -> Result<(), rusqlite::Error> {
+    // A job that fails on a damaged file says how to recover it (jobs cannot know workspaces).
+    crate::jobs::hint_failures_with(recover::damage_hint);
     conn.progress_handler(STEPS_BETWEEN_CANCEL_CHECKS, Some(crate::jobs::current_job_cancelled))
 }
 

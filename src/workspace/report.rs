@@ -162,5 +162,5 @@ impl fmt::Display for QualityReport {
 
 /// `1234567` → `1,234,567`.
 pub fn group(n: u64) -> String {
-    crate::present::format::group_digits(&n.to_string())
+    crate::text::group_digits(&n.to_string())
 }

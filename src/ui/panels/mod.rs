@@ -14,7 +14,6 @@ pub mod listings;
 pub mod marketplace_models;
 pub mod overview;
 pub mod pricing;
-pub mod pricing_models;
 pub mod segments;
 pub mod sellers;
 pub mod sql;
