@@ -163,23 +163,14 @@ pub fn import_file(
     ctx.set_message(format!("checking {}", display_name(path)));
     let fingerprint = fingerprint(path, size)?;
     let previous = previous_imports(workspace.conn(), &fingerprint)?;
-    let mut content_hash = ContentHash::start(path, previous.is_empty(), ctx)?;
+    let content_hash = ContentHash::start(path, previous.is_empty(), ctx)?;
     if let (false, ContentHash::Known(hash)) = (options.force, &content_hash) {
         refuse_if_imported(path, &previous, hash)?;
     }
-    let bulk = BulkLoad::enter(workspace.conn());
     let origin = Origin { name: path.to_path_buf(), stem: file_stem(path), size: Some(size) };
     ctx.set_message(format!("reading {}", display_name(path)));
-    let result = sources::open(path, options.sheet.as_deref())
-        .and_then(|opened| import_checked(workspace, &origin, opened, options, ctx, (&fingerprint, &mut content_hash), &started_at));
-    bulk.leave(workspace.conn());
-    let result = cancelled_when_interrupted(result, ctx);
-    if let Err(err) = &result {
-        content_hash.abandon();
-        // The data transaction is gone; keep a line in the history so the user sees what happened.
-        let _ = record_failure(workspace.conn(), path, size, &fingerprint, &started_at, err);
-    }
-    result
+    let open = || sources::open(path, options.sheet.as_deref());
+    import_recorded(workspace, &origin, open, options, ctx, (&fingerprint, content_hash), &started_at)
 }
 
 /// Imports a lines file joined to the files it refers to (see [`join`]) as one import: one
@@ -206,17 +197,33 @@ pub fn import_joined(
     if !options.force {
         refuse_if_imported(path, &previous_imports(workspace.conn(), &fingerprint)?, &hash)?;
     }
-    let mut content_hash = ContentHash::Known(hash);
-    let bulk = BulkLoad::enter(workspace.conn());
     let origin = Origin { name: path.to_path_buf(), stem: file_stem(path), size: Some(size) };
     ctx.set_message(format!("reading {} and the files joined to it", display_name(path)));
-    let result = join::JoinedSource::open(spec, options.sheet.as_deref())
-        .map(|(source, info)| (Box::new(source) as Box<dyn RowSource>, info))
-        .and_then(|opened| import_checked(workspace, &origin, opened, options, ctx, (&fingerprint, &mut content_hash), &started_at));
+    let open =
+        || join::JoinedSource::open(spec, options.sheet.as_deref()).map(|(source, info)| (Box::new(source) as Box<dyn RowSource>, info));
+    import_recorded(workspace, &origin, open, options, ctx, (&fingerprint, ContentHash::Known(hash)), &started_at)
+}
+
+/// The tail every import shares: bulk-load settings for its length, the import itself, a
+/// cancel told apart from a failure, and a failed attempt recorded in the history (its data
+/// transaction is gone; the line lets the user see what happened).
+fn import_recorded(
+    workspace: &mut Workspace,
+    origin: &Origin,
+    open: impl FnOnce() -> Result<(Box<dyn RowSource>, sources::SourceInfo), ImportError>,
+    options: &ImportOptions,
+    ctx: &JobContext,
+    (fingerprint, mut content_hash): (&str, ContentHash),
+    started_at: &str,
+) -> Result<ImportOutcome, ImportError> {
+    let bulk = BulkLoad::enter(workspace.conn());
+    let result =
+        open().and_then(|opened| import_checked(workspace, origin, opened, options, ctx, (fingerprint, &mut content_hash), started_at));
     bulk.leave(workspace.conn());
     let result = cancelled_when_interrupted(result, ctx);
     if let Err(err) = &result {
-        let _ = record_failure(workspace.conn(), path, size, &fingerprint, &started_at, err);
+        content_hash.abandon();
+        let _ = record_failure(workspace.conn(), &origin.name, origin.size.unwrap_or(0), fingerprint, started_at, err);
     }
     result
 }
@@ -274,16 +281,9 @@ pub fn import_stream(
     let started_at = now();
     let fingerprint = blake3::hash(input.name.as_bytes()).to_hex().to_string();
     let origin = Origin { name: PathBuf::from(&input.name), stem: input.table_stem.clone(), size: None };
-    let mut content_hash = ContentHash::Streamed(input.hash.clone());
-    let bulk = BulkLoad::enter(workspace.conn());
-    let result =
-        import_checked(workspace, &origin, (input.source, input.info), options, ctx, (&fingerprint, &mut content_hash), &started_at);
-    bulk.leave(workspace.conn());
-    let result = cancelled_when_interrupted(result, ctx);
-    if let Err(err) = &result {
-        let _ = record_failure(workspace.conn(), &origin.name, 0, &fingerprint, &started_at, err);
-    }
-    result
+    let content_hash = ContentHash::Streamed(input.hash.clone());
+    let open = || Ok((input.source, input.info));
+    import_recorded(workspace, &origin, open, options, ctx, (&fingerprint, content_hash), &started_at)
 }
 
 /// What an import reads from, for the history and messages.
