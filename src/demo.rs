@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::import::{self, ImportError, ImportOptions};
 use crate::jobs::JobContext;
+use crate::present::panels;
 use crate::workspace::{self, Workspace};
 
 static UCI_2009_2010: &[u8] = include_bytes!("../testdata/uci_online_retail_ii_2009-2010.parquet");
@@ -90,56 +91,56 @@ fn add_story(ws: &mut Workspace) -> rusqlite::Result<()> {
         view(
             "The year at a glance",
             "Revenue builds through the autumn to the November peak. December is pale: the data ends on the 9th, so it is not a fall.",
-            "overview",
+            panels::OVERVIEW.id,
             json!({ "log_scale": true, "services_in_ranking": false, "slide": { "chart": 0 } }),
             DateRange::AllData,
         ),
         view(
             "November, our biggest month",
             "The last full month against the month before: Christmas stock sells from October.",
-            "overview",
+            panels::OVERVIEW.id,
             json!({ "log_scale": true, "services_in_ranking": false, "slide": { "chart": 0 } }),
             DateRange::LastFullMonth,
         ),
         view(
             "The last quarter",
             "September to November, against the three months before.",
-            "overview",
+            panels::OVERVIEW.id,
             json!({ "log_scale": true, "services_in_ranking": false, "slide": { "table": 0 } }),
             DateRange::LastThreeMonths,
         ),
         view(
             "Who our customers are",
             "RFM segments over the whole year: a small group of champions brings a large share of revenue.",
-            "segments",
+            panels::SEGMENTS.id,
             json!({ "tab": "RFM segments", "slide": { "chart": 0 } }),
             DateRange::AllData,
         ),
         view(
             "Do they come back?",
             "Share of each month's new customers who order again in the months after their first order.",
-            "segments",
+            panels::SEGMENTS.id,
             json!({ "tab": "Cohorts", "cohort_revenue": false, "slide": { "table": 0 } }),
             DateRange::AllData,
         ),
         view(
             "What a customer is worth",
             "BG/NBD and Gamma-Gamma over the year. The holdout check compares predicted and actual repeat purchases.",
-            "customer_value",
+            panels::CUSTOMER_VALUE.id,
             json!({ "slide": { "table": 0 } }),
             DateRange::AllData,
         ),
         view(
             "From a visit to an order",
             "Web sessions that viewed, carted and bought, over the year.",
-            "funnel",
+            panels::FUNNEL.id,
             json!({ "tab": "Funnel", "slide": { "chart": 0 } }),
             DateRange::AllData,
         ),
         view(
             "Are our prices right?",
             "Our best sellers against three competitors: the price index by category (100 = the market's mean).",
-            "pricing",
+            panels::PRICING.id,
             json!({ "tab": "Monitor", "slide": { "table": 0 } }),
             DateRange::AllData,
         ),
@@ -148,7 +149,7 @@ fn add_story(ws: &mut Workspace) -> rusqlite::Result<()> {
             ..view(
                 "Germany, our widest market abroad",
                 "More customers than any other country outside the UK, and what they buy.",
-                "overview",
+                panels::OVERVIEW.id,
                 json!({ "log_scale": true, "services_in_ranking": false, "slide": { "table": 0 } }),
                 DateRange::AllData,
             )
@@ -156,7 +157,7 @@ fn add_story(ws: &mut Workspace) -> rusqlite::Result<()> {
         view(
             "What a new customer brings",
             "Revenue per customer of each month's new customers, in the months after their first order.",
-            "segments",
+            panels::SEGMENTS.id,
             json!({ "tab": "Cohorts", "cohort_revenue": true, "slide": { "table": 0 } }),
             DateRange::AllData,
         ),
@@ -169,14 +170,14 @@ fn add_story(ws: &mut Workspace) -> rusqlite::Result<()> {
         view(
             "Marketplace: where supply is short",
             "The resale marketplace (2023-2024): categories with the most demand per listing, and their trend.",
-            "sellers",
+            panels::SELLERS.id,
             json!({ "tab": "Short categories", "slide": { "chart": 0 } }),
             DateRange::AllData,
         ),
         view(
             "Marketplace: how fast things sell",
             "Days from listing to sale, and sales by category.",
-            "listings",
+            panels::LISTINGS.id,
             json!({ "by": "category", "min_listings": 1, "slide": { "chart": 0 } }),
             DateRange::AllData,
         ),

@@ -7,6 +7,7 @@ pub mod charts;
 pub mod format;
 pub mod html;
 pub mod marks;
+pub mod panels;
 pub mod pdf;
 pub mod slide;
 pub mod svg;

@@ -11,6 +11,7 @@ use rusqlite::Connection;
 use super::chart::Chart;
 use super::charts;
 use super::format::{self, number, ColumnFormat};
+use super::panels::{self, CUSTOMER_VALUE, FUNNEL, LISTINGS, OVERVIEW, PRICING, SEGMENTS, SELLERS};
 use crate::analytics::event_frame::EventFrame;
 use crate::analytics::marketplace::MarketplaceData;
 use crate::analytics::order_frame::OrderFrame;
@@ -161,17 +162,17 @@ impl Slide {
 pub fn elements(panel: &str, state: &serde_json::Value) -> Vec<(SlideElement, &'static str)> {
     use SlideElement::{Chart, Table};
     let tab = state.get("tab").and_then(|t| t.as_str());
-    match (panel, tab) {
-        ("overview", _) => vec![(Chart(0), "Monthly revenue"), (Chart(1), "New and returning customers"), (Table(0), "Top products")],
-        ("segments", None | Some("RFM segments")) => vec![(Chart(0), "Segment shares chart"), (Table(0), "RFM segment table")],
-        ("segments", Some("Cohorts")) => vec![(Table(0), "Cohort heat map")],
-        ("customer_value", _) => vec![(Chart(0), "Holdout check"), (Table(0), "Most valuable customers")],
-        ("funnel", None | Some("Funnel")) => vec![(Chart(0), "Funnel chart"), (Table(0), "Funnel steps table")],
-        ("pricing", None | Some("Monitor")) => vec![(Table(0), "Price index by category")],
-        ("sellers", Some("Short categories") | Some("Candidates") | None) => {
+    match (panels::named(panel), tab) {
+        (Some(OVERVIEW), _) => vec![(Chart(0), "Monthly revenue"), (Chart(1), "New and returning customers"), (Table(0), "Top products")],
+        (Some(SEGMENTS), None | Some("RFM segments")) => vec![(Chart(0), "Segment shares chart"), (Table(0), "RFM segment table")],
+        (Some(SEGMENTS), Some("Cohorts")) => vec![(Table(0), "Cohort heat map")],
+        (Some(CUSTOMER_VALUE), _) => vec![(Chart(0), "Holdout check"), (Table(0), "Most valuable customers")],
+        (Some(FUNNEL), None | Some("Funnel")) => vec![(Chart(0), "Funnel chart"), (Table(0), "Funnel steps table")],
+        (Some(PRICING), None | Some("Monitor")) => vec![(Table(0), "Price index by category")],
+        (Some(SELLERS), Some("Short categories") | Some("Candidates") | None) => {
             vec![(Chart(0), "Demand per listing"), (Table(0), if tab == Some("Candidates") { "Candidates" } else { "Short categories" })]
         }
-        ("listings", _) => vec![(Chart(0), "Days to sell"), (Table(0), "Listings by group")],
+        (Some(LISTINGS), _) => vec![(Chart(0), "Days to sell"), (Table(0), "Listings by group")],
         _ => Vec::new(),
     }
 }
@@ -289,20 +290,9 @@ pub fn view_filters(view: &View, span: Option<(NaiveDate, NaiveDate)>) -> Filter
     Filters { from, to, country: view.country.clone(), ..Filters::default() }
 }
 
-/// The panel titles a view can name, for the page's "where it comes from".
+/// The title of the panel a view names, for the page's "where it comes from".
 fn panel_title(id: &str) -> &str {
-    match id {
-        "overview" => "Overview",
-        "segments" => "Segments",
-        "customer_value" => "Customer value",
-        "funnel" => "Funnel",
-        "pricing" => "Pricing",
-        "sellers" => "Sellers",
-        "listings" => "Listings",
-        "data" => "Data",
-        "sql" => "SQL",
-        other => other,
-    }
+    panels::named(id).map_or(id, |panel| panel.title)
 }
 
 /// Reads a field the panel wrote into the view's state.
@@ -332,17 +322,17 @@ pub fn build(view: &View, source: &mut StorySource, ctx: &JobContext) -> Result<
         focus: None,
     };
     ctx.check()?;
-    match (view.panel.as_str(), tab.as_deref()) {
-        ("overview", _) => overview_slide(view, source, &filters, &mut slide, ctx)?,
-        ("segments", None | Some("RFM segments")) => rfm_slide(source, &filters, &mut slide, ctx)?,
-        ("segments", Some("Cohorts")) => cohorts_slide(view, source, &filters, &mut slide, ctx)?,
-        ("customer_value", _) => clv_slide(view, source, &filters, &mut slide, ctx)?,
-        ("funnel", None | Some("Funnel")) => funnel_slide(view, source, &filters, &mut slide, ctx)?,
-        ("pricing", None | Some("Monitor")) => pricing_slide(source, &mut slide, ctx)?,
-        ("sellers", Some("Short categories") | Some("Candidates") | None) => {
+    match (panels::named(&view.panel), tab.as_deref()) {
+        (Some(OVERVIEW), _) => overview_slide(view, source, &filters, &mut slide, ctx)?,
+        (Some(SEGMENTS), None | Some("RFM segments")) => rfm_slide(source, &filters, &mut slide, ctx)?,
+        (Some(SEGMENTS), Some("Cohorts")) => cohorts_slide(view, source, &filters, &mut slide, ctx)?,
+        (Some(CUSTOMER_VALUE), _) => clv_slide(view, source, &filters, &mut slide, ctx)?,
+        (Some(FUNNEL), None | Some("Funnel")) => funnel_slide(view, source, &filters, &mut slide, ctx)?,
+        (Some(PRICING), None | Some("Monitor")) => pricing_slide(source, &mut slide, ctx)?,
+        (Some(SELLERS), Some("Short categories") | Some("Candidates") | None) => {
             sellers_slide(view, tab.as_deref() == Some("Candidates"), source, &mut slide, ctx)?
         }
-        ("listings", _) => listings_slide(view, source, &filters, &mut slide, ctx)?,
+        (Some(LISTINGS), _) => listings_slide(view, source, &filters, &mut slide, ctx)?,
         _ => slide.notes.push(format!("Reports do not print {} yet: open this view in shoplens to see it.", slide.place)),
     }
     slide.focus = choose_focus(field(view, "slide"), &slide);

@@ -57,7 +57,7 @@ impl Default for Settings {
             recent: Vec::new(),
             dark: false,
             presentation: false,
-            panel_id: "overview".into(),
+            panel_id: panels::panel_names::OVERVIEW.id.into(),
             story_open: true,
             import_currency: String::new(),
         }
@@ -1414,8 +1414,7 @@ impl ShoplensApp {
 
     fn story_sidebar(&mut self, ui: &mut egui::Ui, ctx: &egui::Context) {
         let last_day = self.last_day();
-        let panels: Vec<(&str, &str)> = self.panels.iter().map(|p| (p.id(), p.title())).collect();
-        let action = self.sidebar.ui(ui, self.models.get::<StoryModels>(), &panels, last_day);
+        let action = self.sidebar.ui(ui, self.models.get::<StoryModels>(), last_day);
         match action {
             Some(SidebarAction::Open(saved)) => self.open_view(&saved),
             Some(SidebarAction::Present(index)) => self.start_presentation(ctx, index),

@@ -63,7 +63,7 @@ pub fn run(files: Vec<PathBuf>, watch: Option<PathBuf>, panel: Option<String>) -
     // Opening on the Funnel: its copy starts loading now, while the window and its OpenGL
     // context are still being made (a large share of a reopen), and the app takes the job over.
     let events = match (&workspace, panel.as_deref()) {
-        (Some(path), Some("funnel")) => {
+        (Some(path), Some(id)) if id == panels::panel_names::FUNNEL.id => {
             Some(crate::jobs::Job::spawn("load events", panels::event_models::load_from_workspace(path.clone())))
         }
         _ => None,

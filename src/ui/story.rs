@@ -230,14 +230,8 @@ pub struct Sidebar {
 }
 
 impl Sidebar {
-    /// Draws the sidebar; `panels` names each panel id (a view shows where it opens).
-    pub fn ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        models: &StoryModels,
-        panels: &[(&str, &str)],
-        last_day: Option<chrono::NaiveDate>,
-    ) -> Option<SidebarAction> {
+    /// Draws the sidebar (each view says which panel it opens).
+    pub fn ui(&mut self, ui: &mut egui::Ui, models: &StoryModels, last_day: Option<chrono::NaiveDate>) -> Option<SidebarAction> {
         let mut action = None;
         ui.heading("Story");
         let listing = &models.listing;
@@ -313,7 +307,7 @@ impl Sidebar {
                         if !v.caption.is_empty() {
                             ui.label(RichText::new(&v.caption).small());
                         }
-                        let panel = panels.iter().find(|(id, _)| *id == v.panel).map_or(v.panel.as_str(), |(_, title)| title);
+                        let panel = crate::present::panels::named(&v.panel).map_or(v.panel.as_str(), |panel| panel.title);
                         ui.label(RichText::new(format!("{panel} · {}", v.dates.describe(last_day))).small().weak());
                         ui.horizontal(|ui| {
                             if ui.add_enabled(saved.position > 0, egui::Button::new("Up").small()).clicked() {

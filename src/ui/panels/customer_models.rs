@@ -149,10 +149,10 @@ impl PanelModels for CustomerModels {
             None => {}
         }
         cx.chore_outcome(crate::jobs::take_finished(&mut self.save_job), "Could not save the segment map");
-        cx.report("Segments", self.rfm.poll());
+        cx.report(super::panel_names::SEGMENTS.title, self.rfm.poll());
         cx.report("Clusters", self.clusters.poll());
         cx.report("Cohorts", self.cohorts.poll());
-        cx.report("Customer value", self.clv.poll());
+        cx.report(super::panel_names::CUSTOMER_VALUE.title, self.clv.poll());
     }
 
     fn data_changed(&mut self, change: &DataChange, _: &mut PollContext<'_>) {

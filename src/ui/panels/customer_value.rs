@@ -5,7 +5,7 @@
 use eframe::egui::{self, RichText};
 
 use super::customer_models::CustomerModels;
-use super::{Panel, PanelContext, Request};
+use super::{panel_names, Panel, PanelContext, PanelName, Request};
 use crate::analytics::clv::{self, ClvResult, TimeUnit};
 use crate::analytics::order_frame::OrderFrame;
 use crate::analytics::Filters;
@@ -27,12 +27,8 @@ pub struct CustomerValuePanel {
 }
 
 impl Panel for CustomerValuePanel {
-    fn id(&self) -> &'static str {
-        "customer_value"
-    }
-
-    fn title(&self) -> &'static str {
-        "Customer value"
+    fn name(&self) -> PanelName {
+        panel_names::CUSTOMER_VALUE
     }
 
     fn hint(&self) -> &'static str {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use eframe::egui::{self, RichText};
 use egui_extras::{Column, TableBuilder};
 
-use super::{Panel, PanelContext, Request};
+use super::{panel_names, Panel, PanelContext, PanelName, Request};
 use crate::jobs::{Job, JobError, JobMonitor};
 use crate::ui::models::{DataChange, PanelModels, PollContext};
 use crate::ui::widgets;
@@ -120,12 +120,8 @@ impl PanelModels for DataModels {
 pub struct DataPanel;
 
 impl Panel for DataPanel {
-    fn id(&self) -> &'static str {
-        "data"
-    }
-
-    fn title(&self) -> &'static str {
-        "Data"
+    fn name(&self) -> PanelName {
+        panel_names::DATA
     }
 
     fn hint(&self) -> &'static str {

@@ -8,7 +8,7 @@ use egui_plot::{Bar, BarChart, Line, PlotPoints};
 
 use super::event_models::{CartOutput, EventModels, ForecastOutput};
 use super::warehouse::{ChosenTable, WarehouseModels};
-use super::{Panel, PanelContext, Request};
+use super::{panel_names, Panel, PanelContext, PanelName, Request};
 use crate::analytics::carts;
 use crate::analytics::customers::format_time;
 use crate::analytics::event_frame::{EventFrame, EventKind};
@@ -82,12 +82,8 @@ enum LiveRequest {
 }
 
 impl Panel for FunnelPanel {
-    fn id(&self) -> &'static str {
-        "funnel"
-    }
-
-    fn title(&self) -> &'static str {
-        "Funnel"
+    fn name(&self) -> PanelName {
+        panel_names::FUNNEL
     }
 
     fn hint(&self) -> &'static str {
@@ -237,7 +233,7 @@ impl FunnelPanel {
                 egui::ScrollArea::vertical().id_salt("funnel_scroll").show(ui, |ui| match models.funnel.get().cloned() {
                     Some(result) => {
                         if !models.loading() && !models.busy() {
-                            crate::ui::first_result_drawn(ui.ctx(), "funnel", result.input.len());
+                            crate::ui::first_result_drawn(ui.ctx(), panel_names::FUNNEL.id, result.input.len());
                         }
                         let mut source = format!("{} events from {}", widgets::number(result.input.len() as f64, 0), models.source);
                         if let Some(c) = models.coverage.get().filter(|c| c.customers > 0) {

@@ -6,7 +6,7 @@ use eframe::egui::{self, RichText};
 use egui_plot::{Bar, BarChart};
 
 use super::marketplace_models::{ListingsOutput, MarketplaceModels};
-use super::{Panel, PanelContext, Request};
+use super::{panel_names, Panel, PanelContext, PanelName, Request};
 use crate::analytics::marketplace::listings::{self, GroupBy};
 use crate::analytics::marketplace::median;
 use crate::ui::widgets::{self, category_colour};
@@ -31,12 +31,8 @@ impl Default for ListingsPanel {
 }
 
 impl Panel for ListingsPanel {
-    fn id(&self) -> &'static str {
-        "listings"
-    }
-
-    fn title(&self) -> &'static str {
-        "Listings"
+    fn name(&self) -> PanelName {
+        panel_names::LISTINGS
     }
 
     fn hint(&self) -> &'static str {

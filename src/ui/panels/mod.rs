@@ -23,6 +23,7 @@ use eframe::egui;
 
 use crate::analytics::{Filters, Table};
 use crate::jobs::JobMonitor;
+pub use crate::present::panels::{self as panel_names, PanelName};
 use crate::ui::models::{Models, WorkspaceData};
 
 /// Every panel in the navigation, in order. The one place a panel is registered.
@@ -42,11 +43,18 @@ pub fn all() -> Vec<Box<dyn Panel>> {
 
 /// A panel of the app.
 pub trait Panel {
-    /// Stable and unique; remembered between runs (and by saved views).
-    fn id(&self) -> &'static str;
+    /// Its id (stable: remembered between runs and by saved views) and title, declared in
+    /// `present::panels` so that reports name panels as the window does.
+    fn name(&self) -> PanelName;
+
+    fn id(&self) -> &'static str {
+        self.name().id
+    }
 
     /// The name in the navigation.
-    fn title(&self) -> &'static str;
+    fn title(&self) -> &'static str {
+        self.name().title
+    }
 
     /// What the panel shows, as a tooltip in the navigation.
     fn hint(&self) -> &'static str;

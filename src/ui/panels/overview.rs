@@ -9,7 +9,7 @@ use eframe::egui::{self, RichText};
 use egui_plot::{Bar, BarChart};
 
 use super::warehouse::WarehouseModels;
-use super::{Panel, PanelContext, Request};
+use super::{panel_names, Panel, PanelContext, PanelName, Request};
 use crate::analytics::order_frame::OrderFrame;
 use crate::analytics::overview::{self, OverviewResult};
 use crate::analytics::Filters;
@@ -112,12 +112,8 @@ fn thousands_axis(mark: egui_plot::GridMark, _: &std::ops::RangeInclusive<f64>) 
 }
 
 impl Panel for OverviewPanel {
-    fn id(&self) -> &'static str {
-        "overview"
-    }
-
-    fn title(&self) -> &'static str {
-        "Overview"
+    fn name(&self) -> PanelName {
+        panel_names::OVERVIEW
     }
 
     fn hint(&self) -> &'static str {
@@ -174,7 +170,7 @@ impl Panel for OverviewPanel {
             return;
         };
         if current && !on_server {
-            crate::ui::first_result_drawn(ui.ctx(), "overview", result.months.len());
+            crate::ui::first_result_drawn(ui.ctx(), panel_names::OVERVIEW.id, result.months.len());
         }
         let action = egui::ScrollArea::vertical()
             .show(ui, |ui| {

@@ -9,7 +9,7 @@ use egui_plot::{Line, PlotPoints, Points};
 
 use super::customer_models::CustomerModels;
 use super::warehouse::{OnServer, WarehouseModels};
-use super::{Panel, PanelContext, Request};
+use super::{panel_names, Panel, PanelContext, PanelName, Request};
 use crate::analytics::clusters;
 use crate::analytics::cohorts::{self, CohortResult};
 use crate::analytics::rfm::{self, RfmResult, SegmentGrid};
@@ -91,12 +91,8 @@ impl Default for SegmentsPanel {
 }
 
 impl Panel for SegmentsPanel {
-    fn id(&self) -> &'static str {
-        "segments"
-    }
-
-    fn title(&self) -> &'static str {
-        "Segments"
+    fn name(&self) -> PanelName {
+        panel_names::SEGMENTS
     }
 
     fn hint(&self) -> &'static str {

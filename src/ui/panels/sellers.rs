@@ -7,7 +7,7 @@ use eframe::egui::{self, Color32, RichText};
 use egui_plot::{Bar, BarChart, Line, PlotPoints, Points};
 
 use super::marketplace_models::{MarketplaceModels, SellersOutput};
-use super::{Panel, PanelContext, Request};
+use super::{panel_names, Panel, PanelContext, PanelName, Request};
 use crate::analytics::marketplace::sellers::{self, FEATURES};
 use crate::analytics::marketplace::MarketplaceData;
 use crate::analytics::order_frame::month_start;
@@ -50,12 +50,8 @@ impl Default for SellersPanel {
 }
 
 impl Panel for SellersPanel {
-    fn id(&self) -> &'static str {
-        "sellers"
-    }
-
-    fn title(&self) -> &'static str {
-        "Sellers"
+    fn name(&self) -> PanelName {
+        panel_names::SELLERS
     }
 
     fn hint(&self) -> &'static str {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use eframe::egui::{self, RichText};
 use egui_extras::{Column, TableBuilder};
 
-use super::{Panel, PanelContext, Request};
+use super::{panel_names, Panel, PanelContext, PanelName, Request};
 use crate::jobs::{Job, JobError, JobMonitor};
 use crate::ui::models::{DataChange, PanelModels, PollContext};
 use crate::ui::{sql_highlight, widgets};
@@ -115,12 +115,8 @@ pub struct SqlPanel {
 }
 
 impl Panel for SqlPanel {
-    fn id(&self) -> &'static str {
-        "sql"
-    }
-
-    fn title(&self) -> &'static str {
-        "SQL"
+    fn name(&self) -> PanelName {
+        panel_names::SQL
     }
 
     fn hint(&self) -> &'static str {

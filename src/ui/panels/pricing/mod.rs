@@ -22,7 +22,7 @@ use decisions::decisions_ui;
 use matches::matches_ui;
 use models::{decided_prices, ElasticityOutput, MarketOutput, PriceBasis, PricingModels, ProposalsOutput};
 
-use super::{Panel, PanelContext, Request};
+use super::{panel_names, Panel, PanelContext, PanelName, Request};
 use crate::analytics::abtest::{parse_days, Arm};
 use crate::analytics::alerts::{self, Review, SignalKey};
 use crate::analytics::customers::{date_of_day, format_time};
@@ -96,12 +96,8 @@ impl Default for PricingPanel {
 }
 
 impl Panel for PricingPanel {
-    fn id(&self) -> &'static str {
-        "pricing"
-    }
-
-    fn title(&self) -> &'static str {
-        "Pricing"
+    fn name(&self) -> PanelName {
+        panel_names::PRICING
     }
 
     fn hint(&self) -> &'static str {
