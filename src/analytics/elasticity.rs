@@ -495,9 +495,43 @@ pub fn elasticity_table(product_ids: &[String], estimates: &[Estimate]) -> super
     (header, rows)
 }
 
+/// The fitted demand shape drawn through a product's days: units ∝ price^elasticity, scaled to
+/// the days' mean units at their geometric mean price, at `points` + 1 prices evenly from the
+/// lowest to the highest price seen. `None` with fewer than two prices (no curve to draw).
+pub fn demand_curve(days: &[SalesDay], elasticity: f64, points: usize) -> Option<Vec<(f64, f64)>> {
+    let (low, high) = days.iter().fold((f64::MAX, f64::MIN), |(lo, hi), d| (lo.min(d.price), hi.max(d.price)));
+    if days.is_empty() || high <= low || points == 0 {
+        return None;
+    }
+    let n = days.len() as f64;
+    let mean_units = days.iter().map(|d| d.units).sum::<f64>() / n;
+    let log_mean_price = days.iter().map(|d| d.price.ln()).sum::<f64>() / n;
+    Some(
+        (0..=points)
+            .map(|i| {
+                let price = low + (high - low) * i as f64 / points as f64;
+                (price, mean_units * ((price.ln() - log_mean_price) * elasticity).exp())
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hand-checked: prices 1 and 4 selling 4 and 1 (mean 2.5 units at the geometric mean
+    /// price 2); with elasticity −1 the curve is 2.5 × 2/p: 5 at 1, 2.5 at 2, 1.25 at 4.
+    #[test]
+    fn the_demand_curve_passes_the_mean_day_with_the_fitted_slope() {
+        let days = [SalesDay { day: 0, price: 1.0, units: 4.0 }, SalesDay { day: 1, price: 4.0, units: 1.0 }];
+        let curve = demand_curve(&days, -1.0, 3).unwrap();
+        let expected = [(1.0, 5.0), (2.0, 2.5), (3.0, 5.0 / 3.0), (4.0, 1.25)];
+        for ((p, u), (ep, eu)) in curve.iter().zip(expected) {
+            assert!((p - ep).abs() < 1e-12 && (u - eu).abs() < 1e-12, "{p} {u}");
+        }
+        assert_eq!(demand_curve(&days[..1], -1.0, 3), None, "one price: no curve");
+    }
 
     #[test]
     fn weekdays_count_from_monday() {

@@ -420,6 +420,33 @@ pub struct Monitor {
     pub uncovered: Vec<(u32, usize)>,
 }
 
+/// The monitor's headline figures, as the Pricing panel's cards and the report's slide show
+/// them (computed here once, for both).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MonitorSummary {
+    /// Products with our price and a market price to compare it with.
+    pub compared: usize,
+    /// The mean over compared products of our price / the mean market price × 100: below 100,
+    /// we are cheaper. `None` when nothing is compared.
+    pub price_index: Option<f64>,
+    /// Products where our price is the lowest among the sellers (rank 1, ties included).
+    pub cheapest: usize,
+    /// Products where every competitor is cheaper.
+    pub dearest: usize,
+}
+
+impl Monitor {
+    pub fn summary(&self) -> MonitorSummary {
+        let indexes: Vec<f64> = self.positions.iter().filter_map(|p| p.index).collect();
+        MonitorSummary {
+            compared: indexes.len(),
+            price_index: (!indexes.is_empty()).then(|| indexes.iter().sum::<f64>() / indexes.len() as f64),
+            cheapest: self.positions.iter().filter(|p| p.rank == Some(1)).count(),
+            dearest: self.positions.iter().filter(|p| p.rank.is_some_and(|r| r == p.sellers && r > 1)).count(),
+        }
+    }
+}
+
 pub fn monitor(data: &PricingData, settings: &PricingSettings, as_of: Option<i64>) -> Monitor {
     let as_of = as_of.or_else(|| data.last_time()).unwrap_or(0);
     let fresh_from = as_of - settings.stale_days * DAY;
@@ -1050,6 +1077,10 @@ mod tests {
         assert_eq!((p.rank, p.sellers), (Some(2), 2));
         assert!((p.index.unwrap() - 20.0 / 15.9 * 100.0).abs() < 1e-9);
         assert_eq!(m.by_category[0].dearest_share, 1.0);
+        // One product, 20 against A's 15.9: compared, dearest, never cheapest.
+        let summary = m.summary();
+        assert_eq!((summary.compared, summary.cheapest, summary.dearest), (1, 0, 1));
+        assert!((summary.price_index.unwrap() - 20.0 / 15.9 * 100.0).abs() < 1e-9);
         let day3 = m.moves.iter().find(|d| d.day == (T0 + 3 * DAY).div_euclid(DAY)).unwrap();
         assert_eq!((day3.up, day3.down, day3.unchanged, day3.out_of_stock), (1, 0, 1, 1));
     }

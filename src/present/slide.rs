@@ -494,16 +494,16 @@ fn pricing_slide(source: &mut StorySource, slide: &mut Slide, ctx: &JobContext) 
         workspace::settings::load_pricing_setting(source.conn(), workspace::settings::SIGNAL_THRESHOLDS)?;
     let data = source.pricing(ctx)?;
     let monitor = pricing::monitor(&data, &settings, None);
-    let compared: Vec<f64> = monitor.positions.iter().filter_map(|p| p.index).collect();
+    let summary = monitor.summary();
     let figure = |label: &str, value: String| Figure { label: label.into(), value, change: None };
     // The day of the last competitor observation: its hour and seconds mean nothing on a slide.
     let as_of = crate::analytics::customers::date_of_day(monitor.as_of.div_euclid(86_400));
     slide.figures.push(figure("As of", format::day(as_of)));
-    slide.figures.push(figure("Products compared", number(compared.len() as f64, 0)));
-    if !compared.is_empty() {
-        slide.figures.push(figure("Price index", format!("{:.1}", compared.iter().sum::<f64>() / compared.len() as f64)));
+    slide.figures.push(figure("Products compared", number(summary.compared as f64, 0)));
+    if let Some(index) = summary.price_index {
+        slide.figures.push(figure("Price index", format!("{index:.1}")));
     }
-    slide.figures.push(figure("We are cheapest", number(monitor.positions.iter().filter(|p| p.rank == Some(1)).count() as f64, 0)));
+    slide.figures.push(figure("We are cheapest", number(summary.cheapest as f64, 0)));
     let table = pricing::groups_table(&monitor.by_category, "category");
     slide.tables.push(SlideTable::top("Price index by category (100 = market mean)", table, 12, None));
     Ok(())

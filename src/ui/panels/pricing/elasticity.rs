@@ -79,10 +79,9 @@ impl PricingPanel {
                 ui.strong(format!("{}: units per day against our price", product_label(data, estimate.product)));
                 let days = output.result.days.get(&estimate.product).map_or(&[][..], |d| d.as_slice());
                 let points: Vec<[f64; 2]> = days.iter().map(|d| [d.price, d.units]).collect();
-                let mean_units = days.iter().map(|d| d.units).sum::<f64>() / days.len().max(1) as f64;
-                let log_mean_price = days.iter().map(|d| d.price.ln()).sum::<f64>() / days.len().max(1) as f64;
                 let (low, high) = days.iter().fold((f64::MAX, f64::MIN), |(lo, hi), d| (lo.min(d.price), hi.max(d.price)));
-                let curve_name = estimate.elasticity.filter(|_| high > low).map(|e| format!("fitted curve (elasticity {e:.2})"));
+                let curve = estimate.elasticity.and_then(|e| Some((e, elasticity::demand_curve(days, e, 40)?)));
+                let curve_name = curve.as_ref().map(|(e, _)| format!("fitted curve (elasticity {e:.2})"));
                 let mut entries = vec![("days", category_colour(0))];
                 entries.extend(curve_name.as_deref().map(|name| (name, category_colour(1))));
                 widgets::legend_row(ui, &entries);
@@ -97,14 +96,8 @@ impl PricingPanel {
                     .y_axis_label("units per day")
                     .show(ui, |plot| {
                         plot.points(Points::new("days", PlotPoints::from(points)).radius(2.5).color(category_colour(0)));
-                        if let (Some(e), true) = (estimate.elasticity, high > low) {
-                            // The fitted shape through the average day: units ∝ price^e.
-                            let curve: Vec<[f64; 2]> = (0..=40)
-                                .map(|i| {
-                                    let p = low + (high - low) * i as f64 / 40.0;
-                                    [p, mean_units * (p.ln() - log_mean_price).mul_add(e, 0.0).exp()]
-                                })
-                                .collect();
+                        if let Some((e, curve)) = curve {
+                            let curve: Vec<[f64; 2]> = curve.into_iter().map(|(p, u)| [p, u]).collect();
                             plot.line(
                                 Line::new(format!("elasticity {e:.2}"), PlotPoints::from(curve)).color(category_colour(1)).width(2.0),
                             );

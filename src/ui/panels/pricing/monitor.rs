@@ -6,9 +6,7 @@ use super::*;
 impl PricingPanel {
     pub(super) fn monitor_ui(&mut self, ui: &mut egui::Ui, output: &MarketOutput, models: &mut PricingModels, requests: &mut Vec<Request>) {
         let (data, monitor) = (&output.input, &output.result.monitor);
-        let compared: Vec<f64> = monitor.positions.iter().filter_map(|p| p.index).collect();
-        let cheapest = monitor.positions.iter().filter(|p| p.rank == Some(1)).count();
-        let dearest = monitor.positions.iter().filter(|p| p.rank.is_some_and(|r| r == p.sellers && r > 1)).count();
+        let summary = monitor.summary();
         ui.horizontal(|ui| {
             let as_of = crate::analytics::customers::date_of_day(monitor.as_of.div_euclid(86_400));
             ui.label(RichText::new(format!("As of {} (the last competitor observation)", widgets::day(as_of))).weak());
@@ -31,23 +29,22 @@ impl PricingPanel {
             }
         });
         ui.columns(4, |cols| {
-            let mean = (!compared.is_empty()).then(|| compared.iter().sum::<f64>() / compared.len() as f64);
             widgets::stat_card(
                 &mut cols[0],
                 "Price index (market = 100)",
-                &mean.map_or_else(|| "–".into(), |m| format!("{m:.1}")),
+                &summary.price_index.map_or_else(|| "–".into(), |m| format!("{m:.1}")),
                 "Mean over compared products of our price / the mean current competitor price × 100. Below 100: we are cheaper.",
             );
             widgets::stat_card(
                 &mut cols[1],
                 "Cheapest on",
-                &format!("{cheapest} of {}", compared.len()),
+                &format!("{} of {}", summary.cheapest, summary.compared),
                 "Products where our price is the lowest among the sellers (rank 1).",
             );
             widgets::stat_card(
                 &mut cols[2],
                 "Dearest on",
-                &format!("{dearest} of {}", compared.len()),
+                &format!("{} of {}", summary.dearest, summary.compared),
                 "Products where every competitor is cheaper.",
             );
             let stale: usize = monitor.uncovered.iter().map(|&(_, n)| n).sum();
