@@ -434,6 +434,78 @@ impl<K: PartialEq + Clone, T: Send + 'static> Latest<K, T> {
     }
 }
 
+/// [`Latest`] that also keeps every result it finished, by its inputs: going back to inputs
+/// seen before (a filter undone, another table picked and picked back) shows their result at
+/// once instead of computing it again. Keys carry what the result was computed from (a copy's
+/// id), so a result is never shown against other data.
+pub struct Keyed<K, T> {
+    latest: Latest<K, T>,
+    finished: std::collections::HashMap<K, Arc<T>>,
+}
+
+impl<K, T> Default for Keyed<K, T> {
+    fn default() -> Self {
+        Self { latest: Latest::default(), finished: std::collections::HashMap::new() }
+    }
+}
+
+impl<K: Eq + std::hash::Hash + Clone, T: Send + 'static> Keyed<K, T> {
+    /// Whether the result for `key` is already at hand.
+    pub fn has(&self, key: &K) -> bool {
+        self.finished.contains_key(key)
+    }
+
+    /// Makes sure the result for `key` is at hand or on its way (see [`Latest::request`]).
+    pub fn request(&mut self, key: &K, spawn: impl FnOnce() -> Job<T>) -> Option<JobMonitor> {
+        if self.has(key) {
+            return None;
+        }
+        self.latest.request(key, spawn)
+    }
+
+    /// The result for `key` (`true`: it is for these inputs), or else the newest finished one
+    /// (`false`: the panel says it is updating).
+    pub fn shown(&self, key: &K) -> Option<(Arc<T>, bool)> {
+        match self.finished.get(key) {
+            Some(result) => Some((result.clone(), true)),
+            None => self.latest.get().map(|r| (r.clone(), false)),
+        }
+    }
+
+    /// Collects a finished job and keeps its result; returns its error message, once.
+    pub fn poll(&mut self) -> Option<String> {
+        let failed = self.latest.poll();
+        if let Some((key, result)) = self.latest.get_with_key() {
+            self.finished.entry(key.clone()).or_insert_with(|| result.clone());
+        }
+        failed
+    }
+
+    /// The newest finished result, whatever its inputs.
+    pub fn last(&self) -> Option<&Arc<T>> {
+        self.latest.get()
+    }
+
+    pub fn error_for(&self, key: &K) -> Option<&str> {
+        self.latest.error_for(key)
+    }
+
+    /// Forgets a failure, so the next request for its inputs runs again (Retry).
+    pub fn forget_error(&mut self) {
+        self.latest.forget_error();
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.latest.is_running()
+    }
+
+    /// Forgets the kept results (their data is gone) but not the newest, which panels keep
+    /// drawing, marked as not current, until the next result arrives.
+    pub fn forget_finished(&mut self) {
+        self.finished.clear();
+    }
+}
+
 /// Jobs that run one after another in the order they were asked for, never side by side: a
 /// panel family's writes (an Acknowledge and its Undo land in that order, a save cannot overtake
 /// the one before it).
@@ -720,5 +792,32 @@ mod tests {
         assert!(latest.request(&3, || Job::spawn("x", |_| Ok(30))).is_some());
         settle(&mut latest);
         assert_eq!(latest.get_for(&3).map(|v| **v), Some(30));
+    }
+
+    #[test]
+    fn keyed_results_come_back_at_once_for_inputs_seen_before() {
+        let mut keyed: Keyed<u32, u32> = Keyed::default();
+        let wait = |keyed: &mut Keyed<u32, u32>| {
+            while keyed.is_running() {
+                keyed.poll();
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        };
+        keyed.request(&1, || Job::spawn("x", |_| Ok(10)));
+        wait(&mut keyed);
+        assert_eq!(keyed.shown(&1).map(|(v, current)| (*v, current)), Some((10, true)));
+        keyed.request(&2, || Job::spawn("x", |_| Ok(20)));
+        // Until 2 arrives, 1's result is shown, marked as not for these inputs.
+        assert_eq!(keyed.shown(&2).map(|(v, current)| (*v, current)), Some((10, false)));
+        wait(&mut keyed);
+        // Back to 1: at hand, nothing starts.
+        assert!(keyed.request(&1, || Job::spawn("x", |_| Ok(99))).is_none());
+        assert_eq!(keyed.shown(&1).map(|(v, current)| (*v, current)), Some((10, true)));
+        // The data changed: kept results go, the newest stays shown as not current.
+        keyed.forget_finished();
+        assert_eq!(keyed.shown(&1).map(|(v, current)| (*v, current)), Some((20, false)));
+        assert!(keyed.request(&1, || Job::spawn("x", |_| Ok(11))).is_some());
+        wait(&mut keyed);
+        assert_eq!(keyed.shown(&1).map(|(v, _)| *v), Some(11));
     }
 }

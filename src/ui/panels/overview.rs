@@ -2,7 +2,6 @@
 //! in a job per filter set and kept per copy of the order lines, so going back to a filter set
 //! is instant.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use eframe::egui::{self, RichText};
@@ -13,7 +12,7 @@ use super::{panel_names, Panel, PanelContext, PanelName, Request};
 use crate::analytics::order_frame::OrderFrame;
 use crate::analytics::overview::{self, OverviewResult};
 use crate::analytics::Filters;
-use crate::jobs::{Job, JobMonitor, Latest};
+use crate::jobs::{Job, JobMonitor, Keyed};
 use crate::present::charts::{self, CANCEL_DEF, ORDERS_DEF, REVENUE_DEF};
 use crate::ui::chart_view;
 use crate::ui::models::{DataChange, PanelModels, PollContext, Versioned};
@@ -26,56 +25,45 @@ type OverviewKey = (u64, Filters);
 /// finished result for the current copy.
 #[derive(Default)]
 pub struct OverviewModels {
-    latest: Latest<OverviewKey, OverviewResult>,
-    finished: HashMap<OverviewKey, Arc<OverviewResult>>,
+    results: Keyed<OverviewKey, OverviewResult>,
 }
 
 impl OverviewModels {
     /// Makes sure the Overview of `filters` on `orders` is known or on its way.
     pub fn request(&mut self, orders: &Versioned<OrderFrame>, filters: &Filters) -> Option<JobMonitor> {
-        let key = (orders.id, filters.clone());
-        if self.finished.contains_key(&key) {
-            return None;
-        }
         let (frame, filters) = (orders.data.clone(), filters.clone());
-        self.latest.request(&key, move || Job::spawn("compute overview", move |ctx| Ok(overview::compute(&frame, &filters, ctx)?)))
+        let key = (orders.id, filters.clone());
+        self.results.request(&key, move || Job::spawn("compute overview", move |ctx| Ok(overview::compute(&frame, &filters, ctx)?)))
     }
 
     /// The result for `filters` on `orders`, or else the last one finished (marked as not
     /// current, so the panel can say it is updating).
     pub fn shown(&self, orders: &Versioned<OrderFrame>, filters: &Filters) -> Option<(Arc<OverviewResult>, bool)> {
-        let key = (orders.id, filters.clone());
-        match self.finished.get(&key) {
-            Some(result) => Some((result.clone(), true)),
-            None => self.latest.get().map(|r| (r.clone(), false)),
-        }
+        self.results.shown(&(orders.id, filters.clone()))
     }
 
     /// The result last finished (for the File › Export menu).
     pub fn last(&self) -> Option<Arc<OverviewResult>> {
-        self.latest.get().cloned()
+        self.results.last().cloned()
     }
 }
 
 impl PanelModels for OverviewModels {
     fn poll(&mut self, cx: &mut PollContext<'_>) {
-        cx.report("Overview failed", self.latest.poll());
-        if let Some((key, result)) = self.latest.get_with_key() {
-            self.finished.entry(key.clone()).or_insert_with(|| result.clone());
-        }
+        cx.report("Overview failed", self.results.poll());
     }
 
     fn data_changed(&mut self, change: &DataChange, _: &mut PollContext<'_>) {
         match change {
             // Results of the old copy are never asked for again (keys carry the copy's id).
-            DataChange::OrderLines => self.finished.clear(),
+            DataChange::OrderLines => self.results.forget_finished(),
             DataChange::Workspace => *self = Self::default(),
             DataChange::Imported { .. } => {}
         }
     }
 
     fn busy(&self) -> bool {
-        self.latest.is_running()
+        self.results.is_running()
     }
 }
 

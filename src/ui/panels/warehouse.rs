@@ -15,7 +15,7 @@ use crate::analytics::overview::OverviewResult;
 use crate::analytics::rfm::SegmentGrid;
 use crate::analytics::Filters;
 use crate::import::kinds::Target;
-use crate::jobs::{take_finished, Job, JobMonitor, JobResult, Latest};
+use crate::jobs::{take_finished, Job, JobMonitor, JobResult, Keyed};
 use crate::ui::models::{DataChange, PanelModels, PollContext};
 use crate::ui::widgets;
 use crate::warehouse::browse::{self, Preview, Relation, ServerTable};
@@ -105,17 +105,14 @@ pub struct WarehouseModels {
     pub overview_on: Option<ChosenTable>,
     /// True: the Overview shows the server's figures; false: the workspace's copy.
     pub overview_on_server: bool,
-    overview: Latest<(ChosenTable, Filters), OnServer<OverviewResult>>,
-    overviews: HashMap<(ChosenTable, Filters), Arc<OnServer<OverviewResult>>>,
+    overview: Keyed<(ChosenTable, Filters), OnServer<OverviewResult>>,
     /// True: Segments shows the server's RFM over the same order-lines table as the Overview.
     pub segments_on_server: bool,
-    rfm: Latest<RfmKey, OnServer<pushdown::ServerRfm>>,
-    rfms: HashMap<RfmKey, Arc<OnServer<pushdown::ServerRfm>>>,
+    rfm: Keyed<RfmKey, OnServer<pushdown::ServerRfm>>,
     /// Where the funnel runs when the user picks the server (an events table).
     pub events_on: Option<ChosenTable>,
     pub funnel_on_server: bool,
-    funnel: Latest<FunnelKey, OnServer<FunnelResult>>,
-    funnels: HashMap<FunnelKey, Arc<OnServer<FunnelResult>>>,
+    funnel: Keyed<FunnelKey, OnServer<FunnelResult>>,
 }
 
 impl WarehouseModels {
@@ -247,7 +244,7 @@ impl WarehouseModels {
     pub fn request_overview(&mut self, filters: &Filters) -> Option<JobMonitor> {
         let on = self.overview_on.clone()?;
         let key = (on.clone(), filters.clone());
-        if self.overviews.contains_key(&key) {
+        if self.overview.has(&key) {
             return None;
         }
         let filters = filters.clone();
@@ -259,11 +256,7 @@ impl WarehouseModels {
 
     /// The server's Overview for `filters`, or the last one finished (not current).
     pub fn shown_overview(&self, filters: &Filters) -> Option<(Arc<OnServer<OverviewResult>>, bool)> {
-        let key = (self.overview_on.clone()?, filters.clone());
-        match self.overviews.get(&key) {
-            Some(result) => Some((result.clone(), true)),
-            None => self.overview.get().map(|r| (r.clone(), false)),
-        }
+        self.overview.shown(&(self.overview_on.clone()?, filters.clone()))
     }
 
     pub fn overview_error(&self, filters: &Filters) -> Option<&str> {
@@ -277,7 +270,7 @@ impl WarehouseModels {
     /// Makes sure RFM of `filters` on the server's order-lines table is known or on its way.
     pub fn request_rfm(&mut self, filters: &Filters, date: Option<chrono::NaiveDate>, grid: &SegmentGrid) -> Option<JobMonitor> {
         let key = self.rfm_key(filters, date, grid)?;
-        if self.rfms.contains_key(&key) {
+        if self.rfm.has(&key) {
             return None;
         }
         let (filters, grid) = (filters.clone(), grid.clone());
@@ -294,11 +287,7 @@ impl WarehouseModels {
         date: Option<chrono::NaiveDate>,
         grid: &SegmentGrid,
     ) -> Option<(Arc<OnServer<pushdown::ServerRfm>>, bool)> {
-        let key = self.rfm_key(filters, date, grid)?;
-        match self.rfms.get(&key) {
-            Some(result) => Some((result.clone(), true)),
-            None => self.rfm.get().map(|r| (r.clone(), false)),
-        }
+        self.rfm.shown(&self.rfm_key(filters, date, grid)?)
     }
 
     pub fn rfm_error(&self, filters: &Filters, date: Option<chrono::NaiveDate>, grid: &SegmentGrid) -> Option<&str> {
@@ -310,7 +299,7 @@ impl WarehouseModels {
     pub fn request_funnel(&mut self, filters: &Filters, settings: &FunnelSettings) -> Option<JobMonitor> {
         let on = self.events_on.clone()?;
         let key = (on.clone(), filters.clone(), settings.clone());
-        if self.funnels.contains_key(&key) {
+        if self.funnel.has(&key) {
             return None;
         }
         let (filters, settings) = (filters.clone(), settings.clone());
@@ -322,11 +311,7 @@ impl WarehouseModels {
 
     /// The server's funnel for these inputs, or the last one finished (not current).
     pub fn shown_funnel(&self, filters: &Filters, settings: &FunnelSettings) -> Option<(Arc<OnServer<FunnelResult>>, bool)> {
-        let key = (self.events_on.clone()?, filters.clone(), settings.clone());
-        match self.funnels.get(&key) {
-            Some(result) => Some((result.clone(), true)),
-            None => self.funnel.get().map(|r| (r.clone(), false)),
-        }
+        self.funnel.shown(&(self.events_on.clone()?, filters.clone(), settings.clone()))
     }
 
     pub fn funnel_error(&self, filters: &Filters, settings: &FunnelSettings) -> Option<&str> {
@@ -377,17 +362,8 @@ impl PanelModels for WarehouseModels {
             }
         }
         cx.report("Overview on the server failed", self.overview.poll());
-        if let Some((key, result)) = self.overview.get_with_key() {
-            self.overviews.entry(key.clone()).or_insert_with(|| result.clone());
-        }
         cx.report("RFM on the server failed", self.rfm.poll());
-        if let Some((key, result)) = self.rfm.get_with_key() {
-            self.rfms.entry(key.clone()).or_insert_with(|| result.clone());
-        }
         cx.report("Funnel on the server failed", self.funnel.poll());
-        if let Some((key, result)) = self.funnel.get_with_key() {
-            self.funnels.entry(key.clone()).or_insert_with(|| result.clone());
-        }
     }
 
     fn data_changed(&mut self, change: &DataChange, _: &mut PollContext<'_>) {
