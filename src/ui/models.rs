@@ -199,6 +199,28 @@ impl DataChange {
     }
 }
 
+/// What a family holding its own copy of `tables` does about `change`: another workspace resets
+/// it (dropping the old family cancels its load); an import into one of its tables reloads it
+/// with `reload`, whose job the status bar tracks.
+pub fn follow_copy<F: Default>(
+    family: &mut F,
+    change: &DataChange,
+    tables: &[&str],
+    cx: &mut PollContext<'_>,
+    reload: impl FnOnce(&mut F, PathBuf) -> JobMonitor,
+) {
+    match change {
+        DataChange::Workspace => *family = F::default(),
+        change if change.touches(tables) => {
+            if let Some(path) = cx.data.path.clone() {
+                let monitor = reload(family, path);
+                cx.track(monitor);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// A message for the status area.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {

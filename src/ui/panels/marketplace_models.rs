@@ -9,7 +9,7 @@ use crate::analytics::marketplace::sellers::{self, SellerResult, SellerSettings}
 use crate::analytics::marketplace::MarketplaceData;
 use crate::analytics::Filters;
 use crate::jobs::{Job, JobError, JobMonitor, Latest};
-use crate::ui::models::{Computed, CopyJob, DataChange, PanelModels, PollContext, Versioned, WorkspaceData};
+use crate::ui::models::{follow_copy, Computed, CopyJob, DataChange, PanelModels, PollContext, Versioned, WorkspaceData};
 use crate::workspace;
 
 pub type SellersOutput = Computed<MarketplaceData, SellerResult>;
@@ -100,17 +100,7 @@ impl PanelModels for MarketplaceModels {
     }
 
     fn data_changed(&mut self, change: &DataChange, cx: &mut PollContext<'_>) {
-        match change {
-            // Dropping the old family cancels its load.
-            DataChange::Workspace => *self = Self::default(),
-            change if change.touches(&MARKETPLACE_TABLES) => {
-                if let Some(path) = cx.data.path.clone() {
-                    let monitor = self.reload(path);
-                    cx.track(monitor);
-                }
-            }
-            _ => {}
-        }
+        follow_copy(self, change, &MARKETPLACE_TABLES, cx, Self::reload);
     }
 
     fn busy(&self) -> bool {

@@ -16,7 +16,7 @@ use crate::analytics::matching::{self, MatchRow, MatchStatus};
 use crate::analytics::pricing::{self, Monitor, PricingData, PricingSettings, Signal};
 use crate::analytics::recommend::{self, RecommendSettings, Recommendation};
 use crate::jobs::{Job, JobError, JobMonitor, Latest};
-use crate::ui::models::{Computed, CopyJob, DataChange, PanelModels, PollContext, Versioned, WorkspaceData};
+use crate::ui::models::{follow_copy, Computed, CopyJob, DataChange, PanelModels, PollContext, Versioned, WorkspaceData};
 use crate::workspace::settings::{self as saved, PriceDecision};
 use crate::workspace::{self, Workspace};
 
@@ -363,17 +363,7 @@ impl PanelModels for PricingModels {
     }
 
     fn data_changed(&mut self, change: &DataChange, cx: &mut PollContext<'_>) {
-        match change {
-            // Dropping the old family cancels its load.
-            DataChange::Workspace => *self = Self::default(),
-            change if change.touches(&PRICING_TABLES) => {
-                if let Some(path) = cx.data.path.clone() {
-                    let monitor = self.reload(path);
-                    cx.track(monitor);
-                }
-            }
-            _ => {}
-        }
+        follow_copy(self, change, &PRICING_TABLES, cx, Self::reload);
     }
 
     fn busy(&self) -> bool {
