@@ -124,6 +124,16 @@ impl<T: Send + 'static> CopyJob<T> {
         self.job.is_some()
     }
 
+    /// The workspace to load from when a family's copy is needed: none is shown (`have_copy`)
+    /// or on its way, and the workspace has been read (the family is made when its panel first
+    /// asks, so that is when its copy loads).
+    pub fn wanted_from(&self, have_copy: bool, data: &WorkspaceData) -> Option<PathBuf> {
+        if have_copy || self.running() || data.snapshot.is_none() {
+            return None;
+        }
+        data.path.clone()
+    }
+
     /// The load's outcome once it has finished.
     pub fn take_finished(&mut self) -> Option<JobResult<T>> {
         crate::jobs::take_finished(&mut self.job)

@@ -40,10 +40,7 @@ impl MarketplaceModels {
 
     /// Loads the marketplace unless a copy is shown or on its way (when a panel first asks).
     pub fn ensure_loaded(&mut self, data: &WorkspaceData) -> Option<JobMonitor> {
-        if self.data.is_some() || self.load.running() || data.snapshot.is_none() {
-            return None;
-        }
-        data.path.clone().map(|path| self.reload(path))
+        self.load.wanted_from(self.data.is_some(), data).map(|path| self.reload(path))
     }
 
     pub fn loading(&self) -> bool {

@@ -122,10 +122,7 @@ impl PricingModels {
     /// Loads the workspace's prices unless a copy is shown or on its way (the family is made
     /// when the Pricing panel first asks, so that is when the copy loads).
     pub fn ensure_loaded(&mut self, data: &WorkspaceData) -> Option<JobMonitor> {
-        if self.data.is_some() || self.load.running() || data.snapshot.is_none() {
-            return None;
-        }
-        data.path.clone().map(|path| self.reload(path))
+        self.load.wanted_from(self.data.is_some(), data).map(|path| self.reload(path))
     }
 
     pub fn loading(&self) -> bool {
