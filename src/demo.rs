@@ -113,14 +113,14 @@ fn add_story(ws: &mut Workspace) -> rusqlite::Result<()> {
             "Who our customers are",
             "RFM segments over the whole year: a small group of champions brings a large share of revenue.",
             panels::SEGMENTS.id,
-            json!({ "tab": "RFM segments", "slide": { "chart": 0 } }),
+            json!({ "tab": panels::tab::RFM_SEGMENTS, "slide": { "chart": 0 } }),
             DateRange::AllData,
         ),
         view(
             "Do they come back?",
             "Share of each month's new customers who order again in the months after their first order.",
             panels::SEGMENTS.id,
-            json!({ "tab": "Cohorts", "cohort_revenue": false, "slide": { "table": 0 } }),
+            json!({ "tab": panels::tab::COHORTS, "cohort_revenue": false, "slide": { "table": 0 } }),
             DateRange::AllData,
         ),
         view(
@@ -134,14 +134,14 @@ fn add_story(ws: &mut Workspace) -> rusqlite::Result<()> {
             "From a visit to an order",
             "Web sessions that viewed, carted and bought, over the year.",
             panels::FUNNEL.id,
-            json!({ "tab": "Funnel", "slide": { "chart": 0 } }),
+            json!({ "tab": panels::tab::FUNNEL, "slide": { "chart": 0 } }),
             DateRange::AllData,
         ),
         view(
             "Are our prices right?",
             "Our best sellers against three competitors: the price index by category (100 = the market's mean).",
             panels::PRICING.id,
-            json!({ "tab": "Monitor", "slide": { "table": 0 } }),
+            json!({ "tab": panels::tab::MONITOR, "slide": { "table": 0 } }),
             DateRange::AllData,
         ),
         View {
@@ -158,7 +158,7 @@ fn add_story(ws: &mut Workspace) -> rusqlite::Result<()> {
             "What a new customer brings",
             "Revenue per customer of each month's new customers, in the months after their first order.",
             panels::SEGMENTS.id,
-            json!({ "tab": "Cohorts", "cohort_revenue": true, "slide": { "table": 0 } }),
+            json!({ "tab": panels::tab::COHORTS, "cohort_revenue": true, "slide": { "table": 0 } }),
             DateRange::AllData,
         ),
     ];
@@ -171,7 +171,7 @@ fn add_story(ws: &mut Workspace) -> rusqlite::Result<()> {
             "Marketplace: where supply is short",
             "The resale marketplace (2023-2024): categories with the most demand per listing, and their trend.",
             panels::SELLERS.id,
-            json!({ "tab": "Short categories", "slide": { "chart": 0 } }),
+            json!({ "tab": panels::tab::SHORT_CATEGORIES, "slide": { "chart": 0 } }),
             DateRange::AllData,
         ),
         view(

@@ -24,6 +24,17 @@ pub const SQL: PanelName = PanelName { id: "sql", title: "SQL" };
 /// Every panel, in the navigation's order.
 pub const ALL: [PanelName; 9] = [OVERVIEW, SEGMENTS, CUSTOMER_VALUE, FUNNEL, PRICING, SELLERS, LISTINGS, DATA, SQL];
 
+/// The tabs a report rebuilds saved views of, by the names their panels show and save (a
+/// view's `tab`), declared here for the panels' tab bars and the slides alike.
+pub mod tab {
+    pub const RFM_SEGMENTS: &str = "RFM segments";
+    pub const COHORTS: &str = "Cohorts";
+    pub const FUNNEL: &str = "Funnel";
+    pub const MONITOR: &str = "Monitor";
+    pub const SHORT_CATEGORIES: &str = "Short categories";
+    pub const CANDIDATES: &str = "Candidates";
+}
+
 /// The panel with this id.
 pub fn named(id: &str) -> Option<PanelName> {
     ALL.into_iter().find(|panel| panel.id == id)

@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use super::chart::Chart;
 use super::charts;
 use super::format::{self, number, ColumnFormat};
-use super::panels::{self, CUSTOMER_VALUE, FUNNEL, LISTINGS, OVERVIEW, PRICING, SEGMENTS, SELLERS};
+use super::panels::{self, tab, CUSTOMER_VALUE, FUNNEL, LISTINGS, OVERVIEW, PRICING, SEGMENTS, SELLERS};
 use crate::analytics::event_frame::EventFrame;
 use crate::analytics::marketplace::MarketplaceData;
 use crate::analytics::order_frame::OrderFrame;
@@ -164,13 +164,13 @@ pub fn elements(panel: &str, state: &serde_json::Value) -> Vec<(SlideElement, &'
     let tab = state.get("tab").and_then(|t| t.as_str());
     match (panels::named(panel), tab) {
         (Some(OVERVIEW), _) => vec![(Chart(0), "Monthly revenue"), (Chart(1), "New and returning customers"), (Table(0), "Top products")],
-        (Some(SEGMENTS), None | Some("RFM segments")) => vec![(Chart(0), "Segment shares chart"), (Table(0), "RFM segment table")],
-        (Some(SEGMENTS), Some("Cohorts")) => vec![(Table(0), "Cohort heat map")],
+        (Some(SEGMENTS), None | Some(tab::RFM_SEGMENTS)) => vec![(Chart(0), "Segment shares chart"), (Table(0), "RFM segment table")],
+        (Some(SEGMENTS), Some(tab::COHORTS)) => vec![(Table(0), "Cohort heat map")],
         (Some(CUSTOMER_VALUE), _) => vec![(Chart(0), "Holdout check"), (Table(0), "Most valuable customers")],
-        (Some(FUNNEL), None | Some("Funnel")) => vec![(Chart(0), "Funnel chart"), (Table(0), "Funnel steps table")],
-        (Some(PRICING), None | Some("Monitor")) => vec![(Table(0), "Price index by category")],
-        (Some(SELLERS), Some("Short categories") | Some("Candidates") | None) => {
-            vec![(Chart(0), "Demand per listing"), (Table(0), if tab == Some("Candidates") { "Candidates" } else { "Short categories" })]
+        (Some(FUNNEL), None | Some(tab::FUNNEL)) => vec![(Chart(0), "Funnel chart"), (Table(0), "Funnel steps table")],
+        (Some(PRICING), None | Some(tab::MONITOR)) => vec![(Table(0), "Price index by category")],
+        (Some(SELLERS), Some(tab::SHORT_CATEGORIES) | Some(tab::CANDIDATES) | None) => {
+            vec![(Chart(0), "Demand per listing"), (Table(0), if tab == Some(tab::CANDIDATES) { "Candidates" } else { "Short categories" })]
         }
         (Some(LISTINGS), _) => vec![(Chart(0), "Days to sell"), (Table(0), "Listings by group")],
         _ => Vec::new(),
@@ -324,13 +324,13 @@ pub fn build(view: &View, source: &mut StorySource, ctx: &JobContext) -> Result<
     ctx.check()?;
     match (panels::named(&view.panel), tab.as_deref()) {
         (Some(OVERVIEW), _) => overview_slide(view, source, &filters, &mut slide, ctx)?,
-        (Some(SEGMENTS), None | Some("RFM segments")) => rfm_slide(source, &filters, &mut slide, ctx)?,
-        (Some(SEGMENTS), Some("Cohorts")) => cohorts_slide(view, source, &filters, &mut slide, ctx)?,
+        (Some(SEGMENTS), None | Some(tab::RFM_SEGMENTS)) => rfm_slide(source, &filters, &mut slide, ctx)?,
+        (Some(SEGMENTS), Some(tab::COHORTS)) => cohorts_slide(view, source, &filters, &mut slide, ctx)?,
         (Some(CUSTOMER_VALUE), _) => clv_slide(view, source, &filters, &mut slide, ctx)?,
-        (Some(FUNNEL), None | Some("Funnel")) => funnel_slide(view, source, &filters, &mut slide, ctx)?,
-        (Some(PRICING), None | Some("Monitor")) => pricing_slide(source, &mut slide, ctx)?,
-        (Some(SELLERS), Some("Short categories") | Some("Candidates") | None) => {
-            sellers_slide(view, tab.as_deref() == Some("Candidates"), source, &mut slide, ctx)?
+        (Some(FUNNEL), None | Some(tab::FUNNEL)) => funnel_slide(view, source, &filters, &mut slide, ctx)?,
+        (Some(PRICING), None | Some(tab::MONITOR)) => pricing_slide(source, &mut slide, ctx)?,
+        (Some(SELLERS), Some(tab::SHORT_CATEGORIES) | Some(tab::CANDIDATES) | None) => {
+            sellers_slide(view, tab.as_deref() == Some(tab::CANDIDATES), source, &mut slide, ctx)?
         }
         (Some(LISTINGS), _) => listings_slide(view, source, &filters, &mut slide, ctx)?,
         _ => slide.notes.push(format!("Reports do not print {} yet: open this view in shoplens to see it.", slide.place)),

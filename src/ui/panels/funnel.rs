@@ -45,8 +45,12 @@ enum SortBy {
     Name,
 }
 
-const TABS: [(Tab, &str); 4] =
-    [(Tab::Funnel, "Funnel"), (Tab::Carts, "Abandoned carts"), (Tab::Forecast, "Demand forecast"), (Tab::Live, "Live mode")];
+const TABS: [(Tab, &str); 4] = [
+    (Tab::Funnel, panel_names::tab::FUNNEL),
+    (Tab::Carts, "Abandoned carts"),
+    (Tab::Forecast, "Demand forecast"),
+    (Tab::Live, "Live mode"),
+];
 
 pub struct FunnelPanel {
     tab: Tab,

@@ -32,7 +32,8 @@ enum Tab {
     Cohorts,
 }
 
-const TABS: [(Tab, &str); 3] = [(Tab::Segments, "RFM segments"), (Tab::Clusters, "Clusters"), (Tab::Cohorts, "Cohorts")];
+const TABS: [(Tab, &str); 3] =
+    [(Tab::Segments, panel_names::tab::RFM_SEGMENTS), (Tab::Clusters, "Clusters"), (Tab::Cohorts, panel_names::tab::COHORTS)];
 
 pub struct SegmentsPanel {
     tab: Tab,

@@ -32,8 +32,12 @@ enum Tab {
     Overview,
 }
 
-const TABS: [(Tab, &str); 4] =
-    [(Tab::Candidates, "Candidates"), (Tab::Shortage, "Short categories"), (Tab::Model, "Model report"), (Tab::Overview, "Overview")];
+const TABS: [(Tab, &str); 4] = [
+    (Tab::Candidates, panel_names::tab::CANDIDATES),
+    (Tab::Shortage, panel_names::tab::SHORT_CATEGORIES),
+    (Tab::Model, "Model report"),
+    (Tab::Overview, "Overview"),
+];
 
 pub struct SellersPanel {
     tab: Tab,

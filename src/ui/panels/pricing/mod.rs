@@ -56,7 +56,7 @@ enum Pending {
 }
 
 const TABS: [(Tab, &str); 7] = [
-    (Tab::Monitor, "Monitor"),
+    (Tab::Monitor, panel_names::tab::MONITOR),
     (Tab::Signals, "Signals"),
     (Tab::Elasticity, "Elasticity"),
     (Tab::Recommendations, "Recommendations"),
