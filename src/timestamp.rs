@@ -134,9 +134,7 @@ impl Timestamp {
         }
         Self::new(dt.year(), dt.month(), dt.day(), dt.hour(), dt.minute(), dt.second())
     }
-}
 
-impl Timestamp {
     /// The stored text (`YYYY-MM-DD HH:MM:SS`, as [`Display`](std::fmt::Display) writes it)
     /// without the formatter, for the importer's hot path; `None` for years outside 0..=9999.
     pub fn stored_bytes(&self) -> Option<[u8; 19]> {

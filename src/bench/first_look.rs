@@ -108,12 +108,12 @@ pub fn run(dir: &Path, quick: bool, options: &Options) -> Result<(), String> {
     // The same first looks in the window: the file imported into a new workspace as if dropped
     // on it, to the first figures drawn. DuckDB's and polars' runs are the rows' above (their
     // CSV to the same figures), not measured again.
+    use crate::present::panels::{FUNNEL, OVERVIEW};
     let window_rows = [
-        (&orders, "first-look-window-orders.shoplens", "overview", "order lines CSV → visible Overview in the window", 0),
-        (&events, "first-look-window-events.shoplens", "funnel", "events CSV → visible funnel in the window", 2),
+        (&orders, order_rows, "first-look-window-orders.shoplens", OVERVIEW.id, "order lines CSV → visible Overview in the window", 0),
+        (&events, event_rows, "first-look-window-events.shoplens", FUNNEL.id, "events CSV → visible funnel in the window", 2),
     ];
-    for (file, workspace, panel, what, peer_row) in window_rows {
-        let rows_of = if panel == "overview" { order_rows } else { event_rows };
+    for (file, rows_of, workspace, panel, what, peer_row) in window_rows {
         if let Some(seconds) = super::instant::window_first_result(&exe, cores, &dir.join(workspace), panel, dir, Some(file))? {
             eprintln!("shoplens window {panel}: {seconds:.2} s");
             let (duckdb, polars) = (rows[peer_row].duckdb, rows[peer_row].polars);

@@ -223,6 +223,10 @@ impl EventModels {
     /// Saves an import's copy (shown by [`EventModels::show_imported`]) for a fast reopen, once
     /// its import has committed.
     pub fn save_imported(&mut self, frame: Arc<EventFrame>, workspace: PathBuf) -> JobMonitor {
+        // Product names read while the rows were still being saved miss this import's names
+        // (the events' own): read them again now they are in, with the forecast named by them.
+        self.names.clear();
+        self.forecast.clear();
         self.cache_save.start("save events for a fast reopen", move |_| Ok(workspace::cache::save_events_as_current(&workspace, &frame)?))
     }
 
