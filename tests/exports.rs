@@ -14,8 +14,9 @@ use std::process::Command;
 
 use shoplens::analytics::order_frame::OrderFrame;
 use shoplens::analytics::{overview, rfm, Filters};
-use shoplens::import::{self, kinds::Target, ImportOptions, ImportOutcome};
+use shoplens::import::{self, ImportOptions, ImportOutcome};
 use shoplens::jobs::JobContext;
+use shoplens::workspace::catalogue::Target;
 use shoplens::workspace::{copies, Workspace};
 
 fn fixture(name: &str) -> PathBuf {

@@ -5,8 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use shoplens::import::{self, kinds::Target, ImportError, ImportOptions, ImportOutcome};
+use shoplens::import::{self, ImportError, ImportOptions, ImportOutcome};
 use shoplens::jobs::JobContext;
+use shoplens::workspace::catalogue::Target;
 use shoplens::workspace::Workspace;
 
 fn fixture(name: &str) -> PathBuf {

@@ -590,7 +590,7 @@ fn the_wide_competitor_layout_is_unpivoted() {
 
 #[test]
 fn month_year_order_is_decided_from_the_sample() {
-    use shoplens::import::kinds::month_order;
+    use shoplens::import::convert::month_order;
     assert!(month_order(["01-05-2017", "01-06-2017"]).0, "the layout's DD-MM");
     assert!(!month_order(["05-01-2017", "06-01-2017"]).0, "every second part 01: MM-DD");
     assert!(month_order(["13-01-2017", "01-01-2017"]).0);

@@ -440,8 +440,8 @@ fn sellers(dir: &Path, quick: bool) -> Result<(), String> {
 /// `PGUSER`, `PGDATABASE`, `PGPASSWORD`); without one the benchmark says it was skipped.
 fn warehouse(dir: &Path, quick: bool) -> Result<(), String> {
     use crate::analytics::{overview, rfm, Filters};
-    use crate::import::kinds::Target;
     use crate::warehouse::{browse::Relation, pull, pushdown, Server};
+    use crate::workspace::catalogue::Target;
     let Ok(host) = std::env::var("PGHOST") else {
         println!("warehouse benchmark skipped: no PostgreSQL server (set PGHOST etc., or run under pg_virtualenv)");
         return Ok(());

@@ -12,6 +12,7 @@ use crate::analytics::rfm::{self, SegmentGrid, ValueColumns};
 use crate::analytics::{clusters, cohorts, write_csv, write_csv_to, Filters};
 use crate::jobs::{Job, JobContext};
 use crate::workspace;
+use crate::workspace::catalogue::Target;
 
 /// The workspace's order lines in memory, with progress on the terminal (see
 /// [`super::load_copy`]).
@@ -42,10 +43,9 @@ pub fn rfm(path: &Path, filters: &Filters, args: RfmArgs<'_>, server: &super::wa
                 return Err(CliError::Failed("--clv runs on the workspace's copy: import the table first, or leave out --source".into()));
             }
             let (filters, grid) = (filters.clone(), grid.clone());
-            let on_server =
-                super::warehouse::on_server(path, target, crate::import::kinds::Target::OrderLines, move |server, ctx, table| {
-                    crate::warehouse::pushdown::rfm(server, ctx, table, &filters, date, &grid)
-                })?;
+            let on_server = super::warehouse::on_server(path, target, Target::OrderLines, move |server, ctx, table| {
+                crate::warehouse::pushdown::rfm(server, ctx, table, &filters, date, &grid)
+            })?;
             (on_server.result.clone(), None, Some(on_server))
         }
         None => {

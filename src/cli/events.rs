@@ -14,6 +14,7 @@ use crate::analytics::event_frame::{EventFrame, EventKind};
 use crate::analytics::funnel::{self, CountBy, Dimension, FunnelSettings, Window};
 use crate::analytics::{forecast, write_csv, Filters};
 use crate::jobs::JobContext;
+use crate::workspace::catalogue::Target;
 use crate::workspace::{self, Workspace};
 
 /// The workspace's events in memory, with progress on the terminal (see [`super::load_copy`]).
@@ -78,7 +79,7 @@ pub fn funnel(path: &Path, filters: &Filters, args: &FunnelArgs<'_>, server: &su
                 ));
             }
             let (filters, settings) = (filters.clone(), settings.clone());
-            let result = super::warehouse::on_server(path, target, crate::import::kinds::Target::Events, move |server, ctx, table| {
+            let result = super::warehouse::on_server(path, target, Target::Events, move |server, ctx, table| {
                 crate::warehouse::pushdown::funnel(server, ctx, table, &filters, &settings)
             })?;
             (result, None)

@@ -16,9 +16,10 @@ mod warehouse;
 
 use crate::analytics::clv::ClvSettings;
 use crate::analytics::Filters;
-use crate::import::{self, kinds::Target, ImportOptions, ImportOutcome};
+use crate::import::{self, ImportOptions, ImportOutcome};
 use crate::jobs::{Job, JobError};
 use crate::timestamp::Timestamp;
+use crate::workspace::catalogue::Target;
 use crate::workspace::{self, Workspace};
 
 #[derive(Debug, Parser)]

@@ -7,12 +7,13 @@ use std::path::Path;
 
 use super::output;
 use super::{wait_with_progress, CliError};
-use crate::import::kinds::{self, Target};
+use crate::import::kinds;
 use crate::import::{ImportOptions, ImportOutcome};
 use crate::jobs::{Job, JobContext};
 use crate::warehouse::browse::{self, Relation};
 use crate::warehouse::pushdown::{self, MappedTable};
 use crate::warehouse::{self, PasswordSource, Server, WarehouseError};
+use crate::workspace::catalogue::Target;
 use crate::workspace::sources::{self, SourceConfig};
 use crate::workspace::{self, Workspace};
 

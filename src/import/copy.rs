@@ -11,10 +11,10 @@
 use std::sync::Arc;
 
 use super::batch::{Batch, Value};
-use super::kinds::Target;
 use crate::analytics::event_frame::{EventColumns, EventFrame, EventFrameBuilder, EventKind};
 use crate::analytics::order_frame::{OrderFrame, OrderFrameBuilder, OrderLine};
 use crate::timestamp::{SlashOrder, Timestamp};
+use crate::workspace::catalogue::Target;
 
 /// A copy the import built: the whole table, as `workspace::copies` would read it.
 #[derive(Clone)]

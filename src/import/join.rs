@@ -12,9 +12,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use super::convert::RowError;
 use super::error::ImportError;
-use super::kinds::{normalize_header, RowError};
 use super::sources::{self, RawRow, RowSource, SourceInfo};
+use crate::workspace::catalogue::normalize_header;
 use crate::workspace::report::RepairCounts;
 
 /// A file joined to the lines, and how.

@@ -1,11 +1,12 @@
 //! Importing files into the workspace.
 //!
-//! Flow: [`sources::open`] sniffs the file and yields text rows → a [`kinds::Converter`] types
+//! Flow: [`sources::open`] sniffs the file and yields text rows → a [`convert::Converter`] types
 //! them into [`batch::Batch`]es on a parser thread → [`writer::TableWriter`] inserts them on the
 //! job's thread. Everything happens in one transaction: the workspace sees the whole file or
 //! nothing. Rows that cannot be represented go to `rejects` with their line and reason.
 
 pub mod batch;
+pub mod convert;
 pub mod copy;
 pub mod distinct;
 pub mod error;
@@ -27,11 +28,13 @@ use std::sync::Arc;
 use rusqlite::{params, Connection};
 
 use crate::jobs::{self, Job, JobContext};
+use crate::workspace::catalogue::{normalize_header, Target, TargetColumn, ValueKind};
 use crate::workspace::history::{self, NewImport};
 use crate::workspace::Workspace;
 use batch::{Batch, Reject};
+use convert::{CdnowConverter, Converter, MappedConverter, RawConverter, WideCompetitorConverter};
 pub use error::ImportError;
-use kinds::{CdnowConverter, Converter, KnownKind, MappedConverter, Mapping, RawConverter, Target, WideCompetitorConverter};
+use kinds::{KnownKind, Mapping};
 pub use report::QualityReport;
 use report::{DuplicateRows, QualityTracker};
 use sources::{RawRow, RowSource};
@@ -411,11 +414,11 @@ fn import_checked(
                     Box::new(converter)
                 }
                 Some(KnownKind::CompetitorFeedWide) if options.mapping.is_empty() && options.target.is_none_or(|t| t == target) => {
-                    let month = headers.iter().position(|h| kinds::normalize_header(h) == "monthyear");
-                    let (day_first, note) = kinds::month_order(sample.iter().filter_map(|row| month.and_then(|i| row.fields.get(i))));
+                    let month = headers.iter().position(|h| normalize_header(h) == "monthyear");
+                    let (day_first, note) = convert::month_order(sample.iter().filter_map(|row| month.and_then(|i| row.fields.get(i))));
                     number_notes.push(note);
                     let converter = WideCompetitorConverter::new(&headers, day_first, import_id);
-                    if headers.iter().any(|h| matches!(kinds::normalize_header(h).as_str(), "qty" | "quantity")) {
+                    if headers.iter().any(|h| matches!(normalize_header(h).as_str(), "qty" | "quantity")) {
                         number_notes.push(
                             "qty (units sold per product and month) is not loaded: price elasticity needs daily sales, i.e. the shop's order lines with dates and stock codes equal to product_id; import those for elasticity".into(),
                         );
@@ -688,7 +691,7 @@ fn copy_builder(tx: &Connection, target: Target, columns: &[String]) -> Result<R
 fn convert_row(row: &RawRow, converter: &mut dyn Converter, batch: &mut Batch, tracker: &mut QualityTracker) {
     batch.rows_read += 1;
     let outcome = match (&row.malformed, &row.rejected) {
-        (Some((raw, reason)), _) => Err((raw.clone(), kinds::RowError { key: "unreadable row".into(), detail: reason.clone() })),
+        (Some((raw, reason)), _) => Err((raw.clone(), convert::RowError { key: "unreadable row".into(), detail: reason.clone() })),
         (None, Some(reason)) => Err((row.original.clone().unwrap_or_else(|| record_to_csv(&row.fields)), reason.clone())),
         (None, None) => {
             let before = batch.len();
@@ -929,11 +932,11 @@ fn decide_number_formats(
     shown: &mut Vec<(String, String)>,
     notes: &mut Vec<String>,
 ) -> Vec<numbers::NumberFormat> {
-    let real: Vec<(usize, &kinds::TargetColumn, usize)> = target
+    let real: Vec<(usize, &TargetColumn, usize)> = target
         .columns()
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.kind == kinds::ValueKind::Real)
+        .filter(|(_, c)| c.kind == ValueKind::Real)
         .filter_map(|(i, c)| Some((i, c, sources.get(i).copied().flatten()?)))
         .collect();
     let columns: Vec<(&str, Vec<&str>)> =

@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use rusqlite::{params, Connection};
 
-use super::kinds::Target;
+use crate::workspace::catalogue::Target;
 use crate::workspace::report::QualityReport;
 
 /// How far from the product's median a price may be, as a factor either way.

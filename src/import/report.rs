@@ -6,8 +6,8 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::batch::{Batch, Value};
 use super::distinct::{DistinctCount, DistinctCounter};
-use super::kinds::Target;
 use super::sources::JSON_HEADER_SAMPLE_ROWS;
+use crate::workspace::catalogue::Target;
 pub use crate::workspace::report::{group, QualityReport, RepairCounts, WithoutLines};
 
 /// Accumulates a [`QualityReport`] row by row on the parsing thread.

@@ -21,9 +21,10 @@ use std::collections::HashMap;
 use csv::StringRecord;
 
 use super::batch::{Batch, Value};
-use super::kinds::{normalize_header, Converter, RowError, Target};
+use super::convert::{Converter, RowError};
 use super::numbers::NumberFormat;
 use super::values::{self, SlashOrder};
+use crate::workspace::catalogue::{normalize_header, Target};
 
 /// Normalised names of the columns that make a file a Shopify orders export.
 pub const SIGNATURE: &[&str] = &["name", "email", "financialstatus", "createdat", "lineitemquantity", "lineitemname", "lineitemprice"];
@@ -175,11 +176,11 @@ fn amount(column: &str, raw: &str) -> Result<Option<f64>, RowError> {
 
 impl Converter for ShopifyConverter {
     fn output_columns(&self) -> Vec<String> {
-        super::kinds::MappedConverter::new(Target::OrderLines, vec![], 0, SlashOrder::default(), 0).output_columns()
+        Target::OrderLines.stored_column_names().into_iter().map(String::from).collect()
     }
 
     fn convert(&mut self, fields: &StringRecord, batch: &mut Batch) -> Result<(), RowError> {
-        super::kinds::check_width(fields, self.width)?;
+        super::convert::check_width(fields, self.width)?;
         let (order, first_line) = self.order_fields(fields);
         let c = &self.columns;
         let field = |i: usize| fields.get(i).unwrap_or("");

@@ -29,7 +29,7 @@ pub struct RawRow {
     pub original: Option<String>,
     /// Set by a source that reads the row but cannot load it as it stands (a line whose order is
     /// not in the joined orders file): rejected with this reason.
-    pub rejected: Option<super::kinds::RowError>,
+    pub rejected: Option<super::convert::RowError>,
 }
 
 pub trait RowSource: Send {

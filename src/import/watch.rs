@@ -15,9 +15,11 @@ use std::path::{Path, PathBuf};
 use rusqlite::{params, Connection};
 
 use super::batch::{Batch, Reject};
-use super::kinds::{self, Converter, KnownKind, MappedConverter, Target};
+use super::convert::{Converter, MappedConverter};
+use super::kinds::{self, KnownKind};
 use super::values::SlashOrder;
 use super::writer::{insert_rejects, TableWriter};
+use crate::workspace::catalogue::Target;
 use crate::workspace::history::{self, NewImport};
 
 #[derive(Debug, thiserror::Error)]

@@ -204,7 +204,7 @@ pub fn insert_rejects(conn: &Connection, import_id: i64, rejects: &[Reject]) -> 
 
 /// A table name not yet used in the workspace, derived from `wanted`.
 pub fn unused_table_name(conn: &Connection, wanted: &str) -> rusqlite::Result<String> {
-    let base = super::kinds::sanitize_column_names(&[wanted.to_string()]).remove(0);
+    let base = super::convert::sanitize_column_names(&[wanted.to_string()]).remove(0);
     let base = if base.starts_with(|c: char| c.is_ascii_digit()) { format!("t_{base}") } else { base };
     let exists = |name: &str| -> rusqlite::Result<bool> {
         conn.query_row("SELECT count(*) FROM sqlite_schema WHERE name = ?1 COLLATE NOCASE", [name], |r| r.get::<_, i64>(0)).map(|n| n > 0)

@@ -15,7 +15,7 @@ use eframe::egui::{self, RichText};
 use crate::analytics::order_frame::OrderFrame;
 use crate::analytics::period::DateRange;
 use crate::analytics::Filters;
-use crate::import::{self, ImportOptions, ImportOutcome};
+use crate::import::{self, ImportOptions};
 use crate::jobs::{take_finished, Job, JobContext, JobError, JobMonitor, JobResult};
 use crate::ui::early_copies::{CopyKind, EarlyCopies};
 use crate::ui::file_dialog::{PendingDialog, Pick};
@@ -25,7 +25,7 @@ use crate::ui::panels::data::DataModels;
 use crate::ui::panels::event_models::EventModels;
 use crate::ui::panels::overview::OverviewModels;
 use crate::ui::panels::sql::SqlModels;
-use crate::ui::panels::{self, Panel, PanelContext, Request, ViewState};
+use crate::ui::panels::{self, ImportResults, Panel, PanelContext, Request, ViewState};
 use crate::ui::story::{Presentation, SaveViewDialog, Sidebar, SidebarAction, StoryModels};
 use crate::ui::widgets;
 use crate::workspace::snapshot::WorkspaceSnapshot;
@@ -87,7 +87,6 @@ impl ImportItem {
 /// The order-lines copy, and the save it needs when the cache lags behind it.
 type LoadedOrders = (OrderFrame, Option<workspace::cache::PendingSave>);
 
-type ImportResults = Vec<(PathBuf, Result<ImportOutcome, String>)>;
 /// Files given together: the sets a known or remembered join puts together, and each other
 /// file with what inspecting it found.
 type Inspections = (Vec<import::join::JoinSpec>, Vec<(PathBuf, Result<import::Inspection, String>)>);
@@ -813,15 +812,14 @@ impl ShoplensApp {
                 self.ask(rfd::FileDialog::new().add_filter("Events CSV", &["csv"]), Pick::File, Chosen::Watch)
             }
             Request::PickWatchTarget { folder: true } => self.ask(rfd::FileDialog::new(), Pick::Folder, Chosen::Watch),
-            Request::ImportFromSource { source, relation } => {
+            Request::Import { what, start } => {
                 if self.import_job.is_some() {
-                    self.error("An import is running; import from the server when it has finished.");
+                    self.error(format!("An import is running; {what} when it has finished."));
                     return;
                 }
-                if let Some((_, job)) = self.models.get::<crate::ui::panels::warehouse::WarehouseModels>().import_job(&source, relation) {
-                    self.track(&job);
-                    self.import_job = Some(job);
-                }
+                let job = start();
+                self.track(&job);
+                self.import_job = Some(job);
             }
         }
     }

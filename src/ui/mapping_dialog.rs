@@ -9,9 +9,10 @@ use std::path::PathBuf;
 use eframe::egui::{self, RichText};
 
 use crate::import::join::{self, Related};
-use crate::import::kinds::{self, CancellationRule, Mapping, Target};
+use crate::import::kinds::{self, CancellationRule, Mapping};
 use crate::import::{ImportOptions, Inspection};
 use crate::ui::widgets;
+use crate::workspace::catalogue::{normalize_header, Target};
 
 pub struct MappingDialog {
     pub file: PathBuf,
@@ -127,12 +128,9 @@ impl MappingDialog {
             let j = &mut self.joins[index];
             // The usual case: both sides have a column of the same name.
             if j.key.is_empty() {
-                if let Some(shared) =
-                    before.iter().find(|h| theirs.iter().any(|t| kinds::normalize_header(t) == kinds::normalize_header(h)))
-                {
+                if let Some(shared) = before.iter().find(|h| theirs.iter().any(|t| normalize_header(t) == normalize_header(h))) {
                     j.key = shared.clone();
-                    j.their_key =
-                        theirs.iter().find(|t| kinds::normalize_header(t) == kinds::normalize_header(shared)).cloned().unwrap_or_default();
+                    j.their_key = theirs.iter().find(|t| normalize_header(t) == normalize_header(shared)).cloned().unwrap_or_default();
                 }
             }
             ui.horizontal_wrapped(|ui| {

@@ -28,8 +28,9 @@ use crate::analytics::funnel::{self, CountBy, Dimension, FunnelCounts, FunnelRes
 use crate::analytics::overview::{self, MonthTotals, OverviewAggregates, OverviewResult, PeriodTotals, Ranked};
 use crate::analytics::rfm::{self, PurchaseTotals, RfmResult, SegmentGrid};
 use crate::analytics::Filters;
-use crate::import::kinds::{self, Target};
+use crate::import::kinds;
 use crate::jobs::JobContext;
+use crate::workspace::catalogue::Target;
 
 /// A server table read as one of our tables: each target column's server column and type.
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@
 //! the SQL console use, so nothing a user types there can change the file.
 
 pub mod cache;
+pub mod catalogue;
 pub mod copies;
 pub mod history;
 pub mod recover;

@@ -179,7 +179,9 @@ impl Panel for DataPanel {
         egui::CentralPanel::default().show(ui, |ui| {
             if let Some(action) = super::warehouse::detail_ui(ui, cx) {
                 if let Some(super::warehouse::SourceAction::Import { source, relation }) = action {
-                    cx.request(Request::ImportFromSource { source, relation });
+                    if let Some(start) = cx.models.get::<super::warehouse::WarehouseModels>().import_job(&source, relation) {
+                        cx.request(Request::Import { what: "import from the server".into(), start });
+                    }
                 }
                 return;
             }

@@ -128,9 +128,17 @@ pub enum Request {
     Track(JobMonitor),
     /// Ask for an events file (or folder of files) to follow in live mode.
     PickWatchTarget { folder: bool },
-    /// Import a table or a query's result from a saved warehouse source, as a file is imported.
-    ImportFromSource { source: String, relation: crate::warehouse::browse::Relation },
+    /// Run an import through the shell's import flow (one at a time, its outcomes reported and
+    /// every family told), as a dropped file is: `start` spawns its job; `what` names it in
+    /// the message when another import is still running.
+    Import { what: String, start: StartImport },
 }
+
+/// What an import job gives the shell: one outcome per file or table imported.
+pub type ImportResults = Vec<(std::path::PathBuf, Result<crate::import::ImportOutcome, String>)>;
+
+/// Spawns an import job, when the shell is ready to run it.
+pub type StartImport = Box<dyn FnOnce() -> crate::jobs::Job<ImportResults>>;
 
 /// What a panel gets each frame: the global filters, the loaded workspace, every family's
 /// models, and a way to ask the shell for things.

@@ -9,17 +9,17 @@ use std::sync::Arc;
 
 use eframe::egui::{self, RichText};
 
-use super::PanelContext;
+use super::{PanelContext, StartImport};
 use crate::analytics::funnel::{FunnelResult, FunnelSettings};
 use crate::analytics::overview::OverviewResult;
 use crate::analytics::rfm::SegmentGrid;
 use crate::analytics::Filters;
-use crate::import::kinds::Target;
 use crate::jobs::{take_finished, Job, JobMonitor, JobResult, Keyed};
 use crate::ui::models::{DataChange, PanelModels, PollContext};
 use crate::ui::widgets;
 use crate::warehouse::browse::{self, Preview, Relation, ServerTable};
 use crate::warehouse::{self, pushdown, Server};
+use crate::workspace::catalogue::Target;
 use crate::workspace::sources::{self, SourceConfig};
 use crate::workspace::{self, Workspace};
 
@@ -195,22 +195,22 @@ impl WarehouseModels {
     }
 
     /// An import job of `relation`, in the shape the shell's import flow takes.
-    pub fn import_job(&self, name: &str, relation: Relation) -> Option<(PathBuf, ImportJob)> {
+    pub fn import_job(&self, name: &str, relation: Relation) -> Option<StartImport> {
         let workspace = self.workspace.clone()?;
         let source = self.source(name)?.clone();
         let typed = self.typed_password(&source);
-        let label = PathBuf::from(format!("{} {}", source.name, relation.describe()));
-        let file = label.clone();
-        let job = Job::spawn(format!("import from {}", source.name), move |ctx| {
-            let result = (|| {
-                let password = password(&source, typed);
-                let mut ws = Workspace::open(&workspace)?;
-                let server = Server::connect(&source, password.as_deref(), ctx)?;
-                warehouse::pull::import(&mut ws, &server, &relation, &Default::default(), ctx)
-            })();
-            Ok(vec![(file, result.map_err(|e| e.to_string()))])
-        });
-        Some((label, job))
+        let file = PathBuf::from(format!("{} {}", source.name, relation.describe()));
+        Some(Box::new(move || {
+            Job::spawn(format!("import from {}", source.name), move |ctx| {
+                let result = (|| {
+                    let password = password(&source, typed);
+                    let mut ws = Workspace::open(&workspace)?;
+                    let server = Server::connect(&source, password.as_deref(), ctx)?;
+                    warehouse::pull::import(&mut ws, &server, &relation, &Default::default(), ctx)
+                })();
+                Ok(vec![(file, result.map_err(|e| e.to_string()))])
+            })
+        }))
     }
 
     /// What starts a job running `work` on `on`'s table (read as `target`) on its server.
@@ -318,9 +318,6 @@ impl WarehouseModels {
         self.funnel.error_for(&(self.events_on.clone()?, filters.clone(), settings.clone()))
     }
 }
-
-/// What the shell's import flow runs: one outcome per item.
-pub type ImportJob = Job<Vec<(PathBuf, Result<crate::import::ImportOutcome, String>)>>;
 
 impl PanelModels for WarehouseModels {
     fn poll(&mut self, cx: &mut PollContext<'_>) {
