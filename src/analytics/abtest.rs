@@ -75,17 +75,25 @@ fn moments(values: &[f64]) -> (f64, f64, usize) {
     (mean, var, n)
 }
 
+/// Welch's statistic for the mean of `b` minus the mean of `a`: the difference, its standard
+/// error and the Welch–Satterthwaite degrees of freedom; `None` when a side has under two values.
+pub fn welch_statistic(a: &[f64], b: &[f64]) -> Option<(f64, f64, f64)> {
+    let (ma, va, na) = moments(a);
+    let (mb, vb, nb) = moments(b);
+    if na < 2 || nb < 2 {
+        return None;
+    }
+    let (sa, sb) = (va / na as f64, vb / nb as f64);
+    let df = (sa + sb).powi(2) / (sa * sa / (na - 1) as f64 + sb * sb / (nb - 1) as f64);
+    Some((mb - ma, (sa + sb).sqrt(), df))
+}
+
 /// Welch's comparison of the means of `b` and `a`: the difference, its 95% interval and
 /// P(B > A) = F_t(difference / se) with the Welch–Satterthwaite degrees of freedom.
 pub fn welch(a: &[f64], b: &[f64]) -> (f64, Option<(f64, f64)>, Option<f64>) {
-    let (ma, va, na) = moments(a);
-    let (mb, vb, nb) = moments(b);
-    let difference = mb - ma;
-    if na < 2 || nb < 2 {
-        return (difference, None, None);
-    }
-    let (sa, sb) = (va / na as f64, vb / nb as f64);
-    let se = (sa + sb).sqrt();
+    let Some((difference, se, df)) = welch_statistic(a, b) else {
+        return (mean(b) - mean(a), None, None);
+    };
     if se == 0.0 {
         return (
             difference,
@@ -99,10 +107,13 @@ pub fn welch(a: &[f64], b: &[f64]) -> (f64, Option<(f64, f64)>, Option<f64>) {
             }),
         );
     }
-    let df = (sa + sb).powi(2) / (sa * sa / (na - 1) as f64 + sb * sb / (nb - 1) as f64);
     let Ok(t) = StudentsT::new(0.0, 1.0, df) else { return (difference, None, None) };
     let q = t.inverse_cdf(0.975);
     (difference, Some((difference - q * se, difference + q * se)), Some(t.cdf(difference / se)))
+}
+
+fn mean(x: &[f64]) -> f64 {
+    moments(x).0
 }
 
 /// The ratio Σu / Σv of an arm and its variance by the delta method over days.

@@ -11,6 +11,7 @@ pub mod customers;
 pub mod dictionary;
 pub mod elasticity;
 pub mod event_frame;
+pub mod findings;
 pub mod forecast;
 pub mod funnel;
 pub mod glm;

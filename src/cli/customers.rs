@@ -9,7 +9,7 @@ use super::{emit, wait_with_progress, CliError};
 use crate::analytics::clv::{self, ClvSettings};
 use crate::analytics::order_frame::OrderFrame;
 use crate::analytics::rfm::{self, SegmentGrid, ValueColumns};
-use crate::analytics::{clusters, cohorts, write_csv, write_csv_to, Filters};
+use crate::analytics::{clusters, cohorts, findings, write_csv, write_csv_to, Filters};
 use crate::jobs::{Job, JobContext};
 use crate::workspace;
 use crate::workspace::catalogue::Target;
@@ -170,6 +170,33 @@ pub fn clusters(path: &Path, filters: &Filters, k: Option<usize>, out: Option<&P
         errln!("wrote {n} rows to {}", path.display());
     }
     Ok(())
+}
+
+/// `shoplens findings`: the ranked findings as CSV, then (on stderr) the period, how many were
+/// tested and passed, and what could not be looked at. Without dates: the last full month.
+pub fn findings(path: &Path, mut filters: Filters, out: Option<&Path>) -> Result<(), CliError> {
+    let frame = std::sync::Arc::new(load_frame(path)?);
+    if filters.from.is_none() && filters.to.is_none() {
+        if let Some((_, last)) = frame.date_span() {
+            (filters.from, filters.to) = crate::analytics::period::DateRange::LastFullMonth.resolve(last);
+        }
+    }
+    let settings = findings::FindingsSettings {
+        grid: workspace::settings::load_segment_grid(&workspace::open_read_only(path)?)?,
+        ..Default::default()
+    };
+    let job_frame = frame.clone();
+    let job = Job::spawn("find what changed", move |ctx| Ok(findings::compute(&job_frame, &filters, &settings, ctx)?));
+    let result = wait_with_progress(job)?;
+    if let (Some((from, to)), previous) = (result.period, result.previous_period) {
+        let before = previous.map_or("no period before it in the data".to_string(), |(f, t)| format!("compared with {f} to {t}"));
+        errln!("period {from} to {to}, {before}");
+    }
+    errln!("{} findings tested, {} passed", result.tested, result.passed);
+    for note in &result.notes {
+        errln!("note: {note}");
+    }
+    emit(out, "findings", findings::table(&result))
 }
 
 pub fn cohorts(path: &Path, filters: &Filters, revenue: bool, out: Option<&Path>) -> Result<(), CliError> {

@@ -69,6 +69,18 @@ pub enum Command {
         #[command(flatten)]
         server: warehouse::ServerArgs,
     },
+    /// What changed between the chosen period and the one before it, why, and how sure: ranked
+    /// findings (drivers and detractors, concentration, unexpected days, trends, segment moves)
+    /// as CSV: rank, kind, subject, metric, current, previous, change, share_of_change, evidence,
+    /// text. Without --from/--to, the last full month of the data.
+    Findings {
+        workspace: PathBuf,
+        #[command(flatten)]
+        filters: FilterArgs,
+        /// Write the findings here instead of printing them.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// RFM scores and named segments per customer, written as a campaign-ready CSV.
     Rfm {
         workspace: PathBuf,
@@ -570,6 +582,7 @@ fn run_command(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Some(Command::Overview { workspace, filters, server }) => overview(&workspace, filters.into(), &server, None, None),
+        Some(Command::Findings { workspace, filters, out }) => customers::findings(&workspace, filters.into(), out.as_deref()),
         Some(Command::Rfm { workspace, filters, date, segment, clv, out, server }) => {
             let args = customers::RfmArgs { date, segment: segment.as_deref(), with_clv: clv, out: out.as_deref(), held: None };
             customers::rfm(&workspace, &filters.into(), args, &server)

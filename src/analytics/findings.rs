@@ -1,0 +1,1356 @@
+//! Findings: what changed between the chosen period and the one before it, why, and how sure.
+//!
+//! The period is the filters' days; the one before it follows the Overview's calendar rule
+//! ([`Comparison`]: a whole month against the whole month before, other ranges day for day).
+//! Figures use the Overview's definitions (revenue counts every non-cancelled line; an order is a
+//! non-cancelled invoice that is not an adjustment; average order value is the orders' value over
+//! the orders).
+//!
+//! Kinds of finding, each with the test that keeps noise out:
+//!
+//! - **Drivers and detractors** of the change in revenue (by country, product and new vs
+//!   returning customers), orders and customers (by country and new vs returning) and average
+//!   order value (by country and new vs returning). A group's contribution is its own change, so
+//!   the contributions of a dimension add up to the total change. Average order value, a ratio,
+//!   is split shift-share: with `w` a group's share of the orders and `a` its average order value,
+//!   `ΔAOV = Σ w̄·Δa (rate) + Σ Δw·ā (mix)`, bars meaning the two periods' mean; a group present in
+//!   one period only is all mix. A *driver* moved the same way as the total, a *detractor* against it.
+//!   Tests: revenue, a compound Poisson test of the revenue a day ([`compound_poisson_test`]); orders
+//!   and customers, the exact conditional test of two Poisson counts (a binomial on the current
+//!   count out of both, the days of each period as the expected split); average order value,
+//!   Welch's t on the group's order values. Only groups carrying at least [`FindingsSettings::min_share`]
+//!   of the change are tested, at most [`CANDIDATES_PER_DIMENSION`] a dimension.
+//! - **Concentration**: the share of the period's revenue the top 10 products, the top tenth of
+//!   customers and the top 3 countries carry, against the period before. Descriptive (every line
+//!   of both periods is counted, nothing sampled): shown when the share moved by at least
+//!   [`FindingsSettings::concentration_points`].
+//! - **Unexpected days**: daily revenue and orders against what the weekday and trend predict:
+//!   least squares of the day's figure on weekday and a straight line over the period and the
+//!   [`TREND_WINDOW_DAYS`] days before it, each residual over a robust spread (1.4826 × the
+//!   residuals' median absolute deviation); a day of the period at least
+//!   [`FindingsSettings::unexpected_z`] spreads from its prediction is unexpected (the
+//!   Iglewicz–Hoaglin rule for outliers).
+//! - **Trend changes**: the Mann–Kendall test on the monthly revenue of the whole months up to the
+//!   period's end (at least [`MIN_TREND_MONTHS`], at most [`MAX_TREND_MONTHS`]), with Sen's
+//!   slope as the size.
+//! - **Customers on the move**: customers whose RFM segment (as of the day before the period and
+//!   as of its last day) changed, by move; a move is a finding when more customers made it this
+//!   period than the period before (the same conditional Poisson test).
+//!
+//! Every p-value of a period goes through one Benjamini–Hochberg step at
+//! [`FindingsSettings::false_discovery_rate`]; the result says how many findings were tested and
+//! how many passed. Ranked by what they are worth in money ([`Finding::impact`]).
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDate};
+use linfa_linalg::cholesky::SolveC;
+use ndarray::{Array1, Array2, Axis};
+use statrs::distribution::{Binomial, ContinuousCDF, Discrete, Normal, StudentsT};
+
+use super::customers::{date_of_day, day_bounds, day_number, LineView};
+use super::order_frame::{month_index, month_start, OrderFrame};
+use super::overview::{is_adjustment, periods, Comparison, Days};
+use super::rfm::{self, SegmentGrid};
+use super::{Filters, Table};
+use crate::jobs::JobContext;
+use crate::text::{money_in, number};
+
+/// Groups tested per metric and dimension, largest contributions first.
+pub const CANDIDATES_PER_DIMENSION: usize = 5;
+/// Days before the period the weekday-and-trend model of a day also learns from.
+pub const TREND_WINDOW_DAYS: i64 = 56;
+/// Whole months the trend test needs, and the most it looks back.
+pub const MIN_TREND_MONTHS: usize = 6;
+pub const MAX_TREND_MONTHS: usize = 24;
+/// Products and countries the concentration findings count as "the top".
+const TOP_PRODUCTS: usize = 10;
+const TOP_COUNTRIES: usize = 3;
+
+/// What a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FindingKind {
+    Driver,
+    Detractor,
+    Concentration,
+    UnexpectedDay,
+    TrendChange,
+    SegmentMove,
+    FunnelChange,
+    MarketMove,
+    SupplyChange,
+}
+
+impl FindingKind {
+    /// The CSV's `kind` (scripts depend on these names).
+    pub fn label(self) -> &'static str {
+        match self {
+            FindingKind::Driver => "driver",
+            FindingKind::Detractor => "detractor",
+            FindingKind::Concentration => "concentration",
+            FindingKind::UnexpectedDay => "unexpected_day",
+            FindingKind::TrendChange => "trend_change",
+            FindingKind::SegmentMove => "segment_move",
+            FindingKind::FunnelChange => "funnel_change",
+            FindingKind::MarketMove => "market_move",
+            FindingKind::SupplyChange => "supply_change",
+        }
+    }
+}
+
+/// The figure a finding measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    Revenue,
+    Orders,
+    Customers,
+    AverageOrderValue,
+    /// The share of revenue the top of a dimension carries (a fraction).
+    RevenueShare,
+    /// A month's revenue change along a trend (Sen's slope).
+    MonthlyRevenue,
+    /// Customers making a segment move.
+    CustomersMoving,
+}
+
+impl Metric {
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::Revenue => "revenue",
+            Metric::Orders => "orders",
+            Metric::Customers => "customers",
+            Metric::AverageOrderValue => "average_order_value",
+            Metric::RevenueShare => "revenue_share",
+            Metric::MonthlyRevenue => "monthly_revenue",
+            Metric::CustomersMoving => "customers_moving",
+        }
+    }
+
+    /// In plain words, for sentences.
+    fn words(self) -> &'static str {
+        match self {
+            Metric::Revenue | Metric::MonthlyRevenue => "revenue",
+            Metric::Orders => "orders",
+            Metric::Customers => "customers",
+            Metric::AverageOrderValue => "average order value",
+            Metric::RevenueShare => "share of revenue",
+            Metric::CustomersMoving => "customers",
+        }
+    }
+
+    pub fn is_money(self) -> bool {
+        matches!(self, Metric::Revenue | Metric::AverageOrderValue | Metric::MonthlyRevenue)
+    }
+}
+
+/// The dimension a driver or concentration finding splits by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dimension {
+    Country,
+    Product,
+    /// New (first purchase in the period) vs returning customers, and lines without a customer.
+    CustomerType,
+}
+
+impl Dimension {
+    pub fn label(self) -> &'static str {
+        match self {
+            Dimension::Country => "country",
+            Dimension::Product => "product",
+            Dimension::CustomerType => "customer type",
+        }
+    }
+}
+
+/// Why a finding is not noise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    /// The test's two-sided p-value, where a test gives one.
+    pub p_value: Option<f64>,
+    /// The test and its outcome, in a few words ("Welch t = -4.1, p = 0.0003").
+    pub text: String,
+}
+
+/// A small chart of what a finding is about, drawn by the panel and the slide.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FindingChart {
+    /// The previous and the current figure.
+    Pair { previous: f64, current: f64 },
+    /// A series (days or months) with the finding's point marked; `expected` is the model's line
+    /// where there is one.
+    Series { labels: Vec<String>, values: Vec<f64>, expected: Option<Vec<f64>>, marked: usize },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub kind: FindingKind,
+    pub metric: Metric,
+    pub dimension: Option<Dimension>,
+    /// The dimension's value (`Germany`), a day (`2011-04-12`), a move (`Champions → At Risk`).
+    pub subject: String,
+    pub current: f64,
+    /// The period before; for an unexpected day, what the model predicted.
+    pub previous: f64,
+    /// In the metric's units.
+    pub change: f64,
+    /// A plain fraction of the total change (0.74); drivers only.
+    pub share_of_change: Option<f64>,
+    pub evidence: Evidence,
+    /// What the finding is worth in money, for ranking (always ≥ 0).
+    pub impact: f64,
+    pub text: String,
+    pub chart: FindingChart,
+}
+
+/// The four headline figures of a period.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Headline {
+    pub revenue: f64,
+    pub orders: u64,
+    pub customers: u64,
+    /// The orders' value over the orders (adjustments left out, as the Overview does).
+    pub average_order_value: Option<f64>,
+}
+
+/// One group's part of a metric's change, for every group of every dimension looked at (the
+/// findings test only the largest). A dimension's contributions add up to the metric's change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    pub metric: Metric,
+    pub dimension: Dimension,
+    pub subject: String,
+    /// The group's own figure each period (average order value: the group's own average).
+    pub previous: f64,
+    pub current: f64,
+    /// Its part of the metric's change: current − previous, or for average order value its rate
+    /// and mix parts together.
+    pub change: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingsResult {
+    pub period: Option<Days>,
+    pub previous_period: Option<Days>,
+    pub comparison: Option<Comparison>,
+    pub current: Headline,
+    pub previous: Option<Headline>,
+    /// Passed findings, ranked (largest impact first).
+    pub findings: Vec<Finding>,
+    /// Every group's contribution to the change of revenue, orders, customers and average order
+    /// value, by each dimension.
+    pub contributions: Vec<Contribution>,
+    /// How many candidate findings were tested, and how many passed.
+    pub tested: usize,
+    pub passed: usize,
+    /// What could not be looked at, and why ("no period before ... in the data").
+    pub notes: Vec<String>,
+    pub currency: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindingsSettings {
+    /// Benjamini–Hochberg's false discovery rate over the period's tests.
+    pub false_discovery_rate: f64,
+    /// The smallest share of the total change a group must carry to be tested.
+    pub min_share: f64,
+    /// Robust spreads from its prediction that make a day unexpected.
+    pub unexpected_z: f64,
+    /// Percentage points a concentration share must move to be shown.
+    pub concentration_points: f64,
+    pub grid: SegmentGrid,
+}
+
+impl Default for FindingsSettings {
+    fn default() -> Self {
+        Self { false_discovery_rate: 0.05, min_share: 0.05, unexpected_z: 3.5, concentration_points: 5.0, grid: SegmentGrid::default() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FindingsError {
+    #[error(transparent)]
+    Polars(#[from] polars::prelude::PolarsError),
+    #[error("cancelled")]
+    Cancelled(#[from] crate::jobs::Cancelled),
+}
+
+/// Customer type codes of [`Dimension::CustomerType`].
+const NEW: u32 = 0;
+const RETURNING: u32 = 1;
+const NO_CUSTOMER: u32 = 2;
+const CUSTOMER_TYPES: [&str; 3] = ["new customers", "returning customers", "lines without a customer"];
+
+/// One purchase line of either period, as the decompositions need it.
+struct PeriodLine {
+    current: bool,
+    invoice: u32,
+    country: u32,
+    product: u32,
+    customer: Option<u32>,
+    customer_type: u32,
+    value: f64,
+}
+
+/// An invoice of either period, from its lines.
+struct Invoice {
+    current: bool,
+    /// Its first line's day.
+    day: i64,
+    value: f64,
+    with_customer: bool,
+    /// Its first line's country and customer, and so its customer type.
+    country: u32,
+    customer: Option<u32>,
+    customer_type: u32,
+}
+
+/// Daily revenue and invoices from [`TREND_WINDOW_DAYS`] before the period to its end.
+struct DailyWindow {
+    /// Day number of the first day.
+    start: i64,
+    period_start: i64,
+    revenue: Vec<f64>,
+    /// Invoice → (first day, value, has a customer), to count orders as the Overview does.
+    invoices: HashMap<u32, (i64, f64, bool)>,
+}
+
+/// The findings of `filters`' period against the one before it.
+pub fn compute(
+    frame: &OrderFrame,
+    filters: &Filters,
+    settings: &FindingsSettings,
+    ctx: &JobContext,
+) -> Result<FindingsResult, FindingsError> {
+    let span = frame.date_span();
+    let (period, previous_period) = periods(span, filters);
+    let (currency, _) = frame.money_currency(filters);
+    let mut result = FindingsResult {
+        period,
+        previous_period,
+        comparison: period.map(Comparison::of),
+        current: Headline::default(),
+        previous: None,
+        findings: Vec::new(),
+        contributions: Vec::new(),
+        tested: 0,
+        passed: 0,
+        notes: Vec::new(),
+        currency: currency.clone(),
+    };
+    let (Some(period), Some((first_day, _))) = (period, span) else {
+        result.notes.push("no order lines in the chosen days".into());
+        return Ok(result);
+    };
+    let money = |v: f64| money_in(v, currency.as_deref());
+    // The lines of every day: new vs returning looks at each customer's whole history.
+    let lines = LineView::new(frame, &Filters { from: None, to: None, ..filters.clone() })?;
+    let country_filter = filters.country.as_deref().map(|name| frame.country_code(name));
+    let counts = |i: usize| !lines.is_cancelled(i) && lines.in_currency(i) && country_filter.is_none_or(|c| lines.country[i] == c);
+    ctx.set_total(2 * lines.len() as u64);
+
+    // First purchase day of each customer over all the data: new or returning in a period.
+    let mut first_purchase = vec![i64::MAX; frame.customers.len()];
+    for i in (0..lines.len()).filter(|&i| counts(i)) {
+        if let Some(c) = lines.customer_of(i) {
+            let day = day_number(lines.time[i]);
+            first_purchase[c as usize] = first_purchase[c as usize].min(day);
+        }
+    }
+    ctx.set_done(lines.len() as u64);
+    ctx.check()?;
+
+    let day_of = |d: NaiveDate| day_number(day_bounds(Some(d), None).0);
+    let (cur_start, cur_end) = (day_of(period.0), day_of(period.1));
+    // The part of the period before that the data covers.
+    let previous_days = previous_period.map(|(from, to)| (day_of(from.max(first_day)), day_of(to)));
+    let window_start = (cur_start - TREND_WINDOW_DAYS).max(day_of(first_day));
+    let mut period_lines = Vec::new();
+    let mut invoices: HashMap<(bool, u32), Invoice> = HashMap::new();
+    let mut window = DailyWindow {
+        start: window_start,
+        period_start: cur_start,
+        revenue: vec![0.0; (cur_end - window_start + 1) as usize],
+        invoices: HashMap::new(),
+    };
+    let mut month_revenue: HashMap<i32, f64> = HashMap::new();
+    for i in (0..lines.len()).filter(|&i| counts(i)) {
+        let day = day_number(lines.time[i]);
+        if day > cur_end {
+            continue;
+        }
+        let value = lines.value[i];
+        *month_revenue.entry(lines.month[i]).or_default() += value;
+        let customer = lines.customer_of(i);
+        if day >= window_start {
+            window.revenue[(day - window_start) as usize] += value;
+            let entry = window.invoices.entry(lines.invoice[i]).or_insert((day, 0.0, false));
+            entry.0 = entry.0.min(day);
+            entry.1 += value;
+            entry.2 |= customer.is_some();
+        }
+        let (current, start) = match previous_days {
+            _ if day >= cur_start => (true, cur_start),
+            Some((from, to)) if day >= from && day <= to => (false, from),
+            _ => continue,
+        };
+        let customer_type = match customer {
+            None => NO_CUSTOMER,
+            Some(c) if first_purchase[c as usize] >= start => NEW,
+            Some(_) => RETURNING,
+        };
+        let country = lines.country[i];
+        period_lines.push(PeriodLine {
+            current,
+            invoice: lines.invoice[i],
+            country,
+            product: lines.product[i],
+            customer,
+            customer_type,
+            value,
+        });
+        let invoice = invoices.entry((current, lines.invoice[i])).or_insert(Invoice {
+            current,
+            day,
+            value: 0.0,
+            with_customer: false,
+            country,
+            customer,
+            customer_type,
+        });
+        invoice.value += value;
+        invoice.with_customer |= customer.is_some();
+    }
+    ctx.set_done(2 * lines.len() as u64);
+
+    let orders: Vec<&Invoice> = invoices.values().filter(|i| !is_adjustment(i.value, i.with_customer)).collect();
+    result.current = headline(&period_lines, &invoices, &orders, true);
+    result.previous = previous_days.map(|_| headline(&period_lines, &invoices, &orders, false));
+    let days = |(from, to): (i64, i64)| (to - from + 1).max(0) as usize;
+
+    let mut candidates: Vec<Candidate> = Vec::new();
+    let names = Names { frame };
+    match result.previous {
+        Some(previous) => {
+            let cx = DriverContext {
+                period_lines: &period_lines,
+                orders: &orders,
+                days: [previous_days.map_or(0, days), days((cur_start, cur_end))],
+                names: &names,
+                money: &money,
+                settings,
+            };
+            for dimension in [Dimension::Country, Dimension::Product, Dimension::CustomerType] {
+                candidates.extend(revenue_drivers(&cx, dimension, result.current.revenue - previous.revenue, &mut result.contributions));
+            }
+            for dimension in [Dimension::Country, Dimension::CustomerType] {
+                candidates.extend(count_drivers(&cx, dimension, Metric::Orders, &mut result.contributions));
+                candidates.extend(count_drivers(&cx, dimension, Metric::Customers, &mut result.contributions));
+                candidates.extend(aov_drivers(&cx, dimension, &mut result.contributions));
+            }
+            candidates.extend(concentration(&cx));
+            ctx.check()?;
+            if let Some(previous_period) = previous_period {
+                candidates.extend(segment_moves(frame, filters, (previous_period, period), &invoices, &cx)?);
+            }
+        }
+        None => result.notes.push(format!(
+            "the data starts on {first_day}: there is no period before {} to compare with, so no drivers, detractors, concentration changes or segment moves",
+            period.0
+        )),
+    }
+    ctx.check()?;
+    candidates.extend(unexpected_days(&window, settings, &money));
+    let months = whole_months(&month_revenue, first_day, period.1);
+    match trend(&months, &money) {
+        Some(candidate) => candidates.push(candidate),
+        None => result.notes.push(format!(
+            "{} whole months of data up to {}: the trend test needs at least {MIN_TREND_MONTHS}",
+            months.len(),
+            period.1
+        )),
+    }
+
+    // One false discovery rate over every p-value; threshold rules (days, concentration) pass
+    // by their own rule.
+    result.tested = candidates.len();
+    let p_values: Vec<f64> = candidates.iter().filter_map(|c| c.finding.evidence.p_value).collect();
+    let cutoff = benjamini_hochberg_cutoff(&p_values, settings.false_discovery_rate);
+    let mut passed: Vec<Finding> = candidates
+        .into_iter()
+        .filter(|c| match c.finding.evidence.p_value {
+            Some(p) => cutoff.is_some_and(|cut| p <= cut),
+            None => c.passes_rule,
+        })
+        .map(|c| c.finding)
+        .collect();
+    passed.sort_by(|a, b| b.impact.total_cmp(&a.impact).then_with(|| a.subject.cmp(&b.subject)));
+    result.passed = passed.len();
+    result.findings = passed;
+    Ok(result)
+}
+
+fn headline(period_lines: &[PeriodLine], invoices: &HashMap<(bool, u32), Invoice>, orders: &[&Invoice], current: bool) -> Headline {
+    let revenue: f64 = period_lines.iter().filter(|l| l.current == current).map(|l| l.value).sum();
+    let placed: Vec<&&Invoice> = orders.iter().filter(|o| o.current == current).collect();
+    let mut customers: Vec<u32> = invoices.values().filter(|i| i.current == current).filter_map(|i| i.customer).collect();
+    customers.sort_unstable();
+    customers.dedup();
+    let n = placed.len() as u64;
+    Headline {
+        revenue,
+        orders: n,
+        customers: customers.len() as u64,
+        average_order_value: (n > 0).then(|| placed.iter().map(|o| o.value).sum::<f64>() / n as f64),
+    }
+}
+
+/// A finding before the false discovery step: one with a p-value passes by the step, one
+/// without by its own rule.
+struct Candidate {
+    finding: Finding,
+    passes_rule: bool,
+}
+
+impl Candidate {
+    fn tested(finding: Finding) -> Self {
+        Self { finding, passes_rule: false }
+    }
+}
+
+/// Names of the frame's codes, for sentences.
+struct Names<'a> {
+    frame: &'a OrderFrame,
+}
+
+impl Names<'_> {
+    /// How a sentence names the group: a product by its description, then its code.
+    fn words(&self, dimension: Dimension, code: u32) -> String {
+        match (dimension, self.frame.products.get(code as usize)) {
+            (Dimension::Product, Some((code, description))) if !description.trim().is_empty() && description.trim() != code => {
+                format!("{} ({code})", description.trim())
+            }
+            _ => self.of(dimension, code),
+        }
+    }
+
+    /// The group's value, as the CSV's `subject`: a country, a product code, a customer type.
+    fn of(&self, dimension: Dimension, code: u32) -> String {
+        match dimension {
+            Dimension::Country => self.frame.countries.get(code as usize).cloned().unwrap_or_default(),
+            Dimension::Product => self.frame.products.get(code as usize).map(|(code, _)| code.clone()).unwrap_or_default(),
+            Dimension::CustomerType => CUSTOMER_TYPES.get(code as usize).copied().unwrap_or_default().to_string(),
+        }
+    }
+}
+
+/// What the driver searches share.
+struct DriverContext<'a> {
+    period_lines: &'a [PeriodLine],
+    orders: &'a [&'a Invoice],
+    /// Days of the previous and the current period.
+    days: [usize; 2],
+    names: &'a Names<'a>,
+    money: &'a dyn Fn(f64) -> String,
+    settings: &'a FindingsSettings,
+}
+
+fn line_group(line: &PeriodLine, dimension: Dimension) -> u32 {
+    match dimension {
+        Dimension::Country => line.country,
+        Dimension::Product => line.product,
+        Dimension::CustomerType => line.customer_type,
+    }
+}
+
+fn order_group(order: &Invoice, dimension: Dimension) -> u32 {
+    match dimension {
+        Dimension::Country => order.country,
+        Dimension::Product => u32::MAX,
+        Dimension::CustomerType => order.customer_type,
+    }
+}
+
+/// A group's figure in the previous and the current period.
+type Pair = [f64; 2];
+
+/// Every group's figures, for [`FindingsResult::contributions`].
+fn record(all: &mut Vec<Contribution>, cx: &DriverContext<'_>, metric: Metric, dimension: Dimension, by_group: &HashMap<u32, Pair>) {
+    let mut groups: Vec<(&u32, &Pair)> = by_group.iter().collect();
+    groups.sort_by_key(|(g, _)| **g);
+    all.extend(groups.into_iter().map(|(&g, &[previous, current])| Contribution {
+        metric,
+        dimension,
+        subject: cx.names.of(dimension, g),
+        previous,
+        current,
+        change: current - previous,
+    }));
+}
+
+/// The groups carrying the largest changes, as (group, previous, current, share of `total`):
+/// only those carrying at least the minimum share, at most [`CANDIDATES_PER_DIMENSION`].
+fn largest_contributions(changes: &HashMap<u32, Pair>, total: f64, min_share: f64) -> Vec<(u32, f64, f64, Option<f64>)> {
+    let mut rows: Vec<(u32, f64, f64, Option<f64>)> = changes
+        .iter()
+        .map(|(&g, &[previous, current])| (g, previous, current, (total != 0.0).then(|| (current - previous) / total)))
+        .collect();
+    rows.sort_by(|a, b| (b.2 - b.1).abs().total_cmp(&(a.2 - a.1).abs()).then(a.0.cmp(&b.0)));
+    rows.into_iter().filter(|r| r.3.is_none_or(|s| s.abs() >= min_share)).take(CANDIDATES_PER_DIMENSION).collect()
+}
+
+fn driver_kind(change: f64, total: f64) -> FindingKind {
+    if total == 0.0 || change.signum() == total.signum() {
+        FindingKind::Driver
+    } else {
+        FindingKind::Detractor
+    }
+}
+
+fn percent(fraction: f64) -> String {
+    format!("{}%", number(fraction * 100.0, 0))
+}
+
+fn rose_or_fell(change: f64) -> &'static str {
+    if change >= 0.0 {
+        "rose"
+    } else {
+        "fell"
+    }
+}
+
+/// "74% of the fall in revenue" or "offsetting 13% of the rise in revenue".
+fn share_words(share: Option<f64>, total: f64, metric: Metric) -> String {
+    let movement = if total >= 0.0 { "rise" } else { "fall" };
+    match share {
+        Some(s) if s >= 0.0 => format!("{} of the {movement} in {}", percent(s), metric.words()),
+        Some(s) => format!("offsetting {} of the {movement} in {}", percent(-s), metric.words()),
+        None => format!("while {} overall did not change", metric.words()),
+    }
+}
+
+/// "+12%", "-40%", or "from none".
+fn relative(previous: f64, current: f64) -> String {
+    if previous == 0.0 {
+        "from none".into()
+    } else {
+        let r = (current - previous) / previous.abs();
+        format!("{}{}", if r >= 0.0 { "+" } else { "" }, percent(r))
+    }
+}
+
+fn signed_money(v: f64, money: &dyn Fn(f64) -> String) -> String {
+    format!("{}{}", if v >= 0.0 { "+" } else { "-" }, money(v.abs()))
+}
+
+fn upper_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// Revenue by `dimension`: each group's change, tested by Welch's t on its daily revenue.
+fn revenue_drivers(cx: &DriverContext<'_>, dimension: Dimension, total: f64, all: &mut Vec<Contribution>) -> Vec<Candidate> {
+    let mut by_group: HashMap<u32, Pair> = HashMap::new();
+    for line in cx.period_lines {
+        by_group.entry(line_group(line, dimension)).or_default()[line.current as usize] += line.value;
+    }
+    record(all, cx, Metric::Revenue, dimension, &by_group);
+    largest_contributions(&by_group, total, cx.settings.min_share)
+        .into_iter()
+        .map(|(group, previous, current, share)| {
+            // The group's part of each order is one event of a compound Poisson process.
+            let mut per_order: HashMap<(bool, u32), f64> = HashMap::new();
+            for line in cx.period_lines.iter().filter(|l| line_group(l, dimension) == group) {
+                *per_order.entry((line.current, line.invoice)).or_default() += line.value;
+            }
+            let mut values = [Vec::new(), Vec::new()];
+            for (&(current, _), &v) in &per_order {
+                values[current as usize].push(v);
+            }
+            let (z, p) = compound_poisson_test(&values[0], &values[1], cx.days[0] as f64, cx.days[1] as f64);
+            let change = current - previous;
+            let name = cx.names.of(dimension, group);
+            let text = format!(
+                "Revenue from {} {} by {} ({}), {}.",
+                cx.names.words(dimension, group),
+                rose_or_fell(change),
+                (cx.money)(change.abs()),
+                relative(previous, current),
+                share_words(share, total, Metric::Revenue)
+            );
+            Candidate::tested(Finding {
+                kind: driver_kind(change, total),
+                metric: Metric::Revenue,
+                dimension: Some(dimension),
+                subject: name,
+                current,
+                previous,
+                change,
+                share_of_change: share,
+                evidence: Evidence {
+                    p_value: Some(p),
+                    text: format!(
+                        "revenue a day, compound Poisson test on {} and {} orders: z = {}, {}",
+                        values[0].len(),
+                        values[1].len(),
+                        number(z, 2),
+                        p_text(p)
+                    ),
+                },
+                impact: change.abs(),
+                text,
+                chart: FindingChart::Pair { previous, current },
+            })
+        })
+        .collect()
+}
+
+/// Orders or customers by country or customer type. A customer counts once a period: in the
+/// country and type of their first order of the period.
+fn count_drivers(cx: &DriverContext<'_>, dimension: Dimension, metric: Metric, all: &mut Vec<Contribution>) -> Vec<Candidate> {
+    let counted: Vec<&Invoice> = match metric {
+        Metric::Customers => {
+            let mut first: HashMap<(bool, u32), &Invoice> = HashMap::new();
+            for order in cx.orders {
+                if let Some(c) = order.customer {
+                    let slot = first.entry((order.current, c)).or_insert(order);
+                    if order.day < slot.day {
+                        *slot = order;
+                    }
+                }
+            }
+            first.into_values().collect()
+        }
+        _ => cx.orders.to_vec(),
+    };
+    let mut by_group: HashMap<u32, Pair> = HashMap::new();
+    for order in &counted {
+        by_group.entry(order_group(order, dimension)).or_default()[order.current as usize] += 1.0;
+    }
+    record(all, cx, metric, dimension, &by_group);
+    let total: f64 = by_group.values().map(|[p, c]| c - p).sum();
+    let value_each = mean_order_value(cx.orders);
+    largest_contributions(&by_group, total, cx.settings.min_share)
+        .into_iter()
+        .map(|(group, previous, current, share)| {
+            let p = poisson_counts_p_value(previous as u64, current as u64, cx.days[0] as f64, cx.days[1] as f64);
+            let change = current - previous;
+            let name = cx.names.of(dimension, group);
+            let what = match (metric, dimension) {
+                (Metric::Orders, _) => format!("Orders from {name}"),
+                (_, Dimension::CustomerType) => upper_first(&name),
+                _ => format!("Customers in {name}"),
+            };
+            let text = format!(
+                "{what} {} from {} to {} ({}), {}.",
+                rose_or_fell(change),
+                number(previous, 0),
+                number(current, 0),
+                relative(previous, current),
+                share_words(share, total, metric)
+            );
+            Candidate::tested(Finding {
+                kind: driver_kind(change, total),
+                metric,
+                dimension: Some(dimension),
+                subject: name,
+                current,
+                previous,
+                change,
+                share_of_change: share,
+                evidence: Evidence {
+                    p_value: Some(p),
+                    text: format!("{previous} then {current} in {} and {} days: exact Poisson test, {}", cx.days[0], cx.days[1], p_text(p)),
+                },
+                // Each order or customer is worth the average order's value.
+                impact: change.abs() * value_each,
+                text,
+                chart: FindingChart::Pair { previous, current },
+            })
+        })
+        .collect()
+}
+
+fn mean_order_value(orders: &[&Invoice]) -> f64 {
+    if orders.is_empty() {
+        0.0
+    } else {
+        orders.iter().map(|o| o.value).sum::<f64>() / orders.len() as f64
+    }
+}
+
+/// The shift-share split of the change in average order value (see the module's notes). Per
+/// group, its (orders, value) in the previous and the current period → its (rate, mix) parts;
+/// the parts of all groups add up to the change in the overall average order value.
+pub fn aov_decomposition(groups: &HashMap<u32, (Pair, Pair)>) -> HashMap<u32, (f64, f64)> {
+    let totals = groups.values().fold([0.0, 0.0], |acc, (n, _)| [acc[0] + n[0], acc[1] + n[1]]);
+    let share = |n: f64, total: f64| if total > 0.0 { n / total } else { 0.0 };
+    groups
+        .iter()
+        .map(|(&g, &(n, v))| {
+            let w = [share(n[0], totals[0]), share(n[1], totals[1])];
+            let parts = match (n[0] > 0.0, n[1] > 0.0) {
+                (true, true) => {
+                    let a = [v[0] / n[0], v[1] / n[1]];
+                    ((w[0] + w[1]) / 2.0 * (a[1] - a[0]), (w[1] - w[0]) * (a[0] + a[1]) / 2.0)
+                }
+                // Present in one period only: all mix.
+                (false, true) => (0.0, w[1] * v[1] / n[1]),
+                (true, false) => (0.0, -w[0] * v[0] / n[0]),
+                (false, false) => (0.0, 0.0),
+            };
+            (g, parts)
+        })
+        .collect()
+}
+
+/// Average order value by `dimension`, split into rate and mix; the rate tested by Welch's t
+/// on the group's order values.
+fn aov_drivers(cx: &DriverContext<'_>, dimension: Dimension, all: &mut Vec<Contribution>) -> Vec<Candidate> {
+    let mut groups: HashMap<u32, (Pair, Pair)> = HashMap::new();
+    let mut values: HashMap<u32, [Vec<f64>; 2]> = HashMap::new();
+    for order in cx.orders {
+        let g = order_group(order, dimension);
+        let entry = groups.entry(g).or_default();
+        entry.0[order.current as usize] += 1.0;
+        entry.1[order.current as usize] += order.value;
+        values.entry(g).or_default()[order.current as usize].push(order.value);
+    }
+    let parts = aov_decomposition(&groups);
+    let total: f64 = parts.values().map(|(rate, mix)| rate + mix).sum();
+    let contributions: HashMap<u32, Pair> = parts.iter().map(|(&g, &(rate, mix))| (g, [0.0, rate + mix])).collect();
+    let average = |(n, v): &(Pair, Pair), i: usize| if n[i] > 0.0 { v[i] / n[i] } else { 0.0 };
+    let mut groups_sorted: Vec<(&u32, &(Pair, Pair))> = groups.iter().collect();
+    groups_sorted.sort_by_key(|(g, _)| **g);
+    all.extend(groups_sorted.into_iter().map(|(g, figures)| Contribution {
+        metric: Metric::AverageOrderValue,
+        dimension,
+        subject: cx.names.of(dimension, *g),
+        previous: average(figures, 0),
+        current: average(figures, 1),
+        change: parts[g].0 + parts[g].1,
+    }));
+    let orders_now: f64 = groups.values().map(|(n, _)| n[1]).sum();
+    let money = cx.money;
+    largest_contributions(&contributions, total, cx.settings.min_share)
+        .into_iter()
+        .map(|(group, _, contribution, share)| {
+            let (rate, mix) = parts[&group];
+            let (n, v) = groups[&group];
+            let average = |i: usize| if n[i] > 0.0 { v[i] / n[i] } else { 0.0 };
+            let (t, p) = welch_two_sided(&values[&group][0], &values[&group][1]);
+            let name = cx.names.of(dimension, group);
+            let text = format!(
+                "{} moved average order value by {}: {} from what their orders were worth ({} then {}) and {} from their share of the orders, {}.",
+                upper_first(&name),
+                signed_money(contribution, money),
+                signed_money(rate, money),
+                money(average(0)),
+                money(average(1)),
+                signed_money(mix, money),
+                share_words(share, total, Metric::AverageOrderValue)
+            );
+            Candidate::tested(Finding {
+                kind: driver_kind(contribution, total),
+                metric: Metric::AverageOrderValue,
+                dimension: Some(dimension),
+                subject: name,
+                current: average(1),
+                previous: average(0),
+                change: contribution,
+                share_of_change: share,
+                evidence: welch_evidence("order values", t, p),
+                impact: contribution.abs() * orders_now,
+                text,
+                chart: FindingChart::Pair { previous: average(0), current: average(1) },
+            })
+        })
+        .collect()
+}
+
+/// The share of revenue the top products, customers and countries carry, each period.
+fn concentration(cx: &DriverContext<'_>) -> Vec<Candidate> {
+    /// The dimension, who "the top" is, a line's key in it, and how many of n keys are the top.
+    type TopOf = (Dimension, &'static str, fn(&PeriodLine) -> Option<u32>, fn(usize) -> usize);
+    let dimensions: [TopOf; 3] = [
+        (Dimension::Product, "the top 10 products", |l| Some(l.product), |_| TOP_PRODUCTS),
+        (Dimension::CustomerType, "the top tenth of customers", |l| l.customer, |n| n.div_ceil(10)),
+        (Dimension::Country, "the top 3 countries", |l| Some(l.country), |_| TOP_COUNTRIES),
+    ];
+    let revenue_now: f64 = cx.period_lines.iter().filter(|l| l.current).map(|l| l.value).sum();
+    dimensions
+        .into_iter()
+        .filter_map(|(dimension, who, key, top)| {
+            let share = |current: bool| -> Option<f64> {
+                let mut by: HashMap<u32, f64> = HashMap::new();
+                let mut total = 0.0;
+                for line in cx.period_lines.iter().filter(|l| l.current == current) {
+                    total += line.value;
+                    if let Some(k) = key(line) {
+                        *by.entry(k).or_default() += line.value;
+                    }
+                }
+                let mut values: Vec<f64> = by.into_values().collect();
+                values.sort_by(|a, b| b.total_cmp(a));
+                (total > 0.0 && !values.is_empty()).then(|| values.iter().take(top(values.len())).sum::<f64>() / total)
+            };
+            let (previous, current) = (share(false)?, share(true)?);
+            let points = (current - previous) * 100.0;
+            let text = format!(
+                "{} carried {} of revenue, {} the period before ({}{} points).",
+                upper_first(who),
+                percent(current),
+                percent(previous),
+                if points >= 0.0 { "+" } else { "" },
+                number(points, 1)
+            );
+            let subject = match dimension {
+                Dimension::CustomerType => "customers".to_string(),
+                other => format!("{}s", other.label()),
+            };
+            Some(Candidate {
+                passes_rule: points.abs() >= cx.settings.concentration_points,
+                finding: Finding {
+                    kind: FindingKind::Concentration,
+                    metric: Metric::RevenueShare,
+                    dimension: Some(dimension),
+                    subject,
+                    current,
+                    previous,
+                    change: current - previous,
+                    share_of_change: None,
+                    evidence: Evidence {
+                        p_value: None,
+                        text: format!(
+                            "every line of both periods counted (nothing sampled); shown when the share moves {} points or more",
+                            number(cx.settings.concentration_points, 0)
+                        ),
+                    },
+                    impact: (current - previous).abs() * revenue_now,
+                    text,
+                    chart: FindingChart::Pair { previous, current },
+                },
+            })
+        })
+        .collect()
+}
+
+/// Customers whose RFM segment changed over the period, by move, against the same moves over
+/// the period before.
+fn segment_moves(
+    frame: &OrderFrame,
+    filters: &Filters,
+    (previous_period, period): (Days, Days),
+    invoices: &HashMap<(bool, u32), Invoice>,
+    cx: &DriverContext<'_>,
+) -> Result<Vec<Candidate>, FindingsError> {
+    let grid = &cx.settings.grid;
+    let as_of = |day: NaiveDate| -> Result<HashMap<u32, String>, FindingsError> {
+        let upto = Filters { from: None, to: Some(day), ..filters.clone() };
+        let rfm = rfm::compute(frame, &upto, Some(day), grid)?;
+        Ok(rfm.customers.iter().map(|c| (c.customer, rfm.segments[c.segment].name.clone())).collect())
+    };
+    let before = |d: NaiveDate| d.pred_opt().unwrap_or(d);
+    let (start_before, start_now, end_now) = (as_of(before(previous_period.0))?, as_of(before(period.0))?, as_of(period.1)?);
+    let moves = |from: &HashMap<u32, String>, to: &HashMap<u32, String>| -> HashMap<(String, String), Vec<u32>> {
+        let mut out: HashMap<(String, String), Vec<u32>> = HashMap::new();
+        for (customer, segment) in from {
+            if let Some(next) = to.get(customer).filter(|next| *next != segment) {
+                out.entry((segment.clone(), next.clone())).or_default().push(*customer);
+            }
+        }
+        out
+    };
+    let (moves_before, moves_now) = (moves(&start_before, &start_now), moves(&start_now, &end_now));
+    // What the moving customers spent in each period: what the move puts at stake.
+    let mut spend: HashMap<u32, Pair> = HashMap::new();
+    for invoice in invoices.values() {
+        if let Some(c) = invoice.customer {
+            spend.entry(c).or_default()[invoice.current as usize] += invoice.value;
+        }
+    }
+    let mut ranked: Vec<(&(String, String), &Vec<u32>)> = moves_now.iter().collect();
+    ranked.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(b.0)));
+    Ok(ranked
+        .into_iter()
+        .take(2 * CANDIDATES_PER_DIMENSION)
+        .map(|((from, to), customers)| {
+            let current = customers.len() as f64;
+            let previous = moves_before.get(&(from.clone(), to.clone())).map_or(0, Vec::len) as f64;
+            let p = poisson_counts_p_value(previous as u64, current as u64, cx.days[0] as f64, cx.days[1] as f64);
+            let [before, now] = customers.iter().filter_map(|c| spend.get(c)).fold([0.0, 0.0], |acc, s| [acc[0] + s[0], acc[1] + s[1]]);
+            let at_stake = before.max(now);
+            let text = format!(
+                "{} customers moved from {from} to {to} ({} made that move the period before); they spent {} this period and {} the period before.",
+                number(current, 0),
+                number(previous, 0),
+                (cx.money)(now),
+                (cx.money)(before)
+            );
+            Candidate::tested(Finding {
+                kind: FindingKind::SegmentMove,
+                metric: Metric::CustomersMoving,
+                dimension: None,
+                subject: format!("{from} → {to}"),
+                current,
+                previous,
+                change: current - previous,
+                share_of_change: None,
+                evidence: Evidence {
+                    p_value: Some(p),
+                    text: format!("{previous} then {current} customers: exact Poisson test, {}", p_text(p)),
+                },
+                impact: at_stake.abs(),
+                text,
+                chart: FindingChart::Pair { previous, current },
+            })
+        })
+        .filter(|c| c.finding.current > c.finding.previous)
+        .collect())
+}
+
+/// Least squares of each day's figure on its weekday and a straight line; the days of the
+/// period whose residual is at least the threshold in robust spreads.
+fn unexpected_days(window: &DailyWindow, settings: &FindingsSettings, money: &dyn Fn(f64) -> String) -> Vec<Candidate> {
+    let n = window.revenue.len();
+    let mut orders = vec![0.0; n];
+    for &(day, value, with_customer) in window.invoices.values() {
+        if !is_adjustment(value, with_customer) {
+            orders[(day - window.start) as usize] += 1.0;
+        }
+    }
+    let days: Vec<i64> = (0..n as i64).map(|i| window.start + i).collect();
+    // An unexpected order is worth the window's average order.
+    let total_orders: f64 = orders.iter().sum();
+    let value_per_order = if total_orders > 0.0 { window.revenue.iter().sum::<f64>() / total_orders } else { 0.0 };
+    let mut out = Vec::new();
+    for (metric, series) in [(Metric::Revenue, &window.revenue), (Metric::Orders, &orders)] {
+        let Some(fit) = weekday_trend_fit(&days, series) else { continue };
+        let labels: Vec<String> = days.iter().map(|&d| date_of_day(d).to_string()).collect();
+        for (i, &day) in days.iter().enumerate().filter(|(_, &d)| d >= window.period_start) {
+            let z = fit.z[i];
+            if !z.is_finite() {
+                continue;
+            }
+            let (actual, expected) = (series[i], fit.fitted[i]);
+            let date = date_of_day(day);
+            let how = if actual >= expected { "above" } else { "below" };
+            let shown = |v: f64| if metric == Metric::Revenue { money(v) } else { number(v, 0) };
+            let text = format!(
+                "{} on {} {} was {}, {} robust spreads {how} the {} its weekday and the trend predict.",
+                upper_first(metric.words()),
+                date.format("%a"),
+                date,
+                shown(actual),
+                number(z.abs(), 1),
+                shown(expected.max(0.0))
+            );
+            let impact = if metric == Metric::Revenue { (actual - expected).abs() } else { (actual - expected).abs() * value_per_order };
+            out.push(Candidate {
+                passes_rule: z.abs() >= settings.unexpected_z,
+                finding: Finding {
+                    kind: FindingKind::UnexpectedDay,
+                    metric,
+                    dimension: None,
+                    subject: date.to_string(),
+                    current: actual,
+                    previous: expected,
+                    change: actual - expected,
+                    share_of_change: None,
+                    evidence: Evidence {
+                        p_value: None,
+                        text: format!(
+                            "robust z = {} (weekday and trend fitted on {n} days; spread 1.4826 × MAD = {}); unexpected from {}",
+                            number(z, 2),
+                            number(fit.spread, 2),
+                            number(settings.unexpected_z, 1)
+                        ),
+                    },
+                    impact,
+                    text,
+                    chart: FindingChart::Series {
+                        labels: labels.clone(),
+                        values: series.clone(),
+                        expected: Some(fit.fitted.clone()),
+                        marked: i,
+                    },
+                },
+            });
+        }
+    }
+    // Revenue and orders of one day are one finding: keep orders only where revenue is not.
+    let revenue_days: Vec<String> =
+        out.iter().filter(|c| c.passes_rule && c.finding.metric == Metric::Revenue).map(|c| c.finding.subject.clone()).collect();
+    for candidate in out.iter_mut().filter(|c| c.finding.metric == Metric::Orders && revenue_days.contains(&c.finding.subject)) {
+        candidate.passes_rule = false;
+    }
+    out
+}
+
+/// 1 / Φ⁻¹(3/4): the median absolute deviation times this estimates a normal spread's standard
+/// deviation (as `scipy.stats.median_abs_deviation(scale="normal")`).
+const NORMAL_MAD_SCALE: f64 = 1.482_602_218_505_602;
+
+/// A fitted weekday-and-trend line over some days.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyFit {
+    pub fitted: Vec<f64>,
+    /// Residual over the robust spread, per day (NaN when the spread is zero).
+    pub z: Vec<f64>,
+    /// 1.4826 × the median absolute deviation of the residuals from their median.
+    pub spread: f64,
+}
+
+/// Ordinary least squares of `values` on an intercept, six weekday indicators (Monday the
+/// base) and the day number; robust z-scores of the residuals. `None` with fewer than 14 days.
+pub fn weekday_trend_fit(days: &[i64], values: &[f64]) -> Option<DailyFit> {
+    let n = days.len();
+    if n < 14 {
+        return None;
+    }
+    let weekday = |d: i64| ((d + 3).rem_euclid(7)) as usize; // 1970-01-01 was a Thursday: Monday = 0
+                                                             // Weekdays that never occur (a window shorter than a week cannot) or columns of zeros would
+                                                             // make the normal equations singular; a tiny ridge keeps them solvable without moving a
+                                                             // well-posed fit.
+    let k = 8;
+    let t0 = days[0] as f64;
+    let mut x = Array2::<f64>::zeros((n, k));
+    for (i, &d) in days.iter().enumerate() {
+        x[[i, 0]] = 1.0;
+        let w = weekday(d);
+        if w > 0 {
+            x[[i, w]] = 1.0;
+        }
+        x[[i, 7]] = d as f64 - t0;
+    }
+    let y = Array1::from(values.to_vec());
+    let mut xtx = x.t().dot(&x);
+    for j in 0..k {
+        xtx[[j, j]] += 1e-9;
+    }
+    let xty = x.t().dot(&y).insert_axis(Axis(1));
+    let beta = xtx.solvec(&xty).ok()?.remove_axis(Axis(1));
+    let fitted: Vec<f64> = x.dot(&beta).to_vec();
+    let residuals: Vec<f64> = values.iter().zip(&fitted).map(|(v, f)| v - f).collect();
+    let centre = median(&residuals);
+    let spread = NORMAL_MAD_SCALE * median(&residuals.iter().map(|r| (r - centre).abs()).collect::<Vec<_>>());
+    let z = residuals.iter().map(|r| if spread > 0.0 { (r - centre) / spread } else { f64::NAN }).collect();
+    Some(DailyFit { fitted, z, spread })
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// The whole months of data up to `last_day`, oldest first, at most [`MAX_TREND_MONTHS`]: a
+/// month counts when the data starts on or before its first day and `last_day` is on or after
+/// its last.
+fn whole_months(month_revenue: &HashMap<i32, f64>, first_day: NaiveDate, last_day: NaiveDate) -> Vec<(i32, f64)> {
+    let first = month_index(first_day.year(), first_day.month()) + i32::from(first_day.day() != 1);
+    let ends_month = last_day.succ_opt().is_none_or(|d| d.day() == 1);
+    let last = month_index(last_day.year(), last_day.month()) - i32::from(!ends_month);
+    let from = first.max(last - MAX_TREND_MONTHS as i32 + 1);
+    (from..=last).map(|m| (m, month_revenue.get(&m).copied().unwrap_or(0.0))).collect()
+}
+
+/// The Mann–Kendall test and Sen's slope of monthly revenue.
+fn trend(months: &[(i32, f64)], money: &dyn Fn(f64) -> String) -> Option<Candidate> {
+    if months.len() < MIN_TREND_MONTHS {
+        return None;
+    }
+    let values: Vec<f64> = months.iter().map(|(_, v)| *v).collect();
+    let test = mann_kendall(&values);
+    let slope = sen_slope(&values);
+    let first = month_start(months[0].0).format("%B %Y").to_string();
+    let text = format!(
+        "Monthly revenue has {} since {first}: about {} a month over {} months.",
+        if slope >= 0.0 { "risen" } else { "fallen" },
+        money(slope.abs()),
+        months.len()
+    );
+    Some(Candidate::tested(Finding {
+        kind: FindingKind::TrendChange,
+        metric: Metric::MonthlyRevenue,
+        dimension: None,
+        subject: format!("{first} to {}", month_start(months[months.len() - 1].0).format("%B %Y")),
+        current: values[values.len() - 1],
+        previous: values[0],
+        change: slope,
+        share_of_change: None,
+        evidence: Evidence {
+            p_value: Some(test.p_value),
+            text: format!("Mann–Kendall S = {}, z = {}, {}; Sen's slope", test.s, number(test.z, 2), p_text(test.p_value)),
+        },
+        impact: slope.abs() * months.len() as f64,
+        text,
+        chart: FindingChart::Series {
+            labels: months.iter().map(|(m, _)| month_start(*m).format("%Y-%m").to_string()).collect(),
+            values,
+            expected: None,
+            marked: months.len() - 1,
+        },
+    }))
+}
+
+/// The Mann–Kendall trend test's statistic and two-sided p-value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MannKendall {
+    pub s: i64,
+    pub variance: f64,
+    pub z: f64,
+    pub p_value: f64,
+}
+
+/// Mann–Kendall: S = Σ_{i<j} sign(x_j − x_i); its variance with the correction for ties,
+/// n(n−1)(2n+5)/18 − Σ t(t−1)(2t+5)/18; z with the continuity correction (S ∓ 1)/σ; the
+/// normal two-sided p-value (Hipel & McLeod 1994, as pymannkendall's `original_test`).
+pub fn mann_kendall(values: &[f64]) -> MannKendall {
+    let n = values.len();
+    let mut s = 0i64;
+    for i in 0..n {
+        for j in i + 1..n {
+            s += match values[j].partial_cmp(&values[i]) {
+                Some(std::cmp::Ordering::Greater) => 1,
+                Some(std::cmp::Ordering::Less) => -1,
+                _ => 0,
+            };
+        }
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mut ties = 0.0;
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && sorted[j + 1] == sorted[i] {
+            j += 1;
+        }
+        let t = (j - i + 1) as f64;
+        ties += t * (t - 1.0) * (2.0 * t + 5.0);
+        i = j + 1;
+    }
+    let nf = n as f64;
+    let variance = (nf * (nf - 1.0) * (2.0 * nf + 5.0) - ties) / 18.0;
+    let z = match s {
+        0 => 0.0,
+        _ if variance <= 0.0 => 0.0,
+        s if s > 0 => (s - 1) as f64 / variance.sqrt(),
+        s => (s + 1) as f64 / variance.sqrt(),
+    };
+    let normal = Normal::standard();
+    MannKendall { s, variance, z, p_value: (2.0 * (1.0 - normal.cdf(z.abs()))).min(1.0) }
+}
+
+/// Sen's slope: the median of (x_j − x_i)/(j − i) over all pairs i < j.
+pub fn sen_slope(values: &[f64]) -> f64 {
+    let mut slopes = Vec::new();
+    for i in 0..values.len() {
+        for j in i + 1..values.len() {
+            slopes.push((values[j] - values[i]) / (j - i) as f64);
+        }
+    }
+    median(&slopes)
+}
+
+/// Welch's t of `b` against `a` ([`super::abtest::welch_statistic`]) and its two-sided
+/// p-value (as `scipy.stats.ttest_ind(b, a, equal_var=False)`); (NaN, 1) when a side has under
+/// two values, and p = 1 for two constant sides alike.
+pub fn welch_two_sided(a: &[f64], b: &[f64]) -> (f64, f64) {
+    match super::abtest::welch_statistic(a, b) {
+        Some((difference, se, df)) if se > 0.0 => {
+            let t = difference / se;
+            let p = StudentsT::new(0.0, 1.0, df).map_or(1.0, |dist| 2.0 * (1.0 - dist.cdf(t.abs())));
+            (t, p.min(1.0))
+        }
+        _ => (f64::NAN, 1.0),
+    }
+}
+
+fn welch_evidence(of: &str, t: f64, p: f64) -> Evidence {
+    Evidence { p_value: Some(p), text: format!("Welch's t on {of}: t = {}, {}", number(t, 2), p_text(p)) }
+}
+
+/// Whether two periods' revenue a day differs, each period's orders taken as a compound Poisson
+/// process (orders arrive at random, each worth one of the values seen): the revenue of a period
+/// of `d` days has variance Σv², so z = (R₁/d₁ − R₀/d₀) / √(Σv₀²/d₀² + Σv₁²/d₁²), and the normal
+/// two-sided p-value. Day-to-day swings (weekdays) do not enter, as they would in a test of daily
+/// totals; orders stay whole, so a large order counts as large.
+pub fn compound_poisson_test(a: &[f64], b: &[f64], days_a: f64, days_b: f64) -> (f64, f64) {
+    if days_a <= 0.0 || days_b <= 0.0 {
+        return (f64::NAN, 1.0);
+    }
+    let (sum_a, sum_b): (f64, f64) = (a.iter().sum(), b.iter().sum());
+    let variance = a.iter().map(|v| v * v).sum::<f64>() / (days_a * days_a) + b.iter().map(|v| v * v).sum::<f64>() / (days_b * days_b);
+    if variance <= 0.0 {
+        return (f64::NAN, 1.0);
+    }
+    let z = (sum_b / days_b - sum_a / days_a) / variance.sqrt();
+    (z, (2.0 * (1.0 - Normal::standard().cdf(z.abs()))).min(1.0))
+}
+
+/// The exact conditional test that two Poisson counts have one rate: given `a + b` events, `b`
+/// is binomial with p = days_b / (days_a + days_b) under the null. Two-sided by summing every
+/// outcome no more likely than the one seen (as `scipy.stats.binomtest`).
+pub fn poisson_counts_p_value(a: u64, b: u64, days_a: f64, days_b: f64) -> f64 {
+    let n = a + b;
+    if n == 0 || days_a <= 0.0 || days_b <= 0.0 {
+        return 1.0;
+    }
+    let Ok(binomial) = Binomial::new(days_b / (days_a + days_b), n) else { return 1.0 };
+    let seen = binomial.pmf(b);
+    // The relative tolerance scipy uses, so outcomes equal to the one seen up to rounding count.
+    let limit = seen * (1.0 + 1e-7);
+    (0..=n).map(|k| binomial.pmf(k)).filter(|&p| p <= limit).sum::<f64>().min(1.0)
+}
+
+/// The largest p-value Benjamini–Hochberg keeps at rate `q`; `None` when none passes.
+pub fn benjamini_hochberg_cutoff(p_values: &[f64], q: f64) -> Option<f64> {
+    let mut sorted: Vec<f64> = p_values.iter().copied().filter(|p| p.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let m = sorted.len() as f64;
+    sorted.iter().enumerate().rev().find(|(i, &p)| p <= q * (*i as f64 + 1.0) / m).map(|(_, &p)| p)
+}
+
+/// "p = 0.0081", "p < 0.0001".
+fn p_text(p: f64) -> String {
+    if p < 0.0001 {
+        "p < 0.0001".into()
+    } else {
+        format!("p = {p:.4}")
+    }
+}
+
+/// The findings as the CSV scripts read: `rank, kind, subject, metric, current, previous,
+/// change, share_of_change, evidence, text`. Numbers unformatted (a plain fraction for shares).
+pub fn table(result: &FindingsResult) -> Table {
+    let header = ["rank", "kind", "subject", "metric", "current", "previous", "change", "share_of_change", "evidence", "text"]
+        .map(String::from)
+        .to_vec();
+    let plain = |v: f64| if v.is_finite() { format!("{}", (v * 1e6).round() / 1e6) } else { String::new() };
+    let rows = result
+        .findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            vec![
+                (i + 1).to_string(),
+                f.kind.label().to_string(),
+                f.subject.clone(),
+                f.metric.label().to_string(),
+                plain(f.current),
+                plain(f.previous),
+                plain(f.change),
+                f.share_of_change.map(plain).unwrap_or_default(),
+                f.evidence.text.clone(),
+                f.text.clone(),
+            ]
+        })
+        .collect();
+    (header, rows)
+}

@@ -1,0 +1,301 @@
+//! Findings against independent references:
+//! - every contribution (revenue by country, product and customer type; orders and customers by
+//!   country and customer type) equals a pandas groupby of the same periods of UCI Online Retail II
+//!   (testdata/reference/make_findings_reference.py), and each dimension's add up to the change;
+//! - the tests behind the findings equal SciPy and statsmodels on fixed inputs (same script);
+//! - a hand-checked Mann–Kendall case and a hand-checked shift-share split;
+//! - on seeded data with planted changes (a country's revenue down 40% in a month, a one-day
+//!   spike, a group of best customers gone quiet) the planted changes rank first.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate};
+use rand::{Rng, SeedableRng};
+use shoplens::analytics::findings::{self, Dimension, FindingKind, FindingsSettings, Metric};
+use shoplens::analytics::order_frame::{OrderFrame, OrderFrameBuilder, OrderLine};
+use shoplens::analytics::Filters;
+use shoplens::import::{self, ImportOptions};
+use shoplens::jobs::JobContext;
+use shoplens::timestamp::Timestamp;
+use shoplens::workspace::Workspace;
+
+fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name)
+}
+
+fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header = reader.headers().unwrap().clone();
+    reader.records().map(|r| header.iter().zip(r.unwrap().iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()).collect()
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn month(y: i32, m: u32) -> Filters {
+    let last = day(y, m, 1).checked_add_months(chrono::Months::new(1)).unwrap().pred_opt().unwrap();
+    Filters { from: Some(day(y, m, 1)), to: Some(last), ..Filters::default() }
+}
+
+fn uci_frame() -> (tempfile::TempDir, OrderFrame) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ws = Workspace::open(&dir.path().join("findings.shoplens")).unwrap();
+    import::import_file(&mut ws, &testdata("uci_online_retail_ii_2009-2010.parquet"), &ImportOptions::default(), &JobContext::detached())
+        .unwrap();
+    let frame = shoplens::workspace::copies::load_order_lines(ws.conn(), &JobContext::detached()).unwrap();
+    (dir, frame)
+}
+
+fn close(got: f64, want: f64) -> bool {
+    (got - want).abs() <= 1e-6 * want.abs().max(1.0)
+}
+
+/// Reference: pandas groupby (testdata/reference/make_findings_reference.py), November 2010
+/// against October 2010.
+#[test]
+fn contributions_equal_a_pandas_groupby_and_add_up_to_the_change() {
+    let (_dir, frame) = uci_frame();
+    let result = findings::compute(&frame, &month(2010, 11), &FindingsSettings::default(), &JobContext::detached()).unwrap();
+    assert_eq!(result.previous_period, Some((day(2010, 10, 1), day(2010, 10, 31))));
+    let reference = read_csv(&testdata("reference/findings_uci_contributions_pandas.csv"));
+    let ours: HashMap<(String, String, String), (f64, f64)> = result
+        .contributions
+        .iter()
+        .filter(|c| c.metric != Metric::AverageOrderValue)
+        .map(|c| ((c.metric.label().to_string(), c.dimension.label().to_string(), c.subject.clone()), (c.previous, c.current)))
+        .collect();
+    assert_eq!(ours.len(), reference.len(), "the same groups");
+    for row in &reference {
+        let key = (row["metric"].clone(), row["dimension"].clone(), row["subject"].clone());
+        let (previous, current) = ours.get(&key).unwrap_or_else(|| panic!("no contribution for {key:?}"));
+        let (want_previous, want_current): (f64, f64) = (row["previous"].parse().unwrap(), row["current"].parse().unwrap());
+        assert!(
+            close(*previous, want_previous) && close(*current, want_current),
+            "{key:?}: {previous} {current} vs {want_previous} {want_current}"
+        );
+    }
+    // Each dimension's contributions add up to the headline change, average order value's
+    // rate and mix parts included.
+    let previous = result.previous.unwrap();
+    let headline_change = |metric: Metric| match metric {
+        Metric::Revenue => result.current.revenue - previous.revenue,
+        Metric::Orders => result.current.orders as f64 - previous.orders as f64,
+        Metric::Customers => result.current.customers as f64 - previous.customers as f64,
+        _ => result.current.average_order_value.unwrap() - previous.average_order_value.unwrap(),
+    };
+    for metric in [Metric::Revenue, Metric::Orders, Metric::Customers, Metric::AverageOrderValue] {
+        for dimension in [Dimension::Country, Dimension::Product, Dimension::CustomerType] {
+            let parts: Vec<f64> =
+                result.contributions.iter().filter(|c| c.metric == metric && c.dimension == dimension).map(|c| c.change).collect();
+            if parts.is_empty() {
+                continue;
+            }
+            let sum: f64 = parts.iter().sum();
+            assert!((sum - headline_change(metric)).abs() < 1e-6, "{metric:?} by {dimension:?}: {sum} vs {}", headline_change(metric));
+        }
+    }
+    // The headline figures are the Overview's.
+    let overview = shoplens::analytics::overview::compute(&frame, &month(2010, 11), &JobContext::detached()).unwrap();
+    assert!(close(result.current.revenue, overview.kpis.revenue.current));
+    assert_eq!(result.current.orders as f64, overview.kpis.orders.current);
+    assert_eq!(result.current.customers as f64, overview.kpis.customers.current);
+    assert!(close(result.current.average_order_value.unwrap(), overview.kpis.average_order_value.current));
+}
+
+/// Reference: SciPy and statsmodels on the inputs of make_findings_reference.py.
+#[test]
+fn the_tests_behind_findings_equal_scipy_and_statsmodels() {
+    let reference: HashMap<String, f64> = read_csv(&testdata("reference/findings_stats_scipy.csv"))
+        .into_iter()
+        .map(|r| (r["name"].clone(), r["value"].parse().unwrap()))
+        .collect();
+    let near = |got: f64, name: &str| {
+        let want = reference[name];
+        assert!((got - want).abs() <= 1e-6 * want.abs().max(1e-12) + 1e-12, "{name}: {got} vs {want}");
+    };
+    let (t, p) = findings::welch_two_sided(&[12.0, 15.5, 9.0, 14.0, 11.0, 13.5, 10.0], &[16.0, 18.5, 14.0, 21.0, 17.5]);
+    near(t, "welch_t");
+    near(p, "welch_p");
+    // The conditional Poisson test is binomtest(current, both, days_current / all days).
+    for (x, n, days_a, days_b) in [(23u64, 35u64, 31.0, 30.0), (79, 79, 31.0, 30.0), (5, 30, 30.0, 30.0), (40, 60, 28.0, 31.0)] {
+        let p = findings::poisson_counts_p_value(n - x, x, days_a, days_b);
+        near(p, &format!("poisson_p_{x}_{n}_{days_a}_{days_b}"));
+    }
+    let months = [820.0, 790.0, 860.0, 900.0, 880.0, 950.0, 1010.0, 990.0, 1080.0, 1100.0, 1100.0, 1180.0];
+    near(findings::sen_slope(&months), "sen_slope");
+    let mk = findings::mann_kendall(&months);
+    near(mk.s as f64, "mann_kendall_s");
+    near(mk.variance, "mann_kendall_var");
+    near(mk.p_value, "mann_kendall_p");
+    let p_values = [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216];
+    let cutoff = findings::benjamini_hochberg_cutoff(&p_values, 0.05).unwrap();
+    near(p_values.iter().filter(|&&p| p <= cutoff).count() as f64, "bh_passed");
+
+    let daily = read_csv(&testdata("reference/findings_daily_fixture.csv"));
+    let days: Vec<i64> = daily.iter().map(|r| r["day"].parse().unwrap()).collect();
+    let values: Vec<f64> = daily.iter().map(|r| r["value"].parse().unwrap()).collect();
+    let fit = findings::weekday_trend_fit(&days, &values).unwrap();
+    let near_fit = |got: f64, name: &str| assert!((got - reference[name]).abs() < 1e-5, "{name}: {got} vs {}", reference[name]);
+    near_fit(fit.fitted[0], "ols_fitted_0");
+    near_fit(fit.fitted[50], "ols_fitted_50");
+    near_fit(fit.fitted[69], "ols_fitted_69");
+    near_fit(fit.z[50], "robust_z_50");
+    near_fit(fit.z[10], "robust_z_10");
+    near(fit.z.iter().filter(|z| z.abs() >= 3.5).count() as f64, "robust_z_above_3_5");
+}
+
+/// Hand-checked: 5, 3, 4, 8, 8 has pairs (+: 3→4, 3→8 ×2, 4→8 ×2, 5→8 ×2; −: 5→3, 5→4; 0: 8→8)
+/// S = 7 − 2 = 5; one tie of two: var = (5·4·15 − 2·1·9)/18 = 282/18; z = (5 − 1)/√(15.667) = 1.0106.
+/// Sen's slope: the pair slopes sorted are −2, −0.5, 0, 0.75, 1, 1, 1.67, 2, 2.5, 4: median 1.
+#[test]
+fn mann_kendall_and_sen_on_a_hand_checked_case() {
+    let values = [5.0, 3.0, 4.0, 8.0, 8.0];
+    let mk = findings::mann_kendall(&values);
+    assert_eq!(mk.s, 5);
+    assert!((mk.variance - 282.0 / 18.0).abs() < 1e-12);
+    assert!((mk.z - 4.0 / (282.0f64 / 18.0).sqrt()).abs() < 1e-12);
+    assert!((findings::sen_slope(&values) - 1.0).abs() < 1e-12);
+}
+
+/// Hand-checked: orders worth 10 and 20 in 2 days, then 30, 30 and 40 in 2 days: 15 then 50 a
+/// day; variance (100 + 400)/4 + (900 + 900 + 1600)/4 = 975; z = 35/√975 = 1.12090;
+/// p = 2(1 − Φ(1.12090)) = 0.26233.
+#[test]
+fn compound_poisson_test_on_a_hand_checked_case() {
+    let (z, p) = findings::compound_poisson_test(&[10.0, 20.0], &[30.0, 30.0, 40.0], 2.0, 2.0);
+    assert!((z - 35.0 / 975f64.sqrt()).abs() < 1e-12, "{z}");
+    assert!((p - 0.26233).abs() < 1e-5, "{p}");
+}
+
+/// Hand-checked shift-share: group A 10 orders worth 100 then 10 worth 150; group B 10 worth
+/// 300 then 30 worth 900 (B's own average stays 30). AOV 20 → 26.25: A's rate is
+/// ½(0.5 + 0.25)·(15 − 10) = 1.875, its mix (0.25 − 0.5)·12.5 = −3.125; B's rate 0, its mix
+/// (0.75 − 0.5)·30 = 7.5; together 6.25, the change.
+#[test]
+fn average_order_value_splits_into_rate_and_mix_that_add_up() {
+    let groups: HashMap<u32, ([f64; 2], [f64; 2])> = [(0, ([10.0, 10.0], [100.0, 150.0])), (1, ([10.0, 30.0], [300.0, 900.0]))].into();
+    let parts = findings::aov_decomposition(&groups);
+    let (a, b) = (parts[&0], parts[&1]);
+    assert!((a.0 - 1.875).abs() < 1e-12 && (a.1 + 3.125).abs() < 1e-12, "{a:?}");
+    assert!(b.0.abs() < 1e-12 && (b.1 - 7.5).abs() < 1e-12, "{b:?}");
+    assert!((a.0 + a.1 + b.0 + b.1 - 6.25).abs() < 1e-12);
+}
+
+/// Six months of a seeded shop (January to June 2024); `planted` adds, in June: Germany's
+/// orders down 40%, a day (12 June) with about four times the usual orders, and 150 of the best
+/// customers (who bought every few days) gone quiet.
+fn seeded_shop(planted: bool) -> OrderFrame {
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(20241206);
+    let countries = ["United Kingdom", "Germany", "France", "Spain"];
+    let products: Vec<(String, f64)> = (0..40).map(|i| (format!("P{i:03}"), 2.0 + (i % 13) as f64 * 1.5)).collect();
+    struct Customer {
+        id: String,
+        country: &'static str,
+        daily: f64,
+        best: bool,
+    }
+    let mut customers: Vec<Customer> = (0..4000)
+        .map(|i| Customer {
+            id: format!("{}", 10000 + i),
+            country: countries[match i % 20 {
+                0..=9 => 0,
+                10..=13 => 1,
+                14..=16 => 2,
+                _ => 3,
+            }],
+            daily: 0.01 + 0.03 * rng.random::<f64>(),
+            best: false,
+        })
+        .collect();
+    for c in customers.iter_mut().filter(|c| c.country == "United Kingdom").take(150) {
+        c.daily = 0.1;
+        c.best = true;
+    }
+    let mut lines: Vec<(String, String, i64, Timestamp, f64, String, &'static str)> = Vec::new();
+    let mut invoice = 500000;
+    let mut order = |rng: &mut rand_pcg::Pcg64Mcg, customer: &Customer, date: NaiveDate, lines: &mut Vec<_>| {
+        invoice += 1;
+        let at = Timestamp::new(date.year(), date.month(), date.day(), 9 + rng.random_range(0..9), rng.random_range(0..60), 0).unwrap();
+        for _ in 0..rng.random_range(1..4) {
+            let (code, price) = &products[rng.random_range(0..products.len())];
+            lines.push((invoice.to_string(), code.clone(), rng.random_range(1..6), at, *price, customer.id.clone(), customer.country));
+        }
+    };
+    let mut date = day(2024, 1, 1);
+    while date <= day(2024, 6, 30) {
+        let june = date.month() == 6;
+        for customer in &customers {
+            if !rng.random_bool(customer.daily) {
+                continue;
+            }
+            if planted && june && (customer.best || (customer.country == "Germany" && rng.random_bool(0.4))) {
+                continue;
+            }
+            order(&mut rng, customer, date, &mut lines);
+        }
+        if planted && date == day(2024, 6, 12) {
+            // A campaign in the United Kingdom, so Germany's fall stays as planted.
+            let british: Vec<&Customer> = customers.iter().filter(|c| c.country == "United Kingdom" && !c.best).collect();
+            for _ in 0..300 {
+                let customer = british[rng.random_range(0..british.len())];
+                order(&mut rng, customer, date, &mut lines);
+            }
+        }
+        date = date.succ_opt().unwrap();
+    }
+    let mut builder = OrderFrameBuilder::with_capacity(lines.len());
+    for (invoice, code, quantity, at, price, customer, country) in &lines {
+        builder.push(OrderLine {
+            invoice,
+            stock_code: code,
+            description: code,
+            quantity: *quantity,
+            invoice_date: *at,
+            unit_price: *price,
+            customer_id: Some(customer),
+            country,
+            cancelled: false,
+            currency: "GBP",
+        });
+    }
+    builder.finish().unwrap()
+}
+
+#[test]
+fn planted_changes_rank_first() {
+    let june = month(2024, 6);
+    let settings = FindingsSettings::default();
+    let planted = findings::compute(&seeded_shop(true), &june, &settings, &JobContext::detached()).unwrap();
+    let ranked: Vec<&str> = planted.findings.iter().map(|f| f.text.as_str()).collect();
+    let rank_of = |wanted: &dyn Fn(&findings::Finding) -> bool| planted.findings.iter().position(wanted);
+    let germany = rank_of(&|f| f.kind == FindingKind::Driver && f.metric == Metric::Revenue && f.subject == "Germany");
+    let spike = rank_of(&|f| f.kind == FindingKind::UnexpectedDay && f.subject == "2024-06-12");
+    // Frequent buyers who stop for a month lose recency but keep frequency.
+    let quiet =
+        rank_of(&|f| f.kind == FindingKind::SegmentMove && (f.subject.ends_with("Can't Lose Them") || f.subject.ends_with("At Risk")));
+    for (what, rank) in [("Germany's fall", germany), ("the spike", spike), ("the quiet champions", quiet)] {
+        assert!(rank.is_some_and(|r| r < 8), "{what} not among the first findings: {ranked:#?}");
+    }
+    let germany = &planted.findings[germany.unwrap()];
+    // 40% fewer orders, and June has a day fewer than May: about 42% less revenue.
+    assert!(germany.change < 0.0 && (germany.change / germany.previous + 0.42).abs() < 0.08, "{germany:?}");
+    assert!(planted.passed <= planted.tested);
+}
+
+/// The CSV's columns are what scripts read.
+#[test]
+fn the_findings_table_has_the_columns_scripts_read() {
+    let june = month(2024, 6);
+    let result = findings::compute(&seeded_shop(true), &june, &FindingsSettings::default(), &JobContext::detached()).unwrap();
+    let (header, rows) = findings::table(&result);
+    assert_eq!(header, ["rank", "kind", "subject", "metric", "current", "previous", "change", "share_of_change", "evidence", "text"]);
+    assert_eq!(rows.len(), result.findings.len());
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row[0], (i + 1).to_string());
+        let share = &row[7];
+        assert!(share.is_empty() || share.parse::<f64>().is_ok(), "a plain fraction: {share}");
+        assert!(!row[9].is_empty());
+    }
+}
