@@ -74,6 +74,25 @@ fn import_shop_events(ws: &mut Workspace, scratch: &Path, ctx: &JobContext) -> R
     import::import_file(ws, &events, &ImportOptions::default(), ctx).map(|_| ())
 }
 
+/// The first finding of the demo's last full month, for the story's "What changed" view; null
+/// (the slide then shows the first finding of the day) if it cannot be computed.
+fn top_finding(ws: &Workspace) -> serde_json::Value {
+    use crate::analytics::findings::{self, FindingKey};
+    let ctx = JobContext::detached();
+    let Ok(frame) = workspace::copies::load_order_lines(ws.conn(), &ctx) else { return serde_json::Value::Null };
+    let filters = findings::period_filters(&crate::analytics::Filters::default(), frame.date_span());
+    let grid = workspace::settings::load_segment_grid(ws.conn()).unwrap_or_default();
+    let settings = findings::FindingsSettings { grid, ..Default::default() };
+    match findings::compute(&frame, &filters, &settings, &ctx) {
+        Ok(result) => result.findings.first().map(FindingKey::of).map_or(serde_json::Value::Null, |k| json_of(&k)),
+        Err(_) => serde_json::Value::Null,
+    }
+}
+
+fn json_of(key: &crate::analytics::findings::FindingKey) -> serde_json::Value {
+    serde_json::to_value(key).unwrap_or_default()
+}
+
 /// The demo story: a year of the shop across the panels, ready to present.
 fn add_story(ws: &mut Workspace) -> rusqlite::Result<()> {
     use crate::analytics::period::DateRange;
@@ -100,6 +119,13 @@ fn add_story(ws: &mut Workspace) -> rusqlite::Result<()> {
             "The last full month against the month before: Christmas stock sells from October.",
             panels::OVERVIEW.id,
             json!({ "log_scale": true, "services_in_ranking": false, "slide": { "chart": 0 } }),
+            DateRange::LastFullMonth,
+        ),
+        view(
+            "What changed in November",
+            "The finding that matters most this month, and the others beside it: what moved against October, why, and how sure.",
+            panels::FINDINGS.id,
+            json!({ "finding": top_finding(ws), "slide": { "chart": 0 } }),
             DateRange::LastFullMonth,
         ),
         view(

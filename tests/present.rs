@@ -57,8 +57,14 @@ fn year_in_review_prints_every_view_with_the_workspace_figures() {
         "SELECT sum(quantity * unit_price) FROM order_lines WHERE cancelled = 0 AND invoice_date >= '2010-11-01' AND invoice_date < '2010-12-01'",
     );
     assert_eq!(figure(&slides[1], "Revenue"), money(november));
+    // "What changed in November": November's findings against October, the same revenue, the
+    // saved finding's chart and the ranked list.
+    assert_eq!(slides[2].title, "What changed in November");
+    assert_eq!(figure(&slides[2], "Revenue"), money(november));
+    assert_eq!(slides[2].charts.len(), 1, "{:?}", slides[2].notes);
+    assert!(slides[2].tables[0].rows.len() >= 3, "{:?}", slides[2].tables[0]);
     let customers = sql_f64(&ws, "SELECT count(DISTINCT customer_id) FROM order_lines WHERE cancelled = 0 AND customer_id IS NOT NULL");
-    assert_eq!(figure(&slides[3], "Customers"), shoplens::present::format::number(customers, 0));
+    assert_eq!(figure(&slides[4], "Customers"), shoplens::present::format::number(customers, 0));
     // The funnel's first step: sessions with a view.
     let funnel = slides.iter().find(|s| s.place.starts_with("Funnel")).unwrap();
     let viewed = sql_f64(&ws, "SELECT count(DISTINCT user_session) FROM events WHERE event_type = 'view'");
@@ -97,13 +103,13 @@ fn year_in_review_prints_every_view_with_the_workspace_figures() {
         let i = table.header.iter().position(|h| h == heading).unwrap();
         table.rows.iter().map(|r| r[i].clone()).collect()
     };
-    let segments = &slides[3];
+    let segments = &slides[4];
     assert!(column(segments, "Share of customers").iter().all(|c| c.ends_with('%') && c.parse::<f64>().is_err()));
     assert!(column(segments, "CLV").iter().all(|c| c.starts_with('£')), "the segment table's CLV is filled");
-    assert!(column(&slides[4], "Cohort").iter().any(|c| c == "Dec 2009"));
-    assert!(column(&slides[5], "CLV").iter().all(|c| c.starts_with('£') && !c.contains('.')), "{:?}", column(&slides[5], "CLV"));
-    assert!(slides[3].charts.iter().any(|c| c.title.starts_with("Share of customers")), "the RFM page has its chart");
-    assert!(slides[4].tables[0].shade.is_some(), "the cohort table is a heat map");
+    assert!(column(&slides[5], "Cohort").iter().any(|c| c == "Dec 2009"));
+    assert!(column(&slides[6], "CLV").iter().all(|c| c.starts_with('£') && !c.contains('.')), "{:?}", column(&slides[6], "CLV"));
+    assert!(slides[4].charts.iter().any(|c| c.title.starts_with("Share of customers")), "the RFM page has its chart");
+    assert!(slides[5].tables[0].shade.is_some(), "the cohort table is a heat map");
     // The "Save view" dialog offers exactly the slide's charts and tables.
     let conn = shoplens::workspace::open_read_only(&ws).unwrap();
     let saved = shoplens::workspace::views::views(&conn, shoplens::demo::DEMO_STORY).unwrap();

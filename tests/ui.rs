@@ -699,14 +699,14 @@ fn story_sidebar_opens_presents_and_saves_views() {
     wait_for(&mut harness, "the story and the order lines", |h| shows(h, "1. The year at a glance") && !h.state().busy());
 
     // Opening "Do they come back?" shows the Segments panel's cohorts over all the data.
-    click_text(&harness, "5. Do they come back?");
+    click_text(&harness, "6. Do they come back?");
     wait_for(&mut harness, "the cohort table", |h| shows(h, "% customers retained") && !h.state().busy());
     assert!(h_filters_are(&harness, None, None));
 
     // Present from the first view; Right (and PageDown) step, Left steps back, Esc leaves.
     click_button(&harness, "Present");
     wait_for(&mut harness, "the first slide", |h| {
-        h.state().presenting() == Some(0) && shows(h, "1 / 10") && shows(h, "Revenue builds through the autumn")
+        h.state().presenting() == Some(0) && shows(h, "1 / 11") && shows(h, "Revenue builds through the autumn")
     });
     assert!(!shows(&harness, "Save view"), "no side panels while presenting");
     // Each slide shows its chosen chart or table alone: no other chart or table of its view,
@@ -717,7 +717,7 @@ fn story_sidebar_opens_presents_and_saves_views() {
             shoplens::present::slide::Focused::Chart(c) => c.title.clone(),
             shoplens::present::slide::Focused::Table(t) => t.title.clone(),
         };
-        let page = format!("{} / 10", k + 1);
+        let page = format!("{} / 11", k + 1);
         wait_for(&mut harness, &chosen, |h| shows(h, &page) && shows(h, &chosen) && shows(h, &slide.title));
         let others = slide.charts.iter().map(|c| &c.title).chain(slide.tables.iter().map(|t| &t.title)).filter(|t| **t != chosen);
         for other in others {
@@ -728,8 +728,8 @@ fn story_sidebar_opens_presents_and_saves_views() {
         }
         harness.key_press(egui::Key::ArrowRight);
     }
-    wait_for(&mut harness, "the last slide", |h| h.state().presenting() == Some(9));
-    for _ in 0..8 {
+    wait_for(&mut harness, "the last slide", |h| h.state().presenting() == Some(10));
+    for _ in 0..9 {
         harness.key_press(egui::Key::ArrowLeft);
         harness.step();
     }
@@ -738,7 +738,7 @@ fn story_sidebar_opens_presents_and_saves_views() {
     let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
     assert!(h_filters_are(&harness, day("2010-11-01"), day("2010-11-30")));
     harness.key_press(egui::Key::PageDown);
-    wait_for(&mut harness, "the third slide", |h| h.state().presenting() == Some(2) && shows(h, "The last quarter"));
+    wait_for(&mut harness, "the third slide", |h| h.state().presenting() == Some(2) && shows(h, "What changed in November"));
     harness.key_press(egui::Key::ArrowLeft);
     wait_for(&mut harness, "back to the second", |h| h.state().presenting() == Some(1));
     harness.key_press(egui::Key::Escape);
@@ -849,4 +849,43 @@ fn a_warehouse_connection_is_added_in_the_data_panel_without_its_password() {
     drop(harness);
     let bytes = std::fs::read(&ws).unwrap();
     assert!(!bytes.windows(12).any(|w| w == b"s3cret-typed"), "the typed password reached the workspace file");
+}
+
+/// The Findings panel on the demo: with no dates chosen it looks at November against October,
+/// lists what passed its test with the count tested, and "Save to story" saves the finding as a
+/// view titled by its sentence, which names it again when the view is opened.
+#[test]
+fn findings_panel_lists_what_changed_and_saves_a_finding_to_the_story() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("demo.shoplens");
+    shoplens::demo::build(&ws, &shoplens::jobs::JobContext::detached()).unwrap();
+    let mut harness = app_on(&ws);
+    wait_for(&mut harness, "the order lines", |h| h.state().workspace().is_some() && !h.state().busy());
+    click_button(&harness, "Findings");
+    wait_for(&mut harness, "the findings", |h| shows(h, "passed: a change that could be chance") && !h.state().busy());
+    assert!(shows(&harness, "1 Nov 2010 to 30 Nov 2010, compared with 1 Oct 2010 to 31 Oct 2010"), "{:?}", labels(&harness));
+    // Reference: the same findings computed headless (as `shoplens findings` does).
+    let frame = shoplens::workspace::copies::load_order_lines(
+        &shoplens::workspace::open_read_only(&ws).unwrap(),
+        &shoplens::jobs::JobContext::detached(),
+    )
+    .unwrap();
+    let filters = shoplens::analytics::findings::period_filters(&Default::default(), frame.date_span());
+    let grid = shoplens::workspace::settings::load_segment_grid(&shoplens::workspace::open_read_only(&ws).unwrap()).unwrap();
+    let settings = shoplens::analytics::findings::FindingsSettings { grid, ..Default::default() };
+    let expected = shoplens::analytics::findings::compute(&frame, &filters, &settings, &shoplens::jobs::JobContext::detached()).unwrap();
+    let first = &expected.findings[0];
+    assert!(shows(&harness, &first.text), "the first finding '{}' in {:?}", first.text, labels(&harness));
+
+    harness.get_all_by_label("Save to story").next().expect("a Save to story button").click_accesskit();
+    wait_for(&mut harness, "the dialog", |h| shows(h, "Caption"));
+    harness.run_steps(2);
+    click_button(&harness, "Save");
+    wait_for(&mut harness, "the saved view", |h| !h.state().busy() && !shows(h, "Caption"));
+    let conn = shoplens::workspace::open_read_only(&ws).unwrap();
+    let saved = shoplens::workspace::views::views(&conn, shoplens::demo::DEMO_STORY).unwrap();
+    let last = &saved.last().unwrap().view;
+    assert_eq!(last.panel, "findings");
+    assert_eq!(last.title, first.text);
+    assert_eq!(last.state["finding"]["subject"], first.subject.as_str(), "{:?}", last.state);
 }

@@ -35,7 +35,7 @@
 //!   slope as the size.
 //! - **Customers on the move**: customers whose RFM segment (as of the day before the period and
 //!   as of its last day) changed, by move; a move is a finding when more customers made it this
-//!   period than the period before (the same conditional Poisson test).
+//!   period than usual over up to [`SEGMENT_HISTORY`] periods before ([`more_than_usual`]).
 //!
 //! Every p-value of a period goes through one Benjamini–Hochberg step at
 //! [`FindingsSettings::false_discovery_rate`]; the result says how many findings were tested and
@@ -50,7 +50,7 @@ use statrs::distribution::{Binomial, ContinuousCDF, Discrete, Normal, StudentsT}
 
 use super::customers::{date_of_day, day_bounds, day_number, LineView};
 use super::order_frame::{month_index, month_start, OrderFrame};
-use super::overview::{is_adjustment, periods, Comparison, Days};
+use super::overview::{is_adjustment, is_service_code, periods, Comparison, Days};
 use super::rfm::{self, SegmentGrid};
 use super::{Filters, Table};
 use crate::jobs::JobContext;
@@ -63,6 +63,8 @@ pub const TREND_WINDOW_DAYS: i64 = 56;
 /// Whole months the trend test needs, and the most it looks back.
 pub const MIN_TREND_MONTHS: usize = 6;
 pub const MAX_TREND_MONTHS: usize = 24;
+/// Periods before the period whose segment moves say what is usual.
+pub const SEGMENT_HISTORY: usize = 6;
 /// Products and countries the concentration findings count as "the top".
 const TOP_PRODUCTS: usize = 10;
 const TOP_COUNTRIES: usize = 3;
@@ -150,6 +152,8 @@ pub enum Dimension {
     Product,
     /// New (first purchase in the period) vs returning customers, and lines without a customer.
     CustomerType,
+    /// Customers one by one (concentration only).
+    Customer,
 }
 
 impl Dimension {
@@ -158,6 +162,7 @@ impl Dimension {
             Dimension::Country => "country",
             Dimension::Product => "product",
             Dimension::CustomerType => "customer type",
+            Dimension::Customer => "customer",
         }
     }
 }
@@ -314,6 +319,32 @@ struct DailyWindow {
     invoices: HashMap<u32, (i64, f64, bool)>,
 }
 
+/// The days findings look at: the filters' own, or without any, the last full month of the data
+/// (findings over all the data would have nothing before them to compare with).
+pub fn period_filters(filters: &Filters, span: Option<(NaiveDate, NaiveDate)>) -> Filters {
+    match (filters.from, filters.to, span) {
+        (None, None, Some((_, last))) => {
+            let (from, to) = super::period::DateRange::LastFullMonth.resolve(last);
+            Filters { from, to, ..filters.clone() }
+        }
+        _ => filters.clone(),
+    }
+}
+
+/// Names a finding across recomputations (a saved view keeps it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FindingKey {
+    pub kind: String,
+    pub metric: String,
+    pub subject: String,
+}
+
+impl FindingKey {
+    pub fn of(finding: &Finding) -> Self {
+        Self { kind: finding.kind.label().into(), metric: finding.metric.label().into(), subject: finding.subject.clone() }
+    }
+}
+
 /// The findings of `filters`' period against the one before it.
 pub fn compute(
     frame: &OrderFrame,
@@ -439,10 +470,13 @@ pub fn compute(
                 money: &money,
                 settings,
             };
-            for dimension in [Dimension::Country, Dimension::Product, Dimension::CustomerType] {
+            // With one country chosen, "by country" would only repeat the totals.
+            let by_country = filters.country.is_none();
+            let dimensions = |all: &[Dimension]| all.iter().copied().filter(|d| by_country || *d != Dimension::Country).collect::<Vec<_>>();
+            for dimension in dimensions(&[Dimension::Country, Dimension::Product, Dimension::CustomerType]) {
                 candidates.extend(revenue_drivers(&cx, dimension, result.current.revenue - previous.revenue, &mut result.contributions));
             }
-            for dimension in [Dimension::Country, Dimension::CustomerType] {
+            for dimension in dimensions(&[Dimension::Country, Dimension::CustomerType]) {
                 candidates.extend(count_drivers(&cx, dimension, Metric::Orders, &mut result.contributions));
                 candidates.extend(count_drivers(&cx, dimension, Metric::Customers, &mut result.contributions));
                 candidates.extend(aov_drivers(&cx, dimension, &mut result.contributions));
@@ -539,6 +573,7 @@ impl Names<'_> {
             Dimension::Country => self.frame.countries.get(code as usize).cloned().unwrap_or_default(),
             Dimension::Product => self.frame.products.get(code as usize).map(|(code, _)| code.clone()).unwrap_or_default(),
             Dimension::CustomerType => CUSTOMER_TYPES.get(code as usize).copied().unwrap_or_default().to_string(),
+            Dimension::Customer => self.frame.customers.get(code as usize).cloned().unwrap_or_default(),
         }
     }
 }
@@ -559,6 +594,7 @@ fn line_group(line: &PeriodLine, dimension: Dimension) -> u32 {
         Dimension::Country => line.country,
         Dimension::Product => line.product,
         Dimension::CustomerType => line.customer_type,
+        Dimension::Customer => line.customer.unwrap_or(u32::MAX),
     }
 }
 
@@ -567,6 +603,7 @@ fn order_group(order: &Invoice, dimension: Dimension) -> u32 {
         Dimension::Country => order.country,
         Dimension::Product => u32::MAX,
         Dimension::CustomerType => order.customer_type,
+        Dimension::Customer => order.customer.unwrap_or(u32::MAX),
     }
 }
 
@@ -622,7 +659,10 @@ fn rose_or_fell(change: f64) -> &'static str {
 fn share_words(share: Option<f64>, total: f64, metric: Metric) -> String {
     let movement = if total >= 0.0 { "rise" } else { "fall" };
     match share {
+        // More than the whole change: the other groups moved the other way.
+        Some(s) if s > 1.0 => format!("more than the whole {movement} in {} ({})", metric.words(), percent(s)),
         Some(s) if s >= 0.0 => format!("{} of the {movement} in {}", percent(s), metric.words()),
+        Some(s) if s < -1.0 => format!("against a {movement} in {} overall", metric.words()),
         Some(s) => format!("offsetting {} of the {movement} in {}", percent(-s), metric.words()),
         None => format!("while {} overall did not change", metric.words()),
     }
@@ -654,6 +694,11 @@ fn revenue_drivers(cx: &DriverContext<'_>, dimension: Dimension, total: f64, all
         by_group.entry(line_group(line, dimension)).or_default()[line.current as usize] += line.value;
     }
     record(all, cx, Metric::Revenue, dimension, &by_group);
+    // Postage, fees and manual lines stay in every total but are not products to act on (the
+    // Overview leaves them out of its ranking too).
+    if dimension == Dimension::Product {
+        by_group.retain(|&g, _| !is_service_code(&cx.names.of(dimension, g)));
+    }
     largest_contributions(&by_group, total, cx.settings.min_share)
         .into_iter()
         .map(|(group, previous, current, share)| {
@@ -736,6 +781,9 @@ fn count_drivers(cx: &DriverContext<'_>, dimension: Dimension, metric: Metric, a
             let change = current - previous;
             let name = cx.names.of(dimension, group);
             let what = match (metric, dimension) {
+                (Metric::Orders, _) if dimension == Dimension::CustomerType && group == NO_CUSTOMER => {
+                    "Orders without a customer".to_string()
+                }
                 (Metric::Orders, _) => format!("Orders from {name}"),
                 (_, Dimension::CustomerType) => upper_first(&name),
                 _ => format!("Customers in {name}"),
@@ -839,9 +887,9 @@ fn aov_drivers(cx: &DriverContext<'_>, dimension: Dimension, all: &mut Vec<Contr
             let average = |i: usize| if n[i] > 0.0 { v[i] / n[i] } else { 0.0 };
             let (t, p) = welch_two_sided(&values[&group][0], &values[&group][1]);
             let name = cx.names.of(dimension, group);
+            let who = if dimension == Dimension::CustomerType && group == NO_CUSTOMER { "Orders without a customer".to_string() } else { upper_first(&name) };
             let text = format!(
-                "{} moved average order value by {}: {} from what their orders were worth ({} then {}) and {} from their share of the orders, {}.",
-                upper_first(&name),
+                "{who} moved average order value by {}: {} from what their orders were worth ({} then {}) and {} from their share of the orders, {}.",
                 signed_money(contribution, money),
                 signed_money(rate, money),
                 money(average(0)),
@@ -873,7 +921,7 @@ fn concentration(cx: &DriverContext<'_>) -> Vec<Candidate> {
     type TopOf = (Dimension, &'static str, fn(&PeriodLine) -> Option<u32>, fn(usize) -> usize);
     let dimensions: [TopOf; 3] = [
         (Dimension::Product, "the top 10 products", |l| Some(l.product), |_| TOP_PRODUCTS),
-        (Dimension::CustomerType, "the top tenth of customers", |l| l.customer, |n| n.div_ceil(10)),
+        (Dimension::Customer, "the top tenth of customers", |l| l.customer, |n| n.div_ceil(10)),
         (Dimension::Country, "the top 3 countries", |l| Some(l.country), |_| TOP_COUNTRIES),
     ];
     let revenue_now: f64 = cx.period_lines.iter().filter(|l| l.current).map(|l| l.value).sum();
@@ -903,10 +951,7 @@ fn concentration(cx: &DriverContext<'_>) -> Vec<Candidate> {
                 if points >= 0.0 { "+" } else { "" },
                 number(points, 1)
             );
-            let subject = match dimension {
-                Dimension::CustomerType => "customers".to_string(),
-                other => format!("{}s", other.label()),
-            };
+            let subject = format!("{}s", dimension.label());
             Some(Candidate {
                 passes_rule: points.abs() >= cx.settings.concentration_points,
                 finding: Finding {
@@ -934,8 +979,8 @@ fn concentration(cx: &DriverContext<'_>) -> Vec<Candidate> {
         .collect()
 }
 
-/// Customers whose RFM segment changed over the period, by move, against the same moves over
-/// the period before.
+/// Customers whose RFM segment changed over the period, by move, against the same move over
+/// up to [`SEGMENT_HISTORY`] periods before it (each as long, by the calendar rule).
 fn segment_moves(
     frame: &OrderFrame,
     filters: &Filters,
@@ -950,7 +995,16 @@ fn segment_moves(
         Ok(rfm.customers.iter().map(|c| (c.customer, rfm.segments[c.segment].name.clone())).collect())
     };
     let before = |d: NaiveDate| d.pred_opt().unwrap_or(d);
-    let (start_before, start_now, end_now) = (as_of(before(previous_period.0))?, as_of(before(period.0))?, as_of(period.1)?);
+    // The periods before, newest first, while the data reaches back to their start.
+    let first_day = frame.date_span().map_or(previous_period.0, |(first, _)| first);
+    let comparison = Comparison::of(period);
+    let mut history = vec![previous_period];
+    while history.len() < SEGMENT_HISTORY {
+        match comparison.before(history[history.len() - 1]) {
+            Some(earlier) if earlier.0 > first_day => history.push(earlier),
+            _ => break,
+        }
+    }
     let moves = |from: &HashMap<u32, String>, to: &HashMap<u32, String>| -> HashMap<(String, String), Vec<u32>> {
         let mut out: HashMap<(String, String), Vec<u32>> = HashMap::new();
         for (customer, segment) in from {
@@ -960,7 +1014,24 @@ fn segment_moves(
         }
         out
     };
-    let (moves_before, moves_now) = (moves(&start_before, &start_now), moves(&start_now, &end_now));
+    let start_now = as_of(before(period.0))?;
+    let moves_now = moves(&start_now, &as_of(period.1)?);
+    // Each earlier period's moves, from the segments the day before it to the day before the
+    // next, with how many customers each segment had at its start.
+    let sizes = |segments: &HashMap<u32, String>| {
+        let mut sizes: HashMap<String, usize> = HashMap::new();
+        for segment in segments.values() {
+            *sizes.entry(segment.clone()).or_default() += 1;
+        }
+        sizes
+    };
+    let mut earlier_moves = Vec::new();
+    let mut end = start_now;
+    for earlier in &history {
+        let start = as_of(before(earlier.0))?;
+        earlier_moves.push((moves(&start, &end), sizes(&start)));
+        end = start;
+    }
     // What the moving customers spent in each period: what the move puts at stake.
     let mut spend: HashMap<u32, Pair> = HashMap::new();
     for invoice in invoices.values() {
@@ -973,39 +1044,76 @@ fn segment_moves(
     Ok(ranked
         .into_iter()
         .take(2 * CANDIDATES_PER_DIMENSION)
-        .map(|((from, to), customers)| {
+        .filter_map(|((from, to), customers)| {
             let current = customers.len() as f64;
-            let previous = moves_before.get(&(from.clone(), to.clone())).map_or(0, Vec::len) as f64;
-            let p = poisson_counts_p_value(previous as u64, current as u64, cx.days[0] as f64, cx.days[1] as f64);
+            // A period whose start had nobody in the segment could not see the move: on young
+            // data the quintiles leave some segments empty for months. It is not history.
+            let counts: Vec<f64> = earlier_moves
+                .iter()
+                .filter(|(_, sizes)| sizes.get(from).is_some_and(|n| *n > 0))
+                .map(|(m, _)| m.get(&(from.clone(), to.clone())).map_or(0, Vec::len) as f64)
+                .collect();
+            if counts.is_empty() {
+                return None;
+            }
+            let usual = counts.iter().sum::<f64>() / counts.len() as f64;
+            let (z, p) = more_than_usual(current, &counts);
             let [before, now] = customers.iter().filter_map(|c| spend.get(c)).fold([0.0, 0.0], |acc, s| [acc[0] + s[0], acc[1] + s[1]]);
             let at_stake = before.max(now);
+            let usual_words = match counts.len() {
+                1 => format!("{} made that move the period before", number(usual, 0)),
+                n => format!("{} a period on average over the {n} periods before", number(usual, 0)),
+            };
             let text = format!(
-                "{} customers moved from {from} to {to} ({} made that move the period before); they spent {} this period and {} the period before.",
+                "{} customers moved from {from} to {to} ({usual_words}); they spent {} this period and {} the period before.",
                 number(current, 0),
-                number(previous, 0),
                 (cx.money)(now),
                 (cx.money)(before)
             );
-            Candidate::tested(Finding {
+            Some(Candidate::tested(Finding {
                 kind: FindingKind::SegmentMove,
                 metric: Metric::CustomersMoving,
                 dimension: None,
                 subject: format!("{from} → {to}"),
                 current,
-                previous,
-                change: current - previous,
+                previous: usual,
+                change: current - usual,
                 share_of_change: None,
                 evidence: Evidence {
                     p_value: Some(p),
-                    text: format!("{previous} then {current} customers: exact Poisson test, {}", p_text(p)),
+                    text: format!(
+                        "{} this period against {} before: z = {} with the spread of the periods before (quasi-Poisson), {}",
+                        number(current, 0),
+                        counts.iter().map(|c| number(*c, 0)).collect::<Vec<_>>().join(", "),
+                        number(z, 2),
+                        p_text(p)
+                    ),
                 },
                 impact: at_stake.abs(),
                 text,
-                chart: FindingChart::Pair { previous, current },
-            })
+                chart: FindingChart::Pair { previous: usual, current },
+            }))
         })
         .filter(|c| c.finding.current > c.finding.previous)
         .collect())
+}
+
+/// Whether `count` is more than the `history` of the same count makes usual: with m the
+/// history's mean and φ its dispersion (its variance over m, at least 1: a Poisson count's
+/// spread or more), z = (count − m) / √(φ·max(m, 1)·(1 + 1/k)) for k periods of history (the
+/// mean itself is estimated), and the one-sided normal p-value. Segment moves swing more than
+/// Poisson counts do (quintile boundaries move whole groups of customers at once), which φ
+/// takes from the data.
+pub fn more_than_usual(count: f64, history: &[f64]) -> (f64, f64) {
+    let k = history.len() as f64;
+    if history.is_empty() {
+        return (f64::NAN, 1.0);
+    }
+    let mean = history.iter().sum::<f64>() / k;
+    let variance = if history.len() > 1 { history.iter().map(|h| (h - mean).powi(2)).sum::<f64>() / (k - 1.0) } else { mean };
+    let dispersion = if mean > 0.0 { (variance / mean).max(1.0) } else { 1.0 };
+    let z = (count - mean) / (dispersion * mean.max(1.0) * (1.0 + 1.0 / k)).sqrt();
+    (z, 1.0 - Normal::standard().cdf(z))
 }
 
 /// Least squares of each day's figure on its weekday and a straight line; the days of the

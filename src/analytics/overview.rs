@@ -247,7 +247,7 @@ impl Comparison {
     }
 
     /// The period before `period` it is compared with.
-    fn before(self, period: Days) -> Option<Days> {
+    pub fn before(self, period: Days) -> Option<Days> {
         let end = period.0.pred_opt()?;
         let start = match self {
             Comparison::Months(n) => period.0.checked_sub_months(chrono::Months::new(n))?,

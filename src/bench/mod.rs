@@ -57,9 +57,10 @@ pub fn run(dir: &Path, quick: bool, what: &str, options: &Options) -> Result<(),
         "sellers" => sellers(dir, quick),
         "warehouse" => warehouse(dir, quick),
         "report" => report(dir),
+        "findings" => findings(dir),
         "all" => import(dir, quick).and_then(|_| overview(dir, quick)).and_then(|_| customers(dir, quick)).and_then(|_| events(dir, quick)),
         other => Err(format!(
-            "unknown benchmark '{other}' (use import, import-memory, overview, customers, clv, events, pricing, sellers, warehouse, report, instant, first-look, live or all)"
+            "unknown benchmark '{other}' (use import, import-memory, overview, customers, clv, events, pricing, sellers, warehouse, report, findings, instant, first-look, live or all)"
         )),
     }
 }
@@ -88,6 +89,38 @@ fn report(dir: &Path) -> Result<(), String> {
     println!("| views | PDF pages | first run | warm run (median of 3) | of which recomputing the views | of which writing HTML + PDF |");
     println!("|---|---|---|---|---|---|");
     println!("| {} | {} | {:.2} s | {:.2} s | {:.2} s | {:.2} s |", warm.2, warm.3, first.0, warm.0, warm.1, warm.0 - warm.1);
+    Ok(())
+}
+
+/// Findings on the UCI Online Retail II year (testdata, 525k order lines), on the copy in memory
+/// as the panel has it: November 2010 against October, and September to November against June
+/// to August. Median of five runs each.
+fn findings(dir: &Path) -> Result<(), String> {
+    use crate::analytics::{findings, Filters};
+    let ctx = crate::jobs::JobContext::detached();
+    let uci = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join("uci_online_retail_ii_2009-2010.parquet");
+    let ws = fresh(dir, "findings-uci.shoplens");
+    let mut workspace = crate::workspace::Workspace::open(&ws).map_err(|e| e.to_string())?;
+    crate::import::import_file(&mut workspace, &uci, &Default::default(), &ctx).map_err(|e| e.to_string())?;
+    let frame = crate::workspace::copies::load_order_lines(workspace.conn(), &ctx).map_err(|e| e.to_string())?;
+    let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d);
+    let settings = findings::FindingsSettings::default();
+    println!("| data | period | compared with | findings tested / passed | time (median of 5) |");
+    println!("|---|---|---|---|---|");
+    for (from, to) in [(day(2010, 11, 1), day(2010, 11, 30)), (day(2010, 9, 1), day(2010, 11, 30))] {
+        let filters = Filters { from, to, ..Filters::default() };
+        let result = findings::compute(&frame, &filters, &settings, &ctx).map_err(|e| e.to_string())?;
+        let ms = median_ms(|| findings::compute(&frame, &filters, &settings, &ctx).map(|_| ()).map_err(|e| e.to_string()))?;
+        let days = |p: Option<(chrono::NaiveDate, chrono::NaiveDate)>| p.map_or("–".to_string(), |(a, b)| format!("{a} to {b}"));
+        println!(
+            "| UCI Online Retail II 2009–2010, {} lines | {} | {} | {} / {} | {ms:.0} ms |",
+            crate::import::report::group(frame.lines.height() as u64),
+            days(result.period),
+            days(result.previous_period),
+            result.tested,
+            result.passed
+        );
+    }
     Ok(())
 }
 

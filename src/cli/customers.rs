@@ -176,11 +176,7 @@ pub fn clusters(path: &Path, filters: &Filters, k: Option<usize>, out: Option<&P
 /// tested and passed, and what could not be looked at. Without dates: the last full month.
 pub fn findings(path: &Path, mut filters: Filters, out: Option<&Path>) -> Result<(), CliError> {
     let frame = std::sync::Arc::new(load_frame(path)?);
-    if filters.from.is_none() && filters.to.is_none() {
-        if let Some((_, last)) = frame.date_span() {
-            (filters.from, filters.to) = crate::analytics::period::DateRange::LastFullMonth.resolve(last);
-        }
-    }
+    filters = findings::period_filters(&filters, frame.date_span());
     let settings = findings::FindingsSettings {
         grid: workspace::settings::load_segment_grid(&workspace::open_read_only(path)?)?,
         ..Default::default()

@@ -3,6 +3,7 @@
 
 use super::chart::{category_colour, BarLayout, Chart, Series, ValueFormat, XAxis, BAD, GOOD, PALE};
 use crate::analytics::clv::HoldoutCheck;
+use crate::analytics::findings::{Finding, FindingChart, FindingKind};
 use crate::analytics::funnel::FunnelResult;
 use crate::analytics::overview::OverviewResult;
 
@@ -149,4 +150,43 @@ pub fn ab_units(result: &crate::analytics::abtest::AbResult) -> Chart {
     .series(Series::bars("B", category_colour(1), series(b, a.len())))
     .series(Series::line("mean A", category_colour(0), flat(a, 0)))
     .series(Series::line("mean B", category_colour(1), flat(b, a.len())))
+}
+
+/// A finding's small chart: the figure before and now, or its days or months with the day or
+/// month it is about marked (and the model's line for an unexpected day).
+pub fn finding(finding: &Finding, currency: Option<&str>) -> Chart {
+    let _ = currency;
+    let format = if finding.metric.is_money() {
+        ValueFormat::Money
+    } else if finding.metric == crate::analytics::findings::Metric::RevenueShare {
+        ValueFormat::Decimal(2)
+    } else {
+        ValueFormat::Count
+    };
+    // Up or down is good or bad only for the shop's figures; a segment move or a day is neither.
+    let colour = match finding.kind {
+        FindingKind::Driver | FindingKind::Detractor | FindingKind::TrendChange if finding.change >= 0.0 => GOOD,
+        FindingKind::Driver | FindingKind::Detractor | FindingKind::TrendChange => BAD,
+        _ => category_colour(0),
+    };
+    match &finding.chart {
+        FindingChart::Pair { previous, current } => {
+            Chart::new(finding.subject.clone(), XAxis::Categories(vec!["Before".into(), "Now".into()]), format)
+                .series(Series::bars("The period before", PALE, vec![(0.0, *previous)]))
+                .series(Series::bars("This period", colour, vec![(1.0, *current)]))
+        }
+        FindingChart::Series { labels, values, expected, marked } => {
+            let points = |v: &[f64]| v.iter().enumerate().map(|(i, y)| (i as f64, *y)).collect::<Vec<_>>();
+            let mut chart = Chart::new(finding.subject.clone(), XAxis::Categories(labels.clone()), format).series(Series::line(
+                finding.metric.label().replace('_', " "),
+                category_colour(1),
+                points(values),
+            ));
+            if let Some(expected) = expected {
+                chart = chart.series(Series::line("Weekday and trend", PALE, points(expected)));
+            }
+            let at = values.get(*marked).copied().unwrap_or_default();
+            chart.series(Series::bars(finding.subject.clone(), colour, vec![(*marked as f64, at)]))
+        }
+    }
 }

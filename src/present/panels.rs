@@ -12,6 +12,7 @@ pub struct PanelName {
 }
 
 pub const OVERVIEW: PanelName = PanelName { id: "overview", title: "Overview" };
+pub const FINDINGS: PanelName = PanelName { id: "findings", title: "Findings" };
 pub const SEGMENTS: PanelName = PanelName { id: "segments", title: "Segments" };
 pub const CUSTOMER_VALUE: PanelName = PanelName { id: "customer_value", title: "Customer value" };
 pub const FUNNEL: PanelName = PanelName { id: "funnel", title: "Funnel" };
@@ -22,7 +23,7 @@ pub const DATA: PanelName = PanelName { id: "data", title: "Data" };
 pub const SQL: PanelName = PanelName { id: "sql", title: "SQL" };
 
 /// Every panel, in the navigation's order.
-pub const ALL: [PanelName; 9] = [OVERVIEW, SEGMENTS, CUSTOMER_VALUE, FUNNEL, PRICING, SELLERS, LISTINGS, DATA, SQL];
+pub const ALL: [PanelName; 10] = [OVERVIEW, FINDINGS, SEGMENTS, CUSTOMER_VALUE, FUNNEL, PRICING, SELLERS, LISTINGS, DATA, SQL];
 
 /// The tabs a report rebuilds saved views of, by the names their panels show and save (a
 /// view's `tab`), declared here for the panels' tab bars and the slides alike.

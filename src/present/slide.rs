@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use super::chart::Chart;
 use super::charts;
 use super::format::{self, number, ColumnFormat};
-use super::panels::{self, tab, CUSTOMER_VALUE, FUNNEL, LISTINGS, OVERVIEW, PRICING, SEGMENTS, SELLERS};
+use super::panels::{self, tab, CUSTOMER_VALUE, FINDINGS, FUNNEL, LISTINGS, OVERVIEW, PRICING, SEGMENTS, SELLERS};
 use crate::analytics::event_frame::EventFrame;
 use crate::analytics::marketplace::MarketplaceData;
 use crate::analytics::order_frame::OrderFrame;
@@ -164,6 +164,7 @@ pub fn elements(panel: &str, state: &serde_json::Value) -> Vec<(SlideElement, &'
     let tab = state.get("tab").and_then(|t| t.as_str());
     match (panels::named(panel), tab) {
         (Some(OVERVIEW), _) => vec![(Chart(0), "Monthly revenue"), (Chart(1), "New and returning customers"), (Table(0), "Top products")],
+        (Some(FINDINGS), _) => vec![(Chart(0), "The finding's chart"), (Table(0), "Findings")],
         (Some(SEGMENTS), None | Some(tab::RFM_SEGMENTS)) => vec![(Chart(0), "Segment shares chart"), (Table(0), "RFM segment table")],
         (Some(SEGMENTS), Some(tab::COHORTS)) => vec![(Table(0), "Cohort heat map")],
         (Some(CUSTOMER_VALUE), _) => vec![(Chart(0), "Holdout check"), (Table(0), "Most valuable customers")],
@@ -324,6 +325,7 @@ pub fn build(view: &View, source: &mut StorySource, ctx: &JobContext) -> Result<
     ctx.check()?;
     match (panels::named(&view.panel), tab.as_deref()) {
         (Some(OVERVIEW), _) => overview_slide(view, source, &filters, &mut slide, ctx)?,
+        (Some(FINDINGS), _) => findings_slide(view, source, &filters, &mut slide, ctx)?,
         (Some(SEGMENTS), None | Some(tab::RFM_SEGMENTS)) => rfm_slide(source, &filters, &mut slide, ctx)?,
         (Some(SEGMENTS), Some(tab::COHORTS)) => cohorts_slide(view, source, &filters, &mut slide, ctx)?,
         (Some(CUSTOMER_VALUE), _) => clv_slide(view, source, &filters, &mut slide, ctx)?,
@@ -387,6 +389,60 @@ fn overview_slide(view: &View, source: &mut StorySource, filters: &Filters, slid
         let names: Vec<String> = result.services.iter().take(6).map(|r| format!("{} ({})", r.name, money(r.revenue))).collect();
         slide.notes.push(format!("Left out of the product ranking, still in every total: {}.", names.join(", ")));
     }
+    Ok(())
+}
+
+/// The findings of the view's days (the last full month when it has none), the saved finding's
+/// chart, and the ranked list.
+fn findings_slide(view: &View, source: &mut StorySource, filters: &Filters, slide: &mut Slide, ctx: &JobContext) -> Result<(), SlideError> {
+    use crate::analytics::findings::{self, FindingKey, FindingsSettings};
+    let grid = workspace::settings::load_segment_grid(source.conn())?;
+    let frame = source.orders(ctx)?;
+    let filters = findings::period_filters(filters, frame.date_span());
+    let settings = FindingsSettings { grid, ..Default::default() };
+    let result = findings::compute(&frame, &filters, &settings, ctx).map_err(|e| SlideError::Compute(e.to_string()))?;
+    let currency = result.currency.as_deref();
+    let money = |value: f64| super::format::money_in(value, currency);
+    let change = |now: f64, before: Option<f64>| before.filter(|b| *b != 0.0).map(|b| format!("{:+.1}%", (now - b) / b.abs() * 100.0));
+    let (now, before) = (&result.current, result.previous.as_ref());
+    let aov = |h: &findings::Headline| h.average_order_value.unwrap_or(0.0);
+    let figure = |label: &str, value: String, change: Option<String>| Figure { label: label.into(), value, change };
+    slide.figures = vec![
+        figure("Revenue", money(now.revenue), change(now.revenue, before.map(|b| b.revenue))),
+        figure("Orders", number(now.orders as f64, 0), change(now.orders as f64, before.map(|b| b.orders as f64))),
+        figure("Customers", number(now.customers as f64, 0), change(now.customers as f64, before.map(|b| b.customers as f64))),
+        figure("Average order value", money(aov(now)), change(aov(now), before.map(aov))),
+    ];
+    if let (Some((from, to)), Some((a, b))) = (result.period, result.previous_period) {
+        slide.dates = format!("{} – {}, against {} – {}", format::day(from), format::day(to), format::day(a), format::day(b));
+    }
+    let saved: Option<FindingKey> = field(view, "finding");
+    let shown = match &saved {
+        Some(key) => {
+            let found = result.findings.iter().find(|f| FindingKey::of(f) == *key);
+            if found.is_none() {
+                slide.notes.push(format!(
+                    "The saved finding ({}, {}) is not among this period's findings: it may have been chance this time.",
+                    key.subject,
+                    key.metric.replace('_', " ")
+                ));
+            }
+            found
+        }
+        None => result.findings.first(),
+    };
+    if let Some(finding) = shown {
+        slide.charts.push(charts::finding(finding, currency));
+    }
+    let rows: Vec<Vec<String>> =
+        result.findings.iter().enumerate().map(|(i, f)| vec![(i + 1).to_string(), f.text.clone(), f.evidence.text.clone()]).collect();
+    slide.tables.push(SlideTable::top("Findings", (vec!["rank".into(), "finding".into(), "evidence".into()], rows), 8, currency));
+    slide.notes.push(format!(
+        "{} tested, {} passed; a change that could be chance (false discovery rate 5%) is not shown.",
+        format::count_of(result.tested as u64, "finding", "findings"),
+        number(result.passed as f64, 0)
+    ));
+    slide.notes.extend(result.notes.iter().map(|n| format!("Not looked at: {n}.")));
     Ok(())
 }
 

@@ -812,6 +812,7 @@ impl ShoplensApp {
                 self.ask(rfd::FileDialog::new().add_filter("Events CSV", &["csv"]), Pick::File, Chosen::Watch)
             }
             Request::PickWatchTarget { folder: true } => self.ask(rfd::FileDialog::new(), Pick::Folder, Chosen::Watch),
+            Request::SaveView { title } => self.open_save_view(Some(title)),
             Request::Import { what, start } => {
                 if self.import_job.is_some() {
                     self.error(format!("An import is running; {what} when it has finished."));
@@ -1416,14 +1417,7 @@ impl ShoplensApp {
         match action {
             Some(SidebarAction::Open(saved)) => self.open_view(&saved),
             Some(SidebarAction::Present(index)) => self.start_presentation(ctx, index),
-            Some(SidebarAction::SaveCurrent) => {
-                let index = self.panels.iter().position(|p| p.id() == self.settings.panel_id).unwrap_or(0);
-                let fixed = self.filters.from.is_some() || self.filters.to.is_some();
-                let story = self.models.get::<StoryModels>().story.clone();
-                let panel = &self.panels[index];
-                let elements = crate::present::slide::elements(panel.id(), &panel.view_state(&self.models).to_json());
-                self.save_view = Some(SaveViewDialog::new(&story, panel.title(), fixed, elements));
-            }
+            Some(SidebarAction::SaveCurrent) => self.open_save_view(None),
             Some(SidebarAction::ExportReport) => {
                 let story = self.models.get::<StoryModels>().story.clone();
                 let name = format!("{}.html", story.replace(['/', '\\'], "-"));
@@ -1439,6 +1433,20 @@ impl ShoplensApp {
             }
             None => {}
         }
+    }
+
+    /// Opens the "Save view" dialog for the current panel, titled `title` or by the panel.
+    fn open_save_view(&mut self, title: Option<String>) {
+        let index = self.panels.iter().position(|p| p.id() == self.settings.panel_id).unwrap_or(0);
+        let fixed = self.filters.from.is_some() || self.filters.to.is_some();
+        let story = self.models.get::<StoryModels>().story.clone();
+        let panel = &self.panels[index];
+        let elements = crate::present::slide::elements(panel.id(), &panel.view_state(&self.models).to_json());
+        let mut dialog = SaveViewDialog::new(&story, panel.title(), fixed, elements);
+        if let Some(title) = title {
+            dialog.title = title;
+        }
+        self.save_view = Some(dialog);
     }
 
     fn save_view_dialog(&mut self, ctx: &egui::Context) {

@@ -9,6 +9,7 @@ pub mod customer_models;
 pub mod customer_value;
 pub mod data;
 pub mod event_models;
+pub mod findings;
 pub mod funnel;
 pub mod listings;
 pub mod marketplace_models;
@@ -30,6 +31,7 @@ use crate::ui::models::{Models, WorkspaceData};
 pub fn all() -> Vec<Box<dyn Panel>> {
     vec![
         Box::new(overview::OverviewPanel::default()),
+        Box::new(findings::FindingsPanel::default()),
         Box::new(segments::SegmentsPanel::default()),
         Box::new(customer_value::CustomerValuePanel::default()),
         Box::new(funnel::FunnelPanel::default()),
@@ -132,6 +134,8 @@ pub enum Request {
     /// every family told), as a dropped file is: `start` spawns its job; `what` names it in
     /// the message when another import is still running.
     Import { what: String, start: StartImport },
+    /// Open the "Save view" dialog for the current panel, its title filled in.
+    SaveView { title: String },
 }
 
 /// What an import job gives the shell: one outcome per file or table imported.

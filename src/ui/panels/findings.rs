@@ -1,0 +1,258 @@
+//! The Findings panel and its models: what changed between the chosen period and the one before
+//! it, ranked, each finding with its size, the evidence that it is not noise, a small chart and
+//! "Save to story". Without chosen dates it looks at the last full month, as `shoplens findings`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eframe::egui::{self, RichText};
+
+use super::{panel_names, Panel, PanelContext, PanelName, Request, ViewState};
+use crate::analytics::findings::{self, Finding, FindingKey, FindingKind, FindingsResult, FindingsSettings, Headline};
+use crate::analytics::order_frame::OrderFrame;
+use crate::analytics::Filters;
+use crate::jobs::{Job, JobMonitor, Keyed};
+use crate::ui::chart_view;
+use crate::ui::models::{DataChange, Models, PanelModels, PollContext, Versioned};
+use crate::ui::widgets::{self, kpi_card};
+use crate::workspace;
+
+/// Which copy of the order lines and which days a result is for.
+type FindingsKey = (u64, Filters);
+
+/// The findings of the newest request (a newer one cancels it) and every finished result for
+/// the current copy.
+#[derive(Default)]
+pub struct FindingsModels {
+    results: Keyed<FindingsKey, FindingsResult>,
+}
+
+impl FindingsModels {
+    /// Makes sure the findings of `filters` on `orders` are known or on their way. The job reads
+    /// the workspace's segment map, so segment moves use the names the Segments panel shows.
+    pub fn request(&mut self, orders: &Versioned<OrderFrame>, filters: &Filters, workspace: Option<PathBuf>) -> Option<JobMonitor> {
+        let (frame, filters) = (orders.data.clone(), filters.clone());
+        let key = (orders.id, filters.clone());
+        self.results.request(&key, move || {
+            Job::spawn("find what changed", move |ctx| {
+                let grid = match workspace {
+                    Some(path) => workspace::settings::load_segment_grid(&workspace::open_read_only(&path)?)?,
+                    None => Default::default(),
+                };
+                let settings = FindingsSettings { grid, ..Default::default() };
+                Ok(findings::compute(&frame, &filters, &settings, ctx)?)
+            })
+        })
+    }
+
+    pub fn shown(&self, orders: &Versioned<OrderFrame>, filters: &Filters) -> Option<(Arc<FindingsResult>, bool)> {
+        self.results.shown(&(orders.id, filters.clone()))
+    }
+}
+
+impl PanelModels for FindingsModels {
+    fn poll(&mut self, cx: &mut PollContext<'_>) {
+        cx.report("Findings failed", self.results.poll());
+    }
+
+    fn data_changed(&mut self, change: &DataChange, _: &mut PollContext<'_>) {
+        match change {
+            DataChange::OrderLines => self.results.forget_finished(),
+            DataChange::Workspace => *self = Self::default(),
+            // A new segment map or catalogue does not change the order lines' findings.
+            DataChange::Imported { .. } => {}
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.results.is_running()
+    }
+}
+
+#[derive(Default)]
+pub struct FindingsPanel {
+    /// The finding saved to a story last, or restored from a view: drawn marked.
+    chosen: Option<FindingKey>,
+}
+
+impl Panel for FindingsPanel {
+    fn name(&self) -> PanelName {
+        panel_names::FINDINGS
+    }
+
+    fn hint(&self) -> &'static str {
+        "What changed against the period before, why, and how sure"
+    }
+
+    fn reset(&mut self) {
+        self.chosen = None;
+    }
+
+    fn view_state(&self, _: &Models) -> ViewState {
+        let mut state = ViewState::default();
+        if let Some(chosen) = &self.chosen {
+            state.set("finding", chosen);
+        }
+        state
+    }
+
+    fn restore_view(&mut self, state: &ViewState, _: &mut Models) {
+        let mut chosen: Option<FindingKey> = None;
+        state.restore("finding", &mut chosen);
+        self.chosen = chosen;
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
+        let Some(orders) = cx.data.orders.clone() else {
+            widgets::waiting(ui, cx.data.orders_waiting_text());
+            return;
+        };
+        let filters = findings::period_filters(cx.filters, orders.data.date_span());
+        let workspace = cx.data.path.clone();
+        let models = cx.models.get::<FindingsModels>();
+        let started = models.request(&orders, &filters, workspace);
+        let shown = models.shown(&orders, &filters);
+        cx.track(started);
+        let Some((result, current)) = shown else {
+            widgets::waiting(ui, "Looking for what changed…");
+            return;
+        };
+        if cx.filters.from.is_none() && cx.filters.to.is_none() {
+            ui.label(RichText::new("No dates chosen: the last full month of the data, against the month before.").weak());
+        }
+        let mut save = None;
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            if !current {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("updating…");
+                });
+            }
+            save = self.draw(ui, &result);
+        });
+        if let Some(finding) = save {
+            self.chosen = Some(FindingKey::of(&finding));
+            cx.request(Request::SaveView { title: finding.text.clone() });
+        }
+    }
+}
+
+impl FindingsPanel {
+    /// Draws the result; the finding whose "Save to story" was clicked.
+    fn draw(&self, ui: &mut egui::Ui, result: &FindingsResult) -> Option<Finding> {
+        let Some((from, to)) = result.period else {
+            ui.label("No order lines in the chosen days.");
+            return None;
+        };
+        let compared = match result.previous_period {
+            Some((a, b)) => format!("compared with {} to {}", widgets::day(a), widgets::day(b)),
+            None => "no period before it in the data".to_string(),
+        };
+        ui.label(RichText::new(format!("{} to {}, {compared}", widgets::day(from), widgets::day(to))).weak());
+        let currency = result.currency.as_deref();
+        headline_cards(ui, &result.current, result.previous.as_ref(), currency);
+        ui.add_space(6.0);
+        ui.label(format!(
+            "{} tested, {} passed: a change that could be chance (false discovery rate 5%) is not shown.",
+            widgets::count_of(result.tested as u64, "finding", "findings"),
+            widgets::number(result.passed as f64, 0)
+        ));
+        if result.findings.is_empty() {
+            ui.add_space(8.0);
+            ui.label(RichText::new("Nothing changed beyond what chance explains.").strong());
+        }
+        let mut save = None;
+        for (rank, finding) in result.findings.iter().enumerate() {
+            let chosen = self.chosen.as_ref() == Some(&FindingKey::of(finding));
+            let stroke = if chosen { ui.visuals().selection.stroke } else { ui.visuals().widgets.noninteractive.bg_stroke };
+            egui::Frame::group(ui.style()).stroke(stroke).show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.horizontal(|ui| {
+                    let chart_width = 260.0_f32.min(ui.available_width() * 0.35);
+                    ui.vertical(|ui| {
+                        ui.set_width(ui.available_width() - chart_width - 12.0);
+                        ui.horizontal(|ui| {
+                            ui.label(RichText::new(format!("{}.", rank + 1)).weak());
+                            ui.label(RichText::new(kind_words(finding.kind)).strong());
+                        });
+                        ui.add(egui::Label::new(RichText::new(&finding.text).size(15.0)).wrap());
+                        ui.add(egui::Label::new(RichText::new(&finding.evidence.text).weak()).wrap());
+                        if ui
+                            .button("Save to story")
+                            .on_hover_text("Save this finding as a view of the story, for the report and presenting")
+                            .clicked()
+                        {
+                            save = Some(finding.clone());
+                        }
+                    });
+                    ui.vertical(|ui| {
+                        ui.set_width(chart_width);
+                        let chart = crate::present::charts::finding(finding, currency);
+                        chart_view::show(ui, &chart, ("finding", rank, &finding.subject, finding.metric.label()), 110.0);
+                    });
+                });
+            });
+        }
+        for note in &result.notes {
+            ui.label(RichText::new(format!("Not looked at: {note}.")).weak().small());
+        }
+        save
+    }
+}
+
+fn headline_cards(ui: &mut egui::Ui, current: &Headline, previous: Option<&Headline>, currency: Option<&str>) {
+    let change = |now: f64, before: Option<f64>| before.filter(|b| *b != 0.0).map(|b| (now - b) / b.abs() * 100.0);
+    let money = |v: f64| widgets::money_in(v, currency);
+    let aov = |h: &Headline| h.average_order_value.unwrap_or(0.0);
+    ui.columns(4, |columns| {
+        kpi_card(
+            &mut columns[0],
+            "Revenue",
+            &money(current.revenue),
+            change(current.revenue, previous.map(|p| p.revenue)),
+            true,
+            crate::present::charts::REVENUE_DEF,
+        );
+        let orders = current.orders as f64;
+        kpi_card(
+            &mut columns[1],
+            "Orders",
+            &widgets::number(orders, 0),
+            change(orders, previous.map(|p| p.orders as f64)),
+            true,
+            crate::present::charts::ORDERS_DEF,
+        );
+        let customers = current.customers as f64;
+        kpi_card(
+            &mut columns[2],
+            "Customers",
+            &widgets::number(customers, 0),
+            change(customers, previous.map(|p| p.customers as f64)),
+            true,
+            "Distinct customers with an order in the period.",
+        );
+        kpi_card(
+            &mut columns[3],
+            "Average order value",
+            &money(aov(current)),
+            change(aov(current), previous.map(aov)),
+            true,
+            "The orders' value over the orders.",
+        );
+    });
+}
+
+/// The kind as a marketer reads it.
+pub fn kind_words(kind: FindingKind) -> &'static str {
+    match kind {
+        FindingKind::Driver => "Driver",
+        FindingKind::Detractor => "Against the trend",
+        FindingKind::Concentration => "Concentration",
+        FindingKind::UnexpectedDay => "Unexpected day",
+        FindingKind::TrendChange => "Trend",
+        FindingKind::SegmentMove => "Customers on the move",
+        FindingKind::FunnelChange => "Funnel",
+        FindingKind::MarketMove => "Market",
+        FindingKind::SupplyChange => "Supply",
+    }
+}
