@@ -171,13 +171,13 @@ pub fn finding(finding: &Finding, currency: Option<&str>) -> Chart {
     };
     match &finding.chart {
         FindingChart::Pair { previous, current } => {
-            Chart::new(finding.subject.clone(), XAxis::Categories(vec!["Before".into(), "Now".into()]), format)
+            Chart::new(finding_title(finding), XAxis::Categories(vec!["Before".into(), "Now".into()]), format)
                 .series(Series::bars("The period before", PALE, vec![(0.0, *previous)]))
                 .series(Series::bars("This period", colour, vec![(1.0, *current)]))
         }
         FindingChart::Series { labels, values, expected, marked } => {
             let points = |v: &[f64]| v.iter().enumerate().map(|(i, y)| (i as f64, *y)).collect::<Vec<_>>();
-            let mut chart = Chart::new(finding.subject.clone(), XAxis::Categories(labels.clone()), format).series(Series::line(
+            let mut chart = Chart::new(finding_title(finding), XAxis::Categories(labels.clone()), format).series(Series::line(
                 finding.metric.label().replace('_', " "),
                 category_colour(1),
                 points(values),
@@ -189,4 +189,12 @@ pub fn finding(finding: &Finding, currency: Option<&str>) -> Chart {
             chart.series(Series::bars(finding.subject.clone(), colour, vec![(*marked as f64, at)]))
         }
     }
+}
+
+/// "Revenue · United Kingdom", "Customers moving · Loyal Customers → At Risk".
+fn finding_title(finding: &Finding) -> String {
+    let metric = finding.metric.label().replace('_', " ");
+    let mut words = metric.chars();
+    let metric: String = words.next().map(|c| c.to_uppercase().chain(words).collect()).unwrap_or_default();
+    format!("{metric} · {}", finding.subject)
 }

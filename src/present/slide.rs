@@ -433,10 +433,12 @@ fn findings_slide(view: &View, source: &mut StorySource, filters: &Filters, slid
     };
     if let Some(finding) = shown {
         slide.charts.push(charts::finding(finding, currency));
+        slide.notes.push(format!("{} Evidence: {}.", finding.text, finding.evidence.text));
     }
-    let rows: Vec<Vec<String>> =
-        result.findings.iter().enumerate().map(|(i, f)| vec![(i + 1).to_string(), f.text.clone(), f.evidence.text.clone()]).collect();
-    slide.tables.push(SlideTable::top("Findings", (vec!["rank".into(), "finding".into(), "evidence".into()], rows), 8, currency));
+    // The sentences carry the figures, most important first; each one's evidence is in the app
+    // and the CLI export.
+    let rows: Vec<Vec<String>> = result.findings.iter().map(|f| vec![f.text.clone()]).collect();
+    slide.tables.push(SlideTable::top("Findings", (vec!["finding".into()], rows), 8, currency));
     slide.notes.push(format!(
         "{} tested, {} passed; a change that could be chance (false discovery rate 5%) is not shown.",
         format::count_of(result.tested as u64, "finding", "findings"),
