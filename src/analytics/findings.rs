@@ -232,6 +232,35 @@ pub struct Contribution {
     pub change: f64,
 }
 
+/// A headline figure as the cards and the slide show it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeadlineFigure {
+    pub label: &'static str,
+    pub value: f64,
+    pub is_money: bool,
+    /// Against the period before, in percent.
+    pub change_pct: Option<f64>,
+}
+
+impl Headline {
+    /// Revenue, orders, customers and average order value, each with its change against
+    /// `previous`.
+    pub fn figures(&self, previous: Option<&Headline>) -> [HeadlineFigure; 4] {
+        let figure = |label, is_money, value: fn(&Headline) -> f64| HeadlineFigure {
+            label,
+            value: value(self),
+            is_money,
+            change_pct: previous.map(value).filter(|b| *b != 0.0).map(|b| (value(self) - b) / b.abs() * 100.0),
+        };
+        [
+            figure("Revenue", true, |h| h.revenue),
+            figure("Orders", false, |h| h.orders as f64),
+            figure("Customers", false, |h| h.customers as f64),
+            figure("Average order value", true, |h| h.average_order_value.unwrap_or(0.0)),
+        ]
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct FindingsResult {
     pub period: Option<Days>,
@@ -722,29 +751,17 @@ fn revenue_drivers(cx: &DriverContext<'_>, dimension: Dimension, total: f64, all
                 relative(previous, current),
                 share_words(share, total, Metric::Revenue)
             );
-            Candidate::tested(Finding {
-                kind: driver_kind(change, total),
-                metric: Metric::Revenue,
-                dimension: Some(dimension),
-                subject: name,
-                current,
-                previous,
-                change,
-                share_of_change: share,
-                evidence: Evidence {
-                    p_value: Some(p),
-                    text: format!(
-                        "revenue a day, compound Poisson test on {} and {} orders: z = {}, {}",
-                        values[0].len(),
-                        values[1].len(),
-                        number(z, 2),
-                        p_text(p)
-                    ),
-                },
-                impact: change.abs(),
-                text,
-                chart: FindingChart::Pair { previous, current },
-            })
+            let evidence = Evidence {
+                p_value: Some(p),
+                text: format!(
+                    "revenue a day, compound Poisson test on {} and {} orders: z = {}, {}",
+                    values[0].len(),
+                    values[1].len(),
+                    number(z, 2),
+                    p_text(p)
+                ),
+            };
+            driver(Metric::Revenue, dimension, name, [previous, current], (share, total), evidence, change.abs(), text)
         })
         .collect()
 }
@@ -796,26 +813,44 @@ fn count_drivers(cx: &DriverContext<'_>, dimension: Dimension, metric: Metric, a
                 relative(previous, current),
                 share_words(share, total, metric)
             );
-            Candidate::tested(Finding {
-                kind: driver_kind(change, total),
-                metric,
-                dimension: Some(dimension),
-                subject: name,
-                current,
-                previous,
-                change,
-                share_of_change: share,
-                evidence: Evidence {
-                    p_value: Some(p),
-                    text: format!("{previous} then {current} in {} and {} days: exact Poisson test, {}", cx.days[0], cx.days[1], p_text(p)),
-                },
-                // Each order or customer is worth the average order's value.
-                impact: change.abs() * value_each,
-                text,
-                chart: FindingChart::Pair { previous, current },
-            })
+            let evidence = Evidence {
+                p_value: Some(p),
+                text: format!("{previous} then {current} in {} and {} days: exact Poisson test, {}", cx.days[0], cx.days[1], p_text(p)),
+            };
+            // Each order or customer is worth the average order's value.
+            driver(metric, dimension, name, [previous, current], (share, total), evidence, change.abs() * value_each, text)
         })
         .collect()
+}
+
+/// A driver or detractor of `metric` by `dimension`: the group's figure each period, its share
+/// of the total change, and its test.
+#[allow(clippy::too_many_arguments)]
+fn driver(
+    metric: Metric,
+    dimension: Dimension,
+    subject: String,
+    [previous, current]: Pair,
+    (share, total): (Option<f64>, f64),
+    evidence: Evidence,
+    impact: f64,
+    text: String,
+) -> Candidate {
+    let change = current - previous;
+    Candidate::tested(Finding {
+        kind: driver_kind(change, total),
+        metric,
+        dimension: Some(dimension),
+        subject,
+        current,
+        previous,
+        change,
+        share_of_change: share,
+        evidence,
+        impact,
+        text,
+        chart: FindingChart::Pair { previous, current },
+    })
 }
 
 fn mean_order_value(orders: &[&Invoice]) -> f64 {

@@ -403,16 +403,16 @@ fn findings_slide(view: &View, source: &mut StorySource, filters: &Filters, slid
     let result = findings::compute(&frame, &filters, &settings, ctx).map_err(|e| SlideError::Compute(e.to_string()))?;
     let currency = result.currency.as_deref();
     let money = |value: f64| super::format::money_in(value, currency);
-    let change = |now: f64, before: Option<f64>| before.filter(|b| *b != 0.0).map(|b| format!("{:+.1}%", (now - b) / b.abs() * 100.0));
-    let (now, before) = (&result.current, result.previous.as_ref());
-    let aov = |h: &findings::Headline| h.average_order_value.unwrap_or(0.0);
-    let figure = |label: &str, value: String, change: Option<String>| Figure { label: label.into(), value, change };
-    slide.figures = vec![
-        figure("Revenue", money(now.revenue), change(now.revenue, before.map(|b| b.revenue))),
-        figure("Orders", number(now.orders as f64, 0), change(now.orders as f64, before.map(|b| b.orders as f64))),
-        figure("Customers", number(now.customers as f64, 0), change(now.customers as f64, before.map(|b| b.customers as f64))),
-        figure("Average order value", money(aov(now)), change(aov(now), before.map(aov))),
-    ];
+    slide.figures = result
+        .current
+        .figures(result.previous.as_ref())
+        .into_iter()
+        .map(|f| Figure {
+            label: f.label.into(),
+            value: if f.is_money { money(f.value) } else { number(f.value, 0) },
+            change: f.change_pct.map(|c| format!("{c:+.1}%")),
+        })
+        .collect();
     if let (Some((from, to)), Some((a, b))) = (result.period, result.previous_period) {
         slide.dates = format!("{} – {}, against {} – {}", format::day(from), format::day(to), format::day(a), format::day(b));
     }

@@ -297,6 +297,70 @@ impl<'a> PollContext<'a> {
     }
 }
 
+/// A family whose one result is a figure of the order-lines copy and the filters (the Overview's,
+/// the findings): the newest request's job (a newer request cancels it) and every finished
+/// result for the current copy, so going back to a filter set is instant. `R` names the family
+/// in messages ([`CopyFigures`]); a panel adds its `request` as an inherent impl.
+pub struct CopyResults<R> {
+    results: crate::jobs::Keyed<(u64, crate::analytics::Filters), R>,
+}
+
+/// What a [`CopyResults`] family computes.
+pub trait CopyFigures: Send + Sync + 'static {
+    /// The status bar's message when a computation fails: "Overview failed".
+    const FAILED: &'static str;
+}
+
+impl<R> Default for CopyResults<R> {
+    fn default() -> Self {
+        Self { results: Default::default() }
+    }
+}
+
+impl<R: CopyFigures> CopyResults<R> {
+    /// Makes sure the result for `filters` on `orders` is known or on its way; `spawn` starts its
+    /// job when it is not.
+    pub fn request_with(
+        &mut self,
+        orders: &Versioned<OrderFrame>,
+        filters: &crate::analytics::Filters,
+        spawn: impl FnOnce() -> crate::jobs::Job<R>,
+    ) -> Option<JobMonitor> {
+        self.results.request(&(orders.id, filters.clone()), spawn)
+    }
+
+    /// The result for `filters` on `orders`, or else the last one finished (marked as not
+    /// current, so the panel can say it is updating).
+    pub fn shown(&self, orders: &Versioned<OrderFrame>, filters: &crate::analytics::Filters) -> Option<(Arc<R>, bool)> {
+        self.results.shown(&(orders.id, filters.clone()))
+    }
+
+    /// The result last finished.
+    pub fn last(&self) -> Option<Arc<R>> {
+        self.results.last().cloned()
+    }
+}
+
+impl<R: CopyFigures> PanelModels for CopyResults<R> {
+    fn poll(&mut self, cx: &mut PollContext<'_>) {
+        cx.report(R::FAILED, self.results.poll());
+    }
+
+    fn data_changed(&mut self, change: &DataChange, _: &mut PollContext<'_>) {
+        match change {
+            // Results of the old copy are never asked for again (keys carry the copy's id).
+            DataChange::OrderLines => self.results.forget_finished(),
+            DataChange::Workspace => *self = Self::default(),
+            // Other tables do not change figures of the order lines.
+            DataChange::Imported { .. } => {}
+        }
+    }
+
+    fn busy(&self) -> bool {
+        self.results.is_running()
+    }
+}
+
 /// One panel family's models: inputs, jobs and latest results.
 pub trait PanelModels: Any {
     /// Collects finished jobs; called once per frame before anything is drawn.

@@ -3,7 +3,6 @@
 //! "Save to story". Without chosen dates it looks at the last full month, as `shoplens findings`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use eframe::egui::{self, RichText};
 
@@ -11,61 +10,34 @@ use super::{panel_names, Panel, PanelContext, PanelName, Request, ViewState};
 use crate::analytics::findings::{self, Finding, FindingKey, FindingKind, FindingsResult, FindingsSettings, Headline};
 use crate::analytics::order_frame::OrderFrame;
 use crate::analytics::Filters;
-use crate::jobs::{Job, JobMonitor, Keyed};
+use crate::jobs::{Job, JobMonitor};
 use crate::ui::chart_view;
-use crate::ui::models::{DataChange, Models, PanelModels, PollContext, Versioned};
+use crate::ui::models::{CopyFigures, CopyResults, Models, Versioned};
 use crate::ui::widgets::{self, kpi_card};
 use crate::workspace;
 
-/// Which copy of the order lines and which days a result is for.
-type FindingsKey = (u64, Filters);
+/// The findings, per copy of the order lines and days.
+pub type FindingsModels = CopyResults<FindingsResult>;
 
-/// The findings of the newest request (a newer one cancels it) and every finished result for
-/// the current copy.
-#[derive(Default)]
-pub struct FindingsModels {
-    results: Keyed<FindingsKey, FindingsResult>,
+impl CopyFigures for FindingsResult {
+    const FAILED: &'static str = "Findings failed";
 }
 
-impl FindingsModels {
+impl CopyResults<FindingsResult> {
     /// Makes sure the findings of `filters` on `orders` are known or on their way. The job reads
     /// the workspace's segment map, so segment moves use the names the Segments panel shows.
     pub fn request(&mut self, orders: &Versioned<OrderFrame>, filters: &Filters, workspace: Option<PathBuf>) -> Option<JobMonitor> {
-        let (frame, filters) = (orders.data.clone(), filters.clone());
-        let key = (orders.id, filters.clone());
-        self.results.request(&key, move || {
+        let (frame, job_filters) = (orders.data.clone(), filters.clone());
+        self.request_with(orders, filters, move || {
             Job::spawn("find what changed", move |ctx| {
                 let grid = match workspace {
                     Some(path) => workspace::settings::load_segment_grid(&workspace::open_read_only(&path)?)?,
                     None => Default::default(),
                 };
                 let settings = FindingsSettings { grid, ..Default::default() };
-                Ok(findings::compute(&frame, &filters, &settings, ctx)?)
+                Ok(findings::compute(&frame, &job_filters, &settings, ctx)?)
             })
         })
-    }
-
-    pub fn shown(&self, orders: &Versioned<OrderFrame>, filters: &Filters) -> Option<(Arc<FindingsResult>, bool)> {
-        self.results.shown(&(orders.id, filters.clone()))
-    }
-}
-
-impl PanelModels for FindingsModels {
-    fn poll(&mut self, cx: &mut PollContext<'_>) {
-        cx.report("Findings failed", self.results.poll());
-    }
-
-    fn data_changed(&mut self, change: &DataChange, _: &mut PollContext<'_>) {
-        match change {
-            DataChange::OrderLines => self.results.forget_finished(),
-            DataChange::Workspace => *self = Self::default(),
-            // A new segment map or catalogue does not change the order lines' findings.
-            DataChange::Imported { .. } => {}
-        }
-    }
-
-    fn busy(&self) -> bool {
-        self.results.is_running()
     }
 }
 
@@ -201,44 +173,17 @@ impl FindingsPanel {
 }
 
 fn headline_cards(ui: &mut egui::Ui, current: &Headline, previous: Option<&Headline>, currency: Option<&str>) {
-    let change = |now: f64, before: Option<f64>| before.filter(|b| *b != 0.0).map(|b| (now - b) / b.abs() * 100.0);
-    let money = |v: f64| widgets::money_in(v, currency);
-    let aov = |h: &Headline| h.average_order_value.unwrap_or(0.0);
+    const DEFINITIONS: [&str; 4] = [
+        crate::present::charts::REVENUE_DEF,
+        crate::present::charts::ORDERS_DEF,
+        "Distinct customers with an order in the period.",
+        "The orders' value over the orders.",
+    ];
     ui.columns(4, |columns| {
-        kpi_card(
-            &mut columns[0],
-            "Revenue",
-            &money(current.revenue),
-            change(current.revenue, previous.map(|p| p.revenue)),
-            true,
-            crate::present::charts::REVENUE_DEF,
-        );
-        let orders = current.orders as f64;
-        kpi_card(
-            &mut columns[1],
-            "Orders",
-            &widgets::number(orders, 0),
-            change(orders, previous.map(|p| p.orders as f64)),
-            true,
-            crate::present::charts::ORDERS_DEF,
-        );
-        let customers = current.customers as f64;
-        kpi_card(
-            &mut columns[2],
-            "Customers",
-            &widgets::number(customers, 0),
-            change(customers, previous.map(|p| p.customers as f64)),
-            true,
-            "Distinct customers with an order in the period.",
-        );
-        kpi_card(
-            &mut columns[3],
-            "Average order value",
-            &money(aov(current)),
-            change(aov(current), previous.map(aov)),
-            true,
-            "The orders' value over the orders.",
-        );
+        for ((column, figure), definition) in columns.iter_mut().zip(current.figures(previous)).zip(DEFINITIONS) {
+            let value = if figure.is_money { widgets::money_in(figure.value, currency) } else { widgets::number(figure.value, 0) };
+            kpi_card(column, figure.label, &value, figure.change_pct, true, definition);
+        }
     });
 }
 

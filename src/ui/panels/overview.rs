@@ -12,58 +12,26 @@ use super::{panel_names, Panel, PanelContext, PanelName, Request};
 use crate::analytics::order_frame::OrderFrame;
 use crate::analytics::overview::{self, OverviewResult};
 use crate::analytics::Filters;
-use crate::jobs::{Job, JobMonitor, Keyed};
+use crate::jobs::{Job, JobMonitor};
 use crate::present::charts::{self, CANCEL_DEF, ORDERS_DEF, REVENUE_DEF};
 use crate::ui::chart_view;
-use crate::ui::models::{DataChange, PanelModels, PollContext, Versioned};
+use crate::ui::models::{CopyFigures, CopyResults, Versioned};
 use crate::ui::widgets::{self, kpi_card};
 
-/// Which copy of the order lines and which filters a result is for.
-type OverviewKey = (u64, Filters);
+/// The Overview's results, per copy of the order lines and filter set.
+pub type OverviewModels = CopyResults<OverviewResult>;
 
-/// The Overview's results: the newest request's job (a newer request cancels it) and every
-/// finished result for the current copy.
-#[derive(Default)]
-pub struct OverviewModels {
-    results: Keyed<OverviewKey, OverviewResult>,
+impl CopyFigures for OverviewResult {
+    const FAILED: &'static str = "Overview failed";
 }
 
-impl OverviewModels {
+impl CopyResults<OverviewResult> {
     /// Makes sure the Overview of `filters` on `orders` is known or on its way.
     pub fn request(&mut self, orders: &Versioned<OrderFrame>, filters: &Filters) -> Option<JobMonitor> {
-        let (frame, filters) = (orders.data.clone(), filters.clone());
-        let key = (orders.id, filters.clone());
-        self.results.request(&key, move || Job::spawn("compute overview", move |ctx| Ok(overview::compute(&frame, &filters, ctx)?)))
-    }
-
-    /// The result for `filters` on `orders`, or else the last one finished (marked as not
-    /// current, so the panel can say it is updating).
-    pub fn shown(&self, orders: &Versioned<OrderFrame>, filters: &Filters) -> Option<(Arc<OverviewResult>, bool)> {
-        self.results.shown(&(orders.id, filters.clone()))
-    }
-
-    /// The result last finished (for the File › Export menu).
-    pub fn last(&self) -> Option<Arc<OverviewResult>> {
-        self.results.last().cloned()
-    }
-}
-
-impl PanelModels for OverviewModels {
-    fn poll(&mut self, cx: &mut PollContext<'_>) {
-        cx.report("Overview failed", self.results.poll());
-    }
-
-    fn data_changed(&mut self, change: &DataChange, _: &mut PollContext<'_>) {
-        match change {
-            // Results of the old copy are never asked for again (keys carry the copy's id).
-            DataChange::OrderLines => self.results.forget_finished(),
-            DataChange::Workspace => *self = Self::default(),
-            DataChange::Imported { .. } => {}
-        }
-    }
-
-    fn busy(&self) -> bool {
-        self.results.is_running()
+        let (frame, job_filters) = (orders.data.clone(), filters.clone());
+        self.request_with(orders, filters, move || {
+            Job::spawn("compute overview", move |ctx| Ok(overview::compute(&frame, &job_filters, ctx)?))
+        })
     }
 }
 
