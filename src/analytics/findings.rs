@@ -8,8 +8,8 @@
 //!
 //! Kinds of finding, each with the test that keeps noise out:
 //!
-//! - **Drivers and detractors** of the change in revenue (by country, product and new vs
-//!   returning customers), orders and customers (by country and new vs returning) and average
+//! - **Drivers and detractors** of the change in revenue (by country, product, the catalogue's
+//!   category where there is a catalogue, and new vs returning customers), orders and customers (by country and new vs returning) and average
 //!   order value (by country and new vs returning). A group's contribution is its own change, so
 //!   the contributions of a dimension add up to the total change. Average order value, a ratio,
 //!   is split shift-share: with `w` a group's share of the orders and `a` its average order value,
@@ -37,6 +37,18 @@
 //!   as of its last day) changed, by move; a move is a finding when more customers made it this
 //!   period than usual over up to [`SEGMENT_HISTORY`] periods before ([`more_than_usual`]).
 //!
+//! - **Funnel changes** (when the workspace holds web events): sessions going from view to cart
+//!   and from cart to purchase, overall and by top-level category, tested by the two-proportion
+//!   z test ([`two_proportion_test`]).
+//!
+//! - **Market moves** (when the workspace holds competitor prices): our price index against the
+//!   market, by category and against each competitor, at the end of each period, tested by the
+//!   paired t test over the products compared both times ([`paired_t_test`]); a move under
+//!   [`MIN_INDEX_POINTS`] is not tested.
+//!
+//! - **Supply changes** (when the workspace holds dated marketplace listings): categories whose
+//!   demand a day per listing on sale grew, tested as two Poisson rates over listing-days.
+//!
 //! Every p-value of a period goes through one Benjamini–Hochberg step at
 //! [`FindingsSettings::false_discovery_rate`]; the result says how many findings were tested and
 //! how many passed. Ranked by what they are worth in money ([`Finding::impact`]).
@@ -49,8 +61,12 @@ use ndarray::{Array1, Array2, Axis};
 use statrs::distribution::{Binomial, ContinuousCDF, Discrete, Normal, StudentsT};
 
 use super::customers::{date_of_day, day_bounds, day_number, LineView};
+use super::event_frame::{EventFrame, EventKind};
+use super::funnel::{self, FunnelResult, FunnelSettings};
+use super::marketplace::{InteractionKind, MarketplaceData};
 use super::order_frame::{month_index, month_start, OrderFrame};
 use super::overview::{is_adjustment, is_service_code, periods, Comparison, Days};
+use super::pricing::{self as prices, PricingData, PricingSettings};
 use super::rfm::{self, SegmentGrid};
 use super::{Filters, Table};
 use crate::jobs::JobContext;
@@ -63,6 +79,8 @@ pub const TREND_WINDOW_DAYS: i64 = 56;
 /// Whole months the trend test needs, and the most it looks back.
 pub const MIN_TREND_MONTHS: usize = 6;
 pub const MAX_TREND_MONTHS: usize = 24;
+/// Index points a market move must reach to be tested.
+pub const MIN_INDEX_POINTS: f64 = 1.0;
 /// Periods before the period whose segment moves say what is usual.
 pub const SEGMENT_HISTORY: usize = 6;
 /// Products and countries the concentration findings count as "the top".
@@ -113,6 +131,13 @@ pub enum Metric {
     MonthlyRevenue,
     /// Customers making a segment move.
     CustomersMoving,
+    /// Sessions going on from one funnel step to the next (a fraction).
+    ViewToCart,
+    CartToPurchase,
+    /// Marketplace demand (views, likes, orders) a day per listing on sale.
+    DemandPerListing,
+    /// Our price against the market's or a competitor's, × 100 (the Pricing panel's index).
+    PriceIndex,
 }
 
 impl Metric {
@@ -125,6 +150,10 @@ impl Metric {
             Metric::RevenueShare => "revenue_share",
             Metric::MonthlyRevenue => "monthly_revenue",
             Metric::CustomersMoving => "customers_moving",
+            Metric::ViewToCart => "view_to_cart",
+            Metric::CartToPurchase => "cart_to_purchase",
+            Metric::PriceIndex => "price_index",
+            Metric::DemandPerListing => "demand_per_listing",
         }
     }
 
@@ -137,6 +166,10 @@ impl Metric {
             Metric::AverageOrderValue => "average order value",
             Metric::RevenueShare => "share of revenue",
             Metric::CustomersMoving => "customers",
+            Metric::ViewToCart => "view to cart",
+            Metric::CartToPurchase => "cart to purchase",
+            Metric::PriceIndex => "price index",
+            Metric::DemandPerListing => "demand per listing",
         }
     }
 
@@ -154,6 +187,10 @@ pub enum Dimension {
     CustomerType,
     /// Customers one by one (concentration only).
     Customer,
+    /// The web events' top-level category (funnel changes), the catalogue's (market moves).
+    Category,
+    /// A competitor (market moves).
+    Competitor,
 }
 
 impl Dimension {
@@ -163,6 +200,8 @@ impl Dimension {
             Dimension::Product => "product",
             Dimension::CustomerType => "customer type",
             Dimension::Customer => "customer",
+            Dimension::Category => "category",
+            Dimension::Competitor => "competitor",
         }
     }
 }
@@ -320,9 +359,36 @@ struct PeriodLine {
     invoice: u32,
     country: u32,
     product: u32,
+    /// The catalogue's category of the product ([`NO_CATEGORY`] when it has none).
+    category: u32,
     customer: Option<u32>,
     customer_type: u32,
     value: f64,
+}
+
+/// A product the catalogue does not place in a category.
+const NO_CATEGORY: u32 = u32::MAX;
+
+/// The catalogue's categories (the Pricing catalogue, matched to the order lines' product codes
+/// by id), and each order-line product's category among them.
+fn catalogue_categories(frame: &OrderFrame, catalogue: Option<&PricingData>) -> (Vec<String>, Vec<u32>) {
+    let Some(catalogue) = catalogue else { return (Vec::new(), vec![NO_CATEGORY; frame.products.len()]) };
+    let by_id: HashMap<&str, &str> =
+        catalogue.products.iter().filter(|p| !p.category.trim().is_empty()).map(|p| (p.id.as_str(), p.category.as_str())).collect();
+    let mut names: Vec<String> = Vec::new();
+    let mut codes: HashMap<&str, u32> = HashMap::new();
+    let of_product = frame
+        .products
+        .iter()
+        .map(|(code, _)| match by_id.get(code.as_str()) {
+            Some(category) => *codes.entry(category).or_insert_with(|| {
+                names.push(category.to_string());
+                names.len() as u32 - 1
+            }),
+            None => NO_CATEGORY,
+        })
+        .collect();
+    (names, of_product)
 }
 
 /// An invoice of either period, from its lines.
@@ -374,9 +440,31 @@ impl FindingKey {
     }
 }
 
-/// The findings of `filters`' period against the one before it.
+/// The findings of `filters`' period against the one before it, from the order lines.
 pub fn compute(
     frame: &OrderFrame,
+    filters: &Filters,
+    settings: &FindingsSettings,
+    ctx: &JobContext,
+) -> Result<FindingsResult, FindingsError> {
+    compute_with(frame, OtherSources::default(), filters, settings, ctx)
+}
+
+/// What findings read besides the order lines, where the workspace has it.
+#[derive(Clone, Copy, Default)]
+pub struct OtherSources<'a> {
+    /// The shop's web events: funnel changes.
+    pub events: Option<&'a EventFrame>,
+    /// Competitor prices and the Pricing panel's settings: market moves.
+    pub pricing: Option<(&'a PricingData, &'a PricingSettings)>,
+    /// The marketplace's listings, interactions and orders: supply changes.
+    pub marketplace: Option<&'a MarketplaceData>,
+}
+
+/// As [`compute`], with the funnel's changes and the market's moves from `sources`.
+pub fn compute_with(
+    frame: &OrderFrame,
+    sources: OtherSources<'_>,
     filters: &Filters,
     settings: &FindingsSettings,
     ctx: &JobContext,
@@ -424,6 +512,7 @@ pub fn compute(
     // The part of the period before that the data covers.
     let previous_days = previous_period.map(|(from, to)| (day_of(from.max(first_day)), day_of(to)));
     let window_start = (cur_start - TREND_WINDOW_DAYS).max(day_of(first_day));
+    let (categories, product_category) = catalogue_categories(frame, sources.pricing.map(|(data, _)| data));
     let mut period_lines = Vec::new();
     let mut invoices: HashMap<(bool, u32), Invoice> = HashMap::new();
     let mut window = DailyWindow {
@@ -464,6 +553,7 @@ pub fn compute(
             invoice: lines.invoice[i],
             country,
             product: lines.product[i],
+            category: product_category[lines.product[i] as usize],
             customer,
             customer_type,
             value,
@@ -488,7 +578,7 @@ pub fn compute(
     let days = |(from, to): (i64, i64)| (to - from + 1).max(0) as usize;
 
     let mut candidates: Vec<Candidate> = Vec::new();
-    let names = Names { frame };
+    let names = Names { frame, categories: &categories };
     match result.previous {
         Some(previous) => {
             let cx = DriverContext {
@@ -502,7 +592,12 @@ pub fn compute(
             // With one country chosen, "by country" would only repeat the totals.
             let by_country = filters.country.is_none();
             let dimensions = |all: &[Dimension]| all.iter().copied().filter(|d| by_country || *d != Dimension::Country).collect::<Vec<_>>();
-            for dimension in dimensions(&[Dimension::Country, Dimension::Product, Dimension::CustomerType]) {
+            // By the catalogue's category too, where it places the products sold.
+            let mut revenue_dimensions = dimensions(&[Dimension::Country, Dimension::Product, Dimension::CustomerType]);
+            if !categories.is_empty() {
+                revenue_dimensions.push(Dimension::Category);
+            }
+            for dimension in revenue_dimensions {
                 candidates.extend(revenue_drivers(&cx, dimension, result.current.revenue - previous.revenue, &mut result.contributions));
             }
             for dimension in dimensions(&[Dimension::Country, Dimension::CustomerType]) {
@@ -522,6 +617,26 @@ pub fn compute(
         )),
     }
     ctx.check()?;
+    match (sources.events.filter(|e| !e.is_empty()), previous_period) {
+        (Some(events), Some(previous_period)) => {
+            let value_per_purchase = result.current.average_order_value.unwrap_or(0.0);
+            candidates.extend(funnel_changes(events, filters, (previous_period, period), value_per_purchase, ctx)?);
+        }
+        (Some(_), None) => {}
+        (None, _) => result.notes.push("no web events in the workspace, so no funnel changes".into()),
+    }
+    match (sources.pricing.filter(|(data, _)| !data.observations.is_empty()), previous_period) {
+        (Some((data, pricing_settings)), Some(previous_period)) => {
+            candidates.extend(market_moves(data, pricing_settings, (previous_period, period), &money));
+        }
+        (Some(_), None) => {}
+        (None, _) => result.notes.push("no competitor prices in the workspace, so no market moves".into()),
+    }
+    match (sources.marketplace.filter(|m| m.listings.iter().any(|l| l.listed.is_some())), previous_period) {
+        (Some(marketplace), Some(previous_period)) => candidates.extend(supply_changes(marketplace, (previous_period, period))),
+        (Some(_), None) => {}
+        (None, _) => result.notes.push("no dated marketplace listings in the workspace, so no supply changes".into()),
+    }
     candidates.extend(unexpected_days(&window, settings, &money));
     let months = whole_months(&month_revenue, first_day, period.1);
     match trend(&months, &money) {
@@ -583,6 +698,8 @@ impl Candidate {
 /// Names of the frame's codes, for sentences.
 struct Names<'a> {
     frame: &'a OrderFrame,
+    /// The catalogue's categories ([`catalogue_categories`]).
+    categories: &'a [String],
 }
 
 impl Names<'_> {
@@ -603,6 +720,9 @@ impl Names<'_> {
             Dimension::Product => self.frame.products.get(code as usize).map(|(code, _)| code.clone()).unwrap_or_default(),
             Dimension::CustomerType => CUSTOMER_TYPES.get(code as usize).copied().unwrap_or_default().to_string(),
             Dimension::Customer => self.frame.customers.get(code as usize).cloned().unwrap_or_default(),
+            Dimension::Category => self.categories.get(code as usize).cloned().unwrap_or_else(|| "products without a category".into()),
+            // Competitors are named where they are found.
+            Dimension::Competitor => String::new(),
         }
     }
 }
@@ -624,6 +744,8 @@ fn line_group(line: &PeriodLine, dimension: Dimension) -> u32 {
         Dimension::Product => line.product,
         Dimension::CustomerType => line.customer_type,
         Dimension::Customer => line.customer.unwrap_or(u32::MAX),
+        Dimension::Category => line.category,
+        Dimension::Competitor => u32::MAX,
     }
 }
 
@@ -633,6 +755,7 @@ fn order_group(order: &Invoice, dimension: Dimension) -> u32 {
         Dimension::Product => u32::MAX,
         Dimension::CustomerType => order.customer_type,
         Dimension::Customer => order.customer.unwrap_or(u32::MAX),
+        Dimension::Category | Dimension::Competitor => u32::MAX,
     }
 }
 
@@ -1149,6 +1272,323 @@ pub fn more_than_usual(count: f64, history: &[f64]) -> (f64, f64) {
     let dispersion = if mean > 0.0 { (variance / mean).max(1.0) } else { 1.0 };
     let z = (count - mean) / (dispersion * mean.max(1.0) * (1.0 + 1.0 / k)).sqrt();
     (z, 1.0 - Normal::standard().cdf(z))
+}
+
+/// Funnel steps whose conversion changed beyond chance: sessions going from view to cart and from
+/// cart to purchase (the Funnel panel's default funnel), over all sessions and by top-level
+/// category, each period against the one before by the two-proportion test. A step needs 30
+/// sessions in each period to be tested. Worth: the purchases the change adds or loses, each at
+/// the period's average order value.
+fn funnel_changes(
+    events: &EventFrame,
+    filters: &Filters,
+    (previous_period, period): (Days, Days),
+    value_per_purchase: f64,
+    ctx: &JobContext,
+) -> Result<Vec<Candidate>, FindingsError> {
+    let settings = FunnelSettings::default();
+    let run = |(from, to): Days| funnel::compute(events, &Filters { from: Some(from), to: Some(to), ..filters.clone() }, &settings, ctx);
+    let (before, now) = (run(previous_period)?, run(period)?);
+    let steps = |r: &FunnelResult| r.steps.iter().map(|s| s.count).collect::<Vec<u64>>();
+    let mut groups: Vec<(Option<String>, Vec<u64>, Vec<u64>)> = vec![(None, steps(&before), steps(&now))];
+    for row in &now.breakdown {
+        if let Some(earlier) = before.breakdown.iter().find(|b| b.key == row.key) {
+            groups.push((Some(row.key.clone()), earlier.counts.clone(), row.counts.clone()));
+        }
+    }
+    let words = |kind: EventKind| match kind {
+        EventKind::View => "view",
+        EventKind::Cart => "cart",
+        EventKind::Purchase => "purchase",
+        _ => "step",
+    };
+    let mut out = Vec::new();
+    for (k, pair) in settings.steps.windows(2).enumerate() {
+        let metric = match (pair[0], pair[1]) {
+            (EventKind::View, EventKind::Cart) => Metric::ViewToCart,
+            (EventKind::Cart, EventKind::Purchase) => Metric::CartToPurchase,
+            _ => continue,
+        };
+        let mut step: Vec<Candidate> = groups
+            .iter()
+            .filter(|(_, b, n)| b.len() > k + 1 && n.len() > k + 1 && b[k] >= 30 && n[k] >= 30)
+            .map(|(group, b, n)| {
+                let (p0, p1) = (b[k + 1] as f64 / b[k] as f64, n[k + 1] as f64 / n[k] as f64);
+                let (z, p) = two_proportion_test(b[k + 1], b[k], n[k + 1], n[k]);
+                let who = group.as_deref().map_or("all sessions".to_string(), |g| format!("{g} sessions"));
+                let text = format!(
+                    "{} to {} for {who} {} from {} to {} ({}{} points) across {} sessions with a {}.",
+                    upper_first(words(pair[0])),
+                    words(pair[1]),
+                    rose_or_fell(p1 - p0),
+                    percent_1(p0),
+                    percent_1(p1),
+                    if p1 >= p0 { "+" } else { "" },
+                    number((p1 - p0) * 100.0, 1),
+                    number(n[k] as f64, 0),
+                    words(pair[0])
+                );
+                Candidate::tested(Finding {
+                    kind: FindingKind::FunnelChange,
+                    metric,
+                    dimension: group.as_ref().map(|_| Dimension::Category),
+                    subject: group.clone().unwrap_or_else(|| "all sessions".into()),
+                    current: p1,
+                    previous: p0,
+                    change: p1 - p0,
+                    share_of_change: None,
+                    evidence: Evidence {
+                        p_value: Some(p),
+                        text: format!(
+                            "{} of {} then {} of {} sessions: two-proportion z = {}, {}",
+                            b[k + 1],
+                            b[k],
+                            n[k + 1],
+                            n[k],
+                            number(z, 2),
+                            p_text(p)
+                        ),
+                    },
+                    impact: ((p1 - p0) * n[k] as f64).abs() * value_per_purchase.max(1.0),
+                    text,
+                    chart: FindingChart::Pair { previous: p0, current: p1 },
+                })
+            })
+            .collect();
+        // All sessions, then the categories whose change moves the most sessions.
+        let overall = step.iter().position(|c| c.finding.dimension.is_none()).map(|i| step.remove(i));
+        step.sort_by(|a, b| b.finding.impact.total_cmp(&a.finding.impact));
+        out.extend(overall);
+        out.extend(step.into_iter().take(CANDIDATES_PER_DIMENSION));
+    }
+    Ok(out)
+}
+
+/// How our prices moved against the market's and each competitor's between the end of the period
+/// before and the end of the period (the Pricing panel's monitor as of each day): per product
+/// with an index both times, the change in index points; by category and by competitor, the mean
+/// change, tested by the paired t test over those products ([`paired_t_test`]; 5 products at
+/// least). Worth: the change as a fraction of the products' revenue in the period.
+fn market_moves(
+    data: &PricingData,
+    settings: &PricingSettings,
+    (previous_period, period): (Days, Days),
+    money: &dyn Fn(f64) -> String,
+) -> Vec<Candidate> {
+    let end_of = |d: NaiveDate| day_bounds(None, Some(d)).1 - 1;
+    let (then, now) =
+        (prices::monitor(data, settings, Some(end_of(previous_period.1))), prices::monitor(data, settings, Some(end_of(period.1))));
+    let (from, to) = (day_number(day_bounds(Some(period.0), None).0), day_number(end_of(period.1)));
+    let revenue_of = |product: u32| data.sales_of(product).iter().filter(|s| s.day >= from && s.day <= to).map(|s| s.revenue).sum::<f64>();
+    // (its dimension, the group) → per product (product, index then, index now).
+    type Compared = Vec<(u32, f64, f64)>;
+    let mut groups: HashMap<(Option<Dimension>, String), Compared> = HashMap::new();
+    for (before, after) in then.positions.iter().zip(&now.positions) {
+        let product = after.product;
+        if let (Some(a), Some(b)) = (before.index, after.index) {
+            groups.entry((None, "the market".into())).or_default().push((product, a, b));
+            let category = &data.products[product as usize].category;
+            if !category.trim().is_empty() {
+                groups.entry((Some(Dimension::Category), category.clone())).or_default().push((product, a, b));
+            }
+        }
+        let index_against = |position: &prices::Position, competitor: u32| -> Option<f64> {
+            let theirs = position.competitors.iter().find(|c| c.competitor == competitor && c.in_market)?;
+            Some(position.ours? / theirs.price * 100.0)
+        };
+        for competitor in after.competitors.iter().map(|c| c.competitor) {
+            if let (Some(a), Some(b)) = (index_against(before, competitor), index_against(after, competitor)) {
+                let name = data.competitors[competitor as usize].clone();
+                groups.entry((Some(Dimension::Competitor), name)).or_default().push((product, a, b));
+            }
+        }
+    }
+    let mut candidates: Vec<Candidate> = groups
+        .into_iter()
+        .filter(|(_, rows)| rows.len() >= 5)
+        // A move of less than a point is real on many products but changes no decision.
+        .filter(|(_, rows)| (rows.iter().map(|r| r.2 - r.1).sum::<f64>() / rows.len() as f64).abs() >= MIN_INDEX_POINTS)
+        .map(|((dimension, name), rows)| {
+            let n = rows.len() as f64;
+            let (mean_then, mean_now) = (rows.iter().map(|r| r.1).sum::<f64>() / n, rows.iter().map(|r| r.2).sum::<f64>() / n);
+            let differences: Vec<f64> = rows.iter().map(|r| r.2 - r.1).collect();
+            let (t, p) = paired_t_test(&differences);
+            let change = mean_now - mean_then;
+            let revenue: f64 = rows.iter().map(|r| revenue_of(r.0)).sum();
+            let against = match dimension {
+                Some(Dimension::Competitor) => format!("Against {name}, our price index"),
+                Some(_) => format!("In {name}, our price index against the market"),
+                None => "Our price index against the market".to_string(),
+            };
+            let text = format!(
+                "{against} {} from {} to {} ({}{} points) over {} products: we became {}{}.",
+                rose_or_fell(change),
+                number(mean_then, 1),
+                number(mean_now, 1),
+                if change >= 0.0 { "+" } else { "" },
+                number(change, 1),
+                number(n, 0),
+                if change >= 0.0 { "dearer" } else { "cheaper" },
+                if revenue > 0.0 { format!(" on products that sold {} this period", money(revenue)) } else { String::new() }
+            );
+            Candidate::tested(Finding {
+                kind: FindingKind::MarketMove,
+                metric: Metric::PriceIndex,
+                dimension,
+                subject: name,
+                current: mean_now,
+                previous: mean_then,
+                change,
+                share_of_change: None,
+                evidence: Evidence {
+                    p_value: Some(p),
+                    text: format!("paired t over {} products: t = {}, {}", rows.len(), number(t, 2), p_text(p)),
+                },
+                impact: (change / 100.0).abs() * revenue,
+                text,
+                chart: FindingChart::Pair { previous: mean_then, current: mean_now },
+            })
+        })
+        .collect();
+    // The market overall, then the categories and competitors that moved the most.
+    candidates.sort_by(|a, b| {
+        let moved = |c: &Candidate| c.finding.change.abs() * if c.finding.dimension.is_none() { f64::INFINITY } else { 1.0 };
+        moved(b).total_cmp(&moved(a)).then_with(|| a.finding.subject.cmp(&b.finding.subject))
+    });
+    let mut kept = Vec::new();
+    let mut per_dimension: HashMap<Option<Dimension>, usize> = HashMap::new();
+    for candidate in candidates {
+        let count = per_dimension.entry(candidate.finding.dimension).or_default();
+        if *count < CANDIDATES_PER_DIMENSION {
+            *count += 1;
+            kept.push(candidate);
+        }
+    }
+    kept
+}
+
+/// Marketplace categories whose shortage grew: demand (views, likes and orders of the category's
+/// listings) a day per listing on sale, in the period against the period before. Demand is taken
+/// as Poisson with the listing-days on sale as exposure, so the test is the exact conditional
+/// test of two rates ([`poisson_counts_p_value`] with listing-days); only a growth of 10% or more
+/// on 100 demand events or more is tested, the most grown first.
+fn supply_changes(data: &MarketplaceData, (previous_period, period): (Days, Days)) -> Vec<Candidate> {
+    let bounds = |(from, to): Days| day_bounds(Some(from), Some(to));
+    let periods = [bounds(previous_period), bounds(period)];
+    let categories = data.categories.len();
+    let mut demand = vec![[0u64; 2]; categories];
+    let mut listing_days = vec![[0.0f64; 2]; categories];
+    let mut on_sale_at_end = vec![0u64; categories];
+    let category_of = |listing: Option<u32>| listing.and_then(|l| data.listings.get(l as usize)).and_then(|l| l.category);
+    for listing in &data.listings {
+        let (Some(c), Some(listed)) = (listing.category, listing.listed) else { continue };
+        let until = listing.sold.unwrap_or(i64::MAX);
+        for (p, (start, end)) in periods.iter().enumerate() {
+            let overlap = (until.min(*end) - listed.max(*start)).max(0);
+            listing_days[c as usize][p] += overlap as f64 / 86_400.0;
+        }
+        if listed < periods[1].1 && until >= periods[1].1 {
+            on_sale_at_end[c as usize] += 1;
+        }
+    }
+    let period_of = |t: i64| periods.iter().position(|(start, end)| t >= *start && t < *end);
+    let interactions = data
+        .interactions
+        .iter()
+        .filter(|x| matches!(x.kind, InteractionKind::View | InteractionKind::Like))
+        .map(|x| (x.listing, x.at))
+        .chain(data.orders.iter().map(|o| (o.listing, o.at)));
+    for (listing, at) in interactions {
+        if let (Some(c), Some(p)) = (category_of(listing), period_of(at)) {
+            demand[c as usize][p] += 1;
+        }
+    }
+    let mut out: Vec<Candidate> = (0..categories)
+        .filter_map(|c| {
+            let ([d0, d1], [e0, e1]) = (demand[c], listing_days[c]);
+            if e0 <= 0.0 || e1 <= 0.0 || d0 + d1 < 100 {
+                return None;
+            }
+            let (r0, r1) = (d0 as f64 / e0, d1 as f64 / e1);
+            if r1 < 1.1 * r0 {
+                return None;
+            }
+            let p = poisson_counts_p_value(d0, d1, e0, e1);
+            let name = data.categories[c].clone();
+            let text = format!(
+                "Supply in {name} fell further behind demand: {} views, likes and orders a day per listing on sale, up from {} ({}); {} listings on sale at the end of the period.",
+                number(r1, 2),
+                number(r0, 2),
+                relative(r0, r1),
+                number(on_sale_at_end[c] as f64, 0)
+            );
+            Some(Candidate::tested(Finding {
+                kind: FindingKind::SupplyChange,
+                metric: Metric::DemandPerListing,
+                dimension: Some(Dimension::Category),
+                subject: name,
+                current: r1,
+                previous: r0,
+                change: r1 - r0,
+                share_of_change: None,
+                evidence: Evidence {
+                    p_value: Some(p),
+                    text: format!(
+                        "{d0} then {d1} demand events over {} and {} listing-days: exact Poisson test, {}",
+                        number(e0, 0),
+                        number(e1, 0),
+                        p_text(p)
+                    ),
+                },
+                // Not money: the demand events the growth adds in the period, as one unit each.
+                impact: (r1 - r0) * e1,
+                text,
+                chart: FindingChart::Pair { previous: r0, current: r1 },
+            }))
+        })
+        .collect();
+    out.sort_by(|a, b| (b.finding.current / b.finding.previous).total_cmp(&(a.finding.current / a.finding.previous)));
+    out.truncate(CANDIDATES_PER_DIMENSION);
+    out
+}
+
+/// The paired t test that the mean of `differences` is zero: t = mean / (sd / √n), two-sided
+/// with n − 1 degrees of freedom (as `scipy.stats.ttest_rel`). Differences all equal and not
+/// zero are certain (p = 0); fewer than two, no test (p = 1).
+pub fn paired_t_test(differences: &[f64]) -> (f64, f64) {
+    let n = differences.len() as f64;
+    if differences.len() < 2 {
+        return (f64::NAN, 1.0);
+    }
+    let mean = differences.iter().sum::<f64>() / n;
+    let sd = (differences.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    if sd == 0.0 {
+        return if mean == 0.0 { (0.0, 1.0) } else { (mean.signum() * f64::INFINITY, 0.0) };
+    }
+    let t = mean / (sd / n.sqrt());
+    let p = StudentsT::new(0.0, 1.0, n - 1.0).map_or(1.0, |dist| 2.0 * (1.0 - dist.cdf(t.abs())));
+    (t, p.min(1.0))
+}
+
+/// The two-proportion z test with the pooled proportion: z = (p₁ − p₀) / √(p̂(1 − p̂)(1/n₀ + 1/n₁)),
+/// two-sided normal p-value (as statsmodels' `proportions_ztest`).
+pub fn two_proportion_test(x0: u64, n0: u64, x1: u64, n1: u64) -> (f64, f64) {
+    if n0 == 0 || n1 == 0 {
+        return (f64::NAN, 1.0);
+    }
+    let (n0f, n1f) = (n0 as f64, n1 as f64);
+    let pooled = (x0 + x1) as f64 / (n0f + n1f);
+    let se = (pooled * (1.0 - pooled) * (1.0 / n0f + 1.0 / n1f)).sqrt();
+    if se <= 0.0 {
+        return (f64::NAN, 1.0);
+    }
+    let z = (x1 as f64 / n1f - x0 as f64 / n0f) / se;
+    (z, (2.0 * (1.0 - Normal::standard().cdf(z.abs()))).min(1.0))
+}
+
+/// "31.2%".
+fn percent_1(fraction: f64) -> String {
+    format!("{}%", number(fraction * 100.0, 1))
 }
 
 /// Least squares of each day's figure on its weekday and a straight line; the days of the

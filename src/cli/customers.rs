@@ -177,12 +177,12 @@ pub fn clusters(path: &Path, filters: &Filters, k: Option<usize>, out: Option<&P
 pub fn findings(path: &Path, mut filters: Filters, out: Option<&Path>) -> Result<(), CliError> {
     let frame = std::sync::Arc::new(load_frame(path)?);
     filters = findings::period_filters(&filters, frame.date_span());
-    let settings = findings::FindingsSettings {
-        grid: workspace::settings::load_segment_grid(&workspace::open_read_only(path)?)?,
-        ..Default::default()
-    };
-    let job_frame = frame.clone();
-    let job = Job::spawn("find what changed", move |ctx| Ok(findings::compute(&job_frame, &filters, &settings, ctx)?));
+    let (job_frame, workspace) = (frame.clone(), path.to_path_buf());
+    let job = Job::spawn("find what changed", move |ctx| {
+        // The funnel's changes and the market's moves, where the workspace has events and prices.
+        let inputs = workspace::copies::load_findings_inputs(&workspace::open_read_only(&workspace)?, ctx)?;
+        Ok(findings::compute_with(&job_frame, inputs.sources(), &filters, &inputs.settings(), ctx)?)
+    });
     let result = wait_with_progress(job)?;
     if let (Some((from, to)), previous) = (result.period, result.previous_period) {
         let before = previous.map_or("no period before it in the data".to_string(), |(f, t)| format!("compared with {f} to {t}"));

@@ -156,27 +156,29 @@ pub fn ab_units(result: &crate::analytics::abtest::AbResult) -> Chart {
 /// month it is about marked (and the model's line for an unexpected day).
 pub fn finding(finding: &Finding, currency: Option<&str>) -> Chart {
     let _ = currency;
-    let format = if finding.metric.is_money() {
-        ValueFormat::Money
-    } else if finding.metric == crate::analytics::findings::Metric::RevenueShare {
-        ValueFormat::Decimal(2)
-    } else {
-        ValueFormat::Count
+    use crate::analytics::findings::Metric;
+    // Shares and conversions are fractions: drawn in percent.
+    let (format, scale) = match finding.metric {
+        metric if metric.is_money() => (ValueFormat::Money, 1.0),
+        Metric::RevenueShare | Metric::ViewToCart | Metric::CartToPurchase => (ValueFormat::Percent, 100.0),
+        _ => (ValueFormat::Count, 1.0),
     };
     // Up or down is good or bad only for the shop's figures; a segment move or a day is neither.
     let colour = match finding.kind {
-        FindingKind::Driver | FindingKind::Detractor | FindingKind::TrendChange if finding.change >= 0.0 => GOOD,
-        FindingKind::Driver | FindingKind::Detractor | FindingKind::TrendChange => BAD,
+        FindingKind::Driver | FindingKind::Detractor | FindingKind::TrendChange | FindingKind::FunnelChange if finding.change >= 0.0 => {
+            GOOD
+        }
+        FindingKind::Driver | FindingKind::Detractor | FindingKind::TrendChange | FindingKind::FunnelChange => BAD,
         _ => category_colour(0),
     };
     match &finding.chart {
         FindingChart::Pair { previous, current } => {
             Chart::new(finding_title(finding), XAxis::Categories(vec!["Before".into(), "Now".into()]), format)
-                .series(Series::bars("The period before", PALE, vec![(0.0, *previous)]))
-                .series(Series::bars("This period", colour, vec![(1.0, *current)]))
+                .series(Series::bars("The period before", PALE, vec![(0.0, previous * scale)]))
+                .series(Series::bars("This period", colour, vec![(1.0, current * scale)]))
         }
         FindingChart::Series { labels, values, expected, marked } => {
-            let points = |v: &[f64]| v.iter().enumerate().map(|(i, y)| (i as f64, *y)).collect::<Vec<_>>();
+            let points = |v: &[f64]| v.iter().enumerate().map(|(i, y)| (i as f64, y * scale)).collect::<Vec<_>>();
             let mut chart = Chart::new(finding_title(finding), XAxis::Categories(labels.clone()), format).series(Series::line(
                 finding.metric.label().replace('_', " "),
                 category_colour(1),
@@ -185,7 +187,7 @@ pub fn finding(finding: &Finding, currency: Option<&str>) -> Chart {
             if let Some(expected) = expected {
                 chart = chart.series(Series::line("Weekday and trend", PALE, points(expected)));
             }
-            let at = values.get(*marked).copied().unwrap_or_default();
+            let at = values.get(*marked).copied().unwrap_or_default() * scale;
             chart.series(Series::bars(finding.subject.clone(), colour, vec![(*marked as f64, at)]))
         }
     }

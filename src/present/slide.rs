@@ -400,7 +400,13 @@ fn findings_slide(view: &View, source: &mut StorySource, filters: &Filters, slid
     let frame = source.orders(ctx)?;
     let filters = findings::period_filters(filters, frame.date_span());
     let settings = FindingsSettings { grid, ..Default::default() };
-    let result = findings::compute(&frame, &filters, &settings, ctx).map_err(|e| SlideError::Compute(e.to_string()))?;
+    let events = source.events(ctx)?;
+    let pricing = source.pricing(ctx)?;
+    let thresholds: crate::analytics::pricing::PricingSettings =
+        workspace::settings::load_pricing_setting(source.conn(), workspace::settings::SIGNAL_THRESHOLDS)?;
+    let marketplace = source.marketplace(ctx)?;
+    let sources = findings::OtherSources { events: Some(&events), pricing: Some((&pricing, &thresholds)), marketplace: Some(&marketplace) };
+    let result = findings::compute_with(&frame, sources, &filters, &settings, ctx).map_err(|e| SlideError::Compute(e.to_string()))?;
     let currency = result.currency.as_deref();
     let money = |value: f64| super::format::money_in(value, currency);
     slide.figures = result

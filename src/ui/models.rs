@@ -297,18 +297,26 @@ impl<'a> PollContext<'a> {
     }
 }
 
-/// A family whose one result is a figure of the order-lines copy and the filters (the Overview's,
-/// the findings): the newest request's job (a newer request cancels it) and every finished
-/// result for the current copy, so going back to a filter set is instant. `R` names the family
-/// in messages ([`CopyFigures`]); a panel adds its `request` as an inherent impl.
+/// A family whose one result is a figure of in-memory copies and the filters (the Overview's
+/// of the order lines, the findings' of the order lines and the events): the newest request's job
+/// (a newer request cancels it) and every finished result for the current copies, so going back
+/// to a filter set is instant. `R` names the family in messages ([`CopyFigures`]); a panel adds
+/// its `request` as an inherent impl.
 pub struct CopyResults<R> {
-    results: crate::jobs::Keyed<(u64, crate::analytics::Filters), R>,
+    results: crate::jobs::Keyed<(Copies, crate::analytics::Filters), R>,
 }
+
+/// The ids of the copies a result was computed from: the order lines', and the events' where
+/// the result reads them too.
+pub type Copies = (u64, Option<u64>);
 
 /// What a [`CopyResults`] family computes.
 pub trait CopyFigures: Send + Sync + 'static {
     /// The status bar's message when a computation fails: "Overview failed".
     const FAILED: &'static str;
+    /// Tables the job reads from the workspace itself (not from a copy whose id keys the
+    /// result): an import into one of them makes every result stale.
+    const READS_TABLES: &'static [&'static str] = &[];
 }
 
 impl<R> Default for CopyResults<R> {
@@ -318,21 +326,21 @@ impl<R> Default for CopyResults<R> {
 }
 
 impl<R: CopyFigures> CopyResults<R> {
-    /// Makes sure the result for `filters` on `orders` is known or on its way; `spawn` starts its
+    /// Makes sure the result for `filters` on `copies` is known or on its way; `spawn` starts its
     /// job when it is not.
     pub fn request_with(
         &mut self,
-        orders: &Versioned<OrderFrame>,
+        copies: Copies,
         filters: &crate::analytics::Filters,
-        spawn: impl FnOnce() -> crate::jobs::Job<R>,
+        spawn: impl FnOnce() -> Job<R>,
     ) -> Option<JobMonitor> {
-        self.results.request(&(orders.id, filters.clone()), spawn)
+        self.results.request(&(copies, filters.clone()), spawn)
     }
 
-    /// The result for `filters` on `orders`, or else the last one finished (marked as not
+    /// The result for `filters` on `copies`, or else the last one finished (marked as not
     /// current, so the panel can say it is updating).
-    pub fn shown(&self, orders: &Versioned<OrderFrame>, filters: &crate::analytics::Filters) -> Option<(Arc<R>, bool)> {
-        self.results.shown(&(orders.id, filters.clone()))
+    pub fn shown(&self, copies: Copies, filters: &crate::analytics::Filters) -> Option<(Arc<R>, bool)> {
+        self.results.shown(&(copies, filters.clone()))
     }
 
     /// The result last finished.
@@ -351,7 +359,8 @@ impl<R: CopyFigures> PanelModels for CopyResults<R> {
             // Results of the old copy are never asked for again (keys carry the copy's id).
             DataChange::OrderLines => self.results.forget_finished(),
             DataChange::Workspace => *self = Self::default(),
-            // Other tables do not change figures of the order lines.
+            change if change.touches(R::READS_TABLES) => self.results.forget_finished(),
+            // Other tables do not change these figures.
             DataChange::Imported { .. } => {}
         }
     }

@@ -535,3 +535,40 @@ fn read_events(conn: &Connection, after: i64, builder: &mut EventFrameBuilder, c
     })?;
     Ok(last)
 }
+
+/// What findings read besides the order lines: the segment map (segment moves), the web events
+/// (funnel changes), the competitor prices and the Pricing panel's thresholds (market moves), the
+/// marketplace (supply changes).
+pub struct FindingsInputs {
+    pub grid: crate::analytics::rfm::SegmentGrid,
+    pub events: EventFrame,
+    pub pricing: PricingData,
+    pub pricing_settings: crate::analytics::pricing::PricingSettings,
+    pub marketplace: MarketplaceData,
+}
+
+impl FindingsInputs {
+    pub fn sources(&self) -> crate::analytics::findings::OtherSources<'_> {
+        crate::analytics::findings::OtherSources {
+            events: Some(&self.events),
+            pricing: Some((&self.pricing, &self.pricing_settings)),
+            marketplace: Some(&self.marketplace),
+        }
+    }
+
+    pub fn settings(&self) -> crate::analytics::findings::FindingsSettings {
+        crate::analytics::findings::FindingsSettings { grid: self.grid.clone(), ..Default::default() }
+    }
+}
+
+/// Reads [`FindingsInputs`] from the workspace.
+pub fn load_findings_inputs(conn: &Connection, ctx: &JobContext) -> Result<FindingsInputs, CopyError> {
+    let setting_error = |source| CopyError::Sqlite { table: "settings", source };
+    Ok(FindingsInputs {
+        grid: super::settings::load_segment_grid(conn).map_err(setting_error)?,
+        events: load_events(conn, ctx)?,
+        pricing: load_pricing(conn, ctx)?,
+        pricing_settings: super::settings::load_pricing_setting(conn, super::settings::SIGNAL_THRESHOLDS).map_err(setting_error)?,
+        marketplace: load_marketplace(conn, ctx)?,
+    })
+}

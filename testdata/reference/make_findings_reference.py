@@ -11,7 +11,8 @@ country and type of their first order of the period (earliest line time, then in
 Writes testdata/reference/findings_uci_contributions_pandas.csv.
 
 Part 2, SciPy and statsmodels on fixed inputs: Welch's t (scipy.stats.ttest_ind, equal_var=False),
-the conditional Poisson test (scipy.stats.binomtest), Sen's slope (scipy.stats.theilslopes),
+the conditional Poisson test (scipy.stats.binomtest), the two-proportion z test
+(statsmodels proportions_ztest), the paired t test (scipy.stats.ttest_rel), Sen's slope (scipy.stats.theilslopes),
 Kendall's S (from scipy.stats.kendalltau's tau-a), Benjamini-Hochberg (statsmodels multipletests),
 and the weekday-and-trend least squares (statsmodels OLS) with robust z-scores
 (scipy.stats.median_abs_deviation, scale="normal"). Writes testdata/reference/findings_stats_scipy.csv.
@@ -98,6 +99,13 @@ var = (n * (n - 1) * (2 * n + 5) - sum(c * (c - 1) * (2 * c + 5) for c in counts
 s = round(tau.statistic * np.sqrt(n0 * (n0 - n1)))
 z = (s - np.sign(s)) / np.sqrt(var)
 ref += [("mann_kendall_var", var), ("mann_kendall_p", 2 * stats.norm.sf(abs(z)))]
+from statsmodels.stats.proportion import proportions_ztest
+for (x0, n0, x1, n1) in [(150, 420, 120, 400), (30, 100, 45, 100), (512, 2000, 560, 2100)]:
+    z, p = proportions_ztest([x1, x0], [n1, n0])
+    ref += [(f"two_proportion_z_{x0}_{n0}_{x1}_{n1}", z), (f"two_proportion_p_{x0}_{n0}_{x1}_{n1}", p)]
+differences = [6.1, 7.4, 5.2, 9.9, 4.8, 6.6, 8.1, 3.9]
+t = stats.ttest_rel(np.array(differences), np.zeros(len(differences)))
+ref += [("paired_t", t.statistic), ("paired_p", t.pvalue)]
 p_values = [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216]
 reject = multipletests(p_values, alpha=0.05, method="fdr_bh")[0]
 ref.append(("bh_passed", float(reject.sum())))

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, RichText};
 
+use super::event_models::EventModels;
 use super::{panel_names, Panel, PanelContext, PanelName, Request, ViewState};
+use crate::analytics::event_frame::EventFrame;
 use crate::analytics::findings::{self, Finding, FindingKey, FindingKind, FindingsResult, FindingsSettings, Headline};
 use crate::analytics::order_frame::OrderFrame;
 use crate::analytics::Filters;
@@ -21,21 +23,41 @@ pub type FindingsModels = CopyResults<FindingsResult>;
 
 impl CopyFigures for FindingsResult {
     const FAILED: &'static str = "Findings failed";
+    // Market moves read the catalogue and the prices as the job starts.
+    const READS_TABLES: &'static [&'static str] =
+        &["products", "our_prices", "competitor_prices", "named_prices", "listings", "interactions", "marketplace_orders"];
 }
 
 impl CopyResults<FindingsResult> {
     /// Makes sure the findings of `filters` on `orders` are known or on their way. The job reads
     /// the workspace's segment map, so segment moves use the names the Segments panel shows.
-    pub fn request(&mut self, orders: &Versioned<OrderFrame>, filters: &Filters, workspace: Option<PathBuf>) -> Option<JobMonitor> {
+    pub fn request(
+        &mut self,
+        orders: &Versioned<OrderFrame>,
+        events: Option<&Versioned<EventFrame>>,
+        filters: &Filters,
+        workspace: Option<PathBuf>,
+    ) -> Option<JobMonitor> {
         let (frame, job_filters) = (orders.data.clone(), filters.clone());
-        self.request_with(orders, filters, move || {
+        let events_frame = events.map(|e| e.data.clone());
+        self.request_with((orders.id, events.map(|e| e.id)), filters, move || {
             Job::spawn("find what changed", move |ctx| {
-                let grid = match workspace {
-                    Some(path) => workspace::settings::load_segment_grid(&workspace::open_read_only(&path)?)?,
-                    None => Default::default(),
+                // The segment map and the prices are read here; the events copy is the one the
+                // Funnel panel shows (read once, kept in memory).
+                let Some(path) = workspace else {
+                    return Ok(findings::compute(&frame, &job_filters, &FindingsSettings::default(), ctx)?);
                 };
-                let settings = FindingsSettings { grid, ..Default::default() };
-                Ok(findings::compute(&frame, &job_filters, &settings, ctx)?)
+                let conn = workspace::open_read_only(&path)?;
+                let grid = workspace::settings::load_segment_grid(&conn)?;
+                let pricing = workspace::copies::load_pricing(&conn, ctx)?;
+                let thresholds = workspace::settings::load_pricing_setting(&conn, workspace::settings::SIGNAL_THRESHOLDS)?;
+                let marketplace = workspace::copies::load_marketplace(&conn, ctx)?;
+                let sources = findings::OtherSources {
+                    events: events_frame.as_deref(),
+                    pricing: Some((&pricing, &thresholds)),
+                    marketplace: Some(&marketplace),
+                };
+                Ok(findings::compute_with(&frame, sources, &job_filters, &FindingsSettings { grid, ..Default::default() }, ctx)?)
             })
         })
     }
@@ -80,15 +102,24 @@ impl Panel for FindingsPanel {
             return;
         };
         let filters = findings::period_filters(cx.filters, orders.data.date_span());
+        // The funnel's changes need the events copy: the findings of the order lines show at
+        // once, and again with the funnel's when the copy has loaded.
+        let event_models = cx.models.get::<EventModels>();
+        let events_started = event_models.ensure_loaded(cx.data);
+        let (events, events_loading) = (event_models.frame.clone(), event_models.loading());
+        cx.track(events_started);
         let workspace = cx.data.path.clone();
         let models = cx.models.get::<FindingsModels>();
-        let started = models.request(&orders, &filters, workspace);
-        let shown = models.shown(&orders, &filters);
+        let started = models.request(&orders, events.as_ref(), &filters, workspace);
+        let shown = models.shown((orders.id, events.as_ref().map(|e| e.id)), &filters);
         cx.track(started);
         let Some((result, current)) = shown else {
             widgets::waiting(ui, "Looking for what changed…");
             return;
         };
+        if events_loading {
+            ui.label(RichText::new("Reading the web events: the funnel's changes follow.").weak());
+        }
         if cx.filters.from.is_none() && cx.filters.to.is_none() {
             ui.label(RichText::new("No dates chosen: the last full month of the data, against the month before.").weak());
         }

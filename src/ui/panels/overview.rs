@@ -29,7 +29,7 @@ impl CopyResults<OverviewResult> {
     /// Makes sure the Overview of `filters` on `orders` is known or on its way.
     pub fn request(&mut self, orders: &Versioned<OrderFrame>, filters: &Filters) -> Option<JobMonitor> {
         let (frame, job_filters) = (orders.data.clone(), filters.clone());
-        self.request_with(orders, filters, move || {
+        self.request_with((orders.id, None), filters, move || {
             Job::spawn("compute overview", move |ctx| Ok(overview::compute(&frame, &job_filters, ctx)?))
         })
     }
@@ -117,7 +117,7 @@ impl Panel for OverviewPanel {
             };
             let models = cx.models.get::<OverviewModels>();
             let started = models.request(&orders, cx.filters);
-            let shown = models.shown(&orders, cx.filters);
+            let shown = models.shown((orders.id, None), cx.filters);
             cx.track(started);
             shown
         };
