@@ -589,9 +589,17 @@ pub fn compute_with(
                 money: &money,
                 settings,
             };
-            // With one country chosen, "by country" would only repeat the totals.
+            // With one country chosen, "by country" would only repeat the totals. When the period
+            // before is the data's first, every customer in it is new: new against returning
+            // would compare the start of the data, not the customers.
             let by_country = filters.country.is_none();
-            let dimensions = |all: &[Dimension]| all.iter().copied().filter(|d| by_country || *d != Dimension::Country).collect::<Vec<_>>();
+            let by_type = previous_days.is_some_and(|(from, _)| from > day_of(first_day));
+            if !by_type {
+                result.notes.push("the period before starts with the data, where every customer is new: no split by new and returning customers".into());
+            }
+            let dimensions = |all: &[Dimension]| {
+                all.iter().copied().filter(|d| (by_country || *d != Dimension::Country) && (by_type || *d != Dimension::CustomerType)).collect::<Vec<_>>()
+            };
             // By the catalogue's category too, where it places the products sold.
             let mut revenue_dimensions = dimensions(&[Dimension::Country, Dimension::Product, Dimension::CustomerType]);
             if !categories.is_empty() {
@@ -618,6 +626,10 @@ pub fn compute_with(
     }
     ctx.check()?;
     match (sources.events.filter(|e| !e.is_empty()), previous_period) {
+        // Web events carry no country: a funnel "for Germany" would be every country's.
+        (Some(_), Some(_)) if filters.country.is_some() => {
+            result.notes.push("web events carry no country, so no funnel changes for one country".into())
+        }
         (Some(events), Some(previous_period)) => {
             let value_per_purchase = result.current.average_order_value.unwrap_or(0.0);
             candidates.extend(funnel_changes(events, filters, (previous_period, period), value_per_purchase, ctx)?);
@@ -877,7 +889,7 @@ fn revenue_drivers(cx: &DriverContext<'_>, dimension: Dimension, total: f64, all
             let evidence = Evidence {
                 p_value: Some(p),
                 text: format!(
-                    "revenue a day, compound Poisson test on {} and {} orders: z = {}, {}",
+                    "revenue a day, compound Poisson test on {} and {} invoices: z = {}, {}",
                     values[0].len(),
                     values[1].len(),
                     number(z, 2),
@@ -1047,11 +1059,11 @@ fn aov_drivers(cx: &DriverContext<'_>, dimension: Dimension, all: &mut Vec<Contr
             let name = cx.names.of(dimension, group);
             let who = if dimension == Dimension::CustomerType && group == NO_CUSTOMER { "Orders without a customer".to_string() } else { upper_first(&name) };
             let text = format!(
-                "{who} moved average order value by {}: {} from what their orders were worth ({} then {}) and {} from their share of the orders, {}.",
-                signed_money(contribution, money),
-                signed_money(rate, money),
+                "{who}: an average order of {} then {}. That moved the overall average order value by {} ({} from what these orders were worth, {} from their share of all orders), {}.",
                 money(average(0)),
                 money(average(1)),
+                signed_money(contribution, money),
+                signed_money(rate, money),
                 signed_money(mix, money),
                 share_words(share, total, Metric::AverageOrderValue)
             );
@@ -1079,7 +1091,7 @@ fn concentration(cx: &DriverContext<'_>) -> Vec<Candidate> {
     type TopOf = (Dimension, &'static str, fn(&PeriodLine) -> Option<u32>, fn(usize) -> usize);
     let dimensions: [TopOf; 3] = [
         (Dimension::Product, "the top 10 products", |l| Some(l.product), |_| TOP_PRODUCTS),
-        (Dimension::Customer, "the top tenth of customers", |l| l.customer, |n| n.div_ceil(10)),
+        (Dimension::Customer, "the top tenth of customers (of the revenue with a customer)", |l| l.customer, |n| n.div_ceil(10)),
         (Dimension::Country, "the top 3 countries", |l| Some(l.country), |_| TOP_COUNTRIES),
     ];
     let revenue_now: f64 = cx.period_lines.iter().filter(|l| l.current).map(|l| l.value).sum();
@@ -1089,9 +1101,10 @@ fn concentration(cx: &DriverContext<'_>) -> Vec<Candidate> {
             let share = |current: bool| -> Option<f64> {
                 let mut by: HashMap<u32, f64> = HashMap::new();
                 let mut total = 0.0;
+                // A share of what has a key: customers' share of the revenue with a customer.
                 for line in cx.period_lines.iter().filter(|l| l.current == current) {
-                    total += line.value;
                     if let Some(k) = key(line) {
+                        total += line.value;
                         *by.entry(k).or_default() += line.value;
                     }
                 }
@@ -1222,12 +1235,11 @@ fn segment_moves(
                 1 => format!("{} made that move the period before", number(usual, 0)),
                 n => format!("{} a period on average over the {n} periods before", number(usual, 0)),
             };
-            let text = format!(
-                "{} customers moved from {from} to {to} ({usual_words}); they spent {} this period and {} the period before.",
-                number(current, 0),
-                (cx.money)(now),
-                (cx.money)(before)
-            );
+            let spent = match (before > 0.0, now > 0.0) {
+                (false, false) => "none of them bought in either period".to_string(),
+                _ => format!("they spent {} this period and {} the period before", (cx.money)(now), (cx.money)(before)),
+            };
+            let text = format!("{} customers moved from {from} to {to} ({usual_words}); {spent}.", number(current, 0));
             Some(Candidate::tested(Finding {
                 kind: FindingKind::SegmentMove,
                 metric: Metric::CustomersMoving,
@@ -1594,24 +1606,28 @@ fn percent_1(fraction: f64) -> String {
 /// Least squares of each day's figure on its weekday and a straight line; the days of the
 /// period whose residual is at least the threshold in robust spreads.
 fn unexpected_days(window: &DailyWindow, settings: &FindingsSettings, money: &dyn Fn(f64) -> String) -> Vec<Candidate> {
+    // A day's orders and their value, adjustments (write-offs, bad debt) left out: a book-keeping
+    // entry is not a day the shop sold more or less.
     let n = window.revenue.len();
-    let mut orders = vec![0.0; n];
+    let (mut orders, mut revenue) = (vec![0.0; n], vec![0.0; n]);
     for &(day, value, with_customer) in window.invoices.values() {
         if !is_adjustment(value, with_customer) {
             orders[(day - window.start) as usize] += 1.0;
+            revenue[(day - window.start) as usize] += value;
         }
     }
     let days: Vec<i64> = (0..n as i64).map(|i| window.start + i).collect();
     // An unexpected order is worth the window's average order.
     let total_orders: f64 = orders.iter().sum();
-    let value_per_order = if total_orders > 0.0 { window.revenue.iter().sum::<f64>() / total_orders } else { 0.0 };
+    let value_per_order = if total_orders > 0.0 { revenue.iter().sum::<f64>() / total_orders } else { 0.0 };
     let mut out = Vec::new();
-    for (metric, series) in [(Metric::Revenue, &window.revenue), (Metric::Orders, &orders)] {
+    for (metric, series) in [(Metric::Revenue, &revenue), (Metric::Orders, &orders)] {
         let Some(fit) = weekday_trend_fit(&days, series) else { continue };
         let labels: Vec<String> = days.iter().map(|&d| date_of_day(d).to_string()).collect();
         for (i, &day) in days.iter().enumerate().filter(|(_, &d)| d >= window.period_start) {
             let z = fit.z[i];
-            if !z.is_finite() {
+            // A handful of orders either way is no day to explain.
+            if !z.is_finite() || (metric == Metric::Orders && series[i].max(fit.fitted[i]) < 10.0) {
                 continue;
             }
             let (actual, expected) = (series[i], fit.fitted[i]);
@@ -1619,13 +1635,13 @@ fn unexpected_days(window: &DailyWindow, settings: &FindingsSettings, money: &dy
             let how = if actual >= expected { "above" } else { "below" };
             let shown = |v: f64| if metric == Metric::Revenue { money(v) } else { number(v, 0) };
             let text = format!(
-                "{} on {} {} was {}, {} robust spreads {how} the {} its weekday and the trend predict.",
+                "{} on {} {}: {}, against the {} its weekday and the trend predict ({} times the usual day-to-day spread {how}).",
                 upper_first(metric.words()),
                 date.format("%a"),
                 date,
                 shown(actual),
+                shown(expected.max(0.0)),
                 number(z.abs(), 1),
-                shown(expected.max(0.0))
             );
             let impact = if metric == Metric::Revenue { (actual - expected).abs() } else { (actual - expected).abs() * value_per_order };
             out.push(Candidate {

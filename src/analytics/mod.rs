@@ -15,6 +15,7 @@ pub mod findings;
 pub mod forecast;
 pub mod funnel;
 pub mod glm;
+pub mod impact;
 pub mod marketplace;
 pub mod matching;
 pub mod order_frame;

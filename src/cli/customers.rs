@@ -188,7 +188,19 @@ pub fn findings(path: &Path, mut filters: Filters, out: Option<&Path>) -> Result
         let before = previous.map_or("no period before it in the data".to_string(), |(f, t)| format!("compared with {f} to {t}"));
         errln!("period {from} to {to}, {before}");
     }
+    for figure in result.current.figures(result.previous.as_ref()) {
+        let value = if figure.is_money {
+            crate::text::money_in(figure.value, result.currency.as_deref())
+        } else {
+            crate::text::number(figure.value, 0)
+        };
+        let change = figure.change_pct.map_or(String::new(), |c| format!(" ({c:+.1}% vs the period before)"));
+        errln!("{}: {value}{change}", figure.label.to_lowercase());
+    }
     errln!("{} findings tested, {} passed", result.tested, result.passed);
+    if result.findings.is_empty() {
+        errln!("nothing changed beyond what chance explains");
+    }
     for note in &result.notes {
         errln!("note: {note}");
     }

@@ -173,8 +173,10 @@ pub fn finding(finding: &Finding, currency: Option<&str>) -> Chart {
     };
     match &finding.chart {
         FindingChart::Pair { previous, current } => {
-            Chart::new(finding_title(finding), XAxis::Categories(vec!["Before".into(), "Now".into()]), format)
-                .series(Series::bars("The period before", PALE, vec![(0.0, previous * scale)]))
+            // A segment move is compared with the usual count, not only the period before.
+            let before = if finding.kind == FindingKind::SegmentMove { "Usual" } else { "Before" };
+            Chart::new(finding_title(finding), XAxis::Categories(vec![before.into(), "Now".into()]), format)
+                .series(Series::bars(if before == "Usual" { "Usual" } else { "The period before" }, PALE, vec![(0.0, previous * scale)]))
                 .series(Series::bars("This period", colour, vec![(1.0, current * scale)]))
         }
         FindingChart::Series { labels, values, expected, marked } => {
