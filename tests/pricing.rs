@@ -878,3 +878,39 @@ fn write_offs_at_no_price_are_not_sales() {
     let days: Vec<(f64, f64)> = data.sales_of(0).iter().map(|d| (d.units, d.lowest_price)).collect();
     assert_eq!(days, [(40.0, 12.75), (10.0, 12.75)]);
 }
+
+/// Reference for the realised effect of a price change (issue 33): the difference-in-differences
+/// equals statsmodels' OLS with product and day fixed effects on a committed panel
+/// (testdata/reference/make_impact_reference.py), its standard error, interval and P(effect > 0)
+/// included.
+#[test]
+fn difference_in_differences_equals_statsmodels_two_way_fixed_effects() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/reference");
+    let mut series: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for record in csv::Reader::from_path(root.join("impact_panel.csv")).unwrap().records() {
+        let record = record.unwrap();
+        series.entry(record[0].to_string()).or_default().push(record[2].parse().unwrap());
+    }
+    let treated = series.remove("P0").unwrap();
+    let controls: Vec<Vec<f64>> = series.into_values().collect();
+    let estimate = shoplens::analytics::impact::difference_in_differences(&treated, &controls, 14).unwrap();
+    let reference: HashMap<String, f64> = csv::Reader::from_path(root.join("impact_statsmodels.csv"))
+        .unwrap()
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), r[1].parse().unwrap())
+        })
+        .collect();
+    for (got, name) in [
+        (estimate.effect, "effect"),
+        (estimate.standard_error, "se"),
+        (estimate.interval.0, "ci_low"),
+        (estimate.interval.1, "ci_high"),
+        (estimate.degrees_of_freedom, "df"),
+        (estimate.p_positive, "p_positive"),
+    ] {
+        let want = reference[name];
+        assert!((got - want).abs() <= 1e-8 * want.abs().max(1e-6), "{name}: {got} vs {want}");
+    }
+}

@@ -1,4 +1,4 @@
-"""Independent reference for analytics::impact's difference-in-differences (tests/impact.rs).
+"""Independent reference for analytics::impact's difference-in-differences (tests/pricing.rs).
 
 A committed panel (testdata/reference/impact_panel.csv): one treated product and four controls,
 14 days before and 14 days after a price change on day 14, daily units drawn with a seed. The
