@@ -22,6 +22,9 @@
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
+use super::customers::SECONDS_PER_DAY as DAY;
+use super::pricing::PricingData;
+
 /// The effect of a change on one product, against its controls.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DidEstimate {
@@ -95,6 +98,203 @@ pub fn difference_in_differences(treated: &[f64], controls: &[Vec<f64>], before:
         interval: (effect - q * standard_error, effect + q * standard_error),
         p_positive: dist.cdf(effect / standard_error),
     })
+}
+
+/// A change of our price: from the price history (imported or decided in shoplens).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriceChange {
+    pub product: u32,
+    /// The first day at the new price (days since 1970-01-01).
+    pub day: i64,
+    pub old_price: f64,
+    pub new_price: f64,
+}
+
+/// Every change of our price in `data`'s history, by product then day: each entry whose price
+/// differs from the one before it.
+pub fn price_changes(data: &PricingData) -> Vec<PriceChange> {
+    let mut out = Vec::new();
+    for product in 0..data.products.len() as u32 {
+        for pair in data.our_history(product).windows(2) {
+            if pair[1].price != pair[0].price {
+                out.push(PriceChange { product, day: pair[1].time.div_euclid(DAY), old_price: pair[0].price, new_price: pair[1].price });
+            }
+        }
+    }
+    out
+}
+
+/// What a price change did, against its controls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Realised {
+    pub change: PriceChange,
+    pub window_days: usize,
+    /// Comparable products left untouched in both windows.
+    pub controls: usize,
+    pub units: DidEstimate,
+    pub revenue: DidEstimate,
+    /// When the product and every control has a cost.
+    pub profit: Option<DidEstimate>,
+    /// What may make the estimate wrong: the controls moving differently before the change, few
+    /// controls.
+    pub warnings: Vec<String>,
+}
+
+/// Why a change's effect cannot be measured.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ImpactError {
+    #[error("the {window} days before and after {day} are not both inside the sales data ({first} to {last})")]
+    OutsideData { day: chrono::NaiveDate, window: usize, first: chrono::NaiveDate, last: chrono::NaiveDate },
+    #[error("no sales data")]
+    NoSales,
+    #[error("no product of the same category kept its price through both windows")]
+    NoControls,
+    #[error(transparent)]
+    Estimate(#[from] DidError),
+}
+
+/// Fewer controls than this and the result says the comparison is thin.
+pub const FEW_CONTROLS: usize = 3;
+
+/// The realised effect of `change` over `window_days` before and after it (days without a sale
+/// are zero), against the products of its category whose own price did not change in either
+/// window (`changes`: every change, [`price_changes`]) and that sold in them.
+pub fn realised(data: &PricingData, change: &PriceChange, window_days: usize, changes: &[PriceChange]) -> Result<Realised, ImpactError> {
+    let (first, last) = (data.sales.iter().map(|s| s.day).min(), data.sales.iter().map(|s| s.day).max());
+    let (Some(first), Some(last)) = (first, last) else { return Err(ImpactError::NoSales) };
+    let w = window_days as i64;
+    let (start, end) = (change.day - w, change.day + w - 1);
+    if start < first || end > last {
+        let date = super::customers::date_of_day;
+        return Err(ImpactError::OutsideData { day: date(change.day), window: window_days, first: date(first), last: date(last) });
+    }
+    let category = &data.products[change.product as usize].category;
+    let touched = |product: u32| changes.iter().any(|c| c.product == product && c.day >= start && c.day <= end);
+    let sold_in_windows = |product: u32| data.sales_of(product).iter().any(|s| s.day >= start && s.day <= end);
+    let controls: Vec<u32> = (0..data.products.len() as u32)
+        .filter(|&p| p != change.product && !category.trim().is_empty() && data.products[p as usize].category == *category)
+        .filter(|&p| !touched(p) && sold_in_windows(p))
+        .collect();
+    if controls.is_empty() {
+        return Err(ImpactError::NoControls);
+    }
+    let days = (end - start + 1) as usize;
+    let daily = |product: u32, figure: &dyn Fn(&super::pricing::DailySales) -> f64| -> Vec<f64> {
+        let mut series = vec![0.0; days];
+        for s in data.sales_of(product).iter().filter(|s| s.day >= start && s.day <= end) {
+            series[(s.day - start) as usize] += figure(s);
+        }
+        series
+    };
+    let estimate = |figure: &dyn Fn(&super::pricing::DailySales) -> f64| -> Result<DidEstimate, DidError> {
+        let others: Vec<Vec<f64>> = controls.iter().map(|&c| daily(c, figure)).collect();
+        difference_in_differences(&daily(change.product, figure), &others, window_days)
+    };
+    let units = estimate(&|s| s.units)?;
+    let revenue = estimate(&|s| s.revenue)?;
+    let cost_of = |p: u32| data.products[p as usize].cost;
+    let profit = match std::iter::once(change.product).chain(controls.iter().copied()).all(|p| cost_of(p).is_some()) {
+        true => {
+            let costs: std::collections::HashMap<u32, f64> =
+                std::iter::once(change.product).chain(controls.iter().copied()).filter_map(|p| Some((p, cost_of(p)?))).collect();
+            let series = |p: u32| daily(p, &|s| s.revenue - s.units * costs[&s.product]);
+            let others: Vec<Vec<f64>> = controls.iter().map(|&c| series(c)).collect();
+            Some(difference_in_differences(&series(change.product), &others, window_days)?)
+        }
+        false => None,
+    };
+    let mut warnings = Vec::new();
+    if controls.len() < FEW_CONTROLS {
+        warnings.push(format!("only {} comparable products kept their price: a thin comparison", controls.len()));
+    }
+    // Parallel trends: before the change, the product and its controls should have moved alike.
+    // The first half of the window before against its second half, as a placebo change.
+    let half = window_days / 2;
+    if half >= 2 {
+        let before = |p: u32| daily(p, &|s| s.units)[..window_days].to_vec();
+        let others: Vec<Vec<f64>> = controls.iter().map(|&c| before(c)).collect();
+        if let Ok(placebo) = difference_in_differences(&before(change.product), &others, half) {
+            let p_two_sided = 2.0 * placebo.p_positive.min(1.0 - placebo.p_positive);
+            if p_two_sided < 0.05 {
+                warnings.push(format!(
+                    "before the change the product and its controls already moved apart ({} units a day between the two halves of the window before): the estimate may carry that trend",
+                    crate::text::number(placebo.effect, 1)
+                ));
+            }
+        }
+    }
+    Ok(Realised { change: *change, window_days, controls: controls.len(), units, revenue, profit, warnings })
+}
+
+/// Whether a change paid: by profit where costs are known, else by revenue, P(effect > 0) of at
+/// least 0.95 is "paid", at most 0.05 "cost", anything between "unclear".
+pub fn verdict(realised: &Realised) -> &'static str {
+    let p = realised.profit.as_ref().unwrap_or(&realised.revenue).p_positive;
+    if p >= 0.95 {
+        "paid"
+    } else if p <= 0.05 {
+        "cost"
+    } else {
+        "unclear"
+    }
+}
+
+/// One row per price change, as `shoplens pricing impact` writes it: `product_id, decided_at,
+/// old_price, new_price, window_days, controls, predicted_units_per_day,
+/// realised_units_per_day, ci_low, ci_high, p_positive, predicted_profit_per_day,
+/// realised_profit_per_day, verdict, warnings` (the interval and P(effect > 0) are the units'). A
+/// change whose effect cannot be measured says why in `warnings`, with `verdict` "not measured".
+/// No prediction is recorded with a change yet: the predicted columns stay empty.
+pub fn impact_table(data: &PricingData, window_days: usize) -> super::Table {
+    let header = [
+        "product_id",
+        "decided_at",
+        "old_price",
+        "new_price",
+        "window_days",
+        "controls",
+        "predicted_units_per_day",
+        "realised_units_per_day",
+        "ci_low",
+        "ci_high",
+        "p_positive",
+        "predicted_profit_per_day",
+        "realised_profit_per_day",
+        "verdict",
+        "warnings",
+    ]
+    .map(String::from)
+    .to_vec();
+    let changes = price_changes(data);
+    let plain = |v: f64| format!("{}", (v * 1e4).round() / 1e4);
+    let rows = changes
+        .iter()
+        .map(|change| {
+            let id = data.products[change.product as usize].id.clone();
+            let date = super::customers::date_of_day(change.day).to_string();
+            let mut row = vec![id, date, plain(change.old_price), plain(change.new_price), window_days.to_string()];
+            match realised(data, change, window_days, &changes) {
+                Ok(r) => row.extend([
+                    r.controls.to_string(),
+                    String::new(),
+                    plain(r.units.effect),
+                    plain(r.units.interval.0),
+                    plain(r.units.interval.1),
+                    plain(r.units.p_positive),
+                    String::new(),
+                    r.profit.map(|p| plain(p.effect)).unwrap_or_default(),
+                    verdict(&r).to_string(),
+                    r.warnings.join("; "),
+                ]),
+                Err(why) => {
+                    row.extend(std::iter::repeat_n(String::new(), 8));
+                    row.extend(["not measured".to_string(), why.to_string()]);
+                }
+            }
+            row
+        })
+        .collect();
+    (header, rows)
 }
 
 #[cfg(test)]

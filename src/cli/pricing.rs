@@ -95,6 +95,20 @@ pub enum PricingCommand {
         #[arg(long)]
         exclude_tax: bool,
     },
+    /// Did each price change work? One row per change of our price (decisions and imported
+    /// history): its realised effect on units and profit a day against untouched products of its
+    /// category (difference-in-differences over WINDOW days before and after): product_id,
+    /// decided_at, old_price, new_price, window_days, controls, predicted_units_per_day,
+    /// realised_units_per_day, ci_low, ci_high, p_positive, predicted_profit_per_day,
+    /// realised_profit_per_day, verdict, warnings.
+    Impact {
+        workspace: PathBuf,
+        /// Days before and after each change that are compared.
+        #[arg(long, default_value_t = 28)]
+        window_days: usize,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// The decision log, newest first: product_id, old_price, new_price, status, reasons,
     /// decided_by, decided_at.
     Decisions {
@@ -183,6 +197,10 @@ pub fn run(command: PricingCommand) -> Result<(), CliError> {
             recommend(&workspace, &settings, out.as_deref())
         }
         PricingCommand::Basis { workspace, currency, include_tax, exclude_tax } => basis(&workspace, currency, include_tax, exclude_tax),
+        PricingCommand::Impact { workspace, window_days, out } => {
+            let loaded = load(&workspace)?;
+            emit(out.as_deref(), "price changes", crate::analytics::impact::impact_table(&loaded.data, window_days))
+        }
         PricingCommand::Decisions { workspace, out } => {
             let conn = workspace::open_read_only(&workspace)?;
             let log = workspace::settings::load_decisions(&conn)?;
