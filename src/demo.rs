@@ -81,7 +81,8 @@ fn top_finding(ws: &Workspace) -> serde_json::Value {
     let ctx = JobContext::detached();
     let Ok(frame) = workspace::copies::load_order_lines(ws.conn(), &ctx) else { return serde_json::Value::Null };
     let filters = findings::period_filters(&crate::analytics::Filters::default(), frame.date_span());
-    let Ok(inputs) = workspace::copies::load_findings_inputs(ws.conn(), &ctx) else { return serde_json::Value::Null };
+    let events = workspace::copies::load_events(ws.conn(), &ctx).ok().map(std::sync::Arc::new);
+    let Ok(inputs) = workspace::copies::load_findings_inputs(ws.conn(), events, &ctx) else { return serde_json::Value::Null };
     match findings::compute_with(&frame, inputs.sources(), &filters, &inputs.settings(), &ctx) {
         Ok(result) => result.findings.first().map(FindingKey::of).map_or(serde_json::Value::Null, |k| json_of(&k)),
         Err(_) => serde_json::Value::Null,

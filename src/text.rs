@@ -83,6 +83,13 @@ pub fn money_with_decimals(value: f64, currency: Option<&str>, decimals: usize) 
     }
 }
 
+/// `"new customers"` → `"New customers"`: the first letter in capitals, for a word that starts
+/// a sentence or a heading.
+pub fn upper_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

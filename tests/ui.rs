@@ -872,7 +872,9 @@ fn findings_panel_lists_what_changed_and_saves_a_finding_to_the_story() {
     .unwrap();
     let filters = shoplens::analytics::findings::period_filters(&Default::default(), frame.date_span());
     let ctx = shoplens::jobs::JobContext::detached();
-    let inputs = shoplens::workspace::copies::load_findings_inputs(&shoplens::workspace::open_read_only(&ws).unwrap(), &ctx).unwrap();
+    let conn = shoplens::workspace::open_read_only(&ws).unwrap();
+    let events = std::sync::Arc::new(shoplens::workspace::copies::load_events(&conn, &ctx).unwrap());
+    let inputs = shoplens::workspace::copies::load_findings_inputs(&conn, Some(events), &ctx).unwrap();
     let expected = shoplens::analytics::findings::compute_with(&frame, inputs.sources(), &filters, &inputs.settings(), &ctx).unwrap();
     let first = &expected.findings[0];
     assert!(shows(&harness, &first.text), "the first finding '{}' in {:?}", first.text, labels(&harness));

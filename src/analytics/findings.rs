@@ -70,7 +70,7 @@ use super::pricing::{self as prices, PricingData, PricingSettings};
 use super::rfm::{self, SegmentGrid};
 use super::{Filters, Table};
 use crate::jobs::JobContext;
-use crate::text::{money_in, number};
+use crate::text::{money_in, number, upper_first};
 
 /// Groups tested per metric and dimension, largest contributions first.
 pub const CANDIDATES_PER_DIMENSION: usize = 5;
@@ -289,7 +289,7 @@ impl Headline {
             label,
             value: value(self),
             is_money,
-            change_pct: previous.map(value).filter(|b| *b != 0.0).map(|b| (value(self) - b) / b.abs() * 100.0),
+            change_pct: super::overview::Kpi { current: value(self), previous: previous.map(value) }.change_pct(),
         };
         [
             figure("Revenue", true, |h| h.revenue),
@@ -409,7 +409,8 @@ struct DailyWindow {
     /// Day number of the first day.
     start: i64,
     period_start: i64,
-    revenue: Vec<f64>,
+    /// Days from `start` to the period's end.
+    days: usize,
     /// Invoice → (first day, value, has a customer), to count orders as the Overview does.
     invoices: HashMap<u32, (i64, f64, bool)>,
 }
@@ -515,12 +516,8 @@ pub fn compute_with(
     let (categories, product_category) = catalogue_categories(frame, sources.pricing.map(|(data, _)| data));
     let mut period_lines = Vec::new();
     let mut invoices: HashMap<(bool, u32), Invoice> = HashMap::new();
-    let mut window = DailyWindow {
-        start: window_start,
-        period_start: cur_start,
-        revenue: vec![0.0; (cur_end - window_start + 1) as usize],
-        invoices: HashMap::new(),
-    };
+    let mut window =
+        DailyWindow { start: window_start, period_start: cur_start, days: (cur_end - window_start + 1) as usize, invoices: HashMap::new() };
     let mut month_revenue: HashMap<i32, f64> = HashMap::new();
     for i in (0..lines.len()).filter(|&i| counts(i)) {
         let day = day_number(lines.time[i]);
@@ -531,7 +528,6 @@ pub fn compute_with(
         *month_revenue.entry(lines.month[i]).or_default() += value;
         let customer = lines.customer_of(i);
         if day >= window_start {
-            window.revenue[(day - window_start) as usize] += value;
             let entry = window.invoices.entry(lines.invoice[i]).or_insert((day, 0.0, false));
             entry.0 = entry.0.min(day);
             entry.1 += value;
@@ -846,12 +842,8 @@ fn signed_money(v: f64, money: &dyn Fn(f64) -> String) -> String {
     format!("{}{}", if v >= 0.0 { "+" } else { "-" }, money(v.abs()))
 }
 
-fn upper_first(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
-}
-
-/// Revenue by `dimension`: each group's change, tested by Welch's t on its daily revenue.
+/// Revenue by `dimension`: each group's change, tested by the compound Poisson test of its
+/// revenue a day.
 fn revenue_drivers(cx: &DriverContext<'_>, dimension: Dimension, total: f64, all: &mut Vec<Contribution>) -> Vec<Candidate> {
     let mut by_group: HashMap<u32, Pair> = HashMap::new();
     for line in cx.period_lines {
@@ -1608,7 +1600,7 @@ fn percent_1(fraction: f64) -> String {
 fn unexpected_days(window: &DailyWindow, settings: &FindingsSettings, money: &dyn Fn(f64) -> String) -> Vec<Candidate> {
     // A day's orders and their value, adjustments (write-offs, bad debt) left out: a book-keeping
     // entry is not a day the shop sold more or less.
-    let n = window.revenue.len();
+    let n = window.days;
     let (mut orders, mut revenue) = (vec![0.0; n], vec![0.0; n]);
     for &(day, value, with_customer) in window.invoices.values() {
         if !is_adjustment(value, with_customer) {
@@ -1730,21 +1722,12 @@ pub fn weekday_trend_fit(days: &[i64], values: &[f64]) -> Option<DailyFit> {
     let beta = xtx.solvec(&xty).ok()?.remove_axis(Axis(1));
     let fitted: Vec<f64> = x.dot(&beta).to_vec();
     let residuals: Vec<f64> = values.iter().zip(&fitted).map(|(v, f)| v - f).collect();
-    let centre = median(&residuals);
-    let spread = NORMAL_MAD_SCALE * median(&residuals.iter().map(|r| (r - centre).abs()).collect::<Vec<_>>());
+    let mut sorted = residuals.clone();
+    sorted.sort_by(f64::total_cmp);
+    let (centre, mad) = super::pricing::median_and_mad(&sorted);
+    let spread = NORMAL_MAD_SCALE * mad;
     let z = residuals.iter().map(|r| if spread > 0.0 { (r - centre) / spread } else { f64::NAN }).collect();
     Some(DailyFit { fitted, z, spread })
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    match n {
-        0 => f64::NAN,
-        _ if n % 2 == 1 => sorted[n / 2],
-        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-    }
 }
 
 /// The whole months of data up to `last_day`, oldest first, at most [`MAX_TREND_MONTHS`]: a
@@ -1854,7 +1837,7 @@ pub fn sen_slope(values: &[f64]) -> f64 {
             slopes.push((values[j] - values[i]) / (j - i) as f64);
         }
     }
-    median(&slopes)
+    super::marketplace::median(&mut slopes).unwrap_or(f64::NAN)
 }
 
 /// Welch's t of `b` against `a` ([`super::abtest::welch_statistic`]) and its two-sided

@@ -186,22 +186,23 @@ pub fn realised(data: &PricingData, change: &PriceChange, window_days: usize, ch
         }
         series
     };
-    let estimate = |figure: &dyn Fn(&super::pricing::DailySales) -> f64| -> Result<DidEstimate, DidError> {
-        let others: Vec<Vec<f64>> = controls.iter().map(|&c| daily(c, figure)).collect();
-        difference_in_differences(&daily(change.product, figure), &others, window_days)
+    // The product's series and its controls', for one daily figure.
+    let series = |figure: &dyn Fn(&super::pricing::DailySales) -> f64| -> (Vec<f64>, Vec<Vec<f64>>) {
+        (daily(change.product, figure), controls.iter().map(|&c| daily(c, figure)).collect())
     };
-    let units = estimate(&|s| s.units)?;
-    let revenue = estimate(&|s| s.revenue)?;
-    let cost_of = |p: u32| data.products[p as usize].cost;
-    let profit = match std::iter::once(change.product).chain(controls.iter().copied()).all(|p| cost_of(p).is_some()) {
-        true => {
-            let costs: std::collections::HashMap<u32, f64> =
-                std::iter::once(change.product).chain(controls.iter().copied()).filter_map(|p| Some((p, cost_of(p)?))).collect();
-            let series = |p: u32| daily(p, &|s| s.revenue - s.units * costs[&s.product]);
-            let others: Vec<Vec<f64>> = controls.iter().map(|&c| series(c)).collect();
-            Some(difference_in_differences(&series(change.product), &others, window_days)?)
+    let (units_treated, units_controls) = series(&|s| s.units);
+    let units = difference_in_differences(&units_treated, &units_controls, window_days)?;
+    let (treated, others) = series(&|s| s.revenue);
+    let revenue = difference_in_differences(&treated, &others, window_days)?;
+    // Profit when the product and every control has a cost.
+    let costs: Option<std::collections::HashMap<u32, f64>> =
+        std::iter::once(change.product).chain(controls.iter().copied()).map(|p| Some((p, data.products[p as usize].cost?))).collect();
+    let profit = match costs {
+        Some(costs) => {
+            let (treated, others) = series(&|s| s.revenue - s.units * costs[&s.product]);
+            Some(difference_in_differences(&treated, &others, window_days)?)
         }
-        false => None,
+        None => None,
     };
     let mut warnings = Vec::new();
     if controls.len() < FEW_CONTROLS {
@@ -211,9 +212,8 @@ pub fn realised(data: &PricingData, change: &PriceChange, window_days: usize, ch
     // The first half of the window before against its second half, as a placebo change.
     let half = window_days / 2;
     if half >= 2 {
-        let before = |p: u32| daily(p, &|s| s.units)[..window_days].to_vec();
-        let others: Vec<Vec<f64>> = controls.iter().map(|&c| before(c)).collect();
-        if let Ok(placebo) = difference_in_differences(&before(change.product), &others, half) {
+        let others: Vec<Vec<f64>> = units_controls.iter().map(|c| c[..window_days].to_vec()).collect();
+        if let Ok(placebo) = difference_in_differences(&units_treated[..window_days], &others, half) {
             let p_two_sided = 2.0 * placebo.p_positive.min(1.0 - placebo.p_positive);
             if p_two_sided < 0.05 {
                 warnings.push(format!(

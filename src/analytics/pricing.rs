@@ -823,7 +823,7 @@ fn series_signals(series: &[Observation], settings: &PricingSettings, out: &mut 
 /// The median of sorted values and their median absolute deviation from it. The deviations of
 /// sorted values from their median are two sorted runs (leftward and rightward), merged here up
 /// to the middle.
-fn median_and_mad(sorted: &[f64]) -> (f64, f64) {
+pub(super) fn median_and_mad(sorted: &[f64]) -> (f64, f64) {
     let n = sorted.len();
     let middle = |value: &dyn Fn(usize) -> f64| if n % 2 == 1 { value(n / 2) } else { (value(n / 2 - 1) + value(n / 2)) / 2.0 };
     let median = middle(&|k| sorted[k]);

@@ -180,7 +180,9 @@ pub fn findings(path: &Path, mut filters: Filters, out: Option<&Path>) -> Result
     let (job_frame, workspace) = (frame.clone(), path.to_path_buf());
     let job = Job::spawn("find what changed", move |ctx| {
         // The funnel's changes and the market's moves, where the workspace has events and prices.
-        let inputs = workspace::copies::load_findings_inputs(&workspace::open_read_only(&workspace)?, ctx)?;
+        let conn = workspace::open_read_only(&workspace)?;
+        let events = std::sync::Arc::new(workspace::copies::load_events(&conn, ctx)?);
+        let inputs = workspace::copies::load_findings_inputs(&conn, Some(events), ctx)?;
         Ok(findings::compute_with(&job_frame, inputs.sources(), &filters, &inputs.settings(), ctx)?)
     });
     let result = wait_with_progress(job)?;

@@ -197,8 +197,5 @@ pub fn finding(finding: &Finding, currency: Option<&str>) -> Chart {
 
 /// "Revenue · United Kingdom", "Customers moving · Loyal Customers → At Risk".
 fn finding_title(finding: &Finding) -> String {
-    let metric = finding.metric.label().replace('_', " ");
-    let mut words = metric.chars();
-    let metric: String = words.next().map(|c| c.to_uppercase().chain(words).collect()).unwrap_or_default();
-    format!("{metric} · {}", finding.subject)
+    format!("{} · {}", crate::text::upper_first(&finding.metric.label().replace('_', " ")), finding.subject)
 }

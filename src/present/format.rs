@@ -186,9 +186,7 @@ pub fn column_label(name: &str) -> String {
     if !known.is_empty() {
         return known.to_string();
     }
-    let words = name.replace('_', " ");
-    let mut chars = words.chars();
-    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+    crate::text::upper_first(&name.replace('_', " "))
 }
 
 /// A day as people write it: `9 Dec 2010`.

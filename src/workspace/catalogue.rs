@@ -386,8 +386,8 @@ pub struct TableDiffers {
 /// A workspace whose tables were altered elsewhere is refused at open with the column named,
 /// instead of failing later in the middle of an import or a model.
 pub fn check_tables(conn: &rusqlite::Connection) -> Result<(), CheckError> {
+    let mut statement = conn.prepare("SELECT name, type, \"notnull\" FROM pragma_table_info(?1)")?;
     for target in Target::ALL.iter().filter(|t| **t != Target::Raw) {
-        let mut statement = conn.prepare("SELECT name, type, \"notnull\" FROM pragma_table_info(?1)")?;
         let found: Vec<(String, String, bool)> =
             statement.query_map([target.table()], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?.collect::<Result<_, _>>()?;
         let expected = target

@@ -541,7 +541,8 @@ fn read_events(conn: &Connection, after: i64, builder: &mut EventFrameBuilder, c
 /// marketplace (supply changes).
 pub struct FindingsInputs {
     pub grid: crate::analytics::rfm::SegmentGrid,
-    pub events: EventFrame,
+    /// The caller's events copy, if it has one to give.
+    pub events: Option<std::sync::Arc<EventFrame>>,
     pub pricing: PricingData,
     pub pricing_settings: crate::analytics::pricing::PricingSettings,
     pub marketplace: MarketplaceData,
@@ -550,7 +551,7 @@ pub struct FindingsInputs {
 impl FindingsInputs {
     pub fn sources(&self) -> crate::analytics::findings::OtherSources<'_> {
         crate::analytics::findings::OtherSources {
-            events: Some(&self.events),
+            events: self.events.as_deref(),
             pricing: Some((&self.pricing, &self.pricing_settings)),
             marketplace: Some(&self.marketplace),
         }
@@ -561,12 +562,17 @@ impl FindingsInputs {
     }
 }
 
-/// Reads [`FindingsInputs`] from the workspace.
-pub fn load_findings_inputs(conn: &Connection, ctx: &JobContext) -> Result<FindingsInputs, CopyError> {
+/// Reads [`FindingsInputs`] from the workspace, with `events` as the events copy: the window
+/// passes the one its Funnel panel keeps (or none while it loads); the CLI reads one first.
+pub fn load_findings_inputs(
+    conn: &Connection,
+    events: Option<std::sync::Arc<EventFrame>>,
+    ctx: &JobContext,
+) -> Result<FindingsInputs, CopyError> {
     let setting_error = |source| CopyError::Sqlite { table: "settings", source };
     Ok(FindingsInputs {
         grid: super::settings::load_segment_grid(conn).map_err(setting_error)?,
-        events: load_events(conn, ctx)?,
+        events,
         pricing: load_pricing(conn, ctx)?,
         pricing_settings: super::settings::load_pricing_setting(conn, super::settings::SIGNAL_THRESHOLDS).map_err(setting_error)?,
         marketplace: load_marketplace(conn, ctx)?,

@@ -42,22 +42,13 @@ impl CopyResults<FindingsResult> {
         let events_frame = events.map(|e| e.data.clone());
         self.request_with((orders.id, events.map(|e| e.id)), filters, move || {
             Job::spawn("find what changed", move |ctx| {
-                // The segment map and the prices are read here; the events copy is the one the
-                // Funnel panel shows (read once, kept in memory).
+                // The segment map, prices and marketplace are read here; the events copy is the
+                // one the Funnel panel shows (read once, kept in memory).
                 let Some(path) = workspace else {
                     return Ok(findings::compute(&frame, &job_filters, &FindingsSettings::default(), ctx)?);
                 };
-                let conn = workspace::open_read_only(&path)?;
-                let grid = workspace::settings::load_segment_grid(&conn)?;
-                let pricing = workspace::copies::load_pricing(&conn, ctx)?;
-                let thresholds = workspace::settings::load_pricing_setting(&conn, workspace::settings::SIGNAL_THRESHOLDS)?;
-                let marketplace = workspace::copies::load_marketplace(&conn, ctx)?;
-                let sources = findings::OtherSources {
-                    events: events_frame.as_deref(),
-                    pricing: Some((&pricing, &thresholds)),
-                    marketplace: Some(&marketplace),
-                };
-                Ok(findings::compute_with(&frame, sources, &job_filters, &FindingsSettings { grid, ..Default::default() }, ctx)?)
+                let inputs = workspace::copies::load_findings_inputs(&workspace::open_read_only(&path)?, events_frame, ctx)?;
+                Ok(findings::compute_with(&frame, inputs.sources(), &job_filters, &inputs.settings(), ctx)?)
             })
         })
     }
