@@ -11,6 +11,8 @@ pub const REVENUE_DEF: &str = "Revenue = Σ quantity × unit price over lines of
 pub const ORDERS_DEF: &str = "An order is a distinct non-cancelled invoice; invoices worth 0 or less without a customer (stock adjustments, write-offs) are not orders.";
 pub const CANCEL_DEF: &str =
     "Cancellation rate = cancelled invoices / (orders + cancelled invoices). What marks a cancellation is the import's rule, named in its quality report (UCI: an invoice C + number; Olist, Shopify: the order status).";
+pub const CUSTOMERS_DEF: &str = "Distinct customer ids with an order in the period. Lines without a customer id count in sales, not here.";
+pub const AOV_DEF: &str = "Average order value = the value of the orders / orders (adjustments left out).";
 pub const NEW_DEF: &str = "A customer is new in the month of their first order in the data, returning in later months.";
 
 /// Revenue per month; a partial month (the data ends, or the filter cuts it) is its own pale

@@ -195,12 +195,9 @@ impl FindingsPanel {
 }
 
 fn headline_cards(ui: &mut egui::Ui, current: &Headline, previous: Option<&Headline>, currency: Option<&str>) {
-    const DEFINITIONS: [&str; 4] = [
-        crate::present::charts::REVENUE_DEF,
-        crate::present::charts::ORDERS_DEF,
-        "Distinct customers with an order in the period.",
-        "The orders' value over the orders.",
-    ];
+    use crate::present::charts::{AOV_DEF, CUSTOMERS_DEF, ORDERS_DEF, REVENUE_DEF};
+    // The Overview's definitions: the figures are the same.
+    const DEFINITIONS: [&str; 4] = [REVENUE_DEF, ORDERS_DEF, CUSTOMERS_DEF, AOV_DEF];
     ui.columns(4, |columns| {
         for ((column, figure), definition) in columns.iter_mut().zip(current.figures(previous)).zip(DEFINITIONS) {
             let value = if figure.is_money { widgets::money_in(figure.value, currency) } else { widgets::number(figure.value, 0) };

@@ -13,7 +13,7 @@ use crate::analytics::order_frame::OrderFrame;
 use crate::analytics::overview::{self, OverviewResult};
 use crate::analytics::Filters;
 use crate::jobs::{Job, JobMonitor};
-use crate::present::charts::{self, CANCEL_DEF, ORDERS_DEF, REVENUE_DEF};
+use crate::present::charts::{self, AOV_DEF, CANCEL_DEF, CUSTOMERS_DEF, ORDERS_DEF, REVENUE_DEF};
 use crate::ui::chart_view;
 use crate::ui::models::{CopyFigures, CopyResults, Versioned};
 use crate::ui::widgets::{self, kpi_card};
@@ -34,9 +34,6 @@ impl CopyResults<OverviewResult> {
         })
     }
 }
-
-const CUSTOMERS_DEF: &str = "Distinct customer ids with an order in the period. Lines without a customer id count in sales, not here.";
-const AOV_DEF: &str = "Average order value = the value of the orders / orders (adjustments left out).";
 
 pub struct OverviewPanel {
     pub log_scale: bool,
