@@ -29,6 +29,9 @@ pub const DEMO_MARKET_USERS: usize = 8_000;
 /// Best sellers given a catalogue, price history and competitor feeds in the demo.
 pub const DEMO_PRICED_PRODUCTS: usize = 300;
 
+/// Price changes the demo logs as decisions taken in shoplens (with their predictions).
+pub const DEMO_DECISIONS: usize = 6;
+
 /// Where the demo workspace lives.
 /// The currency of the demo shop's orders.
 pub const DEMO_CURRENCY: &str = "GBP";
@@ -58,6 +61,7 @@ pub fn build(path: &Path, ctx: &JobContext) -> Result<(), ImportError> {
     let result = import::import_file(&mut ws, &orders, &in_pounds, ctx)
         .and_then(|_| import_shop_events(&mut ws, &scratch, ctx))
         .and_then(|_| import_pricing(&mut ws, &scratch, ctx))
+        .and_then(|_| add_price_decisions(&mut ws, ctx))
         .and_then(|_| import_marketplace(&mut ws, &scratch, ctx))
         .and_then(|_| Ok(add_story(&mut ws)?));
     let _ = std::fs::remove_dir_all(&scratch);
@@ -170,6 +174,13 @@ fn add_story(ws: &mut Workspace) -> rusqlite::Result<()> {
             json!({ "tab": panels::tab::MONITOR, "slide": { "table": 0 } }),
             DateRange::AllData,
         ),
+        view(
+            "Did our price changes pay?",
+            "Price changes decided this year, each against comparable products whose price stayed put, beside what was predicted.",
+            panels::PRICING.id,
+            json!({ "tab": panels::tab::DECISIONS, "window_days": 28, "slide": { "chart": 0 } }),
+            DateRange::AllData,
+        ),
         View {
             country: Some("Germany".into()),
             ..view(
@@ -223,6 +234,51 @@ fn import_pricing(ws: &mut Workspace, scratch: &Path, ctx: &JobContext) -> Resul
     for file in ["catalogue.csv", "our_prices.csv", "competitor_prices.csv"] {
         import::import_file(ws, &scratch.join(file), &ImportOptions::default(), ctx)?;
     }
+    Ok(())
+}
+
+/// Price decisions taken in the demo's year: a few of the best sellers' real price changes,
+/// logged as decided in shoplens with what the recommendation expected of them then (its
+/// elasticity and baseline from the days before, never after), so the Decisions tab holds
+/// predictions to check against what the real sales did.
+fn add_price_decisions(ws: &mut Workspace, ctx: &JobContext) -> Result<(), ImportError> {
+    use crate::analytics::{elasticity, impact, pricing, recommend};
+    let data = workspace::copies::load_pricing(ws.conn(), ctx)?;
+    let changes = impact::price_changes(&data);
+    let mut decisions = Vec::new();
+    for change in &changes {
+        // Measurable, one per product, at most DEMO_DECISIONS, spread over the year.
+        if decisions.len() == DEMO_DECISIONS
+            || decisions.iter().any(|d: &workspace::settings::PriceDecision| d.product_id == data.products[change.product as usize].id)
+            || impact::realised(&data, change, 28, &changes).is_err()
+            || change.day % 3 != 0
+        {
+            continue;
+        }
+        let known = data.before(change.day);
+        let monitor = pricing::monitor(&known, &pricing::PricingSettings::default(), None);
+        let estimates = elasticity::estimate(&elasticity::product_sales(&known));
+        let proposals = recommend::recommend(&known, &monitor, &estimates, &recommend::RecommendSettings::default());
+        let Some(proposal) = proposals.iter().find(|r| r.product == change.product) else { continue };
+        let Some(expected) = proposal.expected_at(change.new_price) else { continue };
+        let product = &data.products[change.product as usize];
+        decisions.push(workspace::settings::PriceDecision {
+            product_id: product.id.clone(),
+            old_price: Some(change.old_price),
+            new_price: Some(change.new_price),
+            accepted: true,
+            reasons: format!(
+                "set by the buyer (the recommendation then was {})",
+                proposal.recommended.map_or("none".into(), |p| format!("{p:.2}"))
+            ),
+            decided_by: "demo buyer".into(),
+            decided_at: format!("{} 00:00:00", crate::analytics::customers::date_of_day(change.day)),
+            predicted: Some(impact::Predicted::central(&expected)),
+        });
+    }
+    // Oldest first, as they were taken.
+    decisions.reverse();
+    workspace::settings::record_decisions(ws.conn_mut(), &decisions)?;
     Ok(())
 }
 

@@ -16,9 +16,13 @@
 //! both windows). On a balanced panel that regression has a closed form: with every series
 //! demeaned by product and by day (x̃ = x − x̄ᵢ − x̄ₜ + x̄), the effect is Σ D̃ỹ / Σ D̃², which is
 //! also (the product's after − before) − (the controls' after − before). Its standard error is
-//! OLS's own (homoskedastic, as statsmodels' default): σ̂² / Σ D̃² with σ̂² the residual sum of
-//! squares over N·T − N − T degrees of freedom. The 95% interval and P(effect > 0) come from
-//! the t distribution on those degrees of freedom.
+//! heteroskedasticity-robust (HC1, statsmodels' `cov_type="HC1"`): Σ D̃²ε̂² / (Σ D̃²)² scaled by
+//! N·T / (N·T − N − T). Not OLS's pooled σ̂²: products sell at very different volumes, and the
+//! estimate carries the treated product's own noise, which a pooled variance over- or
+//! understates (on Poisson sales a big seller's interval then covers its true effect far less
+//! than 95% of the time, a small seller's always; HC1 stays near 95% for both). The 95%
+//! interval and P(effect > 0) come from the t distribution on the residual N·T − N − T degrees
+//! of freedom.
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -30,6 +34,7 @@ use super::pricing::PricingData;
 pub struct DidEstimate {
     /// In the figure's units a day (units, money).
     pub effect: f64,
+    /// Heteroskedasticity-robust (HC1).
     pub standard_error: f64,
     /// Residual degrees of freedom: N·T − N − T.
     pub degrees_of_freedom: f64,
@@ -81,9 +86,11 @@ pub fn difference_in_differences(treated: &[f64], controls: &[Vec<f64>], before:
     let sxx: f64 = x.iter().flatten().map(|v| v * v).sum();
     let sxy: f64 = x.iter().flatten().zip(y.iter().flatten()).map(|(a, b)| a * b).sum();
     let effect = sxy / sxx;
-    let ssr: f64 = x.iter().flatten().zip(y.iter().flatten()).map(|(a, b)| (b - effect * a).powi(2)).sum();
+    let residual = |a: f64, b: f64| b - effect * a;
+    let ssr: f64 = x.iter().flatten().zip(y.iter().flatten()).map(|(a, b)| residual(*a, *b).powi(2)).sum();
+    let meat: f64 = x.iter().flatten().zip(y.iter().flatten()).map(|(a, b)| (a * residual(*a, *b)).powi(2)).sum();
     let df = (n * t - n - t) as f64;
-    let standard_error = (ssr / df / sxx).sqrt();
+    let standard_error = (meat / (sxx * sxx) * (n * t) as f64 / df).sqrt();
     // A fit with no residual left (rounding aside) has no spread to give an interval from.
     let total: f64 = y.iter().flatten().map(|v| v * v).sum();
     if ssr <= 1e-20 * total.max(1.0) || !standard_error.is_finite() {
@@ -128,16 +135,56 @@ pub fn price_changes(data: &PricingData) -> Vec<PriceChange> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Realised {
     pub change: PriceChange,
-    pub window_days: usize,
     /// Comparable products left untouched in both windows.
     pub controls: usize,
     pub units: DidEstimate,
     pub revenue: DidEstimate,
     /// When the product and every control has a cost.
     pub profit: Option<DidEstimate>,
-    /// What may make the estimate wrong: the controls moving differently before the change, few
-    /// controls.
-    pub warnings: Vec<String>,
+    /// What may make the estimate wrong.
+    pub warnings: Vec<ImpactWarning>,
+    /// The days compared, for a chart: the first day (days since 1970-01-01), then per day the
+    /// product's units and its controls' mean units (`window_days` before the change, as many
+    /// from it on).
+    pub first_day: i64,
+    pub product_units: Vec<f64>,
+    pub control_units: Vec<f64>,
+}
+
+/// What may make a realised effect wrong, found in the data around it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ImpactWarning {
+    #[error("only {0} comparable products kept their price: a thin comparison")]
+    FewControls(usize),
+    /// Before the change, between the two halves of the window before (a placebo change).
+    #[error(
+        "before the change the product and its controls already moved apart ({} units a day between the two halves of the window before): the estimate may carry that trend",
+        crate::text::number(*units, 1)
+    )]
+    PreTrend { units: f64 },
+    /// The controls' units a day after over before: the windows straddle a season, and the
+    /// difference assumes the product gained or lost as many units a day as they did.
+    #[error(
+        "the windows straddle a season: comparable products sold {} after the change than before; the estimate assumes the product moved by as many units a day",
+        season_words(*ratio)
+    )]
+    Season { ratio: f64 },
+    /// The product's competitors' prices, after over before (their mean ratio).
+    #[error(
+        "competitors' prices for it moved by {} between the windows: part of the effect may be theirs",
+        format!("{:+.0}%", (*ratio - 1.0) * 100.0)
+    )]
+    CompetitorsMoved { ratio: f64 },
+}
+
+fn season_words(ratio: f64) -> String {
+    if !ratio.is_finite() {
+        "only".to_string()
+    } else if ratio >= 1.0 {
+        format!("{:.0}% more", (ratio - 1.0) * 100.0)
+    } else {
+        format!("{:.0}% less", (1.0 - ratio) * 100.0)
+    }
 }
 
 /// Why a change's effect cannot be measured.
@@ -155,10 +202,15 @@ pub enum ImpactError {
 
 /// Fewer controls than this and the result says the comparison is thin.
 pub const FEW_CONTROLS: usize = 3;
+/// The controls selling this much more (or as much less: ×1/1.3) after than before is a season.
+pub const SEASON_RATIO: f64 = 1.3;
+/// Competitors' prices moving this much (as a fraction) between the windows is worth saying.
+pub const COMPETITOR_MOVE: f64 = 0.05;
 
 /// The realised effect of `change` over `window_days` before and after it (days without a sale
 /// are zero), against the products of its category whose own price did not change in either
-/// window (`changes`: every change, [`price_changes`]) and that sold in them.
+/// window (`changes`: every change, sorted by product as [`price_changes`] gives them) and that
+/// sold in them.
 pub fn realised(data: &PricingData, change: &PriceChange, window_days: usize, changes: &[PriceChange]) -> Result<Realised, ImpactError> {
     let (first, last) = (data.sales.iter().map(|s| s.day).min(), data.sales.iter().map(|s| s.day).max());
     let (Some(first), Some(last)) = (first, last) else { return Err(ImpactError::NoSales) };
@@ -169,11 +221,18 @@ pub fn realised(data: &PricingData, change: &PriceChange, window_days: usize, ch
         return Err(ImpactError::OutsideData { day: date(change.day), window: window_days, first: date(first), last: date(last) });
     }
     let category = &data.products[change.product as usize].category;
-    let touched = |product: u32| changes.iter().any(|c| c.product == product && c.day >= start && c.day <= end);
-    let sold_in_windows = |product: u32| data.sales_of(product).iter().any(|s| s.day >= start && s.day <= end);
+    let touched = |product: u32| {
+        let from = changes.partition_point(|c| c.product < product);
+        changes[from..].iter().take_while(|c| c.product == product).any(|c| c.day >= start && c.day <= end)
+    };
+    let in_windows = |product: u32| {
+        let sales = data.sales_of(product);
+        let from = sales.partition_point(|s| s.day < start);
+        sales.get(from).is_some_and(|s| s.day <= end)
+    };
     let controls: Vec<u32> = (0..data.products.len() as u32)
         .filter(|&p| p != change.product && !category.trim().is_empty() && data.products[p as usize].category == *category)
-        .filter(|&p| !touched(p) && sold_in_windows(p))
+        .filter(|&p| !touched(p) && in_windows(p))
         .collect();
     if controls.is_empty() {
         return Err(ImpactError::NoControls);
@@ -204,9 +263,11 @@ pub fn realised(data: &PricingData, change: &PriceChange, window_days: usize, ch
         }
         None => None,
     };
+    let control_units: Vec<f64> =
+        (0..days).map(|d| units_controls.iter().map(|c| c[d]).sum::<f64>() / units_controls.len() as f64).collect();
     let mut warnings = Vec::new();
     if controls.len() < FEW_CONTROLS {
-        warnings.push(format!("only {} comparable products kept their price: a thin comparison", controls.len()));
+        warnings.push(ImpactWarning::FewControls(controls.len()));
     }
     // Parallel trends: before the change, the product and its controls should have moved alike.
     // The first half of the window before against its second half, as a placebo change.
@@ -216,14 +277,51 @@ pub fn realised(data: &PricingData, change: &PriceChange, window_days: usize, ch
         if let Ok(placebo) = difference_in_differences(&units_treated[..window_days], &others, half) {
             let p_two_sided = 2.0 * placebo.p_positive.min(1.0 - placebo.p_positive);
             if p_two_sided < 0.05 {
-                warnings.push(format!(
-                    "before the change the product and its controls already moved apart ({} units a day between the two halves of the window before): the estimate may carry that trend",
-                    crate::text::number(placebo.effect, 1)
-                ));
+                warnings.push(ImpactWarning::PreTrend { units: placebo.effect });
             }
         }
     }
-    Ok(Realised { change: *change, window_days, controls: controls.len(), units, revenue, profit, warnings })
+    // A season: the controls' level moved a lot. The difference is additive, so a season that
+    // scales sales (as most do) moves a big seller by more units than a small one.
+    let (before, after) = control_units.split_at(window_days);
+    let ratio = after.iter().sum::<f64>() / before.iter().sum::<f64>();
+    if !(1.0 / SEASON_RATIO..=SEASON_RATIO).contains(&ratio) {
+        warnings.push(ImpactWarning::Season { ratio });
+    }
+    if let Some(ratio) = competitor_move(data, change.product, start, change.day, end) {
+        if (ratio - 1.0).abs() >= COMPETITOR_MOVE {
+            warnings.push(ImpactWarning::CompetitorsMoved { ratio });
+        }
+    }
+    Ok(Realised {
+        change: *change,
+        controls: controls.len(),
+        units,
+        revenue,
+        profit,
+        warnings,
+        first_day: start,
+        product_units: units_treated,
+        control_units,
+    })
+}
+
+/// The product's competitors' prices in the window after (`change` to `end`) over the window
+/// before (`start` to the day before `change`): each competitor's mean price after over its mean
+/// before, averaged over the competitors seen in both. `None` when none was.
+fn competitor_move(data: &PricingData, product: u32, start: i64, change: i64, end: i64) -> Option<f64> {
+    let ratios: Vec<f64> = data
+        .observations_of(product)
+        .chunk_by(|a, b| a.competitor == b.competitor)
+        .filter_map(|seen| {
+            let mean = |from: i64, to: i64| {
+                let prices: Vec<f64> = seen.iter().filter(|o| (from..=to).contains(&o.time.div_euclid(DAY))).map(|o| o.price).collect();
+                (!prices.is_empty()).then(|| prices.iter().sum::<f64>() / prices.len() as f64)
+            };
+            Some(mean(change, end)? / mean(start, change - 1)?)
+        })
+        .collect();
+    (!ratios.is_empty()).then(|| ratios.iter().sum::<f64>() / ratios.len() as f64)
 }
 
 /// Whether a change paid: by profit where costs are known, else by revenue, P(effect > 0) of at
@@ -239,13 +337,165 @@ pub fn verdict(realised: &Realised) -> &'static str {
     }
 }
 
+/// What a decision expected the new price to change a day (the recommendation's central
+/// figures, recorded with the decision).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Predicted {
+    pub units: f64,
+    pub revenue: f64,
+    pub profit: f64,
+}
+
+impl Predicted {
+    pub fn central(expected: &super::recommend::ExpectedChange) -> Self {
+        Self { units: expected.units.1, revenue: expected.revenue.1, profit: expected.profit.1 }
+    }
+}
+
+/// A price decided in shoplens, as this module reads the decision log.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecidedChange {
+    pub product: u32,
+    /// The day it took effect (days since 1970-01-01).
+    pub day: i64,
+    pub new_price: f64,
+    pub predicted: Option<Predicted>,
+}
+
+/// One change of our price and what it did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub change: PriceChange,
+    /// The days before and after it that were compared.
+    pub window_days: usize,
+    /// The decision behind it, when it was taken in shoplens.
+    pub decided: Option<DecidedChange>,
+    pub outcome: Result<Realised, ImpactError>,
+}
+
+impl Assessment {
+    /// Whether the prediction fell inside the realised units' 95% interval (`None`: nothing to
+    /// compare).
+    pub fn prediction_inside(&self) -> Option<bool> {
+        let (predicted, realised) = (self.decided?.predicted?, self.outcome.as_ref().ok()?);
+        Some((realised.units.interval.0..=realised.units.interval.1).contains(&predicted.units))
+    }
+}
+
+/// Every change of our price in `data`, newest first, each measured over `window_days` and
+/// matched with the decision that made it (`decided`: the log, newest first; a decision matches
+/// the change of its product, day and price).
+pub fn assess(data: &PricingData, window_days: usize, decided: &[DecidedChange]) -> Vec<Assessment> {
+    let changes = price_changes(data);
+    let mut out: Vec<Assessment> = changes
+        .iter()
+        .map(|change| Assessment {
+            change: *change,
+            window_days,
+            decided: decided
+                .iter()
+                .find(|d| d.product == change.product && d.day == change.day && (d.new_price - change.new_price).abs() < 1e-9)
+                .copied(),
+            outcome: realised(data, change, window_days, &changes),
+        })
+        .collect();
+    out.sort_by_key(|a| std::cmp::Reverse(a.change.day));
+    out
+}
+
+/// A sum of effects with its 95% interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Total {
+    pub effect: f64,
+    pub interval: (f64, f64),
+    /// How many effects were added.
+    pub count: usize,
+}
+
+/// All measured changes together.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Portfolio {
+    pub changes: usize,
+    pub measured: usize,
+    pub units: Total,
+    pub revenue: Total,
+    /// Over the measured changes whose profit could be measured.
+    pub profit: Total,
+    /// Measured changes with a recorded prediction, and how many of those predictions fell
+    /// inside the realised units' interval.
+    pub predictions: usize,
+    pub predictions_inside: usize,
+}
+
+/// The sum of the measured effects a day, with an interval that takes them as independent (the
+/// square root of the summed variances, normal quantile). Changes at the same time in one
+/// category share controls, whose noise then enters both: the true interval is wider.
+pub fn portfolio<'a>(assessments: impl IntoIterator<Item = &'a Assessment>) -> Portfolio {
+    let assessments: Vec<&Assessment> = assessments.into_iter().collect();
+    let measured: Vec<&Realised> = assessments.iter().filter_map(|a| a.outcome.as_ref().ok()).collect();
+    let total = |estimates: Vec<&DidEstimate>| {
+        let effect: f64 = estimates.iter().map(|e| e.effect).sum();
+        let spread = 1.959_963_984_540_054 * estimates.iter().map(|e| e.standard_error.powi(2)).sum::<f64>().sqrt();
+        Total { effect, interval: (effect - spread, effect + spread), count: estimates.len() }
+    };
+    let compared: Vec<bool> = assessments.iter().filter_map(|a| a.prediction_inside()).collect();
+    Portfolio {
+        changes: assessments.len(),
+        measured: measured.len(),
+        units: total(measured.iter().map(|r| &r.units).collect()),
+        revenue: total(measured.iter().map(|r| &r.revenue).collect()),
+        profit: total(measured.iter().filter_map(|r| r.profit.as_ref()).collect()),
+        predictions: compared.len(),
+        predictions_inside: compared.iter().filter(|inside| **inside).count(),
+    }
+}
+
+impl Portfolio {
+    /// The portfolio in plain sentences (CLI, panel and report), money by `money`.
+    pub fn sentences(&self, window_days: usize, money: impl Fn(f64) -> String) -> Vec<String> {
+        let mut out = vec![format!(
+            "{} of {} price changes could be measured ({window_days} days before and after each, against untouched products of the same category).",
+            self.measured, self.changes
+        )];
+        if self.measured == 0 {
+            return out;
+        }
+        let signed = |v: f64| if v >= 0.0 { format!("+{}", money(v)) } else { format!("−{}", money(-v)) };
+        let units = |v: f64| format!("{:+.1}", v).replace('-', "−");
+        out.push(format!(
+            "Together they changed units by {} a day (95% interval {} to {}) and revenue by {} a day ({} to {}).",
+            units(self.units.effect),
+            units(self.units.interval.0),
+            units(self.units.interval.1),
+            signed(self.revenue.effect),
+            signed(self.revenue.interval.0),
+            signed(self.revenue.interval.1),
+        ));
+        if self.profit.count > 0 {
+            out.push(format!(
+                "Profit: {} a day ({} to {}), over the {} changes whose products and controls have costs.",
+                signed(self.profit.effect),
+                signed(self.profit.interval.0),
+                signed(self.profit.interval.1),
+                self.profit.count
+            ));
+        }
+        out.push(match self.predictions {
+            0 => "No measured change was decided in shoplens with a prediction to compare.".to_string(),
+            n => format!("{} of {n} predictions fell inside the realised interval of units a day.", self.predictions_inside),
+        });
+        out
+    }
+}
+
 /// One row per price change, as `shoplens pricing impact` writes it: `product_id, decided_at,
 /// old_price, new_price, window_days, controls, predicted_units_per_day,
 /// realised_units_per_day, ci_low, ci_high, p_positive, predicted_profit_per_day,
-/// realised_profit_per_day, verdict, warnings` (the interval and P(effect > 0) are the units'). A
-/// change whose effect cannot be measured says why in `warnings`, with `verdict` "not measured".
-/// No prediction is recorded with a change yet: the predicted columns stay empty.
-pub fn impact_table(data: &PricingData, window_days: usize) -> super::Table {
+/// realised_profit_per_day, verdict, warnings` (the interval and P(effect > 0) are the units').
+/// A change whose effect cannot be measured says why in `warnings`, with `verdict` "not
+/// measured"; the predicted columns are empty for a change not decided in shoplens (an imported
+/// price history) or decided without a prediction.
+pub fn impact_table(data: &PricingData, assessments: &[Assessment]) -> super::Table {
     let header = [
         "product_id",
         "decided_at",
@@ -265,31 +515,42 @@ pub fn impact_table(data: &PricingData, window_days: usize) -> super::Table {
     ]
     .map(String::from)
     .to_vec();
-    let changes = price_changes(data);
     let plain = |v: f64| format!("{}", (v * 1e4).round() / 1e4);
-    let rows = changes
+    let rows = assessments
         .iter()
-        .map(|change| {
+        .map(|a| {
+            let change = &a.change;
             let id = data.products[change.product as usize].id.clone();
             let date = super::customers::date_of_day(change.day).to_string();
-            let mut row = vec![id, date, plain(change.old_price), plain(change.new_price), window_days.to_string()];
-            match realised(data, change, window_days, &changes) {
+            let mut row = vec![id, date, plain(change.old_price), plain(change.new_price), a.window_days.to_string()];
+            let predicted = a.decided.and_then(|d| d.predicted);
+            let predicted_units = predicted.map(|p| plain(p.units)).unwrap_or_default();
+            let predicted_profit = predicted.map(|p| plain(p.profit)).unwrap_or_default();
+            match &a.outcome {
                 Ok(r) => row.extend([
                     r.controls.to_string(),
-                    String::new(),
+                    predicted_units,
                     plain(r.units.effect),
                     plain(r.units.interval.0),
                     plain(r.units.interval.1),
                     plain(r.units.p_positive),
-                    String::new(),
+                    predicted_profit,
                     r.profit.map(|p| plain(p.effect)).unwrap_or_default(),
-                    verdict(&r).to_string(),
-                    r.warnings.join("; "),
+                    verdict(r).to_string(),
+                    r.warnings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
                 ]),
-                Err(why) => {
-                    row.extend(std::iter::repeat_n(String::new(), 8));
-                    row.extend(["not measured".to_string(), why.to_string()]);
-                }
+                Err(why) => row.extend([
+                    String::new(),
+                    predicted_units,
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    predicted_profit,
+                    String::new(),
+                    "not measured".to_string(),
+                    why.to_string(),
+                ]),
             }
             row
         })

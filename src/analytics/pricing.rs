@@ -251,6 +251,18 @@ impl PricingData {
             .or_else(|| self.views.iter().map(|v| v.day * DAY).max())
     }
 
+    /// The data as it stood before `day` (days since 1970-01-01): prices, observations, sales
+    /// and views of earlier days only, the catalogue as it is. What a decision taken that day
+    /// could have known.
+    pub fn before(&self, day: i64) -> PricingData {
+        let mut data = self.clone();
+        data.our_prices.retain(|p| p.time < day * DAY);
+        data.observations.retain(|o| o.time < day * DAY);
+        data.sales.retain(|s| s.day < day);
+        data.views.retain(|v| v.day < day);
+        data
+    }
+
     /// Our price history of `product` (a slice of `our_prices`).
     pub fn our_history(&self, product: u32) -> &[OurPrice] {
         rows_of(&self.our_prices, product, |p| p.product)

@@ -110,6 +110,10 @@ pub struct Recommendation {
     pub units_change: Option<(f64, f64, f64)>,
     pub revenue_change: Option<(f64, f64, f64)>,
     pub profit_change: Option<(f64, f64, f64)>,
+    /// What the expected changes start from: the product's units a day over the last 28 days,
+    /// and its elasticity with the interval (both when known).
+    pub baseline_units: Option<f64>,
+    pub elasticity: Option<(f64, (f64, f64))>,
     /// Gross margin of the recommended price: (price − cost) / price.
     pub margin: Option<f64>,
 }
@@ -125,6 +129,7 @@ pub fn recommend(data: &PricingData, monitor: &Monitor, estimates: &[Estimate], 
         Anchor::Competitor(name) => data.competitors.iter().position(|c| c == name).map(|c| c as u32),
         _ => None,
     };
+    let last_sale = data.sales.iter().map(|s| s.day).max();
     monitor
         .positions
         .iter()
@@ -146,6 +151,8 @@ pub fn recommend(data: &PricingData, monitor: &Monitor, estimates: &[Estimate], 
                 units_change: None,
                 revenue_change: None,
                 profit_change: None,
+                baseline_units: baseline_units(data, product, last_sale),
+                elasticity: None,
                 margin: None,
             };
             let Some(cost) = cost else {
@@ -155,6 +162,7 @@ pub fn recommend(data: &PricingData, monitor: &Monitor, estimates: &[Estimate], 
             let (low, high) = (cost * (1.0 + settings.min_markup), cost * (1.0 + settings.max_markup));
             let estimate = estimate_of(product).filter(|e| e.verdict != Verdict::NotIdentified);
             let elasticity = estimate.and_then(|e| e.elasticity);
+            r.elasticity = estimate.and_then(|e| Some((e.elasticity?, e.interval.unwrap_or_default())));
             r.optimum = elasticity.filter(|e| *e < -1.0).map(|e| cost * e / (1.0 + e));
             let price = match (r.optimum, current) {
                 (Some(optimum), _) => {
@@ -242,22 +250,39 @@ pub fn recommend(data: &PricingData, monitor: &Monitor, estimates: &[Estimate], 
             let price = steps.price;
             r.recommended = Some(price);
             r.margin = Some((price - cost) / price);
-            if let (Some(current), Some(estimate), Some(baseline)) = (current, estimate, baseline_units(data, product)) {
-                let (e, (e_low, e_high)) = (estimate.elasticity.unwrap_or_default(), estimate.interval.unwrap_or_default());
-                let ratio = price / current;
-                let outcome = |e: f64| {
-                    let units = baseline * ratio.powf(e);
-                    (units - baseline, units * price - baseline * current, units * (price - cost) - baseline * (current - cost))
-                };
-                let (a, b, c) = (outcome(e_low), outcome(e), outcome(e_high));
-                let span = |x: f64, y: f64, z: f64| (x.min(z).min(y), y, x.max(z).max(y));
-                r.units_change = Some(span(a.0, b.0, c.0));
-                r.revenue_change = Some(span(a.1, b.1, c.1));
-                r.profit_change = Some(span(a.2, b.2, c.2));
+            if let Some(expected) = r.expected_at(price) {
+                (r.units_change, r.revenue_change, r.profit_change) = (Some(expected.units), Some(expected.revenue), Some(expected.profit));
             }
             r
         })
         .collect()
+}
+
+/// The expected change a day from selling at a price instead of the current one: (low,
+/// central, high) over the elasticity's interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExpectedChange {
+    pub units: (f64, f64, f64),
+    pub revenue: (f64, f64, f64),
+    pub profit: (f64, f64, f64),
+}
+
+impl Recommendation {
+    /// What selling at `price` instead of the current price is expected to change a day: the
+    /// baseline's units moved by (price / current)^elasticity. `None` without a current price,
+    /// a cost, a baseline or an elasticity. A decision records this for the price it set (the
+    /// recommended one or an edited one), to be held against what happened (`impact`).
+    pub fn expected_at(&self, price: f64) -> Option<ExpectedChange> {
+        let (current, cost, baseline, (e, (e_low, e_high))) = (self.current?, self.cost?, self.baseline_units?, self.elasticity?);
+        let ratio = price / current;
+        let outcome = |e: f64| {
+            let units = baseline * ratio.powf(e);
+            (units - baseline, units * price - baseline * current, units * (price - cost) - baseline * (current - cost))
+        };
+        let (a, b, c) = (outcome(e_low), outcome(e), outcome(e_high));
+        let span = |x: f64, y: f64, z: f64| (x.min(z).min(y), y, x.max(z).max(y));
+        Some(ExpectedChange { units: span(a.0, b.0, c.0), revenue: span(a.1, b.1, c.1), profit: span(a.2, b.2, c.2) })
+    }
 }
 
 fn band_reason(price: f64, high: f64, settings: &RecommendSettings) -> String {
@@ -303,8 +328,8 @@ impl Steps<'_> {
 
 /// Mean daily units over the last 28 days of data (zeros included); `None` for a product that
 /// never sold, whose expected change cannot be judged.
-fn baseline_units(data: &PricingData, product: u32) -> Option<f64> {
-    let last = data.sales.iter().map(|s| s.day).max()?;
+fn baseline_units(data: &PricingData, product: u32, last: Option<i64>) -> Option<f64> {
+    let last = last?;
     let sales = data.sales_of(product);
     if sales.is_empty() {
         return None;

@@ -197,10 +197,7 @@ pub fn run(command: PricingCommand) -> Result<(), CliError> {
             recommend(&workspace, &settings, out.as_deref())
         }
         PricingCommand::Basis { workspace, currency, include_tax, exclude_tax } => basis(&workspace, currency, include_tax, exclude_tax),
-        PricingCommand::Impact { workspace, window_days, out } => {
-            let loaded = load(&workspace)?;
-            emit(out.as_deref(), "price changes", crate::analytics::impact::impact_table(&loaded.data, window_days))
-        }
+        PricingCommand::Impact { workspace, window_days, out } => impact(&workspace, window_days, out.as_deref()),
         PricingCommand::Decisions { workspace, out } => {
             let conn = workspace::open_read_only(&workspace)?;
             let log = workspace::settings::load_decisions(&conn)?;
@@ -324,6 +321,10 @@ struct Loaded {
     data: PricingData,
     thresholds: PricingSettings,
     rules: RecommendSettings,
+    /// The decision log, newest first.
+    decisions: Vec<workspace::settings::PriceDecision>,
+    /// Our prices' currency, when known.
+    currency: Option<String>,
 }
 
 /// Reads everything the pricing commands need through one read-only connection.
@@ -336,6 +337,8 @@ fn load(path: &Path) -> Result<Loaded, CliError> {
             data: workspace::copies::load_pricing(&conn, ctx)?,
             thresholds: load_pricing_setting(&conn, SIGNAL_THRESHOLDS)?,
             rules: load_pricing_setting(&conn, RECOMMEND_RULES)?,
+            decisions: workspace::settings::load_decisions(&conn)?,
+            currency: workspace::settings::our_currency(&conn)?,
         })
     });
     let loaded = wait_with_progress(job)?;
@@ -506,7 +509,20 @@ fn recommend(path: &Path, settings: &RecommendSettings, out: Option<&Path>) -> R
     emit(out, "products", (header, rows))
 }
 
+fn impact(path: &Path, window_days: usize, out: Option<&Path>) -> Result<(), CliError> {
+    use crate::analytics::impact;
+    let loaded = load(path)?;
+    let decided: Vec<_> = loaded.decisions.iter().filter_map(|d| d.decided_change(&loaded.data)).collect();
+    let assessments = impact::assess(&loaded.data, window_days, &decided);
+    let money = |v: f64| crate::text::money_in(v, loaded.currency.as_deref());
+    for sentence in impact::portfolio(&assessments).sentences(window_days, money) {
+        errln!("{sentence}");
+    }
+    emit(out, "price changes", impact::impact_table(&loaded.data, &assessments))
+}
+
 fn decide(path: &Path, accept: &[String], reject: &[String], set: &[String], by: Option<String>) -> Result<(), CliError> {
+    use crate::analytics::impact::Predicted;
     use crate::workspace::settings::{self, PriceDecision};
     if accept.is_empty() && reject.is_empty() && set.is_empty() {
         return Err(CliError::Failed("nothing to decide: name products with --accept, --reject or --set PRODUCT=PRICE".into()));
@@ -534,6 +550,8 @@ fn decide(path: &Path, accept: &[String], reject: &[String], set: &[String], by:
             .ok_or_else(|| CliError::Failed(format!("no product '{id}' in the catalogue")))
     };
     let decided_by = by.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "shoplens".into());
+    // What the price set was expected to do, recorded for `shoplens pricing impact` to check.
+    let predicted = |r: &recommendations::Recommendation, price: f64| r.expected_at(price).map(|e| Predicted::central(&e));
     let decided_at = chrono::Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S").to_string();
     let mut decisions = Vec::new();
     for id in accept {
@@ -549,6 +567,7 @@ fn decide(path: &Path, accept: &[String], reject: &[String], set: &[String], by:
             reasons: r.reasons.join("; "),
             decided_by: decided_by.clone(),
             decided_at: decided_at.clone(),
+            predicted: predicted(r, price),
         });
     }
     for (id, price) in &edited {
@@ -561,6 +580,7 @@ fn decide(path: &Path, accept: &[String], reject: &[String], set: &[String], by:
             reasons: format!("edited from the proposal {}", r.recommended.map_or_else(|| "(none)".into(), |p| format!("{p:.2}"))),
             decided_by: decided_by.clone(),
             decided_at: decided_at.clone(),
+            predicted: predicted(r, *price),
         });
     }
     for id in reject {
@@ -573,6 +593,7 @@ fn decide(path: &Path, accept: &[String], reject: &[String], set: &[String], by:
             reasons: r.reasons.join("; "),
             decided_by: decided_by.clone(),
             decided_at: decided_at.clone(),
+            predicted: None,
         });
     }
     let mut ws = workspace::Workspace::open(path)?;

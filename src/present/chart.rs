@@ -166,6 +166,8 @@ pub struct Chart {
     pub legend: bool,
     /// Width of a bar (or of a group of bars) in x units.
     pub bar_width: f64,
+    /// A moment to mark with a vertical rule and its label (a price change).
+    pub marker: Option<(f64, String)>,
 }
 
 impl Chart {
@@ -180,7 +182,13 @@ impl Chart {
             layout: BarLayout::Apart,
             legend: false,
             bar_width: 0.7,
+            marker: None,
         }
+    }
+
+    pub fn marker(mut self, x: f64, label: impl Into<String>) -> Self {
+        self.marker = Some((x, label.into()));
+        self
     }
 
     pub fn note(mut self, note: impl Into<String>) -> Self {

@@ -201,3 +201,34 @@ pub fn finding(finding: &Finding, currency: Option<&str>) -> Chart {
 fn finding_title(finding: &Finding) -> String {
     format!("{} · {}", crate::text::upper_first(&finding.metric.label().replace('_', " ")), finding.subject)
 }
+
+/// A price change's days: the product's units a day and its controls' mean, the window before
+/// and the window after, the change marked at day 0 (its first day at the new price).
+pub fn price_change(realised: &crate::analytics::impact::Realised, product: &str) -> Chart {
+    let window = (realised.product_units.len() / 2) as f64;
+    let points = |values: &[f64]| values.iter().enumerate().map(|(d, v)| (d as f64 - window, *v)).collect::<Vec<_>>();
+    let change = &realised.change;
+    Chart::new(
+        format!("{product}: units a day around {}", crate::analytics::customers::date_of_day(change.day)),
+        XAxis::Numbers { label: "days from the price change".into(), format: ValueFormat::Count },
+        ValueFormat::Decimal(1),
+    )
+    .note(format!(
+        "Days without a sale count as zero. Comparable products: {} of the same category whose price did not change in either window.",
+        realised.controls
+    ))
+    .series(Series::line("this product", category_colour(0), points(&realised.product_units)))
+    .series(Series::line("comparable products (mean)", PALE, points(&realised.control_units)))
+    .marker(-0.5, format!("{:.2} → {:.2}", change.old_price, change.new_price))
+}
+
+/// Predicted against realised units a day, per decision taken in shoplens that could be
+/// measured (`rows`: the label and the two figures).
+pub fn predicted_and_realised(rows: &[(String, f64, f64)]) -> Chart {
+    let labels = rows.iter().map(|(label, _, _)| label.clone()).collect();
+    Chart::new("Units a day: predicted and realised, per decision", XAxis::Categories(labels), ValueFormat::Decimal(1))
+        .note("Predicted when decided, from the elasticity; realised against untouched products of the same category.")
+        .layout(BarLayout::Grouped)
+        .series(Series::bars("predicted", PALE, rows.iter().enumerate().map(|(i, r)| (i as f64, r.1)).collect()))
+        .series(Series::bars("realised", category_colour(0), rows.iter().enumerate().map(|(i, r)| (i as f64, r.2)).collect()))
+}

@@ -110,7 +110,10 @@ pub fn column_format(name: &str) -> ColumnFormat {
         | "our_price"
         | "old_price"
         | "new_price"
-        | "profit" => Money,
+        | "profit"
+        | "predicted_revenue_per_day"
+        | "predicted_profit_per_day"
+        | "realised_profit_per_day" => Money,
         "share_of_customers"
         | "share_of_revenue"
         | "p_alive"
@@ -123,7 +126,8 @@ pub fn column_format(name: &str) -> ColumnFormat {
         | "share"
         | "rate"
         | "abandonment_rate"
-        | "cancellation_rate" => Ratio,
+        | "cancellation_rate"
+        | "p_positive" => Ratio,
         "customers" | "units" | "count" | "products" | "demand" | "supply" | "listed" | "sold" | "views" | "likes" | "orders"
         | "active" | "purchases" | "collection_size" | "frequency" | "quantity" | "carts" | "sessions" | "users" | "lines" | "rows" => {
             Count
@@ -140,7 +144,7 @@ pub fn column_format(name: &str) -> ColumnFormat {
         | "new_listings_per_month"
         | "index"
         | "recency_days" => Decimal(1),
-        "score" | "match" => Decimal(2),
+        "score" | "match" | "predicted_units_per_day" | "realised_units_per_day" | "ci_low" | "ci_high" => Decimal(2),
         "cohort" | "month" => Month,
         "date" | "day" | "decided_at" | "first_order" | "last_order" => Day,
         "trend_7_months" => Hidden,
@@ -161,6 +165,8 @@ pub fn column_label(name: &str) -> String {
         "product_id" => "Product",
         "p_alive" => "P(alive)",
         "p_sell" => "P(sells)",
+        "p_positive" => "P(rise)",
+        "decided_at" => "From",
         "T_months" => "Age (months)",
         "recency_months" => "Last purchase (months)",
         "mean_recency_days" => "Days since last order",

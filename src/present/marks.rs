@@ -130,6 +130,11 @@ pub fn layout(chart: &Chart, width: f64, height: f64) -> Vec<Mark> {
             }
         }
     }
+    if let Some((x, label)) = &chart.marker {
+        let x = sx(*x);
+        marks.push(Mark::Polyline { points: vec![(x, top), (x, bottom)], stroke: INK, width: 1.0 });
+        marks.push(Mark::Text { x: x + 3.0, y: top + AXIS_TEXT, text: label.clone(), size: AXIS_TEXT, anchor: Anchor::Start, fill: INK });
+    }
     if chart.legend {
         let mut x = left;
         for series in &chart.series {

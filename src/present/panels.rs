@@ -32,6 +32,7 @@ pub mod tab {
     pub const COHORTS: &str = "Cohorts";
     pub const FUNNEL: &str = "Funnel";
     pub const MONITOR: &str = "Monitor";
+    pub const DECISIONS: &str = "Decisions";
     pub const SHORT_CATEGORIES: &str = "Short categories";
     pub const CANDIDATES: &str = "Candidates";
 }

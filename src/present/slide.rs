@@ -331,6 +331,7 @@ pub fn build(view: &View, source: &mut StorySource, ctx: &JobContext) -> Result<
         (Some(CUSTOMER_VALUE), _) => clv_slide(view, source, &filters, &mut slide, ctx)?,
         (Some(FUNNEL), None | Some(tab::FUNNEL)) => funnel_slide(view, source, &filters, &mut slide, ctx)?,
         (Some(PRICING), None | Some(tab::MONITOR)) => pricing_slide(source, &mut slide, ctx)?,
+        (Some(PRICING), Some(tab::DECISIONS)) => price_decisions_slide(view, source, &mut slide, ctx)?,
         (Some(SELLERS), Some(tab::SHORT_CATEGORIES) | Some(tab::CANDIDATES) | None) => {
             sellers_slide(view, tab.as_deref() == Some(tab::CANDIDATES), source, &mut slide, ctx)?
         }
@@ -570,6 +571,72 @@ fn pricing_slide(source: &mut StorySource, slide: &mut Slide, ctx: &JobContext) 
     slide.figures.push(figure("We are cheapest", number(summary.cheapest as f64, 0)));
     let table = pricing::groups_table(&monitor.by_category, "category");
     slide.tables.push(SlideTable::top("Price index by category (100 = market mean)", table, 12, None));
+    Ok(())
+}
+
+/// Did the price changes work? The portfolio of the changes the Decisions tab lists (those
+/// decided in shoplens when there are any, else every change; or every change when the view
+/// says so): its totals, predicted against realised per decision, and the changes.
+fn price_decisions_slide(view: &View, source: &mut StorySource, slide: &mut Slide, ctx: &JobContext) -> Result<(), SlideError> {
+    use crate::analytics::impact;
+    let data = source.pricing(ctx)?;
+    let window: usize = field(view, "window_days").unwrap_or(28);
+    let decisions = workspace::settings::load_decisions(source.conn())?;
+    let decided: Vec<_> = decisions.iter().filter_map(|d| d.decided_change(&data)).collect();
+    let assessments = impact::assess(&data, window, &decided);
+    let every = field::<String>(view, "changes_shown").as_deref() == Some("all");
+    let shown: Vec<impact::Assessment> = if every || assessments.iter().all(|a| a.decided.is_none()) {
+        assessments
+    } else {
+        assessments.into_iter().filter(|a| a.decided.is_some()).collect()
+    };
+    let currency = workspace::settings::our_currency(source.conn())?;
+    let money = |v: f64| format::money_in(v, currency.as_deref());
+    let signed = |v: f64| if v >= 0.0 { format!("+{}", money(v)) } else { format!("−{}", money(-v)) };
+    let portfolio = impact::portfolio(&shown);
+    let figure = |label: &str, value: String| Figure { label: label.into(), value, change: None };
+    slide.figures.push(figure("Changes measured", format!("{} of {}", portfolio.measured, portfolio.changes)));
+    if portfolio.measured > 0 {
+        slide.figures.push(figure("Units a day", format!("{:+.1}", portfolio.units.effect).replace('-', "−")));
+        slide.figures.push(figure("Revenue a day", signed(portfolio.revenue.effect)));
+        if portfolio.profit.count > 0 {
+            slide.figures.push(figure("Profit a day", signed(portfolio.profit.effect)));
+        }
+    }
+    if portfolio.predictions > 0 {
+        slide.figures.push(figure("Predictions inside", format!("{} of {}", portfolio.predictions_inside, portfolio.predictions)));
+    }
+    let compared: Vec<(String, f64, f64)> = shown
+        .iter()
+        .filter_map(|a| {
+            let (predicted, realised) = (a.decided?.predicted?, a.outcome.as_ref().ok()?);
+            let label = format!(
+                "{} {}",
+                data.products[a.change.product as usize].id,
+                crate::analytics::customers::date_of_day(a.change.day).format("%-d %b")
+            );
+            Some((label, predicted.units, realised.units.effect))
+        })
+        .take(12)
+        .collect();
+    if !compared.is_empty() {
+        slide.charts.push(charts::predicted_and_realised(&compared));
+    } else if let Some((a, r)) = shown.iter().find_map(|a| Some((a, a.outcome.as_ref().ok()?))) {
+        slide.charts.push(charts::price_change(r, &data.products[a.change.product as usize].id));
+    }
+    let hidden = |name: &str| match name {
+        "window_days" | "controls" | "ci_low" | "ci_high" | "warnings" => format::ColumnFormat::Hidden,
+        other => format::column_format(other),
+    };
+    slide.tables.push(SlideTable::top_with("Price changes", impact::impact_table(&data, &shown), 12, currency.as_deref(), hidden));
+    slide.notes.extend(portfolio.sentences(window, money));
+    let warned = shown.iter().filter(|a| a.outcome.as_ref().is_ok_and(|r| !r.warnings.is_empty())).count();
+    if warned > 0 {
+        slide.notes.push(format!(
+            "{} carry a warning (a trend before, a season, competitors moving, few comparable products): see each in the app or the CLI export.",
+            format::count_of(warned as u64, "change", "changes")
+        ));
+    }
     Ok(())
 }
 

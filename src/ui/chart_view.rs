@@ -71,6 +71,7 @@ pub fn show(ui: &mut egui::Ui, chart: &Chart, id_salt: impl std::hash::Hash + st
         }
         egui_plot::HoverPosition::Elsewhere { .. } => None,
     });
+    let marker_colour = ui.visuals().text_color();
     let mut shown = plot.show(ui, |plot_ui| {
         let mut bar_index = 0;
         for series in &chart.series {
@@ -98,6 +99,9 @@ pub fn show(ui: &mut egui::Ui, chart: &Chart, id_salt: impl std::hash::Hash + st
                     plot_ui.line(Line::new(series.name.as_str(), PlotPoints::from(points)).color(colour(series.colour)).width(2.0));
                 }
             }
+        }
+        if let Some((x, label)) = &chart.marker {
+            plot_ui.vline(egui_plot::VLine::new(label.as_str(), *x).color(marker_colour).width(1.0));
         }
     });
     if let Some(text) = nothing {

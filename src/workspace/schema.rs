@@ -402,6 +402,15 @@ WHERE listed_at IS NOT NULL AND sold_at IS NULL GROUP BY category ORDER BY activ
     ALTER TABLE events ADD COLUMN product_name TEXT;
     CREATE INDEX events_product_names ON events(product_id, product_name) WHERE product_name IS NOT NULL;
     "#,
+    // 13: what a decision expected. The change a day in units, revenue and profit that the
+    // recommendation predicted for the price set (recommended or edited), recorded when it was
+    // decided so that what happened can be held against it (analytics::impact). NULL: nothing
+    // was predicted (no cost, elasticity or sales then), or a decision from an older file.
+    r#"
+    ALTER TABLE price_decisions ADD COLUMN predicted_units REAL;
+    ALTER TABLE price_decisions ADD COLUMN predicted_revenue REAL;
+    ALTER TABLE price_decisions ADD COLUMN predicted_profit REAL;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::analytics::alerts::{Review, SignalKey};
+use crate::analytics::impact::{DecidedChange, Predicted};
+use crate::analytics::pricing::PricingData;
 use crate::analytics::rfm::SegmentGrid;
 
 /// Saves `sql` as the console query `name` (replacing one of that name).
@@ -103,6 +105,22 @@ pub struct PriceDecision {
     pub decided_by: String,
     /// 'YYYY-MM-DD HH:MM:SS' (UTC).
     pub decided_at: String,
+    /// What the recommendation expected the new price to change a day, when it could say.
+    pub predicted: Option<Predicted>,
+}
+
+impl PriceDecision {
+    /// The decision as `analytics::impact` reads it: an accepted price with its prediction,
+    /// for a product of `data`'s catalogue.
+    pub fn decided_change(&self, data: &PricingData) -> Option<DecidedChange> {
+        let time = crate::timestamp::parse_time(&self.decided_at).ok()?.epoch_seconds();
+        Some(DecidedChange {
+            product: data.product_named(&self.product_id)?,
+            day: time.div_euclid(crate::analytics::customers::SECONDS_PER_DAY),
+            new_price: self.new_price.filter(|_| self.accepted)?,
+            predicted: self.predicted,
+        })
+    }
 }
 
 /// Writes decisions to the log in one transaction; each accepted one also becomes our price
@@ -111,8 +129,9 @@ pub fn record_decisions(conn: &mut Connection, decisions: &[PriceDecision]) -> r
     let tx = conn.transaction()?;
     for d in decisions {
         tx.execute(
-            "INSERT INTO price_decisions (product_id, old_price, new_price, status, reasons, decided_by, decided_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO price_decisions (product_id, old_price, new_price, status, reasons, decided_by, decided_at,
+                                          predicted_units, predicted_revenue, predicted_profit)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             rusqlite::params![
                 d.product_id,
                 d.old_price,
@@ -120,7 +139,10 @@ pub fn record_decisions(conn: &mut Connection, decisions: &[PriceDecision]) -> r
                 if d.accepted { "accepted" } else { "rejected" },
                 d.reasons,
                 d.decided_by,
-                d.decided_at
+                d.decided_at,
+                d.predicted.map(|p| p.units),
+                d.predicted.map(|p| p.revenue),
+                d.predicted.map(|p| p.profit)
             ],
         )?;
         if let (true, Some(price)) = (d.accepted, d.new_price) {
@@ -136,7 +158,9 @@ pub fn record_decisions(conn: &mut Connection, decisions: &[PriceDecision]) -> r
 /// The decision log, newest first.
 pub fn load_decisions(conn: &Connection) -> rusqlite::Result<Vec<PriceDecision>> {
     let mut stmt = conn.prepare(
-        "SELECT product_id, old_price, new_price, status, reasons, decided_by, decided_at FROM price_decisions ORDER BY id DESC",
+        "SELECT product_id, old_price, new_price, status, reasons, decided_by, decided_at,
+                predicted_units, predicted_revenue, predicted_profit
+         FROM price_decisions ORDER BY id DESC",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(PriceDecision {
@@ -147,16 +171,36 @@ pub fn load_decisions(conn: &Connection) -> rusqlite::Result<Vec<PriceDecision>>
             reasons: r.get(4)?,
             decided_by: r.get(5)?,
             decided_at: r.get(6)?,
+            predicted: match (r.get(7)?, r.get(8)?, r.get(9)?) {
+                (Some(units), Some(revenue), Some(profit)) => Some(Predicted { units, revenue, profit }),
+                _ => None,
+            },
         })
     })?;
     rows.collect()
 }
 
 /// The decision log as exported: product_id, old_price, new_price, status, reasons, decided_by,
-/// decided_at.
+/// decided_at, and what was predicted a day: predicted_units_per_day,
+/// predicted_revenue_per_day, predicted_profit_per_day (empty when nothing was).
 pub fn decisions_table(decisions: &[PriceDecision]) -> crate::analytics::Table {
-    let header = ["product_id", "old_price", "new_price", "status", "reasons", "decided_by", "decided_at"].map(String::from).to_vec();
+    let header = [
+        "product_id",
+        "old_price",
+        "new_price",
+        "status",
+        "reasons",
+        "decided_by",
+        "decided_at",
+        "predicted_units_per_day",
+        "predicted_revenue_per_day",
+        "predicted_profit_per_day",
+    ]
+    .map(String::from)
+    .to_vec();
     let price = |p: Option<f64>| p.map_or_else(String::new, |p| format!("{p:.2}"));
+    let per_day =
+        |d: &PriceDecision, figure: fn(&Predicted) -> f64| d.predicted.as_ref().map_or_else(String::new, |p| format!("{:.4}", figure(p)));
     let rows = decisions
         .iter()
         .map(|d| {
@@ -168,6 +212,9 @@ pub fn decisions_table(decisions: &[PriceDecision]) -> crate::analytics::Table {
                 d.reasons.clone(),
                 d.decided_by.clone(),
                 d.decided_at.clone(),
+                per_day(d, |p| p.units),
+                per_day(d, |p| p.revenue),
+                per_day(d, |p| p.profit),
             ]
         })
         .collect();

@@ -1,8 +1,226 @@
-//! The Decisions tab: the decision log.
+//! The Decisions tab: did each price change work? Every change of our price (decided here or in
+//! an imported price history) measured against comparable untouched products, beside the
+//! prediction recorded with a decision; all of them together; a chart per change; and the
+//! decision log of accepted and rejected proposals.
 
 use super::*;
+use crate::analytics::impact::{Assessment, Portfolio};
+use crate::ui::chart_view;
 
-pub(super) fn decisions_ui(ui: &mut egui::Ui, data: &PricingData, decisions: &[PriceDecision], requests: &mut Vec<Request>) {
+/// Which changes the table lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum ChangesShown {
+    /// Decisions taken in shoplens when there are any, else every change.
+    #[default]
+    Decided,
+    All,
+}
+
+impl PricingPanel {
+    pub(super) fn decisions_ui(&mut self, ui: &mut egui::Ui, data: &PricingData, models: &mut PricingModels, requests: &mut Vec<Request>) {
+        ui.horizontal(|ui| {
+            let label = ui.label("Days compared before and after each change:");
+            ui.add(egui::DragValue::new(&mut self.impact_window).range(7..=91))
+                .labelled_by(label.id)
+                .on_hover_text("Each change is measured over this many days before it and as many from it on, both inside the sales data.");
+            ui.separator();
+            ui.selectable_value(&mut self.changes_shown, ChangesShown::Decided, "Decided in shoplens");
+            ui.selectable_value(&mut self.changes_shown, ChangesShown::All, "Every price change");
+        });
+        requests.extend(models.request_impact(self.impact_window).map(Request::Track));
+        match models.impact.get().cloned() {
+            Some(output) => self.impact_ui(ui, &output, requests),
+            None => widgets::waiting(ui, "Measuring price changes…"),
+        }
+        ui.add_space(8.0);
+        egui::CollapsingHeader::new(format!(
+            "Decision log ({})",
+            widgets::count_of(models.decisions.len() as u64, "decision", "decisions")
+        ))
+        .id_salt("decision_log")
+        .show(ui, |ui| decision_log(ui, data, &models.decisions, requests));
+    }
+
+    fn impact_ui(&mut self, ui: &mut egui::Ui, output: &models::ImpactOutput, requests: &mut Vec<Request>) {
+        let (data, assessments) = (&output.input, &output.result);
+        let window = assessments.first().map_or(self.impact_window, |a| a.window_days);
+        let decided: Vec<&Assessment> = assessments.iter().filter(|a| a.decided.is_some()).collect();
+        let shown: Vec<&Assessment> = match self.changes_shown {
+            ChangesShown::Decided if !decided.is_empty() => decided,
+            _ => assessments.iter().collect(),
+        };
+        if assessments.is_empty() {
+            ui.label("Our price never changed in this workspace's price history: there is nothing to measure yet.");
+            return;
+        }
+        portfolio_ui(ui, &impact::portfolio(shown.iter().copied()), window, widgets::money);
+        ui.horizontal(|ui| {
+            if decided_none(assessments) && self.changes_shown == ChangesShown::Decided {
+                ui.label(RichText::new("No change was decided in shoplens yet: every change of the price history is listed.").weak());
+            }
+            if ui.small_button("CSV").on_hover_text("Every price change, as `shoplens pricing impact` writes it").clicked() {
+                requests
+                    .push(Request::ExportTable { file_name: "price_impact.csv".into(), table: impact::impact_table(data, assessments) });
+            }
+        });
+        let width = ui.available_width();
+        ui.horizontal_top(|ui| {
+            ui.vertical(|ui| {
+                ui.set_width((width * 0.58).max(460.0));
+                let header = [
+                    "product",
+                    "from",
+                    "price",
+                    "predicted units/day",
+                    "realised units/day",
+                    "95% interval",
+                    "P(rise)",
+                    "profit/day",
+                    "verdict",
+                ]
+                .map(String::from);
+                let rows: Vec<Vec<String>> = shown.iter().map(|a| impact_row(data, a)).collect();
+                // The first measured change is shown until one is picked.
+                if self.impact_change_in(data).is_none() {
+                    self.impact_change = shown
+                        .iter()
+                        .find(|a| a.outcome.is_ok())
+                        .map(|a| (data.products[a.change.product as usize].id.clone(), a.change.day));
+                }
+                let selected = shown.iter().position(|a| Some((a.change.product, a.change.day)) == self.impact_change_in(data));
+                let numeric = [false, false, false, true, true, true, true, true, false];
+                if let Some(i) = widgets::pick_table(ui, "price_impact", &header, &rows, &numeric, 420.0, selected) {
+                    self.impact_change = Some((data.products[shown[i].change.product as usize].id.clone(), shown[i].change.day));
+                }
+            });
+            ui.vertical(|ui| {
+                let Some(assessment) =
+                    self.impact_change_in(data).and_then(|key| shown.iter().find(|a| (a.change.product, a.change.day) == key))
+                else {
+                    ui.label("Pick a change to see its days against the comparable products.");
+                    return;
+                };
+                change_detail(ui, data, assessment);
+            });
+        });
+    }
+
+    /// The picked change as (product code, day) in `data` (ids, not codes, are kept: codes differ
+    /// between copies).
+    fn impact_change_in(&self, data: &PricingData) -> Option<(u32, i64)> {
+        let (id, day) = self.impact_change.as_ref()?;
+        Some((data.product_named(id)?, *day))
+    }
+}
+
+fn decided_none(assessments: &[Assessment]) -> bool {
+    assessments.iter().all(|a| a.decided.is_none())
+}
+
+/// The portfolio's sentences, the first as a heading.
+fn portfolio_ui(ui: &mut egui::Ui, portfolio: &Portfolio, window: usize, money: impl Fn(f64) -> String) {
+    let sentences = portfolio.sentences(window, money);
+    for (i, sentence) in sentences.iter().enumerate() {
+        if i == 0 {
+            ui.strong(sentence);
+        } else {
+            ui.label(sentence);
+        }
+    }
+    ui.label(
+        RichText::new(
+            "Realised: the product's change from the days before to the days after, minus the change of comparable products of its \
+             category whose price stayed put (a difference-in-differences). Paid or cost: P(profit rose) at least 95% or at most 5% \
+             (revenue where costs are missing).",
+        )
+        .weak()
+        .small(),
+    );
+}
+
+fn impact_row(data: &PricingData, a: &Assessment) -> Vec<String> {
+    let figure = |v: f64| format!("{v:+.2}");
+    let predicted = a.decided.and_then(|d| d.predicted);
+    let mut row = vec![
+        product_label(data, a.change.product),
+        date_of_day(a.change.day).to_string(),
+        format!("{:.2} → {:.2}", a.change.old_price, a.change.new_price),
+        predicted.map_or_else(|| "–".into(), |p| figure(p.units)),
+    ];
+    match &a.outcome {
+        Ok(r) => row.extend([
+            figure(r.units.effect),
+            format!("{} … {}", figure(r.units.interval.0), figure(r.units.interval.1)),
+            format!("{:.0}%", r.units.p_positive * 100.0),
+            r.profit.map_or_else(|| "–".into(), |p| figure(p.effect)),
+            format!("{}{}", impact::verdict(r), if r.warnings.is_empty() { "" } else { " ⚠" }),
+        ]),
+        Err(_) => row.extend(["–", "–", "–", "–", "not measured"].map(String::from)),
+    }
+    row
+}
+
+/// One change: its chart, its figures against the prediction, and what may make them wrong.
+fn change_detail(ui: &mut egui::Ui, data: &PricingData, a: &Assessment) {
+    let label = product_label(data, a.change.product);
+    let r = match &a.outcome {
+        Ok(r) => r,
+        Err(why) => {
+            ui.strong(&label);
+            ui.label(format!("Not measured: {why}."));
+            return;
+        }
+    };
+    chart_view::show(ui, &crate::present::charts::price_change(r, &label), ("price_change", a.change.product, a.change.day), 260.0);
+    let verdict = impact::verdict(r);
+    let colour = match verdict {
+        "paid" => widgets::GOOD,
+        "cost" => widgets::BAD,
+        _ => ui.visuals().text_color(),
+    };
+    ui.colored_label(colour, format!("Verdict: {verdict}"));
+    let money = |v: f64| if v >= 0.0 { format!("+{}", widgets::money(v)) } else { format!("−{}", widgets::money(-v)) };
+    let predicted = a.decided.and_then(|d| d.predicted);
+    let lines = [
+        ("Units a day", predicted.map(|p| format!("{:+.2}", p.units)), format!("{:+.2}", r.units.effect), r.units.interval, false),
+        ("Revenue a day", predicted.map(|p| money(p.revenue)), money(r.revenue.effect), r.revenue.interval, true),
+    ];
+    egui::Grid::new(("impact_figures", a.change.product, a.change.day)).striped(true).show(ui, |ui| {
+        ui.strong("");
+        ui.strong("predicted");
+        ui.strong("realised");
+        ui.strong("95% interval");
+        ui.end_row();
+        let mut line = |name: &str, predicted: Option<String>, realised: String, (low, high): (f64, f64), is_money: bool| {
+            ui.label(name);
+            ui.label(predicted.unwrap_or_else(|| "–".into()));
+            ui.label(realised);
+            ui.label(if is_money { format!("{} … {}", money(low), money(high)) } else { format!("{low:+.2} … {high:+.2}") });
+            ui.end_row();
+        };
+        for (name, predicted, realised, interval, is_money) in lines {
+            line(name, predicted, realised, interval, is_money);
+        }
+        if let Some(profit) = r.profit {
+            line("Profit a day", predicted.map(|p| money(p.profit)), money(profit.effect), profit.interval, true);
+        }
+    });
+    match (a.decided, predicted) {
+        (None, _) => ui.label(RichText::new("From the imported price history: no prediction was recorded.").weak()),
+        (Some(_), None) => ui.label(RichText::new("Decided in shoplens without a prediction (no elasticity, cost or sales then).").weak()),
+        (Some(_), Some(_)) => match a.prediction_inside() {
+            Some(true) => ui.label("The prediction fell inside the realised interval."),
+            _ => ui.colored_label(ui.visuals().warn_fg_color, "The prediction fell outside the realised interval."),
+        },
+    };
+    for warning in &r.warnings {
+        ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {}", crate::text::upper_first(&warning.to_string())));
+    }
+}
+
+/// The log of accepted and rejected proposals, with what each predicted.
+fn decision_log(ui: &mut egui::Ui, data: &PricingData, decisions: &[PriceDecision], requests: &mut Vec<Request>) {
     ui.horizontal(|ui| {
         let accepted = decisions.iter().filter(|d| d.accepted).count();
         ui.label(format!(
@@ -25,5 +243,6 @@ pub(super) fn decisions_ui(ui: &mut egui::Ui, data: &PricingData, decisions: &[P
             row[0] = product_label(data, code);
         }
     }
-    widgets::text_table(ui, "price_decisions", &header, &rows, &[false, true, true, false, false, false, false], 600.0);
+    let numeric = [false, true, true, false, false, false, false, true, true, true];
+    widgets::text_table(ui, "price_decisions", &header, &rows, &numeric, 300.0);
 }

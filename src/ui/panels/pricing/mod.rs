@@ -18,7 +18,7 @@ mod recommendations;
 mod signals;
 
 use abtest::AbForm;
-use decisions::decisions_ui;
+use decisions::ChangesShown;
 use matches::matches_ui;
 use models::{decided_prices, ElasticityOutput, MarketOutput, PriceBasis, PricingModels, ProposalsOutput};
 
@@ -27,6 +27,7 @@ use crate::analytics::abtest::{parse_days, Arm};
 use crate::analytics::alerts::{self, Review, SignalKey};
 use crate::analytics::customers::{date_of_day, format_time};
 use crate::analytics::elasticity::Verdict;
+use crate::analytics::impact::{self, Predicted};
 use crate::analytics::pricing::{self, PricingData, Severity, SignalKind};
 use crate::analytics::recommend::{self, Anchor, PositionRule, Recommendation};
 use crate::ui::models::PanelModels;
@@ -60,7 +61,7 @@ const TABS: [(Tab, &str); 7] = [
     (Tab::Signals, "Signals"),
     (Tab::Elasticity, "Elasticity"),
     (Tab::Recommendations, "Recommendations"),
-    (Tab::Decisions, "Decisions"),
+    (Tab::Decisions, panel_names::tab::DECISIONS),
     (Tab::AbTest, "A/B test"),
     (Tab::Matches, "Matches by name"),
 ];
@@ -78,6 +79,11 @@ pub struct PricingPanel {
     /// Our price basis as being edited (`None`: not editing).
     basis_edit: Option<PriceBasis>,
     ab: AbForm,
+    /// Decisions tab: the days compared before and after each price change, which changes are
+    /// listed, and the one charted (product id, day).
+    impact_window: usize,
+    changes_shown: ChangesShown,
+    impact_change: Option<(String, i64)>,
 }
 
 impl Default for PricingPanel {
@@ -91,6 +97,9 @@ impl Default for PricingPanel {
             queue: BTreeMap::new(),
             basis_edit: None,
             ab: AbForm::default(),
+            impact_window: 28,
+            changes_shown: ChangesShown::default(),
+            impact_change: None,
         }
     }
 }
@@ -115,6 +124,8 @@ impl Panel for PricingPanel {
         state.set("show_reviewed", self.show_reviewed);
         state.set("only_changes", self.only_changes);
         state.set("ab", &self.ab);
+        state.set("window_days", self.impact_window);
+        state.set("changes_shown", self.changes_shown);
         state
     }
 
@@ -126,6 +137,8 @@ impl Panel for PricingPanel {
         state.restore("show_reviewed", &mut self.show_reviewed);
         state.restore("only_changes", &mut self.only_changes);
         state.restore("ab", &mut self.ab);
+        state.restore("window_days", &mut self.impact_window);
+        state.restore("changes_shown", &mut self.changes_shown);
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut PanelContext<'_>) {
@@ -210,7 +223,7 @@ impl Panel for PricingPanel {
                     None => widgets::waiting(ui, "Working out prices…"),
                 }
             }
-            Tab::Decisions => decisions_ui(ui, &data.data, &models.decisions, &mut requests),
+            Tab::Decisions => self.decisions_ui(ui, &data.data, models, &mut requests),
             Tab::AbTest => self.abtest_ui(ui, &data.data, models, &mut requests),
             Tab::Matches => matches_ui(ui, &data.data, models, path.as_ref(), &mut requests),
         }

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use crate::analytics::abtest::{self, AbError, AbResult, Arm};
 use crate::analytics::alerts::{AlertSettings, Review, SignalKey};
 use crate::analytics::elasticity::{self, Estimate, SalesDay};
+use crate::analytics::impact::{self, Assessment};
 use crate::analytics::matching::{self, MatchRow, MatchStatus};
 use crate::analytics::pricing::{self, Monitor, PricingData, PricingSettings, Signal};
 use crate::analytics::recommend::{self, RecommendSettings, Recommendation};
@@ -36,6 +37,8 @@ pub struct Elasticities {
 pub type ElasticityOutput = Computed<PricingData, Elasticities>;
 pub type ProposalsOutput = Computed<PricingData, Vec<Recommendation>>;
 pub type AbOutput = Computed<PricingData, Result<AbResult, AbError>>;
+/// Every change of our price and what it did (the decisions read with the same copy).
+pub type ImpactOutput = Computed<PricingData, Vec<Assessment>>;
 
 /// Tables whose import changes what the panel shows.
 const PRICING_TABLES: [&str; 4] = ["products", "our_prices", "competitor_prices", "order_lines"];
@@ -88,6 +91,8 @@ pub struct PricingModels {
     pub elasticity: Latest<u64, ElasticityOutput>,
     pub proposals: Latest<(u64, PricingSettings, RecommendSettings), ProposalsOutput>,
     pub abtest: Latest<(u64, Arm, Arm), AbOutput>,
+    /// Keyed by the copy (which carries the decision log read with it) and the window's days.
+    pub impact: Latest<(u64, usize), ImpactOutput>,
     /// Name-keyed feeds: every competitor product's match as last computed and saved.
     pub matches: Option<Vec<MatchRow>>,
     match_job: Option<Job<Vec<MatchRow>>>,
@@ -243,6 +248,19 @@ impl PricingModels {
         })
     }
 
+    /// Measures every change of our price over `window_days` before and after it, matched with
+    /// the decisions of the log (the same as `shoplens pricing impact`).
+    pub fn request_impact(&mut self, window_days: usize) -> Option<JobMonitor> {
+        let data = self.ready()?;
+        let decided: Vec<_> = self.decisions.iter().filter_map(|d| d.decided_change(&data.data)).collect();
+        self.impact.request(&(data.id, window_days), move || {
+            Job::spawn("measure price changes", move |_| {
+                let result = impact::assess(&data.data, window_days, &decided);
+                Ok(Computed { input: data.data, result })
+            })
+        })
+    }
+
     /// Whether the thresholds, alert settings or rules differ from what the workspace holds.
     pub fn unsaved(&self) -> bool {
         (&self.thresholds, &self.alerts, &self.rules) != (&self.saved.0, &self.saved.1, &self.saved.2)
@@ -352,6 +370,7 @@ impl PanelModels for PricingModels {
         cx.report("Elasticity", self.elasticity.poll());
         cx.report("Recommendations", self.proposals.poll());
         cx.report("A/B test", self.abtest.poll());
+        cx.report("Price change impact", self.impact.poll());
         match crate::jobs::take_finished(&mut self.match_job) {
             Some(Ok(rows)) => self.matches = Some(rows),
             Some(Err(JobError::Failed(e))) => cx.error(format!("Matching by name failed: {e}")),
@@ -370,6 +389,7 @@ impl PanelModels for PricingModels {
             || self.elasticity.is_running()
             || self.proposals.is_running()
             || self.abtest.is_running()
+            || self.impact.is_running()
             || self.match_job.is_some()
     }
 }

@@ -168,6 +168,8 @@ impl PricingPanel {
                     Pending::Reject => (false, r.recommended?, r.reasons.join("; ")),
                     Pending::Set(p) => (true, p, format!("edited from the proposal {}", price(r.recommended))),
                 };
+                // What the price set was expected to do, for the Decisions tab to check later.
+                let predicted = accepted.then(|| r.expected_at(new_price)).flatten().map(|e| Predicted::central(&e));
                 Some(PriceDecision {
                     product_id: id.clone(),
                     old_price: r.current,
@@ -176,6 +178,7 @@ impl PricingPanel {
                     reasons,
                     decided_by: decided_by.clone(),
                     decided_at: decided_at.clone(),
+                    predicted,
                 })
             })
             .collect()
