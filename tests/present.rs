@@ -86,6 +86,15 @@ fn year_in_review_prints_every_view_with_the_workspace_figures() {
     assert_eq!((coverage.customers, coverage.with_events), (customers as u64, covered as u64));
     drop(conn);
 
+    // "Did our price changes pay?": the demo's decisions, each measured beside its prediction;
+    // reference: the accepted decisions in SQL.
+    let decisions = slides.iter().find(|s| s.place == "Pricing › Decisions").expect("the decisions slide");
+    let accepted = sql_f64(&ws, "SELECT count(*) FROM price_decisions WHERE status = 'accepted' AND predicted_units IS NOT NULL");
+    assert!(accepted >= 3.0, "{accepted} demo decisions with a prediction");
+    assert_eq!(decisions.tables[0].rows.len(), accepted as usize, "{:?}", decisions.tables[0]);
+    assert_eq!(figure(decisions, "Changes measured"), format!("{accepted} of {accepted}"));
+    assert_eq!(decisions.charts[0].series[0].points.len(), accepted as usize);
+
     // Tables for people: headings in words, every column formatted alike.
     for slide in &slides {
         for table in &slide.tables {

@@ -612,7 +612,12 @@ fn pricing_panel_monitor_alerts_and_decisions() {
     wait_for(&mut harness, "the decisions", |h| shows(h, &format!("Recorded {changes} accepted")) && !h.state().busy());
     assert_eq!(sql_f64(&ws, "SELECT count(*) FROM price_decisions WHERE status = 'accepted'"), changes as f64);
     assert_eq!(sql_f64(&ws, "SELECT count(*) FROM our_prices WHERE import_id = 0"), changes as f64);
+    // The Decisions tab lists them, each taken today, after the sales data ends: not measured,
+    // with the reason; the log of accepted and rejected proposals folds out below.
     click_text(&harness, "Decisions");
+    wait_for(&mut harness, "the changes", |h| shows(h, &format!("0 of {changes} price changes could be measured")));
+    wait_for(&mut harness, "why not", |h| shows(h, "Not measured: the 28 days before and after"));
+    click_text(&harness, &format!("Decision log ({changes} decisions)"));
     wait_for(&mut harness, "the decision log", |h| shows(h, &format!("{changes} decisions: {changes} accepted")));
 
     // Saying our prices are in euros leaves the pound feeds out of every comparison.
@@ -703,10 +708,27 @@ fn story_sidebar_opens_presents_and_saves_views() {
     wait_for(&mut harness, "the cohort table", |h| shows(h, "% customers retained") && !h.state().busy());
     assert!(h_filters_are(&harness, None, None));
 
+    // "Did our price changes pay?" opens Pricing › Decisions on the demo's decisions, measured
+    // against their controls. Reference: the library's assessment of the same workspace.
+    let portfolio = {
+        use shoplens::analytics::impact;
+        let conn = shoplens::workspace::open_read_only(&ws).unwrap();
+        let data = shoplens::workspace::copies::load_pricing(&conn, &shoplens::jobs::JobContext::detached()).unwrap();
+        let log = shoplens::workspace::settings::load_decisions(&conn).unwrap();
+        let decided: Vec<_> = log.iter().filter_map(|d| d.decided_change(&data)).collect();
+        let assessed = impact::assess(&data, 28, &decided);
+        impact::portfolio(assessed.iter().filter(|a| a.decided.is_some())).sentences(28, shoplens::present::format::money)
+    };
+    assert!(portfolio[0].starts_with("4 of 4 price changes could be measured"), "{portfolio:?}");
+    click_text(&harness, "Did our price changes pay?");
+    wait_for(&mut harness, "the measured decisions", |h| {
+        portfolio.iter().all(|line| shows(h, line)) && shows(h, "Verdict: ") && shows(h, "units a day around")
+    });
+
     // Present from the first view; Right (and PageDown) step, Left steps back, Esc leaves.
     click_button(&harness, "Present");
     wait_for(&mut harness, "the first slide", |h| {
-        h.state().presenting() == Some(0) && shows(h, "1 / 11") && shows(h, "Revenue builds through the autumn")
+        h.state().presenting() == Some(0) && shows(h, "1 / 12") && shows(h, "Revenue builds through the autumn")
     });
     assert!(!shows(&harness, "Save view"), "no side panels while presenting");
     // Each slide shows its chosen chart or table alone: no other chart or table of its view,
@@ -717,7 +739,7 @@ fn story_sidebar_opens_presents_and_saves_views() {
             shoplens::present::slide::Focused::Chart(c) => c.title.clone(),
             shoplens::present::slide::Focused::Table(t) => t.title.clone(),
         };
-        let page = format!("{} / 11", k + 1);
+        let page = format!("{} / 12", k + 1);
         wait_for(&mut harness, &chosen, |h| shows(h, &page) && shows(h, &chosen) && shows(h, &slide.title));
         let others = slide.charts.iter().map(|c| &c.title).chain(slide.tables.iter().map(|t| &t.title)).filter(|t| **t != chosen);
         for other in others {
@@ -728,8 +750,8 @@ fn story_sidebar_opens_presents_and_saves_views() {
         }
         harness.key_press(egui::Key::ArrowRight);
     }
-    wait_for(&mut harness, "the last slide", |h| h.state().presenting() == Some(10));
-    for _ in 0..9 {
+    wait_for(&mut harness, "the last slide", |h| h.state().presenting() == Some(11));
+    for _ in 0..10 {
         harness.key_press(egui::Key::ArrowLeft);
         harness.step();
     }

@@ -194,6 +194,10 @@ pub enum ImpactError {
     OutsideData { day: chrono::NaiveDate, window: usize, first: chrono::NaiveDate, last: chrono::NaiveDate },
     #[error("no sales data")]
     NoSales,
+    /// Every sale is dated on a month's first day: a window of days would hold one month's total
+    /// or none.
+    #[error("the sales are monthly totals (every sale on a month's first day): days before and after a change cannot be compared")]
+    MonthlyTotals,
     #[error("no product of the same category kept its price through both windows")]
     NoControls,
     #[error(transparent)]
@@ -214,6 +218,9 @@ pub const COMPETITOR_MOVE: f64 = 0.05;
 pub fn realised(data: &PricingData, change: &PriceChange, window_days: usize, changes: &[PriceChange]) -> Result<Realised, ImpactError> {
     let (first, last) = (data.sales.iter().map(|s| s.day).min(), data.sales.iter().map(|s| s.day).max());
     let (Some(first), Some(last)) = (first, last) else { return Err(ImpactError::NoSales) };
+    if super::elasticity::grain(data) == super::elasticity::Grain::Month {
+        return Err(ImpactError::MonthlyTotals);
+    }
     let w = window_days as i64;
     let (start, end) = (change.day - w, change.day + w - 1);
     if start < first || end > last {
@@ -325,12 +332,13 @@ fn competitor_move(data: &PricingData, product: u32, start: i64, change: i64, en
 }
 
 /// Whether a change paid: by profit where costs are known, else by revenue, P(effect > 0) of at
-/// least 0.95 is "paid", at most 0.05 "cost", anything between "unclear".
+/// least 0.975 is "paid", at most 0.025 "cost", anything between "unclear". That is the 95%
+/// interval shown lying above or below zero, so a verdict never contradicts its interval.
 pub fn verdict(realised: &Realised) -> &'static str {
     let p = realised.profit.as_ref().unwrap_or(&realised.revenue).p_positive;
-    if p >= 0.95 {
+    if p >= 0.975 {
         "paid"
-    } else if p <= 0.05 {
+    } else if p <= 0.025 {
         "cost"
     } else {
         "unclear"
@@ -574,6 +582,27 @@ mod tests {
         let estimate = difference_in_differences(&treated, &controls, 3).unwrap();
         assert!((estimate.effect - (-3.0)).abs() < 1e-12, "{estimate:?}");
         assert_eq!(estimate.degrees_of_freedom, (3 * 6 - 3 - 6) as f64);
+    }
+
+    /// Monthly totals (the Kaggle price-optimisation layout, read as order lines) are refused:
+    /// a 28-day window would hold one month's total or none.
+    #[test]
+    fn monthly_totals_are_not_measured_in_days() {
+        use crate::analytics::pricing::{CatalogueProduct, PricingDataBuilder};
+        let mut builder = PricingDataBuilder::default();
+        for id in ["A", "B"] {
+            builder.product(CatalogueProduct { category: "c".into(), ..CatalogueProduct::unnamed(id) });
+        }
+        let month = |m: u32| chrono::NaiveDate::from_ymd_opt(2017, m, 1).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
+        builder.our_price("A", month(1), 10.0);
+        builder.our_price("A", month(4), 12.0);
+        for m in 1..=8 {
+            builder.sale("A", month(m), 30.0, if m < 4 { 10.0 } else { 12.0 });
+            builder.sale("B", month(m), 20.0, 5.0);
+        }
+        let data = builder.finish();
+        let changes = price_changes(&data);
+        assert_eq!(realised(&data, &changes[0], 28, &changes), Err(ImpactError::MonthlyTotals));
     }
 
     #[test]

@@ -100,7 +100,7 @@ pub enum PricingCommand {
     /// category (difference-in-differences over WINDOW days before and after): product_id,
     /// decided_at, old_price, new_price, window_days, controls, predicted_units_per_day,
     /// realised_units_per_day, ci_low, ci_high, p_positive, predicted_profit_per_day,
-    /// realised_profit_per_day, verdict, warnings.
+    /// realised_profit_per_day, verdict, warnings. The portfolio goes to stderr.
     Impact {
         workspace: PathBuf,
         /// Days before and after each change that are compared.
@@ -110,7 +110,8 @@ pub enum PricingCommand {
         out: Option<PathBuf>,
     },
     /// The decision log, newest first: product_id, old_price, new_price, status, reasons,
-    /// decided_by, decided_at.
+    /// decided_by, decided_at, predicted_units_per_day, predicted_revenue_per_day,
+    /// predicted_profit_per_day.
     Decisions {
         workspace: PathBuf,
         #[arg(long)]

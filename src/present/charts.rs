@@ -219,7 +219,7 @@ pub fn price_change(realised: &crate::analytics::impact::Realised, product: &str
     ))
     .series(Series::line("this product", category_colour(0), points(&realised.product_units)))
     .series(Series::line("comparable products (mean)", PALE, points(&realised.control_units)))
-    .marker(-0.5, format!("{:.2} → {:.2}", change.old_price, change.new_price))
+    .marker(-0.5, format!("{:.2} to {:.2}", change.old_price, change.new_price))
 }
 
 /// Predicted against realised units a day, per decision taken in shoplens that could be

@@ -170,6 +170,7 @@ pub fn elements(panel: &str, state: &serde_json::Value) -> Vec<(SlideElement, &'
         (Some(CUSTOMER_VALUE), _) => vec![(Chart(0), "Holdout check"), (Table(0), "Most valuable customers")],
         (Some(FUNNEL), None | Some(tab::FUNNEL)) => vec![(Chart(0), "Funnel chart"), (Table(0), "Funnel steps table")],
         (Some(PRICING), None | Some(tab::MONITOR)) => vec![(Table(0), "Price index by category")],
+        (Some(PRICING), Some(tab::DECISIONS)) => vec![(Chart(0), "Predicted and realised"), (Table(0), "Price changes")],
         (Some(SELLERS), Some(tab::SHORT_CATEGORIES) | Some(tab::CANDIDATES) | None) => {
             vec![(Chart(0), "Demand per listing"), (Table(0), if tab == Some(tab::CANDIDATES) { "Candidates" } else { "Short categories" })]
         }
@@ -632,9 +633,10 @@ fn price_decisions_slide(view: &View, source: &mut StorySource, slide: &mut Slid
     slide.notes.extend(portfolio.sentences(window, money));
     let warned = shown.iter().filter(|a| a.outcome.as_ref().is_ok_and(|r| !r.warnings.is_empty())).count();
     if warned > 0 {
+        let which =
+            if warned == 1 { "1 change carries".to_string() } else { format!("{} changes carry", format::number(warned as f64, 0)) };
         slide.notes.push(format!(
-            "{} carry a warning (a trend before, a season, competitors moving, few comparable products): see each in the app or the CLI export.",
-            format::count_of(warned as u64, "change", "changes")
+            "{which} a warning (a trend before, a season, competitors moving, few comparable products): see each in the app or the CLI export."
         ));
     }
     Ok(())

@@ -68,28 +68,22 @@ impl PricingPanel {
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| {
                 ui.set_width((width * 0.58).max(460.0));
-                let header = [
-                    "product",
-                    "from",
-                    "price",
-                    "predicted units/day",
-                    "realised units/day",
-                    "95% interval",
-                    "P(rise)",
-                    "profit/day",
-                    "verdict",
-                ]
-                .map(String::from);
+                // The verdict early: in a narrow window the later columns scroll.
+                let header =
+                    ["product", "from", "verdict", "price", "predicted", "realised", "95% interval", "profit", "P(rise)"].map(String::from);
                 let rows: Vec<Vec<String>> = shown.iter().map(|a| impact_row(data, a)).collect();
-                // The first measured change is shown until one is picked.
-                if self.impact_change_in(data).is_none() {
+                // The first measured change (else the first) is shown until one of the listed
+                // changes is picked.
+                let picked = self.impact_change_in(data);
+                if !shown.iter().any(|a| Some((a.change.product, a.change.day)) == picked) {
                     self.impact_change = shown
                         .iter()
                         .find(|a| a.outcome.is_ok())
+                        .or(shown.first())
                         .map(|a| (data.products[a.change.product as usize].id.clone(), a.change.day));
                 }
                 let selected = shown.iter().position(|a| Some((a.change.product, a.change.day)) == self.impact_change_in(data));
-                let numeric = [false, false, false, true, true, true, true, true, false];
+                let numeric = [false, false, false, false, true, true, true, true, true];
                 if let Some(i) = widgets::pick_table(ui, "price_impact", &header, &rows, &numeric, 420.0, selected) {
                     self.impact_change = Some((data.products[shown[i].change.product as usize].id.clone(), shown[i].change.day));
                 }
@@ -101,7 +95,7 @@ impl PricingPanel {
                     ui.label("Pick a change to see its days against the comparable products.");
                     return;
                 };
-                change_detail(ui, data, assessment);
+                change_detail(ui, data, assessment, requests);
             });
         });
     }
@@ -130,39 +124,43 @@ fn portfolio_ui(ui: &mut egui::Ui, portfolio: &Portfolio, window: usize, money: 
     }
     ui.label(
         RichText::new(
-            "Realised: the product's change from the days before to the days after, minus the change of comparable products of its \
-             category whose price stayed put (a difference-in-differences). Paid or cost: P(profit rose) at least 95% or at most 5% \
-             (revenue where costs are missing).",
+            "Units a day. Realised: the product's change from the days before to the days after, minus the change of comparable \
+             products of its category whose price stayed put (a difference-in-differences). Paid or cost: the 95% interval of the \
+             profit a day (of the revenue where costs are missing) lies above or below zero.",
         )
-        .weak()
-        .small(),
+        .weak(),
     );
 }
 
 fn impact_row(data: &PricingData, a: &Assessment) -> Vec<String> {
     let figure = |v: f64| format!("{v:+.2}");
     let predicted = a.decided.and_then(|d| d.predicted);
-    let mut row = vec![
-        product_label(data, a.change.product),
-        date_of_day(a.change.day).to_string(),
-        format!("{:.2} → {:.2}", a.change.old_price, a.change.new_price),
-        predicted.map_or_else(|| "–".into(), |p| figure(p.units)),
-    ];
+    let mut row = vec![product_label(data, a.change.product), date_of_day(a.change.day).to_string()];
+    let price = format!("{:.2} to {:.2}", a.change.old_price, a.change.new_price);
+    let predicted = predicted.map_or_else(|| "–".into(), |p| figure(p.units));
     match &a.outcome {
         Ok(r) => row.extend([
+            match r.warnings.len() {
+                0 => impact::verdict(r).to_string(),
+                n => format!("{} · {}", impact::verdict(r), widgets::count_of(n as u64, "warning", "warnings")),
+            },
+            price,
+            predicted,
             figure(r.units.effect),
             format!("{} … {}", figure(r.units.interval.0), figure(r.units.interval.1)),
-            format!("{:.0}%", r.units.p_positive * 100.0),
             r.profit.map_or_else(|| "–".into(), |p| figure(p.effect)),
-            format!("{}{}", impact::verdict(r), if r.warnings.is_empty() { "" } else { " ⚠" }),
+            format!("{:.0}%", r.units.p_positive * 100.0),
         ]),
-        Err(_) => row.extend(["–", "–", "–", "–", "not measured"].map(String::from)),
+        Err(_) => {
+            row.extend(["not measured".to_string(), price, predicted]);
+            row.extend(["–", "–", "–", "–"].map(String::from));
+        }
     }
     row
 }
 
 /// One change: its chart, its figures against the prediction, and what may make them wrong.
-fn change_detail(ui: &mut egui::Ui, data: &PricingData, a: &Assessment) {
+fn change_detail(ui: &mut egui::Ui, data: &PricingData, a: &Assessment, requests: &mut Vec<Request>) {
     let label = product_label(data, a.change.product);
     let r = match &a.outcome {
         Ok(r) => r,
@@ -172,7 +170,13 @@ fn change_detail(ui: &mut egui::Ui, data: &PricingData, a: &Assessment) {
             return;
         }
     };
-    chart_view::show(ui, &crate::present::charts::price_change(r, &label), ("price_change", a.change.product, a.change.day), 260.0);
+    let chart = crate::present::charts::price_change(r, &label);
+    let save = chart_view::title(ui, &chart);
+    let shown = chart_view::show(ui, &chart, ("price_change", a.change.product, a.change.day), 240.0);
+    if save {
+        let (id, day) = (&data.products[a.change.product as usize].id, date_of_day(a.change.day));
+        requests.push(Request::SaveChart { file_name: format!("price_change_{id}_{day}.png"), rect: shown.response.rect });
+    }
     let verdict = impact::verdict(r);
     let colour = match verdict {
         "paid" => widgets::GOOD,
@@ -215,7 +219,7 @@ fn change_detail(ui: &mut egui::Ui, data: &PricingData, a: &Assessment) {
         },
     };
     for warning in &r.warnings {
-        ui.colored_label(ui.visuals().warn_fg_color, format!("⚠ {}", crate::text::upper_first(&warning.to_string())));
+        ui.colored_label(ui.visuals().warn_fg_color, format!("Warning: {warning}."));
     }
 }
 
