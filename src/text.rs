@@ -16,6 +16,12 @@ pub fn group_digits(digits: &str) -> String {
 
 /// `1234567.891` → `1,234,568` (no decimals) or `1,234,567.89`; every digit of a large number
 /// (`18,446,744,073,709,551,616,000`), and "–" for what is not a number (NaN, infinity).
+/// `value` with its sign always written, "+" or a true minus "−", the magnitude written by
+/// `magnitude` ("+£12.50", "−1,296.2"): a change, not an amount.
+pub fn signed(value: f64, magnitude: impl Fn(f64) -> String) -> String {
+    format!("{}{}", if value >= 0.0 { "+" } else { "−" }, magnitude(value.abs()))
+}
+
 pub fn number(value: f64, decimals: usize) -> String {
     if !value.is_finite() {
         return "–".to_string();

@@ -468,8 +468,8 @@ impl Portfolio {
         if self.measured == 0 {
             return out;
         }
-        let signed = |v: f64| if v >= 0.0 { format!("+{}", money(v)) } else { format!("−{}", money(-v)) };
-        let units = |v: f64| format!("{:+.1}", v).replace('-', "−");
+        let signed = |v: f64| crate::text::signed(v, &money);
+        let units = |v: f64| crate::text::signed(v, |v| crate::text::number(v, 1));
         out.push(format!(
             "Together they changed units by {} a day (95% interval {} to {}) and revenue by {} a day ({} to {}).",
             units(self.units.effect),

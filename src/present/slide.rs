@@ -593,12 +593,12 @@ fn price_decisions_slide(view: &View, source: &mut StorySource, slide: &mut Slid
     };
     let currency = workspace::settings::our_currency(source.conn())?;
     let money = |v: f64| format::money_in(v, currency.as_deref());
-    let signed = |v: f64| if v >= 0.0 { format!("+{}", money(v)) } else { format!("−{}", money(-v)) };
+    let signed = |v: f64| crate::text::signed(v, money);
     let portfolio = impact::portfolio(&shown);
     let figure = |label: &str, value: String| Figure { label: label.into(), value, change: None };
     slide.figures.push(figure("Changes measured", format!("{} of {}", portfolio.measured, portfolio.changes)));
     if portfolio.measured > 0 {
-        slide.figures.push(figure("Units a day", format!("{:+.1}", portfolio.units.effect).replace('-', "−")));
+        slide.figures.push(figure("Units a day", crate::text::signed(portfolio.units.effect, |v| number(v, 1))));
         slide.figures.push(figure("Revenue a day", signed(portfolio.revenue.effect)));
         if portfolio.profit.count > 0 {
             slide.figures.push(figure("Profit a day", signed(portfolio.profit.effect)));

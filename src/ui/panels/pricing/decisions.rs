@@ -126,14 +126,20 @@ fn portfolio_ui(ui: &mut egui::Ui, portfolio: &Portfolio, window: usize, money: 
         RichText::new(
             "Units a day. Realised: the product's change from the days before to the days after, minus the change of comparable \
              products of its category whose price stayed put (a difference-in-differences). Paid or cost: the 95% interval of the \
-             profit a day (of the revenue where costs are missing) lies above or below zero.",
+             profit a day (of the revenue where costs are missing) lies above or below zero; a change with no effect at all \
+             still gets one about one time in twenty.",
         )
         .weak(),
     );
 }
 
+/// A change in units a day: "+1.25", "−0.40".
+fn units(value: f64) -> String {
+    crate::text::signed(value, |v| format!("{v:.2}"))
+}
+
 fn impact_row(data: &PricingData, a: &Assessment) -> Vec<String> {
-    let figure = |v: f64| format!("{v:+.2}");
+    let figure = units;
     let predicted = a.decided.and_then(|d| d.predicted);
     let mut row = vec![product_label(data, a.change.product), date_of_day(a.change.day).to_string()];
     let price = format!("{:.2} to {:.2}", a.change.old_price, a.change.new_price);
@@ -184,10 +190,10 @@ fn change_detail(ui: &mut egui::Ui, data: &PricingData, a: &Assessment, requests
         _ => ui.visuals().text_color(),
     };
     ui.colored_label(colour, format!("Verdict: {verdict}"));
-    let money = |v: f64| if v >= 0.0 { format!("+{}", widgets::money(v)) } else { format!("−{}", widgets::money(-v)) };
+    let money = |v: f64| crate::text::signed(v, widgets::money);
     let predicted = a.decided.and_then(|d| d.predicted);
     let lines = [
-        ("Units a day", predicted.map(|p| format!("{:+.2}", p.units)), format!("{:+.2}", r.units.effect), r.units.interval, false),
+        ("Units a day", predicted.map(|p| units(p.units)), units(r.units.effect), r.units.interval, false),
         ("Revenue a day", predicted.map(|p| money(p.revenue)), money(r.revenue.effect), r.revenue.interval, true),
     ];
     egui::Grid::new(("impact_figures", a.change.product, a.change.day)).striped(true).show(ui, |ui| {
@@ -200,7 +206,7 @@ fn change_detail(ui: &mut egui::Ui, data: &PricingData, a: &Assessment, requests
             ui.label(name);
             ui.label(predicted.unwrap_or_else(|| "–".into()));
             ui.label(realised);
-            ui.label(if is_money { format!("{} … {}", money(low), money(high)) } else { format!("{low:+.2} … {high:+.2}") });
+            ui.label(if is_money { format!("{} … {}", money(low), money(high)) } else { format!("{} … {}", units(low), units(high)) });
             ui.end_row();
         };
         for (name, predicted, realised, interval, is_money) in lines {
