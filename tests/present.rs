@@ -271,7 +271,7 @@ fn the_pdf_embeds_its_font_and_gives_every_script_back() {
         dates: "All the data".into(),
         filters: "All countries".into(),
         data_range: "Data: 1 Dec 2009 – 9 Dec 2010".into(),
-        figures: vec![Figure { label: "Revenue".into(), value: "£10,169,340".into(), change: None }],
+        figures: vec![Figure { label: "Revenue".into(), value: "£10,169,340".into(), under: None }],
         charts: Vec::new(),
         tables: vec![SlideTable {
             title: "Top products".into(),

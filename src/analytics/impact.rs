@@ -6,10 +6,14 @@
 //! month's payday), so its change from before to after a price change is not the change's effect.
 //! Products of the same category whose price did not change in either window feel the same
 //! season and campaigns; their change over the same days is what the product would have done
-//! anyway. The effect is the product's change minus theirs. It assumes the controls would have
-//! moved as the product did without the change (parallel trends, which the caller checks on the
-//! days before), that the change did not move the controls' sales (no shoppers switching
-//! between them), and that days without a sale are zero sales, not missing data.
+//! anyway. They are first scaled, by one factor, to the product's level in the days before (a
+//! shop's products sell one a day and a hundred a day side by side, and a season lifts both by
+//! a share, not by as many units), so the comparison is of shares: the product's days after
+//! against its days before grown as its category grew. The effect is the product's change minus
+//! theirs. It assumes the product would have moved by the same share as its controls without
+//! the change (parallel trends, checked on the days before: [`realised`]), that the change did
+//! not move the controls' sales (no shoppers switching between them), and that days without a
+//! sale are zero sales, not missing data.
 //!
 //! The estimate is the ordinary least squares of the daily figure on product and day fixed
 //! effects and the treated-after indicator, over a balanced panel (every product every day of
@@ -139,14 +143,12 @@ pub struct Realised {
     pub controls: usize,
     pub units: DidEstimate,
     pub revenue: DidEstimate,
-    /// When the product and every control has a cost.
+    /// When the product has a cost.
     pub profit: Option<DidEstimate>,
     /// What may make the estimate wrong.
     pub warnings: Vec<ImpactWarning>,
-    /// The days compared, for a chart: the first day (days since 1970-01-01), then per day the
-    /// product's units and its controls' mean units (`window_days` before the change, as many
-    /// from it on).
-    pub first_day: i64,
+    /// The days compared, for a chart: per day, the product's units and its controls' mean units
+    /// (the window's days before the change, then as many from it on).
     pub product_units: Vec<f64>,
     pub control_units: Vec<f64>,
 }
@@ -162,13 +164,17 @@ pub enum ImpactWarning {
         crate::text::number(*units, 1)
     )]
     PreTrend { units: f64 },
-    /// The controls' units a day after over before: the windows straddle a season, and the
-    /// difference assumes the product gained or lost as many units a day as they did.
+    /// The controls' units after over before (their own units, together): the windows
+    /// straddle a season, and the estimate assumes the product would have moved by the same share.
     #[error(
-        "the windows straddle a season: comparable products sold {} after the change than before; the estimate assumes the product moved by as many units a day",
+        "the windows straddle a season: comparable products sold {}; the estimate assumes the product would have moved by the same share",
         season_words(*ratio)
     )]
     Season { ratio: f64 },
+    /// The product's price also changed on these days inside the windows: the estimate mixes
+    /// those changes with this one, and no verdict is given.
+    #[error("its price also changed on {} inside the windows: the estimate mixes those changes with this one", dates(.0))]
+    OwnOtherChanges(Vec<chrono::NaiveDate>),
     /// The product's competitors' prices, after over before (their mean ratio).
     #[error(
         "competitors' prices for it moved by {} between the windows: part of the effect may be theirs",
@@ -177,13 +183,15 @@ pub enum ImpactWarning {
     CompetitorsMoved { ratio: f64 },
 }
 
+fn dates(days: &[chrono::NaiveDate]) -> String {
+    days.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
 fn season_words(ratio: f64) -> String {
-    if !ratio.is_finite() {
-        "only".to_string()
-    } else if ratio >= 1.0 {
-        format!("{:.0}% more", (ratio - 1.0) * 100.0)
+    if ratio >= 1.0 {
+        format!("{:.0}% more after the change than before", (ratio - 1.0) * 100.0)
     } else {
-        format!("{:.0}% less", (1.0 - ratio) * 100.0)
+        format!("{:.0}% less after the change than before", (1.0 - ratio) * 100.0)
     }
 }
 
@@ -198,8 +206,10 @@ pub enum ImpactError {
     /// or none.
     #[error("the sales are monthly totals (every sale on a month's first day): days before and after a change cannot be compared")]
     MonthlyTotals,
-    #[error("no product of the same category kept its price through both windows")]
+    #[error("no product of the same category kept its price through both windows and sold in them")]
     NoControls,
+    #[error("the product sold nothing in the {window} days before the change: there is no level to compare with")]
+    NoSalesBefore { window: usize },
     #[error(transparent)]
     Estimate(#[from] DidError),
 }
@@ -214,7 +224,7 @@ pub const COMPETITOR_MOVE: f64 = 0.05;
 /// The realised effect of `change` over `window_days` before and after it (days without a sale
 /// are zero), against the products of its category whose own price did not change in either
 /// window (`changes`: every change, sorted by product as [`price_changes`] gives them) and that
-/// sold in them.
+/// sold in them, scaled together to the product's level in the days before.
 pub fn realised(data: &PricingData, change: &PriceChange, window_days: usize, changes: &[PriceChange]) -> Result<Realised, ImpactError> {
     let (first, last) = (data.sales.iter().map(|s| s.day).min(), data.sales.iter().map(|s| s.day).max());
     let (Some(first), Some(last)) = (first, last) else { return Err(ImpactError::NoSales) };
@@ -232,52 +242,81 @@ pub fn realised(data: &PricingData, change: &PriceChange, window_days: usize, ch
         let from = changes.partition_point(|c| c.product < product);
         changes[from..].iter().take_while(|c| c.product == product).any(|c| c.day >= start && c.day <= end)
     };
-    let in_windows = |product: u32| {
-        let sales = data.sales_of(product);
-        let from = sales.partition_point(|s| s.day < start);
-        sales.get(from).is_some_and(|s| s.day <= end)
-    };
-    let controls: Vec<u32> = (0..data.products.len() as u32)
-        .filter(|&p| p != change.product && !category.trim().is_empty() && data.products[p as usize].category == *category)
-        .filter(|&p| !touched(p) && in_windows(p))
-        .collect();
-    if controls.is_empty() {
-        return Err(ImpactError::NoControls);
-    }
     let days = (end - start + 1) as usize;
     let daily = |product: u32, figure: &dyn Fn(&super::pricing::DailySales) -> f64| -> Vec<f64> {
         let mut series = vec![0.0; days];
-        for s in data.sales_of(product).iter().filter(|s| s.day >= start && s.day <= end) {
+        let sales = data.sales_of(product);
+        for s in sales[sales.partition_point(|s| s.day < start)..].iter().take_while(|s| s.day <= end) {
             series[(s.day - start) as usize] += figure(s);
         }
         series
     };
-    // The product's series and its controls', for one daily figure.
-    let series = |figure: &dyn Fn(&super::pricing::DailySales) -> f64| -> (Vec<f64>, Vec<Vec<f64>>) {
-        (daily(change.product, figure), controls.iter().map(|&c| daily(c, figure)).collect())
-    };
-    let (units_treated, units_controls) = series(&|s| s.units);
+    let before = |series: &[f64]| series[..window_days].iter().sum::<f64>();
+    // Each figure's daily series: the product's, then its controls', all scaled by one factor
+    // that brings the controls' mean in the days before to the product's level then. A shop sells
+    // one of a product a day beside a hundred of another, and a season lifts both by a share, so
+    // the comparison is of shares: the product's after against its before grown as its category
+    // grew. One factor for all (the category's total growth), not one per control: a control that
+    // sold two before and forty after would otherwise count its noise twentyfold.
+    let (units_treated, revenue_treated) = (daily(change.product, &|s| s.units), daily(change.product, &|s| s.revenue));
+    if before(&units_treated) <= 0.0 || before(&revenue_treated) <= 0.0 {
+        return Err(ImpactError::NoSalesBefore { window: window_days });
+    }
+    // Comparable: same category, untouched in both windows, sold in them.
+    let (mut units_controls, mut revenue_controls): (Vec<Vec<f64>>, Vec<Vec<f64>>) = (Vec::new(), Vec::new());
+    for p in 0..data.products.len() as u32 {
+        if p == change.product || category.trim().is_empty() || data.products[p as usize].category != *category || touched(p) {
+            continue;
+        }
+        let units = daily(p, &|s| s.units);
+        if units.iter().any(|u| *u != 0.0) {
+            units_controls.push(units);
+            revenue_controls.push(daily(p, &|s| s.revenue));
+        }
+    }
+    // The controls' own units before and after: their total for the scale, their growth for the
+    // season.
+    let category_before: f64 = units_controls.iter().map(|c| before(c)).sum();
+    let category_after: f64 = units_controls.iter().flatten().sum::<f64>() - category_before;
+    let revenue_before: f64 = revenue_controls.iter().map(|c| before(c)).sum();
+    if units_controls.is_empty() || category_before <= 0.0 || revenue_before <= 0.0 {
+        return Err(ImpactError::NoControls);
+    }
+    let n = units_controls.len() as f64;
+    let scale = |series: &mut Vec<Vec<f64>>, by: f64| series.iter_mut().flatten().for_each(|v| *v *= by);
+    scale(&mut units_controls, before(&units_treated) * n / category_before);
+    scale(&mut revenue_controls, before(&revenue_treated) * n / revenue_before);
     let units = difference_in_differences(&units_treated, &units_controls, window_days)?;
-    let (treated, others) = series(&|s| s.revenue);
-    let revenue = difference_in_differences(&treated, &others, window_days)?;
-    // Profit when the product and every control has a cost.
-    let costs: Option<std::collections::HashMap<u32, f64>> =
-        std::iter::once(change.product).chain(controls.iter().copied()).map(|p| Some((p, data.products[p as usize].cost?))).collect();
-    let profit = match costs {
-        Some(costs) => {
-            let (treated, others) = series(&|s| s.revenue - s.units * costs[&s.product]);
-            Some(difference_in_differences(&treated, &others, window_days)?)
+    let revenue = difference_in_differences(&revenue_treated, &revenue_controls, window_days)?;
+    // Profit at the product's cost: its revenue less its units at cost, and the controls' scaled
+    // revenue less their scaled units at that same cost (what the product would have made).
+    let profit = match data.products[change.product as usize].cost {
+        Some(cost) => {
+            let profit = |units: &[f64], revenue: &[f64]| units.iter().zip(revenue).map(|(u, r)| r - u * cost).collect::<Vec<f64>>();
+            let others: Vec<Vec<f64>> = units_controls.iter().zip(&revenue_controls).map(|(u, r)| profit(u, r)).collect();
+            Some(difference_in_differences(&profit(&units_treated, &revenue_treated), &others, window_days)?)
         }
         None => None,
     };
     let control_units: Vec<f64> =
         (0..days).map(|d| units_controls.iter().map(|c| c[d]).sum::<f64>() / units_controls.len() as f64).collect();
     let mut warnings = Vec::new();
-    if controls.len() < FEW_CONTROLS {
-        warnings.push(ImpactWarning::FewControls(controls.len()));
+    if units_controls.len() < FEW_CONTROLS {
+        warnings.push(ImpactWarning::FewControls(units_controls.len()));
     }
-    // Parallel trends: before the change, the product and its controls should have moved alike.
-    // The first half of the window before against its second half, as a placebo change.
+    // The product's own other price changes inside the windows mix into this one.
+    let from = changes.partition_point(|c| c.product < change.product);
+    let others: Vec<chrono::NaiveDate> = changes[from..]
+        .iter()
+        .take_while(|c| c.product == change.product)
+        .filter(|c| c.day != change.day && c.day >= start && c.day <= end)
+        .map(|c| super::customers::date_of_day(c.day))
+        .collect();
+    if !others.is_empty() {
+        warnings.push(ImpactWarning::OwnOtherChanges(others));
+    }
+    // Parallel trends: before the change, the product and its scaled controls should have moved
+    // alike. The first half of the window before against its second half, as a placebo change.
     let half = window_days / 2;
     if half >= 2 {
         let others: Vec<Vec<f64>> = units_controls.iter().map(|c| c[..window_days].to_vec()).collect();
@@ -288,10 +327,9 @@ pub fn realised(data: &PricingData, change: &PriceChange, window_days: usize, ch
             }
         }
     }
-    // A season: the controls' level moved a lot. The difference is additive, so a season that
-    // scales sales (as most do) moves a big seller by more units than a small one.
-    let (before, after) = control_units.split_at(window_days);
-    let ratio = after.iter().sum::<f64>() / before.iter().sum::<f64>();
+    // A season: the controls together sold much more or less after than before (their own
+    // units: a small control's noise, scaled up, is no season).
+    let ratio = category_after / category_before;
     if !(1.0 / SEASON_RATIO..=SEASON_RATIO).contains(&ratio) {
         warnings.push(ImpactWarning::Season { ratio });
     }
@@ -302,12 +340,11 @@ pub fn realised(data: &PricingData, change: &PriceChange, window_days: usize, ch
     }
     Ok(Realised {
         change: *change,
-        controls: controls.len(),
+        controls: units_controls.len(),
         units,
         revenue,
         profit,
         warnings,
-        first_day: start,
         product_units: units_treated,
         control_units,
     })
@@ -331,10 +368,17 @@ fn competitor_move(data: &PricingData, product: u32, start: i64, change: i64, en
     (!ratios.is_empty()).then(|| ratios.iter().sum::<f64>() / ratios.len() as f64)
 }
 
-/// Whether a change paid: by profit where costs are known, else by revenue, P(effect > 0) of at
-/// least 0.975 is "paid", at most 0.025 "cost", anything between "unclear". That is the 95%
-/// interval shown lying above or below zero, so a verdict never contradicts its interval.
+/// Whether a change paid: by profit where the product's cost is known, else by revenue,
+/// P(effect > 0) of at least 0.975 is "paid", at most 0.025 "cost", anything between "unclear".
+/// That is the 95% interval shown lying above or below zero, so a verdict never contradicts its
+/// interval. When the design itself is in doubt (the product and its controls already moved
+/// apart before, or its own other price changes fall inside the windows) it is "unclear" too:
+/// the warning says why.
 pub fn verdict(realised: &Realised) -> &'static str {
+    let in_doubt = |w: &ImpactWarning| matches!(w, ImpactWarning::PreTrend { .. } | ImpactWarning::OwnOtherChanges(_));
+    if realised.warnings.iter().any(in_doubt) {
+        return "unclear";
+    }
     let p = realised.profit.as_ref().unwrap_or(&realised.revenue).p_positive;
     if p >= 0.975 {
         "paid"
@@ -481,7 +525,7 @@ impl Portfolio {
         ));
         if self.profit.count > 0 {
             out.push(format!(
-                "Profit: {} a day ({} to {}), over the {} changes whose products and controls have costs.",
+                "Profit: {} a day ({} to {}), over the {} changes whose products have a cost.",
                 signed(self.profit.effect),
                 signed(self.profit.interval.0),
                 signed(self.profit.interval.1),
@@ -499,7 +543,9 @@ impl Portfolio {
 /// One row per price change, as `shoplens pricing impact` writes it: `product_id, decided_at,
 /// old_price, new_price, window_days, controls, predicted_units_per_day,
 /// realised_units_per_day, ci_low, ci_high, p_positive, predicted_profit_per_day,
-/// realised_profit_per_day, verdict, warnings` (the interval and P(effect > 0) are the units').
+/// realised_profit_per_day, verdict, warnings` (the interval and P(effect > 0) are the units'),
+/// then what the verdict is read from: `profit_ci_low, profit_ci_high, realised_revenue_per_day,
+/// revenue_ci_low, revenue_ci_high`.
 /// A change whose effect cannot be measured says why in `warnings`, with `verdict` "not
 /// measured"; the predicted columns are empty for a change not decided in shoplens (an imported
 /// price history) or decided without a prediction.
@@ -520,6 +566,11 @@ pub fn impact_table(data: &PricingData, assessments: &[Assessment]) -> super::Ta
         "realised_profit_per_day",
         "verdict",
         "warnings",
+        "profit_ci_low",
+        "profit_ci_high",
+        "realised_revenue_per_day",
+        "revenue_ci_low",
+        "revenue_ci_high",
     ]
     .map(String::from)
     .to_vec();
@@ -546,6 +597,11 @@ pub fn impact_table(data: &PricingData, assessments: &[Assessment]) -> super::Ta
                     r.profit.map(|p| plain(p.effect)).unwrap_or_default(),
                     verdict(r).to_string(),
                     r.warnings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+                    r.profit.map(|p| plain(p.interval.0)).unwrap_or_default(),
+                    r.profit.map(|p| plain(p.interval.1)).unwrap_or_default(),
+                    plain(r.revenue.effect),
+                    plain(r.revenue.interval.0),
+                    plain(r.revenue.interval.1),
                 ]),
                 Err(why) => row.extend([
                     String::new(),
@@ -558,6 +614,11 @@ pub fn impact_table(data: &PricingData, assessments: &[Assessment]) -> super::Ta
                     String::new(),
                     "not measured".to_string(),
                     why.to_string(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
                 ]),
             }
             row

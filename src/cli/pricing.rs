@@ -100,7 +100,8 @@ pub enum PricingCommand {
     /// category (difference-in-differences over WINDOW days before and after): product_id,
     /// decided_at, old_price, new_price, window_days, controls, predicted_units_per_day,
     /// realised_units_per_day, ci_low, ci_high, p_positive, predicted_profit_per_day,
-    /// realised_profit_per_day, verdict, warnings. The portfolio goes to stderr.
+    /// realised_profit_per_day, verdict, warnings, profit_ci_low, profit_ci_high,
+    /// realised_revenue_per_day, revenue_ci_low, revenue_ci_high. The portfolio goes to stderr.
     Impact {
         workspace: PathBuf,
         /// Days before and after each change that are compared.

@@ -108,7 +108,7 @@ pub fn report_html(story: &str, workspace: &str, created: &str, slides: &[Slide]
                     "<div class=\"figure\"><div class=\"label\">{}</div><div class=\"value\">{}</div>{}</div>",
                     esc(&f.label),
                     esc(&f.value),
-                    f.change.as_ref().map_or(String::new(), |c| format!("<div class=\"change\">{} vs previous</div>", esc(c)))
+                    f.under.as_ref().map_or(String::new(), |c| format!("<div class=\"change\">{}</div>", esc(c)))
                 ));
             }
             out.push_str("</div>");

@@ -154,7 +154,7 @@ impl Typesetter {
                 let lines = [
                     Some((f.label.clone(), 12.0, 8.0, Weight::Regular, MUTED)),
                     Some((f.value.clone(), 30.0, 15.0, Weight::Bold, INK)),
-                    f.change.as_ref().map(|change| (format!("{change} vs previous"), 41.0, 7.0, Weight::Regular, MUTED)),
+                    f.under.as_ref().map(|under| (under.clone(), 41.0, 7.0, Weight::Regular, MUTED)),
                 ];
                 for (text, down, size, weight, colour) in lines.into_iter().flatten() {
                     let text = typeset::fit(&text, size, box_width - 12.0, weight);
@@ -458,7 +458,7 @@ mod tests {
             dates: "All the data".into(),
             filters: "All countries".into(),
             data_range: "Data: 1 Dec 2009 – 9 Dec 2010".into(),
-            figures: vec![Figure { label: "Revenue".into(), value: "£10,169,340".into(), change: Some("+4.2%".into()) }],
+            figures: vec![Figure { label: "Revenue".into(), value: "£10,169,340".into(), under: Some("+4.2% vs previous".into()) }],
             charts: Vec::new(),
             tables: Vec::new(),
             notes: vec!["A note".into()],

@@ -25,8 +25,9 @@ use crate::workspace::{self, copies};
 pub struct Figure {
     pub label: String,
     pub value: String,
-    /// Change against the previous period ("+4.2%"), when there is one.
-    pub change: Option<String>,
+    /// The line under the value: the change against the previous period ("+4.2% vs
+    /// previous"), or an estimate's interval.
+    pub under: Option<String>,
 }
 
 /// A table as people read it: headings in words, every column formatted alike (money with
@@ -356,14 +357,14 @@ fn marketplace_page(data: &MarketplaceData, slide: &mut Slide) {
 }
 
 fn change(kpi: overview::Kpi) -> Option<String> {
-    kpi.change_pct().map(|c| format!("{c:+.1}%"))
+    kpi.change_pct().map(|c| format!("{c:+.1}% vs previous"))
 }
 
 fn overview_slide(view: &View, source: &mut StorySource, filters: &Filters, slide: &mut Slide, ctx: &JobContext) -> Result<(), SlideError> {
     let frame = source.orders(ctx)?;
     let result = overview::compute(&frame, filters, ctx).map_err(|e| SlideError::Compute(e.to_string()))?;
     let k = &result.kpis;
-    let figure = |label: &str, value: String, change: Option<String>| Figure { label: label.into(), value, change };
+    let figure = |label: &str, value: String, under: Option<String>| Figure { label: label.into(), value, under };
     let currency = result.currency.as_deref();
     let money = |value: f64| super::format::money_in(value, currency);
     slide.figures = vec![
@@ -418,7 +419,7 @@ fn findings_slide(view: &View, source: &mut StorySource, filters: &Filters, slid
         .map(|f| Figure {
             label: f.label.into(),
             value: if f.is_money { money(f.value) } else { number(f.value, 0) },
-            change: f.change_pct.map(|c| format!("{c:+.1}%")),
+            under: f.change_pct.map(|c| format!("{c:+.1}% vs previous")),
         })
         .collect();
     if let (Some((from, to)), Some((a, b))) = (result.period, result.previous_period) {
@@ -467,8 +468,8 @@ fn rfm_slide(source: &mut StorySource, filters: &Filters, slide: &mut Slide, ctx
     let by_customer: std::collections::HashMap<u32, f64> = value.customers.iter().filter_map(|c| Some((c.customer, c.clv?))).collect();
     let mean_clv = result.segment_means(&by_customer);
     slide.figures = vec![
-        Figure { label: "Customers".into(), value: number(result.customers.len() as f64, 0), change: None },
-        Figure { label: "Analysis date".into(), value: format::day(result.analysis_date), change: None },
+        Figure { label: "Customers".into(), value: number(result.customers.len() as f64, 0), under: None },
+        Figure { label: "Analysis date".into(), value: format::day(result.analysis_date), under: None },
     ];
     slide.charts.push(charts::segment_shares(&result));
     slide.tables.push(SlideTable::top("RFM segments", rfm::segment_table(&result, &grid, &mean_clv), 12, currency.as_deref()));
@@ -520,15 +521,15 @@ fn clv_slide(view: &View, source: &mut StorySource, filters: &Filters, slide: &m
     let currency = frame.money_currency(filters).0;
     slide.notes.extend(result.warnings.iter().cloned());
     let alive: Vec<f64> = result.customers.iter().map(|c| c.p_alive).collect();
-    slide.figures.push(Figure { label: "Customers".into(), value: number(result.customers.len() as f64, 0), change: None });
+    slide.figures.push(Figure { label: "Customers".into(), value: number(result.customers.len() as f64, 0), under: None });
     if !alive.is_empty() {
         let mean = alive.iter().sum::<f64>() / alive.len() as f64;
-        slide.figures.push(Figure { label: "Mean P(alive)".into(), value: format!("{:.1}%", mean * 100.0), change: None });
+        slide.figures.push(Figure { label: "Mean P(alive)".into(), value: format!("{:.1}%", mean * 100.0), under: None });
     }
     if result.has_clv() {
         let total: f64 = result.customers.iter().filter_map(|c| c.clv).sum();
         let value = super::format::money_in(total, currency.as_deref());
-        slide.figures.push(Figure { label: "Total predicted CLV".into(), value, change: None });
+        slide.figures.push(Figure { label: "Total predicted CLV".into(), value, under: None });
     }
     if let Ok(holdout) = &result.holdout {
         slide.charts.push(charts::clv_holdout(holdout));
@@ -543,12 +544,8 @@ fn funnel_slide(view: &View, source: &mut StorySource, filters: &Filters, slide:
     let frame = source.events(ctx)?;
     let result = funnel::compute(&frame, filters, &settings, ctx)?;
     if let (Some(first), Some(last)) = (result.steps.first(), result.steps.last()) {
-        slide.figures.push(Figure {
-            label: format!("Entered ({})", first.kind.name()),
-            value: number(first.count as f64, 0),
-            change: None,
-        });
-        slide.figures.push(Figure { label: "Converted".into(), value: format!("{:.1}%", last.from_first * 100.0), change: None });
+        slide.figures.push(Figure { label: format!("Entered ({})", first.kind.name()), value: number(first.count as f64, 0), under: None });
+        slide.figures.push(Figure { label: "Converted".into(), value: format!("{:.1}%", last.from_first * 100.0), under: None });
     }
     slide.charts.push(charts::funnel_steps(&result));
     slide.tables.push(SlideTable::top("Funnel steps", funnel::steps_table(&result), 10, None));
@@ -561,7 +558,7 @@ fn pricing_slide(source: &mut StorySource, slide: &mut Slide, ctx: &JobContext) 
     let data = source.pricing(ctx)?;
     let monitor = pricing::monitor(&data, &settings, None);
     let summary = monitor.summary();
-    let figure = |label: &str, value: String| Figure { label: label.into(), value, change: None };
+    let figure = |label: &str, value: String| Figure { label: label.into(), value, under: None };
     // The day of the last competitor observation: its hour and seconds mean nothing on a slide.
     let as_of = crate::analytics::customers::date_of_day(monitor.as_of.div_euclid(86_400));
     slide.figures.push(figure("As of", format::day(as_of)));
@@ -595,17 +592,23 @@ fn price_decisions_slide(view: &View, source: &mut StorySource, slide: &mut Slid
     let money = |v: f64| format::money_in(v, currency.as_deref());
     let signed = |v: f64| crate::text::signed(v, money);
     let portfolio = impact::portfolio(&shown);
-    let figure = |label: &str, value: String| Figure { label: label.into(), value, change: None };
-    slide.figures.push(figure("Changes measured", format!("{} of {}", portfolio.measured, portfolio.changes)));
+    let figure = |label: &str, value: String, under: Option<String>| Figure { label: label.into(), value, under };
+    slide.figures.push(figure("Changes measured", format!("{} of {}", portfolio.measured, portfolio.changes), None));
+    // Each total with its 95% interval under it: a total is an estimate, not a count.
+    let total = |label: &str, total: &impact::Total, write: &dyn Fn(f64) -> String| {
+        let (low, high) = total.interval;
+        figure(label, write(total.effect), Some(format!("95%: {} to {}", write(low), write(high))))
+    };
     if portfolio.measured > 0 {
-        slide.figures.push(figure("Units a day", crate::text::signed(portfolio.units.effect, |v| number(v, 1))));
-        slide.figures.push(figure("Revenue a day", signed(portfolio.revenue.effect)));
+        slide.figures.push(total("Units a day", &portfolio.units, &|v| crate::text::signed(v, |v| number(v, 1))));
+        slide.figures.push(total("Revenue a day", &portfolio.revenue, &signed));
         if portfolio.profit.count > 0 {
-            slide.figures.push(figure("Profit a day", signed(portfolio.profit.effect)));
+            slide.figures.push(total("Profit a day", &portfolio.profit, &signed));
         }
     }
     if portfolio.predictions > 0 {
-        slide.figures.push(figure("Predictions inside", format!("{} of {}", portfolio.predictions_inside, portfolio.predictions)));
+        let inside = format!("{} of {}", portfolio.predictions_inside, portfolio.predictions);
+        slide.figures.push(figure("Predictions inside", inside, Some("the realised interval".into())));
     }
     let compared: Vec<(String, f64, f64)> = shown
         .iter()
@@ -626,19 +629,34 @@ fn price_decisions_slide(view: &View, source: &mut StorySource, slide: &mut Slid
         slide.charts.push(charts::price_change(r, &data.products[a.change.product as usize].id));
     }
     let hidden = |name: &str| match name {
-        "window_days" | "controls" | "ci_low" | "ci_high" | "warnings" => format::ColumnFormat::Hidden,
+        "window_days"
+        | "controls"
+        | "ci_low"
+        | "ci_high"
+        | "warnings"
+        | "profit_ci_low"
+        | "profit_ci_high"
+        | "realised_revenue_per_day"
+        | "revenue_ci_low"
+        | "revenue_ci_high" => format::ColumnFormat::Hidden,
         other => format::column_format(other),
     };
     slide.tables.push(SlideTable::top_with("Price changes", impact::impact_table(&data, &shown), 12, currency.as_deref(), hidden));
     slide.notes.extend(portfolio.sentences(window, money));
-    let warned = shown.iter().filter(|a| a.outcome.as_ref().is_ok_and(|r| !r.warnings.is_empty())).count();
-    if warned > 0 {
-        let which =
-            if warned == 1 { "1 change carries".to_string() } else { format!("{} changes carry", format::number(warned as f64, 0)) };
-        slide.notes.push(format!(
-            "{which} a warning (a trend before, a season, competitors moving, few comparable products): see each in the app or the CLI export."
-        ));
+    // Each warning, by the change it is about.
+    for a in shown.iter().take(12) {
+        let Ok(r) = &a.outcome else { continue };
+        for warning in &r.warnings {
+            let id = &data.products[a.change.product as usize].id;
+            slide.notes.push(format!("{id} from {}: {warning}.", format::day(crate::analytics::customers::date_of_day(a.change.day))));
+        }
     }
+    slide.notes.push(
+        "Realised: each product's change from the days before to the days after, against comparable products of its category whose \
+         price stayed put, scaled to its level. Paid or cost: the 95% interval of the profit a day (of the revenue without a cost) lies \
+         above or below zero; P(rise) is the chance that its units rose."
+            .into(),
+    );
     Ok(())
 }
 
@@ -653,8 +671,8 @@ fn sellers_slide(view: &View, candidates: bool, source: &mut StorySource, slide:
     marketplace_page(&data, slide);
     // The short categories need no propensity model: it is fitted only for the candidates.
     let supply = sellers::supply(&data, &settings);
-    slide.figures.push(Figure { label: "Active sellers".into(), value: number(supply.active_sellers as f64, 0), change: None });
-    slide.figures.push(Figure { label: "Candidates".into(), value: number(supply.candidates as f64, 0), change: None });
+    slide.figures.push(Figure { label: "Active sellers".into(), value: number(supply.active_sellers as f64, 0), under: None });
+    slide.figures.push(Figure { label: "Candidates".into(), value: number(supply.candidates as f64, 0), under: None });
     let trends: Vec<(String, Vec<f64>)> =
         supply.shortages.iter().filter(|s| s.selected).map(|s| (data.categories[s.category as usize].clone(), s.trend.clone())).collect();
     slide.charts.push(charts::shortage_trend(&trends));
@@ -677,10 +695,10 @@ fn listings_slide(view: &View, source: &mut StorySource, filters: &Filters, slid
     let listed: u64 = result.groups.iter().map(|g| g.listed).sum();
     let sold: u64 = result.groups.iter().map(|g| g.sold).sum();
     let mut days = result.days_to_sell.clone();
-    slide.figures.push(Figure { label: "Listed".into(), value: number(listed as f64, 0), change: None });
-    slide.figures.push(Figure { label: "Sold".into(), value: number(sold as f64, 0), change: None });
+    slide.figures.push(Figure { label: "Listed".into(), value: number(listed as f64, 0), under: None });
+    slide.figures.push(Figure { label: "Sold".into(), value: number(sold as f64, 0), under: None });
     if let Some(median) = crate::analytics::marketplace::median(&mut days) {
-        slide.figures.push(Figure { label: "Median days to sell".into(), value: format!("{median:.1}"), change: None });
+        slide.figures.push(Figure { label: "Median days to sell".into(), value: format!("{median:.1}"), under: None });
     }
     slide.charts.push(charts::days_to_sell(&result.days_to_sell));
     slide.tables.push(SlideTable::top(format!("By {}", by.name()), listings::groups_table(&result, min_listings), 12, None));

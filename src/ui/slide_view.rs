@@ -52,8 +52,8 @@ fn figures(ui: &mut egui::Ui, slide: &Slide) {
                 ui.vertical(|ui| {
                     ui.label(RichText::new(&f.label).weak());
                     ui.label(RichText::new(&f.value).size(28.0).strong());
-                    if let Some(change) = &f.change {
-                        ui.label(RichText::new(format!("{change} vs previous")).weak());
+                    if let Some(under) = &f.under {
+                        ui.label(RichText::new(under).weak());
                     }
                 });
             });

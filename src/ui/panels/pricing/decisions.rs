@@ -7,7 +7,7 @@ use super::*;
 use crate::analytics::impact::{Assessment, Portfolio};
 use crate::ui::chart_view;
 
-/// Which changes the table lists.
+/// What the tab lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum ChangesShown {
@@ -15,41 +15,46 @@ pub(super) enum ChangesShown {
     #[default]
     Decided,
     All,
+    /// The log of accepted and rejected proposals.
+    Log,
 }
 
 impl PricingPanel {
     pub(super) fn decisions_ui(&mut self, ui: &mut egui::Ui, data: &PricingData, models: &mut PricingModels, requests: &mut Vec<Request>) {
         ui.horizontal(|ui| {
-            let label = ui.label("Days compared before and after each change:");
-            ui.add(egui::DragValue::new(&mut self.impact_window).range(7..=91))
-                .labelled_by(label.id)
-                .on_hover_text("Each change is measured over this many days before it and as many from it on, both inside the sales data.");
-            ui.separator();
             ui.selectable_value(&mut self.changes_shown, ChangesShown::Decided, "Decided in shoplens");
             ui.selectable_value(&mut self.changes_shown, ChangesShown::All, "Every price change");
+            let log = format!("Decision log ({})", widgets::count_of(models.decisions.len() as u64, "decision", "decisions"));
+            ui.selectable_value(&mut self.changes_shown, ChangesShown::Log, log);
+            if self.changes_shown != ChangesShown::Log {
+                ui.separator();
+                let label = ui.label("Days compared before and after each change:");
+                ui.add(egui::DragValue::new(&mut self.impact_window).range(7..=91)).labelled_by(label.id).on_hover_text(
+                    "Each change is measured over this many days before it and as many from it on, both inside the sales data.",
+                );
+            }
         });
+        if self.changes_shown == ChangesShown::Log {
+            decision_log(ui, data, &models.decisions, requests);
+            return;
+        }
         requests.extend(models.request_impact(self.impact_window).map(Request::Track));
         match models.impact.get().cloned() {
             Some(output) => self.impact_ui(ui, &output, requests),
             None => widgets::waiting(ui, "Measuring price changes…"),
         }
-        ui.add_space(8.0);
-        egui::CollapsingHeader::new(format!(
-            "Decision log ({})",
-            widgets::count_of(models.decisions.len() as u64, "decision", "decisions")
-        ))
-        .id_salt("decision_log")
-        .show(ui, |ui| decision_log(ui, data, &models.decisions, requests));
     }
 
     fn impact_ui(&mut self, ui: &mut egui::Ui, output: &models::ImpactOutput, requests: &mut Vec<Request>) {
         let (data, assessments) = (&output.input, &output.result);
         let window = assessments.first().map_or(self.impact_window, |a| a.window_days);
         let decided: Vec<&Assessment> = assessments.iter().filter(|a| a.decided.is_some()).collect();
-        let shown: Vec<&Assessment> = match self.changes_shown {
+        let mut shown: Vec<&Assessment> = match self.changes_shown {
             ChangesShown::Decided if !decided.is_empty() => decided,
             _ => assessments.iter().collect(),
         };
+        // Newest first, the measured before the rest (the last weeks' changes cannot be yet).
+        shown.sort_by_key(|a| a.outcome.is_err());
         if assessments.is_empty() {
             ui.label("Our price never changed in this workspace's price history: there is nothing to measure yet.");
             return;
@@ -69,8 +74,19 @@ impl PricingPanel {
             ui.vertical(|ui| {
                 ui.set_width((width * 0.58).max(460.0));
                 // The verdict early: in a narrow window the later columns scroll.
-                let header =
-                    ["product", "from", "verdict", "price", "predicted", "realised", "95% interval", "profit", "P(rise)"].map(String::from);
+                let header = [
+                    "product",
+                    "from",
+                    "verdict",
+                    "price",
+                    "units predicted",
+                    "units realised",
+                    "95% interval",
+                    "P(rise)",
+                    "profit predicted",
+                    "profit realised",
+                ]
+                .map(String::from);
                 let rows: Vec<Vec<String>> = shown.iter().map(|a| impact_row(data, a)).collect();
                 // The first measured change (else the first) is shown until one of the listed
                 // changes is picked.
@@ -83,7 +99,7 @@ impl PricingPanel {
                         .map(|a| (data.products[a.change.product as usize].id.clone(), a.change.day));
                 }
                 let selected = shown.iter().position(|a| Some((a.change.product, a.change.day)) == self.impact_change_in(data));
-                let numeric = [false, false, false, false, true, true, true, true, true];
+                let numeric = [false, false, false, false, true, true, true, true, true, true];
                 if let Some(i) = widgets::pick_table(ui, "price_impact", &header, &rows, &numeric, 420.0, selected) {
                     self.impact_change = Some((data.products[shown[i].change.product as usize].id.clone(), shown[i].change.day));
                 }
@@ -95,7 +111,8 @@ impl PricingPanel {
                     ui.label("Pick a change to see its days against the comparable products.");
                     return;
                 };
-                change_detail(ui, data, assessment, requests);
+                // Its own scroll: the figures and warnings run below a laptop's window.
+                egui::ScrollArea::vertical().id_salt("change_detail").show(ui, |ui| change_detail(ui, data, assessment, requests));
             });
         });
     }
@@ -138,12 +155,14 @@ fn units(value: f64) -> String {
     crate::text::signed(value, |v| format!("{v:.2}"))
 }
 
+/// A row of the changes table: the figures a day, units then profit (money as the panel writes
+/// it, without a currency).
 fn impact_row(data: &PricingData, a: &Assessment) -> Vec<String> {
-    let figure = units;
     let predicted = a.decided.and_then(|d| d.predicted);
+    let or_dash = |v: Option<f64>| v.map_or_else(|| "–".to_string(), units);
     let mut row = vec![product_label(data, a.change.product), date_of_day(a.change.day).to_string()];
     let price = format!("{:.2} to {:.2}", a.change.old_price, a.change.new_price);
-    let predicted = predicted.map_or_else(|| "–".into(), |p| figure(p.units));
+    let (predicted_units, predicted_profit) = (or_dash(predicted.map(|p| p.units)), or_dash(predicted.map(|p| p.profit)));
     match &a.outcome {
         Ok(r) => row.extend([
             match r.warnings.len() {
@@ -151,15 +170,24 @@ fn impact_row(data: &PricingData, a: &Assessment) -> Vec<String> {
                 n => format!("{} · {}", impact::verdict(r), widgets::count_of(n as u64, "warning", "warnings")),
             },
             price,
-            predicted,
-            figure(r.units.effect),
-            format!("{} … {}", figure(r.units.interval.0), figure(r.units.interval.1)),
-            r.profit.map_or_else(|| "–".into(), |p| figure(p.effect)),
+            predicted_units,
+            units(r.units.effect),
+            format!("{} … {}", units(r.units.interval.0), units(r.units.interval.1)),
             format!("{:.0}%", r.units.p_positive * 100.0),
+            predicted_profit,
+            or_dash(r.profit.map(|p| p.effect)),
         ]),
         Err(_) => {
-            row.extend(["not measured".to_string(), price, predicted]);
-            row.extend(["–", "–", "–", "–"].map(String::from));
+            row.extend([
+                "not measured".to_string(),
+                price,
+                predicted_units,
+                "–".into(),
+                "–".into(),
+                "–".into(),
+                predicted_profit,
+                "–".into(),
+            ]);
         }
     }
     row
@@ -167,20 +195,20 @@ fn impact_row(data: &PricingData, a: &Assessment) -> Vec<String> {
 
 /// One change: its chart, its figures against the prediction, and what may make them wrong.
 fn change_detail(ui: &mut egui::Ui, data: &PricingData, a: &Assessment, requests: &mut Vec<Request>) {
-    let label = product_label(data, a.change.product);
+    let id = &data.products[a.change.product as usize].id;
+    ui.add(egui::Label::new(RichText::new(product_label(data, a.change.product)).strong()).wrap());
     let r = match &a.outcome {
         Ok(r) => r,
         Err(why) => {
-            ui.strong(&label);
             ui.label(format!("Not measured: {why}."));
             return;
         }
     };
-    let chart = crate::present::charts::price_change(r, &label);
+    let chart = crate::present::charts::price_change(r, id);
     let save = chart_view::title(ui, &chart);
     let shown = chart_view::show(ui, &chart, ("price_change", a.change.product, a.change.day), 240.0);
     if save {
-        let (id, day) = (&data.products[a.change.product as usize].id, date_of_day(a.change.day));
+        let day = date_of_day(a.change.day);
         requests.push(Request::SaveChart { file_name: format!("price_change_{id}_{day}.png"), rect: shown.response.rect });
     }
     let verdict = impact::verdict(r);
