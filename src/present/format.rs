@@ -166,7 +166,6 @@ pub fn column_label(name: &str) -> String {
         "p_alive" => "P(alive)",
         "p_sell" => "P(sells)",
         "p_positive" => "P(rise)",
-        "decided_at" => "From",
         "T_months" => "Age (months)",
         "recency_months" => "Last purchase (months)",
         "mean_recency_days" => "Days since last order",

@@ -280,6 +280,12 @@ fn decision_log(ui: &mut egui::Ui, data: &PricingData, decisions: &[PriceDecisio
         if let Some(code) = data.product_named(&row[0]) {
             row[0] = product_label(data, code);
         }
+        // The predictions a day to the cent (the CSV keeps four decimals).
+        for cell in row.iter_mut().skip(7) {
+            if let Ok(value) = cell.parse::<f64>() {
+                *cell = units(value);
+            }
+        }
     }
     let numeric = [false, true, true, false, false, false, false, true, true, true];
     widgets::text_table(ui, "price_decisions", &header, &rows, &numeric, 300.0);
