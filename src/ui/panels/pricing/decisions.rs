@@ -141,10 +141,10 @@ fn portfolio_ui(ui: &mut egui::Ui, portfolio: &Portfolio, window: usize, money: 
     }
     ui.label(
         RichText::new(
-            "Units a day. Realised: the product's change from the days before to the days after, minus the change of comparable \
-             products of its category whose price stayed put (a difference-in-differences). Paid or cost: the 95% interval of the \
-             profit a day (of the revenue where costs are missing) lies above or below zero; a change with no effect at all \
-             still gets one about one time in twenty.",
+            "Figures are a day. Realised: the product's change from the days before to the days after, against comparable \
+             products of its category whose price stayed put, scaled to its level before (a difference-in-differences). Paid or \
+             cost: the 95% interval of the profit (of the revenue without a cost) lies above or below zero; a change with no \
+             effect at all still gets one about one time in twenty.",
         )
         .weak(),
     );
