@@ -1046,7 +1046,7 @@ fn realised_intervals_cover_planted_effects_at_about_their_nominal_rate() {
         }
     }
     let data = builder.finish();
-    let assessments = impact::assess(&data, WINDOW, &[]);
+    let assessments = impact::assess(&data, WINDOW, &[], &JobContext::detached()).unwrap();
     assert_eq!(assessments.len(), 150);
     let (mut units_covered, mut revenue_covered) = (0, 0);
     let mut verdicts: HashMap<(i32, &str), usize> = HashMap::new();

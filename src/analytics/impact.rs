@@ -32,6 +32,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::customers::SECONDS_PER_DAY as DAY;
 use super::pricing::PricingData;
+use crate::jobs::{Cancelled, JobContext};
 
 /// The effect of a change on one product, against its controls.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -226,11 +227,27 @@ pub const COMPETITOR_MOVE: f64 = 0.05;
 /// window (`changes`: every change, sorted by product as [`price_changes`] gives them) and that
 /// sold in them, scaled together to the product's level in the days before.
 pub fn realised(data: &PricingData, change: &PriceChange, window_days: usize, changes: &[PriceChange]) -> Result<Realised, ImpactError> {
+    realised_within(data, sales_span(data)?, change, window_days, changes)
+}
+
+/// The first and last day of daily sales in `data`: what every window must lie inside.
+fn sales_span(data: &PricingData) -> Result<(i64, i64), ImpactError> {
     let (first, last) = (data.sales.iter().map(|s| s.day).min(), data.sales.iter().map(|s| s.day).max());
     let (Some(first), Some(last)) = (first, last) else { return Err(ImpactError::NoSales) };
     if super::elasticity::grain(data) == super::elasticity::Grain::Month {
         return Err(ImpactError::MonthlyTotals);
     }
+    Ok((first, last))
+}
+
+/// [`realised`] with the sales' span read once for every change.
+fn realised_within(
+    data: &PricingData,
+    (first, last): (i64, i64),
+    change: &PriceChange,
+    window_days: usize,
+    changes: &[PriceChange],
+) -> Result<Realised, ImpactError> {
     let w = window_days as i64;
     let (start, end) = (change.day - w, change.day + w - 1);
     if start < first || end > last {
@@ -436,23 +453,26 @@ impl Assessment {
 
 /// Every change of our price in `data`, newest first, each measured over `window_days` and
 /// matched with the decision that made it (`decided`: the log, newest first; a decision matches
-/// the change of its product, day and price).
-pub fn assess(data: &PricingData, window_days: usize, decided: &[DecidedChange]) -> Vec<Assessment> {
+/// the change of its product, day and price). An imported history may hold thousands of
+/// changes: `ctx` can stop it between two.
+pub fn assess(data: &PricingData, window_days: usize, decided: &[DecidedChange], ctx: &JobContext) -> Result<Vec<Assessment>, Cancelled> {
     let changes = price_changes(data);
-    let mut out: Vec<Assessment> = changes
-        .iter()
-        .map(|change| Assessment {
+    let span = sales_span(data);
+    let mut out = Vec::with_capacity(changes.len());
+    for change in &changes {
+        ctx.check()?;
+        out.push(Assessment {
             change: *change,
             window_days,
             decided: decided
                 .iter()
                 .find(|d| d.product == change.product && d.day == change.day && (d.new_price - change.new_price).abs() < 1e-9)
                 .copied(),
-            outcome: realised(data, change, window_days, &changes),
-        })
-        .collect();
+            outcome: span.clone().and_then(|span| realised_within(data, span, change, window_days, &changes)),
+        });
+    }
     out.sort_by_key(|a| std::cmp::Reverse(a.change.day));
-    out
+    Ok(out)
 }
 
 /// A sum of effects with its 95% interval.

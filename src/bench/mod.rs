@@ -58,9 +58,10 @@ pub fn run(dir: &Path, quick: bool, what: &str, options: &Options) -> Result<(),
         "warehouse" => warehouse(dir, quick),
         "report" => report(dir),
         "findings" => findings(dir),
+        "impact" => impact(dir, quick),
         "all" => import(dir, quick).and_then(|_| overview(dir, quick)).and_then(|_| customers(dir, quick)).and_then(|_| events(dir, quick)),
         other => Err(format!(
-            "unknown benchmark '{other}' (use import, import-memory, overview, customers, clv, events, pricing, sellers, warehouse, report, findings, instant, first-look, live or all)"
+            "unknown benchmark '{other}' (use import, import-memory, overview, customers, clv, events, pricing, sellers, warehouse, report, findings, impact, instant, first-look, live or all)"
         )),
     }
 }
@@ -432,6 +433,32 @@ fn pricing(dir: &Path, quick: bool) -> Result<(), String> {
         "| {} | {positions} | {load:.2} s | {monitor:.3} s | {signals:.3} s ({signal_count} signals) | {elasticity:.3} s ({estimates} products) | {total:.3} s |",
         data.observations.len()
     );
+    Ok(())
+}
+
+/// Every change of our price measured against its controls (issue: did the price change work?),
+/// on the pricing bench's generated shop: 1,000 products in five categories over 300 days, our
+/// price changing every two to six weeks. Median of five runs of `impact::assess`.
+fn impact(dir: &Path, quick: bool) -> Result<(), String> {
+    use crate::analytics::impact;
+    let (products, days) = if quick { (50, 120) } else { (1_000, 300) };
+    let folder = dir.join(format!("pricing-{products}x{days}"));
+    let db = folder.join("pricing.shoplens");
+    let files = ["catalogue.csv", "our_prices.csv", "competitor_prices.csv", "orders.csv"];
+    generated_workspace(&folder, &db, &files, |folder| crate::generate::write_pricing(folder, products, days, 42).map(|_| ()))?;
+    let ctx = crate::jobs::JobContext::detached();
+    let conn = crate::workspace::open_read_only(&db).map_err(|e| e.to_string())?;
+    let data = crate::workspace::copies::load_pricing(&conn, &ctx).map_err(|e| e.to_string())?;
+    println!("| products | days of sales | price changes | days each side | measured | time (median of 5) |");
+    println!("|---|---|---|---|---|---|");
+    // Every product's price moves every few weeks here: over 28 days each side few products of
+    // a category stay untouched, over 14 more do.
+    for window in [28, 14] {
+        let assessed = impact::assess(&data, window, &[], &ctx).map_err(|e| e.to_string())?;
+        let measured = assessed.iter().filter(|a| a.outcome.is_ok()).count();
+        let ms = median_ms(|| impact::assess(&data, window, &[], &ctx).map(|_| ()).map_err(|e| e.to_string()))?;
+        println!("| {products} | {days} | {} | {window} | {measured} | {ms:.0} ms |", assessed.len());
+    }
     Ok(())
 }
 

@@ -419,7 +419,7 @@ pub enum Command {
         #[arg(long)]
         quick: bool,
         /// Which benchmark: import, import-memory, overview, customers, clv, events, pricing,
-        /// sellers, warehouse, report, instant, first-look or all.
+        /// sellers, warehouse, report, findings, impact, instant, first-look, live or all.
         #[arg(long, default_value = "all")]
         what: String,
         /// With `--what instant` or `first-look`: run DuckDB and polars (Python, in a virtualenv

@@ -581,7 +581,7 @@ fn price_decisions_slide(view: &View, source: &mut StorySource, slide: &mut Slid
     let window: usize = field(view, "window_days").unwrap_or(28);
     let decisions = workspace::settings::load_decisions(source.conn())?;
     let decided: Vec<_> = decisions.iter().filter_map(|d| d.decided_change(&data)).collect();
-    let assessments = impact::assess(&data, window, &decided);
+    let assessments = impact::assess(&data, window, &decided, ctx)?;
     let every = field::<String>(view, "changes_shown").as_deref() == Some("all");
     let shown: Vec<impact::Assessment> = if every || assessments.iter().all(|a| a.decided.is_none()) {
         assessments

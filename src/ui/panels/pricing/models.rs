@@ -254,8 +254,8 @@ impl PricingModels {
         let data = self.ready()?;
         let decided: Vec<_> = self.decisions.iter().filter_map(|d| d.decided_change(&data.data)).collect();
         self.impact.request(&(data.id, window_days), move || {
-            Job::spawn("measure price changes", move |_| {
-                let result = impact::assess(&data.data, window_days, &decided);
+            Job::spawn("measure price changes", move |ctx| {
+                let result = impact::assess(&data.data, window_days, &decided, ctx)?;
                 Ok(Computed { input: data.data, result })
             })
         })
