@@ -390,11 +390,7 @@ fn import_memory(dir: &Path, quick: bool) -> Result<(), String> {
 /// under 1 s.
 fn pricing(dir: &Path, quick: bool) -> Result<(), String> {
     use crate::analytics::{elasticity, pricing};
-    let (products, days) = if quick { (50, 120) } else { (1_000, 300) };
-    let folder = dir.join(format!("pricing-{products}x{days}"));
-    let db = folder.join("pricing.shoplens");
-    let files = ["catalogue.csv", "our_prices.csv", "competitor_prices.csv", "orders.csv"];
-    generated_workspace(&folder, &db, &files, |folder| crate::generate::write_pricing(folder, products, days, 42).map(|_| ()))?;
+    let (db, _, _) = generated_shop(dir, quick)?;
     // The generated feed states GBP: our prices are said to be in it too, as a user would.
     {
         let ws = crate::workspace::Workspace::open(&db).map_err(|e| e.to_string())?;
@@ -436,16 +432,23 @@ fn pricing(dir: &Path, quick: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Every change of our price measured against its controls (issue: did the price change work?),
-/// on the pricing bench's generated shop: 1,000 products in five categories over 300 days, our
-/// price changing every two to six weeks. Median of five runs of `impact::assess`.
-fn impact(dir: &Path, quick: bool) -> Result<(), String> {
-    use crate::analytics::impact;
+/// The pricing benches' generated shop (`generate::write_pricing`, seed 42) imported once into a
+/// workspace: its path, products and days.
+fn generated_shop(dir: &Path, quick: bool) -> Result<(PathBuf, usize, i64), String> {
     let (products, days) = if quick { (50, 120) } else { (1_000, 300) };
     let folder = dir.join(format!("pricing-{products}x{days}"));
     let db = folder.join("pricing.shoplens");
     let files = ["catalogue.csv", "our_prices.csv", "competitor_prices.csv", "orders.csv"];
     generated_workspace(&folder, &db, &files, |folder| crate::generate::write_pricing(folder, products, days, 42).map(|_| ()))?;
+    Ok((db, products, days))
+}
+
+/// Every change of our price measured against its controls (issue: did the price change work?),
+/// on the pricing bench's generated shop: 1,000 products in five categories over 300 days, our
+/// price changing every two to six weeks. Median of five runs of `impact::assess`.
+fn impact(dir: &Path, quick: bool) -> Result<(), String> {
+    use crate::analytics::impact;
+    let (db, products, days) = generated_shop(dir, quick)?;
     let ctx = crate::jobs::JobContext::detached();
     let conn = crate::workspace::open_read_only(&db).map_err(|e| e.to_string())?;
     let data = crate::workspace::copies::load_pricing(&conn, &ctx).map_err(|e| e.to_string())?;
