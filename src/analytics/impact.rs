@@ -20,13 +20,14 @@
 //! both windows). On a balanced panel that regression has a closed form: with every series
 //! demeaned by product and by day (x̃ = x − x̄ᵢ − x̄ₜ + x̄), the effect is Σ D̃ỹ / Σ D̃², which is
 //! also (the product's after − before) − (the controls' after − before). Its standard error is
-//! heteroskedasticity-robust (HC1, statsmodels' `cov_type="HC1"`): Σ D̃²ε̂² / (Σ D̃²)² scaled by
-//! N·T / (N·T − N − T). Not OLS's pooled σ̂²: products sell at very different volumes, and the
-//! estimate carries the treated product's own noise, which a pooled variance over- or
-//! understates (on Poisson sales a big seller's interval then covers its true effect far less
-//! than 95% of the time, a small seller's always; HC1 stays near 95% for both). The 95%
-//! interval and P(effect > 0) come from the t distribution on the residual N·T − N − T degrees
-//! of freedom.
+//! heteroskedasticity-robust (HC2, statsmodels' `cov_type="HC2"`): Σ D̃²ε̂²/(1 − hᵢₜ) / (Σ D̃²)²,
+//! hᵢₜ the observation's leverage. Not OLS's pooled σ̂²: products sell at very different
+//! volumes, and the estimate carries the treated product's own noise, which a pooled variance
+//! over- or understates (on Poisson sales a big seller's interval then covers its true effect
+//! far less than 95% of the time, a small seller's always). HC2 rather than HC1: with one
+//! treated product and a handful of controls its days have high leverage, which HC2 accounts
+//! for. The 95% interval and P(effect > 0) come from
+//! the t distribution on the residual N·T − N − T degrees of freedom.
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -39,7 +40,7 @@ use crate::jobs::{Cancelled, JobContext};
 pub struct DidEstimate {
     /// In the figure's units a day (units, money).
     pub effect: f64,
-    /// Heteroskedasticity-robust (HC1).
+    /// Heteroskedasticity-robust (HC2).
     pub standard_error: f64,
     /// Residual degrees of freedom: N·T − N − T.
     pub degrees_of_freedom: f64,
@@ -93,9 +94,17 @@ pub fn difference_in_differences(treated: &[f64], controls: &[Vec<f64>], before:
     let effect = sxy / sxx;
     let residual = |a: f64, b: f64| b - effect * a;
     let ssr: f64 = x.iter().flatten().zip(y.iter().flatten()).map(|(a, b)| residual(*a, *b).powi(2)).sum();
-    let meat: f64 = x.iter().flatten().zip(y.iter().flatten()).map(|(a, b)| (a * residual(*a, *b)).powi(2)).sum();
+    // HC2: each squared residual over 1 − its leverage. On a balanced two-way panel the hat
+    // matrix is the fixed effects' (leverage 1/T + 1/N − 1/NT) plus the indicator's (x̃² / Σx̃²).
+    let fixed_effects_leverage = 1.0 / t as f64 + 1.0 / n as f64 - 1.0 / (n * t) as f64;
+    let meat: f64 = x
+        .iter()
+        .flatten()
+        .zip(y.iter().flatten())
+        .map(|(a, b)| (a * residual(*a, *b)).powi(2) / (1.0 - fixed_effects_leverage - a * a / sxx))
+        .sum();
     let df = (n * t - n - t) as f64;
-    let standard_error = (meat / (sxx * sxx) * (n * t) as f64 / df).sqrt();
+    let standard_error = (meat / (sxx * sxx)).sqrt();
     // A fit with no residual left (rounding aside) has no spread to give an interval from.
     let total: f64 = y.iter().flatten().map(|v| v * v).sum();
     if ssr <= 1e-20 * total.max(1.0) || !standard_error.is_finite() {

@@ -3,10 +3,11 @@
 A committed panel (testdata/reference/impact_panel.csv): one treated product and four controls,
 14 days before and 14 days after a price change on day 14, daily units drawn with a seed. The
 reference is statsmodels OLS of units on product and day fixed effects and the treated-after
-indicator, with heteroskedasticity-robust (HC1) standard errors, the 95% interval from the t
+indicator, with heteroskedasticity-robust (HC2) standard errors, the 95% interval from the t
 distribution on the residual degrees of freedom (use_t=True), and P(effect > 0) as the t
-distribution's probability below effect / se. HC1, not OLS's default: products sell at very
-different volumes, and the treated product's own noise is what the estimate carries.
+distribution's probability below effect / se. HC2, not OLS's default: products sell at very
+different volumes, and the treated product's own noise is what the estimate carries; not HC1:
+with one treated product and few controls its days have high leverage.
 
 Run from the repository root:  python3 testdata/reference/make_impact_reference.py
 Needs numpy, pandas, scipy and statsmodels.
@@ -30,7 +31,7 @@ for product in range(5):
 panel = pd.DataFrame(rows, columns=["product", "day", "units", "treated", "post"])
 panel.to_csv("testdata/reference/impact_panel.csv", index=False)
 panel["treated_post"] = panel["treated"] * panel["post"]
-fit = smf.ols("units ~ C(product) + C(day) + treated_post", data=panel).fit(cov_type="HC1", use_t=True)
+fit = smf.ols("units ~ C(product) + C(day) + treated_post", data=panel).fit(cov_type="HC2", use_t=True)
 effect, se = fit.params["treated_post"], fit.bse["treated_post"]
 low, high = fit.conf_int(0.05).loc["treated_post"]
 df = fit.df_resid
