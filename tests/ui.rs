@@ -715,7 +715,7 @@ fn story_sidebar_opens_presents_and_saves_views() {
         let conn = shoplens::workspace::open_read_only(&ws).unwrap();
         let data = shoplens::workspace::copies::load_pricing(&conn, &shoplens::jobs::JobContext::detached()).unwrap();
         let log = shoplens::workspace::settings::load_decisions(&conn).unwrap();
-        let decided: Vec<_> = log.iter().filter_map(|d| d.decided_change(&data)).collect();
+        let decided = shoplens::workspace::settings::decided_changes(&log, &data);
         let assessed = impact::assess(&data, 28, &decided, &shoplens::jobs::JobContext::detached()).unwrap();
         impact::portfolio(assessed.iter().filter(|a| a.decided.is_some())).sentences(28, shoplens::present::format::money)
     };

@@ -264,10 +264,8 @@ fn realised_within(
         return Err(ImpactError::OutsideData { day: date(change.day), window: window_days, first: date(first), last: date(last) });
     }
     let category = &data.products[change.product as usize].category;
-    let touched = |product: u32| {
-        let from = changes.partition_point(|c| c.product < product);
-        changes[from..].iter().take_while(|c| c.product == product).any(|c| c.day >= start && c.day <= end)
-    };
+    let changes_of = |product: u32| super::pricing::rows_of(changes, product, |c| c.product);
+    let touched = |product: u32| changes_of(product).iter().any(|c| c.day >= start && c.day <= end);
     let days = (end - start + 1) as usize;
     let daily = |product: u32, figure: &dyn Fn(&super::pricing::DailySales) -> f64| -> Vec<f64> {
         let mut series = vec![0.0; days];
@@ -331,10 +329,8 @@ fn realised_within(
         warnings.push(ImpactWarning::FewControls(units_controls.len()));
     }
     // The product's own other price changes inside the windows mix into this one.
-    let from = changes.partition_point(|c| c.product < change.product);
-    let others: Vec<chrono::NaiveDate> = changes[from..]
+    let others: Vec<chrono::NaiveDate> = changes_of(change.product)
         .iter()
-        .take_while(|c| c.product == change.product)
         .filter(|c| c.day != change.day && c.day >= start && c.day <= end)
         .map(|c| super::customers::date_of_day(c.day))
         .collect();
@@ -484,6 +480,17 @@ pub fn assess(data: &PricingData, window_days: usize, decided: &[DecidedChange],
     Ok(out)
 }
 
+/// The changes the Decisions tab and its slide list: those decided in shoplens when there are
+/// any, unless `every` change is asked for; else every change.
+pub fn listed(assessments: &[Assessment], every: bool) -> Vec<&Assessment> {
+    let decided: Vec<&Assessment> = assessments.iter().filter(|a| a.decided.is_some()).collect();
+    if every || decided.is_empty() {
+        assessments.iter().collect()
+    } else {
+        decided
+    }
+}
+
 /// A sum of effects with its 95% interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Total {
@@ -578,7 +585,7 @@ impl Portfolio {
 /// A change whose effect cannot be measured says why in `warnings`, with `verdict` "not
 /// measured"; the predicted columns are empty for a change not decided in shoplens (an imported
 /// price history) or decided without a prediction.
-pub fn impact_table(data: &PricingData, assessments: &[Assessment]) -> super::Table {
+pub fn impact_table<'a>(data: &PricingData, assessments: impl IntoIterator<Item = &'a Assessment>) -> super::Table {
     let header = [
         "product_id",
         "decided_at",
@@ -605,7 +612,7 @@ pub fn impact_table(data: &PricingData, assessments: &[Assessment]) -> super::Ta
     .to_vec();
     let plain = |v: f64| format!("{}", (v * 1e4).round() / 1e4);
     let rows = assessments
-        .iter()
+        .into_iter()
         .map(|a| {
             let change = &a.change;
             let id = data.products[change.product as usize].id.clone();

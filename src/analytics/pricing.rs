@@ -307,7 +307,7 @@ impl PricingData {
 }
 
 /// The rows of `product` in `rows`, which are sorted by product first.
-fn rows_of<T>(rows: &[T], product: u32, product_of: impl Fn(&T) -> u32) -> &[T] {
+pub(crate) fn rows_of<T>(rows: &[T], product: u32, product_of: impl Fn(&T) -> u32) -> &[T] {
     let start = rows.partition_point(|r| product_of(r) < product);
     let end = start + rows[start..].partition_point(|r| product_of(r) == product);
     &rows[start..end]

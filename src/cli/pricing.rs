@@ -514,7 +514,7 @@ fn recommend(path: &Path, settings: &RecommendSettings, out: Option<&Path>) -> R
 fn impact(path: &Path, window_days: usize, out: Option<&Path>) -> Result<(), CliError> {
     use crate::analytics::impact;
     let loaded = load(path)?;
-    let decided: Vec<_> = loaded.decisions.iter().filter_map(|d| d.decided_change(&loaded.data)).collect();
+    let decided = workspace::settings::decided_changes(&loaded.decisions, &loaded.data);
     let assessments = impact::assess(&loaded.data, window_days, &decided, &crate::jobs::JobContext::detached())?;
     let money = |v: f64| crate::text::money_in(v, loaded.currency.as_deref());
     for sentence in impact::portfolio(&assessments).sentences(window_days, money) {

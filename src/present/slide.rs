@@ -580,18 +580,14 @@ fn price_decisions_slide(view: &View, source: &mut StorySource, slide: &mut Slid
     let data = source.pricing(ctx)?;
     let window: usize = field(view, "window_days").unwrap_or(28);
     let decisions = workspace::settings::load_decisions(source.conn())?;
-    let decided: Vec<_> = decisions.iter().filter_map(|d| d.decided_change(&data)).collect();
+    let decided = workspace::settings::decided_changes(&decisions, &data);
     let assessments = impact::assess(&data, window, &decided, ctx)?;
     let every = field::<String>(view, "changes_shown").as_deref() == Some("all");
-    let shown: Vec<impact::Assessment> = if every || assessments.iter().all(|a| a.decided.is_none()) {
-        assessments
-    } else {
-        assessments.into_iter().filter(|a| a.decided.is_some()).collect()
-    };
+    let shown = impact::listed(&assessments, every);
     let currency = workspace::settings::our_currency(source.conn())?;
     let money = |v: f64| format::money_in(v, currency.as_deref());
     let signed = |v: f64| crate::text::signed(v, money);
-    let portfolio = impact::portfolio(&shown);
+    let portfolio = impact::portfolio(shown.iter().copied());
     let figure = |label: &str, value: String, under: Option<String>| Figure { label: label.into(), value, under };
     slide.figures.push(figure("Changes measured", format!("{} of {}", portfolio.measured, portfolio.changes), None));
     // Each total with its 95% interval under it: a total is an estimate, not a count.
@@ -641,7 +637,13 @@ fn price_decisions_slide(view: &View, source: &mut StorySource, slide: &mut Slid
         | "revenue_ci_high" => format::ColumnFormat::Hidden,
         other => format::column_format(other),
     };
-    slide.tables.push(SlideTable::top_with("Price changes", impact::impact_table(&data, &shown), 12, currency.as_deref(), hidden));
+    slide.tables.push(SlideTable::top_with(
+        "Price changes",
+        impact::impact_table(&data, shown.iter().copied()),
+        12,
+        currency.as_deref(),
+        hidden,
+    ));
     slide.notes.extend(portfolio.sentences(window, money));
     // Each warning, by the change it is about.
     for a in shown.iter().take(12) {

@@ -109,10 +109,16 @@ pub struct PriceDecision {
     pub predicted: Option<Predicted>,
 }
 
+/// The accepted decisions of `log` that `analytics::impact` can match with a change of `data`'s
+/// prices (the app, the CLI and the report read the log alike).
+pub fn decided_changes(log: &[PriceDecision], data: &PricingData) -> Vec<DecidedChange> {
+    log.iter().filter_map(|d| d.decided_change(data)).collect()
+}
+
 impl PriceDecision {
     /// The decision as `analytics::impact` reads it: an accepted price with its prediction,
     /// for a product of `data`'s catalogue.
-    pub fn decided_change(&self, data: &PricingData) -> Option<DecidedChange> {
+    fn decided_change(&self, data: &PricingData) -> Option<DecidedChange> {
         let time = crate::timestamp::parse_time(&self.decided_at).ok()?.epoch_seconds();
         Some(DecidedChange {
             product: data.product_named(&self.product_id)?,

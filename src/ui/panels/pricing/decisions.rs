@@ -48,11 +48,7 @@ impl PricingPanel {
     fn impact_ui(&mut self, ui: &mut egui::Ui, output: &models::ImpactOutput, requests: &mut Vec<Request>) {
         let (data, assessments) = (&output.input, &output.result);
         let window = assessments.first().map_or(self.impact_window, |a| a.window_days);
-        let decided: Vec<&Assessment> = assessments.iter().filter(|a| a.decided.is_some()).collect();
-        let mut shown: Vec<&Assessment> = match self.changes_shown {
-            ChangesShown::Decided if !decided.is_empty() => decided,
-            _ => assessments.iter().collect(),
-        };
+        let mut shown = impact::listed(assessments, self.changes_shown == ChangesShown::All);
         // Newest first, the measured before the rest (the last weeks' changes cannot be yet).
         shown.sort_by_key(|a| a.outcome.is_err());
         if assessments.is_empty() {
@@ -61,7 +57,7 @@ impl PricingPanel {
         }
         portfolio_ui(ui, &impact::portfolio(shown.iter().copied()), window, widgets::money);
         ui.horizontal(|ui| {
-            if decided_none(assessments) && self.changes_shown == ChangesShown::Decided {
+            if self.changes_shown == ChangesShown::Decided && assessments.iter().all(|a| a.decided.is_none()) {
                 ui.label(RichText::new("No change was decided in shoplens yet: every change of the price history is listed.").weak());
             }
             if ui.small_button("CSV").on_hover_text("Every price change, as `shoplens pricing impact` writes it").clicked() {
@@ -123,10 +119,6 @@ impl PricingPanel {
         let (id, day) = self.impact_change.as_ref()?;
         Some((data.product_named(id)?, *day))
     }
-}
-
-fn decided_none(assessments: &[Assessment]) -> bool {
-    assessments.iter().all(|a| a.decided.is_none())
 }
 
 /// The portfolio's sentences, the first as a heading.
@@ -220,28 +212,23 @@ fn change_detail(ui: &mut egui::Ui, data: &PricingData, a: &Assessment, requests
     ui.colored_label(colour, format!("Verdict: {verdict}"));
     let money = |v: f64| crate::text::signed(v, widgets::money);
     let predicted = a.decided.and_then(|d| d.predicted);
-    let lines = [
-        ("Units a day", predicted.map(|p| units(p.units)), units(r.units.effect), r.units.interval, false),
-        ("Revenue a day", predicted.map(|p| money(p.revenue)), money(r.revenue.effect), r.revenue.interval, true),
-    ];
     egui::Grid::new(("impact_figures", a.change.product, a.change.day)).striped(true).show(ui, |ui| {
         ui.strong("");
         ui.strong("predicted");
         ui.strong("realised");
         ui.strong("95% interval");
         ui.end_row();
-        let mut line = |name: &str, predicted: Option<String>, realised: String, (low, high): (f64, f64), is_money: bool| {
+        let mut line = |name: &str, predicted: Option<f64>, estimate: &impact::DidEstimate, write: &dyn Fn(f64) -> String| {
             ui.label(name);
-            ui.label(predicted.unwrap_or_else(|| "–".into()));
-            ui.label(realised);
-            ui.label(if is_money { format!("{} … {}", money(low), money(high)) } else { format!("{} … {}", units(low), units(high)) });
+            ui.label(predicted.map_or_else(|| "–".into(), write));
+            ui.label(write(estimate.effect));
+            ui.label(format!("{} … {}", write(estimate.interval.0), write(estimate.interval.1)));
             ui.end_row();
         };
-        for (name, predicted, realised, interval, is_money) in lines {
-            line(name, predicted, realised, interval, is_money);
-        }
-        if let Some(profit) = r.profit {
-            line("Profit a day", predicted.map(|p| money(p.profit)), money(profit.effect), profit.interval, true);
+        line("Units a day", predicted.map(|p| p.units), &r.units, &units);
+        line("Revenue a day", predicted.map(|p| p.revenue), &r.revenue, &money);
+        if let Some(profit) = &r.profit {
+            line("Profit a day", predicted.map(|p| p.profit), profit, &money);
         }
     });
     match (a.decided, predicted) {

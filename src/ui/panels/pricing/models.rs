@@ -252,7 +252,7 @@ impl PricingModels {
     /// the decisions of the log (the same as `shoplens pricing impact`).
     pub fn request_impact(&mut self, window_days: usize) -> Option<JobMonitor> {
         let data = self.ready()?;
-        let decided: Vec<_> = self.decisions.iter().filter_map(|d| d.decided_change(&data.data)).collect();
+        let decided = saved::decided_changes(&self.decisions, &data.data);
         self.impact.request(&(data.id, window_days), move || {
             Job::spawn("measure price changes", move |ctx| {
                 let result = impact::assess(&data.data, window_days, &decided, ctx)?;
